@@ -181,3 +181,15 @@ export function serviceEnvironment(
     }
     return env;
 }
+
+/**
+ * The container health check, as ECS and `docker run --health-cmd` take it. It uses the image's own `node`
+ * (slim images ship neither curl nor wget) and answers within the check's timeout whatever the service does.
+ */
+export function healthCheckCommand(service: CatalogService): string[] {
+    const url = `http://127.0.0.1:${service.port}${service.healthPath}`;
+    const script =
+        `fetch(${JSON.stringify(url)},{signal:AbortSignal.timeout(4000)})` +
+        `.then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`;
+    return ["CMD", "node", "-e", script];
+}
