@@ -1,0 +1,37 @@
+/**
+ * The CPU and memory pairs Fargate accepts for a Linux task. Any other pair makes `RegisterTaskDefinition`
+ * fail in the middle of a deployment, so Berth checks it before anything is created.
+ */
+
+/** CPU units (1024 = 1 vCPU) to the memory sizes in MiB that Fargate allows with them. */
+export const FARGATE_SIZES: Readonly<Record<number, readonly number[]>> = {
+    256: [512, 1024, 2048],
+    512: range(1024, 4096, 1024),
+    1024: range(2048, 8192, 1024),
+    2048: range(4096, 16384, 1024),
+    4096: range(8192, 30720, 1024),
+    8192: range(16384, 61440, 4096),
+    16384: range(32768, 122880, 8192),
+};
+
+function range(from: number, to: number, step: number): number[] {
+    const out: number[] = [];
+    for (let v = from; v <= to; v += step) {
+        out.push(v);
+    }
+    return out;
+}
+
+/** Whether Fargate runs a task of `cpu` units with `memory` MiB. */
+export function isFargateSize(cpu: number, memory: number): boolean {
+    return FARGATE_SIZES[cpu]?.includes(memory) ?? false;
+}
+
+/** What Fargate allows for `cpu`, in words, for error messages. */
+export function describeFargateMemory(cpu: number): string {
+    const sizes = FARGATE_SIZES[cpu];
+    if (!sizes) {
+        return `cpu must be one of ${Object.keys(FARGATE_SIZES).join(", ")}`;
+    }
+    return `with cpu ${cpu}, memory must be one of ${sizes.join(", ")} (MiB)`;
+}

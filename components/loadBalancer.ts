@@ -1,0 +1,140 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { childName } from "./naming";
+
+export interface LoadBalancerArgs {
+    /** The VPC the ALB's security group belongs to. */
+    vpcId: pulumi.Input<string>;
+    /** Public subnets in at least two AZs. */
+    subnetIds: pulumi.Input<string>[];
+    /**
+     * An ACM certificate in the stack's region. With one, the ALB serves HTTPS on 443 and HTTP on 80 only
+     * redirects to it.
+     */
+    certificateArn?: pulumi.Input<string>;
+    /**
+     * Refuse to delete the ALB (and so `pulumi destroy`) while on.
+     * @default false
+     */
+    deletionProtection?: boolean;
+    /**
+     * Seconds an idle client connection stays open.
+     * @default 60
+     */
+    idleTimeout?: number;
+}
+
+/** The body the ALB answers when no service's rule matches: the same error shape as the services'. */
+export const NOT_FOUND_BODY = JSON.stringify({ error: { code: "not_found", message: "No service answers this path" } });
+
+/**
+ * The public entry point: an internet-facing Application Load Balancer.
+ *
+ * Creates: a security group that admits 80 (and 443 with a certificate) from anywhere and nothing else,
+ * the ALB in the public subnets (dropping invalid header fields), an HTTP listener and, with a
+ * certificate, an HTTPS listener. The listener that serves traffic answers a fixed JSON 404 by default;
+ * services add their own rules to it (see `FargateService`).
+ */
+export class LoadBalancer extends pulumi.ComponentResource {
+    public readonly arn: pulumi.Output<string>;
+    public readonly dnsName: pulumi.Output<string>;
+    public readonly securityGroupId: pulumi.Output<string>;
+    /** The listener services attach their rules to: HTTPS with a certificate, else HTTP. */
+    public readonly listenerArn: pulumi.Output<string>;
+    /** `https` with a certificate, else `http`. */
+    public readonly scheme: "http" | "https";
+
+    private readonly name: string;
+
+    constructor(name: string, args: LoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("berth:loadBalancer:LoadBalancer", name, {}, opts);
+        this.name = name;
+        if (args.subnetIds.length < 2) {
+            throw new Error(`LoadBalancer "${name}": "subnetIds" must list subnets in at least 2 AZs, got ${args.subnetIds.length}`);
+        }
+        this.scheme = args.certificateArn === undefined ? "http" : "https";
+
+        const securityGroup = this.createSecurityGroup(args.vpcId);
+        const alb = new aws.lb.LoadBalancer(childName(name, "alb"), {
+            loadBalancerType: "application",
+            internal: false,
+            subnets: args.subnetIds,
+            securityGroups: [securityGroup.id],
+            dropInvalidHeaderFields: true,
+            enableDeletionProtection: args.deletionProtection ?? false,
+            idleTimeout: args.idleTimeout ?? 60,
+        }, { parent: this });
+
+        const listener = args.certificateArn === undefined
+            ? this.createHttpListener(alb)
+            : this.createHttpsListeners(alb, args.certificateArn);
+
+        this.arn = alb.arn;
+        this.dnsName = alb.dnsName;
+        this.securityGroupId = securityGroup.id;
+        this.listenerArn = listener.arn;
+        this.registerOutputs({
+            arn: this.arn,
+            dnsName: this.dnsName,
+            securityGroupId: this.securityGroupId,
+            listenerArn: this.listenerArn,
+        });
+    }
+
+    private createSecurityGroup(vpcId: pulumi.Input<string>): aws.ec2.SecurityGroup {
+        const sg = new aws.ec2.SecurityGroup(childName(this.name, "alb-sg"), {
+            vpcId,
+            // Rules are separate resources (inline ones would fight them on every update). AWS's default
+            // allow-all egress rule is removed at creation: each public service adds egress to its own port.
+            description: "Public ALB: HTTP(S) from anywhere",
+        }, { parent: this });
+        const ports = this.scheme === "https" ? [80, 443] : [80];
+        for (const port of ports) {
+            new aws.vpc.SecurityGroupIngressRule(childName(this.name, `alb-in-${port}`), {
+                securityGroupId: sg.id,
+                description: `HTTP${port === 443 ? "S" : ""} from the internet`,
+                ipProtocol: "tcp",
+                fromPort: port,
+                toPort: port,
+                cidrIpv4: "0.0.0.0/0",
+            }, { parent: this });
+        }
+        return sg;
+    }
+
+    private createHttpListener(alb: aws.lb.LoadBalancer): aws.lb.Listener {
+        return new aws.lb.Listener(childName(this.name, "http"), {
+            loadBalancerArn: alb.arn,
+            port: 80,
+            protocol: "HTTP",
+            defaultActions: [notFound()],
+        }, { parent: this });
+    }
+
+    private createHttpsListeners(alb: aws.lb.LoadBalancer, certificateArn: pulumi.Input<string>): aws.lb.Listener {
+        new aws.lb.Listener(childName(this.name, "http"), {
+            loadBalancerArn: alb.arn,
+            port: 80,
+            protocol: "HTTP",
+            defaultActions: [{
+                type: "redirect",
+                redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" },
+            }],
+        }, { parent: this });
+        return new aws.lb.Listener(childName(this.name, "https"), {
+            loadBalancerArn: alb.arn,
+            port: 443,
+            protocol: "HTTPS",
+            sslPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06",
+            certificateArn,
+            defaultActions: [notFound()],
+        }, { parent: this });
+    }
+}
+
+function notFound(): aws.types.input.lb.ListenerDefaultAction {
+    return {
+        type: "fixed-response",
+        fixedResponse: { contentType: "application/json", statusCode: "404", messageBody: NOT_FOUND_BODY },
+    };
+}

@@ -1,0 +1,159 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { parseCidr, splitSubnets } from "./cidr";
+import { childName } from "./naming";
+
+/** `single`: one NAT gateway for the VPC (cheap). `perAz`: one per AZ (an AZ outage cuts no other AZ off). */
+export type NatStrategy = "single" | "perAz";
+
+export interface NetworkArgs {
+    /**
+     * The VPC's IPv4 range. Public and private subnets get equal blocks of it, one of each per AZ.
+     * @example "10.0.0.0/16"
+     */
+    cidrBlock: string;
+    /**
+     * The availability zones to spread over, in order; at least two (the ALB needs two). Pass the region's
+     * zones as `aws.getAvailabilityZones` names them.
+     */
+    availabilityZones: pulumi.Input<string>[];
+    /**
+     * How private subnets reach the internet (image pulls, AWS APIs).
+     * @default "single"
+     */
+    nat?: NatStrategy;
+}
+
+/**
+ * A new VPC over several availability zones, never the account's default VPC.
+ *
+ * Creates: the VPC (DNS support and hostnames on, which ECS Service Connect and ECR need), an Internet
+ * gateway, per AZ a public and a private subnet, a public route table routing to the Internet gateway, NAT
+ * gateways with Elastic IPs (one, or one per AZ) in the public subnets, and per AZ a private route table
+ * routing to its NAT gateway.
+ */
+export class Network extends pulumi.ComponentResource {
+    public readonly vpcId: pulumi.Output<string>;
+    public readonly publicSubnetIds: pulumi.Output<string>[];
+    public readonly privateSubnetIds: pulumi.Output<string>[];
+    /** How many NAT gateways the network has. */
+    public readonly natGatewayCount: number;
+
+    private readonly name: string;
+
+    constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("berth:network:Network", name, {}, opts);
+        this.name = name;
+
+        const azCount = args.availabilityZones.length;
+        if (azCount < 2) {
+            throw new Error(`Network "${name}": "availabilityZones" must list at least 2 zones, got ${azCount}`);
+        }
+        const cidr = parseCidr(args.cidrBlock);
+        if (typeof cidr === "string") {
+            throw new Error(`Network "${name}": "cidrBlock" ${JSON.stringify(args.cidrBlock)}: ${cidr}`);
+        }
+        const layout = splitSubnets(cidr, azCount);
+        const nat = args.nat ?? "single";
+        this.natGatewayCount = nat === "perAz" ? azCount : 1;
+
+        const vpc = this.createVpc(args.cidrBlock);
+        const igw = new aws.ec2.InternetGateway(childName(name, "igw"), { vpcId: vpc.id }, { parent: this });
+
+        const publicSubnets = layout.public.map((block, i) =>
+            this.createSubnet("public", i, vpc.id, block, args.availabilityZones[i]));
+        const privateSubnets = layout.private.map((block, i) =>
+            this.createSubnet("private", i, vpc.id, block, args.availabilityZones[i]));
+
+        this.routePublicSubnets(vpc.id, igw, publicSubnets);
+        const natGateways = Array.from({ length: this.natGatewayCount }, (_, i) =>
+            this.createNatGateway(i, publicSubnets[i], igw));
+        this.routePrivateSubnets(vpc.id, privateSubnets, natGateways);
+
+        this.vpcId = vpc.id;
+        this.publicSubnetIds = publicSubnets.map((s) => s.id);
+        this.privateSubnetIds = privateSubnets.map((s) => s.id);
+        this.registerOutputs({
+            vpcId: this.vpcId,
+            publicSubnetIds: this.publicSubnetIds,
+            privateSubnetIds: this.privateSubnetIds,
+        });
+    }
+
+    private createVpc(cidrBlock: string): aws.ec2.Vpc {
+        return new aws.ec2.Vpc(childName(this.name, "vpc"), {
+            cidrBlock,
+            enableDnsHostnames: true,
+            enableDnsSupport: true,
+            tags: { Name: childName(this.name, "vpc") },
+        }, { parent: this });
+    }
+
+    private createSubnet(
+        kind: "public" | "private",
+        index: number,
+        vpcId: pulumi.Input<string>,
+        cidrBlock: string,
+        availabilityZone: pulumi.Input<string>,
+    ): aws.ec2.Subnet {
+        const name = childName(this.name, kind, index);
+        return new aws.ec2.Subnet(name, {
+            vpcId,
+            cidrBlock,
+            availabilityZone,
+            // Only the ALB lives in public subnets and it gets its own addresses; tasks never get a public IP.
+            mapPublicIpOnLaunch: false,
+            tags: { Name: name, "berth:subnet": kind },
+        }, { parent: this });
+    }
+
+    private routePublicSubnets(vpcId: pulumi.Input<string>, igw: aws.ec2.InternetGateway, subnets: aws.ec2.Subnet[]): void {
+        const table = new aws.ec2.RouteTable(childName(this.name, "public-rt"), {
+            vpcId,
+            tags: { Name: childName(this.name, "public-rt") },
+        }, { parent: this });
+        new aws.ec2.Route(childName(this.name, "public-default"), {
+            routeTableId: table.id,
+            destinationCidrBlock: "0.0.0.0/0",
+            gatewayId: igw.id,
+        }, { parent: this });
+        subnets.forEach((subnet, i) => {
+            new aws.ec2.RouteTableAssociation(childName(this.name, "public-rta", i), {
+                subnetId: subnet.id,
+                routeTableId: table.id,
+            }, { parent: this });
+        });
+    }
+
+    private createNatGateway(index: number, subnet: aws.ec2.Subnet, igw: aws.ec2.InternetGateway): aws.ec2.NatGateway {
+        const eip = new aws.ec2.Eip(childName(this.name, "nat-eip", index), {
+            domain: "vpc",
+            tags: { Name: childName(this.name, "nat-eip", index) },
+        }, { parent: this, dependsOn: [igw] });
+        return new aws.ec2.NatGateway(childName(this.name, "nat", index), {
+            subnetId: subnet.id,
+            allocationId: eip.id,
+            tags: { Name: childName(this.name, "nat", index) },
+        }, { parent: this, dependsOn: [igw] });
+    }
+
+    private routePrivateSubnets(vpcId: pulumi.Input<string>, subnets: aws.ec2.Subnet[], natGateways: aws.ec2.NatGateway[]): void {
+        subnets.forEach((subnet, i) => {
+            // With one NAT gateway every AZ uses it; with one per AZ each AZ keeps its traffic in the AZ.
+            const nat = natGateways[Math.min(i, natGateways.length - 1)];
+            const table = new aws.ec2.RouteTable(childName(this.name, "private-rt", i), {
+                vpcId,
+                tags: { Name: childName(this.name, "private-rt", i) },
+            }, { parent: this });
+            new aws.ec2.Route(childName(this.name, "private-default", i), {
+                routeTableId: table.id,
+                destinationCidrBlock: "0.0.0.0/0",
+                natGatewayId: nat.id,
+            }, { parent: this });
+            new aws.ec2.RouteTableAssociation(childName(this.name, "private-rta", i), {
+                subnetId: subnet.id,
+                routeTableId: table.id,
+            }, { parent: this });
+        });
+    }
+}

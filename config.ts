@@ -1,0 +1,337 @@
+/**
+ * Stack configuration -> one validated, typed `Settings` object.
+ *
+ * A stack picks an environment preset with `berth:environment` and may override single keys of it.
+ * Everything is checked here, before any resource is created; an error names the key, the value and what
+ * is allowed, and lists every wrong key at once.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { parseCidr, MIN_SUBNET_PREFIX, subnetBits } from "./components/cidr";
+import { describeFargateMemory, FARGATE_SIZES, isFargateSize } from "./components/fargate";
+import type { NatStrategy } from "./components/network";
+import type { CatalogService } from "./services/catalog";
+
+export type EnvironmentName = "test" | "prod";
+
+/** Everything that differs between environments. A stack may override any key of its preset. */
+export interface Preset {
+    /** One NAT gateway for the VPC, or one per AZ so that losing an AZ does not cut the others off. */
+    natStrategy: NatStrategy;
+    /** Task CPU units (1024 = 1 vCPU); with `memory`, a size Fargate accepts. */
+    cpu: number;
+    /** Task memory in MiB. */
+    memory: number;
+    /** Tasks per service; also the autoscaling floor. */
+    desiredCount: number;
+    /** Autoscaling ceiling; equal to `desiredCount` means no autoscaling. */
+    maxCount: number;
+    /** Days CloudWatch Logs keeps the services' logs. */
+    logRetentionDays: number;
+    /** ECS Container Insights on the cluster (billed per metric). */
+    containerInsights: boolean;
+    /** ALB deletion protection: `pulumi destroy` refuses to remove the load balancer while it is on. */
+    deletionProtection: boolean;
+    /** Whether destroying a stack deletes ECR repositories that still hold images. */
+    forceDelete: boolean;
+    /** How many images each ECR repository keeps; older ones expire. */
+    keepImages: number;
+}
+
+export const PRESETS: Readonly<Record<EnvironmentName, Readonly<Preset>>> = {
+    test: {
+        natStrategy: "single",
+        cpu: 256,
+        memory: 512,
+        desiredCount: 1,
+        maxCount: 1,
+        logRetentionDays: 7,
+        containerInsights: false,
+        deletionProtection: false,
+        forceDelete: true,
+        keepImages: 10,
+    },
+    prod: {
+        natStrategy: "perAz",
+        cpu: 512,
+        memory: 1024,
+        desiredCount: 2,
+        maxCount: 6,
+        logRetentionDays: 90,
+        containerInsights: true,
+        deletionProtection: true,
+        forceDelete: false,
+        keepImages: 30,
+    },
+};
+
+/** The sizes and counts of one service's tasks. */
+export interface ServiceSettings {
+    cpu: number;
+    memory: number;
+    desiredCount: number;
+    maxCount: number;
+}
+
+export interface Settings extends Omit<Preset, "cpu" | "memory" | "desiredCount" | "maxCount"> {
+    project: string;
+    stack: string;
+    environment: EnvironmentName;
+    region: string;
+    vpcCidr: string;
+    azCount: number;
+    /** ACM certificate for an HTTPS listener; HTTP then redirects to HTTPS. */
+    certificateArn?: string;
+    /** The domain users reach the ALB by (a DNS record the team manages); needs `certificateArn`. */
+    domain?: string;
+    /** Per catalogue service, in catalogue order. */
+    services: Record<string, ServiceSettings>;
+}
+
+/** A wrong stack configuration. Pulumi prints a RunError's message without a stack trace. */
+export class ConfigError extends pulumi.RunError {
+    constructor(readonly problems: string[]) {
+        super(`Invalid stack configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+        this.name = "ConfigError";
+    }
+}
+
+/** Log retention values CloudWatch Logs accepts. */
+export const LOG_RETENTION_DAYS = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+const MAX_AZ_COUNT = 6;
+const MAX_TASKS = 100;
+
+const wholeNumber = (min: number, max: number) =>
+    z.coerce.number().int().min(min).max(max);
+
+const boolean = z.enum(["true", "false"]).transform((v) => v === "true");
+
+/** Each key Berth reads from its namespace: how it is parsed, and what is allowed, in words. */
+const KEYS = {
+    environment: { schema: z.enum(["test", "prod"]), allowed: "one of test, prod" },
+    vpcCidr: { schema: z.string(), allowed: `an IPv4 network such as 10.0.0.0/16, from /16 to /${MIN_SUBNET_PREFIX - subnetBits(MAX_AZ_COUNT)}` },
+    azCount: { schema: wholeNumber(2, MAX_AZ_COUNT), allowed: `a whole number from 2 (the ALB needs two AZs) to ${MAX_AZ_COUNT}` },
+    natStrategy: { schema: z.enum(["single", "perAz"]), allowed: "one of single, perAz" },
+    cpu: { schema: z.coerce.number().int(), allowed: `one of ${Object.keys(FARGATE_SIZES).join(", ")}` },
+    memory: { schema: z.coerce.number().int().positive(), allowed: "a Fargate memory size in MiB" },
+    desiredCount: { schema: wholeNumber(0, MAX_TASKS), allowed: `a whole number from 0 to ${MAX_TASKS}` },
+    maxCount: { schema: wholeNumber(1, MAX_TASKS), allowed: `a whole number from 1 to ${MAX_TASKS}, at least desiredCount` },
+    logRetentionDays: {
+        schema: z.coerce.number().refine((v) => (LOG_RETENTION_DAYS as readonly number[]).includes(v)),
+        allowed: `one of ${LOG_RETENTION_DAYS.join(", ")}`,
+    },
+    containerInsights: { schema: boolean, allowed: "true or false" },
+    deletionProtection: { schema: boolean, allowed: "true or false" },
+    forceDelete: { schema: boolean, allowed: "true or false" },
+    keepImages: { schema: wholeNumber(1, 1000), allowed: "a whole number from 1 to 1000" },
+    certificateArn: {
+        schema: z.string().regex(/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/),
+        allowed: "an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)",
+    },
+    domain: {
+        schema: z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/),
+        allowed: "a lowercase DNS name such as api.example.com",
+    },
+    services: { schema: z.string(), allowed: "an object of per-service overrides" },
+} as const;
+
+type Key = keyof typeof KEYS;
+type Parsed = { [K in Key]?: z.output<(typeof KEYS)[K]["schema"]> };
+
+const SERVICE_OVERRIDE_KEYS = ["cpu", "memory", "desiredCount", "maxCount"] as const;
+
+/**
+ * Turns the stack's configuration into Settings, or throws a ConfigError listing every problem.
+ *
+ * @param config every configuration value of the stack, as `pulumi.runtime.allConfig()` gives it
+ *   (`"berth:azCount": "2"`; objects as JSON text)
+ * @param services the service catalogue, for per-service overrides
+ */
+export function loadSettings(
+    config: Readonly<Record<string, string>>,
+    context: { project: string; stack: string },
+    services: readonly CatalogService[],
+): Settings {
+    const ns = `${context.project}:`;
+    const problems: string[] = [];
+    const parsed: Parsed = {};
+
+    for (const [fullKey, value] of Object.entries(config)) {
+        if (!fullKey.startsWith(ns)) {
+            continue;
+        }
+        const key = fullKey.slice(ns.length);
+        if (!(key in KEYS)) {
+            problems.push(`${fullKey} is not a setting Berth knows; allowed keys: ${Object.keys(KEYS).join(", ")}`);
+            continue;
+        }
+        const spec = KEYS[key as Key];
+        const result = spec.schema.safeParse(value);
+        if (result.success) {
+            (parsed as Record<string, unknown>)[key] = result.data;
+        } else {
+            problems.push(`${fullKey} is ${JSON.stringify(value)}; allowed: ${spec.allowed}`);
+        }
+    }
+
+    const region = config["aws:region"];
+    if (!region) {
+        problems.push("aws:region is not set; set it with `pulumi config set aws:region us-east-1` (or your region)");
+    }
+    for (const key of ["environment", "vpcCidr", "azCount"] as const) {
+        if (config[`${ns}${key}`] === undefined) {
+            problems.push(`${ns}${key} is not set; allowed: ${KEYS[key].allowed} (Pulumi.yaml gives its default)`);
+        }
+    }
+
+    if (parsed.vpcCidr !== undefined) {
+        const cidr = parseCidr(parsed.vpcCidr);
+        const azCount = parsed.azCount ?? 2;
+        if (typeof cidr === "string") {
+            problems.push(`${ns}vpcCidr is ${JSON.stringify(parsed.vpcCidr)}: ${cidr}`);
+        } else if (cidr.prefix < 16 || cidr.prefix + subnetBits(azCount) > MIN_SUBNET_PREFIX) {
+            problems.push(
+                `${ns}vpcCidr is ${JSON.stringify(parsed.vpcCidr)}; allowed: a prefix from /16 to ` +
+                `/${MIN_SUBNET_PREFIX - subnetBits(azCount)} for ${azCount} AZs (AWS VPCs are /16 to /28, subnets at least /${MIN_SUBNET_PREFIX})`,
+            );
+        }
+    }
+    if (parsed.domain !== undefined && parsed.certificateArn === undefined) {
+        problems.push(`${ns}domain is ${JSON.stringify(parsed.domain)} but ${ns}certificateArn is not set; a domain is served over HTTPS`);
+    }
+
+    const environment = parsed.environment ?? "test";
+    const preset = PRESETS[environment];
+    const merged: Preset = {
+        natStrategy: parsed.natStrategy ?? preset.natStrategy,
+        cpu: parsed.cpu ?? preset.cpu,
+        memory: parsed.memory ?? preset.memory,
+        desiredCount: parsed.desiredCount ?? preset.desiredCount,
+        maxCount: parsed.maxCount ?? Math.max(preset.maxCount, parsed.desiredCount ?? preset.desiredCount),
+        logRetentionDays: parsed.logRetentionDays ?? preset.logRetentionDays,
+        containerInsights: parsed.containerInsights ?? preset.containerInsights,
+        deletionProtection: parsed.deletionProtection ?? preset.deletionProtection,
+        forceDelete: parsed.forceDelete ?? preset.forceDelete,
+        keepImages: parsed.keepImages ?? preset.keepImages,
+    };
+    checkSize(`${ns}cpu/${ns}memory`, merged, problems);
+    if (merged.maxCount < merged.desiredCount) {
+        problems.push(`${ns}maxCount is ${merged.maxCount}, below desiredCount ${merged.desiredCount}; allowed: at least desiredCount`);
+    }
+
+    const overrides = parsed.services === undefined ? {} : parseServiceOverrides(`${ns}services`, parsed.services, services, problems);
+    const serviceSettings: Record<string, ServiceSettings> = {};
+    for (const service of services) {
+        const o = overrides[service.name] ?? {};
+        const desiredCount = o.desiredCount ?? merged.desiredCount;
+        const s: ServiceSettings = {
+            cpu: o.cpu ?? merged.cpu,
+            memory: o.memory ?? merged.memory,
+            desiredCount,
+            maxCount: o.maxCount ?? Math.max(merged.maxCount, desiredCount),
+        };
+        if (o.cpu !== undefined || o.memory !== undefined) {
+            checkSize(`${ns}services.${service.name}`, s, problems);
+        }
+        if (s.maxCount < s.desiredCount && (o.maxCount !== undefined || o.desiredCount !== undefined)) {
+            problems.push(`${ns}services.${service.name}.maxCount is ${s.maxCount}, below its desiredCount ${s.desiredCount}; allowed: at least desiredCount`);
+        }
+        serviceSettings[service.name] = s;
+    }
+
+    if (problems.length > 0) {
+        throw new ConfigError(problems);
+    }
+    const { cpu: _cpu, memory: _memory, desiredCount: _d, maxCount: _m, ...shared } = merged;
+    return {
+        ...shared,
+        project: context.project,
+        stack: context.stack,
+        environment,
+        region: region!,
+        vpcCidr: parsed.vpcCidr!,
+        azCount: parsed.azCount!,
+        certificateArn: parsed.certificateArn,
+        domain: parsed.domain,
+        services: serviceSettings,
+    };
+}
+
+function checkSize(key: string, size: { cpu: number; memory: number }, problems: string[]): void {
+    if (!isFargateSize(size.cpu, size.memory)) {
+        problems.push(`${key} is cpu ${size.cpu} with memory ${size.memory}, which Fargate does not run; allowed: ${describeFargateMemory(size.cpu)}`);
+    }
+}
+
+const serviceOverride = z.strictObject({
+    cpu: z.number().int().optional(),
+    memory: z.number().int().positive().optional(),
+    desiredCount: z.number().int().min(0).max(MAX_TASKS).optional(),
+    maxCount: z.number().int().min(1).max(MAX_TASKS).optional(),
+});
+type ServiceOverride = z.output<typeof serviceOverride>;
+
+function parseServiceOverrides(
+    key: string,
+    text: string,
+    services: readonly CatalogService[],
+    problems: string[],
+): Record<string, ServiceOverride> {
+    let value: unknown;
+    try {
+        value = JSON.parse(text);
+    } catch {
+        problems.push(`${key} is ${JSON.stringify(text)}; allowed: an object such as {"users": {"desiredCount": 3}}`);
+        return {};
+    }
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        problems.push(`${key} is ${JSON.stringify(value)}; allowed: an object such as {"users": {"desiredCount": 3}}`);
+        return {};
+    }
+    const names = services.map((s) => s.name);
+    const out: Record<string, ServiceOverride> = {};
+    for (const [name, override] of Object.entries(value)) {
+        if (!names.includes(name)) {
+            problems.push(`${key}.${name} names no service of the catalogue; allowed: ${names.join(", ")}`);
+            continue;
+        }
+        const result = serviceOverride.safeParse(override);
+        if (!result.success) {
+            for (const issue of result.error.issues) {
+                const field = issue.path.map(String).join(".");
+                const where = field ? `${key}.${name}.${field}` : `${key}.${name}`;
+                const given = field ? (override as Record<string, unknown>)[field] : override;
+                problems.push(
+                    issue.code === "unrecognized_keys"
+                        ? `${where} has unknown keys ${issue.keys.join(", ")}; allowed: ${SERVICE_OVERRIDE_KEYS.join(", ")}`
+                        : `${where} is ${JSON.stringify(given)}; allowed: ${issue.message}`,
+                );
+            }
+            continue;
+        }
+        out[name] = result.data;
+    }
+    return out;
+}
+
+/** The stack's settings, read from Pulumi's configuration of this run. */
+export function settingsFromStack(services: readonly CatalogService[]): Settings {
+    return loadSettings(
+        pulumi.runtime.allConfig(),
+        { project: pulumi.getProject(), stack: pulumi.getStack() },
+        services,
+    );
+}
+
+/** Checks what can only be known from the region: how many AZs it offers. */
+export function checkAzCount(settings: Settings, available: readonly string[]): void {
+    if (settings.azCount > available.length) {
+        throw new ConfigError([
+            `${settings.project}:azCount is ${settings.azCount}, but ${settings.region} offers ${available.length} ` +
+            `availability zones (${available.join(", ")}); allowed: 2 to ${available.length}`,
+        ]);
+    }
+}

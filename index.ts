@@ -1,0 +1,8 @@
+/**
+ * Berth's Pulumi program: the service catalogue deployed with this stack's configuration.
+ * Stack outputs: `url`, `vpcId`, `clusterName`, `services` (see `BerthOutputs` in program.ts).
+ */
+import { deployBerth } from "./program";
+import { catalog } from "./services/catalog";
+
+export = () => deployBerth(catalog);

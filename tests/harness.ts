@@ -1,0 +1,183 @@
+/**
+ * The one mock harness of the Pulumi tests: runs a program under `pulumi.runtime.setMocks`, records every
+ * registered resource with its inputs, provider and parent, returns realistic provider-computed outputs,
+ * and throws on any invoke it does not expect.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { parse as parseYaml } from "yaml";
+import type { BerthOutputs } from "../program";
+import { catalog, type CatalogService } from "../services/catalog";
+
+// Internal, but the only way to know that every registration has reached the mocks.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
+
+export const ACCOUNT = "123456789012";
+export const REGION = "us-east-1";
+export const ROOT = path.resolve(__dirname, "..");
+
+export interface Recorded {
+    type: string;
+    name: string;
+    inputs: Record<string, any>;
+    /** The provider reference (`<urn>::<id>`), for custom resources. */
+    provider?: string;
+    custom: boolean;
+    /** The type of the parent resource; undefined for resources at the stack's root. */
+    parentType?: string;
+}
+
+export interface RunOptions {
+    /** The availability zones the region offers. */
+    zones?: string[];
+    stack?: string;
+}
+
+function hex(text: string, length: number): string {
+    return createHash("sha256").update(text).digest("hex").slice(0, length);
+}
+
+/** What the AWS and Docker providers compute on create, as far as the program reads it. */
+function computed(type: string, name: string, inputs: Record<string, any>): Record<string, unknown> {
+    const physical = inputs.name ?? `${name}-${hex(name, 7)}`;
+    const base = { name: physical, arn: `arn:aws:${type.split(":")[1]?.split("/")[0] ?? "x"}:${REGION}:${ACCOUNT}:${physical}` };
+    switch (type) {
+        case "aws:lb/loadBalancer:LoadBalancer":
+            return { ...base, dnsName: `${physical}-${hex(name, 10)}.${REGION}.elb.amazonaws.com` };
+        case "aws:ecr/repository:Repository":
+            return { ...base, registryId: ACCOUNT, repositoryUrl: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/${physical}` };
+        case "docker-build:index:Image":
+            return { digest: `sha256:${hex(`digest:${name}`, 64)}`, ref: "" };
+        default:
+            return base;
+    }
+}
+
+export class Harness {
+    readonly resources: Recorded[] = [];
+    readonly calls: string[] = [];
+    private zones: string[];
+
+    constructor(options: RunOptions = {}) {
+        this.zones = options.zones ?? ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e", "us-east-1f"];
+    }
+
+    /** Installs the mocks and the stack's configuration. Call before constructing resources. */
+    async install(config: Record<string, string>, stack = "dev"): Promise<void> {
+        await pulumi.runtime.setMocks({
+            newResource: (args: pulumi.runtime.MockResourceArgs) => {
+                this.resources.push({
+                    type: args.type,
+                    name: args.name,
+                    inputs: args.inputs,
+                    provider: args.provider,
+                    custom: args.custom ?? true,
+                });
+                const state = { ...args.inputs, ...computed(args.type, args.name, args.inputs) };
+                return { id: args.custom === false ? undefined : `${args.name}-id`, state };
+            },
+            call: (args: pulumi.runtime.MockCallArgs) => {
+                this.calls.push(args.token);
+                switch (args.token) {
+                    case "aws:index/getAvailabilityZones:getAvailabilityZones":
+                        return { id: REGION, names: this.zones, zoneIds: this.zones.map((_, i) => `use1-az${i + 1}`) };
+                    case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+                        return {
+                            id: ACCOUNT,
+                            userName: "AWS",
+                            password: "mock-password",
+                            authorizationToken: "bW9jaw==",
+                            proxyEndpoint: `https://${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`,
+                        };
+                    default:
+                        throw new Error(`unexpected invoke ${args.token}`);
+                }
+            },
+        }, "berth", stack, false);
+        pulumi.runtime.setAllConfig(config);
+    }
+
+    /** Waits until every registration has reached the mocks, then records each resource's parent. */
+    async settle(): Promise<void> {
+        await waitForRPCs();
+        const monitor = pulumi.runtime.getMonitor() as unknown as { resources: Map<string, unknown> };
+        const parents = new Map<string, string | undefined>();
+        for (const urn of monitor.resources.keys()) {
+            // urn:pulumi:<stack>::<project>::[<parent type>$]<type>::<name>
+            const parts = urn.split("::");
+            const types = parts[2].split("$");
+            const name = parts.slice(3).join("::");
+            parents.set(`${types[types.length - 1]}::${name}`, types.length > 1 ? types[types.length - 2] : undefined);
+        }
+        for (const r of this.resources) {
+            r.parentType = parents.get(`${r.type}::${r.name}`);
+        }
+    }
+
+    ofType(type: string): Recorded[] {
+        return this.resources.filter((r) => r.type === type);
+    }
+
+    one(type: string, name: string): Recorded {
+        const found = this.resources.filter((r) => r.type === type && r.name === name);
+        if (found.length !== 1) {
+            throw new Error(`expected one ${type} named ${name}, found ${found.length}`);
+        }
+        return found[0];
+    }
+
+    /** Custom resources whose inputs mention `value` (an ID, an ARN) anywhere. */
+    referencing(value: string): Recorded[] {
+        return this.resources.filter((r) => JSON.stringify(r.inputs).includes(value));
+    }
+}
+
+/** An Output's value, awaited. */
+export function promiseOf<T>(output: pulumi.Input<T>): Promise<T> {
+    return new Promise((resolve) => pulumi.output(output).apply((v) => { resolve(v as T); return v; }));
+}
+
+/**
+ * The configuration the Pulumi CLI would hand the program for `stack`: Pulumi.yaml's defaults under the
+ * stack file's values, every value a string (objects as JSON), as the CLI passes them.
+ */
+export function stackConfig(stack: string): Record<string, string> {
+    const project = parseYaml(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
+    const stackFile = parseYaml(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8"));
+    const out: Record<string, string> = {};
+    for (const [key, decl] of Object.entries<any>(project.config ?? {})) {
+        const full = key.includes(":") ? key : `${project.name}:${key}`;
+        const value = typeof decl === "object" && decl !== null && "default" in decl ? decl.default : decl?.value ?? decl;
+        if (value !== undefined && typeof value !== "object") {
+            out[full] = String(value);
+        }
+    }
+    for (const [key, value] of Object.entries<any>(stackFile.config ?? {})) {
+        out[key] = typeof value === "object" ? JSON.stringify(value) : String(value);
+    }
+    return out;
+}
+
+/** The stacks this repository ships: one per `Pulumi.<stack>.yaml`. */
+export function shippedStacks(): string[] {
+    return fs.readdirSync(ROOT)
+        .map((f) => /^Pulumi\.(.+)\.ya?ml$/.exec(f)?.[1])
+        .filter((s): s is string => s !== undefined)
+        .sort();
+}
+
+/** Runs the whole program under mocks with `config`, and returns the harness and the resolved outputs. */
+export async function runBerth(
+    config: Record<string, string>,
+    options: RunOptions & { services?: readonly CatalogService[] } = {},
+): Promise<{ h: Harness; outputs: pulumi.Unwrap<BerthOutputs> }> {
+    const h = new Harness(options);
+    await h.install(config, options.stack ?? "dev");
+    const { deployBerth } = await import("../program");
+    const outputs = await promiseOf(pulumi.output(await deployBerth(options.services ?? catalog)));
+    await h.settle();
+    return { h, outputs };
+}
