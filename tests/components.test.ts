@@ -1,0 +1,175 @@
+/**
+ * Each component on its own under mocks: its defaults, its modes and the arguments it refuses.
+ */
+import * as assert from "assert";
+import { Cluster } from "../components/cluster";
+import { FargateService, type FargateServiceArgs } from "../components/fargateService";
+import { LoadBalancer } from "../components/loadBalancer";
+import { Network } from "../components/network";
+import { ServiceImage } from "../components/serviceImage";
+import { Harness } from "./harness";
+
+async function mocked(): Promise<Harness> {
+    const h = new Harness();
+    await h.install({});
+    return h;
+}
+
+function serviceArgs(overrides: Partial<FargateServiceArgs> = {}): FargateServiceArgs {
+    return {
+        cluster: { arn: "cluster-arn", name: "cluster" },
+        namespaceArn: "namespace-arn",
+        vpcId: "vpc-1",
+        subnetIds: ["subnet-a", "subnet-b"],
+        image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/x@sha256:00",
+        family: "berth-test-x",
+        port: 8080,
+        healthPath: "/health",
+        healthCheckCommand: ["CMD", "true"],
+        cpu: 256,
+        memory: 512,
+        desiredCount: 1,
+        logGroupName: "/berth/test/x",
+        logRetentionDays: 7,
+        region: "us-east-1",
+        expose: { kind: "backend", discoveryName: "x", callerSecurityGroupIds: ["sg-caller-1", "sg-caller-2"] },
+        ...overrides,
+    };
+}
+
+describe("components", () => {
+    describe("Network", () => {
+        it("defaults to one NAT gateway shared by every AZ", async () => {
+            const h = await mocked();
+            const network = new Network("net", { cidrBlock: "10.1.0.0/16", availabilityZones: ["a", "b", "c"] });
+            assert.strictEqual(network.natGatewayCount, 1);
+            await h.settle();
+            assert.strictEqual(h.ofType("aws:ec2/natGateway:NatGateway").length, 1);
+            assert.strictEqual(h.ofType("aws:ec2/eip:Eip").length, 1);
+            const privateRoutes = h.ofType("aws:ec2/route:Route").filter((r) => r.name.startsWith("net-private-default-"));
+            assert.deepStrictEqual(privateRoutes.map((r) => r.inputs.natGatewayId), ["net-nat-0-id", "net-nat-0-id", "net-nat-0-id"]);
+            assert.deepStrictEqual(h.ofType("aws:ec2/subnet:Subnet").map((s) => [s.name, s.inputs.cidrBlock, s.inputs.availabilityZone]), [
+                ["net-public-0", "10.1.0.0/19", "a"], ["net-public-1", "10.1.32.0/19", "b"], ["net-public-2", "10.1.64.0/19", "c"],
+                ["net-private-0", "10.1.96.0/19", "a"], ["net-private-1", "10.1.128.0/19", "b"], ["net-private-2", "10.1.160.0/19", "c"],
+            ]);
+        });
+
+        it("gives each AZ its own NAT gateway with perAz", async () => {
+            const h = await mocked();
+            new Network("net", { cidrBlock: "10.1.0.0/16", availabilityZones: ["a", "b"], nat: "perAz" });
+            await h.settle();
+            const nats = h.ofType("aws:ec2/natGateway:NatGateway");
+            assert.deepStrictEqual(nats.map((n) => n.inputs.subnetId), ["net-public-0-id", "net-public-1-id"]);
+            const privateRoutes = h.ofType("aws:ec2/route:Route").filter((r) => r.name.startsWith("net-private-default-"));
+            assert.deepStrictEqual(privateRoutes.map((r) => r.inputs.natGatewayId), ["net-nat-0-id", "net-nat-1-id"]);
+        });
+
+        it("refuses one AZ and a bad CIDR", async () => {
+            await mocked();
+            assert.throws(() => new Network("a", { cidrBlock: "10.0.0.0/16", availabilityZones: ["a"] }), /Network "a": "availabilityZones" must list at least 2 zones, got 1/);
+            assert.throws(() => new Network("b", { cidrBlock: "10.0.0.0/33", availabilityZones: ["a", "b"] }), /Network "b": "cidrBlock" "10.0.0.0\/33": it is not an IPv4 CIDR block/);
+        });
+    });
+
+    describe("Cluster", () => {
+        it("creates the Service Connect namespace, the cluster and Fargate capacity", async () => {
+            const h = await mocked();
+            new Cluster("c", { namespace: "berth-test", containerInsights: true });
+            await h.settle();
+            assert.strictEqual(h.one("aws:servicediscovery/httpNamespace:HttpNamespace", "c-namespace").inputs.name, "berth-test");
+            const cluster = h.one("aws:ecs/cluster:Cluster", "c-cluster");
+            assert.deepStrictEqual(cluster.inputs.settings, [{ name: "containerInsights", value: "enabled" }]);
+            assert.match(cluster.inputs.serviceConnectDefaults.namespace, /:berth-test$/);
+            const capacity = h.one("aws:ecs/clusterCapacityProviders:ClusterCapacityProviders", "c-capacity");
+            assert.deepStrictEqual(capacity.inputs.capacityProviders, ["FARGATE", "FARGATE_SPOT"]);
+        });
+
+        it("leaves Container Insights off by default", async () => {
+            const h = await mocked();
+            new Cluster("c", { namespace: "n" });
+            await h.settle();
+            assert.deepStrictEqual(h.one("aws:ecs/cluster:Cluster", "c-cluster").inputs.settings, [{ name: "containerInsights", value: "disabled" }]);
+        });
+    });
+
+    describe("LoadBalancer", () => {
+        it("is internet-facing on HTTP only without a certificate", async () => {
+            const h = await mocked();
+            const lb = new LoadBalancer("lb", { vpcId: "vpc-1", subnetIds: ["s1", "s2"] });
+            assert.strictEqual(lb.scheme, "http");
+            await h.settle();
+            assert.deepStrictEqual(h.ofType("aws:lb/listener:Listener").map((l) => [l.name, l.inputs.port]), [["lb-http", 80]]);
+            assert.strictEqual(h.one("aws:lb/loadBalancer:LoadBalancer", "lb-alb").inputs.enableDeletionProtection, false);
+            assert.deepStrictEqual(h.ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").map((r) => r.inputs.fromPort), [80]);
+            assert.deepStrictEqual(h.ofType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"), [], "egress comes from the services");
+        });
+
+        it("refuses a single subnet", async () => {
+            await mocked();
+            assert.throws(() => new LoadBalancer("lb", { vpcId: "v", subnetIds: ["s1"] }), /"subnetIds" must list subnets in at least 2 AZs, got 1/);
+        });
+    });
+
+    describe("ServiceImage", () => {
+        it("builds for the platform and keeps the configured number of images", async () => {
+            const h = await mocked();
+            const image = new ServiceImage("svc", { context: "/repo", dockerfile: "/repo/services/svc/Dockerfile", platform: "linux/arm64", keepImages: 3, forceDelete: true });
+            await h.settle();
+            const built = h.one("docker-build:index:Image", "svc-image");
+            assert.deepStrictEqual(built.inputs.platforms, ["linux/arm64"]);
+            assert.deepStrictEqual(built.inputs.context, { location: "/repo" });
+            assert.strictEqual(built.inputs.registries[0].username, "AWS");
+            assert.strictEqual(built.inputs.registries[0].password, "mock-password");
+            assert.strictEqual(h.one("aws:ecr/repository:Repository", "svc-repo").inputs.forceDelete, true);
+            assert.strictEqual(JSON.parse(h.one("aws:ecr/lifecyclePolicy:LifecyclePolicy", "svc-lifecycle").inputs.policy).rules[0].selection.countNumber, 3);
+            const ref = await new Promise<string>((resolve) => image.imageRef.apply(resolve));
+            assert.match(ref, /^123456789012\.dkr\.ecr\.us-east-1\.amazonaws\.com\/svc-repo-[0-9a-f]{7}@sha256:[0-9a-f]{64}$/);
+        });
+
+        it("refuses to keep no image", async () => {
+            await mocked();
+            assert.throws(() => new ServiceImage("svc", { context: ".", dockerfile: "Dockerfile", keepImages: 0 }), /"keepImages" must be a positive whole number, got 0/);
+        });
+    });
+
+    describe("FargateService", () => {
+        it("admits a backend's port from each caller and from nothing else", async () => {
+            const h = await mocked();
+            new FargateService("x", serviceArgs());
+            await h.settle();
+            const ingress = h.ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
+            assert.deepStrictEqual(ingress.map((r) => [r.inputs.referencedSecurityGroupId, r.inputs.fromPort, r.inputs.toPort]), [
+                ["sg-caller-1", 8080, 8080], ["sg-caller-2", 8080, 8080],
+            ]);
+            assert.deepStrictEqual(h.ofType("aws:lb/targetGroup:TargetGroup"), []);
+            assert.deepStrictEqual(h.ofType("aws:appautoscaling/target:Target"), [], "no autoscaling without a higher ceiling");
+        });
+
+        it("scales on CPU between desiredCount and maxCount, leaving the count to the scaler", async () => {
+            const h = await mocked();
+            new FargateService("x", serviceArgs({ desiredCount: 2, maxCount: 5 }));
+            await h.settle();
+            const target = h.one("aws:appautoscaling/target:Target", "x-scaling");
+            assert.deepStrictEqual([target.inputs.minCapacity, target.inputs.maxCapacity], [2, 5]);
+            assert.strictEqual(h.one("aws:appautoscaling/policy:Policy", "x-cpu-scaling").inputs.policyType, "TargetTrackingScaling");
+        });
+
+        const refused: Array<[string, Partial<FargateServiceArgs>, RegExp]> = [
+            ["a size Fargate does not run", { cpu: 256, memory: 4096 }, /cpu 256 with memory 4096 is not a Fargate size; with cpu 256, memory must be one of 512, 1024, 2048/],
+            ["a ceiling under the count", { desiredCount: 3, maxCount: 2 }, /"maxCount" 2 is below "desiredCount" 3/],
+            ["a relative health path", { healthPath: "health" }, /"healthPath" must start with "\/"/],
+            ["no subnets", { subnetIds: [] }, /"subnetIds" is empty/],
+            ["six path patterns", { expose: { kind: "public", listenerArn: "l", loadBalancerSecurityGroupId: "sg", pathPatterns: ["/a", "/b", "/c", "/d", "/e", "/f"], priority: 10 } }, /at most 5/],
+            ["a priority the default route owns", { expose: { kind: "public", listenerArn: "l", loadBalancerSecurityGroupId: "sg", pathPatterns: ["/a"], priority: 50000 } }, /"expose.priority" must be 1-49999/],
+            ["a discovery name that is no DNS label", { expose: { kind: "backend", discoveryName: "My_Service", callerSecurityGroupIds: [] } }, /"expose.discoveryName" must be a DNS label/],
+        ];
+        for (const [what, overrides, message] of refused) {
+            it(`refuses ${what}`, async () => {
+                const h = await mocked();
+                assert.throws(() => new FargateService("x", serviceArgs(overrides)), message);
+                await h.settle();
+                assert.deepStrictEqual(h.resources.filter((r) => r.custom), [], "a refused service creates nothing");
+            });
+        }
+    });
+});
