@@ -72,10 +72,10 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
         deletionProtection: settings.deletionProtection,
     }, opts);
 
-    const services: Record<string, ServiceOutput> = {};
-    const securityGroups = new Map<string, pulumi.Output<string>>();
-    // Callers first: a backend's security group admits its callers' groups, so those must exist.
-    for (const service of callersFirst(catalog)) {
+    const serviceOutputs = new Map<string, ServiceOutput>();
+    const deployed = new Map<string, FargateService>();
+    // Callees first: a Service Connect client only reaches endpoints that existed when its tasks started.
+    for (const service of calleesFirst(catalog)) {
         const image = new ServiceImage(service.name, {
             context: path.resolve(__dirname),
             dockerfile: path.resolve(__dirname, service.directory, "Dockerfile"),
@@ -104,16 +104,23 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
             logGroupName: `/${settings.project}/${settings.stack}/${service.name}`,
             logRetentionDays: settings.logRetentionDays,
             region: settings.region,
-            expose: exposure(service, catalog, loadBalancer, securityGroups),
+            expose: exposure(service, catalog, loadBalancer),
+            calls: service.calls.map((callee) => {
+                const deployedCallee = deployed.get(callee);
+                if (!deployedCallee) {
+                    throw new Error(`service "${service.name}" calls "${callee}", which calls it back; calls must not form a cycle`);
+                }
+                return deployedCallee.asCallee();
+            }),
         }, opts);
-        securityGroups.set(service.name, fargateService.securityGroupId);
+        deployed.set(service.name, fargateService);
 
-        services[service.name] = {
+        serviceOutputs.set(service.name, {
             kind: service.kind,
             repositoryUrl: image.repositoryUrl,
             logGroupName: fargateService.logGroupName,
             discoveryName: service.kind === "backend" ? service.name : undefined,
-        };
+        });
     }
 
     return {
@@ -122,7 +129,7 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
             : pulumi.interpolate`${loadBalancer.scheme}://${loadBalancer.dnsName}`,
         vpcId: network.vpcId,
         clusterName: cluster.clusterName,
-        services,
+        services: Object.fromEntries(catalog.map((s) => [s.name, serviceOutputs.get(s.name)!])),
     };
 }
 
@@ -135,7 +142,6 @@ function exposure(
     service: CatalogService,
     catalog: readonly CatalogService[],
     loadBalancer: LoadBalancer,
-    securityGroups: ReadonlyMap<string, pulumi.Output<string>>,
 ): PublicExposure | BackendExposure {
     if (service.kind === "public") {
         return {
@@ -147,22 +153,12 @@ function exposure(
             priority: 100 + 10 * catalog.indexOf(service),
         };
     }
-    return {
-        kind: "backend",
-        discoveryName: service.name,
-        callerSecurityGroupIds: service.callers.map((caller) => {
-            const id = securityGroups.get(caller);
-            if (!id) {
-                throw new Error(`service "${service.name}" is called by "${caller}", which has no security group yet`);
-            }
-            return id;
-        }),
-    };
+    return { kind: "backend", discoveryName: service.name };
 }
 
-/** Services that call others come before the services they call. */
-function callersFirst(services: readonly CatalogService[]): CatalogService[] {
-    return [...services].sort((a, b) => Number(b.calls.length > 0) - Number(a.calls.length > 0));
+/** Services that others call come before their callers. */
+function calleesFirst(services: readonly CatalogService[]): CatalogService[] {
+    return [...services].sort((a, b) => Number(a.calls.length > 0) - Number(b.calls.length > 0));
 }
 
 /** A name unique in the account and region, in the characters ECS task families allow. */

@@ -40,13 +40,23 @@ export interface PublicExposure {
     healthCheckGracePeriod?: number;
 }
 
-/** A backend service: private, reached by name through ECS Service Connect (Copilot's Backend Service). */
+/**
+ * A backend service: private, reached by name through ECS Service Connect (Copilot's Backend Service).
+ * Its security group admits nothing until a caller declares it in `calls`.
+ */
 export interface BackendExposure {
     kind: "backend";
     /** The name callers reach the service by: `http://<discoveryName>:<port>`. */
     discoveryName: string;
-    /** Security groups of the services that call this one: the only sources it admits. */
-    callerSecurityGroupIds: pulumi.Input<string>[];
+}
+
+/** A service another one calls: see `FargateService.asCallee()`. */
+export interface Callee {
+    name: string;
+    port: number;
+    securityGroupId: pulumi.Input<string>;
+    /** The callee's ECS service: Service Connect clients only resolve endpoints that existed when they started. */
+    service: pulumi.Resource;
 }
 
 export interface FargateServiceArgs {
@@ -94,6 +104,12 @@ export interface FargateServiceArgs {
     region: string;
     /** How the service is reached. */
     expose: PublicExposure | BackendExposure;
+    /**
+     * The backends this service calls. Each one's security group admits this service's group on its port,
+     * and this service is deployed after them.
+     * @default []
+     */
+    calls?: Callee[];
 }
 
 /**
@@ -101,7 +117,8 @@ export interface FargateServiceArgs {
  *
  * Creates: a CloudWatch log group; an execution role with only AWS's managed ECS execution policy (pull
  * the image, write logs) and a task role with no permissions; a security group admitting the container
- * port only from the ALB (public) or the callers (backend); the Fargate task definition; the ECS service
+ * port only from the ALB (public; callers add their own rules to a backend's group); ingress rules on the
+ * groups of the backends it calls; the Fargate task definition; the ECS service
  * in the private subnets without public IP, with the deployment circuit breaker rolling back failed
  * deployments and ECS Service Connect; for a public service a target group, its listener rule and the
  * ALB's egress to the service; and, when `maxCount` exceeds `desiredCount`, CPU target-tracking scaling.
@@ -115,10 +132,13 @@ export class FargateService extends pulumi.ComponentResource {
     public readonly targetGroupArn?: pulumi.Output<string>;
 
     private readonly name: string;
+    private readonly port: number;
+    private readonly service: aws.ecs.Service;
 
     constructor(name: string, args: FargateServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("berth:service:FargateService", name, {}, opts);
         this.name = name;
+        this.port = args.port;
         validate(name, args);
         const maxCount = args.maxCount ?? args.desiredCount;
         const platform = args.platform ?? "linux/amd64";
@@ -137,7 +157,13 @@ export class FargateService extends pulumi.ComponentResource {
             ? this.routeFromLoadBalancer(args.expose, targetGroup, securityGroup, args.port)
             : undefined;
 
-        const service = this.createService(args, taskDefinition, securityGroup, maxCount > args.desiredCount, targetGroup, rule);
+        const callRules = this.admitToCallees(args.calls ?? [], securityGroup);
+        const service = this.createService(args, taskDefinition, securityGroup, maxCount > args.desiredCount, [
+            ...(rule ? [rule] : []),
+            ...callRules,
+            ...(args.calls ?? []).map((callee) => callee.service),
+        ], targetGroup);
+        this.service = service;
         if (maxCount > args.desiredCount) {
             this.createAutoscaling(args, service, maxCount);
         }
@@ -154,6 +180,11 @@ export class FargateService extends pulumi.ComponentResource {
             taskDefinitionArn: this.taskDefinitionArn,
             targetGroupArn: this.targetGroupArn,
         });
+    }
+
+    /** What a service that calls this one needs to know of it. */
+    asCallee(): Callee {
+        return { name: this.name, port: this.port, securityGroupId: this.securityGroupId, service: this.service };
     }
 
     private createRole(role: string, description: string): aws.iam.Role {
@@ -187,19 +218,16 @@ export class FargateService extends pulumi.ComponentResource {
                 : `${this.name}: port ${args.port} from its callers only`,
         }, { parent: this });
 
-        const sources = args.expose.kind === "public"
-            ? [args.expose.loadBalancerSecurityGroupId]
-            : args.expose.callerSecurityGroupIds;
-        sources.forEach((source, i) => {
-            new aws.vpc.SecurityGroupIngressRule(childName(this.name, "in", i), {
+        if (args.expose.kind === "public") {
+            new aws.vpc.SecurityGroupIngressRule(childName(this.name, "from-alb"), {
                 securityGroupId: sg.id,
-                description: args.expose.kind === "public" ? "From the ALB" : "From a calling service",
+                description: "From the ALB",
                 ipProtocol: "tcp",
                 fromPort: args.port,
                 toPort: args.port,
-                referencedSecurityGroupId: source,
+                referencedSecurityGroupId: args.expose.loadBalancerSecurityGroupId,
             }, { parent: this });
-        });
+        }
         // Tasks pull images, call AWS APIs and reach other services through the NAT and Service Connect.
         new aws.vpc.SecurityGroupEgressRule(childName(this.name, "out"), {
             securityGroupId: sg.id,
@@ -208,6 +236,17 @@ export class FargateService extends pulumi.ComponentResource {
             cidrIpv4: "0.0.0.0/0",
         }, { parent: this });
         return sg;
+    }
+
+    private admitToCallees(callees: Callee[], securityGroup: aws.ec2.SecurityGroup): aws.vpc.SecurityGroupIngressRule[] {
+        return callees.map((callee) => new aws.vpc.SecurityGroupIngressRule(childName(this.name, `to-${callee.name}`), {
+            securityGroupId: callee.securityGroupId,
+            description: `From ${this.name}, which calls ${callee.name}`,
+            ipProtocol: "tcp",
+            fromPort: callee.port,
+            toPort: callee.port,
+            referencedSecurityGroupId: securityGroup.id,
+        }, { parent: this }));
     }
 
     private createTaskDefinition(
@@ -311,8 +350,8 @@ export class FargateService extends pulumi.ComponentResource {
         taskDefinition: aws.ecs.TaskDefinition,
         securityGroup: aws.ec2.SecurityGroup,
         autoscaled: boolean,
+        dependsOn: pulumi.Resource[],
         targetGroup?: aws.lb.TargetGroup,
-        rule?: aws.lb.ListenerRule,
     ): aws.ecs.Service {
         const expose = args.expose;
         return new aws.ecs.Service(childName(this.name, "service"), {
@@ -350,8 +389,9 @@ export class FargateService extends pulumi.ComponentResource {
             waitForSteadyState: true,
         }, {
             parent: this,
-            // ECS refuses a target group that no listener rule uses yet.
-            dependsOn: rule ? [rule] : [],
+            // ECS refuses a target group that no listener rule uses yet; Service Connect clients must start
+            // after the endpoints they call exist, and be let in by them.
+            dependsOn,
             // Autoscaling owns the task count between deployments.
             ignoreChanges: autoscaled ? ["desiredCount"] : [],
         });

@@ -32,7 +32,7 @@ function serviceArgs(overrides: Partial<FargateServiceArgs> = {}): FargateServic
         logGroupName: "/berth/test/x",
         logRetentionDays: 7,
         region: "us-east-1",
-        expose: { kind: "backend", discoveryName: "x", callerSecurityGroupIds: ["sg-caller-1", "sg-caller-2"] },
+        expose: { kind: "backend", discoveryName: "x" },
         ...overrides,
     };
 }
@@ -133,16 +133,30 @@ describe("components", () => {
     });
 
     describe("FargateService", () => {
-        it("admits a backend's port from each caller and from nothing else", async () => {
+        it("admits nothing to a backend until a caller declares it", async () => {
             const h = await mocked();
             new FargateService("x", serviceArgs());
             await h.settle();
-            const ingress = h.ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
-            assert.deepStrictEqual(ingress.map((r) => [r.inputs.referencedSecurityGroupId, r.inputs.fromPort, r.inputs.toPort]), [
-                ["sg-caller-1", 8080, 8080], ["sg-caller-2", 8080, 8080],
-            ]);
+            assert.deepStrictEqual(h.ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"), []);
             assert.deepStrictEqual(h.ofType("aws:lb/targetGroup:TargetGroup"), []);
             assert.deepStrictEqual(h.ofType("aws:appautoscaling/target:Target"), [], "no autoscaling without a higher ceiling");
+        });
+
+        it("lets a caller into each callee's group on the callee's port, and deploys the caller after its callees", async () => {
+            const h = await mocked();
+            const a = new FargateService("a", serviceArgs({ family: "a", port: 9001, expose: { kind: "backend", discoveryName: "a" } }));
+            const b = new FargateService("b", serviceArgs({ family: "b", port: 9002, expose: { kind: "backend", discoveryName: "b" } }));
+            new FargateService("gw", serviceArgs({ family: "gw", calls: [a.asCallee(), b.asCallee()] }));
+            await h.settle();
+            const ingress = h.ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
+            assert.deepStrictEqual(ingress.map((r) => [r.name, r.inputs.securityGroupId, r.inputs.referencedSecurityGroupId, r.inputs.fromPort, r.inputs.toPort]), [
+                ["gw-to-a", "a-sg-id", "gw-sg-id", 9001, 9001],
+                ["gw-to-b", "b-sg-id", "gw-sg-id", 9002, 9002],
+            ]);
+            const order = h.resources.map((r) => r.name);
+            assert.ok(order.indexOf("gw-service") > order.indexOf("a-service"), "the caller started before its callee existed");
+            assert.ok(order.indexOf("gw-service") > order.indexOf("b-service"));
+            assert.ok(order.indexOf("gw-service") > order.indexOf("gw-to-b"));
         });
 
         it("scales on CPU between desiredCount and maxCount, leaving the count to the scaler", async () => {
@@ -161,7 +175,7 @@ describe("components", () => {
             ["no subnets", { subnetIds: [] }, /"subnetIds" is empty/],
             ["six path patterns", { expose: { kind: "public", listenerArn: "l", loadBalancerSecurityGroupId: "sg", pathPatterns: ["/a", "/b", "/c", "/d", "/e", "/f"], priority: 10 } }, /at most 5/],
             ["a priority the default route owns", { expose: { kind: "public", listenerArn: "l", loadBalancerSecurityGroupId: "sg", pathPatterns: ["/a"], priority: 50000 } }, /"expose.priority" must be 1-49999/],
-            ["a discovery name that is no DNS label", { expose: { kind: "backend", discoveryName: "My_Service", callerSecurityGroupIds: [] } }, /"expose.discoveryName" must be a DNS label/],
+            ["a discovery name that is no DNS label", { expose: { kind: "backend", discoveryName: "My_Service" } }, /"expose.discoveryName" must be a DNS label/],
         ];
         for (const [what, overrides, message] of refused) {
             it(`refuses ${what}`, async () => {

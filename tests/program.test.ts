@@ -457,6 +457,13 @@ describe("adding a service", () => {
         ({ h } = await runBerth(stackConfig("dev"), { services }));
     });
 
+    it("deploys the gateway after the backends it calls", () => {
+        const order = h.resources.map((r) => r.name);
+        for (const backend of ["users", "products", "orders"]) {
+            assert.ok(order.indexOf("api-service") > order.indexOf(`${backend}-service`), `api starts before ${backend} exists`);
+        }
+    });
+
     it("yields its repository, image, task definition and service from one catalogue entry", () => {
         h.one(T.repository, "orders-repo");
         const image = h.one(T.image, "orders-image");
@@ -473,7 +480,7 @@ describe("adding a service", () => {
         const routes = JSON.parse(containerOf(h, "api").environment.find((e: { name: string }) => e.name === "ROUTES").value);
         assert.strictEqual(routes["/orders"], "http://orders:9090");
         const rules = h.ofType(T.ingress).filter((r) => r.inputs.securityGroupId === "orders-sg-id");
-        assert.deepStrictEqual(rules.map((r) => [r.inputs.referencedSecurityGroupId, r.inputs.fromPort]), [["api-sg-id", 9090]]);
+        assert.deepStrictEqual(rules.map((r) => [r.name, r.inputs.referencedSecurityGroupId, r.inputs.fromPort]), [["api-to-orders", "api-sg-id", 9090]]);
     });
 
     it("gives a public service on path patterns its own listener rule ahead of the default route", () => {
