@@ -1,0 +1,43 @@
+/**
+ * `npm start`: the whole system on this machine. The gateway listens on PORT (default 8080).
+ */
+import { startLocal } from "./local";
+
+async function main(): Promise<void> {
+    const port = Number(process.env.PORT ?? 8080);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+        throw new Error(`PORT is ${JSON.stringify(process.env.PORT)}; allowed: a whole number from 0 to 65535`);
+    }
+    const system = await startLocal({ port });
+    console.log("\nBerth runs locally:");
+    for (const s of system.services) {
+        console.log(`  ${s.service.name.padEnd(10)} ${s.url}${s.service.routes.length ? `  (${s.service.routes.join(", ")} through the gateway)` : ""}`);
+    }
+    console.log(`\nTry: curl ${system.url}/users   (Ctrl-C stops everything)\n`);
+
+    let stopping = false;
+    const stop = () => {
+        if (stopping) {
+            return;
+        }
+        stopping = true;
+        console.log("\nStopping...");
+        system.stop().then(() => process.exit(0));
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+    for (const s of system.services) {
+        s.process.once("exit", (code, signal) => {
+            if (!stopping) {
+                console.error(`${s.service.name} exited (${code ?? signal}); stopping the others`);
+                stopping = true;
+                system.stop().then(() => process.exit(1));
+            }
+        });
+    }
+}
+
+main().catch((err: Error) => {
+    console.error(err.message);
+    process.exit(1);
+});

@@ -1,0 +1,56 @@
+import type { FastifyInstance } from "fastify";
+import { errorBody } from "./errors";
+import type { Repository } from "./repository";
+import { routes } from "./server";
+
+export interface CollectionOptions<T extends { id: number }, New> {
+    /** The collection's path, e.g. `/users`; items are at `/users/:id`. */
+    path: string;
+    /** What the collection holds, in error messages: `user`. */
+    noun: string;
+    repository: Repository<T, New>;
+    /** JSON schema of one record, for responses. */
+    itemSchema: object;
+    /** JSON schema of a POST body. */
+    createSchema: object;
+}
+
+const idParams = {
+    type: "object",
+    properties: { id: { type: "integer", minimum: 1, maximum: Number.MAX_SAFE_INTEGER } },
+    required: ["id"],
+} as const;
+
+/**
+ * The routes of a collection of records: `GET <path>` lists them, `GET <path>/:id` answers one or 404 (400
+ * for an id that is no positive whole number), `POST <path>` validates the body and creates one (201).
+ */
+export function collection<T extends { id: number }, New>(app: FastifyInstance, options: CollectionOptions<T, New>): void {
+    const { path, noun, repository } = options;
+    routes(app, path, {
+        GET: {
+            schema: { response: { 200: { type: "array", items: options.itemSchema } } },
+            handler: () => repository.list(),
+        },
+        POST: {
+            schema: { body: options.createSchema, response: { 201: options.itemSchema } },
+            handler: async (req, reply) => {
+                const created = await repository.create(req.body as New);
+                return reply.code(201).header("location", `${path}/${created.id}`).send(created);
+            },
+        },
+    });
+    routes(app, `${path}/:id`, {
+        GET: {
+            schema: { params: idParams, response: { 200: options.itemSchema } },
+            handler: async (req, reply) => {
+                const id = (req.params as { id: number }).id;
+                const found = await repository.get(id);
+                if (!found) {
+                    return reply.code(404).send(errorBody(404, `No ${noun} with id ${id}`, req.id));
+                }
+                return found;
+            },
+        },
+    });
+}

@@ -1,0 +1,159 @@
+import { randomUUID } from "node:crypto";
+import Fastify, {
+    LogController,
+    type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type HTTPMethods, type RouteShorthandOptions,
+} from "fastify";
+import { acceptedRequestId, errorBody } from "./errors";
+
+export interface ServiceOptions {
+    /** The service's name, on every log line. */
+    name: string;
+    /**
+     * Largest request body in bytes; a larger one answers 413.
+     * @default 65536
+     */
+    bodyLimit?: number;
+    /**
+     * Pino logger options, or false for none (tests).
+     * @default JSON lines to stdout at `LOG_LEVEL` (default "info")
+     */
+    logger?: boolean | { level?: string; stream?: NodeJS.WritableStream };
+}
+
+/**
+ * Seconds a client connection may stay idle. Longer than the ALB's and Service Connect's idle timeouts
+ * (60 s), so that the proxy in front always closes first and never sends a request into a closing socket.
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
+/**
+ * A Fastify instance with what every Berth service shares: JSON logs carrying the request id, the
+ * `x-request-id` header on every response, JSON errors for every failure, and `GET /health`.
+ */
+export function createService(options: ServiceOptions): FastifyInstance {
+    const logger = options.logger === undefined || options.logger === true
+        ? { level: process.env.LOG_LEVEL ?? "info", base: { service: options.name } }
+        : options.logger === false
+            ? false
+            : { level: options.logger.level ?? "info", base: { service: options.name }, stream: options.logger.stream };
+    const app = Fastify({
+        logger,
+        bodyLimit: options.bodyLimit ?? 64 * 1024,
+        keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+        // While shutting down, requests still arriving on open connections get 503 and `Connection: close`.
+        return503OnClosing: true,
+        requestIdHeader: false,
+        // One line per request (below) instead of Fastify's two.
+        logController: new LogController({ requestIdLogLabel: "requestId", disableRequestLogging: true }),
+        genReqId: (req) => acceptedRequestId(req.headers["x-request-id"]) ?? randomUUID(),
+    });
+
+    app.addHook("onRequest", (req, reply, done) => {
+        reply.header("x-request-id", req.id);
+        done();
+    });
+    app.addHook("onResponse", (req, reply, done) => {
+        req.log.info({ method: req.method, url: req.url, status: reply.statusCode, durationMs: reply.elapsedTime }, "request");
+        done();
+    });
+    app.setErrorHandler((error: FastifyError, req, reply) => {
+        const status = error.validation ? 400 : error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500;
+        if (status >= 500) {
+            req.log.error({ err: error }, "request failed");
+            return reply.code(status).send(errorBody(status, "Internal error", req.id));
+        }
+        req.log.info({ status, reason: error.message }, "request refused");
+        return reply.code(status).send(errorBody(status, error.message, req.id));
+    });
+    app.setNotFoundHandler((req, reply) =>
+        reply.code(404).send(errorBody(404, `No route for ${req.method} ${req.url.split("?")[0]}`, req.id)));
+
+    routes(app, "/health", {
+        GET: { handler: async () => ({ status: "ok", service: options.name }) },
+    });
+    return app;
+}
+
+type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+const METHODS: HTTPMethods[] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+export interface RouteSpec {
+    schema?: RouteShorthandOptions["schema"];
+    handler: (req: FastifyRequest<any>, reply: FastifyReply) => unknown;
+}
+
+/**
+ * Registers the handlers of one path, and answers 405 with an `Allow` header to every other method.
+ * (Fastify alone answers 404 to a known path with an unknown method.)
+ */
+export function routes(app: FastifyInstance, url: string, handlers: Partial<Record<Method, RouteSpec>>): void {
+    const allowed = Object.keys(handlers) as Method[];
+    for (const method of allowed) {
+        const spec = handlers[method]!;
+        app.route({ method, url, schema: spec.schema, handler: spec.handler });
+    }
+    // Fastify answers HEAD itself wherever GET is routed.
+    const allow = allowed.includes("GET") ? [...allowed, "HEAD"] : allowed;
+    app.route({
+        method: METHODS.filter((m) => !allow.includes(m as Method)),
+        url,
+        handler: (req, reply) => reply
+            .code(405)
+            .header("allow", allow.join(", "))
+            .send(errorBody(405, `${req.method} is not allowed on ${url}; allowed: ${allow.join(", ")}`, req.id)),
+    });
+}
+
+export interface ServeOptions {
+    /** @default PORT, else 8080 */
+    port?: number;
+    /** @default HOST, else 0.0.0.0 (every interface of the task) */
+    host?: string;
+    /**
+     * How long in-flight requests may take to finish after SIGTERM before the process gives up.
+     * Below ECS's 30 s stop timeout, so that the process exits by itself.
+     * @default 25000
+     */
+    shutdownTimeoutMs?: number;
+}
+
+/** The listening port from `PORT`, or a clear error. */
+export function portFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+    const text = env.PORT ?? "8080";
+    const port = Number(text);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+        throw new Error(`PORT is ${JSON.stringify(text)}; allowed: a whole number from 0 to 65535`);
+    }
+    return port;
+}
+
+/**
+ * Listens, and on SIGTERM or SIGINT stops accepting connections, lets in-flight requests finish, and exits
+ * 0 (1 when they outlast the timeout). Rolling deployments thus drop no request.
+ */
+export async function serve(app: FastifyInstance, options: ServeOptions = {}): Promise<void> {
+    const port = options.port ?? portFromEnv();
+    const host = options.host ?? process.env.HOST ?? "0.0.0.0";
+    await app.listen({ port, host });
+    let closing = false;
+    const shutdown = (signal: NodeJS.Signals) => {
+        if (closing) {
+            return;
+        }
+        closing = true;
+        app.log.info({ signal }, "shutting down: finishing in-flight requests");
+        setTimeout(() => {
+            app.log.error("in-flight requests outlasted the shutdown timeout");
+            process.exit(1);
+        }, options.shutdownTimeoutMs ?? 25_000).unref();
+        app.close().then(
+            () => process.exit(0),
+            (err: unknown) => {
+                app.log.error({ err }, "shutdown failed");
+                process.exit(1);
+            },
+        );
+    };
+    process.once("SIGTERM", shutdown);
+    process.once("SIGINT", shutdown);
+}

@@ -1,0 +1,44 @@
+export interface Product {
+    id: number;
+    sku: string;
+    name: string;
+    /** In the currency's minor unit (cents), so that no price is a float. */
+    priceCents: number;
+    currency: "EUR" | "USD";
+    stock: number;
+}
+
+export type NewProduct = Omit<Product, "id">;
+
+export const productSchema = {
+    type: "object",
+    properties: {
+        id: { type: "integer" },
+        sku: { type: "string" },
+        name: { type: "string" },
+        priceCents: { type: "integer" },
+        currency: { type: "string" },
+        stock: { type: "integer" },
+    },
+    required: ["id", "sku", "name", "priceCents", "currency", "stock"],
+} as const;
+
+export const newProductSchema = {
+    type: "object",
+    additionalProperties: false,
+    properties: {
+        sku: { type: "string", pattern: "^[A-Z0-9-]{3,32}$" },
+        name: { type: "string", minLength: 1, maxLength: 200 },
+        priceCents: { type: "integer", minimum: 0 },
+        currency: { type: "string", enum: ["EUR", "USD"] },
+        stock: { type: "integer", minimum: 0 },
+    },
+    required: ["sku", "name", "priceCents", "currency", "stock"],
+} as const;
+
+export const seedProducts: Product[] = [
+    { id: 1, sku: "KB-MECH-01", name: "Mechanical keyboard", priceCents: 12900, currency: "EUR", stock: 42 },
+    { id: 2, sku: "MS-ERGO-02", name: "Ergonomic mouse", priceCents: 5900, currency: "EUR", stock: 120 },
+    { id: 3, sku: "MON-27-4K", name: "27-inch 4K monitor", priceCents: 38900, currency: "EUR", stock: 15 },
+    { id: 4, sku: "HUB-USBC-7", name: "USB-C hub, 7 ports", priceCents: 4500, currency: "EUR", stock: 0 },
+];
