@@ -4,7 +4,7 @@ import type { Writable } from "node:stream";
 import pino, { type Logger } from "pino";
 import { Pool, errors as undiciErrors } from "undici";
 import { acceptedRequestId, errorBody } from "../../kit/src/errors";
-import { KEEP_ALIVE_TIMEOUT_MS } from "../../kit/src/server";
+import { KEEP_ALIVE_TIMEOUT_MS } from "../../kit/src/http";
 import { matchRoute, type Route } from "./routes";
 
 export interface GatewayOptions {

@@ -1,5 +1,5 @@
 import pino from "pino";
-import { portFromEnv } from "../../kit/src/server";
+import { portFromEnv } from "../../kit/src/http";
 import { createGateway } from "./gateway";
 import { parseRoutes } from "./routes";
 

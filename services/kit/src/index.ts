@@ -1,4 +1,5 @@
 export { collection, type CollectionOptions } from "./collection";
 export { acceptedRequestId, errorBody, errorCode, type ErrorBody } from "./errors";
 export { InMemoryRepository, type Repository } from "./repository";
-export { createService, KEEP_ALIVE_TIMEOUT_MS, portFromEnv, routes, serve, type RouteSpec, type ServeOptions, type ServiceOptions } from "./server";
+export { KEEP_ALIVE_TIMEOUT_MS, portFromEnv } from "./http";
+export { createService, routes, serve, type RouteSpec, type ServeOptions, type ServiceOptions } from "./server";

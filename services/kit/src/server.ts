@@ -4,6 +4,7 @@ import Fastify, {
     type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type HTTPMethods, type RouteShorthandOptions,
 } from "fastify";
 import { acceptedRequestId, errorBody } from "./errors";
+import { KEEP_ALIVE_TIMEOUT_MS, portFromEnv } from "./http";
 
 export interface ServiceOptions {
     /** The service's name, on every log line. */
@@ -19,12 +20,6 @@ export interface ServiceOptions {
      */
     logger?: boolean | { level?: string; stream?: NodeJS.WritableStream };
 }
-
-/**
- * Seconds a client connection may stay idle. Longer than the ALB's and Service Connect's idle timeouts
- * (60 s), so that the proxy in front always closes first and never sends a request into a closing socket.
- */
-export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
 /**
  * A Fastify instance with what every Berth service shares: JSON logs carrying the request id, the
@@ -115,16 +110,6 @@ export interface ServeOptions {
      * @default 25000
      */
     shutdownTimeoutMs?: number;
-}
-
-/** The listening port from `PORT`, or a clear error. */
-export function portFromEnv(env: NodeJS.ProcessEnv = process.env): number {
-    const text = env.PORT ?? "8080";
-    const port = Number(text);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) {
-        throw new Error(`PORT is ${JSON.stringify(text)}; allowed: a whole number from 0 to 65535`);
-    }
-    return port;
 }
 
 /**
