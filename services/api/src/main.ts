@@ -1,6 +1,6 @@
 import pino from "pino";
 import { portFromEnv } from "../../kit/src/http";
-import { createGateway } from "./gateway";
+import { Gateway } from "./gateway";
 import { parseRoutes } from "./routes";
 
 /** Reads `TIMEOUT_MS`: how long a backend may take before the gateway answers 504. */
@@ -16,7 +16,7 @@ function timeoutFromEnv(): number {
 function main(): void {
     const logger = pino({ level: process.env.LOG_LEVEL ?? "info", base: { service: "api" } });
     const routes = parseRoutes(process.env.ROUTES);
-    const gateway = createGateway({ routes, timeoutMs: timeoutFromEnv(), logger });
+    const gateway = new Gateway({ routes, timeoutMs: timeoutFromEnv(), logger });
     const port = portFromEnv();
     const host = process.env.HOST ?? "0.0.0.0";
     gateway.server.listen(port, host, () => {

@@ -41,6 +41,22 @@ export function createService(options: ServiceOptions): FastifyInstance {
         // One line per request (below) instead of Fastify's two.
         logController: new LogController({ requestIdLogLabel: "requestId", disableRequestLogging: true }),
         genReqId: (req) => acceptedRequestId(req.headers["x-request-id"]) ?? randomUUID(),
+        // A body schema describes the whole body: unknown fields are an error, not silently dropped.
+        ajv: { customOptions: { removeAdditional: false } },
+    });
+
+    // Once closing, every response tells its client to hang up, so that keep-alive connections do not
+    // hold the shutdown open until their idle timeout.
+    let closing = false;
+    app.addHook("preClose", (done) => {
+        closing = true;
+        done();
+    });
+    app.addHook("onSend", (req, reply, payload, done) => {
+        if (closing) {
+            reply.header("connection", "close");
+        }
+        done(null, payload);
     });
 
     app.addHook("onRequest", (req, reply, done) => {
