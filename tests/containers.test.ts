@@ -1,0 +1,158 @@
+/**
+ * Builds every catalogue service's image from its Dockerfile, exactly as `pulumi up` does (repository root
+ * as context), runs the images as ECS would (read-only root file system, the catalogue's environment), and
+ * drives requests through the gateway's container.
+ *
+ * Needs a Docker engine. Without one it skips itself, except under CI, where it fails. Containers use the
+ * host's network (`--network=host`) and listen on loopback only.
+ * BERTH_BASE_IMAGE picks the base image; by default the local stand-in `berth-node-base:local` when it
+ * exists (scripts/docker/base-image.sh builds it), else the Dockerfiles' public Node image.
+ */
+import * as assert from "node:assert";
+import { execFile } from "node:child_process";
+import * as path from "node:path";
+import { freePort } from "../scripts/local";
+import { catalog, healthCheckCommand, serviceEnvironment, type CatalogService } from "../services/catalog";
+
+const ROOT = path.resolve(__dirname, "..");
+const STAND_IN = "berth-node-base:local";
+
+interface Run {
+    code: number;
+    stdout: string;
+    stderr: string;
+}
+
+function docker(args: string[], timeoutMs = 60_000): Promise<Run> {
+    return new Promise((resolve) => {
+        execFile("docker", args, { cwd: ROOT, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+            resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr });
+        });
+    });
+}
+
+async function mustDocker(args: string[], timeoutMs?: number): Promise<string> {
+    const run = await docker(args, timeoutMs);
+    if (run.code !== 0) {
+        throw new Error(`docker ${args.join(" ")} failed (${run.code}):\n${run.stderr.slice(-4000)}`);
+    }
+    return run.stdout.trim();
+}
+
+async function waitHealthy(url: string, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+        try {
+            if ((await fetch(url, { signal: AbortSignal.timeout(1000) })).ok) {
+                return;
+            }
+        } catch {
+            // Not up yet.
+        }
+        await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`${url} did not answer 200 within ${timeoutMs} ms`);
+}
+
+describe("container images", function () {
+    this.timeout(15 * 60_000);
+    const suffix = `${process.pid}`;
+    const image = (s: CatalogService) => `berth-test-${s.name}:${suffix}`;
+    const container = (s: CatalogService) => `berth-test-${s.name}-${suffix}`;
+    const ports = new Map<string, number>();
+    let gatewayUrl = "";
+
+    before(async function () {
+        const info = await docker(["info", "--format", "{{.ServerVersion}}"], 15_000);
+        if (info.code !== 0) {
+            if (process.env.CI) {
+                throw new Error(`CI must run the container test, but no Docker engine answers: ${info.stderr.trim()}`);
+            }
+            console.log("    (skipped: no Docker engine answers `docker info`; start one, e.g. `sudo bash scripts/docker/engine.sh`, to run the container test)");
+            this.skip();
+        }
+        const base = process.env.BERTH_BASE_IMAGE ?? ((await docker(["image", "inspect", STAND_IN])).code === 0 ? STAND_IN : undefined);
+        for (const s of catalog) {
+            await mustDocker([
+                "build", "--network=host", "-q",
+                "-f", path.join(s.directory, "Dockerfile"),
+                ...(base ? ["--build-arg", `BASE_IMAGE=${base}`] : []),
+                "-t", image(s), ".",
+            ], 10 * 60_000);
+        }
+        for (const s of catalog) {
+            ports.set(s.name, await freePort());
+        }
+        const address = (s: CatalogService) => `http://127.0.0.1:${ports.get(s.name)}`;
+        // Backends first, as `pulumi up` deploys them.
+        for (const s of [...catalog].sort((a, b) => a.calls.length - b.calls.length)) {
+            const env = { ...serviceEnvironment(s, catalog, address), PORT: String(ports.get(s.name)), HOST: "127.0.0.1" };
+            await mustDocker([
+                "run", "-d", "--network=host", "--read-only", "--name", container(s),
+                ...Object.entries(env).flatMap(([k, v]) => ["-e", `${k}=${v}`]),
+                image(s),
+            ]);
+            await waitHealthy(`${address(s)}${s.healthPath}`, 30_000);
+        }
+        gatewayUrl = address(catalog.find((s) => s.gateway)!);
+    });
+
+    after(async () => {
+        for (const s of catalog) {
+            await docker(["rm", "-f", container(s)]);
+            await docker(["rmi", "-f", image(s)]);
+        }
+    });
+
+    it("answers /users and /products through the gateway's container", async () => {
+        for (const p of ["/users", "/products"]) {
+            const res = await fetch(`${gatewayUrl}${p}`);
+            assert.strictEqual(res.status, 200);
+            const body = await res.json() as unknown[];
+            assert.ok(Array.isArray(body) && body.length > 0);
+        }
+        const one = await fetch(`${gatewayUrl}/users/1`, { headers: { "x-request-id": "container-1" } });
+        assert.strictEqual(one.headers.get("x-request-id"), "container-1");
+        assert.strictEqual((await one.json() as { id: number }).id, 1);
+        const missing = await fetch(`${gatewayUrl}/nowhere`);
+        assert.strictEqual(missing.status, 404);
+        assert.strictEqual((await missing.json() as { error: { code: string } }).error.code, "not_found");
+    });
+
+    it("passes the container health check that ECS runs", async () => {
+        for (const s of catalog) {
+            // ECS runs each task on its catalogue port; here they share the host's network, so each has its own.
+            const command = healthCheckCommand({ ...s, port: ports.get(s.name)! });
+            const run = await docker(["exec", container(s), ...command.slice(1)]);
+            assert.strictEqual(run.code, 0, `${s.name}: ${run.stderr}`);
+        }
+    });
+
+    it("runs as a non-root user, with compiled JavaScript and production dependencies only", async () => {
+        for (const s of catalog) {
+            assert.strictEqual(await mustDocker(["inspect", "--format", "{{.Config.User}}", image(s)]), "10001:10001");
+            assert.strictEqual(await mustDocker(["exec", container(s), "id", "-u"]), "10001");
+            const found = await mustDocker(["exec", container(s), "sh", "-c",
+                "find /app -name '*.ts' ! -name '*.d.ts' ! -path '*/node_modules/*'; " +
+                "ls -d /app/node_modules/typescript /app/node_modules/ts-node /app/node_modules/mocha /app/node_modules/@pulumi 2>/dev/null; true"]);
+            assert.strictEqual(found, "", `${s.name} ships sources or dev dependencies:\n${found}`);
+            const exposed = await mustDocker(["inspect", "--format", "{{json .Config.ExposedPorts}}", image(s)]);
+            assert.match(exposed, /"8080\/tcp"/);
+        }
+    });
+
+    it("answers 502 through the gateway once a backend's container is gone", async () => {
+        const users = catalog.find((s) => s.name === "users")!;
+        await mustDocker(["stop", "-t", "10", container(users)]);
+        const res = await fetch(`${gatewayUrl}/users`, { signal: AbortSignal.timeout(5000) });
+        assert.strictEqual(res.status, 502);
+        assert.strictEqual((await fetch(`${gatewayUrl}/products`)).status, 200);
+    });
+
+    it("stopped gracefully: SIGTERM ended the backend with exit code 0", async () => {
+        const users = catalog.find((s) => s.name === "users")!;
+        assert.strictEqual(await mustDocker(["inspect", "--format", "{{.State.ExitCode}}", container(users)]), "0");
+        const logs = await docker(["logs", container(users)]);
+        assert.match(logs.stdout + logs.stderr, /shutting down/);
+    });
+});
