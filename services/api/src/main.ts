@@ -14,12 +14,7 @@ function timeoutFromEnv(): number {
 }
 
 function main(): void {
-    // Buffered, asynchronous writes: one log line per request stays off the hot path's critical section.
-    // Flushed on shutdown.
-    const logger = pino(
-        { level: process.env.LOG_LEVEL ?? "info", base: { service: "api" } },
-        pino.destination({ dest: 1, sync: false, minLength: 4096 }),
-    );
+    const logger = pino({ level: process.env.LOG_LEVEL ?? "info", base: { service: "api" } });
     const routes = parseRoutes(process.env.ROUTES);
     const gateway = new Gateway({ routes, timeoutMs: timeoutFromEnv(), logger });
     const port = portFromEnv();
@@ -36,8 +31,7 @@ function main(): void {
         logger.info("shutting down: finishing in-flight requests");
         // Below ECS's 30 s stop timeout, so that the process exits by itself.
         setTimeout(() => process.exit(1), 25_000).unref();
-        const exit = (code: number) => logger.flush(() => process.exit(code));
-        gateway.close().then(() => exit(0), () => exit(1));
+        gateway.close().then(() => process.exit(0), () => process.exit(1));
     };
     process.once("SIGTERM", shutdown);
     process.once("SIGINT", shutdown);
