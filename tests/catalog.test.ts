@@ -1,5 +1,7 @@
 import * as assert from "assert";
 import { execFile } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
 import * as http from "http";
 import type { AddressInfo } from "net";
 import {
@@ -14,6 +16,20 @@ describe("service catalogue", () => {
         assert.deepStrictEqual(api.pathPatterns, [], "the gateway takes the ALB's default route");
         assert.deepStrictEqual([...api.calls].sort(), ["products", "users"]);
     });
+
+    for (const service of catalog) {
+        it(`finds ${service.name}'s folder: package, entry point and a Dockerfile that builds it`, () => {
+            const dir = path.resolve(__dirname, "..", service.directory);
+            const pkg = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
+            assert.strictEqual(pkg.name, `@berth/${service.name}`);
+            assert.ok(fs.existsSync(path.join(dir, "src", "main.ts")), "src/main.ts is missing");
+            const dockerfile = fs.readFileSync(path.join(dir, "Dockerfile"), "utf8");
+            assert.match(dockerfile, new RegExp(`^ARG SERVICE=${service.name}$`, "m"), "the Dockerfile builds another service");
+            assert.match(dockerfile, /^ARG BASE_IMAGE=node:\d+-bookworm-slim$/m);
+            assert.match(dockerfile, /^USER 10001:10001$/m);
+            assert.match(dockerfile, new RegExp(`^EXPOSE ${service.port}$`, "m"));
+        });
+    }
 
     it("applies defaults and works out who calls whom", () => {
         const [api, users] = resolveCatalog([
