@@ -10,11 +10,14 @@ import {
 
 describe("service catalogue", () => {
     it("ships the gateway and the users and products backends", () => {
-        assert.deepStrictEqual(catalog.map((s) => [s.name, s.kind]), [["api", "public"], ["users", "backend"], ["products", "backend"]]);
+        const kinds = new Map(catalog.map((s) => [s.name, s.kind]));
+        assert.strictEqual(kinds.get("api"), "public");
+        assert.strictEqual(kinds.get("users"), "backend");
+        assert.strictEqual(kinds.get("products"), "backend");
         const api = catalog.find((s) => s.name === "api")!;
         assert.strictEqual(api.gateway, true);
         assert.deepStrictEqual(api.pathPatterns, [], "the gateway takes the ALB's default route");
-        assert.deepStrictEqual([...api.calls].sort(), ["products", "users"]);
+        assert.ok(api.calls.includes("users") && api.calls.includes("products"));
     });
 
     for (const service of catalog) {
@@ -68,17 +71,21 @@ describe("service catalogue", () => {
         const api = catalog.find((s) => s.gateway)!;
         const env = serviceEnvironment(api, catalog, address);
         assert.deepStrictEqual(Object.keys(env).sort(), ["PORT", "ROUTES"]);
-        assert.deepStrictEqual(JSON.parse(env.ROUTES), { "/users": "http://users:8080", "/products": "http://products:8080" });
+        const routes = JSON.parse(env.ROUTES);
+        assert.strictEqual(routes["/users"], "http://users:8080");
+        assert.strictEqual(routes["/products"], "http://products:8080");
+        const declared = catalog.flatMap((s) => s.routes.map((r) => [r, address(s)]));
+        assert.deepStrictEqual(Object.entries(routes).sort(), declared.sort(), "every backend route, and only those");
         const users = catalog.find((s) => s.name === "users")!;
         assert.deepStrictEqual(serviceEnvironment(users, catalog, address), { PORT: "8080" });
     });
 
     it("routes a newly declared backend through the gateway", () => {
-        const services = resolveCatalog([...declarations, { name: "orders", kind: "backend", routes: ["/orders"], port: 9000 }]);
+        const services = resolveCatalog([...declarations, { name: "probe-backend", kind: "backend", routes: ["/probe-backend"], port: 9000 }]);
         const api = services.find((s) => s.gateway)!;
         const routes = JSON.parse(serviceEnvironment(api, services, (s) => `http://127.0.0.1:${s.port}`).ROUTES);
-        assert.strictEqual(routes["/orders"], "http://127.0.0.1:9000");
-        assert.deepStrictEqual(services.find((s) => s.name === "orders")!.callers, ["api"]);
+        assert.strictEqual(routes["/probe-backend"], "http://127.0.0.1:9000");
+        assert.deepStrictEqual(services.find((s) => s.name === "probe-backend")!.callers, ["api"]);
     });
 
     describe("container health check", () => {

@@ -451,43 +451,43 @@ describe("adding a service", () => {
     before(async () => {
         services = resolveCatalog([
             ...declarations,
-            { name: "orders", kind: "backend", routes: ["/orders"], port: 9090, platform: "linux/arm64" },
-            { name: "admin", kind: "public", pathPatterns: ["/admin", "/admin/*"] },
+            { name: "probe-backend", kind: "backend", routes: ["/probe-backend"], port: 9090, platform: "linux/arm64" },
+            { name: "probe-public", kind: "public", pathPatterns: ["/probe-admin", "/probe-admin/*"] },
         ]);
         ({ h } = await runBerth(stackConfig("dev"), { services }));
     });
 
     it("deploys the gateway after the backends it calls", () => {
         const order = h.resources.map((r) => r.name);
-        for (const backend of ["users", "products", "orders"]) {
+        for (const backend of ["users", "products", "probe-backend"]) {
             assert.ok(order.indexOf("api-service") > order.indexOf(`${backend}-service`), `api starts before ${backend} exists`);
         }
     });
 
     it("yields its repository, image, task definition and service from one catalogue entry", () => {
-        h.one(T.repository, "orders-repo");
-        const image = h.one(T.image, "orders-image");
-        assert.match(image.inputs.dockerfile.location, /services\/orders\/Dockerfile$/);
+        h.one(T.repository, "probe-backend-repo");
+        const image = h.one(T.image, "probe-backend-image");
+        assert.match(image.inputs.dockerfile.location, /services\/probe-backend\/Dockerfile$/);
         assert.deepStrictEqual(image.inputs.platforms, ["linux/arm64"]);
-        const td = h.one(T.taskDefinition, "orders-task");
+        const td = h.one(T.taskDefinition, "probe-backend-task");
         assert.strictEqual(td.inputs.runtimePlatform.cpuArchitecture, "ARM64");
         assert.strictEqual(JSON.parse(td.inputs.containerDefinitions)[0].portMappings[0].containerPort, 9090);
-        const svc = h.one(T.service, "orders-service");
-        assert.strictEqual(svc.inputs.serviceConnectConfiguration.services[0].discoveryName, "orders");
+        const svc = h.one(T.service, "probe-backend-service");
+        assert.strictEqual(svc.inputs.serviceConnectConfiguration.services[0].discoveryName, "probe-backend");
     });
 
     it("routes it through the gateway and admits only the gateway", () => {
         const routes = JSON.parse(containerOf(h, "api").environment.find((e: { name: string }) => e.name === "ROUTES").value);
-        assert.strictEqual(routes["/orders"], "http://orders:9090");
-        const rules = h.ofType(T.ingress).filter((r) => r.inputs.securityGroupId === "orders-sg-id");
-        assert.deepStrictEqual(rules.map((r) => [r.name, r.inputs.referencedSecurityGroupId, r.inputs.fromPort]), [["api-to-orders", "api-sg-id", 9090]]);
+        assert.strictEqual(routes["/probe-backend"], "http://probe-backend:9090");
+        const rules = h.ofType(T.ingress).filter((r) => r.inputs.securityGroupId === "probe-backend-sg-id");
+        assert.deepStrictEqual(rules.map((r) => [r.name, r.inputs.referencedSecurityGroupId, r.inputs.fromPort]), [["api-to-probe-backend", "api-sg-id", 9090]]);
     });
 
     it("gives a public service on path patterns its own listener rule ahead of the default route", () => {
-        const rule = h.one(T.rule, "admin-rule");
-        assert.deepStrictEqual(rule.inputs.conditions, [{ pathPattern: { values: ["/admin", "/admin/*"] } }]);
+        const rule = h.one(T.rule, "probe-public-rule");
+        assert.deepStrictEqual(rule.inputs.conditions, [{ pathPattern: { values: ["/probe-admin", "/probe-admin/*"] } }]);
         assert.ok(rule.inputs.priority < DEFAULT_ROUTE_PRIORITY);
-        assert.strictEqual(h.one(T.targetGroup, "admin-tg").inputs.healthCheck.path, "/health");
+        assert.strictEqual(h.one(T.targetGroup, "probe-public-tg").inputs.healthCheck.path, "/health");
         const priorities = h.ofType(T.rule).map((r) => r.inputs.priority);
         assert.strictEqual(new Set(priorities).size, priorities.length, "two rules share a priority");
     });
