@@ -64,6 +64,15 @@ export class Gateway {
         }
         this.server = http.createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, (req, res) => this.handle(req, res));
         this.server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1000;
+        // Requests that are not HTTP at all never reach `handle`: answer them in the same JSON shape.
+        this.server.on("clientError", (err: Error & { code?: string }, socket) => {
+            if (!socket.writable || err.code === "ECONNRESET") {
+                socket.destroy();
+                return;
+            }
+            const body = JSON.stringify(errorBody(400, "Malformed HTTP request"));
+            socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+        });
     }
 
     /** Stops accepting, lets in-flight requests finish, then closes the upstream pools. */

@@ -1,5 +1,6 @@
 import * as assert from "node:assert";
 import * as http from "node:http";
+import * as net from "node:net";
 import type { AddressInfo } from "node:net";
 import pino from "pino";
 import { Gateway } from "../src/gateway";
@@ -166,6 +167,20 @@ describe("gateway", () => {
         const res = await fetch(`${url}/echo/cut`);
         assert.strictEqual(res.status, 200);
         await assert.rejects(res.text());
+    });
+
+    it("answers a request that is not HTTP with 400 JSON", async () => {
+        const { port } = new URL(url);
+        const reply = await new Promise<string>((resolve, reject) => {
+            const socket = net.connect(Number(port), "127.0.0.1", () => socket.write("GARBAGE\r\n\r\n"));
+            let text = "";
+            socket.setEncoding("utf8");
+            socket.on("data", (c: string) => { text += c; });
+            socket.on("end", () => resolve(text));
+            socket.on("error", reject);
+        });
+        assert.match(reply, /^HTTP\/1\.1 400 Bad Request\r\n/);
+        assert.strictEqual(JSON.parse(reply.slice(reply.indexOf("\r\n\r\n") + 4)).error.code, "bad_request");
     });
 
     it("keeps serving after all those faults", async () => {
