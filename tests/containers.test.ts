@@ -26,7 +26,7 @@ interface Run {
 function docker(args: string[], timeoutMs = 60_000): Promise<Run> {
     return new Promise((resolve) => {
         execFile("docker", args, { cwd: ROOT, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-            resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr });
+            resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr: stderr || (error?.message ?? "") });
         });
     });
 }
