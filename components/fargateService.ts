@@ -16,6 +16,9 @@ export const TARGET_GROUP_TIMING = {
     unhealthyThreshold: 3,
 } as const;
 
+/** Seconds Service Connect's proxy keeps an idle connection to a backend open. */
+export const SERVICE_CONNECT_IDLE_TIMEOUT = 60;
+
 /** Seconds ECS waits between SIGTERM and SIGKILL; the services finish in-flight requests well within it. */
 export const STOP_TIMEOUT = 30;
 
@@ -380,6 +383,9 @@ export class FargateService extends pulumi.ComponentResource {
                         portName: "http",
                         discoveryName: expose.discoveryName,
                         clientAlias: [{ port: args.port, dnsName: expose.discoveryName }],
+                        // Below the services' 65 s keep-alive, so the proxy never reuses a connection the
+                        // service is closing.
+                        timeout: { idleTimeoutSeconds: SERVICE_CONNECT_IDLE_TIMEOUT },
                     }]
                     : undefined,
             },

@@ -66,7 +66,7 @@ export class Harness {
     }
 
     /** Installs the mocks and the stack's configuration. Call before constructing resources. */
-    async install(config: Record<string, string>, stack = "dev"): Promise<void> {
+    async install(config: Record<string, string>, stack = "dev", preview = false): Promise<void> {
         await pulumi.runtime.setMocks({
             newResource: (args: pulumi.runtime.MockResourceArgs) => {
                 this.resources.push({
@@ -96,7 +96,7 @@ export class Harness {
                         throw new Error(`unexpected invoke ${args.token}`);
                 }
             },
-        }, "berth", stack, false);
+        }, "berth", stack, preview);
         pulumi.runtime.setAllConfig(config);
     }
 

@@ -4,11 +4,12 @@
  */
 import * as assert from "assert";
 import { contains, overlaps, parseCidr, type Ipv4Cidr } from "../components/cidr";
-import { DEFAULT_ROUTE_PRIORITY, STOP_TIMEOUT, TARGET_GROUP_TIMING } from "../components/fargateService";
+import { DEFAULT_ROUTE_PRIORITY, SERVICE_CONNECT_IDLE_TIMEOUT, STOP_TIMEOUT, TARGET_GROUP_TIMING } from "../components/fargateService";
+import { KEEP_ALIVE_TIMEOUT_MS } from "../services/kit/src/http";
 import { autonameFits, NAME_LIMITS } from "../components/naming";
 import { loadSettings, type Settings } from "../config";
 import { catalog, declarations, healthCheckCommand, resolveCatalog, type CatalogService } from "../services/catalog";
-import { runBerth, shippedStacks, stackConfig, type Harness, type Recorded } from "./harness";
+import { Harness, runBerth, shippedStacks, stackConfig, type Recorded } from "./harness";
 
 const T = {
     vpc: "aws:ec2/vpc:Vpc",
@@ -362,7 +363,9 @@ for (const stack of shippedStacks()) {
                             portName: "http",
                             discoveryName: service.name,
                             clientAlias: [{ port: service.port, dnsName: service.name }],
+                            timeout: { idleTimeoutSeconds: SERVICE_CONNECT_IDLE_TIMEOUT },
                         }]);
+                        assert.ok(SERVICE_CONNECT_IDLE_TIMEOUT * 1000 < KEEP_ALIVE_TIMEOUT_MS, "the proxy outlives the service's keep-alive");
                         assert.strictEqual(outputs.services[service.name].discoveryName, service.name);
                         assert.strictEqual(h.ofType(T.targetGroup).filter((t) => t.name.startsWith(`${service.name}-`)).length, 0);
                     });
@@ -503,5 +506,19 @@ describe("stack outputs", () => {
             assert.strictEqual(out.logGroupName, `/berth/dev/${s.name}`);
             assert.strictEqual(out.discoveryName, s.kind === "backend" ? s.name : undefined);
         }
+    });
+});
+
+describe("pulumi preview", () => {
+    it("registers the same resources with the same names as an update", async () => {
+        const { h: update } = await runBerth(stackConfig("dev"));
+        const preview = new Harness();
+        await preview.install(stackConfig("dev"), "dev", true);
+        const { deployBerth } = await import("../program");
+        // Outputs stay unknown in a preview: only the registrations are compared.
+        await deployBerth(catalog);
+        await preview.settle();
+        const names = (h: Harness) => h.resources.map((r) => `${r.type}::${r.name}`).sort();
+        assert.deepStrictEqual(names(preview), names(update));
     });
 });
