@@ -168,6 +168,7 @@ for (const stack of shippedStacks()) {
             assert.strictEqual(alb.inputs.loadBalancerType, "application");
             assert.strictEqual(alb.inputs.dropInvalidHeaderFields, true);
             assert.strictEqual(alb.inputs.enableDeletionProtection, settings.deletionProtection);
+            assert.ok(alb.inputs.idleTimeout * 1000 < KEEP_ALIVE_TIMEOUT_MS, "the gateway would close connections the ALB still reuses (502s)");
             const publicIds = h.ofType(T.subnet).filter((s) => s.name.includes("-public-")).map(idOf);
             assert.deepStrictEqual([...alb.inputs.subnets].sort(), publicIds.sort());
             const listeners = h.ofType(T.listener);
