@@ -1,14 +1,11 @@
 /**
  * `npm start`: the whole system on this machine. The gateway listens on PORT (default 8080).
  */
+import { portFromEnv } from "../services/kit/src/http";
 import { startLocal } from "./local";
 
 async function main(): Promise<void> {
-    const port = Number(process.env.PORT ?? 8080);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) {
-        throw new Error(`PORT is ${JSON.stringify(process.env.PORT)}; allowed: a whole number from 0 to 65535`);
-    }
-    const system = await startLocal({ port });
+    const system = await startLocal({ port: portFromEnv() });
     console.log("\nBerth runs locally:");
     for (const s of system.services) {
         console.log(`  ${s.service.name.padEnd(10)} ${s.url}${s.service.routes.length ? `  (${s.service.routes.join(", ")} through the gateway)` : ""}`);

@@ -1,5 +1,5 @@
 import pino from "pino";
-import { portFromEnv } from "../../kit/src/http";
+import { exitOnSignals, portFromEnv } from "../../kit/src/http";
 import { Gateway } from "./gateway";
 import { parseRoutes } from "./routes";
 
@@ -22,19 +22,7 @@ function main(): void {
     gateway.server.listen(port, host, () => {
         logger.info({ address: gateway.server.address(), routes }, "listening");
     });
-    let closing = false;
-    const shutdown = () => {
-        if (closing) {
-            return;
-        }
-        closing = true;
-        logger.info("shutting down: finishing in-flight requests");
-        // Below ECS's 30 s stop timeout, so that the process exits by itself.
-        setTimeout(() => process.exit(1), 25_000).unref();
-        gateway.close().then(() => process.exit(0), () => process.exit(1));
-    };
-    process.once("SIGTERM", shutdown);
-    process.once("SIGINT", shutdown);
+    exitOnSignals(() => gateway.close(), logger);
 }
 
 try {

@@ -16,3 +16,42 @@ export function portFromEnv(env: NodeJS.ProcessEnv = process.env): number {
     }
     return port;
 }
+
+/** What `exitOnSignals` logs to; pino loggers and Fastify's `app.log` fit. */
+export interface ShutdownLog {
+    info(obj: object, msg: string): void;
+    error(obj: object, msg: string): void;
+}
+
+/**
+ * Below ECS's 30 s stop timeout, so that the process exits by itself rather than being killed.
+ */
+export const SHUTDOWN_TIMEOUT_MS = 25_000;
+
+/**
+ * On SIGTERM or SIGINT: logs, runs `close` (stop accepting, let in-flight requests finish) and exits 0, or 1
+ * when closing fails or outlasts `timeoutMs`. Rolling deployments thus drop no request.
+ */
+export function exitOnSignals(close: () => Promise<void>, log: ShutdownLog, timeoutMs = SHUTDOWN_TIMEOUT_MS): void {
+    let closing = false;
+    const shutdown = (signal: NodeJS.Signals) => {
+        if (closing) {
+            return;
+        }
+        closing = true;
+        log.info({ signal }, "shutting down: finishing in-flight requests");
+        setTimeout(() => {
+            log.error({ timeoutMs }, "in-flight requests outlasted the shutdown timeout");
+            process.exit(1);
+        }, timeoutMs).unref();
+        close().then(
+            () => process.exit(0),
+            (err: unknown) => {
+                log.error({ err }, "shutdown failed");
+                process.exit(1);
+            },
+        );
+    };
+    process.once("SIGTERM", shutdown);
+    process.once("SIGINT", shutdown);
+}

@@ -4,7 +4,7 @@ import Fastify, {
     type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type HTTPMethods, type RouteShorthandOptions,
 } from "fastify";
 import { acceptedRequestId, errorBody } from "./errors";
-import { KEEP_ALIVE_TIMEOUT_MS, portFromEnv } from "./http";
+import { exitOnSignals, KEEP_ALIVE_TIMEOUT_MS, portFromEnv } from "./http";
 
 export interface ServiceOptions {
     /** The service's name, on every log line. */
@@ -122,39 +122,15 @@ export interface ServeOptions {
     host?: string;
     /**
      * How long in-flight requests may take to finish after SIGTERM before the process gives up.
-     * Below ECS's 30 s stop timeout, so that the process exits by itself.
-     * @default 25000
+     * @default SHUTDOWN_TIMEOUT_MS (25000)
      */
     shutdownTimeoutMs?: number;
 }
 
-/**
- * Listens, and on SIGTERM or SIGINT stops accepting connections, lets in-flight requests finish, and exits
- * 0 (1 when they outlast the timeout). Rolling deployments thus drop no request.
- */
+/** Listens, and on SIGTERM or SIGINT closes gracefully (see `exitOnSignals`). */
 export async function serve(app: FastifyInstance, options: ServeOptions = {}): Promise<void> {
     const port = options.port ?? portFromEnv();
     const host = options.host ?? process.env.HOST ?? "0.0.0.0";
     await app.listen({ port, host });
-    let closing = false;
-    const shutdown = (signal: NodeJS.Signals) => {
-        if (closing) {
-            return;
-        }
-        closing = true;
-        app.log.info({ signal }, "shutting down: finishing in-flight requests");
-        setTimeout(() => {
-            app.log.error("in-flight requests outlasted the shutdown timeout");
-            process.exit(1);
-        }, options.shutdownTimeoutMs ?? 25_000).unref();
-        app.close().then(
-            () => process.exit(0),
-            (err: unknown) => {
-                app.log.error({ err }, "shutdown failed");
-                process.exit(1);
-            },
-        );
-    };
-    process.once("SIGTERM", shutdown);
-    process.once("SIGINT", shutdown);
+    exitOnSignals(() => app.close(), app.log, options.shutdownTimeoutMs);
 }
