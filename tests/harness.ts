@@ -128,11 +128,6 @@ export class Harness {
         }
         return found[0];
     }
-
-    /** Custom resources whose inputs mention `value` (an ID, an ARN) anywhere. */
-    referencing(value: string): Recorded[] {
-        return this.resources.filter((r) => JSON.stringify(r.inputs).includes(value));
-    }
 }
 
 /** An Output's value, awaited. */
