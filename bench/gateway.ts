@@ -9,7 +9,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { freePort } from "../scripts/local";
+import { freePort, waitHealthy } from "../scripts/net";
 
 const ROOT = path.resolve(__dirname, "..");
 const duration = Number(process.env.BENCH_DURATION ?? 10);
@@ -30,20 +30,6 @@ function start(name: string, command: string, args: string[], env: Record<string
     const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", log, log] });
     children.push(child);
     return child;
-}
-
-async function ready(url: string): Promise<void> {
-    for (let i = 0; i < 150; i++) {
-        try {
-            if ((await fetch(url)).ok) {
-                return;
-            }
-        } catch {
-            // starting
-        }
-        await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`${url} never answered`);
 }
 
 interface Result {
@@ -75,7 +61,7 @@ async function main(): Promise<void> {
     start("users", process.execPath, ["-r", "ts-node/register/transpile-only", "services/users/src/main.ts"], {
         PORT: String(backendPort), HOST: "127.0.0.1", NODE_ENV: "production",
     });
-    await ready(`${backend}/health`);
+    await waitHealthy(`${backend}/health`);
 
     fs.writeFileSync(path.join(work, "nginx.conf"), `
 worker_processes 1;
@@ -108,8 +94,8 @@ http {
         PORT: String(gatewayPort), HOST: "127.0.0.1", NODE_ENV: "production",
         ROUTES: JSON.stringify({ "/users": backend }),
     });
-    await ready(`http://127.0.0.1:${gatewayPort}/health`);
-    await ready(`http://127.0.0.1:${nginxPort}/users`);
+    await waitHealthy(`http://127.0.0.1:${gatewayPort}/health`);
+    await waitHealthy(`http://127.0.0.1:${nginxPort}/users`);
 
     const results = [
         wrk("direct to the backend", `${backend}/users`),

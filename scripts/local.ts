@@ -3,9 +3,9 @@
  * the same `ROUTES`, with loopback addresses instead of Service Connect names). No Docker, no AWS.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import * as net from "node:net";
 import * as path from "node:path";
-import { catalog as defaultCatalog, serviceEnvironment, type CatalogService } from "../services/catalog";
+import { catalog as defaultCatalog, deployOrder, serviceEnvironment, type CatalogService } from "../services/catalog";
+import { freePort, waitHealthy } from "./net";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -14,7 +14,7 @@ export interface LocalOptions {
     port?: number;
     /** The services to run. @default the catalogue */
     services?: readonly CatalogService[];
-    /** Extra environment for every service, e.g. `{ TIMEOUT_MS: "500" }`. */
+    /** Extra environment for every service, over the catalogue's, e.g. `{ TIMEOUT_MS: "500" }`. */
     env?: Record<string, string>;
     /** Where the services' log lines go, each prefixed with its service's name. @default stdout */
     output?: NodeJS.WritableStream;
@@ -34,38 +34,6 @@ export interface LocalSystem {
     services: LocalService[];
     /** Sends SIGTERM to every service and waits until all have exited. */
     stop(): Promise<void>;
-}
-
-/** A port nothing listens on now (the kernel picks it). */
-export function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const server = net.createServer();
-        server.unref();
-        server.on("error", reject);
-        server.listen(0, "127.0.0.1", () => {
-            const { port } = server.address() as net.AddressInfo;
-            server.close(() => resolve(port));
-        });
-    });
-}
-
-async function waitHealthy(s: LocalService, timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-        if (s.process.exitCode !== null || s.process.signalCode !== null) {
-            throw new Error(`${s.service.name} exited at start (code ${s.process.exitCode ?? s.process.signalCode}); see its log lines above`);
-        }
-        try {
-            const res = await fetch(`${s.url}${s.service.healthPath}`, { signal: AbortSignal.timeout(1000) });
-            if (res.ok) {
-                return;
-            }
-        } catch {
-            // Not listening yet.
-        }
-        await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`${s.service.name} did not answer ${s.service.healthPath} within ${timeoutMs} ms`);
 }
 
 function prefixLines(name: string, from: NodeJS.ReadableStream, to: NodeJS.WritableStream): void {
@@ -96,7 +64,7 @@ function stopProcess(child: ChildProcess): Promise<void> {
     });
 }
 
-/** Starts every service, backends first, and resolves once each answers its health check. */
+/** Starts every service, callees before callers, and resolves once each answers its health check. */
 export async function startLocal(options: LocalOptions = {}): Promise<LocalSystem> {
     const services = options.services ?? defaultCatalog;
     const output = options.output ?? process.stdout;
@@ -111,13 +79,12 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalSyste
     };
 
     try {
-        for (const service of [...services].sort((a, b) => Number(a.calls.length > 0) - Number(b.calls.length > 0))) {
+        for (const service of deployOrder(services)) {
             const env = {
                 ...process.env,
-                ...options.env,
-                ...serviceEnvironment(service, services, address),
-                PORT: String(ports.get(service.name)),
+                ...serviceEnvironment(service, services, { addressOf: address, port: ports.get(service.name) }),
                 HOST: "127.0.0.1",
+                ...options.env,
             };
             const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, service.directory, "src", "main.ts")], {
                 cwd: ROOT,
@@ -128,7 +95,14 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalSyste
             prefixLines(service.name, child.stderr!, output);
             const local = { service, url: address(service), process: child };
             started.push(local);
-            await waitHealthy(local, options.startTimeoutMs ?? 30_000);
+            await waitHealthy(`${local.url}${service.healthPath}`, {
+                timeoutMs: options.startTimeoutMs ?? 30_000,
+                alive: () => {
+                    if (child.exitCode !== null || child.signalCode !== null) {
+                        throw new Error(`${service.name} exited at start (code ${child.exitCode ?? child.signalCode}); see its log lines above`);
+                    }
+                },
+            });
         }
     } catch (err) {
         await stop();

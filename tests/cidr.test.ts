@@ -1,5 +1,6 @@
 import * as assert from "assert";
-import { contains, formatCidr, overlaps, parseCidr, splitSubnets, type Ipv4Cidr } from "../components/cidr";
+import { formatCidr, overlaps, parseCidr, splitSubnets, type Ipv4Cidr } from "../components/cidr";
+import { contains } from "./support/cidr";
 
 function cidr(text: string): Ipv4Cidr {
     const parsed = parseCidr(text);

@@ -1,6 +1,6 @@
 /**
- * Builds every catalogue service's image from its Dockerfile, exactly as `pulumi up` does (repository root
- * as context), runs the images as ECS would (read-only root file system, the catalogue's environment), and
+ * Builds every catalogue service's image from its Dockerfile, exactly as `pulumi up` does (the catalogue's
+ * context and Dockerfile, narrowed by the Dockerfile's own ignore file), runs the images as ECS would (read-only root file system, the catalogue's environment), and
  * drives requests through the gateway's container.
  *
  * Needs a Docker engine. Without one it skips itself, except under CI, where it fails. Containers use the
@@ -11,8 +11,8 @@
 import * as assert from "node:assert";
 import { execFile } from "node:child_process";
 import * as path from "node:path";
-import { freePort } from "../scripts/local";
-import { catalog, healthCheckCommand, serviceEnvironment, type CatalogService } from "../services/catalog";
+import { freePort, waitHealthy } from "../scripts/net";
+import { catalog, deployOrder, healthCheckCommand, serviceEnvironment, type CatalogService } from "../services/catalog";
 
 const ROOT = path.resolve(__dirname, "..");
 const STAND_IN = "berth-node-base:local";
@@ -39,21 +39,6 @@ async function mustDocker(args: string[], timeoutMs?: number): Promise<string> {
     return run.stdout.trim();
 }
 
-async function waitHealthy(url: string, timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-        try {
-            if ((await fetch(url, { signal: AbortSignal.timeout(1000) })).ok) {
-                return;
-            }
-        } catch {
-            // Not up yet.
-        }
-        await new Promise((r) => setTimeout(r, 200));
-    }
-    throw new Error(`${url} did not answer 200 within ${timeoutMs} ms`);
-}
-
 describe("container images", function () {
     this.timeout(15 * 60_000);
     const suffix = `${process.pid}`;
@@ -75,24 +60,24 @@ describe("container images", function () {
         for (const s of catalog) {
             await mustDocker([
                 "build", "--network=host", "-q",
-                "-f", path.join(s.directory, "Dockerfile"),
+                "-f", s.build.dockerfile,
                 ...(base ? ["--build-arg", `BASE_IMAGE=${base}`] : []),
-                "-t", image(s), ".",
+                "-t", image(s), s.build.context,
             ], 10 * 60_000);
         }
         for (const s of catalog) {
             ports.set(s.name, await freePort());
         }
         const address = (s: CatalogService) => `http://127.0.0.1:${ports.get(s.name)}`;
-        // Backends first, as `pulumi up` deploys them.
-        for (const s of [...catalog].sort((a, b) => a.calls.length - b.calls.length)) {
-            const env = { ...serviceEnvironment(s, catalog, address), PORT: String(ports.get(s.name)), HOST: "127.0.0.1" };
+        // Callees first, as `pulumi up` deploys them.
+        for (const s of deployOrder(catalog)) {
+            const env = { ...serviceEnvironment(s, catalog, { addressOf: address, port: ports.get(s.name) }), HOST: "127.0.0.1" };
             await mustDocker([
                 "run", "-d", "--network=host", "--read-only", "--name", container(s),
                 ...Object.entries(env).flatMap(([k, v]) => ["-e", `${k}=${v}`]),
                 image(s),
             ]);
-            await waitHealthy(`${address(s)}${s.healthPath}`, 30_000);
+            await waitHealthy(`${address(s)}${s.healthPath}`, { timeoutMs: 30_000 });
         }
         gatewayUrl = address(catalog.find((s) => s.gateway)!);
     });

@@ -8,8 +8,8 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
-import type { BerthOutputs } from "../program";
-import { catalog, type CatalogService } from "../services/catalog";
+import type { BerthOutputs } from "../../program";
+import { catalog, type CatalogService } from "../../services/catalog";
 
 // Internal, but the only way to know that every registration has reached the mocks.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -17,7 +17,7 @@ const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForR
 
 export const ACCOUNT = "123456789012";
 export const REGION = "us-east-1";
-export const ROOT = path.resolve(__dirname, "..");
+export const ROOT = path.resolve(__dirname, "..", "..");
 
 export interface Recorded {
     type: string;
@@ -28,6 +28,36 @@ export interface Recorded {
     custom: boolean;
     /** The type of the parent resource; undefined for resources at the stack's root. */
     parentType?: string;
+    /** Its URN, as the mock monitor built it. */
+    urn?: string;
+    /**
+     * `type::name` of every resource the engine waits for before this one: explicit `dependsOn` and the
+     * resources whose outputs its inputs use, components expanded to their resources.
+     */
+    dependencies: string[];
+    /** `type::name` of what its `dependsOn` added beyond what its inputs already wait for. */
+    dependsOn: string[];
+    /** Pulumi's `protect` option, as registered. */
+    protect: boolean;
+    /** Pulumi's `retainOnDelete` option, as registered. */
+    retainOnDelete: boolean;
+}
+
+/** The part of a RegisterResourceRequest the harness reads (see @pulumi/pulumi runtime/resource.js). */
+interface RegisterRequest {
+    getType(): string;
+    getName(): string;
+    getDependenciesList(): string[];
+    getPropertydependenciesMap(): { forEach(fn: (value: { getUrnsList(): string[] }, key: string) => void): void };
+    getProtect(): boolean | undefined;
+    getRetainondelete(): boolean | undefined;
+}
+
+/** `type::name` from a URN `urn:pulumi:<stack>::<project>::[<parent type>$]<type>::<name>`. */
+export function keyOfUrn(urn: string): string {
+    const parts = urn.split("::");
+    const types = parts[2].split("$");
+    return `${types[types.length - 1]}::${parts.slice(3).join("::")}`;
 }
 
 export interface RunOptions {
@@ -60,6 +90,8 @@ export class Harness {
     readonly resources: Recorded[] = [];
     readonly calls: string[] = [];
     private zones: string[];
+    /** Options the mocks do not pass to `newResource`, read from each registration request. */
+    private readonly requests = new Map<string, { dependencies: string[]; dependsOn: string[]; protect: boolean; retainOnDelete: boolean }>();
 
     constructor(options: RunOptions = {}) {
         this.zones = options.zones ?? ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e", "us-east-1f"];
@@ -75,6 +107,10 @@ export class Harness {
                     inputs: args.inputs,
                     provider: args.provider,
                     custom: args.custom ?? true,
+                    dependencies: [],
+                    dependsOn: [],
+                    protect: false,
+                    retainOnDelete: false,
                 });
                 const state = { ...args.inputs, ...computed(args.type, args.name, args.inputs) };
                 return { id: args.custom === false ? undefined : `${args.name}-id`, state };
@@ -98,6 +134,28 @@ export class Harness {
             },
         }, "berth", stack, preview);
         pulumi.runtime.setAllConfig(config);
+        this.recordOptions();
+    }
+
+    /**
+     * `MockResourceArgs` carries no resource options, so the harness wraps the mock monitor's
+     * `registerResource` and reads them from the request itself.
+     */
+    private recordOptions(): void {
+        const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: RegisterRequest, cb: unknown): unknown };
+        const register = monitor.registerResource.bind(monitor);
+        monitor.registerResource = (req: RegisterRequest, callback: unknown) => {
+            const all = req.getDependenciesList();
+            const fromInputs = new Set<string>();
+            req.getPropertydependenciesMap().forEach((value) => value.getUrnsList().forEach((urn) => fromInputs.add(urn)));
+            this.requests.set(`${req.getType()}::${req.getName()}`, {
+                dependencies: all.map(keyOfUrn),
+                dependsOn: all.filter((urn) => !fromInputs.has(urn)).map(keyOfUrn),
+                protect: req.getProtect() ?? false,
+                retainOnDelete: req.getRetainondelete() ?? false,
+            });
+            return register(req, callback);
+        };
     }
 
     /** Waits until every registration has reached the mocks, then records each resource's parent. */
@@ -105,16 +163,23 @@ export class Harness {
         await waitForRPCs();
         const monitor = pulumi.runtime.getMonitor() as unknown as { resources: Map<string, unknown> };
         const parents = new Map<string, string | undefined>();
+        const urns = new Map<string, string>();
         for (const urn of monitor.resources.keys()) {
-            // urn:pulumi:<stack>::<project>::[<parent type>$]<type>::<name>
-            const parts = urn.split("::");
-            const types = parts[2].split("$");
-            const name = parts.slice(3).join("::");
-            parents.set(`${types[types.length - 1]}::${name}`, types.length > 1 ? types[types.length - 2] : undefined);
+            const types = urn.split("::")[2].split("$");
+            parents.set(keyOfUrn(urn), types.length > 1 ? types[types.length - 2] : undefined);
+            urns.set(keyOfUrn(urn), urn);
         }
         for (const r of this.resources) {
-            r.parentType = parents.get(`${r.type}::${r.name}`);
+            const key = `${r.type}::${r.name}`;
+            r.parentType = parents.get(key);
+            r.urn = urns.get(key);
+            Object.assign(r, this.requests.get(key) ?? {});
         }
+    }
+
+    /** Whether the engine waits for `dependency` (`type::name`) before it creates `r`, directly. */
+    waitsFor(r: Recorded, dependency: Recorded): boolean {
+        return r.dependencies.includes(`${dependency.type}::${dependency.name}`);
     }
 
     ofType(type: string): Recorded[] {
@@ -171,7 +236,7 @@ export async function runBerth(
 ): Promise<{ h: Harness; outputs: pulumi.Unwrap<BerthOutputs> }> {
     const h = new Harness(options);
     await h.install(config, options.stack ?? "dev");
-    const { deployBerth } = await import("../program");
+    const { deployBerth } = await import("../../program");
     const outputs = await promiseOf(pulumi.output(await deployBerth(options.services ?? catalog)));
     await h.settle();
     return { h, outputs };
