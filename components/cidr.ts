@@ -80,9 +80,3 @@ export function overlaps(a: Ipv4Cidr, b: Ipv4Cidr): boolean {
     const bEnd = b.base + 2 ** (32 - b.prefix);
     return a.base < bEnd && b.base < aEnd;
 }
-
-/** Whether `inner` lies wholly inside `outer`. */
-export function contains(outer: Ipv4Cidr, inner: Ipv4Cidr): boolean {
-    return inner.prefix >= outer.prefix && inner.base >= outer.base &&
-        inner.base + 2 ** (32 - inner.prefix) <= outer.base + 2 ** (32 - outer.prefix);
-}

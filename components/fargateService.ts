@@ -1,26 +1,16 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { Platform } from "../services/catalog";
+import { createAlbRoute, DEFAULT_ROUTE_PRIORITY } from "./albRoute";
+import { createAutoscaling } from "./autoscaling";
+import { DeploymentCheck } from "./deploymentCheck";
 import { describeFargateMemory, isFargateSize } from "./fargate";
 import { childName } from "./naming";
-
-/** The last priority an ALB rule may have: the default route's rule takes it so that every other rule wins. */
-export const DEFAULT_ROUTE_PRIORITY = 50000;
-
-/** Tuned for fast rollouts; AWS's defaults (300 s, 30 s interval, 5 checks) keep old tasks for minutes. */
-export const TARGET_GROUP_TIMING = {
-    deregistrationDelay: 15,
-    interval: 10,
-    timeout: 5,
-    healthyThreshold: 2,
-    unhealthyThreshold: 3,
-} as const;
-
-/** Seconds Service Connect's proxy keeps an idle connection to a backend open. */
-export const SERVICE_CONNECT_IDLE_TIMEOUT = 60;
-
-/** Seconds ECS waits between SIGTERM and SIGKILL; the services finish in-flight requests well within it. */
-export const STOP_TIMEOUT = 30;
+import type { Platform } from "./platform";
+import {
+    DEPLOYMENT_MAXIMUM_PERCENT, DEPLOYMENT_MINIMUM_HEALTHY_PERCENT, HEALTH_CHECK_GRACE_PERIOD,
+    SERVICE_CONNECT_IDLE_TIMEOUT, SERVICE_CONNECT_PER_REQUEST_TIMEOUT,
+} from "./rollout";
+import { createTaskDefinition, PORT_NAME, type ContainerSpec } from "./taskDefinition";
 
 /** A public service: behind the ALB (AWS Copilot's Load Balanced Web Service). */
 export interface PublicExposure {
@@ -34,11 +24,11 @@ export interface PublicExposure {
      * @example ["/admin", "/admin/*"]
      */
     pathPatterns: readonly string[];
-    /** The rule's priority, 1-49999, unique on the listener; ignored for the default route. */
+    /** The rule's priority, 1-49999, unique on the listener and stable across catalogue edits; ignored for the default route. */
     priority: number;
     /**
      * Seconds ECS ignores failing ALB health checks of a new task.
-     * @default 30
+     * @default HEALTH_CHECK_GRACE_PERIOD
      */
     healthCheckGracePeriod?: number;
 }
@@ -58,8 +48,11 @@ export interface Callee {
     name: string;
     port: number;
     securityGroupId: pulumi.Input<string>;
-    /** The callee's ECS service: Service Connect clients only resolve endpoints that existed when they started. */
-    service: pulumi.Resource;
+    /**
+     * What says the callee serves: its deployment check (or its ECS service). Service Connect clients only
+     * reach endpoints that existed when their tasks started, so callers start after it.
+     */
+    ready: pulumi.Resource;
 }
 
 export interface FargateServiceArgs {
@@ -71,6 +64,12 @@ export interface FargateServiceArgs {
     vpcId: pulumi.Input<string>;
     /** Private subnets, one per AZ. Tasks never get a public IP. */
     subnetIds: pulumi.Input<string>[];
+    /**
+     * What the tasks need before they start: the private subnets' routes to the NAT gateways (see
+     * `Network.privateRoutes`). Without them a fast first deploy starts tasks that cannot pull their image.
+     * @default []
+     */
+    egressRoutes?: pulumi.Resource[];
     /** The image to run, pinned to its digest (`<repository>@sha256:...`). */
     image: pulumi.Input<string>;
     /** The task definition family, unique in the account and region, e.g. `berth-dev-users`. */
@@ -97,16 +96,59 @@ export interface FargateServiceArgs {
      * @default desiredCount
      */
     maxCount?: number;
-    /** Environment variables of the container. */
-    environment?: Record<string, pulumi.Input<string>>;
-    /** The CloudWatch Logs group for the container's output. */
+    /** Environment variables of the container, `PORT` among them. */
+    environment: Record<string, pulumi.Input<string>>;
+    /**
+     * Variables filled from Secrets Manager or SSM at start: name to secret ARN (see `ContainerSpec.secrets`).
+     * @default {}
+     */
+    secrets?: Record<string, pulumi.Input<string>>;
+    /**
+     * Secrets the execution role may read.
+     * @default []
+     */
+    secretArns?: pulumi.Input<string>[];
+    /**
+     * More containers in the task, e.g. an OpenTelemetry collector.
+     * @default []
+     */
+    sidecars?: ContainerSpec[];
+    /** The CloudWatch Logs group for the containers' output. */
     logGroupName: string;
     /** Days the logs are kept. */
     logRetentionDays: number;
-    /** The region, for the awslogs driver. */
+    /**
+     * `pulumi destroy` refuses to delete the log group.
+     * @default false
+     */
+    protectLogs?: boolean;
+    /**
+     * Deleting the stack keeps the log group.
+     * @default false
+     */
+    retainLogs?: boolean;
+    /** The region: for the awslogs driver and the deployment check. */
     region: string;
+    /**
+     * The shared-config profile the deployment check calls ECS with (the stack's `aws:profile`).
+     * @default the AWS SDK's default credentials
+     */
+    awsProfile?: string;
+    /**
+     * Fail `pulumi up` unless each deployment reaches COMPLETED (see `DeploymentCheck`). Off: the AWS
+     * provider's steady-state wait, which passes a rolled-back deployment.
+     * @default true
+     */
+    verifyDeployment?: boolean;
     /** How the service is reached. */
     expose: PublicExposure | BackendExposure;
+    /**
+     * Backends only: the command of the readiness gate, a container that starts once the service's
+     * container is HEALTHY and exits at once (see `readinessGate`). It runs in the service's image, so an
+     * image without `node` names another command here, or `false` turns the gate off.
+     * @default ["node", "-e", "0"]
+     */
+    readinessGate?: string[] | false;
     /**
      * The backends this service calls. Each one's security group admits this service's group on its port,
      * and this service is deployed after them.
@@ -118,13 +160,13 @@ export interface FargateServiceArgs {
 /**
  * One microservice on Fargate, public or backend.
  *
- * Creates: a CloudWatch log group; an execution role with only AWS's managed ECS execution policy (pull
- * the image, write logs) and a task role with no permissions; a security group admitting the container
- * port only from the ALB (public; callers add their own rules to a backend's group); ingress rules on the
- * groups of the backends it calls; the Fargate task definition; the ECS service
- * in the private subnets without public IP, with the deployment circuit breaker rolling back failed
- * deployments and ECS Service Connect; for a public service a target group, its listener rule and the
- * ALB's egress to the service; and, when `maxCount` exceeds `desiredCount`, CPU target-tracking scaling.
+ * Creates: the task definition with its log group and roles (`taskDefinition.ts`); a security group
+ * admitting the container port only from the ALB (public) or only from the services that call it (their
+ * own ingress rules), with its egress rule; ingress rules on the groups of the backends it calls; the ECS
+ * service in the private subnets without public IP, with the deployment circuit breaker rolling back failed
+ * deployments and ECS Service Connect; a deployment check that fails `pulumi up` when a deployment does not
+ * complete (`deploymentCheck.ts`); for a public service the ALB route (`albRoute.ts`); and, when `maxCount`
+ * exceeds `desiredCount`, CPU target-tracking scaling (`autoscaling.ts`).
  */
 export class FargateService extends pulumi.ComponentResource {
     public readonly serviceName: pulumi.Output<string>;
@@ -133,49 +175,92 @@ export class FargateService extends pulumi.ComponentResource {
     public readonly taskDefinitionArn: pulumi.Output<string>;
     /** Public services only. */
     public readonly targetGroupArn?: pulumi.Output<string>;
+    /** Resolves once the service's deployment completed: what callers and dependents wait for. */
+    public readonly ready: pulumi.Resource;
 
     private readonly name: string;
     private readonly port: number;
-    private readonly service: aws.ecs.Service;
 
     constructor(name: string, args: FargateServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("berth:service:FargateService", name, {}, opts);
+        validate(name, args);
         this.name = name;
         this.port = args.port;
-        validate(name, args);
         const maxCount = args.maxCount ?? args.desiredCount;
-        const platform = args.platform ?? "linux/amd64";
+        const autoscaled = maxCount > args.desiredCount;
+        const calls = args.calls ?? [];
 
-        const logGroup = new aws.cloudwatch.LogGroup(childName(name, "logs"), {
-            name: args.logGroupName,
-            retentionInDays: args.logRetentionDays,
-        }, { parent: this });
-        const executionRole = this.createExecutionRole();
-        const taskRole = this.createRole("task-role", "Runtime permissions of the service's code: none by default");
-        const securityGroup = this.createSecurityGroup(args);
-        const taskDefinition = this.createTaskDefinition(args, platform, logGroup, executionRole, taskRole);
-
-        const targetGroup = args.expose.kind === "public" ? this.createTargetGroup(args) : undefined;
-        const rule = args.expose.kind === "public" && targetGroup
-            ? this.routeFromLoadBalancer(args.expose, targetGroup, securityGroup, args.port)
+        const task = createTaskDefinition(name, {
+            family: args.family,
+            cpu: args.cpu,
+            memory: args.memory,
+            platform: args.platform,
+            region: args.region,
+            logGroupName: args.logGroupName,
+            logRetentionDays: args.logRetentionDays,
+            container: {
+                name,
+                image: args.image,
+                port: args.port,
+                environment: args.environment,
+                secrets: args.secrets,
+                healthCheckCommand: args.healthCheckCommand,
+            },
+            sidecars: [...this.readinessGate(args), ...(args.sidecars ?? [])],
+            secretArns: args.secretArns,
+            protectLogs: args.protectLogs,
+            retainLogs: args.retainLogs,
+        }, this);
+        const { securityGroup, egress } = this.createSecurityGroup(args);
+        const route = args.expose.kind === "public"
+            ? createAlbRoute(name, {
+                vpcId: args.vpcId,
+                listenerArn: args.expose.listenerArn,
+                loadBalancerSecurityGroupId: args.expose.loadBalancerSecurityGroupId,
+                serviceSecurityGroupId: securityGroup.id,
+                port: args.port,
+                healthPath: args.healthPath,
+                pathPatterns: args.expose.pathPatterns,
+                priority: args.expose.priority,
+            }, this)
             : undefined;
+        const callRules = this.admitToCallees(calls, securityGroup);
 
-        const callRules = this.admitToCallees(args.calls ?? [], securityGroup);
-        const service = this.createService(args, taskDefinition, securityGroup, maxCount > args.desiredCount, [
-            ...(rule ? [rule] : []),
-            ...callRules,
-            ...(args.calls ?? []).map((callee) => callee.service),
-        ], targetGroup);
-        this.service = service;
-        if (maxCount > args.desiredCount) {
-            this.createAutoscaling(args, service, maxCount);
+        const service = this.createService({
+            args,
+            taskDefinition: task.taskDefinition,
+            securityGroup,
+            targetGroup: route?.targetGroup,
+            autoscaled,
+            // ECS refuses a target group that no listener rule uses yet; tasks need their egress rule and the
+            // NAT route to pull the image; Service Connect clients must start after the endpoints they call
+            // exist and serve, and be let in by them.
+            dependsOn: [
+                egress,
+                ...(args.egressRoutes ?? []),
+                ...(route ? [route.rule] : []),
+                ...callRules,
+                ...calls.map((callee) => callee.ready),
+            ],
+        });
+        if (autoscaled) {
+            createAutoscaling(name, { clusterName: args.cluster.name, serviceName: service.name, minCount: args.desiredCount, maxCount }, this);
         }
+        this.ready = (args.verifyDeployment ?? true)
+            ? new DeploymentCheck(childName(name, "deployment"), {
+                region: args.region,
+                profile: args.awsProfile,
+                cluster: args.cluster.name,
+                service: service.name,
+                taskDefinitionArn: task.taskDefinition.arn,
+            }, { parent: this, dependsOn: [service] })
+            : service;
 
         this.serviceName = service.name;
         this.securityGroupId = securityGroup.id;
-        this.logGroupName = logGroup.name;
-        this.taskDefinitionArn = taskDefinition.arn;
-        this.targetGroupArn = targetGroup?.arn;
+        this.logGroupName = task.logGroup.name;
+        this.taskDefinitionArn = task.taskDefinition.arn;
+        this.targetGroupArn = route?.targetGroup.arn;
         this.registerOutputs({
             serviceName: this.serviceName,
             securityGroupId: this.securityGroupId,
@@ -187,34 +272,33 @@ export class FargateService extends pulumi.ComponentResource {
 
     /** What a service that calls this one needs to know of it. */
     asCallee(): Callee {
-        return { name: this.name, port: this.port, securityGroupId: this.securityGroupId, service: this.service };
+        return { name: this.name, port: this.port, securityGroupId: this.securityGroupId, ready: this.ready };
     }
 
-    private createRole(role: string, description: string): aws.iam.Role {
-        return new aws.iam.Role(childName(this.name, role), {
-            description,
-            assumeRolePolicy: JSON.stringify({
-                Version: "2012-10-17",
-                Statement: [{
-                    Effect: "Allow",
-                    Principal: { Service: "ecs-tasks.amazonaws.com" },
-                    Action: "sts:AssumeRole",
-                }],
-            }),
-        }, { parent: this });
+    /**
+     * Service Connect sends requests to a new task once its proxy runs, before the application answers its
+     * health check (aws/containers-roadmap#2334). ECS counts a task RUNNING only once all its containers
+     * started, so a container that starts after the service's is HEALTHY holds the task, and with it the
+     * endpoint, back until the service is ready: the workaround AWS validated in that issue
+     * (https://github.com/aws/containers-roadmap/issues/2334#issuecomment-2285926075). It runs the service's
+     * own image, already pulled, and exits at once.
+     */
+    private readinessGate(args: FargateServiceArgs): ContainerSpec[] {
+        const command = args.readinessGate ?? ["node", "-e", "0"];
+        if (args.expose.kind !== "backend" || command === false) {
+            return [];
+        }
+        return [{
+            name: `${this.name}-ready`,
+            image: args.image,
+            essential: false,
+            command,
+            dependsOn: [{ containerName: this.name, condition: "HEALTHY" }],
+        }];
     }
 
-    private createExecutionRole(): aws.iam.Role {
-        const role = this.createRole("execution-role", "ECS pulls the image and writes the logs of the service");
-        new aws.iam.RolePolicyAttachment(childName(this.name, "execution-policy"), {
-            role: role.name,
-            policyArn: aws.iam.ManagedPolicy.AmazonECSTaskExecutionRolePolicy,
-        }, { parent: this });
-        return role;
-    }
-
-    private createSecurityGroup(args: FargateServiceArgs): aws.ec2.SecurityGroup {
-        const sg = new aws.ec2.SecurityGroup(childName(this.name, "sg"), {
+    private createSecurityGroup(args: FargateServiceArgs): { securityGroup: aws.ec2.SecurityGroup; egress: aws.vpc.SecurityGroupEgressRule } {
+        const securityGroup = new aws.ec2.SecurityGroup(childName(this.name, "sg"), {
             vpcId: args.vpcId,
             description: args.expose.kind === "public"
                 ? `${this.name}: port ${args.port} from the ALB only`
@@ -223,7 +307,7 @@ export class FargateService extends pulumi.ComponentResource {
 
         if (args.expose.kind === "public") {
             new aws.vpc.SecurityGroupIngressRule(childName(this.name, "from-alb"), {
-                securityGroupId: sg.id,
+                securityGroupId: securityGroup.id,
                 description: "From the ALB",
                 ipProtocol: "tcp",
                 fromPort: args.port,
@@ -232,13 +316,13 @@ export class FargateService extends pulumi.ComponentResource {
             }, { parent: this });
         }
         // Tasks pull images, call AWS APIs and reach other services through the NAT and Service Connect.
-        new aws.vpc.SecurityGroupEgressRule(childName(this.name, "out"), {
-            securityGroupId: sg.id,
+        const egress = new aws.vpc.SecurityGroupEgressRule(childName(this.name, "out"), {
+            securityGroupId: securityGroup.id,
             description: "Outbound to anywhere",
             ipProtocol: "-1",
             cidrIpv4: "0.0.0.0/0",
         }, { parent: this });
-        return sg;
+        return { securityGroup, egress };
     }
 
     private admitToCallees(callees: Callee[], securityGroup: aws.ec2.SecurityGroup): aws.vpc.SecurityGroupIngressRule[] {
@@ -252,177 +336,63 @@ export class FargateService extends pulumi.ComponentResource {
         }, { parent: this }));
     }
 
-    private createTaskDefinition(
-        args: FargateServiceArgs,
-        platform: Platform,
-        logGroup: aws.cloudwatch.LogGroup,
-        executionRole: aws.iam.Role,
-        taskRole: aws.iam.Role,
-    ): aws.ecs.TaskDefinition {
-        const environment = Object.entries({ NODE_ENV: "production", ...args.environment, PORT: String(args.port) })
-            .sort(([a], [b]) => a.localeCompare(b))
-            .map(([name, value]) => ({ name, value }));
-        return new aws.ecs.TaskDefinition(childName(this.name, "task"), {
-            family: args.family,
-            requiresCompatibilities: ["FARGATE"],
-            networkMode: "awsvpc",
-            cpu: String(args.cpu),
-            memory: String(args.memory),
-            runtimePlatform: {
-                operatingSystemFamily: "LINUX",
-                cpuArchitecture: platform === "linux/arm64" ? "ARM64" : "X86_64",
-            },
-            executionRoleArn: executionRole.arn,
-            taskRoleArn: taskRole.arn,
-            containerDefinitions: pulumi.jsonStringify([{
-                name: this.name,
-                image: args.image,
-                essential: true,
-                portMappings: [{
-                    // Service Connect finds the port by this name.
-                    name: "http",
-                    containerPort: args.port,
-                    hostPort: args.port,
-                    protocol: "tcp",
-                    appProtocol: "http",
-                }],
-                environment,
-                logConfiguration: {
-                    logDriver: "awslogs",
-                    options: {
-                        "awslogs-group": logGroup.name,
-                        "awslogs-region": args.region,
-                        "awslogs-stream-prefix": this.name,
-                    },
-                },
-                healthCheck: { command: args.healthCheckCommand, interval: 10, timeout: 5, retries: 3, startPeriod: 15 },
-                stopTimeout: STOP_TIMEOUT,
-                readonlyRootFilesystem: true,
-                // A tiny init as PID 1 forwards SIGTERM and reaps zombies.
-                linuxParameters: { initProcessEnabled: true },
-            }]),
-        }, { parent: this });
-    }
-
-    private createTargetGroup(args: FargateServiceArgs): aws.lb.TargetGroup {
-        return new aws.lb.TargetGroup(childName(this.name, "tg"), {
-            vpcId: args.vpcId,
-            targetType: "ip",
-            protocol: "HTTP",
-            port: args.port,
-            deregistrationDelay: TARGET_GROUP_TIMING.deregistrationDelay,
-            healthCheck: {
-                enabled: true,
-                protocol: "HTTP",
-                port: "traffic-port",
-                path: args.healthPath,
-                matcher: "200",
-                interval: TARGET_GROUP_TIMING.interval,
-                timeout: TARGET_GROUP_TIMING.timeout,
-                healthyThreshold: TARGET_GROUP_TIMING.healthyThreshold,
-                unhealthyThreshold: TARGET_GROUP_TIMING.unhealthyThreshold,
-            },
-        }, { parent: this });
-    }
-
-    private routeFromLoadBalancer(
-        expose: PublicExposure,
-        targetGroup: aws.lb.TargetGroup,
-        securityGroup: aws.ec2.SecurityGroup,
-        port: number,
-    ): aws.lb.ListenerRule {
-        new aws.vpc.SecurityGroupEgressRule(childName(this.name, "alb-out"), {
-            securityGroupId: expose.loadBalancerSecurityGroupId,
-            description: `To ${this.name} on ${port}`,
-            ipProtocol: "tcp",
-            fromPort: port,
-            toPort: port,
-            referencedSecurityGroupId: securityGroup.id,
-        }, { parent: this });
-        const isDefault = expose.pathPatterns.length === 0;
-        return new aws.lb.ListenerRule(childName(this.name, "rule"), {
-            listenerArn: expose.listenerArn,
-            priority: isDefault ? DEFAULT_ROUTE_PRIORITY : expose.priority,
-            conditions: [{ pathPattern: { values: isDefault ? ["/*"] : [...expose.pathPatterns] } }],
-            actions: [{ type: "forward", targetGroupArn: targetGroup.arn }],
-        }, { parent: this });
-    }
-
-    private createService(
-        args: FargateServiceArgs,
-        taskDefinition: aws.ecs.TaskDefinition,
-        securityGroup: aws.ec2.SecurityGroup,
-        autoscaled: boolean,
-        dependsOn: pulumi.Resource[],
-        targetGroup?: aws.lb.TargetGroup,
-    ): aws.ecs.Service {
+    private createService(spec: {
+        args: FargateServiceArgs;
+        taskDefinition: aws.ecs.TaskDefinition;
+        securityGroup: aws.ec2.SecurityGroup;
+        targetGroup?: aws.lb.TargetGroup;
+        autoscaled: boolean;
+        dependsOn: pulumi.Resource[];
+    }): aws.ecs.Service {
+        const { args, targetGroup } = spec;
         const expose = args.expose;
+        const verify = args.verifyDeployment ?? true;
         return new aws.ecs.Service(childName(this.name, "service"), {
             cluster: args.cluster.arn,
-            taskDefinition: taskDefinition.arn,
+            taskDefinition: spec.taskDefinition.arn,
             desiredCount: args.desiredCount,
             launchType: "FARGATE",
             platformVersion: "LATEST",
             networkConfiguration: {
                 subnets: args.subnetIds,
-                securityGroups: [securityGroup.id],
+                securityGroups: [spec.securityGroup.id],
                 assignPublicIp: false,
             },
             deploymentCircuitBreaker: { enable: true, rollback: true },
-            deploymentMinimumHealthyPercent: 100,
-            deploymentMaximumPercent: 200,
+            deploymentMinimumHealthyPercent: DEPLOYMENT_MINIMUM_HEALTHY_PERCENT,
+            deploymentMaximumPercent: DEPLOYMENT_MAXIMUM_PERCENT,
             loadBalancers: targetGroup
                 ? [{ targetGroupArn: targetGroup.arn, containerName: this.name, containerPort: args.port }]
                 : undefined,
-            healthCheckGracePeriodSeconds: expose.kind === "public" ? (expose.healthCheckGracePeriod ?? 30) : undefined,
+            healthCheckGracePeriodSeconds: expose.kind === "public" ? (expose.healthCheckGracePeriod ?? HEALTH_CHECK_GRACE_PERIOD) : undefined,
             serviceConnectConfiguration: {
                 enabled: true,
                 namespace: args.namespaceArn,
                 services: expose.kind === "backend"
                     ? [{
-                        portName: "http",
+                        portName: PORT_NAME,
                         discoveryName: expose.discoveryName,
                         clientAlias: [{ port: args.port, dnsName: expose.discoveryName }],
-                        // Below the services' 65 s keep-alive, so the proxy never reuses a connection the
-                        // service is closing.
-                        timeout: { idleTimeoutSeconds: SERVICE_CONNECT_IDLE_TIMEOUT },
+                        timeout: {
+                            // Below the services' 65 s keep-alive, so the proxy never reuses a connection the
+                            // service is closing.
+                            idleTimeoutSeconds: SERVICE_CONNECT_IDLE_TIMEOUT,
+                            // Above the gateway's TIMEOUT_MS, so that the gateway answers 504 first.
+                            perRequestTimeoutSeconds: SERVICE_CONNECT_PER_REQUEST_TIMEOUT,
+                        },
                     }]
                     : undefined,
             },
             propagateTags: "SERVICE",
             enableEcsManagedTags: true,
-            // `pulumi up` returns once the new tasks are healthy, or fails when the circuit breaker rolls back.
-            waitForSteadyState: true,
+            // The deployment check waits, and fails on a rolled-back deployment where this wait passes.
+            waitForSteadyState: !verify,
         }, {
             parent: this,
-            // ECS refuses a target group that no listener rule uses yet; Service Connect clients must start
-            // after the endpoints they call exist, and be let in by them.
-            dependsOn,
+            dependsOn: spec.dependsOn,
             // Autoscaling owns the task count between deployments.
-            ignoreChanges: autoscaled ? ["desiredCount"] : [],
+            ignoreChanges: spec.autoscaled ? ["desiredCount"] : [],
         });
-    }
-
-    private createAutoscaling(args: FargateServiceArgs, service: aws.ecs.Service, maxCount: number): void {
-        const target = new aws.appautoscaling.Target(childName(this.name, "scaling"), {
-            serviceNamespace: "ecs",
-            scalableDimension: "ecs:service:DesiredCount",
-            resourceId: pulumi.interpolate`service/${args.cluster.name}/${service.name}`,
-            minCapacity: args.desiredCount,
-            maxCapacity: maxCount,
-        }, { parent: this });
-        new aws.appautoscaling.Policy(childName(this.name, "cpu-scaling"), {
-            policyType: "TargetTrackingScaling",
-            serviceNamespace: target.serviceNamespace,
-            scalableDimension: target.scalableDimension,
-            resourceId: target.resourceId,
-            targetTrackingScalingPolicyConfiguration: {
-                predefinedMetricSpecification: { predefinedMetricType: "ECSServiceAverageCPUUtilization" },
-                targetValue: 60,
-                scaleOutCooldown: 60,
-                scaleInCooldown: 300,
-            },
-        }, { parent: this });
     }
 }
 

@@ -7,7 +7,9 @@ import { FargateService, type FargateServiceArgs } from "../components/fargateSe
 import { LoadBalancer } from "../components/loadBalancer";
 import { Network } from "../components/network";
 import { ServiceImage } from "../components/serviceImage";
-import { Harness } from "./harness";
+import { Harness } from "./support/pulumi";
+
+const CHECK = "pulumi-nodejs:dynamic/berth:DeploymentCheck";
 
 async function mocked(): Promise<Harness> {
     const h = new Harness();
@@ -26,6 +28,7 @@ function serviceArgs(overrides: Partial<FargateServiceArgs> = {}): FargateServic
         port: 8080,
         healthPath: "/health",
         healthCheckCommand: ["CMD", "true"],
+        environment: { PORT: "8080" },
         cpu: 256,
         memory: 512,
         desiredCount: 1,
@@ -62,6 +65,19 @@ describe("components", () => {
             assert.deepStrictEqual(nats.map((n) => n.inputs.subnetId), ["net-public-0-id", "net-public-1-id"]);
             const privateRoutes = h.ofType("aws:ec2/route:Route").filter((r) => r.name.startsWith("net-private-default-"));
             assert.deepStrictEqual(privateRoutes.map((r) => r.inputs.natGatewayId), ["net-nat-0-id", "net-nat-1-id"]);
+        });
+
+        it("exposes the routes that the ALB and the tasks must wait for", async () => {
+            const h = await mocked();
+            const network = new Network("net", { cidrBlock: "10.1.0.0/16", availabilityZones: ["a", "b"] });
+            new LoadBalancer("lb", { vpcId: network.vpcId, subnetIds: network.publicSubnetIds, publicRoutes: network.publicRoutes });
+            await h.settle();
+            const alb = h.one("aws:lb/loadBalancer:LoadBalancer", "lb-alb");
+            for (const name of ["net-igw", "net-public-default", "net-public-rta-0", "net-public-rta-1"]) {
+                assert.ok(alb.dependsOn.some((d) => d.endsWith(`::${name}`)), `the ALB does not wait for ${name}: ${alb.dependsOn}`);
+            }
+            const privateNames = await Promise.all(network.privateRoutes.map((r) => new Promise<string>((resolve) => r.urn.apply(resolve))));
+            assert.deepStrictEqual(privateNames.map((u) => u.split("::").pop()).sort(), ["net-private-default-0", "net-private-default-1", "net-private-rta-0", "net-private-rta-1"]);
         });
 
         it("refuses one AZ and a bad CIDR", async () => {
@@ -113,22 +129,29 @@ describe("components", () => {
     describe("ServiceImage", () => {
         it("builds for the platform and keeps the configured number of images", async () => {
             const h = await mocked();
-            const image = new ServiceImage("svc", { context: "/repo", dockerfile: "/repo/services/svc/Dockerfile", platform: "linux/arm64", keepImages: 3, forceDelete: true });
+            const image = new ServiceImage("svc", { context: ".", dockerfile: "services/svc/Dockerfile", platform: "linux/arm64", keepImages: 3, forceDelete: true });
             await h.settle();
             const built = h.one("docker-build:index:Image", "svc-image");
             assert.deepStrictEqual(built.inputs.platforms, ["linux/arm64"]);
-            assert.deepStrictEqual(built.inputs.context, { location: "/repo" });
+            assert.deepStrictEqual(built.inputs.context, { location: "." });
+            assert.strictEqual(built.inputs.buildOnPreview, false, "the provider's default builds every image in every preview");
+            const cache = `${h.one("aws:ecr/repository:Repository", "svc-repo").name}`;
+            assert.match(built.inputs.cacheFrom[0].registry.ref, new RegExp(`/${cache}-[0-9a-f]{7}:buildcache$`));
+            assert.deepStrictEqual({ ...built.inputs.cacheTo[0].registry, ref: undefined }, { ref: undefined, imageManifest: true, ociMediaTypes: true, mode: "max" });
             assert.strictEqual(built.inputs.registries[0].username, "AWS");
             assert.strictEqual(built.inputs.registries[0].password, "mock-password");
             assert.strictEqual(h.one("aws:ecr/repository:Repository", "svc-repo").inputs.forceDelete, true);
-            assert.strictEqual(JSON.parse(h.one("aws:ecr/lifecyclePolicy:LifecyclePolicy", "svc-lifecycle").inputs.policy).rules[0].selection.countNumber, 3);
+            const rules = JSON.parse(h.one("aws:ecr/lifecyclePolicy:LifecyclePolicy", "svc-lifecycle").inputs.policy).rules;
+            assert.deepStrictEqual(rules.map((r: any) => [r.rulePriority, r.selection.tagStatus, r.selection.countNumber]), [[1, "tagged", 1], [2, "any", 3]]);
+            assert.deepStrictEqual(rules[0].selection.tagPrefixList, ["buildcache"]);
             const ref = await new Promise<string>((resolve) => image.imageRef.apply(resolve));
             assert.match(ref, /^123456789012\.dkr\.ecr\.us-east-1\.amazonaws\.com\/svc-repo-[0-9a-f]{7}@sha256:[0-9a-f]{64}$/);
         });
 
-        it("refuses to keep no image", async () => {
+        it("refuses to keep fewer images than a rollback needs, and absolute paths", async () => {
             await mocked();
-            assert.throws(() => new ServiceImage("svc", { context: ".", dockerfile: "Dockerfile", keepImages: 0 }), /"keepImages" must be a positive whole number, got 0/);
+            assert.throws(() => new ServiceImage("svc", { context: ".", dockerfile: "Dockerfile", keepImages: 2 }), /"keepImages" must be a whole number of at least 3 \(a rollback needs the previous image\), got 2/);
+            assert.throws(() => new ServiceImage("svc", { context: "/repo", dockerfile: "Dockerfile" }), /"context" must be relative to the project, got "\/repo"/);
         });
     });
 
@@ -142,7 +165,7 @@ describe("components", () => {
             assert.deepStrictEqual(h.ofType("aws:appautoscaling/target:Target"), [], "no autoscaling without a higher ceiling");
         });
 
-        it("lets a caller into each callee's group on the callee's port, and deploys the caller after its callees", async () => {
+        it("lets a caller into each callee's group on the callee's port, and starts it once its callees serve", async () => {
             const h = await mocked();
             const a = new FargateService("a", serviceArgs({ family: "a", port: 9001, expose: { kind: "backend", discoveryName: "a" } }));
             const b = new FargateService("b", serviceArgs({ family: "b", port: 9002, expose: { kind: "backend", discoveryName: "b" } }));
@@ -153,10 +176,41 @@ describe("components", () => {
                 ["gw-to-a", "a-sg-id", "gw-sg-id", 9001, 9001],
                 ["gw-to-b", "b-sg-id", "gw-sg-id", 9002, 9002],
             ]);
-            const order = h.resources.map((r) => r.name);
-            assert.ok(order.indexOf("gw-service") > order.indexOf("a-service"), "the caller started before its callee existed");
-            assert.ok(order.indexOf("gw-service") > order.indexOf("b-service"));
-            assert.ok(order.indexOf("gw-service") > order.indexOf("gw-to-b"));
+            const gw = h.one("aws:ecs/service:Service", "gw-service");
+            for (const dependency of [h.one(CHECK, "a-deployment"), h.one(CHECK, "b-deployment"), ...ingress]) {
+                assert.ok(h.waitsFor(gw, dependency), `gw-service does not wait for ${dependency.name}`);
+            }
+        });
+
+        it("starts tasks only after their egress rule and the routes out, and checks each deployment", async () => {
+            const h = await mocked();
+            const route = new Cluster("route-stand-in", { namespace: "n" });
+            new FargateService("x", serviceArgs({ egressRoutes: [route] }));
+            await h.settle();
+            const svc = h.one("aws:ecs/service:Service", "x-service");
+            assert.ok(h.waitsFor(svc, h.one("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "x-out")));
+            assert.ok(h.waitsFor(svc, h.one("aws:ecs/cluster:Cluster", "route-stand-in-cluster")), "a component in egressRoutes stands for its resources");
+            assert.strictEqual(svc.inputs.waitForSteadyState, false, "the deployment check waits instead");
+            const check = h.one(CHECK, "x-deployment");
+            assert.ok(h.waitsFor(check, svc));
+            assert.match(check.inputs.taskDefinitionArn, /:x-task-[0-9a-f]{7}$/);
+            assert.match(check.inputs.service, /^x-service-[0-9a-f]{7}$/);
+            assert.strictEqual(check.inputs.region, "us-east-1");
+            assert.strictEqual(typeof check.inputs.__provider, "string", "the provider did not serialize");
+        });
+
+        it("gates a backend's readiness on its health check, and keeps old task definition revisions", async () => {
+            const h = await mocked();
+            new FargateService("x", serviceArgs());
+            await h.settle();
+            const td = h.one("aws:ecs/taskDefinition:TaskDefinition", "x-task");
+            assert.strictEqual(td.inputs.skipDestroy, true, "a replacement would deregister the revision a rollback returns to");
+            const [main, gate] = JSON.parse(td.inputs.containerDefinitions);
+            assert.strictEqual(main.name, "x");
+            assert.deepStrictEqual(gate.dependsOn, [{ containerName: "x", condition: "HEALTHY" }]);
+            assert.strictEqual(gate.essential, false);
+            assert.strictEqual(gate.image, main.image);
+            assert.ok(main.healthCheck, "the gate waits for a health check the service must have");
         });
 
         it("scales on CPU between desiredCount and maxCount, leaving the count to the scaler", async () => {

@@ -1,0 +1,189 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { childName } from "./naming";
+import { cpuArchitecture, type Platform } from "./platform";
+import { CONTAINER_HEALTH_CHECK, STOP_TIMEOUT } from "./rollout";
+
+/** The name of the container port that Service Connect and the target group find the service by. */
+export const PORT_NAME = "http";
+
+/** One container of the task. */
+export interface ContainerSpec {
+    /** The container's name, unique in the task. */
+    name: string;
+    /** The image, pinned to a digest for the service's own container. */
+    image: pulumi.Input<string>;
+    /**
+     * The port it listens on, exposed under the name `http` (Service Connect finds the service by it).
+     * Omitted: the container exposes no port (a sidecar that only sends).
+     */
+    port?: number;
+    /** Plain environment variables. */
+    environment?: Record<string, pulumi.Input<string>>;
+    /**
+     * Variables ECS fills in from Secrets Manager or SSM Parameter Store at start: variable name to the
+     * secret's ARN. The execution role may read only the ARNs listed in `TaskDefinitionArgs.secretArns`.
+     * @default {}
+     */
+    secrets?: Record<string, pulumi.Input<string>>;
+    /** The container health check command, e.g. `["CMD", "node", "-e", "..."]`. Omitted: none. */
+    healthCheckCommand?: string[];
+    /**
+     * Whether the task stops when this container stops.
+     * @default true
+     */
+    essential?: boolean;
+    /** The command, replacing the image's. Omitted: the image's own. */
+    command?: string[];
+    /**
+     * Containers this one starts after, e.g. `[{ containerName: "users", condition: "HEALTHY" }]`.
+     * @default []
+     */
+    dependsOn?: Array<{ containerName: string; condition: "START" | "COMPLETE" | "SUCCESS" | "HEALTHY" }>;
+}
+
+export interface TaskDefinitionArgs {
+    /** The task definition family, unique in the account and region, e.g. `berth-dev-users`. */
+    family: string;
+    /** Task CPU units (1024 = 1 vCPU); with `memory`, a pair Fargate accepts. */
+    cpu: number;
+    /** Task memory in MiB. */
+    memory: number;
+    /**
+     * The image's CPU architecture.
+     * @default "linux/amd64"
+     */
+    platform?: Platform;
+    /** The region, for the awslogs driver. */
+    region: string;
+    /** The CloudWatch Logs group every container writes to, each under its own stream prefix. */
+    logGroupName: string;
+    /** Days the logs are kept. */
+    logRetentionDays: number;
+    /** The service's own container: it gets the stop timeout, init process and read-only root file system. */
+    container: ContainerSpec;
+    /**
+     * More containers in the task, e.g. an OpenTelemetry collector; they get the same logging and hardening.
+     * @default []
+     */
+    sidecars?: ContainerSpec[];
+    /**
+     * Secrets the execution role may read, for the containers' `secrets`.
+     * @default []
+     */
+    secretArns?: pulumi.Input<string>[];
+    /**
+     * `pulumi destroy` refuses to delete the log group (Pulumi's `protect`).
+     * @default false
+     */
+    protectLogs?: boolean;
+    /**
+     * Deleting the stack leaves the log group in CloudWatch (Pulumi's `retainOnDelete`).
+     * @default false
+     */
+    retainLogs?: boolean;
+}
+
+/** What `createTaskDefinition` made. */
+export interface TaskDefinitionParts {
+    taskDefinition: aws.ecs.TaskDefinition;
+    logGroup: aws.cloudwatch.LogGroup;
+    executionRole: aws.iam.Role;
+    taskRole: aws.iam.Role;
+}
+
+/**
+ * A Fargate task definition with its log group and roles: an execution role with AWS's managed ECS
+ * execution policy (pull the image, write logs) plus read access to exactly `secretArns`, and a task role
+ * with no permissions.
+ *
+ * Old revisions stay registered (`skipDestroy`): the circuit breaker rolls a failed deployment back to the
+ * last revision that completed, which a replacement would otherwise deregister.
+ */
+export function createTaskDefinition(name: string, args: TaskDefinitionArgs, parent: pulumi.Resource): TaskDefinitionParts {
+    const opts = { parent };
+    const logGroup = new aws.cloudwatch.LogGroup(childName(name, "logs"), {
+        name: args.logGroupName,
+        retentionInDays: args.logRetentionDays,
+    }, { parent, protect: args.protectLogs ?? false, retainOnDelete: args.retainLogs ?? false });
+
+    const executionRole = createRole(name, "execution-role", "ECS pulls the image, writes the logs and reads the secrets of the service", parent);
+    new aws.iam.RolePolicyAttachment(childName(name, "execution-policy"), {
+        role: executionRole.name,
+        policyArn: aws.iam.ManagedPolicy.AmazonECSTaskExecutionRolePolicy,
+    }, opts);
+    const secretArns = args.secretArns ?? [];
+    if (secretArns.length > 0) {
+        new aws.iam.RolePolicy(childName(name, "secrets-policy"), {
+            role: executionRole.name,
+            policy: pulumi.jsonStringify({
+                Version: "2012-10-17",
+                Statement: [{
+                    Effect: "Allow",
+                    Action: ["secretsmanager:GetSecretValue", "ssm:GetParameters"],
+                    Resource: secretArns,
+                }],
+            }),
+        }, opts);
+    }
+    const taskRole = createRole(name, "task-role", "Runtime permissions of the service's code: none by default", parent);
+
+    const log = { group: logGroup.name, region: args.region };
+    const taskDefinition = new aws.ecs.TaskDefinition(childName(name, "task"), {
+        family: args.family,
+        requiresCompatibilities: ["FARGATE"],
+        networkMode: "awsvpc",
+        cpu: String(args.cpu),
+        memory: String(args.memory),
+        runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: cpuArchitecture(args.platform ?? "linux/amd64") },
+        executionRoleArn: executionRole.arn,
+        taskRoleArn: taskRole.arn,
+        containerDefinitions: pulumi.jsonStringify([args.container, ...(args.sidecars ?? [])].map((c) => containerDefinition(c, log))),
+        skipDestroy: true,
+    }, opts);
+    return { taskDefinition, logGroup, executionRole, taskRole };
+}
+
+function createRole(name: string, role: string, description: string, parent: pulumi.Resource): aws.iam.Role {
+    return new aws.iam.Role(childName(name, role), {
+        description,
+        assumeRolePolicy: JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [{ Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole" }],
+        }),
+    }, { parent });
+}
+
+/** One entry of `containerDefinitions`, as ECS takes it. Variables are sorted so that order never diffs. */
+export function containerDefinition(
+    spec: ContainerSpec,
+    log: { group: pulumi.Input<string>; region: string },
+): Record<string, unknown> {
+    const sorted = (vars: Record<string, pulumi.Input<string>> | undefined) =>
+        Object.entries(vars ?? {}).sort(([a], [b]) => a.localeCompare(b));
+    return {
+        name: spec.name,
+        image: spec.image,
+        essential: spec.essential ?? true,
+        command: spec.command,
+        dependsOn: spec.dependsOn,
+        portMappings: spec.port === undefined ? [] : [{
+            name: PORT_NAME,
+            containerPort: spec.port,
+            hostPort: spec.port,
+            protocol: "tcp",
+            appProtocol: "http",
+        }],
+        environment: sorted(spec.environment).map(([name, value]) => ({ name, value })),
+        secrets: sorted(spec.secrets).map(([name, valueFrom]) => ({ name, valueFrom })),
+        logConfiguration: {
+            logDriver: "awslogs",
+            options: { "awslogs-group": log.group, "awslogs-region": log.region, "awslogs-stream-prefix": spec.name },
+        },
+        healthCheck: spec.healthCheckCommand ? { command: spec.healthCheckCommand, ...CONTAINER_HEALTH_CHECK } : undefined,
+        stopTimeout: STOP_TIMEOUT,
+        readonlyRootFilesystem: true,
+        // A tiny init as PID 1 forwards SIGTERM and reaps zombies.
+        linuxParameters: { initProcessEnabled: true },
+    };
+}
