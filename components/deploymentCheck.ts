@@ -1,0 +1,104 @@
+import * as pulumi from "@pulumi/pulumi";
+import { DEPLOYMENT_POLL_INTERVAL, DEPLOYMENT_TIMEOUT } from "./rollout";
+import { waitForRollout, type EcsApi } from "./rolloutCheck";
+
+export interface DeploymentCheckArgs {
+    /** The region of the cluster. The check calls ECS there with the AWS SDK's default credentials. */
+    region: pulumi.Input<string>;
+    /**
+     * The shared-config profile to call ECS with: the stack's `aws:profile`, so that the check uses the same
+     * account as the AWS provider.
+     * @default the AWS SDK's default credential chain (environment, `AWS_PROFILE`, SSO, instance role)
+     */
+    profile?: pulumi.Input<string>;
+    /** The cluster's name or ARN. */
+    cluster: pulumi.Input<string>;
+    /** The service's name. */
+    service: pulumi.Input<string>;
+    /** The task definition the service was just given: its deployment must complete. */
+    taskDefinitionArn: pulumi.Input<string>;
+    /**
+     * Seconds to wait for the deployment to complete.
+     * @default DEPLOYMENT_TIMEOUT
+     */
+    timeoutSeconds?: pulumi.Input<number>;
+}
+
+/** The inputs as the dynamic provider receives them. */
+interface CheckInputs {
+    region: string;
+    profile?: string;
+    cluster: string;
+    service: string;
+    taskDefinitionArn: string;
+    timeoutSeconds: number;
+    pollSeconds: number;
+}
+
+/** Only these inputs decide whether a deployment must be confirmed again. */
+const WATCHED: ReadonlyArray<keyof CheckInputs> = ["region", "cluster", "service", "taskDefinitionArn"];
+
+/**
+ * The provider runs in the Pulumi CLI's Node process from a serialized copy of these functions: modules are
+ * required inside them, and everything else they use comes from their inputs or from rolloutCheck.ts, which
+ * imports nothing.
+ */
+const provider: pulumi.dynamic.ResourceProvider = {
+    async diff(_id: string, olds: CheckInputs, news: CheckInputs): Promise<pulumi.dynamic.DiffResult> {
+        const changed = WATCHED.filter((key) => olds[key] !== news[key]);
+        return { changes: changed.length > 0 };
+    },
+
+    async create(inputs: CheckInputs): Promise<pulumi.dynamic.CreateResult> {
+        await confirm(inputs);
+        return { id: `${inputs.cluster}/${inputs.service}`, outs: inputs };
+    },
+
+    async update(_id: string, _olds: CheckInputs, news: CheckInputs): Promise<pulumi.dynamic.UpdateResult> {
+        await confirm(news);
+        return { outs: news };
+    },
+
+    // Nothing to delete: the check owns no AWS resource.
+    async delete(): Promise<void> {},
+};
+
+async function confirm(inputs: CheckInputs): Promise<void> {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const sdk = require("@aws-sdk/client-ecs") as typeof import("@aws-sdk/client-ecs");
+    const client = new sdk.ECSClient({ region: inputs.region, profile: inputs.profile || undefined });
+    const api: EcsApi = {
+        describeServices: (input) => client.send(new sdk.DescribeServicesCommand(input)),
+        listTasks: (input) => client.send(new sdk.ListTasksCommand(input)),
+        describeTasks: (input) => client.send(new sdk.DescribeTasksCommand(input)),
+    };
+    try {
+        await waitForRollout(api, inputs, { timeoutMs: inputs.timeoutSeconds * 1000, pollMs: inputs.pollSeconds * 1000 });
+    } finally {
+        client.destroy();
+    }
+}
+
+/**
+ * Fails `pulumi up` unless the service's deployment of `taskDefinitionArn` reached COMPLETED and the service
+ * runs it, naming the service, the deployment's state and why its tasks stopped (see rolloutCheck.ts for
+ * what ECS reports and why the AWS provider's own wait is not enough).
+ *
+ * Runs on create and whenever the task definition changes; a `pulumi up` that changes nothing about the
+ * service calls nothing.
+ */
+export class DeploymentCheck extends pulumi.dynamic.Resource {
+    public readonly taskDefinitionArn!: pulumi.Output<string>;
+
+    constructor(name: string, args: DeploymentCheckArgs, opts?: pulumi.CustomResourceOptions) {
+        super(provider, name, {
+            region: args.region,
+            profile: args.profile ?? "",
+            cluster: args.cluster,
+            service: args.service,
+            taskDefinitionArn: args.taskDefinitionArn,
+            timeoutSeconds: args.timeoutSeconds ?? DEPLOYMENT_TIMEOUT,
+            pollSeconds: DEPLOYMENT_POLL_INTERVAL,
+        }, opts, "berth", "DeploymentCheck");
+    }
+}

@@ -1,0 +1,184 @@
+/**
+ * Whether a service's deployment of a given task definition held: pure logic over the ECS API, injectable
+ * (the dynamic resource in deploymentCheck.ts passes the AWS SDK; tests pass a fake).
+ *
+ * What ECS reports (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Deployment.html): each
+ * deployment of a service has a `taskDefinition` and a `rolloutState` of IN_PROGRESS, COMPLETED or FAILED,
+ * with `rolloutStateReason`. When the circuit breaker declares a deployment FAILED it stops launching tasks
+ * and, with rollback on, starts a new deployment of the last one that COMPLETED
+ * (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeploymentCircuitBreaker.html); once that
+ * rollback completes, the failed deployment leaves the service's `deployments` list and the service runs the
+ * old task definition again. On a first deploy nothing ever COMPLETED: the deployment stays FAILED, with no
+ * task running. Either way the AWS provider's steady-state wait sees a stable service and succeeds
+ * (terraform-aws-modules/terraform-aws-ecs#325, hashicorp/terraform-provider-aws#20858); this module does not.
+ *
+ * No imports: the dynamic provider serializes the functions that use it.
+ */
+
+/** The parts of ECS's DescribeServices answer this module reads. */
+export interface EcsDeployment {
+    id?: string;
+    status?: string;
+    taskDefinition?: string;
+    rolloutState?: string;
+    rolloutStateReason?: string;
+    desiredCount?: number;
+    runningCount?: number;
+    failedTasks?: number;
+}
+
+export interface EcsService {
+    serviceName?: string;
+    status?: string;
+    taskDefinition?: string;
+    deployments?: EcsDeployment[];
+}
+
+export interface EcsStoppedTask {
+    taskArn?: string;
+    taskDefinitionArn?: string;
+    stoppedReason?: string;
+    containers?: Array<{ name?: string; reason?: string; exitCode?: number }>;
+}
+
+/** The three ECS calls the check makes, in the AWS SDK's request and response shapes. */
+export interface EcsApi {
+    describeServices(input: { cluster: string; services: string[] }): Promise<{ services?: EcsService[] }>;
+    listTasks(input: { cluster: string; serviceName: string; desiredStatus: "STOPPED" }): Promise<{ taskArns?: string[] }>;
+    describeTasks(input: { cluster: string; tasks: string[] }): Promise<{ tasks?: EcsStoppedTask[] }>;
+}
+
+/** The deployment to confirm. */
+export interface RolloutTarget {
+    cluster: string;
+    service: string;
+    /** The task definition ARN `pulumi up` just registered and gave the service. */
+    taskDefinitionArn: string;
+}
+
+/** What one look at the service says. */
+export type Verdict =
+    | { state: "COMPLETED" }
+    | { state: "IN_PROGRESS"; detail: string }
+    | { state: "FAILED"; detail: string };
+
+/** The short form of a task definition ARN: `family:revision`. */
+export function shortTaskDefinition(arn: string | undefined): string {
+    return arn?.split("/").pop() ?? "(none)";
+}
+
+/** Reads one DescribeServices answer. */
+export function judge(service: EcsService | undefined, target: RolloutTarget): Verdict {
+    if (!service) {
+        return { state: "FAILED", detail: "ECS does not know the service" };
+    }
+    const wanted = shortTaskDefinition(target.taskDefinitionArn);
+    const deployment = (service.deployments ?? []).find((d) => d.taskDefinition === target.taskDefinitionArn);
+    const runs = service.taskDefinition === target.taskDefinitionArn;
+
+    if (deployment?.rolloutState === "FAILED") {
+        const back = runs ? "" : service.taskDefinition
+            ? `; ECS rolled the service back to ${shortTaskDefinition(service.taskDefinition)}`
+            : "";
+        const first = runs && (service.deployments ?? []).length === 1
+            ? "; no earlier deployment completed, so there was nothing to roll back to and no task runs"
+            : "";
+        return {
+            state: "FAILED",
+            detail: `deployment ${deployment.id ?? "?"} of ${wanted} is FAILED${reason(deployment)}${back}${first}`,
+        };
+    }
+    if (deployment && deployment.rolloutState === "COMPLETED" && runs && deployment.status === "PRIMARY") {
+        return { state: "COMPLETED" };
+    }
+    if (!deployment && !runs) {
+        // The failed deployment is gone from the list once the rollback completed.
+        return {
+            state: "FAILED",
+            detail: `the service runs ${shortTaskDefinition(service.taskDefinition)}, not ${wanted}: its deployment was rolled back`,
+        };
+    }
+    const counts = deployment ? ` (${deployment.runningCount ?? 0} of ${deployment.desiredCount ?? 0} tasks running)` : "";
+    return {
+        state: "IN_PROGRESS",
+        detail: `deployment ${deployment?.id ?? "?"} of ${wanted} is ${deployment?.rolloutState ?? "IN_PROGRESS"}${counts}${reason(deployment)}`,
+    };
+}
+
+function reason(d: EcsDeployment | undefined): string {
+    return d?.rolloutStateReason ? `: ${d.rolloutStateReason}` : "";
+}
+
+/** Why the service's stopped tasks of the target task definition stopped, newest first, at most `limit`. */
+export async function stoppedTaskReasons(api: EcsApi, target: RolloutTarget, limit = 3): Promise<string[]> {
+    const listed = await api.listTasks({ cluster: target.cluster, serviceName: target.service, desiredStatus: "STOPPED" });
+    const arns = (listed.taskArns ?? []).slice(0, 100);
+    if (arns.length === 0) {
+        return [];
+    }
+    const described = await api.describeTasks({ cluster: target.cluster, tasks: arns });
+    return (described.tasks ?? [])
+        .filter((t) => t.taskDefinitionArn === target.taskDefinitionArn)
+        .slice(0, limit)
+        .map((t) => {
+            const containers = (t.containers ?? [])
+                .filter((c) => c.reason || c.exitCode !== undefined)
+                .map((c) => `container ${c.name}: ${[c.reason, c.exitCode !== undefined ? `exit code ${c.exitCode}` : ""].filter(Boolean).join(", ")}`);
+            return `task ${t.taskArn?.split("/").pop() ?? "?"}: ${t.stoppedReason ?? "no reason given"}${containers.length ? ` (${containers.join("; ")})` : ""}`;
+        });
+}
+
+export interface WaitOptions {
+    /** Give up after this long. */
+    timeoutMs: number;
+    /** Ask ECS this often. */
+    pollMs: number;
+    /** @default setTimeout */
+    sleep?: (ms: number) => Promise<void>;
+    /** @default Date.now */
+    now?: () => number;
+    /** Progress lines, e.g. to Pulumi's log. */
+    log?: (line: string) => void;
+}
+
+/** Why `pulumi up` fails: names the service, the deployment's state and the stopped tasks' reasons. */
+export class RolloutError extends Error {
+    constructor(readonly target: RolloutTarget, readonly state: string, detail: string, readonly stoppedTasks: string[]) {
+        super(
+            `service "${target.service}" did not roll out ${shortTaskDefinition(target.taskDefinitionArn)}: ${state}: ${detail}` +
+            (stoppedTasks.length ? `\n  stopped tasks:\n${stoppedTasks.map((t) => `    - ${t}`).join("\n")}` : "\n  no stopped task of this task definition was found"),
+        );
+        this.name = "RolloutError";
+    }
+}
+
+/**
+ * Polls the service until the deployment of `target.taskDefinitionArn` is COMPLETED and the service runs
+ * it; throws a RolloutError when it FAILED, was rolled back, or is still in progress at the timeout.
+ */
+export async function waitForRollout(api: EcsApi, target: RolloutTarget, options: WaitOptions): Promise<void> {
+    const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+    const now = options.now ?? Date.now;
+    const deadline = now() + options.timeoutMs;
+    for (;;) {
+        const answer = await api.describeServices({ cluster: target.cluster, services: [target.service] });
+        const verdict = judge(answer.services?.[0], target);
+        if (verdict.state === "COMPLETED") {
+            options.log?.(`${target.service}: ${shortTaskDefinition(target.taskDefinitionArn)} rolled out`);
+            return;
+        }
+        if (verdict.state === "FAILED") {
+            throw new RolloutError(target, "FAILED", verdict.detail, await stoppedTaskReasons(api, target));
+        }
+        if (now() >= deadline) {
+            throw new RolloutError(
+                target,
+                "still IN_PROGRESS",
+                `${verdict.detail}; gave up after ${Math.round(options.timeoutMs / 1000)} s`,
+                await stoppedTaskReasons(api, target),
+            );
+        }
+        options.log?.(`${target.service}: ${verdict.detail}`);
+        await sleep(options.pollMs);
+    }
+}
