@@ -4,14 +4,15 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import * as path from "path";
+import { rulePriority } from "./components/albRoute";
 import { Cluster } from "./components/cluster";
+import { DestroyGuard } from "./components/destroyGuard";
 import { FargateService, type BackendExposure, type PublicExposure } from "./components/fargateService";
 import { LoadBalancer } from "./components/loadBalancer";
 import { Network } from "./components/network";
 import { ServiceImage } from "./components/serviceImage";
-import { checkAzCount, settingsFromStack, type Settings } from "./config";
-import { healthCheckCommand, serviceEnvironment, type CatalogService } from "./services/catalog";
+import { chooseZones, settingsFromStack, type Settings } from "./config";
+import { deployOrder, healthCheckCommand, serviceEnvironment, type CatalogService } from "./services/catalog";
 
 /** What `pulumi stack output services` shows for each service. */
 export interface ServiceOutput {
@@ -33,17 +34,18 @@ export interface BerthOutputs {
 }
 
 /**
- * Deploys the given catalogue with the stack's configuration. Every check that can fail on the
- * configuration runs before the first resource is registered.
+ * Deploys the given catalogue with the stack's configuration. Every check that can fail on the catalogue
+ * or the configuration runs before the first resource is registered.
  */
 export async function deployBerth(catalog: readonly CatalogService[]): Promise<BerthOutputs> {
+    const order = deployOrder(catalog);
     const settings = settingsFromStack(catalog);
-    const zones = await aws.getAvailabilityZones({
+    const region = await aws.getAvailabilityZones({
         state: "available",
         // Local and Wavelength zones lack NAT gateways and ALBs.
         filters: [{ name: "opt-in-status", values: ["opt-in-not-required"] }],
     });
-    checkAzCount(settings, zones.names);
+    const zones = chooseZones(settings, region);
 
     const prefix = settings.project;
     const provider = new aws.Provider(prefix, {
@@ -53,11 +55,13 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
         },
     });
     const opts: pulumi.ComponentResourceOptions = { providers: { aws: provider } };
+    const protect = settings.deletionProtection;
 
     const network = new Network(prefix, {
         cidrBlock: settings.vpcCidr,
-        availabilityZones: zones.names.slice(0, settings.azCount),
+        availabilityZones: zones,
         nat: settings.natStrategy,
+        protect,
     }, opts);
 
     const cluster = new Cluster(prefix, {
@@ -68,21 +72,27 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
     const loadBalancer = new LoadBalancer(prefix, {
         vpcId: network.vpcId,
         subnetIds: network.publicSubnetIds,
+        publicRoutes: network.publicRoutes,
         certificateArn: settings.certificateArn,
         deletionProtection: settings.deletionProtection,
+        protect,
     }, opts);
 
     const serviceOutputs = new Map<string, ServiceOutput>();
     const deployed = new Map<string, FargateService>();
-    // Callees first: a Service Connect client only reaches endpoints that existed when its tasks started.
-    for (const service of calleesFirst(catalog)) {
+    const images: ServiceImage[] = [];
+    for (const service of order) {
         const image = new ServiceImage(service.name, {
-            context: path.resolve(__dirname),
-            dockerfile: path.resolve(__dirname, service.directory, "Dockerfile"),
+            context: service.build.context,
+            dockerfile: service.build.dockerfile,
             platform: service.platform,
             keepImages: settings.keepImages,
             forceDelete: settings.forceDelete,
+            buildOnPreview: settings.buildOnPreview,
+            protect,
+            retainOnDelete: settings.retainOnDelete,
         }, opts);
+        images.push(image);
 
         const size = settings.services[service.name];
         const fargateService = new FargateService(service.name, {
@@ -90,6 +100,7 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
             namespaceArn: cluster.namespaceArn,
             vpcId: network.vpcId,
             subnetIds: network.privateSubnetIds,
+            egressRoutes: network.privateRoutes,
             image: image.imageRef,
             family: physicalName(settings, service.name),
             port: service.port,
@@ -100,18 +111,16 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
             memory: size.memory,
             desiredCount: size.desiredCount,
             maxCount: size.maxCount,
-            environment: serviceEnvironment(service, catalog, serviceConnectAddress),
+            environment: serviceEnvironment(service, catalog, { addressOf: serviceConnectAddress }),
             logGroupName: `/${settings.project}/${settings.stack}/${service.name}`,
             logRetentionDays: settings.logRetentionDays,
+            protectLogs: protect,
+            retainLogs: settings.retainOnDelete,
             region: settings.region,
-            expose: exposure(service, catalog, loadBalancer),
-            calls: service.calls.map((callee) => {
-                const deployedCallee = deployed.get(callee);
-                if (!deployedCallee) {
-                    throw new Error(`service "${service.name}" calls "${callee}", which calls it back; calls must not form a cycle`);
-                }
-                return deployedCallee.asCallee();
-            }),
+            awsProfile: settings.awsProfile,
+            expose: exposure(service, loadBalancer),
+            // deployOrder put every callee first.
+            calls: service.calls.map((callee) => deployed.get(callee)!.asCallee()),
         }, opts);
         deployed.set(service.name, fargateService);
 
@@ -122,6 +131,8 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
             discoveryName: service.kind === "backend" ? service.name : undefined,
         });
     }
+
+    new DestroyGuard(`${prefix}-destroy-guard`, [network, cluster, loadBalancer, ...images, ...deployed.values()], protect);
 
     return {
         url: settings.domain
@@ -138,27 +149,17 @@ function serviceConnectAddress(callee: CatalogService): string {
     return `http://${callee.name}:${callee.port}`;
 }
 
-function exposure(
-    service: CatalogService,
-    catalog: readonly CatalogService[],
-    loadBalancer: LoadBalancer,
-): PublicExposure | BackendExposure {
+function exposure(service: CatalogService, loadBalancer: LoadBalancer): PublicExposure | BackendExposure {
     if (service.kind === "public") {
         return {
             kind: "public",
             listenerArn: loadBalancer.listenerArn,
             loadBalancerSecurityGroupId: loadBalancer.securityGroupId,
             pathPatterns: service.pathPatterns,
-            // Catalogue order decides which of two overlapping patterns wins.
-            priority: 100 + 10 * catalog.indexOf(service),
+            priority: service.priority ?? rulePriority(service.name),
         };
     }
     return { kind: "backend", discoveryName: service.name };
-}
-
-/** Services that others call come before their callers. */
-function calleesFirst(services: readonly CatalogService[]): CatalogService[] {
-    return [...services].sort((a, b) => Number(a.calls.length > 0) - Number(b.calls.length > 0));
 }
 
 /** A name unique in the account and region, in the characters ECS task families allow. */

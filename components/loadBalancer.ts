@@ -22,6 +22,19 @@ export interface LoadBalancerArgs {
      * @default 60
      */
     idleTimeout?: number;
+    /**
+     * What the ALB waits for: the Internet gateway's attachment and the public subnets' routes
+     * (`Network.publicRoutes`). Creating an internet-facing ALB in a VPC without an attached gateway fails
+     * with `InvalidSubnet`; the same edge makes destroy remove the ALB before the gateway.
+     * @default []
+     */
+    publicRoutes?: pulumi.Resource[];
+    /**
+     * `pulumi destroy` refuses to delete the ALB (Pulumi's `protect`), before it deletes anything that
+     * depends on it.
+     * @default false
+     */
+    protect?: boolean;
 }
 
 /** The body the ALB answers when no service's rule matches: the same error shape as the services'. */
@@ -63,7 +76,7 @@ export class LoadBalancer extends pulumi.ComponentResource {
             dropInvalidHeaderFields: true,
             enableDeletionProtection: args.deletionProtection ?? false,
             idleTimeout: args.idleTimeout ?? 60,
-        }, { parent: this });
+        }, { parent: this, dependsOn: args.publicRoutes ?? [], protect: args.protect ?? false });
 
         const listener = args.certificateArn === undefined
             ? this.createHttpListener(alb)

@@ -22,10 +22,19 @@ export interface NetworkArgs {
      * @default "single"
      */
     nat?: NatStrategy;
+    /**
+     * `pulumi destroy` refuses to delete the VPC (Pulumi's `protect`).
+     * @default false
+     */
+    protect?: boolean;
 }
 
 /**
  * A new VPC over several availability zones, never the account's default VPC.
+ *
+ * The Internet gateway is created with `vpcId`: the provider creates and attaches it in one step ("The VPC ID
+ * to create in", https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/internet_gateway),
+ * so what depends on it waits for the attachment.
  *
  * Creates: the VPC (DNS support and hostnames on, which ECS Service Connect and ECR need), an Internet
  * gateway, per AZ a public and a private subnet, a public route table routing to the Internet gateway, NAT
@@ -38,6 +47,14 @@ export class Network extends pulumi.ComponentResource {
     public readonly privateSubnetIds: pulumi.Output<string>[];
     /** How many NAT gateways the network has. */
     public readonly natGatewayCount: number;
+    /**
+     * The Internet gateway (attached to the VPC on create) and the public subnets' routes to it: an
+     * internet-facing ALB created before them fails with `InvalidSubnet`, and one deleted after them blocks
+     * the gateway's detachment.
+     */
+    public readonly publicRoutes: pulumi.Resource[];
+    /** The private subnets' routes to the NAT gateways: tasks started before them cannot pull their image. */
+    public readonly privateRoutes: pulumi.Resource[];
 
     private readonly name: string;
 
@@ -57,7 +74,7 @@ export class Network extends pulumi.ComponentResource {
         const nat = args.nat ?? "single";
         this.natGatewayCount = nat === "perAz" ? azCount : 1;
 
-        const vpc = this.createVpc(args.cidrBlock);
+        const vpc = this.createVpc(args.cidrBlock, args.protect ?? false);
         const igw = new aws.ec2.InternetGateway(childName(name, "igw"), { vpcId: vpc.id }, { parent: this });
 
         const publicSubnets = layout.public.map((block, i) =>
@@ -65,10 +82,10 @@ export class Network extends pulumi.ComponentResource {
         const privateSubnets = layout.private.map((block, i) =>
             this.createSubnet("private", i, vpc.id, block, args.availabilityZones[i]));
 
-        this.routePublicSubnets(vpc.id, igw, publicSubnets);
+        this.publicRoutes = [igw, ...this.routePublicSubnets(vpc.id, igw, publicSubnets)];
         const natGateways = Array.from({ length: this.natGatewayCount }, (_, i) =>
             this.createNatGateway(i, publicSubnets[i], igw));
-        this.routePrivateSubnets(vpc.id, privateSubnets, natGateways);
+        this.privateRoutes = this.routePrivateSubnets(vpc.id, privateSubnets, natGateways);
 
         this.vpcId = vpc.id;
         this.publicSubnetIds = publicSubnets.map((s) => s.id);
@@ -80,13 +97,13 @@ export class Network extends pulumi.ComponentResource {
         });
     }
 
-    private createVpc(cidrBlock: string): aws.ec2.Vpc {
+    private createVpc(cidrBlock: string, protect: boolean): aws.ec2.Vpc {
         return new aws.ec2.Vpc(childName(this.name, "vpc"), {
             cidrBlock,
             enableDnsHostnames: true,
             enableDnsSupport: true,
             tags: { Name: childName(this.name, "vpc") },
-        }, { parent: this });
+        }, { parent: this, protect });
     }
 
     private createSubnet(
@@ -107,22 +124,21 @@ export class Network extends pulumi.ComponentResource {
         }, { parent: this });
     }
 
-    private routePublicSubnets(vpcId: pulumi.Input<string>, igw: aws.ec2.InternetGateway, subnets: aws.ec2.Subnet[]): void {
+    private routePublicSubnets(vpcId: pulumi.Input<string>, igw: aws.ec2.InternetGateway, subnets: aws.ec2.Subnet[]): pulumi.Resource[] {
         const table = new aws.ec2.RouteTable(childName(this.name, "public-rt"), {
             vpcId,
             tags: { Name: childName(this.name, "public-rt") },
         }, { parent: this });
-        new aws.ec2.Route(childName(this.name, "public-default"), {
+        const route = new aws.ec2.Route(childName(this.name, "public-default"), {
             routeTableId: table.id,
             destinationCidrBlock: "0.0.0.0/0",
             gatewayId: igw.id,
         }, { parent: this });
-        subnets.forEach((subnet, i) => {
-            new aws.ec2.RouteTableAssociation(childName(this.name, "public-rta", i), {
-                subnetId: subnet.id,
-                routeTableId: table.id,
-            }, { parent: this });
-        });
+        const associations = subnets.map((subnet, i) => new aws.ec2.RouteTableAssociation(childName(this.name, "public-rta", i), {
+            subnetId: subnet.id,
+            routeTableId: table.id,
+        }, { parent: this }));
+        return [route, ...associations];
     }
 
     private createNatGateway(index: number, subnet: aws.ec2.Subnet, igw: aws.ec2.InternetGateway): aws.ec2.NatGateway {
@@ -137,23 +153,24 @@ export class Network extends pulumi.ComponentResource {
         }, { parent: this, dependsOn: [igw] });
     }
 
-    private routePrivateSubnets(vpcId: pulumi.Input<string>, subnets: aws.ec2.Subnet[], natGateways: aws.ec2.NatGateway[]): void {
-        subnets.forEach((subnet, i) => {
+    private routePrivateSubnets(vpcId: pulumi.Input<string>, subnets: aws.ec2.Subnet[], natGateways: aws.ec2.NatGateway[]): pulumi.Resource[] {
+        return subnets.flatMap((subnet, i) => {
             // With one NAT gateway every AZ uses it; with one per AZ each AZ keeps its traffic in the AZ.
             const nat = natGateways[Math.min(i, natGateways.length - 1)];
             const table = new aws.ec2.RouteTable(childName(this.name, "private-rt", i), {
                 vpcId,
                 tags: { Name: childName(this.name, "private-rt", i) },
             }, { parent: this });
-            new aws.ec2.Route(childName(this.name, "private-default", i), {
+            const route = new aws.ec2.Route(childName(this.name, "private-default", i), {
                 routeTableId: table.id,
                 destinationCidrBlock: "0.0.0.0/0",
                 natGatewayId: nat.id,
             }, { parent: this });
-            new aws.ec2.RouteTableAssociation(childName(this.name, "private-rta", i), {
+            const association = new aws.ec2.RouteTableAssociation(childName(this.name, "private-rta", i), {
                 subnetId: subnet.id,
                 routeTableId: table.id,
             }, { parent: this });
+            return [route, association];
         });
     }
 }

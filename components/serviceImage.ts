@@ -1,16 +1,30 @@
 import * as aws from "@pulumi/aws";
 import * as dockerBuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
-import type { Platform } from "../services/catalog";
+import * as path from "path";
 import { childName } from "./naming";
+import type { Platform } from "./platform";
+
+/**
+ * The fewest images a repository may keep: the running one, the one a rollback returns to, and the one
+ * being rolled out. With fewer, ECR may expire the image a rollback needs.
+ */
+export const MIN_KEEP_IMAGES = 3;
+
+/** The tag of the BuildKit layer cache each repository holds next to its images. */
+export const CACHE_TAG = "buildcache";
 
 export interface ServiceImageArgs {
     /**
-     * The Docker build context: the repository root, so that a service's Dockerfile can copy the
-     * workspace's lock file and shared packages.
+     * The Docker build context, relative to the project (Pulumi runs the program there), e.g. `.`. Relative
+     * on purpose: the image provider compares the path itself, so an absolute path would rebuild every image
+     * in a checkout at another place.
      */
     context: string;
-    /** The Dockerfile, e.g. `services/users/Dockerfile` resolved against the repository root. */
+    /**
+     * The Dockerfile, relative to the project, e.g. `services/users/Dockerfile`. A `<Dockerfile>.dockerignore`
+     * next to it is the service's own ignore list: the build context and its hash hold only what it lets in.
+     */
     dockerfile: string;
     /**
      * The CPU architecture to build for; the task definition's runtime platform must match.
@@ -18,15 +32,31 @@ export interface ServiceImageArgs {
      */
     platform?: Platform;
     /**
-     * How many images the repository keeps; older ones expire.
+     * How many images the repository keeps; older ones expire. At least `MIN_KEEP_IMAGES`.
      * @default 10
      */
     keepImages?: number;
     /**
-     * Whether deleting the stack deletes the repository even while it holds images.
+     * Whether deleting the repository deletes the images it still holds.
      * @default false
      */
     forceDelete?: boolean;
+    /**
+     * Build during `pulumi preview` too. Off, a preview validates the Dockerfile only, and a build happens
+     * once, in `pulumi up`.
+     * @default false
+     */
+    buildOnPreview?: boolean;
+    /**
+     * `pulumi destroy` refuses to delete the repository (Pulumi's `protect`).
+     * @default false
+     */
+    protect?: boolean;
+    /**
+     * Deleting the stack keeps the repository and its images (Pulumi's `retainOnDelete`).
+     * @default false
+     */
+    retainOnDelete?: boolean;
     /** Build arguments, e.g. `BASE_IMAGE` to build from another Node image. */
     buildArgs?: Record<string, string>;
 }
@@ -35,8 +65,9 @@ export interface ServiceImageArgs {
  * A service's container image in its own ECR repository.
  *
  * Creates: the ECR repository (scan on push, AES-256 at rest), a lifecycle policy that keeps the newest
- * images, and the image built from the service's Dockerfile and pushed. `imageRef` pins the pushed
- * digest, so every change of the code rolls out and nothing depends on a moving tag.
+ * images and the build cache, and the image built from the service's Dockerfile with BuildKit, pushed, its
+ * layers cached in the repository (`cacheFrom`/`cacheTo`, so another machine or CI reuses them). `imageRef`
+ * pins the pushed digest, so every change of the code rolls out and nothing depends on a moving tag.
  */
 export class ServiceImage extends pulumi.ComponentResource {
     public readonly repositoryUrl: pulumi.Output<string>;
@@ -47,16 +78,22 @@ export class ServiceImage extends pulumi.ComponentResource {
     constructor(name: string, args: ServiceImageArgs, opts?: pulumi.ComponentResourceOptions) {
         super("berth:image:ServiceImage", name, {}, opts);
         const keepImages = args.keepImages ?? 10;
-        if (!Number.isInteger(keepImages) || keepImages < 1) {
-            throw new Error(`ServiceImage "${name}": "keepImages" must be a positive whole number, got ${keepImages}`);
+        if (!Number.isInteger(keepImages) || keepImages < MIN_KEEP_IMAGES) {
+            throw new Error(`ServiceImage "${name}": "keepImages" must be a whole number of at least ${MIN_KEEP_IMAGES} (a rollback needs the previous image), got ${keepImages}`);
+        }
+        for (const key of ["context", "dockerfile"] as const) {
+            if (path.isAbsolute(args[key])) {
+                throw new Error(`ServiceImage "${name}": "${key}" must be relative to the project, got ${JSON.stringify(args[key])}`);
+            }
         }
 
         const repository = new aws.ecr.Repository(childName(name, "repo"), {
             imageScanningConfiguration: { scanOnPush: true },
+            // The build cache's tag moves with every build.
             imageTagMutability: "MUTABLE",
             encryptionConfigurations: [{ encryptionType: "AES256" }],
             forceDelete: args.forceDelete ?? false,
-        }, { parent: this });
+        }, { parent: this, protect: args.protect ?? false, retainOnDelete: args.retainOnDelete ?? false });
 
         new aws.ecr.LifecyclePolicy(childName(name, "lifecycle"), {
             repository: repository.name,
@@ -77,11 +114,18 @@ export class ServiceImage extends pulumi.ComponentResource {
 
     private buildAndPush(name: string, repository: aws.ecr.Repository, args: ServiceImageArgs): dockerBuild.Image {
         const credentials = aws.ecr.getAuthorizationTokenOutput({ registryId: repository.registryId }, { parent: this });
+        const cacheRef = pulumi.interpolate`${repository.repositoryUrl}:${CACHE_TAG}`;
         return new dockerBuild.Image(childName(name, "image"), {
             context: { location: args.context },
             dockerfile: { location: args.dockerfile },
             platforms: [args.platform ?? "linux/amd64"],
             buildArgs: args.buildArgs,
+            // The provider's default is true: every preview would build every image.
+            buildOnPreview: args.buildOnPreview ?? false,
+            // ECR takes a registry cache only as an OCI image manifest
+            // (https://aws.amazon.com/blogs/containers/announcing-remote-cache-support-in-amazon-ecr-for-buildkit-clients/).
+            cacheFrom: [{ registry: { ref: cacheRef } }],
+            cacheTo: [{ registry: { ref: cacheRef, imageManifest: true, ociMediaTypes: true, mode: dockerBuild.CacheMode.Max } }],
             // The tag only gives the push a name; the task definition uses the digest.
             tags: [pulumi.interpolate`${repository.repositoryUrl}:latest`],
             push: true,
@@ -94,14 +138,26 @@ export class ServiceImage extends pulumi.ComponentResource {
     }
 }
 
-/** ECR lifecycle rules: expire all but the newest `keep` images. */
+/**
+ * ECR lifecycle rules: keep the build cache, expire all but the newest `keep` images. An image a rule
+ * matches is not considered by rules of lower priority, so the cache never counts against `keep`
+ * (https://docs.aws.amazon.com/AmazonECR/latest/userguide/LifecyclePolicies.html).
+ */
 export function lifecyclePolicy(keep: number): object {
     return {
-        rules: [{
-            rulePriority: 1,
-            description: `Keep the newest ${keep} images`,
-            selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: keep },
-            action: { type: "expire" },
-        }],
+        rules: [
+            {
+                rulePriority: 1,
+                description: "Keep the build cache",
+                selection: { tagStatus: "tagged", tagPrefixList: [CACHE_TAG], countType: "imageCountMoreThan", countNumber: 1 },
+                action: { type: "expire" },
+            },
+            {
+                rulePriority: 2,
+                description: `Keep the newest ${keep} images`,
+                selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: keep },
+                action: { type: "expire" },
+            },
+        ],
     };
 }

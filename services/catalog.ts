@@ -10,9 +10,13 @@
  * - `backend` is a Backend Service: private, reachable only by name through service discovery, and only
  *   from the services that call it.
  */
+import * as path from "path";
+import { DEFAULT_ROUTE_PRIORITY, rulePriority } from "../components/albRoute";
+import type { Platform } from "../components/platform";
+import { UPSTREAM_TIMEOUT_MS } from "../components/rollout";
 
+export type { Platform } from "../components/platform";
 export type ServiceKind = "public" | "backend";
-export type Platform = "linux/amd64" | "linux/arm64";
 
 export interface ServiceDeclaration {
     /**
@@ -38,6 +42,12 @@ export interface ServiceDeclaration {
      */
     pathPatterns?: string[];
     /**
+     * `public` with `pathPatterns` only: the listener rule's priority, 1-49999 (lower wins where patterns
+     * overlap). It must never change once deployed, and no two services may share one.
+     * @default derived from the name (1000-49999), stable whatever else the catalogue holds
+     */
+    priority?: number;
+    /**
      * `backend` only: path prefixes the gateway forwards to this service, with everything under them.
      * @example ["/users"]
      */
@@ -49,10 +59,25 @@ export interface ServiceDeclaration {
      */
     gateway?: boolean;
     /**
+     * Backends this service calls directly (the gateway calls the backends with `routes` anyway). Each one
+     * admits this service on its port, is deployed before it, and is given to it as `<NAME>_URL`
+     * (`http://<name>:<port>` through Service Connect).
+     * @example ["users"]
+     * @default []
+     */
+    calls?: string[];
+    /**
      * The CPU architecture the image is built for; the task's runtime platform matches it.
      * @default "linux/amd64"
      */
     platform?: Platform;
+    /**
+     * Where the image is built from, relative to the repository root. A service in another language brings
+     * its own Dockerfile and context; a `<dockerfile>.dockerignore` beside the Dockerfile keeps everything
+     * else out of the context.
+     * @default { context: ".", dockerfile: "services/<name>/Dockerfile" }
+     */
+    build?: { context?: string; dockerfile?: string };
 }
 
 /** A catalogue entry with every default applied and the call graph worked out. */
@@ -63,15 +88,17 @@ export interface CatalogService {
     readonly healthPath: string;
     /** `public` only; empty means the default route. */
     readonly pathPatterns: readonly string[];
+    /** `public` with path patterns: the listener rule's priority; else undefined. */
+    readonly priority?: number;
     readonly routes: readonly string[];
     readonly gateway: boolean;
     readonly platform: Platform;
-    /** The folder that holds the service's code and Dockerfile, relative to the repository root. */
+    /** The folder that holds the service's code, relative to the repository root. */
     readonly directory: string;
-    /** Names of the services this one calls. */
+    /** The image's build context and Dockerfile, relative to the repository root. */
+    readonly build: { readonly context: string; readonly dockerfile: string };
+    /** Names of the services this one calls: the gateway's routed backends and the declared `calls`. */
     readonly calls: readonly string[];
-    /** Names of the services that call this one: the only sources its security group admits. */
-    readonly callers: readonly string[];
 }
 
 /** The services Berth ships. Add yours here, next to its folder `services/<name>/`. */
@@ -109,11 +136,14 @@ export function resolveCatalog(decls: readonly ServiceDeclaration[]): CatalogSer
             throw new Error(`${where}: "healthPath" is "${d.healthPath}"; it must start with "/"`);
         }
         if (d.kind === "backend") {
-            if (d.pathPatterns || d.gateway) {
-                throw new Error(`${where}: "pathPatterns" and "gateway" are for public services; a backend is reached through the gateway by its "routes"`);
+            if (d.pathPatterns || d.gateway || d.priority !== undefined) {
+                throw new Error(`${where}: "pathPatterns", "priority" and "gateway" are for public services; a backend is reached through the gateway by its "routes"`);
             }
         } else if (d.routes) {
             throw new Error(`${where}: "routes" is for backends; a public service is reached through the ALB by its "pathPatterns"`);
+        }
+        if (d.priority !== undefined && (!Number.isInteger(d.priority) || d.priority < 1 || d.priority >= DEFAULT_ROUTE_PRIORITY || (d.pathPatterns ?? []).length === 0)) {
+            throw new Error(`${where}: "priority" is ${d.priority}; allowed: a whole number from 1 to ${DEFAULT_ROUTE_PRIORITY - 1}, with "pathPatterns"`);
         }
         for (const route of d.routes ?? []) {
             if (!ROUTE.test(route)) {
@@ -131,6 +161,20 @@ export function resolveCatalog(decls: readonly ServiceDeclaration[]): CatalogSer
             }
             defaultRouteOwner = d.name;
         }
+        for (const [key, value] of Object.entries(d.build ?? {})) {
+            const normal = path.posix.normalize(value);
+            if (path.isAbsolute(value) || normal.startsWith("..")) {
+                throw new Error(`${where}: "build.${key}" is "${value}"; allowed: a path inside the repository, relative to its root`);
+            }
+        }
+    }
+    for (const d of decls) {
+        for (const callee of d.calls ?? []) {
+            const target = decls.find((t) => t.name === callee);
+            if (!target || target.kind !== "backend" || callee === d.name) {
+                throw new Error(`services/catalog.ts: service "${d.name}": "calls" names "${callee}"; allowed: another backend of the catalogue (${decls.filter((t) => t.kind === "backend" && t.name !== d.name).map((t) => t.name).join(", ")})`);
+            }
+        }
     }
 
     const gateways = decls.filter((d) => d.gateway).map((d) => d.name);
@@ -139,45 +183,118 @@ export function resolveCatalog(decls: readonly ServiceDeclaration[]): CatalogSer
         throw new Error(`services/catalog.ts: ${routed.map((n) => `"${n}"`).join(", ")} declare routes, but no public service is the gateway ("gateway: true")`);
     }
 
-    return decls.map((d) => ({
+    const services = decls.map((d): CatalogService => ({
         name: d.name,
         kind: d.kind,
         port: d.port ?? 8080,
         healthPath: d.healthPath ?? "/health",
         pathPatterns: d.pathPatterns ?? [],
+        priority: d.kind === "public" && (d.pathPatterns ?? []).length > 0 ? d.priority ?? rulePriority(d.name) : undefined,
         routes: d.routes ?? [],
         gateway: d.gateway ?? false,
         platform: d.platform ?? "linux/amd64",
         directory: `services/${d.name}`,
-        calls: d.gateway ? routed : [],
-        callers: routed.includes(d.name) ? gateways : [],
+        build: {
+            context: d.build?.context ?? ".",
+            dockerfile: d.build?.dockerfile ?? `services/${d.name}/Dockerfile`,
+        },
+        calls: [...new Set([...(d.gateway ? routed : []), ...(d.calls ?? [])])],
     }));
+
+    const priorities = new Map<number, string>();
+    for (const s of services) {
+        if (s.priority === undefined) {
+            continue;
+        }
+        const other = priorities.get(s.priority);
+        if (other) {
+            throw new Error(`services/catalog.ts: services "${other}" and "${s.name}" both have listener rule priority ${s.priority}; declare another "priority" on the one added last`);
+        }
+        priorities.set(s.priority, s.name);
+    }
+    deployOrder(services);
+    return services;
+}
+
+/**
+ * The order to deploy the services in: every service after the services it calls, at any depth (Service
+ * Connect clients only reach endpoints that existed when they started). Services that do not depend on each
+ * other keep their catalogue order. Throws an error naming the services of a cycle.
+ */
+export function deployOrder(services: readonly CatalogService[]): CatalogService[] {
+    const byName = new Map(services.map((s) => [s.name, s]));
+    const done = new Set<string>();
+    const order: CatalogService[] = [];
+    while (order.length < services.length) {
+        const next = services.find((s) => !done.has(s.name) && s.calls.every((c) => done.has(c) || !byName.has(c)));
+        if (!next) {
+            throw new Error(`services/catalog.ts: calls form a cycle: ${findCycle(services.filter((s) => !done.has(s.name))).join(" -> ")}; a service cannot be deployed after itself`);
+        }
+        done.add(next.name);
+        order.push(next);
+    }
+    return order;
+}
+
+/** A cycle among services that all wait for one another: walk calls until a service repeats. */
+function findCycle(blocked: readonly CatalogService[]): string[] {
+    const byName = new Map(blocked.map((s) => [s.name, s]));
+    const path: string[] = [];
+    let current: CatalogService | undefined = blocked[0];
+    while (current && !path.includes(current.name)) {
+        path.push(current.name);
+        current = current.calls.map((c) => byName.get(c)).find((c) => c !== undefined);
+    }
+    return current ? [...path.slice(path.indexOf(current.name)), current.name] : path;
 }
 
 /** The catalogue every consumer reads. */
 export const catalog: readonly CatalogService[] = resolveCatalog(declarations);
 
+/** Where a service runs, for `serviceEnvironment`. */
+export interface Placement {
+    /** Where a callee answers: `http://users:8080` through Service Connect, `http://127.0.0.1:<port>` locally. */
+    addressOf: (callee: CatalogService) => string;
+    /**
+     * The port this service listens on.
+     * @default the catalogue's port
+     */
+    port?: number;
+}
+
+/** The environment variable that gives a caller a callee's address: `users` -> `USERS_URL`. */
+export function urlVariable(callee: string): string {
+    return `${callee.toUpperCase().replace(/-/g, "_")}_URL`;
+}
+
 /**
- * The environment variables a service gets from the catalogue, given where each service can be reached
- * (`http://users:8080` through ECS Service Connect, `http://127.0.0.1:<port>` in the local run).
+ * The environment variables a service gets from the catalogue: the one place that sets `PORT`, the
+ * gateway's `ROUTES` and `TIMEOUT_MS`, and a `<NAME>_URL` per declared callee.
  *
  * The gateway's `ROUTES` is a JSON object from path prefix to base URL, e.g.
- * `{"/users":"http://users:8080","/products":"http://products:8080"}`.
+ * `{"/users":"http://users:8080","/products":"http://products:8080"}`. Its `TIMEOUT_MS` comes from the
+ * same constant as Service Connect's per-request timeout (components/rollout.ts), so the gateway gives up
+ * first and answers its own 504.
  */
 export function serviceEnvironment(
     service: CatalogService,
     services: readonly CatalogService[],
-    addressOf: (callee: CatalogService) => string,
+    placement: Placement,
 ): Record<string, string> {
-    const env: Record<string, string> = { PORT: String(service.port) };
+    const env: Record<string, string> = { PORT: String(placement.port ?? service.port) };
+    const callees = services.filter((s) => service.calls.includes(s.name));
     if (service.gateway) {
         const routes: Record<string, string> = {};
-        for (const callee of services.filter((s) => service.calls.includes(s.name))) {
+        for (const callee of callees) {
             for (const route of callee.routes) {
-                routes[route] = addressOf(callee);
+                routes[route] = placement.addressOf(callee);
             }
         }
         env.ROUTES = JSON.stringify(routes);
+        env.TIMEOUT_MS = String(UPSTREAM_TIMEOUT_MS);
+    }
+    for (const callee of callees.filter((c) => !(service.gateway && c.routes.length > 0))) {
+        env[urlVariable(callee.name)] = placement.addressOf(callee);
     }
     return env;
 }

@@ -5,8 +5,10 @@ import * as path from "path";
 import * as http from "http";
 import type { AddressInfo } from "net";
 import {
-    catalog, declarations, healthCheckCommand, resolveCatalog, serviceEnvironment, type ServiceDeclaration,
+    catalog, declarations, deployOrder, healthCheckCommand, resolveCatalog, serviceEnvironment, type ServiceDeclaration,
 } from "../services/catalog";
+import { UPSTREAM_TIMEOUT_MS } from "../components/rollout";
+import { callersOf } from "./support/catalog";
 
 describe("service catalogue", () => {
     it("ships the gateway and the users and products backends", () => {
@@ -43,9 +45,41 @@ describe("service catalogue", () => {
         assert.strictEqual(users.healthPath, "/health");
         assert.strictEqual(users.platform, "linux/amd64");
         assert.strictEqual(users.directory, "services/users");
-        assert.deepStrictEqual(users.callers, ["api"]);
-        assert.deepStrictEqual(api.callers, []);
         assert.deepStrictEqual(api.calls, ["users"]);
+        assert.deepStrictEqual(users.calls, []);
+    });
+
+    it("deploys every service after the services it calls, at any depth, keeping catalogue order otherwise", () => {
+        const services = resolveCatalog([
+            { name: "gw", kind: "public", gateway: true },
+            { name: "orders", kind: "backend", routes: ["/orders"], calls: ["billing"] },
+            { name: "billing", kind: "backend", calls: ["ledger"] },
+            { name: "ledger", kind: "backend" },
+            { name: "audit", kind: "backend" },
+        ]);
+        const order = deployOrder(services).map((s) => s.name);
+        assert.deepStrictEqual(order, ["ledger", "billing", "orders", "gw", "audit"]);
+        for (const s of services) {
+            for (const callee of s.calls) {
+                assert.ok(order.indexOf(callee) < order.indexOf(s.name), `${s.name} before its callee ${callee}`);
+            }
+        }
+        assert.deepStrictEqual(callersOf("billing", services), ["orders"]);
+        assert.deepStrictEqual(callersOf("ledger", services), ["billing"]);
+        const env = serviceEnvironment(services[1], services, { addressOf: (s) => `http://${s.name}:${s.port}` });
+        assert.strictEqual(env.BILLING_URL, "http://billing:8080");
+    });
+
+    it("refuses calls that form a cycle, naming the services in it", () => {
+        assert.throws(() => resolveCatalog([
+            { name: "a", kind: "backend", calls: ["b"] },
+            { name: "b", kind: "backend", calls: ["c"] },
+            { name: "c", kind: "backend", calls: ["a"] },
+            { name: "d", kind: "backend" },
+        ]), /calls form a cycle: a -> b -> c -> a;/);
+        // deployOrder also refuses a catalogue built without resolveCatalog.
+        const [a, b] = resolveCatalog([{ name: "a", kind: "backend" }, { name: "b", kind: "backend" }]);
+        assert.throws(() => deployOrder([{ ...a, calls: ["b"] }, { ...b, calls: ["a"] }]), /calls form a cycle: a -> b -> a/);
     });
 
     const invalid: Array<[string, ServiceDeclaration[], RegExp]> = [
@@ -55,12 +89,18 @@ describe("service catalogue", () => {
         ["a name twice", [{ name: "a", kind: "backend" }, { name: "a", kind: "backend" }], /service "a": "name" is declared twice/],
         ["a privileged port", [{ name: "a", kind: "public", port: 80 }], /"port" is 80; allowed: a whole number from 1024 to 65535/],
         ["a relative health path", [{ name: "a", kind: "public", healthPath: "health" }], /"healthPath" is "health"; it must start with "\/"/],
-        ["a backend with path patterns", [{ name: "a", kind: "backend", pathPatterns: ["/a"] }], /"pathPatterns" and "gateway" are for public services/],
+        ["a backend with path patterns", [{ name: "a", kind: "backend", pathPatterns: ["/a"] }], /"pathPatterns", "priority" and "gateway" are for public services/],
         ["a public service with routes", [{ name: "a", kind: "public", routes: ["/a"] }], /"routes" is for backends/],
         ["a route with a wildcard", [{ name: "g", kind: "public", gateway: true }, { name: "a", kind: "backend", routes: ["/a/*"] }], /route "\/a\/\*" must be a path/],
         ["a route twice", [{ name: "g", kind: "public", gateway: true }, { name: "a", kind: "backend", routes: ["/x"] }, { name: "b", kind: "backend", routes: ["/x"] }], /service "b": route "\/x" is already routed to "a"/],
         ["two default routes", [{ name: "a", kind: "public" }, { name: "b", kind: "public" }], /only one public service may take the ALB's default route, and "a" has it/],
         ["routes without a gateway", [{ name: "a", kind: "backend", routes: ["/a"] }], /"a" declare routes, but no public service is the gateway/],
+        ["a call to an unknown service", [{ name: "a", kind: "backend", calls: ["nope"] }], /service "a": "calls" names "nope"; allowed: another backend/],
+        ["a call to itself", [{ name: "a", kind: "backend", calls: ["a"] }], /service "a": "calls" names "a"/],
+        ["a priority the default route owns", [{ name: "a", kind: "public", pathPatterns: ["/a"], priority: 50000 }], /"priority" is 50000; allowed: a whole number from 1 to 49999/],
+        ["two services with one priority", [{ name: "a", kind: "public", pathPatterns: ["/a"], priority: 7 }, { name: "b", kind: "public", pathPatterns: ["/b"], priority: 7 }],
+            /services "a" and "b" both have listener rule priority 7; declare another "priority"/],
+        ["a build context outside the repository", [{ name: "a", kind: "backend", build: { context: "../elsewhere" } }], /"build.context" is "\.\.\/elsewhere"; allowed: a path inside the repository/],
     ];
     for (const [what, decls, message] of invalid) {
         it(`refuses ${what}`, () => assert.throws(() => resolveCatalog(decls), message));
@@ -69,23 +109,25 @@ describe("service catalogue", () => {
     it("gives the gateway a route table to every backend, and backends only their port", () => {
         const address = (s: { name: string; port: number }) => `http://${s.name}:${s.port}`;
         const api = catalog.find((s) => s.gateway)!;
-        const env = serviceEnvironment(api, catalog, address);
-        assert.deepStrictEqual(Object.keys(env).sort(), ["PORT", "ROUTES"]);
+        const env = serviceEnvironment(api, catalog, { addressOf: address });
+        assert.deepStrictEqual(Object.keys(env).sort(), ["PORT", "ROUTES", "TIMEOUT_MS"]);
+        assert.strictEqual(Number(env.TIMEOUT_MS), UPSTREAM_TIMEOUT_MS);
         const routes = JSON.parse(env.ROUTES);
         assert.strictEqual(routes["/users"], "http://users:8080");
         assert.strictEqual(routes["/products"], "http://products:8080");
         const declared = catalog.flatMap((s) => s.routes.map((r) => [r, address(s)]));
         assert.deepStrictEqual(Object.entries(routes).sort(), declared.sort(), "every backend route, and only those");
         const users = catalog.find((s) => s.name === "users")!;
-        assert.deepStrictEqual(serviceEnvironment(users, catalog, address), { PORT: "8080" });
+        assert.deepStrictEqual(serviceEnvironment(users, catalog, { addressOf: address }), { PORT: "8080" });
+        assert.deepStrictEqual(serviceEnvironment(users, catalog, { addressOf: address, port: 4321 }), { PORT: "4321" });
     });
 
     it("routes a newly declared backend through the gateway", () => {
         const services = resolveCatalog([...declarations, { name: "probe-backend", kind: "backend", routes: ["/probe-backend"], port: 9000 }]);
         const api = services.find((s) => s.gateway)!;
-        const routes = JSON.parse(serviceEnvironment(api, services, (s) => `http://127.0.0.1:${s.port}`).ROUTES);
+        const routes = JSON.parse(serviceEnvironment(api, services, { addressOf: (s) => `http://127.0.0.1:${s.port}` }).ROUTES);
         assert.strictEqual(routes["/probe-backend"], "http://127.0.0.1:9000");
-        assert.deepStrictEqual(services.find((s) => s.name === "probe-backend")!.callers, ["api"]);
+        assert.deepStrictEqual(callersOf("probe-backend", services), ["api"]);
     });
 
     describe("container health check", () => {

@@ -3,13 +3,15 @@
  * resource it registers.
  */
 import * as assert from "assert";
-import { contains, overlaps, parseCidr, type Ipv4Cidr } from "../components/cidr";
-import { DEFAULT_ROUTE_PRIORITY, SERVICE_CONNECT_IDLE_TIMEOUT, STOP_TIMEOUT, TARGET_GROUP_TIMING } from "../components/fargateService";
-import { KEEP_ALIVE_TIMEOUT_MS } from "../services/kit/src/http";
-import { autonameFits, NAME_LIMITS } from "../components/naming";
+import { DEFAULT_ROUTE_PRIORITY } from "../components/albRoute";
+import { overlaps, parseCidr, type Ipv4Cidr } from "../components/cidr";
+import { KEEP_ALIVE_TIMEOUT_MS, SHUTDOWN_TIMEOUT_MS } from "../services/kit/src/http";
 import { loadSettings, type Settings } from "../config";
-import { catalog, declarations, healthCheckCommand, resolveCatalog, type CatalogService } from "../services/catalog";
-import { Harness, runBerth, shippedStacks, stackConfig, type Recorded } from "./harness";
+import { catalog, declarations, healthCheckCommand, resolveCatalog, type CatalogService, type ServiceDeclaration } from "../services/catalog";
+import { callersOf } from "./support/catalog";
+import { contains } from "./support/cidr";
+import { autonameFits, NAME_LIMITS } from "./support/naming";
+import { Harness, runBerth, shippedStacks, stackConfig, type Recorded } from "./support/pulumi";
 
 const T = {
     vpc: "aws:ec2/vpc:Vpc",
@@ -39,7 +41,11 @@ const T = {
     scalingTarget: "aws:appautoscaling/target:Target",
     scalingPolicy: "aws:appautoscaling/policy:Policy",
     provider: "pulumi:providers:aws",
+    check: "pulumi-nodejs:dynamic/berth:DeploymentCheck",
+    guard: "pulumi-nodejs:dynamic/berth:DestroyGuard",
 } as const;
+
+const keyOf = (r: Recorded) => `${r.type}::${r.name}`;
 
 /** The mocks give every resource the ID `<logical name>-id`. */
 const idOf = (r: Recorded) => `${r.name}-id`;
@@ -53,8 +59,13 @@ function cidr(text: string): Ipv4Cidr {
 function containerOf(h: Harness, service: string): Record<string, any> {
     const td = h.one(T.taskDefinition, `${service}-task`);
     const containers = JSON.parse(td.inputs.containerDefinitions);
-    assert.strictEqual(containers.length, 1);
-    return containers[0];
+    const found = containers.filter((c: { name: string }) => c.name === service);
+    assert.strictEqual(found.length, 1);
+    return found[0];
+}
+
+function environmentOf(h: Harness, service: string): Record<string, string> {
+    return Object.fromEntries(containerOf(h, service).environment.map((e: { name: string; value: string }) => [e.name, e.value]));
 }
 
 for (const stack of shippedStacks()) {
@@ -81,7 +92,7 @@ for (const stack of shippedStacks()) {
             assert.strictEqual(provider.inputs.region, settings.region);
             assert.deepStrictEqual(JSON.parse(provider.inputs.defaultTags).tags, { project: "berth", stack, environment: settings.environment });
             for (const r of h.resources) {
-                if (r.type.startsWith("berth:") || r.type === T.provider) {
+                if (r.type.startsWith("berth:") || r.type === T.provider || r.type === T.guard) {
                     assert.strictEqual(r.parentType, undefined, `${r.type} ${r.name} sits at the stack's root`);
                     continue;
                 }
@@ -216,7 +227,72 @@ for (const stack of shippedStacks()) {
                 assert.strictEqual(svc.inputs.deploymentMinimumHealthyPercent, 100);
                 assert.strictEqual(svc.inputs.deploymentMaximumPercent, 200);
                 assert.strictEqual(svc.inputs.launchType, "FARGATE");
-                assert.strictEqual(svc.inputs.waitForSteadyState, true);
+            }
+        });
+
+        it("fails `pulumi up` unless each service's new deployment completes", () => {
+            for (const service of catalog) {
+                const svc = h.one(T.service, `${service.name}-service`);
+                const check = h.one(T.check, `${service.name}-deployment`);
+                assert.ok(h.waitsFor(check, svc), `${check.name} does not run after the service's update`);
+                assert.match(check.inputs.taskDefinitionArn, new RegExp(`:${service.name}-task-[0-9a-f]{7}$`));
+                assert.strictEqual(svc.inputs.taskDefinition, check.inputs.taskDefinitionArn);
+                assert.strictEqual(check.inputs.region, settings.region);
+                assert.strictEqual(svc.inputs.waitForSteadyState, false, "the provider's wait passes a rolled-back deployment");
+            }
+        });
+
+        it("creates the ALB after the Internet gateway and the public routes", () => {
+            const alb = h.one(T.alb, "berth-alb");
+            const needed = [h.one(T.igw, "berth-igw"), h.one(T.route, "berth-public-default"),
+                ...h.ofType(T.association).filter((a) => a.name.startsWith("berth-public-rta-"))];
+            assert.strictEqual(needed.length, 2 + settings.azCount);
+            for (const r of needed) {
+                assert.ok(alb.dependsOn.includes(keyOf(r)), `the ALB does not wait for ${r.name}`);
+            }
+        });
+
+        it("starts each service's tasks after the private routes to the NAT and its own egress rule", () => {
+            const routes = [...h.ofType(T.route).filter((r) => r.name.startsWith("berth-private-default-")),
+                ...h.ofType(T.association).filter((a) => a.name.startsWith("berth-private-rta-"))];
+            assert.strictEqual(routes.length, 2 * settings.azCount);
+            for (const service of catalog) {
+                const svc = h.one(T.service, `${service.name}-service`);
+                for (const r of [...routes, h.one(T.egress, `${service.name}-out`)]) {
+                    assert.ok(svc.dependsOn.includes(keyOf(r)), `${svc.name} does not wait for ${r.name}`);
+                }
+            }
+        });
+
+        it("starts every caller after each callee's deployment completed and let it in", () => {
+            for (const service of catalog) {
+                const svc = h.one(T.service, `${service.name}-service`);
+                for (const callee of service.calls) {
+                    assert.ok(h.waitsFor(svc, h.one(T.check, `${callee}-deployment`)), `${service.name} starts before ${callee} serves`);
+                    assert.ok(h.waitsFor(svc, h.one(T.ingress, `${service.name}-to-${callee}`)));
+                }
+            }
+        });
+
+        it("protects the ALB, VPC, repositories and log groups and guards destroy, or lets destroy remove everything, as deletionProtection says", () => {
+            const kept = [...h.ofType(T.alb), ...h.ofType(T.vpc), ...h.ofType(T.repository), ...h.ofType(T.logGroup)];
+            for (const r of kept) {
+                assert.strictEqual(r.protect, settings.deletionProtection, `${r.name}: protect`);
+            }
+            for (const r of [...h.ofType(T.repository), ...h.ofType(T.logGroup)]) {
+                assert.strictEqual(r.retainOnDelete, settings.retainOnDelete, `${r.name}: retainOnDelete`);
+            }
+            const guard = h.one(T.guard, "berth-destroy-guard");
+            assert.strictEqual(guard.protect, settings.deletionProtection);
+            const everything = h.resources.filter((r) => r.custom && r !== guard && !r.type.startsWith("pulumi:providers:"));
+            const unguarded = everything.filter((r) => !guard.dependencies.includes(keyOf(r)));
+            assert.deepStrictEqual(unguarded.map(keyOf), [], "destroy would delete these before the guard refuses");
+            if (!settings.deletionProtection) {
+                assert.deepStrictEqual(h.resources.filter((r) => r.protect || r.retainOnDelete).map(keyOf), []);
+                for (const repo of h.ofType(T.repository)) {
+                    assert.strictEqual(repo.inputs.forceDelete, true, `${repo.name} would refuse deletion while it holds images`);
+                }
+                assert.strictEqual(h.one(T.alb, "berth-alb").inputs.enableDeletionProtection, false);
             }
         });
 
@@ -229,7 +305,7 @@ for (const stack of shippedStacks()) {
                     const rules = h.ofType(T.ingress).filter((r) => r.inputs.securityGroupId === idOf(sg));
                     const sources = service.kind === "public"
                         ? [idOf(h.one(T.sg, "berth-alb-sg"))]
-                        : service.callers.map((caller) => idOf(h.one(T.sg, `${caller}-sg`)));
+                        : callersOf(service.name, catalog).map((caller) => idOf(h.one(T.sg, `${caller}-sg`)));
                     assert.ok(sources.length > 0, "nothing may reach the service");
                     assert.deepStrictEqual(rules.map((r) => r.inputs.referencedSecurityGroupId).sort(), [...sources].sort());
                     for (const rule of rules) {
@@ -249,14 +325,17 @@ for (const stack of shippedStacks()) {
                     assert.match(container.image, /^123456789012\.dkr\.ecr\.us-east-1\.amazonaws\.com\/[a-z0-9-]+@sha256:[0-9a-f]{64}$/);
                     assert.ok(container.image.startsWith(`123456789012.dkr.ecr.us-east-1.amazonaws.com/${service.name}-repo-`));
                     assert.strictEqual(image.inputs.push, true);
-                    assert.strictEqual(image.inputs.dockerfile.location, `${require("path").resolve(__dirname, "..", service.directory)}/Dockerfile`);
-                    assert.strictEqual(image.inputs.context.location, require("path").resolve(__dirname, ".."));
+                    // Relative to the project: a checkout at another path must not rebuild anything.
+                    assert.strictEqual(image.inputs.dockerfile.location, `${service.directory}/Dockerfile`);
+                    assert.strictEqual(image.inputs.context.location, ".");
+                    assert.strictEqual(image.inputs.buildOnPreview, settings.buildOnPreview);
                     assert.deepStrictEqual(image.inputs.platforms, [service.platform]);
                     assert.match(image.inputs.registries[0].address, new RegExp(`/${service.name}-repo-`));
                     assert.strictEqual(repo.inputs.imageScanningConfiguration.scanOnPush, true);
                     assert.strictEqual(repo.inputs.forceDelete, settings.forceDelete);
                     const policy = JSON.parse(h.one(T.lifecycle, `${service.name}-lifecycle`).inputs.policy);
-                    assert.strictEqual(policy.rules[0].selection.countNumber, settings.keepImages);
+                    assert.strictEqual(policy.rules.find((r: any) => r.selection.tagStatus === "any").selection.countNumber, settings.keepImages);
+                    assert.ok(settings.keepImages >= 3, "ECR could expire the image a rollback needs");
                 });
 
                 it("defines a Fargate task of the configured size, platform, port, health check and logs", () => {
@@ -273,11 +352,9 @@ for (const stack of shippedStacks()) {
                     const c = containerOf(h, service.name);
                     assert.deepStrictEqual(c.portMappings, [{ name: "http", containerPort: service.port, hostPort: service.port, protocol: "tcp", appProtocol: "http" }]);
                     assert.deepStrictEqual(c.healthCheck.command, healthCheckCommand(service));
-                    assert.strictEqual(c.stopTimeout, STOP_TIMEOUT);
+                    assert.ok(SHUTDOWN_TIMEOUT_MS < c.stopTimeout * 1000, "ECS kills the service before it finished its in-flight requests");
                     assert.strictEqual(c.readonlyRootFilesystem, true);
-                    const env = Object.fromEntries(c.environment.map((e: { name: string; value: string }) => [e.name, e.value]));
-                    assert.strictEqual(env.PORT, String(service.port));
-                    assert.strictEqual(env.NODE_ENV, "production");
+                    assert.strictEqual(environmentOf(h, service.name).PORT, String(service.port));
                     const logs = h.one(T.logGroup, `${service.name}-logs`);
                     assert.strictEqual(logs.inputs.retentionInDays, settings.logRetentionDays);
                     assert.strictEqual(c.logConfiguration.logDriver, "awslogs");
@@ -327,17 +404,18 @@ for (const stack of shippedStacks()) {
                         assert.strictEqual(tg.inputs.vpcId, idOf(h.ofType(T.vpc)[0]));
                         assert.strictEqual(tg.inputs.healthCheck.path, service.healthPath);
                         assert.strictEqual(tg.inputs.healthCheck.matcher, "200");
-                        assert.ok(tg.inputs.deregistrationDelay <= 30, "deregistration takes AWS's slow default");
-                        assert.strictEqual(tg.inputs.deregistrationDelay, TARGET_GROUP_TIMING.deregistrationDelay);
-                        assert.strictEqual(tg.inputs.healthCheck.interval, TARGET_GROUP_TIMING.interval);
-                        assert.strictEqual(tg.inputs.healthCheck.healthyThreshold, TARGET_GROUP_TIMING.healthyThreshold);
+                        // A new version serves within about a minute, and an old one leaves within one.
+                        const hc = tg.inputs.healthCheck;
+                        assert.ok(hc.healthyThreshold * hc.interval + tg.inputs.deregistrationDelay <= 60, "a rollout step takes over a minute");
+                        assert.ok(hc.timeout < hc.interval, "checks overlap");
 
                         const svc = h.one(T.service, `${service.name}-service`);
                         assert.strictEqual(svc.inputs.loadBalancers.length, 1);
                         assert.strictEqual(svc.inputs.loadBalancers[0].containerName, service.name);
                         assert.strictEqual(svc.inputs.loadBalancers[0].containerPort, service.port);
                         assert.match(svc.inputs.loadBalancers[0].targetGroupArn, new RegExp(`:${service.name}-tg-[0-9a-f]{7}$`));
-                        assert.ok(svc.inputs.healthCheckGracePeriodSeconds >= 15);
+                        // ECS must not stop a new task the ALB has not had time to see healthy.
+                        assert.ok(svc.inputs.healthCheckGracePeriodSeconds >= tg.inputs.healthCheck.healthyThreshold * tg.inputs.healthCheck.interval);
 
                         const rule = h.one(T.rule, `${service.name}-rule`);
                         assert.strictEqual(rule.inputs.actions[0].type, "forward");
@@ -360,13 +438,21 @@ for (const stack of shippedStacks()) {
                     it("is reachable by name through Service Connect, and not from the ALB", () => {
                         const svc = h.one(T.service, `${service.name}-service`);
                         assert.strictEqual(svc.inputs.loadBalancers, undefined);
-                        assert.deepStrictEqual(svc.inputs.serviceConnectConfiguration.services, [{
+                        const [sc] = svc.inputs.serviceConnectConfiguration.services;
+                        assert.deepStrictEqual({ ...sc, timeout: undefined }, {
                             portName: "http",
                             discoveryName: service.name,
                             clientAlias: [{ port: service.port, dnsName: service.name }],
-                            timeout: { idleTimeoutSeconds: SERVICE_CONNECT_IDLE_TIMEOUT },
-                        }]);
-                        assert.ok(SERVICE_CONNECT_IDLE_TIMEOUT * 1000 < KEEP_ALIVE_TIMEOUT_MS, "the proxy outlives the service's keep-alive");
+                            timeout: undefined,
+                        });
+                        assert.ok(sc.timeout.idleTimeoutSeconds * 1000 < KEEP_ALIVE_TIMEOUT_MS, "the proxy outlives the service's keep-alive");
+                        for (const caller of callersOf(service.name, catalog)) {
+                            const timeoutMs = Number(environmentOf(h, caller).TIMEOUT_MS);
+                            if (catalog.find((s) => s.name === caller)!.gateway) {
+                                assert.ok(timeoutMs > 0 && timeoutMs < sc.timeout.perRequestTimeoutSeconds * 1000,
+                                    `Service Connect cuts ${caller}'s requests (${sc.timeout.perRequestTimeoutSeconds} s) before its own timeout (${timeoutMs} ms) answers 504`);
+                            }
+                        }
                         assert.strictEqual(outputs.services[service.name].discoveryName, service.name);
                         assert.strictEqual(h.ofType(T.targetGroup).filter((t) => t.name.startsWith(`${service.name}-`)).length, 0);
                     });
@@ -374,8 +460,7 @@ for (const stack of shippedStacks()) {
 
                 if (service.gateway) {
                     it("gets the route table of every backend at its Service Connect address", () => {
-                        const c = containerOf(h, service.name);
-                        const routes = JSON.parse(c.environment.find((e: { name: string }) => e.name === "ROUTES").value);
+                        const routes = JSON.parse(environmentOf(h, service.name).ROUTES);
                         const expected: Record<string, string> = {};
                         for (const backend of catalog.filter((s) => service.calls.includes(s.name))) {
                             for (const route of backend.routes) {
@@ -462,9 +547,9 @@ describe("adding a service", () => {
     });
 
     it("deploys the gateway after the backends it calls", () => {
-        const order = h.resources.map((r) => r.name);
+        const api = h.one(T.service, "api-service");
         for (const backend of ["users", "products", "probe-backend"]) {
-            assert.ok(order.indexOf("api-service") > order.indexOf(`${backend}-service`), `api starts before ${backend} exists`);
+            assert.ok(h.waitsFor(api, h.one(T.check, `${backend}-deployment`)), `api starts before ${backend} serves`);
         }
     });
 
@@ -481,7 +566,7 @@ describe("adding a service", () => {
     });
 
     it("routes it through the gateway and admits only the gateway", () => {
-        const routes = JSON.parse(containerOf(h, "api").environment.find((e: { name: string }) => e.name === "ROUTES").value);
+        const routes = JSON.parse(environmentOf(h, "api").ROUTES);
         assert.strictEqual(routes["/probe-backend"], "http://probe-backend:9090");
         const rules = h.ofType(T.ingress).filter((r) => r.inputs.securityGroupId === "probe-backend-sg-id");
         assert.deepStrictEqual(rules.map((r) => [r.name, r.inputs.referencedSecurityGroupId, r.inputs.fromPort]), [["api-to-probe-backend", "api-sg-id", 9090]]);
@@ -494,6 +579,43 @@ describe("adding a service", () => {
         assert.strictEqual(h.one(T.targetGroup, "probe-public-tg").inputs.healthCheck.path, "/health");
         const priorities = h.ofType(T.rule).map((r) => r.inputs.priority);
         assert.strictEqual(new Set(priorities).size, priorities.length, "two rules share a priority");
+    });
+});
+
+describe("listener rule priorities", () => {
+    const probe = (name: string): ServiceDeclaration => ({ name, kind: "public", pathPatterns: [`/${name}`, `/${name}/*`] });
+    async function priorities(decls: ServiceDeclaration[]): Promise<Map<string, number>> {
+        const { h } = await runBerth(stackConfig("dev"), { services: resolveCatalog(decls) });
+        return new Map(h.ofType(T.rule).map((r) => [r.name, r.inputs.priority]));
+    }
+
+    it("stay put when services are removed or inserted before them", async () => {
+        const before = await priorities([...declarations, probe("probe-a"), probe("probe-b"), probe("probe-c")]);
+        const removed = await priorities([...declarations, probe("probe-b"), probe("probe-c")]);
+        const inserted = await priorities([probe("probe-new"), ...declarations, probe("probe-b"), probe("probe-c")]);
+        for (const after of [removed, inserted]) {
+            for (const [rule, priority] of after) {
+                if (before.has(rule)) {
+                    assert.strictEqual(priority, before.get(rule), `${rule} moved from ${before.get(rule)} to ${priority}`);
+                }
+            }
+            assert.strictEqual(new Set(after.values()).size, after.size, "two rules share a priority");
+        }
+        assert.strictEqual(inserted.size, before.size);
+    });
+});
+
+describe("a catalogue whose calls form a cycle", () => {
+    it("fails before any resource is registered, naming the services", async () => {
+        const [a, b] = resolveCatalog([{ name: "gw", kind: "public" }, { name: "a", kind: "backend" }, { name: "b", kind: "backend" }]).slice(1);
+        const h = new Harness();
+        await h.install(stackConfig("dev"));
+        const { deployBerth } = await import("../program");
+        const error = await deployBerth([{ ...a, calls: ["b"] }, { ...b, calls: ["a"] }]).then(() => undefined, (e: Error) => e);
+        await h.settle();
+        assert.match(String(error), /calls form a cycle: a -> b -> a/);
+        assert.deepStrictEqual(h.resources, []);
+        assert.deepStrictEqual(h.calls, []);
     });
 });
 
