@@ -7,8 +7,9 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { parseCidr, MIN_SUBNET_PREFIX, subnetBits } from "./components/cidr";
+import { overlaps, parseCidr, MIN_SUBNET_PREFIX, subnetBits } from "./components/cidr";
 import { describeFargateMemory, FARGATE_SIZES, isFargateSize } from "./components/fargate";
+import { MIN_KEEP_IMAGES } from "./components/serviceImage";
 import type { NatStrategy } from "./components/network";
 import type { CatalogService } from "./services/catalog";
 
@@ -30,8 +31,13 @@ export interface Preset {
     logRetentionDays: number;
     /** ECS Container Insights on the cluster (billed per metric). */
     containerInsights: boolean;
-    /** ALB deletion protection: `pulumi destroy` refuses to remove the load balancer while it is on. */
+    /**
+     * `pulumi destroy` refuses before it deletes anything: ALB deletion protection, and Pulumi's `protect` on
+     * the ALB, the VPC, the ECR repositories, the log groups and a guard that every resource comes before.
+     */
     deletionProtection: boolean;
+    /** Deleting the stack keeps the ECR repositories (with their images) and the log groups. */
+    retainOnDelete: boolean;
     /** Whether destroying a stack deletes ECR repositories that still hold images. */
     forceDelete: boolean;
     /** How many images each ECR repository keeps; older ones expire. */
@@ -48,6 +54,7 @@ export const PRESETS: Readonly<Record<EnvironmentName, Readonly<Preset>>> = {
         logRetentionDays: 7,
         containerInsights: false,
         deletionProtection: false,
+        retainOnDelete: false,
         forceDelete: true,
         keepImages: 10,
     },
@@ -60,6 +67,7 @@ export const PRESETS: Readonly<Record<EnvironmentName, Readonly<Preset>>> = {
         logRetentionDays: 90,
         containerInsights: true,
         deletionProtection: true,
+        retainOnDelete: true,
         forceDelete: false,
         keepImages: 30,
     },
@@ -84,6 +92,14 @@ export interface Settings extends Omit<Preset, "cpu" | "memory" | "desiredCount"
     certificateArn?: string;
     /** The domain users reach the ALB by (a DNS record the team manages); needs `certificateArn`. */
     domain?: string;
+    /** `prod` serves plain HTTP only because the stack says so (`allowHttpOnly`). */
+    allowHttpOnly: boolean;
+    /** Availability zone IDs (`use1-az1`) to place the subnets in, in order; undefined: the region's first `azCount`. */
+    availabilityZoneIds?: string[];
+    /** Build images during `pulumi preview` too. */
+    buildOnPreview: boolean;
+    /** The stack's `aws:profile`, for the calls Berth makes itself (the deployment check). */
+    awsProfile?: string;
     /** Per catalogue service, in catalogue order. */
     services: Record<string, ServiceSettings>;
 }
@@ -104,10 +120,33 @@ export const LOG_RETENTION_DAYS = [
 const MAX_AZ_COUNT = 6;
 const MAX_TASKS = 100;
 
+/**
+ * A whole number written in decimal digits, given as a number or as its text (the Pulumi CLI hands every
+ * top-level value over as text; values set with `--path` may arrive as JSON numbers). "", "0x3", "1e2",
+ * " 3" and "3.0" are refused, which `Number()` would accept.
+ */
 const wholeNumber = (min: number, max: number) =>
-    z.coerce.number().int().min(min).max(max);
+    z.union([z.number(), z.string().regex(/^(0|[1-9][0-9]*)$/).transform(Number)])
+        .pipe(z.number().int().min(min).max(max));
 
-const boolean = z.enum(["true", "false"]).transform((v) => v === "true");
+const boolean = z.union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")]);
+
+/** Availability zone IDs as AWS names them: `use1-az1`, `euw1-az3`, `usw2-lax1-az1`. */
+const ZONE_ID = /^[a-z]{2,4}[0-9](-[a-z]+[0-9]*)?-az[0-9]+$/;
+
+/**
+ * Blocks that hold no unicast host addresses (RFC 6890): a VPC there cannot work. AWS accepts a VPC range
+ * from /16 to /28 and recommends the RFC 1918 ranges, publicly routable ones being possible
+ * (https://docs.aws.amazon.com/vpc/latest/userguide/vpc-cidr-blocks.html); 169.254.0.0/16 is where every
+ * VPC's instance metadata and Amazon DNS (169.254.169.253) answer.
+ */
+export const RESERVED_RANGES: ReadonlyArray<readonly [string, string]> = [
+    ["0.0.0.0/8", "\"this network\""],
+    ["127.0.0.0/8", "loopback"],
+    ["169.254.0.0/16", "link-local, used by the instance metadata service and the Amazon DNS server"],
+    ["224.0.0.0/4", "multicast"],
+    ["240.0.0.0/4", "reserved, and the broadcast address"],
+];
 
 /** Each key Berth reads from its namespace: how it is parsed, and what is allowed, in words. */
 const KEYS = {
@@ -115,18 +154,35 @@ const KEYS = {
     vpcCidr: { schema: z.string(), allowed: `an IPv4 network such as 10.0.0.0/16, from /16 to /${MIN_SUBNET_PREFIX - subnetBits(MAX_AZ_COUNT)}` },
     azCount: { schema: wholeNumber(2, MAX_AZ_COUNT), allowed: `a whole number from 2 (the ALB needs two AZs) to ${MAX_AZ_COUNT}` },
     natStrategy: { schema: z.enum(["single", "perAz"]), allowed: "one of single, perAz" },
-    cpu: { schema: z.coerce.number().int(), allowed: `one of ${Object.keys(FARGATE_SIZES).join(", ")}` },
-    memory: { schema: z.coerce.number().int().positive(), allowed: "a Fargate memory size in MiB" },
+    cpu: { schema: wholeNumber(1, 1_000_000), allowed: `one of ${Object.keys(FARGATE_SIZES).join(", ")}` },
+    memory: { schema: wholeNumber(1, 1_000_000), allowed: "a Fargate memory size in MiB" },
     desiredCount: { schema: wholeNumber(0, MAX_TASKS), allowed: `a whole number from 0 to ${MAX_TASKS}` },
     maxCount: { schema: wholeNumber(1, MAX_TASKS), allowed: `a whole number from 1 to ${MAX_TASKS}, at least desiredCount` },
     logRetentionDays: {
-        schema: z.coerce.number().refine((v) => (LOG_RETENTION_DAYS as readonly number[]).includes(v)),
+        schema: wholeNumber(1, 3653).refine((v) => (LOG_RETENTION_DAYS as readonly number[]).includes(v)),
         allowed: `one of ${LOG_RETENTION_DAYS.join(", ")}`,
     },
     containerInsights: { schema: boolean, allowed: "true or false" },
     deletionProtection: { schema: boolean, allowed: "true or false" },
+    retainOnDelete: { schema: boolean, allowed: "true or false" },
     forceDelete: { schema: boolean, allowed: "true or false" },
-    keepImages: { schema: wholeNumber(1, 1000), allowed: "a whole number from 1 to 1000" },
+    keepImages: {
+        schema: wholeNumber(MIN_KEEP_IMAGES, 1000),
+        allowed: `a whole number from ${MIN_KEEP_IMAGES} (the running image, the one a rollback returns to, the one rolling out) to 1000`,
+    },
+    allowHttpOnly: { schema: boolean, allowed: "true or false (true lets a prod stack serve plain HTTP without certificateArn)" },
+    buildOnPreview: { schema: boolean, allowed: "true or false" },
+    availabilityZoneIds: {
+        schema: z.string().transform((text, ctx) => {
+            try {
+                return JSON.parse(text) as unknown;
+            } catch {
+                ctx.addIssue({ code: "custom", message: "not JSON" });
+                return z.NEVER;
+            }
+        }).pipe(z.array(z.string().regex(ZONE_ID)).min(2).refine((ids) => new Set(ids).size === ids.length)),
+        allowed: "a list of at least 2 distinct zone IDs such as [\"use1-az1\", \"use1-az2\"] (set with `pulumi config set --path 'berth:availabilityZoneIds[0]' use1-az1`)",
+    },
     certificateArn: {
         schema: z.string().regex(/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/),
         allowed: "an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)",
@@ -137,6 +193,9 @@ const KEYS = {
     },
     services: { schema: z.string(), allowed: "an object of per-service overrides" },
 } as const;
+
+/** An ACM certificate ARN: `arn:<partition>:acm:<region>:<account>:certificate/<id>`. */
+const CERTIFICATE_REGION = /^arn:aws[a-z-]*:acm:([a-z0-9-]+):/;
 
 type Key = keyof typeof KEYS;
 type Parsed = { [K in Key]?: z.output<(typeof KEYS)[K]["schema"]> };
@@ -197,7 +256,20 @@ export function loadSettings(
                 `${ns}vpcCidr is ${JSON.stringify(parsed.vpcCidr)}; allowed: a prefix from /16 to ` +
                 `/${MIN_SUBNET_PREFIX - subnetBits(azCount)} for ${azCount} AZs (AWS VPCs are /16 to /28, subnets at least /${MIN_SUBNET_PREFIX})`,
             );
+        } else {
+            for (const [range, what] of RESERVED_RANGES) {
+                if (overlaps(cidr, parseCidr(range) as Exclude<ReturnType<typeof parseCidr>, string>)) {
+                    problems.push(`${ns}vpcCidr is ${JSON.stringify(parsed.vpcCidr)}, which overlaps ${range} (${what}); allowed: a range of unicast addresses, best from 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16`);
+                }
+            }
         }
+    }
+    const certificateRegion = parsed.certificateArn === undefined ? undefined : CERTIFICATE_REGION.exec(parsed.certificateArn)?.[1];
+    if (certificateRegion !== undefined && region && certificateRegion !== region) {
+        problems.push(`${ns}certificateArn is ${JSON.stringify(parsed.certificateArn)}, a certificate in ${certificateRegion}; allowed: a certificate in the stack's region ${region} (an ALB uses ACM certificates of its own region)`);
+    }
+    if (parsed.availabilityZoneIds !== undefined && parsed.azCount !== undefined && parsed.availabilityZoneIds.length !== parsed.azCount) {
+        problems.push(`${ns}availabilityZoneIds lists ${parsed.availabilityZoneIds.length} zones (${parsed.availabilityZoneIds.join(", ")}) but ${ns}azCount is ${parsed.azCount}; allowed: exactly azCount zone IDs`);
     }
     if (parsed.domain !== undefined && parsed.certificateArn === undefined) {
         problems.push(`${ns}domain is ${JSON.stringify(parsed.domain)} but ${ns}certificateArn is not set; a domain is served over HTTPS`);
@@ -205,6 +277,12 @@ export function loadSettings(
 
     const environment = parsed.environment ?? "test";
     const preset = PRESETS[environment];
+    if (environment === "prod" && parsed.certificateArn === undefined && parsed.allowHttpOnly !== true) {
+        problems.push(
+            `${ns}certificateArn is not set, so this prod stack would serve plain HTTP; allowed: set ${ns}certificateArn ` +
+            `to an ACM certificate, or say so on purpose with \`pulumi config set ${ns}allowHttpOnly true\``,
+        );
+    }
     const merged: Preset = {
         natStrategy: parsed.natStrategy ?? preset.natStrategy,
         cpu: parsed.cpu ?? preset.cpu,
@@ -214,6 +292,7 @@ export function loadSettings(
         logRetentionDays: parsed.logRetentionDays ?? preset.logRetentionDays,
         containerInsights: parsed.containerInsights ?? preset.containerInsights,
         deletionProtection: parsed.deletionProtection ?? preset.deletionProtection,
+        retainOnDelete: parsed.retainOnDelete ?? preset.retainOnDelete,
         forceDelete: parsed.forceDelete ?? preset.forceDelete,
         keepImages: parsed.keepImages ?? preset.keepImages,
     };
@@ -256,6 +335,10 @@ export function loadSettings(
         azCount: parsed.azCount!,
         certificateArn: parsed.certificateArn,
         domain: parsed.domain,
+        allowHttpOnly: parsed.allowHttpOnly ?? false,
+        availabilityZoneIds: parsed.availabilityZoneIds,
+        buildOnPreview: parsed.buildOnPreview ?? false,
+        awsProfile: config["aws:profile"] || undefined,
         services: serviceSettings,
     };
 }
@@ -266,11 +349,12 @@ function checkSize(key: string, size: { cpu: number; memory: number }, problems:
     }
 }
 
+/** The same parsers as the top-level keys, so "3" and 3 mean the same here as there. */
 const serviceOverride = z.strictObject({
-    cpu: z.number().int().optional(),
-    memory: z.number().int().positive().optional(),
-    desiredCount: z.number().int().min(0).max(MAX_TASKS).optional(),
-    maxCount: z.number().int().min(1).max(MAX_TASKS).optional(),
+    cpu: KEYS.cpu.schema.optional(),
+    memory: KEYS.memory.schema.optional(),
+    desiredCount: KEYS.desiredCount.schema.optional(),
+    maxCount: KEYS.maxCount.schema.optional(),
 });
 type ServiceOverride = z.output<typeof serviceOverride>;
 
@@ -307,7 +391,7 @@ function parseServiceOverrides(
                 problems.push(
                     issue.code === "unrecognized_keys"
                         ? `${where} has unknown keys ${issue.keys.join(", ")}; allowed: ${SERVICE_OVERRIDE_KEYS.join(", ")}`
-                        : `${where} is ${JSON.stringify(given)}; allowed: ${issue.message}`,
+                        : `${where} is ${JSON.stringify(given)}; allowed: ${field in KEYS ? KEYS[field as Key].allowed : issue.message}`,
                 );
             }
             continue;
@@ -326,12 +410,34 @@ export function settingsFromStack(services: readonly CatalogService[]): Settings
     );
 }
 
-/** Checks what can only be known from the region: how many AZs it offers. */
-export function checkAzCount(settings: Settings, available: readonly string[]): void {
-    if (settings.azCount > available.length) {
+/** The region's availability zones as `aws.getAvailabilityZones` lists them: names and IDs, in the same order. */
+export interface RegionZones {
+    names: readonly string[];
+    zoneIds: readonly string[];
+}
+
+/**
+ * Picks the zones the VPC spans, checking what can only be known from the region: how many AZs it offers,
+ * and whether the pinned zone IDs exist there. Zone names map to different physical zones in each account;
+ * zone IDs do not, which is why a team pins IDs (Fargate runs only in some zones of some regions).
+ */
+export function chooseZones(settings: Settings, region: RegionZones): string[] {
+    const key = `${settings.project}:`;
+    if (settings.availabilityZoneIds) {
+        const missing = settings.availabilityZoneIds.filter((id) => !region.zoneIds.includes(id));
+        if (missing.length > 0) {
+            throw new ConfigError([
+                `${key}availabilityZoneIds is ${JSON.stringify(settings.availabilityZoneIds)}, but ${settings.region} offers no zone ` +
+                `${missing.join(", ")}; allowed: ${region.zoneIds.join(", ")}`,
+            ]);
+        }
+        return settings.availabilityZoneIds.map((id) => region.names[region.zoneIds.indexOf(id)]);
+    }
+    if (settings.azCount > region.names.length) {
         throw new ConfigError([
-            `${settings.project}:azCount is ${settings.azCount}, but ${settings.region} offers ${available.length} ` +
-            `availability zones (${available.join(", ")}); allowed: 2 to ${available.length}`,
+            `${key}azCount is ${settings.azCount}, but ${settings.region} offers ${region.names.length} ` +
+            `availability zones (${region.names.join(", ")}); allowed: 2 to ${region.names.length}`,
         ]);
     }
+    return region.names.slice(0, settings.azCount);
 }

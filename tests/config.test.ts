@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import { ConfigError, loadSettings, PRESETS, type Settings } from "../config";
 import { catalog } from "../services/catalog";
-import { Harness, stackConfig } from "./harness";
+import { Harness, stackConfig } from "./support/pulumi";
 
 const context = { project: "berth", stack: "dev" };
 const base = { "aws:region": "eu-west-1", "berth:environment": "test", "berth:vpcCidr": "10.0.0.0/16", "berth:azCount": "2" };
@@ -41,7 +41,7 @@ describe("stack configuration", () => {
     });
 
     it("applies the prod preset", () => {
-        const s = load({ "berth:environment": "prod" });
+        const s = load({ "berth:environment": "prod", "berth:allowHttpOnly": "true" });
         const { cpu, memory, desiredCount, maxCount, ...shared } = PRESETS.prod;
         for (const [key, value] of Object.entries(shared)) {
             assert.deepStrictEqual((s as unknown as Record<string, unknown>)[key], value, key);
@@ -52,6 +52,7 @@ describe("stack configuration", () => {
     it("overrides single keys of the preset, and single services", () => {
         const s = load({
             "berth:environment": "prod",
+            "berth:allowHttpOnly": "true",
             "berth:natStrategy": "single",
             "berth:logRetentionDays": "30",
             "berth:containerInsights": "false",
@@ -63,6 +64,18 @@ describe("stack configuration", () => {
         assert.strictEqual(s.deletionProtection, true, "keys not overridden keep the preset's value");
         assert.deepStrictEqual(s.services.users, { cpu: 1024, memory: 2048, desiredCount: 4, maxCount: 6 });
         assert.deepStrictEqual(s.services.products, { cpu: 512, memory: 1024, desiredCount: 2, maxCount: 6 });
+    });
+
+    it("reads a service's numbers written as text the same as top-level ones", () => {
+        const s = load({ "berth:desiredCount": "2", "berth:services": JSON.stringify({ users: { desiredCount: "3", maxCount: 4, cpu: "512", memory: "1024" } }) });
+        assert.deepStrictEqual(s.services.users, { cpu: 512, memory: 1024, desiredCount: 3, maxCount: 4 });
+        assert.strictEqual(s.services.products.desiredCount, 2);
+    });
+
+    it("lets prod serve HTTP only when the stack says so, and takes a certificate of its own region", () => {
+        assert.strictEqual(load({ "berth:environment": "prod", "berth:allowHttpOnly": "true" }).allowHttpOnly, true);
+        const arn = "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666";
+        assert.strictEqual(load({ "berth:environment": "prod", "berth:certificateArn": arn }).certificateArn, arn);
     });
 
     it("raises the autoscaling ceiling to an overridden task count", () => {
@@ -105,6 +118,28 @@ describe("stack configuration", () => {
         ["an unknown key", { "berth:desiredcount": "3" }, /^berth:desiredcount is not a setting Berth knows; allowed keys: environment, vpcCidr, azCount/],
         ["a certificate that is no ARN", { "berth:certificateArn": "my-cert" }, /^berth:certificateArn is "my-cert"; allowed: an ACM certificate ARN/],
         ["a domain without a certificate", { "berth:domain": "api.example.com" }, /^berth:domain is "api\.example\.com" but berth:certificateArn is not set/],
+        ["an empty task count", { "berth:desiredCount": "" }, /^berth:desiredCount is ""; allowed: a whole number from 0 to 100$/],
+        ["a task count in hexadecimal", { "berth:desiredCount": "0x3" }, /^berth:desiredCount is "0x3"; allowed: a whole number/],
+        ["an AZ count in hexadecimal", { "berth:azCount": "0x3" }, /^berth:azCount is "0x3"; allowed: a whole number from 2/],
+        ["an AZ count in exponent notation", { "berth:azCount": "2e0" }, /^berth:azCount is "2e0"; allowed: a whole number from 2/],
+        ["a loopback VPC", { "berth:vpcCidr": "127.0.0.0/16" }, /^berth:vpcCidr is "127\.0\.0\.0\/16", which overlaps 127\.0\.0\.0\/8 \(loopback\); allowed: a range of unicast addresses/],
+        ["a multicast VPC", { "berth:vpcCidr": "224.0.0.0/16" }, /^berth:vpcCidr is "224\.0\.0\.0\/16", which overlaps 224\.0\.0\.0\/4 \(multicast\)/],
+        ["a link-local VPC", { "berth:vpcCidr": "169.254.0.0/16" }, /overlaps 169\.254\.0\.0\/16 \(link-local/],
+        ["a VPC in 0.0.0.0/8", { "berth:vpcCidr": "0.0.0.0/16" }, /overlaps 0\.0\.0\.0\/8/],
+        ["a reserved-class VPC", { "berth:vpcCidr": "250.0.0.0/16" }, /overlaps 240\.0\.0\.0\/4/],
+        ["a certificate from another region", { "berth:certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666" },
+            /^berth:certificateArn is "arn:aws:acm:us-east-1:[^"]+", a certificate in us-east-1; allowed: a certificate in the stack's region eu-west-1/],
+        ["a service's task count as an empty string", { "berth:services": JSON.stringify({ users: { desiredCount: "" } }) },
+            /^berth:services\.users\.desiredCount is ""; allowed: a whole number from 0 to 100$/],
+        ["a service's task count in hexadecimal", { "berth:services": JSON.stringify({ users: { desiredCount: "0x3" } }) },
+            /^berth:services\.users\.desiredCount is "0x3"; allowed: a whole number from 0 to 100$/],
+        ["keeping one image", { "berth:keepImages": "1" }, /^berth:keepImages is "1"; allowed: a whole number from 3 \(the running image, the one a rollback returns to, the one rolling out\) to 1000$/],
+        ["keeping two images", { "berth:keepImages": "2" }, /^berth:keepImages is "2"; allowed: a whole number from 3/],
+        ["prod without HTTPS, unsaid", { "berth:environment": "prod" },
+            /^berth:certificateArn is not set, so this prod stack would serve plain HTTP; allowed: set berth:certificateArn to an ACM certificate, or say so on purpose with `pulumi config set berth:allowHttpOnly true`$/],
+        ["zone IDs that are no zone IDs", { "berth:availabilityZoneIds": JSON.stringify(["us-east-1a", "us-east-1b"]) }, /^berth:availabilityZoneIds is "\[[^\]]+\]"; allowed: a list of at least 2 distinct zone IDs/],
+        ["fewer zone IDs than AZs", { "berth:availabilityZoneIds": JSON.stringify(["euw1-az1", "euw1-az2"]), "berth:azCount": "3" },
+            /^berth:availabilityZoneIds lists 2 zones \(euw1-az1, euw1-az2\) but berth:azCount is 3; allowed: exactly azCount zone IDs$/],
     ];
     for (const [what, extra, message] of errors) {
         it(`names the key, the value and what is allowed for ${what}`, () => {
@@ -141,6 +176,26 @@ describe("stack configuration", () => {
             assert.match(error.message, /berth:environment is "staging"; allowed: one of test, prod/);
             assert.deepStrictEqual(h.resources, []);
             assert.deepStrictEqual(h.calls, [], "nothing is even looked up");
+        });
+
+        it("places the subnets in the zones pinned by ID, in their order", async () => {
+            const { h } = await (async () => {
+                const h = new Harness();
+                await h.install({ ...stackConfig("dev"), "berth:availabilityZoneIds": JSON.stringify(["use1-az3", "use1-az1"]) });
+                const { deployBerth } = await import("../program");
+                await deployBerth(catalog);
+                await h.settle();
+                return { h };
+            })();
+            const zones = h.ofType("aws:ec2/subnet:Subnet").filter((s) => s.name.startsWith("berth-public-")).map((s) => s.inputs.availabilityZone);
+            assert.deepStrictEqual(zones, ["us-east-1c", "us-east-1a"]);
+        });
+
+        it("refuses a pinned zone ID the region lacks, before any resource is registered", async () => {
+            const { error, h } = await failingRun({ ...stackConfig("dev"), "berth:availabilityZoneIds": JSON.stringify(["use1-az1", "use1-az9"]) });
+            assert.ok(error instanceof ConfigError);
+            assert.match(error.message, /berth:availabilityZoneIds is \["use1-az1","use1-az9"\], but us-east-1 offers no zone use1-az9; allowed: use1-az1, /);
+            assert.deepStrictEqual(h.resources, []);
         });
 
         it("refuses more AZs than the region offers, before any resource is registered", async () => {
