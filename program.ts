@@ -6,6 +6,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { Cluster } from "./components/cluster";
+import { DeployAccess } from "./components/deployAccess";
 import { FargateService, type BackendExposure, type PublicExposure } from "./components/fargateService";
 import { LoadBalancer } from "./components/loadBalancer";
 import { Network } from "./components/network";
@@ -30,6 +31,12 @@ export interface BerthOutputs {
     clusterName: pulumi.Output<string>;
     /** Per service: its ECR repository, log group and, for backends, discovery name. */
     services: Record<string, ServiceOutput>;
+    /** With `berth:pipeline`: the roles for the GitHub workflow's `role-to-assume`, and the OIDC provider. */
+    pipeline?: {
+        deployRoleArn: pulumi.Output<string>;
+        previewRoleArn?: pulumi.Output<string>;
+        oidcProviderArn: pulumi.Output<string>;
+    };
 }
 
 /**
@@ -46,13 +53,20 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
     checkAzCount(settings, zones.names);
 
     const prefix = settings.project;
+    // These two tags name the stack; the pipeline's deploy role may change only IAM roles that carry them.
+    const stackTags = { project: settings.project, stack: settings.stack };
     const provider = new aws.Provider(prefix, {
         region: settings.region as aws.Region,
-        defaultTags: {
-            tags: { project: settings.project, stack: settings.stack, environment: settings.environment },
-        },
+        defaultTags: { tags: { ...stackTags, environment: settings.environment } },
     });
     const opts: pulumi.ComponentResourceOptions = { providers: { aws: provider } };
+
+    const pipeline = settings.pipeline && new DeployAccess(prefix, {
+        ...settings.pipeline,
+        region: settings.region,
+        stackTags,
+        logGroupPrefix: `/${settings.project}/${settings.stack}/`,
+    }, opts);
 
     const network = new Network(prefix, {
         cidrBlock: settings.vpcCidr,
@@ -130,6 +144,11 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
         vpcId: network.vpcId,
         clusterName: cluster.clusterName,
         services: Object.fromEntries(catalog.map((s) => [s.name, serviceOutputs.get(s.name)!])),
+        pipeline: pipeline && {
+            deployRoleArn: pipeline.deployRoleArn,
+            previewRoleArn: pipeline.previewRoleArn,
+            oidcProviderArn: pipeline.oidcProviderArn,
+        },
     };
 }
 
