@@ -25,7 +25,10 @@ export type Scope =
     | "any"
     /** IAM roles that carry this stack's tags (the provider's default tags). */
     | "stackRoles"
-    /** Creating (and tagging on create) IAM roles, only with this stack's tags in the request. */
+    /**
+     * Creating IAM roles, only with this stack's tags in the request. Nothing but `iam:CreateRole` belongs
+     * here: `iam:TagRole` on request tags alone would let the role tag any role of the account into the stack.
+     */
     | "newStackRoles"
     /** CloudWatch Logs groups under the stack's prefix (`/<project>/<stack>/`). */
     | "stackLogGroups";
@@ -166,6 +169,10 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
         },
     },
 
+    // The provider creates roles with their tags in CreateRole itself, which IAM authorizes with
+    // aws:RequestTag and no dependent iam:TagRole (unlike EC2, ELB or ECS, IAM has no CreateAction key to tell a
+    // tag-on-create apart from a later TagRole):
+    // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html
     // https://docs.aws.amazon.com/IAM/latest/UserGuide/access_iam-tags.html
     "aws:iam/role:Role": {
         read: [
@@ -173,7 +180,7 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
             "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole",
         ],
         write: {
-            newStackRoles: ["iam:CreateRole", "iam:TagRole"],
+            newStackRoles: ["iam:CreateRole"],
             stackRoles: [
                 "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:UpdateAssumeRolePolicy",
                 "iam:TagRole", "iam:UntagRole", "iam:DeleteRole",
@@ -372,6 +379,8 @@ export function permissionProblems(permissions: Readonly<Record<string, TypePerm
                     problems.push(`${type}: ${JSON.stringify(action)} is not an IAM action`);
                 } else if (action.startsWith("iam:") && scope !== "stackRoles" && scope !== "newStackRoles") {
                     problems.push(`${type}: IAM write ${action} must be limited to the stack's roles, not "${scope}"`);
+                } else if (scope === "newStackRoles" && action !== "iam:CreateRole") {
+                    problems.push(`${type}: ${action} on request tags alone reaches roles outside the stack; only iam:CreateRole belongs in "newStackRoles"`);
                 } else if (action.startsWith("logs:") && scope !== "stackLogGroups") {
                     problems.push(`${type}: log write ${action} must be limited to the stack's log groups, not "${scope}"`);
                 } else if (READ_VERB.test(action)) {

@@ -160,12 +160,13 @@ describe("deploy access for GitHub Actions", () => {
             assert.deepStrictEqual(permissionProblems(RESOURCE_PERMISSIONS), []);
             const widened = {
                 ...RESOURCE_PERMISSIONS,
-                "aws:iam/role:Role": { read: ["iam:PutRolePolicy"], write: { any: ["iam:CreateRole"] } },
+                "aws:iam/role:Role": { read: ["iam:PutRolePolicy"], write: { any: ["iam:CreateRole"], newStackRoles: ["iam:CreateRole", "iam:TagRole"] } },
                 "aws:cloudwatch/logGroup:LogGroup": { read: [], write: { any: ["logs:DeleteLogGroup"] } },
             };
             assert.deepStrictEqual(permissionProblems(widened).sort(), [
                 "aws:cloudwatch/logGroup:LogGroup: log write logs:DeleteLogGroup must be limited to the stack's log groups, not \"any\"",
                 "aws:iam/role:Role: IAM write iam:CreateRole must be limited to the stack's roles, not \"any\"",
+                "aws:iam/role:Role: iam:TagRole on request tags alone reaches roles outside the stack; only iam:CreateRole belongs in \"newStackRoles\"",
                 "aws:iam/role:Role: read action iam:PutRolePolicy is not a Describe/Get/List call",
             ]);
         });
