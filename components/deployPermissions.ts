@@ -308,8 +308,11 @@ export function deployPolicy(
     ];
 
     const policies = sorted(entries.flatMap((p) => p.attachesPolicies ?? []));
-    if (policies.length > 0) {
-        statements.push({
+    const passedTo = sorted(entries.flatMap((p) => p.passesRolesTo ?? []));
+    const linked = sorted(entries.flatMap((p) => p.serviceLinkedRoles ?? []));
+    // Each of these only when the map (or the context) gives it something to name.
+    const optional: [boolean, PolicyStatement][] = [
+        [policies.length > 0, {
             Sid: "AttachManagedPolicies",
             Effect: "Allow",
             Action: ["iam:AttachRolePolicy", "iam:DetachRolePolicy"],
@@ -318,35 +321,26 @@ export function deployPolicy(
                 StringEquals: tagCondition("ResourceTag", ctx.stackTags),
                 ArnEquals: { "iam:PolicyARN": policies.map((p) => `arn:${ctx.partition}:iam::aws:${p}`) },
             },
-        });
-    }
-    const passedTo = sorted(entries.flatMap((p) => p.passesRolesTo ?? []));
-    if (passedTo.length > 0) {
-        statements.push({
+        }],
+        [passedTo.length > 0, {
             Sid: "PassStackRoles",
             Effect: "Allow",
             Action: ["iam:PassRole"],
             Resource: roles,
             Condition: { StringEquals: { ...tagCondition("ResourceTag", ctx.stackTags), "iam:PassedToService": passedTo } },
-        });
-    }
-    const linked = sorted(entries.flatMap((p) => p.serviceLinkedRoles ?? []));
-    if (linked.length > 0) {
-        statements.push({
+        }],
+        [linked.length > 0, {
             Sid: "ServiceLinkedRoles",
             Effect: "Allow",
             Action: ["iam:CreateServiceLinkedRole"],
             Resource: `arn:${ctx.partition}:iam::${ctx.account}:role/aws-service-role/*`,
             Condition: { StringEquals: { "iam:AWSServiceName": linked } },
-        });
-    }
-    const logWrites = writes("stackLogGroups");
-    if (logWrites.length > 0) {
-        statements.push({ Sid: "StackLogGroups", Effect: "Allow", Action: logWrites, Resource: logGroupResource(ctx) });
-    }
-    if (ctx.protectedRoleArns.length > 0) {
-        statements.push({ Sid: "NeverChangeThePipelineRoles", Effect: "Deny", Action: ["iam:*"], Resource: [...ctx.protectedRoleArns] });
-    }
+        }],
+        [true, { Sid: "StackLogGroups", Effect: "Allow", Action: writes("stackLogGroups"), Resource: logGroupResource(ctx) }],
+        [ctx.protectedRoleArns.length > 0,
+            { Sid: "NeverChangeThePipelineRoles", Effect: "Deny", Action: ["iam:*"], Resource: [...ctx.protectedRoleArns] }],
+    ];
+    statements.push(...optional.filter(([wanted]) => wanted).map(([, s]) => s));
     return { Version: "2012-10-17", Statement: statements.filter((s) => s.Action.length > 0) };
 }
 
