@@ -8,6 +8,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { overlaps, parseCidr, MIN_SUBNET_PREFIX, subnetBits } from "./components/cidr";
+import { GIT_BRANCH, GITHUB_ENVIRONMENT, GITHUB_OIDC_PROVIDER_ARN, GITHUB_REPOSITORY } from "./components/deployAccess";
 import { describeFargateMemory, FARGATE_SIZES, isFargateSize } from "./components/fargate";
 import { MIN_KEEP_IMAGES } from "./components/serviceImage";
 import type { NatStrategy } from "./components/network";
@@ -102,6 +103,8 @@ export interface Settings extends Omit<Preset, "cpu" | "memory" | "desiredCount"
     awsProfile?: string;
     /** Per catalogue service, in catalogue order. */
     services: Record<string, ServiceSettings>;
+    /** The GitHub Actions pipeline's OIDC provider and roles; none without `berth:pipeline`. */
+    pipeline?: PipelineSettings;
 }
 
 /** A wrong stack configuration. Pulumi prints a RunError's message without a stack trace. */
@@ -192,6 +195,7 @@ const KEYS = {
         allowed: "a lowercase DNS name such as api.example.com",
     },
     services: { schema: z.string(), allowed: "an object of per-service overrides" },
+    pipeline: { schema: z.string(), allowed: 'an object such as {"repository": "acme/berth", "environments": ["dev"]}' },
 } as const;
 
 /** An ACM certificate ARN: `arn:<partition>:acm:<region>:<account>:certificate/<id>`. */
@@ -301,6 +305,7 @@ export function loadSettings(
         problems.push(`${ns}maxCount is ${merged.maxCount}, below desiredCount ${merged.desiredCount}; allowed: at least desiredCount`);
     }
 
+    const pipeline = parsed.pipeline === undefined ? undefined : parsePipeline(`${ns}pipeline`, parsed.pipeline, problems);
     const overrides = parsed.services === undefined ? {} : parseServiceOverrides(`${ns}services`, parsed.services, services, problems);
     const serviceSettings: Record<string, ServiceSettings> = {};
     for (const service of services) {
@@ -340,6 +345,7 @@ export function loadSettings(
         buildOnPreview: parsed.buildOnPreview ?? false,
         awsProfile: config["aws:profile"] || undefined,
         services: serviceSettings,
+        pipeline,
     };
 }
 
@@ -440,4 +446,89 @@ export function chooseZones(settings: Settings, region: RegionZones): string[] {
         ]);
     }
     return region.names.slice(0, settings.azCount);
+}
+
+// --- berth:pipeline: the GitHub Actions pipeline's access to AWS (components/deployAccess.ts) ---
+
+/** Who may deploy the stack from GitHub Actions, and with which OIDC provider. */
+export interface PipelineSettings {
+    /** `owner/name`, or `owner@<owner id>/name@<repo id>` for immutable subject claims. */
+    repository: string;
+    /** Branches whose push jobs (without a GitHub environment) may assume the deploy role. */
+    branches: string[];
+    /** GitHub environments whose jobs may assume the deploy role. */
+    environments: string[];
+    /** Whether pull requests get a read-only role for `pulumi preview`. */
+    pullRequests: boolean;
+    /** The account's existing GitHub OIDC provider; without it the stack creates one. */
+    oidcProviderArn?: string;
+}
+
+const PIPELINE_FIELDS = {
+    repository: {
+        schema: z.string().regex(GITHUB_REPOSITORY),
+        allowed: "a GitHub repository as owner/name, or owner@<owner id>/name@<repository id> when it emits immutable subject claims",
+    },
+    branches: { schema: z.array(z.string().regex(GIT_BRANCH)), allowed: "a list of branch names such as [main], without wildcards" },
+    environments: {
+        schema: z.array(z.string().regex(GITHUB_ENVIRONMENT)),
+        allowed: "a list of GitHub environment names of letters, digits, \".\", \"_\" and \"-\", such as [prod]",
+    },
+    pullRequests: {
+        schema: z.union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")]),
+        allowed: "true or false",
+    },
+    oidcProviderArn: {
+        schema: z.string().regex(GITHUB_OIDC_PROVIDER_ARN),
+        allowed: "the ARN of the account's GitHub OIDC provider, arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com",
+    },
+} as const;
+const PIPELINE_KEYS = Object.keys(PIPELINE_FIELDS) as (keyof typeof PIPELINE_FIELDS)[];
+
+function parsePipeline(key: string, text: string, problems: string[]): PipelineSettings | undefined {
+    let value: unknown;
+    try {
+        value = JSON.parse(text);
+    } catch {
+        value = text;
+    }
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        problems.push(`${key} is ${JSON.stringify(value)}; allowed: ${KEYS.pipeline.allowed}`);
+        return undefined;
+    }
+    const fields = value as Record<string, unknown>;
+    const before = problems.length;
+    const unknown = Object.keys(fields).filter((k) => !(k in PIPELINE_FIELDS));
+    if (unknown.length > 0) {
+        problems.push(`${key} has unknown keys ${unknown.join(", ")}; allowed: ${PIPELINE_KEYS.join(", ")}`);
+    }
+    const out: Partial<PipelineSettings> = {};
+    for (const field of PIPELINE_KEYS) {
+        if (fields[field] === undefined) {
+            continue;
+        }
+        const result = PIPELINE_FIELDS[field].schema.safeParse(fields[field]);
+        if (result.success) {
+            (out as Record<string, unknown>)[field] = result.data;
+        } else {
+            problems.push(`${key}.${field} is ${JSON.stringify(fields[field])}; allowed: ${PIPELINE_FIELDS[field].allowed}`);
+        }
+    }
+    if (fields.repository === undefined) {
+        problems.push(`${key}.repository is not set; allowed: ${PIPELINE_FIELDS.repository.allowed}`);
+    }
+    const listed = [fields.branches, fields.environments].reduce<number>((n, list) => n + (Array.isArray(list) ? list.length : 0), 0);
+    if (listed === 0) {
+        problems.push(`${key} names no branches and no environments; allowed: at least one, or the deploy role trusts no workflow`);
+    }
+    if (problems.length > before) {
+        return undefined;
+    }
+    return {
+        repository: out.repository!,
+        branches: out.branches ?? [],
+        environments: out.environments ?? [],
+        pullRequests: out.pullRequests ?? false,
+        oidcProviderArn: out.oidcProviderArn,
+    };
 }

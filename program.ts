@@ -6,6 +6,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { rulePriority } from "./components/albRoute";
 import { Cluster } from "./components/cluster";
+import { DeployAccess } from "./components/deployAccess";
 import { DestroyGuard } from "./components/destroyGuard";
 import { FargateService, type BackendExposure, type PublicExposure } from "./components/fargateService";
 import { LoadBalancer } from "./components/loadBalancer";
@@ -31,6 +32,12 @@ export interface BerthOutputs {
     clusterName: pulumi.Output<string>;
     /** Per service: its ECR repository, log group and, for backends, discovery name. */
     services: Record<string, ServiceOutput>;
+    /** With `berth:pipeline`: the roles for the GitHub workflow's `role-to-assume`, and the OIDC provider. */
+    pipeline?: {
+        deployRoleArn: pulumi.Output<string>;
+        previewRoleArn?: pulumi.Output<string>;
+        oidcProviderArn: pulumi.Output<string>;
+    };
 }
 
 /**
@@ -48,14 +55,21 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
     const zones = chooseZones(settings, region);
 
     const prefix = settings.project;
+    // These two tags name the stack; the pipeline's deploy role may change only IAM roles that carry them.
+    const stackTags = { project: settings.project, stack: settings.stack };
     const provider = new aws.Provider(prefix, {
         region: settings.region as aws.Region,
-        defaultTags: {
-            tags: { project: settings.project, stack: settings.stack, environment: settings.environment },
-        },
+        defaultTags: { tags: { ...stackTags, environment: settings.environment } },
     });
     const opts: pulumi.ComponentResourceOptions = { providers: { aws: provider } };
     const protect = settings.deletionProtection;
+
+    const pipeline = settings.pipeline && new DeployAccess(prefix, {
+        ...settings.pipeline,
+        region: settings.region,
+        stackTags,
+        logGroupPrefix: `/${settings.project}/${settings.stack}/`,
+    }, opts);
 
     const network = new Network(prefix, {
         cidrBlock: settings.vpcCidr,
@@ -141,6 +155,11 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
         vpcId: network.vpcId,
         clusterName: cluster.clusterName,
         services: Object.fromEntries(catalog.map((s) => [s.name, serviceOutputs.get(s.name)!])),
+        pipeline: pipeline && {
+            deployRoleArn: pipeline.deployRoleArn,
+            previewRoleArn: pipeline.previewRoleArn,
+            oidcProviderArn: pipeline.oidcProviderArn,
+        },
     };
 }
 

@@ -1,0 +1,392 @@
+/**
+ * What `pulumi up` of Berth needs from AWS: the one place that maps each Pulumi resource type (and invoke)
+ * the program uses to the IAM actions its provider calls, and the policies built from that map for the
+ * pipeline's deploy and preview roles (see `deployAccess.ts`).
+ *
+ * A test runs the whole program for every shipped stack and fails when a registered type or an invoke is
+ * missing here, or when an entry here is no longer used: a new resource type gets its row in the same change.
+ *
+ * Where the actions come from:
+ * - each type's create/read/update/delete calls in the Terraform AWS provider that `@pulumi/aws` wraps
+ *   (https://github.com/hashicorp/terraform-provider-aws/tree/main/internal/service), cross-checked with a
+ *   least-privilege deployer for the same stack of services (ECS on Fargate, ALB, Service Connect):
+ *   https://github.com/bloom-housing/bloom/blob/main/infra/tofu_importable_modules/bloom_deployer_permission_set_policy/main.tf
+ * - names and condition keys: the Service Authorization Reference,
+ *   https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html
+ * - tagging on create: the default tags reach AWS inside the create call, which AWS authorizes with the
+ *   service's tagging action too (ec2:CreateTags, elasticloadbalancing:AddTags, ecs:TagResource, iam:TagRole, ...),
+ *   e.g. https://docs.aws.amazon.com/AmazonECS/latest/developerguide/supported-iam-actions-tagging.html
+ * Reads are granted broadly (`ec2:Describe*`): the providers' waiters read more than their create calls.
+ */
+
+/** Which resources a write may touch. */
+export type Scope =
+    /** Any resource of the service: AWS offers no practical narrower scope for these calls. */
+    | "any"
+    /** IAM roles that carry this stack's tags (the provider's default tags). */
+    | "stackRoles"
+    /**
+     * Creating IAM roles, only with this stack's tags in the request. Nothing but `iam:CreateRole` belongs
+     * here: `iam:TagRole` on request tags alone would let the role tag any role of the account into the stack.
+     */
+    | "newStackRoles"
+    /** CloudWatch Logs groups under the stack's prefix (`/<project>/<stack>/`). */
+    | "stackLogGroups";
+
+export interface TypePermissions {
+    /** Actions that only read: enough for `pulumi preview` and the waits between writes. */
+    read: readonly string[];
+    /** Actions that create, change or delete, by the resources they may touch. */
+    write: Readonly<Partial<Record<Scope, readonly string[]>>>;
+    /** Services this type hands the stack's roles to (`iam:PassRole`, limited by `iam:PassedToService`). */
+    passesRolesTo?: readonly string[];
+    /** AWS managed policies this type attaches to the stack's roles, as the ARN's part after `iam::aws:`. */
+    attachesPolicies?: readonly string[];
+    /**
+     * Services whose service-linked role AWS creates along with the first such resource in an account; the
+     * caller needs `iam:CreateServiceLinkedRole` for it.
+     */
+    serviceLinkedRoles?: readonly string[];
+}
+
+const EC2_READ = ["ec2:Describe*"];
+const EC2_TAGS = ["ec2:CreateTags", "ec2:DeleteTags"];
+const ELB_READ = ["elasticloadbalancing:Describe*"];
+const ELB_TAGS = ["elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"];
+const ECS_READ = ["ecs:Describe*", "ecs:List*"];
+const ECS_TAGS = ["ecs:TagResource", "ecs:UntagResource"];
+
+const ec2 = (...actions: string[]): TypePermissions => ({ read: EC2_READ, write: { any: [...actions, ...EC2_TAGS] } });
+const elb = (...actions: string[]): TypePermissions => ({ read: ELB_READ, write: { any: [...actions, ...ELB_TAGS] } });
+
+/** Per Pulumi resource type: what its provider calls. */
+export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
+    "aws:ec2/vpc:Vpc": ec2("ec2:CreateVpc", "ec2:ModifyVpcAttribute", "ec2:DeleteVpc"),
+    "aws:ec2/subnet:Subnet": ec2("ec2:CreateSubnet", "ec2:ModifySubnetAttribute", "ec2:DeleteSubnet"),
+    "aws:ec2/internetGateway:InternetGateway": ec2(
+        "ec2:CreateInternetGateway", "ec2:AttachInternetGateway", "ec2:DetachInternetGateway", "ec2:DeleteInternetGateway",
+    ),
+    "aws:ec2/eip:Eip": ec2("ec2:AllocateAddress", "ec2:DisassociateAddress", "ec2:ReleaseAddress"),
+    "aws:ec2/natGateway:NatGateway": ec2("ec2:CreateNatGateway", "ec2:DeleteNatGateway"),
+    "aws:ec2/routeTable:RouteTable": ec2("ec2:CreateRouteTable", "ec2:DeleteRouteTable"),
+    "aws:ec2/route:Route": ec2("ec2:CreateRoute", "ec2:ReplaceRoute", "ec2:DeleteRoute"),
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": ec2(
+        "ec2:AssociateRouteTable", "ec2:ReplaceRouteTableAssociation", "ec2:DisassociateRouteTable",
+    ),
+    // The provider revokes the allow-all egress rule AWS adds to every new group.
+    "aws:ec2/securityGroup:SecurityGroup": ec2("ec2:CreateSecurityGroup", "ec2:RevokeSecurityGroupEgress", "ec2:DeleteSecurityGroup"),
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": ec2(
+        "ec2:AuthorizeSecurityGroupIngress", "ec2:ModifySecurityGroupRules", "ec2:RevokeSecurityGroupIngress",
+    ),
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": ec2(
+        "ec2:AuthorizeSecurityGroupEgress", "ec2:ModifySecurityGroupRules", "ec2:RevokeSecurityGroupEgress",
+    ),
+
+    // https://docs.aws.amazon.com/elasticloadbalancing/latest/userguide/elb-service-linked-roles.html
+    "aws:lb/loadBalancer:LoadBalancer": {
+        ...elb(
+            "elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:ModifyLoadBalancerAttributes",
+            "elasticloadbalancing:SetSecurityGroups", "elasticloadbalancing:SetSubnets",
+            "elasticloadbalancing:SetIpAddressType", "elasticloadbalancing:DeleteLoadBalancer",
+        ),
+        serviceLinkedRoles: ["elasticloadbalancing.amazonaws.com"],
+    },
+    "aws:lb/listener:Listener": elb(
+        "elasticloadbalancing:CreateListener", "elasticloadbalancing:ModifyListener",
+        "elasticloadbalancing:ModifyListenerAttributes", "elasticloadbalancing:DeleteListener",
+    ),
+    "aws:lb/listenerRule:ListenerRule": elb(
+        "elasticloadbalancing:CreateRule", "elasticloadbalancing:ModifyRule",
+        "elasticloadbalancing:SetRulePriorities", "elasticloadbalancing:DeleteRule",
+    ),
+    "aws:lb/targetGroup:TargetGroup": elb(
+        "elasticloadbalancing:CreateTargetGroup", "elasticloadbalancing:ModifyTargetGroup",
+        "elasticloadbalancing:ModifyTargetGroupAttributes", "elasticloadbalancing:DeleteTargetGroup",
+    ),
+
+    "aws:servicediscovery/httpNamespace:HttpNamespace": {
+        read: [
+            "servicediscovery:GetNamespace", "servicediscovery:GetOperation",
+            "servicediscovery:ListNamespaces", "servicediscovery:ListTagsForResource",
+        ],
+        write: {
+            any: [
+                "servicediscovery:CreateHttpNamespace", "servicediscovery:UpdateHttpNamespace",
+                "servicediscovery:DeleteNamespace", "servicediscovery:TagResource", "servicediscovery:UntagResource",
+            ],
+        },
+    },
+    // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using-service-linked-roles.html
+    "aws:ecs/cluster:Cluster": {
+        read: ECS_READ,
+        write: { any: ["ecs:CreateCluster", "ecs:UpdateCluster", "ecs:UpdateClusterSettings", "ecs:DeleteCluster", ...ECS_TAGS] },
+        serviceLinkedRoles: ["ecs.amazonaws.com"],
+    },
+    "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders": {
+        read: ECS_READ,
+        write: { any: ["ecs:PutClusterCapacityProviders"] },
+    },
+    "aws:ecs/taskDefinition:TaskDefinition": {
+        read: ECS_READ,
+        write: { any: ["ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition", ...ECS_TAGS] },
+        passesRolesTo: ["ecs-tasks.amazonaws.com"],
+    },
+    // Service Connect's Cloud Map services are made by ECS's service-linked role, not by the caller.
+    "aws:ecs/service:Service": {
+        read: ECS_READ,
+        write: { any: ["ecs:CreateService", "ecs:UpdateService", "ecs:DeleteService", ...ECS_TAGS] },
+        serviceLinkedRoles: ["ecs.amazonaws.com"],
+    },
+
+    // Berth's dynamic resources run inside `pulumi up` with the same credentials. The deployment check reads
+    // the service's deployments and its stopped tasks (deploymentCheck.ts); the destroy guard calls nothing.
+    "pulumi-nodejs:dynamic/berth:DeploymentCheck": { read: ["ecs:DescribeServices", "ecs:ListTasks", "ecs:DescribeTasks"], write: {} },
+    "pulumi-nodejs:dynamic/berth:DestroyGuard": { read: [], write: {} },
+
+    "aws:ecr/repository:Repository": {
+        read: ["ecr:DescribeRepositories", "ecr:ListTagsForResource", "ecr:GetRepositoryPolicy"],
+        write: {
+            any: [
+                "ecr:CreateRepository", "ecr:PutImageScanningConfiguration", "ecr:PutImageTagMutability",
+                // forceDelete empties the repository before deleting it.
+                "ecr:BatchDeleteImage", "ecr:DeleteRepository", "ecr:TagResource", "ecr:UntagResource",
+            ],
+        },
+    },
+    "aws:ecr/lifecyclePolicy:LifecyclePolicy": {
+        read: ["ecr:GetLifecyclePolicy"],
+        write: { any: ["ecr:PutLifecyclePolicy", "ecr:DeleteLifecyclePolicy"] },
+    },
+    // BuildKit pushes with the ECR token of the `getAuthorizationToken` invoke, so with the caller's rights.
+    // https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-push-iam.html
+    "docker-build:index:Image": {
+        read: ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+        write: { any: ["ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage"] },
+    },
+
+    "aws:cloudwatch/logGroup:LogGroup": {
+        read: ["logs:DescribeLogGroups", "logs:ListTagsForResource", "logs:ListTagsLogGroup"],
+        write: {
+            stackLogGroups: [
+                "logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:DeleteRetentionPolicy", "logs:DeleteLogGroup",
+                "logs:TagResource", "logs:UntagResource", "logs:TagLogGroup", "logs:UntagLogGroup",
+            ],
+        },
+    },
+
+    // The provider creates roles with their tags in CreateRole itself, which IAM authorizes with
+    // aws:RequestTag and no dependent iam:TagRole (unlike EC2, ELB or ECS, IAM has no CreateAction key to tell a
+    // tag-on-create apart from a later TagRole):
+    // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html
+    // https://docs.aws.amazon.com/IAM/latest/UserGuide/access_iam-tags.html
+    "aws:iam/role:Role": {
+        read: [
+            "iam:GetRole", "iam:ListRolePolicies", "iam:GetRolePolicy",
+            "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole",
+        ],
+        write: {
+            newStackRoles: ["iam:CreateRole"],
+            stackRoles: [
+                "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:UpdateAssumeRolePolicy",
+                "iam:TagRole", "iam:UntagRole", "iam:DeleteRole",
+            ],
+        },
+    },
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": {
+        read: ["iam:ListAttachedRolePolicies"],
+        write: {},
+        attachesPolicies: ["policy/service-role/AmazonECSTaskExecutionRolePolicy"],
+    },
+
+    // Registering an ECS service as a scalable target reads and updates the service with the caller's rights,
+    // and target tracking creates its CloudWatch alarms the same way:
+    // https://docs.aws.amazon.com/autoscaling/application/userguide/security_iam_id-based-policy-examples.html
+    "aws:appautoscaling/target:Target": {
+        read: [
+            "application-autoscaling:DescribeScalableTargets", "application-autoscaling:ListTagsForResource",
+            "ecs:DescribeServices",
+        ],
+        write: {
+            any: [
+                "application-autoscaling:RegisterScalableTarget", "application-autoscaling:DeregisterScalableTarget",
+                "application-autoscaling:TagResource", "application-autoscaling:UntagResource", "ecs:UpdateService",
+            ],
+        },
+        serviceLinkedRoles: ["ecs.application-autoscaling.amazonaws.com"],
+    },
+    "aws:appautoscaling/policy:Policy": {
+        read: ["application-autoscaling:DescribeScalingPolicies", "cloudwatch:DescribeAlarms"],
+        write: {
+            any: [
+                "application-autoscaling:PutScalingPolicy", "application-autoscaling:DeleteScalingPolicy",
+                "cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms",
+            ],
+        },
+    },
+};
+
+/**
+ * Per invoke token: what the data source reads. The provider's own start (`sts:GetCallerIdentity`) needs
+ * no permission: https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html
+ */
+export const INVOKE_PERMISSIONS: Readonly<Record<string, readonly string[]>> = {
+    "aws:index/getAvailabilityZones:getAvailabilityZones": ["ec2:DescribeAvailabilityZones"],
+    "aws:ecr/getAuthorizationToken:getAuthorizationToken": ["ecr:GetAuthorizationToken"],
+};
+
+/** What the policies are scoped to. */
+export interface PolicyContext {
+    partition: string;
+    account: string;
+    region: string;
+    /** The tags every resource of the stack carries (the provider's default tags, e.g. project and stack). */
+    stackTags: Readonly<Record<string, string>>;
+    /** The prefix of the stack's log group names, e.g. `/berth/dev/`. */
+    logGroupPrefix: string;
+    /** Roles the deploy role must never change, whatever their tags: its own and its siblings'. */
+    protectedRoleArns: readonly string[];
+}
+
+export interface PolicyStatement {
+    Sid: string;
+    Effect: "Allow" | "Deny";
+    Action: string[];
+    Resource: string | string[];
+    Condition?: Record<string, Record<string, string | string[]>>;
+}
+
+export interface PolicyDocument {
+    Version: "2012-10-17";
+    Statement: PolicyStatement[];
+}
+
+const sorted = (values: Iterable<string>): string[] => [...new Set(values)].sort();
+
+/** Drops the actions a wildcard of the same list already grants (`ec2:DescribeVpcs` under `ec2:Describe*`). */
+function withoutCovered(actions: string[]): string[] {
+    const wildcards = actions.filter((a) => a.endsWith("*")).map((a) => a.slice(0, -1));
+    return actions.filter((a) => a.endsWith("*") || !wildcards.some((w) => a.startsWith(w)));
+}
+
+function allReads(permissions: Readonly<Record<string, TypePermissions>>, invokes: Readonly<Record<string, readonly string[]>>): string[] {
+    return withoutCovered(sorted([...Object.values(permissions).flatMap((p) => p.read), ...Object.values(invokes).flat()]));
+}
+
+function tagCondition(kind: "ResourceTag" | "RequestTag", tags: Readonly<Record<string, string>>): Record<string, string> {
+    return Object.fromEntries(Object.entries(tags).map(([key, value]) => [`aws:${kind}/${key}`, value]));
+}
+
+/** The glob of the stack's log groups, as IAM matches it (`*` for any characters). */
+export function logGroupResource(ctx: Pick<PolicyContext, "partition" | "region" | "account" | "logGroupPrefix">): string {
+    return `arn:${ctx.partition}:logs:${ctx.region}:${ctx.account}:log-group:${ctx.logGroupPrefix}*`;
+}
+
+/**
+ * The deploy role's policy: every read, every write of the map within its scope, and an explicit deny on
+ * the pipeline's own roles, so that no change merged to the branch can widen what the pipeline may do.
+ */
+export function deployPolicy(
+    ctx: PolicyContext,
+    permissions: Readonly<Record<string, TypePermissions>> = RESOURCE_PERMISSIONS,
+    invokes: Readonly<Record<string, readonly string[]>> = INVOKE_PERMISSIONS,
+): PolicyDocument {
+    const entries = Object.values(permissions);
+    const writes = (scope: Scope) => sorted(entries.flatMap((p) => p.write[scope] ?? []));
+    const roles = `arn:${ctx.partition}:iam::${ctx.account}:role/*`;
+    const statements: PolicyStatement[] = [
+        { Sid: "Read", Effect: "Allow", Action: allReads(permissions, invokes), Resource: "*" },
+        { Sid: "Write", Effect: "Allow", Action: writes("any"), Resource: "*" },
+        {
+            Sid: "CreateStackRoles",
+            Effect: "Allow",
+            Action: writes("newStackRoles"),
+            Resource: roles,
+            Condition: { StringEquals: tagCondition("RequestTag", ctx.stackTags) },
+        },
+        {
+            Sid: "ChangeStackRoles",
+            Effect: "Allow",
+            Action: writes("stackRoles"),
+            Resource: roles,
+            Condition: { StringEquals: tagCondition("ResourceTag", ctx.stackTags) },
+        },
+    ];
+
+    const policies = sorted(entries.flatMap((p) => p.attachesPolicies ?? []));
+    const passedTo = sorted(entries.flatMap((p) => p.passesRolesTo ?? []));
+    const linked = sorted(entries.flatMap((p) => p.serviceLinkedRoles ?? []));
+    // Each of these only when the map (or the context) gives it something to name.
+    const optional: [boolean, PolicyStatement][] = [
+        [policies.length > 0, {
+            Sid: "AttachManagedPolicies",
+            Effect: "Allow",
+            Action: ["iam:AttachRolePolicy", "iam:DetachRolePolicy"],
+            Resource: roles,
+            Condition: {
+                StringEquals: tagCondition("ResourceTag", ctx.stackTags),
+                ArnEquals: { "iam:PolicyARN": policies.map((p) => `arn:${ctx.partition}:iam::aws:${p}`) },
+            },
+        }],
+        [passedTo.length > 0, {
+            Sid: "PassStackRoles",
+            Effect: "Allow",
+            Action: ["iam:PassRole"],
+            Resource: roles,
+            Condition: { StringEquals: { ...tagCondition("ResourceTag", ctx.stackTags), "iam:PassedToService": passedTo } },
+        }],
+        [linked.length > 0, {
+            Sid: "ServiceLinkedRoles",
+            Effect: "Allow",
+            Action: ["iam:CreateServiceLinkedRole"],
+            Resource: `arn:${ctx.partition}:iam::${ctx.account}:role/aws-service-role/*`,
+            Condition: { StringEquals: { "iam:AWSServiceName": linked } },
+        }],
+        [true, { Sid: "StackLogGroups", Effect: "Allow", Action: writes("stackLogGroups"), Resource: logGroupResource(ctx) }],
+        [ctx.protectedRoleArns.length > 0,
+            { Sid: "NeverChangeThePipelineRoles", Effect: "Deny", Action: ["iam:*"], Resource: [...ctx.protectedRoleArns] }],
+    ];
+    statements.push(...optional.filter(([wanted]) => wanted).map(([, s]) => s));
+    return { Version: "2012-10-17", Statement: statements.filter((s) => s.Action.length > 0) };
+}
+
+/** The preview role's policy: reads only, for `pulumi preview` of pull requests whose code nobody has reviewed. */
+export function previewPolicy(
+    permissions: Readonly<Record<string, TypePermissions>> = RESOURCE_PERMISSIONS,
+    invokes: Readonly<Record<string, readonly string[]>> = INVOKE_PERMISSIONS,
+): PolicyDocument {
+    return { Version: "2012-10-17", Statement: [{ Sid: "Read", Effect: "Allow", Action: allReads(permissions, invokes), Resource: "*" }] };
+}
+
+/** Verbs of actions that only read. */
+const READ_VERB = /^[a-z0-9-]+:(Describe|Get|List|BatchGet|BatchCheck)/;
+
+/**
+ * What is wrong with a permission map: reads that can change something, IAM or log writes that escape the
+ * stack's scope, or actions that name no service.
+ */
+export function permissionProblems(permissions: Readonly<Record<string, TypePermissions>>): string[] {
+    const problems: string[] = [];
+    for (const [type, p] of Object.entries(permissions)) {
+        for (const action of p.read) {
+            if (!READ_VERB.test(action)) {
+                problems.push(`${type}: read action ${action} is not a Describe/Get/List call`);
+            }
+        }
+        for (const [scope, actions] of Object.entries(p.write) as [Scope, readonly string[]][]) {
+            for (const action of actions) {
+                if (!/^[a-z0-9-]+:[A-Za-z*]+$/.test(action)) {
+                    problems.push(`${type}: ${JSON.stringify(action)} is not an IAM action`);
+                } else if (action.startsWith("iam:") && scope !== "stackRoles" && scope !== "newStackRoles") {
+                    problems.push(`${type}: IAM write ${action} must be limited to the stack's roles, not "${scope}"`);
+                } else if (scope === "newStackRoles" && action !== "iam:CreateRole") {
+                    problems.push(`${type}: ${action} on request tags alone reaches roles outside the stack; only iam:CreateRole belongs in "newStackRoles"`);
+                } else if (action.startsWith("logs:") && scope !== "stackLogGroups") {
+                    problems.push(`${type}: log write ${action} must be limited to the stack's log groups, not "${scope}"`);
+                } else if (READ_VERB.test(action)) {
+                    problems.push(`${type}: ${action} reads; list it under "read"`);
+                }
+            }
+        }
+    }
+    return problems;
+}
