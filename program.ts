@@ -61,6 +61,8 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
         cidrBlock: settings.vpcCidr,
         availabilityZones: zones,
         nat: settings.natStrategy,
+        natInstanceType: settings.natInstanceType,
+        region: settings.region,
         protect,
     }, opts);
 
