@@ -5,11 +5,14 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { rulePriority } from "./components/albRoute";
+import { AlarmTopic, ServiceAlarms, serviceAlarmNames } from "./components/alarms";
 import { Cluster } from "./components/cluster";
+import { Dashboard } from "./components/dashboard";
 import { DestroyGuard } from "./components/destroyGuard";
 import { FargateService, type BackendExposure, type PublicExposure } from "./components/fargateService";
 import { LoadBalancer } from "./components/loadBalancer";
 import { Network } from "./components/network";
+import { schedulesFor } from "./components/schedule";
 import { ServiceImage } from "./components/serviceImage";
 import { chooseZones, settingsFromStack, type Settings } from "./config";
 import { deployOrder, healthCheckCommand, serviceEnvironment, type CatalogService } from "./services/catalog";
@@ -31,6 +34,10 @@ export interface BerthOutputs {
     clusterName: pulumi.Output<string>;
     /** Per service: its ECR repository, log group and, for backends, discovery name. */
     services: Record<string, ServiceOutput>;
+    /** The SNS topic every alarm notifies: subscribe to it (`alarmEmail` does for one address). */
+    alarmTopicArn: pulumi.Output<string>;
+    /** The stack's CloudWatch dashboard in the AWS console. */
+    dashboardUrl: pulumi.Output<string>;
 }
 
 /**
@@ -80,9 +87,12 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
         protect,
     }, opts);
 
+    const alarmTopic = new AlarmTopic(prefix, { email: settings.alarmEmail }, opts);
+
     const serviceOutputs = new Map<string, ServiceOutput>();
     const deployed = new Map<string, FargateService>();
     const images: ServiceImage[] = [];
+    const alarms: ServiceAlarms[] = [];
     for (const service of order) {
         const image = new ServiceImage(service.name, {
             context: service.build.context,
@@ -97,6 +107,8 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
         images.push(image);
 
         const size = settings.services[service.name];
+        const family = physicalName(settings, service.name);
+        const schedules = schedulesFor(service.name, settings.scaleSchedules);
         const fargateService = new FargateService(service.name, {
             cluster: { arn: cluster.clusterArn, name: cluster.clusterName },
             namespaceArn: cluster.namespaceArn,
@@ -104,7 +116,7 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
             subnetIds: network.privateSubnetIds,
             egressRoutes: network.privateRoutes,
             image: image.imageRef,
-            family: physicalName(settings, service.name),
+            family,
             port: service.port,
             healthPath: service.healthPath,
             healthCheckCommand: healthCheckCommand(service),
@@ -123,8 +135,24 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
             expose: exposure(service, loadBalancer),
             // deployOrder put every callee first.
             calls: service.calls.map((callee) => deployed.get(callee)!.asCallee()),
+            capacity: { onDemandBase: settings.onDemandBase, spotPercent: settings.spotPercent },
+            deploymentAlarmNames: serviceAlarmNames(family, service.kind).rollback,
+            enableExecuteCommand: settings.ecsExec,
+            scaling: { requestsPerTarget: settings.requestsPerTarget, schedules },
         }, opts);
         deployed.set(service.name, fargateService);
+        alarms.push(new ServiceAlarms(`${service.name}-alarms`, {
+            family,
+            topicArn: alarmTopic.topicArn,
+            clusterName: cluster.clusterName,
+            serviceName: fargateService.serviceName,
+            expose: service.kind === "public"
+                ? { kind: "public", loadBalancerArnSuffix: loadBalancer.arnSuffix, targetGroupArnSuffix: fargateService.targetGroupArnSuffix! }
+                : { kind: "backend", discoveryName: service.name },
+            minCount: size.desiredCount,
+            containerInsights: settings.containerInsights,
+            mayRunZeroTasks: schedules.some((s) => s.minCount === 0),
+        }, opts));
 
         serviceOutputs.set(service.name, {
             kind: service.kind,
@@ -134,7 +162,24 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
         });
     }
 
-    new DestroyGuard(`${prefix}-destroy-guard`, [network, cluster, loadBalancer, ...images, ...deployed.values()], protect);
+    const dashboard = new Dashboard(prefix, {
+        name: `${settings.project}-${settings.stack}`,
+        region: settings.region,
+        clusterName: cluster.clusterName,
+        loadBalancerArnSuffix: loadBalancer.arnSuffix,
+        containerInsights: settings.containerInsights,
+        services: catalog.map((s) => ({
+            name: s.name,
+            kind: s.kind,
+            serviceName: deployed.get(s.name)!.serviceName,
+            targetGroupArnSuffix: deployed.get(s.name)!.targetGroupArnSuffix,
+            discoveryName: s.kind === "backend" ? s.name : undefined,
+        })),
+    }, opts);
+
+    new DestroyGuard(`${prefix}-destroy-guard`, [
+        network, cluster, loadBalancer, alarmTopic, ...images, ...deployed.values(), ...alarms, dashboard,
+    ], protect);
 
     return {
         url: settings.domain
@@ -143,6 +188,8 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
         vpcId: network.vpcId,
         clusterName: cluster.clusterName,
         services: Object.fromEntries(catalog.map((s) => [s.name, serviceOutputs.get(s.name)!])),
+        alarmTopicArn: alarmTopic.topicArn,
+        dashboardUrl: dashboard.url,
     };
 }
 
@@ -159,6 +206,7 @@ function exposure(service: CatalogService, loadBalancer: LoadBalancer): PublicEx
             loadBalancerSecurityGroupId: loadBalancer.securityGroupId,
             pathPatterns: service.pathPatterns,
             priority: service.priority ?? rulePriority(service.name),
+            loadBalancerArnSuffix: loadBalancer.arnSuffix,
         };
     }
     return { kind: "backend", discoveryName: service.name };

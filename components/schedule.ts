@@ -29,7 +29,7 @@ export interface ScaleSchedule {
     minCount: number;
     /**
      * The new ceiling.
-     * @default unchanged: the service's own maxCount stays the ceiling
+     * @default the service's own maxCount
      */
     maxCount?: number;
     /**

@@ -124,6 +124,8 @@ export class Harness {
                 switch (args.token) {
                     case "aws:index/getAvailabilityZones:getAvailabilityZones":
                         return { id: REGION, names: this.zones, zoneIds: this.zones.map((_, i) => `use1-az${i + 1}`) };
+                    case "aws:index/getCallerIdentity:getCallerIdentity":
+                        return { id: ACCOUNT, accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/deployer`, userId: "AIDAEXAMPLE" };
                     case "aws:ssm/getParameter:getParameter":
                         // The public parameters Berth reads: the current Amazon Linux AMI of the NAT instance.
                         if (!String(args.inputs.name).startsWith("/aws/service/ami-amazon-linux-latest/")) {
