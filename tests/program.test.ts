@@ -5,6 +5,7 @@
 import * as assert from "assert";
 import { DEFAULT_ROUTE_PRIORITY } from "../components/albRoute";
 import { overlaps, parseCidr, type Ipv4Cidr } from "../components/cidr";
+import { schedulesFor } from "../components/schedule";
 import { KEEP_ALIVE_TIMEOUT_MS, SHUTDOWN_TIMEOUT_MS } from "../services/kit/src/http";
 import { loadSettings, type Settings } from "../config";
 import { catalog, declarations, healthCheckCommand, resolveCatalog, type CatalogService, type ServiceDeclaration } from "../services/catalog";
@@ -347,7 +348,7 @@ for (const stack of shippedStacks()) {
             for (const service of catalog) {
                 const size = settings.services[service.name];
                 const policies = h.ofType(T.scalingPolicy).filter((p) => p.name.startsWith(`${service.name}-`));
-                if (size.maxCount === size.desiredCount && settings.scaleSchedules.length === 0) {
+                if (size.maxCount === size.desiredCount && schedulesFor(service.name, settings.scaleSchedules).length === 0) {
                     assert.deepStrictEqual(policies, []);
                     continue;
                 }
@@ -362,6 +363,23 @@ for (const stack of shippedStacks()) {
                         assert.strictEqual(c.targetValue, settings.requestsPerTarget);
                     }
                 }
+            }
+        });
+
+        it("applies each scheduled change to the services it names, in its time zone", () => {
+            for (const service of catalog) {
+                const expected = schedulesFor(service.name, settings.scaleSchedules);
+                const actions = h.ofType(T.scheduledAction).filter((a) => a.name.startsWith(`${service.name}-schedule-`));
+                assert.deepStrictEqual(actions.map((a) => a.inputs.name), expected.map((s) => s.name));
+                const target = h.ofType(T.scalingTarget).find((t) => t.name === `${service.name}-scaling`);
+                for (const [i, action] of actions.entries()) {
+                    assert.strictEqual(action.inputs.resourceId, target!.inputs.resourceId);
+                    assert.strictEqual(action.inputs.timezone, expected[i].timezone ?? "UTC");
+                    assert.ok(action.inputs.scalableTargetAction.minCapacity <= action.inputs.scalableTargetAction.maxCapacity);
+                }
+            }
+            if (stack === "prod") {
+                assert.ok(h.ofType(T.scheduledAction).length > 0, "the shipped prod stack keeps a morning floor");
             }
         });
 
@@ -770,7 +788,9 @@ describe("listener rule priorities", () => {
         return new Map(h.ofType(T.rule).map((r) => [r.name, r.inputs.priority]));
     }
 
-    it("stay put when services are removed or inserted before them", async () => {
+    it("stay put when services are removed or inserted before them", async function () {
+        // Three whole programs under mocks.
+        this.timeout(90_000);
         const before = await priorities([...declarations, probe("probe-a"), probe("probe-b"), probe("probe-c")]);
         const removed = await priorities([...declarations, probe("probe-b"), probe("probe-c")]);
         const inserted = await priorities([probe("probe-new"), ...declarations, probe("probe-b"), probe("probe-c")]);
