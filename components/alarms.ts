@@ -45,11 +45,22 @@ export function alarmName(family: string, role: AlarmRole): string {
     return `${family}-${role}`;
 }
 
+/** The roles a bad version causes: ECS rolls a deployment back on these (see the module comment). */
+const ROLLBACK_ROLES: ReadonlySet<AlarmRole> = new Set<AlarmRole>(["5xx-rate", "unhealthy-targets"]);
+
+/** The alarms each kind of service has: only public services have ALB targets. */
+const ROLES: Readonly<Record<"public" | "backend", readonly AlarmRole[]>> = {
+    public: ["5xx-rate", "unhealthy-targets", "p99-latency", "cpu", "memory", "tasks-below-desired"],
+    backend: ["5xx-rate", "p99-latency", "cpu", "memory", "tasks-below-desired"],
+};
+
 /** The names of a service's alarms: those its deployments roll back on, and those that only notify. */
 export function serviceAlarmNames(family: string, kind: "public" | "backend"): { rollback: string[]; notify: string[] } {
-    const rollback: AlarmRole[] = kind === "public" ? ["5xx-rate", "unhealthy-targets"] : ["5xx-rate"];
-    const notify: AlarmRole[] = ["p99-latency", "cpu", "memory", "tasks-below-desired"];
-    return { rollback: rollback.map((r) => alarmName(family, r)), notify: notify.map((r) => alarmName(family, r)) };
+    const roles = ROLES[kind];
+    return {
+        rollback: roles.filter((r) => ROLLBACK_ROLES.has(r)).map((r) => alarmName(family, r)),
+        notify: roles.filter((r) => !ROLLBACK_ROLES.has(r)).map((r) => alarmName(family, r)),
+    };
 }
 
 /** How a service is measured: through the ALB (public) or through Service Connect (backend). */
@@ -107,172 +118,121 @@ function metric(id: string, namespace: string, metricName: string, dimensions: D
 export function alarmDefinitions(subject: AlarmSubject): AlarmDefinition[] {
     const t = ALARM_THRESHOLDS;
     const ecs: Dimensions = { ClusterName: subject.clusterName, ServiceName: subject.serviceName };
-    const name = (role: AlarmRole) => alarmName(subject.family, role);
-    const out: AlarmDefinition[] = [];
     const expose = subject.expose;
+    const define = (
+        role: AlarmRole,
+        spec: { evaluationPeriods: number; datapointsToAlarm: number },
+        args: Omit<aws.cloudwatch.MetricAlarmArgs, "name" | "evaluationPeriods" | "datapointsToAlarm">,
+    ): AlarmDefinition => ({
+        role,
+        rollback: ROLLBACK_ROLES.has(role),
+        args: {
+            name: alarmName(subject.family, role),
+            evaluationPeriods: spec.evaluationPeriods,
+            datapointsToAlarm: spec.datapointsToAlarm,
+            treatMissingData: "notBreaching",
+            ...args,
+            alarmDescription: `${subject.family}: ${args.alarmDescription}${ROLLBACK_ROLES.has(role) ? " Rolls a deployment back." : ""}`,
+        },
+    });
+    const one = (namespace: string, metricName: string, dimensions: Dimensions, period: number, stat: { statistic?: string; extendedStatistic?: string }) =>
+        ({ namespace, metricName, dimensions, period, ...stat });
 
-    const rate = (errors: string, total: string) =>
-        `IF(${total} >= ${t.errorRate.minRequests}, 100 * (${errors}) / ${total}, 0)`;
-    if (expose.kind === "public") {
-        const alb: Dimensions = { LoadBalancer: expose.loadBalancerArnSuffix };
-        const tg: Dimensions = { ...alb, TargetGroup: expose.targetGroupArnSuffix };
-        const p = t.errorRate.period;
-        out.push({
-            role: "5xx-rate",
-            rollback: true,
-            args: {
-                name: name("5xx-rate"),
-                alarmDescription: `${subject.family}: more than ${t.errorRate.percent} % of requests answered 5xx (targets' and the ALB's). Rolls a deployment back.`,
-                comparisonOperator: "GreaterThanThreshold",
-                threshold: t.errorRate.percent,
-                evaluationPeriods: t.errorRate.evaluationPeriods,
-                datapointsToAlarm: t.errorRate.datapointsToAlarm,
-                treatMissingData: "notBreaching",
-                metricQueries: [
+    // Per kind: where requests are counted, and the unit of response times (the ALB reports seconds,
+    // Service Connect milliseconds).
+    const p = t.errorRate.period;
+    const traffic = expose.kind === "public"
+        ? (() => {
+            const alb: Dimensions = { LoadBalancer: expose.loadBalancerArnSuffix };
+            const tg: Dimensions = { ...alb, TargetGroup: expose.targetGroupArnSuffix };
+            return {
+                source: "targets' and the ALB's",
+                queries: [
                     metric("target5xx", "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", tg, "Sum", p),
                     metric("alb5xx", "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", alb, "Sum", p),
                     metric("requests", "AWS/ApplicationELB", "RequestCount", tg, "Sum", p),
-                    { id: "total", returnData: false, expression: "FILL(requests, 0) + FILL(alb5xx, 0)" },
-                    { id: "rate", returnData: true, label: "5xx %", expression: rate("FILL(target5xx, 0) + FILL(alb5xx, 0)", "total") },
                 ],
-            },
-        });
-        out.push({
-            role: "unhealthy-targets",
-            rollback: true,
-            args: {
-                name: name("unhealthy-targets"),
-                alarmDescription: `${subject.family}: the ALB finds targets unhealthy. Rolls a deployment back.`,
-                comparisonOperator: "GreaterThanOrEqualToThreshold",
-                threshold: t.unhealthyTargets.count,
-                evaluationPeriods: t.unhealthyTargets.evaluationPeriods,
-                datapointsToAlarm: t.unhealthyTargets.datapointsToAlarm,
-                treatMissingData: "notBreaching",
-                namespace: "AWS/ApplicationELB",
-                metricName: "UnHealthyHostCount",
-                dimensions: tg,
-                statistic: "Maximum",
-                period: t.unhealthyTargets.period,
-            },
-        });
-        out.push({
-            role: "p99-latency",
-            rollback: false,
-            args: {
-                name: name("p99-latency"),
-                alarmDescription: `${subject.family}: 99th percentile of response time above ${t.latencyP99.seconds} s.`,
-                comparisonOperator: "GreaterThanThreshold",
-                threshold: t.latencyP99.seconds,
-                evaluationPeriods: t.latencyP99.evaluationPeriods,
-                datapointsToAlarm: t.latencyP99.datapointsToAlarm,
-                treatMissingData: "notBreaching",
-                namespace: "AWS/ApplicationELB",
-                metricName: "TargetResponseTime",
-                dimensions: tg,
-                extendedStatistic: "p99",
-                period: t.latencyP99.period,
-            },
-        });
-    } else {
-        const sc: Dimensions = { TargetDiscoveryName: expose.discoveryName, ...ecs };
-        const p = t.errorRate.period;
-        out.push({
-            role: "5xx-rate",
-            rollback: true,
-            args: {
-                name: name("5xx-rate"),
-                alarmDescription: `${subject.family}: more than ${t.errorRate.percent} % of requests through Service Connect answered 5xx. Rolls a deployment back.`,
-                comparisonOperator: "GreaterThanThreshold",
-                threshold: t.errorRate.percent,
-                evaluationPeriods: t.errorRate.evaluationPeriods,
-                datapointsToAlarm: t.errorRate.datapointsToAlarm,
-                treatMissingData: "notBreaching",
-                metricQueries: [
-                    ...(["2", "3", "4", "5"] as const).map((c) => metric(`status${c}xx`, "AWS/ECS", `HTTPCode_Target_${c}XX_Count`, sc, "Sum", p)),
-                    { id: "total", returnData: false, expression: "FILL(status2xx, 0) + FILL(status3xx, 0) + FILL(status4xx, 0) + FILL(status5xx, 0)" },
-                    { id: "rate", returnData: true, label: "5xx %", expression: rate("FILL(status5xx, 0)", "total") },
-                ],
-            },
-        });
-        out.push({
-            role: "p99-latency",
-            rollback: false,
-            args: {
-                name: name("p99-latency"),
-                alarmDescription: `${subject.family}: 99th percentile of response time above ${t.latencyP99.seconds} s.`,
-                comparisonOperator: "GreaterThanThreshold",
-                // Service Connect reports TargetResponseTime in milliseconds.
-                threshold: t.latencyP99.seconds * 1000,
-                evaluationPeriods: t.latencyP99.evaluationPeriods,
-                datapointsToAlarm: t.latencyP99.datapointsToAlarm,
-                treatMissingData: "notBreaching",
-                namespace: "AWS/ECS",
-                metricName: "TargetResponseTime",
-                dimensions: sc,
-                extendedStatistic: "p99",
-                period: t.latencyP99.period,
-            },
-        });
-    }
+                errors: "FILL(target5xx, 0) + FILL(alb5xx, 0)",
+                total: "FILL(requests, 0) + FILL(alb5xx, 0)",
+                latency: one("AWS/ApplicationELB", "TargetResponseTime", tg, t.latencyP99.period, { extendedStatistic: "p99" }),
+                secondsIn: 1,
+                targets: tg,
+            };
+        })()
+        : (() => {
+            const sc: Dimensions = { TargetDiscoveryName: expose.discoveryName, ...ecs };
+            const codes = ["2", "3", "4", "5"] as const;
+            return {
+                source: "through Service Connect",
+                queries: codes.map((c) => metric(`status${c}xx`, "AWS/ECS", `HTTPCode_Target_${c}XX_Count`, sc, "Sum", p)),
+                errors: "FILL(status5xx, 0)",
+                total: codes.map((c) => `FILL(status${c}xx, 0)`).join(" + "),
+                latency: one("AWS/ECS", "TargetResponseTime", sc, t.latencyP99.period, { extendedStatistic: "p99" }),
+                secondsIn: 1000,
+                targets: undefined,
+            };
+        })();
 
-    for (const [role, spec, metricName] of [["cpu", t.cpu, "CPUUtilization"], ["memory", t.memory, "MemoryUtilization"]] as const) {
-        out.push({
-            role,
-            rollback: false,
-            args: {
-                name: name(role),
-                alarmDescription: `${subject.family}: average ${role === "cpu" ? "CPU" : "memory"} of its tasks above ${spec.percent} %.`,
-                comparisonOperator: "GreaterThanThreshold",
-                threshold: spec.percent,
-                evaluationPeriods: spec.evaluationPeriods,
-                datapointsToAlarm: spec.datapointsToAlarm,
-                treatMissingData: "notBreaching",
-                namespace: "AWS/ECS",
-                metricName,
-                dimensions: ecs,
-                statistic: "Average",
-                period: spec.period,
-            },
-        });
+    const out: AlarmDefinition[] = [
+        define("5xx-rate", t.errorRate, {
+            alarmDescription: `more than ${t.errorRate.percent} % of requests answered 5xx (${traffic.source}).`,
+            comparisonOperator: "GreaterThanThreshold",
+            threshold: t.errorRate.percent,
+            metricQueries: [
+                ...traffic.queries,
+                { id: "total", returnData: false, expression: traffic.total },
+                {
+                    id: "rate",
+                    returnData: true,
+                    label: "5xx %",
+                    expression: `IF(total >= ${t.errorRate.minRequests}, 100 * (${traffic.errors}) / total, 0)`,
+                },
+            ],
+        }),
+    ];
+    if (traffic.targets) {
+        out.push(define("unhealthy-targets", t.unhealthyTargets, {
+            alarmDescription: "the ALB finds targets unhealthy.",
+            comparisonOperator: "GreaterThanOrEqualToThreshold",
+            threshold: t.unhealthyTargets.count,
+            ...one("AWS/ApplicationELB", "UnHealthyHostCount", traffic.targets, t.unhealthyTargets.period, { statistic: "Maximum" }),
+        }));
     }
-
+    out.push(define("p99-latency", t.latencyP99, {
+        alarmDescription: `99th percentile of response time above ${t.latencyP99.seconds} s.`,
+        comparisonOperator: "GreaterThanThreshold",
+        threshold: t.latencyP99.seconds * traffic.secondsIn,
+        ...traffic.latency,
+    }));
+    for (const [role, spec, metricName, what] of [["cpu", t.cpu, "CPUUtilization", "CPU"], ["memory", t.memory, "MemoryUtilization", "memory"]] as const) {
+        out.push(define(role, spec, {
+            alarmDescription: `average ${what} of its tasks above ${spec.percent} %.`,
+            comparisonOperator: "GreaterThanThreshold",
+            threshold: spec.percent,
+            ...one("AWS/ECS", metricName, ecs, spec.period, { statistic: "Average" }),
+        }));
+    }
     const below = t.tasksBelowDesired;
-    const common = {
-        name: name("tasks-below-desired"),
-        evaluationPeriods: below.evaluationPeriods,
-        datapointsToAlarm: below.datapointsToAlarm,
-    };
-    out.push({
-        role: "tasks-below-desired",
-        rollback: false,
-        args: subject.containerInsights
-            ? {
-                ...common,
-                alarmDescription: `${subject.family}: fewer tasks running than ECS wants (Container Insights).`,
-                comparisonOperator: "GreaterThanThreshold",
-                threshold: 0,
-                treatMissingData: "notBreaching",
-                metricQueries: [
-                    metric("desired", "ECS/ContainerInsights", "DesiredTaskCount", ecs, "Average", below.period),
-                    metric("running", "ECS/ContainerInsights", "RunningTaskCount", ecs, "Average", below.period),
-                    { id: "missing", returnData: true, label: "tasks missing", expression: "FILL(desired, 0) - FILL(running, 0)" },
-                ],
-            }
-            : {
-                ...common,
-                alarmDescription: `${subject.family}: fewer than ${subject.minCount} tasks running (the floor).`,
-                comparisonOperator: "LessThanThreshold",
-                threshold: subject.minCount,
-                // No data means no task runs at all (ECS publishes metrics only for running tasks), which is
-                // the worst case, unless a schedule takes the service to zero on purpose.
-                treatMissingData: subject.mayRunZeroTasks || subject.minCount === 0 ? "notBreaching" : "breaching",
-                namespace: "AWS/ECS",
-                metricName: "CPUUtilization",
-                dimensions: ecs,
-                statistic: "SampleCount",
-                period: below.period,
-            },
-    });
+    out.push(define("tasks-below-desired", below, subject.containerInsights
+        ? {
+            alarmDescription: "fewer tasks running than ECS wants (Container Insights).",
+            comparisonOperator: "GreaterThanThreshold",
+            threshold: 0,
+            metricQueries: [
+                metric("desired", "ECS/ContainerInsights", "DesiredTaskCount", ecs, "Average", below.period),
+                metric("running", "ECS/ContainerInsights", "RunningTaskCount", ecs, "Average", below.period),
+                { id: "missing", returnData: true, label: "tasks missing", expression: "FILL(desired, 0) - FILL(running, 0)" },
+            ],
+        }
+        : {
+            alarmDescription: `fewer than ${subject.minCount} tasks running (the floor).`,
+            comparisonOperator: "LessThanThreshold",
+            threshold: subject.minCount,
+            // No data means no task runs at all (ECS publishes metrics only for running tasks), which is
+            // the worst case, unless a schedule takes the service to zero on purpose.
+            treatMissingData: subject.mayRunZeroTasks || subject.minCount === 0 ? "notBreaching" : "breaching",
+            ...one("AWS/ECS", "CPUUtilization", ecs, below.period, { statistic: "SampleCount" }),
+        }));
     return out;
 }
 

@@ -7,6 +7,7 @@ import { FargateService, type FargateServiceArgs } from "../components/fargateSe
 import { LoadBalancer } from "../components/loadBalancer";
 import { Network } from "../components/network";
 import { ServiceImage } from "../components/serviceImage";
+import { serviceArgs } from "./support/fargate";
 import { Harness } from "./support/pulumi";
 
 const CHECK = "pulumi-nodejs:dynamic/berth:DeploymentCheck";
@@ -17,28 +18,6 @@ async function mocked(): Promise<Harness> {
     return h;
 }
 
-function serviceArgs(overrides: Partial<FargateServiceArgs> = {}): FargateServiceArgs {
-    return {
-        cluster: { arn: "cluster-arn", name: "cluster" },
-        namespaceArn: "namespace-arn",
-        vpcId: "vpc-1",
-        subnetIds: ["subnet-a", "subnet-b"],
-        image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/x@sha256:00",
-        family: "berth-test-x",
-        port: 8080,
-        healthPath: "/health",
-        healthCheckCommand: ["CMD", "true"],
-        environment: { PORT: "8080" },
-        cpu: 256,
-        memory: 512,
-        desiredCount: 1,
-        logGroupName: "/berth/test/x",
-        logRetentionDays: 7,
-        region: "us-east-1",
-        expose: { kind: "backend", discoveryName: "x" },
-        ...overrides,
-    };
-}
 
 describe("components", () => {
     describe("Network", () => {

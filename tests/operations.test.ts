@@ -13,6 +13,7 @@ import { CONTAINER_HEALTH_CHECK, DEPLOYMENT_TIMEOUT, HEALTH_CHECK_GRACE_PERIOD, 
 import { isTimeZone, scheduleExpressionProblem, schedulesFor, type ScaleSchedule } from "../components/schedule";
 import { PRESETS } from "../config";
 import { catalog } from "../services/catalog";
+import { serviceArgs } from "./support/fargate";
 import { Harness, runBerth, stackConfig, type Recorded } from "./support/pulumi";
 
 const T = {
@@ -251,28 +252,6 @@ describe("capacity and sizing", () => {
     });
 });
 
-function serviceArgs(overrides: Partial<FargateServiceArgs> = {}): FargateServiceArgs {
-    return {
-        cluster: { arn: "cluster-arn", name: "cluster" },
-        namespaceArn: "namespace-arn",
-        vpcId: "vpc-1",
-        subnetIds: ["subnet-a", "subnet-b"],
-        image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/x@sha256:00",
-        family: "berth-test-x",
-        port: 8080,
-        healthPath: "/health",
-        healthCheckCommand: ["CMD", "true"],
-        environment: { PORT: "8080" },
-        cpu: 256,
-        memory: 512,
-        desiredCount: 1,
-        logGroupName: "/berth/test/x",
-        logRetentionDays: 7,
-        region: "us-east-1",
-        expose: { kind: "backend", discoveryName: "x" },
-        ...overrides,
-    };
-}
 
 const publicExpose = { kind: "public" as const, listenerArn: "l", loadBalancerSecurityGroupId: "sg", pathPatterns: [], priority: 10, loadBalancerArnSuffix: "app/alb/0123" };
 
