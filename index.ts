@@ -1,6 +1,6 @@
 /**
  * Berth's Pulumi program: the service catalogue deployed with this stack's configuration.
- * Stack outputs: `url`, `vpcId`, `clusterName`, `services` (see `BerthOutputs` in program.ts).
+ * Stack outputs: `url`, `vpcId`, `clusterName`, `services`, `alarmTopicArn`, `dashboardUrl` (see `BerthOutputs` in program.ts).
  */
 import { deployBerth } from "./program";
 import { catalog } from "./services/catalog";
