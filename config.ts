@@ -11,15 +11,21 @@ import { overlaps, parseCidr, MIN_SUBNET_PREFIX, subnetBits } from "./components
 import { GIT_BRANCH, GITHUB_ENVIRONMENT, GITHUB_OIDC_PROVIDER_ARN, GITHUB_REPOSITORY } from "./components/deployAccess";
 import { describeFargateMemory, FARGATE_SIZES, isFargateSize } from "./components/fargate";
 import { MIN_KEEP_IMAGES } from "./components/serviceImage";
-import type { NatStrategy } from "./components/network";
+import { NAT_INSTANCE_TYPES, type NatInstanceType, type NatStrategy } from "./components/network";
+import { isTimeZone, scheduleExpressionProblem, type ScaleSchedule } from "./components/schedule";
 import type { CatalogService } from "./services/catalog";
 
 export type EnvironmentName = "test" | "prod";
 
 /** Everything that differs between environments. A stack may override any key of its preset. */
 export interface Preset {
-    /** One NAT gateway for the VPC, or one per AZ so that losing an AZ does not cut the others off. */
+    /**
+     * One NAT gateway for the VPC, one per AZ so that losing an AZ does not cut the others off, or (test
+     * stacks) one small EC2 instance doing NAT for a fraction of a NAT gateway's price.
+     */
     natStrategy: NatStrategy;
+    /** The EC2 instance type of the NAT instance (`natStrategy: instance`), a Graviton burstable type. */
+    natInstanceType: NatInstanceType;
     /** Task CPU units (1024 = 1 vCPU); with `memory`, a size Fargate accepts. */
     cpu: number;
     /** Task memory in MiB. */
@@ -43,6 +49,16 @@ export interface Preset {
     forceDelete: boolean;
     /** How many images each ECR repository keeps; older ones expire. */
     keepImages: number;
+    /** Tasks per service that always run on on-demand FARGATE, whatever `spotPercent` says. */
+    onDemandBase: number;
+    /** Share (0-100 %) of the tasks above `onDemandBase` that run on FARGATE_SPOT (up to 70 % cheaper, may be reclaimed). */
+    spotPercent: number;
+    /** ALB requests per task per minute that public services scale out at (target tracking). */
+    requestsPerTarget: number;
+    /** ECS Exec (`aws ecs execute-command`) into the services' containers. */
+    ecsExec: boolean;
+    /** Scheduled changes of the services' task-count bounds, e.g. none at night in test, a morning floor in prod. */
+    scaleSchedules: ScaleSchedule[];
 }
 
 export const PRESETS: Readonly<Record<EnvironmentName, Readonly<Preset>>> = {
@@ -58,11 +74,19 @@ export const PRESETS: Readonly<Record<EnvironmentName, Readonly<Preset>>> = {
         retainOnDelete: false,
         forceDelete: true,
         keepImages: 10,
+        natInstanceType: "t4g.nano",
+        onDemandBase: 0,
+        spotPercent: 100,
+        requestsPerTarget: 1000,
+        ecsExec: true,
+        scaleSchedules: [],
     },
     prod: {
         natStrategy: "perAz",
-        cpu: 512,
-        memory: 1024,
+        // Half a vCPU and 1 GiB for the service once the Service Connect proxy took its recommended share
+        // (see SERVICE_CONNECT_PROXY in components/fargate.ts).
+        cpu: 1024,
+        memory: 2048,
         desiredCount: 2,
         maxCount: 6,
         logRetentionDays: 90,
@@ -71,6 +95,12 @@ export const PRESETS: Readonly<Record<EnvironmentName, Readonly<Preset>>> = {
         retainOnDelete: true,
         forceDelete: false,
         keepImages: 30,
+        natInstanceType: "t4g.nano",
+        onDemandBase: 1,
+        spotPercent: 0,
+        requestsPerTarget: 1000,
+        ecsExec: false,
+        scaleSchedules: [],
     },
 };
 
@@ -105,6 +135,8 @@ export interface Settings extends Omit<Preset, "cpu" | "memory" | "desiredCount"
     services: Record<string, ServiceSettings>;
     /** The GitHub Actions pipeline's OIDC provider and roles; none without `berth:pipeline`. */
     pipeline?: PipelineSettings;
+    /** Where alarm notifications go besides the SNS topic; SNS asks the address to confirm first. */
+    alarmEmail?: string;
 }
 
 /** A wrong stack configuration. Pulumi prints a RunError's message without a stack trace. */
@@ -156,7 +188,14 @@ const KEYS = {
     environment: { schema: z.enum(["test", "prod"]), allowed: "one of test, prod" },
     vpcCidr: { schema: z.string(), allowed: `an IPv4 network such as 10.0.0.0/16, from /16 to /${MIN_SUBNET_PREFIX - subnetBits(MAX_AZ_COUNT)}` },
     azCount: { schema: wholeNumber(2, MAX_AZ_COUNT), allowed: `a whole number from 2 (the ALB needs two AZs) to ${MAX_AZ_COUNT}` },
-    natStrategy: { schema: z.enum(["single", "perAz"]), allowed: "one of single, perAz" },
+    natStrategy: { schema: z.enum(["single", "perAz", "instance"]), allowed: "one of single, perAz, instance (test stacks only)" },
+    natInstanceType: { schema: z.enum(NAT_INSTANCE_TYPES), allowed: `one of ${NAT_INSTANCE_TYPES.join(", ")} (the NAT instance runs an ARM64 Amazon Linux)` },
+    onDemandBase: { schema: wholeNumber(0, MAX_TASKS), allowed: `a whole number from 0 to ${MAX_TASKS}` },
+    spotPercent: { schema: wholeNumber(0, 100), allowed: "a whole number from 0 to 100 (percent of the tasks above onDemandBase on FARGATE_SPOT)" },
+    requestsPerTarget: { schema: wholeNumber(1, 100_000), allowed: "a whole number from 1 to 100000 (ALB requests per task per minute)" },
+    ecsExec: { schema: boolean, allowed: "true or false" },
+    alarmEmail: { schema: z.email(), allowed: "an e-mail address such as ops@example.com" },
+    scaleSchedules: { schema: z.string(), allowed: "a list of schedules (see README, \"Scheduled scaling\")" },
     cpu: { schema: wholeNumber(1, 1_000_000), allowed: `one of ${Object.keys(FARGATE_SIZES).join(", ")}` },
     memory: { schema: wholeNumber(1, 1_000_000), allowed: "a Fargate memory size in MiB" },
     desiredCount: { schema: wholeNumber(0, MAX_TASKS), allowed: `a whole number from 0 to ${MAX_TASKS}` },
@@ -299,8 +338,28 @@ export function loadSettings(
         retainOnDelete: parsed.retainOnDelete ?? preset.retainOnDelete,
         forceDelete: parsed.forceDelete ?? preset.forceDelete,
         keepImages: parsed.keepImages ?? preset.keepImages,
+        natInstanceType: parsed.natInstanceType ?? preset.natInstanceType,
+        onDemandBase: parsed.onDemandBase ?? preset.onDemandBase,
+        spotPercent: parsed.spotPercent ?? preset.spotPercent,
+        requestsPerTarget: parsed.requestsPerTarget ?? preset.requestsPerTarget,
+        ecsExec: parsed.ecsExec ?? preset.ecsExec,
+        scaleSchedules: parsed.scaleSchedules === undefined
+            ? preset.scaleSchedules
+            : parseSchedules(`${ns}scaleSchedules`, parsed.scaleSchedules, services, problems),
     };
     checkSize(`${ns}cpu/${ns}memory`, merged, problems);
+    if (environment === "prod" && merged.natStrategy === "instance") {
+        problems.push(
+            `${ns}natStrategy is "instance" in a prod stack; allowed in prod: single, perAz (one EC2 instance is a single point ` +
+            "of failure with a burstable instance's bandwidth; see README, \"NAT\")",
+        );
+    }
+    if (environment === "prod" && merged.spotPercent > 0 && merged.onDemandBase < 1) {
+        problems.push(
+            `${ns}onDemandBase is 0 with ${ns}spotPercent ${merged.spotPercent} in a prod stack; allowed: at least 1, so that ` +
+            "each service keeps an on-demand task when AWS reclaims Spot capacity",
+        );
+    }
     if (merged.maxCount < merged.desiredCount) {
         problems.push(`${ns}maxCount is ${merged.maxCount}, below desiredCount ${merged.desiredCount}; allowed: at least desiredCount`);
     }
@@ -322,6 +381,15 @@ export function loadSettings(
         }
         if (s.maxCount < s.desiredCount && (o.maxCount !== undefined || o.desiredCount !== undefined)) {
             problems.push(`${ns}services.${service.name}.maxCount is ${s.maxCount}, below its desiredCount ${s.desiredCount}; allowed: at least desiredCount`);
+        }
+        for (const [i, schedule] of merged.scaleSchedules.entries()) {
+            const applies = schedule.services === undefined || schedule.services.includes(service.name);
+            if (applies && schedule.maxCount === undefined && schedule.minCount > s.maxCount) {
+                problems.push(
+                    `${ns}scaleSchedules[${i}] (${schedule.name}) sets minCount ${schedule.minCount}, above the maxCount ${s.maxCount} of ` +
+                    `service ${service.name}; allowed: a minCount up to ${s.maxCount}, or a maxCount of its own`,
+                );
+            }
         }
         serviceSettings[service.name] = s;
     }
@@ -346,6 +414,7 @@ export function loadSettings(
         awsProfile: config["aws:profile"] || undefined,
         services: serviceSettings,
         pipeline,
+        alarmEmail: parsed.alarmEmail,
     };
 }
 
@@ -403,6 +472,86 @@ function parseServiceOverrides(
             continue;
         }
         out[name] = result.data;
+    }
+    return out;
+}
+
+const scheduleShape = z.strictObject({
+    name: z.string().regex(/^[A-Za-z0-9-]{1,40}$/),
+    schedule: z.string(),
+    timezone: z.string().optional(),
+    minCount: KEYS.desiredCount.schema,
+    maxCount: wholeNumber(0, MAX_TASKS).optional(),
+    services: z.array(z.string()).min(1).optional(),
+});
+
+const SCHEDULE_FIELDS: Record<string, string> = {
+    name: "letters, digits and hyphens, at most 40, unique among the schedules",
+    schedule: "cron(minutes hours day-of-month month day-of-week year), at(yyyy-mm-ddThh:mm:ss) or rate(5 minutes)",
+    timezone: "an IANA time zone such as Europe/Berlin (default UTC)",
+    minCount: KEYS.desiredCount.allowed,
+    maxCount: `a whole number from 0 to ${MAX_TASKS}, at least minCount`,
+    services: "a non-empty list of catalogue service names",
+};
+
+/**
+ * `scaleSchedules`: a list such as
+ * `[{"name": "night", "schedule": "cron(0 20 ? * MON-FRI *)", "timezone": "Europe/Berlin", "minCount": 0, "maxCount": 0}]`.
+ */
+function parseSchedules(key: string, text: string, services: readonly CatalogService[], problems: string[]): ScaleSchedule[] {
+    let value: unknown;
+    try {
+        value = JSON.parse(text);
+    } catch {
+        value = undefined;
+    }
+    if (!Array.isArray(value)) {
+        problems.push(`${key} is ${JSON.stringify(text)}; allowed: a list such as [{"name": "night", "schedule": "cron(0 20 ? * MON-FRI *)", "minCount": 0, "maxCount": 0}]`);
+        return [];
+    }
+    const names = services.map((s) => s.name);
+    const out: ScaleSchedule[] = [];
+    const seen = new Set<string>();
+    for (const [i, entry] of value.entries()) {
+        const where = `${key}[${i}]`;
+        const result = scheduleShape.safeParse(entry);
+        if (!result.success) {
+            for (const issue of result.error.issues) {
+                const field = String(issue.path[0] ?? "");
+                problems.push(
+                    issue.code === "unrecognized_keys"
+                        ? `${where} has unknown keys ${issue.keys.join(", ")}; allowed: ${Object.keys(SCHEDULE_FIELDS).join(", ")}`
+                        : field
+                            ? `${where}.${field} is ${JSON.stringify((entry as Record<string, unknown>)[field])}; allowed: ${SCHEDULE_FIELDS[field] ?? issue.message}`
+                            : `${where} is ${JSON.stringify(entry)}; allowed: an object with ${Object.keys(SCHEDULE_FIELDS).join(", ")}`,
+                );
+            }
+            continue;
+        }
+        const schedule = result.data;
+        const before = problems.length;
+        const expressionProblem = scheduleExpressionProblem(schedule.schedule);
+        if (expressionProblem) {
+            problems.push(`${where}.schedule is ${JSON.stringify(schedule.schedule)}: ${expressionProblem}; allowed: ${SCHEDULE_FIELDS.schedule}`);
+        }
+        if (schedule.timezone !== undefined && !isTimeZone(schedule.timezone)) {
+            problems.push(`${where}.timezone is ${JSON.stringify(schedule.timezone)}; allowed: ${SCHEDULE_FIELDS.timezone}`);
+        }
+        if (schedule.maxCount !== undefined && schedule.maxCount < schedule.minCount) {
+            problems.push(`${where}.maxCount is ${schedule.maxCount}, below its minCount ${schedule.minCount}; allowed: at least minCount`);
+        }
+        for (const service of schedule.services ?? []) {
+            if (!names.includes(service)) {
+                problems.push(`${where}.services names ${JSON.stringify(service)}, no service of the catalogue; allowed: ${names.join(", ")}`);
+            }
+        }
+        if (seen.has(schedule.name)) {
+            problems.push(`${where}.name is ${JSON.stringify(schedule.name)}, which an earlier schedule has; allowed: ${SCHEDULE_FIELDS.name}`);
+        }
+        seen.add(schedule.name);
+        if (problems.length === before) {
+            out.push(schedule);
+        }
     }
     return out;
 }

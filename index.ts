@@ -1,7 +1,7 @@
 /**
  * Berth's Pulumi program: the service catalogue deployed with this stack's configuration.
- * Stack outputs: `url`, `vpcId`, `clusterName`, `services`, and with `berth:pipeline` the pipeline's roles
- * (see `BerthOutputs` in program.ts).
+ * Stack outputs: `url`, `vpcId`, `clusterName`, `services`, `alarmTopicArn`, `dashboardUrl`, and with
+ * `berth:pipeline` the pipeline's roles (see `BerthOutputs` in program.ts).
  */
 import { deployBerth } from "./program";
 import { catalog } from "./services/catalog";

@@ -5,12 +5,15 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { rulePriority } from "./components/albRoute";
+import { AlarmTopic, ServiceAlarms, serviceAlarmNames } from "./components/alarms";
 import { Cluster } from "./components/cluster";
 import { DeployAccess } from "./components/deployAccess";
+import { Dashboard } from "./components/dashboard";
 import { DestroyGuard } from "./components/destroyGuard";
 import { FargateService, type BackendExposure, type PublicExposure } from "./components/fargateService";
 import { LoadBalancer } from "./components/loadBalancer";
 import { Network } from "./components/network";
+import { schedulesFor } from "./components/schedule";
 import { ServiceImage } from "./components/serviceImage";
 import { chooseZones, settingsFromStack, type Settings } from "./config";
 import { deployOrder, healthCheckCommand, serviceEnvironment, type CatalogService } from "./services/catalog";
@@ -38,6 +41,10 @@ export interface BerthOutputs {
         previewRoleArn?: pulumi.Output<string>;
         oidcProviderArn: pulumi.Output<string>;
     };
+    /** The SNS topic every alarm notifies: subscribe to it (`alarmEmail` does for one address). */
+    alarmTopicArn: pulumi.Output<string>;
+    /** The stack's CloudWatch dashboard in the AWS console. */
+    dashboardUrl: pulumi.Output<string>;
 }
 
 /**
@@ -75,6 +82,8 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
         cidrBlock: settings.vpcCidr,
         availabilityZones: zones,
         nat: settings.natStrategy,
+        natInstanceType: settings.natInstanceType,
+        region: settings.region,
         protect,
     }, opts);
 
@@ -92,9 +101,12 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
         protect,
     }, opts);
 
+    const alarmTopic = new AlarmTopic(prefix, { email: settings.alarmEmail }, opts);
+
     const serviceOutputs = new Map<string, ServiceOutput>();
     const deployed = new Map<string, FargateService>();
     const images: ServiceImage[] = [];
+    const alarms: ServiceAlarms[] = [];
     for (const service of order) {
         const image = new ServiceImage(service.name, {
             context: service.build.context,
@@ -109,6 +121,8 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
         images.push(image);
 
         const size = settings.services[service.name];
+        const family = physicalName(settings, service.name);
+        const schedules = schedulesFor(service.name, settings.scaleSchedules);
         const fargateService = new FargateService(service.name, {
             cluster: { arn: cluster.clusterArn, name: cluster.clusterName },
             namespaceArn: cluster.namespaceArn,
@@ -116,7 +130,7 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
             subnetIds: network.privateSubnetIds,
             egressRoutes: network.privateRoutes,
             image: image.imageRef,
-            family: physicalName(settings, service.name),
+            family,
             port: service.port,
             healthPath: service.healthPath,
             healthCheckCommand: healthCheckCommand(service),
@@ -135,8 +149,24 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
             expose: exposure(service, loadBalancer),
             // deployOrder put every callee first.
             calls: service.calls.map((callee) => deployed.get(callee)!.asCallee()),
+            capacity: { onDemandBase: settings.onDemandBase, spotPercent: settings.spotPercent },
+            deploymentAlarmNames: serviceAlarmNames(family, service.kind).rollback,
+            enableExecuteCommand: settings.ecsExec,
+            scaling: { requestsPerTarget: settings.requestsPerTarget, schedules },
         }, opts);
         deployed.set(service.name, fargateService);
+        alarms.push(new ServiceAlarms(`${service.name}-alarms`, {
+            family,
+            topicArn: alarmTopic.topicArn,
+            clusterName: cluster.clusterName,
+            serviceName: fargateService.serviceName,
+            expose: service.kind === "public"
+                ? { kind: "public", loadBalancerArnSuffix: loadBalancer.arnSuffix, targetGroupArnSuffix: fargateService.targetGroupArnSuffix! }
+                : { kind: "backend", discoveryName: service.name },
+            minCount: size.desiredCount,
+            containerInsights: settings.containerInsights,
+            mayRunZeroTasks: schedules.some((s) => s.minCount === 0),
+        }, opts));
 
         serviceOutputs.set(service.name, {
             kind: service.kind,
@@ -146,7 +176,24 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
         });
     }
 
-    new DestroyGuard(`${prefix}-destroy-guard`, [network, cluster, loadBalancer, ...images, ...deployed.values()], protect);
+    const dashboard = new Dashboard(prefix, {
+        name: `${settings.project}-${settings.stack}`,
+        region: settings.region,
+        clusterName: cluster.clusterName,
+        loadBalancerArnSuffix: loadBalancer.arnSuffix,
+        containerInsights: settings.containerInsights,
+        services: catalog.map((s) => ({
+            name: s.name,
+            kind: s.kind,
+            serviceName: deployed.get(s.name)!.serviceName,
+            targetGroupArnSuffix: deployed.get(s.name)!.targetGroupArnSuffix,
+            discoveryName: s.kind === "backend" ? s.name : undefined,
+        })),
+    }, opts);
+
+    new DestroyGuard(`${prefix}-destroy-guard`, [
+        network, cluster, loadBalancer, alarmTopic, ...images, ...deployed.values(), ...alarms, dashboard,
+    ], protect);
 
     return {
         url: settings.domain
@@ -160,6 +207,8 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
             previewRoleArn: pipeline.previewRoleArn,
             oidcProviderArn: pipeline.oidcProviderArn,
         },
+        alarmTopicArn: alarmTopic.topicArn,
+        dashboardUrl: dashboard.url,
     };
 }
 
@@ -176,6 +225,7 @@ function exposure(service: CatalogService, loadBalancer: LoadBalancer): PublicEx
             loadBalancerSecurityGroupId: loadBalancer.securityGroupId,
             pathPatterns: service.pathPatterns,
             priority: service.priority ?? rulePriority(service.name),
+            loadBalancerArnSuffix: loadBalancer.arnSuffix,
         };
     }
     return { kind: "backend", discoveryName: service.name };

@@ -138,6 +138,36 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
         serviceLinkedRoles: ["ecs.amazonaws.com"],
     },
 
+    "aws:ec2/vpcEndpoint:VpcEndpoint": ec2("ec2:CreateVpcEndpoint", "ec2:ModifyVpcEndpoint", "ec2:DeleteVpcEndpoints"),
+    // The provider adds and removes a route table of a gateway endpoint with ModifyVpcEndpoint.
+    "aws:ec2/vpcEndpointRouteTableAssociation:VpcEndpointRouteTableAssociation": ec2("ec2:ModifyVpcEndpoint"),
+
+    "aws:kms/key:Key": {
+        read: ["kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags"],
+        write: {
+            any: [
+                "kms:CreateKey", "kms:PutKeyPolicy", "kms:EnableKeyRotation", "kms:DisableKeyRotation",
+                "kms:UpdateKeyDescription", "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource",
+            ],
+        },
+    },
+    "aws:sns/topic:Topic": {
+        read: ["sns:GetTopicAttributes", "sns:ListTagsForResource"],
+        write: { any: ["sns:CreateTopic", "sns:SetTopicAttributes", "sns:DeleteTopic", "sns:TagResource", "sns:UntagResource"] },
+    },
+    "aws:sns/topicPolicy:TopicPolicy": {
+        read: ["sns:GetTopicAttributes"],
+        write: { any: ["sns:SetTopicAttributes"] },
+    },
+    "aws:cloudwatch/metricAlarm:MetricAlarm": {
+        read: ["cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource"],
+        write: { any: ["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:TagResource", "cloudwatch:UntagResource"] },
+    },
+    "aws:cloudwatch/dashboard:Dashboard": {
+        read: ["cloudwatch:GetDashboard"],
+        write: { any: ["cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards"] },
+    },
+
     // Berth's dynamic resources run inside `pulumi up` with the same credentials. The deployment check reads
     // the service's deployments and its stopped tasks (deploymentCheck.ts); the destroy guard calls nothing.
     "pulumi-nodejs:dynamic/berth:DeploymentCheck": { read: ["ecs:DescribeServices", "ecs:ListTasks", "ecs:DescribeTasks"], write: {} },
@@ -192,6 +222,11 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
             ],
         },
     },
+    // Inline policies of the stack's roles (ECS Exec's ssmmessages on the task role, secrets on the execution role).
+    "aws:iam/rolePolicy:RolePolicy": {
+        read: ["iam:GetRolePolicy", "iam:ListRolePolicies"],
+        write: { stackRoles: ["iam:PutRolePolicy", "iam:DeleteRolePolicy"] },
+    },
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": {
         read: ["iam:ListAttachedRolePolicies"],
         write: {},
@@ -214,6 +249,10 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
         },
         serviceLinkedRoles: ["ecs.application-autoscaling.amazonaws.com"],
     },
+    "aws:appautoscaling/scheduledAction:ScheduledAction": {
+        read: ["application-autoscaling:DescribeScheduledActions"],
+        write: { any: ["application-autoscaling:PutScheduledAction", "application-autoscaling:DeleteScheduledAction"] },
+    },
     "aws:appautoscaling/policy:Policy": {
         read: ["application-autoscaling:DescribeScalingPolicies", "cloudwatch:DescribeAlarms"],
         write: {
@@ -232,6 +271,8 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
 export const INVOKE_PERMISSIONS: Readonly<Record<string, readonly string[]>> = {
     "aws:index/getAvailabilityZones:getAvailabilityZones": ["ec2:DescribeAvailabilityZones"],
     "aws:ecr/getAuthorizationToken:getAuthorizationToken": ["ecr:GetAuthorizationToken"],
+    // Needs no permission either (see above): the alarm topic's key policy names the account.
+    "aws:index/getCallerIdentity:getCallerIdentity": [],
 };
 
 /** What the policies are scoped to. */

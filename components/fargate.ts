@@ -35,3 +35,12 @@ export function describeFargateMemory(cpu: number): string {
     }
     return `with cpu ${cpu}, memory must be one of ${sizes.join(", ")} (MiB)`;
 }
+
+/**
+ * What AWS recommends adding to a task's CPU and memory for the Service Connect proxy, which runs inside
+ * every task of a service with Service Connect and takes what the other containers do not reserve: "256 CPU
+ * units and at least 64 MiB of memory" (512 CPU units above 500 requests per second at peak)
+ * (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-connect-concepts-deploy.html,
+ * "Service Connect proxy"). The presets in config.ts are sized with it.
+ */
+export const SERVICE_CONNECT_PROXY = { cpu: 256, memoryMiB: 64 } as const;

@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { createAlbRoute, DEFAULT_ROUTE_PRIORITY } from "./albRoute";
 import { createAutoscaling } from "./autoscaling";
+import type { ScaleSchedule } from "./schedule";
 import { DeploymentCheck } from "./deploymentCheck";
 import { describeFargateMemory, isFargateSize } from "./fargate";
 import { childName } from "./naming";
@@ -26,6 +27,11 @@ export interface PublicExposure {
     pathPatterns: readonly string[];
     /** The rule's priority, 1-49999, unique on the listener and stable across catalogue edits; ignored for the default route. */
     priority: number;
+    /**
+     * The ALB's ARN suffix (`app/<name>/<id>`), for scaling on ALB requests per task.
+     * @default none: no request-count scaling
+     */
+    loadBalancerArnSuffix?: pulumi.Input<string>;
     /**
      * Seconds ECS ignores failing ALB health checks of a new task.
      * @default HEALTH_CHECK_GRACE_PERIOD
@@ -143,6 +149,34 @@ export interface FargateServiceArgs {
     /** How the service is reached. */
     expose: PublicExposure | BackendExposure;
     /**
+     * Where the tasks run: the first `onDemandBase` tasks on on-demand FARGATE, then `spotPercent` % of the
+     * rest on FARGATE_SPOT (interrupted with two minutes' notice when AWS needs the capacity back,
+     * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-capacity-providers.html).
+     * @default { onDemandBase: 0, spotPercent: 0 }: everything on on-demand FARGATE
+     */
+    capacity?: { onDemandBase: number; spotPercent: number };
+    /**
+     * CloudWatch alarms whose ALARM state fails a deployment of the service, which ECS then rolls back to
+     * the last completed one; ECS watches them while the deployment runs and for a bake time after the new
+     * tasks are healthy, so a version that starts failing once it serves is rolled back too
+     * (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-alarm-failure.html). Plain
+     * names, so that alarms on the service's own metrics can be created after it (see alarms.ts).
+     * @default []
+     */
+    deploymentAlarmNames?: string[];
+    /**
+     * ECS Exec (`aws ecs execute-command`) into the service's container (see `TaskDefinitionArgs.execCommand`).
+     * @default false
+     */
+    enableExecuteCommand?: boolean;
+    /**
+     * Scaling beyond CPU: ALB requests per task for public services (needs `expose.loadBalancerArnSuffix`),
+     * and scheduled changes of the floor and ceiling. Any schedule puts the task count under Application
+     * Auto Scaling, even with `maxCount` equal to `desiredCount`.
+     * @default { schedules: [] }: no request-count scaling
+     */
+    scaling?: { requestsPerTarget?: number; schedules?: readonly ScaleSchedule[] };
+    /**
      * Backends only: the command of the readiness gate, a container that starts once the service's
      * container is HEALTHY and exits at once (see `readinessGate`). It runs in the service's image, so an
      * image without `node` names another command here, or `false` turns the gate off.
@@ -166,7 +200,9 @@ export interface FargateServiceArgs {
  * service in the private subnets without public IP, with the deployment circuit breaker rolling back failed
  * deployments and ECS Service Connect; a deployment check that fails `pulumi up` when a deployment does not
  * complete (`deploymentCheck.ts`); for a public service the ALB route (`albRoute.ts`); and, when `maxCount`
- * exceeds `desiredCount`, CPU target-tracking scaling (`autoscaling.ts`).
+ * exceeds `desiredCount` or a schedule applies, target-tracking and scheduled scaling (`autoscaling.ts`).
+ * The service runs on a FARGATE/FARGATE_SPOT capacity provider strategy, rolls back on its deployment
+ * alarms, and may allow ECS Exec.
  */
 export class FargateService extends pulumi.ComponentResource {
     public readonly serviceName: pulumi.Output<string>;
@@ -175,6 +211,8 @@ export class FargateService extends pulumi.ComponentResource {
     public readonly taskDefinitionArn: pulumi.Output<string>;
     /** Public services only. */
     public readonly targetGroupArn?: pulumi.Output<string>;
+    /** Public services only: `targetgroup/<name>/<id>`, the dimension of its ALB metrics. */
+    public readonly targetGroupArnSuffix?: pulumi.Output<string>;
     /** Resolves once the service's deployment completed: what callers and dependents wait for. */
     public readonly ready: pulumi.Resource;
 
@@ -187,7 +225,8 @@ export class FargateService extends pulumi.ComponentResource {
         this.name = name;
         this.port = args.port;
         const maxCount = args.maxCount ?? args.desiredCount;
-        const autoscaled = maxCount > args.desiredCount;
+        const schedules = args.scaling?.schedules ?? [];
+        const autoscaled = maxCount > args.desiredCount || schedules.length > 0;
         const calls = args.calls ?? [];
 
         const task = createTaskDefinition(name, {
@@ -208,6 +247,7 @@ export class FargateService extends pulumi.ComponentResource {
             },
             sidecars: [...this.readinessGate(args), ...(args.sidecars ?? [])],
             secretArns: args.secretArns,
+            execCommand: args.enableExecuteCommand,
             protectLogs: args.protectLogs,
             retainLogs: args.retainLogs,
         }, this);
@@ -244,7 +284,18 @@ export class FargateService extends pulumi.ComponentResource {
             ],
         });
         if (autoscaled) {
-            createAutoscaling(name, { clusterName: args.cluster.name, serviceName: service.name, minCount: args.desiredCount, maxCount }, this);
+            const expose = args.expose;
+            const requestsPerTarget = args.scaling?.requestsPerTarget;
+            createAutoscaling(name, {
+                clusterName: args.cluster.name,
+                serviceName: service.name,
+                minCount: args.desiredCount,
+                maxCount,
+                requestCount: route && expose.kind === "public" && expose.loadBalancerArnSuffix !== undefined && requestsPerTarget !== undefined
+                    ? { resourceLabel: pulumi.interpolate`${expose.loadBalancerArnSuffix}/${route.targetGroup.arnSuffix}`, requestsPerTarget }
+                    : undefined,
+                schedules,
+            }, this);
         }
         this.ready = (args.verifyDeployment ?? true)
             ? new DeploymentCheck(childName(name, "deployment"), {
@@ -261,6 +312,7 @@ export class FargateService extends pulumi.ComponentResource {
         this.logGroupName = task.logGroup.name;
         this.taskDefinitionArn = task.taskDefinition.arn;
         this.targetGroupArn = route?.targetGroup.arn;
+        this.targetGroupArnSuffix = route?.targetGroup.arnSuffix;
         this.registerOutputs({
             serviceName: this.serviceName,
             securityGroupId: this.securityGroupId,
@@ -347,11 +399,19 @@ export class FargateService extends pulumi.ComponentResource {
         const { args, targetGroup } = spec;
         const expose = args.expose;
         const verify = args.verifyDeployment ?? true;
+        const alarmNames = [...new Set(args.deploymentAlarmNames ?? [])];
         return new aws.ecs.Service(childName(this.name, "service"), {
             cluster: args.cluster.arn,
             taskDefinition: spec.taskDefinition.arn,
             desiredCount: args.desiredCount,
-            launchType: "FARGATE",
+            // A strategy instead of `launchType`. ECS takes the switch on an existing service only as a new
+            // deployment ("When switching from launch type to capacity provider strategy on an existing
+            // service ... you must force a new deployment"), and the AWS provider refuses any change of the
+            // strategy without `forceNewDeployment` rather than replacing the service
+            // (hashicorp/terraform-provider-aws#43533). So the first update after this change rolls every
+            // service once, in place, and so does any later change of the service resource.
+            capacityProviderStrategies: capacityProviderStrategy(args.capacity ?? { onDemandBase: 0, spotPercent: 0 }),
+            forceNewDeployment: true,
             platformVersion: "LATEST",
             networkConfiguration: {
                 subnets: args.subnetIds,
@@ -359,6 +419,10 @@ export class FargateService extends pulumi.ComponentResource {
                 assignPublicIp: false,
             },
             deploymentCircuitBreaker: { enable: true, rollback: true },
+            // The one place deployment alarms are wired in: ECS fails and rolls back a deployment when any
+            // of them goes to ALARM, alongside the circuit breaker, whichever trips first.
+            alarms: alarmNames.length > 0 ? { alarmNames, enable: true, rollback: true } : undefined,
+            enableExecuteCommand: args.enableExecuteCommand ?? false,
             deploymentMinimumHealthyPercent: DEPLOYMENT_MINIMUM_HEALTHY_PERCENT,
             deploymentMaximumPercent: DEPLOYMENT_MAXIMUM_PERCENT,
             loadBalancers: targetGroup
@@ -396,8 +460,31 @@ export class FargateService extends pulumi.ComponentResource {
     }
 }
 
+/**
+ * The capacity provider strategy for an on-demand base and a Spot share. Both providers are always listed,
+ * so that changing the share changes weights, not the strategy's shape.
+ */
+export function capacityProviderStrategy(capacity: { onDemandBase: number; spotPercent: number }): Array<{ capacityProvider: string; base?: number; weight: number }> {
+    return [
+        { capacityProvider: "FARGATE", base: capacity.onDemandBase, weight: 100 - capacity.spotPercent },
+        { capacityProvider: "FARGATE_SPOT", weight: capacity.spotPercent },
+    ];
+}
+
 function validate(name: string, args: FargateServiceArgs): void {
     const where = `FargateService "${name}"`;
+    if (args.capacity) {
+        const { onDemandBase, spotPercent } = args.capacity;
+        if (!Number.isInteger(onDemandBase) || onDemandBase < 0 || onDemandBase > 100_000) {
+            throw new Error(`${where}: "capacity.onDemandBase" must be a whole number from 0 to 100000, got ${onDemandBase}`);
+        }
+        if (!Number.isInteger(spotPercent) || spotPercent < 0 || spotPercent > 100) {
+            throw new Error(`${where}: "capacity.spotPercent" must be a whole number from 0 to 100, got ${spotPercent}`);
+        }
+    }
+    if (args.scaling?.requestsPerTarget !== undefined && !(args.scaling.requestsPerTarget > 0)) {
+        throw new Error(`${where}: "scaling.requestsPerTarget" must be above 0, got ${args.scaling.requestsPerTarget}`);
+    }
     if (!isFargateSize(args.cpu, args.memory)) {
         throw new Error(`${where}: cpu ${args.cpu} with memory ${args.memory} is not a Fargate size; ${describeFargateMemory(args.cpu)}`);
     }

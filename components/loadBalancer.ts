@@ -50,6 +50,8 @@ export const NOT_FOUND_BODY = JSON.stringify({ error: { code: "not_found", messa
  */
 export class LoadBalancer extends pulumi.ComponentResource {
     public readonly arn: pulumi.Output<string>;
+    /** `app/<name>/<id>`: the `LoadBalancer` dimension of its metrics and half of a request-count scaling label. */
+    public readonly arnSuffix: pulumi.Output<string>;
     public readonly dnsName: pulumi.Output<string>;
     public readonly securityGroupId: pulumi.Output<string>;
     /** The listener services attach their rules to: HTTPS with a certificate, else HTTP. */
@@ -83,11 +85,13 @@ export class LoadBalancer extends pulumi.ComponentResource {
             : this.createHttpsListeners(alb, args.certificateArn);
 
         this.arn = alb.arn;
+        this.arnSuffix = alb.arnSuffix;
         this.dnsName = alb.dnsName;
         this.securityGroupId = securityGroup.id;
         this.listenerArn = listener.arn;
         this.registerOutputs({
             arn: this.arn,
+            arnSuffix: this.arnSuffix,
             dnsName: this.dnsName,
             securityGroupId: this.securityGroupId,
             listenerArn: this.listenerArn,

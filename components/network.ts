@@ -3,8 +3,44 @@ import * as pulumi from "@pulumi/pulumi";
 import { parseCidr, splitSubnets } from "./cidr";
 import { childName } from "./naming";
 
-/** `single`: one NAT gateway for the VPC (cheap). `perAz`: one per AZ (an AZ outage cuts no other AZ off). */
-export type NatStrategy = "single" | "perAz";
+/**
+ * `single`: one NAT gateway for the VPC. `perAz`: one per AZ (an AZ outage cuts no other AZ off).
+ * `instance`: one small EC2 instance doing NAT, for test stacks (see `NatInstance` below).
+ */
+export type NatStrategy = "single" | "perAz" | "instance";
+
+/**
+ * Graviton burstable types the NAT instance may be: the AMI is ARM64. A t4g.nano has 0.032 Gbps baseline
+ * bandwidth and bursts to 5 Gbps (https://docs.aws.amazon.com/ec2/latest/instancetypes/gp.html#gp_network).
+ */
+export const NAT_INSTANCE_TYPES = ["t4g.nano", "t4g.micro", "t4g.small", "t4g.medium", "t4g.large"] as const;
+export type NatInstanceType = (typeof NAT_INSTANCE_TYPES)[number];
+
+/**
+ * The public SSM parameter naming the current Amazon Linux 2023 ARM64 AMI
+ * (https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-public-parameters-ami.html).
+ */
+export const NAT_INSTANCE_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64";
+
+/**
+ * How Amazon Linux becomes a NAT: IP forwarding on, masquerading out of the default interface, the FORWARD
+ * chain emptied, all kept across reboots; AWS's own steps for a NAT AMI
+ * (https://docs.aws.amazon.com/vpc/latest/userguide/VPC_NAT_Instance.html#create-nat-ami), as AWS
+ * CDK's `NatInstanceProviderV2` runs them (aws-cdk-lib/aws-ec2/lib/nat.ts).
+ */
+export const NAT_INSTANCE_USER_DATA = [
+    "#!/bin/bash",
+    "set -euo pipefail",
+    "dnf install -y iptables-services",
+    "systemctl enable --now iptables",
+    "echo 'net.ipv4.ip_forward=1' > /etc/sysctl.d/90-berth-nat.conf",
+    "sysctl -p /etc/sysctl.d/90-berth-nat.conf",
+    "iface=$(ip route show default | awk '{print $5; exit}')",
+    "iptables -t nat -A POSTROUTING -o \"$iface\" -j MASQUERADE",
+    "iptables -F FORWARD",
+    "service iptables save",
+    "",
+].join("\n");
 
 export interface NetworkArgs {
     /**
@@ -23,6 +59,13 @@ export interface NetworkArgs {
      */
     nat?: NatStrategy;
     /**
+     * The instance type of the NAT instance (`nat: "instance"` only).
+     * @default "t4g.nano"
+     */
+    natInstanceType?: NatInstanceType;
+    /** The region, for the S3 gateway endpoint's service name (`com.amazonaws.<region>.s3`). */
+    region: string;
+    /**
      * `pulumi destroy` refuses to delete the VPC (Pulumi's `protect`).
      * @default false
      */
@@ -38,15 +81,24 @@ export interface NetworkArgs {
  *
  * Creates: the VPC (DNS support and hostnames on, which ECS Service Connect and ECR need), an Internet
  * gateway, per AZ a public and a private subnet, a public route table routing to the Internet gateway, NAT
- * gateways with Elastic IPs (one, or one per AZ) in the public subnets, and per AZ a private route table
- * routing to its NAT gateway.
+ * gateways with Elastic IPs (one, or one per AZ) in the public subnets or a NAT instance with its security
+ * group, per AZ a private route table routing to its NAT, and an S3 gateway endpoint on the private route
+ * tables.
+ *
+ * The S3 gateway endpoint is free ("There is no additional charge for using gateway endpoints",
+ * https://docs.aws.amazon.com/vpc/latest/privatelink/gateway-endpoints.html) and carries the bulk of an
+ * image pull: ECR keeps image layers in S3, and tasks download them from S3 after fetching the manifest
+ * from ECR (https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html),
+ * so layers no longer pass the NAT gateway's per-GB processing charge.
  */
 export class Network extends pulumi.ComponentResource {
     public readonly vpcId: pulumi.Output<string>;
     public readonly publicSubnetIds: pulumi.Output<string>[];
     public readonly privateSubnetIds: pulumi.Output<string>[];
-    /** How many NAT gateways the network has. */
+    /** How many NAT gateways the network has (0 with a NAT instance). */
     public readonly natGatewayCount: number;
+    /** The private subnets' route tables, one per AZ. */
+    public readonly privateRouteTableIds: pulumi.Output<string>[];
     /**
      * The Internet gateway (attached to the VPC on create) and the public subnets' routes to it: an
      * internet-facing ALB created before them fails with `InvalidSubnet`, and one deleted after them blocks
@@ -72,7 +124,7 @@ export class Network extends pulumi.ComponentResource {
         }
         const layout = splitSubnets(cidr, azCount);
         const nat = args.nat ?? "single";
-        this.natGatewayCount = nat === "perAz" ? azCount : 1;
+        this.natGatewayCount = nat === "perAz" ? azCount : nat === "single" ? 1 : 0;
 
         const vpc = this.createVpc(args.cidrBlock, args.protect ?? false);
         const igw = new aws.ec2.InternetGateway(childName(name, "igw"), { vpcId: vpc.id }, { parent: this });
@@ -83,9 +135,13 @@ export class Network extends pulumi.ComponentResource {
             this.createSubnet("private", i, vpc.id, block, args.availabilityZones[i]));
 
         this.publicRoutes = [igw, ...this.routePublicSubnets(vpc.id, igw, publicSubnets)];
-        const natGateways = Array.from({ length: this.natGatewayCount }, (_, i) =>
-            this.createNatGateway(i, publicSubnets[i], igw));
-        this.privateRoutes = this.routePrivateSubnets(vpc.id, privateSubnets, natGateways);
+        const natTargets: NatTarget[] = nat === "instance"
+            ? [{ networkInterfaceId: this.createNatInstance(vpc, publicSubnets[0], args.natInstanceType ?? "t4g.nano", args.cidrBlock, igw).primaryNetworkInterfaceId }]
+            : Array.from({ length: this.natGatewayCount }, (_, i) => ({ natGatewayId: this.createNatGateway(i, publicSubnets[i], igw).id }));
+        const { routes, tables } = this.routePrivateSubnets(vpc.id, privateSubnets, natTargets);
+        this.privateRoutes = routes;
+        this.privateRouteTableIds = tables.map((t) => t.id);
+        this.createS3Endpoint(vpc.id, args.region, tables);
 
         this.vpcId = vpc.id;
         this.publicSubnetIds = publicSubnets.map((s) => s.id);
@@ -94,6 +150,7 @@ export class Network extends pulumi.ComponentResource {
             vpcId: this.vpcId,
             publicSubnetIds: this.publicSubnetIds,
             privateSubnetIds: this.privateSubnetIds,
+            privateRouteTableIds: this.privateRouteTableIds,
         });
     }
 
@@ -153,18 +210,65 @@ export class Network extends pulumi.ComponentResource {
         }, { parent: this, dependsOn: [igw] });
     }
 
-    private routePrivateSubnets(vpcId: pulumi.Input<string>, subnets: aws.ec2.Subnet[], natGateways: aws.ec2.NatGateway[]): pulumi.Resource[] {
-        return subnets.flatMap((subnet, i) => {
-            // With one NAT gateway every AZ uses it; with one per AZ each AZ keeps its traffic in the AZ.
-            const nat = natGateways[Math.min(i, natGateways.length - 1)];
+    /**
+     * One EC2 instance doing NAT for every AZ (test stacks): a t4g.nano costs a small fraction of a NAT
+     * gateway and charges nothing per GB, but it is one instance in one AZ, with a burstable instance's
+     * bandwidth (see README, "NAT"). It runs the current Amazon Linux 2023 (looked up in SSM when it is
+     * created; later AMI releases do not replace it: `pulumi up --replace` does), answers only the VPC's
+     * own range, needs IMDSv2, and forwards traffic that is not its own (source/destination check off,
+     * https://docs.aws.amazon.com/vpc/latest/userguide/VPC_NAT_Instance.html).
+     */
+    private createNatInstance(vpc: aws.ec2.Vpc, subnet: aws.ec2.Subnet, instanceType: NatInstanceType, vpcCidr: string, igw: aws.ec2.InternetGateway): aws.ec2.Instance {
+        const sg = new aws.ec2.SecurityGroup(childName(this.name, "nat-sg"), {
+            vpcId: vpc.id,
+            description: "NAT instance: everything from inside the VPC, out to anywhere",
+        }, { parent: this });
+        new aws.vpc.SecurityGroupIngressRule(childName(this.name, "nat-in"), {
+            securityGroupId: sg.id,
+            description: "Traffic to NAT from the VPC",
+            ipProtocol: "-1",
+            cidrIpv4: vpcCidr,
+        }, { parent: this });
+        new aws.vpc.SecurityGroupEgressRule(childName(this.name, "nat-out"), {
+            securityGroupId: sg.id,
+            description: "NATed traffic to anywhere",
+            ipProtocol: "-1",
+            cidrIpv4: "0.0.0.0/0",
+        }, { parent: this });
+        const ami = aws.ssm.getParameterOutput({ name: NAT_INSTANCE_AMI_PARAMETER }, { parent: this });
+        return new aws.ec2.Instance(childName(this.name, "nat-instance"), {
+            ami: ami.value,
+            instanceType,
+            subnetId: subnet.id,
+            vpcSecurityGroupIds: [sg.id],
+            associatePublicIpAddress: true,
+            sourceDestCheck: false,
+            userData: NAT_INSTANCE_USER_DATA,
+            userDataReplaceOnChange: true,
+            metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
+            rootBlockDevice: { encrypted: true, volumeType: "gp3" },
+            tags: { Name: childName(this.name, "nat-instance") },
+        }, { parent: this, dependsOn: [igw], ignoreChanges: ["ami"] });
+    }
+
+    private routePrivateSubnets(
+        vpcId: pulumi.Input<string>,
+        subnets: aws.ec2.Subnet[],
+        natTargets: NatTarget[],
+    ): { routes: pulumi.Resource[]; tables: aws.ec2.RouteTable[] } {
+        const tables: aws.ec2.RouteTable[] = [];
+        const routes = subnets.flatMap((subnet, i) => {
+            // With one NAT every AZ uses it; with one per AZ each AZ keeps its traffic in the AZ.
+            const nat = natTargets[Math.min(i, natTargets.length - 1)];
             const table = new aws.ec2.RouteTable(childName(this.name, "private-rt", i), {
                 vpcId,
                 tags: { Name: childName(this.name, "private-rt", i) },
             }, { parent: this });
+            tables.push(table);
             const route = new aws.ec2.Route(childName(this.name, "private-default", i), {
                 routeTableId: table.id,
                 destinationCidrBlock: "0.0.0.0/0",
-                natGatewayId: nat.id,
+                ...nat,
             }, { parent: this });
             const association = new aws.ec2.RouteTableAssociation(childName(this.name, "private-rta", i), {
                 subnetId: subnet.id,
@@ -172,5 +276,23 @@ export class Network extends pulumi.ComponentResource {
             }, { parent: this });
             return [route, association];
         });
+        return { routes, tables };
+    }
+
+    /** The S3 gateway endpoint, associated with each private route table as a resource of its own. */
+    private createS3Endpoint(vpcId: pulumi.Input<string>, region: string, tables: aws.ec2.RouteTable[]): void {
+        const endpoint = new aws.ec2.VpcEndpoint(childName(this.name, "s3"), {
+            vpcId,
+            serviceName: `com.amazonaws.${region}.s3`,
+            vpcEndpointType: "Gateway",
+            tags: { Name: childName(this.name, "s3") },
+        }, { parent: this });
+        tables.forEach((table, i) => new aws.ec2.VpcEndpointRouteTableAssociation(childName(this.name, "s3-rta", i), {
+            vpcEndpointId: endpoint.id,
+            routeTableId: table.id,
+        }, { parent: this }));
     }
 }
+
+/** Where a private route table sends traffic for the internet. */
+type NatTarget = { natGatewayId: pulumi.Input<string> } | { networkInterfaceId: pulumi.Input<string> };

@@ -12,6 +12,14 @@
  * task running. Either way the AWS provider's steady-state wait sees a stable service and succeeds
  * (terraform-aws-modules/terraform-aws-ecs#325, hashicorp/terraform-provider-aws#20858); this module does not.
  *
+ * Deployment alarms end a deployment the same way: with alarms configured, a deployment whose tasks are all
+ * healthy stays IN_PROGRESS for a bake time while ECS watches the alarms; if one goes to ALARM, the
+ * deployment turns FAILED and, with rollback on, ECS rolls back to the last COMPLETED one
+ * (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-alarm-failure.html). ECS does not
+ * document the wording of `rolloutStateReason` in that case, so the check does not parse it: a FAILED
+ * deployment or a rolled-back service fails `pulumi up` whatever the cause, and the message names the
+ * service's deployment alarms, where the cause most likely is when no task stopped for a reason of its own.
+ *
  * No imports: the dynamic provider serializes the functions that use it.
  */
 
@@ -32,6 +40,8 @@ export interface EcsService {
     status?: string;
     taskDefinition?: string;
     deployments?: EcsDeployment[];
+    /** The alarms ECS fails deployments on, as DescribeServices reports them. */
+    deploymentConfiguration?: { alarms?: { alarmNames?: string[]; enable?: boolean; rollback?: boolean } };
 }
 
 export interface EcsStoppedTask {
@@ -85,7 +95,7 @@ export function judge(service: EcsService | undefined, target: RolloutTarget): V
             : "";
         return {
             state: "FAILED",
-            detail: `deployment ${deployment.id ?? "?"} of ${wanted} is FAILED${reason(deployment)}${back}${first}`,
+            detail: `deployment ${deployment.id ?? "?"} of ${wanted} is FAILED${reason(deployment)}${back}${first}${alarms(service)}`,
         };
     }
     if (deployment && deployment.rolloutState === "COMPLETED" && runs && deployment.status === "PRIMARY") {
@@ -95,10 +105,17 @@ export function judge(service: EcsService | undefined, target: RolloutTarget): V
         // The failed deployment is gone from the list once the rollback completed.
         return {
             state: "FAILED",
-            detail: `the service runs ${shortTaskDefinition(service.taskDefinition)}, not ${wanted}: its deployment was rolled back`,
+            detail: `the service runs ${shortTaskDefinition(service.taskDefinition)}, not ${wanted}: its deployment was rolled back${alarms(service)}`,
         };
     }
-    const counts = deployment ? ` (${deployment.runningCount ?? 0} of ${deployment.desiredCount ?? 0} tasks running)` : "";
+    // ECS keeps the old deployment listed until the bake time ends, so all new tasks running is the sign.
+    const baking = deployment !== undefined && deployment.desiredCount !== undefined && deployment.runningCount === deployment.desiredCount
+        && watchedAlarms(service).length > 0;
+    const counts = deployment
+        ? baking
+            ? ` (all ${deployment.runningCount} tasks running; ECS watches the deployment alarms until the bake time ends)`
+            : ` (${deployment.runningCount ?? 0} of ${deployment.desiredCount ?? 0} tasks running)`
+        : "";
     return {
         state: "IN_PROGRESS",
         detail: `deployment ${deployment?.id ?? "?"} of ${wanted} is ${deployment?.rolloutState ?? "IN_PROGRESS"}${counts}${reason(deployment)}`,
@@ -107,6 +124,17 @@ export function judge(service: EcsService | undefined, target: RolloutTarget): V
 
 function reason(d: EcsDeployment | undefined): string {
     return d?.rolloutStateReason ? `: ${d.rolloutStateReason}` : "";
+}
+
+/** The alarms a deployment of `service` fails on. */
+function watchedAlarms(service: EcsService): string[] {
+    const config = service.deploymentConfiguration?.alarms;
+    return config?.enable ? config.alarmNames ?? [] : [];
+}
+
+function alarms(service: EcsService): string {
+    const names = watchedAlarms(service);
+    return names.length > 0 ? `; its deployments fail when one of these alarms goes to ALARM: ${names.join(", ")}` : "";
 }
 
 /** Why the service's stopped tasks of the target task definition stopped, newest first, at most `limit`. */

@@ -40,6 +40,41 @@ export interface ContainerSpec {
      * @default []
      */
     dependsOn?: Array<{ containerName: string; condition: "START" | "COMPLETE" | "SUCCESS" | "HEALTHY" }>;
+    /**
+     * Task volumes mounted into the container, e.g. writable paths under a read-only root file system.
+     * @default []
+     */
+    mountPoints?: Array<{ sourceVolume: string; containerPath: string; readOnly: boolean }>;
+}
+
+/**
+ * The task-role permissions ECS Exec needs: the SSM agent in the container opens its channels with them
+ * (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html, "IAM permissions required for
+ * ECS Exec").
+ */
+export const EXEC_ACTIONS = [
+    "ssmmessages:CreateControlChannel",
+    "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel",
+    "ssmmessages:OpenDataChannel",
+] as const;
+
+/**
+ * Where the SSM agent behind ECS Exec writes inside the container. AWS documents ECS Exec as unsupported
+ * with `readonlyRootFilesystem` because the agent "requires that the container file system is able to be
+ * written to" (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html, Considerations);
+ * the ECS agent bind-mounts the binaries read-only under `/ecs-execute-command-<id>` and the agent keeps
+ * its state under `/var/lib/amazon/ssm` and its logs under `/var/log/amazon/ssm`
+ * (amazon-ecs-agent agent/engine/execcmd/manager_linux.go). Task volumes on those two trees keep the root
+ * file system read-only, the workaround of aws/containers-roadmap#1359 and of the ECS Exec checker's
+ * author (aws-containers/amazon-ecs-exec-checker#21, #71). The agent runs as root (`execAgentCmdUser = "0"`
+ * in manager_start_linux.go), so a non-root container user does not stop it writing there.
+ */
+export const EXEC_WRITABLE_PATHS = ["/var/lib/amazon", "/var/log/amazon"] as const;
+
+/** The task volume mounted at one of `EXEC_WRITABLE_PATHS`. */
+function execVolumeName(path: string): string {
+    return `exec${path.replace(/\//g, "-")}`;
 }
 
 export interface TaskDefinitionArgs {
@@ -72,6 +107,12 @@ export interface TaskDefinitionArgs {
      * @default []
      */
     secretArns?: pulumi.Input<string>[];
+    /**
+     * ECS Exec into the service's container: the task role gets `EXEC_ACTIONS`, and the container writable
+     * volumes at `EXEC_WRITABLE_PATHS` while its root file system stays read-only.
+     * @default false
+     */
+    execCommand?: boolean;
     /**
      * `pulumi destroy` refuses to delete the log group (Pulumi's `protect`).
      * @default false
@@ -127,6 +168,26 @@ export function createTaskDefinition(name: string, args: TaskDefinitionArgs, par
         }, opts);
     }
     const taskRole = createRole(name, "task-role", "Runtime permissions of the service's code: none by default", parent);
+    const exec = args.execCommand ?? false;
+    if (exec) {
+        new aws.iam.RolePolicy(childName(name, "exec-policy"), {
+            role: taskRole.name,
+            policy: JSON.stringify({
+                Version: "2012-10-17",
+                // ssmmessages has no resource-level permissions: "*" is the only resource these actions take.
+                Statement: [{ Effect: "Allow", Action: [...EXEC_ACTIONS], Resource: "*" }],
+            }),
+        }, opts);
+    }
+    const container: ContainerSpec = exec
+        ? {
+            ...args.container,
+            mountPoints: [
+                ...(args.container.mountPoints ?? []),
+                ...EXEC_WRITABLE_PATHS.map((path) => ({ sourceVolume: execVolumeName(path), containerPath: path, readOnly: false })),
+            ],
+        }
+        : args.container;
 
     const log = { group: logGroup.name, region: args.region };
     const taskDefinition = new aws.ecs.TaskDefinition(childName(name, "task"), {
@@ -138,7 +199,9 @@ export function createTaskDefinition(name: string, args: TaskDefinitionArgs, par
         runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: cpuArchitecture(args.platform ?? "linux/amd64") },
         executionRoleArn: executionRole.arn,
         taskRoleArn: taskRole.arn,
-        containerDefinitions: pulumi.jsonStringify([args.container, ...(args.sidecars ?? [])].map((c) => containerDefinition(c, log))),
+        containerDefinitions: pulumi.jsonStringify([container, ...(args.sidecars ?? [])].map((c) => containerDefinition(c, log))),
+        // Fargate task storage, empty at start and gone with the task.
+        volumes: exec ? EXEC_WRITABLE_PATHS.map((path) => ({ name: execVolumeName(path) })) : undefined,
         skipDestroy: true,
     }, opts);
     return { taskDefinition, logGroup, executionRole, taskRole };
@@ -167,6 +230,7 @@ export function containerDefinition(
         essential: spec.essential ?? true,
         command: spec.command,
         dependsOn: spec.dependsOn,
+        mountPoints: spec.mountPoints,
         portMappings: spec.port === undefined ? [] : [{
             name: PORT_NAME,
             containerPort: spec.port,

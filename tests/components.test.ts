@@ -7,6 +7,7 @@ import { FargateService, type FargateServiceArgs } from "../components/fargateSe
 import { LoadBalancer } from "../components/loadBalancer";
 import { Network } from "../components/network";
 import { ServiceImage } from "../components/serviceImage";
+import { serviceArgs } from "./support/fargate";
 import { Harness } from "./support/pulumi";
 
 const CHECK = "pulumi-nodejs:dynamic/berth:DeploymentCheck";
@@ -17,34 +18,12 @@ async function mocked(): Promise<Harness> {
     return h;
 }
 
-function serviceArgs(overrides: Partial<FargateServiceArgs> = {}): FargateServiceArgs {
-    return {
-        cluster: { arn: "cluster-arn", name: "cluster" },
-        namespaceArn: "namespace-arn",
-        vpcId: "vpc-1",
-        subnetIds: ["subnet-a", "subnet-b"],
-        image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/x@sha256:00",
-        family: "berth-test-x",
-        port: 8080,
-        healthPath: "/health",
-        healthCheckCommand: ["CMD", "true"],
-        environment: { PORT: "8080" },
-        cpu: 256,
-        memory: 512,
-        desiredCount: 1,
-        logGroupName: "/berth/test/x",
-        logRetentionDays: 7,
-        region: "us-east-1",
-        expose: { kind: "backend", discoveryName: "x" },
-        ...overrides,
-    };
-}
 
 describe("components", () => {
     describe("Network", () => {
         it("defaults to one NAT gateway shared by every AZ", async () => {
             const h = await mocked();
-            const network = new Network("net", { cidrBlock: "10.1.0.0/16", availabilityZones: ["a", "b", "c"] });
+            const network = new Network("net", { region: "us-east-1", cidrBlock: "10.1.0.0/16", availabilityZones: ["a", "b", "c"] });
             assert.strictEqual(network.natGatewayCount, 1);
             await h.settle();
             assert.strictEqual(h.ofType("aws:ec2/natGateway:NatGateway").length, 1);
@@ -59,7 +38,7 @@ describe("components", () => {
 
         it("gives each AZ its own NAT gateway with perAz", async () => {
             const h = await mocked();
-            new Network("net", { cidrBlock: "10.1.0.0/16", availabilityZones: ["a", "b"], nat: "perAz" });
+            new Network("net", { region: "us-east-1", cidrBlock: "10.1.0.0/16", availabilityZones: ["a", "b"], nat: "perAz" });
             await h.settle();
             const nats = h.ofType("aws:ec2/natGateway:NatGateway");
             assert.deepStrictEqual(nats.map((n) => n.inputs.subnetId), ["net-public-0-id", "net-public-1-id"]);
@@ -69,7 +48,7 @@ describe("components", () => {
 
         it("exposes the routes that the ALB and the tasks must wait for", async () => {
             const h = await mocked();
-            const network = new Network("net", { cidrBlock: "10.1.0.0/16", availabilityZones: ["a", "b"] });
+            const network = new Network("net", { region: "us-east-1", cidrBlock: "10.1.0.0/16", availabilityZones: ["a", "b"] });
             new LoadBalancer("lb", { vpcId: network.vpcId, subnetIds: network.publicSubnetIds, publicRoutes: network.publicRoutes });
             await h.settle();
             const alb = h.one("aws:lb/loadBalancer:LoadBalancer", "lb-alb");
@@ -80,10 +59,57 @@ describe("components", () => {
             assert.deepStrictEqual(privateNames.map((u) => u.split("::").pop()).sort(), ["net-private-default-0", "net-private-default-1", "net-private-rta-0", "net-private-rta-1"]);
         });
 
+        it("routes every private subnet's S3 traffic to a gateway endpoint in the region", async () => {
+            const h = await mocked();
+            new Network("net", { region: "eu-central-1", cidrBlock: "10.1.0.0/16", availabilityZones: ["a", "b", "c"] });
+            await h.settle();
+            const endpoint = h.one("aws:ec2/vpcEndpoint:VpcEndpoint", "net-s3");
+            assert.strictEqual(endpoint.inputs.serviceName, "com.amazonaws.eu-central-1.s3");
+            assert.strictEqual(endpoint.inputs.vpcEndpointType, "Gateway");
+            assert.strictEqual(endpoint.inputs.vpcId, "net-vpc-id");
+            const associated = h.ofType("aws:ec2/vpcEndpointRouteTableAssociation:VpcEndpointRouteTableAssociation");
+            assert.ok(associated.every((a) => a.inputs.vpcEndpointId === "net-s3-id"));
+            const privateTables = h.ofType("aws:ec2/routeTable:RouteTable").filter((t) => t.name.startsWith("net-private-rt-")).map((t) => `${t.name}-id`);
+            assert.strictEqual(privateTables.length, 3);
+            assert.deepStrictEqual(associated.map((a) => a.inputs.routeTableId).sort(), privateTables.sort(), "S3 must be routed from exactly the private route tables");
+        });
+
+        it("does NAT with one instance when asked: VPC range in, IMDSv2, no source/destination check, current Amazon Linux", async () => {
+            const h = await mocked();
+            const network = new Network("net", { region: "us-east-1", cidrBlock: "10.1.0.0/16", availabilityZones: ["a", "b"], nat: "instance", natInstanceType: "t4g.micro" });
+            assert.strictEqual(network.natGatewayCount, 0);
+            await h.settle();
+            assert.deepStrictEqual(h.ofType("aws:ec2/natGateway:NatGateway"), []);
+            assert.deepStrictEqual(h.ofType("aws:ec2/eip:Eip"), []);
+            const instance = h.one("aws:ec2/instance:Instance", "net-nat-instance");
+            assert.strictEqual(instance.inputs.instanceType, "t4g.micro");
+            assert.strictEqual(instance.inputs.sourceDestCheck, false);
+            assert.strictEqual(instance.inputs.subnetId, "net-public-0-id", "a NAT instance needs the Internet gateway's route");
+            assert.strictEqual(instance.inputs.associatePublicIpAddress, true);
+            assert.strictEqual(instance.inputs.metadataOptions.httpTokens, "required");
+            assert.strictEqual(instance.inputs.ami, "ami-0123456789abcdef0", "the AMI comes from the SSM parameter");
+            assert.ok(h.calls.includes("aws:ssm/getParameter:getParameter"));
+            assert.match(instance.inputs.userData, /net\.ipv4\.ip_forward=1/);
+            assert.match(instance.inputs.userData, /-j MASQUERADE/);
+            assert.ok(h.waitsFor(instance, h.one("aws:ec2/internetGateway:InternetGateway", "net-igw")));
+
+            const sg = h.one("aws:ec2/securityGroup:SecurityGroup", "net-nat-sg");
+            assert.deepStrictEqual(instance.inputs.vpcSecurityGroupIds, [`${sg.name}-id`]);
+            const ingress = h.ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter((r) => r.inputs.securityGroupId === `${sg.name}-id`);
+            assert.deepStrictEqual(ingress.map((r) => r.inputs.cidrIpv4), ["10.1.0.0/16"], "the NAT instance answers only the VPC");
+
+            const privateRoutes = h.ofType("aws:ec2/route:Route").filter((r) => r.name.startsWith("net-private-default-"));
+            assert.strictEqual(privateRoutes.length, 2);
+            for (const route of privateRoutes) {
+                assert.match(route.inputs.networkInterfaceId, /^eni-[0-9a-f]{17}$/);
+                assert.strictEqual(route.inputs.natGatewayId, undefined);
+            }
+        });
+
         it("refuses one AZ and a bad CIDR", async () => {
             await mocked();
-            assert.throws(() => new Network("a", { cidrBlock: "10.0.0.0/16", availabilityZones: ["a"] }), /Network "a": "availabilityZones" must list at least 2 zones, got 1/);
-            assert.throws(() => new Network("b", { cidrBlock: "10.0.0.0/33", availabilityZones: ["a", "b"] }), /Network "b": "cidrBlock" "10.0.0.0\/33": it is not an IPv4 CIDR block/);
+            assert.throws(() => new Network("a", { region: "us-east-1", cidrBlock: "10.0.0.0/16", availabilityZones: ["a"] }), /Network "a": "availabilityZones" must list at least 2 zones, got 1/);
+            assert.throws(() => new Network("b", { region: "us-east-1", cidrBlock: "10.0.0.0/33", availabilityZones: ["a", "b"] }), /Network "b": "cidrBlock" "10.0.0.0\/33": it is not an IPv4 CIDR block/);
         });
     });
 

@@ -63,7 +63,7 @@ describe("stack configuration", () => {
         assert.strictEqual(s.containerInsights, false);
         assert.strictEqual(s.deletionProtection, true, "keys not overridden keep the preset's value");
         assert.deepStrictEqual(s.services.users, { cpu: 1024, memory: 2048, desiredCount: 4, maxCount: 6 });
-        assert.deepStrictEqual(s.services.products, { cpu: 512, memory: 1024, desiredCount: 2, maxCount: 6 });
+        assert.deepStrictEqual(s.services.products, { cpu: 1024, memory: 2048, desiredCount: 2, maxCount: 6 });
     });
 
     it("reads a service's numbers written as text the same as top-level ones", () => {
@@ -76,6 +76,28 @@ describe("stack configuration", () => {
         assert.strictEqual(load({ "berth:environment": "prod", "berth:allowHttpOnly": "true" }).allowHttpOnly, true);
         const arn = "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666";
         assert.strictEqual(load({ "berth:environment": "prod", "berth:certificateArn": arn }).certificateArn, arn);
+    });
+
+    it("runs test on Spot with ECS Exec, and prod on on-demand FARGATE without it", () => {
+        const test = load({});
+        assert.deepStrictEqual([test.spotPercent, test.onDemandBase, test.ecsExec], [100, 0, true]);
+        const prod = load({ "berth:environment": "prod", "berth:allowHttpOnly": "true" });
+        assert.deepStrictEqual([prod.spotPercent, prod.ecsExec], [0, false]);
+        const spot = load({ "berth:environment": "prod", "berth:allowHttpOnly": "true", "berth:spotPercent": "50", "berth:ecsExec": "true" });
+        assert.deepStrictEqual([spot.spotPercent, spot.onDemandBase, spot.ecsExec], [50, 1, true]);
+    });
+
+    it("reads scheduled scaling, an alarm address and a NAT instance", () => {
+        const schedules = [
+            { name: "night", schedule: "cron(0 20 ? * MON-FRI *)", timezone: "Europe/Berlin", minCount: 0, maxCount: 0 },
+            { name: "morning", schedule: "cron(0 7 ? * MON-FRI *)", timezone: "Europe/Berlin", minCount: 1, maxCount: 1, services: ["api"] },
+            { name: "launch", schedule: "at(2027-03-01T08:00:00)", minCount: 1 },
+            { name: "tick", schedule: "rate(5 minutes)", minCount: 1 },
+        ];
+        const s = load({ "berth:scaleSchedules": JSON.stringify(schedules), "berth:alarmEmail": "ops@example.com", "berth:natStrategy": "instance", "berth:natInstanceType": "t4g.micro" });
+        assert.deepStrictEqual(s.scaleSchedules, schedules);
+        assert.strictEqual(s.alarmEmail, "ops@example.com");
+        assert.deepStrictEqual([s.natStrategy, s.natInstanceType], ["instance", "t4g.micro"]);
     });
 
     it("raises the autoscaling ceiling to an overridden task count", () => {
@@ -99,7 +121,7 @@ describe("stack configuration", () => {
         ["a VPC too small for its subnets", { "berth:vpcCidr": "10.0.0.0/27" }, /^berth:vpcCidr is "10\.0\.0\.0\/27"; allowed: a prefix from \/16 to \/26/],
         ["one AZ", { "berth:azCount": "1" }, /^berth:azCount is "1"; allowed: a whole number from 2 \(the ALB needs two AZs\) to 6$/],
         ["a fractional AZ count", { "berth:azCount": "2.5" }, /^berth:azCount is "2\.5"; allowed: a whole number/],
-        ["an unknown NAT strategy", { "berth:natStrategy": "none" }, /^berth:natStrategy is "none"; allowed: one of single, perAz$/],
+        ["an unknown NAT strategy", { "berth:natStrategy": "none" }, /^berth:natStrategy is "none"; allowed: one of single, perAz, instance \(test stacks only\)$/],
         ["a CPU/memory pair Fargate refuses", { "berth:cpu": "256", "berth:memory": "4096" },
             /^berth:cpu\/berth:memory is cpu 256 with memory 4096, which Fargate does not run; allowed: with cpu 256, memory must be one of 512, 1024, 2048 \(MiB\)$/],
         ["a CPU Fargate does not have", { "berth:cpu": "300" }, /cpu 300 with memory 512, which Fargate does not run; allowed: cpu must be one of 256, 512/],
@@ -140,6 +162,46 @@ describe("stack configuration", () => {
         ["zone IDs that are no zone IDs", { "berth:availabilityZoneIds": JSON.stringify(["us-east-1a", "us-east-1b"]) }, /^berth:availabilityZoneIds is "\[[^\]]+\]"; allowed: a list of at least 2 distinct zone IDs/],
         ["fewer zone IDs than AZs", { "berth:availabilityZoneIds": JSON.stringify(["euw1-az1", "euw1-az2"]), "berth:azCount": "3" },
             /^berth:availabilityZoneIds lists 2 zones \(euw1-az1, euw1-az2\) but berth:azCount is 3; allowed: exactly azCount zone IDs$/],
+        ["a NAT instance in prod", { "berth:environment": "prod", "berth:allowHttpOnly": "true", "berth:natStrategy": "instance" },
+            /^berth:natStrategy is "instance" in a prod stack; allowed in prod: single, perAz/],
+        ["a NAT instance type that is not ARM64", { "berth:natInstanceType": "t3.nano" }, /^berth:natInstanceType is "t3\.nano"; allowed: one of t4g\.nano, t4g\.micro/],
+        ["a Spot share over 100 %", { "berth:spotPercent": "120" }, /^berth:spotPercent is "120"; allowed: a whole number from 0 to 100/],
+        ["a fractional Spot share", { "berth:spotPercent": "50.5" }, /^berth:spotPercent is "50\.5"; allowed: a whole number from 0 to 100/],
+        ["a negative on-demand base", { "berth:onDemandBase": "-1" }, /^berth:onDemandBase is "-1"; allowed: a whole number from 0 to 100$/],
+        ["Spot in prod without an on-demand base", { "berth:environment": "prod", "berth:allowHttpOnly": "true", "berth:spotPercent": "50", "berth:onDemandBase": "0" },
+            /^berth:onDemandBase is 0 with berth:spotPercent 50 in a prod stack; allowed: at least 1/],
+        ["no requests per target", { "berth:requestsPerTarget": "0" }, /^berth:requestsPerTarget is "0"; allowed: a whole number from 1 to 100000/],
+        ["ECS Exec that is no boolean", { "berth:ecsExec": "on" }, /^berth:ecsExec is "on"; allowed: true or false$/],
+        ["an alarm address that is no e-mail address", { "berth:alarmEmail": "ops-at-example.com" }, /^berth:alarmEmail is "ops-at-example\.com"; allowed: an e-mail address such as ops@example\.com$/],
+        ["schedules that are no list", { "berth:scaleSchedules": JSON.stringify({ name: "night" }) }, /^berth:scaleSchedules is ".*"; allowed: a list such as \[/],
+        ["a cron expression with five fields", { "berth:scaleSchedules": JSON.stringify([{ name: "night", schedule: "cron(0 20 * * 1-5)", minCount: 0 }]) },
+            /^berth:scaleSchedules\[0\]\.schedule is "cron\(0 20 \* \* 1-5\)": Expected 6 values, but got 5\.; allowed: cron\(minutes hours/],
+        ["a cron expression with both day fields", { "berth:scaleSchedules": JSON.stringify([{ name: "night", schedule: "cron(0 20 * * MON-FRI *)", minCount: 0 }]) },
+            /^berth:scaleSchedules\[0\]\.schedule is "cron\(0 20 \* \* MON-FRI \*\)": Cannot specify both daysOfMonth and daysOfWeek/],
+        ["an hour that does not exist", { "berth:scaleSchedules": JSON.stringify([{ name: "night", schedule: "cron(0 24 ? * * *)", minCount: 0 }]) },
+            /^berth:scaleSchedules\[0\]\.schedule is "cron\(0 24 \? \* \* \*\)": Number '24' of hours field is bigger than upper limit '23'/],
+        ["a date that does not exist", { "berth:scaleSchedules": JSON.stringify([{ name: "launch", schedule: "at(2027-02-30T08:00:00)", minCount: 4 }]) },
+            /^berth:scaleSchedules\[0\]\.schedule is "at\(2027-02-30T08:00:00\)": that date or time does not exist/],
+        ["a rate in the wrong number", { "berth:scaleSchedules": JSON.stringify([{ name: "tick", schedule: "rate(1 hours)", minCount: 1 }]) },
+            /^berth:scaleSchedules\[0\]\.schedule is "rate\(1 hours\)": write rate\(1 hour\)/],
+        ["a crontab line without cron()", { "berth:scaleSchedules": JSON.stringify([{ name: "night", schedule: "0 20 ? * MON-FRI *", minCount: 0 }]) },
+            /^berth:scaleSchedules\[0\]\.schedule is "0 20 \? \* MON-FRI \*": write cron\(minutes hours/],
+        ["a time zone that does not exist", { "berth:scaleSchedules": JSON.stringify([{ name: "night", schedule: "cron(0 20 ? * MON-FRI *)", timezone: "Europe/Atlantis", minCount: 0 }]) },
+            /^berth:scaleSchedules\[0\]\.timezone is "Europe\/Atlantis"; allowed: an IANA time zone/],
+        ["a time zone in the wrong case", { "berth:scaleSchedules": JSON.stringify([{ name: "night", schedule: "cron(0 20 ? * MON-FRI *)", timezone: "europe berlin", minCount: 0 }]) },
+            /^berth:scaleSchedules\[0\]\.timezone is "europe berlin"; allowed: an IANA time zone/],
+        ["a schedule ceiling below its floor", { "berth:scaleSchedules": JSON.stringify([{ name: "day", schedule: "cron(0 7 ? * MON-FRI *)", minCount: 3, maxCount: 2 }]) },
+            /^berth:scaleSchedules\[0\]\.maxCount is 2, below its minCount 3; allowed: at least minCount$/],
+        ["a schedule floor above a service's ceiling", { "berth:scaleSchedules": JSON.stringify([{ name: "day", schedule: "cron(0 7 ? * MON-FRI *)", minCount: 3 }]) },
+            /^berth:scaleSchedules\[0\] \(day\) sets minCount 3, above the maxCount 1 of service api; allowed: a minCount up to 1, or a maxCount of its own$/],
+        ["a schedule for an unknown service", { "berth:scaleSchedules": JSON.stringify([{ name: "day", schedule: "cron(0 7 ? * MON-FRI *)", minCount: 1, services: ["orders"] }]) },
+            /^berth:scaleSchedules\[0\]\.services names "orders", no service of the catalogue; allowed: /],
+        ["two schedules of one name", { "berth:scaleSchedules": JSON.stringify([{ name: "day", schedule: "cron(0 7 ? * MON-FRI *)", minCount: 1 }, { name: "day", schedule: "cron(0 8 ? * SAT *)", minCount: 1 }]) },
+            /^berth:scaleSchedules\[1\]\.name is "day", which an earlier schedule has/],
+        ["a schedule with a negative floor", { "berth:scaleSchedules": JSON.stringify([{ name: "day", schedule: "cron(0 7 ? * MON-FRI *)", minCount: -1 }]) },
+            /^berth:scaleSchedules\[0\]\.minCount is -1; allowed: a whole number from 0 to 100$/],
+        ["a schedule with an unknown field", { "berth:scaleSchedules": JSON.stringify([{ name: "day", schedule: "cron(0 7 ? * MON-FRI *)", minCount: 1, desired: 2 }]) },
+            /^berth:scaleSchedules\[0\] has unknown keys desired; allowed: name, schedule, timezone, minCount, maxCount, services$/],
     ];
     for (const [what, extra, message] of errors) {
         it(`names the key, the value and what is allowed for ${what}`, () => {

@@ -5,6 +5,7 @@
 import * as assert from "assert";
 import { DEFAULT_ROUTE_PRIORITY } from "../components/albRoute";
 import { overlaps, parseCidr, type Ipv4Cidr } from "../components/cidr";
+import { schedulesFor } from "../components/schedule";
 import { KEEP_ALIVE_TIMEOUT_MS, SHUTDOWN_TIMEOUT_MS } from "../services/kit/src/http";
 import { loadSettings, type Settings } from "../config";
 import { catalog, declarations, healthCheckCommand, resolveCatalog, type CatalogService, type ServiceDeclaration } from "../services/catalog";
@@ -42,6 +43,14 @@ const T = {
     scalingPolicy: "aws:appautoscaling/policy:Policy",
     provider: "pulumi:providers:aws",
     check: "pulumi-nodejs:dynamic/berth:DeploymentCheck",
+    alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
+    topic: "aws:sns/topic:Topic",
+    kmsKey: "aws:kms/key:Key",
+    dashboard: "aws:cloudwatch/dashboard:Dashboard",
+    endpoint: "aws:ec2/vpcEndpoint:VpcEndpoint",
+    endpointAssociation: "aws:ec2/vpcEndpointRouteTableAssociation:VpcEndpointRouteTableAssociation",
+    rolePolicy: "aws:iam/rolePolicy:RolePolicy",
+    scheduledAction: "aws:appautoscaling/scheduledAction:ScheduledAction",
     guard: "pulumi-nodejs:dynamic/berth:DestroyGuard",
 } as const;
 
@@ -226,8 +235,198 @@ for (const stack of shippedStacks()) {
                 assert.deepStrictEqual(svc.inputs.deploymentCircuitBreaker, { enable: true, rollback: true });
                 assert.strictEqual(svc.inputs.deploymentMinimumHealthyPercent, 100);
                 assert.strictEqual(svc.inputs.deploymentMaximumPercent, 200);
-                assert.strictEqual(svc.inputs.launchType, "FARGATE");
             }
+        });
+
+        it("places tasks by a FARGATE/FARGATE_SPOT strategy from the settings, not by launch type", () => {
+            for (const svc of h.ofType(T.service)) {
+                assert.strictEqual(svc.inputs.launchType, undefined, "a launch type conflicts with a capacity provider strategy");
+                assert.strictEqual(svc.inputs.forceNewDeployment, true, "the provider refuses a strategy change without it");
+                const weight = (provider: string) => svc.inputs.capacityProviderStrategies.find((c: any) => c.capacityProvider === provider)?.weight ?? 0;
+                const base = svc.inputs.capacityProviderStrategies.find((c: any) => c.capacityProvider === "FARGATE")?.base ?? 0;
+                const share = weight("FARGATE_SPOT") / (weight("FARGATE") + weight("FARGATE_SPOT"));
+                assert.strictEqual(Math.round(share * 100), settings.spotPercent, `${svc.name}: Spot share`);
+                assert.strictEqual(base, settings.onDemandBase);
+                assert.ok(svc.inputs.capacityProviderStrategies.every((c: any) => ["FARGATE", "FARGATE_SPOT"].includes(c.capacityProvider)));
+            }
+            const providers = h.ofType("aws:ecs/clusterCapacityProviders:ClusterCapacityProviders")[0].inputs.capacityProviders;
+            assert.deepStrictEqual([...providers].sort(), ["FARGATE", "FARGATE_SPOT"], "a strategy may name only the cluster's providers");
+            if (stack === "dev") {
+                assert.strictEqual(settings.spotPercent, 100, "test runs on Spot");
+            } else {
+                assert.strictEqual(settings.spotPercent, 0, "prod runs on on-demand FARGATE");
+            }
+        });
+
+        it("routes the private subnets' S3 traffic (image layers) through a free gateway endpoint", () => {
+            const endpoint = h.one(T.endpoint, "berth-s3");
+            assert.strictEqual(endpoint.inputs.serviceName, `com.amazonaws.${settings.region}.s3`);
+            assert.strictEqual(endpoint.inputs.vpcEndpointType, "Gateway");
+            const privateTables = h.ofType(T.association).filter((a) => a.name.startsWith("berth-private-rta-")).map((a) => a.inputs.routeTableId).sort();
+            const associated = h.ofType(T.endpointAssociation).filter((a) => a.inputs.vpcEndpointId === idOf(endpoint)).map((a) => a.inputs.routeTableId).sort();
+            assert.deepStrictEqual(associated, privateTables);
+            assert.strictEqual(associated.length, settings.azCount);
+        });
+
+        it("rolls each service's deployments back on the alarms a bad version trips, and only on those", () => {
+            const alarms = new Map(h.ofType(T.alarm).map((a) => [a.inputs.name, a]));
+            for (const service of catalog) {
+                const svc = h.one(T.service, `${service.name}-service`);
+                const { alarmNames, enable, rollback } = svc.inputs.alarms;
+                assert.strictEqual(enable, true);
+                assert.strictEqual(rollback, true);
+                const roles = alarmNames.map((n: string) => n.replace(`berth-${stack}-${service.name}-`, "")).sort();
+                assert.deepStrictEqual(roles, service.kind === "public" ? ["5xx-rate", "unhealthy-targets"] : ["5xx-rate"]);
+                for (const name of alarmNames) {
+                    const alarm = alarms.get(name);
+                    assert.ok(alarm, `${svc.name} rolls back on ${name}, which no alarm has as its name`);
+                    assert.ok(h.waitsFor(alarm, svc) || service.kind === "public", `${name} measures the service before it exists`);
+                }
+                for (const role of ["cpu", "memory", "p99-latency", "tasks-below-desired"]) {
+                    const name = `berth-${stack}-${service.name}-${role}`;
+                    assert.ok(alarms.has(name), `no ${role} alarm for ${service.name}`);
+                    assert.ok(!alarmNames.includes(name), `${service.name} would roll back on ${role}, which load causes as often as a bad version`);
+                }
+            }
+        });
+
+        it("measures every alarm on the service's real dimensions and notifies the encrypted topic", () => {
+            const key = h.one(T.kmsKey, "berth-alarms-key");
+            const topic = h.one(T.topic, "berth-alarms");
+            assert.match(topic.inputs.kmsMasterKeyId, /^arn:aws:kms:us-east-1:123456789012:berth-alarms-key-[0-9a-f]{7}$/);
+            const statements = JSON.parse(key.inputs.policy).Statement;
+            assert.ok(statements.some((st: any) => st.Principal.Service === "cloudwatch.amazonaws.com" && st.Action.includes("kms:GenerateDataKey*")),
+                "CloudWatch cannot publish to a topic whose key it may not use");
+            assert.ok(statements.some((st: any) => st.Principal.AWS === "arn:aws:iam::123456789012:root" && st.Action === "kms:*"), "the account would lose the key");
+            assert.strictEqual(key.inputs.enableKeyRotation, true);
+            const topicArn = h.ofType(T.alarm)[0].inputs.alarmActions[0];
+            assert.match(topicArn, /^arn:aws:sns:us-east-1:123456789012:berth-alarms-[0-9a-f]{7}$/);
+            const alb = h.one(T.alb, "berth-alb");
+            const albSuffix = `app/${alb.name}-`;
+            for (const alarm of h.ofType(T.alarm)) {
+                assert.deepStrictEqual(alarm.inputs.alarmActions, [topicArn]);
+                assert.deepStrictEqual(alarm.inputs.okActions, [topicArn]);
+                const service = catalog.find((s) => alarm.inputs.name.startsWith(`berth-${stack}-${s.name}-`))!;
+                assert.ok(service, `${alarm.inputs.name} names no service`);
+                const svc = h.one(T.service, `${service.name}-service`);
+                const dims = [alarm.inputs.dimensions ?? {}, ...(alarm.inputs.metricQueries ?? []).map((q: any) => q.metric?.dimensions ?? {})];
+                for (const d of dims) {
+                    if (d.ServiceName !== undefined) {
+                        assert.match(d.ServiceName, new RegExp(`^${service.name}-service-[0-9a-f]{7}$`), `${alarm.inputs.name}: ServiceName`);
+                        assert.match(d.ClusterName, /^berth-cluster-[0-9a-f]{7}$/, `${alarm.inputs.name}: ClusterName`);
+                    }
+                    if (d.TargetGroup !== undefined) {
+                        assert.ok(d.TargetGroup.startsWith(`targetgroup/${service.name}-tg-`), `${alarm.inputs.name}: TargetGroup ${d.TargetGroup}`);
+                    }
+                    if (d.LoadBalancer !== undefined) {
+                        assert.ok(d.LoadBalancer.startsWith(albSuffix), `${alarm.inputs.name}: LoadBalancer ${d.LoadBalancer}`);
+                    }
+                    if (d.TargetDiscoveryName !== undefined) {
+                        assert.strictEqual(d.TargetDiscoveryName, svc.inputs.serviceConnectConfiguration.services[0].discoveryName);
+                    }
+                }
+            }
+        });
+
+        it("counts running tasks against what ECS wants with Container Insights, else against the floor", () => {
+            for (const service of catalog) {
+                const alarm = h.ofType(T.alarm).find((a) => a.inputs.name === `berth-${stack}-${service.name}-tasks-below-desired`)!;
+                if (settings.containerInsights) {
+                    const names = alarm.inputs.metricQueries.filter((q: any) => q.metric).map((q: any) => `${q.metric.namespace}/${q.metric.metricName}`).sort();
+                    assert.deepStrictEqual(names, ["ECS/ContainerInsights/DesiredTaskCount", "ECS/ContainerInsights/RunningTaskCount"]);
+                } else {
+                    assert.strictEqual(alarm.inputs.statistic, "SampleCount");
+                    assert.strictEqual(alarm.inputs.period, 60, "one sample per running task and minute");
+                    assert.strictEqual(alarm.inputs.threshold, settings.services[service.name].desiredCount);
+                    assert.strictEqual(alarm.inputs.treatMissingData, "breaching", "no metrics at all means no task runs");
+                }
+            }
+        });
+
+        it("scales on CPU and, for public services, on ALB requests per task, scaling in slower than out", () => {
+            const alb = h.one(T.alb, "berth-alb");
+            for (const service of catalog) {
+                const size = settings.services[service.name];
+                const policies = h.ofType(T.scalingPolicy).filter((p) => p.name.startsWith(`${service.name}-`));
+                if (size.maxCount === size.desiredCount && schedulesFor(service.name, settings.scaleSchedules).length === 0) {
+                    assert.deepStrictEqual(policies, []);
+                    continue;
+                }
+                const metrics = policies.map((p) => p.inputs.targetTrackingScalingPolicyConfiguration.predefinedMetricSpecification.predefinedMetricType).sort();
+                assert.deepStrictEqual(metrics, service.kind === "public" ? ["ALBRequestCountPerTarget", "ECSServiceAverageCPUUtilization"] : ["ECSServiceAverageCPUUtilization"]);
+                for (const policy of policies) {
+                    const c = policy.inputs.targetTrackingScalingPolicyConfiguration;
+                    assert.ok(c.scaleInCooldown > c.scaleOutCooldown, `${policy.name} scales in as fast as out`);
+                    if (c.predefinedMetricSpecification.predefinedMetricType === "ALBRequestCountPerTarget") {
+                        const tg = h.one(T.targetGroup, `${service.name}-tg`);
+                        assert.match(c.predefinedMetricSpecification.resourceLabel, new RegExp(`^app/${alb.name}-[0-9a-f]{7}/[0-9a-f]{16}/targetgroup/${tg.name}-[0-9a-f]{7}/[0-9a-f]{16}$`));
+                        assert.strictEqual(c.targetValue, settings.requestsPerTarget);
+                    }
+                }
+            }
+        });
+
+        it("applies each scheduled change to the services it names, in its time zone", () => {
+            for (const service of catalog) {
+                const expected = schedulesFor(service.name, settings.scaleSchedules);
+                const actions = h.ofType(T.scheduledAction).filter((a) => a.name.startsWith(`${service.name}-schedule-`));
+                assert.deepStrictEqual(actions.map((a) => a.inputs.name), expected.map((s) => s.name));
+                const target = h.ofType(T.scalingTarget).find((t) => t.name === `${service.name}-scaling`);
+                for (const [i, action] of actions.entries()) {
+                    assert.strictEqual(action.inputs.resourceId, target!.inputs.resourceId);
+                    assert.strictEqual(action.inputs.timezone, expected[i].timezone ?? "UTC");
+                    assert.ok(action.inputs.scalableTargetAction.minCapacity <= action.inputs.scalableTargetAction.maxCapacity);
+                }
+            }
+            if (stack === "prod") {
+                assert.ok(h.ofType(T.scheduledAction).length > 0, "the shipped prod stack keeps a morning floor");
+            }
+        });
+
+        it("lets ECS Exec in as the settings say, with the task-role permissions and writable paths it needs", () => {
+            for (const service of catalog) {
+                const svc = h.one(T.service, `${service.name}-service`);
+                assert.strictEqual(svc.inputs.enableExecuteCommand, settings.ecsExec);
+                const policy = h.ofType(T.rolePolicy).find((p) => p.name === `${service.name}-exec-policy`);
+                const td = h.one(T.taskDefinition, `${service.name}-task`);
+                const c = containerOf(h, service.name);
+                assert.strictEqual(c.readonlyRootFilesystem, true, "ECS Exec must not cost the read-only root file system");
+                if (!settings.ecsExec) {
+                    assert.strictEqual(policy, undefined);
+                    assert.strictEqual(c.mountPoints, undefined);
+                    continue;
+                }
+                assert.ok(policy, `${service.name}: no ECS Exec permissions`);
+                assert.strictEqual(policy.inputs.role, `${service.name}-task-role-${policy.inputs.role.split("-").pop()}`);
+                const actions = JSON.parse(policy.inputs.policy).Statement.flatMap((st: any) => st.Action).sort();
+                assert.deepStrictEqual(actions, ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]);
+                const volumes = (td.inputs.volumes ?? []).map((v: any) => v.name);
+                const writable = c.mountPoints.filter((m: any) => !m.readOnly);
+                assert.deepStrictEqual(writable.map((m: any) => m.containerPath).sort(), ["/var/lib/amazon", "/var/log/amazon"]);
+                for (const m of writable) {
+                    assert.ok(volumes.includes(m.sourceVolume), `${m.containerPath} mounts ${m.sourceVolume}, which the task does not define`);
+                }
+            }
+        });
+
+        it("builds a dashboard of every service on its real dimensions, and outputs its URL and the alarm topic", () => {
+            const dashboard = h.ofType(T.dashboard)[0];
+            assert.strictEqual(dashboard.inputs.dashboardName, `berth-${stack}`);
+            const body = JSON.parse(dashboard.inputs.dashboardBody);
+            const headings = body.widgets.filter((w: any) => w.type === "text").map((w: any) => w.properties.markdown);
+            assert.deepStrictEqual(headings, catalog.map((s) => `### ${s.name} (${s.kind})`));
+            const metrics = body.widgets.filter((w: any) => w.type === "metric").flatMap((w: any) => w.properties.metrics);
+            for (const service of catalog) {
+                const svc = h.one(T.service, `${service.name}-service`);
+                const serviceName = h.ofType(T.alarm).find((a) => a.inputs.name === `berth-${stack}-${service.name}-cpu`)!.inputs.dimensions.ServiceName;
+                assert.match(serviceName, new RegExp(`^${svc.name}-`));
+                assert.ok(metrics.some((m: any[]) => m.includes(serviceName) && m[1] === "CPUUtilization"), `no CPU graph of ${service.name}`);
+                if (service.kind === "public") {
+                    assert.ok(metrics.some((m: any[]) => m[1] === "RequestCount" && m.some((x) => typeof x === "string" && x.startsWith(`targetgroup/${service.name}-tg-`))));
+                }
+            }
+            assert.strictEqual(outputs.dashboardUrl, `https://${settings.region}.console.aws.amazon.com/cloudwatch/home?region=${settings.region}#dashboards/dashboard/berth-${stack}`);
+            assert.strictEqual(outputs.alarmTopicArn, h.ofType(T.alarm)[0].inputs.alarmActions[0]);
         });
 
         it("fails `pulumi up` unless each service's new deployment completes", () => {
@@ -589,7 +788,9 @@ describe("listener rule priorities", () => {
         return new Map(h.ofType(T.rule).map((r) => [r.name, r.inputs.priority]));
     }
 
-    it("stay put when services are removed or inserted before them", async () => {
+    it("stay put when services are removed or inserted before them", async function () {
+        // Three whole programs under mocks.
+        this.timeout(90_000);
         const before = await priorities([...declarations, probe("probe-a"), probe("probe-b"), probe("probe-c")]);
         const removed = await priorities([...declarations, probe("probe-b"), probe("probe-c")]);
         const inserted = await priorities([probe("probe-new"), ...declarations, probe("probe-b"), probe("probe-c")]);

@@ -100,6 +100,56 @@ describe("deployment check", () => {
     });
 });
 
+describe("deployment check with deployment alarms", () => {
+    const ALARMS = ["berth-dev-users-5xx-rate"];
+    const watched = { deploymentConfiguration: { alarms: { alarmNames: ALARMS, enable: true, rollback: true } } };
+    // ECS does not document the reason's wording for an alarm; any FAILED deployment must fail the check.
+    const alarmReason = "ECS deployment detected triggered alarm(s) on the service.";
+    const scaledIn: EcsStoppedTask[] = [
+        { taskArn: "arn:aws:ecs:eu-west-1:123456789012:task/berth-cluster/bbb222", taskDefinitionArn: NEW, stoppedReason: "Scaling activity initiated by (deployment ecs-svc/3)" },
+    ];
+
+    it("waits through the bake time, then fails a version an alarm caught after its tasks became healthy, naming the alarms", async () => {
+        const lines: string[] = [];
+        const api = fakeEcs([
+            { ...watched, taskDefinition: NEW, deployments: [deployment("ecs-svc/2", NEW, "IN_PROGRESS", "PRIMARY"), deployment("ecs-svc/1", OLD, "COMPLETED", "ACTIVE", { runningCount: 2 })] },
+            { ...watched, taskDefinition: NEW, deployments: [deployment("ecs-svc/2", NEW, "IN_PROGRESS", "PRIMARY", { runningCount: 2 }), deployment("ecs-svc/1", OLD, "COMPLETED", "ACTIVE")] },
+            { ...watched, taskDefinition: NEW, deployments: [deployment("ecs-svc/2", NEW, "IN_PROGRESS", "PRIMARY", { runningCount: 2 }), deployment("ecs-svc/1", OLD, "COMPLETED", "ACTIVE")] },
+            {
+                ...watched,
+                taskDefinition: OLD,
+                deployments: [
+                    deployment("ecs-svc/3", OLD, "IN_PROGRESS", "PRIMARY"),
+                    deployment("ecs-svc/2", NEW, "FAILED", "ACTIVE", { runningCount: 2, rolloutStateReason: alarmReason }),
+                ],
+            },
+        ], scaledIn);
+        const error = await waitForRollout(api, target, { timeoutMs: 30 * 60_000, pollMs: 15_000, log: (l) => lines.push(l), ...clock() })
+            .then(() => undefined, (e: unknown) => e);
+        assert.ok(error instanceof RolloutError, `expected a RolloutError, got ${error}`);
+        assert.match(error.message, /FAILED: deployment ecs-svc\/2 of berth-dev-users:8 is FAILED: ECS deployment detected triggered alarm\(s\) on the service\.; ECS rolled the service back to berth-dev-users:7/);
+        assert.match(error.message, /its deployments fail when one of these alarms goes to ALARM: berth-dev-users-5xx-rate/);
+        assert.ok(lines.some((l) => /all 2 tasks running; ECS watches the deployment alarms until the bake time ends/.test(l)), lines.join("\n"));
+        assert.strictEqual(api.describeCalls, 4, "healthy tasks alone do not end the check: the bake time does");
+    });
+
+    it("fails once the alarm's rollback completed and the failed deployment left the list, naming the alarms", async () => {
+        const api = fakeEcs([{ ...watched, taskDefinition: OLD, deployments: [deployment("ecs-svc/3", OLD, "COMPLETED", "PRIMARY", { runningCount: 2 })] }], scaledIn);
+        const error = await failure(api);
+        assert.match(error.message, /FAILED: the service runs berth-dev-users:7, not berth-dev-users:8: its deployment was rolled back; its deployments fail when one of these alarms goes to ALARM: berth-dev-users-5xx-rate/);
+        assert.match(error.message, /task bbb222: Scaling activity initiated by/);
+    });
+
+    it("passes a deployment whose bake time ended without an alarm", async () => {
+        const api = fakeEcs([
+            { ...watched, taskDefinition: NEW, deployments: [deployment("ecs-svc/2", NEW, "IN_PROGRESS", "PRIMARY", { runningCount: 2 }), deployment("ecs-svc/1", OLD, "COMPLETED", "ACTIVE")] },
+            { ...watched, taskDefinition: NEW, deployments: [deployment("ecs-svc/2", NEW, "COMPLETED", "PRIMARY", { runningCount: 2 })] },
+        ]);
+        await waitForRollout(api, target, { timeoutMs: 60_000, pollMs: 15_000, ...clock() });
+        assert.strictEqual(api.describeCalls, 2);
+    });
+});
+
 describe("deployment check provider", () => {
     it("serializes, and confirms again only when the task definition or the service changes", async () => {
         const { Harness } = await import("./support/pulumi");

@@ -76,7 +76,11 @@ function computed(type: string, name: string, inputs: Record<string, any>): Reco
     const base = { name: physical, arn: `arn:aws:${type.split(":")[1]?.split("/")[0] ?? "x"}:${REGION}:${ACCOUNT}:${physical}` };
     switch (type) {
         case "aws:lb/loadBalancer:LoadBalancer":
-            return { ...base, dnsName: `${physical}-${hex(name, 10)}.${REGION}.elb.amazonaws.com` };
+            return { ...base, dnsName: `${physical}-${hex(name, 10)}.${REGION}.elb.amazonaws.com`, arnSuffix: `app/${physical}/${hex(name, 16)}` };
+        case "aws:lb/targetGroup:TargetGroup":
+            return { ...base, arnSuffix: `targetgroup/${physical}/${hex(name, 16)}` };
+        case "aws:ec2/instance:Instance":
+            return { ...base, primaryNetworkInterfaceId: `eni-${hex(name, 17)}` };
         case "aws:ecr/repository:Repository":
             return { ...base, registryId: ACCOUNT, repositoryUrl: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/${physical}` };
         case "docker-build:index:Image":
@@ -120,6 +124,14 @@ export class Harness {
                 switch (args.token) {
                     case "aws:index/getAvailabilityZones:getAvailabilityZones":
                         return { id: REGION, names: this.zones, zoneIds: this.zones.map((_, i) => `use1-az${i + 1}`) };
+                    case "aws:index/getCallerIdentity:getCallerIdentity":
+                        return { id: ACCOUNT, accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/deployer`, userId: "AIDAEXAMPLE" };
+                    case "aws:ssm/getParameter:getParameter":
+                        // The public parameters Berth reads: the current Amazon Linux AMI of the NAT instance.
+                        if (!String(args.inputs.name).startsWith("/aws/service/ami-amazon-linux-latest/")) {
+                            throw new Error(`unexpected SSM parameter ${args.inputs.name}`);
+                        }
+                        return { id: args.inputs.name, name: args.inputs.name, type: "String", value: "ami-0123456789abcdef0", insecureValue: "ami-0123456789abcdef0", version: 1, arn: `arn:aws:ssm:${REGION}::parameter${args.inputs.name}`, withDecryption: true };
                     case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
                         return {
                             id: ACCOUNT,
