@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { parseCidr, splitSubnets } from "./cidr";
+import { contains, isolatedSubnets, overlaps, parseCidr, splitSubnets, type Ipv4Cidr } from "./cidr";
 import { childName } from "./naming";
 
 /** `single`: one NAT gateway for the VPC (cheap). `perAz`: one per AZ (an AZ outage cuts no other AZ off). */
@@ -27,6 +27,14 @@ export interface NetworkArgs {
      * @default false
      */
     protect?: boolean;
+    /**
+     * The range of the isolated subnets, one per AZ, which have no route out of the VPC (for databases).
+     * Inside `cidrBlock` it must miss the public and private subnets; outside it, it becomes a secondary
+     * range of the VPC (see `defaultIsolatedRange` for one that fits).
+     * @example "10.1.0.0/24"
+     * @default undefined: no isolated subnets
+     */
+    isolatedCidrBlock?: string;
 }
 
 /**
@@ -45,6 +53,8 @@ export class Network extends pulumi.ComponentResource {
     public readonly vpcId: pulumi.Output<string>;
     public readonly publicSubnetIds: pulumi.Output<string>[];
     public readonly privateSubnetIds: pulumi.Output<string>[];
+    /** Subnets with no route out of the VPC, one per AZ; empty without `isolatedCidrBlock`. */
+    public readonly isolatedSubnetIds: pulumi.Output<string>[];
     /** How many NAT gateways the network has. */
     public readonly natGatewayCount: number;
     /**
@@ -71,6 +81,7 @@ export class Network extends pulumi.ComponentResource {
             throw new Error(`Network "${name}": "cidrBlock" ${JSON.stringify(args.cidrBlock)}: ${cidr}`);
         }
         const layout = splitSubnets(cidr, azCount);
+        const isolated = args.isolatedCidrBlock === undefined ? undefined : isolatedLayout(name, cidr, layout, args.isolatedCidrBlock, azCount);
         const nat = args.nat ?? "single";
         this.natGatewayCount = nat === "perAz" ? azCount : 1;
 
@@ -86,14 +97,17 @@ export class Network extends pulumi.ComponentResource {
         const natGateways = Array.from({ length: this.natGatewayCount }, (_, i) =>
             this.createNatGateway(i, publicSubnets[i], igw));
         this.privateRoutes = this.routePrivateSubnets(vpc.id, privateSubnets, natGateways);
+        const isolatedSubnets = isolated ? this.createIsolatedSubnets(vpc, isolated, args.availabilityZones) : [];
 
         this.vpcId = vpc.id;
         this.publicSubnetIds = publicSubnets.map((s) => s.id);
         this.privateSubnetIds = privateSubnets.map((s) => s.id);
+        this.isolatedSubnetIds = isolatedSubnets.map((s) => s.id);
         this.registerOutputs({
             vpcId: this.vpcId,
             publicSubnetIds: this.publicSubnetIds,
             privateSubnetIds: this.privateSubnetIds,
+            isolatedSubnetIds: this.isolatedSubnetIds,
         });
     }
 
@@ -107,11 +121,12 @@ export class Network extends pulumi.ComponentResource {
     }
 
     private createSubnet(
-        kind: "public" | "private",
+        kind: "public" | "private" | "isolated",
         index: number,
         vpcId: pulumi.Input<string>,
         cidrBlock: string,
         availabilityZone: pulumi.Input<string>,
+        dependsOn: pulumi.Resource[] = [],
     ): aws.ec2.Subnet {
         const name = childName(this.name, kind, index);
         return new aws.ec2.Subnet(name, {
@@ -121,7 +136,29 @@ export class Network extends pulumi.ComponentResource {
             // Only the ALB lives in public subnets and it gets its own addresses; tasks never get a public IP.
             mapPublicIpOnLaunch: false,
             tags: { Name: name, "berth:subnet": kind },
+        }, { parent: this, dependsOn });
+    }
+
+    /**
+     * Isolated subnets share one route table of their own that holds only the VPC's implicit local route: no
+     * Internet gateway, no NAT gateway, so nothing in them reaches or is reached from outside the VPC. A range
+     * outside the VPC's primary block is associated with the VPC first; the subnets wait for it.
+     */
+    private createIsolatedSubnets(vpc: aws.ec2.Vpc, layout: { subnets: string[]; secondary?: string }, zones: pulumi.Input<string>[]): aws.ec2.Subnet[] {
+        const association = layout.secondary === undefined ? [] : [new aws.ec2.VpcIpv4CidrBlockAssociation(childName(this.name, "isolated-cidr"), {
+            vpcId: vpc.id,
+            cidrBlock: layout.secondary,
+        }, { parent: this })];
+        const subnets = layout.subnets.map((block, i) => this.createSubnet("isolated", i, vpc.id, block, zones[i], association));
+        const table = new aws.ec2.RouteTable(childName(this.name, "isolated-rt"), {
+            vpcId: vpc.id,
+            tags: { Name: childName(this.name, "isolated-rt") },
         }, { parent: this });
+        subnets.forEach((subnet, i) => new aws.ec2.RouteTableAssociation(childName(this.name, "isolated-rta", i), {
+            subnetId: subnet.id,
+            routeTableId: table.id,
+        }, { parent: this }));
+        return subnets;
     }
 
     private routePublicSubnets(vpcId: pulumi.Input<string>, igw: aws.ec2.InternetGateway, subnets: aws.ec2.Subnet[]): pulumi.Resource[] {
@@ -173,4 +210,38 @@ export class Network extends pulumi.ComponentResource {
             return [route, association];
         });
     }
+}
+
+/**
+ * The isolated subnets' blocks, and the secondary range to associate when the range lies outside the VPC's
+ * primary block. Throws, naming the network, when the range overlaps the public or private subnets or is
+ * too small.
+ */
+function isolatedLayout(
+    name: string,
+    vpc: Ipv4Cidr,
+    layout: { public: string[]; private: string[] },
+    rangeText: string,
+    azCount: number,
+): { subnets: string[]; secondary?: string } {
+    const where = `Network "${name}": "isolatedCidrBlock" ${JSON.stringify(rangeText)}`;
+    const range = parseCidr(rangeText);
+    if (typeof range === "string") {
+        throw new Error(`${where}: ${range}`);
+    }
+    const taken = [...layout.public, ...layout.private].find((block) => overlaps(range, parseCidr(block) as Ipv4Cidr));
+    if (taken !== undefined) {
+        throw new Error(`${where} overlaps the subnet ${taken}`);
+    }
+    if (overlaps(vpc, range) && !contains(vpc, range)) {
+        throw new Error(`${where} straddles the VPC's range; it must lie inside it or wholly outside it`);
+    }
+    const subnets = (() => {
+        try {
+            return isolatedSubnets(range, azCount);
+        } catch (e) {
+            throw new Error(`${where}: ${(e as Error).message}`);
+        }
+    })();
+    return contains(vpc, range) ? { subnets } : { subnets, secondary: rangeText };
 }
