@@ -6,12 +6,13 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { rulePriority } from "./components/albRoute";
 import { Cluster } from "./components/cluster";
+import { Database, databaseIdentifier, type DatabaseClient } from "./components/database";
 import { DestroyGuard } from "./components/destroyGuard";
 import { FargateService, type BackendExposure, type PublicExposure } from "./components/fargateService";
 import { LoadBalancer } from "./components/loadBalancer";
 import { Network } from "./components/network";
 import { ServiceImage } from "./components/serviceImage";
-import { chooseZones, settingsFromStack, type Settings } from "./config";
+import { chooseZones, settingsFromStack, type ServiceSecret, type Settings } from "./config";
 import { deployOrder, healthCheckCommand, serviceEnvironment, type CatalogService } from "./services/catalog";
 
 /** What `pulumi stack output services` shows for each service. */
@@ -31,6 +32,19 @@ export interface BerthOutputs {
     clusterName: pulumi.Output<string>;
     /** Per service: its ECR repository, log group and, for backends, discovery name. */
     services: Record<string, ServiceOutput>;
+    /** The PostgreSQL instance, when a service declares the database: where it answers, never a password. */
+    database?: DatabaseOutput;
+}
+
+/** What `pulumi stack output database` shows. */
+export interface DatabaseOutput {
+    /** The instance's DNS name, reachable only from inside the VPC. */
+    address: pulumi.Output<string>;
+    port: pulumi.Output<number>;
+    name: pulumi.Output<string>;
+    /** The RDS-managed secret with `username` and `password` (read it with the AWS CLI; see README). */
+    secretArn: pulumi.Output<string>;
+    identifier: pulumi.Output<string>;
 }
 
 /**
@@ -56,12 +70,15 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
     });
     const opts: pulumi.ComponentResourceOptions = { providers: { aws: provider } };
     const protect = settings.deletionProtection;
+    // The database, its subnets and their costs exist only when a service uses them.
+    const usesDatabase = catalog.some((s) => s.database !== undefined);
 
     const network = new Network(prefix, {
         cidrBlock: settings.vpcCidr,
         availabilityZones: zones,
         nat: settings.natStrategy,
         protect,
+        isolatedCidrBlock: usesDatabase ? settings.database.cidr : undefined,
     }, opts);
 
     const cluster = new Cluster(prefix, {
@@ -77,6 +94,25 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
         deletionProtection: settings.deletionProtection,
         protect,
     }, opts);
+
+    const database = usesDatabase
+        ? new Database(prefix, {
+            vpcId: network.vpcId,
+            subnetIds: network.isolatedSubnetIds,
+            identifier: databaseIdentifier(settings.project, settings.stack),
+            engineVersion: settings.database.engineVersion,
+            instanceClass: settings.database.instanceClass,
+            allocatedStorage: settings.database.storageGb,
+            multiAz: settings.database.multiAz,
+            backupRetentionDays: settings.database.backupRetentionDays,
+            performanceInsights: settings.database.performanceInsights,
+            finalSnapshot: settings.database.finalSnapshot,
+            deletionProtection: settings.deletionProtection,
+            protect,
+            logRetentionDays: settings.logRetentionDays,
+            retainLogs: settings.retainOnDelete,
+        }, opts)
+        : undefined;
 
     const serviceOutputs = new Map<string, ServiceOutput>();
     const deployed = new Map<string, FargateService>();
@@ -95,6 +131,8 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
         images.push(image);
 
         const size = settings.services[service.name];
+        const client = service.database && database ? database.clientFor(service.database.env) : undefined;
+        const secrets = secretArgs(settings.secrets[service.name] ?? [], client);
         const fargateService = new FargateService(service.name, {
             cluster: { arn: cluster.clusterArn, name: cluster.clusterName },
             namespaceArn: cluster.namespaceArn,
@@ -111,7 +149,12 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
             memory: size.memory,
             desiredCount: size.desiredCount,
             maxCount: size.maxCount,
-            environment: serviceEnvironment(service, catalog, { addressOf: serviceConnectAddress }),
+            environment: { ...serviceEnvironment(service, catalog, { addressOf: serviceConnectAddress }), ...client?.environment },
+            ...secrets,
+            secretNamePrefix: `${settings.project}/${settings.stack}/${service.name}/`,
+            // A test stack's secrets go at once with it; a retained stack's stay recoverable for 30 days.
+            secretRecoveryWindowDays: settings.retainOnDelete ? 30 : 0,
+            database: client ? { securityGroupId: client.securityGroupId, port: client.port } : undefined,
             logGroupName: `/${settings.project}/${settings.stack}/${service.name}`,
             logRetentionDays: settings.logRetentionDays,
             protectLogs: protect,
@@ -132,7 +175,8 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
         });
     }
 
-    new DestroyGuard(`${prefix}-destroy-guard`, [network, cluster, loadBalancer, ...images, ...deployed.values()], protect);
+    const guarded = [network, cluster, loadBalancer, ...(database ? [database] : []), ...images, ...deployed.values()];
+    new DestroyGuard(`${prefix}-destroy-guard`, guarded, protect);
 
     return {
         url: settings.domain
@@ -141,6 +185,32 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
         vpcId: network.vpcId,
         clusterName: cluster.clusterName,
         services: Object.fromEntries(catalog.map((s) => [s.name, serviceOutputs.get(s.name)!])),
+        database: database && {
+            address: database.address,
+            port: database.port,
+            name: database.databaseName,
+            secretArn: database.secretArn,
+            identifier: database.identifier,
+        },
+    };
+}
+
+/**
+ * A service's secrets as `FargateService` takes them: the database's user and password, references to existing
+ * secrets (the execution role may read exactly their ARNs), and values for the service to store.
+ */
+function secretArgs(own: readonly ServiceSecret[], client: DatabaseClient | undefined): {
+    secrets: Record<string, pulumi.Input<string>>;
+    secretArns: pulumi.Input<string>[];
+    parameterArns: pulumi.Input<string>[];
+    secretValues: Record<string, pulumi.Input<string>>;
+} {
+    const references = own.filter((s) => s.kind !== "value");
+    return {
+        secrets: { ...client?.secrets, ...Object.fromEntries(references.map((s) => [s.name, s.valueFrom])) },
+        secretArns: [...(client?.secretArns ?? []), ...references.filter((s) => s.kind === "secretsmanager").map((s) => s.resourceArn)],
+        parameterArns: references.filter((s) => s.kind === "ssm").map((s) => s.resourceArn),
+        secretValues: Object.fromEntries(own.flatMap((s) => s.kind === "value" ? [[s.name, s.value]] : [])),
     };
 }
 

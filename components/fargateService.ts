@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { createAlbRoute, DEFAULT_ROUTE_PRIORITY } from "./albRoute";
 import { createAutoscaling } from "./autoscaling";
+import { createStoredSecrets } from "./secrets";
 import { DeploymentCheck } from "./deploymentCheck";
 import { describeFargateMemory, isFargateSize } from "./fargate";
 import { childName } from "./naming";
@@ -104,10 +105,37 @@ export interface FargateServiceArgs {
      */
     secrets?: Record<string, pulumi.Input<string>>;
     /**
-     * Secrets the execution role may read.
+     * Secrets Manager secrets the execution role may read: the ARNs behind `secrets`, without JSON keys.
      * @default []
      */
     secretArns?: pulumi.Input<string>[];
+    /**
+     * SSM Parameter Store parameters the execution role may read: the ARNs behind `secrets`.
+     * @default []
+     */
+    parameterArns?: pulumi.Input<string>[];
+    /**
+     * Values to keep in Secrets Manager secrets the service creates, one per variable, given to the container
+     * through `secrets` like the others (see `createStoredSecrets`). Pass them as Pulumi secrets.
+     * @default {}
+     */
+    secretValues?: Record<string, pulumi.Input<string>>;
+    /**
+     * The beginning of the names of the secrets made from `secretValues`, e.g. `berth/dev/api/`.
+     * @default "<name>/"
+     */
+    secretNamePrefix?: string;
+    /**
+     * Days a deleted secret made from `secretValues` stays recoverable (7-30; 0 deletes it at once).
+     * @default 30
+     */
+    secretRecoveryWindowDays?: number;
+    /**
+     * The database the service connects to: its security group admits this service on `port`, and this
+     * service's tasks start only once it does. The connection's variables and secrets come in `environment`,
+     * `secrets` and `secretArns` (see `Database.clientFor()`).
+     */
+    database?: { securityGroupId: pulumi.Input<string>; port: number };
     /**
      * More containers in the task, e.g. an OpenTelemetry collector.
      * @default []
@@ -189,6 +217,11 @@ export class FargateService extends pulumi.ComponentResource {
         const maxCount = args.maxCount ?? args.desiredCount;
         const autoscaled = maxCount > args.desiredCount;
         const calls = args.calls ?? [];
+        const stored = createStoredSecrets(name, {
+            values: args.secretValues ?? {},
+            namePrefix: args.secretNamePrefix ?? `${name}/`,
+            recoveryWindowDays: args.secretRecoveryWindowDays,
+        }, this);
 
         const task = createTaskDefinition(name, {
             family: args.family,
@@ -203,11 +236,12 @@ export class FargateService extends pulumi.ComponentResource {
                 image: args.image,
                 port: args.port,
                 environment: args.environment,
-                secrets: args.secrets,
+                secrets: { ...args.secrets, ...stored.arns },
                 healthCheckCommand: args.healthCheckCommand,
             },
             sidecars: [...this.readinessGate(args), ...(args.sidecars ?? [])],
-            secretArns: args.secretArns,
+            secretArns: [...(args.secretArns ?? []), ...Object.values(stored.arns)],
+            parameterArns: args.parameterArns,
             protectLogs: args.protectLogs,
             retainLogs: args.retainLogs,
         }, this);
@@ -225,6 +259,7 @@ export class FargateService extends pulumi.ComponentResource {
             }, this)
             : undefined;
         const callRules = this.admitToCallees(calls, securityGroup);
+        const databaseRules = args.database ? this.connectToDatabase(args.database, securityGroup) : [];
 
         const service = this.createService({
             args,
@@ -241,6 +276,10 @@ export class FargateService extends pulumi.ComponentResource {
                 ...(route ? [route.rule] : []),
                 ...callRules,
                 ...calls.map((callee) => callee.ready),
+                // Services migrate their schema at start: the database must let them in by then, and their
+                // secrets must hold a value.
+                ...databaseRules,
+                ...stored.versions,
             ],
         });
         if (autoscaled) {
@@ -336,6 +375,30 @@ export class FargateService extends pulumi.ComponentResource {
         }, { parent: this }));
     }
 
+    /**
+     * The database's group admits this service on the database's port, and this service's group lets it out
+     * there, so that the connection survives a narrower egress policy.
+     */
+    private connectToDatabase(database: { securityGroupId: pulumi.Input<string>; port: number }, securityGroup: aws.ec2.SecurityGroup): pulumi.Resource[] {
+        const ingress = new aws.vpc.SecurityGroupIngressRule(childName(this.name, "to-database"), {
+            securityGroupId: database.securityGroupId,
+            description: `From ${this.name}, which declares the database`,
+            ipProtocol: "tcp",
+            fromPort: database.port,
+            toPort: database.port,
+            referencedSecurityGroupId: securityGroup.id,
+        }, { parent: this });
+        const egress = new aws.vpc.SecurityGroupEgressRule(childName(this.name, "out-database"), {
+            securityGroupId: securityGroup.id,
+            description: "To the database",
+            ipProtocol: "tcp",
+            fromPort: database.port,
+            toPort: database.port,
+            referencedSecurityGroupId: database.securityGroupId,
+        }, { parent: this });
+        return [ingress, egress];
+    }
+
     private createService(spec: {
         args: FargateServiceArgs;
         taskDefinition: aws.ecs.TaskDefinition;
@@ -412,6 +475,11 @@ function validate(name: string, args: FargateServiceArgs): void {
     }
     if (args.subnetIds.length === 0) {
         throw new Error(`${where}: "subnetIds" is empty`);
+    }
+    const secretNames = [...Object.keys(args.secrets ?? {}), ...Object.keys(args.secretValues ?? {})];
+    const clash = secretNames.find((n, i) => n in args.environment || secretNames.indexOf(n) !== i);
+    if (clash !== undefined) {
+        throw new Error(`${where}: variable "${clash}" is given twice (environment, secrets or secretValues); each variable has one source`);
     }
     const expose = args.expose;
     if (expose.kind === "public") {
