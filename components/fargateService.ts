@@ -193,8 +193,10 @@ export interface FargateServiceArgs {
  * own ingress rules), with its egress rule; ingress rules on the groups of the backends it calls; the ECS
  * service in the private subnets without public IP, with the deployment circuit breaker rolling back failed
  * deployments and ECS Service Connect; a deployment check that fails `pulumi up` when a deployment does not
- * complete (`deploymentCheck.ts`); for a public service the ALB route (`albRoute.ts`); and, when `maxCount`
- * exceeds `desiredCount`, CPU target-tracking scaling (`autoscaling.ts`).
+ * complete (`deploymentCheck.ts`); for a public service the ALB route (`albRoute.ts`); when `maxCount`
+ * exceeds `desiredCount`, CPU target-tracking scaling (`autoscaling.ts`); for a service that uses the
+ * database, the database's ingress rule from it and its egress rule to it; and a Secrets Manager secret per
+ * entry of `secretValues` (`secrets.ts`).
  */
 export class FargateService extends pulumi.ComponentResource {
     public readonly serviceName: pulumi.Output<string>;

@@ -47,7 +47,9 @@ export interface NetworkArgs {
  * Creates: the VPC (DNS support and hostnames on, which ECS Service Connect and ECR need), an Internet
  * gateway, per AZ a public and a private subnet, a public route table routing to the Internet gateway, NAT
  * gateways with Elastic IPs (one, or one per AZ) in the public subnets, and per AZ a private route table
- * routing to its NAT gateway.
+ * routing to its NAT gateway. With `isolatedCidrBlock`: per AZ an isolated subnet, one route table for them
+ * with no route at all beyond the VPC's local one, and, for a range outside the VPC's block, its
+ * association with the VPC.
  */
 export class Network extends pulumi.ComponentResource {
     public readonly vpcId: pulumi.Output<string>;
