@@ -11,6 +11,7 @@ import { DestroyGuard } from "./components/destroyGuard";
 import { FargateService, type BackendExposure, type PublicExposure } from "./components/fargateService";
 import { LoadBalancer } from "./components/loadBalancer";
 import { Network } from "./components/network";
+import { SecretRestart } from "./components/secretRestart";
 import { ServiceImage } from "./components/serviceImage";
 import { chooseZones, settingsFromStack, type ServiceSecret, type Settings } from "./config";
 import { deployOrder, healthCheckCommand, serviceEnvironment, type CatalogService } from "./services/catalog";
@@ -175,7 +176,15 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
         });
     }
 
-    const guarded = [network, cluster, loadBalancer, ...(database ? [database] : []), ...images, ...deployed.values()];
+    // Tasks read their secrets at start: rotations and new values reach them through fresh tasks.
+    const readers = [...deployed.entries()]
+        .filter(([, s]) => s.secretArns.length > 0)
+        .map(([name, s]) => ({ name, serviceArn: s.serviceArn, secretArns: s.secretArns }));
+    const restart = readers.length > 0
+        ? new SecretRestart(`${prefix}-restart`, { clusterArn: cluster.clusterArn, readers }, opts)
+        : undefined;
+
+    const guarded = [network, cluster, loadBalancer, ...(database ? [database] : []), ...images, ...deployed.values(), ...(restart ? [restart] : [])];
     new DestroyGuard(`${prefix}-destroy-guard`, guarded, protect);
 
     return {

@@ -200,6 +200,9 @@ export interface FargateServiceArgs {
  */
 export class FargateService extends pulumi.ComponentResource {
     public readonly serviceName: pulumi.Output<string>;
+    public readonly serviceArn: pulumi.Output<string>;
+    /** The Secrets Manager secrets its tasks read at start: the ones given and the ones it stores. */
+    public readonly secretArns: pulumi.Input<string>[];
     public readonly securityGroupId: pulumi.Output<string>;
     public readonly logGroupName: pulumi.Output<string>;
     public readonly taskDefinitionArn: pulumi.Output<string>;
@@ -224,6 +227,7 @@ export class FargateService extends pulumi.ComponentResource {
             namePrefix: args.secretNamePrefix ?? `${name}/`,
             recoveryWindowDays: args.secretRecoveryWindowDays,
         }, this);
+        const secretArns = [...(args.secretArns ?? []), ...Object.values(stored.arns)];
 
         const task = createTaskDefinition(name, {
             family: args.family,
@@ -242,7 +246,7 @@ export class FargateService extends pulumi.ComponentResource {
                 healthCheckCommand: args.healthCheckCommand,
             },
             sidecars: [...this.readinessGate(args), ...(args.sidecars ?? [])],
-            secretArns: [...(args.secretArns ?? []), ...Object.values(stored.arns)],
+            secretArns,
             parameterArns: args.parameterArns,
             protectLogs: args.protectLogs,
             retainLogs: args.retainLogs,
@@ -298,6 +302,8 @@ export class FargateService extends pulumi.ComponentResource {
             : service;
 
         this.serviceName = service.name;
+        this.serviceArn = service.arn;
+        this.secretArns = secretArns;
         this.securityGroupId = securityGroup.id;
         this.logGroupName = task.logGroup.name;
         this.taskDefinitionArn = task.taskDefinition.arn;

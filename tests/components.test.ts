@@ -7,6 +7,7 @@ import { Cluster } from "../components/cluster";
 import { Database, databaseIdentifier, type DatabaseArgs } from "../components/database";
 import { FargateService, type FargateServiceArgs } from "../components/fargateService";
 import { LoadBalancer } from "../components/loadBalancer";
+import { SecretRestart } from "../components/secretRestart";
 import { Network } from "../components/network";
 import { ServiceImage } from "../components/serviceImage";
 import { Harness, promiseOf } from "./support/pulumi";
@@ -284,6 +285,15 @@ describe("components", () => {
                 assert.deepStrictEqual(h.resources.filter((r) => r.custom), [], "a refused service creates nothing");
             });
         }
+    });
+
+    describe("SecretRestart", () => {
+        it("is refused without a service to restart", async () => {
+            const h = await mocked();
+            assert.throws(() => new SecretRestart("r", { clusterArn: "c", readers: [] }), /SecretRestart "r": "readers" is empty/);
+            await h.settle();
+            assert.deepStrictEqual(h.resources.filter((r) => r.custom), []);
+        });
     });
 
     describe("Database", () => {

@@ -37,6 +37,9 @@ const T = {
     secret: "aws:secretsmanager/secret:Secret",
     secretVersion: "aws:secretsmanager/secretVersion:SecretVersion",
     randomId: "random:index/randomId:RandomId",
+    stateMachine: "aws:sfn/stateMachine:StateMachine",
+    eventRule: "aws:cloudwatch/eventRule:EventRule",
+    eventTarget: "aws:cloudwatch/eventTarget:EventTarget",
     cluster: "aws:ecs/cluster:Cluster",
     service: "aws:ecs/service:Service",
     taskDefinition: "aws:ecs/taskDefinition:TaskDefinition",
@@ -623,6 +626,41 @@ for (const stack of shippedStacks()) {
                     assert.strictEqual(db.retainOnDelete, false, "a retained instance would block the deletion of its subnets and security group");
                 });
 
+                it("starts fresh tasks of each declaring service when RDS rotates the password, and of no other", () => {
+                    const machine = h.one(T.stateMachine, "berth-restart-restart");
+                    const [task] = Object.values(JSON.parse(machine.inputs.definition).States) as any[];
+                    assert.strictEqual(task.Resource, "arn:aws:states:::aws-sdk:ecs:updateService");
+                    assert.deepStrictEqual(task.Parameters, { "Cluster.$": "$.cluster", "Service.$": "$.service", ForceNewDeployment: true });
+                    const statementOf = (role: string) => JSON.parse(h.one(T.rolePolicy, `berth-restart-${role}-policy`).inputs.policy).Statement;
+                    const readers = catalog.filter((s) => s.database !== undefined);
+                    const sfn = statementOf("sfn-role");
+                    assert.deepStrictEqual(sfn.map((x: any) => x.Action), [["ecs:UpdateService"]]);
+                    for (const arn of sfn[0].Resource) {
+                        assert.match(arn, new RegExp(`^arn:aws:ecs:us-east-1:123456789012:(${readers.map((r) => r.name).join("|")})-service-[0-9a-f]{7}$`));
+                    }
+                    assert.strictEqual(sfn[0].Resource.length, readers.length, "the state machine may restart services that read no secret");
+                    for (const service of catalog) {
+                        const rules = h.ofType(T.eventRule).filter((r) => r.name === `berth-restart-${service.name}-secret-changed`);
+                        if (!service.database) {
+                            assert.deepStrictEqual(rules, [], `${service.name} restarts on a secret it does not read`);
+                            continue;
+                        }
+                        const pattern = JSON.parse(rules[0].inputs.eventPattern);
+                        const dbSecret = JSON.parse(h.one(T.rolePolicy, `${service.name}-secrets-policy`).inputs.policy).Statement[0].Resource;
+                        assert.deepStrictEqual(pattern, {
+                            source: ["aws.secretsmanager"], "detail-type": ["Secret Label Updated"], resources: dbSecret, detail: { labelUpdated: ["AWSCURRENT"] },
+                        });
+                        const target = h.one(T.eventTarget, `berth-restart-${service.name}-restart`);
+                        assert.match(target.inputs.rule, new RegExp(`^berth-restart-${service.name}-secret-changed-[0-9a-f]{7}$`));
+                        assert.match(target.inputs.arn, /^arn:aws:sfn:us-east-1:123456789012:berth-restart-restart-[0-9a-f]{7}$/);
+                        assert.deepStrictEqual(statementOf("events-role"), [{ Effect: "Allow", Action: ["states:StartExecution"], Resource: [target.inputs.arn] }]);
+                        const input = JSON.parse(target.inputs.input);
+                        assert.ok(sfn[0].Resource.includes(input.service), "the target restarts a service the state machine may not");
+                        assert.match(input.service, new RegExp(`:${service.name}-service-[0-9a-f]{7}$`));
+                        assert.match(input.cluster, /:berth-cluster-[0-9a-f]{7}$/);
+                    }
+                });
+
                 it("outputs where the database answers and which secret holds its credentials, never a password", () => {
                     const db = outputs.database!;
                     assert.match(db.address, /\.rds\.amazonaws\.com$/);
@@ -878,6 +916,13 @@ describe("a service's own secrets", () => {
             assert.ok(!JSON.stringify(inputs).includes(VALUE), `${r.type} ${r.name} carries the value`);
         }
         assert.ok(!JSON.stringify(outputs).includes(VALUE), "a stack output carries the value");
+    });
+
+    it("starts fresh api tasks when one of its Secrets Manager secrets gets a new value", () => {
+        const pattern = JSON.parse(h.one(T.eventRule, "berth-restart-api-secret-changed").inputs.eventPattern);
+        assert.deepStrictEqual(pattern.resources, [EXISTING, secretsOf("api").AUTH_API_KEYS]);
+        assert.deepStrictEqual(pattern.detail, { labelUpdated: ["AWSCURRENT"] });
+        assert.match(JSON.parse(h.one(T.eventTarget, "berth-restart-api-restart").inputs.input).service, /:api-service-[0-9a-f]{7}$/);
     });
 
     it("lets api's execution role read exactly its secrets and parameters: the stored one, the referenced ones", () => {
