@@ -7,13 +7,21 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { overlaps, parseCidr, MIN_SUBNET_PREFIX, subnetBits } from "./components/cidr";
+import {
+    contains, defaultIsolatedRange, formatCidr, isolatedSubnets, overlaps, parseCidr, privateRangeOf, splitSubnets,
+    MIN_SUBNET_PREFIX, subnetBits, type Ipv4Cidr,
+} from "./components/cidr";
+import {
+    BACKUP_RETENTION_DAYS, DATABASE_TLS_VARIABLE, INSTANCE_CLASSES_ALLOWED, isInstanceClass, majorVersion,
+    POSTGRES_MAJOR_VERSIONS, STORAGE_GIB,
+} from "./components/database";
 import { GIT_BRANCH, GITHUB_ENVIRONMENT, GITHUB_OIDC_PROVIDER_ARN, GITHUB_REPOSITORY } from "./components/deployAccess";
 import { describeFargateMemory, FARGATE_SIZES, isFargateSize } from "./components/fargate";
+import { parseSecretReference, SECRET_REFERENCES_ALLOWED, type SecretReference } from "./components/secrets";
 import { MIN_KEEP_IMAGES } from "./components/serviceImage";
 import { NAT_INSTANCE_TYPES, type NatInstanceType, type NatStrategy } from "./components/network";
 import { isTimeZone, scheduleExpressionProblem, type ScaleSchedule } from "./components/schedule";
-import type { CatalogService } from "./services/catalog";
+import { serviceEnvironment, type CatalogService } from "./services/catalog";
 
 export type EnvironmentName = "test" | "prod";
 
@@ -59,7 +67,38 @@ export interface Preset {
     ecsExec: boolean;
     /** Scheduled changes of the services' task-count bounds, e.g. none at night in test, a morning floor in prod. */
     scaleSchedules: ScaleSchedule[];
+    /** The PostgreSQL instance, created when a catalogue service declares `database`. */
+    database: DatabasePreset;
 }
+
+/** The database's size, engine and protection: every key can be overridden under `berth:database`. */
+export interface DatabasePreset {
+    /** The DB instance class, e.g. `db.t4g.micro`. */
+    instanceClass: string;
+    /** gp3 storage in GiB. */
+    storageGb: number;
+    /** PostgreSQL's major version (RDS picks and upgrades the minor) or a minor version such as `17.6`. */
+    engineVersion: string;
+    /** A standby in a second AZ. */
+    multiAz: boolean;
+    /** Days of automated backups (point-in-time recovery). */
+    backupRetentionDays: number;
+    /** Performance Insights with its free 7-day retention. */
+    performanceInsights: boolean;
+    /** A snapshot when the instance is deleted; automated backups are kept for their retention too. */
+    finalSnapshot: boolean;
+}
+
+/** The database's settings, with the range of its isolated subnets. */
+export interface DatabaseSettings extends DatabasePreset {
+    /** The isolated subnets' range; undefined when no service declares the database and none was set. */
+    cidr?: string;
+}
+
+/** One variable a service reads from a secret (`berth:secrets.<service>.<VARIABLE>`). */
+export type ServiceSecret =
+    | { name: string; kind: "value"; value: pulumi.Output<string> }
+    | ({ name: string } & SecretReference);
 
 export const PRESETS: Readonly<Record<EnvironmentName, Readonly<Preset>>> = {
     test: {
@@ -80,6 +119,15 @@ export const PRESETS: Readonly<Record<EnvironmentName, Readonly<Preset>>> = {
         requestsPerTarget: 1000,
         ecsExec: true,
         scaleSchedules: [],
+        database: {
+            instanceClass: "db.t4g.micro",
+            storageGb: 20,
+            engineVersion: "17",
+            multiAz: false,
+            backupRetentionDays: 1,
+            performanceInsights: false,
+            finalSnapshot: false,
+        },
     },
     prod: {
         natStrategy: "perAz",
@@ -101,6 +149,15 @@ export const PRESETS: Readonly<Record<EnvironmentName, Readonly<Preset>>> = {
         requestsPerTarget: 1000,
         ecsExec: false,
         scaleSchedules: [],
+        database: {
+            instanceClass: "db.t4g.medium",
+            storageGb: 50,
+            engineVersion: "17",
+            multiAz: true,
+            backupRetentionDays: 14,
+            performanceInsights: true,
+            finalSnapshot: true,
+        },
     },
 };
 
@@ -112,7 +169,7 @@ export interface ServiceSettings {
     maxCount: number;
 }
 
-export interface Settings extends Omit<Preset, "cpu" | "memory" | "desiredCount" | "maxCount"> {
+export interface Settings extends Omit<Preset, "cpu" | "memory" | "desiredCount" | "maxCount" | "database"> {
     project: string;
     stack: string;
     environment: EnvironmentName;
@@ -137,6 +194,10 @@ export interface Settings extends Omit<Preset, "cpu" | "memory" | "desiredCount"
     pipeline?: PipelineSettings;
     /** Where alarm notifications go besides the SNS topic; SNS asks the address to confirm first. */
     alarmEmail?: string;
+    /** The database's settings and the range of its isolated subnets. */
+    database: DatabaseSettings;
+    /** Per service that has any: its secrets from `berth:secrets`, values wrapped as Pulumi secrets. */
+    secrets: Record<string, ServiceSecret[]>;
 }
 
 /** A wrong stack configuration. Pulumi prints a RunError's message without a stack trace. */
@@ -235,6 +296,8 @@ const KEYS = {
     },
     services: { schema: z.string(), allowed: "an object of per-service overrides" },
     pipeline: { schema: z.string(), allowed: 'an object such as {"repository": "acme/berth", "environments": ["dev"]}' },
+    database: { schema: z.string(), allowed: "an object of database settings (see README)" },
+    secrets: { schema: z.string(), allowed: "an object of per-service secrets" },
 } as const;
 
 /** An ACM certificate ARN: `arn:<partition>:acm:<region>:<account>:certificate/<id>`. */
@@ -251,14 +314,18 @@ const SERVICE_OVERRIDE_KEYS = ["cpu", "memory", "desiredCount", "maxCount"] as c
  * @param config every configuration value of the stack, as `pulumi.runtime.allConfig()` gives it
  *   (`"berth:azCount": "2"`; objects as JSON text)
  * @param services the service catalogue, for per-service overrides
+ * @param secretKeys the keys set with `pulumi config set --secret`: their values never appear in an error
  */
 export function loadSettings(
     config: Readonly<Record<string, string>>,
     context: { project: string; stack: string },
     services: readonly CatalogService[],
+    secretKeys: readonly string[] = [],
 ): Settings {
     const ns = `${context.project}:`;
     const problems: string[] = [];
+    /** A value as an error shows it: never one set with `--secret`. */
+    const show = (key: string, value: unknown) => secretKeys.includes(`${ns}${key}`) ? "a secret (not shown)" : JSON.stringify(value);
     const parsed: Parsed = {};
 
     for (const [fullKey, value] of Object.entries(config)) {
@@ -275,7 +342,7 @@ export function loadSettings(
         if (result.success) {
             (parsed as Record<string, unknown>)[key] = result.data;
         } else {
-            problems.push(`${fullKey} is ${JSON.stringify(value)}; allowed: ${spec.allowed}`);
+            problems.push(`${fullKey} is ${show(key, value)}; allowed: ${spec.allowed}`);
         }
     }
 
@@ -293,29 +360,29 @@ export function loadSettings(
         const cidr = parseCidr(parsed.vpcCidr);
         const azCount = parsed.azCount ?? 2;
         if (typeof cidr === "string") {
-            problems.push(`${ns}vpcCidr is ${JSON.stringify(parsed.vpcCidr)}: ${cidr}`);
+            problems.push(`${ns}vpcCidr is ${show("vpcCidr", parsed.vpcCidr)}: ${cidr}`);
         } else if (cidr.prefix < 16 || cidr.prefix + subnetBits(azCount) > MIN_SUBNET_PREFIX) {
             problems.push(
-                `${ns}vpcCidr is ${JSON.stringify(parsed.vpcCidr)}; allowed: a prefix from /16 to ` +
+                `${ns}vpcCidr is ${show("vpcCidr", parsed.vpcCidr)}; allowed: a prefix from /16 to ` +
                 `/${MIN_SUBNET_PREFIX - subnetBits(azCount)} for ${azCount} AZs (AWS VPCs are /16 to /28, subnets at least /${MIN_SUBNET_PREFIX})`,
             );
         } else {
             for (const [range, what] of RESERVED_RANGES) {
                 if (overlaps(cidr, parseCidr(range) as Exclude<ReturnType<typeof parseCidr>, string>)) {
-                    problems.push(`${ns}vpcCidr is ${JSON.stringify(parsed.vpcCidr)}, which overlaps ${range} (${what}); allowed: a range of unicast addresses, best from 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16`);
+                    problems.push(`${ns}vpcCidr is ${show("vpcCidr", parsed.vpcCidr)}, which overlaps ${range} (${what}); allowed: a range of unicast addresses, best from 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16`);
                 }
             }
         }
     }
     const certificateRegion = parsed.certificateArn === undefined ? undefined : CERTIFICATE_REGION.exec(parsed.certificateArn)?.[1];
     if (certificateRegion !== undefined && region && certificateRegion !== region) {
-        problems.push(`${ns}certificateArn is ${JSON.stringify(parsed.certificateArn)}, a certificate in ${certificateRegion}; allowed: a certificate in the stack's region ${region} (an ALB uses ACM certificates of its own region)`);
+        problems.push(`${ns}certificateArn is ${show("certificateArn", parsed.certificateArn)}, a certificate in ${certificateRegion}; allowed: a certificate in the stack's region ${region} (an ALB uses ACM certificates of its own region)`);
     }
     if (parsed.availabilityZoneIds !== undefined && parsed.azCount !== undefined && parsed.availabilityZoneIds.length !== parsed.azCount) {
         problems.push(`${ns}availabilityZoneIds lists ${parsed.availabilityZoneIds.length} zones (${parsed.availabilityZoneIds.join(", ")}) but ${ns}azCount is ${parsed.azCount}; allowed: exactly azCount zone IDs`);
     }
     if (parsed.domain !== undefined && parsed.certificateArn === undefined) {
-        problems.push(`${ns}domain is ${JSON.stringify(parsed.domain)} but ${ns}certificateArn is not set; a domain is served over HTTPS`);
+        problems.push(`${ns}domain is ${show("domain", parsed.domain)} but ${ns}certificateArn is not set; a domain is served over HTTPS`);
     }
 
     const environment = parsed.environment ?? "test";
@@ -346,6 +413,7 @@ export function loadSettings(
         scaleSchedules: parsed.scaleSchedules === undefined
             ? preset.scaleSchedules
             : parseSchedules(`${ns}scaleSchedules`, parsed.scaleSchedules, services, problems),
+        database: preset.database,
     };
     checkSize(`${ns}cpu/${ns}memory`, merged, problems);
     if (environment === "prod" && merged.natStrategy === "instance") {
@@ -394,10 +462,23 @@ export function loadSettings(
         serviceSettings[service.name] = s;
     }
 
+    const database = databaseSettings({
+        key: `${ns}database`,
+        text: parsed.database,
+        secret: secretKeys.includes(`${ns}database`),
+        preset: preset.database,
+        vpcCidr: parsed.vpcCidr,
+        azCount: parsed.azCount ?? 2,
+        needed: services.some((s) => s.database !== undefined),
+    }, problems);
+    const secrets = parsed.secrets === undefined
+        ? {}
+        : parseSecrets(`${ns}secrets`, parsed.secrets, services, secretKeys.includes(`${ns}secrets`), problems);
+
     if (problems.length > 0) {
         throw new ConfigError(problems);
     }
-    const { cpu: _cpu, memory: _memory, desiredCount: _d, maxCount: _m, ...shared } = merged;
+    const { cpu: _cpu, memory: _memory, desiredCount: _d, maxCount: _m, database: _db, ...shared } = merged;
     return {
         ...shared,
         project: context.project,
@@ -415,6 +496,8 @@ export function loadSettings(
         services: serviceSettings,
         pipeline,
         alarmEmail: parsed.alarmEmail,
+        database,
+        secrets,
     };
 }
 
@@ -556,13 +639,217 @@ function parseSchedules(key: string, text: string, services: readonly CatalogSer
     return out;
 }
 
+/** Each key under `berth:database`: how it is parsed, and what is allowed, in words. */
+const DATABASE_KEYS = {
+    instanceClass: { schema: z.string().refine(isInstanceClass), allowed: INSTANCE_CLASSES_ALLOWED },
+    storageGb: {
+        schema: wholeNumber(STORAGE_GIB.min, STORAGE_GIB.max),
+        allowed: `a whole number of GiB from ${STORAGE_GIB.min} to ${STORAGE_GIB.max} (gp3)`,
+    },
+    engineVersion: {
+        schema: z.union([z.number(), z.string()]).transform(String)
+            .pipe(z.string().refine((v) => /^[1-9][0-9]*(\.[0-9]+)?$/.test(v) && (POSTGRES_MAJOR_VERSIONS as readonly number[]).includes(majorVersion(v)))),
+        allowed: `a PostgreSQL major version (${POSTGRES_MAJOR_VERSIONS.join(", ")}) or one of its minor versions such as ${POSTGRES_MAJOR_VERSIONS[POSTGRES_MAJOR_VERSIONS.length - 1]}.6; the parameter group's family follows the major version`,
+    },
+    multiAz: { schema: boolean, allowed: "true or false" },
+    backupRetentionDays: {
+        schema: wholeNumber(BACKUP_RETENTION_DAYS.min, BACKUP_RETENTION_DAYS.max),
+        allowed: `a whole number of days from ${BACKUP_RETENTION_DAYS.min} to ${BACKUP_RETENTION_DAYS.max} (automated backups stay on)`,
+    },
+    performanceInsights: { schema: boolean, allowed: "true or false" },
+    finalSnapshot: { schema: boolean, allowed: "true or false" },
+    cidr: { schema: z.string(), allowed: "an IPv4 network for the isolated subnets (see README)" },
+} as const;
+
+/**
+ * The database's settings: the preset under `berth:database` overrides, and the range of the isolated
+ * subnets, checked against the VPC's layout. Problems go to `problems`.
+ */
+function databaseSettings(spec: {
+    key: string;
+    text: string | undefined;
+    secret: boolean;
+    preset: DatabasePreset;
+    vpcCidr: string | undefined;
+    azCount: number;
+    /** Whether a catalogue service declares the database, so that a range is needed. */
+    needed: boolean;
+}, problems: string[]): DatabaseSettings {
+    const { key } = spec;
+    const overrides: Record<string, unknown> = {};
+    const value = spec.text === undefined ? {} : parseObject(key, spec.text, spec.secret, problems);
+    for (const [field, given] of Object.entries(value ?? {})) {
+        if (!(field in DATABASE_KEYS)) {
+            problems.push(`${key}.${field} is not a database setting; allowed keys: ${Object.keys(DATABASE_KEYS).join(", ")}`);
+            continue;
+        }
+        const rule = DATABASE_KEYS[field as keyof typeof DATABASE_KEYS];
+        const result = rule.schema.safeParse(given);
+        if (result.success) {
+            overrides[field] = result.data;
+        } else {
+            problems.push(`${key}.${field} is ${spec.secret ? "a secret (not shown)" : JSON.stringify(given)}; allowed: ${rule.allowed}`);
+        }
+    }
+    const settings: DatabaseSettings = { ...spec.preset, ...overrides };
+    const vpc = spec.vpcCidr === undefined ? undefined : parseCidr(spec.vpcCidr);
+    if (vpc === undefined || typeof vpc === "string" || vpc.prefix + subnetBits(spec.azCount) > MIN_SUBNET_PREFIX) {
+        return settings; // vpcCidr's own problem is reported already.
+    }
+    if (settings.cidr !== undefined) {
+        const problem = isolatedRangeProblem(settings.cidr, vpc, spec.azCount);
+        if (problem) {
+            problems.push(`${key}.cidr is ${JSON.stringify(settings.cidr)}: ${problem}`);
+        }
+    } else if (spec.needed) {
+        const range = defaultIsolatedRange(vpc, spec.azCount);
+        if (range === undefined) {
+            problems.push(
+                `${key}.cidr is not set, and the VPC ${formatCidr(vpc)} has no room left for the database's isolated subnets ` +
+                `nor lies in an RFC 1918 range that a secondary range could come from; allowed: set ${key}.cidr to a free /24 ` +
+                "that AWS accepts as a secondary VPC range",
+            );
+        } else {
+            settings.cidr = formatCidr(range);
+        }
+    }
+    return settings;
+}
+
+/** Why the isolated subnets cannot take `text`, or undefined when they can. */
+function isolatedRangeProblem(text: string, vpc: Ipv4Cidr, azCount: number): string | undefined {
+    const range = parseCidr(text);
+    if (typeof range === "string") {
+        return range;
+    }
+    try {
+        isolatedSubnets(range, azCount);
+    } catch {
+        return `allowed: a range that holds ${azCount} subnets of at least /${MIN_SUBNET_PREFIX} (a /${MIN_SUBNET_PREFIX - Math.ceil(Math.log2(azCount))} or larger)`;
+    }
+    if (range.prefix < 16) {
+        return "allowed: a range from /16 to /28 (AWS's limits for a VPC range)";
+    }
+    const layout = splitSubnets(vpc, azCount);
+    const taken = [...layout.public, ...layout.private].find((block) => overlaps(range, parseCidr(block) as Ipv4Cidr));
+    if (taken !== undefined) {
+        return `it overlaps the subnet ${taken}; allowed: a range the public and private subnets leave free, or one outside the VPC`;
+    }
+    if (contains(vpc, range)) {
+        return undefined;
+    }
+    if (overlaps(vpc, range)) {
+        return `it straddles the VPC's range ${formatCidr(vpc)}; allowed: a range wholly inside or wholly outside it`;
+    }
+    const home = privateRangeOf(vpc);
+    if (home === undefined || privateRangeOf(range) !== home) {
+        return `allowed outside the VPC: a range in the VPC's own RFC 1918 range ${home ?? "(the VPC lies in none)"}, which AWS accepts as a secondary VPC range`;
+    }
+    return undefined;
+}
+
+/** A JSON object given as text, or undefined after reporting why not (never echoing a secret). */
+function parseObject(key: string, text: string, secret: boolean, problems: string[]): Record<string, unknown> | undefined {
+    let value: unknown;
+    try {
+        value = JSON.parse(text);
+    } catch {
+        value = undefined;
+    }
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        problems.push(`${key} is ${secret ? "a secret (not shown)" : JSON.stringify(text)}; allowed: an object, set key by key with \`pulumi config set --path '${key}.<key>' <value>\``);
+        return undefined;
+    }
+    return value as Record<string, unknown>;
+}
+
+/** Secret variable names: upper case, as the catalogue's and the gateway's `AUTH_*` are. */
+const SECRET_NAME = /^[A-Z_][A-Z0-9_]*$/;
+
+/**
+ * `berth:secrets`: per service, variable name to either an existing secret's ARN or a value set with
+ * `pulumi config set --secret --path 'berth:secrets.<service>.<VARIABLE>' <value>`, which the stack stores in
+ * a Secrets Manager secret. No message ever shows a value: values are secrets, and a mistyped ARN may be a
+ * pasted value.
+ */
+function parseSecrets(
+    key: string,
+    text: string,
+    services: readonly CatalogService[],
+    secret: boolean,
+    problems: string[],
+): Record<string, ServiceSecret[]> {
+    const value = parseObject(key, text, true, problems);
+    const out: Record<string, ServiceSecret[]> = {};
+    const names = services.map((s) => s.name);
+    for (const [serviceName, variables] of Object.entries(value ?? {})) {
+        const service = services.find((s) => s.name === serviceName);
+        if (!service) {
+            problems.push(`${key}.${serviceName} names no service of the catalogue; allowed: ${names.join(", ")}`);
+            continue;
+        }
+        if (typeof variables !== "object" || variables === null || Array.isArray(variables)) {
+            problems.push(`${key}.${serviceName} is not an object; allowed: variable names to values or ARNs, set one by one with \`pulumi config set --secret --path '${key}.${serviceName}.<VARIABLE>' <value>\``);
+            continue;
+        }
+        const taken = reservedVariables(service, services);
+        const list: ServiceSecret[] = [];
+        for (const [name, given] of Object.entries(variables)) {
+            const where = `${key}.${serviceName}.${name}`;
+            if (!SECRET_NAME.test(name)) {
+                problems.push(`${where}: "${name}" is not a variable name Berth takes; allowed: upper-case letters, digits and _, not starting with a digit`);
+            } else if (taken.includes(name)) {
+                problems.push(`${where}: ${name} is a variable Berth sets on ${serviceName} itself (${taken.join(", ")}); allowed: another name`);
+            } else if (typeof given !== "string" || given === "") {
+                problems.push(`${where} is empty or not text (value not shown); allowed: a value set with --secret, or ${SECRET_REFERENCES_ALLOWED}`);
+            } else {
+                const reference = parseSecretReference(given);
+                if (reference === "invalid") {
+                    problems.push(`${where} starts with "arn:" but is no reference Berth can read (value not shown); allowed: ${SECRET_REFERENCES_ALLOWED}`);
+                } else if (reference) {
+                    list.push({ name, ...reference });
+                } else if (!secret) {
+                    problems.push(
+                        `${where} holds a value in plain text in the stack's configuration (value not shown); allowed: the value set ` +
+                        `with \`pulumi config set --secret --path '${where}' <value>\`, or ${SECRET_REFERENCES_ALLOWED}`,
+                    );
+                } else {
+                    list.push({ name, kind: "value", value: pulumi.secret(given) });
+                }
+            }
+        }
+        out[serviceName] = list;
+    }
+    return out;
+}
+
+/** The variables a service gets from Berth itself, which a secret may not replace. */
+function reservedVariables(service: CatalogService, services: readonly CatalogService[]): string[] {
+    const environment = Object.keys(serviceEnvironment(service, services, { addressOf: () => "" }));
+    const database = service.database ? [...Object.values(service.database.env), DATABASE_TLS_VARIABLE] : [];
+    return [...environment, ...database];
+}
+
 /** The stack's settings, read from Pulumi's configuration of this run. */
 export function settingsFromStack(services: readonly CatalogService[]): Settings {
+    const config = pulumi.runtime.allConfig();
     return loadSettings(
-        pulumi.runtime.allConfig(),
+        config,
         { project: pulumi.getProject(), stack: pulumi.getStack() },
         services,
+        Object.keys(config).filter(isConfigSecret),
     );
+}
+
+/**
+ * Whether a key was set with `--secret`. The SDK answers it (runtime/config.js `isConfigSecret`, reading the
+ * secret keys the CLI hands the program) without exporting it in its types; without it, every value is
+ * treated as shown, which only makes `berth:secrets` refuse plain values more often.
+ */
+function isConfigSecret(key: string): boolean {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const runtimeConfig = require("@pulumi/pulumi/runtime/config") as { isConfigSecret?: (k: string) => boolean };
+    return runtimeConfig.isConfigSecret?.(key) ?? false;
 }
 
 /** The region's availability zones as `aws.getAvailabilityZones` lists them: names and IDs, in the same order. */

@@ -9,13 +9,15 @@ import { AlarmTopic, ServiceAlarms, serviceAlarmNames } from "./components/alarm
 import { Cluster } from "./components/cluster";
 import { DeployAccess } from "./components/deployAccess";
 import { Dashboard } from "./components/dashboard";
+import { Database, databaseIdentifier, type DatabaseClient } from "./components/database";
 import { DestroyGuard } from "./components/destroyGuard";
 import { FargateService, type BackendExposure, type PublicExposure } from "./components/fargateService";
 import { LoadBalancer } from "./components/loadBalancer";
 import { Network } from "./components/network";
 import { schedulesFor } from "./components/schedule";
+import { SecretRestart } from "./components/secretRestart";
 import { ServiceImage } from "./components/serviceImage";
-import { chooseZones, settingsFromStack, type Settings } from "./config";
+import { chooseZones, settingsFromStack, type ServiceSecret, type Settings } from "./config";
 import { deployOrder, healthCheckCommand, serviceEnvironment, type CatalogService } from "./services/catalog";
 
 /** What `pulumi stack output services` shows for each service. */
@@ -45,6 +47,19 @@ export interface BerthOutputs {
     alarmTopicArn: pulumi.Output<string>;
     /** The stack's CloudWatch dashboard in the AWS console. */
     dashboardUrl: pulumi.Output<string>;
+    /** The PostgreSQL instance, when a service declares the database: where it answers, never a password. */
+    database?: DatabaseOutput;
+}
+
+/** What `pulumi stack output database` shows. */
+export interface DatabaseOutput {
+    /** The instance's DNS name, reachable only from inside the VPC. */
+    address: pulumi.Output<string>;
+    port: pulumi.Output<number>;
+    name: pulumi.Output<string>;
+    /** The RDS-managed secret with `username` and `password` (read it with the AWS CLI; see README). */
+    secretArn: pulumi.Output<string>;
+    identifier: pulumi.Output<string>;
 }
 
 /**
@@ -70,12 +85,18 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
     });
     const opts: pulumi.ComponentResourceOptions = { providers: { aws: provider } };
     const protect = settings.deletionProtection;
+    // The database, its subnets and their costs exist only when a service uses them.
+    const usesDatabase = catalog.some((s) => s.database !== undefined);
 
     const pipeline = settings.pipeline && new DeployAccess(prefix, {
         ...settings.pipeline,
         region: settings.region,
         stackTags,
-        logGroupPrefix: `/${settings.project}/${settings.stack}/`,
+        logGroupPrefixes: [
+            `/${settings.project}/${settings.stack}/`,
+            // RDS names the groups of the logs it exports after the instance.
+            `/aws/rds/instance/${databaseIdentifier(settings.project, settings.stack)}/`,
+        ],
     }, opts);
 
     const network = new Network(prefix, {
@@ -85,6 +106,7 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
         natInstanceType: settings.natInstanceType,
         region: settings.region,
         protect,
+        isolatedCidrBlock: usesDatabase ? settings.database.cidr : undefined,
     }, opts);
 
     const cluster = new Cluster(prefix, {
@@ -102,6 +124,24 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
     }, opts);
 
     const alarmTopic = new AlarmTopic(prefix, { email: settings.alarmEmail }, opts);
+    const database = usesDatabase
+        ? new Database(prefix, {
+            vpcId: network.vpcId,
+            subnetIds: network.isolatedSubnetIds,
+            identifier: databaseIdentifier(settings.project, settings.stack),
+            engineVersion: settings.database.engineVersion,
+            instanceClass: settings.database.instanceClass,
+            allocatedStorage: settings.database.storageGb,
+            multiAz: settings.database.multiAz,
+            backupRetentionDays: settings.database.backupRetentionDays,
+            performanceInsights: settings.database.performanceInsights,
+            finalSnapshot: settings.database.finalSnapshot,
+            deletionProtection: settings.deletionProtection,
+            protect,
+            logRetentionDays: settings.logRetentionDays,
+            retainLogs: settings.retainOnDelete,
+        }, opts)
+        : undefined;
 
     const serviceOutputs = new Map<string, ServiceOutput>();
     const deployed = new Map<string, FargateService>();
@@ -123,6 +163,8 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
         const size = settings.services[service.name];
         const family = physicalName(settings, service.name);
         const schedules = schedulesFor(service.name, settings.scaleSchedules);
+        const client = service.database && database ? database.clientFor(service.database.env) : undefined;
+        const secrets = secretArgs(settings.secrets[service.name] ?? [], client);
         const fargateService = new FargateService(service.name, {
             cluster: { arn: cluster.clusterArn, name: cluster.clusterName },
             namespaceArn: cluster.namespaceArn,
@@ -139,7 +181,12 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
             memory: size.memory,
             desiredCount: size.desiredCount,
             maxCount: size.maxCount,
-            environment: serviceEnvironment(service, catalog, { addressOf: serviceConnectAddress }),
+            environment: { ...serviceEnvironment(service, catalog, { addressOf: serviceConnectAddress }), ...client?.environment },
+            ...secrets,
+            secretNamePrefix: `${settings.project}/${settings.stack}/${service.name}/`,
+            // A test stack's secrets go at once with it; a retained stack's stay recoverable for 30 days.
+            secretRecoveryWindowDays: settings.retainOnDelete ? 30 : 0,
+            database: client ? { securityGroupId: client.securityGroupId, port: client.port } : undefined,
             logGroupName: `/${settings.project}/${settings.stack}/${service.name}`,
             logRetentionDays: settings.logRetentionDays,
             protectLogs: protect,
@@ -191,9 +238,19 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
         })),
     }, opts);
 
-    new DestroyGuard(`${prefix}-destroy-guard`, [
-        network, cluster, loadBalancer, alarmTopic, ...images, ...deployed.values(), ...alarms, dashboard,
-    ], protect);
+    // Tasks read their secrets at start: rotations and new values reach them through fresh tasks.
+    const readers = [...deployed.entries()]
+        .filter(([, s]) => s.secretArns.length > 0)
+        .map(([name, s]) => ({ name, serviceArn: s.serviceArn, secretArns: s.secretArns }));
+    const restart = readers.length > 0
+        ? new SecretRestart(`${prefix}-restart`, { clusterArn: cluster.clusterArn, readers }, opts)
+        : undefined;
+
+    const guarded = [
+        network, cluster, loadBalancer, alarmTopic, ...(database ? [database] : []), ...images, ...deployed.values(), ...alarms,
+        dashboard, ...(restart ? [restart] : []),
+    ];
+    new DestroyGuard(`${prefix}-destroy-guard`, guarded, protect);
 
     return {
         url: settings.domain
@@ -209,6 +266,32 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
         },
         alarmTopicArn: alarmTopic.topicArn,
         dashboardUrl: dashboard.url,
+        database: database && {
+            address: database.address,
+            port: database.port,
+            name: database.databaseName,
+            secretArn: database.secretArn,
+            identifier: database.identifier,
+        },
+    };
+}
+
+/**
+ * A service's secrets as `FargateService` takes them: the database's user and password, references to existing
+ * secrets (the execution role may read exactly their ARNs), and values for the service to store.
+ */
+function secretArgs(own: readonly ServiceSecret[], client: DatabaseClient | undefined): {
+    secrets: Record<string, pulumi.Input<string>>;
+    secretArns: pulumi.Input<string>[];
+    parameterArns: pulumi.Input<string>[];
+    secretValues: Record<string, pulumi.Input<string>>;
+} {
+    const references = own.filter((s) => s.kind !== "value");
+    return {
+        secrets: { ...client?.secrets, ...Object.fromEntries(references.map((s) => [s.name, s.valueFrom])) },
+        secretArns: [...(client?.secretArns ?? []), ...references.filter((s) => s.kind === "secretsmanager").map((s) => s.resourceArn)],
+        parameterArns: references.filter((s) => s.kind === "ssm").map((s) => s.resourceArn),
+        secretValues: Object.fromEntries(own.flatMap((s) => s.kind === "value" ? [[s.name, s.value]] : [])),
     };
 }
 

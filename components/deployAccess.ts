@@ -103,8 +103,8 @@ export interface DeployAccessArgs {
     region: string;
     /** The tags the stack's provider puts on every resource; the deploy role may change only roles that carry them. */
     stackTags: Readonly<Record<string, string>>;
-    /** The prefix of the stack's log group names, e.g. `/berth/dev/`. */
-    logGroupPrefix: string;
+    /** The prefixes of the stack's log group names, e.g. `/berth/dev/` and `/aws/rds/instance/berth-dev-db/`. */
+    logGroupPrefixes: readonly string[];
 }
 
 /**
@@ -151,7 +151,7 @@ export class DeployAccess extends pulumi.ComponentResource {
                 ...arnParts(arn),
                 region: args.region,
                 stackTags: args.stackTags,
-                logGroupPrefix: args.logGroupPrefix,
+                logGroupPrefixes: args.logGroupPrefixes,
                 protectedRoleArns: roles,
             }))),
         }, { parent: this });

@@ -55,6 +55,8 @@ const ELB_READ = ["elasticloadbalancing:Describe*"];
 const ELB_TAGS = ["elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"];
 const ECS_READ = ["ecs:Describe*", "ecs:List*"];
 const ECS_TAGS = ["ecs:TagResource", "ecs:UntagResource"];
+const RDS_READ = ["rds:DescribeDBInstances", "rds:DescribeDBSubnetGroups", "rds:DescribeDBParameterGroups", "rds:ListTagsForResource"];
+const RDS_TAGS = ["rds:AddTagsToResource", "rds:RemoveTagsFromResource"];
 
 const ec2 = (...actions: string[]): TypePermissions => ({ read: EC2_READ, write: { any: [...actions, ...EC2_TAGS] } });
 const elb = (...actions: string[]): TypePermissions => ({ read: ELB_READ, write: { any: [...actions, ...ELB_TAGS] } });
@@ -168,10 +170,57 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
         write: { any: ["cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards"] },
     },
 
+    // A range outside the VPC's primary block carries the database's isolated subnets.
+    "aws:ec2/vpcIpv4CidrBlockAssociation:VpcIpv4CidrBlockAssociation": ec2("ec2:AssociateVpcCidrBlock", "ec2:DisassociateVpcCidrBlock"),
+
+    "aws:rds/subnetGroup:SubnetGroup": {
+        read: RDS_READ,
+        write: { any: ["rds:CreateDBSubnetGroup", "rds:ModifyDBSubnetGroup", "rds:DeleteDBSubnetGroup", ...RDS_TAGS] },
+    },
+    "aws:rds/parameterGroup:ParameterGroup": {
+        read: [...RDS_READ, "rds:DescribeDBParameters"],
+        write: { any: ["rds:CreateDBParameterGroup", "rds:ModifyDBParameterGroup", "rds:ResetDBParameterGroup", "rds:DeleteDBParameterGroup", ...RDS_TAGS] },
+    },
+    // With manageMasterUserPassword RDS creates, rotates and deletes the master secret with the caller's
+    // rights: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-secrets-manager.html#rds-secrets-manager-permissions
+    "aws:rds/instance:Instance": {
+        read: [...RDS_READ, "secretsmanager:DescribeSecret", "kms:DescribeKey"],
+        write: {
+            any: [
+                "rds:CreateDBInstance", "rds:ModifyDBInstance", "rds:RebootDBInstance", "rds:DeleteDBInstance", ...RDS_TAGS,
+                "secretsmanager:CreateSecret", "secretsmanager:RotateSecret", "secretsmanager:TagResource", "secretsmanager:DeleteSecret",
+            ],
+        },
+        serviceLinkedRoles: ["rds.amazonaws.com"],
+    },
+
+    // The restart after a secret rotation: an EventBridge rule per reader starts a Step Functions state machine.
+    "aws:sfn/stateMachine:StateMachine": {
+        read: ["states:DescribeStateMachine", "states:ListTagsForResource", "states:ListStateMachineVersions"],
+        write: {
+            any: [
+                "states:CreateStateMachine", "states:UpdateStateMachine", "states:DeleteStateMachine",
+                "states:TagResource", "states:UntagResource",
+            ],
+        },
+        passesRolesTo: ["states.amazonaws.com"],
+    },
+    "aws:cloudwatch/eventRule:EventRule": {
+        read: ["events:DescribeRule", "events:ListTagsForResource"],
+        write: { any: ["events:PutRule", "events:EnableRule", "events:DisableRule", "events:DeleteRule", "events:TagResource", "events:UntagResource"] },
+    },
+    "aws:cloudwatch/eventTarget:EventTarget": {
+        read: ["events:ListTargetsByRule"],
+        write: { any: ["events:PutTargets", "events:RemoveTargets"] },
+        passesRolesTo: ["events.amazonaws.com"],
+    },
+
     // Berth's dynamic resources run inside `pulumi up` with the same credentials. The deployment check reads
     // the service's deployments and its stopped tasks (deploymentCheck.ts); the destroy guard calls nothing.
     "pulumi-nodejs:dynamic/berth:DeploymentCheck": { read: ["ecs:DescribeServices", "ecs:ListTasks", "ecs:DescribeTasks"], write: {} },
     "pulumi-nodejs:dynamic/berth:DestroyGuard": { read: [], write: {} },
+    // The random suffix of the database's final snapshot: computed by the Pulumi engine, no AWS call.
+    "random:index/randomId:RandomId": { read: [], write: {} },
 
     "aws:ecr/repository:Repository": {
         read: ["ecr:DescribeRepositories", "ecr:ListTagsForResource", "ecr:GetRepositoryPolicy"],
@@ -282,8 +331,11 @@ export interface PolicyContext {
     region: string;
     /** The tags every resource of the stack carries (the provider's default tags, e.g. project and stack). */
     stackTags: Readonly<Record<string, string>>;
-    /** The prefix of the stack's log group names, e.g. `/berth/dev/`. */
-    logGroupPrefix: string;
+    /**
+     * The prefixes of the stack's log group names: its own (`/berth/dev/`) and those AWS services dictate,
+     * such as RDS's `/aws/rds/instance/<identifier>/`.
+     */
+    logGroupPrefixes: readonly string[];
     /** Roles the deploy role must never change, whatever their tags: its own and its siblings'. */
     protectedRoleArns: readonly string[];
 }
@@ -317,9 +369,9 @@ function tagCondition(kind: "ResourceTag" | "RequestTag", tags: Readonly<Record<
     return Object.fromEntries(Object.entries(tags).map(([key, value]) => [`aws:${kind}/${key}`, value]));
 }
 
-/** The glob of the stack's log groups, as IAM matches it (`*` for any characters). */
-export function logGroupResource(ctx: Pick<PolicyContext, "partition" | "region" | "account" | "logGroupPrefix">): string {
-    return `arn:${ctx.partition}:logs:${ctx.region}:${ctx.account}:log-group:${ctx.logGroupPrefix}*`;
+/** The globs of the stack's log groups, as IAM matches them (`*` for any characters). */
+export function logGroupResources(ctx: Pick<PolicyContext, "partition" | "region" | "account" | "logGroupPrefixes">): string[] {
+    return ctx.logGroupPrefixes.map((prefix) => `arn:${ctx.partition}:logs:${ctx.region}:${ctx.account}:log-group:${prefix}*`);
 }
 
 /**
@@ -382,7 +434,7 @@ export function deployPolicy(
             Resource: `arn:${ctx.partition}:iam::${ctx.account}:role/aws-service-role/*`,
             Condition: { StringEquals: { "iam:AWSServiceName": linked } },
         }],
-        [true, { Sid: "StackLogGroups", Effect: "Allow", Action: writes("stackLogGroups"), Resource: logGroupResource(ctx) }],
+        [true, { Sid: "StackLogGroups", Effect: "Allow", Action: writes("stackLogGroups"), Resource: logGroupResources(ctx) }],
         [ctx.protectedRoleArns.length > 0,
             { Sid: "NeverChangeThePipelineRoles", Effect: "Deny", Action: ["iam:*"], Resource: [...ctx.protectedRoleArns] }],
     ];

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createAlbRoute, DEFAULT_ROUTE_PRIORITY } from "./albRoute";
 import { createAutoscaling } from "./autoscaling";
 import type { ScaleSchedule } from "./schedule";
+import { createStoredSecrets } from "./secrets";
 import { DeploymentCheck } from "./deploymentCheck";
 import { describeFargateMemory, isFargateSize } from "./fargate";
 import { childName } from "./naming";
@@ -110,10 +111,37 @@ export interface FargateServiceArgs {
      */
     secrets?: Record<string, pulumi.Input<string>>;
     /**
-     * Secrets the execution role may read.
+     * Secrets Manager secrets the execution role may read: the ARNs behind `secrets`, without JSON keys.
      * @default []
      */
     secretArns?: pulumi.Input<string>[];
+    /**
+     * SSM Parameter Store parameters the execution role may read: the ARNs behind `secrets`.
+     * @default []
+     */
+    parameterArns?: pulumi.Input<string>[];
+    /**
+     * Values to keep in Secrets Manager secrets the service creates, one per variable, given to the container
+     * through `secrets` like the others (see `createStoredSecrets`). Pass them as Pulumi secrets.
+     * @default {}
+     */
+    secretValues?: Record<string, pulumi.Input<string>>;
+    /**
+     * The beginning of the names of the secrets made from `secretValues`, e.g. `berth/dev/api/`.
+     * @default "<name>/"
+     */
+    secretNamePrefix?: string;
+    /**
+     * Days a deleted secret made from `secretValues` stays recoverable (7-30; 0 deletes it at once).
+     * @default 30
+     */
+    secretRecoveryWindowDays?: number;
+    /**
+     * The database the service connects to: its security group admits this service on `port`, and this
+     * service's tasks start only once it does. The connection's variables and secrets come in `environment`,
+     * `secrets` and `secretArns` (see `Database.clientFor()`).
+     */
+    database?: { securityGroupId: pulumi.Input<string>; port: number };
     /**
      * More containers in the task, e.g. an OpenTelemetry collector.
      * @default []
@@ -199,13 +227,17 @@ export interface FargateServiceArgs {
  * own ingress rules), with its egress rule; ingress rules on the groups of the backends it calls; the ECS
  * service in the private subnets without public IP, with the deployment circuit breaker rolling back failed
  * deployments and ECS Service Connect; a deployment check that fails `pulumi up` when a deployment does not
- * complete (`deploymentCheck.ts`); for a public service the ALB route (`albRoute.ts`); and, when `maxCount`
- * exceeds `desiredCount` or a schedule applies, target-tracking and scheduled scaling (`autoscaling.ts`).
- * The service runs on a FARGATE/FARGATE_SPOT capacity provider strategy, rolls back on its deployment
- * alarms, and may allow ECS Exec.
+ * complete (`deploymentCheck.ts`); for a public service the ALB route (`albRoute.ts`); when `maxCount`
+ * exceeds `desiredCount` or a schedule applies, target-tracking and scheduled scaling (`autoscaling.ts`);
+ * for a service that uses the database, the database's ingress rule from it and its egress rule to it; and a
+ * Secrets Manager secret per entry of `secretValues` (`secrets.ts`). The service runs on a
+ * FARGATE/FARGATE_SPOT capacity provider strategy, rolls back on its deployment alarms, and may allow ECS Exec.
  */
 export class FargateService extends pulumi.ComponentResource {
     public readonly serviceName: pulumi.Output<string>;
+    public readonly serviceArn: pulumi.Output<string>;
+    /** The Secrets Manager secrets its tasks read at start: the ones given and the ones it stores. */
+    public readonly secretArns: pulumi.Input<string>[];
     public readonly securityGroupId: pulumi.Output<string>;
     public readonly logGroupName: pulumi.Output<string>;
     public readonly taskDefinitionArn: pulumi.Output<string>;
@@ -228,6 +260,12 @@ export class FargateService extends pulumi.ComponentResource {
         const schedules = args.scaling?.schedules ?? [];
         const autoscaled = maxCount > args.desiredCount || schedules.length > 0;
         const calls = args.calls ?? [];
+        const stored = createStoredSecrets(name, {
+            values: args.secretValues ?? {},
+            namePrefix: args.secretNamePrefix ?? `${name}/`,
+            recoveryWindowDays: args.secretRecoveryWindowDays,
+        }, this);
+        const secretArns = [...(args.secretArns ?? []), ...Object.values(stored.arns)];
 
         const task = createTaskDefinition(name, {
             family: args.family,
@@ -242,11 +280,12 @@ export class FargateService extends pulumi.ComponentResource {
                 image: args.image,
                 port: args.port,
                 environment: args.environment,
-                secrets: args.secrets,
+                secrets: { ...args.secrets, ...stored.arns },
                 healthCheckCommand: args.healthCheckCommand,
             },
             sidecars: [...this.readinessGate(args), ...(args.sidecars ?? [])],
-            secretArns: args.secretArns,
+            secretArns,
+            parameterArns: args.parameterArns,
             execCommand: args.enableExecuteCommand,
             protectLogs: args.protectLogs,
             retainLogs: args.retainLogs,
@@ -265,6 +304,7 @@ export class FargateService extends pulumi.ComponentResource {
             }, this)
             : undefined;
         const callRules = this.admitToCallees(calls, securityGroup);
+        const databaseRules = args.database ? this.connectToDatabase(args.database, securityGroup) : [];
 
         const service = this.createService({
             args,
@@ -281,6 +321,10 @@ export class FargateService extends pulumi.ComponentResource {
                 ...(route ? [route.rule] : []),
                 ...callRules,
                 ...calls.map((callee) => callee.ready),
+                // Services migrate their schema at start: the database must let them in by then, and their
+                // secrets must hold a value.
+                ...databaseRules,
+                ...stored.versions,
             ],
         });
         if (autoscaled) {
@@ -308,6 +352,8 @@ export class FargateService extends pulumi.ComponentResource {
             : service;
 
         this.serviceName = service.name;
+        this.serviceArn = service.arn;
+        this.secretArns = secretArns;
         this.securityGroupId = securityGroup.id;
         this.logGroupName = task.logGroup.name;
         this.taskDefinitionArn = task.taskDefinition.arn;
@@ -386,6 +432,30 @@ export class FargateService extends pulumi.ComponentResource {
             toPort: callee.port,
             referencedSecurityGroupId: securityGroup.id,
         }, { parent: this }));
+    }
+
+    /**
+     * The database's group admits this service on the database's port, and this service's group lets it out
+     * there, so that the connection survives a narrower egress policy.
+     */
+    private connectToDatabase(database: { securityGroupId: pulumi.Input<string>; port: number }, securityGroup: aws.ec2.SecurityGroup): pulumi.Resource[] {
+        const ingress = new aws.vpc.SecurityGroupIngressRule(childName(this.name, "to-database"), {
+            securityGroupId: database.securityGroupId,
+            description: `From ${this.name}, which declares the database`,
+            ipProtocol: "tcp",
+            fromPort: database.port,
+            toPort: database.port,
+            referencedSecurityGroupId: securityGroup.id,
+        }, { parent: this });
+        const egress = new aws.vpc.SecurityGroupEgressRule(childName(this.name, "out-database"), {
+            securityGroupId: securityGroup.id,
+            description: "To the database",
+            ipProtocol: "tcp",
+            fromPort: database.port,
+            toPort: database.port,
+            referencedSecurityGroupId: database.securityGroupId,
+        }, { parent: this });
+        return [ingress, egress];
     }
 
     private createService(spec: {
@@ -499,6 +569,11 @@ function validate(name: string, args: FargateServiceArgs): void {
     }
     if (args.subnetIds.length === 0) {
         throw new Error(`${where}: "subnetIds" is empty`);
+    }
+    const secretNames = [...Object.keys(args.secrets ?? {}), ...Object.keys(args.secretValues ?? {})];
+    const clash = secretNames.find((n, i) => n in args.environment || secretNames.indexOf(n) !== i);
+    if (clash !== undefined) {
+        throw new Error(`${where}: variable "${clash}" is given twice (environment, secrets or secretValues); each variable has one source`);
     }
     const expose = args.expose;
     if (expose.kind === "public") {

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { parseCidr, splitSubnets } from "./cidr";
+import { contains, isolatedSubnets, overlaps, parseCidr, splitSubnets, type Ipv4Cidr } from "./cidr";
 import { childName } from "./naming";
 
 /**
@@ -70,6 +70,14 @@ export interface NetworkArgs {
      * @default false
      */
     protect?: boolean;
+    /**
+     * The range of the isolated subnets, one per AZ, which have no route out of the VPC (for databases).
+     * Inside `cidrBlock` it must miss the public and private subnets; outside it, it becomes a secondary
+     * range of the VPC (see `defaultIsolatedRange` for one that fits).
+     * @example "10.1.0.0/24"
+     * @default undefined: no isolated subnets
+     */
+    isolatedCidrBlock?: string;
 }
 
 /**
@@ -83,7 +91,8 @@ export interface NetworkArgs {
  * gateway, per AZ a public and a private subnet, a public route table routing to the Internet gateway, NAT
  * gateways with Elastic IPs (one, or one per AZ) in the public subnets or a NAT instance with its security
  * group, per AZ a private route table routing to its NAT, and an S3 gateway endpoint on the private route
- * tables.
+ * tables. With `isolatedCidrBlock`: per AZ an isolated subnet, one route table for them with no route at all
+ * beyond the VPC's local one, and, for a range outside the VPC's block, its association with the VPC.
  *
  * The S3 gateway endpoint is free ("There is no additional charge for using gateway endpoints",
  * https://docs.aws.amazon.com/vpc/latest/privatelink/gateway-endpoints.html) and carries the bulk of an
@@ -95,6 +104,8 @@ export class Network extends pulumi.ComponentResource {
     public readonly vpcId: pulumi.Output<string>;
     public readonly publicSubnetIds: pulumi.Output<string>[];
     public readonly privateSubnetIds: pulumi.Output<string>[];
+    /** Subnets with no route out of the VPC, one per AZ; empty without `isolatedCidrBlock`. */
+    public readonly isolatedSubnetIds: pulumi.Output<string>[];
     /** How many NAT gateways the network has (0 with a NAT instance). */
     public readonly natGatewayCount: number;
     /** The private subnets' route tables, one per AZ. */
@@ -123,6 +134,7 @@ export class Network extends pulumi.ComponentResource {
             throw new Error(`Network "${name}": "cidrBlock" ${JSON.stringify(args.cidrBlock)}: ${cidr}`);
         }
         const layout = splitSubnets(cidr, azCount);
+        const isolated = args.isolatedCidrBlock === undefined ? undefined : isolatedLayout(name, cidr, layout, args.isolatedCidrBlock, azCount);
         const nat = args.nat ?? "single";
         this.natGatewayCount = nat === "perAz" ? azCount : nat === "single" ? 1 : 0;
 
@@ -142,15 +154,18 @@ export class Network extends pulumi.ComponentResource {
         this.privateRoutes = routes;
         this.privateRouteTableIds = tables.map((t) => t.id);
         this.createS3Endpoint(vpc.id, args.region, tables);
+        const isolatedSubnets = isolated ? this.createIsolatedSubnets(vpc, isolated, args.availabilityZones) : [];
 
         this.vpcId = vpc.id;
         this.publicSubnetIds = publicSubnets.map((s) => s.id);
         this.privateSubnetIds = privateSubnets.map((s) => s.id);
+        this.isolatedSubnetIds = isolatedSubnets.map((s) => s.id);
         this.registerOutputs({
             vpcId: this.vpcId,
             publicSubnetIds: this.publicSubnetIds,
             privateSubnetIds: this.privateSubnetIds,
             privateRouteTableIds: this.privateRouteTableIds,
+            isolatedSubnetIds: this.isolatedSubnetIds,
         });
     }
 
@@ -164,11 +179,12 @@ export class Network extends pulumi.ComponentResource {
     }
 
     private createSubnet(
-        kind: "public" | "private",
+        kind: "public" | "private" | "isolated",
         index: number,
         vpcId: pulumi.Input<string>,
         cidrBlock: string,
         availabilityZone: pulumi.Input<string>,
+        dependsOn: pulumi.Resource[] = [],
     ): aws.ec2.Subnet {
         const name = childName(this.name, kind, index);
         return new aws.ec2.Subnet(name, {
@@ -178,7 +194,29 @@ export class Network extends pulumi.ComponentResource {
             // Only the ALB lives in public subnets and it gets its own addresses; tasks never get a public IP.
             mapPublicIpOnLaunch: false,
             tags: { Name: name, "berth:subnet": kind },
+        }, { parent: this, dependsOn });
+    }
+
+    /**
+     * Isolated subnets share one route table of their own that holds only the VPC's implicit local route: no
+     * Internet gateway, no NAT gateway, so nothing in them reaches or is reached from outside the VPC. A range
+     * outside the VPC's primary block is associated with the VPC first; the subnets wait for it.
+     */
+    private createIsolatedSubnets(vpc: aws.ec2.Vpc, layout: { subnets: string[]; secondary?: string }, zones: pulumi.Input<string>[]): aws.ec2.Subnet[] {
+        const association = layout.secondary === undefined ? [] : [new aws.ec2.VpcIpv4CidrBlockAssociation(childName(this.name, "isolated-cidr"), {
+            vpcId: vpc.id,
+            cidrBlock: layout.secondary,
+        }, { parent: this })];
+        const subnets = layout.subnets.map((block, i) => this.createSubnet("isolated", i, vpc.id, block, zones[i], association));
+        const table = new aws.ec2.RouteTable(childName(this.name, "isolated-rt"), {
+            vpcId: vpc.id,
+            tags: { Name: childName(this.name, "isolated-rt") },
         }, { parent: this });
+        subnets.forEach((subnet, i) => new aws.ec2.RouteTableAssociation(childName(this.name, "isolated-rta", i), {
+            subnetId: subnet.id,
+            routeTableId: table.id,
+        }, { parent: this }));
+        return subnets;
     }
 
     private routePublicSubnets(vpcId: pulumi.Input<string>, igw: aws.ec2.InternetGateway, subnets: aws.ec2.Subnet[]): pulumi.Resource[] {
@@ -296,3 +334,36 @@ export class Network extends pulumi.ComponentResource {
 
 /** Where a private route table sends traffic for the internet. */
 type NatTarget = { natGatewayId: pulumi.Input<string> } | { networkInterfaceId: pulumi.Input<string> };
+/**
+ * The isolated subnets' blocks, and the secondary range to associate when the range lies outside the VPC's
+ * primary block. Throws, naming the network, when the range overlaps the public or private subnets or is
+ * too small.
+ */
+function isolatedLayout(
+    name: string,
+    vpc: Ipv4Cidr,
+    layout: { public: string[]; private: string[] },
+    rangeText: string,
+    azCount: number,
+): { subnets: string[]; secondary?: string } {
+    const where = `Network "${name}": "isolatedCidrBlock" ${JSON.stringify(rangeText)}`;
+    const range = parseCidr(rangeText);
+    if (typeof range === "string") {
+        throw new Error(`${where}: ${range}`);
+    }
+    const taken = [...layout.public, ...layout.private].find((block) => overlaps(range, parseCidr(block) as Ipv4Cidr));
+    if (taken !== undefined) {
+        throw new Error(`${where} overlaps the subnet ${taken}`);
+    }
+    if (overlaps(vpc, range) && !contains(vpc, range)) {
+        throw new Error(`${where} straddles the VPC's range; it must lie inside it or wholly outside it`);
+    }
+    const subnets = (() => {
+        try {
+            return isolatedSubnets(range, azCount);
+        } catch (e) {
+            throw new Error(`${where}: ${(e as Error).message}`);
+        }
+    })();
+    return contains(vpc, range) ? { subnets } : { subnets, secondary: rangeText };
+}

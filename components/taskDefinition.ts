@@ -103,7 +103,8 @@ export interface TaskDefinitionArgs {
      */
     sidecars?: ContainerSpec[];
     /**
-     * Secrets the execution role may read, for the containers' `secrets`.
+     * Secrets Manager secrets the execution role may read (`secretsmanager:GetSecretValue`), for the
+     * containers' `secrets`: the secrets' ARNs, without a JSON key.
      * @default []
      */
     secretArns?: pulumi.Input<string>[];
@@ -113,6 +114,12 @@ export interface TaskDefinitionArgs {
      * @default false
      */
     execCommand?: boolean;
+    /**
+     * SSM Parameter Store parameters the execution role may read (`ssm:GetParameters`), for the containers'
+     * `secrets`.
+     * @default []
+     */
+    parameterArns?: pulumi.Input<string>[];
     /**
      * `pulumi destroy` refuses to delete the log group (Pulumi's `protect`).
      * @default false
@@ -135,7 +142,8 @@ export interface TaskDefinitionParts {
 
 /**
  * A Fargate task definition with its log group and roles: an execution role with AWS's managed ECS
- * execution policy (pull the image, write logs) plus read access to exactly `secretArns`, and a task role
+ * execution policy (pull the image, write logs) plus read access to exactly `secretArns` and `parameterArns`,
+ * and a task role
  * with no permissions.
  *
  * Old revisions stay registered (`skipDestroy`): the circuit breaker rolls a failed deployment back to the
@@ -153,17 +161,19 @@ export function createTaskDefinition(name: string, args: TaskDefinitionArgs, par
         role: executionRole.name,
         policyArn: aws.iam.ManagedPolicy.AmazonECSTaskExecutionRolePolicy,
     }, opts);
-    const secretArns = args.secretArns ?? [];
-    if (secretArns.length > 0) {
+    // ECS needs kms:Decrypt only for secrets under a customer managed key, not the AWS managed default keys
+    // (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html, "Required IAM
+    // permissions for Amazon ECS secrets"); Berth's secrets and the RDS-managed one use aws/secretsmanager.
+    const statements = [
+        { Action: ["secretsmanager:GetSecretValue"], Resource: args.secretArns ?? [] },
+        { Action: ["ssm:GetParameters"], Resource: args.parameterArns ?? [] },
+    ].filter((s) => s.Resource.length > 0);
+    if (statements.length > 0) {
         new aws.iam.RolePolicy(childName(name, "secrets-policy"), {
             role: executionRole.name,
             policy: pulumi.jsonStringify({
                 Version: "2012-10-17",
-                Statement: [{
-                    Effect: "Allow",
-                    Action: ["secretsmanager:GetSecretValue", "ssm:GetParameters"],
-                    Resource: secretArns,
-                }],
+                Statement: statements.map((s) => ({ Effect: "Allow", ...s })),
             }),
         }, opts);
     }

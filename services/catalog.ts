@@ -12,10 +12,12 @@
  */
 import * as path from "path";
 import { DEFAULT_ROUTE_PRIORITY, rulePriority } from "../components/albRoute";
+import { DATABASE_TLS_VARIABLE, type DatabaseVariables } from "../components/database";
 import type { Platform } from "../components/platform";
 import { UPSTREAM_TIMEOUT_MS } from "../components/rollout";
 
 export type { Platform } from "../components/platform";
+export type { DatabaseVariables } from "../components/database";
 export type ServiceKind = "public" | "backend";
 
 export interface ServiceDeclaration {
@@ -78,6 +80,16 @@ export interface ServiceDeclaration {
      * @default { context: ".", dockerfile: "services/<name>/Dockerfile" }
      */
     build?: { context?: string; dockerfile?: string };
+    /**
+     * The service keeps its data in the stack's PostgreSQL database. It gets the host, port and database
+     * name as environment variables and the user and password as secrets, under the names given here (the
+     * ToDo workshop's `DB_HOST`, `DB_USER`, `DB_PASSWORD` style). Declaring it on any service makes the
+     * stack create the database; its security group admits only the services that declare it.
+     * @example true
+     * @example { env: { host: "PGHOST", password: "PGPASSWORD" } }
+     * @default undefined: no database
+     */
+    database?: true | { env?: Partial<DatabaseVariables> };
 }
 
 /** A catalogue entry with every default applied and the call graph worked out. */
@@ -99,16 +111,27 @@ export interface CatalogService {
     readonly build: { readonly context: string; readonly dockerfile: string };
     /** Names of the services this one calls: the gateway's routed backends and the declared `calls`. */
     readonly calls: readonly string[];
+    /** Where the service reads its database connection from; undefined when it declares no database. */
+    readonly database?: { readonly env: Readonly<DatabaseVariables> };
 }
 
 /** The services Berth ships. Add yours here, next to its folder `services/<name>/`. */
 export const declarations: ServiceDeclaration[] = [
     { name: "api", kind: "public", gateway: true },
-    { name: "users", kind: "backend", routes: ["/users"] },
-    { name: "products", kind: "backend", routes: ["/products"] },
+    { name: "users", kind: "backend", routes: ["/users"], database: true },
+    { name: "products", kind: "backend", routes: ["/products"], database: true },
 ];
 
 const NAME = /^[a-z](?:[a-z0-9-]{0,14}[a-z0-9])?$/;
+/** An environment variable name as POSIX shells and ECS take it. */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Variables Berth sets on every service (`PORT`) or on every database user (`DB_SSL`). */
+const RESERVED_VARIABLES: readonly string[] = ["PORT", DATABASE_TLS_VARIABLE];
+
+const DEFAULT_DATABASE_VARIABLES: Readonly<DatabaseVariables> = {
+    host: "DB_HOST", port: "DB_PORT", name: "DB_NAME", user: "DB_USER", password: "DB_PASSWORD",
+};
 const ROUTE = /^\/[A-Za-z0-9._~-]+(?:\/[A-Za-z0-9._~-]+)*$/;
 
 /** Applies defaults and checks the declarations; throws an error that names the entry and the field. */
@@ -161,6 +184,7 @@ export function resolveCatalog(decls: readonly ServiceDeclaration[]): CatalogSer
             }
             defaultRouteOwner = d.name;
         }
+        checkDatabase(where, d.database);
         for (const [key, value] of Object.entries(d.build ?? {})) {
             const normal = path.posix.normalize(value);
             if (path.isAbsolute(value) || normal.startsWith("..")) {
@@ -199,6 +223,9 @@ export function resolveCatalog(decls: readonly ServiceDeclaration[]): CatalogSer
             dockerfile: d.build?.dockerfile ?? `services/${d.name}/Dockerfile`,
         },
         calls: [...new Set([...(d.gateway ? routed : []), ...(d.calls ?? [])])],
+        database: d.database === undefined
+            ? undefined
+            : { env: { ...DEFAULT_DATABASE_VARIABLES, ...(d.database === true ? {} : d.database.env) } },
     }));
 
     const priorities = new Map<number, string>();
@@ -214,6 +241,30 @@ export function resolveCatalog(decls: readonly ServiceDeclaration[]): CatalogSer
     }
     deployOrder(services);
     return services;
+}
+
+function checkDatabase(where: string, database: ServiceDeclaration["database"]): void {
+    if (database === undefined || database === true) {
+        return;
+    }
+    const env = { ...DEFAULT_DATABASE_VARIABLES, ...database.env };
+    for (const [key, value] of Object.entries(database.env ?? {})) {
+        if (!(key in DEFAULT_DATABASE_VARIABLES)) {
+            throw new Error(`${where}: "database.env.${key}" is not a connection field; allowed: ${Object.keys(DEFAULT_DATABASE_VARIABLES).join(", ")}`);
+        }
+        if (typeof value !== "string" || !ENV_NAME.test(value)) {
+            throw new Error(`${where}: "database.env.${key}" is ${JSON.stringify(value)}; allowed: an environment variable name such as "DB_HOST"`);
+        }
+    }
+    const names = Object.values(env);
+    const taken = names.find((n) => RESERVED_VARIABLES.includes(n));
+    if (taken !== undefined) {
+        throw new Error(`${where}: "database.env" uses "${taken}", which Berth sets itself (${RESERVED_VARIABLES.join(", ")})`);
+    }
+    const twice = names.find((n, i) => names.indexOf(n) !== i);
+    if (twice !== undefined) {
+        throw new Error(`${where}: "database.env" gives "${twice}" to two connection fields; each needs its own variable`);
+    }
 }
 
 /**

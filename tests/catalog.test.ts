@@ -36,6 +36,25 @@ describe("service catalogue", () => {
         });
     }
 
+    it("ships users and products on the database under the ToDo workshop's variable names, and the gateway without", () => {
+        const byName = new Map(catalog.map((s) => [s.name, s]));
+        for (const name of ["users", "products"]) {
+            assert.deepStrictEqual(byName.get(name)!.database, {
+                env: { host: "DB_HOST", port: "DB_PORT", name: "DB_NAME", user: "DB_USER", password: "DB_PASSWORD" },
+            });
+        }
+        assert.strictEqual(byName.get("api")!.database, undefined);
+    });
+
+    it("takes a service's own names for some database variables and defaults the others", () => {
+        const [a, b] = resolveCatalog([
+            { name: "a", kind: "backend", database: { env: { host: "PGHOST", password: "PGPASSWORD" } } },
+            { name: "b", kind: "backend" },
+        ]);
+        assert.deepStrictEqual(a.database!.env, { host: "PGHOST", port: "DB_PORT", name: "DB_NAME", user: "DB_USER", password: "PGPASSWORD" });
+        assert.strictEqual(b.database, undefined);
+    });
+
     it("applies defaults and works out who calls whom", () => {
         const [api, users] = resolveCatalog([
             { name: "api", kind: "public", gateway: true },
@@ -100,6 +119,10 @@ describe("service catalogue", () => {
         ["a priority the default route owns", [{ name: "a", kind: "public", pathPatterns: ["/a"], priority: 50000 }], /"priority" is 50000; allowed: a whole number from 1 to 49999/],
         ["two services with one priority", [{ name: "a", kind: "public", pathPatterns: ["/a"], priority: 7 }, { name: "b", kind: "public", pathPatterns: ["/b"], priority: 7 }],
             /services "a" and "b" both have listener rule priority 7; declare another "priority"/],
+        ["a database field that is no connection field", [{ name: "a", kind: "backend", database: { env: { hostname: "H" } as never } }], /service "a": "database\.env\.hostname" is not a connection field; allowed: host, port, name, user, password/],
+        ["a database variable that is no variable name", [{ name: "a", kind: "backend", database: { env: { host: "DB-HOST" } } }], /"database\.env\.host" is "DB-HOST"; allowed: an environment variable name/],
+        ["one variable for two database fields", [{ name: "a", kind: "backend", database: { env: { user: "DB_PASSWORD" } } }], /"database\.env" gives "DB_PASSWORD" to two connection fields/],
+        ["a database variable Berth sets itself", [{ name: "a", kind: "backend", database: { env: { port: "PORT" } } }], /"database\.env" uses "PORT", which Berth sets itself \(PORT, DB_SSL\)/],
         ["a build context outside the repository", [{ name: "a", kind: "backend", build: { context: "../elsewhere" } }], /"build.context" is "\.\.\/elsewhere"; allowed: a path inside the repository/],
     ];
     for (const [what, decls, message] of invalid) {

@@ -2,13 +2,16 @@
  * Each component on its own under mocks: its defaults, its modes and the arguments it refuses.
  */
 import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
 import { Cluster } from "../components/cluster";
+import { Database, databaseIdentifier, type DatabaseArgs } from "../components/database";
 import { FargateService, type FargateServiceArgs } from "../components/fargateService";
 import { LoadBalancer } from "../components/loadBalancer";
+import { SecretRestart } from "../components/secretRestart";
 import { Network } from "../components/network";
 import { ServiceImage } from "../components/serviceImage";
 import { serviceArgs } from "./support/fargate";
-import { Harness } from "./support/pulumi";
+import { Harness, promiseOf } from "./support/pulumi";
 
 const CHECK = "pulumi-nodejs:dynamic/berth:DeploymentCheck";
 
@@ -104,6 +107,49 @@ describe("components", () => {
                 assert.match(route.inputs.networkInterfaceId, /^eni-[0-9a-f]{17}$/);
                 assert.strictEqual(route.inputs.natGatewayId, undefined);
             }
+        });
+
+        it("adds isolated subnets in a secondary range with a route table of their own, after the range is associated", async () => {
+            const h = await mocked();
+            const network = new Network("net", { region: "us-east-1", cidrBlock: "10.1.0.0/16", availabilityZones: ["a", "b"], isolatedCidrBlock: "10.2.0.0/24" });
+            assert.strictEqual(network.isolatedSubnetIds.length, 2);
+            await h.settle();
+            const association = h.one("aws:ec2/vpcIpv4CidrBlockAssociation:VpcIpv4CidrBlockAssociation", "net-isolated-cidr");
+            assert.deepStrictEqual([association.inputs.vpcId, association.inputs.cidrBlock], ["net-vpc-id", "10.2.0.0/24"]);
+            const isolated = h.ofType("aws:ec2/subnet:Subnet").filter((s) => s.name.startsWith("net-isolated-"));
+            assert.deepStrictEqual(isolated.map((s) => [s.name, s.inputs.cidrBlock, s.inputs.availabilityZone, s.inputs.tags["berth:subnet"]]), [
+                ["net-isolated-0", "10.2.0.0/25", "a", "isolated"], ["net-isolated-1", "10.2.0.128/25", "b", "isolated"],
+            ]);
+            for (const subnet of isolated) {
+                assert.ok(h.waitsFor(subnet, association), `${subnet.name} is created before its range exists`);
+            }
+            const tables = h.ofType("aws:ec2/routeTableAssociation:RouteTableAssociation").filter((a) => a.name.startsWith("net-isolated-rta-"));
+            assert.deepStrictEqual(tables.map((a) => [a.inputs.subnetId, a.inputs.routeTableId]), [
+                ["net-isolated-0-id", "net-isolated-rt-id"], ["net-isolated-1-id", "net-isolated-rt-id"],
+            ]);
+            assert.deepStrictEqual(h.ofType("aws:ec2/route:Route").filter((r) => r.inputs.routeTableId === "net-isolated-rt-id"), []);
+        });
+
+        it("carves isolated subnets from the VPC's free blocks without a secondary range, and adds none unless asked", async () => {
+            const h = await mocked();
+            new Network("net", { region: "us-east-1", cidrBlock: "10.1.0.0/16", availabilityZones: ["a", "b", "c"], isolatedCidrBlock: "10.1.255.0/24" });
+            new Network("bare", { region: "us-east-1", cidrBlock: "10.9.0.0/16", availabilityZones: ["a", "b"] });
+            await h.settle();
+            assert.deepStrictEqual(h.ofType("aws:ec2/vpcIpv4CidrBlockAssociation:VpcIpv4CidrBlockAssociation"), []);
+            assert.deepStrictEqual(h.ofType("aws:ec2/subnet:Subnet").filter((s) => s.name.startsWith("net-isolated-")).map((s) => s.inputs.cidrBlock),
+                ["10.1.255.0/26", "10.1.255.64/26", "10.1.255.128/26"]);
+            assert.deepStrictEqual(h.resources.filter((r) => r.name.startsWith("bare-isolated")), []);
+        });
+
+        it("refuses an isolated range that overlaps a subnet, straddles the VPC or is too small", async () => {
+            await mocked();
+            const zones = ["a", "b"];
+            assert.throws(() => new Network("a", { region: "us-east-1", cidrBlock: "10.0.0.0/16", availabilityZones: zones, isolatedCidrBlock: "10.0.192.0/24" }),
+                /Network "a": "isolatedCidrBlock" "10\.0\.192\.0\/24" overlaps the subnet 10\.0\.192\.0\/18/);
+            assert.throws(() => new Network("b", { region: "us-east-1", cidrBlock: "10.0.0.0/16", availabilityZones: ["a", "b", "c"], isolatedCidrBlock: "10.0.0.0/15" }),
+                /overlaps the subnet 10\.0\.0\.0\/19/);
+            assert.throws(() => new Network("c", { region: "us-east-1", cidrBlock: "10.0.0.0/16", availabilityZones: ["a", "b", "c"], isolatedCidrBlock: "10.0.224.0/28" }),
+                /"isolatedCidrBlock" "10\.0\.224\.0\/28": 10\.0\.224\.0\/28 is too small for 3 subnets/);
         });
 
         it("refuses one AZ and a bad CIDR", async () => {
@@ -265,5 +311,92 @@ describe("components", () => {
                 assert.deepStrictEqual(h.resources.filter((r) => r.custom), [], "a refused service creates nothing");
             });
         }
+    });
+
+    describe("SecretRestart", () => {
+        it("is refused without a service to restart", async () => {
+            const h = await mocked();
+            assert.throws(() => new SecretRestart("r", { clusterArn: "c", readers: [] }), /SecretRestart "r": "readers" is empty/);
+            await h.settle();
+            assert.deepStrictEqual(h.resources.filter((r) => r.custom), []);
+        });
+    });
+
+    describe("Database", () => {
+        function databaseArgs(overrides: Partial<DatabaseArgs> = {}): DatabaseArgs {
+            return {
+                vpcId: "vpc-1",
+                subnetIds: ["subnet-a", "subnet-b"],
+                identifier: "berth-test-db",
+                engineVersion: "17",
+                instanceClass: "db.t4g.micro",
+                allocatedStorage: 20,
+                logRetentionDays: 7,
+                ...overrides,
+            };
+        }
+
+        it("takes a final snapshot by default, under a name that stays put between updates and differs per stack life", async () => {
+            const h = await mocked();
+            const db = new Database("db", databaseArgs());
+            await h.settle();
+            const instance = h.one("aws:rds/instance:Instance", "db-instance");
+            const suffix = h.one("random:index/randomId:RandomId", "db-snapshot-suffix");
+            assert.deepStrictEqual(suffix.inputs.keepers, { identifier: "berth-test-db" }, "a new identifier would reuse the old snapshot's name");
+            assert.match(instance.inputs.finalSnapshotIdentifier, /^berth-test-db-final-[0-9a-f]{8}$/);
+            assert.strictEqual(instance.inputs.skipFinalSnapshot, false);
+            assert.strictEqual(await promiseOf(db.finalSnapshotIdentifier!), instance.inputs.finalSnapshotIdentifier);
+            assert.strictEqual(instance.inputs.multiAz, false);
+            assert.strictEqual(instance.inputs.backupRetentionPeriod, 7);
+        });
+
+        it("skips the snapshot and its name when told, and deletes the automated backups with the instance", async () => {
+            const h = await mocked();
+            new Database("db", databaseArgs({ finalSnapshot: false }));
+            await h.settle();
+            const instance = h.one("aws:rds/instance:Instance", "db-instance");
+            assert.deepStrictEqual([instance.inputs.skipFinalSnapshot, instance.inputs.finalSnapshotIdentifier, instance.inputs.deleteAutomatedBackups], [true, undefined, true]);
+            assert.deepStrictEqual(h.ofType("random:index/randomId:RandomId"), []);
+        });
+
+        it("hands a client the connection as environment and the credentials as secret keys of the managed secret", async () => {
+            const h = await mocked();
+            const db = new Database("db", databaseArgs());
+            const client = db.clientFor({ host: "PGHOST", port: "PGPORT", name: "PGDATABASE", user: "PGUSER", password: "PGPASSWORD" });
+            const environment = await promiseOf(pulumi.output(client.environment));
+            const secrets = await promiseOf(pulumi.output(client.secrets));
+            const [arn] = await promiseOf(pulumi.output(client.secretArns));
+            await h.settle();
+            assert.deepStrictEqual(Object.keys(environment).sort(), ["DB_SSL", "PGDATABASE", "PGHOST", "PGPORT"]);
+            assert.match(environment.PGHOST, /^berth-test-db\.c[0-9a-f]{11}\.us-east-1\.rds\.amazonaws\.com$/);
+            assert.deepStrictEqual(secrets, { PGUSER: `${arn}:username::`, PGPASSWORD: `${arn}:password::` });
+            assert.strictEqual(client.port, 5432);
+        });
+
+        const refused: Array<[string, Partial<DatabaseArgs>, RegExp]> = [
+            ["one subnet", { subnetIds: ["subnet-a"] }, /"subnetIds" must list subnets in at least 2 AZs/],
+            ["an identifier with capitals", { identifier: "Berth-DB" }, /"identifier" "Berth-DB" must be 1-63 lowercase/],
+            ["an identifier with a double hyphen", { identifier: "berth--db" }, /"identifier" "berth--db"/],
+            ["an unsupported major version", { engineVersion: "12" }, /"engineVersion" 12 is PostgreSQL 12; allowed: 14, 15, 16, 17/],
+            ["a class of another engine's family", { instanceClass: "db.x2g.large" }, /"instanceClass" "db\.x2g\.large"; allowed: db\.<family>\.<size>/],
+            ["too little storage", { allocatedStorage: 5 }, /"allocatedStorage" must be 20-65536 GiB, got 5/],
+            ["no backups", { backupRetentionDays: 0 }, /"backupRetentionDays" must be 1-35, got 0/],
+        ];
+        for (const [what, overrides, message] of refused) {
+            it(`refuses ${what}`, async () => {
+                const h = await mocked();
+                assert.throws(() => new Database("db", databaseArgs(overrides)), message);
+                await h.settle();
+                assert.deepStrictEqual(h.resources.filter((r) => r.custom), [], "a refused database creates nothing");
+            });
+        }
+
+        it("names the instance after the project and stack within RDS's rules", () => {
+            assert.strictEqual(databaseIdentifier("berth", "dev"), "berth-dev-db");
+            assert.strictEqual(databaseIdentifier("berth", "Team_A.Prod"), "berth-team-a-prod-db");
+            assert.strictEqual(databaseIdentifier("9lives", "x"), "lives-x-db");
+            const long = databaseIdentifier("berth", "a".repeat(80));
+            assert.ok(long.length <= 63 && /^[a-z][a-z0-9-]*[a-z0-9]$/.test(long) && !long.includes("--"), long);
+        });
     });
 });

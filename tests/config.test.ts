@@ -1,4 +1,5 @@
 import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, loadSettings, PRESETS, type Settings } from "../config";
 import { catalog } from "../services/catalog";
 import { Harness, stackConfig } from "./support/pulumi";
@@ -42,10 +43,11 @@ describe("stack configuration", () => {
 
     it("applies the prod preset", () => {
         const s = load({ "berth:environment": "prod", "berth:allowHttpOnly": "true" });
-        const { cpu, memory, desiredCount, maxCount, ...shared } = PRESETS.prod;
+        const { cpu, memory, desiredCount, maxCount, database, ...shared } = PRESETS.prod;
         for (const [key, value] of Object.entries(shared)) {
             assert.deepStrictEqual((s as unknown as Record<string, unknown>)[key], value, key);
         }
+        assert.deepStrictEqual({ ...s.database, cidr: undefined }, { ...database, cidr: undefined });
         assert.deepStrictEqual(s.services.users, { cpu, memory, desiredCount, maxCount });
     });
 
@@ -209,6 +211,140 @@ describe("stack configuration", () => {
             assert.ok(found.some((p) => message.test(p)), `no problem matches ${message}:\n${found.join("\n")}`);
         });
     }
+
+    describe("the database", () => {
+        it("overrides single database settings and keeps the preset's others", () => {
+            const s = load({ "berth:database": JSON.stringify({ instanceClass: "db.m7g.large", storageGb: "100", engineVersion: 16, multiAz: "true" }) });
+            assert.deepStrictEqual({ ...s.database, cidr: undefined }, {
+                ...PRESETS.test.database, instanceClass: "db.m7g.large", storageGb: 100, engineVersion: "16", multiAz: true, cidr: undefined,
+            });
+        });
+
+        it("gives the isolated subnets a range that moves no subnet: a secondary /24 for 2 AZs, the VPC's last /24 for 3", () => {
+            assert.strictEqual(load({}).database.cidr, "10.1.0.0/24");
+            assert.strictEqual(load({ "berth:azCount": "3" }).database.cidr, "10.0.255.0/24");
+            assert.strictEqual(load({ "berth:database": JSON.stringify({ cidr: "10.0.200.0/24" }), "berth:azCount": "3" }).database.cidr, "10.0.200.0/24");
+        });
+
+        it("needs no range when no service declares the database", () => {
+            const services = catalog.map(({ database: _database, ...rest }) => rest);
+            const s = loadSettings({ ...base, "berth:vpcCidr": "100.64.0.0/16" }, context, services);
+            assert.strictEqual(s.database.cidr, undefined);
+        });
+
+        const wrong: Array<[string, Record<string, unknown>, RegExp]> = [
+            ["an instance class of another family", { instanceClass: "db.x2g.large" }, /^berth:database\.instanceClass is "db\.x2g\.large"; allowed: db\.<family>\.<size> with family t4g, t3 \(micro to 2xlarge\)/],
+            ["a micro class of a family that starts at large", { instanceClass: "db.m7g.micro" }, /^berth:database\.instanceClass is "db\.m7g\.micro"; allowed: /],
+            ["an EC2 instance type", { instanceClass: "t4g.micro" }, /^berth:database\.instanceClass is "t4g\.micro"; allowed: /],
+            ["less storage than gp3 takes", { storageGb: 10 }, /^berth:database\.storageGb is 10; allowed: a whole number of GiB from 20 to 65536 \(gp3\)$/],
+            ["more storage than RDS takes", { storageGb: 70000 }, /^berth:database\.storageGb is 70000; allowed: a whole number of GiB from 20 to 65536/],
+            ["a major version RDS no longer supports", { engineVersion: "13" }, /^berth:database\.engineVersion is "13"; allowed: a PostgreSQL major version \(14, 15, 16, 17\) or one of its minor versions/],
+            ["a major version that does not exist", { engineVersion: "99.1" }, /^berth:database\.engineVersion is "99\.1"; allowed: a PostgreSQL major version \(14, 15, 16, 17\)/],
+            ["a version that is no version", { engineVersion: "latest" }, /^berth:database\.engineVersion is "latest"; allowed: /],
+            ["backups turned off", { backupRetentionDays: 0 }, /^berth:database\.backupRetentionDays is 0; allowed: a whole number of days from 1 to 35 \(automated backups stay on\)$/],
+            ["a boolean that is no boolean", { multiAz: "yes" }, /^berth:database\.multiAz is "yes"; allowed: true or false$/],
+            ["an unknown database setting", { size: "large" }, /^berth:database\.size is not a database setting; allowed keys: instanceClass, storageGb, engineVersion/],
+            ["a range over the private subnets", { cidr: "10.0.128.0/24" }, /^berth:database\.cidr is "10\.0\.128\.0\/24": it overlaps the subnet 10\.0\.128\.0\/18; allowed: /],
+            ["a range outside the VPC's RFC 1918 range", { cidr: "192.168.0.0/24" }, /^berth:database\.cidr is "192\.168\.0\.0\/24": allowed outside the VPC: a range in the VPC's own RFC 1918 range 10\.0\.0\.0\/8/],
+            ["a range too small for a /28 per AZ", { cidr: "10.1.0.0/28" }, /^berth:database\.cidr is "10\.1\.0\.0\/28": allowed: a range that holds 2 subnets of at least \/28 \(a \/27 or larger\)$/],
+            ["a range that is no range", { cidr: "10.1.0.0" }, /^berth:database\.cidr is "10\.1\.0\.0": it is not an IPv4 CIDR block/],
+        ];
+        for (const [what, database, message] of wrong) {
+            it(`names the key, the value and what is allowed for ${what}`, () => {
+                const found = problems({ "berth:database": JSON.stringify(database) });
+                assert.ok(found.some((p) => message.test(p)), `no problem matches ${message}:\n${found.join("\n")}`);
+            });
+        }
+
+        it("asks for a range when the VPC has no room and lies outside RFC 1918", () => {
+            const found = problems({ "berth:vpcCidr": "100.64.0.0/16" });
+            assert.ok(found.some((p) => /^berth:database\.cidr is not set, and the VPC 100\.64\.0\.0\/16 has no room left/.test(p)), found.join("\n"));
+        });
+
+        it("shows no value of a key set with --secret", () => {
+            const config = { ...base, "berth:database": "hunter2-not-json", "berth:domain": "hunter3.example.com" };
+            const error = (() => {
+                try {
+                    loadSettings(config, context, catalog, ["berth:database", "berth:domain"]);
+                } catch (e) {
+                    return e as ConfigError;
+                }
+                return assert.fail("accepted");
+            })();
+            assert.match(error.message, /berth:database is a secret \(not shown\)/);
+            assert.ok(!error.message.includes("hunter2") && !error.message.includes("hunter3"), error.message);
+        });
+    });
+
+    describe("secrets", () => {
+        const VALUE = "sk_live_not-to-be-shown";
+        function secretProblems(secrets: unknown, secretKeys = ["berth:secrets"]): string[] {
+            try {
+                loadSettings({ ...base, "berth:secrets": JSON.stringify(secrets) }, context, catalog, secretKeys);
+            } catch (e) {
+                assert.ok(e instanceof ConfigError);
+                assert.ok(!e.message.includes(VALUE), `the error shows the value: ${e.message}`);
+                return e.problems;
+            }
+            return assert.fail("the configuration was accepted");
+        }
+
+        it("reads values set with --secret as Pulumi secrets, and ARNs as references", async () => {
+            const s = loadSettings({
+                ...base,
+                "berth:secrets": JSON.stringify({
+                    api: {
+                        AUTH_API_KEYS: VALUE,
+                        AUTH_JWT: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:jwt-AbCdEf:key::",
+                        STRIPE: "arn:aws:ssm:eu-west-1:123456789012:parameter/stripe",
+                    },
+                }),
+            }, context, catalog, ["berth:secrets"]);
+            const [value, jwt, stripe] = s.secrets.api;
+            assert.strictEqual(value.kind, "value");
+            assert.ok(value.kind === "value" && await pulumi.isSecret(value.value), "the value is no Pulumi secret");
+            assert.deepStrictEqual(jwt, {
+                name: "AUTH_JWT", kind: "secretsmanager",
+                valueFrom: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:jwt-AbCdEf:key::",
+                resourceArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:jwt-AbCdEf",
+            });
+            assert.deepStrictEqual(stripe, { name: "STRIPE", kind: "ssm", valueFrom: "arn:aws:ssm:eu-west-1:123456789012:parameter/stripe", resourceArn: "arn:aws:ssm:eu-west-1:123456789012:parameter/stripe" });
+        });
+
+        const wrong: Array<[string, unknown, RegExp, string[]?]> = [
+            ["a value in plain text", { api: { AUTH_API_KEYS: VALUE } },
+                /^berth:secrets\.api\.AUTH_API_KEYS holds a value in plain text in the stack's configuration \(value not shown\); allowed: the value set with `pulumi config set --secret --path 'berth:secrets\.api\.AUTH_API_KEYS' <value>`/, []],
+            ["an ARN Berth cannot read", { api: { AUTH_API_KEYS: `arn:aws:s3:::${VALUE}` } },
+                /^berth:secrets\.api\.AUTH_API_KEYS starts with "arn:" but is no reference Berth can read \(value not shown\); allowed: a Secrets Manager secret's full ARN/],
+            ["a Secrets Manager ARN without its suffix", { api: { AUTH_API_KEYS: `arn:aws:secretsmanager:us-east-1:123456789012:secret:${VALUE}` } },
+                /^berth:secrets\.api\.AUTH_API_KEYS starts with "arn:" but is no reference/],
+            ["an unknown service", { nope: { KEY: VALUE } }, /^berth:secrets\.nope names no service of the catalogue; allowed: api, users, products/],
+            ["a lower-case variable", { api: { auth_key: VALUE } }, /^berth:secrets\.api\.auth_key: "auth_key" is not a variable name Berth takes; allowed: upper-case letters/],
+            ["a variable the catalogue sets", { api: { ROUTES: VALUE } }, /^berth:secrets\.api\.ROUTES: ROUTES is a variable Berth sets on api itself \(PORT, ROUTES, TIMEOUT_MS\)/],
+            ["a database variable", { users: { DB_PASSWORD: VALUE } }, /^berth:secrets\.users\.DB_PASSWORD: DB_PASSWORD is a variable Berth sets on users itself \(PORT, DB_HOST, DB_PORT, DB_NAME, DB_USER, DB_PASSWORD, DB_SSL\)/],
+            ["an empty value", { api: { KEY: "" } }, /^berth:secrets\.api\.KEY is empty or not text \(value not shown\)/],
+            ["a service that is no object", { api: VALUE }, /^berth:secrets\.api is not an object; allowed: variable names to values or ARNs/],
+        ];
+        for (const [what, secrets, message, keys] of wrong) {
+            it(`refuses ${what}, naming the key and never the value`, () => {
+                const found = secretProblems(secrets, keys);
+                assert.ok(found.some((p) => message.test(p)), `no problem matches ${message}:\n${found.join("\n")}`);
+            });
+        }
+
+        it("refuses a value that is no object without showing it", () => {
+            const found = (() => {
+                try {
+                    loadSettings({ ...base, "berth:secrets": VALUE }, context, catalog, []);
+                } catch (e) {
+                    assert.ok(!(e as Error).message.includes(VALUE));
+                    return (e as ConfigError).problems;
+                }
+                return assert.fail("accepted");
+            })();
+            assert.ok(found.some((p) => /^berth:secrets is a secret \(not shown\); allowed: an object/.test(p)), found.join("\n"));
+        });
+    });
 
     it("names a missing region and missing project keys", () => {
         const found = problems({}, ["aws:region", "berth:azCount"]);

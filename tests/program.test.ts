@@ -30,6 +30,17 @@ const T = {
     listener: "aws:lb/listener:Listener",
     rule: "aws:lb/listenerRule:ListenerRule",
     targetGroup: "aws:lb/targetGroup:TargetGroup",
+    cidrAssociation: "aws:ec2/vpcIpv4CidrBlockAssociation:VpcIpv4CidrBlockAssociation",
+    rolePolicy: "aws:iam/rolePolicy:RolePolicy",
+    db: "aws:rds/instance:Instance",
+    dbSubnetGroup: "aws:rds/subnetGroup:SubnetGroup",
+    dbParameterGroup: "aws:rds/parameterGroup:ParameterGroup",
+    secret: "aws:secretsmanager/secret:Secret",
+    secretVersion: "aws:secretsmanager/secretVersion:SecretVersion",
+    randomId: "random:index/randomId:RandomId",
+    stateMachine: "aws:sfn/stateMachine:StateMachine",
+    eventRule: "aws:cloudwatch/eventRule:EventRule",
+    eventTarget: "aws:cloudwatch/eventTarget:EventTarget",
     cluster: "aws:ecs/cluster:Cluster",
     service: "aws:ecs/service:Service",
     taskDefinition: "aws:ecs/taskDefinition:TaskDefinition",
@@ -49,7 +60,6 @@ const T = {
     dashboard: "aws:cloudwatch/dashboard:Dashboard",
     endpoint: "aws:ec2/vpcEndpoint:VpcEndpoint",
     endpointAssociation: "aws:ec2/vpcEndpointRouteTableAssociation:VpcEndpointRouteTableAssociation",
-    rolePolicy: "aws:iam/rolePolicy:RolePolicy",
     scheduledAction: "aws:appautoscaling/scheduledAction:ScheduledAction",
     guard: "pulumi-nodejs:dynamic/berth:DestroyGuard",
 } as const;
@@ -82,6 +92,7 @@ for (const stack of shippedStacks()) {
         let h: Harness;
         let outputs: Awaited<ReturnType<typeof runBerth>>["outputs"];
         let settings: Settings;
+        const usesDatabase = catalog.some((s) => s.database !== undefined);
 
         before(async () => {
             const config = stackConfig(stack);
@@ -120,16 +131,19 @@ for (const stack of shippedStacks()) {
             assert.strictEqual(vpc.inputs.enableDnsSupport, true);
 
             const subnets = h.ofType(T.subnet);
-            assert.strictEqual(subnets.length, 2 * settings.azCount);
-            for (const kind of ["public", "private"]) {
+            const kinds = usesDatabase ? ["public", "private", "isolated"] : ["public", "private"];
+            assert.strictEqual(subnets.length, kinds.length * settings.azCount);
+            for (const kind of kinds) {
                 const ofKind = subnets.filter((s) => s.name.startsWith(`berth-${kind}-`));
                 const zones = ofKind.map((s) => s.inputs.availabilityZone);
                 assert.strictEqual(new Set(zones).size, settings.azCount, `${kind} subnets do not span ${settings.azCount} AZs: ${zones}`);
             }
+            // The VPC's ranges: its own block and any secondary block associated with it.
+            const ranges = [vpc.inputs.cidrBlock, ...h.ofType(T.cidrAssociation).map((a) => a.inputs.cidrBlock)].map(cidr);
             for (const [i, a] of subnets.entries()) {
                 assert.strictEqual(a.inputs.vpcId, idOf(vpc));
                 assert.strictEqual(a.inputs.mapPublicIpOnLaunch, false);
-                assert.ok(contains(cidr(settings.vpcCidr), cidr(a.inputs.cidrBlock)), `${a.name} lies outside the VPC`);
+                assert.ok(ranges.some((range) => contains(range, cidr(a.inputs.cidrBlock))), `${a.name} lies outside the VPC`);
                 for (const b of subnets.slice(i + 1)) {
                     assert.ok(!overlaps(cidr(a.inputs.cidrBlock), cidr(b.inputs.cidrBlock)), `${a.name} overlaps ${b.name}`);
                 }
@@ -147,7 +161,7 @@ for (const stack of shippedStacks()) {
                 assert.strictEqual(routes[0].inputs.destinationCidrBlock, "0.0.0.0/0");
                 return routes[0].inputs;
             };
-            for (const subnet of h.ofType(T.subnet)) {
+            for (const subnet of h.ofType(T.subnet).filter((s) => !s.name.includes("-isolated-"))) {
                 const route = routeOf(subnet);
                 if (subnet.name.includes("-public-")) {
                     assert.strictEqual(route.gatewayId, idOf(igw), `${subnet.name} does not route to the IGW`);
@@ -474,7 +488,7 @@ for (const stack of shippedStacks()) {
         });
 
         it("protects the ALB, VPC, repositories and log groups and guards destroy, or lets destroy remove everything, as deletionProtection says", () => {
-            const kept = [...h.ofType(T.alb), ...h.ofType(T.vpc), ...h.ofType(T.repository), ...h.ofType(T.logGroup)];
+            const kept = [...h.ofType(T.alb), ...h.ofType(T.vpc), ...h.ofType(T.repository), ...h.ofType(T.logGroup), ...h.ofType(T.db)];
             for (const r of kept) {
                 assert.strictEqual(r.protect, settings.deletionProtection, `${r.name}: protect`);
             }
@@ -676,6 +690,186 @@ for (const stack of shippedStacks()) {
             });
         }
 
+        if (usesDatabase) {
+            describe("the database", () => {
+                const declaring = catalog.filter((s) => s.database !== undefined);
+                const instance = () => h.one(T.db, "berth-instance");
+
+                it("lives in isolated subnets whose route table leads nowhere outside the VPC", () => {
+                    const isolated = h.ofType(T.subnet).filter((s) => s.name.startsWith("berth-isolated-"));
+                    assert.strictEqual(isolated.length, settings.azCount);
+                    const group = h.one(T.dbSubnetGroup, "berth-subnets");
+                    assert.deepStrictEqual([...group.inputs.subnetIds].sort(), isolated.map(idOf).sort());
+                    assert.match(instance().inputs.dbSubnetGroupName, /^berth-subnets-[0-9a-f]{7}$/);
+                    for (const subnet of isolated) {
+                        const associations = h.ofType(T.association).filter((a) => a.inputs.subnetId === idOf(subnet));
+                        assert.strictEqual(associations.length, 1, `${subnet.name} falls back to the main route table`);
+                        const table = h.ofType(T.routeTable).find((t) => idOf(t) === associations[0].inputs.routeTableId)!;
+                        assert.strictEqual(table.name, "berth-isolated-rt");
+                        assert.strictEqual(table.inputs.routes, undefined, "inline routes");
+                        assert.deepStrictEqual(h.ofType(T.route).filter((r) => r.inputs.routeTableId === idOf(table)), [], `${subnet.name} has a route out`);
+                    }
+                    assert.strictEqual(instance().inputs.publiclyAccessible, false);
+                });
+
+                it("admits PostgreSQL only from the services that declare it, and lets them out to it", () => {
+                    const sg = h.one(T.sg, "berth-sg");
+                    assert.deepStrictEqual(instance().inputs.vpcSecurityGroupIds, [idOf(sg)]);
+                    const ingress = h.ofType(T.ingress).filter((r) => r.inputs.securityGroupId === idOf(sg));
+                    assert.deepStrictEqual(
+                        ingress.map((r) => r.inputs.referencedSecurityGroupId).sort(),
+                        declaring.map((s) => idOf(h.one(T.sg, `${s.name}-sg`))).sort(),
+                    );
+                    for (const rule of ingress) {
+                        assert.deepStrictEqual([rule.inputs.ipProtocol, rule.inputs.fromPort, rule.inputs.toPort, rule.inputs.cidrIpv4], ["tcp", 5432, 5432, undefined]);
+                    }
+                    assert.deepStrictEqual(h.ofType(T.egress).filter((r) => r.inputs.securityGroupId === idOf(sg)), [], "the database starts no connections");
+                    for (const service of declaring) {
+                        const out = h.one(T.egress, `${service.name}-out-database`);
+                        assert.deepStrictEqual([out.inputs.securityGroupId, out.inputs.referencedSecurityGroupId, out.inputs.fromPort],
+                            [idOf(h.one(T.sg, `${service.name}-sg`)), idOf(sg), 5432]);
+                        const svc = h.one(T.service, `${service.name}-service`);
+                        assert.ok(h.waitsFor(svc, h.one(T.ingress, `${service.name}-to-database`)), `${service.name} starts before the database lets it in`);
+                    }
+                });
+
+                it("gives declaring services host, port and name as environment, and user and password only as secrets", async () => {
+                    for (const service of catalog) {
+                        const container = containerOf(h, service.name);
+                        const env = environmentOf(h, service.name);
+                        const secrets = Object.fromEntries(container.secrets.map((e: { name: string; valueFrom: string }) => [e.name, e.valueFrom]));
+                        if (!service.database) {
+                            assert.deepStrictEqual(secrets, {});
+                            assert.ok(!Object.values(env).some((v) => v.includes(".rds.amazonaws.com")), `${service.name} learns of the database`);
+                            continue;
+                        }
+                        const vars = service.database.env;
+                        assert.match(env[vars.host], /^berth-[a-z]+-db\.c[0-9a-f]{11}\.us-east-1\.rds\.amazonaws\.com$/);
+                        assert.strictEqual(env[vars.port], "5432");
+                        assert.strictEqual(env[vars.name], instance().inputs.dbName);
+                        assert.strictEqual(env.DB_SSL, "verify-full");
+                        assert.ok(!(vars.user in env) && !(vars.password in env), "credentials in plain environment");
+                        assert.match(secrets[vars.user], /^arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-[0-9a-f-]{36}-[0-9a-f]{6}:username::$/);
+                        assert.strictEqual(secrets[vars.password], secrets[vars.user].replace(/:username::$/, ":password::"));
+                        assert.deepStrictEqual(Object.keys(secrets).sort(), [vars.password, vars.user].sort());
+                    }
+                });
+
+                it("lets each execution role read exactly its own secrets, and the others none", () => {
+                    const rdsSecret = /^arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-[0-9a-f-]{36}-[0-9a-f]{6}$/;
+                    for (const service of catalog) {
+                        const policies = h.ofType(T.rolePolicy).filter((p) => p.name === `${service.name}-secrets-policy`);
+                        if (!service.database) {
+                            assert.deepStrictEqual(policies, [], `${service.name} may read secrets`);
+                            continue;
+                        }
+                        assert.strictEqual(policies.length, 1);
+                        assert.match(policies[0].inputs.role, new RegExp(`^${service.name}-execution-role-`));
+                        const statements = JSON.parse(policies[0].inputs.policy).Statement;
+                        assert.strictEqual(statements.length, 1);
+                        assert.deepStrictEqual(statements[0].Action, ["secretsmanager:GetSecretValue"]);
+                        assert.strictEqual(statements[0].Effect, "Allow");
+                        assert.strictEqual(statements[0].Resource.length, 1);
+                        assert.match(statements[0].Resource[0], rdsSecret);
+                        const valueFrom = containerOf(h, service.name).secrets[0].valueFrom;
+                        assert.ok(valueFrom.startsWith(`${statements[0].Resource[0]}:`), "the role may read another secret than the one the task names");
+                    }
+                });
+
+                it("encrypts storage, keeps backups, upgrades minor versions, forces TLS and exports its logs with retention", () => {
+                    const db = instance();
+                    assert.strictEqual(db.inputs.engine, "postgres");
+                    assert.strictEqual(db.inputs.storageEncrypted, true);
+                    assert.strictEqual(db.inputs.manageMasterUserPassword, true);
+                    assert.strictEqual(db.inputs.password, undefined);
+                    assert.ok(db.inputs.backupRetentionPeriod >= 1, "automated backups are off");
+                    assert.strictEqual(db.inputs.autoMinorVersionUpgrade, true);
+                    assert.strictEqual(db.inputs.identifier, `berth-${stack}-db`);
+                    assert.strictEqual(db.inputs.instanceClass, settings.database.instanceClass);
+                    assert.strictEqual(db.inputs.allocatedStorage, settings.database.storageGb);
+                    const params = h.one(T.dbParameterGroup, "berth-params");
+                    assert.strictEqual(params.inputs.family, `postgres${String(db.inputs.engineVersion).split(".")[0]}`);
+                    assert.deepStrictEqual(params.inputs.parameters.map((p: any) => [p.name, p.value]), [["rds.force_ssl", "1"]]);
+                    assert.match(db.inputs.parameterGroupName, /^berth-params-[0-9a-f]{7}$/);
+                    assert.deepStrictEqual([...db.inputs.enabledCloudwatchLogsExports].sort(), ["postgresql", "upgrade"]);
+                    for (const log of db.inputs.enabledCloudwatchLogsExports) {
+                        const group = h.ofType(T.logGroup).find((g) => g.inputs.name === `/aws/rds/instance/${db.inputs.identifier}/${log}`);
+                        assert.ok(group, `RDS would create /aws/rds/instance/…/${log} itself, without retention`);
+                        assert.strictEqual(group.inputs.retentionInDays, settings.logRetentionDays);
+                        assert.ok(db.dependsOn.includes(keyOf(group)), "RDS could create the log group first");
+                    }
+                });
+
+                it("protects the data as the environment says: prod keeps it, test lets destroy delete it", () => {
+                    const db = instance();
+                    if (settings.environment === "prod") {
+                        assert.strictEqual(db.inputs.multiAz, true);
+                        assert.strictEqual(db.inputs.deletionProtection, true);
+                        assert.strictEqual(db.protect, true, "pulumi destroy would delete the database");
+                        assert.strictEqual(db.inputs.skipFinalSnapshot, false);
+                        assert.match(db.inputs.finalSnapshotIdentifier, new RegExp(`^berth-${stack}-db-final-[0-9a-f]{8}$`));
+                        assert.strictEqual(db.inputs.deleteAutomatedBackups, false);
+                        assert.ok(db.inputs.backupRetentionPeriod >= 7);
+                        assert.strictEqual(db.inputs.performanceInsightsEnabled, true);
+                        assert.strictEqual(db.inputs.performanceInsightsRetentionPeriod, 7, "beyond 7 days Performance Insights is billed");
+                    } else {
+                        assert.match(db.inputs.instanceClass, /\.micro$/);
+                        assert.strictEqual(db.inputs.multiAz, false);
+                        assert.strictEqual(db.inputs.deletionProtection, false);
+                        assert.strictEqual(db.protect, false);
+                        assert.strictEqual(db.inputs.skipFinalSnapshot, true);
+                        assert.strictEqual(db.inputs.finalSnapshotIdentifier, undefined);
+                        assert.deepStrictEqual(h.ofType(T.randomId), []);
+                    }
+                    assert.strictEqual(db.retainOnDelete, false, "a retained instance would block the deletion of its subnets and security group");
+                });
+
+                it("starts fresh tasks of each declaring service when RDS rotates the password, and of no other", () => {
+                    const machine = h.one(T.stateMachine, "berth-restart-restart");
+                    const [task] = Object.values(JSON.parse(machine.inputs.definition).States) as any[];
+                    assert.strictEqual(task.Resource, "arn:aws:states:::aws-sdk:ecs:updateService");
+                    assert.deepStrictEqual(task.Parameters, { "Cluster.$": "$.cluster", "Service.$": "$.service", ForceNewDeployment: true });
+                    const statementOf = (role: string) => JSON.parse(h.one(T.rolePolicy, `berth-restart-${role}-policy`).inputs.policy).Statement;
+                    const readers = catalog.filter((s) => s.database !== undefined);
+                    const sfn = statementOf("sfn-role");
+                    assert.deepStrictEqual(sfn.map((x: any) => x.Action), [["ecs:UpdateService"]]);
+                    for (const arn of sfn[0].Resource) {
+                        assert.match(arn, new RegExp(`^arn:aws:ecs:us-east-1:123456789012:(${readers.map((r) => r.name).join("|")})-service-[0-9a-f]{7}$`));
+                    }
+                    assert.strictEqual(sfn[0].Resource.length, readers.length, "the state machine may restart services that read no secret");
+                    for (const service of catalog) {
+                        const rules = h.ofType(T.eventRule).filter((r) => r.name === `berth-restart-${service.name}-secret-changed`);
+                        if (!service.database) {
+                            assert.deepStrictEqual(rules, [], `${service.name} restarts on a secret it does not read`);
+                            continue;
+                        }
+                        const pattern = JSON.parse(rules[0].inputs.eventPattern);
+                        const dbSecret = JSON.parse(h.one(T.rolePolicy, `${service.name}-secrets-policy`).inputs.policy).Statement[0].Resource;
+                        assert.deepStrictEqual(pattern, {
+                            source: ["aws.secretsmanager"], "detail-type": ["Secret Label Updated"], resources: dbSecret, detail: { labelUpdated: ["AWSCURRENT"] },
+                        });
+                        const target = h.one(T.eventTarget, `berth-restart-${service.name}-restart`);
+                        assert.match(target.inputs.rule, new RegExp(`^berth-restart-${service.name}-secret-changed-[0-9a-f]{7}$`));
+                        assert.match(target.inputs.arn, /^arn:aws:sfn:us-east-1:123456789012:berth-restart-restart-[0-9a-f]{7}$/);
+                        assert.deepStrictEqual(statementOf("events-role"), [{ Effect: "Allow", Action: ["states:StartExecution"], Resource: [target.inputs.arn] }]);
+                        const input = JSON.parse(target.inputs.input);
+                        assert.ok(sfn[0].Resource.includes(input.service), "the target restarts a service the state machine may not");
+                        assert.match(input.service, new RegExp(`:${service.name}-service-[0-9a-f]{7}$`));
+                        assert.match(input.cluster, /:berth-cluster-[0-9a-f]{7}$/);
+                    }
+                });
+
+                it("outputs where the database answers and which secret holds its credentials, never a password", () => {
+                    const db = outputs.database!;
+                    assert.match(db.address, /\.rds\.amazonaws\.com$/);
+                    assert.strictEqual(db.port, 5432);
+                    assert.strictEqual(db.name, instance().inputs.dbName);
+                    assert.match(db.secretArn, /:secret:rds!db-/);
+                    assert.deepStrictEqual(Object.keys(db).sort(), ["address", "identifier", "name", "port", "secretArn"]);
+                });
+            });
+        }
+
         it("keeps names within AWS limits", () => {
             const limits: Array<[string, number]> = [
                 [T.alb, NAME_LIMITS.loadBalancer], [T.targetGroup, NAME_LIMITS.targetGroup], [T.role, NAME_LIMITS.iamRole],
@@ -844,5 +1038,106 @@ describe("pulumi preview", () => {
         await preview.settle();
         const names = (h: Harness) => h.resources.map((r) => `${r.type}::${r.name}`).sort();
         assert.deepStrictEqual(names(preview), names(update));
+    });
+});
+
+describe("the database only where a service declares it", () => {
+    const withoutDatabase = () => resolveCatalog(declarations.map(({ database: _database, ...rest }) => rest));
+
+    for (const stack of shippedStacks()) {
+        it(`creates no database, isolated subnet or secondary range for a catalogue without one (${stack})`, async () => {
+            const { h, outputs } = await runBerth(stackConfig(stack), { stack, services: withoutDatabase() });
+            const databaseTypes = [T.db, T.dbSubnetGroup, T.dbParameterGroup, T.cidrAssociation, T.randomId];
+            assert.deepStrictEqual(h.resources.filter((r) => databaseTypes.includes(r.type as never)).map(keyOf), []);
+            // ECS Exec has an inline policy of its own on the task role; no execution role may read a secret.
+            assert.deepStrictEqual(h.ofType(T.rolePolicy).filter((r) => r.name.endsWith("-secrets-policy")).map(keyOf), []);
+            assert.deepStrictEqual(h.ofType(T.subnet).filter((s) => s.name.includes("-isolated-")).map(keyOf), []);
+            assert.strictEqual(outputs.database, undefined);
+        });
+
+        it(`adds the database without replacing the VPC or any public or private subnet (${stack})`, async () => {
+            const before = (await runBerth(stackConfig(stack), { stack, services: withoutDatabase() })).h;
+            const after = (await runBerth(stackConfig(stack), { stack })).h;
+            const network = (h: Harness) => [...h.ofType(T.vpc), ...h.ofType(T.subnet).filter((s) => !s.name.includes("-isolated-"))]
+                .map((r) => [r.name, r.inputs.cidrBlock, r.inputs.availabilityZone, r.inputs.vpcId ?? null]);
+            assert.deepStrictEqual(network(after), network(before));
+            const unchangedRoutes = (h: Harness) => [...h.ofType(T.routeTable), ...h.ofType(T.route), ...h.ofType(T.association)]
+                .filter((r) => !r.name.includes("-isolated-")).map((r) => [r.name, JSON.stringify(r.inputs)]);
+            assert.deepStrictEqual(unchangedRoutes(after), unchangedRoutes(before));
+        });
+    }
+});
+
+describe("a service's own secrets", () => {
+    const VALUE = "s3cr3t-value-that-must-stay-hidden";
+    const EXISTING = "arn:aws:secretsmanager:us-east-1:123456789012:secret:shared/jwt-AbCdEf";
+    const PARAMETER = "arn:aws:ssm:us-east-1:123456789012:parameter/berth/dev/stripe-key";
+    let h: Harness;
+    let outputs: Awaited<ReturnType<typeof runBerth>>["outputs"];
+    before(async () => {
+        const config = {
+            ...stackConfig("dev"),
+            "berth:secrets": JSON.stringify({ api: { AUTH_API_KEYS: VALUE, AUTH_JWT_SECRET: `${EXISTING}:signing::`, STRIPE_KEY: PARAMETER } }),
+        };
+        ({ h, outputs } = await runBerth(config, { secretKeys: ["berth:secrets"] }));
+    });
+
+    function secretsOf(service: string): Record<string, string> {
+        return Object.fromEntries(containerOf(h, service).secrets.map((e: { name: string; valueFrom: string }) => [e.name, e.valueFrom]));
+    }
+
+    it("stores a value set with --secret in a Secrets Manager secret of the stack, as a Pulumi secret", () => {
+        const secret = h.one(T.secret, "api-secret-auth-api-keys");
+        assert.strictEqual(secret.inputs.namePrefix, "berth/dev/api/AUTH_API_KEYS-");
+        assert.strictEqual(secret.inputs.recoveryWindowInDays, 0, "a test stack's secret would block its own re-creation for 30 days");
+        const version = h.one(T.secretVersion, "api-secret-auth-api-keys-value");
+        assert.strictEqual(version.inputs.secretId, idOf(secret));
+        assert.deepStrictEqual(version.secretInputs, ["secretString"], "the state would keep the value in plain text");
+        assert.strictEqual(version.inputs.secretString.value, VALUE);
+        assert.ok(h.waitsFor(h.one(T.service, "api-service"), version), "tasks could start before the secret holds its value");
+    });
+
+    it("hands every secret to the container only through `secrets`, never its value", () => {
+        const secrets = secretsOf("api");
+        assert.match(secrets.AUTH_API_KEYS, /^arn:aws:secretsmanager:us-east-1:123456789012:secret:berth\/dev\/api\/AUTH_API_KEYS-[0-9a-f]{26}-[0-9a-f]{6}$/);
+        assert.strictEqual(secrets.AUTH_JWT_SECRET, `${EXISTING}:signing::`);
+        assert.strictEqual(secrets.STRIPE_KEY, PARAMETER);
+        const env = environmentOf(h, "api");
+        for (const name of ["AUTH_API_KEYS", "AUTH_JWT_SECRET", "STRIPE_KEY"]) {
+            assert.ok(!(name in env), `${name} is in the plain environment`);
+        }
+        for (const service of catalog.filter((s) => s.name !== "api")) {
+            assert.ok(!Object.keys(secretsOf(service.name)).some((n) => n.startsWith("AUTH_") || n === "STRIPE_KEY"), `${service.name} got api's secrets`);
+        }
+    });
+
+    it("never shows the value in another input, in the state's plain inputs or in a stack output", () => {
+        const version = h.one(T.secretVersion, "api-secret-auth-api-keys-value");
+        for (const r of h.resources) {
+            const inputs = r === version ? { ...r.inputs, secretString: undefined } : r.inputs;
+            assert.ok(!JSON.stringify(inputs).includes(VALUE), `${r.type} ${r.name} carries the value`);
+        }
+        assert.ok(!JSON.stringify(outputs).includes(VALUE), "a stack output carries the value");
+    });
+
+    it("starts fresh api tasks when one of its Secrets Manager secrets gets a new value", () => {
+        const pattern = JSON.parse(h.one(T.eventRule, "berth-restart-api-secret-changed").inputs.eventPattern);
+        assert.deepStrictEqual(pattern.resources, [EXISTING, secretsOf("api").AUTH_API_KEYS]);
+        assert.deepStrictEqual(pattern.detail, { labelUpdated: ["AWSCURRENT"] });
+        assert.match(JSON.parse(h.one(T.eventTarget, "berth-restart-api-restart").inputs.input).service, /:api-service-[0-9a-f]{7}$/);
+    });
+
+    it("lets api's execution role read exactly its secrets and parameters: the stored one, the referenced ones", () => {
+        const statements = JSON.parse(h.one(T.rolePolicy, "api-secrets-policy").inputs.policy).Statement;
+        const stored = secretsOf("api").AUTH_API_KEYS;
+        assert.deepStrictEqual(statements, [
+            { Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [EXISTING, stored] },
+            { Effect: "Allow", Action: ["ssm:GetParameters"], Resource: [PARAMETER] },
+        ]);
+        for (const service of catalog.filter((s) => s.name !== "api")) {
+            const policy = h.ofType(T.rolePolicy).find((p) => p.name === `${service.name}-secrets-policy`);
+            const text = policy?.inputs.policy ?? "";
+            assert.ok(!text.includes(EXISTING) && !text.includes(PARAMETER) && !text.includes("AUTH_API_KEYS"), `${service.name} may read api's secrets`);
+        }
     });
 });

@@ -41,6 +41,8 @@ export interface Recorded {
     protect: boolean;
     /** Pulumi's `retainOnDelete` option, as registered. */
     retainOnDelete: boolean;
+    /** Top-level inputs the program marked secret (Pulumi keeps them encrypted in the state); `inputs` holds them in their wire form. */
+    secretInputs: string[];
 }
 
 /** The part of a RegisterResourceRequest the harness reads (see @pulumi/pulumi runtime/resource.js). */
@@ -85,6 +87,34 @@ function computed(type: string, name: string, inputs: Record<string, any>): Reco
             return { ...base, registryId: ACCOUNT, repositoryUrl: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/${physical}` };
         case "docker-build:index:Image":
             return { digest: `sha256:${hex(`digest:${name}`, 64)}`, ref: "" };
+        case "aws:rds/instance:Instance": {
+            // As RDS reports them: `<identifier>.<12 characters>.<region>.rds.amazonaws.com`, and the managed
+            // secret `rds!db-<uuid>` with its ARN's random six-character suffix.
+            const identifier = inputs.identifier ?? physical;
+            const address = `${identifier}.c${hex(`rds:${ACCOUNT}`, 11)}.${REGION}.rds.amazonaws.com`;
+            const uuid = hex(`uuid:${name}`, 32).replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, "$1-$2-$3-$4-$5");
+            return {
+                identifier,
+                arn: `arn:aws:rds:${REGION}:${ACCOUNT}:db:${identifier}`,
+                address,
+                endpoint: `${address}:${inputs.port ?? 5432}`,
+                port: inputs.port ?? 5432,
+                dbName: inputs.dbName,
+                resourceId: `db-${hex(`resource:${name}`, 26).toUpperCase()}`,
+                engineVersionActual: `${inputs.engineVersion}${String(inputs.engineVersion).includes(".") ? "" : ".6"}`,
+                masterUserSecrets: inputs.manageMasterUserPassword ? [{
+                    secretArn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:rds!db-${uuid}-${hex(`suffix:${name}`, 6)}`,
+                    kmsKeyId: `arn:aws:kms:${REGION}:${ACCOUNT}:key/${hex("aws/secretsmanager", 8)}-0000-4000-8000-${hex("key", 12)}`,
+                    secretStatus: "active",
+                }] : [],
+            };
+        }
+        case "aws:secretsmanager/secret:Secret": {
+            const secretName = `${inputs.namePrefix ?? `${name}-`}${hex(`prefix:${name}`, 26)}`;
+            return { name: secretName, arn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${secretName}-${hex(`sm:${name}`, 6)}` };
+        }
+        case "random:index/randomId:RandomId":
+            return { hex: hex(`random:${name}`, 2 * (inputs.byteLength ?? 4)) };
         default:
             return base;
     }
@@ -101,8 +131,11 @@ export class Harness {
         this.zones = options.zones ?? ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e", "us-east-1f"];
     }
 
-    /** Installs the mocks and the stack's configuration. Call before constructing resources. */
-    async install(config: Record<string, string>, stack = "dev", preview = false): Promise<void> {
+    /**
+     * Installs the mocks and the stack's configuration. Call before constructing resources.
+     * @param secretKeys the configuration keys set with `--secret`
+     */
+    async install(config: Record<string, string>, stack = "dev", preview = false, secretKeys: string[] = []): Promise<void> {
         await pulumi.runtime.setMocks({
             newResource: (args: pulumi.runtime.MockResourceArgs) => {
                 this.resources.push({
@@ -115,6 +148,7 @@ export class Harness {
                     dependsOn: [],
                     protect: false,
                     retainOnDelete: false,
+                    secretInputs: Object.entries(args.inputs).filter(([, v]) => isWireSecret(v)).map(([k]) => k),
                 });
                 const state = { ...args.inputs, ...computed(args.type, args.name, args.inputs) };
                 return { id: args.custom === false ? undefined : `${args.name}-id`, state };
@@ -145,7 +179,7 @@ export class Harness {
                 }
             },
         }, "berth", stack, preview);
-        pulumi.runtime.setAllConfig(config);
+        pulumi.runtime.setAllConfig(config, secretKeys);
         this.recordOptions();
     }
 
@@ -207,6 +241,14 @@ export class Harness {
     }
 }
 
+/** The mocks pass secret inputs in their wire form (@pulumi/pulumi runtime/rpc.js, `specialSecretSig`). */
+const SECRET_SIGNATURE = "1b47061264138c4ac30d75fd1eb44270";
+
+function isWireSecret(value: unknown): boolean {
+    return typeof value === "object" && value !== null &&
+        (value as Record<string, unknown>)["4dabf18193072939515e22adb298388d"] === SECRET_SIGNATURE;
+}
+
 /** An Output's value, awaited. */
 export function promiseOf<T>(output: pulumi.Input<T>): Promise<T> {
     return new Promise((resolve) => pulumi.output(output).apply((v) => { resolve(v as T); return v; }));
@@ -244,10 +286,10 @@ export function shippedStacks(): string[] {
 /** Runs the whole program under mocks with `config`, and returns the harness and the resolved outputs. */
 export async function runBerth(
     config: Record<string, string>,
-    options: RunOptions & { services?: readonly CatalogService[] } = {},
+    options: RunOptions & { services?: readonly CatalogService[]; secretKeys?: string[] } = {},
 ): Promise<{ h: Harness; outputs: pulumi.Unwrap<BerthOutputs> }> {
     const h = new Harness(options);
-    await h.install(config, options.stack ?? "dev");
+    await h.install(config, options.stack ?? "dev", false, options.secretKeys);
     const { deployBerth } = await import("../../program");
     const outputs = await promiseOf(pulumi.output(await deployBerth(options.services ?? catalog)));
     await h.settle();
