@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { errorBody } from "./errors";
+import { errorBody, HttpError } from "./errors";
 import type { Repository } from "./repository";
 import { routes } from "./server";
 
@@ -15,11 +15,20 @@ export interface CollectionOptions<T extends { id: number }, New> {
     createSchema: object;
 }
 
-const idParams = {
-    type: "object",
-    properties: { id: { type: "integer", minimum: 1, maximum: Number.MAX_SAFE_INTEGER } },
-    required: ["id"],
-} as const;
+const CANONICAL_ID = /^[1-9][0-9]{0,15}$/;
+
+/**
+ * The record id in the path, in its one canonical spelling: digits without sign, exponent, spaces or leading
+ * zeros, from 1 to 2^53-1 (the largest whole number a JSON number holds exactly). `01`, `+1` and `1e3` are
+ * refused rather than read as 1 or 1000, so that one record has one URL.
+ */
+export function parseId(text: string): number {
+    const id = Number(text);
+    if (!CANONICAL_ID.test(text) || id > Number.MAX_SAFE_INTEGER) {
+        throw new HttpError(400, `Invalid id ${JSON.stringify(text)}: must be a whole number from 1 to ${Number.MAX_SAFE_INTEGER}, written in plain digits`);
+    }
+    return id;
+}
 
 /**
  * The routes of a collection of records: `GET <path>` lists them, `GET <path>/:id` answers one or 404 (400
@@ -42,9 +51,9 @@ export function collection<T extends { id: number }, New>(app: FastifyInstance, 
     });
     routes(app, `${path}/:id`, {
         GET: {
-            schema: { params: idParams, response: { 200: options.itemSchema } },
+            schema: { response: { 200: options.itemSchema } },
             handler: async (req, reply) => {
-                const id = (req.params as { id: number }).id;
+                const id = parseId((req.params as { id: string }).id);
                 const found = await repository.get(id);
                 if (!found) {
                     return reply.code(404).send(errorBody(404, `No ${noun} with id ${id}`, req.id));

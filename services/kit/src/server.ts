@@ -3,7 +3,7 @@ import Fastify, {
     LogController,
     type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type HTTPMethods, type RouteShorthandOptions,
 } from "fastify";
-import { acceptedRequestId, errorBody } from "./errors";
+import { acceptedRequestId, describeViolations, errorBody, HttpError } from "./errors";
 import { exitOnSignals, KEEP_ALIVE_TIMEOUT_MS, portFromEnv } from "./http";
 
 export interface ServiceOptions {
@@ -41,8 +41,18 @@ export function createService(options: ServiceOptions): FastifyInstance {
         // One line per request (below) instead of Fastify's two.
         logController: new LogController({ requestIdLogLabel: "requestId", disableRequestLogging: true }),
         genReqId: (req) => acceptedRequestId(req.headers["x-request-id"]) ?? randomUUID(),
-        // A body schema describes the whole body: unknown fields are an error, not silently dropped.
-        ajv: { customOptions: { removeAdditional: false } },
+        ajv: {
+            customOptions: {
+                // A body schema describes the whole body: unknown fields are an error, not silently dropped.
+                removeAdditional: false,
+                // JSON types as declared: "100" is no integer and null no 0 (Fastify coerces by default).
+                // Path parameters are strings, so routes parse them themselves (see `collection`'s ids).
+                coerceTypes: false,
+                // Every wrong field in one answer, not only the first.
+                allErrors: true,
+            },
+        },
+        schemaErrorFormatter: (errors, where) => new Error(describeViolations(errors, where)),
     });
 
     // Once closing, every response tells its client to hang up, so that keep-alive connections do not
@@ -67,7 +77,12 @@ export function createService(options: ServiceOptions): FastifyInstance {
         req.log.info({ method: req.method, url: req.url, status: reply.statusCode, durationMs: reply.elapsedTime }, "request");
         done();
     });
-    app.setErrorHandler((error: FastifyError, req, reply) => {
+    app.setErrorHandler((error: FastifyError | HttpError, req, reply) => {
+        if (error instanceof HttpError) {
+            const log = error.statusCode >= 500 ? req.log.warn.bind(req.log) : req.log.info.bind(req.log);
+            log({ status: error.statusCode, reason: error.message }, "request refused");
+            return reply.code(error.statusCode).headers(error.headers).send(errorBody(error.statusCode, error.message, req.id));
+        }
         const status = error.validation ? 400 : error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500;
         if (status >= 500) {
             req.log.error({ err: error }, "request failed");

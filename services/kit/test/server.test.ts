@@ -36,6 +36,8 @@ describe("kit", () => {
             ["a wrong method", { method: "DELETE", url: "/things" }, 405, "method_not_allowed"],
             ["malformed JSON", { method: "POST", url: "/things", headers: { "content-type": "application/json" }, payload: "{nope" }, 400, "bad_request"],
             ["a body against the schema", { method: "POST", url: "/things", payload: { n: "x" } }, 400, "bad_request"],
+            ["a number sent as a string (no coercion)", { method: "POST", url: "/things", payload: { n: "1" } }, 400, "bad_request"],
+            ["null for a number (no coercion)", { method: "POST", url: "/things", payload: { n: null } }, 400, "bad_request"],
             ["an unknown field", { method: "POST", url: "/things", payload: { n: 1, extra: true } }, 400, "bad_request"],
             ["a body over the limit", { method: "POST", url: "/things", payload: { n: 1, pad: "x".repeat(200) } }, 413, "payload_too_large"],
             ["a body that is not JSON", { method: "POST", url: "/things", headers: { "content-type": "application/xml" }, payload: "<n>1</n>" }, 415, "unsupported_media_type"],

@@ -29,9 +29,11 @@ export const newProductSchema = {
     properties: {
         sku: { type: "string", pattern: "^[A-Z0-9-]{3,32}$" },
         name: { type: "string", minLength: 1, maxLength: 200 },
-        priceCents: { type: "integer", minimum: 0 },
+        // Bounded by what a JSON number holds exactly (2^53-1): a larger one arrives already rounded.
+        priceCents: { type: "integer", minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
         currency: { type: "string", enum: ["EUR", "USD"] },
-        stock: { type: "integer", minimum: 0 },
+        // The column is a PostgreSQL integer (at most 2^31-1).
+        stock: { type: "integer", minimum: 0, maximum: 2_147_483_647 },
     },
     required: ["sku", "name", "priceCents", "currency", "stock"],
 } as const;

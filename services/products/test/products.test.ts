@@ -32,4 +32,41 @@ describe("products service", () => {
         const refused = await app.inject({ method: "POST", url: "/products", payload: { ...body, priceCents: -1 } });
         assert.strictEqual(refused.statusCode, 400);
     });
+
+    describe("takes bodies as JSON types, without coercion", () => {
+        const valid = { sku: "STRICT-01", name: "Strict", priceCents: 100, currency: "EUR", stock: 1 };
+        const post = (payload: string) =>
+            app.inject({ method: "POST", url: "/products", headers: { "content-type": "application/json" }, payload });
+        const cases: Array<[string, string, string]> = [
+            ["a null stock", JSON.stringify({ ...valid, stock: null }), "stock"],
+            ["a price as a string", JSON.stringify({ ...valid, priceCents: "100" }), "priceCents"],
+            ["a name as a number", JSON.stringify({ ...valid, name: 123 }), "name"],
+            ["a stock as a boolean", JSON.stringify({ ...valid, stock: true }), "stock"],
+            ["a price of 1e308", JSON.stringify(valid).replace('"priceCents":100', '"priceCents":1e308'), "priceCents"],
+            ["a price of 2^53+1, which JSON numbers cannot hold exactly", JSON.stringify(valid).replace('"priceCents":100', '"priceCents":9007199254740993'), "priceCents"],
+            ["a stock over the column's range", JSON.stringify({ ...valid, stock: 2 ** 31 }), "stock"],
+        ];
+        for (const [what, payload, field] of cases) {
+            it(`refuses ${what} with 400 naming "${field}"`, async () => {
+                const res = await post(payload);
+                assert.strictEqual(res.statusCode, 400, res.body);
+                assert.strictEqual(res.json().error.code, "bad_request");
+                assert.match(res.json().error.message, new RegExp(`"${field}"`));
+            });
+        }
+
+        it("takes the largest price a JSON number holds exactly", async () => {
+            const res = await post(JSON.stringify({ ...valid, sku: "STRICT-MAX", priceCents: Number.MAX_SAFE_INTEGER }));
+            assert.strictEqual(res.statusCode, 201, res.body);
+            assert.strictEqual(res.json().priceCents, Number.MAX_SAFE_INTEGER);
+        });
+
+        it("names every wrong field at once", async () => {
+            const res = await post(JSON.stringify({ sku: "x", name: "", priceCents: -1, currency: "GBP" }));
+            assert.strictEqual(res.statusCode, 400);
+            for (const field of ["sku", "name", "priceCents", "currency", "stock"]) {
+                assert.match(res.json().error.message, new RegExp(`"${field}"`));
+            }
+        });
+    });
 });
