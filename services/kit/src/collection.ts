@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { errorBody, HttpError } from "./errors";
-import type { Repository } from "./repository";
+import { DuplicateError, type Repository } from "./repository";
 import { routes } from "./server";
 
 export interface CollectionOptions<T extends { id: number }, New> {
@@ -32,7 +32,9 @@ export function parseId(text: string): number {
 
 /**
  * The routes of a collection of records: `GET <path>` lists them, `GET <path>/:id` answers one or 404 (400
- * for an id that is no positive whole number), `POST <path>` validates the body and creates one (201).
+ * for an id that is not canonical, see `parseId`), `POST <path>` validates the body and creates one (201,
+ * or 409 when a unique field's value is taken), `DELETE <path>/:id` removes one (204, or 404).
+ * While the database cannot serve, every one of them answers 503.
  */
 export function collection<T extends { id: number }, New>(app: FastifyInstance, options: CollectionOptions<T, New>): void {
     const { path, noun, repository } = options;
@@ -44,8 +46,15 @@ export function collection<T extends { id: number }, New>(app: FastifyInstance, 
         POST: {
             schema: { body: options.createSchema, response: { 201: options.itemSchema } },
             handler: async (req, reply) => {
-                const created = await repository.create(req.body as New);
-                return reply.code(201).header("location", `${path}/${created.id}`).send(created);
+                try {
+                    const created = await repository.create(req.body as New);
+                    return reply.code(201).header("location", `${path}/${created.id}`).send(created);
+                } catch (err) {
+                    if (err instanceof DuplicateError) {
+                        throw new HttpError(409, `A ${noun} with ${err.field} ${JSON.stringify(err.value)} already exists`);
+                    }
+                    throw err;
+                }
             },
         },
     });
@@ -59,6 +68,15 @@ export function collection<T extends { id: number }, New>(app: FastifyInstance, 
                     return reply.code(404).send(errorBody(404, `No ${noun} with id ${id}`, req.id));
                 }
                 return found;
+            },
+        },
+        DELETE: {
+            handler: async (req, reply) => {
+                const id = parseId((req.params as { id: string }).id);
+                if (!await repository.delete(id)) {
+                    return reply.code(404).send(errorBody(404, `No ${noun} with id ${id}`, req.id));
+                }
+                return reply.code(204).send();
             },
         },
     });

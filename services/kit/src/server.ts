@@ -3,6 +3,7 @@ import Fastify, {
     LogController,
     type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type HTTPMethods, type RouteShorthandOptions,
 } from "fastify";
+import { Database, type Migration } from "./database";
 import { acceptedRequestId, describeViolations, errorBody, HttpError } from "./errors";
 import { exitOnSignals, KEEP_ALIVE_TIMEOUT_MS, portFromEnv } from "./http";
 
@@ -19,6 +20,12 @@ export interface ServiceOptions {
      * @default JSON lines to stdout at `LOG_LEVEL` (default "info")
      */
     logger?: boolean | { level?: string; stream?: NodeJS.WritableStream };
+    /**
+     * The service's database pool, closed when the service closes: after the last in-flight request, since
+     * Fastify runs `onClose` hooks once the server has stopped (https://fastify.dev/docs/latest/Reference/Hooks/#onclose).
+     * @default none
+     */
+    database?: Database;
 }
 
 /**
@@ -94,6 +101,14 @@ export function createService(options: ServiceOptions): FastifyInstance {
     app.setNotFoundHandler((req, reply) =>
         reply.code(404).send(errorBody(404, `No route for ${req.method} ${req.url.split("?")[0]}`, req.id)));
 
+    const database = options.database;
+    if (database) {
+        database.log ??= app.log.child({ component: "database" });
+        app.addHook("onClose", () => database.close());
+    }
+
+    // Answers from the process alone: a database outage must not make the load balancer or ECS replace
+    // tasks that would serve again as soon as the database returns.
     routes(app, "/health", {
         GET: { handler: async () => ({ status: "ok", service: options.name }) },
     });
@@ -148,4 +163,23 @@ export async function serve(app: FastifyInstance, options: ServeOptions = {}): P
     const host = options.host ?? process.env.HOST ?? "0.0.0.0";
     await app.listen({ port, host });
     exitOnSignals(() => app.close(), app.log, options.shutdownTimeoutMs);
+}
+
+/**
+ * The entry point of a service that keeps its records in PostgreSQL: reads the connection settings from the
+ * environment (see `databaseSettingsFromEnv`), listens, then applies `migrations`. It listens first so that
+ * `/health` answers while the database is still out of reach (data routes answer 503 until migrated);
+ * a migration the server refuses ends the process with exit code 1, failing the deployment.
+ */
+export function serveWithDatabase(name: string, migrations: readonly Migration[], build: (database: Database) => FastifyInstance, options: ServeOptions = {}): void {
+    const start = async () => {
+        const database = Database.fromEnv(name);
+        const app = build(database);
+        await serve(app, options);
+        await database.migrate(name, migrations);
+    };
+    start().catch((err: unknown) => {
+        console.error(err instanceof Error ? err.message : err);
+        process.exit(1);
+    });
 }

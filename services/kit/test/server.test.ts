@@ -1,7 +1,7 @@
 import * as assert from "node:assert";
 import type { AddressInfo } from "node:net";
 import type { InjectOptions } from "fastify";
-import { createService, errorBody, InMemoryRepository, portFromEnv, routes } from "../src";
+import { createService, errorBody, portFromEnv, routes } from "../src";
 
 describe("kit", () => {
     describe("createService", () => {
@@ -84,15 +84,6 @@ describe("kit", () => {
             assert.deepStrictEqual(await res.json(), { done: true });
             await closed;
             await assert.rejects(fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) }));
-        });
-    });
-
-    describe("InMemoryRepository", () => {
-        it("numbers new records after the seed", async () => {
-            const repo = new InMemoryRepository<{ id: number; v: string }, { v: string }>([{ id: 7, v: "a" }], (id, input) => ({ id, ...input }));
-            assert.deepStrictEqual(await repo.create({ v: "b" }), { id: 8, v: "b" });
-            assert.deepStrictEqual((await repo.list()).map((r) => r.id), [7, 8]);
-            assert.strictEqual(await repo.get(9), undefined);
         });
     });
 
