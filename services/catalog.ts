@@ -11,6 +11,8 @@
  *   from the services that call it.
  */
 
+import { DEFAULT_DATABASE_ENV, type DatabaseEnvNames, type DatabaseSsl } from "./kit/src/databaseEnv";
+
 export type ServiceKind = "public" | "backend";
 export type Platform = "linux/amd64" | "linux/arm64";
 
@@ -53,6 +55,18 @@ export interface ServiceDeclaration {
      * @default "linux/amd64"
      */
     platform?: Platform;
+    /**
+     * The service keeps data in the stack's PostgreSQL database. It then gets the connection through its
+     * environment: host, port and database name as plain variables, user and password through the task
+     * definition's `secrets` (the JSON keys `username` and `password` of the secret RDS manages), and
+     * `DB_SSL`. `true` uses the ToDo workshop's names (`DB_HOST`, `DB_PORT`, `DB_NAME`, `DB_USER`,
+     * `DB_PASSWORD`); `env` renames any of them for code that reads names of its own. Services built on
+     * `services/kit` read the defaults (see `services/kit/src/databaseEnv.ts`).
+     * @default no database
+     * @example true
+     * @example { env: { host: "POSTGRES_HOST", password: "POSTGRES_PASSWORD" } }
+     */
+    database?: true | { env?: Partial<DatabaseEnvNames> };
 }
 
 /** A catalogue entry with every default applied and the call graph worked out. */
@@ -72,17 +86,38 @@ export interface CatalogService {
     readonly calls: readonly string[];
     /** Names of the services that call this one: the only sources its security group admits. */
     readonly callers: readonly string[];
+    /** Set when the service uses the database: the names of its connection variables, defaults applied. */
+    readonly database?: { readonly env: Readonly<DatabaseEnvNames> };
 }
 
 /** The services Berth ships. Add yours here, next to its folder `services/<name>/`. */
 export const declarations: ServiceDeclaration[] = [
     { name: "api", kind: "public", gateway: true },
-    { name: "users", kind: "backend", routes: ["/users"] },
-    { name: "products", kind: "backend", routes: ["/products"] },
+    { name: "users", kind: "backend", routes: ["/users"], database: true },
+    { name: "products", kind: "backend", routes: ["/products"], database: true },
 ];
 
 const NAME = /^[a-z](?:[a-z0-9-]{0,14}[a-z0-9])?$/;
 const ROUTE = /^\/[A-Za-z0-9._~-]+(?:\/[A-Za-z0-9._~-]+)*$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Variables Berth sets itself, which a database variable must not shadow. */
+const RESERVED_ENV = ["PORT", "HOST", "ROUTES", "DATABASE_URL", "DB_SSL", "DB_POOL_MAX"];
+
+function databaseEnvNames(d: ServiceDeclaration, where: string): Readonly<DatabaseEnvNames> | undefined {
+    if (d.database === undefined) {
+        return undefined;
+    }
+    const env = { ...DEFAULT_DATABASE_ENV, ...(d.database === true ? {} : d.database.env) };
+    for (const [key, name] of Object.entries(env)) {
+        if (!ENV_NAME.test(name) || RESERVED_ENV.includes(name)) {
+            throw new Error(`${where}: "database.env.${key}" is "${name}"; it must be an environment variable name (letters, digits, underscores) other than ${RESERVED_ENV.join(", ")}`);
+        }
+    }
+    if (new Set(Object.values(env)).size !== Object.keys(env).length) {
+        throw new Error(`${where}: "database.env" gives two settings the same variable name: ${JSON.stringify(env)}`);
+    }
+    return env;
+}
 
 /** Applies defaults and checks the declarations; throws an error that names the entry and the field. */
 export function resolveCatalog(decls: readonly ServiceDeclaration[]): CatalogService[] {
@@ -139,19 +174,23 @@ export function resolveCatalog(decls: readonly ServiceDeclaration[]): CatalogSer
         throw new Error(`services/catalog.ts: ${routed.map((n) => `"${n}"`).join(", ")} declare routes, but no public service is the gateway ("gateway: true")`);
     }
 
-    return decls.map((d) => ({
-        name: d.name,
-        kind: d.kind,
-        port: d.port ?? 8080,
-        healthPath: d.healthPath ?? "/health",
-        pathPatterns: d.pathPatterns ?? [],
-        routes: d.routes ?? [],
-        gateway: d.gateway ?? false,
-        platform: d.platform ?? "linux/amd64",
-        directory: `services/${d.name}`,
-        calls: d.gateway ? routed : [],
-        callers: routed.includes(d.name) ? gateways : [],
-    }));
+    return decls.map((d) => {
+        const env = databaseEnvNames(d, `services/catalog.ts: service "${d.name}"`);
+        return {
+            name: d.name,
+            kind: d.kind,
+            port: d.port ?? 8080,
+            healthPath: d.healthPath ?? "/health",
+            pathPatterns: d.pathPatterns ?? [],
+            routes: d.routes ?? [],
+            gateway: d.gateway ?? false,
+            platform: d.platform ?? "linux/amd64",
+            directory: `services/${d.name}`,
+            calls: d.gateway ? routed : [],
+            callers: routed.includes(d.name) ? gateways : [],
+            database: env && { env },
+        };
+    });
 }
 
 /** The catalogue every consumer reads. */
@@ -180,6 +219,48 @@ export function serviceEnvironment(
         env.ROUTES = JSON.stringify(routes);
     }
     return env;
+}
+
+/** Where the database is and who connects: plain strings locally, `pulumi.Output`s in the program. */
+export interface DatabaseConnection<V> {
+    host: V;
+    port: V;
+    name: V;
+    /** Only where no secret store exists (the local run, the container test); in AWS see `databaseSecrets`. */
+    user?: V;
+    /** Likewise. */
+    password?: V;
+}
+
+/**
+ * The plain environment of a service that uses the database: the connection under the names the service
+ * declared, and `DB_SSL` (`verify-full` in AWS, where RDS forces TLS; `disable` on loopback).
+ * Empty for a service without the database.
+ */
+export function databaseEnvironment<V>(service: CatalogService, connection: DatabaseConnection<V>, ssl: DatabaseSsl): Record<string, V | string> {
+    if (!service.database) {
+        return {};
+    }
+    const { env } = service.database;
+    const vars: Record<string, V | string> = { [env.host]: connection.host, [env.port]: connection.port, [env.name]: connection.name, DB_SSL: ssl };
+    if (connection.user !== undefined) {
+        vars[env.user] = connection.user;
+    }
+    if (connection.password !== undefined) {
+        vars[env.password] = connection.password;
+    }
+    return vars;
+}
+
+/**
+ * The credentials of a service that uses the database, as the task definition's `secrets` take them: each
+ * variable name with the JSON key of the RDS-managed secret it comes from
+ * (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html).
+ */
+export function databaseSecrets(service: CatalogService): Array<{ name: string; jsonKey: "username" | "password" }> {
+    return service.database
+        ? [{ name: service.database.env.user, jsonKey: "username" }, { name: service.database.env.password, jsonKey: "password" }]
+        : [];
 }
 
 /**

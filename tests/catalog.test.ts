@@ -5,8 +5,9 @@ import * as path from "path";
 import * as http from "http";
 import type { AddressInfo } from "net";
 import {
-    catalog, declarations, healthCheckCommand, resolveCatalog, serviceEnvironment, type ServiceDeclaration,
+    catalog, databaseEnvironment, databaseSecrets, declarations, healthCheckCommand, resolveCatalog, serviceEnvironment, type ServiceDeclaration,
 } from "../services/catalog";
+import { databaseSettingsFromEnv } from "../services/kit/src/databaseEnv";
 
 describe("service catalogue", () => {
     it("ships the gateway and the users and products backends", () => {
@@ -48,6 +49,44 @@ describe("service catalogue", () => {
         assert.deepStrictEqual(api.calls, ["users"]);
     });
 
+    describe("the database", () => {
+        it("is declared by the users and products backends, and by nothing else the gateway", () => {
+            const users = catalog.find((s) => s.name === "users")!;
+            assert.ok(users.database && catalog.find((s) => s.name === "products")!.database);
+            assert.strictEqual(catalog.find((s) => s.gateway)!.database, undefined);
+        });
+
+        it("gives the ToDo workshop's variable names by default, and a declaration's own names", () => {
+            const [plain, renamed] = resolveCatalog([
+                { name: "plain", kind: "public", database: true },
+                { name: "todo", kind: "public", pathPatterns: ["/todo"], database: { env: { host: "POSTGRES_HOST", password: "POSTGRES_PASSWORD" } } },
+            ]);
+            assert.deepStrictEqual(plain.database?.env, { host: "DB_HOST", port: "DB_PORT", name: "DB_NAME", user: "DB_USER", password: "DB_PASSWORD" });
+            assert.deepStrictEqual(renamed.database?.env, { host: "POSTGRES_HOST", port: "DB_PORT", name: "DB_NAME", user: "DB_USER", password: "POSTGRES_PASSWORD" });
+        });
+
+        it("puts the connection under the declared names, in a form the kit reads back", () => {
+            for (const service of catalog.filter((s) => s.database)) {
+                const env = databaseEnvironment(service, { host: "10.1.2.3", port: "5432", name: "berth", user: "u", password: "p" }, "verify-full");
+                const settings = databaseSettingsFromEnv(env as NodeJS.ProcessEnv, service.database!.env);
+                assert.deepStrictEqual(
+                    [settings.host, settings.port, settings.database, settings.user, settings.password, settings.ssl],
+                    ["10.1.2.3", 5432, "berth", "u", "p", "verify-full"],
+                );
+            }
+            const api = catalog.find((s) => s.gateway)!;
+            assert.deepStrictEqual(databaseEnvironment(api, { host: "h", port: "1", name: "n" }, "disable"), {});
+        });
+
+        it("leaves the credentials out of the plain environment unless given, and names them as secrets", () => {
+            const users = catalog.find((s) => s.name === "users")!;
+            const env = databaseEnvironment(users, { host: "h", port: "5432", name: "n" }, "verify-full");
+            assert.ok(!("DB_USER" in env) && !("DB_PASSWORD" in env));
+            assert.deepStrictEqual(databaseSecrets(users), [{ name: "DB_USER", jsonKey: "username" }, { name: "DB_PASSWORD", jsonKey: "password" }]);
+            assert.deepStrictEqual(databaseSecrets(catalog.find((s) => s.gateway)!), []);
+        });
+    });
+
     const invalid: Array<[string, ServiceDeclaration[], RegExp]> = [
         ["no service", [], /declares no service/],
         ["an upper-case name", [{ name: "Users", kind: "backend" }], /service "Users": "name" must be 1-16 lowercase/],
@@ -61,6 +100,9 @@ describe("service catalogue", () => {
         ["a route twice", [{ name: "g", kind: "public", gateway: true }, { name: "a", kind: "backend", routes: ["/x"] }, { name: "b", kind: "backend", routes: ["/x"] }], /service "b": route "\/x" is already routed to "a"/],
         ["two default routes", [{ name: "a", kind: "public" }, { name: "b", kind: "public" }], /only one public service may take the ALB's default route, and "a" has it/],
         ["routes without a gateway", [{ name: "a", kind: "backend", routes: ["/a"] }], /"a" declare routes, but no public service is the gateway/],
+        ["a database variable that is no name", [{ name: "a", kind: "public", database: { env: { host: "DB-HOST" } } }], /service "a": "database.env.host" is "DB-HOST"; it must be an environment variable name/],
+        ["a database variable Berth sets itself", [{ name: "a", kind: "public", database: { env: { name: "PORT" } } }], /"database.env.name" is "PORT"/],
+        ["one database variable for two settings", [{ name: "a", kind: "public", database: { env: { user: "DB_HOST" } } }], /"database.env" gives two settings the same variable name/],
     ];
     for (const [what, decls, message] of invalid) {
         it(`refuses ${what}`, () => assert.throws(() => resolveCatalog(decls), message));
