@@ -15,8 +15,9 @@
  * without sending anything for `turnTimeoutMs` (a stopped process in the middle of a transaction) is
  * disconnected and its transaction rolled back, as PostgreSQL's `idle_in_transaction_session_timeout` would.
  */
-import { rmSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import * as net from "node:net";
+import * as path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketHandler, type PGLiteSocketHandlerOptions } from "@electric-sql/pglite-socket";
 
@@ -46,7 +47,7 @@ export interface EmbeddedPostgres {
     readonly database: string;
     readonly user: string;
     readonly password: string;
-    /** Closes every connection, stops listening and closes PGlite (flushing its files). */
+    /** Closes every connection, stops listening and closes PGlite (flushing its files); once. */
     stop(): Promise<void>;
 }
 
@@ -152,8 +153,11 @@ class TurnQueue {
 
 /** Starts PGlite and serves it on 127.0.0.1. */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {}): Promise<EmbeddedPostgres> {
-    if (options.fresh && options.dataDir) {
-        rmSync(options.dataDir, { recursive: true, force: true });
+    if (options.dataDir) {
+        if (options.fresh) {
+            rmSync(options.dataDir, { recursive: true, force: true });
+        }
+        mkdirSync(path.dirname(options.dataDir), { recursive: true });
     }
     const db = await PGlite.create(options.dataDir ? { dataDir: options.dataDir } : {});
     const handlers = new Map<number, PGLiteSocketHandler>();
@@ -179,6 +183,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
     }
     const port = (server.address() as net.AddressInfo).port;
     const [user, password, database] = ["postgres", "postgres", "postgres"];
+    let stopped: Promise<void> | undefined;
     return {
         url: `postgresql://${user}:${password}@${host}:${port}/${database}`,
         host,
@@ -186,11 +191,11 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
         database,
         user,
         password,
-        stop: async () => {
+        stop: () => stopped ??= (async () => {
             const closed = new Promise<void>((resolve) => server.close(() => resolve()));
             await Promise.all([...handlers.values()].map((h) => h.detach(true)));
             await closed;
             await db.close();
-        },
+        })(),
     };
 }
