@@ -39,48 +39,63 @@ const pglite: DatabaseTarget = {
 
 const VARIABLE = "BERTH_TEST_DATABASE_URL";
 
+class Unreachable extends Error {}
+
+/** A new database on the server `admin` points at (its role needs CREATEDB). */
+async function createOnServer(admin: string): Promise<TestDatabase> {
+    const name = `berth_test_${process.pid}_${randomBytes(4).toString("hex")}`;
+    const client = new Client({ connectionString: admin, connectionTimeoutMillis: 5_000 });
+    try {
+        await client.connect();
+    } catch (err) {
+        throw new Unreachable(`no PostgreSQL server answers at ${VARIABLE} (${(err as Error).message})`);
+    }
+    try {
+        await client.query(`CREATE DATABASE ${name}`);
+    } finally {
+        await client.end();
+    }
+    const url = new URL(admin);
+    url.pathname = `/${name}`;
+    return {
+        url: url.toString(),
+        settings: settingsOf(url.toString()),
+        drop: async () => {
+            const c = new Client({ connectionString: admin });
+            await c.connect();
+            try {
+                await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+            } finally {
+                await c.end();
+            }
+        },
+    };
+}
+
 const postgres: DatabaseTarget = {
     name: "PostgreSQL",
     async create(suite) {
-        const admin = process.env[VARIABLE];
-        const absent = (why: string) => {
+        const absent = (why: string): never => {
             if (process.env.CI) {
                 throw new Error(`CI must run the PostgreSQL tests, but ${why}`);
             }
             console.log(`    (skipped: ${why}; set ${VARIABLE}=postgresql://user:password@127.0.0.1:5432/db, a role with CREATEDB, to run them)`);
             suite.skip();
+            throw new Error("skipped");
         };
-        if (!admin) {
-            absent(`${VARIABLE} is not set`);
-        }
-        const name = `berth_test_${process.pid}_${randomBytes(4).toString("hex")}`;
-        const client = new Client({ connectionString: admin, connectionTimeoutMillis: 5_000 });
+        const admin = process.env[VARIABLE] || absent(`${VARIABLE} is not set`);
         try {
-            await client.connect();
+            return await createOnServer(admin);
         } catch (err) {
-            absent(`no PostgreSQL server answers at ${VARIABLE} (${(err as Error).message})`);
+            return err instanceof Unreachable ? absent(err.message) : Promise.reject(err);
         }
-        try {
-            await client.query(`CREATE DATABASE ${name}`);
-        } finally {
-            await client.end();
-        }
-        const url = new URL(admin!);
-        url.pathname = `/${name}`;
-        return {
-            url: url.toString(),
-            settings: settingsOf(url.toString()),
-            drop: async () => {
-                const c = new Client({ connectionString: admin });
-                await c.connect();
-                try {
-                    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-                } finally {
-                    await c.end();
-                }
-            },
-        };
     },
 };
 
 export const databaseTargets: readonly DatabaseTarget[] = [pglite, postgres];
+
+/** The server of `BERTH_TEST_DATABASE_URL` when set (it must answer), else PGlite: for tests that need one database. */
+export function anyTestDatabase(): Promise<TestDatabase> {
+    const admin = process.env[VARIABLE];
+    return admin ? createOnServer(admin) : pglite.create(undefined as unknown as Mocha.Context);
+}
