@@ -63,8 +63,8 @@ export interface DatabaseOptions {
  * itself: the pool opens new connections once the server answers again.
  */
 export class DatabaseUnavailableError extends HttpError {
-    constructor(readonly reason: string) {
-        super(503, "The database is unavailable; try again shortly", { "retry-after": "2" });
+    constructor(reason: string) {
+        super(503, "The database is unavailable; try again shortly", { "retry-after": "2" }, reason);
         this.name = "DatabaseUnavailableError";
     }
 }

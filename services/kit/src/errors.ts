@@ -29,10 +29,15 @@ export function errorBody(status: number, message: string, requestId?: string): 
 
 /**
  * An error a route throws to answer with `statusCode` and `message` (which the client sees, so it must hold
- * nothing secret), plus `headers` such as `Retry-After`.
+ * nothing secret), plus `headers` such as `Retry-After`. `detail` goes to the log only.
  */
 export class HttpError extends Error {
-    constructor(readonly statusCode: number, message: string, readonly headers: Readonly<Record<string, string>> = {}) {
+    constructor(
+        readonly statusCode: number,
+        message: string,
+        readonly headers: Readonly<Record<string, string>> = {},
+        readonly detail?: string,
+    ) {
         super(message);
         this.name = "HttpError";
     }

@@ -87,7 +87,7 @@ export function createService(options: ServiceOptions): FastifyInstance {
     app.setErrorHandler((error: FastifyError | HttpError, req, reply) => {
         if (error instanceof HttpError) {
             const log = error.statusCode >= 500 ? req.log.warn.bind(req.log) : req.log.info.bind(req.log);
-            log({ status: error.statusCode, reason: error.message }, "request refused");
+            log({ status: error.statusCode, reason: error.detail ?? error.message }, "request refused");
             return reply.code(error.statusCode).headers(error.headers).send(errorBody(error.statusCode, error.message, req.id));
         }
         const status = error.validation ? 400 : error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500;
