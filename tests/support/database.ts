@@ -29,13 +29,13 @@ export interface DatabaseTarget {
 const settingsOf = (url: string) => (poolMax = 4): DatabaseSettings =>
     ({ url, host: "", port: 0, database: "", user: "", password: "", ssl: "disable", poolMax });
 
-const pglite: DatabaseTarget = {
-    name: "PGlite",
-    async create() {
-        const server = await startEmbeddedPostgres();
-        return { url: server.url, settings: settingsOf(server.url), drop: () => server.stop() };
-    },
-};
+/** A new in-memory PGlite, served on loopback. */
+async function createPGlite(): Promise<TestDatabase> {
+    const server = await startEmbeddedPostgres();
+    return { url: server.url, settings: settingsOf(server.url), drop: () => server.stop() };
+}
+
+const pglite: DatabaseTarget = { name: "PGlite", create: createPGlite };
 
 const VARIABLE = "BERTH_TEST_DATABASE_URL";
 
@@ -97,5 +97,5 @@ export const databaseTargets: readonly DatabaseTarget[] = [pglite, postgres];
 /** The server of `BERTH_TEST_DATABASE_URL` when set (it must answer), else PGlite: for tests that need one database. */
 export function anyTestDatabase(): Promise<TestDatabase> {
     const admin = process.env[VARIABLE];
-    return admin ? createOnServer(admin) : pglite.create(undefined as unknown as Mocha.Context);
+    return admin ? createOnServer(admin) : createPGlite();
 }

@@ -60,11 +60,16 @@ export interface DatabaseSettings {
     /** Set when the settings came from `DATABASE_URL`; then the other location fields are empty. */
     url?: string;
     host: string;
+    /** @default 5432 */
     port: number;
+    /** @default "postgres" */
     database: string;
     user: string;
+    /** @default "" (for servers that trust loopback) */
     password: string;
+    /** @default "verify-full" */
     ssl: DatabaseSsl;
+    /** @default DEFAULT_POOL_MAX (4) */
     poolMax: number;
 }
 

@@ -4,6 +4,7 @@ import { DuplicateError, type Repository } from "./repository";
 
 /** How the records of a collection map onto a table that the service's migrations create. */
 export interface TableSpec<T extends { id: number }> {
+    /** The table's name, in the database's default schema. */
     table: string;
     /**
      * Each field of a record and its column, in the order of the table. `id` is the table's identity key;

@@ -222,7 +222,9 @@ for (const target of databaseTargets) {
             // Holding the pool's one connection keeps the next request in flight until it is released.
             const held = await database.pool.connect();
             const inFlight = fetch(`${url}/users/1`);
-            await new Promise((r) => setTimeout(r, 100));
+            while (database.pool.waitingCount === 0) {
+                await new Promise((r) => setTimeout(r, 10));
+            }
             const closed = service.close();
             await new Promise((r) => setTimeout(r, 100));
             assert.strictEqual(database.pool.ended, false, "the pool closed under a request in flight");
