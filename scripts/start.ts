@@ -2,13 +2,21 @@
  * `npm start`: the whole system on this machine. The gateway listens on PORT (default 8080).
  */
 import { portFromEnv } from "../services/kit/src/http";
-import { startLocal } from "./local";
+import { localDatabaseChoice, startLocal } from "./local";
 
 async function main(): Promise<void> {
-    const system = await startLocal({ port: portFromEnv() });
+    const flags = process.argv.slice(2);
+    const unknown = flags.filter((f) => f !== "--fresh");
+    if (unknown.length > 0) {
+        throw new Error(`Unknown option ${unknown.join(" ")}; allowed: --fresh (start the embedded database empty)`);
+    }
+    const system = await startLocal({ port: portFromEnv(), database: localDatabaseChoice(process.env, flags.includes("--fresh")) });
     console.log("\nBerth runs locally:");
     for (const s of system.services) {
         console.log(`  ${s.service.name.padEnd(10)} ${s.url}${s.service.routes.length ? `  (${s.service.routes.join(", ")} through the gateway)` : ""}`);
+    }
+    if (system.database) {
+        console.log(`  database   ${system.database}`);
     }
     console.log(`\nTry: curl ${system.url}/users   (Ctrl-C stops everything)\n`);
 

@@ -126,8 +126,11 @@ const NAME = /^[a-z](?:[a-z0-9-]{0,14}[a-z0-9])?$/;
 /** An environment variable name as POSIX shells and ECS take it. */
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** Variables Berth sets on every service (`PORT`) or on every database user (`DB_SSL`). */
-const RESERVED_VARIABLES: readonly string[] = ["PORT", DATABASE_TLS_VARIABLE];
+/**
+ * Variables Berth sets itself, which a database variable must not shadow: on every service (`PORT`, `HOST`),
+ * on the gateway (`ROUTES`), on every database user (`DB_SSL`), and locally (`DATABASE_URL`, `DB_POOL_MAX`).
+ */
+const RESERVED_VARIABLES: readonly string[] = ["PORT", "HOST", "ROUTES", "DATABASE_URL", "DB_POOL_MAX", DATABASE_TLS_VARIABLE];
 
 const DEFAULT_DATABASE_VARIABLES: Readonly<DatabaseVariables> = {
     host: "DB_HOST", port: "DB_PORT", name: "DB_NAME", user: "DB_USER", password: "DB_PASSWORD",
@@ -348,6 +351,38 @@ export function serviceEnvironment(
         env[urlVariable(callee.name)] = placement.addressOf(callee);
     }
     return env;
+}
+
+/** Where the database is and who connects, where no secret store exists: the local run, the container test. */
+export interface DatabaseConnection {
+    host: string;
+    port: string;
+    name: string;
+    user?: string;
+    password?: string;
+}
+
+/**
+ * The environment of a service that uses the database, outside AWS: the connection under the names the
+ * service declared, and `DB_SSL=disable` (a server on loopback). Empty for a service without the database.
+ * In AWS the program gives host, port and name the same way and the credentials through `secrets` (see
+ * `Database.clientFor` in components/database.ts).
+ */
+export function databaseEnvironment(service: CatalogService, connection: DatabaseConnection): Record<string, string> {
+    if (!service.database) {
+        return {};
+    }
+    const { env } = service.database;
+    const vars: Record<string, string> = {
+        [env.host]: connection.host, [env.port]: connection.port, [env.name]: connection.name, [DATABASE_TLS_VARIABLE]: "disable",
+    };
+    if (connection.user !== undefined) {
+        vars[env.user] = connection.user;
+    }
+    if (connection.password !== undefined) {
+        vars[env.password] = connection.password;
+    }
+    return vars;
 }
 
 /**

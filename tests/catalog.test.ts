@@ -5,9 +5,10 @@ import * as path from "path";
 import * as http from "http";
 import type { AddressInfo } from "net";
 import {
-    catalog, declarations, deployOrder, healthCheckCommand, resolveCatalog, serviceEnvironment, type ServiceDeclaration,
+    catalog, databaseEnvironment, declarations, deployOrder, healthCheckCommand, resolveCatalog, serviceEnvironment, type ServiceDeclaration,
 } from "../services/catalog";
 import { UPSTREAM_TIMEOUT_MS } from "../components/rollout";
+import { databaseSettingsFromEnv, DEFAULT_DATABASE_ENV } from "../services/kit/src/databaseEnv";
 import { callersOf } from "./support/catalog";
 
 describe("service catalogue", () => {
@@ -101,6 +102,48 @@ describe("service catalogue", () => {
         assert.throws(() => deployOrder([{ ...a, calls: ["b"] }, { ...b, calls: ["a"] }]), /calls form a cycle: a -> b -> a/);
     });
 
+    describe("the database", () => {
+        it("is declared by the users and products backends, and by nothing else the gateway", () => {
+            const users = catalog.find((s) => s.name === "users")!;
+            assert.ok(users.database && catalog.find((s) => s.name === "products")!.database);
+            assert.strictEqual(catalog.find((s) => s.gateway)!.database, undefined);
+        });
+
+        it("gives the ToDo workshop's variable names by default, and a declaration's own names", () => {
+            const [plain, renamed] = resolveCatalog([
+                { name: "plain", kind: "public", database: true },
+                { name: "todo", kind: "public", pathPatterns: ["/todo"], database: { env: { host: "POSTGRES_HOST", password: "POSTGRES_PASSWORD" } } },
+            ]);
+            assert.deepStrictEqual(plain.database?.env, { host: "DB_HOST", port: "DB_PORT", name: "DB_NAME", user: "DB_USER", password: "DB_PASSWORD" });
+            assert.deepStrictEqual(renamed.database?.env, { host: "POSTGRES_HOST", port: "DB_PORT", name: "DB_NAME", user: "DB_USER", password: "POSTGRES_PASSWORD" });
+        });
+
+        it("puts the connection under the declared names, in a form the kit reads back", () => {
+            for (const service of catalog.filter((s) => s.database)) {
+                const env = databaseEnvironment(service, { host: "10.1.2.3", port: "5432", name: "berth", user: "u", password: "p" });
+                const settings = databaseSettingsFromEnv(env as NodeJS.ProcessEnv, service.database!.env);
+                assert.deepStrictEqual(
+                    [settings.host, settings.port, settings.database, settings.user, settings.password, settings.ssl],
+                    ["10.1.2.3", 5432, "berth", "u", "p", "disable"],
+                );
+            }
+            const api = catalog.find((s) => s.gateway)!;
+            assert.deepStrictEqual(databaseEnvironment(api, { host: "h", port: "1", name: "n" }), {});
+        });
+
+        it("leaves the credentials out of the plain environment unless given", () => {
+            const users = catalog.find((s) => s.name === "users")!;
+            const env = databaseEnvironment(users, { host: "h", port: "5432", name: "n" });
+            assert.ok(!("DB_USER" in env) && !("DB_PASSWORD" in env));
+        });
+
+        it("defaults to the very variable names the kit reads", () => {
+            // Two sources by necessity (the kit ships in images without the infrastructure): held equal here.
+            const [declared] = resolveCatalog([{ name: "plain", kind: "public", database: true }]);
+            assert.deepStrictEqual(declared.database?.env, { ...DEFAULT_DATABASE_ENV });
+        });
+    });
+
     const invalid: Array<[string, ServiceDeclaration[], RegExp]> = [
         ["no service", [], /declares no service/],
         ["an upper-case name", [{ name: "Users", kind: "backend" }], /service "Users": "name" must be 1-16 lowercase/],
@@ -122,7 +165,7 @@ describe("service catalogue", () => {
         ["a database field that is no connection field", [{ name: "a", kind: "backend", database: { env: { hostname: "H" } as never } }], /service "a": "database\.env\.hostname" is not a connection field; allowed: host, port, name, user, password/],
         ["a database variable that is no variable name", [{ name: "a", kind: "backend", database: { env: { host: "DB-HOST" } } }], /"database\.env\.host" is "DB-HOST"; allowed: an environment variable name/],
         ["one variable for two database fields", [{ name: "a", kind: "backend", database: { env: { user: "DB_PASSWORD" } } }], /"database\.env" gives "DB_PASSWORD" to two connection fields/],
-        ["a database variable Berth sets itself", [{ name: "a", kind: "backend", database: { env: { port: "PORT" } } }], /"database\.env" uses "PORT", which Berth sets itself \(PORT, DB_SSL\)/],
+        ["a database variable Berth sets itself", [{ name: "a", kind: "backend", database: { env: { port: "PORT" } } }], /"database\.env" uses "PORT", which Berth sets itself \(PORT, HOST, ROUTES, DATABASE_URL, DB_POOL_MAX, DB_SSL\)/],
         ["a build context outside the repository", [{ name: "a", kind: "backend", build: { context: "../elsewhere" } }], /"build.context" is "\.\.\/elsewhere"; allowed: a path inside the repository/],
     ];
     for (const [what, decls, message] of invalid) {

@@ -5,6 +5,9 @@
  *
  * Needs a Docker engine. Without one it skips itself, except under CI, where it fails. Containers use the
  * host's network (`--network=host`) and listen on loopback only.
+ * Services that declare the database get one on loopback, through the same variables as in AWS: the
+ * PostgreSQL server of BERTH_TEST_DATABASE_URL (CI's), else PGlite served by this test process; the images
+ * themselves hold no database.
  * BERTH_BASE_IMAGE picks the base image; by default the local stand-in `berth-node-base:local` when it
  * exists (scripts/docker/base-image.sh builds it), else the Dockerfiles' public Node image.
  */
@@ -12,7 +15,8 @@ import * as assert from "node:assert";
 import { execFile } from "node:child_process";
 import * as path from "node:path";
 import { freePort, waitHealthy } from "../scripts/net";
-import { catalog, deployOrder, healthCheckCommand, serviceEnvironment, type CatalogService } from "../services/catalog";
+import { catalog, databaseEnvironment, deployOrder, healthCheckCommand, serviceEnvironment, type CatalogService } from "../services/catalog";
+import { anyTestDatabase, type TestDatabase } from "./support/database";
 
 const ROOT = path.resolve(__dirname, "..");
 const STAND_IN = "berth-node-base:local";
@@ -46,6 +50,7 @@ describe("container images", function () {
     const container = (s: CatalogService) => `berth-test-${s.name}-${suffix}`;
     const ports = new Map<string, number>();
     let gatewayUrl = "";
+    let database: TestDatabase | undefined;
 
     before(async function () {
         const info = await docker(["info", "--format", "{{.ServerVersion}}"], 15_000);
@@ -69,9 +74,19 @@ describe("container images", function () {
             ports.set(s.name, await freePort());
         }
         const address = (s: CatalogService) => `http://127.0.0.1:${ports.get(s.name)}`;
+        database = await anyTestDatabase();
+        const db = new URL(database.url);
+        const connection = {
+            host: db.hostname, port: db.port || "5432", name: db.pathname.slice(1),
+            user: decodeURIComponent(db.username), password: decodeURIComponent(db.password),
+        };
         // Callees first, as `pulumi up` deploys them.
         for (const s of deployOrder(catalog)) {
-            const env = { ...serviceEnvironment(s, catalog, { addressOf: address, port: ports.get(s.name) }), HOST: "127.0.0.1" };
+            const env = {
+                ...serviceEnvironment(s, catalog, { addressOf: address, port: ports.get(s.name) }),
+                ...databaseEnvironment(s, connection),
+                HOST: "127.0.0.1",
+            };
             await mustDocker([
                 "run", "-d", "--network=host", "--read-only", "--name", container(s),
                 ...Object.entries(env).flatMap(([k, v]) => ["-e", `${k}=${v}`]),
@@ -87,6 +102,7 @@ describe("container images", function () {
             await docker(["rm", "-f", container(s)]);
             await docker(["rmi", "-f", image(s)]);
         }
+        await database?.drop();
     });
 
     it("answers /users and /products through the gateway's container", async () => {
@@ -99,6 +115,10 @@ describe("container images", function () {
         const one = await fetch(`${gatewayUrl}/users/1`, { headers: { "x-request-id": "container-1" } });
         assert.strictEqual(one.headers.get("x-request-id"), "container-1");
         assert.strictEqual((await one.json() as { id: number }).id, 1);
+        const product = { sku: "BOX-01", name: "Built in a container", priceCents: 1, currency: "EUR", stock: 1 };
+        const post = () => fetch(`${gatewayUrl}/products`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(product) });
+        assert.strictEqual((await post()).status, 201, "the products container writes to its database");
+        assert.strictEqual((await post()).status, 409);
         const missing = await fetch(`${gatewayUrl}/nowhere`);
         assert.strictEqual(missing.status, 404);
         assert.strictEqual((await missing.json() as { error: { code: string } }).error.code, "not_found");
@@ -119,7 +139,7 @@ describe("container images", function () {
             assert.strictEqual(await mustDocker(["exec", container(s), "id", "-u"]), "10001");
             const found = await mustDocker(["exec", container(s), "sh", "-c",
                 "find /app -name '*.ts' ! -name '*.d.ts' ! -path '*/node_modules/*'; " +
-                "ls -d /app/node_modules/typescript /app/node_modules/ts-node /app/node_modules/mocha /app/node_modules/@pulumi 2>/dev/null; true"]);
+                "ls -d /app/node_modules/typescript /app/node_modules/ts-node /app/node_modules/mocha /app/node_modules/@pulumi /app/node_modules/@electric-sql 2>/dev/null; true"]);
             assert.strictEqual(found, "", `${s.name} ships sources or dev dependencies:\n${found}`);
             const exposed = await mustDocker(["inspect", "--format", "{{json .Config.ExposedPorts}}", image(s)]);
             assert.match(exposed, /"8080\/tcp"/);

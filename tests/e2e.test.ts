@@ -17,7 +17,8 @@ describe("the local run, through the gateway", function () {
     before(async () => {
         const output = new PassThrough();
         output.on("data", (chunk: Buffer) => { logs += chunk.toString(); });
-        system = await startLocal({ port: 0, env: { TIMEOUT_MS: "700" }, output });
+        // The embedded database in memory, so that the test neither reads nor changes .berth/pgdata.
+        system = await startLocal({ port: 0, env: { TIMEOUT_MS: "700" }, output, database: {} });
     });
     after(async () => {
         await system?.stop();
@@ -58,6 +59,30 @@ describe("the local run, through the gateway", function () {
         assert.strictEqual((await get(`/users/${id}`)).status, 200);
         const malformed = await get("/users", { method: "POST", headers: { "content-type": "application/json" }, body: "{\"name\":" });
         assert.strictEqual(malformed.status, 400);
+    });
+
+    it("keeps records in the database: 409 for a taken e-mail, one 201 among concurrent twins, DELETE", async () => {
+        const post = (body: object) => get("/users", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+        const taken = await post({ name: "Not Ada", email: "ada@example.com", role: "viewer" });
+        assert.strictEqual(taken.status, 409);
+        assert.strictEqual((await taken.json() as { error: { code: string } }).error.code, "conflict");
+
+        const twins = await Promise.all([1, 2, 3].map(() => post({ name: "Twin", email: "twin@example.com", role: "member" })));
+        assert.deepStrictEqual(twins.map((r) => r.status).sort(), [201, 409, 409]);
+        const { id } = await twins.find((r) => r.status === 201)!.json() as { id: number };
+
+        const deleted = await get(`/users/${id}`, { method: "DELETE" });
+        assert.strictEqual(deleted.status, 204);
+        assert.strictEqual((await get(`/users/${id}`)).status, 404);
+        assert.strictEqual((await get(`/users/${id}`, { method: "DELETE" })).status, 404);
+
+        const product = await get("/products", {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ sku: "E2E-01", name: "Through the gateway", priceCents: 100, currency: "USD", stock: 1 }),
+        });
+        assert.strictEqual(product.status, 201);
+        assert.strictEqual((await get(new URL(product.headers.get("location")!, system.url).pathname, { method: "DELETE" })).status, 204);
     });
 
     it("answers 404 JSON for unknown paths and carries the request id end to end", async () => {

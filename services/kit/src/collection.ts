@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
-import { errorBody } from "./errors";
-import type { Repository } from "./repository";
+import { errorBody, HttpError } from "./errors";
+import { DuplicateError, type Repository } from "./repository";
 import { routes } from "./server";
 
 export interface CollectionOptions<T extends { id: number }, New> {
@@ -15,15 +15,26 @@ export interface CollectionOptions<T extends { id: number }, New> {
     createSchema: object;
 }
 
-const idParams = {
-    type: "object",
-    properties: { id: { type: "integer", minimum: 1, maximum: Number.MAX_SAFE_INTEGER } },
-    required: ["id"],
-} as const;
+const CANONICAL_ID = /^[1-9][0-9]{0,15}$/;
+
+/**
+ * The record id in the path, in its one canonical spelling: digits without sign, exponent, spaces or leading
+ * zeros, from 1 to 2^53-1 (the largest whole number a JSON number holds exactly). `01`, `+1` and `1e3` are
+ * refused rather than read as 1 or 1000, so that one record has one URL.
+ */
+export function parseId(text: string): number {
+    const id = Number(text);
+    if (!CANONICAL_ID.test(text) || id > Number.MAX_SAFE_INTEGER) {
+        throw new HttpError(400, `Invalid id ${JSON.stringify(text)}: must be a whole number from 1 to ${Number.MAX_SAFE_INTEGER}, written in plain digits`);
+    }
+    return id;
+}
 
 /**
  * The routes of a collection of records: `GET <path>` lists them, `GET <path>/:id` answers one or 404 (400
- * for an id that is no positive whole number), `POST <path>` validates the body and creates one (201).
+ * for an id that is not canonical, see `parseId`), `POST <path>` validates the body and creates one (201,
+ * or 409 when a unique field's value is taken), `DELETE <path>/:id` removes one (204, or 404).
+ * While the database cannot serve, every one of them answers 503.
  */
 export function collection<T extends { id: number }, New>(app: FastifyInstance, options: CollectionOptions<T, New>): void {
     const { path, noun, repository } = options;
@@ -35,21 +46,37 @@ export function collection<T extends { id: number }, New>(app: FastifyInstance, 
         POST: {
             schema: { body: options.createSchema, response: { 201: options.itemSchema } },
             handler: async (req, reply) => {
-                const created = await repository.create(req.body as New);
-                return reply.code(201).header("location", `${path}/${created.id}`).send(created);
+                try {
+                    const created = await repository.create(req.body as New);
+                    return reply.code(201).header("location", `${path}/${created.id}`).send(created);
+                } catch (err) {
+                    if (err instanceof DuplicateError) {
+                        throw new HttpError(409, `A ${noun} with ${err.field} ${JSON.stringify(err.value)} already exists`);
+                    }
+                    throw err;
+                }
             },
         },
     });
     routes(app, `${path}/:id`, {
         GET: {
-            schema: { params: idParams, response: { 200: options.itemSchema } },
+            schema: { response: { 200: options.itemSchema } },
             handler: async (req, reply) => {
-                const id = (req.params as { id: number }).id;
+                const id = parseId((req.params as { id: string }).id);
                 const found = await repository.get(id);
                 if (!found) {
                     return reply.code(404).send(errorBody(404, `No ${noun} with id ${id}`, req.id));
                 }
                 return found;
+            },
+        },
+        DELETE: {
+            handler: async (req, reply) => {
+                const id = parseId((req.params as { id: string }).id);
+                if (!await repository.delete(id)) {
+                    return reply.code(404).send(errorBody(404, `No ${noun} with id ${id}`, req.id));
+                }
+                return reply.code(204).send();
             },
         },
     });

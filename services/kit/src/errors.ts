@@ -7,6 +7,7 @@ const CODES: Record<number, string> = {
     400: "bad_request",
     404: "not_found",
     405: "method_not_allowed",
+    409: "conflict",
     408: "request_timeout",
     413: "payload_too_large",
     415: "unsupported_media_type",
@@ -24,6 +25,52 @@ export function errorCode(status: number): string {
 
 export function errorBody(status: number, message: string, requestId?: string): ErrorBody {
     return { error: { code: errorCode(status), message, requestId } };
+}
+
+/**
+ * An error a route throws to answer with `statusCode` and `message` (which the client sees, so it must hold
+ * nothing secret), plus `headers` such as `Retry-After`. `detail` goes to the log only.
+ */
+export class HttpError extends Error {
+    constructor(
+        readonly statusCode: number,
+        message: string,
+        readonly headers: Readonly<Record<string, string>> = {},
+        readonly detail?: string,
+    ) {
+        super(message);
+        this.name = "HttpError";
+    }
+}
+
+/** What Ajv reports for one failed rule (Fastify's `FastifySchemaValidationError`). */
+export interface SchemaViolation {
+    keyword: string;
+    instancePath: string;
+    params: Record<string, unknown>;
+    message?: string;
+}
+
+/**
+ * One sentence naming every field that breaks the schema, e.g.
+ * `Invalid body: "stock" must be integer; "role" is required`.
+ */
+export function describeViolations(violations: readonly SchemaViolation[], where: string): string {
+    const problems = violations.map((v) => {
+        const path = v.instancePath.split("/").slice(1).join(".");
+        const field = (name: unknown) => `"${path ? `${path}.` : ""}${String(name)}"`;
+        switch (v.keyword) {
+            case "required":
+                return `${field(v.params.missingProperty)} is required`;
+            case "additionalProperties":
+                return `${field(v.params.additionalProperty)} is not allowed`;
+            case "enum":
+                return `"${path}" must be one of ${(v.params.allowedValues as unknown[]).map(String).join(", ")}`;
+            default:
+                return `${path ? `"${path}"` : where} ${v.message ?? "is invalid"}`;
+        }
+    });
+    return `Invalid ${where}: ${[...new Set(problems)].join("; ")}`;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;

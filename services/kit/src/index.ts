@@ -1,5 +1,14 @@
-export { collection, type CollectionOptions } from "./collection";
-export { acceptedRequestId, errorBody, errorCode, type ErrorBody } from "./errors";
-export { InMemoryRepository, type Repository } from "./repository";
+export { collection, parseId, type CollectionOptions } from "./collection";
+export { acceptedRequestId, describeViolations, errorBody, errorCode, HttpError, type ErrorBody, type SchemaViolation } from "./errors";
+export {
+    CONNECT_TIMEOUT_MS, Database, DatabaseUnavailableError, isUnavailable, MIGRATION_TIMEOUT_MS, QUERY_TIMEOUT_MS,
+    type DatabaseLog, type DatabaseOptions, type Migration, type Queryable,
+} from "./database";
+export {
+    databaseSettingsFromEnv, DEFAULT_DATABASE_ENV, DEFAULT_POOL_MAX,
+    type DatabaseEnvNames, type DatabaseSettings, type DatabaseSsl,
+} from "./databaseEnv";
+export { DuplicateError, type Repository } from "./repository";
+export { seed, TableRepository, type TableSpec } from "./table";
 export { exitOnSignals, KEEP_ALIVE_TIMEOUT_MS, portFromEnv, SHUTDOWN_TIMEOUT_MS, type ShutdownLog } from "./http";
-export { createService, routes, serve, type RouteSpec, type ServeOptions, type ServiceOptions } from "./server";
+export { createService, routes, serve, serveWithDatabase, type RouteSpec, type ServeOptions, type ServiceOptions } from "./server";

@@ -3,7 +3,8 @@ import Fastify, {
     LogController,
     type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type HTTPMethods, type RouteShorthandOptions,
 } from "fastify";
-import { acceptedRequestId, errorBody } from "./errors";
+import { Database, type Migration } from "./database";
+import { acceptedRequestId, describeViolations, errorBody, HttpError } from "./errors";
 import { exitOnSignals, KEEP_ALIVE_TIMEOUT_MS, portFromEnv } from "./http";
 
 export interface ServiceOptions {
@@ -19,6 +20,12 @@ export interface ServiceOptions {
      * @default JSON lines to stdout at `LOG_LEVEL` (default "info")
      */
     logger?: boolean | { level?: string; stream?: NodeJS.WritableStream };
+    /**
+     * The service's database pool, closed when the service closes: after the last in-flight request, since
+     * Fastify runs `onClose` hooks once the server has stopped (https://fastify.dev/docs/latest/Reference/Hooks/#onclose).
+     * @default none
+     */
+    database?: Database;
 }
 
 /**
@@ -41,8 +48,18 @@ export function createService(options: ServiceOptions): FastifyInstance {
         // One line per request (below) instead of Fastify's two.
         logController: new LogController({ requestIdLogLabel: "requestId", disableRequestLogging: true }),
         genReqId: (req) => acceptedRequestId(req.headers["x-request-id"]) ?? randomUUID(),
-        // A body schema describes the whole body: unknown fields are an error, not silently dropped.
-        ajv: { customOptions: { removeAdditional: false } },
+        ajv: {
+            customOptions: {
+                // A body schema describes the whole body: unknown fields are an error, not silently dropped.
+                removeAdditional: false,
+                // JSON types as declared: "100" is no integer and null no 0 (Fastify coerces by default).
+                // Path parameters are strings, so routes parse them themselves (see `collection`'s ids).
+                coerceTypes: false,
+                // Every wrong field in one answer, not only the first.
+                allErrors: true,
+            },
+        },
+        schemaErrorFormatter: (errors, where) => new Error(describeViolations(errors, where)),
     });
 
     // Once closing, every response tells its client to hang up, so that keep-alive connections do not
@@ -67,7 +84,12 @@ export function createService(options: ServiceOptions): FastifyInstance {
         req.log.info({ method: req.method, url: req.url, status: reply.statusCode, durationMs: reply.elapsedTime }, "request");
         done();
     });
-    app.setErrorHandler((error: FastifyError, req, reply) => {
+    app.setErrorHandler((error: FastifyError | HttpError, req, reply) => {
+        if (error instanceof HttpError) {
+            const log = error.statusCode >= 500 ? req.log.warn.bind(req.log) : req.log.info.bind(req.log);
+            log({ status: error.statusCode, reason: error.detail ?? error.message }, "request refused");
+            return reply.code(error.statusCode).headers(error.headers).send(errorBody(error.statusCode, error.message, req.id));
+        }
         const status = error.validation ? 400 : error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500;
         if (status >= 500) {
             req.log.error({ err: error }, "request failed");
@@ -79,6 +101,14 @@ export function createService(options: ServiceOptions): FastifyInstance {
     app.setNotFoundHandler((req, reply) =>
         reply.code(404).send(errorBody(404, `No route for ${req.method} ${req.url.split("?")[0]}`, req.id)));
 
+    const database = options.database;
+    if (database) {
+        database.log ??= app.log.child({ component: "database" });
+        app.addHook("onClose", () => database.close());
+    }
+
+    // Answers from the process alone: a database outage must not make the load balancer or ECS replace
+    // tasks that would serve again as soon as the database returns.
     routes(app, "/health", {
         GET: { handler: async () => ({ status: "ok", service: options.name }) },
     });
@@ -133,4 +163,23 @@ export async function serve(app: FastifyInstance, options: ServeOptions = {}): P
     const host = options.host ?? process.env.HOST ?? "0.0.0.0";
     await app.listen({ port, host });
     exitOnSignals(() => app.close(), app.log, options.shutdownTimeoutMs);
+}
+
+/**
+ * The entry point of a service that keeps its records in PostgreSQL: reads the connection settings from the
+ * environment (see `databaseSettingsFromEnv`), listens, then applies `migrations`. It listens first so that
+ * `/health` answers while the database is still out of reach (data routes answer 503 until migrated);
+ * a migration the server refuses ends the process with exit code 1, failing the deployment.
+ */
+export function serveWithDatabase(name: string, migrations: readonly Migration[], build: (database: Database) => FastifyInstance, options: ServeOptions = {}): void {
+    const start = async () => {
+        const database = Database.fromEnv(name);
+        const app = build(database);
+        await serve(app, options);
+        await database.migrate(name, migrations);
+    };
+    start().catch((err: unknown) => {
+        console.error(err instanceof Error ? err.message : err);
+        process.exit(1);
+    });
 }

@@ -1,10 +1,10 @@
-import { collection, createService, InMemoryRepository, type ServiceOptions } from "../../kit/src";
-import { newProductSchema, productSchema, seedProducts, type NewProduct, type Product } from "./products";
+import { collection, createService, TableRepository, type Database, type ServiceOptions } from "../../kit/src";
+import { newProductSchema, productSchema, productsTable, type NewProduct, type Product } from "./products";
 
-/** The products service: `GET /products`, `GET /products/:id`, `POST /products`, `GET /health`. */
-export function buildApp(options: Partial<ServiceOptions> = {}) {
+/** The products service: `GET /products`, `GET /products/:id`, `POST /products`, `DELETE /products/:id`, `GET /health`. */
+export function buildApp(options: Partial<ServiceOptions> & { database: Database }) {
     const app = createService({ name: "products", ...options });
-    const repository = new InMemoryRepository<Product, NewProduct>(seedProducts, (id, input) => ({ id, ...input }));
+    const repository = new TableRepository<Product, NewProduct>(options.database, productsTable);
     collection(app, { path: "/products", noun: "product", repository, itemSchema: productSchema, createSchema: newProductSchema });
     return app;
 }

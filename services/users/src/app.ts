@@ -1,14 +1,10 @@
-import { collection, createService, InMemoryRepository, type ServiceOptions } from "../../kit/src";
-import { newUserSchema, seedUsers, userSchema, type NewUser, type User } from "./users";
+import { collection, createService, TableRepository, type Database, type ServiceOptions } from "../../kit/src";
+import { newUserSchema, userSchema, usersTable, type NewUser, type User } from "./users";
 
-/** The users service: `GET /users`, `GET /users/:id`, `POST /users`, `GET /health`. */
-export function buildApp(options: Partial<ServiceOptions> = {}) {
+/** The users service: `GET /users`, `GET /users/:id`, `POST /users`, `DELETE /users/:id`, `GET /health`. */
+export function buildApp(options: Partial<ServiceOptions> & { database: Database }) {
     const app = createService({ name: "users", ...options });
-    const repository = new InMemoryRepository<User, NewUser>(seedUsers, (id, input) => ({
-        id,
-        ...input,
-        createdAt: new Date().toISOString(),
-    }));
+    const repository = new TableRepository<User, NewUser>(options.database, usersTable);
     collection(app, { path: "/users", noun: "user", repository, itemSchema: userSchema, createSchema: newUserSchema });
     return app;
 }

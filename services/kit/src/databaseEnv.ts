@@ -1,0 +1,139 @@
+/**
+ * The environment contract between a service that uses the database and whatever runs it (`pulumi up`, the
+ * local run, the tests). Pure: no client library here, so that the catalogue can import the names.
+ *
+ * A service reads, in this order:
+ * 1. `DATABASE_URL` (`postgresql://user:password@host:port/name`), when set: the local run and the tests
+ *    hand over a whole URL.
+ * 2. Otherwise five variables, with the names of the ToDo workshop that Berth's users come from:
+ *    `DB_HOST`, `DB_PORT` (default 5432), `DB_NAME` (default `postgres`), `DB_USER`, `DB_PASSWORD`. In AWS
+ *    the host, port and name arrive as plain environment, the user and password through the task
+ *    definition's `secrets`, from the JSON keys `username` and `password` of the secret RDS manages.
+ *
+ * And in both cases:
+ * - `DB_SSL`: `verify-full` (the default) encrypts and verifies the server's certificate against the Amazon
+ *   RDS certificate authorities, `disable` connects in plain text (the local run, a server on loopback).
+ *   An `sslmode` inside `DATABASE_URL` takes precedence, as node-postgres reads it.
+ * - `DB_POOL_MAX`: connections per process (default 4, see `DEFAULT_POOL_MAX`).
+ */
+
+/** The names of the variables that carry the connection settings; a catalogue entry may rename them. */
+export interface DatabaseEnvNames {
+    /** @default "DB_HOST" */
+    host: string;
+    /** @default "DB_PORT" */
+    port: string;
+    /** @default "DB_NAME" */
+    name: string;
+    /** @default "DB_USER" */
+    user: string;
+    /** @default "DB_PASSWORD" */
+    password: string;
+}
+
+export const DEFAULT_DATABASE_ENV: Readonly<DatabaseEnvNames> = {
+    host: "DB_HOST",
+    port: "DB_PORT",
+    name: "DB_NAME",
+    user: "DB_USER",
+    password: "DB_PASSWORD",
+};
+
+/** `disable`: plain text. `verify-full`: TLS, certificate signed by an Amazon RDS CA and issued to the host. */
+export type DatabaseSsl = "disable" | "verify-full";
+
+/**
+ * Connections per process. A 0.25 vCPU task serves a few hundred simple requests per second, each holding a
+ * connection for about a millisecond, so one or two connections are busy on average; four absorb bursts
+ * and a slow query without queueing, and more would only move the queue from the pool into PostgreSQL.
+ * Every task of every service that declares the database opens up to this many, so the instance's
+ * `max_connections` must cover them, twice over while a deployment runs old and new tasks side by side.
+ * RDS's default is LEAST(DBInstanceClassMemory/9531392, 5000)
+ * (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/CHAP_Limits.html#RDS_Limits.MaxConnections),
+ * about 80 for 1 GiB of memory: the `test` preset's 2 services x 1 task x 4 (16 during a deployment) fit a
+ * micro class; 2 x 6 tasks x 4 at `prod`'s autoscaling ceiling (96 during a deployment) need 2 GiB.
+ */
+export const DEFAULT_POOL_MAX = 4;
+
+/** Where and how to connect, read from the environment; `password` is never logged or shown. */
+export interface DatabaseSettings {
+    /** Set when the settings came from `DATABASE_URL`; then the other location fields are empty. */
+    url?: string;
+    host: string;
+    /** @default 5432 */
+    port: number;
+    /** @default "postgres" */
+    database: string;
+    user: string;
+    /** @default "" (for servers that trust loopback) */
+    password: string;
+    /** @default "verify-full" */
+    ssl: DatabaseSsl;
+    /** @default DEFAULT_POOL_MAX (4) */
+    poolMax: number;
+}
+
+/**
+ * Reads the settings from `env` under `names` (see the module's comment), or throws an error naming every
+ * variable that is missing or wrong and what is allowed. The error never repeats a value that may hold a
+ * password.
+ */
+export function databaseSettingsFromEnv(
+    env: NodeJS.ProcessEnv = process.env,
+    names: Readonly<DatabaseEnvNames> = DEFAULT_DATABASE_ENV,
+): DatabaseSettings {
+    const problems: string[] = [];
+    const ssl = env.DB_SSL ?? "verify-full";
+    if (ssl !== "disable" && ssl !== "verify-full") {
+        problems.push(`DB_SSL is ${JSON.stringify(ssl)}; allowed: verify-full (the default) or disable`);
+    }
+    const poolMax = wholeNumber(env, "DB_POOL_MAX", DEFAULT_POOL_MAX, 1, 100, problems);
+    const common = { ssl: ssl as DatabaseSsl, poolMax };
+
+    const url = env.DATABASE_URL;
+    if (url !== undefined && url !== "") {
+        let protocol = "";
+        try {
+            protocol = new URL(url).protocol;
+        } catch {
+            // Reported below, without the value.
+        }
+        if (protocol !== "postgresql:" && protocol !== "postgres:") {
+            problems.push("DATABASE_URL is not a URL of the form postgresql://user:password@host:port/name");
+        }
+        fail(problems);
+        return { url, host: "", port: 0, database: "", user: "", password: "", ...common };
+    }
+
+    const required = (name: string) => {
+        const value = env[name];
+        if (value === undefined || value === "") {
+            problems.push(`${name} is not set (nor DATABASE_URL); the service declares the database and needs it`);
+        }
+        return value ?? "";
+    };
+    const host = required(names.host);
+    const user = required(names.user);
+    const port = wholeNumber(env, names.port, 5432, 1, 65535, problems);
+    const database = env[names.name] || "postgres";
+    fail(problems);
+    return { host, port, database, user, password: env[names.password] ?? "", ...common };
+}
+
+function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number, problems: string[]): number {
+    const text = env[name];
+    if (text === undefined || text === "") {
+        return fallback;
+    }
+    const value = Number(text);
+    if (!/^\d+$/.test(text) || value < min || value > max) {
+        problems.push(`${name} is ${JSON.stringify(text)}; allowed: a whole number from ${min} to ${max}`);
+    }
+    return value;
+}
+
+function fail(problems: string[]): void {
+    if (problems.length > 0) {
+        throw new Error(`Invalid database settings:\n  - ${problems.join("\n  - ")}`);
+    }
+}
