@@ -13,6 +13,13 @@
 
 export type ServiceKind = "public" | "backend";
 export type Platform = "linux/amd64" | "linux/arm64";
+/**
+ * Who may call a backend's routes through the gateway: anyone (`none`), a bearer of a JWT the gateway
+ * verifies (`jwt`), or a holder of an API key (`apiKey`). Where the keys come from: the gateway's
+ * `AUTH_*` environment variables (README, "Authentication").
+ */
+export type AuthMode = "none" | "jwt" | "apiKey";
+export const AUTH_MODES: readonly AuthMode[] = ["none", "jwt", "apiKey"];
 
 export interface ServiceDeclaration {
     /**
@@ -43,6 +50,13 @@ export interface ServiceDeclaration {
      */
     routes?: string[];
     /**
+     * `backend` only: what the gateway requires before it forwards a request to one of `routes`. The
+     * verified identity reaches the backend in `x-auth-subject` (and `x-auth-method`), headers the gateway
+     * removes from every client request.
+     * @default "none"
+     */
+    auth?: AuthMode;
+    /**
      * `public` only: this service is the API gateway. It receives the route table of every backend that
      * declares `routes` (environment variable `ROUTES`) and is admitted by their security groups.
      * @default false
@@ -64,6 +78,7 @@ export interface CatalogService {
     /** `public` only; empty means the default route. */
     readonly pathPatterns: readonly string[];
     readonly routes: readonly string[];
+    readonly auth: AuthMode;
     readonly gateway: boolean;
     readonly platform: Platform;
     /** The folder that holds the service's code and Dockerfile, relative to the repository root. */
@@ -108,12 +123,17 @@ export function resolveCatalog(decls: readonly ServiceDeclaration[]): CatalogSer
         if (d.healthPath !== undefined && !d.healthPath.startsWith("/")) {
             throw new Error(`${where}: "healthPath" is "${d.healthPath}"; it must start with "/"`);
         }
+        if (d.auth !== undefined && !AUTH_MODES.includes(d.auth)) {
+            throw new Error(`${where}: "auth" is ${JSON.stringify(d.auth)}; allowed: ${AUTH_MODES.join(", ")}`);
+        }
         if (d.kind === "backend") {
             if (d.pathPatterns || d.gateway) {
                 throw new Error(`${where}: "pathPatterns" and "gateway" are for public services; a backend is reached through the gateway by its "routes"`);
             }
         } else if (d.routes) {
             throw new Error(`${where}: "routes" is for backends; a public service is reached through the ALB by its "pathPatterns"`);
+        } else if (d.auth) {
+            throw new Error(`${where}: "auth" is for backends: it guards their "routes" at the gateway`);
         }
         for (const route of d.routes ?? []) {
             if (!ROUTE.test(route)) {
@@ -146,6 +166,7 @@ export function resolveCatalog(decls: readonly ServiceDeclaration[]): CatalogSer
         healthPath: d.healthPath ?? "/health",
         pathPatterns: d.pathPatterns ?? [],
         routes: d.routes ?? [],
+        auth: d.auth ?? "none",
         gateway: d.gateway ?? false,
         platform: d.platform ?? "linux/amd64",
         directory: `services/${d.name}`,
@@ -157,27 +178,43 @@ export function resolveCatalog(decls: readonly ServiceDeclaration[]): CatalogSer
 /** The catalogue every consumer reads. */
 export const catalog: readonly CatalogService[] = resolveCatalog(declarations);
 
+/** Where the gateway runs. */
+export interface EnvironmentOptions {
+    /**
+     * The gateway sits behind the ALB, the only peer its security group admits, so it keeps the
+     * `X-Forwarded-Proto` and `-Port` the ALB sets (`TRUST_PROXY`). The local run has no load balancer.
+     * @default true
+     */
+    behindLoadBalancer?: boolean;
+}
+
 /**
- * The environment variables a service gets from the catalogue, given where each service can be reached
- * (`http://users:8080` through ECS Service Connect, `http://127.0.0.1:<port>` in the local run).
+ * The environment variables a service gets from the catalogue, given where each service can be reached:
+ * `http://users:8080` through ECS Service Connect, or in the local run `http://127.0.0.1:<port>`, one
+ * address per instance.
  *
- * The gateway's `ROUTES` is a JSON object from path prefix to base URL, e.g.
- * `{"/users":"http://users:8080","/products":"http://products:8080"}`.
+ * The gateway's `ROUTES` is a JSON object from path prefix to the backend: its address (one string), its
+ * addresses (a list), or `{"origins": ..., "auth": "jwt" | "apiKey"}` when the backend declares `auth`,
+ * e.g. `{"/users":"http://users:8080","/products":{"origins":"http://products:8080","auth":"jwt"}}`.
  */
 export function serviceEnvironment(
     service: CatalogService,
     services: readonly CatalogService[],
-    addressOf: (callee: CatalogService) => string,
+    addressOf: (callee: CatalogService) => string | readonly string[],
+    options: EnvironmentOptions = {},
 ): Record<string, string> {
     const env: Record<string, string> = { PORT: String(service.port) };
     if (service.gateway) {
-        const routes: Record<string, string> = {};
+        const routes: Record<string, unknown> = {};
         for (const callee of services.filter((s) => service.calls.includes(s.name))) {
+            const address = addressOf(callee);
+            const origins = typeof address === "string" ? address : address.length === 1 ? address[0] : [...address];
             for (const route of callee.routes) {
-                routes[route] = addressOf(callee);
+                routes[route] = callee.auth === "none" ? origins : { origins, auth: callee.auth };
             }
         }
         env.ROUTES = JSON.stringify(routes);
+        env.TRUST_PROXY = String(options.behindLoadBalancer ?? true);
     }
     return env;
 }
