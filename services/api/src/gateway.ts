@@ -10,6 +10,9 @@ import { API_KEY_HEADER, IDENTITY_HEADERS, IDENTITY_PREFIX, type Authenticator }
 import { matchRoute, type Route } from "./routes";
 import { Pools, Upstream } from "./upstreams";
 
+/** How long a request may wait for its upstream's response head, by default (`TIMEOUT_MS`). */
+export const DEFAULT_TIMEOUT_MS = 10_000;
+
 export interface GatewayOptions {
     routes: Route[];
     /**
@@ -103,7 +106,7 @@ export class Gateway {
         if (!options.auth && options.routes.some((r) => r.auth !== "none")) {
             throw new Error(`routes ${options.routes.filter((r) => r.auth !== "none").map((r) => r.prefix).join(", ")} require authentication, but the gateway has no authenticator`);
         }
-        this.timeoutMs = options.timeoutMs ?? 10_000;
+        this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
         this.bodyLimit = options.bodyLimit ?? 1024 * 1024;
         this.maxHeaders = options.maxHeaders ?? 100;
         this.stuckAfterMs = options.stuckAfterMs ?? 3 * this.timeoutMs;

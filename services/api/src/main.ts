@@ -1,7 +1,7 @@
 import pino from "pino";
 import { exitOnSignals, portFromEnv } from "../../kit/src/http";
 import { authFromEnv } from "./auth";
-import { Gateway } from "./gateway";
+import { DEFAULT_TIMEOUT_MS, Gateway } from "./gateway";
 import { parseRoutes } from "./routes";
 
 /** A whole number from the environment, or an error naming the variable and what is allowed. */
@@ -27,7 +27,7 @@ async function main(): Promise<void> {
     const routes = parseRoutes(process.env.ROUTES);
     const gateway = new Gateway({
         routes,
-        timeoutMs: wholeFromEnv("TIMEOUT_MS", 10_000, 1),
+        timeoutMs: wholeFromEnv("TIMEOUT_MS", DEFAULT_TIMEOUT_MS, 1),
         connections: wholeFromEnv("UPSTREAM_CONNECTIONS", 128, 1),
         trustProxy: booleanFromEnv("TRUST_PROXY"),
         auth: await authFromEnv(process.env, routes),
