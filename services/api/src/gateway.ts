@@ -29,6 +29,13 @@ export interface GatewayOptions {
      */
     bodyLimit?: number;
     /**
+     * Most bytes of request bodies held at once, over all requests being read: bodies are read whole
+     * before they are sent on, and many large slow uploads must not exhaust the task's memory. A body
+     * that would go over answers 503 with `Retry-After`.
+     * @default 67108864 (64 MiB)
+     */
+    bufferLimit?: number;
+    /**
      * Keep-alive connections per upstream origin; requests beyond them wait (within `timeoutMs`).
      * @default 128
      */
@@ -95,6 +102,9 @@ export class Gateway {
     private readonly upstreams = new Map<Route, Upstream>();
     private readonly pools: Pools;
     private readonly bodyLimit: number;
+    private readonly bufferLimit: number;
+    /** Bytes of request bodies held now, until each is sent on or dropped. */
+    private buffered = 0;
     private readonly maxHeaders: number;
     private readonly stuckAfterMs: number;
     private readonly trustProxy: boolean;
@@ -108,6 +118,7 @@ export class Gateway {
         }
         this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
         this.bodyLimit = options.bodyLimit ?? 1024 * 1024;
+        this.bufferLimit = options.bufferLimit ?? 64 * 1024 * 1024;
         this.maxHeaders = options.maxHeaders ?? 100;
         this.stuckAfterMs = options.stuckAfterMs ?? 3 * this.timeoutMs;
         this.trustProxy = options.trustProxy ?? false;
@@ -281,24 +292,33 @@ export class Gateway {
                 clearTimeout(idle);
                 req.off("data", onData).off("end", onEnd).off("error", onGone);
                 res.off("close", onGone);
+                // The body leaves the budget once it is handed to undici, which writes it at once.
+                this.buffered -= size;
                 resolve(value);
             };
+            const refuse = (status: number, message: string) => {
+                settle(undefined);
+                // Keep reading what the client still sends, so that it can read the answer.
+                req.resume();
+                this.refuse(res, status, message, requestId);
+            };
             const onData = (chunk: Buffer) => {
-                size += chunk.length;
-                if (size > this.bodyLimit) {
-                    settle(undefined);
-                    // Keep reading what the client still sends, so that it can read the answer.
-                    req.resume();
-                    return this.refuse(res, 413, `Request body is over the limit of ${this.bodyLimit} bytes`, requestId);
+                if (size + chunk.length > this.bodyLimit) {
+                    return refuse(413, `Request body is over the limit of ${this.bodyLimit} bytes`);
                 }
+                if (this.buffered + chunk.length > this.bufferLimit) {
+                    res.setHeader("retry-after", "1");
+                    return refuse(503, "The gateway holds too many request bodies at once; retry shortly");
+                }
+                size += chunk.length;
+                this.buffered += chunk.length;
                 chunks.push(chunk);
                 idle.refresh();
             };
             const onEnd = () => settle(Buffer.concat(chunks, size));
             const onGone = () => settle(undefined);
             const idle = setTimeout(() => {
-                settle(undefined);
-                this.refuse(res, 408, `The request body stalled: nothing arrived for ${this.timeoutMs} ms`, requestId);
+                refuse(408, `The request body stalled: nothing arrived for ${this.timeoutMs} ms`);
             }, this.timeoutMs);
             req.on("data", onData).on("end", onEnd).on("error", onGone);
             res.on("close", onGone);
@@ -397,7 +417,7 @@ export class Gateway {
             return;
         }
         // Past a size or time limit the client is not one to keep a connection open for.
-        if (hasUnreadBody(res.req) || status === 408 || status === 413 || status === 414 || status === 431) {
+        if (hasUnreadBody(res.req) || [408, 413, 414, 431].includes(status)) {
             res.shouldKeepAlive = false;
         }
         this.sendError(res, status, message, requestId);

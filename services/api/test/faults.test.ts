@@ -174,6 +174,17 @@ describe("gateway against hostile clients", function () {
         assert.deepStrictEqual(seenBy(backend, "/x/echo?stalled"), [], "a partial body reached the backend");
     });
 
+    it("answers 503 with Retry-After to a body that would take the gateway past its buffer budget", async () => {
+        g = await startGateway({ "/x": backend.origin }, { bodyLimit: 1000, bufferLimit: 1500, timeoutMs: 2000 });
+        const first = raw(g.port, `POST /x/echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 1000\r\n\r\n${"a".repeat(800)}`);
+        await sleep(100);
+        const second = await raw(g.port, `POST /x/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n${"b".repeat(800)}`).reply;
+        assert.strictEqual(statusOf(second), 503, second);
+        assert.match(second, /\r\nretry-after: 1\r\n/i);
+        first.socket.write("a".repeat(200));
+        assert.strictEqual(statusOf(await first.reply), 200, "the first body, within budget, is forwarded");
+    });
+
     it("answers Expect: 100-continue with 100 Continue and forwards the body", async () => {
         g = await startGateway({ "/x": backend.origin });
         const answer = await new Promise<{ continued: boolean; status: number; body: string }>((resolve, reject) => {
