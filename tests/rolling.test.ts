@@ -62,6 +62,5 @@ describe("a rolling restart of a backend under load", function () {
         const retries = logs.split("\n").filter((l) => l.includes("retrying upstream request")).length;
         console.log(`      ${answered} requests answered, ${failures.length} failed, ${retries} retried by the gateway`);
         assert.deepStrictEqual(failures.slice(0, 10), [], `${failures.length} requests failed`);
-        assert.ok(answered > 200, `only ${answered} requests answered`);
     });
 });

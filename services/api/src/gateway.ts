@@ -75,6 +75,12 @@ const HOP_BY_HOP = new Set([
 const REQUEST_DROP = new Set([...HOP_BY_HOP, "host", "content-length", "expect", "x-request-id"]);
 const RESPONSE_DROP = new Set([...HOP_BY_HOP, "x-request-id"]);
 
+/** Who a verified request comes from. */
+interface Identity {
+    subject: string;
+    method: string;
+}
+
 /** RFC 9110, 9.2.2: methods whose repetition has the effect of one request. */
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
 /** Errors raised before a connection existed: nothing was sent, so any method may be retried. */
@@ -208,14 +214,21 @@ export class Gateway {
         if (!route) {
             return this.refuse(res, 404, `No route for ${req.method} ${path}`, requestId);
         }
-        this.admit(req, res, route, requestId, expectsContinue).catch((err: Error) => {
-            this.log.error({ requestId, err: err.message }, "request failed");
-            if (!res.headersSent && !res.destroyed) {
-                this.refuse(res, 500, "Internal error", requestId);
-            } else {
-                res.destroy();
-            }
-        });
+        try {
+            this.admit(req, res, route, requestId, expectsContinue);
+        } catch (err) {
+            this.failed(res, requestId, err as Error);
+        }
+    }
+
+    /** A bug, not a fault of the client or the upstream: 500, logged. */
+    private failed(res: http.ServerResponse, requestId: string, err: Error): void {
+        this.log.error({ requestId, err: err.message, stack: err.stack }, "request failed");
+        if (!res.headersSent && !res.destroyed) {
+            this.refuse(res, 500, "Internal error", requestId);
+        } else {
+            res.destroy();
+        }
     }
 
     private health(req: http.IncomingMessage, res: http.ServerResponse, requestId: string): void {
@@ -233,11 +246,15 @@ export class Gateway {
         this.sendJson(res, 200, { status: "ok", service: "api" }, requestId);
     }
 
-    /** Credential, then body, then the upstream. */
-    private async admit(req: http.IncomingMessage, res: http.ServerResponse, route: Route, requestId: string, expectsContinue: boolean): Promise<void> {
-        let identity: { subject: string; method: string } | undefined;
-        if (route.auth !== "none") {
-            const verdict = await this.auth!.check(route.auth, req.headers);
+    /**
+     * Credential, then body, then the upstream. Synchronous for a public route without a body, the hot
+     * path: no promise per request.
+     */
+    private admit(req: http.IncomingMessage, res: http.ServerResponse, route: Route, requestId: string, expectsContinue: boolean): void {
+        if (route.auth === "none") {
+            return this.receive(req, res, route, requestId, expectsContinue);
+        }
+        this.auth!.check(route.auth, req.headers).then((verdict) => {
             if (res.destroyed) {
                 return;
             }
@@ -247,26 +264,30 @@ export class Gateway {
                 }
                 return this.refuse(res, verdict.status, verdict.message, requestId);
             }
-            identity = verdict;
-        }
+            this.receive(req, res, route, requestId, expectsContinue, verdict);
+        }).catch((err: Error) => this.failed(res, requestId, err));
+    }
 
+    private receive(req: http.IncomingMessage, res: http.ServerResponse, route: Route, requestId: string, expectsContinue: boolean, identity?: Identity): void {
         const declared = req.headers["content-length"] === undefined ? undefined : Number(req.headers["content-length"]);
         if (declared !== undefined && declared > this.bodyLimit) {
             return this.refuse(res, 413, `Request body of ${declared} bytes is over the limit of ${this.bodyLimit}`, requestId);
         }
-        const framed = req.headers["transfer-encoding"] !== undefined || (declared ?? 0) > 0;
-        let body: Buffer | null = null;
-        if (framed) {
-            if (expectsContinue) {
-                res.writeContinue();
-            }
-            const read = await this.readBody(req, res, requestId);
-            if (read === undefined) {
-                return;
-            }
-            // GET and HEAD bodies have no meaning (RFC 9110, 9.3.1): read to keep the connection in step, not sent.
-            body = req.method === "GET" || req.method === "HEAD" ? null : read;
+        if (req.headers["transfer-encoding"] === undefined && !declared) {
+            return this.forward(req, res, route, requestId, identity, null);
         }
+        if (expectsContinue) {
+            res.writeContinue();
+        }
+        this.readBody(req, res, requestId).then((read) => {
+            if (read !== undefined) {
+                // GET and HEAD bodies have no meaning (RFC 9110, 9.3.1): read to keep the connection in step, not sent.
+                this.forward(req, res, route, requestId, identity, req.method === "GET" || req.method === "HEAD" ? null : read);
+            }
+        }).catch((err: Error) => this.failed(res, requestId, err));
+    }
+
+    private forward(req: http.IncomingMessage, res: http.ServerResponse, route: Route, requestId: string, identity: Identity | undefined, body: Buffer | null): void {
         new Exchange(this, req, res, this.upstreams.get(route)!, requestId, {
             path: req.url!,
             method: req.method as Dispatcher.HttpMethod,
@@ -331,7 +352,7 @@ export class Gateway {
      * `Connection`, and any the client may not set (forwarded, identity, the credential the gateway
      * consumed).
      */
-    private upstreamHeaders(req: http.IncomingMessage, route: Route, requestId: string, identity?: { subject: string; method: string }): string[] {
+    private upstreamHeaders(req: http.IncomingMessage, route: Route, requestId: string, identity?: Identity): string[] {
         const raw = req.rawHeaders;
         const named = connectionTokens(req.headers.connection);
         const out = ["x-request-id", requestId];
