@@ -4,10 +4,13 @@
  *
  * Builds the images from the Dockerfiles as `pulumi up` does, on BERTH_BASE_IMAGE (default: the local
  * stand-in `berth-node-base:local` when it exists, else the Dockerfiles' public default). BENCH_IMAGES
- * measures given images instead: `BENCH_IMAGES=api=berth-api:old,users=berth-users:old`.
+ * measures given images instead, several per service to compare them:
+ * `BENCH_IMAGES=api=berth-api:old,api=berth-api:new`. Starts are interleaved, so that a change in the
+ * machine's load weighs on every image alike.
  * Containers use the host's network (`--network=host`), listen on loopback and run read-only.
  */
 import { execFileSync } from "node:child_process";
+import * as os from "node:os";
 import * as path from "node:path";
 import { freePort } from "../scripts/local";
 import { catalog, type CatalogService } from "../services/catalog";
@@ -55,35 +58,41 @@ async function startUpMs(image: string, service: CatalogService): Promise<number
 
 async function main(): Promise<void> {
     const base = process.env.BERTH_BASE_IMAGE ?? (exists(STAND_IN) ? STAND_IN : undefined);
-    const given = new Map((process.env.BENCH_IMAGES ?? "").split(",").filter(Boolean).map((pair) => pair.split("=") as [string, string]));
+    const given = (process.env.BENCH_IMAGES ?? "").split(",").filter(Boolean).map((pair) => pair.split("=") as [string, string]);
     const baseSize = base ? Number(docker(["image", "inspect", "--format", "{{.Size}}", base])) : NaN;
-    const rows: string[] = [];
-    for (const service of catalog) {
-        let image = given.get(service.name);
-        if (!image && given.size > 0) {
-            continue;
+    const subjects: Array<{ service: CatalogService; image: string; built: boolean; times: number[] }> = [];
+    for (const [name, image] of given) {
+        const service = catalog.find((s) => s.name === name);
+        if (!service) {
+            throw new Error(`BENCH_IMAGES names ${name}, which is not in the catalogue`);
         }
-        if (!image) {
-            image = `berth-bench-${service.name}:${process.pid}`;
+        subjects.push({ service, image, built: false, times: [] });
+    }
+    if (given.length === 0) {
+        for (const service of catalog) {
+            const image = `berth-bench-${service.name}:${process.pid}`;
             docker(["build", "--network=host", "-q", "-f", path.join(service.directory, "Dockerfile"),
                 ...(base ? ["--build-arg", `BASE_IMAGE=${base}`] : []), "-t", image, "."]);
+            subjects.push({ service, image, built: true, times: [] });
         }
+    }
+    for (let i = 0; i < runs; i++) {
+        for (const subject of subjects) {
+            subject.times.push(await startUpMs(subject.image, subject.service));
+        }
+    }
+    const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
+    console.log(`\nBase image: ${base ?? "the Dockerfiles' default"}${Number.isNaN(baseSize) ? "" : ` (${mb(baseSize)} MB)`}; start-up = container process start to the first 200 on the health path, median of ${runs}, load average ${os.loadavg()[0].toFixed(1)}\n`);
+    console.log("| Service | Image | Size | Above the base | Start-up (median) | Range |");
+    console.log("| --- | --- | ---: | ---: | ---: | ---: |");
+    for (const { service, image, built, times } of subjects) {
         const size = Number(docker(["image", "inspect", "--format", "{{.Size}}", image]));
-        const times: number[] = [];
-        for (let i = 0; i < runs; i++) {
-            times.push(await startUpMs(image, service));
-        }
         times.sort((a, b) => a - b);
-        const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
-        rows.push(`| ${service.name} | ${mb(size)} MB | ${Number.isNaN(baseSize) ? "?" : `${mb(size - baseSize)} MB`} | ${times[Math.floor(times.length / 2)]} ms | ${times[0]}–${times[times.length - 1]} ms |`);
-        if (!given.get(service.name)) {
+        console.log(`| ${service.name} | ${built ? "built now" : image} | ${mb(size)} MB | ${Number.isNaN(baseSize) ? "?" : `${mb(size - baseSize)} MB`} | ${times[Math.floor(times.length / 2)]} ms | ${times[0]}–${times[times.length - 1]} ms |`);
+        if (built) {
             docker(["rmi", "-f", image]);
         }
     }
-    console.log(`\nBase image: ${base ?? "the Dockerfiles' default"}${Number.isNaN(baseSize) ? "" : ` (${(baseSize / 1e6).toFixed(1)} MB)`}; start-up = container process start to the first 200 on the health path, median of ${runs}\n`);
-    console.log("| Service | Image | Above the base | Start-up (median) | Range |");
-    console.log("| --- | ---: | ---: | ---: | ---: |");
-    console.log(rows.join("\n"));
 }
 
 main().catch((err: Error) => {
