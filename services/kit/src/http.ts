@@ -28,9 +28,12 @@ export interface ShutdownLog {
 
 /**
  * How long in-flight requests may run after SIGTERM before their connections are cut and the process
- * exits 0. ECS sends SIGKILL `stopTimeout` (30 s in Berth's task definitions) after SIGTERM; this
- * leaves room for logs to flush. It also outlasts the gateway's default upstream timeout (10 s), so a
- * request waiting on a slow backend still gets its answer.
+ * exits 0. ECS sends SIGKILL the container's `stopTimeout` after SIGTERM (30 s in Berth's task
+ * definitions; https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_StopTask.html and
+ * https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html); this leaves
+ * room for logs to flush. It also outlasts the gateway's default upstream timeout (10 s), so a request
+ * waiting on a slow backend still gets its answer. (`docker stop` waits 10 s by default: only a request
+ * that really runs longer than that meets its SIGKILL.)
  */
 export const SHUTDOWN_TIMEOUT_MS = 20_000;
 
