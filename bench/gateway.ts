@@ -1,14 +1,17 @@
 /**
  * `npm run bench`: the gateway against a direct connection and nginx as a keep-alive reverse proxy, on one
- * machine, in one run, with wrk. Everything listens on 127.0.0.1 and stops by itself.
+ * machine, in one run, with wrk; then the gateway with authentication, under 1000 connections, and pinned
+ * to one core. Everything listens on 127.0.0.1 and stops by itself. The services run as they do in their
+ * images: the esbuild bundle of each (`npm run build`), under `node`.
  *
- * Needs `wrk` and `nginx` (Debian: `apt-get install wrk nginx-light`).
+ * Needs `wrk`, `nginx` and `taskset` (Debian: `apt-get install wrk nginx-light util-linux`).
  * Settings: BENCH_DURATION (seconds per run, default 10), BENCH_CONNECTIONS (default 32).
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { exportSPKI, generateKeyPair, SignJWT } from "jose";
 import { freePort, waitHealthy } from "../scripts/net";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -20,16 +23,36 @@ const children: ChildProcess[] = [];
 function need(tool: string): string {
     const found = spawnSync("sh", ["-c", `command -v ${tool} || ls /usr/sbin/${tool} 2>/dev/null`], { encoding: "utf8" }).stdout.trim().split("\n")[0];
     if (!found) {
-        throw new Error(`${tool} is not installed (Debian: apt-get install wrk nginx-light)`);
+        throw new Error(`${tool} is not installed (Debian: apt-get install wrk nginx-light util-linux)`);
     }
     return found;
 }
 
-function start(name: string, command: string, args: string[], env: Record<string, string> = {}): ChildProcess {
+/** Starts a process, optionally pinned to CPUs with taskset. */
+function start(name: string, command: string, args: string[], env: Record<string, string> = {}, cpus?: string): ChildProcess {
     const log = fs.openSync(path.join(work, `${name}.log`), "a");
-    const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", log, log] });
+    const [cmd, argv] = cpus ? [need("taskset"), ["-c", cpus, command, ...args]] : [command, args];
+    const child = spawn(cmd, argv, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", log, log] });
     children.push(child);
     return child;
+}
+
+function startService(name: string, service: string, env: Record<string, string>, cpus?: string): ChildProcess {
+    return start(name, process.execPath, [path.join(ROOT, "services", service, "dist", "main.js")], {
+        HOST: "127.0.0.1", NODE_ENV: "production", LOG_LEVEL: "info", ...env,
+    }, cpus);
+}
+
+/** Resident memory of a process in MB (Linux). */
+function rssMb(pid: number | undefined): string {
+    const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+    return (Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024).toFixed(0);
+}
+
+/** CPU seconds a process has used (Linux; user + system). */
+function cpuSeconds(pid: number | undefined): number {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 interface Result {
@@ -38,37 +61,47 @@ interface Result {
     p50: string;
     p99: string;
     errors: string;
+    rss?: string;
+    /** CPU seconds the proxy used during the measured run (not the warm-up). */
+    cpu?: number;
 }
 
-function wrk(name: string, url: string): Result {
-    const bin = need("wrk");
-    spawnSync(bin, ["-t2", `-c${connections}`, "-d3s", url], { encoding: "utf8" }); // warm-up: JIT, pools
-    const out = spawnSync(bin, ["-t2", `-c${connections}`, `-d${duration}s`, "--latency", url], { encoding: "utf8" }).stdout;
+function wrk(name: string, url: string, options: { connections?: number; headers?: string[]; cpus?: string; pid?: number } = {}): Result {
+    const c = options.connections ?? connections;
+    const base = [`-t2`, `-c${c}`, ...(options.headers ?? []).flatMap((h) => ["-H", h])];
+    const [cmd, prefix] = options.cpus ? [need("taskset"), ["-c", options.cpus, need("wrk")]] : [need("wrk"), []];
+    spawnSync(cmd, [...prefix, ...base, "-d3s", url], { encoding: "utf8" }); // warm-up: JIT, pools
+    const cpuBefore = options.pid === undefined ? 0 : cpuSeconds(options.pid);
+    const out = spawnSync(cmd, [...prefix, ...base, `-d${duration}s`, "--latency", url], { encoding: "utf8" }).stdout;
+    const cpu = options.pid === undefined ? undefined : cpuSeconds(options.pid) - cpuBefore;
     const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
     const p50 = /\s50%\s+(\S+)/.exec(out)?.[1] ?? "?";
     const p99 = /\s99%\s+(\S+)/.exec(out)?.[1] ?? "?";
     const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1];
     const socket = /Socket errors:(.*)/.exec(out)?.[1]?.trim();
-    return { name, rps, p50, p99, errors: [non2xx && `${non2xx} non-2xx`, socket].filter(Boolean).join("; ") || "0" };
+    return {
+        name, rps, p50, p99,
+        errors: [non2xx && `${non2xx} non-2xx`, socket].filter(Boolean).join("; ") || "0",
+        rss: options.pid === undefined ? undefined : rssMb(options.pid),
+        cpu,
+    };
 }
 
-async function main(): Promise<void> {
-    const nginx = need("nginx");
-    need("wrk");
-    const [backendPort, nginxPort, gatewayPort] = [await freePort(), await freePort(), await freePort()];
-    const backend = `http://127.0.0.1:${backendPort}`;
+function table(results: Result[]): void {
+    console.log("| Path | Requests/s | p50 | p99 | Errors | Proxy memory after the run |");
+    console.log("| --- | ---: | ---: | ---: | --- | ---: |");
+    for (const r of results) {
+        console.log(`| ${r.name} | ${Math.round(r.rps).toLocaleString("en-US")} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.rss ? `${r.rss} MB RSS` : "–"} |`);
+    }
+}
 
-    start("users", process.execPath, ["-r", "ts-node/register/transpile-only", "services/users/src/main.ts"], {
-        PORT: String(backendPort), HOST: "127.0.0.1", NODE_ENV: "production",
-    });
-    await waitHealthy(`${backend}/health`);
-
-    fs.writeFileSync(path.join(work, "nginx.conf"), `
+function nginxConfig(nginxPort: number, upstreamPort: number, staticPort: number, staticBody: string): string {
+    return `
 worker_processes 1;
 daemon off;
 pid ${work}/nginx.pid;
 error_log ${work}/nginx-error.log warn;
-events { worker_connections 1024; }
+events { worker_connections 4096; }
 http {
     access_log ${work}/nginx-access.log;
     client_body_temp_path ${work}/body;
@@ -76,7 +109,7 @@ http {
     fastcgi_temp_path ${work}/fastcgi;
     uwsgi_temp_path ${work}/uwsgi;
     scgi_temp_path ${work}/scgi;
-    upstream users { server 127.0.0.1:${backendPort}; keepalive 64; }
+    upstream users { server 127.0.0.1:${upstreamPort}; keepalive 64; }
     server {
         listen 127.0.0.1:${nginxPort};
         location /users {
@@ -86,31 +119,79 @@ http {
             proxy_set_header X-Request-Id $request_id;
         }
     }
+    # A backend that costs next to nothing, for measuring the gateway's own CPU use.
+    server {
+        listen 127.0.0.1:${staticPort};
+        access_log off;
+        location /users { default_type application/json; return 200 '${staticBody.replace(/'/g, "\\'")}'; }
+    }
 }
-`);
-    start("nginx", nginx, ["-c", path.join(work, "nginx.conf"), "-p", work]);
+`;
+}
 
-    start("api", process.execPath, ["-r", "ts-node/register/transpile-only", "services/api/src/main.ts"], {
-        PORT: String(gatewayPort), HOST: "127.0.0.1", NODE_ENV: "production",
-        ROUTES: JSON.stringify({ "/users": backend }),
-    });
+async function main(): Promise<void> {
+    const nginx = need("nginx");
+    need("wrk");
+    need("taskset");
+    const build = spawnSync("npm", ["run", "build", "--workspace", "services/users", "--workspace", "services/api"], { cwd: ROOT, encoding: "utf8" });
+    if (build.status !== 0) {
+        throw new Error(`npm run build failed:\n${build.stdout}${build.stderr}`);
+    }
+    const [backendPort, nginxPort, staticPort, gatewayPort, jwtPort, keyPort, pinnedPort] = await Promise.all(Array.from({ length: 7 }, freePort));
+    const backend = `http://127.0.0.1:${backendPort}`;
+
+    startService("users", "users", { PORT: String(backendPort) });
+    await waitHealthy(`${backend}/health`);
+    const body = await (await fetch(`${backend}/users`)).text();
+    fs.writeFileSync(path.join(work, "nginx.conf"), nginxConfig(nginxPort, backendPort, staticPort, body));
+    const nginxProcess = start("nginx", nginx, ["-c", path.join(work, "nginx.conf"), "-p", work]);
+
+    const { publicKey, privateKey } = await generateKeyPair("RS256");
+    const token = await new SignJWT({}).setProtectedHeader({ alg: "RS256" }).setSubject("bench")
+        .setIssuer("bench").setAudience("bench").setExpirationTime("1h").sign(privateKey);
+    const apiKey = "bench-key-0123456789abcdefghijklmnopqrstuvwxyz";
+    const auth = {
+        AUTH_ISSUER: "bench", AUTH_AUDIENCE: "bench", AUTH_JWT_PUBLIC_KEY: await exportSPKI(publicKey),
+        AUTH_JWT_ALGORITHMS: "RS256", AUTH_API_KEYS: JSON.stringify({ bench: apiKey }),
+    };
+    const gateway = startService("api", "api", { PORT: String(gatewayPort), ROUTES: JSON.stringify({ "/users": backend }) });
+    const jwtGateway = startService("api-jwt", "api", { ...auth, PORT: String(jwtPort), ROUTES: JSON.stringify({ "/users": { origins: backend, auth: "jwt" } }) });
+    const keyGateway = startService("api-key", "api", { ...auth, PORT: String(keyPort), ROUTES: JSON.stringify({ "/users": { origins: backend, auth: "apiKey" } }) });
+    // One core for the gateway; the static backend and wrk share the other.
+    const pinned = startService("api-pinned", "api", { PORT: String(pinnedPort), ROUTES: JSON.stringify({ "/users": `http://127.0.0.1:${staticPort}` }) }, "0");
     await waitHealthy(`http://127.0.0.1:${gatewayPort}/health`);
+    await waitHealthy(`http://127.0.0.1:${jwtPort}/users`, { headers: { authorization: `Bearer ${token}` } });
+    await waitHealthy(`http://127.0.0.1:${keyPort}/users`, { headers: { "x-api-key": apiKey } });
+    await waitHealthy(`http://127.0.0.1:${pinnedPort}/users`);
     await waitHealthy(`http://127.0.0.1:${nginxPort}/users`);
 
-    const results = [
-        wrk("direct to the backend", `${backend}/users`),
-        wrk("nginx (1 worker, keep-alive upstream)", `http://127.0.0.1:${nginxPort}/users`),
-        wrk("Berth gateway (node:http + undici Pool)", `http://127.0.0.1:${gatewayPort}/users`),
-    ];
     const cpus = os.cpus();
-    console.log(`\nGET /users, wrk -t2 -c${connections} -d${duration}s after a 3 s warm-up; ${cpus.length} x ${cpus[0]?.model ?? "cpu"}, Node ${process.version}\n`);
-    console.log("| Path | Requests/s | p50 | p99 | Errors |");
-    console.log("| --- | ---: | ---: | ---: | --- |");
-    for (const r of results) {
-        console.log(`| ${r.name} | ${Math.round(r.rps).toLocaleString("en-US")} | ${r.p50} | ${r.p99} | ${r.errors} |`);
-    }
-    const gateway = results[2].rps;
-    console.log(`\nGateway: ${Math.round((100 * gateway) / results[1].rps)} % of nginx, ${Math.round((100 * gateway) / results[0].rps)} % of direct.`);
+    const machine = `${cpus.length} x ${cpus[0]?.model ?? "cpu"}, Node ${process.version}, load average before the run ${os.loadavg()[0].toFixed(1)}`;
+
+    const main = [
+        wrk("direct to the backend", `${backend}/users`),
+        wrk("nginx (1 worker, keep-alive upstream)", `http://127.0.0.1:${nginxPort}/users`, { pid: nginxProcess.pid }),
+        wrk("Berth gateway (node:http + undici Pool)", `http://127.0.0.1:${gatewayPort}/users`, { pid: gateway.pid }),
+        wrk("Berth gateway, JWT required (RS256)", `http://127.0.0.1:${jwtPort}/users`, { pid: jwtGateway.pid, headers: [`authorization: Bearer ${token}`] }),
+        wrk("Berth gateway, API key required", `http://127.0.0.1:${keyPort}/users`, { pid: keyGateway.pid, headers: [`x-api-key: ${apiKey}`] }),
+    ];
+    console.log(`\nGET /users, wrk -t2 -c${connections} -d${duration}s after a 3 s warm-up; ${machine}\n`);
+    table(main);
+    console.log(`\nGateway: ${Math.round((100 * main[2].rps) / main[1].rps)} % of nginx, ${Math.round((100 * main[2].rps) / main[0].rps)} % of direct; JWT verification costs ${Math.round(100 - (100 * main[3].rps) / main[2].rps)} % of its throughput.`);
+
+    const many = [
+        wrk("direct to the backend", `${backend}/users`, { connections: 1000 }),
+        wrk("nginx (1 worker, keep-alive upstream)", `http://127.0.0.1:${nginxPort}/users`, { connections: 1000, pid: nginxProcess.pid }),
+        wrk("Berth gateway", `http://127.0.0.1:${gatewayPort}/users`, { connections: 1000, pid: gateway.pid }),
+    ];
+    console.log(`\nGET /users, wrk -t2 -c1000 -d${duration}s\n`);
+    table(many);
+
+    const onOneCore = wrk("Berth gateway on one core", `http://127.0.0.1:${pinnedPort}/users`, { pid: pinned.pid, cpus: "1" });
+    const perCpuSecond = (onOneCore.rps * duration) / onOneCore.cpu!;
+    console.log(`\nThe gateway pinned to one core (taskset -c 0), a static nginx backend and wrk -t2 -c${connections} on the other core\n`);
+    table([onOneCore]);
+    console.log(`\nThe gateway used ${onOneCore.cpu!.toFixed(1)} CPU-seconds in ${duration} s: ${Math.round(perCpuSecond).toLocaleString("en-US")} requests per CPU-second, so about ${Math.round(perCpuSecond / 4).toLocaleString("en-US")} requests/s per 0.25 vCPU (Fargate's smallest task), if one vCPU matches one core here.`);
 }
 
 function cleanup(): void {

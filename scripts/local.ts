@@ -3,7 +3,9 @@
  * the same `ROUTES`, with loopback addresses instead of Service Connect names). No Docker, no AWS.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import * as path from "node:path";
+import { exportSPKI, generateKeyPair, SignJWT } from "jose";
 import { catalog as defaultCatalog, databaseEnvironment, deployOrder, serviceEnvironment, type CatalogService } from "../services/catalog";
 import { startEmbeddedPostgres } from "./embeddedPostgres";
 import { freePort, waitHealthy } from "./net";
@@ -15,6 +17,13 @@ export interface LocalOptions {
     port?: number;
     /** The services to run. @default the catalogue */
     services?: readonly CatalogService[];
+    /**
+     * Instances per backend, each on its own port; the gateway balances over them (as Service Connect
+     * does over a service's tasks).
+     * @default 1 for every backend
+     * @example { users: 2 }
+     */
+    instances?: Record<string, number>;
     /** Extra environment for every service, over the catalogue's, e.g. `{ TIMEOUT_MS: "500" }`. */
     env?: Record<string, string>;
     /** Where the services' log lines go, each prefixed with its service's name. @default stdout */
@@ -30,8 +39,20 @@ export interface LocalOptions {
 
 export interface LocalService {
     service: CatalogService;
+    /** Which instance of the service, from 0. */
+    index: number;
     url: string;
     process: ChildProcess;
+}
+
+/** Credentials made up for this run when a route requires authentication (see `devCredentials`). */
+export interface DevCredentials {
+    /** A JWT the gateway accepts, valid for 12 hours: `Authorization: Bearer <token>`. */
+    token: string;
+    /** An API key the gateway accepts: `x-api-key: <key>`. */
+    apiKey: string;
+    /** The gateway's `AUTH_*` variables that accept them. */
+    env: Record<string, string>;
 }
 
 export interface LocalSystem {
@@ -40,6 +61,13 @@ export interface LocalSystem {
     services: LocalService[];
     /** Where the services keep their data, for people (no password); undefined when none declares the database. */
     database?: string;
+    /** Present when a route requires authentication and the environment brought no `AUTH_*` settings. */
+    credentials?: DevCredentials;
+    /**
+     * Replaces one instance as a rolling deployment does: SIGTERM, wait for it to exit, start a new
+     * process on the same address, wait until it answers its health check.
+     */
+    restart(name: string, index?: number): Promise<LocalService>;
     /** Sends SIGTERM to every service and waits until all have exited. */
     stop(): Promise<void>;
 }
@@ -72,15 +100,53 @@ function stopProcess(child: ChildProcess): Promise<void> {
     });
 }
 
+/**
+ * A development key pair, token and API key for a local run in which a route requires authentication.
+ * They exist only in this process and its children; nothing is written to disk.
+ */
+export async function devCredentials(): Promise<DevCredentials> {
+    const issuer = "berth-local";
+    const audience = "berth-local";
+    const { publicKey, privateKey } = await generateKeyPair("ES256");
+    const token = await new SignJWT({})
+        .setProtectedHeader({ alg: "ES256" })
+        .setSubject("local-developer")
+        .setIssuer(issuer)
+        .setAudience(audience)
+        .setIssuedAt()
+        .setExpirationTime("12h")
+        .sign(privateKey);
+    const apiKey = `dev_${randomBytes(24).toString("base64url")}`;
+    return {
+        token,
+        apiKey,
+        env: {
+            AUTH_ISSUER: issuer,
+            AUTH_AUDIENCE: audience,
+            AUTH_JWT_PUBLIC_KEY: await exportSPKI(publicKey),
+            AUTH_JWT_ALGORITHMS: "ES256",
+            AUTH_API_KEYS: JSON.stringify({ "local-developer": apiKey }),
+        },
+    };
+}
+
 /** Starts every service, callees before callers, and resolves once each answers its health check. */
 export async function startLocal(options: LocalOptions = {}): Promise<LocalSystem> {
     const services = options.services ?? defaultCatalog;
     const output = options.output ?? process.stdout;
-    const ports = new Map<string, number>();
+    const ports = new Map<string, number[]>();
     for (const s of services) {
-        ports.set(s.name, s.gateway ? (options.port ?? 8080) || await freePort() : await freePort());
+        const count = s.gateway ? 1 : options.instances?.[s.name] ?? 1;
+        const list: number[] = [];
+        for (let i = 0; i < count; i++) {
+            list.push(s.gateway ? (options.port ?? 8080) || await freePort() : await freePort());
+        }
+        ports.set(s.name, list);
     }
-    const address = (s: CatalogService) => `http://127.0.0.1:${ports.get(s.name)}`;
+    const addresses = (s: CatalogService) => ports.get(s.name)!.map((p) => `http://127.0.0.1:${p}`);
+    const baseEnv = { ...process.env, ...options.env };
+    const guarded = services.some((s) => s.auth !== "none");
+    const credentials = guarded && !baseEnv.AUTH_ISSUER && !baseEnv.AUTH_API_KEYS ? await devCredentials() : undefined;
     const started: LocalService[] = [];
     const database = await startLocalDatabase(options.database ?? localDatabaseChoice(), services);
     const stop = async () => {
@@ -88,39 +154,64 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalSyste
         await database?.stop();
     };
 
+    const launch = (service: CatalogService, index: number): LocalService => {
+        const env = {
+            ...process.env,
+            ...serviceEnvironment(service, services, { addressOf: addresses, port: ports.get(service.name)![index], behindLoadBalancer: false }),
+            ...database?.environment(service),
+            HOST: "127.0.0.1",
+            ...options.env,
+            // Made up only when neither the environment nor `options.env` brought AUTH_* settings.
+            ...(service.gateway ? credentials?.env : {}),
+        };
+        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, service.directory, "src", "main.ts")], {
+            cwd: ROOT,
+            env,
+            stdio: ["ignore", "pipe", "pipe"],
+        });
+        const label = ports.get(service.name)!.length > 1 ? `${service.name}.${index}` : service.name;
+        prefixLines(label, child.stdout!, output);
+        prefixLines(label, child.stderr!, output);
+        return { service, index, url: addresses(service)[index], process: child };
+    };
+    const healthy = (s: LocalService) => waitHealthy(`${s.url}${s.service.healthPath}`, {
+        timeoutMs: options.startTimeoutMs ?? 30_000,
+        alive: () => {
+            if (s.process.exitCode !== null || s.process.signalCode !== null) {
+                throw new Error(`${s.service.name} exited at start (code ${s.process.exitCode ?? s.process.signalCode}); see its log lines above`);
+            }
+        },
+    });
+
     try {
         for (const service of deployOrder(services)) {
-            const env = {
-                ...process.env,
-                ...serviceEnvironment(service, services, { addressOf: address, port: ports.get(service.name) }),
-                ...database?.environment(service),
-                HOST: "127.0.0.1",
-                ...options.env,
-            };
-            const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, service.directory, "src", "main.ts")], {
-                cwd: ROOT,
-                env,
-                stdio: ["ignore", "pipe", "pipe"],
-            });
-            prefixLines(service.name, child.stdout!, output);
-            prefixLines(service.name, child.stderr!, output);
-            const local = { service, url: address(service), process: child };
-            started.push(local);
-            await waitHealthy(`${local.url}${service.healthPath}`, {
-                timeoutMs: options.startTimeoutMs ?? 30_000,
-                alive: () => {
-                    if (child.exitCode !== null || child.signalCode !== null) {
-                        throw new Error(`${service.name} exited at start (code ${child.exitCode ?? child.signalCode}); see its log lines above`);
-                    }
-                },
-            });
+            const instances = ports.get(service.name)!.map((_, i) => launch(service, i));
+            started.push(...instances);
+            await Promise.all(instances.map(healthy));
         }
     } catch (err) {
         await stop();
         throw err;
     }
     const gateway = started.find((s) => s.service.gateway) ?? started[0];
-    return { url: gateway.url, services: started, database: database?.description, stop };
+    return {
+        url: gateway.url,
+        services: started,
+        database: database?.description,
+        credentials,
+        stop,
+        restart: async (name, index = 0) => {
+            const at = started.findIndex((s) => s.service.name === name && s.index === index);
+            if (at === -1) {
+                throw new Error(`no instance ${index} of ${name} runs`);
+            }
+            await stopProcess(started[at].process);
+            const next = launch(started[at].service, index);
+            started[at] = next;
+            await healthy(next);
+            return next;
+        },
+    };
 }
 
 /**

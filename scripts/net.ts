@@ -22,6 +22,8 @@ export interface WaitHealthyOptions {
     timeoutMs?: number;
     /** Called before each attempt; throwing stops the wait (e.g. the process already exited). */
     alive?: () => void;
+    /** Request headers, e.g. credentials for a route that requires them. */
+    headers?: Record<string, string>;
 }
 
 /** Resolves once `url` answers 2xx; throws after the timeout, naming the URL. */
@@ -31,7 +33,7 @@ export async function waitHealthy(url: string, options: WaitHealthyOptions = {})
     while (Date.now() < deadline) {
         options.alive?.();
         try {
-            if ((await fetch(url, { signal: AbortSignal.timeout(1000) })).ok) {
+            if ((await fetch(url, { headers: options.headers, signal: AbortSignal.timeout(1000) })).ok) {
                 return;
             }
         } catch {

@@ -18,6 +18,16 @@ async function main(): Promise<void> {
     if (system.database) {
         console.log(`  database   ${system.database}`);
     }
+    const guarded = system.services.filter((s) => s.service.auth !== "none" && s.index === 0);
+    for (const s of guarded) {
+        console.log(`  ${s.service.routes.join(", ")} require ${s.service.auth === "jwt" ? "a JWT" : "an API key"}`);
+    }
+    if (system.credentials) {
+        // Made up for this run only; printed so that the guarded routes can be tried at once.
+        console.log("\nDevelopment credentials (this run only):");
+        console.log(`  JWT (12 h):  -H 'authorization: Bearer ${system.credentials.token}'`);
+        console.log(`  API key:     -H 'x-api-key: ${system.credentials.apiKey}'`);
+    }
     console.log(`\nTry: curl ${system.url}/users   (Ctrl-C stops everything)\n`);
 
     let stopping = false;

@@ -19,6 +19,13 @@ import { UPSTREAM_TIMEOUT_MS } from "../components/rollout";
 export type { Platform } from "../components/platform";
 export type { DatabaseVariables } from "../components/database";
 export type ServiceKind = "public" | "backend";
+/**
+ * Who may call a backend's routes through the gateway: anyone (`none`), a bearer of a JWT the gateway
+ * verifies (`jwt`), or a holder of an API key (`apiKey`). Where the keys come from: the gateway's
+ * `AUTH_*` environment variables (README, "Authentication").
+ */
+export type AuthMode = "none" | "jwt" | "apiKey";
+export const AUTH_MODES: readonly AuthMode[] = ["none", "jwt", "apiKey"];
 
 export interface ServiceDeclaration {
     /**
@@ -54,6 +61,13 @@ export interface ServiceDeclaration {
      * @example ["/users"]
      */
     routes?: string[];
+    /**
+     * `backend` only: what the gateway requires before it forwards a request to one of `routes`. The
+     * verified identity reaches the backend in `x-auth-subject` (and `x-auth-method`), headers the gateway
+     * removes from every client request.
+     * @default "none"
+     */
+    auth?: AuthMode;
     /**
      * `public` only: this service is the API gateway. It receives the route table of every backend that
      * declares `routes` (environment variable `ROUTES`) and is admitted by their security groups.
@@ -103,6 +117,7 @@ export interface CatalogService {
     /** `public` with path patterns: the listener rule's priority; else undefined. */
     readonly priority?: number;
     readonly routes: readonly string[];
+    readonly auth: AuthMode;
     readonly gateway: boolean;
     readonly platform: Platform;
     /** The folder that holds the service's code, relative to the repository root. */
@@ -161,12 +176,17 @@ export function resolveCatalog(decls: readonly ServiceDeclaration[]): CatalogSer
         if (d.healthPath !== undefined && !d.healthPath.startsWith("/")) {
             throw new Error(`${where}: "healthPath" is "${d.healthPath}"; it must start with "/"`);
         }
+        if (d.auth !== undefined && !AUTH_MODES.includes(d.auth)) {
+            throw new Error(`${where}: "auth" is ${JSON.stringify(d.auth)}; allowed: ${AUTH_MODES.join(", ")}`);
+        }
         if (d.kind === "backend") {
             if (d.pathPatterns || d.gateway || d.priority !== undefined) {
                 throw new Error(`${where}: "pathPatterns", "priority" and "gateway" are for public services; a backend is reached through the gateway by its "routes"`);
             }
         } else if (d.routes) {
             throw new Error(`${where}: "routes" is for backends; a public service is reached through the ALB by its "pathPatterns"`);
+        } else if (d.auth) {
+            throw new Error(`${where}: "auth" is for backends: it guards their "routes" at the gateway`);
         }
         if (d.priority !== undefined && (!Number.isInteger(d.priority) || d.priority < 1 || d.priority >= DEFAULT_ROUTE_PRIORITY || (d.pathPatterns ?? []).length === 0)) {
             throw new Error(`${where}: "priority" is ${d.priority}; allowed: a whole number from 1 to ${DEFAULT_ROUTE_PRIORITY - 1}, with "pathPatterns"`);
@@ -218,6 +238,7 @@ export function resolveCatalog(decls: readonly ServiceDeclaration[]): CatalogSer
         pathPatterns: d.pathPatterns ?? [],
         priority: d.kind === "public" && (d.pathPatterns ?? []).length > 0 ? d.priority ?? rulePriority(d.name) : undefined,
         routes: d.routes ?? [],
+        auth: d.auth ?? "none",
         gateway: d.gateway ?? false,
         platform: d.platform ?? "linux/amd64",
         directory: `services/${d.name}`,
@@ -307,13 +328,22 @@ export const catalog: readonly CatalogService[] = resolveCatalog(declarations);
 
 /** Where a service runs, for `serviceEnvironment`. */
 export interface Placement {
-    /** Where a callee answers: `http://users:8080` through Service Connect, `http://127.0.0.1:<port>` locally. */
-    addressOf: (callee: CatalogService) => string;
+    /**
+     * Where a callee answers: `http://users:8080` through Service Connect, or in the local run
+     * `http://127.0.0.1:<port>`, one address per instance.
+     */
+    addressOf: (callee: CatalogService) => string | readonly string[];
     /**
      * The port this service listens on.
      * @default the catalogue's port
      */
     port?: number;
+    /**
+     * The gateway sits behind the ALB, the only peer its security group admits, so it keeps the
+     * `X-Forwarded-Proto` and `-Port` the ALB sets (`TRUST_PROXY`). The local run has no load balancer.
+     * @default true
+     */
+    behindLoadBalancer?: boolean;
 }
 
 /** The environment variable that gives a caller a callee's address: `users` -> `USERS_URL`. */
@@ -323,12 +353,14 @@ export function urlVariable(callee: string): string {
 
 /**
  * The environment variables a service gets from the catalogue: the one place that sets `PORT`, the
- * gateway's `ROUTES` and `TIMEOUT_MS`, and a `<NAME>_URL` per declared callee.
+ * gateway's `ROUTES`, `TIMEOUT_MS` and `TRUST_PROXY`, and a `<NAME>_URL` per declared callee (its first
+ * address where the local run has several instances).
  *
- * The gateway's `ROUTES` is a JSON object from path prefix to base URL, e.g.
- * `{"/users":"http://users:8080","/products":"http://products:8080"}`. Its `TIMEOUT_MS` comes from the
- * same constant as Service Connect's per-request timeout (components/rollout.ts), so the gateway gives up
- * first and answers its own 504.
+ * The gateway's `ROUTES` is a JSON object from path prefix to the backend: its address (one string), its
+ * addresses (a list), or `{"origins": ..., "auth": "jwt" | "apiKey"}` when the backend declares `auth`,
+ * e.g. `{"/users":"http://users:8080","/products":{"origins":"http://products:8080","auth":"jwt"}}`. Its
+ * `TIMEOUT_MS` comes from the same constant as Service Connect's per-request timeout (components/rollout.ts),
+ * so the gateway gives up first and answers its own 504.
  */
 export function serviceEnvironment(
     service: CatalogService,
@@ -338,17 +370,21 @@ export function serviceEnvironment(
     const env: Record<string, string> = { PORT: String(placement.port ?? service.port) };
     const callees = services.filter((s) => service.calls.includes(s.name));
     if (service.gateway) {
-        const routes: Record<string, string> = {};
+        const routes: Record<string, unknown> = {};
         for (const callee of callees) {
+            const address = placement.addressOf(callee);
+            const origins = typeof address === "string" ? address : address.length === 1 ? address[0] : [...address];
             for (const route of callee.routes) {
-                routes[route] = placement.addressOf(callee);
+                routes[route] = callee.auth === "none" ? origins : { origins, auth: callee.auth };
             }
         }
         env.ROUTES = JSON.stringify(routes);
         env.TIMEOUT_MS = String(UPSTREAM_TIMEOUT_MS);
+        env.TRUST_PROXY = String(placement.behindLoadBalancer ?? true);
     }
     for (const callee of callees.filter((c) => !(service.gateway && c.routes.length > 0))) {
-        env[urlVariable(callee.name)] = placement.addressOf(callee);
+        const address = placement.addressOf(callee);
+        env[urlVariable(callee.name)] = typeof address === "string" ? address : address[0];
     }
     return env;
 }

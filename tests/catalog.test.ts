@@ -156,6 +156,8 @@ describe("service catalogue", () => {
         ["a route with a wildcard", [{ name: "g", kind: "public", gateway: true }, { name: "a", kind: "backend", routes: ["/a/*"] }], /route "\/a\/\*" must be a path/],
         ["a route twice", [{ name: "g", kind: "public", gateway: true }, { name: "a", kind: "backend", routes: ["/x"] }, { name: "b", kind: "backend", routes: ["/x"] }], /service "b": route "\/x" is already routed to "a"/],
         ["two default routes", [{ name: "a", kind: "public" }, { name: "b", kind: "public" }], /only one public service may take the ALB's default route, and "a" has it/],
+        ["an auth mode the gateway lacks", [{ name: "g", kind: "public", gateway: true }, { name: "a", kind: "backend", routes: ["/a"], auth: "basic" as never }], /service "a": "auth" is "basic"; allowed: none, jwt, apiKey/],
+        ["auth on a public service", [{ name: "a", kind: "public", auth: "jwt" }], /service "a": "auth" is for backends/],
         ["routes without a gateway", [{ name: "a", kind: "backend", routes: ["/a"] }], /"a" declare routes, but no public service is the gateway/],
         ["a call to an unknown service", [{ name: "a", kind: "backend", calls: ["nope"] }], /service "a": "calls" names "nope"; allowed: another backend/],
         ["a call to itself", [{ name: "a", kind: "backend", calls: ["a"] }], /service "a": "calls" names "a"/],
@@ -176,8 +178,9 @@ describe("service catalogue", () => {
         const address = (s: { name: string; port: number }) => `http://${s.name}:${s.port}`;
         const api = catalog.find((s) => s.gateway)!;
         const env = serviceEnvironment(api, catalog, { addressOf: address });
-        assert.deepStrictEqual(Object.keys(env).sort(), ["PORT", "ROUTES", "TIMEOUT_MS"]);
+        assert.deepStrictEqual(Object.keys(env).sort(), ["PORT", "ROUTES", "TIMEOUT_MS", "TRUST_PROXY"]);
         assert.strictEqual(Number(env.TIMEOUT_MS), UPSTREAM_TIMEOUT_MS);
+        assert.strictEqual(env.TRUST_PROXY, "true", "in AWS the gateway's only peer is the ALB");
         const routes = JSON.parse(env.ROUTES);
         assert.strictEqual(routes["/users"], "http://users:8080");
         assert.strictEqual(routes["/products"], "http://products:8080");
@@ -186,6 +189,25 @@ describe("service catalogue", () => {
         const users = catalog.find((s) => s.name === "users")!;
         assert.deepStrictEqual(serviceEnvironment(users, catalog, { addressOf: address }), { PORT: "8080" });
         assert.deepStrictEqual(serviceEnvironment(users, catalog, { addressOf: address, port: 4321 }), { PORT: "4321" });
+    });
+
+    it("carries a backend's auth and every address of its instances to the gateway", () => {
+        const services = resolveCatalog([
+            { name: "g", kind: "public", gateway: true },
+            { name: "a", kind: "backend", routes: ["/a", "/a2"], auth: "jwt" },
+            { name: "b", kind: "backend", routes: ["/b"], auth: "apiKey" },
+            { name: "c", kind: "backend", routes: ["/c"] },
+        ]);
+        const addresses = (s: { name: string }) => s.name === "c" ? ["http://c1:1", "http://c2:2"] : [`http://${s.name}:1`];
+        const env = serviceEnvironment(services[0], services, { addressOf: addresses, behindLoadBalancer: false });
+        assert.deepStrictEqual(JSON.parse(env.ROUTES), {
+            "/a": { origins: "http://a:1", auth: "jwt" },
+            "/a2": { origins: "http://a:1", auth: "jwt" },
+            "/b": { origins: "http://b:1", auth: "apiKey" },
+            "/c": ["http://c1:1", "http://c2:2"],
+        });
+        assert.strictEqual(env.TRUST_PROXY, "false");
+        assert.strictEqual(services[3].auth, "none");
     });
 
     it("routes a newly declared backend through the gateway", () => {

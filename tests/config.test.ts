@@ -320,7 +320,7 @@ describe("stack configuration", () => {
                 /^berth:secrets\.api\.AUTH_API_KEYS starts with "arn:" but is no reference/],
             ["an unknown service", { nope: { KEY: VALUE } }, /^berth:secrets\.nope names no service of the catalogue; allowed: api, users, products/],
             ["a lower-case variable", { api: { auth_key: VALUE } }, /^berth:secrets\.api\.auth_key: "auth_key" is not a variable name Berth takes; allowed: upper-case letters/],
-            ["a variable the catalogue sets", { api: { ROUTES: VALUE } }, /^berth:secrets\.api\.ROUTES: ROUTES is a variable Berth sets on api itself \(PORT, ROUTES, TIMEOUT_MS\)/],
+            ["a variable the catalogue sets", { api: { ROUTES: VALUE } }, /^berth:secrets\.api\.ROUTES: ROUTES is a variable Berth sets on api itself \(PORT, ROUTES, TIMEOUT_MS, TRUST_PROXY\)/],
             ["a database variable", { users: { DB_PASSWORD: VALUE } }, /^berth:secrets\.users\.DB_PASSWORD: DB_PASSWORD is a variable Berth sets on users itself \(PORT, DB_HOST, DB_PORT, DB_NAME, DB_USER, DB_PASSWORD, DB_SSL\)/],
             ["an empty value", { api: { KEY: "" } }, /^berth:secrets\.api\.KEY is empty or not text \(value not shown\)/],
             ["a service that is no object", { api: VALUE }, /^berth:secrets\.api is not an object; allowed: variable names to values or ARNs/],

@@ -7,14 +7,25 @@ import {
     CONTAINER_HEALTH_CHECK, DEPLOYMENT_POLL_INTERVAL, DEPLOYMENT_TIMEOUT, DEREGISTRATION_DELAY, HEALTH_CHECK_GRACE_PERIOD,
     SERVICE_CONNECT_IDLE_TIMEOUT, SERVICE_CONNECT_PER_REQUEST_TIMEOUT, STOP_TIMEOUT, TARGET_GROUP_HEALTH_CHECK, UPSTREAM_TIMEOUT_MS,
 } from "../components/rollout";
-import { KEEP_ALIVE_TIMEOUT_MS, SHUTDOWN_TIMEOUT_MS } from "../services/kit/src/http";
+import { DEFAULT_TIMEOUT_MS } from "../services/api/src/gateway";
+import { KEEP_ALIVE_TIMEOUT_MS, REUSE_GRACE_MS, SHUTDOWN_TIMEOUT_MS } from "../services/kit/src/http";
 
 /** The ALB's idle timeout (LoadBalancerArgs.idleTimeout's default). */
 const ALB_IDLE_TIMEOUT = 60;
 
 describe("rollout timings", () => {
-    it("let a service finish its in-flight requests before ECS kills it", () => {
-        assert.ok(SHUTDOWN_TIMEOUT_MS < STOP_TIMEOUT * 1000);
+    it("let a service finish its in-flight requests and exit before ECS kills it, with a second to spare for logs", () => {
+        assert.ok(SHUTDOWN_TIMEOUT_MS + 1000 <= STOP_TIMEOUT * 1000,
+            `shutdown deadline ${SHUTDOWN_TIMEOUT_MS} ms, stop timeout ${STOP_TIMEOUT} s: ECS would kill the task (exit 137)`);
+    });
+
+    it("let a request that waits on a slow upstream get its answer (or its 504) before the shutdown deadline", () => {
+        assert.ok(UPSTREAM_TIMEOUT_MS + REUSE_GRACE_MS < SHUTDOWN_TIMEOUT_MS);
+    });
+
+    it("give the gateway the same timeout without the catalogue (npm run bench, a bare image) as with it", () => {
+        // The image holds the gateway alone, not components/: two sources by necessity, held equal here.
+        assert.strictEqual(DEFAULT_TIMEOUT_MS, UPSTREAM_TIMEOUT_MS);
     });
 
     it("let the gateway answer its own 504 before Service Connect or the ALB cut the request", () => {

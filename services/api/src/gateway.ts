@@ -1,96 +1,189 @@
 import { randomUUID } from "node:crypto";
 import * as http from "node:http";
 import type { IncomingHttpHeaders } from "node:http";
+import type { Socket } from "node:net";
 import pino, { type Logger } from "pino";
-import { Pool, errors as undiciErrors, type Dispatcher } from "undici";
+import { errors as undiciErrors, type Dispatcher } from "undici";
 import { acceptedRequestId, errorBody } from "../../kit/src/errors";
-import { KEEP_ALIVE_TIMEOUT_MS } from "../../kit/src/http";
+import { ConnectionTracker, KEEP_ALIVE_TIMEOUT_MS } from "../../kit/src/http";
+import { API_KEY_HEADER, IDENTITY_HEADERS, IDENTITY_PREFIX, type Authenticator } from "./auth";
 import { matchRoute, type Route } from "./routes";
+import { Pools, Upstream } from "./upstreams";
+
+/** How long a request may wait for its upstream's response head, by default (`TIMEOUT_MS`). */
+export const DEFAULT_TIMEOUT_MS = 10_000;
 
 export interface GatewayOptions {
     routes: Route[];
     /**
-     * How long an upstream may take to send its response headers, and then each piece of its body,
-     * before the gateway answers 504.
+     * How long a request may wait for an upstream connection plus the upstream's response headers, and
+     * then each piece of the response body, before the gateway answers 504. Also how long a client may
+     * pause while sending its body before the gateway answers 408.
      * @default 10000
      */
     timeoutMs?: number;
     /**
-     * Largest request body in bytes, by its Content-Length; a larger one answers 413.
+     * Largest request body in bytes, whatever its framing (Content-Length or chunked); a larger one
+     * answers 413.
      * @default 1048576
      */
     bodyLimit?: number;
     /**
-     * Keep-alive connections per upstream.
+     * Most bytes of request bodies held at once, over all requests being read: bodies are read whole
+     * before they are sent on, and many large slow uploads must not exhaust the task's memory. A body
+     * that would go over answers 503 with `Retry-After`.
+     * @default 67108864 (64 MiB)
+     */
+    bufferLimit?: number;
+    /**
+     * Keep-alive connections per upstream origin; requests beyond them wait (within `timeoutMs`).
      * @default 128
      */
     connections?: number;
+    /**
+     * Most header fields a request may carry; more answer 431. Backends cut header lists silently
+     * (node:http keeps the first 2000), so the gateway refuses instead.
+     * @default 100
+     */
+    maxHeaders?: number;
+    /**
+     * `/health` answers 503 once every route has had requests waiting this long without any getting an
+     * upstream connection: the task can no longer serve, and ECS or the ALB should replace it.
+     * @default 3 * timeoutMs
+     */
+    stuckAfterMs?: number;
+    /**
+     * The peer is a load balancer that sets `X-Forwarded-Proto` and `X-Forwarded-Port` itself (the ALB):
+     * keep those. Otherwise the gateway sets them from its own connection.
+     * @default false
+     */
+    trustProxy?: boolean;
+    /** Verifies credentials on routes whose `auth` is not "none"; required when there are such routes. */
+    auth?: Authenticator;
     logger?: Logger;
 }
 
-/** Headers that describe one connection, not the message: never forwarded (RFC 9110, 7.6.1). */
+/** Headers that describe one connection, not the message (RFC 9110, 7.6.1): never forwarded. */
 const HOP_BY_HOP = new Set([
     "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization",
-    "te", "trailer", "transfer-encoding", "upgrade", "host",
+    "te", "trailer", "transfer-encoding", "upgrade",
 ]);
+/**
+ * Request headers the gateway sets or re-frames itself: the host is the upstream's, the body is sent
+ * whole with its own length, and an expectation is answered by the gateway.
+ */
+const REQUEST_DROP = new Set([...HOP_BY_HOP, "host", "content-length", "expect", "x-request-id"]);
+const RESPONSE_DROP = new Set([...HOP_BY_HOP, "x-request-id"]);
+
+/** Who a verified request comes from. */
+interface Identity {
+    subject: string;
+    method: string;
+}
+
+/** RFC 9110, 9.2.2: methods whose repetition has the effect of one request. */
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
+/** Errors raised before a connection existed: nothing was sent, so any method may be retried. */
+const CONNECT_ERRORS = new Set(["ECONNREFUSED", "UND_ERR_CONNECT_TIMEOUT", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
+/** Errors of a connection that broke before any response byte: the request may or may not have run. */
+const BROKEN_ERRORS = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED", "UND_ERR_SOCKET", "UND_ERR_CLOSED"]);
+
+/** Longest request target; longer ones answer 414 (node:http's 16 KiB header limit comes after). */
+const MAX_URL_LENGTH = 8192;
 
 /**
- * The public API gateway: `GET /health`, and every path under a route forwarded to its upstream over a
- * keep-alive pool. Built on node:http and undici's `dispatch()`: the upstream's chunks go straight into
- * the client's response, with no framework router, stream pipeline or promise per request on the hot path
- * (see bench/ for what that buys against undici's higher-level `stream()` and nginx).
+ * The public API gateway: `GET /health`, and every path under a route forwarded to one of its origins
+ * over keep-alive pools. Built on node:http and undici's `dispatch()`: the upstream's chunks go straight
+ * into the client's response, with no framework router or stream pipeline on the hot path (see bench/).
+ *
+ * A request's life: limits (method, header count, URL) -> route -> credential (when the route asks for
+ * one) -> body, read whole within `bodyLimit` and `timeoutMs` (so no slow client ever holds an upstream
+ * connection, and an idempotent request can be sent again) -> one upstream attempt, and at most one
+ * retry, within `timeoutMs` including the wait for a connection -> the response streamed back.
  */
 export class Gateway {
     readonly server: http.Server;
-    private readonly routes: Route[];
-    private readonly pools = new Map<string, Pool>();
+    readonly tracker: ConnectionTracker;
+    readonly timeoutMs: number;
+    private readonly upstreams = new Map<Route, Upstream>();
+    private readonly pools: Pools;
     private readonly bodyLimit: number;
-    private readonly log: Logger;
+    private readonly bufferLimit: number;
+    /** Bytes of request bodies held now, until each is sent on or dropped. */
+    private buffered = 0;
+    private readonly maxHeaders: number;
+    private readonly stuckAfterMs: number;
+    private readonly trustProxy: boolean;
+    private readonly auth?: Authenticator;
+    readonly log: Logger;
     private closing = false;
 
-    constructor(options: GatewayOptions) {
-        const timeoutMs = options.timeoutMs ?? 10_000;
-        this.routes = options.routes;
-        this.bodyLimit = options.bodyLimit ?? 1024 * 1024;
-        this.log = options.logger ?? pino({ level: process.env.LOG_LEVEL ?? "info", base: { service: "api" } });
-        for (const route of options.routes) {
-            if (!this.pools.has(route.origin)) {
-                this.pools.set(route.origin, new Pool(route.origin, {
-                    connections: options.connections ?? 128,
-                    headersTimeout: timeoutMs,
-                    bodyTimeout: timeoutMs,
-                }));
-            }
+    constructor(private readonly options: GatewayOptions) {
+        if (!options.auth && options.routes.some((r) => r.auth !== "none")) {
+            throw new Error(`routes ${options.routes.filter((r) => r.auth !== "none").map((r) => r.prefix).join(", ")} require authentication, but the gateway has no authenticator`);
         }
-        this.server = http.createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, (req, res) => this.handle(req, res));
+        this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+        this.bodyLimit = options.bodyLimit ?? 1024 * 1024;
+        this.bufferLimit = options.bufferLimit ?? 64 * 1024 * 1024;
+        this.maxHeaders = options.maxHeaders ?? 100;
+        this.stuckAfterMs = options.stuckAfterMs ?? 3 * this.timeoutMs;
+        this.trustProxy = options.trustProxy ?? false;
+        this.auth = options.auth;
+        this.log = options.logger ?? pino({ level: process.env.LOG_LEVEL ?? "info", base: { service: "api" } });
+        this.pools = new Pools({ connections: options.connections ?? 128, timeoutMs: this.timeoutMs });
+        for (const route of options.routes) {
+            this.upstreams.set(route, new Upstream(route, this.pools));
+        }
+
+        this.server = http.createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, (req, res) => this.handle(req, res, false));
         this.server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1000;
-        // Requests that are not HTTP at all never reach `handle`: answer them in the same JSON shape.
-        this.server.on("clientError", (err: Error & { code?: string }, socket) => {
+        // Every header counts toward `maxHeaders`: node:http's default (2000) would drop the rest silently.
+        this.server.maxHeadersCount = 0;
+        this.tracker = new ConnectionTracker(this.server);
+        // The gateway answers `Expect: 100-continue` itself, once it knows it will take the body.
+        this.server.on("checkContinue", (req, res) => this.handle(req, res, true));
+        this.server.on("checkExpectation", (req: http.IncomingMessage, res: http.ServerResponse) => {
+            res.shouldKeepAlive = false;
+            this.sendError(res, 417, `Expectation ${JSON.stringify(req.headers.expect)} is not supported; allowed: 100-continue`, this.requestIdOf(req));
+        });
+        this.server.on("connect", (req: http.IncomingMessage, socket: Socket) => {
+            socket.on("error", () => undefined);
+            socket.end(rawError(405, `${req.method} is not allowed; the gateway forwards HTTP requests only`, { allow: "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS" }));
+        });
+        // Requests that are not HTTP at all, or too large to parse, never reach `handle`.
+        this.server.on("clientError", (err: Error & { code?: string; rawPacket?: Buffer }, socket: Socket) => {
             if (!socket.writable || err.code === "ECONNRESET") {
                 socket.destroy();
                 return;
             }
-            const body = JSON.stringify(errorBody(400, "Malformed HTTP request"));
-            socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+            socket.end(rawClientError(err));
         });
     }
 
-    /** Stops accepting, lets in-flight requests finish, then closes the upstream pools. */
-    close(): Promise<void> {
+    /**
+     * Stops accepting and answers 503 on `/health`; resolves once in-flight requests are done and every
+     * connection is closed. Idle and stalled client connections are closed by the tracker (see
+     * `shutDown` in the kit), which also cuts what is left at its deadline.
+     */
+    async close(): Promise<void> {
         this.closing = true;
-        return new Promise<void>((resolve, reject) => {
-            this.server.close((err) => {
-                Promise.all([...this.pools.values()].map((p) => p.close()))
-                    .then(() => (err ? reject(err) : resolve()), reject);
-            });
-            // Busy connections close after their response (see `headers`), idle ones now.
-            this.server.closeIdleConnections();
-        });
+        await new Promise<void>((resolve, reject) => this.server.close((err) => (err ? reject(err) : resolve())));
+        await this.pools.close();
     }
 
-    private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    /** Route prefixes whose requests have waited past `stuckAfterMs` without any getting a connection. */
+    stuckRoutes(): string[] {
+        const now = Date.now();
+        return [...this.upstreams.values()].filter((u) => u.stuckFor(now) > this.stuckAfterMs).map((u) => u.route.prefix);
+    }
+
+    private requestIdOf(req: http.IncomingMessage): string {
+        return acceptedRequestId(req.headers["x-request-id"]) ?? randomUUID();
+    }
+
+    private handle(req: http.IncomingMessage, res: http.ServerResponse, expectsContinue: boolean): void {
         const started = process.hrtime.bigint();
-        const requestId = acceptedRequestId(req.headers["x-request-id"]) ?? randomUUID();
+        const requestId = this.requestIdOf(req);
         res.once("finish", () => {
             this.log.info({
                 requestId, method: req.method, url: req.url, status: res.statusCode,
@@ -98,84 +191,223 @@ export class Gateway {
             }, "request");
         });
 
+        if (req.method === "TRACE") {
+            res.setHeader("allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
+            return this.refuse(res, 405, "TRACE is not allowed", requestId);
+        }
+        if (req.rawHeaders.length / 2 > this.maxHeaders) {
+            return this.refuse(res, 431, `The request has ${req.rawHeaders.length / 2} header fields; allowed: at most ${this.maxHeaders}`, requestId);
+        }
         const url = req.url ?? "/";
+        if (url.length > MAX_URL_LENGTH) {
+            return this.refuse(res, 414, `The request target has ${url.length} characters; allowed: at most ${MAX_URL_LENGTH}`, requestId);
+        }
         const queryAt = url.indexOf("?");
         const path = queryAt === -1 ? url : url.slice(0, queryAt);
         if (!path.startsWith("/")) {
-            return this.sendError(res, 400, `Request target ${JSON.stringify(url)} is not a path`, requestId);
+            return this.refuse(res, 400, `Request target ${JSON.stringify(url)} is not a path`, requestId);
         }
         if (path === "/health") {
-            if (req.method !== "GET" && req.method !== "HEAD") {
-                res.setHeader("allow", "GET, HEAD");
-                return this.sendError(res, 405, `${req.method} is not allowed on /health; allowed: GET, HEAD`, requestId);
-            }
-            return this.sendJson(res, 200, { status: "ok", service: "api" }, requestId);
+            return this.health(req, res, requestId);
         }
-        const route = matchRoute(this.routes, path);
+        const route = matchRoute(this.options.routes, path);
         if (!route) {
-            return this.sendError(res, 404, `No route for ${req.method} ${path}`, requestId);
+            return this.refuse(res, 404, `No route for ${req.method} ${path}`, requestId);
         }
-        const length = Number(req.headers["content-length"] ?? 0);
-        if (length > this.bodyLimit) {
-            // The unread body would otherwise be parsed as the next request.
-            res.shouldKeepAlive = false;
-            return this.sendError(res, 413, `Request body of ${length} bytes is over the limit of ${this.bodyLimit}`, requestId);
+        try {
+            this.admit(req, res, route, requestId, expectsContinue);
+        } catch (err) {
+            this.failed(res, requestId, err as Error);
         }
-        this.forward(req, res, route, requestId);
     }
 
-    private forward(req: http.IncomingMessage, res: http.ServerResponse, route: Route, requestId: string): void {
+    /** A bug, not a fault of the client or the upstream: 500, logged. */
+    private failed(res: http.ServerResponse, requestId: string, err: Error): void {
+        this.log.error({ requestId, err: err.message, stack: err.stack }, "request failed");
+        if (!res.headersSent && !res.destroyed) {
+            this.refuse(res, 500, "Internal error", requestId);
+        } else {
+            res.destroy();
+        }
+    }
+
+    private health(req: http.IncomingMessage, res: http.ServerResponse, requestId: string): void {
+        if (req.method !== "GET" && req.method !== "HEAD") {
+            res.setHeader("allow", "GET, HEAD");
+            return this.refuse(res, 405, `${req.method} is not allowed on /health; allowed: GET, HEAD`, requestId);
+        }
+        if (this.closing) {
+            return this.sendJson(res, 503, { status: "closing", service: "api" }, requestId);
+        }
+        const stuck = this.stuckRoutes();
+        if (this.upstreams.size > 0 && stuck.length === this.upstreams.size) {
+            return this.sendJson(res, 503, { status: "stuck", service: "api", stuck }, requestId);
+        }
+        this.sendJson(res, 200, { status: "ok", service: "api" }, requestId);
+    }
+
+    /**
+     * Credential, then body, then the upstream. Synchronous for a public route without a body, the hot
+     * path: no promise per request.
+     */
+    private admit(req: http.IncomingMessage, res: http.ServerResponse, route: Route, requestId: string, expectsContinue: boolean): void {
+        if (route.auth === "none") {
+            return this.receive(req, res, route, requestId, expectsContinue);
+        }
+        this.auth!.check(route.auth, req.headers).then((verdict) => {
+            if (res.destroyed) {
+                return;
+            }
+            if (!verdict.ok) {
+                if (verdict.challenge) {
+                    res.setHeader("www-authenticate", verdict.challenge);
+                }
+                return this.refuse(res, verdict.status, verdict.message, requestId);
+            }
+            this.receive(req, res, route, requestId, expectsContinue, verdict);
+        }).catch((err: Error) => this.failed(res, requestId, err));
+    }
+
+    private receive(req: http.IncomingMessage, res: http.ServerResponse, route: Route, requestId: string, expectsContinue: boolean, identity?: Identity): void {
+        const declared = req.headers["content-length"] === undefined ? undefined : Number(req.headers["content-length"]);
+        if (declared !== undefined && declared > this.bodyLimit) {
+            return this.refuse(res, 413, `Request body of ${declared} bytes is over the limit of ${this.bodyLimit}`, requestId);
+        }
+        if (req.headers["transfer-encoding"] === undefined && !declared) {
+            return this.forward(req, res, route, requestId, identity, null);
+        }
+        if (expectsContinue) {
+            res.writeContinue();
+        }
+        this.readBody(req, res, requestId).then((read) => {
+            if (read !== undefined) {
+                // GET and HEAD bodies have no meaning (RFC 9110, 9.3.1): read to keep the connection in step, not sent.
+                this.forward(req, res, route, requestId, identity, req.method === "GET" || req.method === "HEAD" ? null : read);
+            }
+        }).catch((err: Error) => this.failed(res, requestId, err));
+    }
+
+    private forward(req: http.IncomingMessage, res: http.ServerResponse, route: Route, requestId: string, identity: Identity | undefined, body: Buffer | null): void {
+        new Exchange(this, req, res, this.upstreams.get(route)!, requestId, {
+            path: req.url!,
+            method: req.method as Dispatcher.HttpMethod,
+            headers: this.upstreamHeaders(req, route, requestId, identity),
+            body,
+        }).start();
+    }
+
+    /**
+     * The whole request body, within `bodyLimit` and with at most `timeoutMs` between two pieces; or
+     * undefined once the client has been answered (413, 408) or has gone away.
+     */
+    private readBody(req: http.IncomingMessage, res: http.ServerResponse, requestId: string): Promise<Buffer | undefined> {
+        return new Promise((resolve) => {
+            const chunks: Buffer[] = [];
+            let size = 0;
+            let settled = false;
+            const settle = (value: Buffer | undefined) => {
+                if (settled) {
+                    return;
+                }
+                settled = true;
+                clearTimeout(idle);
+                req.off("data", onData).off("end", onEnd).off("error", onGone);
+                res.off("close", onGone);
+                // The body leaves the budget once it is handed to undici, which writes it at once.
+                this.buffered -= size;
+                resolve(value);
+            };
+            const refuse = (status: number, message: string) => {
+                settle(undefined);
+                // Keep reading what the client still sends, so that it can read the answer.
+                req.resume();
+                this.refuse(res, status, message, requestId);
+            };
+            const onData = (chunk: Buffer) => {
+                if (size + chunk.length > this.bodyLimit) {
+                    return refuse(413, `Request body is over the limit of ${this.bodyLimit} bytes`);
+                }
+                if (this.buffered + chunk.length > this.bufferLimit) {
+                    res.setHeader("retry-after", "1");
+                    return refuse(503, "The gateway holds too many request bodies at once; retry shortly");
+                }
+                size += chunk.length;
+                this.buffered += chunk.length;
+                chunks.push(chunk);
+                idle.refresh();
+            };
+            const onEnd = () => settle(Buffer.concat(chunks, size));
+            const onGone = () => settle(undefined);
+            const idle = setTimeout(() => {
+                refuse(408, `The request body stalled: nothing arrived for ${this.timeoutMs} ms`);
+            }, this.timeoutMs);
+            req.on("data", onData).on("end", onEnd).on("error", onGone);
+            res.on("close", onGone);
+        });
+    }
+
+    /**
+     * The gateway's own headers first (request id, forwarded, identity), so that no limit on the number
+     * of headers downstream can drop them; then the client's, without hop-by-hop headers, those named in
+     * `Connection`, and any the client may not set (forwarded, identity, the credential the gateway
+     * consumed).
+     */
+    private upstreamHeaders(req: http.IncomingMessage, route: Route, requestId: string, identity?: Identity): string[] {
         const raw = req.rawHeaders;
-        const headers: string[] = [];
-        let forwardedFor = req.socket.remoteAddress ?? "";
-        let hasProto = false;
-        let hasHost = false;
+        const named = connectionTokens(req.headers.connection);
+        const out = ["x-request-id", requestId];
+        const chain: string[] = [];
+        for (let i = 0; i < raw.length; i += 2) {
+            if (raw[i].length === 15 && raw[i].toLowerCase() === "x-forwarded-for") {
+                chain.push(raw[i + 1]);
+            }
+        }
+        chain.push(req.socket.remoteAddress?.replace(/^::ffff:/, "") ?? "unknown");
+        out.push("x-forwarded-for", chain.join(", "));
+        if (req.headers.host) {
+            out.push("x-forwarded-host", req.headers.host);
+        }
+        const proto = this.trustProxy ? single(req.headers["x-forwarded-proto"]) : undefined;
+        out.push("x-forwarded-proto", proto === "https" || proto === "http" ? proto : "http");
+        const port = this.trustProxy ? single(req.headers["x-forwarded-port"]) : undefined;
+        out.push("x-forwarded-port", port && /^\d{1,5}$/.test(port) ? port : String(req.socket.localPort ?? ""));
+        if (identity) {
+            out.push(IDENTITY_HEADERS.subject, identity.subject, IDENTITY_HEADERS.method, identity.method);
+        }
+        const credential = route.auth === "jwt" ? "authorization" : route.auth === "apiKey" ? API_KEY_HEADER : undefined;
         for (let i = 0; i < raw.length; i += 2) {
             const name = raw[i].toLowerCase();
-            if (HOP_BY_HOP.has(name) || name === "x-request-id") {
+            if (REQUEST_DROP.has(name) || name.startsWith("x-forwarded-") || name.startsWith(IDENTITY_PREFIX) ||
+                name === credential || (named !== undefined && named.has(name))) {
                 continue;
             }
-            if (name === "x-forwarded-for") {
-                forwardedFor = `${raw[i + 1]}, ${forwardedFor}`;
-                continue;
-            }
-            hasProto ||= name === "x-forwarded-proto";
-            hasHost ||= name === "x-forwarded-host";
-            headers.push(raw[i], raw[i + 1]);
+            out.push(raw[i], raw[i + 1]);
         }
-        headers.push("x-request-id", requestId, "x-forwarded-for", forwardedFor);
-        if (!hasProto) {
-            headers.push("x-forwarded-proto", "http");
-        }
-        if (!hasHost && req.headers.host) {
-            headers.push("x-forwarded-host", req.headers.host);
-        }
-        const hasBody = req.method !== "GET" && req.method !== "HEAD" &&
-            (req.headers["content-length"] !== undefined || req.headers["transfer-encoding"] !== undefined);
-
-        this.pools.get(route.origin)!.dispatch(
-            { path: req.url!, method: req.method as Dispatcher.HttpMethod, headers, body: hasBody ? req : null },
-            new ProxyHandler(this, res, route, requestId),
-        );
+        return out;
     }
 
-    /** Called by ProxyHandler when the upstream failed. */
-    upstreamFailed(res: http.ServerResponse, route: Route, requestId: string, err: Error & { code?: string }): void {
-        if (res.headersSent) {
-            // The upstream failed mid-body: the client must not take a truncated body for a whole one.
-            this.log.warn({ requestId, err: err.message, upstream: route.origin }, "upstream failed mid-response");
-            res.destroy(err);
-            return;
+    /** The client's response headers from the upstream's, and the ones every response carries. */
+    responseHeaders(headers: IncomingHttpHeaders, requestId: string): string[] {
+        const named = connectionTokens(headers.connection);
+        const out: string[] = [];
+        for (const name in headers) {
+            const value = headers[name];
+            if (value === undefined || RESPONSE_DROP.has(name) || (named !== undefined && named.has(name))) {
+                continue;
+            }
+            if (Array.isArray(value)) {
+                for (const v of value) {
+                    out.push(name, v);
+                }
+            } else {
+                out.push(name, value);
+            }
         }
-        const status = isTimeout(err) ? 504 : 502;
-        this.log.warn({ requestId, err: err.message, code: err.code, upstream: route.origin, status }, "upstream failed");
-        this.sendError(res, status, status === 504
-            ? `${route.prefix} did not answer in time`
-            : `${route.prefix} is unavailable`, requestId);
+        return this.commonHeaders(out, requestId);
     }
 
     /** Adds the headers every response carries to a raw header list. */
-    commonHeaders(out: string[], requestId: string): string[] {
+    private commonHeaders(out: string[], requestId: string): string[] {
         out.push("x-request-id", requestId);
         if (this.closing) {
             // Tells the client to hang up, so that its keep-alive connection does not hold the shutdown open.
@@ -193,9 +425,69 @@ export class Gateway {
         res.end(text);
     }
 
-    private sendError(res: http.ServerResponse, status: number, message: string, requestId: string): void {
+    sendError(res: http.ServerResponse, status: number, message: string, requestId: string): void {
         this.sendJson(res, status, errorBody(status, message, requestId), requestId);
     }
+
+    /**
+     * An answer given before the request body (if any) was read: the connection closes after it, since
+     * the unread body would otherwise be parsed as the next request.
+     */
+    private refuse(res: http.ServerResponse, status: number, message: string, requestId: string): void {
+        if (res.headersSent || res.destroyed) {
+            return;
+        }
+        // Past a size or time limit the client is not one to keep a connection open for.
+        if (hasUnreadBody(res.req) || [408, 413, 414, 431].includes(status)) {
+            res.shouldKeepAlive = false;
+        }
+        this.sendError(res, status, message, requestId);
+    }
+}
+
+/** node:http sets `complete` only after the handler runs, even for a request without a body. */
+function hasUnreadBody(req: http.IncomingMessage): boolean {
+    return !req.complete && (req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > 0);
+}
+
+function single(value: string | string[] | undefined): string | undefined {
+    return Array.isArray(value) ? value[value.length - 1] : value?.split(",").pop()?.trim();
+}
+
+/** The header names listed in a `Connection` header, lowercased; undefined when there are none. */
+function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
+    if (value === undefined) {
+        return undefined;
+    }
+    const tokens = (Array.isArray(value) ? value.join(",") : value).split(",").map((t) => t.trim().toLowerCase()).filter(Boolean);
+    return tokens.length > 0 ? new Set(tokens) : undefined;
+}
+
+/** A whole HTTP/1.1 error response with a JSON body, for sockets that have no ServerResponse. */
+function rawError(status: number, message: string, extra: Record<string, string> = {}): string {
+    const body = JSON.stringify(errorBody(status, message));
+    const headers = Object.entries(extra).map(([k, v]) => `${k}: ${v}\r\n`).join("");
+    return `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\n${headers}connection: close\r\n\r\n${body}`;
+}
+
+/**
+ * The answer to a request node:http could not parse: 414 for a request line over the header limit, 431
+ * for header fields over it, 408 for a request that took too long to arrive, else 400.
+ */
+function rawClientError(err: Error & { code?: string; rawPacket?: Buffer }): string {
+    if (err.code === "HPE_HEADER_OVERFLOW") {
+        // The packet holds the request from its start: no line end in the first 8 KiB means the request
+        // line itself is too long.
+        const head = err.rawPacket?.subarray(0, MAX_URL_LENGTH).toString("latin1") ?? "";
+        return /^[A-Z]+ /.test(head) && !head.includes("\r\n")
+            ? rawError(414, "The request target is too long")
+            : rawError(431, "The request header fields are too large");
+    }
+    if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") {
+        return rawError(408, "The request took too long to arrive");
+    }
+    return rawError(400, "Malformed HTTP request");
 }
 
 function isTimeout(err: Error): boolean {
@@ -204,60 +496,197 @@ function isTimeout(err: Error): boolean {
         err instanceof undiciErrors.ConnectTimeoutError;
 }
 
+interface Outgoing {
+    path: string;
+    method: Dispatcher.HttpMethod;
+    headers: string[];
+    body: Buffer | null;
+}
+
 /**
- * Writes one upstream response into the client's response as it arrives, with backpressure both ways, and
- * aborts the upstream request when the client goes away.
+ * One client request on its way upstream: at most two attempts, within one deadline that includes the
+ * wait for a connection. Whatever the request holds (its place in a pool's queue, its upstream
+ * connection) is given back as soon as the client goes away or the deadline passes.
  */
-class ProxyHandler implements Dispatcher.DispatchHandler {
-    private controller?: Dispatcher.DispatchController;
+class Exchange {
+    private attempt?: Attempt;
+    private attempts = 0;
+    /** The client's response head is written: no retry, no error answer any more. */
+    private responding = false;
+    /** Answered with an error, or the client went away: every later event is ignored. */
+    private over = false;
+    private deadline?: NodeJS.Timeout;
 
     constructor(
-        private readonly gateway: Gateway,
-        private readonly res: http.ServerResponse,
-        private readonly route: Route,
-        private readonly requestId: string,
-    ) {
-        res.once("close", () => {
-            if (!res.writableFinished) {
-                this.controller?.abort(new Error("client went away"));
+        readonly gateway: Gateway,
+        private readonly req: http.IncomingMessage,
+        readonly res: http.ServerResponse,
+        private readonly upstream: Upstream,
+        readonly requestId: string,
+        private readonly outgoing: Outgoing,
+    ) {}
+
+    start(): void {
+        this.deadline = setTimeout(() => this.timedOut(), this.gateway.timeoutMs);
+        this.res.once("close", () => {
+            if (!this.res.writableFinished) {
+                this.giveUp(new Error("client went away"));
             }
         });
+        this.send();
     }
 
-    onRequestStart(controller: Dispatcher.DispatchController): void {
-        this.controller = controller;
+    private send(avoid?: number): void {
+        const origin = this.upstream.pick(avoid);
+        this.attempts++;
+        this.attempt = new Attempt(this, this.upstream, origin);
+        this.upstream.queued();
+        this.upstream.pool(origin).dispatch({ ...this.outgoing }, this.attempt);
     }
 
-    onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
-        const out: string[] = [];
-        for (const name in headers) {
-            const value = headers[name];
-            if (value === undefined || HOP_BY_HOP.has(name) || name === "x-request-id") {
-                continue;
-            }
-            if (Array.isArray(value)) {
-                for (const v of value) {
-                    out.push(name, v);
-                }
-            } else {
-                out.push(name, value);
-            }
+    private timedOut(): void {
+        if (this.responding || this.over) {
+            return;
         }
-        this.res.writeHead(statusCode, this.gateway.commonHeaders(out, this.requestId));
+        this.log("warn", { upstream: this.origin(this.attempt), timeoutMs: this.gateway.timeoutMs, status: 504 }, "upstream did not answer in time");
+        this.giveUp(new Error("deadline"));
+        this.gateway.sendError(this.res, 504, `${this.upstream.route.prefix} did not answer in time`, this.requestId);
     }
 
-    onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    private giveUp(reason: Error): void {
+        this.over = true;
+        clearTimeout(this.deadline);
+        this.attempt?.cancel(reason);
+    }
+
+    /** The upstream's response head: pass it on, or try once more on a 503 to an idempotent request. */
+    responseStart(attempt: Attempt, status: number, headers: IncomingHttpHeaders): boolean {
+        if (status === 503 && this.mayRetry(false)) {
+            this.retry(attempt, "503");
+            return false;
+        }
+        this.responding = true;
+        clearTimeout(this.deadline);
+        this.res.writeHead(status, this.gateway.responseHeaders(headers, this.requestId));
+        return true;
+    }
+
+    /** An attempt failed: retry once when that is safe, else answer 502/504 or cut a started response. */
+    failed(attempt: Attempt, err: Error & { code?: string }): void {
+        if (this.responding) {
+            // The upstream failed mid-body: the client must not take a truncated body for a whole one.
+            this.log("warn", { err: err.message, upstream: this.origin(attempt) }, "upstream failed mid-response");
+            this.res.destroy(err);
+            return;
+        }
+        const code = err.code ?? "";
+        if (CONNECT_ERRORS.has(code)) {
+            this.upstream.eject(attempt.origin);
+        }
+        if ((CONNECT_ERRORS.has(code) && this.mayRetry(true)) || (BROKEN_ERRORS.has(code) && this.mayRetry(false))) {
+            this.retry(attempt, code);
+            return;
+        }
+        this.over = true;
+        clearTimeout(this.deadline);
+        const status = isTimeout(err) ? 504 : 502;
+        this.log("warn", { err: err.message, code, upstream: this.origin(attempt), status, attempts: this.attempts }, "upstream failed");
+        this.gateway.sendError(this.res, status, status === 504
+            ? `${this.upstream.route.prefix} did not answer in time`
+            : `${this.upstream.route.prefix} is unavailable`, this.requestId);
+    }
+
+    /** Once per request; any method when nothing was sent, idempotent ones otherwise. */
+    private mayRetry(nothingSent: boolean): boolean {
+        return !this.over && this.attempts < 2 && (nothingSent || IDEMPOTENT.has(this.outgoing.method));
+    }
+
+    private retry(attempt: Attempt, reason: string): void {
+        attempt.cancel(new Error("retrying"));
+        this.log("warn", { upstream: this.origin(attempt), reason, method: this.outgoing.method }, "retrying upstream request");
+        this.send(attempt.origin);
+    }
+
+    data(controller: Dispatcher.DispatchController, chunk: Buffer): void {
         if (!this.res.write(chunk)) {
             controller.pause();
             this.res.once("drain", () => controller.resume());
         }
     }
 
-    onResponseEnd(): void {
+    end(): void {
         this.res.end();
     }
 
+    isCurrent(attempt: Attempt): boolean {
+        return this.attempt === attempt && !this.over;
+    }
+
+    private origin(attempt?: Attempt): string | undefined {
+        return attempt && this.upstream.origins[attempt.origin];
+    }
+
+    private log(level: "warn", fields: object, msg: string): void {
+        this.gateway.log[level]({ requestId: this.requestId, method: this.req.method, url: this.req.url, ...fields }, msg);
+    }
+}
+
+/**
+ * One attempt of an exchange on one origin's pool (undici's handler interface). A cancelled attempt
+ * aborts its upstream request as soon as it has one, and if it is still queued, the moment a
+ * connection would be given to it, so that it never sends anything.
+ */
+class Attempt implements Dispatcher.DispatchHandler {
+    private controller?: Dispatcher.DispatchController;
+    private waiting = true;
+    private cancelled?: Error;
+
+    constructor(private readonly exchange: Exchange, private readonly upstream: Upstream, readonly origin: number) {}
+
+    cancel(reason: Error): void {
+        this.cancelled ??= reason;
+        this.controller?.abort(reason);
+    }
+
+    private left(): void {
+        if (this.waiting) {
+            this.waiting = false;
+            this.upstream.dequeued();
+        }
+    }
+
+    onRequestStart(controller: Dispatcher.DispatchController): void {
+        this.controller = controller;
+        this.left();
+        if (this.cancelled) {
+            controller.abort(this.cancelled);
+        }
+    }
+
+    onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+        if (!this.exchange.isCurrent(this) || !this.exchange.responseStart(this, statusCode, headers)) {
+            controller.abort(this.cancelled ?? new Error("not wanted"));
+        }
+    }
+
+    onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+        if (this.exchange.isCurrent(this)) {
+            this.exchange.data(controller, chunk);
+        } else {
+            controller.abort(this.cancelled ?? new Error("not wanted"));
+        }
+    }
+
+    onResponseEnd(): void {
+        if (this.exchange.isCurrent(this)) {
+            this.exchange.end();
+        }
+    }
+
     onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
-        this.gateway.upstreamFailed(this.res, this.route, this.requestId, err);
+        this.left();
+        if (this.exchange.isCurrent(this) && !this.cancelled) {
+            this.exchange.failed(this, err);
+        }
     }
 }

@@ -1,33 +1,47 @@
 import pino from "pino";
 import { exitOnSignals, portFromEnv } from "../../kit/src/http";
-import { Gateway } from "./gateway";
+import { authFromEnv } from "./auth";
+import { DEFAULT_TIMEOUT_MS, Gateway } from "./gateway";
 import { parseRoutes } from "./routes";
 
-/** Reads `TIMEOUT_MS`: how long a backend may take before the gateway answers 504. */
-function timeoutFromEnv(): number {
-    const text = process.env.TIMEOUT_MS ?? "10000";
+/** A whole number from the environment, or an error naming the variable and what is allowed. */
+function wholeFromEnv(name: string, fallback: number, min: number): number {
+    const text = process.env[name] ?? String(fallback);
     const value = Number(text);
-    if (!Number.isInteger(value) || value < 1) {
-        throw new Error(`TIMEOUT_MS is ${JSON.stringify(text)}; allowed: a whole number of milliseconds above 0`);
+    if (text.trim() === "" || !Number.isInteger(value) || value < min) {
+        throw new Error(`${name} is ${JSON.stringify(text)}; allowed: a whole number of at least ${min}`);
     }
     return value;
 }
 
-function main(): void {
+function booleanFromEnv(name: string): boolean {
+    const text = process.env[name] ?? "false";
+    if (text !== "true" && text !== "false") {
+        throw new Error(`${name} is ${JSON.stringify(text)}; allowed: true, false`);
+    }
+    return text === "true";
+}
+
+async function main(): Promise<void> {
     const logger = pino({ level: process.env.LOG_LEVEL ?? "info", base: { service: "api" } });
     const routes = parseRoutes(process.env.ROUTES);
-    const gateway = new Gateway({ routes, timeoutMs: timeoutFromEnv(), logger });
+    const gateway = new Gateway({
+        routes,
+        timeoutMs: wholeFromEnv("TIMEOUT_MS", DEFAULT_TIMEOUT_MS, 1),
+        connections: wholeFromEnv("UPSTREAM_CONNECTIONS", 128, 1),
+        trustProxy: booleanFromEnv("TRUST_PROXY"),
+        auth: await authFromEnv(process.env, routes),
+        logger,
+    });
     const port = portFromEnv();
     const host = process.env.HOST ?? "0.0.0.0";
     gateway.server.listen(port, host, () => {
         logger.info({ address: gateway.server.address(), routes }, "listening");
     });
-    exitOnSignals(() => gateway.close(), logger);
+    exitOnSignals({ close: () => gateway.close(), tracker: gateway.tracker, log: logger });
 }
 
-try {
-    main();
-} catch (err) {
-    console.error((err as Error).message);
+main().catch((err: Error) => {
+    console.error(err.message);
     process.exit(1);
-}
+});

@@ -1,19 +1,41 @@
 import * as assert from "node:assert";
+import { AUTH_MODES as CATALOGUE_AUTH_MODES, resolveCatalog, serviceEnvironment } from "../../catalog";
 import { matchRoute, parseRoutes } from "../src/routes";
 
 describe("gateway routes", () => {
     const routes = parseRoutes(JSON.stringify({ "/users": "http://users:8080", "/users/admin": "http://admin:9000", "/products": "http://products:8080/" }));
 
     it("matches a prefix, everything under it, and nothing that merely starts alike", () => {
-        assert.strictEqual(matchRoute(routes, "/users")?.origin, "http://users:8080");
-        assert.strictEqual(matchRoute(routes, "/users/1")?.origin, "http://users:8080");
+        assert.deepStrictEqual(matchRoute(routes, "/users")?.origins, ["http://users:8080"]);
+        assert.deepStrictEqual(matchRoute(routes, "/users/1")?.origins, ["http://users:8080"]);
         assert.strictEqual(matchRoute(routes, "/usersx"), undefined);
         assert.strictEqual(matchRoute(routes, "/"), undefined);
-        assert.strictEqual(matchRoute(routes, "/products/7")?.origin, "http://products:8080");
+        assert.deepStrictEqual(matchRoute(routes, "/products/7")?.origins, ["http://products:8080"]);
     });
 
     it("prefers the longest prefix", () => {
-        assert.strictEqual(matchRoute(routes, "/users/admin/3")?.origin, "http://admin:9000");
+        assert.deepStrictEqual(matchRoute(routes, "/users/admin/3")?.origins, ["http://admin:9000"]);
+    });
+
+    it("takes one origin, several, or an object with origins and auth; public by default", () => {
+        const [one, several, guarded] = parseRoutes(JSON.stringify({
+            "/a": "http://a:1",
+            "/bb": ["http://b1:1", "http://b2:2/"],
+            "/ccc": { origins: "http://c:1", auth: "jwt" },
+        })).sort((x, y) => x.prefix.length - y.prefix.length);
+        assert.deepStrictEqual(one, { prefix: "/a", origins: ["http://a:1"], auth: "none" });
+        assert.deepStrictEqual(several, { prefix: "/bb", origins: ["http://b1:1", "http://b2:2"], auth: "none" });
+        assert.deepStrictEqual(guarded, { prefix: "/ccc", origins: ["http://c:1"], auth: "jwt" });
+    });
+
+    it("reads every auth mode the catalogue can declare, in the shape the catalogue writes", () => {
+        for (const auth of CATALOGUE_AUTH_MODES) {
+            const services = resolveCatalog([{ name: "g", kind: "public", gateway: true }, { name: "b", kind: "backend", routes: ["/b"], auth }]);
+            for (const addresses of [["http://b:8080"], ["http://b1:8080", "http://b2:8080"]]) {
+                const [route] = parseRoutes(serviceEnvironment(services[0], services, { addressOf: () => addresses }).ROUTES);
+                assert.deepStrictEqual(route, { prefix: "/b", origins: addresses, auth });
+            }
+        }
     });
 
     const bad: Array<[string | undefined, RegExp]> = [
@@ -25,6 +47,11 @@ describe("gateway routes", () => {
         ['{"/users":"not a url"}', /is not a URL/],
         ['{"/users":"https://u:1"}', /allowed: an http origin/],
         ['{"/users":"http://u:1/base"}', /allowed: an http origin/],
+        ['{"/users":[]}', /\/users lists no origin/],
+        ['{"/users":["http://u:1", 5]}', /points to 5/],
+        ['{"/users":{"origins":"http://u:1","auth":"basic"}}', /auth "basic"; allowed: none, jwt, apiKey/],
+        ['{"/users":{"auth":"jwt"}}', /\/users has no "origins"/],
+        ['{"/users":{"origins":"http://u:1","weight":2}}', /unknown field\(s\) weight/],
     ];
     for (const [text, message] of bad) {
         it(`refuses ROUTES=${text}`, () => assert.throws(() => parseRoutes(text), message));

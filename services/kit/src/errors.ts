@@ -5,13 +5,18 @@ export interface ErrorBody {
 
 const CODES: Record<number, string> = {
     400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
     408: "request_timeout",
     413: "payload_too_large",
+    414: "uri_too_long",
     415: "unsupported_media_type",
+    417: "expectation_failed",
     429: "too_many_requests",
+    431: "request_header_fields_too_large",
     500: "internal_error",
     502: "bad_gateway",
     503: "unavailable",

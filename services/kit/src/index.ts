@@ -10,5 +10,8 @@ export {
 } from "./databaseEnv";
 export { DuplicateError, type Repository } from "./repository";
 export { seed, TableRepository, type TableSpec } from "./table";
-export { exitOnSignals, KEEP_ALIVE_TIMEOUT_MS, portFromEnv, SHUTDOWN_TIMEOUT_MS, type ShutdownLog } from "./http";
+export {
+    ConnectionTracker, exitOnSignals, KEEP_ALIVE_TIMEOUT_MS, portFromEnv, REUSE_GRACE_MS, SHUTDOWN_TIMEOUT_MS, shutDown,
+    type ShutdownLog, type ShutdownOptions,
+} from "./http";
 export { createService, routes, serve, serveWithDatabase, type RouteSpec, type ServeOptions, type ServiceOptions } from "./server";

@@ -5,7 +5,7 @@ import Fastify, {
 } from "fastify";
 import { Database, type Migration } from "./database";
 import { acceptedRequestId, describeViolations, errorBody, HttpError } from "./errors";
-import { exitOnSignals, KEEP_ALIVE_TIMEOUT_MS, portFromEnv } from "./http";
+import { ConnectionTracker, exitOnSignals, KEEP_ALIVE_TIMEOUT_MS, portFromEnv } from "./http";
 
 export interface ServiceOptions {
     /** The service's name, on every log line. */
@@ -42,8 +42,9 @@ export function createService(options: ServiceOptions): FastifyInstance {
         logger,
         bodyLimit: options.bodyLimit ?? 64 * 1024,
         keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
-        // While shutting down, requests still arriving on open connections get 503 and `Connection: close`.
-        return503OnClosing: true,
+        // While shutting down, requests still arriving on open connections are served, with `Connection:
+        // close` (below): a 503 would fail requests that a caller cannot tell apart from refused ones.
+        return503OnClosing: false,
         requestIdHeader: false,
         // One line per request (below) instead of Fastify's two.
         logController: new LogController({ requestIdLogLabel: "requestId", disableRequestLogging: true }),
@@ -152,17 +153,18 @@ export interface ServeOptions {
     host?: string;
     /**
      * How long in-flight requests may take to finish after SIGTERM before the process gives up.
-     * @default SHUTDOWN_TIMEOUT_MS (25000)
+     * @default SHUTDOWN_TIMEOUT_MS (20000)
      */
     shutdownTimeoutMs?: number;
 }
 
-/** Listens, and on SIGTERM or SIGINT closes gracefully (see `exitOnSignals`). */
+/** Listens, and on SIGTERM or SIGINT closes gracefully (see `shutDown`). */
 export async function serve(app: FastifyInstance, options: ServeOptions = {}): Promise<void> {
     const port = options.port ?? portFromEnv();
     const host = options.host ?? process.env.HOST ?? "0.0.0.0";
+    const tracker = new ConnectionTracker(app.server);
     await app.listen({ port, host });
-    exitOnSignals(() => app.close(), app.log, options.shutdownTimeoutMs);
+    exitOnSignals({ close: () => app.close(), tracker, log: app.log, timeoutMs: options.shutdownTimeoutMs });
 }
 
 /**
