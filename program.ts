@@ -4,20 +4,34 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { AccessLogBucket } from "./components/accessLogBucket";
 import { rulePriority } from "./components/albRoute";
+import { sourceVersion } from "./components/buildContext";
+import { DnsCertificate } from "./components/certificate";
 import { Cluster } from "./components/cluster";
 import { DestroyGuard } from "./components/destroyGuard";
 import { FargateService, type BackendExposure, type PublicExposure } from "./components/fargateService";
 import { LoadBalancer } from "./components/loadBalancer";
+import { LogsKey } from "./components/logsKey";
 import { Network } from "./components/network";
 import { ServiceImage } from "./components/serviceImage";
-import { chooseZones, settingsFromStack, type Settings } from "./config";
+import { WebAcl } from "./components/webAcl";
+import { chooseZones, ConfigError, settingsFromStack, type Settings } from "./config";
 import { deployOrder, healthCheckCommand, serviceEnvironment, type CatalogService } from "./services/catalog";
+
+/** The environment variable that tells a task which commit its image is built from. */
+export const COMMIT_VARIABLE = "BERTH_COMMIT";
+/** The ECS tag on each task definition, service and (propagated) task saying the same. */
+export const COMMIT_TAG = "berth:commit";
 
 /** What `pulumi stack output services` shows for each service. */
 export interface ServiceOutput {
     kind: CatalogService["kind"];
     repositoryUrl: pulumi.Output<string>;
+    /** The tag of the image the service runs: `<commit>[-dirty]-<build id>`. */
+    imageTag: pulumi.Output<string>;
+    /** The commit the image is built from (`-dirty` if the checkout differed): its tasks' `BERTH_COMMIT`. */
+    commit: string;
     logGroupName: pulumi.Output<string>;
     /** Backends: the name other services reach it by through Service Connect (`http://<name>:<port>`). */
     discoveryName?: string;
@@ -56,12 +70,33 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
     });
     const opts: pulumi.ComponentResourceOptions = { providers: { aws: provider } };
     const protect = settings.deletionProtection;
+    const hosts = hostNames(settings, catalog);
+    if (settings.hostedZoneId !== undefined) {
+        await checkZoneHolds(settings, hosts, provider);
+    }
+
+    const logsKey = settings.logsKmsKey
+        ? new LogsKey(prefix, {
+            region: settings.region,
+            deletionWindowDays: settings.deletionProtection ? 30 : 7,
+            protect,
+            retainOnDelete: settings.retainOnDelete,
+        }, opts)
+        : undefined;
 
     const network = new Network(prefix, {
         cidrBlock: settings.vpcCidr,
         availabilityZones: zones,
         nat: settings.natStrategy,
         protect,
+        flowLogs: settings.flowLogs
+            ? {
+                logGroupName: `/${settings.project}/${settings.stack}/vpc-flow-logs`,
+                retentionDays: settings.logRetentionDays,
+                kmsKeyArn: logsKey?.arn,
+                retainOnDelete: settings.retainOnDelete,
+            }
+            : undefined,
     }, opts);
 
     const cluster = new Cluster(prefix, {
@@ -69,20 +104,39 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
         containerInsights: settings.containerInsights,
     }, opts);
 
+    // A certificate of the team's own wins; else Berth makes one for every host name in the hosted zone.
+    const certificate = settings.hostedZoneId !== undefined && settings.certificateArn === undefined
+        ? new DnsCertificate(prefix, { names: hosts.all, zoneId: settings.hostedZoneId }, opts)
+        : undefined;
+    const accessLogs = settings.accessLogs
+        ? new AccessLogBucket(prefix, {
+            region: settings.region,
+            expirationDays: settings.logRetentionDays,
+            forceDestroy: settings.forceDelete,
+            protect,
+            retainOnDelete: settings.retainOnDelete,
+        }, opts)
+        : undefined;
     const loadBalancer = new LoadBalancer(prefix, {
         vpcId: network.vpcId,
         subnetIds: network.publicSubnetIds,
         publicRoutes: network.publicRoutes,
-        certificateArn: settings.certificateArn,
+        certificateArn: settings.certificateArn ?? certificate?.certificateArn,
+        aliases: settings.hostedZoneId !== undefined ? { zoneId: settings.hostedZoneId, names: hosts.all } : undefined,
+        accessLogs: accessLogs ? { bucket: accessLogs.bucketName, prefix: accessLogs.prefix, ready: accessLogs.ready } : undefined,
         deletionProtection: settings.deletionProtection,
         protect,
     }, opts);
+    const webAcl = settings.wafEnabled ? new WebAcl(prefix, { resourceArn: loadBalancer.arn }, opts) : undefined;
 
     const serviceOutputs = new Map<string, ServiceOutput>();
     const deployed = new Map<string, FargateService>();
     const images: ServiceImage[] = [];
     for (const service of order) {
+        // Pulumi runs the program in the project's directory, the root the catalogue's paths are relative to.
+        const source = sourceVersion(process.cwd(), service.build.context, service.build.dockerfile);
         const image = new ServiceImage(service.name, {
+            source,
             context: service.build.context,
             dockerfile: service.build.dockerfile,
             platform: service.platform,
@@ -111,14 +165,17 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
             memory: size.memory,
             desiredCount: size.desiredCount,
             maxCount: size.maxCount,
-            environment: serviceEnvironment(service, catalog, { addressOf: serviceConnectAddress }),
+            environment: { ...serviceEnvironment(service, catalog, { addressOf: serviceConnectAddress }), [COMMIT_VARIABLE]: image.commit },
+            tags: { [COMMIT_TAG]: image.commit },
             logGroupName: `/${settings.project}/${settings.stack}/${service.name}`,
             logRetentionDays: settings.logRetentionDays,
+            logKmsKeyArn: logsKey?.arn,
+            user: service.user,
             protectLogs: protect,
             retainLogs: settings.retainOnDelete,
             region: settings.region,
             awsProfile: settings.awsProfile,
-            expose: exposure(service, loadBalancer),
+            expose: exposure(service, loadBalancer, hosts),
             // deployOrder put every callee first.
             calls: service.calls.map((callee) => deployed.get(callee)!.asCallee()),
         }, opts);
@@ -127,12 +184,16 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
         serviceOutputs.set(service.name, {
             kind: service.kind,
             repositoryUrl: image.repositoryUrl,
+            imageTag: image.tag,
+            commit: image.commit,
             logGroupName: fargateService.logGroupName,
             discoveryName: service.kind === "backend" ? service.name : undefined,
         });
     }
 
-    new DestroyGuard(`${prefix}-destroy-guard`, [network, cluster, loadBalancer, ...images, ...deployed.values()], protect);
+    const guarded = [logsKey, network, cluster, certificate, accessLogs, loadBalancer, webAcl, ...images, ...deployed.values()]
+        .filter((r): r is NonNullable<typeof r> => r !== undefined);
+    new DestroyGuard(`${prefix}-destroy-guard`, guarded, protect);
 
     return {
         url: settings.domain
@@ -149,13 +210,15 @@ function serviceConnectAddress(callee: CatalogService): string {
     return `http://${callee.name}:${callee.port}`;
 }
 
-function exposure(service: CatalogService, loadBalancer: LoadBalancer): PublicExposure | BackendExposure {
+function exposure(service: CatalogService, loadBalancer: LoadBalancer, hosts: HostNames): PublicExposure | BackendExposure {
     if (service.kind === "public") {
+        const host = hosts.byService.get(service.name);
         return {
             kind: "public",
             listenerArn: loadBalancer.listenerArn,
             loadBalancerSecurityGroupId: loadBalancer.securityGroupId,
             pathPatterns: service.pathPatterns,
+            hostNames: host ? [host] : [],
             priority: service.priority ?? rulePriority(service.name),
         };
     }
@@ -165,4 +228,31 @@ function exposure(service: CatalogService, loadBalancer: LoadBalancer): PublicEx
 /** A name unique in the account and region, in the characters ECS task families allow. */
 function physicalName(settings: Settings, service: string): string {
     return `${settings.project}-${settings.stack}-${service}`.replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 255);
+}
+
+/** The names the stack answers on: its domain, then `<subdomain>.<domain>` per public service with a subdomain. */
+export interface HostNames {
+    all: string[];
+    byService: Map<string, string>;
+}
+
+export function hostNames(settings: Pick<Settings, "domain">, catalog: readonly CatalogService[]): HostNames {
+    if (settings.domain === undefined) {
+        return { all: [], byService: new Map() };
+    }
+    const byService = new Map(catalog.filter((s) => s.subdomain !== undefined).map((s) => [s.name, `${s.subdomain}.${settings.domain}`]));
+    return { all: [settings.domain, ...byService.values()], byService };
+}
+
+/** Refuses, before any resource exists, a hosted zone that does not hold every name the stack answers on. */
+async function checkZoneHolds(settings: Settings, hosts: HostNames, provider: aws.Provider): Promise<void> {
+    const zone = await aws.route53.getZone({ zoneId: settings.hostedZoneId, privateZone: false }, { provider });
+    const apex = zone.name.replace(/\.$/, "");
+    const outside = hosts.all.filter((h) => h !== apex && !h.endsWith(`.${apex}`));
+    if (outside.length > 0) {
+        throw new ConfigError([
+            `${settings.project}:hostedZoneId is ${settings.hostedZoneId}, the zone ${apex}, which does not hold ${outside.join(", ")}; ` +
+            `allowed: the public hosted zone of ${settings.domain} or of a parent domain`,
+        ]);
+    }
 }

@@ -102,9 +102,16 @@ function computed(type: string, name: string, inputs: Record<string, any>): Reco
             };
         }
         case "aws:lb/loadBalancer:LoadBalancer":
-            return { ...base, dnsName: `${physical}-${hex(name, 10)}.${REGION}.elb.amazonaws.com` };
+            return { ...base, dnsName: `${physical}-${hex(name, 10)}.${REGION}.elb.amazonaws.com`, zoneId: "Z35SXDOTRQ7X7K" };
+        case "aws:route53/record:Record":
+            return { fqdn: String(inputs.name).replace(/\.$/, "") };
+        case "aws:acm/certificateValidation:CertificateValidation":
+            return { certificateArn: inputs.certificateArn };
         case "aws:ecr/repository:Repository":
             return { ...base, registryId: ACCOUNT, repositoryUrl: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/${physical}` };
+        case "random:index/randomId:RandomId":
+            // Random in AWS; here a function of the keepers, so that a new draw shows as a new value.
+            return { hex: hex(JSON.stringify(inputs.keepers ?? {}), 2 * (inputs.byteLength ?? 4)) };
         case "docker-build:index:Image":
             return { digest: `sha256:${hex(`digest:${name}`, 64)}`, ref: "" };
         default:
