@@ -94,7 +94,8 @@ const T = {
     policy: "aws:iam/policy:Policy",
 } as const;
 
-const doc = (id: string) => `https://docs.aws.amazon.com/config/latest/developerguide/${id}.html`;
+/** Where AWS documents a managed rule's evaluation. */
+export const ruleUrl = (id: string) => `https://docs.aws.amazon.com/config/latest/developerguide/${id}.html`;
 
 function containers(td: Recorded): Array<Record<string, any>> {
     return JSON.parse(td.inputs.containerDefinitions);
