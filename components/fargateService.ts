@@ -12,6 +12,9 @@ import {
 } from "./rollout";
 import { createTaskDefinition, PORT_NAME, type ContainerSpec } from "./taskDefinition";
 
+/** The readiness gate's default command: starts the image's `node` and exits at once. */
+export const READINESS_GATE_COMMAND = ["node", "-e", "0"];
+
 /** A public service: behind the ALB (AWS Copilot's Load Balanced Web Service). */
 export interface PublicExposure {
     kind: "public";
@@ -309,7 +312,7 @@ export class FargateService extends pulumi.ComponentResource {
      * own image, already pulled, and exits at once.
      */
     private readinessGate(args: FargateServiceArgs): ContainerSpec[] {
-        const command = args.readinessGate ?? ["node", "-e", "0"];
+        const command = args.readinessGate ?? READINESS_GATE_COMMAND;
         if (args.expose.kind !== "backend" || command === false) {
             return [];
         }
