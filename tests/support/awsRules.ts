@@ -121,6 +121,12 @@ function statements(policy: unknown): Array<Record<string, any>> {
     return Array.isArray(doc?.Statement) ? doc.Statement : [doc?.Statement].filter(Boolean);
 }
 
+/** Whether a policy of the bucket allows anyone an action matching `actions`. */
+function grantsPublicly(bucket: Recorded, all: Recording, actions: RegExp): boolean {
+    return all.referring(T.bucketPolicy, "bucket", bucket).some((p) => statements(p.inputs.policy)
+        .some((s) => s.Effect === "Allow" && (s.Principal === "*" || s.Principal?.AWS === "*") && list(s.Action).some((a) => actions.test(String(a)))));
+}
+
 const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]);
 
 /** FSBP [ELB.17]'s recommended policies, and Berth's pick among them (TLS 1.3 and 1.2, no older). */
@@ -537,18 +543,14 @@ export const RULES: Rule[] = [
         sources: ["FSBP S3.2", "S3 pack"],
         types: [T.bucket],
         condition: "NON_COMPLIANT if the policy or ACLs allow public read",
-        evaluate: (b, all) => (all.referring(T.bucketPolicy, "bucket", b).some((p) => statements(p.inputs.policy)
-            .some((s) => s.Effect === "Allow" && (s.Principal === "*" || s.Principal?.AWS === "*") && list(s.Action).some((a) => /^s3:(Get|List|\*)/.test(String(a)))))
-            ? "NON_COMPLIANT" : "COMPLIANT"),
+        evaluate: (b, all) => (grantsPublicly(b, all, /^s3:(Get|List|\*)/) ? "NON_COMPLIANT" : "COMPLIANT"),
     },
     {
         id: "s3-bucket-public-write-prohibited",
         sources: ["FSBP S3.3", "S3 pack"],
         types: [T.bucket],
         condition: "NON_COMPLIANT if the policy or ACLs allow public write",
-        evaluate: (b, all) => (all.referring(T.bucketPolicy, "bucket", b).some((p) => statements(p.inputs.policy)
-            .some((s) => s.Effect === "Allow" && (s.Principal === "*" || s.Principal?.AWS === "*") && list(s.Action).some((a) => /^s3:(Put|Delete|\*)/.test(String(a)))))
-            ? "NON_COMPLIANT" : "COMPLIANT"),
+        evaluate: (b, all) => (grantsPublicly(b, all, /^s3:(Put|Delete|\*)/) ? "NON_COMPLIANT" : "COMPLIANT"),
     },
     {
         id: "s3-bucket-ssl-requests-only",
