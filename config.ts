@@ -69,6 +69,20 @@ export interface Preset {
     scaleSchedules: ScaleSchedule[];
     /** The PostgreSQL instance, created when a catalogue service declares `database`. */
     database: DatabasePreset;
+    /**
+     * An AWS WAF web ACL on the ALB (AWS managed rule groups and a per-address rate limit). Off saves the web
+     * ACL's and its rules' monthly fees and fails `alb-waf-enabled`.
+     */
+    wafEnabled: boolean;
+    /** VPC flow logs to CloudWatch Logs. Off saves their ingestion and fails `vpc-flow-logs-enabled`. */
+    flowLogs: boolean;
+    /** ALB access logs to an S3 bucket of the stack. Off fails `elb-logging-enabled`. */
+    accessLogs: boolean;
+    /**
+     * A customer managed KMS key encrypts the stack's CloudWatch log groups. Off saves the key's monthly fee
+     * and fails `cloudwatch-log-group-encrypted`.
+     */
+    logsKmsKey: boolean;
 }
 
 /** The database's size, engine and protection: every key can be overridden under `berth:database`. */
@@ -128,6 +142,10 @@ export const PRESETS: Readonly<Record<EnvironmentName, Readonly<Preset>>> = {
             performanceInsights: false,
             finalSnapshot: false,
         },
+        wafEnabled: false,
+        flowLogs: false,
+        accessLogs: true,
+        logsKmsKey: false,
     },
     prod: {
         natStrategy: "perAz",
@@ -137,7 +155,8 @@ export const PRESETS: Readonly<Record<EnvironmentName, Readonly<Preset>>> = {
         memory: 2048,
         desiredCount: 2,
         maxCount: 6,
-        logRetentionDays: 90,
+        // cw-loggroup-retention-period-check's default minimum.
+        logRetentionDays: 365,
         containerInsights: true,
         deletionProtection: true,
         retainOnDelete: true,
@@ -158,6 +177,10 @@ export const PRESETS: Readonly<Record<EnvironmentName, Readonly<Preset>>> = {
             performanceInsights: true,
             finalSnapshot: true,
         },
+        wafEnabled: true,
+        flowLogs: true,
+        accessLogs: true,
+        logsKmsKey: true,
     },
 };
 
@@ -176,10 +199,18 @@ export interface Settings extends Omit<Preset, "cpu" | "memory" | "desiredCount"
     region: string;
     vpcCidr: string;
     azCount: number;
-    /** ACM certificate for an HTTPS listener; HTTP then redirects to HTTPS. */
+    /** A certificate of the team's own in ACM for the HTTPS listener; HTTP then redirects to HTTPS. */
     certificateArn?: string;
-    /** The domain users reach the ALB by (a DNS record the team manages); needs `certificateArn`. */
+    /**
+     * The DNS name the ALB's default route answers on, e.g. `example.com` or `dev.example.com`; public
+     * services with a `subdomain` answer on `<subdomain>.<domain>`. Needs `hostedZoneId` or `certificateArn`.
+     */
     domain?: string;
+    /**
+     * The Route 53 public hosted zone that holds `domain`: Berth creates the ACM certificate with its DNS
+     * validation records and points alias records at the ALB.
+     */
+    hostedZoneId?: string;
     /** `prod` serves plain HTTP only because the stack says so (`allowHttpOnly`). */
     allowHttpOnly: boolean;
     /** Availability zone IDs (`use1-az1`) to place the subnets in, in order; undefined: the region's first `azCount`. */
@@ -214,6 +245,8 @@ export const LOG_RETENTION_DAYS = [
 ] as const;
 
 const MAX_AZ_COUNT = 6;
+/** Names one ACM certificate holds by default: the domain and 9 more (ACM quota "Domain names per certificate", 10). */
+const MAX_CERTIFICATE_NAMES = 10;
 const MAX_TASKS = 100;
 
 /**
@@ -273,7 +306,15 @@ const KEYS = {
         schema: wholeNumber(MIN_KEEP_IMAGES, 1000),
         allowed: `a whole number from ${MIN_KEEP_IMAGES} (the running image, the one a rollback returns to, the one rolling out) to 1000`,
     },
-    allowHttpOnly: { schema: boolean, allowed: "true or false (true lets a prod stack serve plain HTTP without certificateArn)" },
+    allowHttpOnly: { schema: boolean, allowed: "true or false (true lets a prod stack serve plain HTTP without a domain)" },
+    wafEnabled: { schema: boolean, allowed: "true or false" },
+    flowLogs: { schema: boolean, allowed: "true or false" },
+    accessLogs: { schema: boolean, allowed: "true or false" },
+    logsKmsKey: { schema: boolean, allowed: "true or false" },
+    hostedZoneId: {
+        schema: z.string().regex(/^Z[A-Z0-9]{1,31}$/),
+        allowed: "a Route 53 hosted zone ID such as Z0123456789ABCDEFGHIJ (aws route53 list-hosted-zones-by-name --dns-name example.com)",
+    },
     buildOnPreview: { schema: boolean, allowed: "true or false" },
     availabilityZoneIds: {
         schema: z.string().transform((text, ctx) => {
@@ -381,16 +422,29 @@ export function loadSettings(
     if (parsed.availabilityZoneIds !== undefined && parsed.azCount !== undefined && parsed.availabilityZoneIds.length !== parsed.azCount) {
         problems.push(`${ns}availabilityZoneIds lists ${parsed.availabilityZoneIds.length} zones (${parsed.availabilityZoneIds.join(", ")}) but ${ns}azCount is ${parsed.azCount}; allowed: exactly azCount zone IDs`);
     }
-    if (parsed.domain !== undefined && parsed.certificateArn === undefined) {
-        problems.push(`${ns}domain is ${show("domain", parsed.domain)} but ${ns}certificateArn is not set; a domain is served over HTTPS`);
+    const https = parsed.certificateArn !== undefined || parsed.hostedZoneId !== undefined;
+    if (parsed.domain !== undefined && !https) {
+        problems.push(`${ns}domain is ${show("domain", parsed.domain)} but neither ${ns}hostedZoneId nor ${ns}certificateArn is set; allowed: a domain with the Route 53 hosted zone that holds it (Berth makes the certificate), or with a certificate of your own`);
+    }
+    if (parsed.hostedZoneId !== undefined && parsed.domain === undefined) {
+        problems.push(`${ns}hostedZoneId is set but ${ns}domain is not; allowed: set ${ns}domain to the name in that zone the ALB answers on`);
+    }
+    const subdomains = services.filter((s) => s.subdomain !== undefined);
+    if (parsed.domain === undefined && subdomains.some((s) => s.pathPatterns.length === 0)) {
+        const names = subdomains.filter((s) => s.pathPatterns.length === 0).map((s) => s.name);
+        problems.push(`${ns}domain is not set, but ${names.join(", ")} answer only on a subdomain of it; allowed: set ${ns}domain (and ${ns}hostedZoneId)`);
+    }
+    const hostNames = parsed.domain === undefined ? [] : [parsed.domain, ...subdomains.map((s) => `${s.subdomain}.${parsed.domain}`)];
+    if (hostNames.length > MAX_CERTIFICATE_NAMES) {
+        problems.push(`${ns}domain ${show("domain", parsed.domain)} with the catalogue's subdomains makes ${hostNames.length} names; allowed: at most ${MAX_CERTIFICATE_NAMES}, the names one ACM certificate holds by default`);
     }
 
     const environment = parsed.environment ?? "test";
     const preset = PRESETS[environment];
-    if (environment === "prod" && parsed.certificateArn === undefined && parsed.allowHttpOnly !== true) {
+    if (environment === "prod" && !https && parsed.allowHttpOnly !== true) {
         problems.push(
-            `${ns}certificateArn is not set, so this prod stack would serve plain HTTP; allowed: set ${ns}certificateArn ` +
-            `to an ACM certificate, or say so on purpose with \`pulumi config set ${ns}allowHttpOnly true\``,
+            `${ns}domain is not set, so this prod stack would serve plain HTTP; allowed: set ${ns}domain and ${ns}hostedZoneId ` +
+            `(or ${ns}certificateArn), or say so on purpose with \`pulumi config set ${ns}allowHttpOnly true\``,
         );
     }
     const merged: Preset = {
@@ -414,6 +468,10 @@ export function loadSettings(
             ? preset.scaleSchedules
             : parseSchedules(`${ns}scaleSchedules`, parsed.scaleSchedules, services, problems),
         database: preset.database,
+        wafEnabled: parsed.wafEnabled ?? preset.wafEnabled,
+        flowLogs: parsed.flowLogs ?? preset.flowLogs,
+        accessLogs: parsed.accessLogs ?? preset.accessLogs,
+        logsKmsKey: parsed.logsKmsKey ?? preset.logsKmsKey,
     };
     checkSize(`${ns}cpu/${ns}memory`, merged, problems);
     if (environment === "prod" && merged.natStrategy === "instance") {
@@ -489,6 +547,7 @@ export function loadSettings(
         azCount: parsed.azCount!,
         certificateArn: parsed.certificateArn,
         domain: parsed.domain,
+        hostedZoneId: parsed.hostedZoneId,
         allowHttpOnly: parsed.allowHttpOnly ?? false,
         availabilityZoneIds: parsed.availabilityZoneIds,
         buildOnPreview: parsed.buildOnPreview ?? false,

@@ -4,26 +4,40 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { AccessLogBucket, accessLogBucketPrefix } from "./components/accessLogBucket";
 import { rulePriority } from "./components/albRoute";
 import { AlarmTopic, ServiceAlarms, serviceAlarmNames } from "./components/alarms";
+import { sourceVersion } from "./components/buildContext";
+import { DnsCertificate } from "./components/certificate";
 import { Cluster } from "./components/cluster";
 import { DeployAccess } from "./components/deployAccess";
 import { Dashboard } from "./components/dashboard";
-import { Database, databaseIdentifier, type DatabaseClient } from "./components/database";
+import { Database, databaseIdentifier, RDS_SECRET_PREFIX, type DatabaseClient } from "./components/database";
 import { DestroyGuard } from "./components/destroyGuard";
 import { FargateService, type BackendExposure, type PublicExposure } from "./components/fargateService";
 import { LoadBalancer } from "./components/loadBalancer";
+import { LogsKey } from "./components/logsKey";
 import { Network } from "./components/network";
 import { schedulesFor } from "./components/schedule";
 import { SecretRestart } from "./components/secretRestart";
 import { ServiceImage } from "./components/serviceImage";
-import { chooseZones, settingsFromStack, type ServiceSecret, type Settings } from "./config";
+import { WebAcl } from "./components/webAcl";
+import { chooseZones, ConfigError, settingsFromStack, type ServiceSecret, type Settings } from "./config";
 import { deployOrder, healthCheckCommand, serviceEnvironment, type CatalogService } from "./services/catalog";
+
+/** The environment variable that tells a task which commit its image is built from. */
+export const COMMIT_VARIABLE = "BERTH_COMMIT";
+/** The ECS tag on each task definition, service and (propagated) task saying the same. */
+export const COMMIT_TAG = "berth:commit";
 
 /** What `pulumi stack output services` shows for each service. */
 export interface ServiceOutput {
     kind: CatalogService["kind"];
     repositoryUrl: pulumi.Output<string>;
+    /** The tag of the image the service runs: `<commit>[-dirty]-<build id>`. */
+    imageTag: pulumi.Output<string>;
+    /** The commit the image is built from (`-dirty` if the checkout differed): its tasks' `BERTH_COMMIT`. */
+    commit: string;
     logGroupName: pulumi.Output<string>;
     /** Backends: the name other services reach it by through Service Connect (`http://<name>:<port>`). */
     discoveryName?: string;
@@ -97,7 +111,23 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
             // RDS names the groups of the logs it exports after the instance.
             `/aws/rds/instance/${databaseIdentifier(settings.project, settings.stack)}/`,
         ],
+        bucketPrefixes: [accessLogBucketPrefix(settings.project, settings.stack)],
+        secretPrefixes: [secretNamePrefix(settings), RDS_SECRET_PREFIX],
     }, opts);
+
+    const hosts = hostNames(settings, catalog);
+    if (settings.hostedZoneId !== undefined) {
+        await checkZoneHolds(settings, hosts, provider);
+    }
+
+    const logsKey = settings.logsKmsKey
+        ? new LogsKey(prefix, {
+            region: settings.region,
+            deletionWindowDays: settings.deletionProtection ? 30 : 7,
+            protect,
+            retainOnDelete: settings.retainOnDelete,
+        }, opts)
+        : undefined;
 
     const network = new Network(prefix, {
         cidrBlock: settings.vpcCidr,
@@ -107,6 +137,14 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
         region: settings.region,
         protect,
         isolatedCidrBlock: usesDatabase ? settings.database.cidr : undefined,
+        flowLogs: settings.flowLogs
+            ? {
+                logGroupName: `/${settings.project}/${settings.stack}/vpc-flow-logs`,
+                retentionDays: settings.logRetentionDays,
+                kmsKeyArn: logsKey?.arn,
+                retainOnDelete: settings.retainOnDelete,
+            }
+            : undefined,
     }, opts);
 
     const cluster = new Cluster(prefix, {
@@ -114,14 +152,31 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
         containerInsights: settings.containerInsights,
     }, opts);
 
+    // A certificate of the team's own wins; else Berth makes one for every host name in the hosted zone.
+    const certificate = settings.hostedZoneId !== undefined && settings.certificateArn === undefined
+        ? new DnsCertificate(prefix, { names: hosts.all, zoneId: settings.hostedZoneId }, opts)
+        : undefined;
+    const accessLogs = settings.accessLogs
+        ? new AccessLogBucket(prefix, {
+            region: settings.region,
+            bucketPrefix: accessLogBucketPrefix(settings.project, settings.stack),
+            expirationDays: settings.logRetentionDays,
+            forceDestroy: settings.forceDelete,
+            protect,
+            retainOnDelete: settings.retainOnDelete,
+        }, opts)
+        : undefined;
     const loadBalancer = new LoadBalancer(prefix, {
         vpcId: network.vpcId,
         subnetIds: network.publicSubnetIds,
         publicRoutes: network.publicRoutes,
-        certificateArn: settings.certificateArn,
+        certificateArn: settings.certificateArn ?? certificate?.certificateArn,
+        aliases: settings.hostedZoneId !== undefined ? { zoneId: settings.hostedZoneId, names: hosts.all } : undefined,
+        accessLogs: accessLogs ? { bucket: accessLogs.bucketName, prefix: accessLogs.prefix, ready: accessLogs.ready } : undefined,
         deletionProtection: settings.deletionProtection,
         protect,
     }, opts);
+    const webAcl = settings.wafEnabled ? new WebAcl(prefix, { resourceArn: loadBalancer.arn }, opts) : undefined;
 
     const alarmTopic = new AlarmTopic(prefix, { email: settings.alarmEmail }, opts);
     const database = usesDatabase
@@ -139,6 +194,7 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
             deletionProtection: settings.deletionProtection,
             protect,
             logRetentionDays: settings.logRetentionDays,
+            logKmsKeyArn: logsKey?.arn,
             retainLogs: settings.retainOnDelete,
         }, opts)
         : undefined;
@@ -148,7 +204,10 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
     const images: ServiceImage[] = [];
     const alarms: ServiceAlarms[] = [];
     for (const service of order) {
+        // Pulumi runs the program in the project's directory, the root the catalogue's paths are relative to.
+        const source = sourceVersion(process.cwd(), service.build.context, service.build.dockerfile);
         const image = new ServiceImage(service.name, {
+            source,
             context: service.build.context,
             dockerfile: service.build.dockerfile,
             platform: service.platform,
@@ -181,19 +240,22 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
             memory: size.memory,
             desiredCount: size.desiredCount,
             maxCount: size.maxCount,
-            environment: { ...serviceEnvironment(service, catalog, { addressOf: serviceConnectAddress }), ...client?.environment },
+            environment: { ...serviceEnvironment(service, catalog, { addressOf: serviceConnectAddress }), ...client?.environment, [COMMIT_VARIABLE]: image.commit },
+            tags: { [COMMIT_TAG]: image.commit },
             ...secrets,
-            secretNamePrefix: `${settings.project}/${settings.stack}/${service.name}/`,
+            secretNamePrefix: `${secretNamePrefix(settings)}${service.name}/`,
             // A test stack's secrets go at once with it; a retained stack's stay recoverable for 30 days.
             secretRecoveryWindowDays: settings.retainOnDelete ? 30 : 0,
             database: client ? { securityGroupId: client.securityGroupId, port: client.port } : undefined,
             logGroupName: `/${settings.project}/${settings.stack}/${service.name}`,
             logRetentionDays: settings.logRetentionDays,
+            logKmsKeyArn: logsKey?.arn,
+            user: service.user,
             protectLogs: protect,
             retainLogs: settings.retainOnDelete,
             region: settings.region,
             awsProfile: settings.awsProfile,
-            expose: exposure(service, loadBalancer),
+            expose: exposure(service, loadBalancer, hosts),
             // deployOrder put every callee first.
             calls: service.calls.map((callee) => deployed.get(callee)!.asCallee()),
             capacity: { onDemandBase: settings.onDemandBase, spotPercent: settings.spotPercent },
@@ -218,6 +280,8 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
         serviceOutputs.set(service.name, {
             kind: service.kind,
             repositoryUrl: image.repositoryUrl,
+            imageTag: image.tag,
+            commit: image.commit,
             logGroupName: fargateService.logGroupName,
             discoveryName: service.kind === "backend" ? service.name : undefined,
         });
@@ -247,9 +311,9 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
         : undefined;
 
     const guarded = [
-        network, cluster, loadBalancer, alarmTopic, ...(database ? [database] : []), ...images, ...deployed.values(), ...alarms,
-        dashboard, ...(restart ? [restart] : []),
-    ];
+        logsKey, network, cluster, certificate, accessLogs, loadBalancer, webAcl, alarmTopic, database, ...images,
+        ...deployed.values(), ...alarms, dashboard, restart,
+    ].filter((r): r is NonNullable<typeof r> => r !== undefined);
     new DestroyGuard(`${prefix}-destroy-guard`, guarded, protect);
 
     return {
@@ -295,18 +359,25 @@ function secretArgs(own: readonly ServiceSecret[], client: DatabaseClient | unde
     };
 }
 
+/** The start of the names of the secrets the stack stores (`berth/dev/`); the deploy role's scope for them. */
+function secretNamePrefix(settings: Settings): string {
+    return `${settings.project}/${settings.stack}/`;
+}
+
 /** Where a backend answers inside the cluster: its Service Connect client alias. */
 function serviceConnectAddress(callee: CatalogService): string {
     return `http://${callee.name}:${callee.port}`;
 }
 
-function exposure(service: CatalogService, loadBalancer: LoadBalancer): PublicExposure | BackendExposure {
+function exposure(service: CatalogService, loadBalancer: LoadBalancer, hosts: HostNames): PublicExposure | BackendExposure {
     if (service.kind === "public") {
+        const host = hosts.byService.get(service.name);
         return {
             kind: "public",
             listenerArn: loadBalancer.listenerArn,
             loadBalancerSecurityGroupId: loadBalancer.securityGroupId,
             pathPatterns: service.pathPatterns,
+            hostNames: host ? [host] : [],
             priority: service.priority ?? rulePriority(service.name),
             loadBalancerArnSuffix: loadBalancer.arnSuffix,
         };
@@ -317,4 +388,31 @@ function exposure(service: CatalogService, loadBalancer: LoadBalancer): PublicEx
 /** A name unique in the account and region, in the characters ECS task families allow. */
 function physicalName(settings: Settings, service: string): string {
     return `${settings.project}-${settings.stack}-${service}`.replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 255);
+}
+
+/** The names the stack answers on: its domain, then `<subdomain>.<domain>` per public service with a subdomain. */
+export interface HostNames {
+    all: string[];
+    byService: Map<string, string>;
+}
+
+export function hostNames(settings: Pick<Settings, "domain">, catalog: readonly CatalogService[]): HostNames {
+    if (settings.domain === undefined) {
+        return { all: [], byService: new Map() };
+    }
+    const byService = new Map(catalog.filter((s) => s.subdomain !== undefined).map((s) => [s.name, `${s.subdomain}.${settings.domain}`]));
+    return { all: [settings.domain, ...byService.values()], byService };
+}
+
+/** Refuses, before any resource exists, a hosted zone that does not hold every name the stack answers on. */
+async function checkZoneHolds(settings: Settings, hosts: HostNames, provider: aws.Provider): Promise<void> {
+    const zone = await aws.route53.getZone({ zoneId: settings.hostedZoneId, privateZone: false }, { provider });
+    const apex = zone.name.replace(/\.$/, "");
+    const outside = hosts.all.filter((h) => h !== apex && !h.endsWith(`.${apex}`));
+    if (outside.length > 0) {
+        throw new ConfigError([
+            `${settings.project}:hostedZoneId is ${settings.hostedZoneId}, the zone ${apex}, which does not hold ${outside.join(", ")}; ` +
+            `allowed: the public hosted zone of ${settings.domain} or of a parent domain`,
+        ]);
+    }
 }

@@ -36,8 +36,14 @@ export interface AlbRouteArgs {
     port: number;
     /** The path the ALB's health check requests; it must answer 200. */
     healthPath: string;
-    /** ALB path patterns (at most 5). Empty: the default route, a catch-all rule with the last priority. */
+    /** ALB path patterns (at most 5). Empty, with no `hostNames`: the default route, a catch-all rule with the last priority. */
     pathPatterns: readonly string[];
+    /**
+     * Host names the rule matches (the `Host` header), e.g. `["admin.example.com"]`; with `pathPatterns`, both
+     * must match. An ALB rule takes at most 5 values over all its conditions.
+     * @default []
+     */
+    hostNames?: readonly string[];
     /** The rule's priority, 1-49999, unique on the listener; ignored for the default route. */
     priority: number;
 }
@@ -78,12 +84,27 @@ export function createAlbRoute(name: string, args: AlbRouteArgs, parent: pulumi.
         toPort: args.port,
         referencedSecurityGroupId: args.serviceSecurityGroupId,
     }, { parent });
-    const isDefault = args.pathPatterns.length === 0;
     const rule = new aws.lb.ListenerRule(childName(name, "rule"), {
         listenerArn: args.listenerArn,
-        priority: isDefault ? DEFAULT_ROUTE_PRIORITY : args.priority,
-        conditions: [{ pathPattern: { values: isDefault ? ["/*"] : [...args.pathPatterns] } }],
+        priority: isDefaultRoute(args) ? DEFAULT_ROUTE_PRIORITY : args.priority,
+        conditions: ruleConditions(args),
         actions: [{ type: "forward", targetGroupArn: targetGroup.arn }],
     }, { parent });
     return { targetGroup, rule, egress };
+}
+
+function isDefaultRoute(args: Pick<AlbRouteArgs, "pathPatterns" | "hostNames">): boolean {
+    return args.pathPatterns.length === 0 && (args.hostNames ?? []).length === 0;
+}
+
+/** The rule's conditions: its host names and its path patterns, or every path for the default route. */
+export function ruleConditions(args: Pick<AlbRouteArgs, "pathPatterns" | "hostNames">): aws.types.input.lb.ListenerRuleCondition[] {
+    if (isDefaultRoute(args)) {
+        return [{ pathPattern: { values: ["/*"] } }];
+    }
+    const hosts = args.hostNames ?? [];
+    return [
+        ...(hosts.length > 0 ? [{ hostHeader: { values: [...hosts] } }] : []),
+        ...(args.pathPatterns.length > 0 ? [{ pathPattern: { values: [...args.pathPatterns] } }] : []),
+    ];
 }

@@ -10,6 +10,12 @@ export const POSTGRES_PORT = 5432;
 export const DATABASE_TLS_VARIABLE = "DB_SSL";
 
 /**
+ * How the names of the secrets RDS manages for master passwords start
+ * (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-secrets-manager.html).
+ */
+export const RDS_SECRET_PREFIX = "rds!";
+
+/**
  * In AWS the parameter group refuses connections without TLS (`rds.force_ssl`), and the service verifies the
  * server certificate and its host name against the RDS CA bundle it ships (libpq's `sslmode=verify-full`,
  * https://www.postgresql.org/docs/current/libpq-ssl.html#LIBPQ-SSL-PROTECTION).
@@ -147,6 +153,11 @@ export interface DatabaseArgs {
     protect?: boolean;
     /** Days CloudWatch Logs keeps the exported PostgreSQL logs. */
     logRetentionDays: number;
+    /**
+     * The KMS key (ARN) that encrypts the exported logs' groups (cloudwatch-log-group-encrypted).
+     * @default none: CloudWatch Logs' own encryption
+     */
+    logKmsKeyArn?: pulumi.Input<string>;
     /**
      * Deleting the stack leaves the log groups in CloudWatch.
      * @default false
@@ -301,6 +312,7 @@ export class Database extends pulumi.ComponentResource {
         return EXPORTED_LOGS.map((log) => new aws.cloudwatch.LogGroup(childName(this.name, `logs-${log}`), {
             name: `/aws/rds/instance/${args.identifier}/${log}`,
             retentionInDays: args.logRetentionDays,
+            kmsKeyId: args.logKmsKeyArn,
         }, { parent: this, protect: args.protect ?? false, retainOnDelete: args.retainLogs ?? false }));
     }
 

@@ -105,6 +105,10 @@ export interface DeployAccessArgs {
     stackTags: Readonly<Record<string, string>>;
     /** The prefixes of the stack's log group names, e.g. `/berth/dev/` and `/aws/rds/instance/berth-dev-db/`. */
     logGroupPrefixes: readonly string[];
+    /** The starts of the stack's S3 bucket names, e.g. `berth-dev-alb-logs-`. */
+    bucketPrefixes: readonly string[];
+    /** The starts of the stack's Secrets Manager secret names, e.g. `berth/dev/` and `rds!`. */
+    secretPrefixes: readonly string[];
 }
 
 /**
@@ -152,6 +156,8 @@ export class DeployAccess extends pulumi.ComponentResource {
                 region: args.region,
                 stackTags: args.stackTags,
                 logGroupPrefixes: args.logGroupPrefixes,
+                bucketPrefixes: args.bucketPrefixes,
+                secretPrefixes: args.secretPrefixes,
                 protectedRoleArns: roles,
             }))),
         }, { parent: this });

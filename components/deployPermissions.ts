@@ -31,7 +31,11 @@ export type Scope =
      */
     | "newStackRoles"
     /** CloudWatch Logs groups under the stack's prefix (`/<project>/<stack>/`). */
-    | "stackLogGroups";
+    | "stackLogGroups"
+    /** The stack's S3 buckets and their objects, by the start of their names. */
+    | "stackBuckets"
+    /** The stack's Secrets Manager secrets, by the start of their names (its own, and those RDS manages). */
+    | "stackSecrets";
 
 export interface TypePermissions {
     /** Actions that only read: enough for `pulumi preview` and the waits between writes. */
@@ -55,6 +59,14 @@ const ELB_READ = ["elasticloadbalancing:Describe*"];
 const ELB_TAGS = ["elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"];
 const ECS_READ = ["ecs:Describe*", "ecs:List*"];
 const ECS_TAGS = ["ecs:TagResource", "ecs:UntagResource"];
+const S3_READ = [
+    "s3:GetBucketAcl", "s3:GetBucketCORS", "s3:GetBucketLocation", "s3:GetBucketLogging", "s3:GetBucketObjectLockConfiguration",
+    "s3:GetBucketOwnershipControls", "s3:GetBucketPolicy", "s3:GetBucketPublicAccessBlock", "s3:GetBucketRequestPayment",
+    "s3:GetBucketTagging", "s3:GetBucketVersioning", "s3:GetBucketWebsite", "s3:GetAccelerateConfiguration",
+    "s3:GetEncryptionConfiguration", "s3:GetLifecycleConfiguration", "s3:GetReplicationConfiguration", "s3:ListBucket",
+    // forceDestroy lists every object version before it deletes them.
+    "s3:ListBucketVersions",
+];
 const RDS_READ = ["rds:DescribeDBInstances", "rds:DescribeDBSubnetGroups", "rds:DescribeDBParameterGroups", "rds:ListTagsForResource"];
 const RDS_TAGS = ["rds:AddTagsToResource", "rds:RemoveTagsFromResource"];
 
@@ -186,10 +198,8 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
     "aws:rds/instance:Instance": {
         read: [...RDS_READ, "secretsmanager:DescribeSecret", "kms:DescribeKey"],
         write: {
-            any: [
-                "rds:CreateDBInstance", "rds:ModifyDBInstance", "rds:RebootDBInstance", "rds:DeleteDBInstance", ...RDS_TAGS,
-                "secretsmanager:CreateSecret", "secretsmanager:RotateSecret", "secretsmanager:TagResource", "secretsmanager:DeleteSecret",
-            ],
+            any: ["rds:CreateDBInstance", "rds:ModifyDBInstance", "rds:RebootDBInstance", "rds:DeleteDBInstance", ...RDS_TAGS],
+            stackSecrets: ["secretsmanager:CreateSecret", "secretsmanager:RotateSecret", "secretsmanager:TagResource", "secretsmanager:DeleteSecret"],
         },
         serviceLinkedRoles: ["rds.amazonaws.com"],
     },
@@ -213,6 +223,78 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
         read: ["events:ListTargetsByRule"],
         write: { any: ["events:PutTargets", "events:RemoveTargets"] },
         passesRolesTo: ["events.amazonaws.com"],
+    },
+
+    // The VPC's default group, adopted: the provider revokes every rule AWS put in it.
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": ec2("ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress"),
+    // Flow logs to CloudWatch Logs hand the flow-log role to the service:
+    // https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html#flow-logs-iam-user
+    "aws:ec2/flowLog:FlowLog": { ...ec2("ec2:CreateFlowLogs", "ec2:DeleteFlowLogs"), passesRolesTo: ["vpc-flow-logs.amazonaws.com"] },
+    "aws:ec2/instance:Instance": ec2(
+        "ec2:RunInstances", "ec2:ModifyInstanceAttribute", "ec2:StopInstances", "ec2:StartInstances", "ec2:TerminateInstances",
+    ),
+
+    // The ALB's access-log bucket and its configuration; forceDestroy empties it before deleting it.
+    "aws:s3/bucket:Bucket": {
+        read: S3_READ,
+        write: {
+            stackBuckets: [
+                "s3:CreateBucket", "s3:DeleteBucket", "s3:PutBucketTagging", "s3:DeleteObject", "s3:DeleteObjectVersion",
+            ],
+        },
+    },
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": { read: S3_READ, write: { stackBuckets: ["s3:PutBucketOwnershipControls"] } },
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": { read: S3_READ, write: { stackBuckets: ["s3:PutBucketPublicAccessBlock"] } },
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": {
+        read: S3_READ, write: { stackBuckets: ["s3:PutEncryptionConfiguration"] },
+    },
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": { read: S3_READ, write: { stackBuckets: ["s3:PutLifecycleConfiguration"] } },
+    "aws:s3/bucketPolicy:BucketPolicy": { read: S3_READ, write: { stackBuckets: ["s3:PutBucketPolicy", "s3:DeleteBucketPolicy"] } },
+
+    "aws:kms/alias:Alias": {
+        read: ["kms:ListAliases"],
+        write: { any: ["kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias"] },
+    },
+
+    // https://docs.aws.amazon.com/waf/latest/developerguide/security_iam_service-with-iam.html; associating a web
+    // ACL with an ALB also needs elasticloadbalancing:SetWebAcl on the load balancer.
+    "aws:wafv2/webAcl:WebAcl": {
+        read: ["wafv2:GetWebACL", "wafv2:ListTagsForResource"],
+        write: { any: ["wafv2:CreateWebACL", "wafv2:UpdateWebACL", "wafv2:DeleteWebACL", "wafv2:TagResource", "wafv2:UntagResource"] },
+    },
+    "aws:wafv2/webAclAssociation:WebAclAssociation": {
+        read: ["wafv2:GetWebACLForResource"],
+        write: { any: ["wafv2:AssociateWebACL", "wafv2:DisassociateWebACL", "elasticloadbalancing:SetWebAcl"] },
+    },
+
+    "aws:acm/certificate:Certificate": {
+        read: ["acm:DescribeCertificate", "acm:ListTagsForCertificate"],
+        write: { any: ["acm:RequestCertificate", "acm:DeleteCertificate", "acm:AddTagsToCertificate", "acm:RemoveTagsFromCertificate"] },
+    },
+    "aws:acm/certificateValidation:CertificateValidation": { read: ["acm:DescribeCertificate"], write: {} },
+    "aws:route53/record:Record": {
+        read: ["route53:ListResourceRecordSets", "route53:GetChange"],
+        write: { any: ["route53:ChangeResourceRecordSets"] },
+    },
+
+    "aws:secretsmanager/secret:Secret": {
+        read: ["secretsmanager:DescribeSecret", "secretsmanager:GetResourcePolicy"],
+        write: {
+            stackSecrets: [
+                "secretsmanager:CreateSecret", "secretsmanager:UpdateSecret", "secretsmanager:DeleteSecret",
+                "secretsmanager:TagResource", "secretsmanager:UntagResource",
+            ],
+        },
+    },
+    // The provider reads a version back (GetSecretValue) when it refreshes: only the stack's own secrets, and
+    // never for the preview role, which reads with "Resource": "*".
+    "aws:secretsmanager/secretVersion:SecretVersion": {
+        read: ["secretsmanager:ListSecretVersionIds"],
+        write: { stackSecrets: ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"] },
+    },
+    "aws:sns/topicSubscription:TopicSubscription": {
+        read: ["sns:GetSubscriptionAttributes"],
+        write: { any: ["sns:Subscribe", "sns:Unsubscribe", "sns:SetSubscriptionAttributes"] },
     },
 
     // Berth's dynamic resources run inside `pulumi up` with the same credentials. The deployment check reads
@@ -322,6 +404,15 @@ export const INVOKE_PERMISSIONS: Readonly<Record<string, readonly string[]>> = {
     "aws:ecr/getAuthorizationToken:getAuthorizationToken": ["ecr:GetAuthorizationToken"],
     // Needs no permission either (see above): the alarm topic's key policy names the account.
     "aws:index/getCallerIdentity:getCallerIdentity": [],
+    // Answered from the provider's own table of regions' ELB accounts, without calling AWS
+    // (terraform-provider-aws internal/service/elb/service_account_data_source.go).
+    "aws:elb/getServiceAccount:getServiceAccount": [],
+    // The partition comes from the provider's configuration, not from a call.
+    "aws:index/getPartition:getPartition": [],
+    // The hosted zone's name, to check that it holds the stack's domain.
+    "aws:route53/getZone:getZone": ["route53:GetHostedZone", "route53:ListTagsForResource"],
+    // The NAT instance's AMI, from AWS's public parameter.
+    "aws:ssm/getParameter:getParameter": ["ssm:GetParameter"],
 };
 
 /** What the policies are scoped to. */
@@ -336,6 +427,13 @@ export interface PolicyContext {
      * such as RDS's `/aws/rds/instance/<identifier>/`.
      */
     logGroupPrefixes: readonly string[];
+    /** The starts of the stack's S3 bucket names, e.g. `berth-dev-alb-logs-`. */
+    bucketPrefixes: readonly string[];
+    /**
+     * The starts of the stack's Secrets Manager secret names: its own (`berth/dev/`) and RDS's managed master
+     * secrets (`rds!`, https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-secrets-manager.html).
+     */
+    secretPrefixes: readonly string[];
     /** Roles the deploy role must never change, whatever their tags: its own and its siblings'. */
     protectedRoleArns: readonly string[];
 }
@@ -367,6 +465,16 @@ function allReads(permissions: Readonly<Record<string, TypePermissions>>, invoke
 
 function tagCondition(kind: "ResourceTag" | "RequestTag", tags: Readonly<Record<string, string>>): Record<string, string> {
     return Object.fromEntries(Object.entries(tags).map(([key, value]) => [`aws:${kind}/${key}`, value]));
+}
+
+/** The stack's secrets, as IAM matches them (Secrets Manager appends a random suffix to each name). */
+export function secretResources(ctx: Pick<PolicyContext, "partition" | "region" | "account" | "secretPrefixes">): string[] {
+    return ctx.secretPrefixes.map((prefix) => `arn:${ctx.partition}:secretsmanager:${ctx.region}:${ctx.account}:secret:${prefix}*`);
+}
+
+/** The stack's buckets and the objects in them, as IAM matches them. */
+export function bucketResources(ctx: Pick<PolicyContext, "partition" | "bucketPrefixes">): string[] {
+    return ctx.bucketPrefixes.flatMap((prefix) => [`arn:${ctx.partition}:s3:::${prefix}*`, `arn:${ctx.partition}:s3:::${prefix}*/*`]);
 }
 
 /** The globs of the stack's log groups, as IAM matches them (`*` for any characters). */
@@ -435,6 +543,10 @@ export function deployPolicy(
             Condition: { StringEquals: { "iam:AWSServiceName": linked } },
         }],
         [true, { Sid: "StackLogGroups", Effect: "Allow", Action: writes("stackLogGroups"), Resource: logGroupResources(ctx) }],
+        [writes("stackSecrets").length > 0 && ctx.secretPrefixes.length > 0,
+            { Sid: "StackSecrets", Effect: "Allow", Action: writes("stackSecrets"), Resource: secretResources(ctx) }],
+        [writes("stackBuckets").length > 0 && ctx.bucketPrefixes.length > 0,
+            { Sid: "StackBuckets", Effect: "Allow", Action: writes("stackBuckets"), Resource: bucketResources(ctx) }],
         [ctx.protectedRoleArns.length > 0,
             { Sid: "NeverChangeThePipelineRoles", Effect: "Deny", Action: ["iam:*"], Resource: [...ctx.protectedRoleArns] }],
     ];
@@ -457,12 +569,20 @@ const READ_VERB = /^[a-z0-9-]+:(Describe|Get|List|BatchGet|BatchCheck)/;
  * What is wrong with a permission map: reads that can change something, IAM or log writes that escape the
  * stack's scope, or actions that name no service.
  */
+/**
+ * Reads that return secret data: never on every resource, nor for the preview role, only on the stack's own
+ * resources (the provider reads its own secret versions back when it refreshes them).
+ */
+const SCOPED_READS: readonly string[] = ["secretsmanager:GetSecretValue"];
+
 export function permissionProblems(permissions: Readonly<Record<string, TypePermissions>>): string[] {
     const problems: string[] = [];
     for (const [type, p] of Object.entries(permissions)) {
         for (const action of p.read) {
             if (!READ_VERB.test(action)) {
                 problems.push(`${type}: read action ${action} is not a Describe/Get/List call`);
+            } else if (SCOPED_READS.includes(action)) {
+                problems.push(`${type}: ${action} reads secret data, and reads go to every resource (and to the preview role); list it under a write scope of the stack's own resources`);
             }
         }
         for (const [scope, actions] of Object.entries(p.write) as [Scope, readonly string[]][]) {
@@ -475,7 +595,9 @@ export function permissionProblems(permissions: Readonly<Record<string, TypePerm
                     problems.push(`${type}: ${action} on request tags alone reaches roles outside the stack; only iam:CreateRole belongs in "newStackRoles"`);
                 } else if (action.startsWith("logs:") && scope !== "stackLogGroups") {
                     problems.push(`${type}: log write ${action} must be limited to the stack's log groups, not "${scope}"`);
-                } else if (READ_VERB.test(action)) {
+                } else if (SCOPED_READS.includes(action) && scope === "any") {
+                    problems.push(`${type}: ${action} reads secret data; limit it to the stack's own resources, not "any"`);
+                } else if (READ_VERB.test(action) && !SCOPED_READS.includes(action)) {
                     problems.push(`${type}: ${action} reads; list it under "read"`);
                 }
             }

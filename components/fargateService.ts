@@ -14,6 +14,9 @@ import {
 } from "./rollout";
 import { createTaskDefinition, PORT_NAME, type ContainerSpec } from "./taskDefinition";
 
+/** The readiness gate's default command: starts the image's `node` and exits at once. */
+export const READINESS_GATE_COMMAND = ["node", "-e", "0"];
+
 /** A public service: behind the ALB (AWS Copilot's Load Balanced Web Service). */
 export interface PublicExposure {
     kind: "public";
@@ -26,6 +29,12 @@ export interface PublicExposure {
      * @example ["/admin", "/admin/*"]
      */
     pathPatterns: readonly string[];
+    /**
+     * Host names the service answers on (`Host` header), e.g. `["admin.example.com"]`; with `pathPatterns`,
+     * both must match.
+     * @default []
+     */
+    hostNames?: readonly string[];
     /** The rule's priority, 1-49999, unique on the listener and stable across catalogue edits; ignored for the default route. */
     priority: number;
     /**
@@ -152,6 +161,21 @@ export interface FargateServiceArgs {
     /** Days the logs are kept. */
     logRetentionDays: number;
     /**
+     * The KMS key (ARN) that encrypts the log group (see `LogsKey`).
+     * @default none: CloudWatch Logs' own encryption
+     */
+    logKmsKeyArn?: pulumi.Input<string>;
+    /**
+     * The non-root `uid:gid` every container of the task runs as: the image's `USER`.
+     */
+    user: string;
+    /**
+     * Tags of the task definition and the service; the service passes them on to its tasks
+     * (`propagateTags`), e.g. `berth:commit`.
+     * @default {}
+     */
+    tags?: Record<string, pulumi.Input<string>>;
+    /**
      * `pulumi destroy` refuses to delete the log group.
      * @default false
      */
@@ -275,6 +299,9 @@ export class FargateService extends pulumi.ComponentResource {
             region: args.region,
             logGroupName: args.logGroupName,
             logRetentionDays: args.logRetentionDays,
+            logKmsKeyArn: args.logKmsKeyArn,
+            user: args.user,
+            tags: args.tags,
             container: {
                 name,
                 image: args.image,
@@ -300,6 +327,7 @@ export class FargateService extends pulumi.ComponentResource {
                 port: args.port,
                 healthPath: args.healthPath,
                 pathPatterns: args.expose.pathPatterns,
+                hostNames: args.expose.hostNames,
                 priority: args.expose.priority,
             }, this)
             : undefined;
@@ -382,7 +410,7 @@ export class FargateService extends pulumi.ComponentResource {
      * own image, already pulled, and exits at once.
      */
     private readinessGate(args: FargateServiceArgs): ContainerSpec[] {
-        const command = args.readinessGate ?? ["node", "-e", "0"];
+        const command = args.readinessGate ?? READINESS_GATE_COMMAND;
         if (args.expose.kind !== "backend" || command === false) {
             return [];
         }
@@ -517,6 +545,9 @@ export class FargateService extends pulumi.ComponentResource {
                     }]
                     : undefined,
             },
+            tags: args.tags,
+            // Tasks carry the service's tags (the commit among them), so `aws ecs describe-tasks --include TAGS`
+            // shows which commit each task runs.
             propagateTags: "SERVICE",
             enableEcsManagedTags: true,
             // The deployment check waits, and fails on a rolled-back deployment where this wait passes.
@@ -577,10 +608,11 @@ function validate(name: string, args: FargateServiceArgs): void {
     }
     const expose = args.expose;
     if (expose.kind === "public") {
-        if (expose.pathPatterns.length > 5) {
-            throw new Error(`${where}: "expose.pathPatterns" has ${expose.pathPatterns.length} patterns; an ALB rule takes at most 5`);
+        const values = expose.pathPatterns.length + (expose.hostNames ?? []).length;
+        if (values > 5) {
+            throw new Error(`${where}: "expose.pathPatterns" and "expose.hostNames" hold ${values} values; an ALB rule takes at most 5`);
         }
-        if (expose.pathPatterns.length > 0 && (!Number.isInteger(expose.priority) || expose.priority < 1 || expose.priority >= DEFAULT_ROUTE_PRIORITY)) {
+        if (values > 0 && (!Number.isInteger(expose.priority) || expose.priority < 1 || expose.priority >= DEFAULT_ROUTE_PRIORITY)) {
             throw new Error(`${where}: "expose.priority" must be 1-${DEFAULT_ROUTE_PRIORITY - 1}, got ${expose.priority}`);
         }
     } else if (!/^[a-z][a-z0-9-]*$/.test(expose.discoveryName)) {

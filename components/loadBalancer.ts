@@ -13,6 +13,17 @@ export interface LoadBalancerArgs {
      */
     certificateArn?: pulumi.Input<string>;
     /**
+     * Alias records pointing names of a Route 53 hosted zone at the ALB (an A record each; the ALB is IPv4
+     * only, so no AAAA).
+     * @default none
+     */
+    aliases?: { zoneId: pulumi.Input<string>; names: string[] };
+    /**
+     * Where the ALB writes its access logs (see `AccessLogBucket`); the ALB waits for `ready`.
+     * @default none
+     */
+    accessLogs?: { bucket: pulumi.Input<string>; prefix: string; ready: pulumi.Resource[] };
+    /**
      * Refuse to delete the ALB (and so `pulumi destroy`) while on.
      * @default false
      */
@@ -37,6 +48,9 @@ export interface LoadBalancerArgs {
     protect?: boolean;
 }
 
+/** The HTTPS listener's security policy: TLS 1.3 and 1.2, forward secrecy. */
+export const TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+
 /** The body the ALB answers when no service's rule matches: the same error shape as the services'. */
 export const NOT_FOUND_BODY = JSON.stringify({ error: { code: "not_found", message: "No service answers this path" } });
 
@@ -44,8 +58,9 @@ export const NOT_FOUND_BODY = JSON.stringify({ error: { code: "not_found", messa
  * The public entry point: an internet-facing Application Load Balancer.
  *
  * Creates: a security group that admits 80 (and 443 with a certificate) from anywhere and nothing else,
- * the ALB in the public subnets (dropping invalid header fields), an HTTP listener and, with a
- * certificate, an HTTPS listener. The listener that serves traffic answers a fixed JSON 404 by default;
+ * the ALB in the public subnets (dropping invalid header fields, defensive desync mitigation, access logs
+ * when given a bucket), an HTTP listener and, with a certificate, an HTTPS listener to which HTTP
+ * redirects, and alias records for the given names. The listener that serves traffic answers a fixed JSON 404 by default;
  * services add their own rules to it (see `FargateService`).
  */
 export class LoadBalancer extends pulumi.ComponentResource {
@@ -76,13 +91,29 @@ export class LoadBalancer extends pulumi.ComponentResource {
             subnets: args.subnetIds,
             securityGroups: [securityGroup.id],
             dropInvalidHeaderFields: true,
+            // AWS's default, said here so that alb-desync-mode-check reads it from the program too.
+            desyncMitigationMode: "defensive",
             enableDeletionProtection: args.deletionProtection ?? false,
             idleTimeout: args.idleTimeout ?? 60,
-        }, { parent: this, dependsOn: args.publicRoutes ?? [], protect: args.protect ?? false });
+            accessLogs: args.accessLogs ? { bucket: args.accessLogs.bucket, prefix: args.accessLogs.prefix, enabled: true } : undefined,
+        }, {
+            parent: this,
+            dependsOn: [...(args.publicRoutes ?? []), ...(args.accessLogs?.ready ?? [])],
+            protect: args.protect ?? false,
+        });
 
         const listener = args.certificateArn === undefined
             ? this.createHttpListener(alb)
             : this.createHttpsListeners(alb, args.certificateArn);
+
+        for (const [i, host] of (args.aliases?.names ?? []).entries()) {
+            new aws.route53.Record(childName(name, "alias", i), {
+                zoneId: args.aliases!.zoneId,
+                name: host,
+                type: "A",
+                aliases: [{ name: alb.dnsName, zoneId: alb.zoneId, evaluateTargetHealth: true }],
+            }, { parent: this });
+        }
 
         this.arn = alb.arn;
         this.arnSuffix = alb.arnSuffix;
@@ -142,7 +173,9 @@ export class LoadBalancer extends pulumi.ComponentResource {
             loadBalancerArn: alb.arn,
             port: 443,
             protocol: "HTTPS",
-            sslPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06",
+            // TLS 1.3 and 1.2 only, AWS's recommended policy
+            // (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/describe-ssl-policies.html).
+            sslPolicy: TLS_POLICY,
             certificateArn,
             defaultActions: [notFound()],
         }, { parent: this });

@@ -78,6 +78,29 @@ export interface NetworkArgs {
      * @default undefined: no isolated subnets
      */
     isolatedCidrBlock?: string;
+    /**
+     * VPC flow logs (every accepted and rejected flow) to a CloudWatch Logs group (vpc-flow-logs-enabled).
+     * @default none
+     */
+    flowLogs?: FlowLogsArgs;
+}
+
+/** Where the VPC's flow logs go. */
+export interface FlowLogsArgs {
+    /** The log group's name, e.g. `/berth/prod/vpc-flow-logs`. */
+    logGroupName: string;
+    /** Days CloudWatch Logs keeps the flow logs. */
+    retentionDays: number;
+    /**
+     * The KMS key (ARN) that encrypts the log group.
+     * @default none: CloudWatch Logs' own encryption
+     */
+    kmsKeyArn?: pulumi.Input<string>;
+    /**
+     * Deleting the stack keeps the log group.
+     * @default false
+     */
+    retainOnDelete?: boolean;
 }
 
 /**
@@ -98,7 +121,8 @@ export interface NetworkArgs {
  * https://docs.aws.amazon.com/vpc/latest/privatelink/gateway-endpoints.html) and carries the bulk of an
  * image pull: ECR keeps image layers in S3, and tasks download them from S3 after fetching the manifest
  * from ECR (https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html),
- * so layers no longer pass the NAT gateway's per-GB processing charge.
+ * so layers no longer pass the NAT gateway's per-GB processing charge. The VPC's default security group is
+ * adopted without rules; with `flowLogs`, flow logs go to an encrypted CloudWatch Logs group with their role.
  */
 export class Network extends pulumi.ComponentResource {
     public readonly vpcId: pulumi.Output<string>;
@@ -155,6 +179,10 @@ export class Network extends pulumi.ComponentResource {
         this.privateRouteTableIds = tables.map((t) => t.id);
         this.createS3Endpoint(vpc.id, args.region, tables);
         const isolatedSubnets = isolated ? this.createIsolatedSubnets(vpc, isolated, args.availabilityZones) : [];
+        this.closeDefaultSecurityGroup(vpc);
+        if (args.flowLogs) {
+            this.createFlowLogs(vpc, args.flowLogs, args.protect ?? false);
+        }
 
         this.vpcId = vpc.id;
         this.publicSubnetIds = publicSubnets.map((s) => s.id);
@@ -176,6 +204,67 @@ export class Network extends pulumi.ComponentResource {
             enableDnsSupport: true,
             tags: { Name: childName(this.name, "vpc") },
         }, { parent: this, protect });
+    }
+
+    /**
+     * Adopts the VPC's default security group and leaves it without rules (vpc-default-security-group-closed):
+     * on adoption the provider removes every rule the group has, then adds only those given
+     * (https://www.pulumi.com/registry/packages/aws/api-docs/ec2/defaultsecuritygroup/). Nothing of Berth uses
+     * the group; anything placed in it by mistake reaches and is reached by nothing.
+     */
+    private closeDefaultSecurityGroup(vpc: aws.ec2.Vpc): aws.ec2.DefaultSecurityGroup {
+        return new aws.ec2.DefaultSecurityGroup(childName(this.name, "default-sg"), {
+            vpcId: vpc.id,
+            ingress: [],
+            egress: [],
+            tags: { Name: childName(this.name, "default-sg-closed") },
+        }, { parent: this });
+    }
+
+    /**
+     * Flow logs of every flow, accepted or rejected, to CloudWatch Logs through a role the flow-logs service
+     * assumes for this account only (https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html).
+     */
+    private createFlowLogs(vpc: aws.ec2.Vpc, args: FlowLogsArgs, protect: boolean): aws.ec2.FlowLog {
+        const parent = { parent: this };
+        const logGroup = new aws.cloudwatch.LogGroup(childName(this.name, "flow-logs"), {
+            name: args.logGroupName,
+            retentionInDays: args.retentionDays,
+            kmsKeyId: args.kmsKeyArn,
+        }, { parent: this, protect, retainOnDelete: args.retainOnDelete ?? false });
+        const account = aws.getCallerIdentityOutput({}, parent).accountId;
+        const role = new aws.iam.Role(childName(this.name, "flow-logs-role"), {
+            description: "VPC flow logs write to their log group",
+            assumeRolePolicy: pulumi.jsonStringify({
+                Version: "2012-10-17",
+                Statement: [{
+                    Effect: "Allow",
+                    Principal: { Service: "vpc-flow-logs.amazonaws.com" },
+                    Action: "sts:AssumeRole",
+                    Condition: { StringEquals: { "aws:SourceAccount": account } },
+                }],
+            }),
+        }, parent);
+        new aws.iam.RolePolicy(childName(this.name, "flow-logs-policy"), {
+            role: role.name,
+            policy: pulumi.jsonStringify({
+                Version: "2012-10-17",
+                Statement: [{
+                    Effect: "Allow",
+                    Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogGroups", "logs:DescribeLogStreams"],
+                    Resource: [logGroup.arn, pulumi.interpolate`${logGroup.arn}:*`],
+                }],
+            }),
+        }, parent);
+        return new aws.ec2.FlowLog(childName(this.name, "flow-log"), {
+            vpcId: vpc.id,
+            trafficType: "ALL",
+            logDestinationType: "cloud-watch-logs",
+            logDestination: logGroup.arn,
+            iamRoleArn: role.arn,
+            maxAggregationInterval: 600,
+            tags: { Name: childName(this.name, "flow-log") },
+        }, parent);
     }
 
     private createSubnet(

@@ -1,7 +1,9 @@
 import * as aws from "@pulumi/aws";
 import * as dockerBuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import * as path from "path";
+import { commitLabel, type SourceVersion } from "./buildContext";
 import { childName } from "./naming";
 import type { Platform } from "./platform";
 
@@ -59,21 +61,35 @@ export interface ServiceImageArgs {
     retainOnDelete?: boolean;
     /** Build arguments, e.g. `BASE_IMAGE` to build from another Node image. */
     buildArgs?: Record<string, string>;
+    /** The commit and content the image is built from (`sourceVersion()`): its tag names them. */
+    source: SourceVersion;
 }
 
 /**
  * A service's container image in its own ECR repository.
  *
- * Creates: the ECR repository (scan on push, AES-256 at rest), a lifecycle policy that keeps the newest
- * images and the build cache, and the image built from the service's Dockerfile with BuildKit, pushed, its
- * layers cached in the repository (`cacheFrom`/`cacheTo`, so another machine or CI reuses them). `imageRef`
- * pins the pushed digest, so every change of the code rolls out and nothing depends on a moving tag.
+ * Creates: the ECR repository (scan on push, AES-256 at rest, immutable tags but the build cache's), a
+ * lifecycle policy that keeps the newest images and the build cache, and the image built from the service's
+ * Dockerfile with BuildKit, pushed under a tag of its own, its layers cached in the repository
+ * (`cacheFrom`/`cacheTo`, so another machine or CI reuses them). `imageRef` pins the pushed digest, so every
+ * change of the code rolls out and nothing depends on a moving tag.
+ *
+ * Tags are immutable (ecr-private-tag-immutability-enabled), and ECR refuses to push a tag that exists even
+ * when the image is identical (aws/containers-roadmap#2179, moby/buildkit#3776). The image provider pushes on
+ * every change of any of its inputs, so the tag is `<commit>[-dirty]-<build id>`: the build id is random and
+ * drawn anew whenever anything that makes the provider build changes (`random.RandomId` keepers: the
+ * content hash, the commit, the Dockerfile, platform, build arguments). Redeploying an older commit makes a
+ * new tag rather than reusing the one it had.
  */
 export class ServiceImage extends pulumi.ComponentResource {
     public readonly repositoryUrl: pulumi.Output<string>;
     public readonly repositoryName: pulumi.Output<string>;
     /** `<repository url>@sha256:<digest>`: what the task definition runs. */
     public readonly imageRef: pulumi.Output<string>;
+    /** The tag pushed with this build, e.g. `3f2c1a9d04be-1a2b3c4d`. */
+    public readonly tag: pulumi.Output<string>;
+    /** `<commit>` or `<commit>-dirty`: the commit the image is built from. */
+    public readonly commit: string;
 
     constructor(name: string, args: ServiceImageArgs, opts?: pulumi.ComponentResourceOptions) {
         super("berth:image:ServiceImage", name, {}, opts);
@@ -89,8 +105,10 @@ export class ServiceImage extends pulumi.ComponentResource {
 
         const repository = new aws.ecr.Repository(childName(name, "repo"), {
             imageScanningConfiguration: { scanOnPush: true },
-            // The build cache's tag moves with every build.
-            imageTagMutability: "MUTABLE",
+            // Every tag is immutable but the build cache's, which moves with every build
+            // (https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-tag-mutability.html).
+            imageTagMutability: "IMMUTABLE_WITH_EXCLUSION",
+            imageTagMutabilityExclusionFilters: [{ filter: `${CACHE_TAG}*`, filterType: "WILDCARD" }],
             encryptionConfigurations: [{ encryptionType: "AES256" }],
             forceDelete: args.forceDelete ?? false,
         }, { parent: this, protect: args.protect ?? false, retainOnDelete: args.retainOnDelete ?? false });
@@ -100,7 +118,21 @@ export class ServiceImage extends pulumi.ComponentResource {
             policy: JSON.stringify(lifecyclePolicy(keepImages)),
         }, { parent: this });
 
-        const image = this.buildAndPush(name, repository, args);
+        const buildId = new random.RandomId(childName(name, "build-id"), {
+            byteLength: 4,
+            keepers: {
+                commit: commitLabel(args.source),
+                contentHash: args.source.contentHash,
+                context: args.context,
+                dockerfile: args.dockerfile,
+                platform: args.platform ?? "linux/amd64",
+                buildArgs: JSON.stringify(args.buildArgs ?? {}),
+                buildOnPreview: String(args.buildOnPreview ?? false),
+            },
+        }, { parent: this });
+        this.commit = commitLabel(args.source);
+        this.tag = pulumi.interpolate`${imageTag(args.source)}-${buildId.hex}`;
+        const image = this.buildAndPush(name, repository, args, this.tag);
 
         this.repositoryUrl = repository.repositoryUrl;
         this.repositoryName = repository.name;
@@ -109,10 +141,11 @@ export class ServiceImage extends pulumi.ComponentResource {
             repositoryUrl: this.repositoryUrl,
             repositoryName: this.repositoryName,
             imageRef: this.imageRef,
+            tag: this.tag,
         });
     }
 
-    private buildAndPush(name: string, repository: aws.ecr.Repository, args: ServiceImageArgs): dockerBuild.Image {
+    private buildAndPush(name: string, repository: aws.ecr.Repository, args: ServiceImageArgs, tag: pulumi.Output<string>): dockerBuild.Image {
         const credentials = aws.ecr.getAuthorizationTokenOutput({ registryId: repository.registryId }, { parent: this });
         const cacheRef = pulumi.interpolate`${repository.repositoryUrl}:${CACHE_TAG}`;
         return new dockerBuild.Image(childName(name, "image"), {
@@ -126,8 +159,8 @@ export class ServiceImage extends pulumi.ComponentResource {
             // (https://aws.amazon.com/blogs/containers/announcing-remote-cache-support-in-amazon-ecr-for-buildkit-clients/).
             cacheFrom: [{ registry: { ref: cacheRef } }],
             cacheTo: [{ registry: { ref: cacheRef, imageManifest: true, ociMediaTypes: true, mode: dockerBuild.CacheMode.Max } }],
-            // The tag only gives the push a name; the task definition uses the digest.
-            tags: [pulumi.interpolate`${repository.repositoryUrl}:latest`],
+            // The tag says which commit the image holds; the task definition uses the digest.
+            tags: [pulumi.interpolate`${repository.repositoryUrl}:${tag}`],
             push: true,
             registries: [{
                 address: repository.repositoryUrl,
@@ -160,4 +193,9 @@ export function lifecyclePolicy(keep: number): object {
             },
         ],
     };
+}
+
+/** The commit part of an image tag: the commit's first 12 hex digits, `-dirty` when the checkout differs. */
+export function imageTag(source: Pick<SourceVersion, "commit" | "dirty">): string {
+    return commitLabel({ commit: source.commit.slice(0, 12), dirty: source.dirty });
 }

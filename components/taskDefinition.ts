@@ -7,6 +7,29 @@ import { CONTAINER_HEALTH_CHECK, STOP_TIMEOUT } from "./rollout";
 /** The name of the container port that Service Connect and the target group find the service by. */
 export const PORT_NAME = "http";
 
+/**
+ * Memory left in each task for the Service Connect proxy, which ECS adds to the task without a container
+ * definition: AWS recommends adding "at least 64 MiB of memory to your task CPU and memory for the Service
+ * Connect proxy container" (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-connect-concepts.html#service-connect-concepts-proxy).
+ */
+export const SERVICE_CONNECT_PROXY_MEMORY = 64;
+
+/** A sidecar's memory hard limit when its spec names none: `node -e 0` (the readiness gate) peaks near 40 MiB. */
+export const SIDECAR_MEMORY = 64;
+
+/** The least memory Berth gives the service's own container. */
+const MIN_SERVICE_MEMORY = 128;
+
+/**
+ * The service container's memory hard limit (`memory`, which ecs-task-definition-memory-hard-limit asks of
+ * every container): the task's memory less the sidecars' limits and the Service Connect proxy's share. On
+ * Fargate the containers' reservations must fit in the task's memory, and a container's `memory` counts as
+ * its reservation when it sets no `memoryReservation`.
+ */
+export function serviceContainerMemory(taskMemory: number, sidecars: readonly Pick<ContainerSpec, "memory">[]): number {
+    return taskMemory - SERVICE_CONNECT_PROXY_MEMORY - sidecars.reduce((sum, c) => sum + (c.memory ?? SIDECAR_MEMORY), 0);
+}
+
 /** One container of the task. */
 export interface ContainerSpec {
     /** The container's name, unique in the task. */
@@ -35,6 +58,11 @@ export interface ContainerSpec {
     essential?: boolean;
     /** The command, replacing the image's. Omitted: the image's own. */
     command?: string[];
+    /**
+     * The container's memory hard limit in MiB: ECS stops the container beyond it.
+     * @default the service's container: `serviceContainerMemory()`; a sidecar: `SIDECAR_MEMORY`
+     */
+    memory?: number;
     /**
      * Containers this one starts after, e.g. `[{ containerName: "users", condition: "HEALTHY" }]`.
      * @default []
@@ -95,6 +123,22 @@ export interface TaskDefinitionArgs {
     logGroupName: string;
     /** Days the logs are kept. */
     logRetentionDays: number;
+    /**
+     * The KMS key (ARN) that encrypts the log group; its key policy must let CloudWatch Logs use it.
+     * @default none: CloudWatch Logs' own encryption
+     */
+    logKmsKeyArn?: pulumi.Input<string>;
+    /**
+     * Tags of the task definition, e.g. the commit its image was built from.
+     * @default {}
+     */
+    tags?: Record<string, pulumi.Input<string>>;
+    /**
+     * The user every container runs as, `uid:gid`, the non-root user of the service's image (its Dockerfile's
+     * `USER`). Set in the task definition too, because ecs-task-definition-linux-user-non-root reads the task
+     * definition, not the image.
+     */
+    user: string;
     /** The service's own container: it gets the stop timeout, init process and read-only root file system. */
     container: ContainerSpec;
     /**
@@ -154,6 +198,7 @@ export function createTaskDefinition(name: string, args: TaskDefinitionArgs, par
     const logGroup = new aws.cloudwatch.LogGroup(childName(name, "logs"), {
         name: args.logGroupName,
         retentionInDays: args.logRetentionDays,
+        kmsKeyId: args.logKmsKeyArn,
     }, { parent, protect: args.protectLogs ?? false, retainOnDelete: args.retainLogs ?? false });
 
     const executionRole = createRole(name, "execution-role", "ECS pulls the image, writes the logs and reads the secrets of the service", parent);
@@ -199,7 +244,16 @@ export function createTaskDefinition(name: string, args: TaskDefinitionArgs, par
         }
         : args.container;
 
+    const sidecars = args.sidecars ?? [];
+    const memory = args.container.memory ?? serviceContainerMemory(args.memory, sidecars);
+    if (memory < MIN_SERVICE_MEMORY) {
+        throw new Error(`task definition "${name}": ${args.memory} MiB leave the service's container ${memory} MiB after its sidecars and the Service Connect proxy; allowed: a task memory that leaves at least ${MIN_SERVICE_MEMORY} MiB`);
+    }
+    if (/^(root|0)(:|$)/.test(args.user)) {
+        throw new Error(`task definition "${name}": "user" is ${JSON.stringify(args.user)}; allowed: a non-root uid:gid such as 10001:10001`);
+    }
     const log = { group: logGroup.name, region: args.region };
+    const specs = [{ ...container, memory }, ...sidecars.map((c) => ({ ...c, memory: c.memory ?? SIDECAR_MEMORY }))];
     const taskDefinition = new aws.ecs.TaskDefinition(childName(name, "task"), {
         family: args.family,
         requiresCompatibilities: ["FARGATE"],
@@ -209,10 +263,11 @@ export function createTaskDefinition(name: string, args: TaskDefinitionArgs, par
         runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: cpuArchitecture(args.platform ?? "linux/amd64") },
         executionRoleArn: executionRole.arn,
         taskRoleArn: taskRole.arn,
-        containerDefinitions: pulumi.jsonStringify([container, ...(args.sidecars ?? [])].map((c) => containerDefinition(c, log))),
+        containerDefinitions: pulumi.jsonStringify(specs.map((c) => containerDefinition(c, log, args.user))),
         // Fargate task storage, empty at start and gone with the task.
         volumes: exec ? EXEC_WRITABLE_PATHS.map((path) => ({ name: execVolumeName(path) })) : undefined,
         skipDestroy: true,
+        tags: args.tags,
     }, opts);
     return { taskDefinition, logGroup, executionRole, taskRole };
 }
@@ -231,6 +286,7 @@ function createRole(name: string, role: string, description: string, parent: pul
 export function containerDefinition(
     spec: ContainerSpec,
     log: { group: pulumi.Input<string>; region: string },
+    user: string,
 ): Record<string, unknown> {
     const sorted = (vars: Record<string, pulumi.Input<string>> | undefined) =>
         Object.entries(vars ?? {}).sort(([a], [b]) => a.localeCompare(b));
@@ -239,6 +295,8 @@ export function containerDefinition(
         image: spec.image,
         essential: spec.essential ?? true,
         command: spec.command,
+        user,
+        memory: spec.memory,
         dependsOn: spec.dependsOn,
         mountPoints: spec.mountPoints,
         portMappings: spec.port === undefined ? [] : [{

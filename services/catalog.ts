@@ -51,7 +51,14 @@ export interface ServiceDeclaration {
      */
     pathPatterns?: string[];
     /**
-     * `public` with `pathPatterns` only: the listener rule's priority, 1-49999 (lower wins where patterns
+     * `public` only: the DNS label the service answers on under the stack's `domain`: `admin` answers on
+     * `admin.<domain>` (the ALB rule matches that host, and its `pathPatterns` if any), and the stack's
+     * certificate covers it. Without `pathPatterns`, the service takes every path of its host.
+     * @example "admin"
+     */
+    subdomain?: string;
+    /**
+     * `public` with `pathPatterns` or a `subdomain` only: the listener rule's priority, 1-49999 (lower wins where patterns
      * overlap). It must never change once deployed, and no two services may share one.
      * @default derived from the name (1000-49999), stable whatever else the catalogue holds
      */
@@ -88,6 +95,12 @@ export interface ServiceDeclaration {
      */
     platform?: Platform;
     /**
+     * The non-root `uid:gid` the service's image runs as (its Dockerfile's `USER`); ECS runs every container
+     * of the task as it. The container test checks it against the built image.
+     * @default "10001:10001"
+     */
+    user?: string;
+    /**
      * Where the image is built from, relative to the repository root. A service in another language brings
      * its own Dockerfile and context; a `<dockerfile>.dockerignore` beside the Dockerfile keeps everything
      * else out of the context.
@@ -114,12 +127,16 @@ export interface CatalogService {
     readonly healthPath: string;
     /** `public` only; empty means the default route. */
     readonly pathPatterns: readonly string[];
-    /** `public` with path patterns: the listener rule's priority; else undefined. */
+    /** `public` only: the DNS label under the stack's domain the service answers on. */
+    readonly subdomain?: string;
+    /** `public` with path patterns or a subdomain: the listener rule's priority; else undefined. */
     readonly priority?: number;
     readonly routes: readonly string[];
     readonly auth: AuthMode;
     readonly gateway: boolean;
     readonly platform: Platform;
+    /** The non-root `uid:gid` the image runs as. */
+    readonly user: string;
     /** The folder that holds the service's code, relative to the repository root. */
     readonly directory: string;
     /** The image's build context and Dockerfile, relative to the repository root. */
@@ -150,6 +167,7 @@ const RESERVED_VARIABLES: readonly string[] = ["PORT", "HOST", "ROUTES", "DATABA
 const DEFAULT_DATABASE_VARIABLES: Readonly<DatabaseVariables> = {
     host: "DB_HOST", port: "DB_PORT", name: "DB_NAME", user: "DB_USER", password: "DB_PASSWORD",
 };
+const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const ROUTE = /^\/[A-Za-z0-9._~-]+(?:\/[A-Za-z0-9._~-]+)*$/;
 
 /** Applies defaults and checks the declarations; throws an error that names the entry and the field. */
@@ -180,16 +198,20 @@ export function resolveCatalog(decls: readonly ServiceDeclaration[]): CatalogSer
             throw new Error(`${where}: "auth" is ${JSON.stringify(d.auth)}; allowed: ${AUTH_MODES.join(", ")}`);
         }
         if (d.kind === "backend") {
-            if (d.pathPatterns || d.gateway || d.priority !== undefined) {
-                throw new Error(`${where}: "pathPatterns", "priority" and "gateway" are for public services; a backend is reached through the gateway by its "routes"`);
+            if (d.pathPatterns || d.gateway || d.priority !== undefined || d.subdomain !== undefined) {
+                throw new Error(`${where}: "pathPatterns", "subdomain", "priority" and "gateway" are for public services; a backend is reached through the gateway by its "routes"`);
             }
         } else if (d.routes) {
             throw new Error(`${where}: "routes" is for backends; a public service is reached through the ALB by its "pathPatterns"`);
         } else if (d.auth) {
             throw new Error(`${where}: "auth" is for backends: it guards their "routes" at the gateway`);
         }
-        if (d.priority !== undefined && (!Number.isInteger(d.priority) || d.priority < 1 || d.priority >= DEFAULT_ROUTE_PRIORITY || (d.pathPatterns ?? []).length === 0)) {
-            throw new Error(`${where}: "priority" is ${d.priority}; allowed: a whole number from 1 to ${DEFAULT_ROUTE_PRIORITY - 1}, with "pathPatterns"`);
+        if (d.subdomain !== undefined && !LABEL.test(d.subdomain)) {
+            throw new Error(`${where}: "subdomain" is "${d.subdomain}"; allowed: one DNS label such as "admin" (lowercase letters, digits, inner hyphens)`);
+        }
+        const ownRule = (d.pathPatterns ?? []).length > 0 || d.subdomain !== undefined;
+        if (d.priority !== undefined && (!Number.isInteger(d.priority) || d.priority < 1 || d.priority >= DEFAULT_ROUTE_PRIORITY || !ownRule)) {
+            throw new Error(`${where}: "priority" is ${d.priority}; allowed: a whole number from 1 to ${DEFAULT_ROUTE_PRIORITY - 1}, with "pathPatterns" or "subdomain"`);
         }
         for (const route of d.routes ?? []) {
             if (!ROUTE.test(route)) {
@@ -201,13 +223,16 @@ export function resolveCatalog(decls: readonly ServiceDeclaration[]): CatalogSer
             }
             routeOwners.set(route, d.name);
         }
-        if (d.kind === "public" && (d.pathPatterns ?? []).length === 0) {
+        if (d.kind === "public" && (d.pathPatterns ?? []).length === 0 && d.subdomain === undefined) {
             if (defaultRouteOwner) {
                 throw new Error(`${where}: only one public service may take the ALB's default route, and "${defaultRouteOwner}" has it; give this one "pathPatterns"`);
             }
             defaultRouteOwner = d.name;
         }
         checkDatabase(where, d.database);
+        if (d.user !== undefined && (!/^[0-9]+(:[0-9]+)?$/.test(d.user) || /^0(:|$)/.test(d.user))) {
+            throw new Error(`${where}: "user" is "${d.user}"; allowed: a non-root numeric uid or uid:gid such as "10001:10001"`);
+        }
         for (const [key, value] of Object.entries(d.build ?? {})) {
             const normal = path.posix.normalize(value);
             if (path.isAbsolute(value) || normal.startsWith("..")) {
@@ -236,11 +261,13 @@ export function resolveCatalog(decls: readonly ServiceDeclaration[]): CatalogSer
         port: d.port ?? 8080,
         healthPath: d.healthPath ?? "/health",
         pathPatterns: d.pathPatterns ?? [],
-        priority: d.kind === "public" && (d.pathPatterns ?? []).length > 0 ? d.priority ?? rulePriority(d.name) : undefined,
+        subdomain: d.subdomain,
+        priority: d.kind === "public" && ((d.pathPatterns ?? []).length > 0 || d.subdomain !== undefined) ? d.priority ?? rulePriority(d.name) : undefined,
         routes: d.routes ?? [],
         auth: d.auth ?? "none",
         gateway: d.gateway ?? false,
         platform: d.platform ?? "linux/amd64",
+        user: d.user ?? "10001:10001",
         directory: `services/${d.name}`,
         build: {
             context: d.build?.context ?? ".",

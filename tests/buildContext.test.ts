@@ -4,27 +4,19 @@
  * with Docker's own matching rules (@balena/dockerignore). A file in the context feeds the image's hash: a
  * change to it rebuilds and redeploys the service, so the context must hold only what the image needs.
  */
-import ignore from "@balena/dockerignore";
 import * as assert from "assert";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
+import { commitLabel, contextFiles, sourceVersion, UNKNOWN_COMMIT } from "../components/buildContext";
 import { catalog, type CatalogService } from "../services/catalog";
 import { ROOT } from "./support/pulumi";
 
-/** The files of the checkout (git's view: what another machine has). */
-const files = execFileSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: ROOT, encoding: "utf8" })
-    .split("\0").filter((f) => f !== "" && fs.existsSync(path.join(ROOT, f)));
-
+/** The context's files relative to the context directory (the program computes them for image tags too). */
 function contextOf(service: CatalogService): string[] {
-    const dockerfile = path.join(ROOT, service.build.dockerfile);
     const contextDir = path.join(ROOT, service.build.context);
-    const ignoreFile = [`${dockerfile}.dockerignore`, path.join(contextDir, ".dockerignore")].find((f) => fs.existsSync(f));
-    const matcher = ignore().add(ignoreFile ? fs.readFileSync(ignoreFile, "utf8") : "");
-    return files
-        .map((f) => path.relative(contextDir, path.join(ROOT, f)))
-        .filter((f) => !f.startsWith(".."))
-        .filter((f) => !matcher.ignores(f));
+    return contextFiles(ROOT, service.build.context, service.build.dockerfile).map((f) => path.relative(contextDir, path.join(ROOT, f)));
 }
 
 describe("build contexts", () => {
@@ -59,4 +51,58 @@ describe("build contexts", () => {
             });
         });
     }
+});
+
+describe("the commit an image is built from", () => {
+    let repo: string;
+    const git = (...args: string[]) => execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...args], { cwd: repo, encoding: "utf8" }).trim();
+    const write = (file: string, text: string) => {
+        fs.mkdirSync(path.dirname(path.join(repo, file)), { recursive: true });
+        fs.writeFileSync(path.join(repo, file), text);
+    };
+    const version = () => sourceVersion(repo, ".", "svc/Dockerfile");
+
+    before(() => {
+        repo = fs.mkdtempSync(path.join(os.tmpdir(), "berth-source-"));
+        git("init", "-q");
+        write("svc/Dockerfile", "FROM scratch\n");
+        write("svc/Dockerfile.dockerignore", "*\n!svc/src\n");
+        write("svc/src/main.js", "1\n");
+        write("infra.ts", "a\n");
+        git("add", "-A");
+        git("commit", "-qm", "one");
+    });
+    after(() => fs.rmSync(repo, { recursive: true, force: true }));
+
+    it("is the newest commit that changed the build context, not HEAD", () => {
+        const first = git("rev-parse", "HEAD");
+        assert.deepStrictEqual({ ...version(), contentHash: undefined }, { commit: first, dirty: false, contentHash: undefined });
+        write("infra.ts", "b\n");
+        git("commit", "-qam", "infrastructure only");
+        assert.strictEqual(version().commit, first, "a commit outside the context would roll the service out");
+        write("svc/src/main.js", "2\n");
+        git("commit", "-qam", "the service");
+        assert.strictEqual(version().commit, git("rev-parse", "HEAD"));
+    });
+
+    it("is marked dirty, with a new content hash, when the context differs from it", () => {
+        const clean = version();
+        write("svc/src/main.js", "3\n");
+        const edited = version();
+        assert.strictEqual(edited.dirty, true);
+        assert.strictEqual(commitLabel(edited), `${clean.commit}-dirty`);
+        assert.notStrictEqual(edited.contentHash, clean.contentHash);
+        write("infra.ts", "c\n");
+        assert.strictEqual(version().contentHash, edited.contentHash, "a file outside the context changed the hash");
+        git("checkout", "--", ".");
+        assert.deepStrictEqual(version(), clean);
+    });
+
+    it("falls back to \"unknown\" outside a git checkout", () => {
+        fs.rmSync(path.join(repo, ".git"), { recursive: true, force: true });
+        const v = version();
+        assert.strictEqual(v.commit, UNKNOWN_COMMIT);
+        assert.strictEqual(v.dirty, false);
+        assert.match(v.contentHash, /^[0-9a-f]{64}$/);
+    });
 });

@@ -13,6 +13,8 @@ import { ServiceImage } from "../components/serviceImage";
 import { serviceArgs } from "./support/fargate";
 import { Harness, promiseOf } from "./support/pulumi";
 
+const SOURCE = { commit: "3f2c1a9d04be7c55aa8e0f1b2c3d4e5f60718293", dirty: false, contentHash: "ab".repeat(32) };
+
 const CHECK = "pulumi-nodejs:dynamic/berth:DeploymentCheck";
 
 async function mocked(): Promise<Harness> {
@@ -201,7 +203,7 @@ describe("components", () => {
     describe("ServiceImage", () => {
         it("builds for the platform and keeps the configured number of images", async () => {
             const h = await mocked();
-            const image = new ServiceImage("svc", { context: ".", dockerfile: "services/svc/Dockerfile", platform: "linux/arm64", keepImages: 3, forceDelete: true });
+            const image = new ServiceImage("svc", { context: ".", dockerfile: "services/svc/Dockerfile", platform: "linux/arm64", keepImages: 3, forceDelete: true, source: SOURCE });
             await h.settle();
             const built = h.one("docker-build:index:Image", "svc-image");
             assert.deepStrictEqual(built.inputs.platforms, ["linux/arm64"]);
@@ -220,10 +222,31 @@ describe("components", () => {
             assert.match(ref, /^123456789012\.dkr\.ecr\.us-east-1\.amazonaws\.com\/svc-repo-[0-9a-f]{7}@sha256:[0-9a-f]{64}$/);
         });
 
+        it("pushes a tag of its own per build, naming the commit, into a repository whose tags are immutable but the cache's", async () => {
+            const h = await mocked();
+            const clean = new ServiceImage("a", { context: ".", dockerfile: "services/a/Dockerfile", source: SOURCE });
+            const dirty = new ServiceImage("b", { context: ".", dockerfile: "services/a/Dockerfile", source: { ...SOURCE, dirty: true } });
+            const edited = new ServiceImage("c", { context: ".", dockerfile: "services/a/Dockerfile", source: { ...SOURCE, dirty: true, contentHash: "cd".repeat(32) } });
+            await h.settle();
+            const tags = await Promise.all([clean, dirty, edited].map((i) => promiseOf(i.tag)));
+            assert.match(tags[0], /^3f2c1a9d04be-[0-9a-f]{8}$/);
+            assert.match(tags[1], /^3f2c1a9d04be-dirty-[0-9a-f]{8}$/);
+            assert.strictEqual(new Set(tags).size, 3, "two builds share a tag, which an immutable repository refuses");
+            assert.deepStrictEqual([clean.commit, dirty.commit], [SOURCE.commit, `${SOURCE.commit}-dirty`]);
+            const pushed = h.one("docker-build:index:Image", "a-image").inputs.tags;
+            assert.deepStrictEqual(pushed, [`123456789012.dkr.ecr.us-east-1.amazonaws.com/${h.one("aws:ecr/repository:Repository", "a-repo").outputs.name}:${tags[0]}`]);
+            const repo = h.one("aws:ecr/repository:Repository", "a-repo").inputs;
+            assert.strictEqual(repo.imageTagMutability, "IMMUTABLE_WITH_EXCLUSION");
+            const cacheTag = /:([^:]+)$/.exec(h.one("docker-build:index:Image", "a-image").inputs.cacheTo[0].registry.ref)![1];
+            const wildcard = (f: string) => new RegExp(`^${f.replace(/\*/g, ".*")}$`);
+            assert.ok(repo.imageTagMutabilityExclusionFilters.some((f: any) => wildcard(f.filter).test(cacheTag)), "the cache tag could not move");
+            assert.ok(!repo.imageTagMutabilityExclusionFilters.some((f: any) => wildcard(f.filter).test(tags[0])), "image tags stay mutable");
+        });
+
         it("refuses to keep fewer images than a rollback needs, and absolute paths", async () => {
             await mocked();
-            assert.throws(() => new ServiceImage("svc", { context: ".", dockerfile: "Dockerfile", keepImages: 2 }), /"keepImages" must be a whole number of at least 3 \(a rollback needs the previous image\), got 2/);
-            assert.throws(() => new ServiceImage("svc", { context: "/repo", dockerfile: "Dockerfile" }), /"context" must be relative to the project, got "\/repo"/);
+            assert.throws(() => new ServiceImage("svc", { context: ".", dockerfile: "Dockerfile", keepImages: 2, source: SOURCE }), /"keepImages" must be a whole number of at least 3 \(a rollback needs the previous image\), got 2/);
+            assert.throws(() => new ServiceImage("svc", { context: "/repo", dockerfile: "Dockerfile", source: SOURCE }), /"context" must be relative to the project, got "\/repo"/);
         });
     });
 

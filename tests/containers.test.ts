@@ -14,6 +14,8 @@
 import * as assert from "node:assert";
 import { execFile } from "node:child_process";
 import * as path from "node:path";
+import { READINESS_GATE_COMMAND } from "../components/fargateService";
+import { SIDECAR_MEMORY } from "../components/taskDefinition";
 import { freePort, waitHealthy } from "../scripts/net";
 import { catalog, databaseEnvironment, deployOrder, healthCheckCommand, serviceEnvironment, type CatalogService } from "../services/catalog";
 import { anyTestDatabase, type TestDatabase } from "./support/database";
@@ -135,14 +137,23 @@ describe("container images", function () {
 
     it("runs as a non-root user, with compiled JavaScript and production dependencies only", async () => {
         for (const s of catalog) {
-            assert.strictEqual(await mustDocker(["inspect", "--format", "{{.Config.User}}", image(s)]), "10001:10001");
-            assert.strictEqual(await mustDocker(["exec", container(s), "id", "-u"]), "10001");
+            // ECS runs the task as the catalogue's user (the task definition sets it): it must be the image's own.
+            assert.strictEqual(await mustDocker(["inspect", "--format", "{{.Config.User}}", image(s)]), s.user);
+            assert.strictEqual(await mustDocker(["exec", container(s), "id", "-u"]), s.user.split(":")[0]);
             const found = await mustDocker(["exec", container(s), "sh", "-c",
                 "find /app -name '*.ts' ! -name '*.d.ts' ! -path '*/node_modules/*'; " +
                 "ls -d /app/node_modules/typescript /app/node_modules/ts-node /app/node_modules/mocha /app/node_modules/@pulumi /app/node_modules/@electric-sql 2>/dev/null; true"]);
             assert.strictEqual(found, "", `${s.name} ships sources or dev dependencies:\n${found}`);
             const exposed = await mustDocker(["inspect", "--format", "{{json .Config.ExposedPorts}}", image(s)]);
             assert.match(exposed, /"8080\/tcp"/);
+        }
+    });
+
+    it("runs the readiness gate's command within a sidecar's memory limit, as ECS runs it", async () => {
+        for (const s of catalog.filter((c) => c.kind === "backend")) {
+            const run = await docker(["run", "--rm", "--network=host", "--read-only", "--user", s.user,
+                "--memory", `${SIDECAR_MEMORY}m`, "--memory-swap", `${SIDECAR_MEMORY}m`, image(s), ...READINESS_GATE_COMMAND]);
+            assert.strictEqual(run.code, 0, `${s.name}: ${run.stderr}`);
         }
     });
 

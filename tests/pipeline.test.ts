@@ -14,7 +14,7 @@ import {
 } from "../components/deployPermissions";
 import { ConfigError, loadSettings } from "../config";
 import { catalog } from "../services/catalog";
-import { ACCOUNT, Harness, REGION, runBerth, shippedStacks, stackConfig, type Recorded } from "./support/pulumi";
+import { ACCOUNT, Harness, HOSTED_ZONE_ID, REGION, runBerth, shippedStacks, stackConfig, type Recorded } from "./support/pulumi";
 
 const ACCESS = "berth:pipeline:DeployAccess";
 const T = {
@@ -137,10 +137,21 @@ describe("deploy access for GitHub Actions", () => {
         }
         const { h, outputs } = await runBerth(withPipeline("prod", { repository: "acme/berth", environments: ["prod"], oidcProviderArn: existingProvider }), { stack: "prod" });
         runs.push({ name: "prod with an existing OIDC provider", h, outputs });
+        // Every option a team may turn on brings its own resource types: the role must cover them too.
+        const everything = await runBerth({
+            ...withPipeline("prod"),
+            "berth:domain": "example.com",
+            "berth:hostedZoneId": HOSTED_ZONE_ID,
+            "berth:alarmEmail": "ops@example.com",
+            "berth:secrets": JSON.stringify({ api: { AUTH_API_KEYS: "a-value-set-with-secret-0123456789abcdef" } }),
+        }, { stack: "prod", secretKeys: ["berth:secrets"] });
+        runs.push({ name: "prod with a domain, alarm e-mail and secrets", ...everything });
+        const natInstance = await runBerth({ ...withPipeline("dev"), "berth:natStrategy": "instance" }, { stack: "dev" });
+        runs.push({ name: "dev with a NAT instance", ...natInstance });
     });
 
     describe("the permission map", () => {
-        it("names every resource type each shipped stack registers, and every invoke it makes", () => {
+        it("names every resource type each stack registers, shipped or with every option on, and every invoke it makes", () => {
             for (const { name, h } of runs) {
                 const types = new Set(h.resources.filter((r) => r.custom && !r.type.startsWith("pulumi:providers:") && !inAccess(r)).map((r) => r.type));
                 const missing = [...types].filter((t) => !(t in RESOURCE_PERMISSIONS));
@@ -150,7 +161,7 @@ describe("deploy access for GitHub Actions", () => {
             }
         });
 
-        it("holds nothing that no shipped stack uses", () => {
+        it("holds nothing that no stack, shipped or with every option on, uses", () => {
             const used = new Set(runs.flatMap(({ h }) => [...h.resources.filter((r) => !inAccess(r)).map((r) => r.type), ...h.calls]));
             const unused = [...Object.keys(RESOURCE_PERMISSIONS), ...Object.keys(INVOKE_PERMISSIONS)].filter((t) => !used.has(t));
             assert.deepStrictEqual(unused, [], "these entries grant permissions nothing needs");
@@ -196,9 +207,10 @@ describe("deploy access for GitHub Actions", () => {
                 const { ["iam:PassedToService"]: passedTo, ...passTags } = statement(doc, "PassStackRoles").Condition!.StringEquals;
                 assert.deepStrictEqual(passTags, asResourceTags, name);
                 // Exactly the services that the stack's own roles trust, since those are what the roles are passed to.
-                const trusted = h.ofType(T.role).filter((r) => !inAccess(r)).flatMap((r) =>
+                // The policy is the union of the whole map, so: the services that any stack's own roles trust.
+                const trusted = runs.flatMap((run) => run.h.ofType(T.role).filter((r) => !inAccess(r)).flatMap((r) =>
                     (JSON.parse(r.inputs.assumeRolePolicy).Statement as Array<{ Principal?: { Service?: string | string[] } }>)
-                        .flatMap((st) => asList(st.Principal?.Service ?? [])));
+                        .flatMap((st) => asList(st.Principal?.Service ?? []))));
                 assert.deepStrictEqual(passedTo, [...new Set(trusted)].sort(), name);
                 // Every IAM write sits in a statement limited to the stack's roles.
                 for (const s of doc.Statement.filter((s) => s.Effect === "Allow" && s.Resource === "*")) {

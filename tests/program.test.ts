@@ -4,6 +4,9 @@
  */
 import * as assert from "assert";
 import { DEFAULT_ROUTE_PRIORITY } from "../components/albRoute";
+import { sourceVersion } from "../components/buildContext";
+import { TLS_POLICY } from "../components/loadBalancer";
+import { SERVICE_CONNECT_PROXY_MEMORY } from "../components/taskDefinition";
 import { overlaps, parseCidr, type Ipv4Cidr } from "../components/cidr";
 import { schedulesFor } from "../components/schedule";
 import { KEEP_ALIVE_TIMEOUT_MS, SHUTDOWN_TIMEOUT_MS } from "../services/kit/src/http";
@@ -12,7 +15,7 @@ import { catalog, declarations, healthCheckCommand, resolveCatalog, type Catalog
 import { callersOf } from "./support/catalog";
 import { contains } from "./support/cidr";
 import { autonameFits, NAME_LIMITS } from "./support/naming";
-import { Harness, runBerth, shippedStacks, stackConfig, type Recorded } from "./support/pulumi";
+import { Harness, HOSTED_ZONE_ID, ROOT, runBerth, shippedStacks, stackConfig, type Recorded } from "./support/pulumi";
 
 const T = {
     vpc: "aws:ec2/vpc:Vpc",
@@ -307,7 +310,7 @@ for (const stack of shippedStacks()) {
         it("measures every alarm on the service's real dimensions and notifies the encrypted topic", () => {
             const key = h.one(T.kmsKey, "berth-alarms-key");
             const topic = h.one(T.topic, "berth-alarms");
-            assert.match(topic.inputs.kmsMasterKeyId, /^arn:aws:kms:us-east-1:123456789012:berth-alarms-key-[0-9a-f]{7}$/);
+            assert.strictEqual(topic.inputs.kmsMasterKeyId, key.outputs.arn);
             const statements = JSON.parse(key.inputs.policy).Statement;
             assert.ok(statements.some((st: any) => st.Principal.Service === "cloudwatch.amazonaws.com" && st.Action.includes("kms:GenerateDataKey*")),
                 "CloudWatch cannot publish to a topic whose key it may not use");
@@ -549,6 +552,18 @@ for (const stack of shippedStacks()) {
                     const policy = JSON.parse(h.one(T.lifecycle, `${service.name}-lifecycle`).inputs.policy);
                     assert.strictEqual(policy.rules.find((r: any) => r.selection.tagStatus === "any").selection.countNumber, settings.keepImages);
                     assert.ok(settings.keepImages >= 3, "ECR could expire the image a rollback needs");
+                });
+
+                it("runs every container as the image's non-root user, within memory limits that leave the Service Connect proxy its share", () => {
+                    const td = h.one(T.taskDefinition, `${service.name}-task`);
+                    const containers: Array<{ name: string; user: string; memory: number }> = JSON.parse(td.inputs.containerDefinitions);
+                    for (const c of containers) {
+                        assert.strictEqual(c.user, service.user, `${c.name} runs as ${c.user}`);
+                        assert.ok(Number.isInteger(c.memory) && c.memory > 0, `${c.name} has no memory limit`);
+                    }
+                    const total = containers.reduce((sum, c) => sum + c.memory, 0);
+                    assert.ok(total + SERVICE_CONNECT_PROXY_MEMORY <= Number(td.inputs.memory), `${total} MiB of containers leave the proxy no room in ${td.inputs.memory}`);
+                    assert.ok(containerOf(h, service.name).memory >= Number(td.inputs.memory) / 2, "the service gets under half its task");
                 });
 
                 it("defines a Fargate task of the configured size, platform, port, health check and logs", () => {
@@ -819,7 +834,7 @@ for (const stack of shippedStacks()) {
                         assert.strictEqual(db.protect, false);
                         assert.strictEqual(db.inputs.skipFinalSnapshot, true);
                         assert.strictEqual(db.inputs.finalSnapshotIdentifier, undefined);
-                        assert.deepStrictEqual(h.ofType(T.randomId), []);
+                        assert.deepStrictEqual(h.ofType(T.randomId).filter((r) => r.name.endsWith("-snapshot-suffix")), []);
                     }
                     assert.strictEqual(db.retainOnDelete, false, "a retained instance would block the deletion of its subnets and security group");
                 });
@@ -924,6 +939,78 @@ describe("a stack with a certificate and a domain", () => {
 
     it("reports the domain as the url", () => {
         assert.strictEqual(url, "https://api.example.com");
+    });
+});
+
+describe("a stack with a domain in its hosted zone", () => {
+    let h: Harness;
+    let url: string;
+    const services = () => resolveCatalog([...declarations, { name: "admin", kind: "public", subdomain: "admin" }]);
+    before(async () => {
+        const config = { ...stackConfig("dev"), "berth:domain": "dev.example.com", "berth:hostedZoneId": HOSTED_ZONE_ID };
+        const run = await runBerth(config, { services: services() });
+        h = run.h;
+        url = run.outputs.url;
+    });
+
+    it("gets an ACM certificate for every host name, validated by DNS in the zone before the HTTPS listener uses it", () => {
+        const [cert] = h.ofType("aws:acm/certificate:Certificate");
+        assert.strictEqual(h.ofType("aws:acm/certificate:Certificate").length, 1);
+        assert.deepStrictEqual([cert.inputs.domainName, ...(cert.inputs.subjectAlternativeNames ?? [])], ["dev.example.com", "admin.dev.example.com"]);
+        assert.strictEqual(cert.inputs.validationMethod, "DNS");
+        const records = h.ofType("aws:route53/record:Record").filter((r) => r.inputs.type === "CNAME");
+        assert.deepStrictEqual(records.map((r) => r.inputs.zoneId), [HOSTED_ZONE_ID, HOSTED_ZONE_ID]);
+        for (const option of cert.outputs.domainValidationOptions) {
+            assert.ok(records.some((r) => r.inputs.name === option.resourceRecordName && r.inputs.records[0] === option.resourceRecordValue), `no record validates ${option.domainName}`);
+        }
+        const [validation] = h.ofType("aws:acm/certificateValidation:CertificateValidation");
+        assert.strictEqual(validation.inputs.certificateArn, cert.outputs.arn);
+        assert.deepStrictEqual([...validation.inputs.validationRecordFqdns].sort(), records.map((r) => r.outputs.fqdn).sort());
+        const https = h.one(T.listener, "berth-https");
+        assert.ok(h.waitsFor(https, validation), "the listener could take a certificate ACM has not issued");
+        assert.strictEqual(https.inputs.certificateArn, cert.outputs.arn);
+        assert.strictEqual(https.inputs.sslPolicy, TLS_POLICY);
+        assert.match(TLS_POLICY, /TLS13/, "no TLS 1.3");
+        const http = h.one(T.listener, "berth-http");
+        assert.deepStrictEqual(http.inputs.defaultActions.map((a: any) => [a.type, a.redirect?.protocol, a.redirect?.statusCode]), [["redirect", "HTTPS", "HTTP_301"]]);
+    });
+
+    it("points an alias record of each name at the ALB and serves each subdomain's service by its host", () => {
+        const alb = h.one(T.alb, "berth-alb");
+        const aliases = h.ofType("aws:route53/record:Record").filter((r) => r.inputs.type === "A");
+        assert.deepStrictEqual(aliases.map((r) => r.inputs.name).sort(), ["admin.dev.example.com", "dev.example.com"]);
+        for (const a of aliases) {
+            assert.deepStrictEqual(a.inputs.aliases, [{ name: alb.outputs.dnsName, zoneId: alb.outputs.zoneId, evaluateTargetHealth: true }]);
+            assert.strictEqual(a.inputs.zoneId, HOSTED_ZONE_ID);
+        }
+        assert.deepStrictEqual(h.one(T.rule, "admin-rule").inputs.conditions, [{ hostHeader: { values: ["admin.dev.example.com"] } }]);
+        assert.ok(h.one(T.rule, "admin-rule").inputs.priority < DEFAULT_ROUTE_PRIORITY);
+        assert.deepStrictEqual(h.one(T.rule, "api-rule").inputs.conditions, [{ pathPattern: { values: ["/*"] } }]);
+        assert.strictEqual(url, "https://dev.example.com");
+    });
+
+    it("refuses, before creating anything, a hosted zone that does not hold the domain", async () => {
+        const config = { ...stackConfig("dev"), "berth:domain": "dev.example.com", "berth:hostedZoneId": HOSTED_ZONE_ID };
+        const error = await runBerth(config, { hostedZones: [{ zoneId: HOSTED_ZONE_ID, name: "example.org" }] }).then(() => undefined, (e: Error) => e);
+        assert.match(String(error), /berth:hostedZoneId is Z0123456789EXAMPLE, the zone example\.org, which does not hold dev\.example\.com; allowed: /);
+    });
+});
+
+describe("which commit is serving", () => {
+    it("each task's image tag, BERTH_COMMIT variable and berth:commit tag name the commit its build context comes from", async () => {
+        const { h, outputs } = await runBerth(stackConfig("dev"));
+        for (const service of catalog) {
+            const source = sourceVersion(ROOT, service.build.context, service.build.dockerfile);
+            const label = source.dirty ? `${source.commit}-dirty` : source.commit;
+            assert.match(source.commit, /^[0-9a-f]{40}$/, "this checkout is a git repository");
+            assert.strictEqual(environmentOf(h, service.name).BERTH_COMMIT, label);
+            assert.deepStrictEqual(h.one(T.taskDefinition, `${service.name}-task`).inputs.tags, { "berth:commit": label });
+            const svc = h.one(T.service, `${service.name}-service`).inputs;
+            assert.deepStrictEqual(svc.tags, { "berth:commit": label });
+            assert.strictEqual(svc.propagateTags, "SERVICE", "tasks would not carry the tag");
+            assert.ok(outputs.services[service.name].imageTag.startsWith(`${source.commit.slice(0, 12)}${source.dirty ? "-dirty" : ""}-`));
+            assert.strictEqual(outputs.services[service.name].commit, label);
+        }
     });
 });
 
@@ -1047,8 +1134,9 @@ describe("the database only where a service declares it", () => {
     for (const stack of shippedStacks()) {
         it(`creates no database, isolated subnet or secondary range for a catalogue without one (${stack})`, async () => {
             const { h, outputs } = await runBerth(stackConfig(stack), { stack, services: withoutDatabase() });
-            const databaseTypes = [T.db, T.dbSubnetGroup, T.dbParameterGroup, T.cidrAssociation, T.randomId];
+            const databaseTypes = [T.db, T.dbSubnetGroup, T.dbParameterGroup, T.cidrAssociation];
             assert.deepStrictEqual(h.resources.filter((r) => databaseTypes.includes(r.type as never)).map(keyOf), []);
+            assert.deepStrictEqual(h.ofType(T.randomId).filter((r) => r.name.endsWith("-snapshot-suffix")).map(keyOf), [], "a final snapshot's name");
             // ECS Exec has an inline policy of its own on the task role; no execution role may read a secret.
             assert.deepStrictEqual(h.ofType(T.rolePolicy).filter((r) => r.name.endsWith("-secrets-policy")).map(keyOf), []);
             assert.deepStrictEqual(h.ofType(T.subnet).filter((s) => s.name.includes("-isolated-")).map(keyOf), []);

@@ -21,6 +21,7 @@ export function serviceArgs(overrides: Partial<FargateServiceArgs> = {}): Fargat
         logGroupName: "/berth/test/x",
         logRetentionDays: 7,
         region: "us-east-1",
+        user: "10001:10001",
         expose: { kind: "backend", discoveryName: "x" },
         ...overrides,
     };

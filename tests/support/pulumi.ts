@@ -18,6 +18,8 @@ const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForR
 export const ACCOUNT = "123456789012";
 export const REGION = "us-east-1";
 export const ROOT = path.resolve(__dirname, "..", "..");
+/** The hosted zone the mocks know by default: example.com. */
+export const HOSTED_ZONE_ID = "Z0123456789EXAMPLE";
 
 export interface Recorded {
     type: string;
@@ -43,6 +45,10 @@ export interface Recorded {
     retainOnDelete: boolean;
     /** Top-level inputs the program marked secret (Pulumi keeps them encrypted in the state); `inputs` holds them in their wire form. */
     secretInputs: string[];
+    /** The ID the mocks gave it (`<logical name>-id`); undefined for components. */
+    id?: string;
+    /** What the mocks answered as its state: its inputs and the outputs a provider computes (`arn`, ...). */
+    outputs: Record<string, any>;
 }
 
 /** The part of a RegisterResourceRequest the harness reads (see @pulumi/pulumi runtime/resource.js). */
@@ -65,6 +71,8 @@ export function keyOfUrn(urn: string): string {
 export interface RunOptions {
     /** The availability zones the region offers. */
     zones?: string[];
+    /** The Route 53 hosted zones the account holds. */
+    hostedZones?: Array<{ zoneId: string; name: string }>;
     stack?: string;
 }
 
@@ -77,14 +85,39 @@ function computed(type: string, name: string, inputs: Record<string, any>): Reco
     const physical = inputs.name ?? `${name}-${hex(name, 7)}`;
     const base = { name: physical, arn: `arn:aws:${type.split(":")[1]?.split("/")[0] ?? "x"}:${REGION}:${ACCOUNT}:${physical}` };
     switch (type) {
+        case "aws:s3/bucket:Bucket": {
+            const bucket = inputs.bucket ?? `${(inputs.bucketPrefix ?? name)}${hex(name, 8)}`;
+            return { bucket, arn: `arn:aws:s3:::${bucket}` };
+        }
+        case "aws:kms/key:Key":
+            return { arn: `arn:aws:kms:${REGION}:${ACCOUNT}:key/${hex(name, 8)}-0000-0000-0000-000000000000`, keyId: hex(name, 8) };
+        case "aws:acm/certificate:Certificate": {
+            const names: string[] = [inputs.domainName, ...(inputs.subjectAlternativeNames ?? [])];
+            return {
+                ...base,
+                domainValidationOptions: names.map((domainName) => ({
+                    domainName,
+                    resourceRecordName: `_${hex(domainName, 12)}.${domainName}.`,
+                    resourceRecordType: "CNAME",
+                    resourceRecordValue: `_${hex(`v:${domainName}`, 12)}.acm-validations.aws.`,
+                })),
+            };
+        }
         case "aws:lb/loadBalancer:LoadBalancer":
-            return { ...base, dnsName: `${physical}-${hex(name, 10)}.${REGION}.elb.amazonaws.com`, arnSuffix: `app/${physical}/${hex(name, 16)}` };
+            return { ...base, dnsName: `${physical}-${hex(name, 10)}.${REGION}.elb.amazonaws.com`, arnSuffix: `app/${physical}/${hex(name, 16)}`, zoneId: "Z35SXDOTRQ7X7K" };
         case "aws:lb/targetGroup:TargetGroup":
             return { ...base, arnSuffix: `targetgroup/${physical}/${hex(name, 16)}` };
         case "aws:ec2/instance:Instance":
             return { ...base, primaryNetworkInterfaceId: `eni-${hex(name, 17)}` };
+        case "aws:route53/record:Record":
+            return { fqdn: String(inputs.name).replace(/\.$/, "") };
+        case "aws:acm/certificateValidation:CertificateValidation":
+            return { certificateArn: inputs.certificateArn };
         case "aws:ecr/repository:Repository":
             return { ...base, registryId: ACCOUNT, repositoryUrl: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/${physical}` };
+        case "random:index/randomId:RandomId":
+            // Random in AWS; here a function of the keepers, so that a new draw shows as a new value.
+            return { hex: hex(JSON.stringify(inputs.keepers ?? {}), 2 * (inputs.byteLength ?? 4)) };
         case "docker-build:index:Image":
             return { digest: `sha256:${hex(`digest:${name}`, 64)}`, ref: "" };
         case "aws:rds/instance:Instance": {
@@ -124,11 +157,13 @@ export class Harness {
     readonly resources: Recorded[] = [];
     readonly calls: string[] = [];
     private zones: string[];
+    private zones53: Array<{ zoneId: string; name: string }>;
     /** Options the mocks do not pass to `newResource`, read from each registration request. */
     private readonly requests = new Map<string, { dependencies: string[]; dependsOn: string[]; protect: boolean; retainOnDelete: boolean }>();
 
     constructor(options: RunOptions = {}) {
         this.zones = options.zones ?? ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e", "us-east-1f"];
+        this.zones53 = options.hostedZones ?? [{ zoneId: HOSTED_ZONE_ID, name: "example.com" }];
     }
 
     /**
@@ -149,9 +184,12 @@ export class Harness {
                     protect: false,
                     retainOnDelete: false,
                     secretInputs: Object.entries(args.inputs).filter(([, v]) => isWireSecret(v)).map(([k]) => k),
+                    outputs: {},
                 });
                 const state = { ...args.inputs, ...computed(args.type, args.name, args.inputs) };
-                return { id: args.custom === false ? undefined : `${args.name}-id`, state };
+                const id = args.custom === false ? undefined : `${args.name}-id`;
+                Object.assign(this.resources[this.resources.length - 1], { id, outputs: state });
+                return { id, state };
             },
             call: (args: pulumi.runtime.MockCallArgs) => {
                 this.calls.push(args.token);
@@ -174,6 +212,20 @@ export class Harness {
                             authorizationToken: "bW9jaw==",
                             proxyEndpoint: `https://${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`,
                         };
+                    case "aws:index/getCallerIdentity:getCallerIdentity":
+                        return { id: ACCOUNT, accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/mock`, userId: "AIDAMOCK" };
+                    case "aws:index/getPartition:getPartition":
+                        return { id: "aws", partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws" };
+                    case "aws:elb/getServiceAccount:getServiceAccount":
+                        // us-east-1's Elastic Load Balancing account, as the provider's table lists it.
+                        return { id: "127311923021", arn: "arn:aws:iam::127311923021:root" };
+                    case "aws:route53/getZone:getZone": {
+                        const zone = this.zones53.find((z) => z.zoneId === args.inputs.zoneId);
+                        if (!zone) {
+                            throw new Error(`no hosted zone ${args.inputs.zoneId}`);
+                        }
+                        return { id: zone.zoneId, zoneId: zone.zoneId, name: zone.name, privateZone: false };
+                    }
                     default:
                         throw new Error(`unexpected invoke ${args.token}`);
                 }

@@ -1,0 +1,85 @@
+/**
+ * AWS's own rules (AWS Config managed rules behind Security Hub's FSBP standard and AWS's conformance packs
+ * for ECS, ECR, load balancing and networking) evaluated on the whole program, per shipped stack, as AWS
+ * documents each one (tests/support/awsRules.ts).
+ *
+ * `prod` with its domain passes every rule. A stack fails exactly the rules its settings relax, each by a
+ * named setting (README lists them with their cost), and flipping one such setting moves exactly its rule.
+ */
+import * as assert from "assert";
+import { loadSettings, PRESETS, type Preset } from "../config";
+import { catalog } from "../services/catalog";
+import { evaluateRules, failingRules, relaxedRules, RULES, type Finding } from "./support/awsRules";
+import { HOSTED_ZONE_ID, runBerth, shippedStacks, stackConfig } from "./support/pulumi";
+
+/** `prod` as a team runs it once it has set its domain (README, "HTTPS and domains"). */
+function prodWithDomain(): Record<string, string> {
+    const config: Record<string, string> = { ...stackConfig("prod"), "berth:domain": "example.com", "berth:hostedZoneId": HOSTED_ZONE_ID };
+    delete config["berth:allowHttpOnly"];
+    return config;
+}
+
+async function findings(config: Record<string, string>, stack: string): Promise<Finding[]> {
+    const { h } = await runBerth(config, { stack });
+    return evaluateRules(h.resources);
+}
+
+function explain(found: readonly Finding[]): string {
+    return found.filter((f) => f.compliance === "NON_COMPLIANT").map((f) => `${f.rule}: ${f.resource}${f.reason ? ` (${f.reason})` : ""}`).join("\n");
+}
+
+describe("AWS's own rules", () => {
+    it("each name a documented rule, where AWS evaluates it, and what it applies to", () => {
+        const ids = RULES.map((r) => r.id);
+        assert.strictEqual(new Set(ids).size, ids.length, "a rule is listed twice");
+        for (const rule of RULES) {
+            assert.match(rule.id, /^[a-z0-9-]+$/);
+            assert.ok(rule.sources.length > 0 && rule.types.length > 0 && rule.condition.length > 10, rule.id);
+        }
+    });
+
+    for (const stack of shippedStacks()) {
+        it(`Pulumi.${stack}.yaml fails exactly the rules its settings relax`, async () => {
+            const config = stackConfig(stack);
+            const settings = loadSettings(config, { project: "berth", stack }, catalog);
+            const found = await findings(config, stack);
+            assert.deepStrictEqual(failingRules(found), [...relaxedRules(settings).keys()].sort(), explain(found));
+            assert.ok(found.filter((f) => f.compliance !== "NOT_APPLICABLE").length > 50, "the rules found almost nothing to evaluate");
+        });
+    }
+
+    it("prod with its domain passes every rule", async () => {
+        const found = await findings(prodWithDomain(), "prod");
+        assert.deepStrictEqual(failingRules(found), [], explain(found));
+        const evaluated = new Set(found.filter((f) => f.compliance === "COMPLIANT").map((f) => f.rule));
+        for (const id of ["elbv2-acm-certificate-required", "alb-http-to-https-redirection-check", "alb-waf-enabled", "vpc-flow-logs-enabled",
+            "cloudwatch-log-group-encrypted", "elb-logging-enabled", "ecs-task-definition-linux-user-non-root", "s3-bucket-ssl-requests-only"]) {
+            assert.ok(evaluated.has(id), `${id} found nothing to pass on`);
+        }
+    });
+
+    describe("each setting that relaxes a rule", () => {
+        // The setting, the rule it relaxes, and its relaxed value (test's, where test relaxes it).
+        const relaxing: Array<[keyof Preset, string, string]> = [
+            ["wafEnabled", "alb-waf-enabled", String(PRESETS.test.wafEnabled)],
+            ["flowLogs", "vpc-flow-logs-enabled", String(PRESETS.test.flowLogs)],
+            ["accessLogs", "elb-logging-enabled", "false"],
+            ["logsKmsKey", "cloudwatch-log-group-encrypted", String(PRESETS.test.logsKmsKey)],
+            ["logRetentionDays", "cw-loggroup-retention-period-check", String(PRESETS.test.logRetentionDays)],
+            ["containerInsights", "ecs-container-insights-enabled", String(PRESETS.test.containerInsights)],
+            ["deletionProtection", "elb-deletion-protection-enabled", String(PRESETS.test.deletionProtection)],
+        ];
+        for (const [key, rule, relaxed] of relaxing) {
+            it(`${key}: its relaxed value fails ${rule} in dev and prod alike, prod's value passes it`, async () => {
+                const dev = { ...stackConfig("dev"), [`berth:${key}`]: relaxed };
+                const devRelaxed = failingRules(await findings(dev, "dev"));
+                assert.ok(devRelaxed.includes(rule), `${key}=${relaxed} does not fail ${rule}`);
+                const devStrict = failingRules(await findings({ ...dev, [`berth:${key}`]: String(PRESETS.prod[key]) }, "dev"));
+                assert.deepStrictEqual(devStrict, devRelaxed.filter((r) => r !== rule));
+
+                const prod = failingRules(await findings({ ...prodWithDomain(), [`berth:${key}`]: relaxed }, "prod"));
+                assert.deepStrictEqual(prod, [rule]);
+            });
+        }
+    });
+});
