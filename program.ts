@@ -14,6 +14,7 @@ import { DeployAccess } from "./components/deployAccess";
 import { Dashboard } from "./components/dashboard";
 import { Database, databaseIdentifier, RDS_SECRET_PREFIX, type DatabaseClient } from "./components/database";
 import { DestroyGuard } from "./components/destroyGuard";
+import { capacityFor } from "./components/fargate";
 import { FargateService, type BackendExposure, type PublicExposure } from "./components/fargateService";
 import { LoadBalancer } from "./components/loadBalancer";
 import { LogsKey } from "./components/logsKey";
@@ -258,7 +259,7 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
             expose: exposure(service, loadBalancer, hosts),
             // deployOrder put every callee first.
             calls: service.calls.map((callee) => deployed.get(callee)!.asCallee()),
-            capacity: { onDemandBase: settings.onDemandBase, spotPercent: settings.spotPercent },
+            capacity: capacityFor(service.platform, settings),
             deploymentAlarmNames: serviceAlarmNames(family, service.kind).rollback,
             enableExecuteCommand: settings.ecsExec,
             scaling: { requestsPerTarget: settings.requestsPerTarget, schedules },
