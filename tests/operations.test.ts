@@ -358,11 +358,11 @@ describe("a test stack with every operations setting", () => {
         }
     });
 
-    it("mails the alarms to the configured address, and lets only this account's CloudWatch publish", () => {
+    it("mails the alarms to the configured address, and lets only this account's CloudWatch and RDS events publish", () => {
         const [subscription] = h.ofType(T.subscription);
         assert.deepStrictEqual([subscription.inputs.protocol, subscription.inputs.endpoint], ["email", "ops@example.com"]);
         const [statement] = JSON.parse(h.ofType(T.topicPolicy)[0].inputs.policy).Statement;
-        assert.deepStrictEqual(statement.Principal, { Service: "cloudwatch.amazonaws.com" });
+        assert.deepStrictEqual(statement.Principal, { Service: ["cloudwatch.amazonaws.com", "events.rds.amazonaws.com"] });
         assert.deepStrictEqual(statement.Condition, { StringEquals: { "aws:SourceAccount": "123456789012" } });
     });
 
