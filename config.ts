@@ -138,7 +138,10 @@ export const PRESETS: Readonly<Record<EnvironmentName, Readonly<Preset>>> = {
             storageGb: 20,
             engineVersion: "17",
             multiAz: false,
-            backupRetentionDays: 1,
+            // FSBP RDS.11's minimum (db-instance-backup-enabled, backupRetentionMinimum 7). Free here: RDS keeps
+            // backups up to the size of the region's provisioned storage at no charge, and a test database's
+            // week of changes is far smaller than its 20 GiB.
+            backupRetentionDays: 7,
             performanceInsights: false,
             finalSnapshot: false,
         },

@@ -14,6 +14,7 @@ import { DeployAccess } from "./components/deployAccess";
 import { Dashboard } from "./components/dashboard";
 import { Database, databaseIdentifier, RDS_SECRET_PREFIX, type DatabaseClient } from "./components/database";
 import { DestroyGuard } from "./components/destroyGuard";
+import { capacityFor } from "./components/fargate";
 import { FargateService, type BackendExposure, type PublicExposure } from "./components/fargateService";
 import { LoadBalancer } from "./components/loadBalancer";
 import { LogsKey } from "./components/logsKey";
@@ -110,6 +111,7 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
             `/${settings.project}/${settings.stack}/`,
             // RDS names the groups of the logs it exports after the instance.
             `/aws/rds/instance/${databaseIdentifier(settings.project, settings.stack)}/`,
+            restartLogGroupPrefix(settings),
         ],
         bucketPrefixes: [accessLogBucketPrefix(settings.project, settings.stack)],
         secretPrefixes: [secretNamePrefix(settings), RDS_SECRET_PREFIX],
@@ -178,7 +180,11 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
     }, opts);
     const webAcl = settings.wafEnabled ? new WebAcl(prefix, { resourceArn: loadBalancer.arn }, opts) : undefined;
 
-    const alarmTopic = new AlarmTopic(prefix, { email: settings.alarmEmail }, opts);
+    const alarmTopic = new AlarmTopic(prefix, {
+        email: settings.alarmEmail,
+        // The database's event subscriptions notify the same topic.
+        publishers: usesDatabase ? ["events.rds.amazonaws.com"] : [],
+    }, opts);
     const database = usesDatabase
         ? new Database(prefix, {
             vpcId: network.vpcId,
@@ -196,6 +202,7 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
             logRetentionDays: settings.logRetentionDays,
             logKmsKeyArn: logsKey?.arn,
             retainLogs: settings.retainOnDelete,
+            eventTopicArn: alarmTopic.topicArn,
         }, opts)
         : undefined;
 
@@ -258,7 +265,7 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
             expose: exposure(service, loadBalancer, hosts),
             // deployOrder put every callee first.
             calls: service.calls.map((callee) => deployed.get(callee)!.asCallee()),
-            capacity: { onDemandBase: settings.onDemandBase, spotPercent: settings.spotPercent },
+            capacity: capacityFor(service.platform, settings),
             deploymentAlarmNames: serviceAlarmNames(family, service.kind).rollback,
             enableExecuteCommand: settings.ecsExec,
             scaling: { requestsPerTarget: settings.requestsPerTarget, schedules },
@@ -307,7 +314,17 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
         .filter(([, s]) => s.secretArns.length > 0)
         .map(([name, s]) => ({ name, serviceArn: s.serviceArn, secretArns: s.secretArns }));
     const restart = readers.length > 0
-        ? new SecretRestart(`${prefix}-restart`, { clusterArn: cluster.clusterArn, readers }, opts)
+        ? new SecretRestart(`${prefix}-restart`, {
+            clusterArn: cluster.clusterArn,
+            readers,
+            logs: {
+                groupName: `${restartLogGroupPrefix(settings)}secret-restart`,
+                retentionDays: settings.logRetentionDays,
+                kmsKeyArn: logsKey?.arn,
+                retainOnDelete: settings.retainOnDelete,
+                protect,
+            },
+        }, opts)
         : undefined;
 
     const guarded = [
@@ -357,6 +374,14 @@ function secretArgs(own: readonly ServiceSecret[], client: DatabaseClient | unde
         parameterArns: references.filter((s) => s.kind === "ssm").map((s) => s.resourceArn),
         secretValues: Object.fromEntries(own.flatMap((s) => s.kind === "value" ? [[s.name, s.value]] : [])),
     };
+}
+
+/**
+ * Where the stack's Step Functions logs go (`/aws/vendedlogs/states/berth-dev-`): under `/aws/vendedlogs/`, as
+ * Step Functions asks (https://docs.aws.amazon.com/step-functions/latest/dg/bp-cwl.html); the deploy role's scope.
+ */
+function restartLogGroupPrefix(settings: Settings): string {
+    return `/aws/vendedlogs/states/${settings.project}-${settings.stack}-`;
 }
 
 /** The start of the names of the secrets the stack stores (`berth/dev/`); the deploy role's scope for them. */

@@ -270,6 +270,12 @@ export interface AlarmTopicArgs {
      * @default none: the topic only
      */
     email?: string;
+    /**
+     * AWS services besides CloudWatch that publish to the topic from this account, as service principals,
+     * e.g. `events.rds.amazonaws.com` for the database's event subscriptions.
+     * @default []
+     */
+    publishers?: string[];
 }
 
 /**
@@ -280,12 +286,15 @@ export interface AlarmTopicArgs {
  * CloudWatch cannot publish to a topic encrypted with the AWS managed key `alias/aws/sns`, whose policy no
  * one can change; a customer managed key with a statement for `cloudwatch.amazonaws.com` is what AWS
  * documents (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services).
+ * Other `publishers` get the same two grants: RDS event notifications, for one, reach a topic only through its
+ * policy (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_Events.GrantingPermissions.html).
  */
 export class AlarmTopic extends pulumi.ComponentResource {
     public readonly topicArn: pulumi.Output<string>;
 
     constructor(name: string, args: AlarmTopicArgs, opts?: pulumi.ComponentResourceOptions) {
         super("berth:alarms:AlarmTopic", name, {}, opts);
+        const publishers = ["cloudwatch.amazonaws.com", ...(args.publishers ?? [])];
         const caller = aws.getCallerIdentityOutput({}, { parent: this });
         const partition = caller.arn.apply((arn) => arn.split(":")[1]);
         const key = new aws.kms.Key(childName(name, "alarms-key"), {
@@ -303,9 +312,9 @@ export class AlarmTopic extends pulumi.ComponentResource {
                         Resource: "*",
                     },
                     {
-                        Sid: "CloudWatchAlarmsEncryptToTheTopic",
+                        Sid: "PublishersEncryptToTheTopic",
                         Effect: "Allow",
-                        Principal: { Service: "cloudwatch.amazonaws.com" },
+                        Principal: { Service: publishers },
                         Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
                         Resource: "*",
                     },
@@ -318,9 +327,9 @@ export class AlarmTopic extends pulumi.ComponentResource {
             policy: pulumi.jsonStringify({
                 Version: "2012-10-17",
                 Statement: [{
-                    Sid: "ThisAccountsAlarmsPublish",
+                    Sid: "ThisAccountsAlarmsAndEventsPublish",
                     Effect: "Allow",
-                    Principal: { Service: "cloudwatch.amazonaws.com" },
+                    Principal: { Service: publishers },
                     Action: "sns:Publish",
                     Resource: topic.arn,
                     Condition: { StringEquals: { "aws:SourceAccount": caller.accountId } },

@@ -3,8 +3,34 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { childName } from "./naming";
 
-/** The port PostgreSQL listens on. */
-export const POSTGRES_PORT = 5432;
+/** PostgreSQL's default port, which the instance does not use. */
+export const POSTGRES_DEFAULT_PORT = 5432;
+
+/**
+ * The port the instance listens on: not the engine's default, which Security Hub's FSBP control RDS.23
+ * (`rds-no-default-ports`, https://docs.aws.amazon.com/securityhub/latest/userguide/rds-controls.html#rds-23)
+ * flags. It costs nothing: the services read the port from `DB_PORT`, and the security groups admit exactly
+ * this one.
+ */
+export const DATABASE_PORT = 5433;
+
+/**
+ * Seconds between Enhanced Monitoring samples (FSBP RDS.6, `rds-enhanced-monitoring-enabled`): the longest
+ * interval RDS offers, 1, 5, 10, 15, 30 or 60, and so the fewest CloudWatch Logs events to pay for
+ * (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_Monitoring.OS.html).
+ */
+export const ENHANCED_MONITORING_INTERVAL = 60;
+
+/**
+ * The RDS event categories the database notifies the alarm topic of. FSBP RDS.20
+ * (`rds-instance-event-notifications-configured`) asks for maintenance, configuration change and failure;
+ * availability, failover and low storage are what an operator acts on too
+ * (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_Events.Messages.html). Backups, being daily, are left out.
+ */
+export const INSTANCE_EVENT_CATEGORIES = ["availability", "configuration change", "failover", "failure", "low storage", "maintenance"] as const;
+
+/** The parameter group's events that notify the topic (FSBP RDS.21, `rds-pg-event-notifications-configured`). */
+export const PARAMETER_GROUP_EVENT_CATEGORIES = ["configuration change"] as const;
 
 /** The environment variable that tells a service how to verify the database's certificate. */
 export const DATABASE_TLS_VARIABLE = "DB_SSL";
@@ -163,6 +189,12 @@ export interface DatabaseArgs {
      * @default false
      */
     retainLogs?: boolean;
+    /**
+     * The SNS topic RDS notifies of the instance's and the parameter group's events (failures, failovers,
+     * maintenance, configuration changes). Its policy must let `events.rds.amazonaws.com` publish.
+     * @default none: no event subscriptions
+     */
+    eventTopicArn?: pulumi.Input<string>;
 }
 
 /**
@@ -173,7 +205,10 @@ export interface DatabaseArgs {
  * connections without TLS (`rds.force_ssl`), CloudWatch log groups for the exported logs (created first so
  * that RDS does not create them without retention), a random suffix for the final snapshot's name, and the
  * encrypted, not publicly accessible instance whose master password RDS generates, keeps in Secrets Manager
- * and rotates (`manageMasterUserPassword`): it never passes through the stack's configuration or state.
+ * and rotates (`manageMasterUserPassword`): it never passes through the stack's configuration or state. The
+ * instance listens on `DATABASE_PORT`, allows IAM database authentication besides passwords, and sends Enhanced
+ * Monitoring's OS metrics to CloudWatch Logs through a role of its own; with `eventTopicArn`, RDS event
+ * subscriptions for the instance and its parameter group.
  */
 export class Database extends pulumi.ComponentResource {
     /** The instance's DNS name, e.g. `berth-dev-db.abc123.us-east-1.rds.amazonaws.com`. */
@@ -200,7 +235,7 @@ export class Database extends pulumi.ComponentResource {
             vpcId: args.vpcId,
             // Rules are separate resources; the provider removes AWS's default allow-all egress rule, and the
             // database starts no connections of its own.
-            description: `PostgreSQL: port ${POSTGRES_PORT} from the services that declare the database only`,
+            description: `PostgreSQL: port ${DATABASE_PORT} from the services that declare the database only`,
         }, { parent: this });
         const subnetGroup = new aws.rds.SubnetGroup(childName(name, "subnets"), {
             subnetIds: args.subnetIds,
@@ -209,6 +244,7 @@ export class Database extends pulumi.ComponentResource {
         const parameterGroup = this.createParameterGroup(majorVersion(args.engineVersion));
         const logGroups = this.createLogGroups(args);
         const snapshotName = finalSnapshot ? this.finalSnapshotName(args.identifier) : undefined;
+        const monitoring = this.createMonitoringRole();
 
         const instance = new aws.rds.Instance(childName(name, "instance"), {
             identifier: args.identifier,
@@ -221,7 +257,7 @@ export class Database extends pulumi.ComponentResource {
             dbName: args.databaseName ?? "berth",
             username: args.username ?? "berth",
             manageMasterUserPassword: true,
-            port: POSTGRES_PORT,
+            port: DATABASE_PORT,
             dbSubnetGroupName: subnetGroup.name,
             vpcSecurityGroupIds: [securityGroup.id],
             parameterGroupName: parameterGroup.name,
@@ -243,7 +279,21 @@ export class Database extends pulumi.ComponentResource {
             enabledCloudwatchLogsExports: [...EXPORTED_LOGS],
             performanceInsightsEnabled: performanceInsights,
             performanceInsightsRetentionPeriod: performanceInsights ? 7 : undefined,
-        }, { parent: this, dependsOn: logGroups, protect: args.protect ?? false });
+            monitoringInterval: ENHANCED_MONITORING_INTERVAL,
+            monitoringRoleArn: monitoring.role.arn,
+            // Free, and passwords keep working: IAM authentication only adds a way in, for roles granted
+            // rds_iam (FSBP RDS.10; https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.IAMDBAuth.html).
+            iamDatabaseAuthenticationEnabled: true,
+        }, {
+            parent: this,
+            // RDS checks the monitoring role's permissions when the instance is created; the role's ARN alone
+            // does not wait for its policy (pulumi/pulumi#5628, claranet/terraform-aws-aurora#23).
+            dependsOn: [...logGroups, monitoring.attachment],
+            protect: args.protect ?? false,
+        });
+        if (args.eventTopicArn !== undefined) {
+            this.subscribeToEvents(args.eventTopicArn, instance, parameterGroup);
+        }
 
         this.address = instance.address;
         this.port = instance.port;
@@ -289,7 +339,7 @@ export class Database extends pulumi.ComponentResource {
             },
             secretArns: [this.secretArn],
             securityGroupId: this.securityGroupId,
-            port: POSTGRES_PORT,
+            port: DATABASE_PORT,
         };
     }
 
@@ -300,6 +350,44 @@ export class Database extends pulumi.ComponentResource {
             family: `postgres${major}`,
             description: "Berth: TLS required",
             parameters: [{ name: "rds.force_ssl", value: "1" }],
+        }, { parent: this });
+    }
+
+    /**
+     * The role RDS assumes to publish Enhanced Monitoring's metrics, with AWS's managed policy for it (as
+     * terraform-aws-modules/rds does: modules/db_instance/main.tf, `aws_iam_role.enhanced_monitoring`).
+     */
+    private createMonitoringRole(): { role: aws.iam.Role; attachment: aws.iam.RolePolicyAttachment } {
+        const role = new aws.iam.Role(childName(this.name, "monitoring-role"), {
+            description: "RDS publishes the database's Enhanced Monitoring metrics",
+            assumeRolePolicy: JSON.stringify({
+                Version: "2012-10-17",
+                Statement: [{ Effect: "Allow", Principal: { Service: "monitoring.rds.amazonaws.com" }, Action: "sts:AssumeRole" }],
+            }),
+        }, { parent: this });
+        const attachment = new aws.iam.RolePolicyAttachment(childName(this.name, "monitoring-policy"), {
+            role: role.name,
+            policyArn: aws.iam.ManagedPolicy.AmazonRDSEnhancedMonitoringRole,
+        }, { parent: this });
+        return { role, attachment };
+    }
+
+    /**
+     * RDS event subscriptions of the instance and its parameter group to the topic
+     * (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_Events.Subscribing.html).
+     */
+    private subscribeToEvents(topicArn: pulumi.Input<string>, instance: aws.rds.Instance, parameterGroup: aws.rds.ParameterGroup): void {
+        new aws.rds.EventSubscription(childName(this.name, "instance-events"), {
+            snsTopic: topicArn,
+            sourceType: "db-instance",
+            sourceIds: [instance.identifier],
+            eventCategories: [...INSTANCE_EVENT_CATEGORIES],
+        }, { parent: this });
+        new aws.rds.EventSubscription(childName(this.name, "params-events"), {
+            snsTopic: topicArn,
+            sourceType: "db-parameter-group",
+            sourceIds: [parameterGroup.name],
+            eventCategories: [...PARAMETER_GROUP_EVENT_CATEGORIES],
         }, { parent: this });
     }
 

@@ -59,15 +59,16 @@ const ELB_READ = ["elasticloadbalancing:Describe*"];
 const ELB_TAGS = ["elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"];
 const ECS_READ = ["ecs:Describe*", "ecs:List*"];
 const ECS_TAGS = ["ecs:TagResource", "ecs:UntagResource"];
+// Every s3:GetBucket* action reads a bucket's configuration, never an object; the wildcards keep the deploy
+// role's policy within IAM's size limit (see the RDS reads too).
 const S3_READ = [
-    "s3:GetBucketAcl", "s3:GetBucketCORS", "s3:GetBucketLocation", "s3:GetBucketLogging", "s3:GetBucketObjectLockConfiguration",
-    "s3:GetBucketOwnershipControls", "s3:GetBucketPolicy", "s3:GetBucketPublicAccessBlock", "s3:GetBucketRequestPayment",
-    "s3:GetBucketTagging", "s3:GetBucketVersioning", "s3:GetBucketWebsite", "s3:GetAccelerateConfiguration",
-    "s3:GetEncryptionConfiguration", "s3:GetLifecycleConfiguration", "s3:GetReplicationConfiguration", "s3:ListBucket",
+    "s3:GetBucket*", "s3:GetAccelerateConfiguration", "s3:GetEncryptionConfiguration", "s3:GetLifecycleConfiguration",
+    "s3:GetReplicationConfiguration", "s3:ListBucket",
     // forceDestroy lists every object version before it deletes them.
     "s3:ListBucketVersions",
 ];
-const RDS_READ = ["rds:DescribeDBInstances", "rds:DescribeDBSubnetGroups", "rds:DescribeDBParameterGroups", "rds:ListTagsForResource"];
+// RDS's Describe* calls all read metadata (instances, groups, parameters, event subscriptions, log file names).
+const RDS_READ = ["rds:Describe*", "rds:ListTagsForResource"];
 const RDS_TAGS = ["rds:AddTagsToResource", "rds:RemoveTagsFromResource"];
 
 const ec2 = (...actions: string[]): TypePermissions => ({ read: EC2_READ, write: { any: [...actions, ...EC2_TAGS] } });
@@ -190,7 +191,7 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
         write: { any: ["rds:CreateDBSubnetGroup", "rds:ModifyDBSubnetGroup", "rds:DeleteDBSubnetGroup", ...RDS_TAGS] },
     },
     "aws:rds/parameterGroup:ParameterGroup": {
-        read: [...RDS_READ, "rds:DescribeDBParameters"],
+        read: RDS_READ,
         write: { any: ["rds:CreateDBParameterGroup", "rds:ModifyDBParameterGroup", "rds:ResetDBParameterGroup", "rds:DeleteDBParameterGroup", ...RDS_TAGS] },
     },
     // With manageMasterUserPassword RDS creates, rotates and deletes the master secret with the caller's
@@ -202,9 +203,23 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
             stackSecrets: ["secretsmanager:CreateSecret", "secretsmanager:RotateSecret", "secretsmanager:TagResource", "secretsmanager:DeleteSecret"],
         },
         serviceLinkedRoles: ["rds.amazonaws.com"],
+        // Enhanced Monitoring's role (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_Monitoring.OS.Enabling.html).
+        passesRolesTo: ["monitoring.rds.amazonaws.com"],
+    },
+    // The database's events to the alarm topic.
+    "aws:rds/eventSubscription:EventSubscription": {
+        read: RDS_READ,
+        write: {
+            any: [
+                "rds:CreateEventSubscription", "rds:ModifyEventSubscription", "rds:DeleteEventSubscription",
+                "rds:AddSourceIdentifierToSubscription", "rds:RemoveSourceIdentifierFromSubscription", ...RDS_TAGS,
+            ],
+        },
     },
 
     // The restart after a secret rotation: an EventBridge rule per reader starts a Step Functions state machine.
+    // Step Functions sets up the log delivery of a state machine's logging with the state machine's role, not the
+    // caller's (https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html; secretRestart.ts).
     "aws:sfn/stateMachine:StateMachine": {
         read: ["states:DescribeStateMachine", "states:ListTagsForResource", "states:ListStateMachineVersions"],
         write: {
@@ -361,7 +376,8 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": {
         read: ["iam:ListAttachedRolePolicies"],
         write: {},
-        attachesPolicies: ["policy/service-role/AmazonECSTaskExecutionRolePolicy"],
+        // The ECS execution roles, and the database's Enhanced Monitoring role.
+        attachesPolicies: ["policy/service-role/AmazonECSTaskExecutionRolePolicy", "policy/service-role/AmazonRDSEnhancedMonitoringRole"],
     },
 
     // Registering an ECS service as a scalable target reads and updates the service with the caller's rights,

@@ -1,3 +1,5 @@
+import type { Platform } from "./platform";
+
 /**
  * The CPU and memory pairs Fargate accepts for a Linux task. Any other pair makes `RegisterTaskDefinition`
  * fail in the middle of a deployment, so Berth checks it before anything is created.
@@ -44,3 +46,19 @@ export function describeFargateMemory(cpu: number): string {
  * "Service Connect proxy"). The presets in config.ts are sized with it.
  */
 export const SERVICE_CONNECT_PROXY = { cpu: 256, memoryMiB: 64 } as const;
+
+/** Where a service's tasks run: the first `onDemandBase` on on-demand FARGATE, `spotPercent` % of the rest on FARGATE_SPOT. */
+export interface Capacity {
+    onDemandBase: number;
+    spotPercent: number;
+}
+
+/**
+ * The capacity of a service built for `platform`. Fargate Spot runs X86_64 tasks only ("Linux tasks with the
+ * ARM64 architecture don't support the Fargate Spot capacity provider",
+ * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-capacity-providers.html): an ARM64
+ * service runs on on-demand FARGATE whatever the Spot share says, or its Spot tasks would never start.
+ */
+export function capacityFor(platform: Platform, capacity: Capacity): Capacity {
+    return { onDemandBase: capacity.onDemandBase, spotPercent: platform === "linux/arm64" ? 0 : capacity.spotPercent };
+}

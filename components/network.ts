@@ -160,7 +160,7 @@ export class Network extends pulumi.ComponentResource {
         const layout = splitSubnets(cidr, azCount);
         const isolated = args.isolatedCidrBlock === undefined ? undefined : isolatedLayout(name, cidr, layout, args.isolatedCidrBlock, azCount);
         const nat = args.nat ?? "single";
-        this.natGatewayCount = nat === "perAz" ? azCount : nat === "single" ? 1 : 0;
+        this.natGatewayCount = natGatewayCount(nat, azCount);
 
         const vpc = this.createVpc(args.cidrBlock, args.protect ?? false);
         const igw = new aws.ec2.InternetGateway(childName(name, "igw"), { vpcId: vpc.id }, { parent: this });
@@ -419,6 +419,11 @@ export class Network extends pulumi.ComponentResource {
             routeTableId: table.id,
         }, { parent: this }));
     }
+}
+
+/** How many NAT gateways a strategy makes over `azCount` AZs (a NAT instance is none). */
+export function natGatewayCount(nat: NatStrategy, azCount: number): number {
+    return nat === "perAz" ? azCount : nat === "single" ? 1 : 0;
 }
 
 /** Where a private route table sends traffic for the internet. */

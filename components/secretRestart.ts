@@ -17,7 +17,47 @@ export interface SecretRestartArgs {
     clusterArn: pulumi.Input<string>;
     /** The services to restart, each when one of its secrets gets a new current value. */
     readers: SecretReader[];
+    /** Where the state machine logs its executions (FSBP StepFunctions.1). */
+    logs: RestartLogsArgs;
 }
+
+/** The state machine's log group. */
+export interface RestartLogsArgs {
+    /**
+     * The log group's name. Step Functions delivers its logs as vended logs; a name under `/aws/vendedlogs/`
+     * keeps each new group out of the account's size-limited CloudWatch Logs resource policy
+     * (https://docs.aws.amazon.com/step-functions/latest/dg/bp-cwl.html).
+     * @example "/aws/vendedlogs/states/berth-dev-secret-restart"
+     */
+    groupName: string;
+    /** Days CloudWatch Logs keeps the executions' logs. */
+    retentionDays: number;
+    /**
+     * The KMS key (ARN) that encrypts the log group.
+     * @default none: CloudWatch Logs' own encryption
+     */
+    kmsKeyArn?: pulumi.Input<string>;
+    /**
+     * Deleting the stack keeps the log group.
+     * @default false
+     */
+    retainOnDelete?: boolean;
+    /**
+     * `pulumi destroy` refuses to delete the log group (Pulumi's `protect`).
+     * @default false
+     */
+    protect?: boolean;
+}
+
+/**
+ * What the state machine's role needs to log to CloudWatch Logs: log delivery is set up by Step Functions with
+ * the role's rights, and these actions take no resource narrower than "*"
+ * (https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html, "IAM policies for logging to CloudWatch Logs").
+ */
+export const LOG_DELIVERY_ACTIONS = [
+    "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery", "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
+] as const;
 
 /** The Step Functions task that forces a new deployment of the service named in its input. */
 export const FORCE_NEW_DEPLOYMENT = "arn:aws:states:::aws-sdk:ecs:updateService";
@@ -36,8 +76,9 @@ export const FORCE_NEW_DEPLOYMENT = "arn:aws:states:::aws-sdk:ecs:updateService"
  * (https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html): a rolling deployment
  * of the same task definition, so the service keeps serving while its tasks are replaced.
  *
- * Creates: the state machine and its role (allowed `ecs:UpdateService` on exactly these services), a role that
- * lets EventBridge start it, and per service an EventBridge rule and its target.
+ * Creates: the state machine and its role (allowed `ecs:UpdateService` on exactly these services, and the log
+ * delivery actions), its log group (every execution logged, FSBP StepFunctions.1), a role that lets EventBridge
+ * start it, and per service an EventBridge rule and its target.
  */
 export class SecretRestart extends pulumi.ComponentResource {
     public readonly stateMachineArn: pulumi.Output<string>;
@@ -51,7 +92,7 @@ export class SecretRestart extends pulumi.ComponentResource {
         }
         this.name = name;
 
-        const stateMachine = this.createStateMachine(args.readers);
+        const stateMachine = this.createStateMachine(args.readers, args.logs);
         const invokeRole = this.createRole("events-role", "events.amazonaws.com", "EventBridge starts the restart of a service whose secret changed", {
             Effect: "Allow",
             Action: ["states:StartExecution"],
@@ -65,17 +106,33 @@ export class SecretRestart extends pulumi.ComponentResource {
         this.registerOutputs({ stateMachineArn: this.stateMachineArn });
     }
 
-    private createStateMachine(readers: SecretReader[]): aws.sfn.StateMachine {
+    private createStateMachine(readers: SecretReader[], logs: RestartLogsArgs): aws.sfn.StateMachine {
         const role = this.createRole("sfn-role", "states.amazonaws.com", "Step Functions forces new deployments of services whose secrets changed", {
             Effect: "Allow",
             Action: ["ecs:UpdateService"],
             Resource: readers.map((r) => r.serviceArn),
         });
+        const logDelivery = new aws.iam.RolePolicy(childName(this.name, "sfn-role-logs-policy"), {
+            role: role.name,
+            policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: [...LOG_DELIVERY_ACTIONS], Resource: "*" }] }),
+        }, { parent: this });
+        const logGroup = new aws.cloudwatch.LogGroup(childName(this.name, "logs"), {
+            name: logs.groupName,
+            retentionInDays: logs.retentionDays,
+            kmsKeyId: logs.kmsKeyArn,
+        }, { parent: this, protect: logs.protect ?? false, retainOnDelete: logs.retainOnDelete ?? false });
         return new aws.sfn.StateMachine(childName(this.name, "restart"), {
             roleArn: role.arn,
             type: "STANDARD",
             definition: JSON.stringify(restartDefinition()),
-        }, { parent: this });
+            // The input names a cluster and a service, nothing secret; a few executions a month.
+            loggingConfiguration: { level: "ALL", includeExecutionData: true, logDestination: pulumi.interpolate`${logGroup.arn}:*` },
+        }, {
+            parent: this,
+            // Step Functions checks the role's log delivery rights when the machine is created or its logging
+            // changes ("The state machine IAM Role is not authorized to access the Log Destination" otherwise).
+            dependsOn: [logDelivery],
+        });
     }
 
     private restartOnChange(reader: SecretReader, clusterArn: pulumi.Input<string>, stateMachine: aws.sfn.StateMachine, role: aws.iam.Role): void {

@@ -19,8 +19,8 @@ function prodWithDomain(): Record<string, string> {
     return config;
 }
 
-async function findings(config: Record<string, string>, stack: string): Promise<Finding[]> {
-    const { h } = await runBerth(config, { stack });
+async function findings(config: Record<string, string>, stack: string, secretKeys?: string[]): Promise<Finding[]> {
+    const { h } = await runBerth(config, { stack, secretKeys });
     return evaluateRules(h.resources);
 }
 
@@ -53,33 +53,66 @@ describe("AWS's own rules", () => {
         assert.deepStrictEqual(failingRules(found), [], explain(found));
         const evaluated = new Set(found.filter((f) => f.compliance === "COMPLIANT").map((f) => f.rule));
         for (const id of ["elbv2-acm-certificate-required", "alb-http-to-https-redirection-check", "alb-waf-enabled", "vpc-flow-logs-enabled",
-            "cloudwatch-log-group-encrypted", "elb-logging-enabled", "ecs-task-definition-linux-user-non-root", "s3-bucket-ssl-requests-only"]) {
+            "cloudwatch-log-group-encrypted", "elb-logging-enabled", "ecs-task-definition-linux-user-non-root", "s3-bucket-ssl-requests-only",
+            "rds-enhanced-monitoring-enabled", "rds-instance-event-notifications-configured", "rds-pg-event-notifications-configured",
+            "rds-no-default-ports", "rds-postgres-instance-encrypted-in-transit", "secretsmanager-secret-unused",
+            "step-functions-state-machine-logging-enabled", "kms-key-policy-no-public-access", "sns-topic-no-public-access"]) {
             assert.ok(evaluated.has(id), `${id} found nothing to pass on`);
         }
     });
 
     describe("each setting that relaxes a rule", () => {
-        // The setting, the rule it relaxes, and its relaxed value (test's, where test relaxes it).
-        const relaxing: Array<[keyof Preset, string, string]> = [
-            ["wafEnabled", "alb-waf-enabled", String(PRESETS.test.wafEnabled)],
-            ["flowLogs", "vpc-flow-logs-enabled", String(PRESETS.test.flowLogs)],
-            ["accessLogs", "elb-logging-enabled", "false"],
-            ["logsKmsKey", "cloudwatch-log-group-encrypted", String(PRESETS.test.logsKmsKey)],
-            ["logRetentionDays", "cw-loggroup-retention-period-check", String(PRESETS.test.logRetentionDays)],
-            ["containerInsights", "ecs-container-insights-enabled", String(PRESETS.test.containerInsights)],
-            ["deletionProtection", "elb-deletion-protection-enabled", String(PRESETS.test.deletionProtection)],
+        // The setting, the rules it relaxes, its relaxed value (test's, where test relaxes it) and prod's, as config.
+        const database = (fields: Record<string, unknown>) => ({ "berth:database": JSON.stringify(fields) });
+        const relaxing: Array<{ setting: string; rules: string[]; relaxed: Record<string, string>; strict: Record<string, string> }> = [
+            ...([
+                ["wafEnabled", ["alb-waf-enabled"], String(PRESETS.test.wafEnabled)],
+                ["flowLogs", ["vpc-flow-logs-enabled"], String(PRESETS.test.flowLogs)],
+                ["accessLogs", ["elb-logging-enabled"], "false"],
+                ["logsKmsKey", ["cloudwatch-log-group-encrypted"], String(PRESETS.test.logsKmsKey)],
+                ["logRetentionDays", ["cw-loggroup-retention-period-check"], String(PRESETS.test.logRetentionDays)],
+                ["containerInsights", ["ecs-container-insights-enabled"], String(PRESETS.test.containerInsights)],
+                ["deletionProtection", ["elb-deletion-protection-enabled", "rds-instance-deletion-protection-enabled"], String(PRESETS.test.deletionProtection)],
+            ] as Array<[keyof Preset, string[], string]>).map(([key, rules, relaxed]) => ({
+                setting: key, rules, relaxed: { [`berth:${key}`]: relaxed }, strict: { [`berth:${key}`]: String(PRESETS.prod[key]) },
+            })),
+            {
+                setting: "database.multiAz",
+                rules: ["rds-multi-az-support"],
+                relaxed: database({ multiAz: PRESETS.test.database.multiAz }),
+                strict: database({ multiAz: PRESETS.prod.database.multiAz }),
+            },
+            {
+                setting: "database.backupRetentionDays",
+                rules: ["db-instance-backup-enabled"],
+                relaxed: database({ backupRetentionDays: 1 }),
+                strict: database({ backupRetentionDays: PRESETS.prod.database.backupRetentionDays }),
+            },
         ];
-        for (const [key, rule, relaxed] of relaxing) {
-            it(`${key}: its relaxed value fails ${rule} in dev and prod alike, prod's value passes it`, async () => {
-                const dev = { ...stackConfig("dev"), [`berth:${key}`]: relaxed };
+        for (const { setting, rules, relaxed, strict } of relaxing) {
+            it(`${setting}: its relaxed value fails ${rules.join(" and ")} in dev and prod alike, prod's value passes them`, async () => {
+                const dev = { ...stackConfig("dev"), ...relaxed };
                 const devRelaxed = failingRules(await findings(dev, "dev"));
-                assert.ok(devRelaxed.includes(rule), `${key}=${relaxed} does not fail ${rule}`);
-                const devStrict = failingRules(await findings({ ...dev, [`berth:${key}`]: String(PRESETS.prod[key]) }, "dev"));
-                assert.deepStrictEqual(devStrict, devRelaxed.filter((r) => r !== rule));
+                for (const rule of rules) {
+                    assert.ok(devRelaxed.includes(rule), `${setting} does not fail ${rule}`);
+                }
+                const devStrict = failingRules(await findings({ ...dev, ...strict }, "dev"));
+                assert.deepStrictEqual(devStrict, devRelaxed.filter((r) => !rules.includes(r)));
 
-                const prod = failingRules(await findings({ ...prodWithDomain(), [`berth:${key}`]: relaxed }, "prod"));
-                assert.deepStrictEqual(prod, [rule]);
+                const prod = failingRules(await findings({ ...prodWithDomain(), ...relaxed }, "prod"));
+                assert.deepStrictEqual(prod, [...rules].sort());
             });
         }
+
+        it("secrets: a value the stack stores fails the rotation rules, and nothing else, in prod", async () => {
+            const config = { ...prodWithDomain(), "berth:secrets": JSON.stringify({ api: { AUTH_API_KEYS: "a-value-set-with---secret" } }) };
+            const found = await findings(config, "prod", ["berth:secrets"]);
+            const settings = loadSettings(config, { project: "berth", stack: "prod" }, catalog, ["berth:secrets"]);
+            const rotation = ["secretsmanager-rotation-enabled-check", "secretsmanager-secret-periodic-rotation"];
+            assert.deepStrictEqual(failingRules(found), rotation);
+            assert.deepStrictEqual([...relaxedRules(settings).entries()].filter(([, s]) => s === "secrets").map(([r]) => r).sort(), rotation);
+            const stored = found.filter((f) => f.rule === "secretsmanager-secret-unused" && f.resource.startsWith("Secret "));
+            assert.ok(stored.length === 1 && stored[0].compliance === "COMPLIANT", "the stored secret is read by no task");
+        });
     });
 });

@@ -4,7 +4,7 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { Cluster } from "../components/cluster";
-import { Database, databaseIdentifier, type DatabaseArgs } from "../components/database";
+import { Database, databaseIdentifier, POSTGRES_DEFAULT_PORT, type DatabaseArgs } from "../components/database";
 import { FargateService, type FargateServiceArgs } from "../components/fargateService";
 import { LoadBalancer } from "../components/loadBalancer";
 import { SecretRestart } from "../components/secretRestart";
@@ -339,7 +339,7 @@ describe("components", () => {
     describe("SecretRestart", () => {
         it("is refused without a service to restart", async () => {
             const h = await mocked();
-            assert.throws(() => new SecretRestart("r", { clusterArn: "c", readers: [] }), /SecretRestart "r": "readers" is empty/);
+            assert.throws(() => new SecretRestart("r", { clusterArn: "c", readers: [], logs: { groupName: "/aws/vendedlogs/states/r", retentionDays: 7 } }), /SecretRestart "r": "readers" is empty/);
             await h.settle();
             assert.deepStrictEqual(h.resources.filter((r) => r.custom), []);
         });
@@ -393,7 +393,10 @@ describe("components", () => {
             assert.deepStrictEqual(Object.keys(environment).sort(), ["DB_SSL", "PGDATABASE", "PGHOST", "PGPORT"]);
             assert.match(environment.PGHOST, /^berth-test-db\.c[0-9a-f]{11}\.us-east-1\.rds\.amazonaws\.com$/);
             assert.deepStrictEqual(secrets, { PGUSER: `${arn}:username::`, PGPASSWORD: `${arn}:password::` });
-            assert.strictEqual(client.port, 5432);
+            const instance = h.one("aws:rds/instance:Instance", "db-instance");
+            assert.strictEqual(client.port, instance.inputs.port, "the services would be let in on another port than the one RDS listens on");
+            assert.strictEqual(environment.PGPORT, String(instance.inputs.port));
+            assert.notStrictEqual(client.port, POSTGRES_DEFAULT_PORT, "the engine's default port (FSBP RDS.23)");
         });
 
         const refused: Array<[string, Partial<DatabaseArgs>, RegExp]> = [

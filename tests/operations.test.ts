@@ -12,7 +12,7 @@ import { capacityProviderStrategy, FargateService, type FargateServiceArgs } fro
 import { CONTAINER_HEALTH_CHECK, DEPLOYMENT_TIMEOUT, HEALTH_CHECK_GRACE_PERIOD, STOP_TIMEOUT } from "../components/rollout";
 import { isTimeZone, scheduleExpressionProblem, schedulesFor, type ScaleSchedule } from "../components/schedule";
 import { PRESETS } from "../config";
-import { catalog } from "../services/catalog";
+import { catalog, declarations, resolveCatalog } from "../services/catalog";
 import { serviceArgs } from "./support/fargate";
 import { Harness, runBerth, stackConfig, type Recorded } from "./support/pulumi";
 
@@ -323,6 +323,17 @@ describe("FargateService operations", () => {
     }
 });
 
+describe("an ARM64 service in a stack that runs on Spot", () => {
+    it("runs on on-demand FARGATE, which alone runs ARM64 tasks, while the others keep their Spot share", async () => {
+        const services = resolveCatalog(declarations.map((d) => (d.name === "users" ? { ...d, platform: "linux/arm64" as const } : d)));
+        const { h } = await runBerth({ ...stackConfig("dev"), "berth:onDemandBase": "0", "berth:spotPercent": "100" }, { services });
+        const spotWeight = (name: string) => h.one(T.service, `${name}-service`).inputs.capacityProviderStrategies
+            .filter((s: any) => s.capacityProvider === "FARGATE_SPOT").reduce((sum: number, s: any) => sum + s.weight, 0);
+        assert.strictEqual(spotWeight("users"), 0, "ECS would place users' tasks on Fargate Spot, which refuses ARM64");
+        assert.ok(spotWeight("products") > 0 && spotWeight("api") > 0, "the x86 services lost their Spot share");
+    });
+});
+
 describe("a test stack with every operations setting", () => {
     let h: Harness;
     const schedules: ScaleSchedule[] = [
@@ -347,11 +358,11 @@ describe("a test stack with every operations setting", () => {
         }
     });
 
-    it("mails the alarms to the configured address, and lets only this account's CloudWatch publish", () => {
+    it("mails the alarms to the configured address, and lets only this account's CloudWatch and RDS events publish", () => {
         const [subscription] = h.ofType(T.subscription);
         assert.deepStrictEqual([subscription.inputs.protocol, subscription.inputs.endpoint], ["email", "ops@example.com"]);
         const [statement] = JSON.parse(h.ofType(T.topicPolicy)[0].inputs.policy).Statement;
-        assert.deepStrictEqual(statement.Principal, { Service: "cloudwatch.amazonaws.com" });
+        assert.deepStrictEqual(statement.Principal, { Service: ["cloudwatch.amazonaws.com", "events.rds.amazonaws.com"] });
         assert.deepStrictEqual(statement.Condition, { StringEquals: { "aws:SourceAccount": "123456789012" } });
     });
 

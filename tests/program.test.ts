@@ -8,6 +8,7 @@ import { sourceVersion } from "../components/buildContext";
 import { TLS_POLICY } from "../components/loadBalancer";
 import { SERVICE_CONNECT_PROXY_MEMORY } from "../components/taskDefinition";
 import { overlaps, parseCidr, type Ipv4Cidr } from "../components/cidr";
+import { POSTGRES_DEFAULT_PORT } from "../components/database";
 import { schedulesFor } from "../components/schedule";
 import { KEEP_ALIVE_TIMEOUT_MS, SHUTDOWN_TIMEOUT_MS } from "../services/kit/src/http";
 import { loadSettings, type Settings } from "../config";
@@ -38,6 +39,7 @@ const T = {
     db: "aws:rds/instance:Instance",
     dbSubnetGroup: "aws:rds/subnetGroup:SubnetGroup",
     dbParameterGroup: "aws:rds/parameterGroup:ParameterGroup",
+    dbEvents: "aws:rds/eventSubscription:EventSubscription",
     secret: "aws:secretsmanager/secret:Secret",
     secretVersion: "aws:secretsmanager/secretVersion:SecretVersion",
     randomId: "random:index/randomId:RandomId",
@@ -312,8 +314,11 @@ for (const stack of shippedStacks()) {
             const topic = h.one(T.topic, "berth-alarms");
             assert.strictEqual(topic.inputs.kmsMasterKeyId, key.outputs.arn);
             const statements = JSON.parse(key.inputs.policy).Statement;
-            assert.ok(statements.some((st: any) => st.Principal.Service === "cloudwatch.amazonaws.com" && st.Action.includes("kms:GenerateDataKey*")),
-                "CloudWatch cannot publish to a topic whose key it may not use");
+            const publishers = ["cloudwatch.amazonaws.com", ...(usesDatabase ? ["events.rds.amazonaws.com"] : [])];
+            for (const publisher of publishers) {
+                assert.ok(statements.some((st: any) => [st.Principal.Service].flat().includes(publisher) && st.Action.includes("kms:GenerateDataKey*")),
+                    `${publisher} cannot publish to a topic whose key it may not use`);
+            }
             assert.ok(statements.some((st: any) => st.Principal.AWS === "arn:aws:iam::123456789012:root" && st.Action === "kms:*"), "the account would lose the key");
             assert.strictEqual(key.inputs.enableKeyRotation, true);
             const topicArn = h.ofType(T.alarm)[0].inputs.alarmActions[0];
@@ -735,14 +740,16 @@ for (const stack of shippedStacks()) {
                         ingress.map((r) => r.inputs.referencedSecurityGroupId).sort(),
                         declaring.map((s) => idOf(h.one(T.sg, `${s.name}-sg`))).sort(),
                     );
+                    const port = instance().inputs.port;
+                    assert.notStrictEqual(port, POSTGRES_DEFAULT_PORT, "the engine's default port (FSBP RDS.23)");
                     for (const rule of ingress) {
-                        assert.deepStrictEqual([rule.inputs.ipProtocol, rule.inputs.fromPort, rule.inputs.toPort, rule.inputs.cidrIpv4], ["tcp", 5432, 5432, undefined]);
+                        assert.deepStrictEqual([rule.inputs.ipProtocol, rule.inputs.fromPort, rule.inputs.toPort, rule.inputs.cidrIpv4], ["tcp", port, port, undefined]);
                     }
                     assert.deepStrictEqual(h.ofType(T.egress).filter((r) => r.inputs.securityGroupId === idOf(sg)), [], "the database starts no connections");
                     for (const service of declaring) {
                         const out = h.one(T.egress, `${service.name}-out-database`);
                         assert.deepStrictEqual([out.inputs.securityGroupId, out.inputs.referencedSecurityGroupId, out.inputs.fromPort],
-                            [idOf(h.one(T.sg, `${service.name}-sg`)), idOf(sg), 5432]);
+                            [idOf(h.one(T.sg, `${service.name}-sg`)), idOf(sg), port]);
                         const svc = h.one(T.service, `${service.name}-service`);
                         assert.ok(h.waitsFor(svc, h.one(T.ingress, `${service.name}-to-database`)), `${service.name} starts before the database lets it in`);
                     }
@@ -760,7 +767,7 @@ for (const stack of shippedStacks()) {
                         }
                         const vars = service.database.env;
                         assert.match(env[vars.host], /^berth-[a-z]+-db\.c[0-9a-f]{11}\.us-east-1\.rds\.amazonaws\.com$/);
-                        assert.strictEqual(env[vars.port], "5432");
+                        assert.strictEqual(env[vars.port], String(instance().inputs.port));
                         assert.strictEqual(env[vars.name], instance().inputs.dbName);
                         assert.strictEqual(env.DB_SSL, "verify-full");
                         assert.ok(!(vars.user in env) && !(vars.password in env), "credentials in plain environment");
@@ -812,6 +819,38 @@ for (const stack of shippedStacks()) {
                         assert.ok(group, `RDS would create /aws/rds/instance/…/${log} itself, without retention`);
                         assert.strictEqual(group.inputs.retentionInDays, settings.logRetentionDays);
                         assert.ok(db.dependsOn.includes(keyOf(group)), "RDS could create the log group first");
+                    }
+                });
+
+                it("sends Enhanced Monitoring's metrics through a role RDS may assume, created with its policy before the instance", () => {
+                    const db = instance();
+                    assert.ok(db.inputs.monitoringInterval > 0, "Enhanced Monitoring is off");
+                    const role = h.one(T.role, "berth-monitoring-role");
+                    assert.strictEqual(db.inputs.monitoringRoleArn, role.outputs.arn);
+                    assert.deepStrictEqual(JSON.parse(role.inputs.assumeRolePolicy).Statement.map((st: any) => st.Principal.Service), ["monitoring.rds.amazonaws.com"]);
+                    const attachment = h.one(T.attachment, "berth-monitoring-policy");
+                    assert.deepStrictEqual([attachment.inputs.role, attachment.inputs.policyArn],
+                        [role.outputs.name, "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"]);
+                    assert.ok(h.waitsFor(db, attachment), "RDS would find the role without its permissions");
+                    assert.strictEqual(db.inputs.iamDatabaseAuthenticationEnabled, true);
+                    assert.notStrictEqual(db.inputs.username, "postgres");
+                });
+
+                it("notifies the alarm topic of the instance's and the parameter group's critical events", () => {
+                    const topicArn = h.one(T.topic, "berth-alarms").outputs.arn;
+                    const subscriptions = h.ofType(T.dbEvents);
+                    const bySource = new Map(subscriptions.map((e) => [e.inputs.sourceType, e]));
+                    assert.deepStrictEqual([...bySource.keys()].sort(), ["db-instance", "db-parameter-group"]);
+                    const onInstance = bySource.get("db-instance")!;
+                    assert.deepStrictEqual(onInstance.inputs.sourceIds, [instance().inputs.identifier]);
+                    for (const category of ["maintenance", "configuration change", "failure"]) {
+                        assert.ok(onInstance.inputs.eventCategories.includes(category), `no ${category} events`);
+                    }
+                    const onParams = bySource.get("db-parameter-group")!;
+                    assert.deepStrictEqual(onParams.inputs.sourceIds, [instance().inputs.parameterGroupName]);
+                    assert.ok(onParams.inputs.eventCategories.includes("configuration change"));
+                    for (const e of subscriptions) {
+                        assert.strictEqual(e.inputs.snsTopic, topicArn);
                     }
                 });
 
@@ -874,10 +913,25 @@ for (const stack of shippedStacks()) {
                     }
                 });
 
+                it("logs every restart to an encrypted log group kept as long as the stack's logs, once its role may deliver them", () => {
+                    const machine = h.one(T.stateMachine, "berth-restart-restart");
+                    const logging = machine.inputs.loggingConfiguration;
+                    const group = h.one(T.logGroup, "berth-restart-logs");
+                    assert.strictEqual(logging.level, "ALL");
+                    assert.strictEqual(logging.logDestination, `${group.outputs.arn}:*`);
+                    assert.match(group.inputs.name, new RegExp(`^/aws/vendedlogs/states/berth-${stack}-`));
+                    assert.strictEqual(group.inputs.retentionInDays, settings.logRetentionDays);
+                    assert.strictEqual(Boolean(group.inputs.kmsKeyId), settings.logsKmsKey);
+                    const delivery = h.one(T.rolePolicy, "berth-restart-sfn-role-logs-policy");
+                    assert.strictEqual(delivery.inputs.role, h.one(T.role, "berth-restart-sfn-role").outputs.name);
+                    assert.ok(JSON.parse(delivery.inputs.policy).Statement[0].Action.includes("logs:CreateLogDelivery"));
+                    assert.ok(h.waitsFor(machine, delivery), "Step Functions would refuse the log destination");
+                });
+
                 it("outputs where the database answers and which secret holds its credentials, never a password", () => {
                     const db = outputs.database!;
                     assert.match(db.address, /\.rds\.amazonaws\.com$/);
-                    assert.strictEqual(db.port, 5432);
+                    assert.strictEqual(db.port, instance().inputs.port);
                     assert.strictEqual(db.name, instance().inputs.dbName);
                     assert.match(db.secretArn, /:secret:rds!db-/);
                     assert.deepStrictEqual(Object.keys(db).sort(), ["address", "identifier", "name", "port", "secretArn"]);
@@ -1134,7 +1188,7 @@ describe("the database only where a service declares it", () => {
     for (const stack of shippedStacks()) {
         it(`creates no database, isolated subnet or secondary range for a catalogue without one (${stack})`, async () => {
             const { h, outputs } = await runBerth(stackConfig(stack), { stack, services: withoutDatabase() });
-            const databaseTypes = [T.db, T.dbSubnetGroup, T.dbParameterGroup, T.cidrAssociation];
+            const databaseTypes = [T.db, T.dbSubnetGroup, T.dbParameterGroup, T.dbEvents, T.cidrAssociation];
             assert.deepStrictEqual(h.resources.filter((r) => databaseTypes.includes(r.type as never)).map(keyOf), []);
             assert.deepStrictEqual(h.ofType(T.randomId).filter((r) => r.name.endsWith("-snapshot-suffix")).map(keyOf), [], "a final snapshot's name");
             // ECS Exec has an inline policy of its own on the task role; no execution role may read a secret.

@@ -10,7 +10,15 @@
  *   Operational-Best-Practices-for-CloudWatch.yaml, Operational-Best-Practices-for-Amazon-S3.yaml,
  *   Security-Best-Practices-for-AWS-WAF.yaml (https://github.com/awslabs/aws-config-rules/tree/master/aws-config-conformance-packs);
  * - each rule's page, https://docs.aws.amazon.com/config/latest/developerguide/<rule id>.html, linked per entry;
- * - the FSBP controls, https://docs.aws.amazon.com/securityhub/latest/userguide/fsbp-standard.html.
+ * - the FSBP controls, https://docs.aws.amazon.com/securityhub/latest/userguide/fsbp-standard.html, and per
+ *   service https://docs.aws.amazon.com/securityhub/latest/userguide/<service>-controls.html; AWS draws these
+ *   pages with JavaScript, so the RDS, Secrets Manager, SNS, KMS and Step Functions controls were read through
+ *   published copies: awsdocs/aws-security-hub-user-guide (doc_source/rds-controls.md, June 2023) for each
+ *   control's rule and parameters, and prowler-cloud/prowler's FSBP mapping
+ *   (prowler/compliance/aws/aws_foundational_security_best_practices_aws.json, August 2026) for the controls
+ *   added since (RDS.36, RDS.38, SNS.4, KMS.5, SecretsManager.*, StepFunctions.1);
+ * - the conformance packs for RDS and Secrets Manager (Security-Best-Practices-for-RDS.yaml,
+ *   Security-Best-Practices-for-Secrets-Manager.yaml), and Operational-Best-Practices-For-Security-Identity-and-Compliance-Services.yaml.
  *
  * A rule is a pure function of one recorded resource and the whole recording (for relations such as
  * "the WAF association that names this ALB"). To add a rule (RDS, ...): add one entry to `RULES`.
@@ -92,6 +100,14 @@ const T = {
     certificate: "aws:acm/certificate:Certificate",
     rolePolicy: "aws:iam/rolePolicy:RolePolicy",
     policy: "aws:iam/policy:Policy",
+    db: "aws:rds/instance:Instance",
+    dbParams: "aws:rds/parameterGroup:ParameterGroup",
+    dbEvents: "aws:rds/eventSubscription:EventSubscription",
+    secret: "aws:secretsmanager/secret:Secret",
+    secretRotation: "aws:secretsmanager/secretRotation:SecretRotation",
+    topic: "aws:sns/topic:Topic",
+    topicPolicy: "aws:sns/topicPolicy:TopicPolicy",
+    stateMachine: "aws:sfn/stateMachine:StateMachine",
 } as const;
 
 /** Where AWS documents a managed rule's evaluation. */
@@ -143,6 +159,51 @@ const HIGH_RISK_PORTS = [20, 21, 22, 23, 25, 110, 135, 143, 445, 1433, 1434, 300
 
 /** FSBP [EC2.18]'s default `authorizedTcpPorts`. */
 const AUTHORIZED_TCP_PORTS = [80, 443];
+
+/** A statement open to anyone: principal `*` with no condition that fixes the calling account or organisation. */
+function publicStatement(s: Record<string, any>): boolean {
+    const anyone = s.Principal === "*" || list(s.Principal?.AWS).includes("*");
+    const keys = Object.values(s.Condition ?? {}).flatMap((c: any) => Object.keys(c ?? {})).map((k) => k.toLowerCase());
+    const fixed = ["aws:sourceaccount", "aws:sourceowner", "aws:principalaccount", "aws:principalorgid", "kms:calleraccount", "aws:sourcearn"]
+        .some((k) => keys.includes(k));
+    return s.Effect === "Allow" && anyone && !fixed;
+}
+
+/** Resources of `type` whose computed name is `name` (what another resource's input names them by). */
+function named(all: Recording, type: string, name: unknown): Recorded[] {
+    return all.ofType(type).filter((r) => r.outputs.name === name || r.id === name);
+}
+
+/** PostgreSQL's default port: RDS listens on it when `port` is not set. */
+const POSTGRES_DEFAULT_PORT = 5432;
+
+/** FSBP RDS.11's `backupRetentionMinimum`. */
+const BACKUP_RETENTION_MINIMUM = 7;
+
+/** The event categories FSBP RDS.20 and RDS.21 ask a subscription to cover, per source type. */
+const CRITICAL_EVENTS: Readonly<Record<string, readonly string[]>> = {
+    "db-instance": ["maintenance", "configuration change", "failure"],
+    "db-parameter-group": ["configuration change"],
+};
+
+/** Whether an enabled RDS event subscription covers `sourceId` for the critical categories of `sourceType`. */
+function subscribed(all: Recording, sourceType: string, sourceId: unknown): boolean {
+    return all.ofType(T.dbEvents).some((e) => e.inputs.sourceType === sourceType && e.inputs.enabled !== false && e.inputs.snsTopic &&
+        (e.inputs.sourceIds === undefined || list(e.inputs.sourceIds).includes(sourceId)) &&
+        (e.inputs.eventCategories === undefined || CRITICAL_EVENTS[sourceType].every((c) => list(e.inputs.eventCategories).includes(c))));
+}
+
+/** Whether a task definition names the secret (its ARN, alone or with a JSON key) in a container's `secrets`. */
+function readByATask(all: Recording, arn: unknown): boolean {
+    return typeof arn === "string" && all.ofType(T.taskDefinition).some((td) => containers(td)
+        .some((c) => (list(c.secrets) as Array<{ valueFrom: string }>).some((x) => x.valueFrom === arn || x.valueFrom.startsWith(`${arn}:`))));
+}
+
+/** The RDS-managed master secret of an instance: its ARN, when RDS manages the password. */
+const managedSecretArn = (db: Recorded): string | undefined => (db.inputs.manageMasterUserPassword === true ? db.outputs.masterUserSecrets?.[0]?.secretArn : undefined);
+
+/** Stacks whose `berth:secrets` hold values the stack stores (not references to secrets of their own). */
+const storesSecretValues = (s: Settings) => (Object.values(s.secrets).some((l) => l.some((x) => x.kind === "value")) ? "secrets" : undefined);
 
 const noHttps = (s: Settings) => (s.certificateArn === undefined && s.hostedZoneId === undefined
     ? (s.environment === "prod" ? "allowHttpOnly" : "domain") : undefined);
@@ -526,6 +587,240 @@ export const RULES: Rule[] = [
         condition: "NON_COMPLIANT if a policy allows Action * on Resource *",
         evaluate: (p) => (statements(p.inputs.policy).some((s) => s.Effect === "Allow" && list(s.Action).includes("*") && list(s.Resource).includes("*"))
             ? "NON_COMPLIANT" : "COMPLIANT"),
+    },
+
+    // RDS: Security-Best-Practices-for-RDS.yaml and FSBP RDS.* (the cluster and Aurora rules do not apply to one DB instance)
+    {
+        id: "rds-instance-public-access-check",
+        sources: ["FSBP RDS.2", "RDS pack"],
+        types: [T.db],
+        condition: "NON_COMPLIANT if PubliclyAccessible is true",
+        evaluate: (db) => (db.inputs.publiclyAccessible === true ? "NON_COMPLIANT" : "COMPLIANT"),
+    },
+    {
+        id: "rds-storage-encrypted",
+        sources: ["FSBP RDS.3", "RDS pack"],
+        types: [T.db],
+        condition: "NON_COMPLIANT if storage encryption is off (snapshots and automated backups inherit it, so RDS.4's rds-snapshot-encrypted follows)",
+        evaluate: (db) => (db.inputs.storageEncrypted === true ? "COMPLIANT" : "NON_COMPLIANT"),
+    },
+    {
+        id: "rds-multi-az-support",
+        sources: ["FSBP RDS.5", "RDS pack"],
+        types: [T.db],
+        condition: "NON_COMPLIANT unless the instance is Multi-AZ",
+        evaluate: (db) => (db.inputs.multiAz === true ? "COMPLIANT" : "NON_COMPLIANT"),
+        relaxedBy: (s) => (s.database.multiAz ? undefined : "database.multiAz"),
+    },
+    {
+        id: "rds-enhanced-monitoring-enabled",
+        sources: ["FSBP RDS.6", "RDS pack"],
+        types: [T.db],
+        condition: "NON_COMPLIANT unless Enhanced Monitoring is on (MonitoringInterval above 0, with a monitoring role)",
+        evaluate: (db) => (Number(db.inputs.monitoringInterval ?? 0) > 0 && db.inputs.monitoringRoleArn ? "COMPLIANT" : "NON_COMPLIANT"),
+    },
+    {
+        id: "rds-instance-deletion-protection-enabled",
+        sources: ["FSBP RDS.8", "RDS pack"],
+        types: [T.db],
+        condition: "NON_COMPLIANT if deletion protection is off (FSBP's databaseEngines include postgres)",
+        evaluate: (db) => (db.inputs.deletionProtection === true ? "COMPLIANT" : "NON_COMPLIANT"),
+        relaxedBy: (s) => (s.deletionProtection ? undefined : "deletionProtection"),
+    },
+    {
+        id: "rds-logging-enabled",
+        sources: ["FSBP RDS.9", "RDS pack", "Security, identity and compliance pack"],
+        types: [T.db],
+        condition: "NON_COMPLIANT unless the engine's logs are exported to CloudWatch Logs: for PostgreSQL, postgresql and upgrade",
+        evaluate: (db) => {
+            const missing = ["postgresql", "upgrade"].filter((l) => !list(db.inputs.enabledCloudwatchLogsExports).includes(l));
+            return missing.length ? ["NON_COMPLIANT", `not exported: ${missing.join(", ")}`] : "COMPLIANT";
+        },
+    },
+    {
+        id: "rds-instance-iam-authentication-enabled",
+        sources: ["FSBP RDS.10", "RDS pack"],
+        types: [T.db],
+        condition: "NON_COMPLIANT unless IAM database authentication is enabled",
+        evaluate: (db) => (db.inputs.iamDatabaseAuthenticationEnabled === true ? "COMPLIANT" : "NON_COMPLIANT"),
+    },
+    {
+        id: "db-instance-backup-enabled",
+        sources: ["FSBP RDS.11", "RDS pack"],
+        types: [T.db],
+        condition: `NON_COMPLIANT unless automated backups are on for at least FSBP's backupRetentionMinimum, ${BACKUP_RETENTION_MINIMUM} days (the pack sets no minimum)`,
+        evaluate: (db) => (Number(db.inputs.backupRetentionPeriod ?? 1) >= BACKUP_RETENTION_MINIMUM
+            ? "COMPLIANT" : ["NON_COMPLIANT", `${db.inputs.backupRetentionPeriod ?? 1} days`]),
+        relaxedBy: (s) => (s.database.backupRetentionDays >= BACKUP_RETENTION_MINIMUM ? undefined : "database.backupRetentionDays"),
+    },
+    {
+        id: "rds-automatic-minor-version-upgrade-enabled",
+        sources: ["FSBP RDS.13", "RDS pack"],
+        types: [T.db],
+        condition: "NON_COMPLIANT if automatic minor version upgrades are off (RDS's default is on)",
+        evaluate: (db) => (db.inputs.autoMinorVersionUpgrade === false ? "NON_COMPLIANT" : "COMPLIANT"),
+    },
+    {
+        id: "rds-instance-copy-tags-to-snapshots-enabled",
+        sources: ["FSBP RDS.17 (Security Hub's own rule)"],
+        types: [T.db],
+        condition: "NON_COMPLIANT unless CopyTagsToSnapshot is on",
+        evaluate: (db) => (db.inputs.copyTagsToSnapshot === true ? "COMPLIANT" : "NON_COMPLIANT"),
+    },
+    {
+        id: "rds-deployed-in-vpc",
+        sources: ["FSBP RDS.18 (Security Hub's own rule)"],
+        types: [T.db],
+        condition: "NON_COMPLIANT unless the instance runs in a VPC: a DB subnet group and VPC security groups",
+        evaluate: (db) => (db.inputs.dbSubnetGroupName && list(db.inputs.vpcSecurityGroupIds).length > 0 ? "COMPLIANT" : "NON_COMPLIANT"),
+    },
+    {
+        id: "rds-instance-event-notifications-configured",
+        sources: ["FSBP RDS.20 (Security Hub's own rule)"],
+        types: [T.db],
+        condition: "NON_COMPLIANT unless an enabled event subscription of source type db-instance covers maintenance, configuration change and failure; read per instance: the subscription must name it or name no instance",
+        evaluate: (db, all) => (subscribed(all, "db-instance", db.outputs.identifier ?? db.inputs.identifier) ? "COMPLIANT" : "NON_COMPLIANT"),
+    },
+    {
+        id: "rds-pg-event-notifications-configured",
+        sources: ["FSBP RDS.21 (Security Hub's own rule)"],
+        types: [T.dbParams],
+        condition: "NON_COMPLIANT unless an enabled event subscription of source type db-parameter-group covers configuration change; read per group as above",
+        evaluate: (group, all) => (subscribed(all, "db-parameter-group", group.outputs.name) ? "COMPLIANT" : "NON_COMPLIANT"),
+    },
+    {
+        id: "rds-no-default-ports",
+        sources: ["FSBP RDS.23 (Security Hub's own rule)"],
+        types: [T.db],
+        condition: `NON_COMPLIANT if the instance listens on its engine's default port (PostgreSQL: ${POSTGRES_DEFAULT_PORT}, also when port is unset)`,
+        evaluate: (db) => (Number(db.inputs.port ?? POSTGRES_DEFAULT_PORT) === POSTGRES_DEFAULT_PORT ? ["NON_COMPLIANT", `port ${db.inputs.port ?? "unset"}`] : "COMPLIANT"),
+    },
+    {
+        id: "rds-instance-default-admin-check",
+        sources: ["FSBP RDS.25", "RDS pack"],
+        types: [T.db],
+        condition: "NON_COMPLIANT if the master username is a default one (postgres, admin)",
+        evaluate: (db) => (["postgres", "admin"].includes(String(db.inputs.username ?? "postgres")) ? ["NON_COMPLIANT", String(db.inputs.username)] : "COMPLIANT"),
+    },
+    {
+        id: "rds-postgresql-logs-to-cloudwatch",
+        sources: ["FSBP RDS.36"],
+        types: [T.db],
+        condition: "PostgreSQL: NON_COMPLIANT unless the logTypes (default postgresql) are exported to CloudWatch Logs",
+        evaluate: (db) => (db.inputs.engine !== "postgres" ? ["NOT_APPLICABLE", String(db.inputs.engine)]
+            : list(db.inputs.enabledCloudwatchLogsExports).includes("postgresql") ? "COMPLIANT" : "NON_COMPLIANT"),
+    },
+    {
+        id: "rds-postgres-instance-encrypted-in-transit",
+        sources: ["FSBP RDS.38"],
+        types: [T.db],
+        condition: "PostgreSQL: NON_COMPLIANT unless the instance's parameter group sets rds.force_ssl to 1 (the default group of PostgreSQL 15 and later does too, but Berth names its own)",
+        evaluate: (db, all) => {
+            if (db.inputs.engine !== "postgres") {
+                return ["NOT_APPLICABLE", String(db.inputs.engine)];
+            }
+            const [group] = named(all, T.dbParams, db.inputs.parameterGroupName);
+            const forced = list(group?.inputs.parameters).some((p: any) => p.name === "rds.force_ssl" && String(p.value) === "1");
+            return forced ? "COMPLIANT" : ["NON_COMPLIANT", group ? `${group.name} leaves rds.force_ssl off` : "no parameter group of the stack"];
+        },
+    },
+
+    // Secrets Manager: Security-Best-Practices-for-Secrets-Manager.yaml and FSBP SecretsManager.*. The secret RDS
+    // keeps for the master user is no resource of the program: it is evaluated through its instance.
+    {
+        id: "secretsmanager-rotation-enabled-check",
+        sources: ["FSBP SecretsManager.1", "Secrets Manager pack", "Security, identity and compliance pack"],
+        types: [T.secret, T.db],
+        condition: "NON_COMPLIANT unless the secret rotates automatically; RDS rotates the secrets it manages, every 7 days by default (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-secrets-manager.html)",
+        evaluate: (r, all) => {
+            if (r.type === T.db) {
+                return managedSecretArn(r) ? "COMPLIANT" : ["NOT_APPLICABLE", "no RDS-managed secret"];
+            }
+            return all.referring(T.secretRotation, "secretId", r).length > 0 ? "COMPLIANT" : ["NON_COMPLIANT", "a value of berth:secrets, no rotation"];
+        },
+        relaxedBy: storesSecretValues,
+    },
+    {
+        id: "secretsmanager-scheduled-rotation-success-check",
+        sources: ["FSBP SecretsManager.2", "Secrets Manager pack", "Security, identity and compliance pack"],
+        types: [T.secret, T.db],
+        condition: "secrets with rotation: NON_COMPLIANT if a rotation did not happen as scheduled; read from the program as: rotation is run by AWS itself (RDS), never by a function of the stack's that could fail unseen; whether it succeeded shows only in AWS",
+        evaluate: (r, all) => {
+            if (r.type === T.db) {
+                return managedSecretArn(r) ? "COMPLIANT" : ["NOT_APPLICABLE", "no RDS-managed secret"];
+            }
+            return all.referring(T.secretRotation, "secretId", r).length > 0
+                ? ["NON_COMPLIANT", "rotated by a function of the stack"] : ["NOT_APPLICABLE", "no rotation configured"];
+        },
+    },
+    {
+        id: "secretsmanager-secret-unused",
+        sources: ["FSBP SecretsManager.3", "Secrets Manager pack", "Security, identity and compliance pack"],
+        types: [T.secret, T.db],
+        condition: "NON_COMPLIANT if the secret was not read for unusedForDays (90); read from the program as: some task definition names it, so ECS reads it whenever a task starts (deployments, scaling, replacements, and the restart after each RDS rotation)",
+        evaluate: (r, all) => {
+            const arn = r.type === T.db ? managedSecretArn(r) : r.outputs.arn;
+            if (r.type === T.db && !arn) {
+                return ["NOT_APPLICABLE", "no RDS-managed secret"];
+            }
+            return readByATask(all, arn) ? "COMPLIANT" : ["NON_COMPLIANT", "no task reads it"];
+        },
+    },
+    {
+        id: "secretsmanager-secret-periodic-rotation",
+        sources: ["FSBP SecretsManager.4", "Secrets Manager pack", "Security, identity and compliance pack"],
+        types: [T.secret, T.db],
+        condition: "NON_COMPLIANT if the secret was not rotated within maxDaysSinceRotation (90); a secret without rotation changes only when someone sets it anew, so it counts as failing",
+        evaluate: (r, all) => {
+            if (r.type === T.db) {
+                return managedSecretArn(r) ? "COMPLIANT" : ["NOT_APPLICABLE", "no RDS-managed secret"];
+            }
+            return all.referring(T.secretRotation, "secretId", r).length > 0 ? "COMPLIANT" : ["NON_COMPLIANT", "never rotated"];
+        },
+        relaxedBy: storesSecretValues,
+    },
+
+    // SNS and KMS: FSBP SNS.*, KMS.*
+    {
+        id: "sns-encrypted-kms",
+        sources: ["NIST 800-53 SNS.1 (retired from FSBP in April 2024)"],
+        types: [T.topic],
+        condition: "NON_COMPLIANT unless the topic is encrypted with a KMS key",
+        evaluate: (t) => (t.inputs.kmsMasterKeyId ? "COMPLIANT" : "NON_COMPLIANT"),
+    },
+    {
+        id: "sns-topic-no-public-access",
+        sources: ["FSBP SNS.4"],
+        types: [T.topic],
+        condition: "NON_COMPLIANT if the topic's policy allows anyone (principal * without a condition fixing the account)",
+        evaluate: (t, all) => (all.referring(T.topicPolicy, "arn", t).some((p) => statements(p.inputs.policy).some(publicStatement))
+            ? "NON_COMPLIANT" : "COMPLIANT"),
+    },
+    {
+        id: "kms-key-policy-no-public-access",
+        sources: ["FSBP KMS.5"],
+        types: [T.kmsKey],
+        condition: "NON_COMPLIANT if the key policy allows anyone (principal * without a condition fixing the account)",
+        evaluate: (k) => (statements(k.inputs.policy).some(publicStatement) ? "NON_COMPLIANT" : "COMPLIANT"),
+    },
+    {
+        id: "iam-customer-policy-blocked-kms-actions",
+        sources: ["FSBP KMS.1", "Security, identity and compliance pack"],
+        types: [T.policy],
+        condition: "NON_COMPLIANT if a customer managed policy allows kms:Decrypt or kms:ReEncryptFrom on all keys",
+        evaluate: (p) => (statements(p.inputs.policy).some((s) => s.Effect === "Allow" &&
+            list(s.Action).some((a) => /^kms:(Decrypt|ReEncryptFrom|\*)$|^\*$/.test(String(a))) && list(s.Resource).includes("*"))
+            ? "NON_COMPLIANT" : "COMPLIANT"),
+    },
+
+    // Step Functions (the restart after a rotation): FSBP StepFunctions.1
+    {
+        id: "step-functions-state-machine-logging-enabled",
+        sources: ["FSBP StepFunctions.1"],
+        types: [T.stateMachine],
+        condition: "NON_COMPLIANT unless logging is on (level ALL, ERROR or FATAL) to a CloudWatch Logs group (FSBP sets no logLevel)",
+        evaluate: (m) => (["ALL", "ERROR", "FATAL"].includes(m.inputs.loggingConfiguration?.level) && m.inputs.loggingConfiguration?.logDestination
+            ? "COMPLIANT" : ["NON_COMPLIANT", `level ${m.inputs.loggingConfiguration?.level ?? "OFF"}`]),
     },
 
     // S3 (the access-log bucket): Operational-Best-Practices-for-Amazon-S3.yaml and FSBP S3.*

@@ -5,9 +5,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
-import * as fs from "fs";
 import * as path from "path";
-import { parse as parseYaml } from "yaml";
+import { readStackConfig, shippedStacks as shippedStackFiles } from "../../scripts/stackConfig";
 import type { BerthOutputs } from "../../program";
 import { catalog, type CatalogService } from "../../services/catalog";
 
@@ -311,28 +310,12 @@ export function promiseOf<T>(output: pulumi.Input<T>): Promise<T> {
  * stack file's values, every value a string (objects as JSON), as the CLI passes them.
  */
 export function stackConfig(stack: string): Record<string, string> {
-    const project = parseYaml(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
-    const stackFile = parseYaml(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8"));
-    const out: Record<string, string> = {};
-    for (const [key, decl] of Object.entries<any>(project.config ?? {})) {
-        const full = key.includes(":") ? key : `${project.name}:${key}`;
-        const value = typeof decl === "object" && decl !== null && "default" in decl ? decl.default : decl?.value ?? decl;
-        if (value !== undefined && typeof value !== "object") {
-            out[full] = String(value);
-        }
-    }
-    for (const [key, value] of Object.entries<any>(stackFile.config ?? {})) {
-        out[key] = typeof value === "object" ? JSON.stringify(value) : String(value);
-    }
-    return out;
+    return readStackConfig(stack, ROOT).config;
 }
 
 /** The stacks this repository ships: one per `Pulumi.<stack>.yaml`. */
 export function shippedStacks(): string[] {
-    return fs.readdirSync(ROOT)
-        .map((f) => /^Pulumi\.(.+)\.ya?ml$/.exec(f)?.[1])
-        .filter((s): s is string => s !== undefined)
-        .sort();
+    return shippedStackFiles(ROOT);
 }
 
 /** Runs the whole program under mocks with `config`, and returns the harness and the resolved outputs. */

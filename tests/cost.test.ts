@@ -1,0 +1,283 @@
+/**
+ * The monthly cost estimate (cost.ts): each line follows the settings it prices, the total is the sum of the
+ * lines, what it counts matches what the program registers under mocks, and README's tables are its output.
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { albLcus, alarmMetrics, CostError, costMarkdown, estimateCost, targetTrackingAlarms, taskSplit, type CostEstimate, type CostItem } from "../cost";
+import { PRICES } from "../components/prices";
+import { USAGE_ASSUMPTIONS } from "../components/usageAssumptions";
+import { loadSettings, type Settings } from "../config";
+import { catalog, declarations, resolveCatalog, type CatalogService } from "../services/catalog";
+import { readStackConfig, SECRET_PLACEHOLDER } from "../scripts/stackConfig";
+import { ROOT, runBerth, shippedStacks, stackConfig } from "./support/pulumi";
+
+function settingsOf(stack: string, overrides: Record<string, string> = {}, secretKeys: string[] = []): Settings {
+    return loadSettings({ ...stackConfig(stack), ...overrides }, { project: "berth", stack }, catalog, secretKeys);
+}
+
+function estimate(stack: string, overrides: Record<string, string> = {}, services: readonly CatalogService[] = catalog): CostEstimate {
+    return estimateCost(loadSettings({ ...stackConfig(stack), ...overrides }, { project: "berth", stack }, services), services);
+}
+
+const item = (e: CostEstimate, id: string): CostItem | undefined => e.items.find((i) => i.id === id);
+const cost = (e: CostEstimate, id: string): number => item(e, id)?.monthly ?? 0;
+const close = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) < 0.011, `${what}: ${a} vs ${b}`);
+
+describe("the monthly cost estimate", () => {
+    for (const stack of shippedStacks()) {
+        it(`adds up its lines to the total, each a finite amount with its own id (${stack})`, () => {
+            const e = estimate(stack);
+            close(e.total, e.items.reduce((sum, i) => sum + i.monthly, 0), "total");
+            assert.strictEqual(new Set(e.items.map((i) => i.id)).size, e.items.length, "an id twice");
+            for (const i of e.items) {
+                assert.ok(Number.isFinite(i.monthly) && i.monthly >= 0, `${i.id}: ${i.monthly}`);
+                assert.ok(i.detail.length > 5, `${i.id} says not how`);
+            }
+        });
+    }
+
+    describe("NAT", () => {
+        const noTraffic = { ...USAGE_ASSUMPTIONS.test, natGb: 0 };
+        for (const azCount of [2, 3, 4, 6]) {
+            it(`perAz over ${azCount} AZs costs ${azCount} single gateways, and ${azCount} Elastic IPs beside the ALB's ${azCount}`, () => {
+                const config = { "berth:azCount": String(azCount), "berth:vpcCidr": "10.20.0.0/16" };
+                const single = estimateCost(settingsOf("dev", { ...config, "berth:natStrategy": "single" }), catalog, noTraffic);
+                const perAz = estimateCost(settingsOf("dev", { ...config, "berth:natStrategy": "perAz" }), catalog, noTraffic);
+                close(cost(perAz, "nat-gateways"), azCount * cost(single, "nat-gateways"), "gateways");
+                close(cost(perAz, "public-ipv4"), 2 * azCount * PRICES.vpc.publicIpv4Hour * 730, "addresses");
+                close(cost(single, "public-ipv4"), (azCount + 1) * PRICES.vpc.publicIpv4Hour * 730, "addresses");
+            });
+        }
+
+        it("charges processed GB on a gateway, and none on an instance, which costs less than a gateway's hours", () => {
+            const light = estimate("dev");
+            const heavy = estimateCost(settingsOf("dev"), catalog, { ...USAGE_ASSUMPTIONS.test, natGb: USAGE_ASSUMPTIONS.test.natGb + 100 });
+            close(cost(heavy, "nat-gateways") - cost(light, "nat-gateways"), 100 * PRICES.vpc.natGatewayGb, "per GB");
+            const instance = estimate("dev", { "berth:natStrategy": "instance" });
+            assert.strictEqual(item(instance, "nat-gateways"), undefined);
+            assert.ok(cost(instance, "nat-instance") > 0 && cost(instance, "nat-instance") < cost(light, "nat-gateways"));
+            const bigger = estimate("dev", { "berth:natStrategy": "instance", "berth:natInstanceType": "t4g.small" });
+            assert.ok(cost(bigger, "nat-instance") > cost(instance, "nat-instance"));
+        });
+    });
+
+    describe("Fargate", () => {
+        it("splits a service's tasks as ECS does: the base on-demand, the Spot share of the rest", () => {
+            const cases: Array<[number, number, number, number, number]> = [
+                // desired, onDemandBase, spotPercent -> on-demand, Spot
+                [1, 0, 100, 0, 1],
+                [3, 1, 100, 1, 2],
+                [4, 1, 50, 2.5, 1.5],
+                [2, 5, 100, 2, 0],
+                [5, 0, 0, 5, 0],
+            ];
+            for (const [desired, base, spotPercent, onDemand, spot] of cases) {
+                assert.deepStrictEqual(taskSplit(desired, { onDemandBase: base, spotPercent }), { onDemand, spot }, `${desired}/${base}/${spotPercent}`);
+            }
+        });
+
+        it("costs less the larger the Spot share, and more the larger the on-demand base", () => {
+            const at = (spot: number, base = 0) => cost(estimate("prod", {
+                "berth:spotPercent": String(spot), "berth:onDemandBase": String(base), "berth:environment": "test",
+            }), "fargate:api");
+            const shares = [0, 25, 50, 75, 100].map((p) => at(p));
+            for (let i = 1; i < shares.length; i++) {
+                assert.ok(shares[i] < shares[i - 1], `Spot ${i * 25} % costs no less than ${(i - 1) * 25} %: ${shares}`);
+            }
+            assert.ok(at(100, 1) > at(100, 0), "an on-demand base costs nothing");
+        });
+
+        it("prices ARM64 below x86, and never on Spot", () => {
+            const arm = resolveCatalog(declarations.map((d) => (d.name === "users" ? { ...d, platform: "linux/arm64" as const } : d)));
+            const onDemand = { "berth:spotPercent": "0" };
+            const x86 = estimate("dev", onDemand);
+            const graviton = estimate("dev", onDemand, arm);
+            assert.ok(cost(graviton, "fargate:users") < cost(x86, "fargate:users"), "ARM64 is no cheaper");
+            close(cost(graviton, "fargate:products"), cost(x86, "fargate:products"), "an x86 service changed");
+            const spot = estimate("dev", { "berth:spotPercent": "100" }, arm);
+            close(cost(spot, "fargate:users"), cost(graviton, "fargate:users"), "ARM64 priced on Spot");
+        });
+
+        it("follows each service's own size and count", () => {
+            const base = estimate("dev", { "berth:spotPercent": "0" });
+            const bigger = estimate("dev", { "berth:spotPercent": "0", "berth:services": JSON.stringify({ users: { cpu: 1024, memory: 2048, desiredCount: 2, maxCount: 2 } }) });
+            const perTask = (cpu: number, gb: number) => (cpu * PRICES.fargate.x86.vcpuHour + gb * PRICES.fargate.x86.gbHour) * 730;
+            close(cost(bigger, "fargate:users"), 2 * perTask(1, 2), "users");
+            close(cost(base, "fargate:users"), perTask(0.25, 0.5), "users before");
+            close(cost(bigger, "fargate:api"), cost(base, "fargate:api"), "api");
+        });
+    });
+
+    describe("the database", () => {
+        it("has no line without a service that declares it, and no secret when nothing else stores one", () => {
+            const none = resolveCatalog(declarations.map(({ database: _database, ...rest }) => rest));
+            for (const stack of shippedStacks()) {
+                const e = estimate(stack, {}, none);
+                assert.deepStrictEqual(e.items.filter((i) => i.group === "database" || i.id === "secrets").map((i) => i.id), []);
+            }
+        });
+
+        it("doubles the instance and its storage when Multi-AZ, and follows class and size", () => {
+            const single = estimate("dev");
+            const multi = estimate("dev", { "berth:database": JSON.stringify({ multiAz: true }) });
+            close(cost(multi, "rds-instance"), 2 * cost(single, "rds-instance"), "instance");
+            close(cost(multi, "rds-storage"), 2 * cost(single, "rds-storage"), "storage");
+            const bigger = estimate("dev", { "berth:database": JSON.stringify({ instanceClass: "db.t4g.medium", storageGb: 100 }) });
+            close(cost(bigger, "rds-instance"), PRICES.rds.instanceHour["db.t4g.medium"] * 730, "class");
+            close(cost(bigger, "rds-storage"), 100 * PRICES.rds.gp3GbMonth, "size");
+        });
+
+        it("charges backups only beyond the provisioned storage", () => {
+            const settings = settingsOf("dev", { "berth:database": JSON.stringify({ backupRetentionDays: 35 }) });
+            const small = estimateCost(settings, catalog);
+            assert.strictEqual(cost(small, "rds-backups"), 0);
+            const big = estimateCost(settings, catalog, { ...USAGE_ASSUMPTIONS.test, databaseDataGb: 30 });
+            // 30 GB of data changing 2 % a day for 35 days: 51 GB of backups, 31 GB beyond the 20 GB provisioned.
+            close(cost(big, "rds-backups"), 31 * PRICES.rds.backupGbMonth, "backups");
+        });
+
+        it("refuses, naming it, an instance class the price table lacks", () => {
+            const settings = settingsOf("dev", { "berth:database": JSON.stringify({ instanceClass: "db.r7g.large" }) });
+            assert.throws(() => estimateCost(settings, catalog), (e: Error) => e instanceof CostError && /db\.r7g\.large/.test(e.message) && /prices\.ts/.test(e.message));
+        });
+    });
+
+    describe("each setting test relaxes", () => {
+        // The setting, test's value and prod's, and what prod's value adds.
+        const relaxed: Array<[string, Record<string, string>, Record<string, string>, (relaxed: CostEstimate, strict: CostEstimate) => void]> = [
+            ["wafEnabled", { "berth:wafEnabled": "false" }, { "berth:wafEnabled": "true" }, (r, s) => {
+                assert.strictEqual(item(r, "waf"), undefined);
+                assert.ok(cost(s, "waf") >= PRICES.waf.webAclMonth);
+            }],
+            ["flowLogs", { "berth:flowLogs": "false" }, { "berth:flowLogs": "true" }, (r, s) => {
+                assert.strictEqual(item(r, "flow-logs"), undefined);
+                assert.ok(cost(s, "flow-logs") > 0);
+            }],
+            ["containerInsights", { "berth:containerInsights": "false" }, { "berth:containerInsights": "true" }, (r, s) => {
+                assert.strictEqual(item(r, "container-insights"), undefined);
+                assert.ok(cost(s, "container-insights") > 0);
+            }],
+            ["logsKmsKey", { "berth:logsKmsKey": "false" }, { "berth:logsKmsKey": "true" }, (r, s) => {
+                close(cost(s, "kms") - cost(r, "kms"), PRICES.kms.keyMonth, "the logs' key");
+            }],
+            ["accessLogs", { "berth:accessLogs": "false" }, { "berth:accessLogs": "true" }, (r, s) => {
+                assert.strictEqual(item(r, "access-logs"), undefined);
+                assert.ok(cost(s, "access-logs") > 0);
+            }],
+            ["logRetentionDays", { "berth:logRetentionDays": "7" }, { "berth:logRetentionDays": "365" }, (r, s) => {
+                assert.ok(cost(s, "service-logs") > cost(r, "service-logs"));
+                assert.ok(cost(s, "rds-logs") > cost(r, "rds-logs"));
+            }],
+            ["database.multiAz", { "berth:database": JSON.stringify({ multiAz: false }) }, { "berth:database": JSON.stringify({ multiAz: true }) }, (r, s) => {
+                assert.ok(cost(s, "rds-instance") > cost(r, "rds-instance"));
+            }],
+            ["deletionProtection (not money)", { "berth:deletionProtection": "false" }, { "berth:deletionProtection": "true" }, (r, s) => {
+                close(s.total, r.total, "total");
+            }],
+        ];
+        for (const [setting, relaxedValue, strictValue, check] of relaxed) {
+            it(`${setting}: prod's value adds what it costs, and nothing else moves`, () => {
+                const r = estimate("dev", relaxedValue);
+                const s = estimate("dev", strictValue);
+                check(r, s);
+                const changed = new Set([...r.items, ...s.items].map((i) => i.id).filter((id) => cost(r, id) !== cost(s, id) || !item(r, id) !== !item(s, id)));
+                const expected: Record<string, string[]> = {
+                    wafEnabled: ["waf"], flowLogs: ["flow-logs"], containerInsights: ["container-insights", "alarms"],
+                    logsKmsKey: ["kms"], accessLogs: ["access-logs"], logRetentionDays: ["service-logs", "rds-logs", "access-logs"],
+                    "database.multiAz": ["rds-instance", "rds-storage"], "deletionProtection (not money)": [],
+                };
+                assert.deepStrictEqual([...changed].filter((id) => !expected[setting].includes(id)), [], "other lines moved");
+            });
+        }
+    });
+
+    it("counts each secret the stack stores", () => {
+        const secrets = JSON.stringify({ api: { AUTH_API_KEYS: "one", AUTH_ISSUER: "two" } });
+        const none = estimateCost(settingsOf("dev"), catalog);
+        const two = estimateCost(settingsOf("dev", { "berth:secrets": secrets }, ["berth:secrets"]), catalog);
+        close(cost(two, "secrets") - cost(none, "secrets"), 2 * PRICES.secretsManager.secretMonth, "secrets");
+    });
+
+    it("takes the ALB's LCUs from its busiest dimension", () => {
+        assert.strictEqual(albLcus({ requests: 0, responseKb: 2 }), 0);
+        // 25 new connections a second all month is one LCU; 1 GB an hour is one LCU.
+        close(albLcus({ requests: 25 * 730 * 3600, responseKb: 0 }), 1, "connections");
+        close(albLcus({ requests: 730 * 1e6 / 500, responseKb: 500 }), 1, "bytes");
+    });
+
+    it("warns that another region's prices differ", () => {
+        assert.deepStrictEqual(estimate("dev").warnings, []);
+        assert.match(estimate("dev", { "aws:region": "eu-west-1" }).warnings.join(), /us-east-1's; eu-west-1/);
+    });
+
+    describe("counts what the program registers", () => {
+        for (const stack of shippedStacks()) {
+            it(`NAT gateways, public addresses, KMS keys, secrets, WAF rules and alarm metrics (${stack})`, async () => {
+                const config = stackConfig(stack);
+                const settings = loadSettings(config, { project: "berth", stack }, catalog);
+                const { h } = await runBerth(config, { stack });
+                const e = estimateCost(settings, catalog);
+                const hourly = (price: number) => price * 730;
+                const gateways = h.ofType("aws:ec2/natGateway:NatGateway").length;
+                close(cost(e, "nat-gateways"), gateways * hourly(PRICES.vpc.natGatewayHour) + USAGE_ASSUMPTIONS[settings.environment].natGb * PRICES.vpc.natGatewayGb * Math.sign(gateways), "gateways");
+                const natAddresses = h.ofType("aws:ec2/eip:Eip").length + h.ofType("aws:ec2/instance:Instance").filter((i) => i.inputs.associatePublicIpAddress).length;
+                const albZones = h.one("aws:lb/loadBalancer:LoadBalancer", "berth-alb").inputs.subnets.length;
+                close(cost(e, "public-ipv4"), (natAddresses + albZones) * hourly(PRICES.vpc.publicIpv4Hour), "addresses");
+                close(cost(e, "kms"), h.ofType("aws:kms/key:Key").length * PRICES.kms.keyMonth, "keys");
+                const managed = h.ofType("aws:rds/instance:Instance").filter((d) => d.inputs.manageMasterUserPassword).length;
+                close(cost(e, "secrets"), (h.ofType("aws:secretsmanager/secret:Secret").length + managed) * PRICES.secretsManager.secretMonth, "secrets");
+                const acl = h.ofType("aws:wafv2/webAcl:WebAcl")[0];
+                if (acl) {
+                    close(cost(e, "waf") - PRICES.waf.webAclMonth - USAGE_ASSUMPTIONS[settings.environment].requests / 1e6 * PRICES.waf.millionRequests,
+                        acl.inputs.rules.length * PRICES.waf.ruleMonth, "WAF rules");
+                }
+                const recordedMetrics = h.ofType("aws:cloudwatch/metricAlarm:MetricAlarm")
+                    .reduce((n, a) => n + (a.inputs.metricQueries ? a.inputs.metricQueries.filter((q: any) => q.metric).length : 1), 0);
+                assert.strictEqual(catalog.reduce((n, s) => n + alarmMetrics(s, settings), 0), recordedMetrics, "alarm metrics");
+                const trackingPolicies = h.ofType("aws:appautoscaling/policy:Policy").filter((p) => p.inputs.policyType === "TargetTrackingScaling").length;
+                assert.strictEqual(catalog.reduce((n, s) => n + targetTrackingAlarms(s, settings), 0), 2 * trackingPolicies, "target-tracking alarms");
+                assert.strictEqual(h.ofType("aws:rds/instance:Instance").length > 0, item(e, "rds-instance") !== undefined);
+                assert.strictEqual(h.ofType("aws:cloudwatch/dashboard:Dashboard").length * PRICES.cloudwatch.dashboardMonth, cost(e, "dashboard"));
+            });
+        }
+    });
+
+    it("is what README's tables show for the shipped stacks", () => {
+        const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+        for (const stack of shippedStacks()) {
+            const block = new RegExp(`<!-- cost:${stack} \\(npm run cost -- ${stack} --markdown\\) -->\\n([\\s\\S]*?)\\n<!-- /cost:${stack} -->`).exec(readme);
+            assert.ok(block, `README has no generated table for ${stack}`);
+            assert.strictEqual(block[1], costMarkdown(estimate(stack)), `README's ${stack} table is stale: regenerate it with npm run cost -- ${stack} --markdown`);
+        }
+    });
+});
+
+describe("a stack's configuration file", () => {
+    it("reads a value set with --secret as a placeholder, and names its key a secret", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-stack-"));
+        try {
+            fs.copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+            fs.writeFileSync(path.join(dir, "Pulumi.x.yaml"), [
+                "config:",
+                "  aws:region: us-east-1",
+                "  berth:secrets:",
+                "    api:",
+                "      AUTH_API_KEYS:",
+                "        secure: v1:AAAABBBB",
+                "  berth:azCount: 3",
+            ].join("\n"));
+            const { project, config, secretKeys } = readStackConfig("x", dir);
+            assert.strictEqual(project, "berth");
+            assert.deepStrictEqual(JSON.parse(config["berth:secrets"]), { api: { AUTH_API_KEYS: SECRET_PLACEHOLDER } });
+            assert.deepStrictEqual(secretKeys, ["berth:secrets"]);
+            assert.strictEqual(config["berth:azCount"], "3");
+            assert.strictEqual(config["berth:environment"], "test", "Pulumi.yaml's default");
+            assert.throws(() => readStackConfig("missing", dir), /no stack file .*Pulumi\.missing\.yaml; shipped stacks: x/);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});
