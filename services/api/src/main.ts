@@ -1,5 +1,6 @@
 import pino from "pino";
 import { exitOnSignals, portFromEnv } from "../../kit/src/http";
+import { serviceTracing } from "../../kit/src/tracing";
 import { authFromEnv } from "./auth";
 import { DEFAULT_TIMEOUT_MS, Gateway } from "./gateway";
 import { parseRoutes } from "./routes";
@@ -32,6 +33,8 @@ async function main(): Promise<void> {
         trustProxy: booleanFromEnv("TRUST_PROXY"),
         auth: await authFromEnv(process.env, routes),
         logger,
+        // The gateway hands each span's context on explicitly; it needs no context manager.
+        tracing: serviceTracing({ name: "api", contextManager: false }),
     });
     const port = portFromEnv();
     const host = process.env.HOST ?? "0.0.0.0";
