@@ -189,7 +189,6 @@ export class Gateway {
         this.closing = true;
         await new Promise<void>((resolve, reject) => this.server.close((err) => (err ? reject(err) : resolve())));
         await this.pools.close();
-        await this.tracing?.shutdown();
     }
 
     /** Route prefixes whose requests have waited past `stuckAfterMs` without any getting a connection. */

@@ -1,6 +1,6 @@
 import pino from "pino";
 import { exitOnSignals, portFromEnv } from "../../kit/src/http";
-import { serviceTracing } from "../../kit/src/tracing";
+import { serviceTracing, shutDownServiceTracing } from "../../kit/src/tracing";
 import { authFromEnv } from "./auth";
 import { DEFAULT_TIMEOUT_MS, Gateway } from "./gateway";
 import { parseRoutes } from "./routes";
@@ -41,7 +41,8 @@ async function main(): Promise<void> {
     gateway.server.listen(port, host, () => {
         logger.info({ address: gateway.server.address(), routes }, "listening");
     });
-    exitOnSignals({ close: () => gateway.close(), tracker: gateway.tracker, log: logger });
+    // The last requests' spans leave after the server has stopped, before the process exits.
+    exitOnSignals({ close: () => gateway.close().then(shutDownServiceTracing), tracker: gateway.tracker, log: logger });
 }
 
 main().catch((err: Error) => {

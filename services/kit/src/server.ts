@@ -7,7 +7,7 @@ import Fastify, {
 import { Database, type Migration } from "./database";
 import { acceptedRequestId, describeViolations, errorBody, HttpError } from "./errors";
 import { ConnectionTracker, exitOnSignals, KEEP_ALIVE_TIMEOUT_MS, portFromEnv } from "./http";
-import { context, contextWith, headerGetter, REQUEST_ID_ATTRIBUTE, ROOT_CONTEXT, serviceTracing, type Tracing } from "./tracing";
+import { context, contextWith, headerGetter, REQUEST_ID_ATTRIBUTE, ROOT_CONTEXT, serviceTracing, shutDownServiceTracing, type Tracing } from "./tracing";
 
 /** Answers from the process alone, for the load balancer's and ECS's probes. */
 const HEALTH_PATH = "/health";
@@ -123,10 +123,6 @@ export function createService(options: ServiceOptions): FastifyInstance {
         database.tracer ??= tracing?.tracer;
         app.addHook("onClose", () => database.close());
     }
-    if (tracing) {
-        // After the last request (Fastify runs onClose once the server has stopped), and after the pool.
-        app.addHook("onClose", () => tracing.shutdown());
-    }
 
     // Answers from the process alone: a database outage must not make the load balancer or ECS replace
     // tasks that would serve again as soon as the database returns.
@@ -235,7 +231,8 @@ export async function serve(app: FastifyInstance, options: ServeOptions = {}): P
     const host = options.host ?? process.env.HOST ?? "0.0.0.0";
     const tracker = new ConnectionTracker(app.server);
     await app.listen({ port, host });
-    exitOnSignals({ close: () => app.close(), tracker, log: app.log, timeoutMs: options.shutdownTimeoutMs });
+    // The last requests' spans leave after the server has stopped, before the process exits.
+    exitOnSignals({ close: () => app.close().then(shutDownServiceTracing), tracker, log: app.log, timeoutMs: options.shutdownTimeoutMs });
 }
 
 /**

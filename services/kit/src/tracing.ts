@@ -48,6 +48,8 @@ export interface Tracing {
     readonly tracer: Tracer;
     /** Reads and writes `traceparent` and `tracestate`. */
     readonly propagator: W3CTraceContextPropagator;
+    /** Exports the spans ended so far. */
+    flush(): Promise<void>;
     /** Exports the spans still buffered, within `TRACING_FLUSH_MS`, and stops the provider. */
     shutdown(): Promise<void>;
 }
@@ -63,6 +65,11 @@ export interface TracingOptions {
     contextManager?: boolean;
     /** @default process.env */
     env?: NodeJS.ProcessEnv;
+    /**
+     * Where spans go, instead of what the environment says (tests pass an in-memory exporter).
+     * @default `exporterFromEnv(env)`
+     */
+    exporter?: SpanExporter;
 }
 
 function choice<T extends string>(env: NodeJS.ProcessEnv, names: string[], allowed: readonly T[], fallback: T): T {
@@ -98,9 +105,23 @@ export function exporterFromEnv(env: NodeJS.ProcessEnv = process.env): SpanExpor
         return undefined;
     }
     const protocol = choice(env, ["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"], PROTOCOLS, "http/protobuf");
-    // Both exporters read the endpoint (appending /v1/traces to OTEL_EXPORTER_OTLP_ENDPOINT), headers,
-    // timeout and compression from the environment themselves.
-    return protocol === "http/json" ? new JsonExporter() : new ProtobufExporter();
+    // Headers, timeout and compression the exporters read from the environment themselves.
+    const url = tracesUrl(env);
+    return protocol === "http/json" ? new JsonExporter({ url }) : new ProtobufExporter({ url });
+}
+
+/**
+ * Where OTLP/HTTP trace exports go: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` as given, else
+ * `OTEL_EXPORTER_OTLP_ENDPOINT` with `v1/traces` appended, as the specification says
+ * (https://opentelemetry.io/docs/specs/otel/protocol/exporter/#endpoint-urls-for-otlphttp).
+ */
+export function tracesUrl(env: NodeJS.ProcessEnv = process.env): string | undefined {
+    const traces = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim();
+    if (traces) {
+        return traces;
+    }
+    const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+    return base ? `${base.replace(/\/+$/, "")}/v1/traces` : undefined;
 }
 
 /**
@@ -109,19 +130,22 @@ export function exporterFromEnv(env: NodeJS.ProcessEnv = process.env): SpanExpor
  */
 export function startTracing(options: TracingOptions): Tracing | undefined {
     const env = options.env ?? process.env;
-    const exporter = exporterFromEnv(env);
+    const exporter = options.exporter ?? exporterFromEnv(env);
     if (!exporter) {
         return undefined;
     }
-    // Failed exports (the collector is down) are dropped by the SDK; say so on the service's log, once per
-    // failed batch, instead of not at all.
-    diag.setLogger({
-        error: (message) => warn(options.name, message),
-        warn: (message) => warn(options.name, message),
-        info: () => undefined,
-        debug: () => undefined,
-        verbose: () => undefined,
-    }, DiagLogLevel.WARN);
+    if (!diagnosing) {
+        diagnosing = true;
+        // Failed exports (the collector is down) are dropped by the SDK; say so on the service's log, once
+        // per failed batch, instead of not at all.
+        diag.setLogger({
+            error: (...parts) => warn(options.name, parts),
+            warn: (...parts) => warn(options.name, parts),
+            info: () => undefined,
+            debug: () => undefined,
+            verbose: () => undefined,
+        }, DiagLogLevel.WARN);
+    }
     const provider = new BasicTracerProvider({
         resource: defaultResource()
             .merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.name }))
@@ -129,13 +153,15 @@ export function startTracing(options: TracingOptions): Tracing | undefined {
             .merge(detectResources({ detectors: [envDetector] })),
         spanProcessors: [new BatchSpanProcessor(exporter)],
     });
-    if (options.contextManager ?? true) {
+    if ((options.contextManager ?? true) && !contextManaged) {
+        contextManaged = true;
         context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
     }
     let stopped: Promise<void> | undefined;
     return {
         tracer: provider.getTracer("berth"),
         propagator: new W3CTraceContextPropagator(),
+        flush: () => provider.forceFlush(),
         shutdown: () => {
             stopped ??= Promise.race([
                 provider.shutdown().catch(() => undefined),
@@ -147,6 +173,9 @@ export function startTracing(options: TracingOptions): Tracing | undefined {
 }
 
 let processTracing: { name: string; tracing: Tracing | undefined } | undefined;
+/** The diagnostic logger and the context manager are global to the process: registered once. */
+let diagnosing = false;
+let contextManaged = false;
 
 /**
  * The process's tracing, started on the first call (see `startTracing`) and the same afterwards: a
@@ -157,9 +186,16 @@ export function serviceTracing(options: TracingOptions): Tracing | undefined {
     return processTracing.tracing;
 }
 
-function warn(service: string, message: string): void {
-    // The shape of the services' pino lines (level 40 is warn).
-    process.stderr.write(`${JSON.stringify({ level: 40, time: Date.now(), service, msg: `tracing: ${message}` })}\n`);
+/** A diagnostic as one line in the shape of the services' pino lines (level 40 is warn). */
+/** Flushes and stops the process's tracing, if `serviceTracing` started one: the last step of shutdown. */
+export async function shutDownServiceTracing(): Promise<void> {
+    await processTracing?.tracing?.shutdown();
+}
+
+function warn(service: string, parts: unknown[]): void {
+    // Component loggers put their name first: "OTLPExportDelegate", "Export failed ...", error.
+    const msg = parts.map((p) => (p instanceof Error ? p.message : typeof p === "string" ? p : JSON.stringify(p))).join(": ");
+    process.stderr.write(`${JSON.stringify({ level: 40, time: Date.now(), service, msg: `tracing: ${msg}` })}\n`);
 }
 
 /** Reads trace context from node:http's lower-cased header object. */
