@@ -85,28 +85,42 @@ function choice<T extends string>(env: NodeJS.ProcessEnv, names: string[], allow
     return fallback;
 }
 
+/** Where the environment sends spans: printed, or over OTLP/HTTP to a URL. */
+export type TracingDestination =
+    | { kind: "console" }
+    | { kind: "otlp"; protocol: (typeof PROTOCOLS)[number]; url: string };
+
 /**
- * The span exporter the environment asks for, or undefined when it asks for none: no endpoint and no
- * console, `OTEL_TRACES_EXPORTER=none`, or `OTEL_SDK_DISABLED=true`. A value it cannot honour (`grpc`, an
- * unknown exporter) throws an error naming the variable and what is allowed.
+ * Where the environment asks spans to go, or undefined when it asks for none: no endpoint and no console,
+ * `OTEL_TRACES_EXPORTER=none`, or `OTEL_SDK_DISABLED=true`. A value it cannot honour (`grpc`, an unknown
+ * exporter) throws an error naming the variable and what is allowed.
  */
-export function exporterFromEnv(env: NodeJS.ProcessEnv = process.env): SpanExporter | undefined {
+export function tracingDestination(env: NodeJS.ProcessEnv = process.env): TracingDestination | undefined {
     if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === "true") {
         return undefined;
     }
     const kind = choice(env, ["OTEL_TRACES_EXPORTER"], EXPORTERS, "otlp");
-    if (kind === "none") {
+    if (kind !== "otlp") {
+        return kind === "console" ? { kind } : undefined;
+    }
+    const url = tracesUrl(env);
+    if (!url) {
         return undefined;
     }
-    if (kind === "console") {
+    return { kind, url, protocol: choice(env, ["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"], PROTOCOLS, "http/protobuf") };
+}
+
+/** The span exporter for `tracingDestination(env)`, or undefined for none. */
+export function exporterFromEnv(env: NodeJS.ProcessEnv = process.env): SpanExporter | undefined {
+    const destination = tracingDestination(env);
+    if (!destination) {
+        return undefined;
+    }
+    if (destination.kind === "console") {
         return new ConsoleSpanExporter();
     }
-    if (!env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim() && !env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim()) {
-        return undefined;
-    }
-    const protocol = choice(env, ["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"], PROTOCOLS, "http/protobuf");
     // Headers, timeout and compression the exporters read from the environment themselves.
-    const url = tracesUrl(env);
+    const { url, protocol } = destination;
     return protocol === "http/json" ? new JsonExporter({ url }) : new ProtobufExporter({ url });
 }
 
