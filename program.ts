@@ -261,6 +261,7 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
             capacity: { onDemandBase: settings.onDemandBase, spotPercent: settings.spotPercent },
             deploymentAlarmNames: serviceAlarmNames(family, service.kind).rollback,
             enableExecuteCommand: settings.ecsExec,
+            tracing: settings.tracing ? { sampleRatio: settings.tracingSampleRatio } : undefined,
             scaling: { requestsPerTarget: settings.requestsPerTarget, schedules },
         }, opts);
         deployed.set(service.name, fargateService);

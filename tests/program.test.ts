@@ -556,9 +556,15 @@ for (const stack of shippedStacks()) {
 
                 it("runs every container as the image's non-root user, within memory limits that leave the Service Connect proxy its share", () => {
                     const td = h.one(T.taskDefinition, `${service.name}-task`);
-                    const containers: Array<{ name: string; user: string; memory: number }> = JSON.parse(td.inputs.containerDefinitions);
+                    const containers: Array<{ name: string; image: string; user: string; memory: number }> = JSON.parse(td.inputs.containerDefinitions);
+                    const own = containerOf(h, service.name).image;
                     for (const c of containers) {
-                        assert.strictEqual(c.user, service.user, `${c.name} runs as ${c.user}`);
+                        // The service's image runs as its USER; a sidecar of another image (the collector) as that image's own non-root user.
+                        if (c.image === own) {
+                            assert.strictEqual(c.user, service.user, `${c.name} runs as ${c.user}`);
+                        } else {
+                            assert.match(c.user, /^[1-9][0-9]*:[1-9][0-9]*$/, `${c.name} runs as ${c.user}`);
+                        }
                         assert.ok(Number.isInteger(c.memory) && c.memory > 0, `${c.name} has no memory limit`);
                     }
                     const total = containers.reduce((sum, c) => sum + c.memory, 0);
