@@ -300,6 +300,7 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
             serviceName: deployed.get(s.name)!.serviceName,
             targetGroupArnSuffix: deployed.get(s.name)!.targetGroupArnSuffix,
             discoveryName: s.kind === "backend" ? s.name : undefined,
+            calls: [...s.calls],
         })),
     }, opts);
 

@@ -441,6 +441,17 @@ for (const stack of shippedStacks()) {
                 if (service.kind === "public") {
                     assert.ok(metrics.some((m: any[]) => m[1] === "RequestCount" && m.some((x) => typeof x === "string" && x.startsWith(`targetgroup/${service.name}-tg-`))));
                 }
+                // Service Connect: what the backend's proxy receives, and how it answers each caller's proxy.
+                const clusterName = h.ofType(T.alarm).find((a) => a.inputs.name === `berth-${stack}-${service.name}-cpu`)!.inputs.dimensions.ClusterName;
+                const series = (name: string, ...dims: string[]) => metrics.some((m: any[]) => m[0] === "AWS/ECS" && m[1] === name &&
+                    m.slice(2).filter((x) => typeof x === "string").join(" ") === dims.join(" "));
+                if (service.kind === "backend") {
+                    assert.ok(series("RequestCount", "ClusterName", clusterName, "DiscoveryName", service.name, "ServiceName", serviceName), `${service.name}: no requests received`);
+                    for (const caller of callersOf(service.name, catalog)) {
+                        const callerName = h.ofType(T.alarm).find((a) => a.inputs.name === `berth-${stack}-${caller}-cpu`)!.inputs.dimensions.ServiceName;
+                        assert.ok(series("HTTPCode_Target_5XX_Count", "ClusterName", clusterName, "ServiceName", callerName, "TargetDiscoveryName", service.name), `${service.name}: no 5xx seen by ${caller}`);
+                    }
+                }
             }
             assert.strictEqual(outputs.dashboardUrl, `https://${settings.region}.console.aws.amazon.com/cloudwatch/home?region=${settings.region}#dashboards/dashboard/berth-${stack}`);
             assert.strictEqual(outputs.alarmTopicArn, h.ofType(T.alarm)[0].inputs.alarmActions[0]);
