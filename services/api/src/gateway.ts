@@ -351,7 +351,7 @@ export class Gateway {
             method: req.method as Dispatcher.HttpMethod,
             headers: this.upstreamHeaders(req, route, requestId, identity),
             body,
-        }, span && contextWith(span)).start();
+        }, span && contextWith(span), span?.isRecording()).start();
     }
 
     /**
@@ -554,6 +554,19 @@ function isTimeout(err: Error): boolean {
         err instanceof undiciErrors.ConnectTimeoutError;
 }
 
+/** An origin's host and port, parsed once: span attributes of every attempt on it. */
+const ADDRESSES = new Map<string, { origin: string; hostname: string; port: number }>();
+
+function addressOf(origin: string): { origin: string; hostname: string; port: number } {
+    let address = ADDRESSES.get(origin);
+    if (!address) {
+        const url = new URL(origin);
+        address = { origin: url.origin, hostname: url.hostname, port: Number(url.port || (url.protocol === "https:" ? 443 : 80)) };
+        ADDRESSES.set(origin, address);
+    }
+    return address;
+}
+
 interface Outgoing {
     path: string;
     method: Dispatcher.HttpMethod;
@@ -584,6 +597,8 @@ class Exchange {
         private readonly outgoing: Outgoing,
         /** The request's SERVER span's context when tracing: each attempt gets a CLIENT span under it. */
         private readonly traceContext?: Context,
+        /** Whether the sampler kept the request's trace: only then do attempts get spans. */
+        private readonly sampled = false,
     ) {}
 
     start(): void {
@@ -599,24 +614,32 @@ class Exchange {
     private send(avoid?: number): void {
         const origin = this.upstream.pick(avoid);
         this.attempts++;
-        const span = this.traceContext && this.clientSpan(origin);
+        let span: Span | undefined;
+        let headers = this.outgoing.headers;
+        if (this.traceContext) {
+            // A request the sampler dropped gets no client span, only the server span's traceparent (not
+            // sampled), so that the backend drops it too instead of starting a trace of its own.
+            span = this.sampled ? this.clientSpan(origin) : undefined;
+            headers = this.tracedHeaders(span ? contextWith(span, this.traceContext) : this.traceContext);
+        }
         this.attempt = new Attempt(this, this.upstream, origin, span);
         this.upstream.queued();
-        const headers = span ? this.tracedHeaders(span) : this.outgoing.headers;
         this.upstream.pool(origin).dispatch({ ...this.outgoing, headers }, this.attempt);
     }
 
     /** A CLIENT span for one attempt on one origin, the parent of the backend's SERVER span. */
     private clientSpan(origin: number): Span {
         const base = this.upstream.origins[origin];
-        const url = new URL(this.outgoing.path, base);
+        const address = addressOf(base);
+        const queryAt = this.outgoing.path.indexOf("?");
         return this.gateway.tracing!.tracer.startSpan(this.outgoing.method, {
             kind: SpanKind.CLIENT,
             attributes: {
                 "http.request.method": this.outgoing.method,
-                "server.address": url.hostname,
-                "server.port": Number(url.port || 80),
-                "url.full": `${url.origin}${url.pathname}`,
+                "server.address": address.hostname,
+                "server.port": address.port,
+                // Without the query, which may carry what a trace store should not keep.
+                "url.full": `${address.origin}${queryAt === -1 ? this.outgoing.path : this.outgoing.path.slice(0, queryAt)}`,
                 [REQUEST_ID_ATTRIBUTE]: this.requestId,
                 ...(this.attempts > 1 ? { "http.request.resend_count": this.attempts - 1 } : {}),
             },
@@ -624,9 +647,9 @@ class Exchange {
     }
 
     /** The outgoing headers with the attempt's `traceparent` (a copy: a retry carries its own). */
-    private tracedHeaders(span: Span): string[] {
+    private tracedHeaders(context: Context): string[] {
         const headers = [...this.outgoing.headers];
-        this.gateway.tracing!.propagator.inject(contextWith(span, this.traceContext), headers, rawHeaderSetter);
+        this.gateway.tracing!.propagator.inject(context, headers, rawHeaderSetter);
         return headers;
     }
 

@@ -4,7 +4,7 @@
  */
 import * as assert from "node:assert";
 import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
-import { InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
+import { InMemorySpanExporter, ParentBasedSampler, TraceIdRatioBasedSampler } from "@opentelemetry/sdk-trace-base";
 import { REQUEST_ID_ATTRIBUTE, startTracing, type Tracing } from "../../kit/src/tracing";
 import { request, startGateway, type RunningGateway } from "./support/clients";
 import { fakeBackend, type FakeBackend } from "./support/fakeBackend";
@@ -97,6 +97,24 @@ describe("gateway tracing", function () {
     it("does not trace health probes", async () => {
         assert.strictEqual((await request(`${g.url}/health`)).status, 200);
         assert.deepStrictEqual(await spans(), []);
+    });
+
+    describe("sampling", () => {
+        it("gives a request the sampler drops no span, and the backend its not-sampled traceparent", async () => {
+            const dropped = new InMemorySpanExporter();
+            const none = startTracing({ name: "api", exporter: dropped, contextManager: false, sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(0) }) })!;
+            const sampler = await startGateway({ "/x": backend.origin }, { tracing: none });
+            try {
+                assert.strictEqual((await request(`${sampler.url}/x/echo`)).status, 200);
+            } finally {
+                await sampler.close();
+            }
+            await none.flush();
+            assert.deepStrictEqual(dropped.getFinishedSpans(), []);
+            const sent = parseTraceparent(backend.seen.at(-1)!.headers.traceparent);
+            assert.strictEqual(sent.sampled, false, "the backend must drop it too");
+            assert.notStrictEqual(sent.traceId, "0".repeat(32));
+        });
     });
 
     describe("off", () => {

@@ -25,7 +25,7 @@ import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { OTLPTraceExporter as JsonExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { OTLPTraceExporter as ProtobufExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { defaultResource, detectResources, envDetector, resourceFromAttributes } from "@opentelemetry/resources";
-import { BasicTracerProvider, BatchSpanProcessor, ConsoleSpanExporter, type SpanExporter } from "@opentelemetry/sdk-trace-base";
+import { BasicTracerProvider, BatchSpanProcessor, ConsoleSpanExporter, type Sampler, type SpanExporter } from "@opentelemetry/sdk-trace-base";
 import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
 
 /**
@@ -70,6 +70,11 @@ export interface TracingOptions {
      * @default `exporterFromEnv(env)`
      */
     exporter?: SpanExporter;
+    /**
+     * Which traces to keep, instead of what `OTEL_TRACES_SAMPLER` says (tests).
+     * @default the SDK's reading of `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG` (parent-based, always on)
+     */
+    sampler?: Sampler;
 }
 
 function choice<T extends string>(env: NodeJS.ProcessEnv, names: string[], allowed: readonly T[], fallback: T): T {
@@ -166,6 +171,7 @@ export function startTracing(options: TracingOptions): Tracing | undefined {
             // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win over the name given here.
             .merge(detectResources({ detectors: [envDetector] })),
         spanProcessors: [new BatchSpanProcessor(exporter)],
+        ...(options.sampler ? { sampler: options.sampler } : {}),
     });
     if ((options.contextManager ?? true) && !contextManaged) {
         contextManaged = true;
