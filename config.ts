@@ -19,6 +19,7 @@ import { GIT_BRANCH, GITHUB_ENVIRONMENT, GITHUB_OIDC_PROVIDER_ARN, GITHUB_REPOSI
 import { describeFargateMemory, FARGATE_SIZES, isFargateSize } from "./components/fargate";
 import { parseSecretReference, SECRET_REFERENCES_ALLOWED, type SecretReference } from "./components/secrets";
 import { MIN_KEEP_IMAGES } from "./components/serviceImage";
+import { TRACING_VARIABLES } from "./components/tracing";
 import { NAT_INSTANCE_TYPES, type NatInstanceType, type NatStrategy } from "./components/network";
 import { isTimeZone, scheduleExpressionProblem, type ScaleSchedule } from "./components/schedule";
 import { serviceEnvironment, type CatalogService } from "./services/catalog";
@@ -83,6 +84,16 @@ export interface Preset {
      * and fails `cloudwatch-log-group-encrypted`.
      */
     logsKmsKey: boolean;
+    /**
+     * Traces to AWS X-Ray: an ADOT collector in every task (its memory comes from the task's) and the services
+     * exporting to it. Off: no collector, no X-Ray charges, and the services trace nothing.
+     */
+    tracing: boolean;
+    /**
+     * The share of requests the gateway traces (0 < ratio <= 1); the backends follow its decision, so a trace
+     * is whole or absent. X-Ray bills per trace recorded.
+     */
+    tracingSampleRatio: number;
 }
 
 /** The database's size, engine and protection: every key can be overridden under `berth:database`. */
@@ -149,6 +160,9 @@ export const PRESETS: Readonly<Record<EnvironmentName, Readonly<Preset>>> = {
         flowLogs: false,
         accessLogs: true,
         logsKmsKey: false,
+        // A test stack turns it on to see every request.
+        tracing: false,
+        tracingSampleRatio: 1,
     },
     prod: {
         natStrategy: "perAz",
@@ -184,6 +198,10 @@ export const PRESETS: Readonly<Record<EnvironmentName, Readonly<Preset>>> = {
         flowLogs: true,
         accessLogs: true,
         logsKmsKey: true,
+        tracing: true,
+        // X-Ray's own default sampling rule keeps 5 % (after the first request each second):
+        // https://docs.aws.amazon.com/xray/latest/devguide/xray-console-sampling.html
+        tracingSampleRatio: 0.05,
     },
 };
 
@@ -263,6 +281,10 @@ const wholeNumber = (min: number, max: number) =>
 
 const boolean = z.union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")]);
 
+/** A decimal fraction above 0 and at most 1, as a number or its text ("0.05", "1"); not "", ".5e0" or "5%". */
+const ratio = z.union([z.number(), z.string().regex(/^(0|1)(\.[0-9]+)?$/).transform(Number)])
+    .pipe(z.number().gt(0).max(1));
+
 /** Availability zone IDs as AWS names them: `use1-az1`, `euw1-az3`, `usw2-lax1-az1`. */
 const ZONE_ID = /^[a-z]{2,4}[0-9](-[a-z]+[0-9]*)?-az[0-9]+$/;
 
@@ -314,6 +336,8 @@ const KEYS = {
     flowLogs: { schema: boolean, allowed: "true or false" },
     accessLogs: { schema: boolean, allowed: "true or false" },
     logsKmsKey: { schema: boolean, allowed: "true or false" },
+    tracing: { schema: boolean, allowed: "true or false" },
+    tracingSampleRatio: { schema: ratio, allowed: "a decimal number above 0 and at most 1, such as 0.05 (5 % of requests traced)" },
     hostedZoneId: {
         schema: z.string().regex(/^Z[A-Z0-9]{1,31}$/),
         allowed: "a Route 53 hosted zone ID such as Z0123456789ABCDEFGHIJ (aws route53 list-hosted-zones-by-name --dns-name example.com)",
@@ -475,6 +499,8 @@ export function loadSettings(
         flowLogs: parsed.flowLogs ?? preset.flowLogs,
         accessLogs: parsed.accessLogs ?? preset.accessLogs,
         logsKmsKey: parsed.logsKmsKey ?? preset.logsKmsKey,
+        tracing: parsed.tracing ?? preset.tracing,
+        tracingSampleRatio: parsed.tracingSampleRatio ?? preset.tracingSampleRatio,
     };
     checkSize(`${ns}cpu/${ns}memory`, merged, problems);
     if (environment === "prod" && merged.natStrategy === "instance") {
@@ -889,7 +915,8 @@ function parseSecrets(
 function reservedVariables(service: CatalogService, services: readonly CatalogService[]): string[] {
     const environment = Object.keys(serviceEnvironment(service, services, { addressOf: () => "" }));
     const database = service.database ? [...Object.values(service.database.env), DATABASE_TLS_VARIABLE] : [];
-    return [...environment, ...database];
+    // Whether or not this stack traces: turning tracing on must not collide with a secret set earlier.
+    return [...environment, ...database, ...TRACING_VARIABLES];
 }
 
 /** The stack's settings, read from Pulumi's configuration of this run. */

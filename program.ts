@@ -268,6 +268,7 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
             capacity: capacityFor(service.platform, settings),
             deploymentAlarmNames: serviceAlarmNames(family, service.kind).rollback,
             enableExecuteCommand: settings.ecsExec,
+            tracing: settings.tracing ? { sampleRatio: settings.tracingSampleRatio } : undefined,
             scaling: { requestsPerTarget: settings.requestsPerTarget, schedules },
         }, opts);
         deployed.set(service.name, fargateService);
@@ -306,6 +307,7 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
             serviceName: deployed.get(s.name)!.serviceName,
             targetGroupArnSuffix: deployed.get(s.name)!.targetGroupArnSuffix,
             discoveryName: s.kind === "backend" ? s.name : undefined,
+            calls: [...s.calls],
         })),
     }, opts);
 

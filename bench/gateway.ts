@@ -4,8 +4,14 @@
  * to one core. Everything listens on 127.0.0.1 and stops by itself. The services run as they do in their
  * images: the esbuild bundle of each (`npm run build`), under `node`.
  *
- * Needs `wrk`, `nginx` and `taskset` (Debian: `apt-get install wrk nginx-light util-linux`).
+ * Needs `wrk`, `nginx` and `taskset` (Debian: `apt-get install wrk nginx-light util-linux`), and the users
+ * backend's PostgreSQL in `DATABASE_URL` (e.g. `postgresql://berth:berth@127.0.0.1:5432/berth` from
+ * scripts/postgres/server.sh; plain TCP on loopback unless `DB_SSL` says otherwise).
  * Settings: BENCH_DURATION (seconds per run, default 10), BENCH_CONNECTIONS (default 32).
+ *
+ * Tracing: the gateway runs once more with OpenTelemetry on, exporting OTLP/HTTP protobuf to a stand-in
+ * collector on loopback that accepts and drops every batch: every request sampled, and 5 % sampled (the
+ * prod preset's `tracingSampleRatio`).
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
@@ -129,7 +135,16 @@ http {
 `;
 }
 
+/** A stand-in OTLP collector: answers every export with an empty ExportTraceServiceResponse, keeps nothing. */
+const OTLP_SINK = `require("node:http").createServer((req, res) => {
+    req.resume().on("end", () => res.writeHead(200, { "content-type": "application/x-protobuf" }).end());
+}).listen(Number(process.env.PORT), "127.0.0.1");`;
+
 async function main(): Promise<void> {
+    const databaseUrl = process.env.DATABASE_URL;
+    if (!databaseUrl) {
+        throw new Error("DATABASE_URL is not set; the users backend keeps its records in PostgreSQL (start one with scripts/postgres/server.sh and export its URL)");
+    }
     const nginx = need("nginx");
     need("wrk");
     need("taskset");
@@ -137,11 +152,13 @@ async function main(): Promise<void> {
     if (build.status !== 0) {
         throw new Error(`npm run build failed:\n${build.stdout}${build.stderr}`);
     }
-    const [backendPort, nginxPort, staticPort, gatewayPort, jwtPort, keyPort, pinnedPort] = await Promise.all(Array.from({ length: 7 }, freePort));
+    const [backendPort, nginxPort, staticPort, gatewayPort, jwtPort, keyPort, pinnedPort, sinkPort, tracedPort, sampledPort, pinnedTracedPort] =
+        await Promise.all(Array.from({ length: 11 }, freePort));
     const backend = `http://127.0.0.1:${backendPort}`;
 
-    startService("users", "users", { PORT: String(backendPort) });
-    await waitHealthy(`${backend}/health`);
+    startService("users", "users", { PORT: String(backendPort), DATABASE_URL: databaseUrl, DB_SSL: process.env.DB_SSL ?? "disable" });
+    // 200 once the schema is migrated (503 before).
+    await waitHealthy(`${backend}/users`);
     const body = await (await fetch(`${backend}/users`)).text();
     fs.writeFileSync(path.join(work, "nginx.conf"), nginxConfig(nginxPort, backendPort, staticPort, body));
     const nginxProcess = start("nginx", nginx, ["-c", path.join(work, "nginx.conf"), "-p", work]);
@@ -157,12 +174,25 @@ async function main(): Promise<void> {
     const gateway = startService("api", "api", { PORT: String(gatewayPort), ROUTES: JSON.stringify({ "/users": backend }) });
     const jwtGateway = startService("api-jwt", "api", { ...auth, PORT: String(jwtPort), ROUTES: JSON.stringify({ "/users": { origins: backend, auth: "jwt" } }) });
     const keyGateway = startService("api-key", "api", { ...auth, PORT: String(keyPort), ROUTES: JSON.stringify({ "/users": { origins: backend, auth: "apiKey" } }) });
+    start("otlp-sink", process.execPath, ["-e", OTLP_SINK], { PORT: String(sinkPort) });
+    const tracing = (ratio: number) => ({
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${sinkPort}`,
+        OTEL_TRACES_SAMPLER: "parentbased_traceidratio",
+        OTEL_TRACES_SAMPLER_ARG: String(ratio),
+    });
+    const traced = startService("api-traced", "api", { ...tracing(1), PORT: String(tracedPort), ROUTES: JSON.stringify({ "/users": backend }) });
+    const sampled = startService("api-sampled", "api", { ...tracing(0.05), PORT: String(sampledPort), ROUTES: JSON.stringify({ "/users": backend }) });
     // One core for the gateway; the static backend and wrk share the other.
-    const pinned = startService("api-pinned", "api", { PORT: String(pinnedPort), ROUTES: JSON.stringify({ "/users": `http://127.0.0.1:${staticPort}` }) }, "0");
+    const staticRoutes = JSON.stringify({ "/users": `http://127.0.0.1:${staticPort}` });
+    const pinned = startService("api-pinned", "api", { PORT: String(pinnedPort), ROUTES: staticRoutes }, "0");
+    const pinnedTraced = startService("api-pinned-traced", "api", { ...tracing(1), PORT: String(pinnedTracedPort), ROUTES: staticRoutes }, "0");
     await waitHealthy(`http://127.0.0.1:${gatewayPort}/health`);
     await waitHealthy(`http://127.0.0.1:${jwtPort}/users`, { headers: { authorization: `Bearer ${token}` } });
     await waitHealthy(`http://127.0.0.1:${keyPort}/users`, { headers: { "x-api-key": apiKey } });
     await waitHealthy(`http://127.0.0.1:${pinnedPort}/users`);
+    await waitHealthy(`http://127.0.0.1:${tracedPort}/users`);
+    await waitHealthy(`http://127.0.0.1:${sampledPort}/users`);
+    await waitHealthy(`http://127.0.0.1:${pinnedTracedPort}/users`);
     await waitHealthy(`http://127.0.0.1:${nginxPort}/users`);
 
     const cpus = os.cpus();
@@ -174,10 +204,12 @@ async function main(): Promise<void> {
         wrk("Berth gateway (node:http + undici Pool)", `http://127.0.0.1:${gatewayPort}/users`, { pid: gateway.pid }),
         wrk("Berth gateway, JWT required (RS256)", `http://127.0.0.1:${jwtPort}/users`, { pid: jwtGateway.pid, headers: [`authorization: Bearer ${token}`] }),
         wrk("Berth gateway, API key required", `http://127.0.0.1:${keyPort}/users`, { pid: keyGateway.pid, headers: [`x-api-key: ${apiKey}`] }),
+        wrk("Berth gateway, tracing on, every request sampled", `http://127.0.0.1:${tracedPort}/users`, { pid: traced.pid }),
+        wrk("Berth gateway, tracing on, 5 % sampled", `http://127.0.0.1:${sampledPort}/users`, { pid: sampled.pid }),
     ];
     console.log(`\nGET /users, wrk -t2 -c${connections} -d${duration}s after a 3 s warm-up; ${machine}\n`);
     table(main);
-    console.log(`\nGateway: ${Math.round((100 * main[2].rps) / main[1].rps)} % of nginx, ${Math.round((100 * main[2].rps) / main[0].rps)} % of direct; JWT verification costs ${Math.round(100 - (100 * main[3].rps) / main[2].rps)} % of its throughput.`);
+    console.log(`\nGateway: ${Math.round((100 * main[2].rps) / main[1].rps)} % of nginx, ${Math.round((100 * main[2].rps) / main[0].rps)} % of direct; JWT verification costs ${Math.round(100 - (100 * main[3].rps) / main[2].rps)} % of its throughput; tracing every request ${Math.round(100 - (100 * main[5].rps) / main[2].rps)} %, 5 % of them ${Math.round(100 - (100 * main[6].rps) / main[2].rps)} %.`);
 
     const many = [
         wrk("direct to the backend", `${backend}/users`, { connections: 1000 }),
@@ -192,6 +224,10 @@ async function main(): Promise<void> {
     console.log(`\nThe gateway pinned to one core (taskset -c 0), a static nginx backend and wrk -t2 -c${connections} on the other core\n`);
     table([onOneCore]);
     console.log(`\nThe gateway used ${onOneCore.cpu!.toFixed(1)} CPU-seconds in ${duration} s: ${Math.round(perCpuSecond).toLocaleString("en-US")} requests per CPU-second, so about ${Math.round(perCpuSecond / 4).toLocaleString("en-US")} requests/s per 0.25 vCPU (Fargate's smallest task), if one vCPU matches one core here.`);
+    const tracedOnOneCore = wrk("Berth gateway on one core, tracing every request", `http://127.0.0.1:${pinnedTracedPort}/users`, { pid: pinnedTraced.pid, cpus: "1" });
+    const tracedPerCpuSecond = (tracedOnOneCore.rps * duration) / tracedOnOneCore.cpu!;
+    table([tracedOnOneCore]);
+    console.log(`\nTracing every request: ${Math.round(tracedPerCpuSecond).toLocaleString("en-US")} requests per CPU-second (${tracedOnOneCore.cpu!.toFixed(1)} CPU-seconds), ${Math.round(100 - (100 * tracedPerCpuSecond) / perCpuSecond)} % fewer than without.`);
 }
 
 function cleanup(): void {

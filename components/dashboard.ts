@@ -1,10 +1,23 @@
 /**
  * The stack's CloudWatch dashboard: per service the figures a person looks at first (requests, 5xx,
- * latency, CPU and memory, tasks), one row each. The body is built by a pure function from plain values,
- * so tests check it without mocks; the component only feeds it the resources' outputs.
+ * latency, CPU and memory, tasks), then the service's Service Connect traffic: what its proxy receives
+ * (backends) and how the backends it calls answer it (callers). The body is built by a pure function from
+ * plain values, so tests check it without mocks; the component only feeds it the resources' outputs.
  *
  * Body format: https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/CloudWatch-Dashboard-Body-Structure.html
  * (a metric is `[namespace, name, dimension name, value, ..., { options }]`).
+ *
+ * Service Connect's metrics (`AWS/ECS`, https://docs.aws.amazon.com/AmazonECS/latest/developerguide/available-metrics.html)
+ * come in two dimension sets, each from one side's proxy:
+ * - `ClusterName, DiscoveryName, ServiceName`: what the proxy in front of a service receives, `DiscoveryName`
+ *   and `ServiceName` both the receiving service's: `RequestCount`, `ActiveConnectionCount`,
+ *   `NewConnectionCount`, `ProcessedBytes`;
+ * - `ClusterName, ServiceName, TargetDiscoveryName`: how the target answers as the caller's proxy sees it,
+ *   `ServiceName` the calling service and `TargetDiscoveryName` the called one: `HTTPCode_Target_2XX_Count`
+ *   to `_5XX_Count`, `TargetResponseTime` (milliseconds), `RequestCountPerTarget`.
+ * The console lists them under those two groups, "ClusterName, DiscoveryName, ServiceName" and "ClusterName,
+ * ServiceName, TargetDiscoveryName" (ECS workshop, "Service Connect metrics":
+ * https://catalog.us-east-1.prod.workshops.aws/event/dashboard/en-US/workshop/60-networking/ecs-service-connect/300-service-connect-metrics).
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -18,8 +31,13 @@ export interface DashboardService {
     serviceName: string;
     /** Public: the target group's ARN suffix (`TargetGroup` dimension). */
     targetGroupArnSuffix?: string;
-    /** Backend: its Service Connect discovery name (`TargetDiscoveryName` dimension). */
+    /** Backend: its Service Connect discovery name (`DiscoveryName` of what it receives, `TargetDiscoveryName` of its callers' calls). */
     discoveryName?: string;
+    /**
+     * Names of the services (of `DashboardInput.services`) it calls through Service Connect.
+     * @default []
+     */
+    calls?: string[];
 }
 
 export interface DashboardInput {
@@ -43,47 +61,74 @@ interface Widget {
     properties: Record<string, unknown>;
 }
 
+interface Graph {
+    title: string;
+    metrics: Metric[];
+    yAxis?: unknown;
+}
+
 const ROW_HEIGHT = 6;
-/** Widths of the five graphs of a row; a dashboard is 24 units wide. */
+/** Widths of the five graphs of a service's first row; a dashboard is 24 units wide. */
 const WIDTHS = [5, 5, 5, 5, 4] as const;
+const GRID = 24;
+const STATUS_CLASSES = ["2", "3", "4", "5"] as const;
 
 /** The dashboard body (JSON) for `input`. */
 export function dashboardBody(input: DashboardInput): string {
     const widgets: Widget[] = [];
     let y = 0;
-    for (const service of input.services) {
-        widgets.push({
-            type: "text",
-            x: 0,
-            y,
-            width: 24,
-            height: 1,
-            properties: { markdown: `### ${service.name} (${service.kind})` },
-        });
-        y += 1;
-        const graphs = graphsOf(service, input);
+    const row = (graphs: Graph[], widths: readonly number[]) => {
         let x = 0;
         graphs.forEach((graph, i) => {
             widgets.push({
                 type: "metric",
                 x,
                 y,
-                width: WIDTHS[i],
+                width: widths[i],
                 height: ROW_HEIGHT,
                 properties: { region: input.region, view: "timeSeries", stacked: false, period: 60, ...graph },
             });
-            x += WIDTHS[i];
+            x += widths[i];
         });
         y += ROW_HEIGHT;
+    };
+    for (const service of input.services) {
+        widgets.push({
+            type: "text",
+            x: 0,
+            y,
+            width: GRID,
+            height: 1,
+            properties: { markdown: `### ${service.name} (${service.kind})` },
+        });
+        y += 1;
+        row(graphsOf(service, input), WIDTHS);
+        const connect = serviceConnectGraphs(service, input);
+        if (connect.length > 0) {
+            row(connect, evenWidths(connect.length));
+        }
     }
     return JSON.stringify({ widgets });
 }
 
-function graphsOf(service: DashboardService, input: DashboardInput): Array<{ title: string; metrics: Metric[]; yAxis?: unknown }> {
-    const ecs = ["ClusterName", input.clusterName, "ServiceName", service.serviceName];
+/** `count` widths that fill the grid, the first ones taking what does not divide. */
+function evenWidths(count: number): number[] {
+    const base = Math.floor(GRID / count);
+    return Array.from({ length: count }, (_, i) => base + (i < GRID - base * count ? 1 : 0));
+}
+
+const ecsDimensions = (clusterName: string, serviceName: string) => ["ClusterName", clusterName, "ServiceName", serviceName];
+
+/** The services that call `service` through Service Connect. */
+function callersOf(service: DashboardService, input: DashboardInput): DashboardService[] {
+    return input.services.filter((s) => (s.calls ?? []).includes(service.name));
+}
+
+function graphsOf(service: DashboardService, input: DashboardInput): Graph[] {
+    const ecs = ecsDimensions(input.clusterName, service.serviceName);
     const traffic = service.kind === "public"
         ? publicTraffic(input.loadBalancerArnSuffix, service.targetGroupArnSuffix ?? "")
-        : backendTraffic(service.discoveryName ?? service.name, ecs);
+        : backendTraffic(service.discoveryName ?? service.name, callersOf(service, input), input.clusterName);
     const tasks: Metric[] = input.containerInsights
         ? [
             ["ECS/ContainerInsights", "RunningTaskCount", ...ecs, { stat: "Average", label: "running" }],
@@ -104,7 +149,7 @@ function graphsOf(service: DashboardService, input: DashboardInput): Array<{ tit
     ];
 }
 
-function publicTraffic(loadBalancer: string, targetGroup: string): Array<{ title: string; metrics: Metric[] }> {
+function publicTraffic(loadBalancer: string, targetGroup: string): Graph[] {
     const tg = ["LoadBalancer", loadBalancer, "TargetGroup", targetGroup];
     return [
         { title: "Requests", metrics: [["AWS/ApplicationELB", "RequestCount", ...tg, { stat: "Sum", label: "requests" }]] },
@@ -125,22 +170,74 @@ function publicTraffic(loadBalancer: string, targetGroup: string): Array<{ title
     ];
 }
 
-function backendTraffic(discoveryName: string, ecs: string[]): Array<{ title: string; metrics: Metric[] }> {
-    const sc = ["TargetDiscoveryName", discoveryName, ...ecs];
+/** How a backend answers, as each caller's Service Connect proxy sees it: one line per caller. */
+function backendTraffic(discoveryName: string, callers: DashboardService[], clusterName: string): Graph[] {
+    const seenBy = (caller: DashboardService) => ["ClusterName", clusterName, "ServiceName", caller.serviceName, "TargetDiscoveryName", discoveryName];
+    const per = (caller: DashboardService, label: string) => callers.length > 1 ? `${label} (${caller.name})` : label;
     return [
         {
             title: "Requests",
-            metrics: (["2", "3", "4", "5"] as const).map((c): Metric => ["AWS/ECS", `HTTPCode_Target_${c}XX_Count`, ...sc, { stat: "Sum", label: `${c}xx` }]),
+            metrics: callers.flatMap((caller) => STATUS_CLASSES.map((c): Metric =>
+                ["AWS/ECS", `HTTPCode_Target_${c}XX_Count`, ...seenBy(caller), { stat: "Sum", label: per(caller, `${c}xx`) }])),
         },
-        { title: "5xx", metrics: [["AWS/ECS", "HTTPCode_Target_5XX_Count", ...sc, { stat: "Sum", label: "5xx" }]] },
+        {
+            title: "5xx",
+            metrics: callers.map((caller): Metric => ["AWS/ECS", "HTTPCode_Target_5XX_Count", ...seenBy(caller), { stat: "Sum", label: per(caller, "5xx") }]),
+        },
         {
             title: "Latency (ms)",
-            metrics: [
-                ["AWS/ECS", "TargetResponseTime", ...sc, { stat: "p50", label: "p50" }],
-                ["AWS/ECS", "TargetResponseTime", ...sc, { stat: "p99", label: "p99" }],
-            ],
+            metrics: callers.flatMap((caller) => (["p50", "p99"] as const).map((p): Metric =>
+                ["AWS/ECS", "TargetResponseTime", ...seenBy(caller), { stat: p, label: per(caller, p) }])),
         },
     ];
+}
+
+/**
+ * The Service Connect row: for a backend, what its proxy receives (requests, connections, bytes); for a
+ * service that calls others, each callee's answers and latency as its own proxy sees them.
+ */
+function serviceConnectGraphs(service: DashboardService, input: DashboardInput): Graph[] {
+    const graphs: Graph[] = [];
+    if (service.discoveryName !== undefined) {
+        const received = ["ClusterName", input.clusterName, "DiscoveryName", service.discoveryName, "ServiceName", service.serviceName];
+        graphs.push(
+            {
+                title: "Service Connect in: requests",
+                metrics: [["AWS/ECS", "RequestCount", ...received, { stat: "Sum", label: "requests" }]],
+            },
+            {
+                title: "Service Connect in: connections",
+                metrics: [
+                    ["AWS/ECS", "ActiveConnectionCount", ...received, { stat: "Sum", label: "active" }],
+                    ["AWS/ECS", "NewConnectionCount", ...received, { stat: "Sum", label: "new" }],
+                ],
+            },
+            {
+                title: "Service Connect in: bytes",
+                metrics: [["AWS/ECS", "ProcessedBytes", ...received, { stat: "Sum", label: "bytes" }]],
+            },
+        );
+    }
+    const callees = input.services.filter((s) => (service.calls ?? []).includes(s.name) && s.discoveryName !== undefined);
+    if (callees.length > 0) {
+        const toward = (callee: DashboardService) =>
+            ["ClusterName", input.clusterName, "ServiceName", service.serviceName, "TargetDiscoveryName", callee.discoveryName!];
+        graphs.push(
+            {
+                title: "Service Connect out: requests",
+                metrics: callees.map((callee): Metric => ["AWS/ECS", "RequestCountPerTarget", ...toward(callee), { stat: "Sum", label: `per ${callee.name} task` }]),
+            },
+            {
+                title: "Service Connect out: 5xx",
+                metrics: callees.map((callee): Metric => ["AWS/ECS", "HTTPCode_Target_5XX_Count", ...toward(callee), { stat: "Sum", label: callee.name }]),
+            },
+            {
+                title: "Service Connect out: p99 (ms)",
+                metrics: callees.map((callee): Metric => ["AWS/ECS", "TargetResponseTime", ...toward(callee), { stat: "p99", label: callee.name }]),
+            },
+        );
+    }
+    return graphs;
 }
 
 /** Where the console shows a dashboard. */
@@ -166,6 +263,8 @@ export interface DashboardArgs {
         serviceName: pulumi.Input<string>;
         targetGroupArnSuffix?: pulumi.Input<string>;
         discoveryName?: string;
+        /** Names of the services it calls through Service Connect. */
+        calls?: string[];
     }>;
 }
 
@@ -192,6 +291,7 @@ export class Dashboard extends pulumi.ComponentResource {
                 serviceName: resolved[i][0],
                 targetGroupArnSuffix: resolved[i][1],
                 discoveryName: s.discoveryName,
+                calls: s.calls,
             })),
         }));
         const dashboard = new aws.cloudwatch.Dashboard(childName(name, "dashboard"), {

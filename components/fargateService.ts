@@ -156,6 +156,11 @@ export interface FargateServiceArgs {
      * @default []
      */
     sidecars?: ContainerSpec[];
+    /**
+     * Traces to AWS X-Ray through an ADOT collector in each task (see `TaskDefinitionArgs.tracing`).
+     * @default none
+     */
+    tracing?: { sampleRatio: number };
     /** The CloudWatch Logs group for the containers' output. */
     logGroupName: string;
     /** Days the logs are kept. */
@@ -311,6 +316,7 @@ export class FargateService extends pulumi.ComponentResource {
                 healthCheckCommand: args.healthCheckCommand,
             },
             sidecars: [...this.readinessGate(args), ...(args.sidecars ?? [])],
+            tracing: args.tracing,
             secretArns,
             parameterArns: args.parameterArns,
             execCommand: args.enableExecuteCommand,

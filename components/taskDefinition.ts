@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { childName } from "./naming";
 import { cpuArchitecture, type Platform } from "./platform";
 import { CONTAINER_HEALTH_CHECK, STOP_TIMEOUT } from "./rollout";
+import { COLLECTOR_CONTAINER, collectorContainer, tracingEnvironment, XRAY_ACTIONS } from "./tracing";
 
 /** The name of the container port that Service Connect and the target group find the service by. */
 export const PORT_NAME = "http";
@@ -73,6 +74,11 @@ export interface ContainerSpec {
      * @default []
      */
     mountPoints?: Array<{ sourceVolume: string; containerPath: string; readOnly: boolean }>;
+    /**
+     * The non-root `uid:gid` this container runs as, for a sidecar from another image with a user of its own.
+     * @default the task's `user`
+     */
+    user?: string;
 }
 
 /**
@@ -165,6 +171,13 @@ export interface TaskDefinitionArgs {
      */
     parameterArns?: pulumi.Input<string>[];
     /**
+     * Traces to AWS X-Ray: the ADOT collector as a sidecar (`collectorContainer`), the service's container
+     * told to export to it and to keep `sampleRatio` of the traces it starts (`tracingEnvironment`), and the
+     * task role allowed `XRAY_ACTIONS`.
+     * @default none: no collector, no variables, no permission
+     */
+    tracing?: { sampleRatio: number };
+    /**
      * `pulumi destroy` refuses to delete the log group (Pulumi's `protect`).
      * @default false
      */
@@ -187,8 +200,8 @@ export interface TaskDefinitionParts {
 /**
  * A Fargate task definition with its log group and roles: an execution role with AWS's managed ECS
  * execution policy (pull the image, write logs) plus read access to exactly `secretArns` and `parameterArns`,
- * and a task role
- * with no permissions.
+ * and a task role with no permissions but ECS Exec's channels (`execCommand`) and X-Ray's `PutTraceSegments`
+ * (`tracing`, which also adds the ADOT collector beside the service).
  *
  * Old revisions stay registered (`skipDestroy`): the circuit breaker rolls a failed deployment back to the
  * last revision that completed, which a replacement would otherwise deregister.
@@ -234,23 +247,26 @@ export function createTaskDefinition(name: string, args: TaskDefinitionArgs, par
             }),
         }, opts);
     }
+    const traced = args.tracing ? withTracing(name, args.container, args.tracing.sampleRatio, taskRole, parent) : args.container;
     const container: ContainerSpec = exec
         ? {
-            ...args.container,
+            ...traced,
             mountPoints: [
-                ...(args.container.mountPoints ?? []),
+                ...(traced.mountPoints ?? []),
                 ...EXEC_WRITABLE_PATHS.map((path) => ({ sourceVolume: execVolumeName(path), containerPath: path, readOnly: false })),
             ],
         }
-        : args.container;
+        : traced;
 
-    const sidecars = args.sidecars ?? [];
+    const sidecars = [...(args.sidecars ?? []), ...(args.tracing ? [collectorContainer(args.region)] : [])];
     const memory = args.container.memory ?? serviceContainerMemory(args.memory, sidecars);
     if (memory < MIN_SERVICE_MEMORY) {
         throw new Error(`task definition "${name}": ${args.memory} MiB leave the service's container ${memory} MiB after its sidecars and the Service Connect proxy; allowed: a task memory that leaves at least ${MIN_SERVICE_MEMORY} MiB`);
     }
-    if (/^(root|0)(:|$)/.test(args.user)) {
-        throw new Error(`task definition "${name}": "user" is ${JSON.stringify(args.user)}; allowed: a non-root uid:gid such as 10001:10001`);
+    for (const [where, user] of [["user", args.user], ...sidecars.filter((c) => c.user !== undefined).map((c) => [`sidecar ${c.name}'s user`, c.user!])]) {
+        if (/^(root|0)(:|$)/.test(user)) {
+            throw new Error(`task definition "${name}": ${where} is ${JSON.stringify(user)}; allowed: a non-root uid:gid such as 10001:10001`);
+        }
     }
     const log = { group: logGroup.name, region: args.region };
     const specs = [{ ...container, memory }, ...sidecars.map((c) => ({ ...c, memory: c.memory ?? SIDECAR_MEMORY }))];
@@ -270,6 +286,27 @@ export function createTaskDefinition(name: string, args: TaskDefinitionArgs, par
         tags: args.tags,
     }, opts);
     return { taskDefinition, logGroup, executionRole, taskRole };
+}
+
+/**
+ * The service's container with the variables that send its spans to the collector, starting once the
+ * collector has started (so that its first spans find the receiver; ECS stops dependents first, so the
+ * collector also outlives the service's last spans: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDependency.html),
+ * and the task role's permission to send them on.
+ */
+function withTracing(name: string, container: ContainerSpec, sampleRatio: number, taskRole: aws.iam.Role, parent: pulumi.Resource): ContainerSpec {
+    new aws.iam.RolePolicy(childName(name, "xray-policy"), {
+        role: taskRole.name,
+        policy: JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [{ Effect: "Allow", Action: [...XRAY_ACTIONS], Resource: "*" }],
+        }),
+    }, { parent });
+    return {
+        ...container,
+        environment: { ...container.environment, ...tracingEnvironment(sampleRatio) },
+        dependsOn: [...(container.dependsOn ?? []), { containerName: COLLECTOR_CONTAINER, condition: "START" }],
+    };
 }
 
 function createRole(name: string, role: string, description: string, parent: pulumi.Resource): aws.iam.Role {
@@ -295,7 +332,7 @@ export function containerDefinition(
         image: spec.image,
         essential: spec.essential ?? true,
         command: spec.command,
-        user,
+        user: spec.user ?? user,
         memory: spec.memory,
         dependsOn: spec.dependsOn,
         mountPoints: spec.mountPoints,

@@ -2,6 +2,7 @@
  * `npm start`: the whole system on this machine. The gateway listens on PORT (default 8080).
  */
 import { portFromEnv } from "../services/kit/src/http";
+import { tracingDestination } from "../services/kit/src/tracing";
 import { localDatabaseChoice, startLocal } from "./local";
 
 async function main(): Promise<void> {
@@ -10,6 +11,8 @@ async function main(): Promise<void> {
     if (unknown.length > 0) {
         throw new Error(`Unknown option ${unknown.join(" ")}; allowed: --fresh (start the embedded database empty)`);
     }
+    // Checked here once, so that a wrong OTEL_* value is one message rather than every service exiting.
+    const traces = tracingDestination(process.env);
     const system = await startLocal({ port: portFromEnv(), database: localDatabaseChoice(process.env, flags.includes("--fresh")) });
     console.log("\nBerth runs locally:");
     for (const s of system.services) {
@@ -18,6 +21,9 @@ async function main(): Promise<void> {
     if (system.database) {
         console.log(`  database   ${system.database}`);
     }
+    console.log(`  traces     ${traces === undefined
+        ? "off (set OTEL_EXPORTER_OTLP_ENDPOINT, or OTEL_TRACES_EXPORTER=console)"
+        : traces.kind === "console" ? "printed by each service (OTEL_TRACES_EXPORTER=console)" : `OTLP ${traces.protocol} to ${traces.url}`}`);
     const guarded = system.services.filter((s) => s.service.auth !== "none" && s.index === 0);
     for (const s of guarded) {
         console.log(`  ${s.service.routes.join(", ")} require ${s.service.auth === "jwt" ? "a JWT" : "an API key"}`);

@@ -102,6 +102,12 @@ describe("stack configuration", () => {
         assert.deepStrictEqual([s.natStrategy, s.natInstanceType], ["instance", "t4g.micro"]);
     });
 
+    it("takes a stack's own choice of tracing and sample ratio", () => {
+        const s = load({ "berth:tracing": "true", "berth:tracingSampleRatio": "0.25" });
+        assert.deepStrictEqual([s.tracing, s.tracingSampleRatio], [true, 0.25]);
+        assert.strictEqual(load({ "berth:tracingSampleRatio": "1" }).tracingSampleRatio, 1);
+    });
+
     it("raises the autoscaling ceiling to an overridden task count", () => {
         assert.strictEqual(load({ "berth:desiredCount": "3" }).services.api.maxCount, 3);
     });
@@ -145,6 +151,11 @@ describe("stack configuration", () => {
         ["a hosted zone without a domain", { "berth:hostedZoneId": "Z0123456789EXAMPLE" }, /^berth:hostedZoneId is set but berth:domain is not/],
         ["a hosted zone ID of another form", { "berth:hostedZoneId": "example.com", "berth:domain": "example.com" }, /^berth:hostedZoneId is "example\.com"; allowed: a Route 53 hosted zone ID/],
         ["a relaxing setting that is no boolean", { "berth:wafEnabled": "yes" }, /^berth:wafEnabled is "yes"; allowed: true or false$/],
+        ["tracing that is no boolean", { "berth:tracing": "on" }, /^berth:tracing is "on"; allowed: true or false$/],
+        ["a sample ratio of zero", { "berth:tracingSampleRatio": "0" }, /^berth:tracingSampleRatio is "0"; allowed: a decimal number above 0 and at most 1, such as 0\.05/],
+        ["a sample ratio above one", { "berth:tracingSampleRatio": "1.5" }, /^berth:tracingSampleRatio is "1\.5"; allowed: a decimal number above 0 and at most 1/],
+        ["a sample ratio in percent", { "berth:tracingSampleRatio": "5%" }, /^berth:tracingSampleRatio is "5%"; allowed: a decimal number/],
+        ["a sample ratio without its leading zero", { "berth:tracingSampleRatio": ".5" }, /^berth:tracingSampleRatio is "\.5"; allowed: a decimal number/],
         ["an empty task count", { "berth:desiredCount": "" }, /^berth:desiredCount is ""; allowed: a whole number from 0 to 100$/],
         ["a task count in hexadecimal", { "berth:desiredCount": "0x3" }, /^berth:desiredCount is "0x3"; allowed: a whole number/],
         ["an AZ count in hexadecimal", { "berth:azCount": "0x3" }, /^berth:azCount is "0x3"; allowed: a whole number from 2/],
@@ -323,8 +334,10 @@ describe("stack configuration", () => {
                 /^berth:secrets\.api\.AUTH_API_KEYS starts with "arn:" but is no reference/],
             ["an unknown service", { nope: { KEY: VALUE } }, /^berth:secrets\.nope names no service of the catalogue; allowed: api, users, products/],
             ["a lower-case variable", { api: { auth_key: VALUE } }, /^berth:secrets\.api\.auth_key: "auth_key" is not a variable name Berth takes; allowed: upper-case letters/],
-            ["a variable the catalogue sets", { api: { ROUTES: VALUE } }, /^berth:secrets\.api\.ROUTES: ROUTES is a variable Berth sets on api itself \(PORT, ROUTES, TIMEOUT_MS, TRUST_PROXY\)/],
-            ["a database variable", { users: { DB_PASSWORD: VALUE } }, /^berth:secrets\.users\.DB_PASSWORD: DB_PASSWORD is a variable Berth sets on users itself \(PORT, DB_HOST, DB_PORT, DB_NAME, DB_USER, DB_PASSWORD, DB_SSL\)/],
+            ["a variable the catalogue sets", { api: { ROUTES: VALUE } }, /^berth:secrets\.api\.ROUTES: ROUTES is a variable Berth sets on api itself \(PORT, ROUTES, TIMEOUT_MS, TRUST_PROXY, /],
+            ["a database variable", { users: { DB_PASSWORD: VALUE } }, /^berth:secrets\.users\.DB_PASSWORD: DB_PASSWORD is a variable Berth sets on users itself \(PORT, DB_HOST, DB_PORT, DB_NAME, DB_USER, DB_PASSWORD, DB_SSL, /],
+            // Reserved in stacks without tracing too: turning it on later must not collide with a secret.
+            ["a tracing variable", { users: { OTEL_EXPORTER_OTLP_ENDPOINT: VALUE } }, /^berth:secrets\.users\.OTEL_EXPORTER_OTLP_ENDPOINT: OTEL_EXPORTER_OTLP_ENDPOINT is a variable Berth sets on users itself \(.*OTEL_TRACES_SAMPLER_ARG\)/],
             ["an empty value", { api: { KEY: "" } }, /^berth:secrets\.api\.KEY is empty or not text \(value not shown\)/],
             ["a service that is no object", { api: VALUE }, /^berth:secrets\.api is not an object; allowed: variable names to values or ARNs/],
         ];

@@ -141,9 +141,28 @@ describe("the dashboard body", () => {
         loadBalancerArnSuffix: "app/berth-alb-1234567/0123456789abcdef",
         containerInsights: false,
         services: [
-            { name: "api", kind: "public", serviceName: "api-service-7654321", targetGroupArnSuffix: "targetgroup/api-tg-1234567/fedcba9876543210" },
+            { name: "api", kind: "public", serviceName: "api-service-7654321", targetGroupArnSuffix: "targetgroup/api-tg-1234567/fedcba9876543210", calls: ["users", "orders"] },
             { name: "users", kind: "backend", serviceName: "users-service-1111111", discoveryName: "users" },
+            // A backend with two callers, and a caller itself.
+            { name: "orders", kind: "backend", serviceName: "orders-service-2222222", discoveryName: "orders", calls: ["users"] },
         ],
+    };
+    const byName = (name: string) => input.services.find((s) => s.name === name)!;
+    /** Every metric of the service's widgets, as `[namespace, name, { dimension: value }]`. */
+    const metricsOf = (body: any, service: string): Array<{ namespace: string; name: string; dims: Record<string, string> }> => {
+        const heading = body.widgets.find((w: any) => w.properties.markdown?.startsWith(`### ${service} `));
+        const next = body.widgets.filter((w: any) => w.type === "text" && w.y > heading.y).map((w: any) => w.y);
+        const end = next.length > 0 ? Math.min(...next) : Infinity;
+        return body.widgets.filter((w: any) => w.type === "metric" && w.y > heading.y && w.y < end)
+            .flatMap((w: any) => w.properties.metrics)
+            .map((m: any[]) => {
+                const pairs = m.slice(2).filter((x) => typeof x === "string");
+                const dims: Record<string, string> = {};
+                for (let i = 0; i < pairs.length; i += 2) {
+                    dims[pairs[i]] = pairs[i + 1];
+                }
+                return { namespace: m[0] as string, name: m[1] as string, dims };
+            });
     };
 
     it("is JSON of widgets that fit the 24-unit grid without overlapping", () => {
@@ -160,7 +179,7 @@ describe("the dashboard body", () => {
             }
             if (w.type === "metric") {
                 assert.strictEqual(w.properties.region, "eu-west-1");
-                assert.ok(w.properties.metrics.length > 0);
+                assert.ok(w.properties.metrics.length > 0, `${w.properties.title} shows nothing`);
                 for (const m of w.properties.metrics) {
                     const dims = m.slice(2).filter((x: unknown) => typeof x === "string");
                     assert.strictEqual(dims.length % 2, 0, `${m[1]}: dimensions come in name/value pairs`);
@@ -181,7 +200,7 @@ describe("the dashboard body", () => {
                     const text = m.join(" ");
                     if (service.kind === "public" && m[0] === "AWS/ApplicationELB" && m[1] !== "HTTPCode_ELB_5XX_Count") {
                         assert.ok(text.includes(`TargetGroup ${service.targetGroupArnSuffix}`), text);
-                    } else if (m[0] === "AWS/ECS") {
+                    } else if (m[0] === "AWS/ECS" && !text.includes("TargetDiscoveryName")) {
                         assert.ok(text.includes(`ServiceName ${service.serviceName}`) && text.includes("ClusterName berth-cluster-1234567"), text);
                     }
                 }
@@ -189,9 +208,45 @@ describe("the dashboard body", () => {
         }
     });
 
+    it("shows every service's Service Connect metrics on the dimensions each side's proxy publishes them with", () => {
+        const body = JSON.parse(dashboardBody(input));
+        const cluster = input.clusterName;
+        for (const service of input.services) {
+            const metrics = metricsOf(body, service.name);
+            const has = (name: string, dims: Record<string, string>) => metrics.some((m) =>
+                m.namespace === "AWS/ECS" && m.name === name && JSON.stringify(Object.entries(m.dims).sort()) === JSON.stringify(Object.entries(dims).sort()));
+            // What the service's own proxy receives: its discovery name and its own ECS service.
+            if (service.discoveryName) {
+                for (const name of ["RequestCount", "ActiveConnectionCount", "NewConnectionCount", "ProcessedBytes"]) {
+                    assert.ok(has(name, { ClusterName: cluster, DiscoveryName: service.discoveryName, ServiceName: service.serviceName }), `${service.name}: no ${name} received`);
+                }
+                // How it answers each caller, as the caller's proxy sees it: the caller's ECS service.
+                const callers = input.services.filter((s) => s.calls?.includes(service.name));
+                assert.ok(callers.length > 0);
+                for (const caller of callers) {
+                    const seen = { ClusterName: cluster, ServiceName: caller.serviceName, TargetDiscoveryName: service.discoveryName };
+                    for (const name of ["HTTPCode_Target_2XX_Count", "HTTPCode_Target_3XX_Count", "HTTPCode_Target_4XX_Count", "HTTPCode_Target_5XX_Count", "TargetResponseTime"]) {
+                        assert.ok(has(name, seen), `${service.name}: no ${name} as ${caller.name} sees it`);
+                    }
+                }
+            }
+            // Each callee's answers as the service's own proxy sees them.
+            for (const callee of (service.calls ?? []).map(byName)) {
+                const toward = { ClusterName: cluster, ServiceName: service.serviceName, TargetDiscoveryName: callee.discoveryName! };
+                for (const name of ["RequestCountPerTarget", "HTTPCode_Target_5XX_Count", "TargetResponseTime"]) {
+                    assert.ok(has(name, toward), `${service.name}: no ${name} toward ${callee.name}`);
+                }
+            }
+            // No Service Connect series names another service as its own.
+            for (const m of metrics.filter((x) => "DiscoveryName" in x.dims)) {
+                assert.deepStrictEqual([m.dims.DiscoveryName, m.dims.ServiceName], [service.discoveryName, service.serviceName], `${service.name}: ${m.name}`);
+            }
+        }
+    });
+
     it("takes task counts from Container Insights when it is on", () => {
         const body = JSON.parse(dashboardBody({ ...input, containerInsights: true }));
-        const tasks = body.widgets.filter((w: any) => w.properties.title === "Tasks").flatMap((w: any) => w.properties.metrics.map((m: any[]) => m[1]));
+        const tasks = body.widgets.filter((w: any) => w.properties.title === "Tasks").flatMap((w: any) => w.properties.metrics.map((m: any) => m[1]));
         assert.deepStrictEqual([...new Set(tasks)].sort(), ["DesiredTaskCount", "RunningTaskCount"]);
         assert.strictEqual(dashboardUrl("eu-west-1", "berth-dev"), "https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#dashboards/dashboard/berth-dev");
     });

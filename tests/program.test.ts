@@ -446,6 +446,17 @@ for (const stack of shippedStacks()) {
                 if (service.kind === "public") {
                     assert.ok(metrics.some((m: any[]) => m[1] === "RequestCount" && m.some((x) => typeof x === "string" && x.startsWith(`targetgroup/${service.name}-tg-`))));
                 }
+                // Service Connect: what the backend's proxy receives, and how it answers each caller's proxy.
+                const clusterName = h.ofType(T.alarm).find((a) => a.inputs.name === `berth-${stack}-${service.name}-cpu`)!.inputs.dimensions.ClusterName;
+                const series = (name: string, ...dims: string[]) => metrics.some((m: any[]) => m[0] === "AWS/ECS" && m[1] === name &&
+                    m.slice(2).filter((x) => typeof x === "string").join(" ") === dims.join(" "));
+                if (service.kind === "backend") {
+                    assert.ok(series("RequestCount", "ClusterName", clusterName, "DiscoveryName", service.name, "ServiceName", serviceName), `${service.name}: no requests received`);
+                    for (const caller of callersOf(service.name, catalog)) {
+                        const callerName = h.ofType(T.alarm).find((a) => a.inputs.name === `berth-${stack}-${caller}-cpu`)!.inputs.dimensions.ServiceName;
+                        assert.ok(series("HTTPCode_Target_5XX_Count", "ClusterName", clusterName, "ServiceName", callerName, "TargetDiscoveryName", service.name), `${service.name}: no 5xx seen by ${caller}`);
+                    }
+                }
             }
             assert.strictEqual(outputs.dashboardUrl, `https://${settings.region}.console.aws.amazon.com/cloudwatch/home?region=${settings.region}#dashboards/dashboard/berth-${stack}`);
             assert.strictEqual(outputs.alarmTopicArn, h.ofType(T.alarm)[0].inputs.alarmActions[0]);
@@ -561,9 +572,15 @@ for (const stack of shippedStacks()) {
 
                 it("runs every container as the image's non-root user, within memory limits that leave the Service Connect proxy its share", () => {
                     const td = h.one(T.taskDefinition, `${service.name}-task`);
-                    const containers: Array<{ name: string; user: string; memory: number }> = JSON.parse(td.inputs.containerDefinitions);
+                    const containers: Array<{ name: string; image: string; user: string; memory: number }> = JSON.parse(td.inputs.containerDefinitions);
+                    const own = containerOf(h, service.name).image;
                     for (const c of containers) {
-                        assert.strictEqual(c.user, service.user, `${c.name} runs as ${c.user}`);
+                        // The service's image runs as its USER; a sidecar of another image (the collector) as that image's own non-root user.
+                        if (c.image === own) {
+                            assert.strictEqual(c.user, service.user, `${c.name} runs as ${c.user}`);
+                        } else {
+                            assert.match(c.user, /^[1-9][0-9]*:[1-9][0-9]*$/, `${c.name} runs as ${c.user}`);
+                        }
                         assert.ok(Number.isInteger(c.memory) && c.memory > 0, `${c.name} has no memory limit`);
                     }
                     const total = containers.reduce((sum, c) => sum + c.memory, 0);

