@@ -260,6 +260,7 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
             calls: service.calls.map((callee) => deployed.get(callee)!.asCallee()),
             capacity: { onDemandBase: settings.onDemandBase, spotPercent: settings.spotPercent },
             deploymentAlarmNames: serviceAlarmNames(family, service.kind).rollback,
+            rollout: settings.rollouts[service.name],
             enableExecuteCommand: settings.ecsExec,
             scaling: { requestsPerTarget: settings.requestsPerTarget, schedules },
         }, opts);
@@ -270,7 +271,12 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
             clusterName: cluster.clusterName,
             serviceName: fargateService.serviceName,
             expose: service.kind === "public"
-                ? { kind: "public", loadBalancerArnSuffix: loadBalancer.arnSuffix, targetGroupArnSuffix: fargateService.targetGroupArnSuffix! }
+                ? {
+                    kind: "public",
+                    loadBalancerArnSuffix: loadBalancer.arnSuffix,
+                    targetGroupArnSuffix: fargateService.targetGroupArnSuffix!,
+                    alternateTargetGroupArnSuffix: fargateService.targetGroupArnSuffixes?.[1],
+                }
                 : { kind: "backend", discoveryName: service.name },
             minCount: size.desiredCount,
             containerInsights: settings.containerInsights,
