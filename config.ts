@@ -18,6 +18,11 @@ import {
 import { GIT_BRANCH, GITHUB_ENVIRONMENT, GITHUB_OIDC_PROVIDER_ARN, GITHUB_REPOSITORY } from "./components/deployAccess";
 import { describeFargateMemory, FARGATE_SIZES, isFargateSize } from "./components/fargate";
 import { parseSecretReference, SECRET_REFERENCES_ALLOWED, type SecretReference } from "./components/secrets";
+import { MAX_RELEASE } from "./components/rollout";
+import {
+    parseRolloutChoice, resolveRollout, type ParsedChoice, type Rollout, type RolloutDefaults, type RolloutProblem,
+} from "./components/rolloutStrategy";
+import { formatDuration, rolloutTimeline } from "./components/rolloutTimeline";
 import { MIN_KEEP_IMAGES } from "./components/serviceImage";
 import { TRACING_VARIABLES } from "./components/tracing";
 import { NAT_INSTANCE_TYPES, type NatInstanceType, type NatStrategy } from "./components/network";
@@ -94,6 +99,12 @@ export interface Preset {
      * is whole or absent. X-Ray bills per trace recorded.
      */
     tracingSampleRatio: number;
+    /**
+     * The parameters of each strategy that shifts traffic (`berth:services.<name>.rollout`), where neither the
+     * catalogue nor the stack sets them: short bakes in `test`, bakes at least as long as a rollback alarm's
+     * window in `prod`, so that an alarm can still roll the traffic back before the old version goes.
+     */
+    rolloutDefaults: RolloutDefaults;
 }
 
 /** The database's size, engine and protection: every key can be overridden under `berth:database`. */
@@ -163,6 +174,11 @@ export const PRESETS: Readonly<Record<EnvironmentName, Readonly<Preset>>> = {
         // A test stack turns it on to see every request.
         tracing: false,
         tracingSampleRatio: 1,
+        rolloutDefaults: {
+            canary: { canaryPercent: 10, canaryBakeMinutes: 2, bakeMinutes: 1 },
+            linear: { stepPercent: 34, stepBakeMinutes: 1, bakeMinutes: 1 },
+            blueGreen: { bakeMinutes: 1 },
+        },
     },
     prod: {
         natStrategy: "perAz",
@@ -202,6 +218,11 @@ export const PRESETS: Readonly<Record<EnvironmentName, Readonly<Preset>>> = {
         // X-Ray's own default sampling rule keeps 5 % (after the first request each second):
         // https://docs.aws.amazon.com/xray/latest/devguide/xray-console-sampling.html
         tracingSampleRatio: 0.05,
+        rolloutDefaults: {
+            canary: { canaryPercent: 10, canaryBakeMinutes: 5, bakeMinutes: 5 },
+            linear: { stepPercent: 20, stepBakeMinutes: 3, bakeMinutes: 5 },
+            blueGreen: { bakeMinutes: 5 },
+        },
     },
 };
 
@@ -250,6 +271,8 @@ export interface Settings extends Omit<Preset, "cpu" | "memory" | "desiredCount"
     database: DatabaseSettings;
     /** Per service that has any: its secrets from `berth:secrets`, values wrapped as Pulumi secrets. */
     secrets: Record<string, ServiceSecret[]>;
+    /** Per catalogue service: how its new versions take over (catalogue entry, then `berth:services.<name>.rollout`). */
+    rollouts: Record<string, Rollout>;
 }
 
 /** A wrong stack configuration. Pulumi prints a RunError's message without a stack trace. */
@@ -374,7 +397,7 @@ const CERTIFICATE_REGION = /^arn:aws[a-z-]*:acm:([a-z0-9-]+):/;
 type Key = keyof typeof KEYS;
 type Parsed = { [K in Key]?: z.output<(typeof KEYS)[K]["schema"]> };
 
-const SERVICE_OVERRIDE_KEYS = ["cpu", "memory", "desiredCount", "maxCount"] as const;
+const SERVICE_OVERRIDE_KEYS = ["cpu", "memory", "desiredCount", "maxCount", "rollout"] as const;
 
 /**
  * Turns the stack's configuration into Settings, or throws a ConfigError listing every problem.
@@ -501,6 +524,7 @@ export function loadSettings(
         logsKmsKey: parsed.logsKmsKey ?? preset.logsKmsKey,
         tracing: parsed.tracing ?? preset.tracing,
         tracingSampleRatio: parsed.tracingSampleRatio ?? preset.tracingSampleRatio,
+        rolloutDefaults: preset.rolloutDefaults,
     };
     checkSize(`${ns}cpu/${ns}memory`, merged, problems);
     if (environment === "prod" && merged.natStrategy === "instance") {
@@ -548,6 +572,9 @@ export function loadSettings(
         }
         serviceSettings[service.name] = s;
     }
+    const rollouts = serviceRollouts({
+        ns, services, overrides, defaults: merged.rolloutDefaults, environment,
+    }, problems);
 
     const database = databaseSettings({
         key: `${ns}database`,
@@ -586,6 +613,7 @@ export function loadSettings(
         alarmEmail: parsed.alarmEmail,
         database,
         secrets,
+        rollouts,
     };
 }
 
@@ -595,12 +623,60 @@ function checkSize(key: string, size: { cpu: number; memory: number }, problems:
     }
 }
 
+/**
+ * Each service's rollout: the catalogue's choice, then `berth:services.<name>.rollout`, the preset filling in
+ * what neither sets. Refused, naming the key: a wrong field; a parameter of another strategy; a release
+ * expected to take longer than `MAX_RELEASE`.
+ */
+function serviceRollouts(spec: {
+    ns: string;
+    services: readonly CatalogService[];
+    overrides: Record<string, ServiceOverride>;
+    defaults: RolloutDefaults;
+    environment: EnvironmentName;
+}, problems: string[]): Record<string, Rollout> {
+    const out: Record<string, Rollout> = {};
+    for (const service of spec.services) {
+        const key = `${spec.ns}services.${service.name}.rollout`;
+        const given = spec.overrides[service.name]?.rollout;
+        // Said where the value comes from when the stack did not set it.
+        const source = given === undefined ? ` (from services/catalog.ts${service.rollout ? "" : ": none"})` : "";
+        const report = (p: RolloutProblem) => problems.push(`${p.field ? `${key}.${p.field}` : key} is ${JSON.stringify(p.value)}${source}; allowed: ${p.allowed}`);
+        let stack: ParsedChoice | undefined;
+        if (given !== undefined) {
+            const parsed = parseRolloutChoice(given);
+            parsed.problems.forEach(report);
+            if (!parsed.choice) {
+                continue;
+            }
+            stack = parsed.choice;
+        }
+        const { rollout, problems: mismatched } = resolveRollout(spec.defaults, [service.rollout, stack]);
+        mismatched.forEach(report);
+        if (mismatched.length > 0) {
+            continue;
+        }
+        const timeline = rolloutTimeline({ rollout, kind: service.kind });
+        if (timeline.release > MAX_RELEASE) {
+            problems.push(
+                `${key} is ${JSON.stringify(rollout)}${source}, with the ${spec.environment} preset's values for what it leaves out: a release ` +
+                `takes about ${formatDuration(timeline.release)}; allowed: at most ${formatDuration(MAX_RELEASE)} (shorter bakes, larger steps), ` +
+                "so that `pulumi up` in the pipeline's deploy jobs sees the backends' and then the gateway's release through (README, \"Rollout strategies\")",
+            );
+        }
+        out[service.name] = rollout;
+    }
+    return out;
+}
+
 /** The same parsers as the top-level keys, so "3" and 3 mean the same here as there. */
 const serviceOverride = z.strictObject({
     cpu: KEYS.cpu.schema.optional(),
     memory: KEYS.memory.schema.optional(),
     desiredCount: KEYS.desiredCount.schema.optional(),
     maxCount: KEYS.maxCount.schema.optional(),
+    // Read field by field by parseRolloutChoice, which names each wrong one.
+    rollout: z.unknown().optional(),
 });
 type ServiceOverride = z.output<typeof serviceOverride>;
 

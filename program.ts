@@ -267,6 +267,7 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
             calls: service.calls.map((callee) => deployed.get(callee)!.asCallee()),
             capacity: capacityFor(service.platform, settings),
             deploymentAlarmNames: serviceAlarmNames(family, service.kind).rollback,
+            rollout: settings.rollouts[service.name],
             enableExecuteCommand: settings.ecsExec,
             tracing: settings.tracing ? { sampleRatio: settings.tracingSampleRatio } : undefined,
             scaling: { requestsPerTarget: settings.requestsPerTarget, schedules },
@@ -278,7 +279,12 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
             clusterName: cluster.clusterName,
             serviceName: fargateService.serviceName,
             expose: service.kind === "public"
-                ? { kind: "public", loadBalancerArnSuffix: loadBalancer.arnSuffix, targetGroupArnSuffix: fargateService.targetGroupArnSuffix! }
+                ? {
+                    kind: "public",
+                    loadBalancerArnSuffix: loadBalancer.arnSuffix,
+                    targetGroupArnSuffix: fargateService.targetGroupArnSuffix!,
+                    alternateTargetGroupArnSuffix: fargateService.targetGroupArnSuffixes?.[1],
+                }
                 : { kind: "backend", discoveryName: service.name },
             minCount: size.desiredCount,
             containerInsights: settings.containerInsights,

@@ -54,6 +54,24 @@ const ROLES: Readonly<Record<"public" | "backend", readonly AlarmRole[]>> = {
     backend: ["5xx-rate", "p99-latency", "cpu", "memory", "tasks-below-desired"],
 };
 
+/** The thresholds behind each role that rolls a deployment back. */
+const ROLLBACK_THRESHOLDS: Readonly<Partial<Record<AlarmRole, { period: number; evaluationPeriods: number }>>> = {
+    "5xx-rate": ALARM_THRESHOLDS.errorRate,
+    "unhealthy-targets": ALARM_THRESHOLDS.unhealthyTargets,
+};
+
+/**
+ * Seconds of data the widest rollback alarm of a service of `kind` evaluates: how long a bad version must
+ * serve before an alarm can catch it, and what ECS derives a rolling deployment's bake time from
+ * (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-alarm-failure.html).
+ */
+export function rollbackAlarmWindow(kind: "public" | "backend"): number {
+    return Math.max(...ROLES[kind].filter((r) => ROLLBACK_ROLES.has(r)).map((r) => {
+        const t = ROLLBACK_THRESHOLDS[r]!;
+        return t.period * t.evaluationPeriods;
+    }));
+}
+
 /** The names of a service's alarms: those its deployments roll back on, and those that only notify. */
 export function serviceAlarmNames(family: string, kind: "public" | "backend"): { rollback: string[]; notify: string[] } {
     const roles = ROLES[kind];
@@ -65,7 +83,17 @@ export function serviceAlarmNames(family: string, kind: "public" | "backend"): {
 
 /** How a service is measured: through the ALB (public) or through Service Connect (backend). */
 export type AlarmExposure =
-    | { kind: "public"; loadBalancerArnSuffix: pulumi.Input<string>; targetGroupArnSuffix: pulumi.Input<string> }
+    | {
+        kind: "public";
+        loadBalancerArnSuffix: pulumi.Input<string>;
+        targetGroupArnSuffix: pulumi.Input<string>;
+        /**
+         * The public service's second target group (albRoute.ts): ECS moves the tasks between the two when it
+         * shifts traffic (canary, linear, blue/green), so the alarms count both.
+         * @default none: the one group
+         */
+        alternateTargetGroupArnSuffix?: pulumi.Input<string>;
+    }
     | { kind: "backend"; discoveryName: string };
 
 /** What the alarm definitions of one service read. */
@@ -145,18 +173,25 @@ export function alarmDefinitions(subject: AlarmSubject): AlarmDefinition[] {
         ? (() => {
             const alb: Dimensions = { LoadBalancer: expose.loadBalancerArnSuffix };
             const tg: Dimensions = { ...alb, TargetGroup: expose.targetGroupArnSuffix };
+            // With an alternate group, the tasks that serve (and those ECS is starting) may be in either.
+            const groups: Dimensions[] = expose.alternateTargetGroupArnSuffix === undefined
+                ? [tg]
+                : [tg, { ...alb, TargetGroup: expose.alternateTargetGroupArnSuffix }];
+            const suffix = (i: number) => (i === 0 ? "" : String(i));
+            const sum = (id: string) => groups.map((_, i) => `FILL(${id}${suffix(i)}, 0)`).join(" + ");
             return {
                 source: "targets' and the ALB's",
                 queries: [
-                    metric("target5xx", "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", tg, "Sum", p),
+                    ...groups.map((g, i) => metric(`target5xx${suffix(i)}`, "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", g, "Sum", p)),
                     metric("alb5xx", "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", alb, "Sum", p),
-                    metric("requests", "AWS/ApplicationELB", "RequestCount", tg, "Sum", p),
+                    ...groups.map((g, i) => metric(`requests${suffix(i)}`, "AWS/ApplicationELB", "RequestCount", g, "Sum", p)),
                 ],
-                errors: "FILL(target5xx, 0) + FILL(alb5xx, 0)",
-                total: "FILL(requests, 0) + FILL(alb5xx, 0)",
+                errors: `${sum("target5xx")} + FILL(alb5xx, 0)`,
+                total: `${sum("requests")} + FILL(alb5xx, 0)`,
+                // The serving group's: the idle one has no responses to measure.
                 latency: one("AWS/ApplicationELB", "TargetResponseTime", tg, t.latencyP99.period, { extendedStatistic: "p99" }),
                 secondsIn: 1,
-                targets: tg,
+                targets: groups,
             };
         })()
         : (() => {
@@ -191,11 +226,24 @@ export function alarmDefinitions(subject: AlarmSubject): AlarmDefinition[] {
         }),
     ];
     if (traffic.targets) {
+        const groups = traffic.targets;
         out.push(define("unhealthy-targets", t.unhealthyTargets, {
             alarmDescription: "the ALB finds targets unhealthy.",
             comparisonOperator: "GreaterThanOrEqualToThreshold",
             threshold: t.unhealthyTargets.count,
-            ...one("AWS/ApplicationELB", "UnHealthyHostCount", traffic.targets, t.unhealthyTargets.period, { statistic: "Maximum" }),
+            ...(groups.length === 1
+                ? one("AWS/ApplicationELB", "UnHealthyHostCount", groups[0], t.unhealthyTargets.period, { statistic: "Maximum" })
+                : {
+                    metricQueries: [
+                        ...groups.map((g, i) => metric(`unhealthy${i}`, "AWS/ApplicationELB", "UnHealthyHostCount", g, "Maximum", t.unhealthyTargets.period)),
+                        {
+                            id: "unhealthy",
+                            returnData: true,
+                            label: "unhealthy targets",
+                            expression: groups.map((_, i) => `FILL(unhealthy${i}, 0)`).join(" + "),
+                        },
+                    ],
+                }),
         }));
     }
     out.push(define("p99-latency", t.latencyP99, {

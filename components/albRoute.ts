@@ -2,12 +2,27 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { childName } from "./naming";
 import { DEREGISTRATION_DELAY, TARGET_GROUP_HEALTH_CHECK } from "./rollout";
+import { TEST_TRAFFIC_HEADER, TRAFFIC_SHIFT_POLICY } from "./rolloutStrategy";
 
 /** The last priority an ALB rule may have: the default route's rule takes it so that every other rule wins. */
 export const DEFAULT_ROUTE_PRIORITY = 50000;
 
 /** Where priorities derived from a name fall; below it, room for priorities a team declares by hand. */
 export const DERIVED_PRIORITIES = { from: 1000, to: DEFAULT_ROUTE_PRIORITY - 1 } as const;
+
+/**
+ * Condition values an ALB rule takes over all its conditions ("Condition values per rule", not adjustable:
+ * https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html).
+ */
+export const MAX_RULE_VALUES = 5;
+
+/**
+ * The priority of a service's test listener rule: just before its production rule, so that it sees the same
+ * requests in the same order relative to every other service's rule, and takes those with the test header.
+ */
+export function testRulePriority(priority: number): number {
+    return priority - 1;
+}
 
 /**
  * A listener rule priority derived from the service's name alone (FNV-1a), so that adding or removing
@@ -44,7 +59,7 @@ export interface AlbRouteArgs {
      * @default []
      */
     hostNames?: readonly string[];
-    /** The rule's priority, 1-49999, unique on the listener; ignored for the default route. */
+    /** The rule's priority, 2-49999, unique on the listener with the one before it (the test rule's); ignored for the default route. */
     priority: number;
 }
 
@@ -53,15 +68,89 @@ export interface AlbRouteParts {
     targetGroup: aws.lb.TargetGroup;
     rule: aws.lb.ListenerRule;
     egress: aws.vpc.SecurityGroupEgressRule;
+    /** What ECS needs to run two versions behind the listener (see `TrafficShift`). */
+    shift: TrafficShift;
+}
+
+/** The parts ECS's canary, linear and blue/green deployments of a public service work with. */
+export interface TrafficShift {
+    /** The second target group: each deployment registers the new version in the one not serving. */
+    alternateTargetGroup: aws.lb.TargetGroup;
+    /** Forwards requests that carry the test header to the new version while ECS tests it. */
+    testRule: aws.lb.ListenerRule;
+    /** The role ECS assumes to change the rules' weights and register targets. */
+    role: aws.iam.Role;
+    /** The managed policy's attachment: ECS can use the role only once it is there. */
+    rolePolicy: aws.iam.RolePolicyAttachment;
 }
 
 /**
  * A public service's way in from the ALB: an IP target group with fast health checks and a short
  * deregistration delay (`rollout.ts`), the listener rule forwarding its path patterns (or everything) to it,
- * and the ALB's egress rule to the service's port.
+ * and the ALB's egress rule to the service's port; and what ECS's canary, linear and blue/green deployments
+ * need (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/alb-resources-for-blue-green.html): an
+ * alternate target group alike, a test rule on the same listener that forwards the same requests with the
+ * test header (`TEST_TRAFFIC_HEADER`) to it, and the infrastructure role ECS shifts traffic with.
+ *
+ * Every public service has these parts, whatever its strategy: AWS's way from rolling updates to blue/green
+ * for a load-balanced service is to give it the advanced configuration and run a rolling deployment first,
+ * then change the strategy (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/update-rolling-to-bluegreen.html),
+ * and back to rolling ECS keeps the load balancer configuration and the revision that serves
+ * (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/update-bluegreen-to-rolling.html). With the
+ * parts always there, a change of strategy is a change of strategy and nothing else, in either direction.
  */
 export function createAlbRoute(name: string, args: AlbRouteArgs, parent: pulumi.Resource): AlbRouteParts {
-    const targetGroup = new aws.lb.TargetGroup(childName(name, "tg"), {
+    const targetGroup = createTargetGroup(childName(name, "tg"), args, parent);
+    const egress = new aws.vpc.SecurityGroupEgressRule(childName(name, "alb-out"), {
+        securityGroupId: args.loadBalancerSecurityGroupId,
+        description: `To ${name} on ${args.port}`,
+        ipProtocol: "tcp",
+        fromPort: args.port,
+        toPort: args.port,
+        referencedSecurityGroupId: args.serviceSecurityGroupId,
+    }, { parent });
+    const priority = isDefaultRoute(args) ? DEFAULT_ROUTE_PRIORITY : args.priority;
+    const rule = new aws.lb.ListenerRule(childName(name, "rule"), {
+        listenerArn: args.listenerArn,
+        priority,
+        conditions: ruleConditions(args),
+        actions: [{ type: "forward", targetGroupArn: targetGroup.arn }],
+    }, {
+        parent,
+        // ECS rewrites the forward action into weights over both target groups when it shifts traffic, and
+        // the live weights are the only record of which group serves (aws/containers-roadmap#2853,
+        // terraform-aws-modules/terraform-aws-alb#409). An update of the rule that sent Berth's first action
+        // again would route production to a group that may be empty.
+        ignoreChanges: ["actions"],
+    });
+    // Same port as the primary group: the ALB's egress rule and the service's ingress rule cover both.
+    const alternateTargetGroup = createTargetGroup(childName(name, "tg-alt"), args, parent);
+    const testRule = new aws.lb.ListenerRule(childName(name, "test-rule"), {
+        listenerArn: args.listenerArn,
+        priority: testRulePriority(priority),
+        conditions: [
+            ...ruleConditions(args),
+            { httpHeader: { httpHeaderName: TEST_TRAFFIC_HEADER.name, values: [TEST_TRAFFIC_HEADER.value] } },
+        ],
+        actions: [{ type: "forward", targetGroupArn: alternateTargetGroup.arn }],
+    }, { parent, ignoreChanges: ["actions"] });
+    const role = new aws.iam.Role(childName(name, "traffic-role"), {
+        description: `ECS moves ${name}'s traffic between its target groups during deployments`,
+        assumeRolePolicy: JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [{ Effect: "Allow", Principal: { Service: "ecs.amazonaws.com" }, Action: "sts:AssumeRole" }],
+        }),
+    }, { parent });
+    const rolePolicy = new aws.iam.RolePolicyAttachment(childName(name, "traffic-policy"), {
+        role: role.name,
+        policyArn: pulumi.interpolate`arn:${aws.getPartitionOutput({}, { parent }).partition}:iam::aws:${TRAFFIC_SHIFT_POLICY}`,
+    }, { parent });
+    return { targetGroup, rule, egress, shift: { alternateTargetGroup, testRule, role, rolePolicy } };
+}
+
+/** An IP target group with fast health checks and a short deregistration delay (`rollout.ts`). */
+function createTargetGroup(logicalName: string, args: AlbRouteArgs, parent: pulumi.Resource): aws.lb.TargetGroup {
+    return new aws.lb.TargetGroup(logicalName, {
         vpcId: args.vpcId,
         targetType: "ip",
         protocol: "HTTP",
@@ -76,21 +165,6 @@ export function createAlbRoute(name: string, args: AlbRouteArgs, parent: pulumi.
             ...TARGET_GROUP_HEALTH_CHECK,
         },
     }, { parent });
-    const egress = new aws.vpc.SecurityGroupEgressRule(childName(name, "alb-out"), {
-        securityGroupId: args.loadBalancerSecurityGroupId,
-        description: `To ${name} on ${args.port}`,
-        ipProtocol: "tcp",
-        fromPort: args.port,
-        toPort: args.port,
-        referencedSecurityGroupId: args.serviceSecurityGroupId,
-    }, { parent });
-    const rule = new aws.lb.ListenerRule(childName(name, "rule"), {
-        listenerArn: args.listenerArn,
-        priority: isDefaultRoute(args) ? DEFAULT_ROUTE_PRIORITY : args.priority,
-        conditions: ruleConditions(args),
-        actions: [{ type: "forward", targetGroupArn: targetGroup.arn }],
-    }, { parent });
-    return { targetGroup, rule, egress };
 }
 
 function isDefaultRoute(args: Pick<AlbRouteArgs, "pathPatterns" | "hostNames">): boolean {

@@ -24,18 +24,47 @@ export interface AutoscalingArgs {
     /** The ceiling, at least `minCount`. */
     maxCount: number;
     /**
-     * Public services: also track ALB requests per task (`ALBRequestCountPerTarget`), whose resource label
-     * is `app/<alb name>/<alb id>/targetgroup/<target group name>/<target group id>`: the ALB's and the
-     * target group's ARN suffixes joined by "/"
-     * (https://docs.aws.amazon.com/autoscaling/application/APIReference/API_PredefinedMetricSpecification.html).
+     * Public services: also track ALB requests per task. A public service serves from either of its two
+     * target groups (ECS moves it between them when it shifts traffic: see albRoute.ts), so the predefined
+     * `ALBRequestCountPerTarget`, which names one group, would go without data after a switch, and a policy
+     * without data blocks scaling in (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-autoscaling-targettracking.html).
+     * The metric is instead the groups' requests over the service's running tasks, in metric math
+     * (https://docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-target-tracking-metric-math.html),
+     * with the running tasks counted as the sample count of the service's `CPUUtilization`
+     * (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/cloudwatch-metrics.html).
      * @default none: CPU only
      */
-    requestCount?: { resourceLabel: pulumi.Input<string>; requestsPerTarget: number };
+    requestCount?: { loadBalancerArnSuffix: pulumi.Input<string>; targetGroupArnSuffixes: pulumi.Input<string>[]; requestsPerTarget: number };
     /**
      * Scheduled changes of the floor and ceiling (see schedule.ts).
      * @default []
      */
     schedules?: readonly ScaleSchedule[];
+}
+
+type MetricQuery = aws.types.input.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetric;
+
+/** Requests a minute to the service's target groups, over its running tasks. */
+function requestsPerTaskQuery(args: AutoscalingArgs, loadBalancer: pulumi.Input<string>, targetGroups: pulumi.Input<string>[]): MetricQuery[] {
+    const stat = (id: string, namespace: string, metricName: string, dimensions: Record<string, pulumi.Input<string>>, statistic: string): MetricQuery => ({
+        id,
+        returnData: false,
+        metricStat: {
+            metric: { namespace, metricName, dimensions: Object.entries(dimensions).map(([name, value]) => ({ name, value })) },
+            stat: statistic,
+        },
+    });
+    const requests = targetGroups.map((tg, i) => stat(`requests${i}`, "AWS/ApplicationELB", "RequestCount", { LoadBalancer: loadBalancer, TargetGroup: tg }, "Sum"));
+    return [
+        ...requests,
+        stat("tasks", "AWS/ECS", "CPUUtilization", { ClusterName: args.clusterName, ServiceName: args.serviceName }, "SampleCount"),
+        {
+            id: "perTask",
+            label: "ALB requests per task",
+            returnData: true,
+            expression: `(${requests.map((r) => `FILL(${r.id}, 0)`).join(" + ")}) / tasks`,
+        },
+    ];
 }
 
 /** What `createAutoscaling` made. */
@@ -73,15 +102,13 @@ export function createAutoscaling(name: string, args: AutoscalingArgs, parent: p
         },
     }, { parent })];
     if (args.requestCount) {
+        const { loadBalancerArnSuffix, targetGroupArnSuffixes, requestsPerTarget } = args.requestCount;
         policies.push(new aws.appautoscaling.Policy(childName(name, "request-scaling"), {
             policyType: "TargetTrackingScaling",
             ...on,
             targetTrackingScalingPolicyConfiguration: {
-                predefinedMetricSpecification: {
-                    predefinedMetricType: "ALBRequestCountPerTarget",
-                    resourceLabel: args.requestCount.resourceLabel,
-                },
-                targetValue: args.requestCount.requestsPerTarget,
+                customizedMetricSpecification: { metrics: requestsPerTaskQuery(args, loadBalancerArnSuffix, targetGroupArnSuffixes) },
+                targetValue: requestsPerTarget,
                 ...SCALING_COOLDOWNS,
             },
         }, { parent }));

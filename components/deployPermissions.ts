@@ -18,6 +18,7 @@
  *   e.g. https://docs.aws.amazon.com/AmazonECS/latest/developerguide/supported-iam-actions-tagging.html
  * Reads are granted broadly (`ec2:Describe*`): the providers' waiters read more than their create calls.
  */
+import { TRAFFIC_SHIFT_POLICY } from "./rolloutStrategy";
 
 /** Which resources a write may touch. */
 export type Scope =
@@ -146,11 +147,14 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
         write: { any: ["ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition", ...ECS_TAGS] },
         passesRolesTo: ["ecs-tasks.amazonaws.com"],
     },
-    // Service Connect's Cloud Map services are made by ECS's service-linked role, not by the caller.
+    // Service Connect's Cloud Map services are made by ECS's service-linked role, not by the caller. A service
+    // whose deployments shift traffic hands ECS the infrastructure role it moves traffic with (albRoute.ts):
+    // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/AmazonECSInfrastructureRolePolicyForLoadBalancers.html
     "aws:ecs/service:Service": {
         read: ECS_READ,
         write: { any: ["ecs:CreateService", "ecs:UpdateService", "ecs:DeleteService", ...ECS_TAGS] },
         serviceLinkedRoles: ["ecs.amazonaws.com"],
+        passesRolesTo: ["ecs.amazonaws.com"],
     },
 
     "aws:ec2/vpcEndpoint:VpcEndpoint": ec2("ec2:CreateVpcEndpoint", "ec2:ModifyVpcEndpoint", "ec2:DeleteVpcEndpoints"),
@@ -313,8 +317,15 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
     },
 
     // Berth's dynamic resources run inside `pulumi up` with the same credentials. The deployment check reads
-    // the service's deployments and its stopped tasks (deploymentCheck.ts); the destroy guard calls nothing.
-    "pulumi-nodejs:dynamic/berth:DeploymentCheck": { read: ["ecs:DescribeServices", "ecs:ListTasks", "ecs:DescribeTasks"], write: {} },
+    // the service's deployments (or, for canary, linear and blue/green, its service deployments and their
+    // revisions) and its stopped tasks (deploymentCheck.ts); the destroy guard calls nothing.
+    "pulumi-nodejs:dynamic/berth:DeploymentCheck": {
+        read: [
+            "ecs:DescribeServices", "ecs:ListTasks", "ecs:DescribeTasks",
+            "ecs:ListServiceDeployments", "ecs:DescribeServiceDeployments", "ecs:DescribeServiceRevisions",
+        ],
+        write: {},
+    },
     "pulumi-nodejs:dynamic/berth:DestroyGuard": { read: [], write: {} },
     // The random suffix of the database's final snapshot: computed by the Pulumi engine, no AWS call.
     "random:index/randomId:RandomId": { read: [], write: {} },
@@ -376,8 +387,8 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": {
         read: ["iam:ListAttachedRolePolicies"],
         write: {},
-        // The ECS execution roles, and the database's Enhanced Monitoring role.
-        attachesPolicies: ["policy/service-role/AmazonECSTaskExecutionRolePolicy", "policy/service-role/AmazonRDSEnhancedMonitoringRole"],
+        // The ECS execution roles, the database's Enhanced Monitoring role, and ECS's traffic role (albRoute.ts).
+        attachesPolicies: ["policy/service-role/AmazonECSTaskExecutionRolePolicy", "policy/service-role/AmazonRDSEnhancedMonitoringRole", TRAFFIC_SHIFT_POLICY],
     },
 
     // Registering an ECS service as a scalable target reads and updates the service with the caller's rights,

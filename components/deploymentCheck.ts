@@ -18,7 +18,13 @@ export interface DeploymentCheckArgs {
     /** The task definition the service was just given: its deployment must complete. */
     taskDefinitionArn: pulumi.Input<string>;
     /**
-     * Seconds to wait for the deployment to complete.
+     * The service's rollout strategy (rolloutStrategy.ts): where ECS reports the deployment's state.
+     * @default "rolling"
+     */
+    strategy?: pulumi.Input<string>;
+    /**
+     * Seconds to wait for the deployment to complete: the strategy's expected release and time for a
+     * rollback (see `deploymentCheckTimeout` in rolloutTimeline.ts).
      * @default DEPLOYMENT_TIMEOUT
      */
     timeoutSeconds?: pulumi.Input<number>;
@@ -31,12 +37,16 @@ interface CheckInputs {
     cluster: string;
     service: string;
     taskDefinitionArn: string;
+    strategy: string;
     timeoutSeconds: number;
     pollSeconds: number;
 }
 
-/** Only these inputs decide whether a deployment must be confirmed again. */
-const WATCHED: ReadonlyArray<keyof CheckInputs> = ["region", "cluster", "service", "taskDefinitionArn"];
+/**
+ * Only these inputs decide whether a deployment must be confirmed again. A new strategy comes with a
+ * deployment of its own (the service is updated with `forceNewDeployment`), run the new way.
+ */
+const WATCHED: ReadonlyArray<keyof CheckInputs> = ["region", "cluster", "service", "taskDefinitionArn", "strategy"];
 
 /**
  * The provider runs in the Pulumi CLI's Node process from a serialized copy of these functions: modules are
@@ -71,6 +81,9 @@ async function confirm(inputs: CheckInputs): Promise<void> {
         describeServices: (input) => client.send(new sdk.DescribeServicesCommand(input)),
         listTasks: (input) => client.send(new sdk.ListTasksCommand(input)),
         describeTasks: (input) => client.send(new sdk.DescribeTasksCommand(input)),
+        listServiceDeployments: (input) => client.send(new sdk.ListServiceDeploymentsCommand(input)),
+        describeServiceDeployments: (input) => client.send(new sdk.DescribeServiceDeploymentsCommand(input)),
+        describeServiceRevisions: (input) => client.send(new sdk.DescribeServiceRevisionsCommand(input)),
     };
     try {
         await waitForRollout(api, inputs, { timeoutMs: inputs.timeoutSeconds * 1000, pollMs: inputs.pollSeconds * 1000 });
@@ -84,8 +97,8 @@ async function confirm(inputs: CheckInputs): Promise<void> {
  * runs it, naming the service, the deployment's state and why its tasks stopped (see rolloutCheck.ts for
  * what ECS reports and why the AWS provider's own wait is not enough).
  *
- * Runs on create and whenever the task definition changes; a `pulumi up` that changes nothing about the
- * service calls nothing.
+ * Runs on create and whenever the task definition or the strategy changes; a `pulumi up` that changes
+ * nothing about the service calls nothing.
  */
 export class DeploymentCheck extends pulumi.dynamic.Resource {
     public readonly taskDefinitionArn!: pulumi.Output<string>;
@@ -97,6 +110,7 @@ export class DeploymentCheck extends pulumi.dynamic.Resource {
             cluster: args.cluster,
             service: args.service,
             taskDefinitionArn: args.taskDefinitionArn,
+            strategy: args.strategy ?? "rolling",
             timeoutSeconds: args.timeoutSeconds ?? DEPLOYMENT_TIMEOUT,
             pollSeconds: DEPLOYMENT_POLL_INTERVAL,
         }, opts, "berth", "DeploymentCheck");

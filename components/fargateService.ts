@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { createAlbRoute, DEFAULT_ROUTE_PRIORITY } from "./albRoute";
+import { createAlbRoute, DEFAULT_ROUTE_PRIORITY, MAX_RULE_VALUES, testRulePriority } from "./albRoute";
 import { createAutoscaling } from "./autoscaling";
 import type { ScaleSchedule } from "./schedule";
 import { createStoredSecrets } from "./secrets";
@@ -12,6 +12,8 @@ import {
     DEPLOYMENT_MAXIMUM_PERCENT, DEPLOYMENT_MINIMUM_HEALTHY_PERCENT, HEALTH_CHECK_GRACE_PERIOD,
     SERVICE_CONNECT_IDLE_TIMEOUT, SERVICE_CONNECT_PER_REQUEST_TIMEOUT,
 } from "./rollout";
+import { ecsDeploymentConfiguration, type Rollout } from "./rolloutStrategy";
+import { deploymentCheckTimeout, rolloutTimeline } from "./rolloutTimeline";
 import { createTaskDefinition, PORT_NAME, type ContainerSpec } from "./taskDefinition";
 
 /** The readiness gate's default command: starts the image's `node` and exits at once. */
@@ -222,6 +224,16 @@ export interface FargateServiceArgs {
      */
     deploymentAlarmNames?: string[];
     /**
+     * How a new version takes over (see rolloutStrategy.ts): ECS's rolling update, or a canary, linear or
+     * blue/green deployment in which ECS runs both versions and moves the traffic, on the ALB's rules for a
+     * public service (whose alternate target group, test rule and role for ECS exist whatever the strategy:
+     * see albRoute.ts) and in the callers' Service Connect proxies for a backend. Every strategy rolls back on
+     * `deploymentAlarmNames` and on failing health checks; the deployment check waits for the strategy's
+     * expected release (rolloutTimeline.ts).
+     * @default { strategy: "rolling" }
+     */
+    rollout?: Rollout;
+    /**
      * ECS Exec (`aws ecs execute-command`) into the service's container (see `TaskDefinitionArgs.execCommand`).
      * @default false
      */
@@ -255,8 +267,9 @@ export interface FargateServiceArgs {
  * admitting the container port only from the ALB (public) or only from the services that call it (their
  * own ingress rules), with its egress rule; ingress rules on the groups of the backends it calls; the ECS
  * service in the private subnets without public IP, with the deployment circuit breaker rolling back failed
- * deployments and ECS Service Connect; a deployment check that fails `pulumi up` when a deployment does not
- * complete (`deploymentCheck.ts`); for a public service the ALB route (`albRoute.ts`); when `maxCount`
+ * deployments and ECS Service Connect, deployed with the strategy of `rollout`; a deployment check that fails
+ * `pulumi up` when a deployment does not complete (`deploymentCheck.ts`); for a public service the ALB route
+ * with the second target group, test rule and role ECS shifts traffic with (`albRoute.ts`); when `maxCount`
  * exceeds `desiredCount` or a schedule applies, target-tracking and scheduled scaling (`autoscaling.ts`);
  * for a service that uses the database, the database's ingress rule from it and its egress rule to it; and a
  * Secrets Manager secret per entry of `secretValues` (`secrets.ts`). The service runs on a
@@ -274,6 +287,11 @@ export class FargateService extends pulumi.ComponentResource {
     public readonly targetGroupArn?: pulumi.Output<string>;
     /** Public services only: `targetgroup/<name>/<id>`, the dimension of its ALB metrics. */
     public readonly targetGroupArnSuffix?: pulumi.Output<string>;
+    /**
+     * Public services only: the suffixes of every target group the service's tasks may be in, the alternate
+     * one too when ECS shifts traffic between two (whichever serves after a deployment).
+     */
+    public readonly targetGroupArnSuffixes?: pulumi.Output<string>[];
     /** Resolves once the service's deployment completed: what callers and dependents wait for. */
     public readonly ready: pulumi.Resource;
 
@@ -287,6 +305,7 @@ export class FargateService extends pulumi.ComponentResource {
         this.port = args.port;
         const maxCount = args.maxCount ?? args.desiredCount;
         const schedules = args.scaling?.schedules ?? [];
+        const rollout = args.rollout ?? { strategy: "rolling" };
         const autoscaled = maxCount > args.desiredCount || schedules.length > 0;
         const calls = args.calls ?? [];
         const stored = createStoredSecrets(name, {
@@ -342,9 +361,10 @@ export class FargateService extends pulumi.ComponentResource {
 
         const service = this.createService({
             args,
+            rollout,
             taskDefinition: task.taskDefinition,
             securityGroup,
-            targetGroup: route?.targetGroup,
+            route,
             autoscaled,
             // ECS refuses a target group that no listener rule uses yet; tasks need their egress rule and the
             // NAT route to pull the image; Service Connect clients must start after the endpoints they call
@@ -353,6 +373,8 @@ export class FargateService extends pulumi.ComponentResource {
                 egress,
                 ...(args.egressRoutes ?? []),
                 ...(route ? [route.rule] : []),
+                // ECS checks the rules and assumes the role when it takes the advanced configuration.
+                ...(route ? [route.shift.testRule, route.shift.rolePolicy] : []),
                 ...callRules,
                 ...calls.map((callee) => callee.ready),
                 // Services migrate their schema at start: the database must let them in by then, and their
@@ -369,12 +391,18 @@ export class FargateService extends pulumi.ComponentResource {
                 serviceName: service.name,
                 minCount: args.desiredCount,
                 maxCount,
+                // Both target groups: after a deployment that shifted traffic the tasks serve from the other one.
                 requestCount: route && expose.kind === "public" && expose.loadBalancerArnSuffix !== undefined && requestsPerTarget !== undefined
-                    ? { resourceLabel: pulumi.interpolate`${expose.loadBalancerArnSuffix}/${route.targetGroup.arnSuffix}`, requestsPerTarget }
+                    ? {
+                        loadBalancerArnSuffix: expose.loadBalancerArnSuffix,
+                        targetGroupArnSuffixes: [route.targetGroup.arnSuffix, route.shift.alternateTargetGroup.arnSuffix],
+                        requestsPerTarget,
+                    }
                     : undefined,
                 schedules,
             }, this);
         }
+        const timeline = rolloutTimeline({ rollout, kind: args.expose.kind, deploymentAlarms: (args.deploymentAlarmNames ?? []).length > 0 });
         this.ready = (args.verifyDeployment ?? true)
             ? new DeploymentCheck(childName(name, "deployment"), {
                 region: args.region,
@@ -382,6 +410,9 @@ export class FargateService extends pulumi.ComponentResource {
                 cluster: args.cluster.name,
                 service: service.name,
                 taskDefinitionArn: task.taskDefinition.arn,
+                strategy: rollout.strategy,
+                // The longest this strategy's release is expected to take, and time for a rollback on top.
+                timeoutSeconds: deploymentCheckTimeout(timeline),
             }, { parent: this, dependsOn: [service] })
             : service;
 
@@ -393,6 +424,7 @@ export class FargateService extends pulumi.ComponentResource {
         this.taskDefinitionArn = task.taskDefinition.arn;
         this.targetGroupArn = route?.targetGroup.arn;
         this.targetGroupArnSuffix = route?.targetGroup.arnSuffix;
+        this.targetGroupArnSuffixes = route ? [route.targetGroup.arnSuffix, route.shift.alternateTargetGroup.arnSuffix] : undefined;
         this.registerOutputs({
             serviceName: this.serviceName,
             securityGroupId: this.securityGroupId,
@@ -494,13 +526,14 @@ export class FargateService extends pulumi.ComponentResource {
 
     private createService(spec: {
         args: FargateServiceArgs;
+        rollout: Rollout;
         taskDefinition: aws.ecs.TaskDefinition;
         securityGroup: aws.ec2.SecurityGroup;
-        targetGroup?: aws.lb.TargetGroup;
+        route?: ReturnType<typeof createAlbRoute>;
         autoscaled: boolean;
         dependsOn: pulumi.Resource[];
     }): aws.ecs.Service {
-        const { args, targetGroup } = spec;
+        const { args, route, rollout } = spec;
         const expose = args.expose;
         const verify = args.verifyDeployment ?? true;
         const alarmNames = [...new Set(args.deploymentAlarmNames ?? [])];
@@ -522,6 +555,11 @@ export class FargateService extends pulumi.ComponentResource {
                 securityGroups: [spec.securityGroup.id],
                 assignPublicIp: false,
             },
+            // The strategy, always stated (see ecsDeploymentConfiguration). The circuit breaker and the alarms
+            // below apply to rolling and blue/green deployments alike
+            // (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-failure-detection.html);
+            // canary and linear deployments run the same lifecycle with other traffic steps.
+            deploymentConfiguration: ecsDeploymentConfiguration(rollout),
             deploymentCircuitBreaker: { enable: true, rollback: true },
             // The one place deployment alarms are wired in: ECS fails and rolls back a deployment when any
             // of them goes to ALARM, alongside the circuit breaker, whichever trips first.
@@ -529,8 +567,19 @@ export class FargateService extends pulumi.ComponentResource {
             enableExecuteCommand: args.enableExecuteCommand ?? false,
             deploymentMinimumHealthyPercent: DEPLOYMENT_MINIMUM_HEALTHY_PERCENT,
             deploymentMaximumPercent: DEPLOYMENT_MAXIMUM_PERCENT,
-            loadBalancers: targetGroup
-                ? [{ targetGroupArn: targetGroup.arn, containerName: this.name, containerPort: args.port }]
+            loadBalancers: route
+                ? [{
+                    targetGroupArn: route.targetGroup.arn,
+                    containerName: this.name,
+                    containerPort: args.port,
+                    // On every public service, whatever its strategy (see createAlbRoute).
+                    advancedConfiguration: {
+                        alternateTargetGroupArn: route.shift.alternateTargetGroup.arn,
+                        productionListenerRule: route.rule.arn,
+                        testListenerRule: route.shift.testRule.arn,
+                        roleArn: route.shift.role.arn,
+                    },
+                }]
                 : undefined,
             healthCheckGracePeriodSeconds: expose.kind === "public" ? (expose.healthCheckGracePeriod ?? HEALTH_CHECK_GRACE_PERIOD) : undefined,
             serviceConnectConfiguration: {
@@ -540,6 +589,10 @@ export class FargateService extends pulumi.ComponentResource {
                     ? [{
                         portName: PORT_NAME,
                         discoveryName: expose.discoveryName,
+                        // No test traffic rules: without them, Service Connect sends callers' requests that carry
+                        // its default test header (TEST_TRAFFIC_HEADER's name) to a new version ECS is testing
+                        // (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-connect-blue-green.html),
+                        // and a change of strategy stays a change of strategy alone.
                         clientAlias: [{ port: args.port, dnsName: expose.discoveryName }],
                         timeout: {
                             // Below the services' 65 s keep-alive, so the proxy never reuses a connection the
@@ -614,12 +667,13 @@ function validate(name: string, args: FargateServiceArgs): void {
     }
     const expose = args.expose;
     if (expose.kind === "public") {
+        // The test rule holds the same values and the test header, one priority before the service's rule.
         const values = expose.pathPatterns.length + (expose.hostNames ?? []).length;
-        if (values > 5) {
-            throw new Error(`${where}: "expose.pathPatterns" and "expose.hostNames" hold ${values} values; an ALB rule takes at most 5`);
+        if (values + 1 > MAX_RULE_VALUES) {
+            throw new Error(`${where}: "expose.pathPatterns" and "expose.hostNames" hold ${values} values; the test rule adds the test header and an ALB rule takes at most ${MAX_RULE_VALUES}`);
         }
-        if (values > 0 && (!Number.isInteger(expose.priority) || expose.priority < 1 || expose.priority >= DEFAULT_ROUTE_PRIORITY)) {
-            throw new Error(`${where}: "expose.priority" must be 1-${DEFAULT_ROUTE_PRIORITY - 1}, got ${expose.priority}`);
+        if (values > 0 && (!Number.isInteger(expose.priority) || testRulePriority(expose.priority) < 1 || expose.priority >= DEFAULT_ROUTE_PRIORITY)) {
+            throw new Error(`${where}: "expose.priority" must be 2-${DEFAULT_ROUTE_PRIORITY - 1} (the test rule takes the one before), got ${expose.priority}`);
         }
     } else if (!/^[a-z][a-z0-9-]*$/.test(expose.discoveryName)) {
         throw new Error(`${where}: "expose.discoveryName" must be a DNS label, got ${JSON.stringify(expose.discoveryName)}`);

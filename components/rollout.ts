@@ -5,9 +5,9 @@
  * (`CONTAINER_HEALTH_CHECK`) -> for a public service the ALB sees `healthyThreshold` good checks
  * (`TARGET_GROUP_HEALTH_CHECK`) while ECS ignores ALB failures for `HEALTH_CHECK_GRACE_PERIOD` -> ECS
  * deregisters an old task and waits `DEREGISTRATION_DELAY` for its in-flight requests -> SIGTERM, and after
- * `STOP_TIMEOUT` SIGKILL -> the deployment is COMPLETED, which `pulumi up` waits for at most
- * `DEPLOYMENT_TIMEOUT` (see deploymentCheck.ts). Tests assert the invariants between these numbers, so a
- * change to one that breaks another fails there.
+ * `STOP_TIMEOUT` SIGKILL -> the deployment is COMPLETED, which `pulumi up` waits for: the expected release
+ * (rolloutTimeline.ts, per strategy) plus `DEPLOYMENT_TIMEOUT` (see deploymentCheck.ts). Tests assert the
+ * invariants between these numbers, so a change to one that breaks another fails there.
  */
 
 /** The container health check ECS runs in the task (the same numbers as the Dockerfiles' HEALTHCHECK). */
@@ -61,12 +61,28 @@ export const DEPLOYMENT_MINIMUM_HEALTHY_PERCENT = 100;
 export const DEPLOYMENT_MAXIMUM_PERCENT = 200;
 
 /**
- * How long `pulumi up` waits for a service's deployment to reach COMPLETED before it fails. The circuit
- * breaker needs at least 3 failed tasks to declare a deployment FAILED
+ * How much longer than the expected release (see rolloutTimeline.ts) `pulumi up` waits for a service's
+ * deployment to reach COMPLETED before it fails: the time for a failure to show and for ECS to roll it back.
+ * The circuit breaker needs at least 3 failed tasks to declare a deployment FAILED
  * (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html), and a
  * rollback is a deployment of its own.
  */
 export const DEPLOYMENT_TIMEOUT = 30 * 60;
+
+/**
+ * The longest a service's release may be expected to take (rolloutTimeline.ts): the pipeline's deploy jobs
+ * stop after 100 minutes (.github/workflows/pipeline.yml), in which they release the backends and then the
+ * gateway, one after the other, with a failure's allowance (`DEPLOYMENT_TIMEOUT`) on top. A stopped job would
+ * leave `pulumi up` cut off mid-release. Tests hold this against the workflow.
+ */
+export const MAX_RELEASE = 30 * 60;
+
+/**
+ * Seconds from ECS placing a Fargate task until its process starts: network interface, image pull (a few MB
+ * above a cached base, through the S3 gateway endpoint), container start. An estimate, not a setting: AWS
+ * publishes no figure, and no one here can time a real launch; the timelines (rolloutTimeline.ts) build on it.
+ */
+export const TASK_LAUNCH = 30;
 
 /** How often the deployment check asks ECS for the deployment's state. */
 export const DEPLOYMENT_POLL_INTERVAL = 15;

@@ -20,6 +20,19 @@
  * deployment or a rolled-back service fails `pulumi up` whatever the cause, and the message names the
  * service's deployment alarms, where the cause most likely is when no task stopped for a reason of its own.
  *
+ * Canary, linear and blue/green deployments report differently: `rolloutState` is returned only for rolling
+ * updates (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Deployment.html), and ECS keeps
+ * the state of these deployments in service deployments
+ * (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ServiceDeployment.html): a `status`
+ * (PENDING, IN_PROGRESS, SUCCESSFUL, STOP_REQUESTED, STOPPED, ROLLBACK_REQUESTED, ROLLBACK_IN_PROGRESS,
+ * ROLLBACK_SUCCESSFUL, ROLLBACK_FAILED), the `lifecycleStage` it is at (SCALE_UP, TEST_TRAFFIC_SHIFT,
+ * PRODUCTION_TRAFFIC_SHIFT, BAKE_TIME, CLEAN_UP, ...), the traffic weights of the target revision, and on
+ * failure the `rollback` and the alarms or circuit breaker that triggered it. A rollback is the same service
+ * deployment's status, not a deployment of its own. The check finds the service deployment whose target
+ * revision runs the task definition (ListServiceDeployments, DescribeServiceRevisions), passes on SUCCESSFUL
+ * and fails on any rollback or stop: unlike the AWS provider's own wait, which passes ROLLBACK_SUCCESSFUL
+ * (hashicorp/terraform-provider-aws, internal/service/ecs/service_deployment_wait_test.go).
+ *
  * No imports: the dynamic provider serializes the functions that use it.
  */
 
@@ -51,11 +64,39 @@ export interface EcsStoppedTask {
     containers?: Array<{ name?: string; reason?: string; exitCode?: number }>;
 }
 
-/** The three ECS calls the check makes, in the AWS SDK's request and response shapes. */
+/** A service deployment as ListServiceDeployments lists it. */
+export interface EcsServiceDeploymentBrief {
+    serviceDeploymentArn?: string;
+    targetServiceRevisionArn?: string;
+    status?: string;
+    createdAt?: Date;
+}
+
+/** The parts of a service deployment (DescribeServiceDeployments) this module reads. */
+export interface EcsServiceDeployment {
+    serviceDeploymentArn?: string;
+    status?: string;
+    statusReason?: string;
+    lifecycleStage?: string;
+    targetServiceRevision?: {
+        arn?: string;
+        requestedTaskCount?: number;
+        runningTaskCount?: number;
+        requestedProductionTrafficWeight?: number;
+    };
+    rollback?: { reason?: string; serviceRevisionArn?: string };
+    alarms?: { status?: string; alarmNames?: string[]; triggeredAlarmNames?: string[] };
+    deploymentCircuitBreaker?: { status?: string; failureCount?: number; threshold?: number };
+}
+
+/** The ECS calls the check makes, in the AWS SDK's request and response shapes. */
 export interface EcsApi {
     describeServices(input: { cluster: string; services: string[] }): Promise<{ services?: EcsService[] }>;
     listTasks(input: { cluster: string; serviceName: string; desiredStatus: "STOPPED" }): Promise<{ taskArns?: string[] }>;
     describeTasks(input: { cluster: string; tasks: string[] }): Promise<{ tasks?: EcsStoppedTask[] }>;
+    listServiceDeployments(input: { cluster: string; service: string; maxResults: number }): Promise<{ serviceDeployments?: EcsServiceDeploymentBrief[] }>;
+    describeServiceDeployments(input: { serviceDeploymentArns: string[] }): Promise<{ serviceDeployments?: EcsServiceDeployment[] }>;
+    describeServiceRevisions(input: { serviceRevisionArns: string[] }): Promise<{ serviceRevisions?: Array<{ serviceRevisionArn?: string; taskDefinition?: string }> }>;
 }
 
 /** The deployment to confirm. */
@@ -64,6 +105,12 @@ export interface RolloutTarget {
     service: string;
     /** The task definition ARN `pulumi up` just registered and gave the service. */
     taskDefinitionArn: string;
+    /**
+     * The service's strategy (rolloutStrategy.ts): `rolling` reads DescribeServices' deployments, the others
+     * service deployments.
+     * @default "rolling"
+     */
+    strategy?: string;
 }
 
 /** What one look at the service says. */
@@ -156,6 +203,92 @@ export async function stoppedTaskReasons(api: EcsApi, target: RolloutTarget, lim
         });
 }
 
+/** The statuses of a service deployment that end it without the new version: it rolled back or stopped. */
+const ROLLED_BACK = ["ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED", "STOP_REQUESTED", "STOPPED"];
+
+/** The last part of an ARN: a service deployment's ID. */
+function lastPart(arn: string | undefined): string {
+    return arn?.split("/").pop() ?? "?";
+}
+
+/**
+ * Reads one service deployment of a canary, linear or blue/green rollout. `taskDefinitionOf` gives the task
+ * definition of a service revision, where known.
+ */
+export function judgeServiceDeployment(
+    deployment: EcsServiceDeployment | undefined,
+    target: RolloutTarget,
+    taskDefinitionOf: (revisionArn: string | undefined) => string | undefined,
+): Verdict {
+    const wanted = shortTaskDefinition(target.taskDefinitionArn);
+    if (!deployment) {
+        return { state: "IN_PROGRESS", detail: `ECS lists no deployment of ${wanted} yet` };
+    }
+    const id = lastPart(deployment.serviceDeploymentArn);
+    const status = deployment.status ?? "PENDING";
+    const stage = deployment.lifecycleStage ? ` at ${deployment.lifecycleStage}` : "";
+    const reason = deployment.statusReason ? `: ${deployment.statusReason}` : "";
+    if (status === "SUCCESSFUL") {
+        return { state: "COMPLETED" };
+    }
+    if (ROLLED_BACK.includes(status)) {
+        const back = deployment.rollback?.serviceRevisionArn
+            ? `; ECS ${status === "ROLLBACK_SUCCESSFUL" ? "rolled" : "rolls"} the service back to ${shortTaskDefinition(taskDefinitionOf(deployment.rollback.serviceRevisionArn) ?? deployment.rollback.serviceRevisionArn)}`
+            : "";
+        const why = deployment.rollback?.reason && deployment.rollback.reason !== deployment.statusReason ? `; rollback: ${deployment.rollback.reason}` : "";
+        const triggered = deployment.alarms?.triggeredAlarmNames?.length
+            ? `; alarms that went to ALARM: ${deployment.alarms.triggeredAlarmNames.join(", ")}`
+            : deployment.alarms?.alarmNames?.length
+                ? `; its deployments fail when one of these alarms goes to ALARM: ${deployment.alarms.alarmNames.join(", ")}`
+                : "";
+        const breaker = deployment.deploymentCircuitBreaker?.status === "TRIGGERED"
+            ? `; the circuit breaker counted ${deployment.deploymentCircuitBreaker.failureCount ?? "?"} failed tasks (threshold ${deployment.deploymentCircuitBreaker.threshold ?? "?"})`
+            : "";
+        const failedToo = status === "ROLLBACK_FAILED" ? "; the rollback failed too, so check the service's events: the old version may not serve" : "";
+        return { state: "FAILED", detail: `deployment ${id} of ${wanted} is ${status}${stage}${reason}${why}${back}${triggered}${breaker}${failedToo}` };
+    }
+    const revision = deployment.targetServiceRevision;
+    const tasks = revision?.requestedTaskCount !== undefined ? `${revision.runningTaskCount ?? 0} of ${revision.requestedTaskCount} new tasks running` : "";
+    const weight = revision?.requestedProductionTrafficWeight;
+    const traffic = deployment.lifecycleStage === "BAKE_TIME"
+        ? "all production traffic on the new version; ECS keeps the old one and watches the deployment alarms until the bake time ends"
+        : weight !== undefined ? `${weight} % of production traffic on the new version` : "";
+    const counts = [tasks, traffic].filter(Boolean).join("; ");
+    return { state: "IN_PROGRESS", detail: `deployment ${id} of ${wanted} is ${status}${stage}${counts ? ` (${counts})` : ""}${reason}` };
+}
+
+/** One look at a canary, linear or blue/green rollout: the newest service deployment of the task definition. */
+async function lookAtServiceDeployment(api: EcsApi, target: RolloutTarget): Promise<Verdict> {
+    const listed = await api.listServiceDeployments({ cluster: target.cluster, service: target.service, maxResults: 20 });
+    const briefs = [...(listed.serviceDeployments ?? [])]
+        .sort((a, b) => (b.createdAt?.getTime() ?? 0) - (a.createdAt?.getTime() ?? 0));
+    const revisionArns = [...new Set(briefs.map((b) => b.targetServiceRevisionArn).filter((a): a is string => a !== undefined))].slice(0, 20);
+    const taskDefinitions = new Map<string, string>();
+    const learn = async (arns: string[]) => {
+        if (arns.length === 0) {
+            return;
+        }
+        const described = await api.describeServiceRevisions({ serviceRevisionArns: arns });
+        for (const r of described.serviceRevisions ?? []) {
+            if (r.serviceRevisionArn && r.taskDefinition) {
+                taskDefinitions.set(r.serviceRevisionArn, r.taskDefinition);
+            }
+        }
+    };
+    await learn(revisionArns);
+    const mine = briefs.find((b) => b.targetServiceRevisionArn !== undefined && taskDefinitions.get(b.targetServiceRevisionArn) === target.taskDefinitionArn);
+    if (!mine?.serviceDeploymentArn) {
+        return judgeServiceDeployment(undefined, target, () => undefined);
+    }
+    const described = await api.describeServiceDeployments({ serviceDeploymentArns: [mine.serviceDeploymentArn] });
+    const deployment = described.serviceDeployments?.[0];
+    const rollbackTo = deployment?.rollback?.serviceRevisionArn;
+    if (rollbackTo && !taskDefinitions.has(rollbackTo)) {
+        await learn([rollbackTo]);
+    }
+    return judgeServiceDeployment(deployment, target, (arn) => (arn === undefined ? undefined : taskDefinitions.get(arn)));
+}
+
 export interface WaitOptions {
     /** Give up after this long. */
     timeoutMs: number;
@@ -188,9 +321,11 @@ export async function waitForRollout(api: EcsApi, target: RolloutTarget, options
     const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
     const now = options.now ?? Date.now;
     const deadline = now() + options.timeoutMs;
+    const rolling = (target.strategy ?? "rolling") === "rolling";
     for (;;) {
-        const answer = await api.describeServices({ cluster: target.cluster, services: [target.service] });
-        const verdict = judge(answer.services?.[0], target);
+        const verdict = rolling
+            ? judge((await api.describeServices({ cluster: target.cluster, services: [target.service] })).services?.[0], target)
+            : await lookAtServiceDeployment(api, target);
         if (verdict.state === "COMPLETED") {
             options.log?.(`${target.service}: ${shortTaskDefinition(target.taskDefinitionArn)} rolled out`);
             return;

@@ -11,10 +11,11 @@
  *   from the services that call it.
  */
 import * as path from "path";
-import { DEFAULT_ROUTE_PRIORITY, rulePriority } from "../components/albRoute";
+import { DEFAULT_ROUTE_PRIORITY, MAX_RULE_VALUES, rulePriority, testRulePriority } from "../components/albRoute";
 import { DATABASE_TLS_VARIABLE, type DatabaseVariables } from "../components/database";
 import type { Platform } from "../components/platform";
 import { UPSTREAM_TIMEOUT_MS } from "../components/rollout";
+import { misplacedParameters, parseRolloutChoice, type ParsedChoice, type RolloutChoice } from "../components/rolloutStrategy";
 
 export type { Platform } from "../components/platform";
 export type { DatabaseVariables } from "../components/database";
@@ -117,6 +118,15 @@ export interface ServiceDeclaration {
      * @default undefined: no database
      */
     database?: true | { env?: Partial<DatabaseVariables> };
+    /**
+     * How a new version takes over: `rolling` (ECS replaces tasks), `canary`, `linear` or `blueGreen` (ECS runs
+     * both versions and moves the traffic: see README, "Rollout strategies"). Parameters left out come from
+     * the stack's preset; `berth:services.<name>.rollout` overrides this per stack.
+     * @example "canary"
+     * @example { strategy: "linear", stepPercent: 25, stepBakeMinutes: 2 }
+     * @default "rolling"
+     */
+    rollout?: RolloutChoice;
 }
 
 /** A catalogue entry with every default applied and the call graph worked out. */
@@ -145,6 +155,8 @@ export interface CatalogService {
     readonly calls: readonly string[];
     /** Where the service reads its database connection from; undefined when it declares no database. */
     readonly database?: { readonly env: Readonly<DatabaseVariables> };
+    /** The declared rollout, checked; the stack's preset fills in what it leaves out (config.ts). */
+    readonly rollout?: ParsedChoice;
 }
 
 /** The services Berth ships. Add yours here, next to its folder `services/<name>/`. */
@@ -210,8 +222,13 @@ export function resolveCatalog(decls: readonly ServiceDeclaration[]): CatalogSer
             throw new Error(`${where}: "subdomain" is "${d.subdomain}"; allowed: one DNS label such as "admin" (lowercase letters, digits, inner hyphens)`);
         }
         const ownRule = (d.pathPatterns ?? []).length > 0 || d.subdomain !== undefined;
-        if (d.priority !== undefined && (!Number.isInteger(d.priority) || d.priority < 1 || d.priority >= DEFAULT_ROUTE_PRIORITY || !ownRule)) {
-            throw new Error(`${where}: "priority" is ${d.priority}; allowed: a whole number from 1 to ${DEFAULT_ROUTE_PRIORITY - 1}, with "pathPatterns" or "subdomain"`);
+        // Each public service's test rule (components/albRoute.ts) sits one priority before its rule.
+        if (d.priority !== undefined && (!Number.isInteger(d.priority) || testRulePriority(d.priority) < 1 || d.priority >= DEFAULT_ROUTE_PRIORITY || !ownRule)) {
+            throw new Error(`${where}: "priority" is ${d.priority}; allowed: a whole number from 2 to ${DEFAULT_ROUTE_PRIORITY - 1} (its test rule takes the one before), with "pathPatterns" or "subdomain"`);
+        }
+        const values = (d.pathPatterns ?? []).length + (d.subdomain !== undefined ? 1 : 0);
+        if (d.kind === "public" && values + 1 > MAX_RULE_VALUES) {
+            throw new Error(`${where}: "pathPatterns" and "subdomain" hold ${values} values; allowed: at most ${MAX_RULE_VALUES - 1}, since the service's test rule adds the test header and an ALB rule takes at most ${MAX_RULE_VALUES} values`);
         }
         for (const route of d.routes ?? []) {
             if (!ROUTE.test(route)) {
@@ -230,6 +247,7 @@ export function resolveCatalog(decls: readonly ServiceDeclaration[]): CatalogSer
             defaultRouteOwner = d.name;
         }
         checkDatabase(where, d.database);
+        checkRollout(where, d.rollout);
         if (d.user !== undefined && (!/^[0-9]+(:[0-9]+)?$/.test(d.user) || /^0(:|$)/.test(d.user))) {
             throw new Error(`${where}: "user" is "${d.user}"; allowed: a non-root numeric uid or uid:gid such as "10001:10001"`);
         }
@@ -277,21 +295,36 @@ export function resolveCatalog(decls: readonly ServiceDeclaration[]): CatalogSer
         database: d.database === undefined
             ? undefined
             : { env: { ...DEFAULT_DATABASE_VARIABLES, ...(d.database === true ? {} : d.database.env) } },
+        rollout: d.rollout === undefined ? undefined : parseRolloutChoice(d.rollout).choice,
     }));
 
+    // Every public service holds two priorities on the listener: its rule's, and its test rule's just before.
     const priorities = new Map<number, string>();
-    for (const s of services) {
-        if (s.priority === undefined) {
-            continue;
+    for (const s of services.filter((x) => x.kind === "public")) {
+        const own = s.priority ?? DEFAULT_ROUTE_PRIORITY;
+        for (const [priority, what] of [[own, `"${s.name}"`], [testRulePriority(own), `"${s.name}" (its test rule)`]] as const) {
+            const other = priorities.get(priority);
+            if (other) {
+                throw new Error(`services/catalog.ts: services ${other} and ${what} both have listener rule priority ${priority}; declare another "priority" on the one added last (a rule takes its priority and the one before)`);
+            }
+            priorities.set(priority, what);
         }
-        const other = priorities.get(s.priority);
-        if (other) {
-            throw new Error(`services/catalog.ts: services "${other}" and "${s.name}" both have listener rule priority ${s.priority}; declare another "priority" on the one added last`);
-        }
-        priorities.set(s.priority, s.name);
     }
     deployOrder(services);
     return services;
+}
+
+/** A declared rollout: every field, and no parameter of another strategy than the one declared. */
+function checkRollout(where: string, rollout: RolloutChoice | undefined): void {
+    if (rollout === undefined) {
+        return;
+    }
+    const { choice, problems } = parseRolloutChoice(rollout);
+    const all = choice ? misplacedParameters(choice.strategy ?? "rolling", choice.parameters) : problems;
+    if (all.length > 0) {
+        const p = all[0];
+        throw new Error(`${where}: "${p.field ? `rollout.${p.field}` : "rollout"}" is ${JSON.stringify(p.value)}; allowed: ${p.allowed}`);
+    }
 }
 
 function checkDatabase(where: string, database: ServiceDeclaration["database"]): void {

@@ -323,7 +323,7 @@ describe("components", () => {
             ["a relative health path", { healthPath: "health" }, /"healthPath" must start with "\/"/],
             ["no subnets", { subnetIds: [] }, /"subnetIds" is empty/],
             ["six path patterns", { expose: { kind: "public", listenerArn: "l", loadBalancerSecurityGroupId: "sg", pathPatterns: ["/a", "/b", "/c", "/d", "/e", "/f"], priority: 10 } }, /at most 5/],
-            ["a priority the default route owns", { expose: { kind: "public", listenerArn: "l", loadBalancerSecurityGroupId: "sg", pathPatterns: ["/a"], priority: 50000 } }, /"expose.priority" must be 1-49999/],
+            ["a priority the default route owns", { expose: { kind: "public", listenerArn: "l", loadBalancerSecurityGroupId: "sg", pathPatterns: ["/a"], priority: 50000 } }, /"expose.priority" must be 2-49999 \(the test rule takes the one before\), got 50000/],
             ["a discovery name that is no DNS label", { expose: { kind: "backend", discoveryName: "My_Service" } }, /"expose.discoveryName" must be a DNS label/],
         ];
         for (const [what, overrides, message] of refused) {

@@ -138,7 +138,7 @@ describe("stack configuration", () => {
         ["an override for an unknown service", { "berth:services": JSON.stringify({ "no-such-service": { desiredCount: 2 } }) },
             new RegExp(`^berth:services\\.no-such-service names no service of the catalogue; allowed: ${catalog.map((s) => s.name).join(", ")}$`)],
         ["an unknown override field", { "berth:services": JSON.stringify({ users: { replicas: 2 } }) },
-            /^berth:services\.users has unknown keys replicas; allowed: cpu, memory, desiredCount, maxCount$/],
+            /^berth:services\.users has unknown keys replicas; allowed: cpu, memory, desiredCount, maxCount, rollout$/],
         ["a negative task count for a service", { "berth:services": JSON.stringify({ users: { desiredCount: -1 } }) },
             /^berth:services\.users\.desiredCount is -1; allowed: /],
         ["services that are no object", { "berth:services": "[1]" }, /^berth:services is \[1\]; allowed: an object such as/],

@@ -352,13 +352,16 @@ describe("FargateService operations", () => {
         assert.strictEqual(morning.inputs.resourceId, target.inputs.resourceId);
     });
 
-    it("scales a public service on ALB requests per task too, labelled with the ALB's and target group's suffixes", async () => {
+    it("scales a public service on ALB requests per task too, counted at the ALB for both its target groups", async () => {
         const h = await mocked();
         new FargateService("x", serviceArgs({ expose: publicExpose, desiredCount: 2, maxCount: 4, scaling: { requestsPerTarget: 500 } }));
         await h.settle();
         const policy = h.one(T.scalingPolicy, "x-request-scaling").inputs.targetTrackingScalingPolicyConfiguration;
-        assert.strictEqual(policy.predefinedMetricSpecification.predefinedMetricType, "ALBRequestCountPerTarget");
-        assert.match(policy.predefinedMetricSpecification.resourceLabel, /^app\/alb\/0123\/targetgroup\/x-tg-[0-9a-f]{7}\/[0-9a-f]{16}$/);
+        const requests = (policy.customizedMetricSpecification.metrics as any[]).filter((m) => m.metricStat?.metric.metricName === "RequestCount");
+        assert.deepStrictEqual(requests.map((m) => Object.fromEntries(m.metricStat.metric.dimensions.map((d: any) => [d.name, d.value]))).map((d) => d.LoadBalancer), ["app/alb/0123", "app/alb/0123"]);
+        for (const m of requests) {
+            assert.match(m.metricStat.metric.dimensions.find((d: any) => d.name === "TargetGroup").value, /^targetgroup\/x-tg(-alt)?-[0-9a-f]{7}\/[0-9a-f]{16}$/);
+        }
         assert.strictEqual(policy.targetValue, 500);
         assert.ok(policy.scaleInCooldown > policy.scaleOutCooldown);
     });

@@ -148,6 +148,16 @@ describe("deploy access for GitHub Actions", () => {
         runs.push({ name: "prod with a domain, alarm e-mail and secrets", ...everything });
         const natInstance = await runBerth({ ...withPipeline("dev"), "berth:natStrategy": "instance" }, { stack: "dev" });
         runs.push({ name: "dev with a NAT instance", ...natInstance });
+        // Each strategy that shifts traffic, on the public gateway and on backends: ECS then gets a role of the stack.
+        for (const [stack, rollouts] of [
+            ["prod", { api: "canary", users: "linear", products: "blueGreen" }],
+            ["dev", { api: "linear", users: "blueGreen", products: "canary" }],
+            ["dev", { api: "blueGreen", users: "canary", products: "linear" }],
+        ] as const) {
+            const services = Object.fromEntries(Object.entries(rollouts).map(([name, rollout]) => [name, { rollout }]));
+            const run = await runBerth({ ...withPipeline(stack), "berth:services": JSON.stringify(services) }, { stack });
+            runs.push({ name: `${stack} with ${Object.entries(rollouts).map(([n, r]) => `${n} ${r}`).join(", ")}`, ...run });
+        }
     });
 
     describe("the permission map", () => {

@@ -374,14 +374,17 @@ for (const stack of shippedStacks()) {
                     assert.deepStrictEqual(policies, []);
                     continue;
                 }
-                const metrics = policies.map((p) => p.inputs.targetTrackingScalingPolicyConfiguration.predefinedMetricSpecification.predefinedMetricType).sort();
-                assert.deepStrictEqual(metrics, service.kind === "public" ? ["ALBRequestCountPerTarget", "ECSServiceAverageCPUUtilization"] : ["ECSServiceAverageCPUUtilization"]);
+                const metrics = policies.map((p) => p.inputs.targetTrackingScalingPolicyConfiguration.predefinedMetricSpecification?.predefinedMetricType ?? "requests per task").sort();
+                assert.deepStrictEqual(metrics, service.kind === "public" ? ["ECSServiceAverageCPUUtilization", "requests per task"] : ["ECSServiceAverageCPUUtilization"]);
                 for (const policy of policies) {
                     const c = policy.inputs.targetTrackingScalingPolicyConfiguration;
                     assert.ok(c.scaleInCooldown > c.scaleOutCooldown, `${policy.name} scales in as fast as out`);
-                    if (c.predefinedMetricSpecification.predefinedMetricType === "ALBRequestCountPerTarget") {
-                        const tg = h.one(T.targetGroup, `${service.name}-tg`);
-                        assert.match(c.predefinedMetricSpecification.resourceLabel, new RegExp(`^app/${alb.name}-[0-9a-f]{7}/[0-9a-f]{16}/targetgroup/${tg.name}-[0-9a-f]{7}/[0-9a-f]{16}$`));
+                    if (c.customizedMetricSpecification) {
+                        // Requests to both of the service's target groups, at this stack's ALB.
+                        const groups = ["tg", "tg-alt"].map((role) => h.one(T.targetGroup, `${service.name}-${role}`).outputs.arnSuffix);
+                        const counted = (c.customizedMetricSpecification.metrics as any[]).filter((m) => m.metricStat?.metric.metricName === "RequestCount")
+                            .map((m) => Object.fromEntries(m.metricStat.metric.dimensions.map((d: any) => [d.name, d.value])));
+                        assert.deepStrictEqual(counted, groups.map((TargetGroup) => ({ LoadBalancer: alb.outputs.arnSuffix, TargetGroup })));
                         assert.strictEqual(c.targetValue, settings.requestsPerTarget);
                     }
                 }
@@ -626,6 +629,8 @@ for (const stack of shippedStacks()) {
                     const attachments = h.ofType(T.attachment).filter((a) => a.inputs.role.startsWith(`${service.name}-`));
                     assert.deepStrictEqual(attachments.map((a) => [a.inputs.role.replace(/-[0-9a-f]{7}$/, ""), a.inputs.policyArn]), [
                         [`${service.name}-execution-role`, "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"],
+                        // A public service's role for ECS to move its traffic between target groups (albRoute.ts).
+                        ...(service.kind === "public" ? [[`${service.name}-traffic-role`, "arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers"]] : []),
                     ]);
                 });
 

@@ -2,7 +2,9 @@
  * The deployment check's logic against a faked ECS API that replays what ECS reports over time.
  */
 import * as assert from "assert";
-import { RolloutError, waitForRollout, type EcsApi, type EcsService, type EcsStoppedTask } from "../components/rolloutCheck";
+import {
+    RolloutError, waitForRollout, type EcsApi, type EcsService, type EcsServiceDeployment, type EcsServiceDeploymentBrief, type EcsStoppedTask,
+} from "../components/rolloutCheck";
 
 const NEW = "arn:aws:ecs:eu-west-1:123456789012:task-definition/berth-dev-users:8";
 const OLD = "arn:aws:ecs:eu-west-1:123456789012:task-definition/berth-dev-users:7";
@@ -25,9 +27,17 @@ function fakeEcs(snapshots: EcsService[], stopped: EcsStoppedTask[] = []): EcsAp
         async describeTasks(input: { cluster: string; tasks: string[] }) {
             return { tasks: stopped.filter((t) => input.tasks.includes(t.taskArn!)) };
         },
+        ...rollingOnly,
     };
     return api;
 }
+
+/** A rolling update is judged from DescribeServices alone: these calls must not happen. */
+const rollingOnly: Pick<EcsApi, "listServiceDeployments" | "describeServiceDeployments" | "describeServiceRevisions"> = {
+    listServiceDeployments: async () => assert.fail("a rolling update is judged from DescribeServices"),
+    describeServiceDeployments: async () => assert.fail("a rolling update is judged from DescribeServices"),
+    describeServiceRevisions: async () => assert.fail("a rolling update is judged from DescribeServices"),
+};
 
 const deployment = (id: string, taskDefinition: string, rolloutState: string, status: string, extra: object = {}) =>
     ({ id, taskDefinition, rolloutState, status, desiredCount: 2, runningCount: 0, ...extra });
@@ -43,8 +53,8 @@ function clock() {
     return { now: () => t, sleep: async (ms: number) => { t += ms; } };
 }
 
-async function failure(api: EcsApi, timeoutMs = 60_000): Promise<RolloutError> {
-    const error = await waitForRollout(api, target, { timeoutMs, pollMs: 15_000, ...clock() }).then(() => undefined, (e: unknown) => e);
+async function failure(api: EcsApi, timeoutMs = 60_000, of: typeof target & { strategy?: string } = target): Promise<RolloutError> {
+    const error = await waitForRollout(api, of, { timeoutMs, pollMs: 15_000, ...clock() }).then(() => undefined, (e: unknown) => e);
     assert.ok(error instanceof RolloutError, `expected a RolloutError, got ${error}`);
     return error;
 }
@@ -150,8 +160,121 @@ describe("deployment check with deployment alarms", () => {
     });
 });
 
+describe("deployment check of canary, linear and blue/green deployments", () => {
+    const REV = (n: number) => `arn:aws:ecs:eu-west-1:123456789012:service-revision/berth-cluster/users-service-1234567/${n}00000000000000000`;
+    const DEP = (n: number) => `arn:aws:ecs:eu-west-1:123456789012:service-deployment/berth-cluster/users-service-1234567/dep${n}`;
+    const linear = { ...target, strategy: "linear" };
+    const revisions = new Map([[REV(7), OLD], [REV(8), NEW]]);
+    /** ECS's two earlier deployments, and ours, listed in no particular order (the API promises none). */
+    const briefs: EcsServiceDeploymentBrief[] = [
+        { serviceDeploymentArn: DEP(7), targetServiceRevisionArn: REV(7), status: "SUCCESSFUL", createdAt: new Date("2026-09-01T10:00:00Z") },
+        { serviceDeploymentArn: DEP(8), targetServiceRevisionArn: REV(8), status: "IN_PROGRESS", createdAt: new Date("2026-09-02T10:00:00Z") },
+        { serviceDeploymentArn: DEP(6), targetServiceRevisionArn: REV(8), status: "ROLLBACK_SUCCESSFUL", createdAt: new Date("2026-08-30T10:00:00Z") },
+    ];
+
+    /** An ECS that answers DescribeServiceDeployments with the next snapshot of our deployment each call. */
+    function fakeDeployments(snapshots: EcsServiceDeployment[], stopped: EcsStoppedTask[] = []): EcsApi & { looks: number } {
+        const api = {
+            looks: 0,
+            describeServices: async () => assert.fail("these strategies report through service deployments"),
+            async listTasks() {
+                return { taskArns: stopped.map((t) => t.taskArn!) };
+            },
+            async describeTasks(input: { tasks: string[] }) {
+                return { tasks: stopped.filter((t) => input.tasks.includes(t.taskArn!)) };
+            },
+            async listServiceDeployments(input: { cluster: string; service: string }) {
+                assert.deepStrictEqual([input.cluster, input.service], [target.cluster, target.service]);
+                return { serviceDeployments: briefs };
+            },
+            async describeServiceRevisions(input: { serviceRevisionArns: string[] }) {
+                assert.ok(input.serviceRevisionArns.length <= 20, "ECS takes at most 20 ARNs");
+                return { serviceRevisions: input.serviceRevisionArns.map((arn) => ({ serviceRevisionArn: arn, taskDefinition: revisions.get(arn) })) };
+            },
+            async describeServiceDeployments(input: { serviceDeploymentArns: string[] }) {
+                assert.deepStrictEqual(input.serviceDeploymentArns, [DEP(8)], "the newest deployment of the new task definition");
+                const snapshot = snapshots[Math.min(api.looks, snapshots.length - 1)];
+                api.looks++;
+                return { serviceDeployments: [{ serviceDeploymentArn: DEP(8), ...snapshot }] };
+            },
+        };
+        return api;
+    }
+
+    const shifting = (stage: string, weight: number) =>
+        ({ status: "IN_PROGRESS", lifecycleStage: stage, targetServiceRevision: { arn: REV(8), requestedTaskCount: 2, runningTaskCount: 2, requestedProductionTrafficWeight: weight } });
+
+    it("waits through the traffic steps and the bake time, reporting each, and passes once the deployment is SUCCESSFUL", async () => {
+        const lines: string[] = [];
+        const api = fakeDeployments([
+            { status: "IN_PROGRESS", lifecycleStage: "SCALE_UP", targetServiceRevision: { arn: REV(8), requestedTaskCount: 2, runningTaskCount: 1 } },
+            shifting("PRODUCTION_TRAFFIC_SHIFT", 25),
+            shifting("PRODUCTION_TRAFFIC_SHIFT", 50),
+            shifting("BAKE_TIME", 100),
+            { status: "SUCCESSFUL", lifecycleStage: "CLEAN_UP" },
+        ]);
+        await waitForRollout(api, linear, { timeoutMs: 60 * 60_000, pollMs: 15_000, log: (l) => lines.push(l), ...clock() });
+        assert.strictEqual(api.looks, 5, "a healthy new version alone does not end the check: the bake and the clean-up do");
+        assert.match(lines[0], /deployment dep8 of berth-dev-users:8 is IN_PROGRESS at SCALE_UP \(1 of 2 new tasks running\)/);
+        assert.match(lines[1], /at PRODUCTION_TRAFFIC_SHIFT \(2 of 2 new tasks running; 25 % of production traffic on the new version\)/);
+        assert.match(lines[3], /at BAKE_TIME \(2 of 2 new tasks running; all production traffic on the new version; ECS keeps the old one and watches the deployment alarms until the bake time ends\)/);
+        assert.match(lines[4], /rolled out/);
+    });
+
+    it("fails as soon as an alarm rolls the traffic back, naming the alarm, the stage and the version ECS returns to", async () => {
+        const api = fakeDeployments([
+            shifting("BAKE_TIME", 100),
+            {
+                status: "ROLLBACK_IN_PROGRESS",
+                lifecycleStage: "BAKE_TIME",
+                statusReason: "Service deployment rolled back because of alarms.",
+                rollback: { reason: "Alarm berth-dev-users-5xx-rate is in ALARM state.", serviceRevisionArn: REV(7) },
+                alarms: { status: "TRIGGERED", alarmNames: ["berth-dev-users-5xx-rate"], triggeredAlarmNames: ["berth-dev-users-5xx-rate"] },
+            },
+        ]);
+        const error = await failure(api, 60 * 60_000, linear);
+        assert.match(error.message, /^service "users-service-1234567" did not roll out berth-dev-users:8: FAILED: deployment dep8 of berth-dev-users:8 is ROLLBACK_IN_PROGRESS at BAKE_TIME: Service deployment rolled back because of alarms\.; rollback: Alarm berth-dev-users-5xx-rate is in ALARM state\.; ECS rolls the service back to berth-dev-users:7; alarms that went to ALARM: berth-dev-users-5xx-rate/);
+        assert.strictEqual(api.looks, 2);
+    });
+
+    it("fails a deployment whose new tasks never got healthy, naming the circuit breaker's count and the tasks' reasons", async () => {
+        const api = fakeDeployments([{
+            status: "ROLLBACK_SUCCESSFUL",
+            lifecycleStage: "SCALE_UP",
+            statusReason: "ECS deployment circuit breaker: tasks failed to start.",
+            rollback: { serviceRevisionArn: REV(7) },
+            deploymentCircuitBreaker: { status: "TRIGGERED", failureCount: 3, threshold: 3 },
+        }], crashed);
+        const error = await failure(api, 60_000, linear);
+        assert.match(error.message, /is ROLLBACK_SUCCESSFUL at SCALE_UP: ECS deployment circuit breaker: tasks failed to start\.; ECS rolled the service back to berth-dev-users:7; the circuit breaker counted 3 failed tasks \(threshold 3\)/);
+        assert.match(error.message, /task aaa111: Essential container in task exited \(container users: exit code 1\)/);
+    });
+
+    it("fails a rollback that failed too, and a deployment someone stopped", async () => {
+        const failedToo = await failure(fakeDeployments([{ status: "ROLLBACK_FAILED", statusReason: "Target group not found." }]), 60_000, linear);
+        assert.match(failedToo.message, /is ROLLBACK_FAILED: Target group not found\.; the rollback failed too/);
+        const stopped = await failure(fakeDeployments([{ status: "STOPPED", statusReason: "Stopped by user." }]), 60_000, linear);
+        assert.match(stopped.message, /is STOPPED: Stopped by user\./);
+    });
+
+    it("fails a deployment still shifting at the timeout, with the share of traffic it reached", async () => {
+        const error = await failure(fakeDeployments([shifting("PRODUCTION_TRAFFIC_SHIFT", 75)]), 60_000, linear);
+        assert.match(error.message, /still IN_PROGRESS: deployment dep8 of berth-dev-users:8 is IN_PROGRESS at PRODUCTION_TRAFFIC_SHIFT \(2 of 2 new tasks running; 75 % of production traffic on the new version\); gave up after 60 s/);
+    });
+
+    it("waits while ECS has not listed the deployment yet", async () => {
+        const api = fakeDeployments([{ status: "SUCCESSFUL" }]);
+        const list = api.listServiceDeployments;
+        let calls = 0;
+        api.listServiceDeployments = async (input) => (calls++ === 0 ? { serviceDeployments: [briefs[0]] } : list(input));
+        const lines: string[] = [];
+        await waitForRollout(api, linear, { timeoutMs: 60_000, pollMs: 15_000, log: (l) => lines.push(l), ...clock() });
+        assert.match(lines[0], /ECS lists no deployment of berth-dev-users:8 yet/);
+    });
+});
+
 describe("deployment check provider", () => {
-    it("serializes, and confirms again only when the task definition or the service changes", async () => {
+    it("serializes, and confirms again only when the task definition, the service or the strategy changes", async () => {
         const { Harness } = await import("./support/pulumi");
         const h = new Harness();
         await h.install({});
@@ -163,10 +286,11 @@ describe("deployment check provider", () => {
         const mod = { exports: {} as { handler: () => Record<string, (...args: unknown[]) => Promise<any>> } };
         new Function("exports", "module", "require", text)(mod.exports, mod, require);
         const provider = mod.exports.handler();
-        const inputs = { region: "eu-west-1", profile: "", cluster: "k", service: "s", taskDefinitionArn: NEW, timeoutSeconds: 1800, pollSeconds: 15 };
+        const inputs = { region: "eu-west-1", profile: "", cluster: "k", service: "s", taskDefinitionArn: NEW, strategy: "rolling", timeoutSeconds: 1800, pollSeconds: 15 };
         assert.deepStrictEqual(await provider.diff("id", inputs, { ...inputs, timeoutSeconds: 60 }), { changes: false });
         assert.deepStrictEqual(await provider.diff("id", inputs, { ...inputs, taskDefinitionArn: OLD }), { changes: true });
         assert.deepStrictEqual(await provider.diff("id", inputs, { ...inputs, service: "t" }), { changes: true });
+        assert.deepStrictEqual(await provider.diff("id", inputs, { ...inputs, strategy: "canary" }), { changes: true }, "a new strategy brings a deployment of its own");
         assert.strictEqual(typeof provider.create, "function");
         assert.strictEqual(typeof provider.update, "function");
     });
