@@ -117,7 +117,7 @@ export interface RolloutTarget {
 export type Verdict =
     | { state: "COMPLETED" }
     | { state: "IN_PROGRESS"; detail: string }
-    | { state: "FAILED"; detail: string };
+    | { state: "FAILED"; detail: string; /** No deployment of the target is listed: rolled back, or not visible yet. */ unseen?: true };
 
 /** The short form of a task definition ARN: `family:revision`. */
 export function shortTaskDefinition(arn: string | undefined): string {
@@ -153,6 +153,7 @@ export function judge(service: EcsService | undefined, target: RolloutTarget): V
         return {
             state: "FAILED",
             detail: `the service runs ${shortTaskDefinition(service.taskDefinition)}, not ${wanted}: its deployment was rolled back${alarms(service)}`,
+            unseen: true,
         };
     }
     // ECS keeps the old deployment listed until the bake time ends, so all new tasks running is the sign.
@@ -300,6 +301,12 @@ export interface WaitOptions {
     now?: () => number;
     /** Progress lines, e.g. to Pulumi's log. */
     log?: (line: string) => void;
+    /**
+     * How long "the service runs another task definition and lists no deployment of the new one" counts as
+     * ECS not showing the new deployment yet rather than a completed rollback, unless the deployment was seen.
+     * @default four polls
+     */
+    consistencyGraceMs?: number;
 }
 
 /** Why `pulumi up` fails: names the service, the deployment's state and the stopped tasks' reasons. */
@@ -322,10 +329,22 @@ export async function waitForRollout(api: EcsApi, target: RolloutTarget, options
     const now = options.now ?? Date.now;
     const deadline = now() + options.timeoutMs;
     const rolling = (target.strategy ?? "rolling") === "rolling";
+    const start = now();
+    const grace = options.consistencyGraceMs ?? 4 * options.pollMs;
+    let seen = false;
     for (;;) {
-        const verdict = rolling
+        let verdict = rolling
             ? judge((await api.describeServices({ cluster: target.cluster, services: [target.service] })).services?.[0], target)
             : await lookAtServiceDeployment(api, target);
+        // ECS's API is eventually consistent (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html,
+        // "The Amazon ECS API follows an eventual consistency model"): right after UpdateService, a read may
+        // still show the old task definition and no deployment of the new one. That reads as a completed
+        // rollback only once the deployment was seen, or after the grace.
+        if (verdict.state === "FAILED" && verdict.unseen && !seen && now() - start < grace) {
+            verdict = { state: "IN_PROGRESS", detail: `ECS does not list a deployment of ${shortTaskDefinition(target.taskDefinitionArn)} yet` };
+        } else if (!(verdict.state === "FAILED" && verdict.unseen)) {
+            seen = true;
+        }
         if (verdict.state === "COMPLETED") {
             options.log?.(`${target.service}: ${shortTaskDefinition(target.taskDefinitionArn)} rolled out`);
             return;

@@ -88,9 +88,30 @@ describe("deployment check", () => {
 
     it("fails a rollback that already completed, when the failed deployment left the list", async () => {
         const api = fakeEcs([{ taskDefinition: OLD, deployments: [deployment("ecs-svc/3", OLD, "COMPLETED", "PRIMARY", { runningCount: 2 })] }], crashed);
-        const error = await failure(api);
+        const error = await failure(api, 30 * 60_000);
         assert.match(error.message, /FAILED: the service runs berth-dev-users:7, not berth-dev-users:8: its deployment was rolled back/);
         assert.match(error.message, /task aaa111/);
+        assert.strictEqual(api.describeCalls, 5, "four looks in which ECS may not list the new deployment yet, then the verdict");
+    });
+
+    it("waits for a deployment ECS does not list yet right after the update, instead of calling it rolled back", async () => {
+        const api = fakeEcs([
+            { taskDefinition: OLD, deployments: [deployment("ecs-svc/1", OLD, "COMPLETED", "PRIMARY", { runningCount: 2 })] },
+            { taskDefinition: NEW, deployments: [deployment("ecs-svc/2", NEW, "IN_PROGRESS", "PRIMARY"), deployment("ecs-svc/1", OLD, "COMPLETED", "ACTIVE")] },
+            { taskDefinition: NEW, deployments: [deployment("ecs-svc/2", NEW, "COMPLETED", "PRIMARY", { runningCount: 2 })] },
+        ]);
+        await waitForRollout(api, target, { timeoutMs: 60_000, pollMs: 15_000, ...clock() });
+        assert.strictEqual(api.describeCalls, 3);
+    });
+
+    it("calls a deployment it saw and that then left the list rolled back at once", async () => {
+        const api = fakeEcs([
+            { taskDefinition: NEW, deployments: [deployment("ecs-svc/2", NEW, "IN_PROGRESS", "PRIMARY"), deployment("ecs-svc/1", OLD, "COMPLETED", "ACTIVE")] },
+            { taskDefinition: OLD, deployments: [deployment("ecs-svc/3", OLD, "COMPLETED", "PRIMARY", { runningCount: 2 })] },
+        ], crashed);
+        const error = await failure(api, 30 * 60_000);
+        assert.match(error.message, /FAILED: the service runs berth-dev-users:7, not berth-dev-users:8: its deployment was rolled back/);
+        assert.strictEqual(api.describeCalls, 2, "no grace once the deployment was seen");
     });
 
     it("fails a first deploy that failed with no earlier version to roll back to", async () => {
