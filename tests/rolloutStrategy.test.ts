@@ -19,6 +19,7 @@ import {
 import { deploymentCheckTimeout, rolloutTimeline } from "../components/rolloutTimeline";
 import { PRESETS } from "../config";
 import { catalog, type CatalogService } from "../services/catalog";
+import { presetTimelines } from "../scripts/timelines";
 import { ROOT } from "./support/pulumi";
 
 const KINDS = ["public", "backend"] as const;
@@ -252,5 +253,16 @@ describe("the release limit", () => {
             assert.ok(levels(catalog) * MAX_RELEASE + DEPLOYMENT_TIMEOUT + builds <= minutes * 60,
                 `${id}: ${levels(catalog)} levels of at most ${MAX_RELEASE} s, a rollback's ${DEPLOYMENT_TIMEOUT} s and builds exceed ${minutes} min`);
         }
+    });
+});
+
+describe("README's table of release timelines", () => {
+    it("is what the timelines compute for every strategy at each preset's parameters", () => {
+        const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+        const block = /<!-- timelines \(npm run timelines\) -->\n([\s\S]*?)\n<!-- \/timelines -->/.exec(readme);
+        assert.ok(block, "README has no generated timelines table");
+        assert.strictEqual(block[1], presetTimelines().join("\n"), "README's timelines are stale: regenerate them with npm run timelines");
+        // Every strategy of both presets, for a public service and a backend.
+        assert.strictEqual(presetTimelines().length, 2 + 2 * ROLLOUT_STRATEGIES.length * KINDS.length);
     });
 });

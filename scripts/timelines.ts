@@ -1,0 +1,21 @@
+/**
+ * README's table of release timelines (section "Rollout strategies"): every strategy with each preset's
+ * parameters, for a public service and a backend, from components/rolloutTimeline.ts.
+ *
+ *     npm run timelines
+ */
+import { ROLLOUT_STRATEGIES, resolveRollout } from "../components/rolloutStrategy";
+import { timelineTable } from "../components/rolloutTimeline";
+import { PRESETS } from "../config";
+
+/** The presets in README's order, each with every strategy at the preset's parameters. */
+export function presetTimelines(): string[] {
+    return timelineTable((["test", "prod"] as const).map((name) => ({
+        name,
+        rollouts: ROLLOUT_STRATEGIES.map((strategy) => resolveRollout(PRESETS[name].rolloutDefaults, [{ strategy, parameters: {} }]).rollout),
+    })));
+}
+
+if (require.main === module) {
+    console.log(presetTimelines().join("\n"));
+}
