@@ -324,7 +324,7 @@ export function alarmMetrics(service: CatalogService, s: Settings): number {
         clusterName: "cluster",
         serviceName: service.name,
         expose: service.kind === "public"
-            ? { kind: "public", loadBalancerArnSuffix: "app/alb/0", targetGroupArnSuffix: "targetgroup/tg/0" }
+            ? { kind: "public", loadBalancerArnSuffix: "app/alb/0", targetGroupArnSuffix: "targetgroup/tg/0", alternateTargetGroupArnSuffix: "targetgroup/tg-alt/0" }
             : { kind: "backend", discoveryName: service.name },
         minCount: s.services[service.name].desiredCount,
         containerInsights: s.containerInsights,
