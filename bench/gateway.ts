@@ -227,7 +227,13 @@ async function main(): Promise<void> {
     const tracedOnOneCore = wrk("Berth gateway on one core, tracing every request", `http://127.0.0.1:${pinnedTracedPort}/users`, { pid: pinnedTraced.pid, cpus: "1" });
     const tracedPerCpuSecond = (tracedOnOneCore.rps * duration) / tracedOnOneCore.cpu!;
     table([tracedOnOneCore]);
-    console.log(`\nTracing every request: ${Math.round(tracedPerCpuSecond).toLocaleString("en-US")} requests per CPU-second (${tracedOnOneCore.cpu!.toFixed(1)} CPU-seconds), ${Math.round(100 - (100 * tracedPerCpuSecond) / perCpuSecond)} % fewer than without.`);
+    console.log(`\nTracing every request: ${Math.round(tracedPerCpuSecond).toLocaleString("en-US")} requests per CPU-second (${tracedOnOneCore.cpu!.toFixed(1)} CPU-seconds), ${change(tracedPerCpuSecond, perCpuSecond)} than without.`);
+}
+
+/** `12 % fewer` or `3 % more`: `value` against `base`. */
+function change(value: number, base: number): string {
+    const percent = Math.round(100 - (100 * value) / base);
+    return percent >= 0 ? `${percent} % fewer` : `${-percent} % more`;
 }
 
 function cleanup(): void {

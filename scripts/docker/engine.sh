@@ -14,13 +14,14 @@ fi
 if ! command -v dockerd >/dev/null 2>&1; then
   log "installing docker.io from Debian"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq docker.io >/dev/null
+  # Without the caller's descriptors: a daemon the package's scripts may start must not hold a CI log open.
+  apt-get update -qq </dev/null >/var/log/berth-docker-install.log 2>&1 || { tail -n 50 /var/log/berth-docker-install.log >&2; exit 1; }
+  apt-get install -y -qq docker.io </dev/null >>/var/log/berth-docker-install.log 2>&1 || { tail -n 50 /var/log/berth-docker-install.log >&2; exit 1; }
 fi
 
 log "starting dockerd"
 mkdir -p /var/log
-nohup dockerd --bridge=none --iptables=false --ip6tables=false >/var/log/berth-dockerd.log 2>&1 &
+nohup dockerd --bridge=none --iptables=false --ip6tables=false </dev/null >/var/log/berth-dockerd.log 2>&1 &
 for _ in $(seq 1 60); do
   if docker info >/dev/null 2>&1; then
     log "engine answers"

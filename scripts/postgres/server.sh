@@ -17,18 +17,31 @@ role=berth
 password=berth
 database=berth
 
+# Runs a command that may leave a daemon behind (the package's own cluster, a started server) with none of
+# the caller's descriptors: not the URL's (fd 3, the caller's "$(...)", which would then wait for the daemon
+# to exit) nor the caller's stdout or stderr (a CI log that would stay open). Its output follows on stderr.
+detached() {
+    local out rc=0
+    out="$(mktemp)"
+    "$@" </dev/null >"$out" 2>&1 3>&- || rc=$?
+    cat "$out" >&2
+    rm -f "$out"
+    return "$rc"
+}
+
 if ! dpkg-query -W -f '${Status}' postgresql 2>/dev/null | grep -q "install ok installed"; then
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends postgresql
+    detached apt-get update -qq
+    detached apt-get install -y -qq --no-install-recommends postgresql
 fi
 
 version="$(ls /usr/lib/postgresql | sort -V | tail -n 1)"
 if ! pg_lsclusters -h | awk -v v="$version" -v c="$cluster" '$1 == v && $2 == c { found = 1 } END { exit !found }'; then
-    pg_createcluster --port "$port" ${BERTH_PG_DATA:+--datadir "$BERTH_PG_DATA"} "$version" "$cluster" -- --auth-local=peer --auth-host=scram-sha-256
+    detached pg_createcluster --port "$port" ${BERTH_PG_DATA:+--datadir "$BERTH_PG_DATA"} "$version" "$cluster" -- --auth-local=peer --auth-host=scram-sha-256
 fi
 port="$(pg_lsclusters -h | awk -v v="$version" -v c="$cluster" '$1 == v && $2 == c { print $3 }')"
 if ! pg_lsclusters -h | awk -v v="$version" -v c="$cluster" '$1 == v && $2 == c && $4 == "online" { found = 1 } END { exit !found }'; then
-    pg_ctlcluster "$version" "$cluster" start
+    # The server's own log: /var/log/postgresql/postgresql-<version>-<cluster>.log.
+    detached pg_ctlcluster "$version" "$cluster" start
 fi
 
 as_postgres() { runuser -u postgres -- psql --cluster "$version/$cluster" -v ON_ERROR_STOP=1 -qAt "$@"; }
