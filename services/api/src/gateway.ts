@@ -7,7 +7,7 @@ import pino, { type Logger } from "pino";
 import { errors as undiciErrors, type Dispatcher } from "undici";
 import { acceptedRequestId, errorBody } from "../../kit/src/errors";
 import { ConnectionTracker, KEEP_ALIVE_TIMEOUT_MS } from "../../kit/src/http";
-import { contextWith, rawHeaderSetter, REQUEST_ID_ATTRIBUTE, ROOT_CONTEXT, type Tracing } from "../../kit/src/tracing";
+import { contextWith, endWithResponse, rawHeaderSetter, REQUEST_ID_ATTRIBUTE, ROOT_CONTEXT, type Tracing } from "../../kit/src/tracing";
 import { API_KEY_HEADER, IDENTITY_HEADERS, IDENTITY_PREFIX, type Authenticator } from "./auth";
 import { matchRoute, type Route } from "./routes";
 import { Pools, Upstream } from "./upstreams";
@@ -263,15 +263,7 @@ export class Gateway {
             },
         }, ROOT_CONTEXT);
         this.serverSpans.set(res, span);
-        res.once("close", () => {
-            span.setAttribute("http.response.status_code", res.statusCode);
-            if (!res.writableFinished) {
-                span.setStatus({ code: SpanStatusCode.ERROR, message: "connection closed before the response completed" });
-            } else if (res.statusCode >= 500) {
-                span.setStatus({ code: SpanStatusCode.ERROR });
-            }
-            span.end();
-        });
+        endWithResponse(span, res);
     }
 
     /** A bug, not a fault of the client or the upstream: 500, logged. */

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { SpanKind, SpanStatusCode, type Span } from "@opentelemetry/api";
+import { SpanKind, type Span } from "@opentelemetry/api";
 import Fastify, {
     LogController,
     type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type HTTPMethods, type RouteShorthandOptions,
@@ -7,7 +7,7 @@ import Fastify, {
 import { Database, type Migration } from "./database";
 import { acceptedRequestId, describeViolations, errorBody, HttpError } from "./errors";
 import { ConnectionTracker, exitOnSignals, KEEP_ALIVE_TIMEOUT_MS, portFromEnv } from "./http";
-import { context, contextWith, headerGetter, REQUEST_ID_ATTRIBUTE, ROOT_CONTEXT, serviceTracing, shutDownServiceTracing, type Tracing } from "./tracing";
+import { context, contextWith, endWithResponse, headerGetter, REQUEST_ID_ATTRIBUTE, ROOT_CONTEXT, serviceTracing, shutDownServiceTracing, type Tracing } from "./tracing";
 
 /** Answers from the process alone, for the load balancer's and ECS's probes. */
 const HEALTH_PATH = "/health";
@@ -159,15 +159,7 @@ function traceRequests(app: FastifyInstance, tracing: Tracing): void {
         }, propagator.extract(ROOT_CONTEXT, req.headers, headerGetter));
         (req as unknown as { [SPAN]: Span })[SPAN] = span;
         const res = reply.raw;
-        res.once("close", () => {
-            span.setAttribute("http.response.status_code", res.statusCode);
-            if (!res.writableFinished) {
-                span.setStatus({ code: SpanStatusCode.ERROR, message: "connection closed before the response completed" });
-            } else if (res.statusCode >= 500) {
-                span.setStatus({ code: SpanStatusCode.ERROR });
-            }
-            span.end();
-        });
+        endWithResponse(span, res);
         done();
     });
     // The handler runs synchronously from the last preHandler hook's `done`, after the body has been read:

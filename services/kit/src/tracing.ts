@@ -19,7 +19,7 @@
  * - `OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG`, `OTEL_BSP_*`, `OTEL_SERVICE_NAME`,
  *   `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_SDK_DISABLED`: read by the SDK as the specification says.
  */
-import { context, diag, DiagLogLevel, propagation, ROOT_CONTEXT, trace, type Context, type Span, type TextMapGetter, type TextMapSetter, type Tracer } from "@opentelemetry/api";
+import { context, diag, DiagLogLevel, propagation, ROOT_CONTEXT, SpanStatusCode, trace, type Context, type Span, type TextMapGetter, type TextMapSetter, type Tracer } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { OTLPTraceExporter as JsonExporter } from "@opentelemetry/exporter-trace-otlp-http";
@@ -230,6 +230,22 @@ export const rawHeaderSetter: TextMapSetter<string[]> = {
         carrier.push(key, value);
     },
 };
+
+/**
+ * Ends a SERVER span when its response closes, with the status code; an error when the connection closed
+ * before the response completed, or when the answer is a 5xx.
+ */
+export function endWithResponse(span: Span, res: { statusCode: number; writableFinished: boolean; once(event: "close", listener: () => void): unknown }): void {
+    res.once("close", () => {
+        span.setAttribute("http.response.status_code", res.statusCode);
+        if (!res.writableFinished) {
+            span.setStatus({ code: SpanStatusCode.ERROR, message: "connection closed before the response completed" });
+        } else if (res.statusCode >= 500) {
+            span.setStatus({ code: SpanStatusCode.ERROR });
+        }
+        span.end();
+    });
+}
 
 /** The context that makes `span` the parent of what starts in it. */
 export function contextWith(span: Span, parent: Context = ROOT_CONTEXT): Context {
