@@ -7,7 +7,8 @@
  * measures given images instead, several per service to compare them:
  * `BENCH_IMAGES=api=berth-api:old,api=berth-api:new`. Starts are interleaved, so that a change in the
  * machine's load weighs on every image alike.
- * Containers use the host's network (`--network=host`), listen on loopback and run read-only.
+ * Containers use the host's network (`--network=host`), listen on loopback and run read-only. Services that
+ * declare the database get `DATABASE_URL` (plain TCP on loopback unless `DB_SSL` says otherwise).
  */
 import { execFileSync } from "node:child_process";
 import * as os from "node:os";
@@ -35,10 +36,19 @@ function exists(image: string): boolean {
 async function startUpMs(image: string, service: CatalogService): Promise<number> {
     const port = await freePort();
     const name = `berth-bench-${service.name}-${process.pid}`;
-    const env = { PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: "warn", ROUTES: "{\"/x\":\"http://127.0.0.1:9\"}" };
+    const env: Record<string, string> = { PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: "warn", ROUTES: "{\"/x\":\"http://127.0.0.1:9\"}" };
+    if (service.database) {
+        // Checked in main(): a service that declares the database refuses to start without one. /health
+        // answers without touching it, so the server's speed does not enter the figure.
+        Object.assign(env, { DATABASE_URL: process.env.DATABASE_URL!, DB_SSL: process.env.DB_SSL ?? "disable" });
+    }
     docker(["run", "-d", "--network=host", "--read-only", "--name", name, ...Object.entries(env).flatMap(([k, v]) => ["-e", `${k}=${v}`]), image]);
     try {
+        const deadline = Date.now() + 60_000;
         for (;;) {
+            if (docker(["inspect", "--format", "{{.State.Running}}", name]) !== "true" || Date.now() > deadline) {
+                throw new Error(`${service.name} (${image}) did not answer on ${service.healthPath} within 60 s; its log:\n${docker(["logs", "--tail", "20", name])}`);
+            }
             try {
                 const res = await fetch(`http://127.0.0.1:${port}${service.healthPath}`, { signal: AbortSignal.timeout(500) });
                 if (res.ok) {
@@ -57,6 +67,9 @@ async function startUpMs(image: string, service: CatalogService): Promise<number
 }
 
 async function main(): Promise<void> {
+    if (catalog.some((s) => s.database) && !process.env.DATABASE_URL) {
+        throw new Error(`DATABASE_URL is not set; ${catalog.filter((s) => s.database).map((s) => s.name).join(" and ")} refuse to start without their database (start one with scripts/postgres/server.sh and export its URL)`);
+    }
     const base = process.env.BERTH_BASE_IMAGE ?? (exists(STAND_IN) ? STAND_IN : undefined);
     const given = (process.env.BENCH_IMAGES ?? "").split(",").filter(Boolean).map((pair) => pair.split("=") as [string, string]);
     const baseSize = base ? Number(docker(["image", "inspect", "--format", "{{.Size}}", base])) : NaN;

@@ -40,7 +40,7 @@ export interface UsageAssumptions {
     containerInsights: { metricsPerCluster: number; metricsPerService: number; performanceLogGbPerTask: number };
     /**
      * What an ECR repository stores: the base image's layers once, and one layer per kept image (the service's
-     * bundle), as measured in README's "Images" (229 MB images, 1.3-1.6 MB above the base).
+     * bundle), as measured in README's "Images" (230-231 MB images, 2.4-3.0 MB above the base).
      */
     image: { baseGb: number; layerGbPerImage: number };
     /**
@@ -65,7 +65,7 @@ export const USAGE_ASSUMPTIONS: Readonly<Record<"test" | "prod", Readonly<UsageA
         databaseDataGb: 1,
         databaseDailyChange: 0.02,
         containerInsights: { metricsPerCluster: 12, metricsPerService: 20, performanceLogGbPerTask: 0.05 },
-        image: { baseGb: 0.23, layerGbPerImage: 0.002 },
+        image: { baseGb: 0.23, layerGbPerImage: 0.003 },
         fargateSpotDiscount: 0.68,
     },
     prod: {
@@ -80,7 +80,7 @@ export const USAGE_ASSUMPTIONS: Readonly<Record<"test" | "prod", Readonly<UsageA
         databaseDataGb: 10,
         databaseDailyChange: 0.02,
         containerInsights: { metricsPerCluster: 12, metricsPerService: 20, performanceLogGbPerTask: 0.05 },
-        image: { baseGb: 0.23, layerGbPerImage: 0.002 },
+        image: { baseGb: 0.23, layerGbPerImage: 0.003 },
         fargateSpotDiscount: 0.68,
     },
 };
