@@ -73,6 +73,19 @@ const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 const retained = (gb: number, days: number) => gb * days / 30;
 
 /**
+ * Logs of `gb` a month, ingested at `ingestionGb` a GB and kept `days`: a cost item's detail and monthly figure.
+ * `volume` says how `gb` came about, when it is more than one figure.
+ */
+function logsCost(gb: number, ingestionGb: number, days: number, volume = `${gb} GB`): Pick<CostItem, "detail" | "monthly"> {
+    const kept = retained(gb, days);
+    const storage = PRICES.cloudwatch.logStorageGbMonth;
+    return {
+        detail: `${volume} × ${money(ingestionGb)} + ${qty(kept)} GB kept ${days} days × ${money(storage)}`,
+        monthly: gb * ingestionGb + kept * storage,
+    };
+}
+
+/**
  * The monthly cost of a stack, line by line.
  * @param settings the stack's settings, as `loadSettings` returns them
  * @param catalog the services the stack deploys
@@ -276,8 +289,7 @@ function database(s: Settings, catalog: readonly CatalogService[], usage: UsageA
             id: "rds-logs",
             group: "database",
             name: "PostgreSQL logs exported to CloudWatch Logs",
-            detail: `${usage.databaseLogGb} GB × ${money(cw.logIngestionGb)} + ${qty(retained(usage.databaseLogGb, s.logRetentionDays))} GB kept ${s.logRetentionDays} days × ${money(cw.logStorageGbMonth)}`,
-            monthly: usage.databaseLogGb * cw.logIngestionGb + retained(usage.databaseLogGb, s.logRetentionDays) * cw.logStorageGbMonth,
+            ...logsCost(usage.databaseLogGb, cw.logIngestionGb, s.logRetentionDays),
         },
     ];
     if (db.performanceInsights) {
@@ -355,16 +367,14 @@ function logsAndMonitoring(s: Settings, catalog: readonly CatalogService[], usag
         id: "service-logs",
         group: "logs and monitoring",
         name: "Service logs in CloudWatch Logs",
-        detail: `${catalog.length} × ${usage.serviceLogGb} GB × ${money(cw.logIngestionGb)} + ${qty(retained(serviceLogs, s.logRetentionDays))} GB kept ${s.logRetentionDays} days × ${money(cw.logStorageGbMonth)}`,
-        monthly: serviceLogs * cw.logIngestionGb + retained(serviceLogs, s.logRetentionDays) * cw.logStorageGbMonth,
+        ...logsCost(serviceLogs, cw.logIngestionGb, s.logRetentionDays, `${catalog.length} × ${usage.serviceLogGb} GB`),
     }];
     if (s.flowLogs) {
         items.push({
             id: "flow-logs",
             group: "logs and monitoring",
             name: "VPC flow logs in CloudWatch Logs",
-            detail: `${usage.flowLogGb} GB × ${money(cw.vendedLogIngestionGb)} + ${qty(retained(usage.flowLogGb, s.logRetentionDays))} GB kept ${s.logRetentionDays} days × ${money(cw.logStorageGbMonth)}`,
-            monthly: usage.flowLogGb * cw.vendedLogIngestionGb + retained(usage.flowLogGb, s.logRetentionDays) * cw.logStorageGbMonth,
+            ...logsCost(usage.flowLogGb, cw.vendedLogIngestionGb, s.logRetentionDays),
         });
     }
     if (s.containerInsights) {
