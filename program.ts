@@ -18,6 +18,7 @@ import { capacityFor } from "./components/fargate";
 import { FargateService, type BackendExposure, type PublicExposure } from "./components/fargateService";
 import { LoadBalancer } from "./components/loadBalancer";
 import { LogsKey } from "./components/logsKey";
+import { stackRolePath } from "./components/naming";
 import { Network } from "./components/network";
 import { schedulesFor } from "./components/schedule";
 import { SecretRestart } from "./components/secretRestart";
@@ -107,6 +108,7 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
         ...settings.pipeline,
         region: settings.region,
         stackTags,
+        rolePath: stackRolePath(settings.project, settings.stack),
         logGroupPrefixes: [
             `/${settings.project}/${settings.stack}/`,
             // RDS names the groups of the logs it exports after the instance.

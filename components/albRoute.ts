@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { childName } from "./naming";
+import { childName, stackRolePath } from "./naming";
 import { DEREGISTRATION_DELAY, TARGET_GROUP_HEALTH_CHECK } from "./rollout";
 import { TEST_TRAFFIC_HEADER, TRAFFIC_SHIFT_POLICY } from "./rolloutStrategy";
 
@@ -135,6 +135,7 @@ export function createAlbRoute(name: string, args: AlbRouteArgs, parent: pulumi.
         actions: [{ type: "forward", targetGroupArn: alternateTargetGroup.arn }],
     }, { parent, ignoreChanges: ["actions"] });
     const role = new aws.iam.Role(childName(name, "traffic-role"), {
+        path: stackRolePath(),
         description: `ECS moves ${name}'s traffic between its target groups during deployments`,
         assumeRolePolicy: JSON.stringify({
             Version: "2012-10-17",

@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { childName } from "./naming";
+import { childName, stackRolePath } from "./naming";
 
 /** PostgreSQL's default port, which the instance does not use. */
 export const POSTGRES_DEFAULT_PORT = 5432;
@@ -359,6 +359,7 @@ export class Database extends pulumi.ComponentResource {
      */
     private createMonitoringRole(): { role: aws.iam.Role; attachment: aws.iam.RolePolicyAttachment } {
         const role = new aws.iam.Role(childName(this.name, "monitoring-role"), {
+            path: stackRolePath(),
             description: "RDS publishes the database's Enhanced Monitoring metrics",
             assumeRolePolicy: JSON.stringify({
                 Version: "2012-10-17",

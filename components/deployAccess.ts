@@ -103,6 +103,8 @@ export interface DeployAccessArgs {
     region: string;
     /** The tags the stack's provider puts on every resource; the deploy role may change only roles that carry them. */
     stackTags: Readonly<Record<string, string>>;
+    /** The IAM path of every role the stack creates (`stackRolePath`): the deploy role reaches roles there only. */
+    rolePath: string;
     /** The prefixes of the stack's log group names, e.g. `/berth/dev/` and `/aws/rds/instance/berth-dev-db/`. */
     logGroupPrefixes: readonly string[];
     /** The starts of the stack's S3 bucket names, e.g. `berth-dev-alb-logs-`. */
@@ -159,6 +161,7 @@ export class DeployAccess extends pulumi.ComponentResource {
                 bucketPrefixes: args.bucketPrefixes,
                 secretPrefixes: args.secretPrefixes,
                 protectedRoleArns: roles,
+                rolePath: args.rolePath,
             }))),
         }, { parent: this });
         if (previewRole) {

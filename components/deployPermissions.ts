@@ -27,8 +27,9 @@ export type Scope =
     /** IAM roles that carry this stack's tags (the provider's default tags). */
     | "stackRoles"
     /**
-     * Creating IAM roles, only with this stack's tags in the request. Nothing but `iam:CreateRole` belongs
-     * here: `iam:TagRole` on request tags alone would let the role tag any role of the account into the stack.
+     * Creating IAM roles under the stack's path (`stackRolePath`), only with this stack's tags in the request:
+     * `iam:CreateRole`, and `iam:TagRole` for the tags it creates them with. The path keeps `iam:TagRole` on
+     * request tags from reaching any other role of the account.
      */
     | "newStackRoles"
     /** CloudWatch Logs groups under the stack's prefix (`/<project>/<stack>/`). */
@@ -361,18 +362,18 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
         },
     },
 
-    // The provider creates roles with their tags in CreateRole itself, which IAM authorizes with
-    // aws:RequestTag and no dependent iam:TagRole (unlike EC2, ELB or ECS, IAM has no CreateAction key to tell a
-    // tag-on-create apart from a later TagRole):
-    // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html
-    // https://docs.aws.amazon.com/IAM/latest/UserGuide/access_iam-tags.html
+    // The provider creates roles with their tags in CreateRole itself. IAM authorizes those tags as iam:TagRole
+    // on the new role, with aws:RequestTag (iann0036/iamlive#97, fixed in #98: CreateRole with tags needs
+    // iam:TagRole; https://docs.aws.amazon.com/IAM/latest/UserGuide/access_iam-tags.html), and has no
+    // CreateAction key to tell a tag-on-create apart from a later TagRole, unlike EC2, ELB or ECS. So TagRole
+    // is granted on request tags too, and every statement on roles is limited to the stack's path.
     "aws:iam/role:Role": {
         read: [
             "iam:GetRole", "iam:ListRolePolicies", "iam:GetRolePolicy",
             "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole",
         ],
         write: {
-            newStackRoles: ["iam:CreateRole"],
+            newStackRoles: ["iam:CreateRole", "iam:TagRole"],
             stackRoles: [
                 "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:UpdateAssumeRolePolicy",
                 "iam:TagRole", "iam:UntagRole", "iam:DeleteRole",
@@ -463,6 +464,8 @@ export interface PolicyContext {
     secretPrefixes: readonly string[];
     /** Roles the deploy role must never change, whatever their tags: its own and its siblings'. */
     protectedRoleArns: readonly string[];
+    /** The IAM path of every role the stack creates, `/<project>/<stack>/` (`stackRolePath`). */
+    rolePath: string;
 }
 
 export interface PolicyStatement {
@@ -520,7 +523,8 @@ export function deployPolicy(
 ): PolicyDocument {
     const entries = Object.values(permissions);
     const writes = (scope: Scope) => sorted(entries.flatMap((p) => p.write[scope] ?? []));
-    const roles = `arn:${ctx.partition}:iam::${ctx.account}:role/*`;
+    // Only roles under the stack's path: a role elsewhere in the account, tagged or not, is out of reach.
+    const roles = `arn:${ctx.partition}:iam::${ctx.account}:role${ctx.rolePath}*`;
     const statements: PolicyStatement[] = [
         { Sid: "Read", Effect: "Allow", Action: allReads(permissions, invokes), Resource: "*" },
         { Sid: "Write", Effect: "Allow", Action: writes("any"), Resource: "*" },
@@ -602,6 +606,9 @@ const READ_VERB = /^[a-z0-9-]+:(Describe|Get|List|BatchGet|BatchCheck)/;
  */
 const SCOPED_READS: readonly string[] = ["secretsmanager:GetSecretValue"];
 
+/** What creating a role with its tags takes (`newStackRoles`). */
+const NEW_ROLE_ACTIONS: readonly string[] = ["iam:CreateRole", "iam:TagRole"];
+
 export function permissionProblems(permissions: Readonly<Record<string, TypePermissions>>): string[] {
     const problems: string[] = [];
     for (const [type, p] of Object.entries(permissions)) {
@@ -618,8 +625,8 @@ export function permissionProblems(permissions: Readonly<Record<string, TypePerm
                     problems.push(`${type}: ${JSON.stringify(action)} is not an IAM action`);
                 } else if (action.startsWith("iam:") && scope !== "stackRoles" && scope !== "newStackRoles") {
                     problems.push(`${type}: IAM write ${action} must be limited to the stack's roles, not "${scope}"`);
-                } else if (scope === "newStackRoles" && action !== "iam:CreateRole") {
-                    problems.push(`${type}: ${action} on request tags alone reaches roles outside the stack; only iam:CreateRole belongs in "newStackRoles"`);
+                } else if (scope === "newStackRoles" && !NEW_ROLE_ACTIONS.includes(action)) {
+                    problems.push(`${type}: ${action} on request tags alone changes roles the stack did not create; only ${NEW_ROLE_ACTIONS.join(" and ")} belong in "newStackRoles"`);
                 } else if (action.startsWith("logs:") && scope !== "stackLogGroups") {
                     problems.push(`${type}: log write ${action} must be limited to the stack's log groups, not "${scope}"`);
                 } else if (SCOPED_READS.includes(action) && scope === "any") {

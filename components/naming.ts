@@ -1,3 +1,5 @@
+import * as pulumi from "@pulumi/pulumi";
+
 /**
  * Naming rules shared by every component.
  *
@@ -9,4 +11,14 @@
 /** The logical name of a component's child: `${parent}-${role}` or `${parent}-${role}-${index}`. */
 export function childName(parent: string, role: string, index?: number): string {
     return index === undefined ? `${parent}-${role}` : `${parent}-${role}-${index}`;
+}
+
+/**
+ * The IAM path of every role the stack creates, `/<project>/<stack>/`: the pipeline's deploy role may create,
+ * tag and change roles under this path only (deployPermissions.ts), so it cannot adopt another role of the
+ * account by tagging it. A path is part of the role's ARN (`arn:aws:iam::<account>:role/<path><name>`:
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-friendly-names).
+ */
+export function stackRolePath(project: string = pulumi.getProject(), stack: string = pulumi.getStack()): string {
+    return `/${project}/${stack}/`;
 }

@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { contains, isolatedSubnets, overlaps, parseCidr, splitSubnets, type Ipv4Cidr } from "./cidr";
-import { childName } from "./naming";
+import { childName, stackRolePath } from "./naming";
 
 /**
  * `single`: one NAT gateway for the VPC. `perAz`: one per AZ (an AZ outage cuts no other AZ off).
@@ -234,6 +234,7 @@ export class Network extends pulumi.ComponentResource {
         }, { parent: this, protect, retainOnDelete: args.retainOnDelete ?? false });
         const account = aws.getCallerIdentityOutput({}, parent).accountId;
         const role = new aws.iam.Role(childName(this.name, "flow-logs-role"), {
+            path: stackRolePath(),
             description: "VPC flow logs write to their log group",
             assumeRolePolicy: pulumi.jsonStringify({
                 Version: "2012-10-17",

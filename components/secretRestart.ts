@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { childName } from "./naming";
+import { childName, stackRolePath } from "./naming";
 
 /** A service whose tasks read secrets at start, and must start anew when one changes. */
 export interface SecretReader {
@@ -150,6 +150,7 @@ export class SecretRestart extends pulumi.ComponentResource {
 
     private createRole(role: string, service: string, description: string, statement: Record<string, unknown>): aws.iam.Role {
         const created = new aws.iam.Role(childName(this.name, role), {
+            path: stackRolePath(),
             description,
             assumeRolePolicy: JSON.stringify({
                 Version: "2012-10-17",

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { childName } from "./naming";
+import { childName, stackRolePath } from "./naming";
 import { cpuArchitecture, type Platform } from "./platform";
 import { CONTAINER_HEALTH_CHECK, STOP_TIMEOUT } from "./rollout";
 import { COLLECTOR_CONTAINER, collectorContainer, tracingEnvironment, XRAY_ACTIONS } from "./tracing";
@@ -311,6 +311,7 @@ function withTracing(name: string, container: ContainerSpec, sampleRatio: number
 
 function createRole(name: string, role: string, description: string, parent: pulumi.Resource): aws.iam.Role {
     return new aws.iam.Role(childName(name, role), {
+        path: stackRolePath(),
         description,
         assumeRolePolicy: JSON.stringify({
             Version: "2012-10-17",

@@ -181,13 +181,13 @@ describe("deploy access for GitHub Actions", () => {
             assert.deepStrictEqual(permissionProblems(RESOURCE_PERMISSIONS), []);
             const widened = {
                 ...RESOURCE_PERMISSIONS,
-                "aws:iam/role:Role": { read: ["iam:PutRolePolicy"], write: { any: ["iam:CreateRole"], newStackRoles: ["iam:CreateRole", "iam:TagRole"] } },
+                "aws:iam/role:Role": { read: ["iam:PutRolePolicy"], write: { any: ["iam:CreateRole"], newStackRoles: ["iam:CreateRole", "iam:TagRole", "iam:UpdateAssumeRolePolicy"] } },
                 "aws:cloudwatch/logGroup:LogGroup": { read: [], write: { any: ["logs:DeleteLogGroup"] } },
             };
             assert.deepStrictEqual(permissionProblems(widened).sort(), [
                 "aws:cloudwatch/logGroup:LogGroup: log write logs:DeleteLogGroup must be limited to the stack's log groups, not \"any\"",
                 "aws:iam/role:Role: IAM write iam:CreateRole must be limited to the stack's roles, not \"any\"",
-                "aws:iam/role:Role: iam:TagRole on request tags alone reaches roles outside the stack; only iam:CreateRole belongs in \"newStackRoles\"",
+                "aws:iam/role:Role: iam:UpdateAssumeRolePolicy on request tags alone changes roles the stack did not create; only iam:CreateRole and iam:TagRole belong in \"newStackRoles\"",
                 "aws:iam/role:Role: read action iam:PutRolePolicy is not a Describe/Get/List call",
             ]);
         });
@@ -225,6 +225,25 @@ describe("deploy access for GitHub Actions", () => {
                 // Every IAM write sits in a statement limited to the stack's roles.
                 for (const s of doc.Statement.filter((s) => s.Effect === "Allow" && s.Resource === "*")) {
                     assert.deepStrictEqual(s.Action.filter((a) => a.startsWith("iam:") && !/^iam:(Get|List)/.test(a)), [], `${name} ${s.Sid}`);
+                }
+            }
+        });
+
+        it("creates, tags, changes and passes only roles under the stack's path, and every role of the stack is there", () => {
+            for (const { name, h } of runs) {
+                const stack = name.split(" ")[0];
+                const doc = deployPolicyOf(h);
+                const path = `/berth/${stack}/`;
+                for (const sid of ["CreateStackRoles", "ChangeStackRoles", "AttachManagedPolicies", "PassStackRoles"]) {
+                    assert.deepStrictEqual(statement(doc, sid).Resource, `arn:aws:iam::${ACCOUNT}:role${path}*`, `${name} ${sid}`);
+                }
+                // A role created with tags needs iam:TagRole for them; on request tags alone it is safe only because
+                // the resource is the stack's path.
+                assert.deepStrictEqual(statement(doc, "CreateStackRoles").Action, ["iam:CreateRole", "iam:TagRole"], name);
+                const roles = h.ofType(T.role).filter((r) => !inAccess(r));
+                assert.ok(roles.length > 0, name);
+                for (const role of roles) {
+                    assert.strictEqual(role.inputs.path, path, `${name}: ${role.name} is outside the deploy role's reach`);
                 }
             }
         });
