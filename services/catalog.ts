@@ -109,6 +109,23 @@ export interface ServiceDeclaration {
      */
     build?: { context?: string; dockerfile?: string };
     /**
+     * The container health check ECS runs in the service's image, in ECS's form: `CMD` and the executable with
+     * its arguments, or `CMD-SHELL` and a shell command
+     * (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_HealthCheck.html). The default calls
+     * `healthPath` with the image's `node`; an image without `node` (a service in another language) names its
+     * own, e.g. `["CMD", "/app/healthcheck"]`.
+     * @default ["CMD", "node", "-e", "<fetch of healthPath>"]
+     */
+    healthCheck?: string[];
+    /**
+     * `backend` only: the command of the readiness gate, a container of the task that starts in the service's
+     * image once its health check passes and exits at once, so that Service Connect routes to the task only
+     * then (components/fargateService.ts). An image without `node` names a command it has, e.g. `["/app/server",
+     * "--version"]`, or `false` goes without the gate.
+     * @default ["node", "-e", "0"]
+     */
+    readinessGate?: string[] | false;
+    /**
      * The service keeps its data in the stack's PostgreSQL database. It gets the host, port and database
      * name as environment variables and the user and password as secrets, under the names given here (the
      * ToDo workshop's `DB_HOST`, `DB_USER`, `DB_PASSWORD` style). Declaring it on any service makes the
@@ -157,6 +174,10 @@ export interface CatalogService {
     readonly database?: { readonly env: Readonly<DatabaseVariables> };
     /** The declared rollout, checked; the stack's preset fills in what it leaves out (config.ts). */
     readonly rollout?: ParsedChoice;
+    /** The declared container health check; undefined for the default (`healthCheckCommand`). */
+    readonly healthCheck?: readonly string[];
+    /** Backends: the declared readiness gate command, or false; undefined for the default. */
+    readonly readinessGate?: readonly string[] | false;
 }
 
 /** The services Berth ships. Add yours here, next to its folder `services/<name>/`. */
@@ -248,6 +269,7 @@ export function resolveCatalog(decls: readonly ServiceDeclaration[]): CatalogSer
         }
         checkDatabase(where, d.database);
         checkRollout(where, d.rollout);
+        checkProbes(where, d);
         if (d.user !== undefined && (!/^[0-9]+(:[0-9]+)?$/.test(d.user) || /^0(:|$)/.test(d.user))) {
             throw new Error(`${where}: "user" is "${d.user}"; allowed: a non-root numeric uid or uid:gid such as "10001:10001"`);
         }
@@ -296,6 +318,8 @@ export function resolveCatalog(decls: readonly ServiceDeclaration[]): CatalogSer
             ? undefined
             : { env: { ...DEFAULT_DATABASE_VARIABLES, ...(d.database === true ? {} : d.database.env) } },
         rollout: d.rollout === undefined ? undefined : parseRolloutChoice(d.rollout).choice,
+        healthCheck: d.healthCheck,
+        readinessGate: d.readinessGate,
     }));
 
     // Every public service holds two priorities on the listener: its rule's, and its test rule's just before.
@@ -315,6 +339,22 @@ export function resolveCatalog(decls: readonly ServiceDeclaration[]): CatalogSer
 }
 
 /** A declared rollout: every field, and no parameter of another strategy than the one declared. */
+/** A declared health check in ECS's form, and a readiness gate only where there is one (backends). */
+function checkProbes(where: string, d: ServiceDeclaration): void {
+    const strings = (v: unknown): v is string[] => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === "string" && x.length > 0);
+    if (d.healthCheck !== undefined && (!strings(d.healthCheck) || d.healthCheck.length < 2 || !["CMD", "CMD-SHELL"].includes(d.healthCheck[0]))) {
+        throw new Error(`${where}: "healthCheck" is ${JSON.stringify(d.healthCheck)}; allowed: ["CMD", executable, ...arguments] or ["CMD-SHELL", "shell command"], as ECS takes it`);
+    }
+    if (d.readinessGate !== undefined) {
+        if (d.kind !== "backend") {
+            throw new Error(`${where}: "readinessGate" is for backends; a public service's readiness is the ALB's health check`);
+        }
+        if (d.readinessGate !== false && !strings(d.readinessGate)) {
+            throw new Error(`${where}: "readinessGate" is ${JSON.stringify(d.readinessGate)}; allowed: a command as a list of strings, such as ["/app/server", "--version"], or false`);
+        }
+    }
+}
+
 function checkRollout(where: string, rollout: RolloutChoice | undefined): void {
     if (rollout === undefined) {
         return;
@@ -482,10 +522,14 @@ export function databaseEnvironment(service: CatalogService, connection: Databas
 }
 
 /**
- * The container health check, as ECS and `docker run --health-cmd` take it. It uses the image's own `node`
- * (slim images ship neither curl nor wget) and answers within the check's timeout whatever the service does.
+ * The container health check, as ECS and `docker run --health-cmd` take it: the declared one, or by default
+ * a call of `healthPath` with the image's own `node` (slim images ship neither curl nor wget), answered
+ * within the check's timeout whatever the service does.
  */
 export function healthCheckCommand(service: CatalogService): string[] {
+    if (service.healthCheck) {
+        return [...service.healthCheck];
+    }
     const url = `http://127.0.0.1:${service.port}${service.healthPath}`;
     const script =
         `fetch(${JSON.stringify(url)},{signal:AbortSignal.timeout(4000)})` +

@@ -176,6 +176,12 @@ describe("service catalogue", () => {
         ["a database variable that is no variable name", [{ name: "a", kind: "backend", database: { env: { host: "DB-HOST" } } }], /"database\.env\.host" is "DB-HOST"; allowed: an environment variable name/],
         ["one variable for two database fields", [{ name: "a", kind: "backend", database: { env: { user: "DB_PASSWORD" } } }], /"database\.env" gives "DB_PASSWORD" to two connection fields/],
         ["a database variable Berth sets itself", [{ name: "a", kind: "backend", database: { env: { port: "PORT" } } }], /"database\.env" uses "PORT", which Berth sets itself \(PORT, HOST, ROUTES, DATABASE_URL, DB_POOL_MAX, DB_SSL\)/],
+        ["a health check ECS cannot run", [{ name: "a", kind: "backend", healthCheck: ["curl", "-f", "localhost"] }],
+            /service "a": "healthCheck" is \["curl","-f","localhost"\]; allowed: \["CMD", executable, \.\.\.arguments\] or \["CMD-SHELL", "shell command"\]/],
+        ["a health check with no command", [{ name: "a", kind: "backend", healthCheck: ["CMD"] }], /"healthCheck" is \["CMD"\]; allowed/],
+        ["a readiness gate on a public service", [{ name: "a", kind: "public", readinessGate: ["true"] }], /service "a": "readinessGate" is for backends/],
+        ["a readiness gate that is no command", [{ name: "a", kind: "backend", readinessGate: "true" as never }],
+            /service "a": "readinessGate" is "true"; allowed: a command as a list of strings/],
         ["a build context outside the repository", [{ name: "a", kind: "backend", build: { context: "../elsewhere" } }], /"build.context" is "\.\.\/elsewhere"; allowed: a path inside the repository/],
     ];
     for (const [what, decls, message] of invalid) {

@@ -1098,8 +1098,30 @@ describe("adding a service", () => {
             ...declarations,
             { name: "probe-backend", kind: "backend", routes: ["/probe-backend"], port: 9090, platform: "linux/arm64" },
             { name: "probe-public", kind: "public", pathPatterns: ["/probe-admin", "/probe-admin/*"] },
+            // Services in another language: images without node, with their own probes.
+            {
+                name: "probe-go", kind: "backend", routes: ["/probe-go"], build: { context: "services/probe-go" },
+                healthCheck: ["CMD", "/app/server", "-check"], readinessGate: ["/app/server", "-version"],
+            },
+            { name: "probe-nogate", kind: "backend", routes: ["/probe-nogate"], healthCheck: ["CMD-SHELL", "wget -qO- localhost:8080/health"], readinessGate: false },
         ]);
         ({ h } = await runBerth(stackConfig("dev"), { services }));
+    });
+
+    it("runs a service's own health check and readiness gate where its image has no node, and no gate when it declines one", () => {
+        const containers = (service: string) => JSON.parse(h.one(T.taskDefinition, `${service}-task`).inputs.containerDefinitions) as Array<{
+            name: string; command?: string[]; healthCheck?: { command: string[] }; dependsOn?: Array<{ containerName: string; condition: string }>;
+        }>;
+        const [go, gate] = containers("probe-go");
+        assert.deepStrictEqual(go.healthCheck?.command, ["CMD", "/app/server", "-check"]);
+        assert.deepStrictEqual([gate.name, gate.command, gate.dependsOn], ["probe-go-ready", ["/app/server", "-version"], [{ containerName: "probe-go", condition: "HEALTHY" }]]);
+        const nogate = containers("probe-nogate");
+        assert.deepStrictEqual(nogate.map((c) => c.name), ["probe-nogate"]);
+        assert.deepStrictEqual(nogate[0].healthCheck?.command, ["CMD-SHELL", "wget -qO- localhost:8080/health"]);
+        // The shipped backends keep the node-based defaults.
+        const [users, usersGate] = containers("users");
+        assert.strictEqual(users.healthCheck?.command[1], "node");
+        assert.deepStrictEqual(usersGate.command, ["node", "-e", "0"]);
     });
 
     it("deploys the gateway after the backends it calls", () => {
