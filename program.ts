@@ -244,7 +244,7 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
             port: service.port,
             healthPath: service.healthPath,
             healthCheckCommand: healthCheckCommand(service),
-            readinessGate: service.readinessGate === undefined || service.readinessGate === false ? service.readinessGate : [...service.readinessGate],
+            readinessGate: service.readinessGate,
             platform: service.platform,
             cpu: size.cpu,
             memory: size.memory,

@@ -251,7 +251,7 @@ export interface FargateServiceArgs {
      * image without `node` names another command here, or `false` turns the gate off.
      * @default ["node", "-e", "0"]
      */
-    readinessGate?: string[] | false;
+    readinessGate?: readonly string[] | false;
     /**
      * The backends this service calls. Each one's security group admits this service's group on its port,
      * and this service is deployed after them.
@@ -456,7 +456,7 @@ export class FargateService extends pulumi.ComponentResource {
             name: `${this.name}-ready`,
             image: args.image,
             essential: false,
-            command,
+            command: [...command],
             dependsOn: [{ containerName: this.name, condition: "HEALTHY" }],
         }];
     }

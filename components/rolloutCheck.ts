@@ -327,9 +327,9 @@ export class RolloutError extends Error {
 export async function waitForRollout(api: EcsApi, target: RolloutTarget, options: WaitOptions): Promise<void> {
     const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
     const now = options.now ?? Date.now;
-    const deadline = now() + options.timeoutMs;
-    const rolling = (target.strategy ?? "rolling") === "rolling";
     const start = now();
+    const deadline = start + options.timeoutMs;
+    const rolling = (target.strategy ?? "rolling") === "rolling";
     const grace = options.consistencyGraceMs ?? 4 * options.pollMs;
     let seen = false;
     for (;;) {
@@ -340,11 +340,11 @@ export async function waitForRollout(api: EcsApi, target: RolloutTarget, options
         // "The Amazon ECS API follows an eventual consistency model"): right after UpdateService, a read may
         // still show the old task definition and no deployment of the new one. That reads as a completed
         // rollback only once the deployment was seen, or after the grace.
-        if (verdict.state === "FAILED" && verdict.unseen && !seen && now() - start < grace) {
+        const unseen = verdict.state === "FAILED" && verdict.unseen === true;
+        if (unseen && !seen && now() - start < grace) {
             verdict = { state: "IN_PROGRESS", detail: `ECS does not list a deployment of ${shortTaskDefinition(target.taskDefinitionArn)} yet` };
-        } else if (!(verdict.state === "FAILED" && verdict.unseen)) {
-            seen = true;
         }
+        seen ||= !unseen;
         if (verdict.state === "COMPLETED") {
             options.log?.(`${target.service}: ${shortTaskDefinition(target.taskDefinitionArn)} rolled out`);
             return;

@@ -338,7 +338,6 @@ export function resolveCatalog(decls: readonly ServiceDeclaration[]): CatalogSer
     return services;
 }
 
-/** A declared rollout: every field, and no parameter of another strategy than the one declared. */
 /** A declared health check in ECS's form, and a readiness gate only where there is one (backends). */
 function checkProbes(where: string, d: ServiceDeclaration): void {
     const strings = (v: unknown): v is string[] => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === "string" && x.length > 0);
@@ -355,6 +354,7 @@ function checkProbes(where: string, d: ServiceDeclaration): void {
     }
 }
 
+/** A declared rollout: every field, and no parameter of another strategy than the one declared. */
 function checkRollout(where: string, rollout: RolloutChoice | undefined): void {
     if (rollout === undefined) {
         return;
