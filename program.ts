@@ -12,7 +12,7 @@ import { DnsCertificate } from "./components/certificate";
 import { Cluster } from "./components/cluster";
 import { DeployAccess } from "./components/deployAccess";
 import { Dashboard } from "./components/dashboard";
-import { Database, databaseIdentifier, RDS_SECRET_PREFIX, type DatabaseClient } from "./components/database";
+import { Database, databaseIdentifier, type DatabaseClient } from "./components/database";
 import { DestroyGuard } from "./components/destroyGuard";
 import { capacityFor } from "./components/fargate";
 import { FargateService, type BackendExposure, type PublicExposure } from "./components/fargateService";
@@ -20,6 +20,7 @@ import { LoadBalancer } from "./components/loadBalancer";
 import { LogsKey } from "./components/logsKey";
 import { stackRolePath } from "./components/naming";
 import { Network } from "./components/network";
+import { RoleBoundary, roleBoundaryName } from "./components/roleBoundary";
 import { schedulesFor } from "./components/schedule";
 import { SecretRestart } from "./components/secretRestart";
 import { ServiceImage } from "./components/serviceImage";
@@ -104,10 +105,28 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
     // The database, its subnets and their costs exist only when a service uses them.
     const usesDatabase = catalog.some((s) => s.database !== undefined);
 
+    // Every role of the stack carries it, so that the pipeline may create and change roles (deployPermissions.ts).
+    const references = Object.values(settings.secrets).flat();
+    const boundary = new RoleBoundary(prefix, {
+        policyName: roleBoundaryName(settings.project, settings.stack),
+        path: stackRolePath(settings.project, settings.stack),
+        region: settings.region,
+        stackTags,
+        logGroupPrefixes: [`/${settings.project}/${settings.stack}/`, restartLogGroupPrefix(settings)],
+        secretPrefixes: [secretNamePrefix(settings)],
+        referencedSecretArns: references.flatMap((s) => s.kind === "secretsmanager" ? [s.resourceArn] : []),
+        referencedParameterArns: references.flatMap((s) => s.kind === "ssm" ? [s.resourceArn] : []),
+        databaseIdentifier: usesDatabase ? databaseIdentifier(settings.project, settings.stack) : undefined,
+    }, opts);
+    const permissionsBoundary = boundary.arn;
+
     const pipeline = settings.pipeline && new DeployAccess(prefix, {
         ...settings.pipeline,
         region: settings.region,
         stackTags,
+        boundaryArn: boundary.arn,
+        databaseIdentifier: usesDatabase ? databaseIdentifier(settings.project, settings.stack) : undefined,
+        protect,
         rolePath: stackRolePath(settings.project, settings.stack),
         logGroupPrefixes: [
             `/${settings.project}/${settings.stack}/`,
@@ -116,7 +135,7 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
             restartLogGroupPrefix(settings),
         ],
         bucketPrefixes: [accessLogBucketPrefix(settings.project, settings.stack)],
-        secretPrefixes: [secretNamePrefix(settings), RDS_SECRET_PREFIX],
+        secretPrefixes: [secretNamePrefix(settings)],
     }, opts);
 
     const hosts = hostNames(settings, catalog);
@@ -141,6 +160,7 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
         region: settings.region,
         protect,
         isolatedCidrBlock: usesDatabase ? settings.database.cidr : undefined,
+        permissionsBoundary,
         flowLogs: settings.flowLogs
             ? {
                 logGroupName: `/${settings.project}/${settings.stack}/vpc-flow-logs`,
@@ -205,6 +225,7 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
             logKmsKeyArn: logsKey?.arn,
             retainLogs: settings.retainOnDelete,
             eventTopicArn: alarmTopic.topicArn,
+            permissionsBoundary,
         }, opts)
         : undefined;
 
@@ -274,6 +295,7 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
             enableExecuteCommand: settings.ecsExec,
             tracing: settings.tracing ? { sampleRatio: settings.tracingSampleRatio } : undefined,
             scaling: { requestsPerTarget: settings.requestsPerTarget, schedules },
+            permissionsBoundary,
         }, opts);
         deployed.set(service.name, fargateService);
         alarms.push(new ServiceAlarms(`${service.name}-alarms`, {
@@ -335,11 +357,13 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
                 retainOnDelete: settings.retainOnDelete,
                 protect,
             },
+            permissionsBoundary,
         }, opts)
         : undefined;
 
+    // The pipeline's roles and the OIDC provider too: a guarded destroy must not cut the pipeline off either.
     const guarded = [
-        logsKey, network, cluster, certificate, accessLogs, loadBalancer, webAcl, alarmTopic, database, ...images,
+        boundary, pipeline, logsKey, network, cluster, certificate, accessLogs, loadBalancer, webAcl, alarmTopic, database, ...images,
         ...deployed.values(), ...alarms, dashboard, restart,
     ].filter((r): r is NonNullable<typeof r> => r !== undefined);
     new DestroyGuard(`${prefix}-destroy-guard`, guarded, protect);

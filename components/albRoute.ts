@@ -61,6 +61,11 @@ export interface AlbRouteArgs {
     hostNames?: readonly string[];
     /** The rule's priority, 2-49999, unique on the listener with the one before it (the test rule's); ignored for the default route. */
     priority: number;
+    /**
+     * The managed policy (ARN) every IAM role this creates carries as its permissions boundary (`RoleBoundary`).
+     * @default none
+     */
+    permissionsBoundary?: pulumi.Input<string>;
 }
 
 /** What `createAlbRoute` made. */
@@ -136,6 +141,7 @@ export function createAlbRoute(name: string, args: AlbRouteArgs, parent: pulumi.
     }, { parent, ignoreChanges: ["actions"] });
     const role = new aws.iam.Role(childName(name, "traffic-role"), {
         path: stackRolePath(),
+        permissionsBoundary: args.permissionsBoundary,
         description: `ECS moves ${name}'s traffic between its target groups during deployments`,
         assumeRolePolicy: JSON.stringify({
             Version: "2012-10-17",

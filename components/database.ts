@@ -195,6 +195,11 @@ export interface DatabaseArgs {
      * @default none: no event subscriptions
      */
     eventTopicArn?: pulumi.Input<string>;
+    /**
+     * The managed policy (ARN) every IAM role this creates carries as its permissions boundary (`RoleBoundary`).
+     * @default none
+     */
+    permissionsBoundary?: pulumi.Input<string>;
 }
 
 /**
@@ -244,7 +249,7 @@ export class Database extends pulumi.ComponentResource {
         const parameterGroup = this.createParameterGroup(majorVersion(args.engineVersion));
         const logGroups = this.createLogGroups(args);
         const snapshotName = finalSnapshot ? this.finalSnapshotName(args.identifier) : undefined;
-        const monitoring = this.createMonitoringRole();
+        const monitoring = this.createMonitoringRole(args.permissionsBoundary);
 
         const instance = new aws.rds.Instance(childName(name, "instance"), {
             identifier: args.identifier,
@@ -357,9 +362,10 @@ export class Database extends pulumi.ComponentResource {
      * The role RDS assumes to publish Enhanced Monitoring's metrics, with AWS's managed policy for it (as
      * terraform-aws-modules/rds does: modules/db_instance/main.tf, `aws_iam_role.enhanced_monitoring`).
      */
-    private createMonitoringRole(): { role: aws.iam.Role; attachment: aws.iam.RolePolicyAttachment } {
+    private createMonitoringRole(permissionsBoundary?: pulumi.Input<string>): { role: aws.iam.Role; attachment: aws.iam.RolePolicyAttachment } {
         const role = new aws.iam.Role(childName(this.name, "monitoring-role"), {
             path: stackRolePath(),
+            permissionsBoundary,
             description: "RDS publishes the database's Enhanced Monitoring metrics",
             assumeRolePolicy: JSON.stringify({
                 Version: "2012-10-17",

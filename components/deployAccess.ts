@@ -1,7 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { deployPolicy, previewPolicy } from "./deployPermissions";
+import { deployPolicy, previewPolicy, splitDeployPolicy, type PolicyContext } from "./deployPermissions";
 import { childName } from "./naming";
+import { NAT_INSTANCE_AMI_PARAMETER } from "./network";
 
 /** GitHub's OIDC issuer. https://docs.github.com/en/actions/reference/security/oidc */
 export const GITHUB_OIDC_HOST = "token.actions.githubusercontent.com";
@@ -109,17 +110,31 @@ export interface DeployAccessArgs {
     logGroupPrefixes: readonly string[];
     /** The starts of the stack's S3 bucket names, e.g. `berth-dev-alb-logs-`. */
     bucketPrefixes: readonly string[];
-    /** The starts of the stack's Secrets Manager secret names, e.g. `berth/dev/` and `rds!`. */
+    /** The starts of the names of the secrets the stack stores, e.g. `berth/dev/`. */
     secretPrefixes: readonly string[];
+    /**
+     * The database instance's identifier, when the stack has one: the deploy role manages the master secret RDS
+     * keeps for that instance, and no other.
+     * @default no database
+     */
+    databaseIdentifier?: string;
+    /** The permissions boundary every role of the stack carries (`RoleBoundary`): the deploy role creates and changes roles only with it. */
+    boundaryArn: pulumi.Input<string>;
+    /**
+     * Refuse the OIDC provider's deletion (`protect`); the stack's destroy guard covers the rest.
+     * @default false
+     */
+    protect?: boolean;
 }
 
 /**
  * Lets GitHub Actions deploy this stack without long-lived AWS keys.
  *
- * Creates: GitHub's OIDC identity provider (unless `oidcProviderArn` names an existing one), a deploy role
- * that only the given repository's branches or environments can assume, with an inline policy built from
- * `deployPermissions.ts` and a deny on the pipeline's own roles, and with `pullRequests` a read-only
- * preview role for pull requests.
+ * Creates: GitHub's OIDC identity provider (unless `oidcProviderArn` names an existing one; IAM holds one per
+ * URL per account, so other stacks use it too and a destroy leaves it in place), a deploy role that only the
+ * given repository's branches or environments can assume, with the policies built from `deployPermissions.ts`
+ * (an inline one, and a managed one for the service writes) and denies on the pipeline's own roles and
+ * policies, and with `pullRequests` a preview role that reads what `pulumi preview` reads.
  *
  * A human creates it with `pulumi up` (the pipeline cannot create the role it needs to run); after that,
  * any change to these resources is again a human's `pulumi up`: the deploy role may not change them.
@@ -139,7 +154,7 @@ export class DeployAccess extends pulumi.ComponentResource {
         validate(name, args.repository, branches, environments);
 
         const providerArn = args.oidcProviderArn === undefined
-            ? this.createProvider(name).arn
+            ? this.createProvider(name, args.protect ?? false).arn
             : pulumi.output(args.oidcProviderArn);
         const deployRole = this.createRole(name, "deploy", providerArn,
             githubSubjects(args.repository, { branches, environments }),
@@ -151,23 +166,51 @@ export class DeployAccess extends pulumi.ComponentResource {
 
         const protectedRoleArns = pulumi.all([deployRole.arn, previewRole?.arn ?? pulumi.output(undefined)])
             .apply(([deploy, preview]) => preview === undefined ? [deploy] : [deploy, preview]);
-        new aws.iam.RolePolicy(childName(name, "deploy-policy"), {
-            role: deployRole.id,
-            policy: pulumi.all([deployRole.arn, protectedRoleArns]).apply(([arn, roles]) => JSON.stringify(deployPolicy({
-                ...arnParts(arn),
+        const context = (arn: string, boundaryArn: string, protectedRoles: string[], protectedPolicies: string[]): PolicyContext => {
+            const { partition, account } = arnParts(arn);
+            return {
+                partition,
+                account,
                 region: args.region,
                 stackTags: args.stackTags,
                 logGroupPrefixes: args.logGroupPrefixes,
                 bucketPrefixes: args.bucketPrefixes,
                 secretPrefixes: args.secretPrefixes,
-                protectedRoleArns: roles,
+                databaseArn: args.databaseIdentifier === undefined
+                    ? undefined
+                    : `arn:${partition}:rds:${args.region}:${account}:db:${args.databaseIdentifier}`,
+                protectedRoleArns: protectedRoles,
+                protectedPolicyArns: protectedPolicies,
                 rolePath: args.rolePath,
-            }))),
+                boundaryArn,
+                publicParameters: [NAT_INSTANCE_AMI_PARAMETER],
+            };
+        };
+        // The service writes hold no ARN of the pipeline's own, so the managed policy needs none.
+        const services = new aws.iam.Policy(childName(name, "deploy-services"), {
+            path: args.rolePath,
+            description: "What Berth's deploy role may do to the stack's resources; changed by a human's pulumi up only",
+            policy: pulumi.all([deployRole.arn, args.boundaryArn]).apply(([arn, boundary]) =>
+                JSON.stringify(splitDeployPolicy(deployPolicy(context(arn, boundary, [], []))).managed)),
+        }, { parent: this });
+        new aws.iam.RolePolicyAttachment(childName(name, "deploy-services"), {
+            role: deployRole.name,
+            policyArn: services.arn,
+        }, { parent: this });
+        new aws.iam.RolePolicy(childName(name, "deploy-policy"), {
+            role: deployRole.id,
+            policy: pulumi.all([deployRole.arn, args.boundaryArn, protectedRoleArns, services.arn]).apply(([arn, boundary, roles, servicesArn]) =>
+                JSON.stringify(splitDeployPolicy(deployPolicy(context(arn, boundary, roles, [boundary, servicesArn]))).inline)),
         }, { parent: this });
         if (previewRole) {
             new aws.iam.RolePolicy(childName(name, "preview-policy"), {
                 role: previewRole.id,
-                policy: JSON.stringify(previewPolicy()),
+                policy: previewRole.arn.apply((arn) => JSON.stringify(previewPolicy({
+                    ...arnParts(arn),
+                    region: args.region,
+                    stackTags: args.stackTags,
+                    publicParameters: [NAT_INSTANCE_AMI_PARAMETER],
+                }))),
             }, { parent: this });
         }
 
@@ -181,13 +224,16 @@ export class DeployAccess extends pulumi.ComponentResource {
         });
     }
 
-    private createProvider(name: string): aws.iam.OpenIdConnectProvider {
+    private createProvider(name: string, protect: boolean): aws.iam.OpenIdConnectProvider {
         // AWS trusts GitHub's certificate through its own CA library; thumbprints are no longer needed:
         // https://github.com/aws-actions/configure-aws-credentials#configuring-iam-to-trust-github
+        // IAM holds one provider per URL in an account (CreateOpenIDConnectProvider fails with EntityAlreadyExists:
+        // https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateOpenIDConnectProvider.html), so other
+        // stacks trust the same one: a destroy of this stack leaves it in place (`retainOnDelete`).
         return new aws.iam.OpenIdConnectProvider(childName(name, "github"), {
             url: `https://${GITHUB_OIDC_HOST}`,
             clientIdLists: [STS_AUDIENCE],
-        }, { parent: this });
+        }, { parent: this, protect, retainOnDelete: true });
     }
 
     private createRole(

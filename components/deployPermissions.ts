@@ -22,22 +22,53 @@ import { TRAFFIC_SHIFT_POLICY } from "./rolloutStrategy";
 
 /** Which resources a write may touch. */
 export type Scope =
-    /** Any resource of the service: AWS offers no practical narrower scope for these calls. */
+    /**
+     * Any resource of the service: AWS offers no narrower scope for these calls (README, "What the deploy role
+     * can and cannot do", says why for each).
+     */
     | "any"
-    /** IAM roles that carry this stack's tags (the provider's default tags). */
+    /**
+     * Existing resources that carry the stack's tags (`aws:ResourceTag/project` and `/stack`, the provider's
+     * default tags): every resource these calls authorize is one the stack created.
+     */
+    | "stackTagged"
+    /** Creating a resource with the stack's tags in the request (`aws:RequestTag/...`). */
+    | "newTagged"
+    /**
+     * Tagging: on resources that carry the stack's tags, and, for the tag-on-create of a new resource, with the
+     * stack's tags in the request on a resource that carries no `stack` tag yet, so that no resource of
+     * another stack can be tagged into this one.
+     */
+    | "tagging"
+    /**
+     * KMS alias operations, which KMS authorizes on the alias and on the key
+     * (https://docs.aws.amazon.com/kms/latest/developerguide/alias-access.html): any alias (an alias carries no
+     * tags), but only a key that carries the stack's tags.
+     */
+    | "keyAliases"
+    /** IAM roles under the stack's path that carry this stack's tags. */
     | "stackRoles"
     /**
-     * Creating IAM roles under the stack's path (`stackRolePath`), only with this stack's tags in the request:
-     * `iam:CreateRole`, and `iam:TagRole` for the tags it creates them with. The path keeps `iam:TagRole` on
-     * request tags from reaching any other role of the account.
+     * Writes to the stack's roles that IAM lets a policy tie to the role's permissions boundary
+     * (`iam:PermissionsBoundary`): allowed only while the role carries the stack's boundary.
+     */
+    | "boundedStackRoles"
+    /**
+     * Creating IAM roles under the stack's path (`stackRolePath`), only with this stack's tags in the request
+     * and the stack's permissions boundary: `iam:CreateRole`, and `iam:TagRole` for the tags it creates them with.
      */
     | "newStackRoles"
     /** CloudWatch Logs groups under the stack's prefix (`/<project>/<stack>/`). */
     | "stackLogGroups"
     /** The stack's S3 buckets and their objects, by the start of their names. */
     | "stackBuckets"
-    /** The stack's Secrets Manager secrets, by the start of their names (its own, and those RDS manages). */
-    | "stackSecrets";
+    /** The stack's own Secrets Manager secrets, by the start of their names. */
+    | "stackSecrets"
+    /**
+     * The master secret RDS manages for the stack's database instance, by the tag RDS puts on it
+     * (`aws:rds:primaryDBInstanceArn`): created with it in the request, changed when the secret carries it.
+     */
+    | "databaseSecret";
 
 export interface TypePermissions {
     /** Actions that only read: enough for `pulumi preview` and the waits between writes. */
@@ -73,53 +104,74 @@ const S3_READ = [
 const RDS_READ = ["rds:Describe*", "rds:ListTagsForResource"];
 const RDS_TAGS = ["rds:AddTagsToResource", "rds:RemoveTagsFromResource"];
 
-const ec2 = (...actions: string[]): TypePermissions => ({ read: EC2_READ, write: { any: [...actions, ...EC2_TAGS] } });
-const elb = (...actions: string[]): TypePermissions => ({ read: ELB_READ, write: { any: [...actions, ...ELB_TAGS] } });
+type Writes = Partial<Record<Scope, readonly string[]>>;
+const ec2 = (write: Writes): TypePermissions => ({ read: EC2_READ, write: { ...write, tagging: EC2_TAGS } });
+const elb = (write: Writes): TypePermissions => ({ read: ELB_READ, write: { ...write, tagging: ELB_TAGS } });
 
-/** Per Pulumi resource type: what its provider calls. */
+/**
+ * Per Pulumi resource type: what its provider calls.
+ *
+ * Scopes (Service Authorization Reference, per service: EC2 https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html,
+ * ELB https://docs.aws.amazon.com/service-authorization/latest/reference/list_awselasticloadbalancingv2.html,
+ * ECS https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html,
+ * ECR https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html,
+ * RDS https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonrds.html,
+ * KMS https://docs.aws.amazon.com/service-authorization/latest/reference/list_awskeymanagementservice.html):
+ * a change or delete is `stackTagged` when every resource it authorizes is one the stack created (all carry
+ * the provider's default tags); a create is `newTagged` when it makes one resource whose tags travel in the
+ * request. A call that also authorizes a resource the stack did not tag (a VPC for a new subnet, AWS's AMI for
+ * an instance, a new security-group rule, an alias) stays `any`.
+ */
 export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
-    "aws:ec2/vpc:Vpc": ec2("ec2:CreateVpc", "ec2:ModifyVpcAttribute", "ec2:DeleteVpc"),
-    "aws:ec2/subnet:Subnet": ec2("ec2:CreateSubnet", "ec2:ModifySubnetAttribute", "ec2:DeleteSubnet"),
-    "aws:ec2/internetGateway:InternetGateway": ec2(
-        "ec2:CreateInternetGateway", "ec2:AttachInternetGateway", "ec2:DetachInternetGateway", "ec2:DeleteInternetGateway",
-    ),
-    "aws:ec2/eip:Eip": ec2("ec2:AllocateAddress", "ec2:DisassociateAddress", "ec2:ReleaseAddress"),
-    "aws:ec2/natGateway:NatGateway": ec2("ec2:CreateNatGateway", "ec2:DeleteNatGateway"),
-    "aws:ec2/routeTable:RouteTable": ec2("ec2:CreateRouteTable", "ec2:DeleteRouteTable"),
-    "aws:ec2/route:Route": ec2("ec2:CreateRoute", "ec2:ReplaceRoute", "ec2:DeleteRoute"),
-    "aws:ec2/routeTableAssociation:RouteTableAssociation": ec2(
-        "ec2:AssociateRouteTable", "ec2:ReplaceRouteTableAssociation", "ec2:DisassociateRouteTable",
-    ),
+    "aws:ec2/vpc:Vpc": ec2({ newTagged: ["ec2:CreateVpc"], stackTagged: ["ec2:ModifyVpcAttribute", "ec2:DeleteVpc"] }),
+    "aws:ec2/subnet:Subnet": ec2({ any: ["ec2:CreateSubnet"], stackTagged: ["ec2:ModifySubnetAttribute", "ec2:DeleteSubnet"] }),
+    "aws:ec2/internetGateway:InternetGateway": ec2({
+        newTagged: ["ec2:CreateInternetGateway"],
+        stackTagged: ["ec2:AttachInternetGateway", "ec2:DetachInternetGateway", "ec2:DeleteInternetGateway"],
+    }),
+    "aws:ec2/eip:Eip": ec2({ newTagged: ["ec2:AllocateAddress"], stackTagged: ["ec2:DisassociateAddress", "ec2:ReleaseAddress"] }),
+    "aws:ec2/natGateway:NatGateway": ec2({ any: ["ec2:CreateNatGateway"], stackTagged: ["ec2:DeleteNatGateway"] }),
+    "aws:ec2/routeTable:RouteTable": ec2({ any: ["ec2:CreateRouteTable"], stackTagged: ["ec2:DeleteRouteTable"] }),
+    "aws:ec2/route:Route": ec2({ stackTagged: ["ec2:CreateRoute", "ec2:ReplaceRoute", "ec2:DeleteRoute"] }),
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": ec2({
+        stackTagged: ["ec2:AssociateRouteTable", "ec2:ReplaceRouteTableAssociation", "ec2:DisassociateRouteTable"],
+    }),
     // The provider revokes the allow-all egress rule AWS adds to every new group.
-    "aws:ec2/securityGroup:SecurityGroup": ec2("ec2:CreateSecurityGroup", "ec2:RevokeSecurityGroupEgress", "ec2:DeleteSecurityGroup"),
-    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": ec2(
-        "ec2:AuthorizeSecurityGroupIngress", "ec2:ModifySecurityGroupRules", "ec2:RevokeSecurityGroupIngress",
-    ),
-    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": ec2(
-        "ec2:AuthorizeSecurityGroupEgress", "ec2:ModifySecurityGroupRules", "ec2:RevokeSecurityGroupEgress",
-    ),
+    "aws:ec2/securityGroup:SecurityGroup": ec2({
+        any: ["ec2:CreateSecurityGroup"], stackTagged: ["ec2:RevokeSecurityGroupEgress", "ec2:DeleteSecurityGroup"],
+    }),
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": ec2({
+        any: ["ec2:AuthorizeSecurityGroupIngress"], stackTagged: ["ec2:ModifySecurityGroupRules", "ec2:RevokeSecurityGroupIngress"],
+    }),
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": ec2({
+        any: ["ec2:AuthorizeSecurityGroupEgress"], stackTagged: ["ec2:ModifySecurityGroupRules", "ec2:RevokeSecurityGroupEgress"],
+    }),
 
     // https://docs.aws.amazon.com/elasticloadbalancing/latest/userguide/elb-service-linked-roles.html
     "aws:lb/loadBalancer:LoadBalancer": {
-        ...elb(
-            "elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:ModifyLoadBalancerAttributes",
-            "elasticloadbalancing:SetSecurityGroups", "elasticloadbalancing:SetSubnets",
-            "elasticloadbalancing:SetIpAddressType", "elasticloadbalancing:DeleteLoadBalancer",
-        ),
+        ...elb({
+            newTagged: ["elasticloadbalancing:CreateLoadBalancer"],
+            stackTagged: [
+                "elasticloadbalancing:ModifyLoadBalancerAttributes", "elasticloadbalancing:SetSecurityGroups",
+                "elasticloadbalancing:SetSubnets", "elasticloadbalancing:SetIpAddressType", "elasticloadbalancing:DeleteLoadBalancer",
+            ],
+        }),
         serviceLinkedRoles: ["elasticloadbalancing.amazonaws.com"],
     },
-    "aws:lb/listener:Listener": elb(
-        "elasticloadbalancing:CreateListener", "elasticloadbalancing:ModifyListener",
-        "elasticloadbalancing:ModifyListenerAttributes", "elasticloadbalancing:DeleteListener",
-    ),
-    "aws:lb/listenerRule:ListenerRule": elb(
-        "elasticloadbalancing:CreateRule", "elasticloadbalancing:ModifyRule",
-        "elasticloadbalancing:SetRulePriorities", "elasticloadbalancing:DeleteRule",
-    ),
-    "aws:lb/targetGroup:TargetGroup": elb(
-        "elasticloadbalancing:CreateTargetGroup", "elasticloadbalancing:ModifyTargetGroup",
-        "elasticloadbalancing:ModifyTargetGroupAttributes", "elasticloadbalancing:DeleteTargetGroup",
-    ),
+    "aws:lb/listener:Listener": elb({
+        any: ["elasticloadbalancing:CreateListener"],
+        stackTagged: ["elasticloadbalancing:ModifyListener", "elasticloadbalancing:ModifyListenerAttributes", "elasticloadbalancing:DeleteListener"],
+    }),
+    "aws:lb/listenerRule:ListenerRule": elb({
+        any: ["elasticloadbalancing:CreateRule"],
+        stackTagged: ["elasticloadbalancing:ModifyRule", "elasticloadbalancing:SetRulePriorities", "elasticloadbalancing:DeleteRule"],
+    }),
+    "aws:lb/targetGroup:TargetGroup": elb({
+        newTagged: ["elasticloadbalancing:CreateTargetGroup"],
+        stackTagged: [
+            "elasticloadbalancing:ModifyTargetGroup", "elasticloadbalancing:ModifyTargetGroupAttributes", "elasticloadbalancing:DeleteTargetGroup",
+        ],
+    }),
 
     "aws:servicediscovery/httpNamespace:HttpNamespace": {
         read: [
@@ -136,16 +188,17 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
     // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using-service-linked-roles.html
     "aws:ecs/cluster:Cluster": {
         read: ECS_READ,
-        write: { any: ["ecs:CreateCluster", "ecs:UpdateCluster", "ecs:UpdateClusterSettings", "ecs:DeleteCluster", ...ECS_TAGS] },
+        write: { newTagged: ["ecs:CreateCluster"], stackTagged: ["ecs:UpdateCluster", "ecs:UpdateClusterSettings", "ecs:DeleteCluster"], tagging: ECS_TAGS },
         serviceLinkedRoles: ["ecs.amazonaws.com"],
     },
     "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders": {
         read: ECS_READ,
-        write: { any: ["ecs:PutClusterCapacityProviders"] },
+        write: { stackTagged: ["ecs:PutClusterCapacityProviders"] },
     },
     "aws:ecs/taskDefinition:TaskDefinition": {
         read: ECS_READ,
-        write: { any: ["ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition", ...ECS_TAGS] },
+        // DeregisterTaskDefinition takes no resource ("*" only).
+        write: { newTagged: ["ecs:RegisterTaskDefinition"], any: ["ecs:DeregisterTaskDefinition"], tagging: ECS_TAGS },
         passesRolesTo: ["ecs-tasks.amazonaws.com"],
     },
     // Service Connect's Cloud Map services are made by ECS's service-linked role, not by the caller. A service
@@ -153,22 +206,22 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
     // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/AmazonECSInfrastructureRolePolicyForLoadBalancers.html
     "aws:ecs/service:Service": {
         read: ECS_READ,
-        write: { any: ["ecs:CreateService", "ecs:UpdateService", "ecs:DeleteService", ...ECS_TAGS] },
+        write: { newTagged: ["ecs:CreateService"], stackTagged: ["ecs:UpdateService", "ecs:DeleteService"], tagging: ECS_TAGS },
         serviceLinkedRoles: ["ecs.amazonaws.com"],
         passesRolesTo: ["ecs.amazonaws.com"],
     },
 
-    "aws:ec2/vpcEndpoint:VpcEndpoint": ec2("ec2:CreateVpcEndpoint", "ec2:ModifyVpcEndpoint", "ec2:DeleteVpcEndpoints"),
+    "aws:ec2/vpcEndpoint:VpcEndpoint": ec2({ any: ["ec2:CreateVpcEndpoint"], stackTagged: ["ec2:ModifyVpcEndpoint", "ec2:DeleteVpcEndpoints"] }),
     // The provider adds and removes a route table of a gateway endpoint with ModifyVpcEndpoint.
-    "aws:ec2/vpcEndpointRouteTableAssociation:VpcEndpointRouteTableAssociation": ec2("ec2:ModifyVpcEndpoint"),
+    "aws:ec2/vpcEndpointRouteTableAssociation:VpcEndpointRouteTableAssociation": ec2({ stackTagged: ["ec2:ModifyVpcEndpoint"] }),
 
     "aws:kms/key:Key": {
         read: ["kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags"],
+        // KMS authorizes keys by their tags: https://docs.aws.amazon.com/kms/latest/developerguide/tag-authorization.html
         write: {
-            any: [
-                "kms:CreateKey", "kms:PutKeyPolicy", "kms:EnableKeyRotation", "kms:DisableKeyRotation",
-                "kms:UpdateKeyDescription", "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource",
-            ],
+            newTagged: ["kms:CreateKey"],
+            stackTagged: ["kms:PutKeyPolicy", "kms:EnableKeyRotation", "kms:DisableKeyRotation", "kms:UpdateKeyDescription", "kms:ScheduleKeyDeletion"],
+            tagging: ["kms:TagResource", "kms:UntagResource"],
         },
     },
     "aws:sns/topic:Topic": {
@@ -189,23 +242,30 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
     },
 
     // A range outside the VPC's primary block carries the database's isolated subnets.
-    "aws:ec2/vpcIpv4CidrBlockAssociation:VpcIpv4CidrBlockAssociation": ec2("ec2:AssociateVpcCidrBlock", "ec2:DisassociateVpcCidrBlock"),
+    "aws:ec2/vpcIpv4CidrBlockAssociation:VpcIpv4CidrBlockAssociation": ec2({ stackTagged: ["ec2:AssociateVpcCidrBlock", "ec2:DisassociateVpcCidrBlock"] }),
 
     "aws:rds/subnetGroup:SubnetGroup": {
         read: RDS_READ,
-        write: { any: ["rds:CreateDBSubnetGroup", "rds:ModifyDBSubnetGroup", "rds:DeleteDBSubnetGroup", ...RDS_TAGS] },
+        write: { newTagged: ["rds:CreateDBSubnetGroup"], stackTagged: ["rds:ModifyDBSubnetGroup", "rds:DeleteDBSubnetGroup"], tagging: RDS_TAGS },
     },
     "aws:rds/parameterGroup:ParameterGroup": {
         read: RDS_READ,
-        write: { any: ["rds:CreateDBParameterGroup", "rds:ModifyDBParameterGroup", "rds:ResetDBParameterGroup", "rds:DeleteDBParameterGroup", ...RDS_TAGS] },
+        write: {
+            newTagged: ["rds:CreateDBParameterGroup"],
+            stackTagged: ["rds:ModifyDBParameterGroup", "rds:ResetDBParameterGroup", "rds:DeleteDBParameterGroup"],
+            tagging: RDS_TAGS,
+        },
     },
     // With manageMasterUserPassword RDS creates, rotates and deletes the master secret with the caller's
     // rights: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-secrets-manager.html#rds-secrets-manager-permissions
     "aws:rds/instance:Instance": {
+        // It never needs the secret's value.
         read: [...RDS_READ, "secretsmanager:DescribeSecret", "kms:DescribeKey"],
         write: {
-            any: ["rds:CreateDBInstance", "rds:ModifyDBInstance", "rds:RebootDBInstance", "rds:DeleteDBInstance", ...RDS_TAGS],
-            stackSecrets: ["secretsmanager:CreateSecret", "secretsmanager:RotateSecret", "secretsmanager:TagResource", "secretsmanager:DeleteSecret"],
+            newTagged: ["rds:CreateDBInstance"],
+            stackTagged: ["rds:ModifyDBInstance", "rds:RebootDBInstance", "rds:DeleteDBInstance"],
+            tagging: RDS_TAGS,
+            databaseSecret: ["secretsmanager:CreateSecret", "secretsmanager:RotateSecret", "secretsmanager:TagResource", "secretsmanager:DeleteSecret"],
         },
         serviceLinkedRoles: ["rds.amazonaws.com"],
         // Enhanced Monitoring's role (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_Monitoring.OS.Enabling.html).
@@ -215,10 +275,12 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
     "aws:rds/eventSubscription:EventSubscription": {
         read: RDS_READ,
         write: {
-            any: [
-                "rds:CreateEventSubscription", "rds:ModifyEventSubscription", "rds:DeleteEventSubscription",
-                "rds:AddSourceIdentifierToSubscription", "rds:RemoveSourceIdentifierFromSubscription", ...RDS_TAGS,
+            newTagged: ["rds:CreateEventSubscription"],
+            stackTagged: [
+                "rds:ModifyEventSubscription", "rds:DeleteEventSubscription",
+                "rds:AddSourceIdentifierToSubscription", "rds:RemoveSourceIdentifierFromSubscription",
             ],
+            tagging: RDS_TAGS,
         },
     },
 
@@ -246,13 +308,15 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
     },
 
     // The VPC's default group, adopted: the provider revokes every rule AWS put in it.
-    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": ec2("ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress"),
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": ec2({ stackTagged: ["ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress"] }),
     // Flow logs to CloudWatch Logs hand the flow-log role to the service:
     // https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html#flow-logs-iam-user
-    "aws:ec2/flowLog:FlowLog": { ...ec2("ec2:CreateFlowLogs", "ec2:DeleteFlowLogs"), passesRolesTo: ["vpc-flow-logs.amazonaws.com"] },
-    "aws:ec2/instance:Instance": ec2(
-        "ec2:RunInstances", "ec2:ModifyInstanceAttribute", "ec2:StopInstances", "ec2:StartInstances", "ec2:TerminateInstances",
-    ),
+    "aws:ec2/flowLog:FlowLog": { ...ec2({ any: ["ec2:CreateFlowLogs"], stackTagged: ["ec2:DeleteFlowLogs"] }), passesRolesTo: ["vpc-flow-logs.amazonaws.com"] },
+    // RunInstances also authorizes AWS's AMI and the new network interface and volume.
+    "aws:ec2/instance:Instance": ec2({
+        any: ["ec2:RunInstances"],
+        stackTagged: ["ec2:ModifyInstanceAttribute", "ec2:StopInstances", "ec2:StartInstances", "ec2:TerminateInstances"],
+    }),
 
     // The ALB's access-log bucket and its configuration; forceDestroy empties it before deleting it.
     "aws:s3/bucket:Bucket": {
@@ -273,7 +337,7 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
 
     "aws:kms/alias:Alias": {
         read: ["kms:ListAliases"],
-        write: { any: ["kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias"] },
+        write: { keyAliases: ["kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias"] },
     },
 
     // https://docs.aws.amazon.com/waf/latest/developerguide/security_iam_service-with-iam.html; associating a web
@@ -284,7 +348,7 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
     },
     "aws:wafv2/webAclAssociation:WebAclAssociation": {
         read: ["wafv2:GetWebACLForResource"],
-        write: { any: ["wafv2:AssociateWebACL", "wafv2:DisassociateWebACL", "elasticloadbalancing:SetWebAcl"] },
+        write: { any: ["wafv2:AssociateWebACL", "wafv2:DisassociateWebACL"], stackTagged: ["elasticloadbalancing:SetWebAcl"] },
     },
 
     "aws:acm/certificate:Certificate": {
@@ -334,22 +398,24 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
     "aws:ecr/repository:Repository": {
         read: ["ecr:DescribeRepositories", "ecr:ListTagsForResource", "ecr:GetRepositoryPolicy"],
         write: {
-            any: [
-                "ecr:CreateRepository", "ecr:PutImageScanningConfiguration", "ecr:PutImageTagMutability",
+            newTagged: ["ecr:CreateRepository"],
+            stackTagged: [
+                "ecr:PutImageScanningConfiguration", "ecr:PutImageTagMutability",
                 // forceDelete empties the repository before deleting it.
-                "ecr:BatchDeleteImage", "ecr:DeleteRepository", "ecr:TagResource", "ecr:UntagResource",
+                "ecr:BatchDeleteImage", "ecr:DeleteRepository",
             ],
+            tagging: ["ecr:TagResource", "ecr:UntagResource"],
         },
     },
     "aws:ecr/lifecyclePolicy:LifecyclePolicy": {
         read: ["ecr:GetLifecyclePolicy"],
-        write: { any: ["ecr:PutLifecyclePolicy", "ecr:DeleteLifecyclePolicy"] },
+        write: { stackTagged: ["ecr:PutLifecyclePolicy", "ecr:DeleteLifecyclePolicy"] },
     },
     // BuildKit pushes with the ECR token of the `getAuthorizationToken` invoke, so with the caller's rights.
     // https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-push-iam.html
     "docker-build:index:Image": {
         read: ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-        write: { any: ["ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage"] },
+        write: { stackTagged: ["ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage"] },
     },
 
     "aws:cloudwatch/logGroup:LogGroup": {
@@ -374,16 +440,23 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
         ],
         write: {
             newStackRoles: ["iam:CreateRole", "iam:TagRole"],
+            // UpdateAssumeRolePolicy offers no iam:PermissionsBoundary key (see boundedStackRoles), so it goes by path and tags.
             stackRoles: [
                 "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:UpdateAssumeRolePolicy",
                 "iam:TagRole", "iam:UntagRole", "iam:DeleteRole",
             ],
+            boundedStackRoles: ["iam:PutRolePermissionsBoundary"],
         },
+    },
+    // The stack's permissions boundary (roleBoundary.ts): a human's `pulumi up` writes it, the deploy role only reads it.
+    "aws:iam/policy:Policy": {
+        read: ["iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicyVersions", "iam:ListPolicyTags"],
+        write: {},
     },
     // Inline policies of the stack's roles (ECS Exec's ssmmessages on the task role, secrets on the execution role).
     "aws:iam/rolePolicy:RolePolicy": {
         read: ["iam:GetRolePolicy", "iam:ListRolePolicies"],
-        write: { stackRoles: ["iam:PutRolePolicy", "iam:DeleteRolePolicy"] },
+        write: { boundedStackRoles: ["iam:PutRolePolicy", "iam:DeleteRolePolicy"] },
     },
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": {
         read: ["iam:ListAttachedRolePolicies"],
@@ -403,8 +476,9 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
         write: {
             any: [
                 "application-autoscaling:RegisterScalableTarget", "application-autoscaling:DeregisterScalableTarget",
-                "application-autoscaling:TagResource", "application-autoscaling:UntagResource", "ecs:UpdateService",
+                "application-autoscaling:TagResource", "application-autoscaling:UntagResource",
             ],
+            stackTagged: ["ecs:UpdateService"],
         },
         serviceLinkedRoles: ["ecs.application-autoscaling.amazonaws.com"],
     },
@@ -443,6 +517,14 @@ export const INVOKE_PERMISSIONS: Readonly<Record<string, readonly string[]>> = {
     "aws:ssm/getParameter:getParameter": ["ssm:GetParameter"],
 };
 
+/**
+ * Invoke reads that reveal data when granted on every resource: `ssm:GetParameter` decrypts any SecureString
+ * under the account's `aws/ssm` key, whose key policy lets every principal of the account use it
+ * (https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-paramstore-access.html). Both roles get
+ * them on the public parameters the program reads only.
+ */
+const PARAMETER_READS: readonly string[] = ["ssm:GetParameter"];
+
 /** What the policies are scoped to. */
 export interface PolicyContext {
     partition: string;
@@ -457,15 +539,20 @@ export interface PolicyContext {
     logGroupPrefixes: readonly string[];
     /** The starts of the stack's S3 bucket names, e.g. `berth-dev-alb-logs-`. */
     bucketPrefixes: readonly string[];
-    /**
-     * The starts of the stack's Secrets Manager secret names: its own (`berth/dev/`) and RDS's managed master
-     * secrets (`rds!`, https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-secrets-manager.html).
-     */
+    /** The starts of the names of the secrets the stack stores, e.g. `berth/dev/`. */
     secretPrefixes: readonly string[];
+    /** The stack's database instance (ARN), whose master secret RDS manages with the deploy role's rights. */
+    databaseArn?: string;
     /** Roles the deploy role must never change, whatever their tags: its own and its siblings'. */
     protectedRoleArns: readonly string[];
+    /** Managed policies the deploy role must never change: the stack's role boundary and its own. */
+    protectedPolicyArns: readonly string[];
     /** The IAM path of every role the stack creates, `/<project>/<stack>/` (`stackRolePath`). */
     rolePath: string;
+    /** The permissions boundary every role of the stack carries (roleBoundary.ts). */
+    boundaryArn: string;
+    /** The public SSM parameters the program reads (the NAT instance's AMI). */
+    publicParameters: readonly string[];
 }
 
 export interface PolicyStatement {
@@ -490,11 +577,17 @@ function withoutCovered(actions: string[]): string[] {
 }
 
 function allReads(permissions: Readonly<Record<string, TypePermissions>>, invokes: Readonly<Record<string, readonly string[]>>): string[] {
-    return withoutCovered(sorted([...Object.values(permissions).flatMap((p) => p.read), ...Object.values(invokes).flat()]));
+    return withoutCovered(sorted([...Object.values(permissions).flatMap((p) => p.read), ...Object.values(invokes).flat()]))
+        .filter((a) => !PARAMETER_READS.includes(a));
 }
 
 function tagCondition(kind: "ResourceTag" | "RequestTag", tags: Readonly<Record<string, string>>): Record<string, string> {
     return Object.fromEntries(Object.entries(tags).map(([key, value]) => [`aws:${kind}/${key}`, value]));
+}
+
+/** The public parameters, as IAM names them: AWS's public parameters have no account in their ARN. */
+function parameterResources(ctx: Pick<PolicyContext, "partition" | "region" | "publicParameters">): string[] {
+    return ctx.publicParameters.map((name) => `arn:${ctx.partition}:ssm:${ctx.region}::parameter${name}`);
 }
 
 /** The stack's secrets, as IAM matches them (Secrets Manager appends a random suffix to each name). */
@@ -513,8 +606,54 @@ export function logGroupResources(ctx: Pick<PolicyContext, "partition" | "region
 }
 
 /**
- * The deploy role's policy: every read, every write of the map within its scope, and an explicit deny on
- * the pipeline's own roles, so that no change merged to the branch can widen what the pipeline may do.
+ * Deletes and changes granted on every resource because the service takes no resource for them:
+ * `ecs:DeregisterTaskDefinition` authorizes on "*" only (Service Authorization Reference for ECS, above). A
+ * task definition holds no data; Berth keeps its own revisions registered (`skipDestroy`).
+ */
+export const UNSCOPABLE_WRITES: readonly string[] = ["ecs:DeregisterTaskDefinition"];
+
+/** The services whose deletes and changes the deploy role gets on the stack's resources only (by tags, names or path). */
+export const STACK_SCOPED_SERVICES: readonly string[] = ["ec2", "ecr", "ecs", "elasticloadbalancing", "iam", "kms", "logs", "rds", "s3", "secretsmanager"];
+
+/** Tag actions that add tags (the others remove them). */
+const ADDS_TAGS = /:(CreateTags|AddTags|TagResource|AddTagsToResource)$/;
+
+/**
+ * IAM's writes on roles, all of them: what the deploy role may never do to the pipeline's own roles. Reads
+ * stay allowed, so that `pulumi refresh` and `pulumi preview --refresh` read the roles like any other.
+ */
+const ROLE_WRITES = [
+    "iam:AttachRolePolicy", "iam:DeleteRole", "iam:DeleteRolePermissionsBoundary", "iam:DeleteRolePolicy", "iam:DetachRolePolicy",
+    "iam:PassRole", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy", "iam:TagRole", "iam:UntagRole",
+    "iam:UpdateAssumeRolePolicy", "iam:UpdateRole", "iam:UpdateRoleDescription",
+];
+
+/**
+ * The actions that take the `iam:PermissionsBoundary` condition key on roles (the Service Authorization
+ * Reference for IAM, https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html,
+ * as in AWS's own delegation example: https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html).
+ * UpdateAssumeRolePolicy is not among them: a condition on a key the request lacks never matches, so it
+ * would refuse every trust policy update.
+ */
+export const BOUNDARY_ACTIONS = [
+    "iam:AttachRolePolicy", "iam:CreateRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy",
+    "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy",
+] as const;
+
+/** Writes that would change a managed policy's document or delete it. */
+const POLICY_WRITES = ["iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion"];
+
+/**
+ * Statements of the deploy role that hold the service writes scoped by tags: kept in a managed policy of their
+ * own, since IAM caps a role's inline policies at 10,240 characters together and a managed policy at 6,144
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html).
+ */
+export const SERVICE_STATEMENTS = ["Write", "CreateStackResources", "ChangeStackResources", "TagStackResources", "TagNewResources"];
+
+/**
+ * The deploy role's policy: every read, every write of the map within its scope, IAM on the stack's roles only
+ * with the stack's permissions boundary, and explicit denies on the pipeline's own roles and managed policies,
+ * so that no change merged to the branch can widen what the pipeline may do.
  */
 export function deployPolicy(
     ctx: PolicyContext,
@@ -525,28 +664,68 @@ export function deployPolicy(
     const writes = (scope: Scope) => sorted(entries.flatMap((p) => p.write[scope] ?? []));
     // Only roles under the stack's path: a role elsewhere in the account, tagged or not, is out of reach.
     const roles = `arn:${ctx.partition}:iam::${ctx.account}:role${ctx.rolePath}*`;
+    const resourceTags = tagCondition("ResourceTag", ctx.stackTags);
+    const requestTags = tagCondition("RequestTag", ctx.stackTags);
+    const withBoundary = { "iam:PermissionsBoundary": ctx.boundaryArn };
+    const tagging = writes("tagging");
     const statements: PolicyStatement[] = [
         { Sid: "Read", Effect: "Allow", Action: allReads(permissions, invokes), Resource: "*" },
+        { Sid: "ReadPublicParameters", Effect: "Allow", Action: sorted(Object.values(invokes).flat().filter((a) => PARAMETER_READS.includes(a))), Resource: parameterResources(ctx) },
         { Sid: "Write", Effect: "Allow", Action: writes("any"), Resource: "*" },
+        { Sid: "CreateStackResources", Effect: "Allow", Action: writes("newTagged"), Resource: "*", Condition: { StringEquals: requestTags } },
+        { Sid: "ChangeStackResources", Effect: "Allow", Action: writes("stackTagged"), Resource: "*", Condition: { StringEquals: resourceTags } },
+        { Sid: "TagStackResources", Effect: "Allow", Action: tagging, Resource: "*", Condition: { StringEquals: resourceTags } },
+        {
+            Sid: "TagNewResources",
+            Effect: "Allow",
+            Action: tagging.filter((a) => ADDS_TAGS.test(a)),
+            Resource: "*",
+            // A new resource carries no tags yet; another stack's carries its own `stack` tag.
+            Condition: { StringEquals: requestTags, Null: { "aws:ResourceTag/stack": "true" } },
+        },
+        {
+            Sid: "KeyAliases",
+            Effect: "Allow",
+            Action: writes("keyAliases"),
+            Resource: `arn:${ctx.partition}:kms:${ctx.region}:${ctx.account}:alias/*`,
+        },
+        {
+            Sid: "StackKeysOfAliases",
+            Effect: "Allow",
+            Action: writes("keyAliases"),
+            Resource: `arn:${ctx.partition}:kms:${ctx.region}:${ctx.account}:key/*`,
+            Condition: { StringEquals: resourceTags },
+        },
         {
             Sid: "CreateStackRoles",
             Effect: "Allow",
-            Action: writes("newStackRoles"),
+            Action: writes("newStackRoles").filter((a) => (BOUNDARY_ACTIONS as readonly string[]).includes(a)),
             Resource: roles,
-            Condition: { StringEquals: tagCondition("RequestTag", ctx.stackTags) },
+            Condition: { StringEquals: { ...requestTags, ...withBoundary } },
         },
         {
-            Sid: "ChangeStackRoles",
+            Sid: "TagNewStackRoles",
             Effect: "Allow",
-            Action: writes("stackRoles"),
+            Action: writes("newStackRoles").filter((a) => !(BOUNDARY_ACTIONS as readonly string[]).includes(a)),
             Resource: roles,
-            Condition: { StringEquals: tagCondition("ResourceTag", ctx.stackTags) },
+            Condition: { StringEquals: requestTags },
+        },
+        { Sid: "ChangeStackRoles", Effect: "Allow", Action: writes("stackRoles"), Resource: roles, Condition: { StringEquals: resourceTags } },
+        {
+            Sid: "ChangeBoundedStackRoles",
+            Effect: "Allow",
+            Action: writes("boundedStackRoles"),
+            Resource: roles,
+            Condition: { StringEquals: { ...resourceTags, ...withBoundary } },
         },
     ];
 
     const policies = sorted(entries.flatMap((p) => p.attachesPolicies ?? []));
     const passedTo = sorted(entries.flatMap((p) => p.passesRolesTo ?? []));
     const linked = sorted(entries.flatMap((p) => p.serviceLinkedRoles ?? []));
+    const secretArn = `arn:${ctx.partition}:secretsmanager:${ctx.region}:${ctx.account}:secret:rds!*`;
+    const instanceTag = (kind: "RequestTag" | "ResourceTag") => ({ [`aws:${kind}/aws:rds:primaryDBInstanceArn`]: ctx.databaseArn! });
+    const databaseSecret = writes("databaseSecret");
     // Each of these only when the map (or the context) gives it something to name.
     const optional: [boolean, PolicyStatement][] = [
         [policies.length > 0, {
@@ -555,7 +734,7 @@ export function deployPolicy(
             Action: ["iam:AttachRolePolicy", "iam:DetachRolePolicy"],
             Resource: roles,
             Condition: {
-                StringEquals: tagCondition("ResourceTag", ctx.stackTags),
+                StringEquals: { ...resourceTags, ...withBoundary },
                 ArnEquals: { "iam:PolicyARN": policies.map((p) => `arn:${ctx.partition}:iam::aws:${p}`) },
             },
         }],
@@ -564,7 +743,7 @@ export function deployPolicy(
             Effect: "Allow",
             Action: ["iam:PassRole"],
             Resource: roles,
-            Condition: { StringEquals: { ...tagCondition("ResourceTag", ctx.stackTags), "iam:PassedToService": passedTo } },
+            Condition: { StringEquals: { ...resourceTags, "iam:PassedToService": passedTo } },
         }],
         [linked.length > 0, {
             Sid: "ServiceLinkedRoles",
@@ -576,21 +755,84 @@ export function deployPolicy(
         [true, { Sid: "StackLogGroups", Effect: "Allow", Action: writes("stackLogGroups"), Resource: logGroupResources(ctx) }],
         [writes("stackSecrets").length > 0 && ctx.secretPrefixes.length > 0,
             { Sid: "StackSecrets", Effect: "Allow", Action: writes("stackSecrets"), Resource: secretResources(ctx) }],
+        // RDS creates, tags, rotates and deletes its master secret with the caller's rights
+        // (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-secrets-manager.html#rds-secrets-manager-permissions);
+        // RDS names them all `rds!db-<uuid>`, so only the tag naming the instance singles out this stack's.
+        [databaseSecret.length > 0 && ctx.databaseArn !== undefined, {
+            Sid: "CreateDatabaseSecret",
+            Effect: "Allow",
+            Action: databaseSecret.filter((a) => /:(CreateSecret|TagResource)$/.test(a)),
+            Resource: secretArn,
+            Condition: { StringEquals: instanceTag("RequestTag") },
+        }],
+        [databaseSecret.length > 0 && ctx.databaseArn !== undefined, {
+            Sid: "ChangeDatabaseSecret",
+            Effect: "Allow",
+            Action: databaseSecret.filter((a) => !/:CreateSecret$/.test(a)),
+            Resource: secretArn,
+            Condition: { StringEquals: instanceTag("ResourceTag") },
+        }],
         [writes("stackBuckets").length > 0 && ctx.bucketPrefixes.length > 0,
             { Sid: "StackBuckets", Effect: "Allow", Action: writes("stackBuckets"), Resource: bucketResources(ctx) }],
+        // The boundary is what keeps every role the deploy role touches from doing more: it may neither
+        // create or change a role without it (StringNotEquals also matches a request without the key:
+        // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html),
+        // nor take it off, nor rewrite it.
+        [true, {
+            Sid: "OnlyRolesWithinTheBoundary",
+            Effect: "Deny",
+            Action: [...BOUNDARY_ACTIONS].filter((a) => !/:(Delete|Detach)/.test(a)),
+            Resource: "*",
+            Condition: { StringNotEquals: withBoundary },
+        }],
+        [true, { Sid: "KeepTheBoundary", Effect: "Deny", Action: ["iam:DeleteRolePermissionsBoundary"], Resource: "*" }],
+        [ctx.protectedPolicyArns.length > 0,
+            { Sid: "NeverChangeThePipelinePolicies", Effect: "Deny", Action: POLICY_WRITES, Resource: [...ctx.protectedPolicyArns] }],
         [ctx.protectedRoleArns.length > 0,
-            { Sid: "NeverChangeThePipelineRoles", Effect: "Deny", Action: ["iam:*"], Resource: [...ctx.protectedRoleArns] }],
+            { Sid: "NeverChangeThePipelineRoles", Effect: "Deny", Action: ROLE_WRITES, Resource: [...ctx.protectedRoleArns] }],
     ];
     statements.push(...optional.filter(([wanted]) => wanted).map(([, s]) => s));
-    return { Version: "2012-10-17", Statement: statements.filter((s) => s.Action.length > 0) };
+    return { Version: "2012-10-17", Statement: statements.filter((s) => s.Action.length > 0 && (!Array.isArray(s.Resource) || s.Resource.length > 0)) };
 }
 
-/** The preview role's policy: reads only, for `pulumi preview` of pull requests whose code nobody has reviewed. */
+/** The deploy role's policy as IAM holds it: the service writes in a managed policy, the rest inline. */
+export function splitDeployPolicy(doc: PolicyDocument): { inline: PolicyDocument; managed: PolicyDocument } {
+    const managed = doc.Statement.filter((s) => SERVICE_STATEMENTS.includes(s.Sid));
+    return {
+        inline: { Version: doc.Version, Statement: doc.Statement.filter((s) => !SERVICE_STATEMENTS.includes(s.Sid)) },
+        managed: { Version: doc.Version, Statement: managed },
+    };
+}
+
+/** What the preview role is scoped to. */
+export type PreviewContext = Pick<PolicyContext, "partition" | "account" | "region" | "stackTags" | "publicParameters">;
+
+/**
+ * The preview role's policy, for `pulumi preview` of pull requests whose code nobody has reviewed: exactly what
+ * a preview calls. A preview runs the program, so its invokes (INVOKE_PERMISSIONS), and asks each provider for
+ * a diff against the state, which the AWS provider computes without calling AWS; it refreshes nothing unless
+ * asked to (`--refresh`, which the workflow does not pass). With `buildOnPreview`, the image build reads its
+ * layer cache from the stack's repositories.
+ */
 export function previewPolicy(
-    permissions: Readonly<Record<string, TypePermissions>> = RESOURCE_PERMISSIONS,
+    ctx: PreviewContext,
     invokes: Readonly<Record<string, readonly string[]>> = INVOKE_PERMISSIONS,
 ): PolicyDocument {
-    return { Version: "2012-10-17", Statement: [{ Sid: "Read", Effect: "Allow", Action: allReads(permissions, invokes), Resource: "*" }] };
+    const reads = sorted(Object.values(invokes).flat());
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            { Sid: "Invokes", Effect: "Allow", Action: reads.filter((a) => !PARAMETER_READS.includes(a)), Resource: "*" },
+            { Sid: "ReadPublicParameters", Effect: "Allow", Action: reads.filter((a) => PARAMETER_READS.includes(a)), Resource: parameterResources(ctx) },
+            {
+                Sid: "ReadStackImageCache",
+                Effect: "Allow",
+                Action: ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                Resource: `arn:${ctx.partition}:ecr:${ctx.region}:${ctx.account}:repository/*`,
+                Condition: { StringEquals: tagCondition("ResourceTag", ctx.stackTags) },
+            },
+        ].filter((s) => s.Action.length > 0) as PolicyStatement[],
+    };
 }
 
 /** Verbs of actions that only read. */
@@ -605,6 +847,9 @@ const READ_VERB = /^[a-z0-9-]+:(Describe|Get|List|BatchGet|BatchCheck)/;
  * resources (the provider reads its own secret versions back when it refreshes them).
  */
 const SCOPED_READS: readonly string[] = ["secretsmanager:GetSecretValue"];
+
+/** The scopes IAM writes may have: the stack's roles only. */
+const IAM_SCOPES: readonly Scope[] = ["stackRoles", "boundedStackRoles", "newStackRoles"];
 
 /** What creating a role with its tags takes (`newStackRoles`). */
 const NEW_ROLE_ACTIONS: readonly string[] = ["iam:CreateRole", "iam:TagRole"];
@@ -623,17 +868,26 @@ export function permissionProblems(permissions: Readonly<Record<string, TypePerm
             for (const action of actions) {
                 if (!/^[a-z0-9-]+:[A-Za-z*]+$/.test(action)) {
                     problems.push(`${type}: ${JSON.stringify(action)} is not an IAM action`);
-                } else if (action.startsWith("iam:") && scope !== "stackRoles" && scope !== "newStackRoles") {
+                } else if (action.startsWith("iam:") && !IAM_SCOPES.includes(scope)) {
                     problems.push(`${type}: IAM write ${action} must be limited to the stack's roles, not "${scope}"`);
                 } else if (scope === "newStackRoles" && !NEW_ROLE_ACTIONS.includes(action)) {
                     problems.push(`${type}: ${action} on request tags alone changes roles the stack did not create; only ${NEW_ROLE_ACTIONS.join(" and ")} belong in "newStackRoles"`);
                 } else if (action.startsWith("logs:") && scope !== "stackLogGroups") {
                     problems.push(`${type}: log write ${action} must be limited to the stack's log groups, not "${scope}"`);
-                } else if (SCOPED_READS.includes(action) && scope === "any") {
-                    problems.push(`${type}: ${action} reads secret data; limit it to the stack's own resources, not "any"`);
+                } else if (SCOPED_READS.includes(action) && scope !== "stackSecrets") {
+                    problems.push(`${type}: ${action} reads secret data; limit it to the stack's own secrets, not "${scope}"`);
                 } else if (READ_VERB.test(action) && !SCOPED_READS.includes(action)) {
                     problems.push(`${type}: ${action} reads; list it under "read"`);
                 }
+            }
+        }
+    }
+    // A statement on "*" grants the action everywhere, whatever a narrower scope says elsewhere.
+    const anywhere = new Set(Object.values(permissions).flatMap((p) => p.write.any ?? []));
+    for (const [type, p] of Object.entries(permissions)) {
+        for (const [scope, actions] of Object.entries(p.write) as [Scope, readonly string[]][]) {
+            for (const action of scope === "any" ? [] : actions.filter((a) => anywhere.has(a))) {
+                problems.push(`${type}: ${action} is scoped "${scope}" here but granted on any resource by another entry`);
             }
         }
     }

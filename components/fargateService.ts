@@ -258,6 +258,11 @@ export interface FargateServiceArgs {
      * @default []
      */
     calls?: Callee[];
+    /**
+     * The managed policy (ARN) every IAM role this creates carries as its permissions boundary (`RoleBoundary`).
+     * @default none
+     */
+    permissionsBoundary?: pulumi.Input<string>;
 }
 
 /**
@@ -341,6 +346,7 @@ export class FargateService extends pulumi.ComponentResource {
             execCommand: args.enableExecuteCommand,
             protectLogs: args.protectLogs,
             retainLogs: args.retainLogs,
+            permissionsBoundary: args.permissionsBoundary,
         }, this);
         const { securityGroup, egress } = this.createSecurityGroup(args);
         const route = args.expose.kind === "public"
@@ -354,6 +360,7 @@ export class FargateService extends pulumi.ComponentResource {
                 pathPatterns: args.expose.pathPatterns,
                 hostNames: args.expose.hostNames,
                 priority: args.expose.priority,
+                permissionsBoundary: args.permissionsBoundary,
             }, this)
             : undefined;
         const callRules = this.admitToCallees(calls, securityGroup);

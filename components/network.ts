@@ -83,6 +83,11 @@ export interface NetworkArgs {
      * @default none
      */
     flowLogs?: FlowLogsArgs;
+    /**
+     * The managed policy (ARN) every IAM role this creates carries as its permissions boundary (`RoleBoundary`).
+     * @default none
+     */
+    permissionsBoundary?: pulumi.Input<string>;
 }
 
 /** Where the VPC's flow logs go. */
@@ -181,7 +186,7 @@ export class Network extends pulumi.ComponentResource {
         const isolatedSubnets = isolated ? this.createIsolatedSubnets(vpc, isolated, args.availabilityZones) : [];
         this.closeDefaultSecurityGroup(vpc);
         if (args.flowLogs) {
-            this.createFlowLogs(vpc, args.flowLogs, args.protect ?? false);
+            this.createFlowLogs(vpc, args.flowLogs, args.protect ?? false, args.permissionsBoundary);
         }
 
         this.vpcId = vpc.id;
@@ -225,7 +230,7 @@ export class Network extends pulumi.ComponentResource {
      * Flow logs of every flow, accepted or rejected, to CloudWatch Logs through a role the flow-logs service
      * assumes for this account only (https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html).
      */
-    private createFlowLogs(vpc: aws.ec2.Vpc, args: FlowLogsArgs, protect: boolean): aws.ec2.FlowLog {
+    private createFlowLogs(vpc: aws.ec2.Vpc, args: FlowLogsArgs, protect: boolean, permissionsBoundary?: pulumi.Input<string>): aws.ec2.FlowLog {
         const parent = { parent: this };
         const logGroup = new aws.cloudwatch.LogGroup(childName(this.name, "flow-logs"), {
             name: args.logGroupName,
@@ -235,6 +240,7 @@ export class Network extends pulumi.ComponentResource {
         const account = aws.getCallerIdentityOutput({}, parent).accountId;
         const role = new aws.iam.Role(childName(this.name, "flow-logs-role"), {
             path: stackRolePath(),
+            permissionsBoundary,
             description: "VPC flow logs write to their log group",
             assumeRolePolicy: pulumi.jsonStringify({
                 Version: "2012-10-17",

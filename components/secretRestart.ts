@@ -19,6 +19,11 @@ export interface SecretRestartArgs {
     readers: SecretReader[];
     /** Where the state machine logs its executions (FSBP StepFunctions.1). */
     logs: RestartLogsArgs;
+    /**
+     * The managed policy (ARN) every IAM role this creates carries as its permissions boundary (`RoleBoundary`).
+     * @default none
+     */
+    permissionsBoundary?: pulumi.Input<string>;
 }
 
 /** The state machine's log group. */
@@ -84,6 +89,7 @@ export class SecretRestart extends pulumi.ComponentResource {
     public readonly stateMachineArn: pulumi.Output<string>;
 
     private readonly name: string;
+    private readonly permissionsBoundary?: pulumi.Input<string>;
 
     constructor(name: string, args: SecretRestartArgs, opts?: pulumi.ComponentResourceOptions) {
         super("berth:secrets:SecretRestart", name, {}, opts);
@@ -91,6 +97,7 @@ export class SecretRestart extends pulumi.ComponentResource {
             throw new Error(`SecretRestart "${name}": "readers" is empty; create it only for services that read secrets`);
         }
         this.name = name;
+        this.permissionsBoundary = args.permissionsBoundary;
 
         const stateMachine = this.createStateMachine(args.readers, args.logs);
         const invokeRole = this.createRole("events-role", "events.amazonaws.com", "EventBridge starts the restart of a service whose secret changed", {
@@ -151,6 +158,7 @@ export class SecretRestart extends pulumi.ComponentResource {
     private createRole(role: string, service: string, description: string, statement: Record<string, unknown>): aws.iam.Role {
         const created = new aws.iam.Role(childName(this.name, role), {
             path: stackRolePath(),
+            permissionsBoundary: this.permissionsBoundary,
             description,
             assumeRolePolicy: JSON.stringify({
                 Version: "2012-10-17",

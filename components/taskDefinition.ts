@@ -187,6 +187,11 @@ export interface TaskDefinitionArgs {
      * @default false
      */
     retainLogs?: boolean;
+    /**
+     * The managed policy (ARN) every IAM role this creates carries as its permissions boundary (`RoleBoundary`).
+     * @default none
+     */
+    permissionsBoundary?: pulumi.Input<string>;
 }
 
 /** What `createTaskDefinition` made. */
@@ -214,7 +219,7 @@ export function createTaskDefinition(name: string, args: TaskDefinitionArgs, par
         kmsKeyId: args.logKmsKeyArn,
     }, { parent, protect: args.protectLogs ?? false, retainOnDelete: args.retainLogs ?? false });
 
-    const executionRole = createRole(name, "execution-role", "ECS pulls the image, writes the logs and reads the secrets of the service", parent);
+    const executionRole = createRole(name, "execution-role", "ECS pulls the image, writes the logs and reads the secrets of the service", args.permissionsBoundary, parent);
     new aws.iam.RolePolicyAttachment(childName(name, "execution-policy"), {
         role: executionRole.name,
         policyArn: aws.iam.ManagedPolicy.AmazonECSTaskExecutionRolePolicy,
@@ -235,7 +240,7 @@ export function createTaskDefinition(name: string, args: TaskDefinitionArgs, par
             }),
         }, opts);
     }
-    const taskRole = createRole(name, "task-role", "Runtime permissions of the service's code: none by default", parent);
+    const taskRole = createRole(name, "task-role", "Runtime permissions of the service's code: none by default", args.permissionsBoundary, parent);
     const exec = args.execCommand ?? false;
     if (exec) {
         new aws.iam.RolePolicy(childName(name, "exec-policy"), {
@@ -309,9 +314,10 @@ function withTracing(name: string, container: ContainerSpec, sampleRatio: number
     };
 }
 
-function createRole(name: string, role: string, description: string, parent: pulumi.Resource): aws.iam.Role {
+function createRole(name: string, role: string, description: string, permissionsBoundary: pulumi.Input<string> | undefined, parent: pulumi.Resource): aws.iam.Role {
     return new aws.iam.Role(childName(name, role), {
         path: stackRolePath(),
+        permissionsBoundary,
         description,
         assumeRolePolicy: JSON.stringify({
             Version: "2012-10-17",

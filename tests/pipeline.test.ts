@@ -4,16 +4,20 @@
  */
 import * as assert from "assert";
 import { GITHUB_OIDC_HOST, githubSubjects, STS_AUDIENCE } from "../components/deployAccess";
+import { NAT_INSTANCE_AMI_PARAMETER } from "../components/network";
 import {
     INVOKE_PERMISSIONS,
     permissionProblems,
-    previewPolicy,
     RESOURCE_PERMISSIONS,
+    STACK_SCOPED_SERVICES,
+    UNSCOPABLE_WRITES,
     type PolicyDocument,
     type PolicyStatement,
 } from "../components/deployPermissions";
 import { ConfigError, loadSettings } from "../config";
 import { catalog } from "../services/catalog";
+import { evaluate, tagged, type Decision, type Document } from "./support/iamPolicy";
+import { MANAGED_POLICIES } from "./support/managedPolicies";
 import { ACCOUNT, Harness, HOSTED_ZONE_ID, REGION, runBerth, shippedStacks, stackConfig, type Recorded } from "./support/pulumi";
 
 const ACCESS = "berth:pipeline:DeployAccess";
@@ -22,6 +26,7 @@ const T = {
     rolePolicy: "aws:iam/rolePolicy:RolePolicy",
     oidc: "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
     attachment: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+    policy: "aws:iam/policy:Policy",
     logGroup: "aws:cloudwatch/logGroup:LogGroup",
     provider: "pulumi:providers:aws",
 } as const;
@@ -123,6 +128,13 @@ const statement = (doc: PolicyDocument, sid: string): PolicyStatement => {
     return found;
 };
 const inAccess = (r: Recorded) => r.parentType === ACCESS;
+/** Both of the deploy role's policies as one document: its inline policy and its managed one. */
+const deployPolicyOf = (h: Harness): PolicyDocument => ({
+    Version: "2012-10-17",
+    Statement: [...documentOf(h.one(T.rolePolicy, "berth-deploy-policy")).Statement, ...documentOf(h.one(T.policy, "berth-deploy-services")).Statement],
+});
+/** The ARN of the stack's permissions boundary, as the mocks made it. */
+const boundaryArnOf = (h: Harness): string => h.one("aws:iam/policy:Policy", "berth-role-boundary").outputs.arn;
 const asList = (v: string | string[]) => (Array.isArray(v) ? v : [v]);
 
 describe("deploy access for GitHub Actions", () => {
@@ -143,7 +155,11 @@ describe("deploy access for GitHub Actions", () => {
             "berth:domain": "example.com",
             "berth:hostedZoneId": HOSTED_ZONE_ID,
             "berth:alarmEmail": "ops@example.com",
-            "berth:secrets": JSON.stringify({ api: { AUTH_API_KEYS: "a-value-set-with-secret-0123456789abcdef" } }),
+            "berth:secrets": JSON.stringify({ api: {
+                AUTH_API_KEYS: "a-value-set-with-secret-0123456789abcdef",
+                AUTH_JWT_SECRET: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:shared/jwt-AbCdEf:signing::`,
+                STRIPE_KEY: `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/shared/stripe-key`,
+            } }),
         }, { stack: "prod", secretKeys: ["berth:secrets"] });
         runs.push({ name: "prod with a domain, alarm e-mail and secrets", ...everything });
         const natInstance = await runBerth({ ...withPipeline("dev"), "berth:natStrategy": "instance" }, { stack: "dev" });
@@ -187,6 +203,7 @@ describe("deploy access for GitHub Actions", () => {
             assert.deepStrictEqual(permissionProblems(widened).sort(), [
                 "aws:cloudwatch/logGroup:LogGroup: log write logs:DeleteLogGroup must be limited to the stack's log groups, not \"any\"",
                 "aws:iam/role:Role: IAM write iam:CreateRole must be limited to the stack's roles, not \"any\"",
+                "aws:iam/role:Role: iam:CreateRole is scoped \"newStackRoles\" here but granted on any resource by another entry",
                 "aws:iam/role:Role: iam:UpdateAssumeRolePolicy on request tags alone changes roles the stack did not create; only iam:CreateRole and iam:TagRole belong in \"newStackRoles\"",
                 "aws:iam/role:Role: read action iam:PutRolePolicy is not a Describe/Get/List call",
             ]);
@@ -194,7 +211,9 @@ describe("deploy access for GitHub Actions", () => {
     });
 
     describe("the deploy role", () => {
-        const deployPolicyOf = (h: Harness) => documentOf(h.one(T.rolePolicy, "berth-deploy-policy"));
+        /** A condition's tag keys only, without the boundary and other keys. */
+        const tagsOf = (condition: Record<string, string | string[]> | undefined) =>
+            Object.fromEntries(Object.entries(condition ?? {}).filter(([k]) => k.startsWith("aws:")));
 
         it("changes only roles that carry the tags the stack's provider puts on everything it creates", () => {
             for (const { name, h } of runs) {
@@ -210,9 +229,11 @@ describe("deploy access for GitHub Actions", () => {
                 assert.strictEqual(tags.stack, name.split(" ")[0], `${name}: the condition does not single out the stack`);
                 const asResourceTags = Object.fromEntries(Object.entries(tags).map(([k, v]) => [`aws:ResourceTag/${k}`, v]));
                 const asRequestTags = Object.fromEntries(Object.entries(tags).map(([k, v]) => [`aws:RequestTag/${k}`, v]));
-                assert.deepStrictEqual(statement(doc, "CreateStackRoles").Condition?.StringEquals, asRequestTags, name);
-                for (const sid of ["ChangeStackRoles", "AttachManagedPolicies"]) {
-                    assert.deepStrictEqual(statement(doc, sid).Condition?.StringEquals, asResourceTags, `${name} ${sid}`);
+                for (const sid of ["CreateStackRoles", "TagNewStackRoles"]) {
+                    assert.deepStrictEqual(tagsOf(statement(doc, sid).Condition?.StringEquals), asRequestTags, `${name} ${sid}`);
+                }
+                for (const sid of ["ChangeStackRoles", "ChangeBoundedStackRoles", "AttachManagedPolicies"]) {
+                    assert.deepStrictEqual(tagsOf(statement(doc, sid).Condition?.StringEquals), asResourceTags, `${name} ${sid}`);
                 }
                 const { ["iam:PassedToService"]: passedTo, ...passTags } = statement(doc, "PassStackRoles").Condition!.StringEquals;
                 assert.deepStrictEqual(passTags, asResourceTags, name);
@@ -234,12 +255,12 @@ describe("deploy access for GitHub Actions", () => {
                 const stack = name.split(" ")[0];
                 const doc = deployPolicyOf(h);
                 const path = `/berth/${stack}/`;
-                for (const sid of ["CreateStackRoles", "ChangeStackRoles", "AttachManagedPolicies", "PassStackRoles"]) {
+                for (const sid of ["CreateStackRoles", "TagNewStackRoles", "ChangeStackRoles", "ChangeBoundedStackRoles", "AttachManagedPolicies", "PassStackRoles"]) {
                     assert.deepStrictEqual(statement(doc, sid).Resource, `arn:aws:iam::${ACCOUNT}:role${path}*`, `${name} ${sid}`);
                 }
                 // A role created with tags needs iam:TagRole for them; on request tags alone it is safe only because
                 // the resource is the stack's path.
-                assert.deepStrictEqual(statement(doc, "CreateStackRoles").Action, ["iam:CreateRole", "iam:TagRole"], name);
+                assert.deepStrictEqual([...statement(doc, "CreateStackRoles").Action, ...statement(doc, "TagNewStackRoles").Action], ["iam:CreateRole", "iam:TagRole"], name);
                 const roles = h.ofType(T.role).filter((r) => !inAccess(r));
                 assert.ok(roles.length > 0, name);
                 for (const role of roles) {
@@ -274,22 +295,73 @@ describe("deploy access for GitHub Actions", () => {
             }
         });
 
-        it("may never change the pipeline's own roles", () => {
+        it("may never change the pipeline's own roles or policies, and may still read them for a refresh", () => {
             for (const { name, h, outputs } of runs) {
-                const deny = statement(deployPolicyOf(h), "NeverChangeThePipelineRoles");
-                assert.strictEqual(deny.Effect, "Deny");
-                assert.deepStrictEqual(deny.Action, ["iam:*"]);
-                const own = [outputs.pipeline?.deployRoleArn, outputs.pipeline?.previewRoleArn].filter((a) => a !== undefined);
+                const docs = [deployPolicyOf(h)];
+                const own = [outputs.pipeline?.deployRoleArn, outputs.pipeline?.previewRoleArn].filter((a): a is string => a !== undefined);
                 assert.strictEqual(own.length, h.ofType(T.role).filter(inAccess).length);
-                assert.deepStrictEqual(asList(deny.Resource).sort(), own.sort(), name);
+                const stackTags = { project: "berth", stack: name.split(" ")[0] };
+                for (const role of own) {
+                    // Even if a role of the pipeline carried the stack's tags and the boundary.
+                    const context = { ...tagged(stackTags, stackTags), "iam:PermissionsBoundary": boundaryArnOf(h) };
+                    for (const action of ["iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:UpdateAssumeRolePolicy", "iam:DeleteRole", "iam:TagRole", "iam:PassRole", "iam:DeleteRolePermissionsBoundary"]) {
+                        assert.strictEqual(evaluate(docs, { action, resource: role, context }), "deny", `${name}: ${action} on ${role}`);
+                    }
+                    // `pulumi refresh` reads them like every other role.
+                    for (const action of ["iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies"]) {
+                        assert.strictEqual(evaluate(docs, { action, resource: role, context }), "allow", `${name}: ${action} on ${role}`);
+                    }
+                }
+                for (const policy of [boundaryArnOf(h), h.one(T.policy, "berth-deploy-services").outputs.arn]) {
+                    for (const action of ["iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicyVersion", "iam:DeletePolicy"]) {
+                        assert.strictEqual(evaluate(docs, { action, resource: policy, context: tagged(stackTags) }), "deny", `${name}: ${action} on ${policy}`);
+                    }
+                    assert.strictEqual(evaluate(docs, { action: "iam:GetPolicyVersion", resource: policy }), "allow", `${name}: refresh reads ${policy}`);
+                }
             }
         });
 
-        it("fits IAM's 10,240-character limit for a role's inline policies", () => {
+        it("fits IAM's limits: 10,240 characters of inline policies, 6,144 for a managed policy", () => {
             // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html (whitespace does not count)
             for (const { name, h } of runs) {
-                const size = JSON.stringify(deployPolicyOf(h)).length;
-                assert.ok(size <= 10_240, `${name}: ${size} characters`);
+                const inline = JSON.stringify(documentOf(h.one(T.rolePolicy, "berth-deploy-policy"))).length;
+                assert.ok(inline <= 10_240, `${name}: ${inline} characters inline`);
+                const managed = JSON.stringify(documentOf(h.one(T.policy, "berth-deploy-services"))).length;
+                assert.ok(managed <= 6_144, `${name}: ${managed} characters in the managed policy`);
+                assert.ok(h.ofType(T.attachment).some((a) => a.name === "berth-deploy-services" && a.inputs.policyArn === h.one(T.policy, "berth-deploy-services").outputs.arn));
+            }
+        });
+
+        it("creates and changes a role only when it carries the stack's permissions boundary, and never takes the boundary off", () => {
+            for (const { name, h } of runs) {
+                const docs = [deployPolicyOf(h)];
+                const stack = name.split(" ")[0];
+                const tags = { project: "berth", stack };
+                const role = `arn:aws:iam::${ACCOUNT}:role/berth/${stack}/berth-api-task-role-1234567`;
+                const boundary = boundaryArnOf(h);
+                const elsewhere = `arn:aws:iam::${ACCOUNT}:policy/AdministratorAccess-boundary`;
+                const cases: [string, Record<string, string>, Decision][] = [
+                    ["iam:CreateRole", { ...tagged({}, tags), "iam:PermissionsBoundary": boundary }, "allow"],
+                    ["iam:CreateRole", tagged({}, tags), "deny"],
+                    ["iam:CreateRole", { ...tagged({}, tags), "iam:PermissionsBoundary": elsewhere }, "deny"],
+                    ["iam:PutRolePolicy", { ...tagged(tags), "iam:PermissionsBoundary": boundary }, "allow"],
+                    ["iam:PutRolePolicy", tagged(tags), "deny"],
+                    ["iam:AttachRolePolicy", { ...tagged(tags), "iam:PermissionsBoundary": boundary, "iam:PolicyARN": "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy" }, "allow"],
+                    ["iam:AttachRolePolicy", { ...tagged(tags), "iam:PolicyARN": "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy" }, "deny"],
+                    ["iam:AttachRolePolicy", { ...tagged(tags), "iam:PermissionsBoundary": boundary, "iam:PolicyARN": "arn:aws:iam::aws:policy/AdministratorAccess" }, "implicit deny"],
+                    ["iam:PutRolePermissionsBoundary", { ...tagged(tags), "iam:PermissionsBoundary": boundary }, "allow"],
+                    ["iam:PutRolePermissionsBoundary", { ...tagged(tags), "iam:PermissionsBoundary": elsewhere }, "deny"],
+                    ["iam:DeleteRolePermissionsBoundary", { ...tagged(tags), "iam:PermissionsBoundary": boundary }, "deny"],
+                    // IAM offers no boundary key on trust policy updates: they go by path and tags (the role keeps its boundary).
+                    ["iam:UpdateAssumeRolePolicy", tagged(tags), "allow"],
+                ];
+                for (const [action, context, expected] of cases) {
+                    assert.strictEqual(evaluate(docs, { action, resource: role, context }), expected, `${name}: ${action} with ${JSON.stringify(context)}`);
+                }
+                // No managed policy of its own: the deploy role can write no boundary it would then accept.
+                for (const action of ["iam:CreatePolicy", "iam:CreatePolicyVersion"]) {
+                    assert.notStrictEqual(evaluate(docs, { action, resource: `arn:aws:iam::${ACCOUNT}:policy/berth/${stack}/mine`, context: tagged({}, tags) }), "allow", `${name}: ${action}`);
+                }
             }
         });
 
@@ -323,7 +395,7 @@ describe("deploy access for GitHub Actions", () => {
             for (const { name, h, outputs } of runs) {
                 const role = h.one(T.role, "berth-deploy");
                 assert.ok(outputs.pipeline, name);
-                assert.match(outputs.pipeline.deployRoleArn, new RegExp(`:${role.name}-[0-9a-f]{7}$`), name);
+                assert.match(outputs.pipeline.deployRoleArn, new RegExp(`:role/${role.name}-[0-9a-f]{7}$`), name);
             }
         });
     });
@@ -341,13 +413,256 @@ describe("deploy access for GitHub Actions", () => {
                 const [s] = JSON.parse(previews[0].inputs.assumeRolePolicy).Statement;
                 assert.deepStrictEqual(s.Condition.StringEquals[`${GITHUB_OIDC_HOST}:sub`], ["repo:acme/berth:pull_request"]);
                 const doc = documentOf(h.one(T.rolePolicy, "berth-preview-policy"));
-                const deployWrites = documentOf(h.one(T.rolePolicy, "berth-deploy-policy")).Statement
-                    .filter((st) => st.Sid !== "Read").flatMap((st) => st.Action);
                 for (const st of doc.Statement) {
                     assert.strictEqual(st.Effect, "Allow");
-                    assert.deepStrictEqual(st.Action.filter((a) => deployWrites.includes(a) || !/^[a-z0-9-]+:(Describe|Get|List|BatchGet|BatchCheck)/.test(a)), [], name);
+                    assert.deepStrictEqual(st.Action.filter((a) => !/^[a-z0-9-]+:(Describe|Get|List|BatchGet|BatchCheck)/.test(a)), [], name);
                 }
-                assert.deepStrictEqual(doc, previewPolicy());
+            }
+        });
+
+        it("reads what the program's invokes read, and nothing of the account's parameters, images or task definitions", () => {
+            for (const { name, h } of runs.filter((r) => !r.name.includes("existing"))) {
+                const docs = [documentOf(h.one(T.rolePolicy, "berth-preview-policy"))];
+                const stack = name.split(" ")[0];
+                // What `pulumi preview` calls: the program's invokes (a preview diffs without calling AWS).
+                const invoked = [...new Set(h.calls)].flatMap((token) => INVOKE_PERMISSIONS[token].map((action) => ({ token, action })));
+                assert.ok(invoked.length > 0);
+                const amiParameter = `arn:aws:ssm:${REGION}::parameter${NAT_INSTANCE_AMI_PARAMETER}`;
+                for (const { token, action } of invoked) {
+                    const resource = action === "ssm:GetParameter" ? amiParameter
+                        : action.startsWith("route53:") ? `arn:aws:route53:::hostedzone/${HOSTED_ZONE_ID}` : "*";
+                    assert.strictEqual(evaluate(docs, { action, resource }), "allow", `${name}: ${token} needs ${action} on ${resource}`);
+                }
+                const denied: [string, string, Record<string, string>][] = [
+                    // A SecureString of the account: the aws/ssm key lets every principal decrypt it.
+                    ["ssm:GetParameter", `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/other/database-password`, {}],
+                    ["ssm:GetParameter", `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/berth/${stack}/stripe-key`, {}],
+                    ["ecr:BatchGetImage", `arn:aws:ecr:${REGION}:${ACCOUNT}:repository/other-app`, tagged({ project: "other", stack: "prod" })],
+                    ["ecr:GetDownloadUrlForLayer", `arn:aws:ecr:${REGION}:${ACCOUNT}:repository/untagged`, {}],
+                    ["ecs:DescribeTaskDefinition", "*", {}],
+                    ["secretsmanager:GetSecretValue", `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:berth/${stack}/api/X-AbCdEf`, {}],
+                    ["logs:GetLogEvents", `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/berth/${stack}/api:log-stream:x`, {}],
+                ];
+                for (const [action, resource, context] of denied) {
+                    assert.notStrictEqual(evaluate(docs, { action, resource, context }), "allow", `${name}: the preview role may ${action} on ${resource}`);
+                }
+                // The image build's cache, with buildOnPreview: the stack's own repositories only.
+                const ours = tagged({ project: "berth", stack });
+                assert.strictEqual(evaluate(docs, { action: "ecr:BatchGetImage", resource: `arn:aws:ecr:${REGION}:${ACCOUNT}:repository/api-repo-1234567`, context: ours }), "allow", name);
+            }
+        });
+    });
+
+    describe("the permissions boundary", () => {
+        /** Each role of the stack (the pipeline's own aside) with every policy document it gets, inline or attached. */
+        function policiesOfRoles(h: Harness): Array<{ role: Recorded; documents: Document[] }> {
+            return h.ofType(T.role).filter((r) => !inAccess(r)).map((role) => {
+                const names = [role.outputs.name, role.id];
+                const inline = h.ofType(T.rolePolicy).filter((p) => names.includes(p.inputs.role)).map((p) => JSON.parse(p.inputs.policy) as Document);
+                const attached = h.ofType(T.attachment).filter((a) => names.includes(a.inputs.role)).map((a) => {
+                    const managed = MANAGED_POLICIES[a.inputs.policyArn];
+                    assert.ok(managed, `${role.name}: add ${a.inputs.policyArn} to tests/support/managedPolicies.ts`);
+                    return managed;
+                });
+                return { role, documents: [...inline, ...attached] };
+            });
+        }
+
+        it("is carried by every role the stack creates; only the pipeline's own roles, made by a human, go without", () => {
+            for (const { name, h } of runs) {
+                const boundary = boundaryArnOf(h);
+                assert.match(boundary, new RegExp(`^arn:aws:iam::${ACCOUNT}:policy/berth/${name.split(" ")[0]}/`), name);
+                for (const role of h.ofType(T.role).filter((r) => !inAccess(r))) {
+                    assert.strictEqual(role.inputs.permissionsBoundary, boundary, `${name}: ${role.name} has no boundary`);
+                }
+            }
+        });
+
+        it("allows every action of every role's policies on the resources that role acts on", () => {
+            for (const { name, h } of runs) {
+                const boundary: Document = JSON.parse(h.one(T.policy, "berth-role-boundary").inputs.policy);
+                const tags = JSON.parse(h.one(T.provider, "berth").inputs.defaultTags).tags as Record<string, string>;
+                // A task's logs: the stack's own groups (RDS writes its exported logs itself).
+                const logGroups = h.ofType(T.logGroup).filter((g) => g.inputs.name.startsWith(`/berth/${name.split(" ")[0]}/`)).map((g) => g.outputs.arn as string);
+                assert.ok(logGroups.length > 0);
+                const database = h.ofType("aws:rds/instance:Instance")[0];
+                const roles = policiesOfRoles(h);
+                assert.ok(roles.length > 0);
+                for (const { role, documents } of roles) {
+                    assert.ok(documents.length > 0, `${name}: ${role.name} has no policy`);
+                    for (const st of documents.flatMap((d) => d.Statement)) {
+                        for (const action of asList(st.Action)) {
+                            for (const pattern of asList(st.Resource)) {
+                                // What the role acts on: "*" for actions without resources, but a task's logs go to the
+                                // stack's log groups; AWS's managed policies name any region and account.
+                                const resources = pattern === "*" && action.startsWith("logs:")
+                                    ? logGroups.flatMap((g) => [g, `${g}:log-stream:x`])
+                                    : [pattern.replace(/^arn:aws:([a-z0-9-]+):\*:\*:/, `arn:aws:$1:${REGION}:${ACCOUNT}:`)];
+                                for (const resource of resources) {
+                                    const context = resource.includes(":secret:rds!")
+                                        ? tagged({ "aws:rds:primaryDBInstanceArn": database.outputs.arn })
+                                        : tagged(tags);
+                                    assert.strictEqual(evaluate([boundary], { action, resource, context }), "allow",
+                                        `${name}: ${role.name} needs ${action} on ${resource}, which the boundary refuses`);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        });
+
+        it("allows a role nothing of another stack's or of the account's: secrets, services, traffic, state machines", () => {
+            for (const { name, h } of runs) {
+                const boundary: Document = JSON.parse(h.one(T.policy, "berth-role-boundary").inputs.policy);
+                const other = tagged({ project: "berth", stack: "other" });
+                const denied: [string, string, Record<string, string>][] = [
+                    ["secretsmanager:GetSecretValue", `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:berth/other/api/X-AbCdEf`, other],
+                    ["secretsmanager:GetSecretValue", `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:rds!db-0000-AbCdEf`,
+                        tagged({ "aws:rds:primaryDBInstanceArn": `arn:aws:rds:${REGION}:${ACCOUNT}:db:berth-other-db` })],
+                    ["ecs:UpdateService", `arn:aws:ecs:${REGION}:${ACCOUNT}:service/other/api`, other],
+                    ["elasticloadbalancing:ModifyListener", `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:listener/app/other/1/2`, other],
+                    ["states:StartExecution", `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:other`, other],
+                    ["logs:PutLogEvents", `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/berth/other/api:log-stream:x`, other],
+                    ["iam:CreateRole", `arn:aws:iam::${ACCOUNT}:role/admin`, {}],
+                    ["iam:PassRole", `arn:aws:iam::${ACCOUNT}:role/admin`, {}],
+                    ["sts:AssumeRole", `arn:aws:iam::${ACCOUNT}:role/admin`, {}],
+                    ["s3:GetObject", "arn:aws:s3:::any-bucket/any", {}],
+                ];
+                for (const [action, resource, context] of denied) {
+                    assert.notStrictEqual(evaluate([boundary], { action, resource, context }), "allow", `${name}: a role of the stack may ${action} on ${resource}`);
+                }
+            }
+        });
+    });
+
+    describe("outside the stack", () => {
+        /** Resources of another stack of the same project, and of no stack, in the same account: what the deploy role must leave alone. */
+        const foreign = (stack: string): Array<{ resource: string; tags: Record<string, string> }> => {
+            const other = { project: "berth", stack: `other-${stack}` };
+            const arn = (service: string, rest: string) => `arn:aws:${service}:${REGION}:${ACCOUNT}:${rest}`;
+            return [
+                { resource: `arn:aws:iam::${ACCOUNT}:role/berth/other-${stack}/berth-api-task-role-1234567`, tags: other },
+                { resource: `arn:aws:iam::${ACCOUNT}:role/berth-api-task-role-1234567`, tags: { project: "berth", stack } },
+                { resource: `arn:aws:iam::${ACCOUNT}:role/OrganizationAccountAccessRole`, tags: {} },
+                { resource: arn("secretsmanager", `secret:berth/other-${stack}/api/AUTH_API_KEYS-AbCdEf`), tags: other },
+                { resource: arn("secretsmanager", "secret:rds!db-00000000-0000-0000-0000-000000000000-AbCdEf"), tags: { "aws:rds:primaryDBInstanceArn": arn("rds", `db:berth-other-${stack}-db`) } },
+                { resource: arn("kms", "key/00000000-0000-0000-0000-000000000000"), tags: other },
+                { resource: arn("rds", `db:berth-other-${stack}-db`), tags: other },
+                { resource: arn("rds", "pg:other-params"), tags: other },
+                { resource: arn("ecr", "repository/other-api"), tags: other },
+                { resource: arn("elasticloadbalancing", "loadbalancer/app/other-alb/0123456789abcdef"), tags: other },
+                { resource: arn("elasticloadbalancing", "listener/app/other-alb/0123456789abcdef/0123456789abcdef"), tags: other },
+                { resource: arn("elasticloadbalancing", "targetgroup/other-tg/0123456789abcdef"), tags: other },
+                { resource: arn("ecs", "service/other-cluster/api"), tags: other },
+                { resource: arn("ecs", "cluster/other-cluster"), tags: other },
+                { resource: arn("ec2", "vpc/vpc-0123456789abcdef0"), tags: other },
+                { resource: arn("ec2", "instance/i-0123456789abcdef0"), tags: other },
+                { resource: arn("logs", `log-group:/berth/other-${stack}/api`), tags: other },
+            ];
+        };
+        const serviceOf = (arn: string) => arn.split(":")[2];
+        const READ = /^[a-z0-9-]+:(Describe|Get|List|BatchGet|BatchCheck)/;
+
+        it("finds nothing the deploy role could change of another stack's role, secret, key, database, repository, load balancer, service or log group", () => {
+            for (const { name, h } of runs) {
+                const doc = deployPolicyOf(h);
+                const writes = [...new Set(doc.Statement.filter((s) => s.Effect === "Allow").flatMap((s) => s.Action))].filter((a) => !READ.test(a));
+                // The calls AWS lets no policy tie to the resource they act on, granted on "*" (README lists them):
+                // creating something new beside it, never changing or deleting it.
+                const unscoped = new Set(statement(doc, "Write").Action);
+                const found: string[] = [];
+                for (const { resource, tags } of foreign(name.split(" ")[0])) {
+                    for (const action of writes.filter((a) => a.split(":")[0] === serviceOf(resource))) {
+                        const context = { ...tagged(tags), "iam:PermissionsBoundary": boundaryArnOf(h) };
+                        if (evaluate([doc], { action, resource, context }) === "allow" && !unscoped.has(action)) {
+                            found.push(`${action} on ${resource}`);
+                        }
+                    }
+                }
+                assert.deepStrictEqual(found, [], name);
+                // And what remains on "*" deletes and modifies nothing: only creations and calls AWS scopes no further.
+                const destructive = [...unscoped].filter((a) => STACK_SCOPED_SERVICES.includes(a.split(":")[0])
+                    && /:(Delete|Modify|Put|Update|Set|Revoke|Remove|Terminate|Stop|Detach|Disassociate|Release|Schedule|Reboot|Reset|Untag|Deregister)/.test(a)
+                    && !UNSCOPABLE_WRITES.includes(a));
+                assert.deepStrictEqual(destructive, [], `${name}: these deletes and changes reach every resource of their service`);
+            }
+        });
+
+        it("still lets the deploy role do what the program needs to this stack's resources", () => {
+            for (const { name, h } of runs) {
+                const doc = deployPolicyOf(h);
+                const stack = name.split(" ")[0];
+                const tags = { project: "berth", stack };
+                const context = tagged(tags);
+                const arn = (service: string, rest: string) => `arn:aws:${service}:${REGION}:${ACCOUNT}:${rest}`;
+                const allowed: [string, string, Record<string, string>][] = [
+                    ["kms:PutKeyPolicy", arn("kms", "key/00000000-0000-0000-0000-000000000001"), context],
+                    ["kms:ScheduleKeyDeletion", arn("kms", "key/00000000-0000-0000-0000-000000000001"), context],
+                    ["kms:CreateKey", "*", tagged({}, tags)],
+                    ["kms:TagResource", arn("kms", "key/00000000-0000-0000-0000-000000000001"), tagged({}, tags)],
+                    ["kms:CreateAlias", arn("kms", "alias/berth-logs-1234"), {}],
+                    ["kms:CreateAlias", arn("kms", "key/00000000-0000-0000-0000-000000000001"), context],
+                    ["rds:DeleteDBInstance", arn("rds", `db:berth-${stack}-db`), context],
+                    ["rds:ModifyDBInstance", arn("rds", `db:berth-${stack}-db`), context],
+                    ["rds:CreateDBInstance", arn("rds", `db:berth-${stack}-db`), tagged({}, tags)],
+                    ["ecr:PutImage", arn("ecr", "repository/api-repo-1234567"), context],
+                    ["ecr:DeleteRepository", arn("ecr", "repository/api-repo-1234567"), context],
+                    ["ecr:CreateRepository", arn("ecr", "repository/api-repo-1234567"), tagged({}, tags)],
+                    ["ecr:TagResource", arn("ecr", "repository/api-repo-1234567"), tagged({}, tags)],
+                    ["elasticloadbalancing:DeleteLoadBalancer", arn("elasticloadbalancing", "loadbalancer/app/berth-alb/1"), context],
+                    ["elasticloadbalancing:ModifyRule", arn("elasticloadbalancing", "listener-rule/app/berth-alb/1/2/3"), context],
+                    ["elasticloadbalancing:AddTags", arn("elasticloadbalancing", "targetgroup/api-tg/1"), tagged({}, tags)],
+                    ["ecs:UpdateService", arn("ecs", "service/berth-cluster/api-service"), context],
+                    ["ecs:DeleteService", arn("ecs", "service/berth-cluster/api-service"), context],
+                    ["ecs:CreateService", arn("ecs", "service/berth-cluster/api-service"), tagged({}, tags)],
+                    ["ec2:DeleteVpc", arn("ec2", "vpc/vpc-1"), context],
+                    ["ec2:CreateTags", arn("ec2", "vpc/vpc-1"), tagged({}, tags)],
+                    ["ec2:TerminateInstances", arn("ec2", "instance/i-1"), context],
+                    ["logs:DeleteLogGroup", arn("logs", `log-group:/berth/${stack}/api`), {}],
+                    ["secretsmanager:DeleteSecret", arn("secretsmanager", `secret:berth/${stack}/api/X-AbCdEf`), {}],
+                    ["iam:PassRole", `arn:aws:iam::${ACCOUNT}:role/berth/${stack}/berth-api-task-role-1234567`, { ...context, "iam:PassedToService": "ecs-tasks.amazonaws.com" }],
+                ];
+                if (h.ofType("aws:rds/instance:Instance").length > 0) {
+                    const db = { "aws:rds:primaryDBInstanceArn": arn("rds", `db:berth-${stack}-db`) };
+                    allowed.push(
+                        ["secretsmanager:CreateSecret", arn("secretsmanager", "secret:rds!db-1-AbCdEf"), tagged({}, db)],
+                        ["secretsmanager:RotateSecret", arn("secretsmanager", "secret:rds!db-1-AbCdEf"), tagged(db)],
+                        ["secretsmanager:DeleteSecret", arn("secretsmanager", "secret:rds!db-1-AbCdEf"), tagged(db)],
+                    );
+                    // It needs no value of the database's secret.
+                    assert.notStrictEqual(evaluate([doc], { action: "secretsmanager:GetSecretValue", resource: arn("secretsmanager", "secret:rds!db-1-AbCdEf"), context: tagged(db) }), "allow", name);
+                }
+                for (const [action, resource, ctx] of allowed) {
+                    assert.strictEqual(evaluate([doc], { action, resource, context: ctx }), "allow", `${name}: ${action} on ${resource}`);
+                }
+                // Tagging another stack's resource into this one is how a scope by tags would leak.
+                assert.notStrictEqual(evaluate([doc], { action: "ec2:CreateTags", resource: arn("ec2", "vpc/vpc-2"), context: tagged({ project: "berth", stack: "other" }, tags) }), "allow", name);
+                assert.notStrictEqual(evaluate([doc], { action: "kms:TagResource", resource: arn("kms", "key/2"), context: tagged({ project: "berth", stack: "other" }, tags) }), "allow", name);
+            }
+        });
+    });
+
+    describe("a guarded destroy", () => {
+        it("deletes nothing of the pipeline's access: the guard comes after its roles, policies and the OIDC provider", () => {
+            for (const { name, h } of runs.filter((r) => r.name.startsWith("prod"))) {
+                const guard = h.one("pulumi-nodejs:dynamic/berth:DestroyGuard", "berth-destroy-guard");
+                assert.strictEqual(guard.protect, true, name);
+                // A destroy deletes dependents first; the guard's failed delete makes the engine skip everything it
+                // depends on (destroyGuard.ts), and `--exclude-protected` skips what a protected resource depends on.
+                const access = h.resources.filter((r) => inAccess(r) && r.custom);
+                assert.ok(access.length > 0);
+                const unguarded = access.filter((r) => !guard.dependencies.includes(`${r.type}::${r.name}`)).map((r) => `${r.type}::${r.name}`);
+                assert.deepStrictEqual(unguarded, [], `${name}: a guarded destroy would delete these`);
+                assert.ok(guard.dependencies.includes(`${T.policy}::berth-role-boundary`), `${name}: the boundary`);
+            }
+        });
+
+        it("never deletes the account's GitHub OIDC provider, which other stacks trust too, and protects it in prod", () => {
+            for (const { name, h } of runs.filter((r) => !r.name.includes("existing"))) {
+                const [provider] = h.ofType(T.oidc);
+                assert.strictEqual(provider.retainOnDelete, true, `${name}: a destroy would delete the account's provider`);
+                assert.strictEqual(provider.protect, name.startsWith("prod"), name);
             }
         });
     });

@@ -910,7 +910,7 @@ for (const stack of shippedStacks()) {
                     const sfn = statementOf("sfn-role");
                     assert.deepStrictEqual(sfn.map((x: any) => x.Action), [["ecs:UpdateService"]]);
                     for (const arn of sfn[0].Resource) {
-                        assert.match(arn, new RegExp(`^arn:aws:ecs:us-east-1:123456789012:(${readers.map((r) => r.name).join("|")})-service-[0-9a-f]{7}$`));
+                        assert.match(arn, new RegExp(`^arn:aws:ecs:us-east-1:123456789012:service/berth-cluster/(${readers.map((r) => r.name).join("|")})-service-[0-9a-f]{7}$`));
                     }
                     assert.strictEqual(sfn[0].Resource.length, readers.length, "the state machine may restart services that read no secret");
                     for (const service of catalog) {
@@ -926,11 +926,11 @@ for (const stack of shippedStacks()) {
                         });
                         const target = h.one(T.eventTarget, `berth-restart-${service.name}-restart`);
                         assert.match(target.inputs.rule, new RegExp(`^berth-restart-${service.name}-secret-changed-[0-9a-f]{7}$`));
-                        assert.match(target.inputs.arn, /^arn:aws:sfn:us-east-1:123456789012:berth-restart-restart-[0-9a-f]{7}$/);
+                        assert.match(target.inputs.arn, /^arn:aws:states:us-east-1:123456789012:stateMachine:berth-restart-restart-[0-9a-f]{7}$/);
                         assert.deepStrictEqual(statementOf("events-role"), [{ Effect: "Allow", Action: ["states:StartExecution"], Resource: [target.inputs.arn] }]);
                         const input = JSON.parse(target.inputs.input);
                         assert.ok(sfn[0].Resource.includes(input.service), "the target restarts a service the state machine may not");
-                        assert.match(input.service, new RegExp(`:${service.name}-service-[0-9a-f]{7}$`));
+                        assert.match(input.service, new RegExp(`:service/berth-cluster/${service.name}-service-[0-9a-f]{7}$`));
                         assert.match(input.cluster, /:berth-cluster-[0-9a-f]{7}$/);
                     }
                 });
@@ -1310,7 +1310,7 @@ describe("a service's own secrets", () => {
         const pattern = JSON.parse(h.one(T.eventRule, "berth-restart-api-secret-changed").inputs.eventPattern);
         assert.deepStrictEqual(pattern.resources, [EXISTING, secretsOf("api").AUTH_API_KEYS]);
         assert.deepStrictEqual(pattern.detail, { labelUpdated: ["AWSCURRENT"] });
-        assert.match(JSON.parse(h.one(T.eventTarget, "berth-restart-api-restart").inputs.input).service, /:api-service-[0-9a-f]{7}$/);
+        assert.match(JSON.parse(h.one(T.eventTarget, "berth-restart-api-restart").inputs.input).service, /:service\/berth-cluster\/api-service-[0-9a-f]{7}$/);
     });
 
     it("lets api's execution role read exactly its secrets and parameters: the stored one, the referenced ones", () => {

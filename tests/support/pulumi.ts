@@ -115,6 +115,17 @@ function computed(type: string, name: string, inputs: Record<string, any>): Reco
             return { fqdn: String(inputs.name).replace(/\.$/, "") };
         case "aws:acm/certificateValidation:CertificateValidation":
             return { certificateArn: inputs.certificateArn };
+        // The ARNs the policy tests match against, as IAM spells them.
+        case "aws:iam/role:Role":
+            return { ...base, arn: `arn:aws:iam::${ACCOUNT}:role${inputs.path ?? "/"}${physical}` };
+        case "aws:iam/policy:Policy":
+            return { ...base, arn: `arn:aws:iam::${ACCOUNT}:policy${inputs.path ?? "/"}${physical}` };
+        case "aws:cloudwatch/logGroup:LogGroup":
+            return { ...base, arn: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${physical}` };
+        case "aws:ecs/service:Service":
+            return { ...base, arn: `arn:aws:ecs:${REGION}:${ACCOUNT}:service/berth-cluster/${physical}` };
+        case "aws:sfn/stateMachine:StateMachine":
+            return { ...base, arn: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${physical}` };
         case "aws:ecr/repository:Repository":
             return { ...base, registryId: ACCOUNT, repositoryUrl: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/${physical}` };
         case "random:index/randomId:RandomId":
