@@ -111,16 +111,11 @@ const elb = (write: Writes): TypePermissions => ({ read: ELB_READ, write: { ...w
 /**
  * Per Pulumi resource type: what its provider calls.
  *
- * Scopes (Service Authorization Reference, per service: EC2 https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html,
- * ELB https://docs.aws.amazon.com/service-authorization/latest/reference/list_awselasticloadbalancingv2.html,
- * ECS https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html,
- * ECR https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html,
- * RDS https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonrds.html,
- * KMS https://docs.aws.amazon.com/service-authorization/latest/reference/list_awskeymanagementservice.html):
+ * Scopes, from each action's resource types and condition keys in the Service Authorization Reference (above):
  * a change or delete is `stackTagged` when every resource it authorizes is one the stack created (all carry
  * the provider's default tags); a create is `newTagged` when it makes one resource whose tags travel in the
  * request. A call that also authorizes a resource the stack did not tag (a VPC for a new subnet, AWS's AMI for
- * an instance, a new security-group rule, an alias) stays `any`.
+ * an instance, a new security-group rule) stays `any`.
  */
 export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
     "aws:ec2/vpc:Vpc": ec2({ newTagged: ["ec2:CreateVpc"], stackTagged: ["ec2:ModifyVpcAttribute", "ec2:DeleteVpc"] }),
@@ -217,7 +212,7 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
 
     "aws:kms/key:Key": {
         read: ["kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags"],
-        // KMS authorizes keys by their tags: https://docs.aws.amazon.com/kms/latest/developerguide/tag-authorization.html
+        // KMS authorizes keys by their tags: https://docs.aws.amazon.com/kms/latest/developerguide/abac.html
         write: {
             newTagged: ["kms:CreateKey"],
             stackTagged: ["kms:PutKeyPolicy", "kms:EnableKeyRotation", "kms:DisableKeyRotation", "kms:UpdateKeyDescription", "kms:ScheduleKeyDeletion"],
@@ -607,7 +602,7 @@ export function logGroupResources(ctx: Pick<PolicyContext, "partition" | "region
 
 /**
  * Deletes and changes granted on every resource because the service takes no resource for them:
- * `ecs:DeregisterTaskDefinition` authorizes on "*" only (Service Authorization Reference for ECS, above). A
+ * `ecs:DeregisterTaskDefinition` authorizes on "*" only (the Service Authorization Reference for ECS). A
  * task definition holds no data; Berth keeps its own revisions registered (`skipDestroy`).
  */
 export const UNSCOPABLE_WRITES: readonly string[] = ["ecs:DeregisterTaskDefinition"];

@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { RDS_SECRET_PREFIX } from "./database";
 import type { PolicyDocument, PolicyStatement } from "./deployPermissions";
 import { childName } from "./naming";
 import { LOG_DELIVERY_ACTIONS } from "./secretRestart";
@@ -118,7 +119,7 @@ export function roleBoundaryPolicy(ctx: BoundaryContext): PolicyDocument {
             Sid: "ReadDatabaseSecret",
             Effect: "Allow",
             Action: ["secretsmanager:GetSecretValue"],
-            Resource: arn("secretsmanager", "secret:rds!*"),
+            Resource: arn("secretsmanager", `secret:${RDS_SECRET_PREFIX}*`),
             Condition: { StringEquals: { [`aws:ResourceTag/${RDS_SECRET_INSTANCE_TAG}`]: ctx.databaseArn } },
         });
     }
