@@ -114,6 +114,53 @@ describe("GitHub subjects", () => {
     });
 });
 
+describe("the IAM policy evaluator of the tests", () => {
+    const allow = (extra: object = {}) => ({ Effect: "Allow" as const, Action: ["ec2:Delete*"], Resource: "arn:aws:ec2:*:*:vpc/*", ...extra });
+    const request = { action: "EC2:DeleteVpc", resource: "arn:aws:ec2:us-east-1:123456789012:vpc/vpc-1" };
+
+    it("matches actions without regard to case and resources with wildcards, and denies what nothing allows", () => {
+        assert.strictEqual(evaluate([{ Statement: [allow()] }], request), "allow");
+        assert.strictEqual(evaluate([{ Statement: [allow()] }], { ...request, resource: "arn:aws:ec2:us-east-1:123456789012:subnet/subnet-1" }), "implicit deny");
+        assert.strictEqual(evaluate([{ Statement: [allow({ Resource: "arn:aws:ec2:us-east-1:12345678901?:vpc/*" })] }], request), "allow");
+    });
+
+    it("lets an explicit deny win over any allow", () => {
+        assert.strictEqual(evaluate([{ Statement: [allow()] }, { Statement: [{ Effect: "Deny", Action: "ec2:*", Resource: "*" }] }], request), "deny");
+    });
+
+    it("reads conditions as IAM does: a missing key fails StringEquals, passes StringNotEquals and ...IfExists", () => {
+        const on = (Condition: Record<string, Record<string, string | string[]>>, context?: Record<string, string>) =>
+            evaluate([{ Statement: [allow({ Condition })] }], { ...request, context });
+        assert.strictEqual(on({ StringEquals: { "aws:ResourceTag/stack": "dev" } }), "implicit deny");
+        assert.strictEqual(on({ StringEquals: { "aws:ResourceTag/stack": "dev" } }, { "aws:resourcetag/stack": "dev" }), "allow");
+        assert.strictEqual(on({ StringEquals: { "aws:ResourceTag/stack": ["dev", "prod"] } }, { "aws:ResourceTag/stack": "prod" }), "allow");
+        assert.strictEqual(on({ StringNotEquals: { "iam:PermissionsBoundary": "arn:b" } }), "allow");
+        assert.strictEqual(on({ StringNotEquals: { "iam:PermissionsBoundary": "arn:b" } }, { "iam:PermissionsBoundary": "arn:b" }), "implicit deny");
+        assert.strictEqual(on({ StringEqualsIfExists: { "aws:ResourceTag/stack": "dev" } }), "allow");
+        assert.strictEqual(on({ StringLike: { "aws:ResourceTag/stack": "d*" } }, { "aws:ResourceTag/stack": "dev" }), "allow");
+        assert.strictEqual(on({ ArnLike: { "iam:PolicyARN": "arn:aws:iam::aws:policy/*" } }, { "iam:PolicyARN": "arn:aws:iam::aws:policy/X" }), "allow");
+        assert.strictEqual(on({ Null: { "aws:ResourceTag/stack": "true" } }), "allow");
+        assert.strictEqual(on({ Null: { "aws:ResourceTag/stack": "true" } }, { "aws:ResourceTag/stack": "other" }), "implicit deny");
+        // Every condition of a statement must hold.
+        assert.strictEqual(on({ StringEquals: { "aws:RequestTag/stack": "dev" }, Null: { "aws:ResourceTag/stack": "true" } }, { "aws:RequestTag/stack": "dev", "aws:ResourceTag/stack": "other" }), "implicit deny");
+    });
+
+    it("reads set operators over multi-valued keys: ForAllValues holds for an empty set, ForAnyValue does not", () => {
+        const on = (Condition: Record<string, Record<string, string | string[]>>, context?: Record<string, string | string[]>) =>
+            evaluate([{ Statement: [allow({ Condition })] }], { ...request, context });
+        assert.strictEqual(on({ "ForAllValues:StringEquals": { "aws:TagKeys": ["project", "stack"] } }, { "aws:TagKeys": ["stack"] }), "allow");
+        assert.strictEqual(on({ "ForAllValues:StringEquals": { "aws:TagKeys": ["project", "stack"] } }, { "aws:TagKeys": ["stack", "owner"] }), "implicit deny");
+        assert.strictEqual(on({ "ForAllValues:StringEquals": { "aws:TagKeys": ["stack"] } }), "allow");
+        assert.strictEqual(on({ "ForAnyValue:StringEquals": { "aws:CalledVia": ["rds.amazonaws.com"] } }), "implicit deny");
+        assert.strictEqual(on({ "ForAnyValue:StringEquals": { "aws:CalledVia": ["rds.amazonaws.com"] } }, { "aws:CalledVia": ["kms.amazonaws.com", "rds.amazonaws.com"] }), "allow");
+    });
+
+    it("refuses what it cannot read rather than pass it", () => {
+        assert.throws(() => evaluate([{ Statement: [allow({ Condition: { DateGreaterThan: { "aws:CurrentTime": "2020-01-01" } } })] }], request), /does not know the operator DateGreaterThan/);
+        assert.throws(() => evaluate([{ Statement: [{ ...allow(), NotResource: "x" } as never] }], request), /does not read NotResource/);
+    });
+});
+
 interface Run {
     name: string;
     h: Harness;
