@@ -16,7 +16,8 @@
  * - tagging on create: the default tags reach AWS inside the create call, which AWS authorizes with the
  *   service's tagging action too (ec2:CreateTags, elasticloadbalancing:AddTags, ecs:TagResource, iam:TagRole, ...),
  *   e.g. https://docs.aws.amazon.com/AmazonECS/latest/developerguide/supported-iam-actions-tagging.html
- * Reads are granted broadly (`ec2:Describe*`): the providers' waiters read more than their create calls.
+ * Reads are granted broadly (`ec2:Describe*`): the providers' waiters read more than their create calls; but
+ * SSM parameters only by name (`PARAMETER_READS`), and secret values of the stack's own secrets only.
  */
 import { TRAFFIC_SHIFT_POLICY } from "./rolloutStrategy";
 
