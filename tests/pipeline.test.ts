@@ -522,6 +522,9 @@ describe("deploy access for GitHub Actions", () => {
                 for (const role of h.ofType(T.role).filter((r) => !inAccess(r))) {
                     assert.strictEqual(role.inputs.permissionsBoundary, boundary, `${name}: ${role.name} has no boundary`);
                 }
+                // A managed policy holds at most 6,144 characters (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html).
+                const size = JSON.stringify(documentOf(h.one(T.policy, "berth-role-boundary"))).length;
+                assert.ok(size <= 6_144, `${name}: the boundary has ${size} characters`);
             }
         });
 
