@@ -303,7 +303,9 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
         passesRolesTo: ["events.amazonaws.com"],
     },
 
-    // The VPC's default group, adopted: the provider revokes every rule AWS put in it.
+    // The VPC's default group, adopted: the provider revokes every rule AWS put in it, after it has tagged the
+    // group (untagged until then, so `tagging` lets it in): terraform-provider-aws
+    // internal/service/ec2/vpc_default_security_group.go, updateTags before forceRevokeSecurityGroupRules.
     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": ec2({ stackTagged: ["ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress"] }),
     // Flow logs to CloudWatch Logs hand the flow-log role to the service:
     // https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html#flow-logs-iam-user
