@@ -518,7 +518,7 @@ export const INVOKE_PERMISSIONS: Readonly<Record<string, readonly string[]>> = {
 /**
  * Invoke reads that reveal data when granted on every resource: `ssm:GetParameter` decrypts any SecureString
  * under the account's `aws/ssm` key, whose key policy lets every principal of the account use it
- * (https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-paramstore-access.html). Both roles get
+ * (https://docs.aws.amazon.com/systems-manager/latest/userguide/ps-restrict-decryption.html). Both roles get
  * them on the public parameters the program reads only.
  */
 const PARAMETER_READS: readonly string[] = ["ssm:GetParameter"];
@@ -808,8 +808,7 @@ export type PreviewContext = Pick<PolicyContext, "partition" | "account" | "regi
 /**
  * The preview role's policy, for `pulumi preview` of pull requests whose code nobody has reviewed: exactly what
  * a preview calls. A preview runs the program, so its invokes (INVOKE_PERMISSIONS), and asks each provider for
- * a diff against the state, which the AWS provider computes without calling AWS; it refreshes nothing unless
- * asked to (`--refresh`, which the workflow does not pass). With `buildOnPreview`, the image build reads its
+ * a diff against the state; it refreshes nothing unless asked to (`--refresh`, which the workflow does not pass). With `buildOnPreview`, the image build reads its
  * layer cache from the stack's repositories.
  */
 export function previewPolicy(
