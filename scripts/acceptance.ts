@@ -10,6 +10,7 @@ import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { exportSPKI, generateKeyPair, SignJWT } from "jose";
+import { DEFAULT_ROUTE_PRIORITY } from "../components/albRoute";
 import { catalog } from "../services/catalog";
 import { runAcceptance, type AcceptanceCredentials, type AcceptanceService, type Http, type Marker } from "./acceptanceRun";
 import { shippedStacks } from "./stackConfig";
@@ -179,7 +180,8 @@ async function main(argv: string[]): Promise<number> {
         region,
         project,
         services: catalog.map((s): AcceptanceService => ({
-            name: s.name, kind: s.kind, gateway: s.gateway, routes: s.routes, auth: s.auth, priority: s.priority,
+            name: s.name, kind: s.kind, gateway: s.gateway, routes: s.routes, auth: s.auth,
+            priority: s.kind === "public" ? s.priority ?? DEFAULT_ROUTE_PRIORITY : undefined,
         })),
         credentials: await runCredentials(),
     });

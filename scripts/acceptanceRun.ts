@@ -72,7 +72,7 @@ export interface AcceptanceService {
     gateway: boolean;
     routes: readonly string[];
     auth: "none" | "jwt" | "apiKey";
-    /** Public services with their own rule: its priority; undefined for the default route. */
+    /** Public services: their production listener rule's priority (the default route's for the gateway). */
     priority?: number;
 }
 
@@ -114,10 +114,8 @@ export interface AcceptanceReport {
     steps: StepResult[];
 }
 
-/** The default route's listener-rule priority (components/albRoute.ts `DEFAULT_ROUTE_PRIORITY`). */
-export const DEFAULT_ROUTE_PRIORITY = 50000;
 /** The gateway variable whose bad value makes it exit at start (services/api/src/main.ts): the failing release. */
-export const FAILING_VARIABLE = "TIMEOUT_MS";
+export const FAILING_VARIABLE = "UPSTREAM_CONNECTIONS";
 /** The strategy of the shifting releases: all traffic moves at once, so one target group serves after each. */
 export const SHIFT_STRATEGY = "blueGreen";
 
@@ -355,7 +353,7 @@ async function probing<T>(clients: AcceptanceClients, url: string, intervalMs: n
 }
 
 /**
- * A release whose gateway exits at start (`TIMEOUT_MS=0`): `pulumi up` must fail (the deployment check sees
+ * A release whose gateway exits at start (`UPSTREAM_CONNECTIONS=0`): `pulumi up` must fail (the deployment check sees
  * the circuit breaker's rollback), the old version must serve throughout and after.
  */
 async function failingRelease(clients: AcceptanceClients, state: RunState, gateway: AcceptanceService, options: AcceptanceOptions): Promise<string> {
@@ -446,7 +444,10 @@ const shortArn = (arn: string) => arn.replace(/^.*:targetgroup\//, "");
  * the other target group than before, with healthy targets, and the seed API answering.
  */
 async function shiftingReleases(clients: AcceptanceClients, state: RunState, gateway: AcceptanceService, options: AcceptanceOptions): Promise<string> {
-    const priority = gateway.priority ?? DEFAULT_ROUTE_PRIORITY;
+    if (gateway.priority === undefined) {
+        fail(`${gateway.name} has no listener rule priority; the run reads its production rule by it`);
+    }
+    const priority = gateway.priority!;
     await clients.stack.setConfig(`berth:services.${gateway.name}.rollout`, SHIFT_STRATEGY, false);
     let previous = servingGroup(await productionForward(clients.elb, state.url!, priority));
     const seen = [shortArn(previous)];
@@ -470,13 +471,24 @@ async function shiftingReleases(clients: AcceptanceClients, state: RunState, gat
     return `production traffic went ${seen.join(" → ")}`;
 }
 
-/** Waits, within a bound, until no resource carries the stack's tags. */
+/**
+ * Task definition revisions stay registered on purpose (`skipDestroy`, components/taskDefinition.ts: the
+ * circuit breaker rolls back to them); they cost nothing and are not counted as left over.
+ */
+export const KEPT_ON_PURPOSE = /^arn:aws[a-z-]*:ecs:[^:]+:\d+:task-definition\//;
+
+/**
+ * Waits, within a bound, until no resource carries the stack's tags. The Tagging API may go on listing a
+ * resource for a while after its deletion (https://repost.aws/questions/QUH0hblHnBT9iK5VpfsVRnBQ), hence the wait.
+ */
 async function leftovers(clients: AcceptanceClients, options: AcceptanceOptions): Promise<string> {
     const deadline = clients.now() + (options.leftoverWaitMs ?? 15 * 60_000);
     for (;;) {
-        const left = await taggedResources(clients.tagging, options.project, clients.stack.name);
+        const tagged = await taggedResources(clients.tagging, options.project, clients.stack.name);
+        const left = tagged.filter((arn) => !KEPT_ON_PURPOSE.test(arn));
         if (left.length === 0) {
-            return `no resource tagged project=${options.project}, stack=${clients.stack.name} in ${options.region}`;
+            const kept = tagged.length === 0 ? "" : `; ${tagged.length} task definition revision(s) stay registered on purpose`;
+            return `no resource tagged project=${options.project}, stack=${clients.stack.name} in ${options.region}${kept}`;
         }
         if (clients.now() >= deadline) {
             return fail(`${left.length} resource(s) tagged project=${options.project}, stack=${clients.stack.name} are left ` +

@@ -13,10 +13,13 @@ import * as assert from "assert";
 import { execFile } from "child_process";
 import * as path from "path";
 import {
-    acceptanceConfig, runAcceptance, type AcceptanceClients, type AcceptanceOptions, type AcceptanceReport,
+    acceptanceConfig, FAILING_VARIABLE, runAcceptance, SHIFT_STRATEGY, type AcceptanceClients, type AcceptanceOptions, type AcceptanceReport,
     type AcceptanceService, type HttpResponse,
 } from "../scripts/acceptanceRun";
 import { parseAcceptanceArgs, prerequisiteProblems } from "../scripts/acceptance";
+import { readStackConfig } from "../scripts/stackConfig";
+import { loadSettings } from "../config";
+import { catalog } from "../services/catalog";
 import { ROOT } from "./support/pulumi";
 
 const COMMIT = "3f2c1a9d04be5e6f7a8b9c0d1e2f3a4b5c6d7e8f";
@@ -29,7 +32,7 @@ const API_KEY = "acceptance-key-0123456789abcdef0123456789";
 const TOKEN = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhY2NlcHRhbmNlIn0.c2ln";
 
 const SHIPPED: AcceptanceService[] = [
-    { name: "api", kind: "public", gateway: true, routes: [], auth: "none" },
+    { name: "api", kind: "public", gateway: true, routes: [], auth: "none", priority: 50000 },
     { name: "users", kind: "backend", gateway: false, routes: ["/users"], auth: "none" },
     { name: "products", kind: "backend", gateway: false, routes: ["/products"], auth: "none" },
 ];
@@ -81,7 +84,7 @@ class FakeAccount {
         }
         const markers = JSON.stringify([...this.markers]);
         const changed = markers !== this.lastMarkers;
-        if (this.config.get("berth:secrets.api.TIMEOUT_MS")?.value === "0") {
+        if (this.config.get("berth:secrets.api.UPSTREAM_CONNECTIONS")?.value === "0") {
             if (this.knobs.failedReleaseBreaksOld) {
                 this.serving = "";
             }
@@ -178,7 +181,8 @@ class FakeAccount {
             send: async (command: GetResourcesCommand): Promise<any> => {
                 assert.deepStrictEqual(command.input.TagFilters, [{ Key: "project", Values: ["berth"] }, { Key: "stack", Values: ["acceptance-1"] }]);
                 this.calls.push("tagging");
-                const left = this.destroyed ? this.knobs.leftovers ?? [] : ["arn:aws:ec2:eu-west-1:123456789012:vpc/vpc-1"];
+                const kept = "arn:aws:ecs:eu-west-1:123456789012:task-definition/berth-acceptance-1-api:3";
+                const left = this.destroyed ? [kept, ...this.knobs.leftovers ?? []] : ["arn:aws:ec2:eu-west-1:123456789012:vpc/vpc-1"];
                 return { ResourceTagMappingList: left.map((ResourceARN) => ({ ResourceARN })), PaginationToken: "" };
             },
         };
@@ -259,10 +263,12 @@ describe("the acceptance run", () => {
         // Four `pulumi up`s of releases plus the first deploy and the failing one.
         assert.strictEqual(account.calls.filter((c) => c === "up").length, 6);
         // The failing switch is gone again, and the marker too.
-        assert.strictEqual(account.config.has("berth:secrets.api.TIMEOUT_MS"), false);
+        assert.strictEqual(account.config.has("berth:secrets.api.UPSTREAM_CONNECTIONS"), false);
         assert.strictEqual(account.markers.size, 0);
         assert.deepStrictEqual(account.calls.slice(-4), ["marker clear", "destroy", "tagging", "stack rm"]);
         assert.ok(account.lines.includes("▶ pulumi destroy"), account.lines.join("\n"));
+        assert.strictEqual(detail("nothing tagged with the stack is left"),
+            "no resource tagged project=berth, stack=acceptance-1 in eu-west-1; 1 task definition revision(s) stay registered on purpose");
     });
 
     it("deploys the test preset in the chosen region, and gives the gateway credentials only for the auth modes the catalogue uses", () => {
@@ -275,6 +281,22 @@ describe("the acceptance run", () => {
         assert.deepStrictEqual(acceptanceConfig(options(withKeys), gateway).slice(2), [
             { key: "berth:secrets.api.AUTH_API_KEYS", value: JSON.stringify({ acceptance: API_KEY }), secret: true },
         ]);
+    });
+
+    it("fails its release in the deploy, not in Berth's config check: the failing variable and the strategy are settings Berth takes", () => {
+        const { project, config } = readStackConfig("dev", ROOT);
+        const gateway = catalog.find((s) => s.gateway)!;
+        const withRelease = (variable: string) => ({
+            ...config,
+            ...Object.fromEntries(acceptanceConfig(options(), gateway).map((c) => [c.key, c.value])),
+            "berth:secrets": JSON.stringify({ [gateway.name]: { [variable]: "0" } }),
+            "berth:services": JSON.stringify({ [gateway.name]: { rollout: SHIFT_STRATEGY } }),
+        });
+        const settings = loadSettings(withRelease(FAILING_VARIABLE), { project, stack: "acceptance-1" }, catalog, ["berth:secrets"]);
+        assert.deepStrictEqual(settings.secrets[gateway.name].map((s) => s.name), [FAILING_VARIABLE]);
+        assert.strictEqual(settings.rollouts[gateway.name].strategy, SHIFT_STRATEGY);
+        // A variable Berth sets itself would be refused before anything is deployed.
+        assert.throws(() => loadSettings(withRelease("TIMEOUT_MS"), { project, stack: "acceptance-1" }, catalog, ["berth:secrets"]), /TIMEOUT_MS is a variable Berth sets on api itself/);
     });
 
     it("checks an auth route: 401 without the credential, admitted with it", async () => {
@@ -297,7 +319,7 @@ describe("the acceptance run", () => {
     it("fails when a release that cannot start does not fail pulumi up", async () => {
         const { report } = await run({ failingUpSucceeds: true });
         assert.deepStrictEqual(failed(report), [
-            "a failing release of api: pulumi up succeeded with TIMEOUT_MS=0, which stops the gateway at start; expected it to fail (the deployment check should see the rollback)",
+            "a failing release of api: pulumi up succeeded with UPSTREAM_CONNECTIONS=0, which stops the gateway at start; expected it to fail (the deployment check should see the rollback)",
         ]);
     });
 
