@@ -154,6 +154,17 @@ async function main(argv: string[]): Promise<number> {
     const project = workspace.projectSettings ? (await workspace.projectSettings()).name : "berth";
     console.log(`Acceptance run: stack ${stackName} (environment test) in ${region}, with ${pulumi}`);
     const stack = await LocalWorkspace.createOrSelectStack({ stackName, workDir: ROOT });
+    // Ctrl-C reaches the Pulumi CLI too, which stops its update cleanly; the run then starts no further release and
+    // destroys the stack. A second Ctrl-C leaves at once.
+    let interrupted = false;
+    process.on("SIGINT", () => {
+        if (interrupted) {
+            console.error(`\nLeaving: the stack ${stackName} may hold resources. Run \`pulumi destroy -s ${stackName}\`, then \`pulumi stack rm ${stackName}\`.`);
+            process.exit(130);
+        }
+        interrupted = true;
+        console.error("\nInterrupted: finishing the current Pulumi operation, then destroying the stack (Ctrl-C again to leave at once).");
+    });
     const print = (text: string) => process.stdout.write(text.replace(/^(?=.)/gm, "    "));
     const report = await runAcceptance({
         stack: {
@@ -176,6 +187,7 @@ async function main(argv: string[]): Promise<number> {
         log: (line) => console.log(line),
         sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
         now: () => Date.now(),
+        interrupted: () => interrupted,
     }, {
         region,
         project,

@@ -63,6 +63,8 @@ export interface AcceptanceClients {
     log: (line: string) => void;
     sleep: (ms: number) => Promise<void>;
     now: () => number;
+    /** True once the user asked to stop (Ctrl-C): no further release step starts; the clean-up still runs. */
+    interrupted?: () => boolean;
 }
 
 /** What of the catalogue the run needs: who is the gateway, which routes need which credential. */
@@ -137,7 +139,12 @@ export async function runAcceptance(clients: AcceptanceClients, options: Accepta
     const gateway = options.services.find((s) => s.gateway);
     const state: RunState = {};
 
-    const step = async (name: string, body: () => Promise<string>): Promise<boolean> => {
+    const step = async (name: string, body: () => Promise<string>, cleanUp = false): Promise<boolean> => {
+        if (!cleanUp && clients.interrupted?.()) {
+            steps.push({ step: name, ok: false, detail: "not run: the run was interrupted" });
+            log(`✘ ${name}: not run, the run was interrupted`);
+            return false;
+        }
         log(`▶ ${name}`);
         try {
             const detail = await body();
@@ -166,17 +173,20 @@ export async function runAcceptance(clients: AcceptanceClients, options: Accepta
             }
         }
     } finally {
-        clients.marker.clear();
+        await step("remove the release marker", async () => {
+            clients.marker.clear();
+            return "the checkout is as it was";
+        }, true);
         const destroyed = await step("pulumi destroy", async () => {
             await clients.stack.destroy();
             return "every resource of the stack is deleted";
-        });
+        }, true);
         if (destroyed) {
-            await step("nothing tagged with the stack is left", () => leftovers(clients, options));
+            await step("nothing tagged with the stack is left", () => leftovers(clients, options), true);
             await step("pulumi stack rm", async () => {
                 await clients.stack.remove();
                 return `stack ${clients.stack.name} removed`;
-            });
+            }, true);
         } else {
             log(`  the stack ${clients.stack.name} is kept: run \`pulumi destroy -s ${clients.stack.name}\` again, then \`pulumi stack rm ${clients.stack.name}\``);
         }
@@ -452,6 +462,9 @@ async function shiftingReleases(clients: AcceptanceClients, state: RunState, gat
     let previous = servingGroup(await productionForward(clients.elb, state.url!, priority));
     const seen = [shortArn(previous)];
     for (let i = 1; i <= (options.shiftReleases ?? 3); i++) {
+        if (clients.interrupted?.()) {
+            fail(`interrupted before release ${i}; production traffic went ${seen.join(" → ")}`);
+        }
         clients.marker.write(gateway.name, `${SHIFT_STRATEGY} release ${i}`);
         const { result, failures, probes } = await probing(clients, state.url!, options.probeIntervalMs ?? 5000, () => clients.stack.up());
         if (result.status === "rejected") {

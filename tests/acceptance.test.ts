@@ -13,7 +13,7 @@ import * as assert from "assert";
 import { execFile } from "child_process";
 import * as path from "path";
 import {
-    acceptanceConfig, FAILING_VARIABLE, runAcceptance, SHIFT_STRATEGY, type AcceptanceClients, type AcceptanceOptions, type AcceptanceReport,
+    acceptanceConfig, FAILING_VARIABLE, productionForward, runAcceptance, servingGroup, SHIFT_STRATEGY, type AcceptanceClients, type AcceptanceOptions, type AcceptanceReport,
     type AcceptanceService, type HttpResponse,
 } from "../scripts/acceptanceRun";
 import { parseAcceptanceArgs, prerequisiteProblems } from "../scripts/acceptance";
@@ -254,7 +254,7 @@ describe("the acceptance run", () => {
         assert.strictEqual(report.ok, true);
         assert.deepStrictEqual(report.steps.map((s) => s.step), [
             "configure", "deploy a fresh stack", "probe the seed API", "release api", "a failing release of api",
-            "3 blueGreen releases of api", "pulumi destroy", "nothing tagged with the stack is left", "pulumi stack rm",
+            "3 blueGreen releases of api", "remove the release marker", "pulumi destroy", "nothing tagged with the stack is left", "pulumi stack rm",
         ]);
         const detail = (name: string) => report.steps.find((s) => s.step === name)!.detail;
         assert.match(detail("release api"), new RegExp(`^${COMMIT}-dirty \\(`));
@@ -311,9 +311,10 @@ describe("the acceptance run", () => {
     });
 
     it("fails when a probe of the seed API fails, naming the request and what it expected", async () => {
-        const { report } = await run({ noConflict: true });
+        const { report, account } = await run({ noConflict: true });
         assert.strictEqual(report.ok, false);
         assert.match(failed(report)[0], /^probe the seed API: POST \/users with a taken email answered 201 .*; expected 409$/);
+        assert.deepStrictEqual(account.calls.slice(-3), ["destroy", "tagging", "stack rm"]);
     });
 
     it("fails when a release that cannot start does not fail pulumi up", async () => {
@@ -349,9 +350,25 @@ describe("the acceptance run", () => {
         const { report, account } = await run({ firstUpFails: true });
         assert.deepStrictEqual(failed(report), ["deploy a fresh stack: error: creating ECS service: AccessDeniedException"]);
         assert.deepStrictEqual(report.steps.map((s) => s.step), [
-            "configure", "deploy a fresh stack", "pulumi destroy", "nothing tagged with the stack is left", "pulumi stack rm",
+            "configure", "deploy a fresh stack", "remove the release marker", "pulumi destroy", "nothing tagged with the stack is left", "pulumi stack rm",
         ]);
         assert.deepStrictEqual(account.calls.slice(-3), ["destroy", "tagging", "stack rm"]);
+    });
+
+    it("starts no further step once interrupted, and still cleans up", async () => {
+        const account = new FakeAccount();
+        const clients = account.clients();
+        const report = await runAcceptance({ ...clients, interrupted: () => account.calls.includes("up") }, options());
+        assert.deepStrictEqual(report.steps.map((s) => `${s.step}: ${s.ok ? "ok" : s.detail}`), [
+            "configure: ok",
+            "deploy a fresh stack: ok",
+            "probe the seed API: not run: the run was interrupted",
+            "release api: not run: the run was interrupted",
+            "remove the release marker: ok",
+            "pulumi destroy: ok",
+            "nothing tagged with the stack is left: ok",
+            "pulumi stack rm: ok",
+        ]);
     });
 
     it("keeps a stack whose destroy failed, and says how to finish", async () => {
@@ -359,6 +376,35 @@ describe("the acceptance run", () => {
         assert.deepStrictEqual(failed(report), ["pulumi destroy: error: deleting EC2 Subnet: DependencyViolation"]);
         assert.strictEqual(account.calls.includes("stack rm"), false);
         assert.ok(account.lines.some((l) => l.includes("`pulumi destroy -s acceptance-1` again")), account.lines.join("\n"));
+    });
+});
+
+describe("the production rule's target groups", () => {
+    it("reads a plain forward to one group (no ForwardConfig) as that group with all the traffic", async () => {
+        /* eslint-disable @typescript-eslint/no-explicit-any */
+        const elb = {
+            send: async (command: any): Promise<any> => {
+                if (command instanceof DescribeLoadBalancersCommand) {
+                    return command.input.Marker === undefined
+                        ? { LoadBalancers: [{ DNSName: "other.elb.amazonaws.com", LoadBalancerArn: "arn:other" }], NextMarker: "page-2" }
+                        : { LoadBalancers: [{ DNSName: DNS, LoadBalancerArn: LB_ARN }] };
+                }
+                if (command instanceof DescribeListenersCommand) {
+                    return { Listeners: [{ Protocol: "HTTP", ListenerArn: "arn:http" }, { Protocol: "HTTPS", ListenerArn: LISTENER_ARN }] };
+                }
+                if (command instanceof DescribeRulesCommand) {
+                    assert.strictEqual(command.input.ListenerArn, LISTENER_ARN, "the HTTPS listener serves when there is one");
+                    return { Rules: [{ Priority: "50000", Actions: [{ Type: "forward", TargetGroupArn: BLUE }] }, { Priority: "default", Actions: [] }] };
+                }
+                return { TargetHealthDescriptions: [{ TargetHealth: { State: "healthy" } }, { TargetHealth: { State: "draining" } }] };
+            },
+        };
+        const forward = await productionForward(elb, `https://${DNS.toUpperCase()}/`, 50000);
+        assert.deepStrictEqual(forward, [{ targetGroupArn: BLUE, weight: 1, healthy: 1 }]);
+        assert.strictEqual(servingGroup(forward), BLUE);
+        assert.throws(() => servingGroup([{ targetGroupArn: BLUE, weight: 90, healthy: 1 }, { targetGroupArn: GREEN, weight: 10, healthy: 1 }]),
+            /^Error: the production rule splits traffic over 2 target groups \(api-tg-blue\/3: 90, api-tg-green\/4: 10\); expected all of it on one after a blueGreen release$/);
+        assert.throws(() => servingGroup([{ targetGroupArn: GREEN, weight: 100, healthy: 0 }]), /forwards to api-tg-green\/4, which has no healthy target/);
     });
 });
 
