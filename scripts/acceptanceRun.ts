@@ -418,7 +418,8 @@ export async function productionForward(elb: ElbClient, url: string, priority: n
     const rules = (await elb.send(new DescribeRulesCommand({ ListenerArn: listener.ListenerArn }))).Rules ?? [];
     const rule = rules.find((r) => r.Priority === String(priority));
     const forward = rule?.Actions?.find((a) => a.Type === "forward");
-    // A forward to one group may come as TargetGroupArn alone, without ForwardConfig (API_Action).
+    // A forward to one group may come as TargetGroupArn alone, without ForwardConfig
+    // (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_Action.html).
     const groups = forward?.ForwardConfig?.TargetGroups ?? (forward?.TargetGroupArn ? [{ TargetGroupArn: forward.TargetGroupArn, Weight: 1 }] : []);
     if (groups.length === 0) {
         return fail(`the listener ${listener.ListenerArn} has no forwarding rule at priority ${priority}`);
