@@ -242,14 +242,14 @@ async function deployFresh(clients: AcceptanceClients, state: RunState, gateway:
 }
 
 /** The gateway's `/health` answers 200 naming `commit`. */
-async function expectServing(http: Http, url: string, commit: string, when: string): Promise<void> {
+async function expectServing(http: Http, url: string, commit: string, when: string, source = "the stack output"): Promise<void> {
     const res = await request(http, "GET", `${url}/health`);
     const seen = (res.body as { commit?: unknown } | undefined)?.commit;
     if (res.status !== 200) {
         fail(`GET /health answered ${res.status} ${when}; expected 200`);
     }
     if (seen !== commit) {
-        fail(`GET /health names commit ${JSON.stringify(seen)} ${when}; expected ${JSON.stringify(commit)} (the stack output)`);
+        fail(`GET /health names commit ${JSON.stringify(seen)} ${when}; expected ${JSON.stringify(commit)} (${source})`);
     }
 }
 
@@ -377,7 +377,7 @@ async function failingRelease(clients: AcceptanceClients, state: RunState, gatew
         if (failures.length > 0) {
             fail(`the old version stopped serving during the failed release: ${failures.length} of ${probes * 2} probes failed, first: ${failures[0]}`);
         }
-        await expectServing(clients.http, state.url!, state.commit!, "after the failed release");
+        await expectServing(clients.http, state.url!, state.commit!, "after the failed release", "the version serving before it");
         await probeSeedApi(clients.http, state.url!, options.services, options.credentials);
         const reason = result.reason instanceof Error ? result.reason.message : String(result.reason);
         return `pulumi up failed (${reason.split("\n")[0].slice(0, 160)}); ${state.commit} served through ${probes * 2} probes and after`;

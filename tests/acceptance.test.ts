@@ -47,6 +47,8 @@ interface Knobs {
     failingUpSucceeds?: boolean;
     /** The failed release takes the old version down. */
     failedReleaseBreaksOld?: boolean;
+    /** After the failed release, this commit answers instead of the old one (every probe still 200). */
+    failedReleaseServes?: string;
     /** Blue/green releases leave the production rule where it was. */
     noFlip?: boolean;
     /** ARNs the Tagging API keeps listing after the destroy. */
@@ -88,6 +90,7 @@ class FakeAccount {
             if (this.knobs.failedReleaseBreaksOld) {
                 this.serving = "";
             }
+            this.serving = this.knobs.failedReleaseServes ?? this.serving;
             if (!this.knobs.failingUpSucceeds) {
                 throw new Error("error: api: deployment ecs-svc/1 FAILED: rolled back (tasks stopped: Essential container exited)");
             }
@@ -327,6 +330,13 @@ describe("the acceptance run", () => {
     it("fails when the old version stops serving during a failed release", async () => {
         const { report } = await run({ failedReleaseBreaksOld: true });
         assert.match(failed(report)[0], /^a failing release of api: the old version stopped serving during the failed release: \d+ of \d+ probes failed, first: GET \/(health|users) answered 503$/);
+    });
+
+    it("fails when another version than the old one answers after a failed release", async () => {
+        const { report } = await run({ failedReleaseServes: "0badc0de" });
+        assert.deepStrictEqual(failed(report), [
+            `a failing release of api: GET /health names commit "0badc0de" after the failed release; expected "${COMMIT}-dirty" (the version serving before it)`,
+        ]);
     });
 
     it("fails when a blue/green release leaves the production rule on the same target group", async () => {
