@@ -210,7 +210,7 @@ describe("GitHub workflows", () => {
     const files = fs.readdirSync(WORKFLOWS).filter((f) => /\.ya?ml$/.test(f));
 
     it("exist", () => {
-        assert.ok(files.includes("pipeline.yml"), `found ${files.join(", ")}`);
+        assert.ok(files.includes("pipeline.yml") && files.includes("acceptance.yml"), `found ${files.join(", ")}`);
     });
 
     for (const file of files) {
@@ -294,6 +294,93 @@ describe("the pipeline workflow", () => {
             const wf = parseYaml(edited);
             mutate(wf);
             const found = pipelineProblems(wf, edited, ctx);
+            assert.ok(found.some((p) => message.test(p)), `no problem matches ${message}:\n${found.join("\n")}`);
+        });
+    }
+});
+
+/** Everything the acceptance workflow gets wrong, one line each (README, "Acceptance run on your account"). */
+function acceptanceProblems(wf: any, text: string, readme: string): string[] {
+    const problems: string[] = [];
+    const on = wf.on ?? {};
+    if (JSON.stringify(Object.keys(on).sort()) !== JSON.stringify(["schedule", "workflow_dispatch"])) {
+        problems.push(`triggers are ${Object.keys(on).join(", ")}; expected schedule and workflow_dispatch only`);
+    }
+    if (JSON.stringify(wf.permissions) !== JSON.stringify({ contents: "read" })) {
+        problems.push(`the workflow's permissions are ${JSON.stringify(wf.permissions)}; expected {"contents":"read"}`);
+    }
+    for (const line of text.split("\n").filter((l) => /^\s*(-\s+)?uses:/.test(l))) {
+        const ref = line.replace(/^\s*(-\s+)?uses:\s*/, "").replace(/\s+#.*$/, "").trim();
+        if (!PINNED.test(ref) || !/#\s*v\d+(\.\d+)*\s*$/.test(line)) {
+            problems.push(`${ref} is not pinned to a full commit SHA with its release in a comment`);
+        }
+    }
+    const jobs = Object.entries<Job>(wf.jobs ?? {});
+    if (jobs.length !== 1) {
+        problems.push(`${jobs.length} jobs; expected one`);
+    }
+    for (const [id, job] of jobs) {
+        const steps = stepsOf(job);
+        const aws = steps.find(isAws);
+        if (!aws || job.permissions?.["id-token"] !== "write") {
+            problems.push(`${id}: expected an OIDC role (configure-aws-credentials with id-token: write)`);
+        } else {
+            if (!/^\$\{\{\s*vars\.[A-Z_]+\s*\}\}$/.test(String(aws.with?.["role-to-assume"])) || aws.with?.["aws-access-key-id"]) {
+                problems.push(`${id}: role-to-assume should come from a variable, without AWS keys`);
+            }
+            if (Number(job["timeout-minutes"] ?? 360) * 60 > Number(aws.with?.["role-duration-seconds"] ?? 3600)) {
+                problems.push(`${id}: may run ${job["timeout-minutes"] ?? 360} min on credentials that last ${aws.with?.["role-duration-seconds"] ?? 3600} s`);
+            }
+        }
+        if (job.concurrency?.["cancel-in-progress"] !== false) {
+            problems.push(`${id}: a later run may cancel this one before it destroys its stack; expected cancel-in-progress: false`);
+        }
+        if (!/\$\{\{\s*github\.run_id\s*\}\}/.test(String(job.env?.STACK))) {
+            problems.push(`${id}: the stack is ${JSON.stringify(job.env?.STACK)}; expected a throw-away name per run (github.run_id)`);
+        }
+        const runAt = steps.findIndex((s) => /^npm run acceptance -- "\$STACK"/.test(s.run ?? ""));
+        if (runAt < 0) {
+            problems.push(`${id}: no step runs npm run acceptance -- "$STACK"`);
+        }
+        const cleanup = steps.findIndex((s) => s.if === "always()" && /pulumi destroy --yes[^\n]*"\$STACK"/.test(s.run ?? "") && /pulumi stack rm --yes "\$STACK"/.test(s.run ?? ""));
+        if (cleanup !== steps.length - 1 || cleanup < runAt) {
+            problems.push(`${id}: the last step must destroy and remove "$STACK" with if: always(), whatever the run did`);
+        }
+    }
+    const secrets = [...new Set([...text.matchAll(/secrets\.([A-Za-z_]+)/g)].map((m) => m[1]))].sort();
+    if (JSON.stringify(secrets) !== JSON.stringify(["PULUMI_ACCESS_TOKEN"])) {
+        problems.push(`the workflow reads secrets ${secrets.join(", ")}; its one secret is PULUMI_ACCESS_TOKEN`);
+    }
+    for (const name of [...new Set([...text.matchAll(/(?:vars|secrets)\.([A-Za-z_]+)/g)].map((m) => m[1]))]) {
+        if (!readme.includes(`\`${name}\``)) {
+            problems.push(`README does not tell what to set ${name} to`);
+        }
+    }
+    return problems;
+}
+
+describe("the acceptance workflow", () => {
+    const text = fs.readFileSync(path.join(WORKFLOWS, "acceptance.yml"), "utf8");
+    const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+
+    it("runs npm run acceptance weekly and on demand, on a throw-away stack, with an OIDC role, and always destroys and removes the stack", () => {
+        assert.deepStrictEqual(acceptanceProblems(parseYaml(text), text, readme), []);
+    });
+
+    const mutations: [string, (wf: any) => void, RegExp][] = [
+        ["a fixed stack name", (wf) => { wf.jobs.acceptance.env.STACK = "acceptance"; }, /^acceptance: the stack is "acceptance"; expected a throw-away name per run/],
+        ["a cleanup that runs only on success", (wf) => { delete wf.jobs.acceptance.steps.at(-1).if; }, /^acceptance: the last step must destroy and remove "\$STACK" with if: always\(\)/],
+        ["a cleanup that forgets stack rm", (wf) => { wf.jobs.acceptance.steps.at(-1).run = 'pulumi destroy --yes --stack "$STACK"'; }, /^acceptance: the last step must destroy/],
+        ["a run cancelled by the next", (wf) => { wf.jobs.acceptance.concurrency["cancel-in-progress"] = true; }, /^acceptance: a later run may cancel this one/],
+        ["no OIDC token", (wf) => { delete wf.jobs.acceptance.permissions["id-token"]; }, /^acceptance: expected an OIDC role/],
+        ["a push trigger", (wf) => { wf.on.push = { branches: ["main"] }; }, /^triggers are schedule, workflow_dispatch, push/],
+        ["a job outliving its credentials", (wf) => { wf.jobs.acceptance.steps.find(isAws).with["role-duration-seconds"] = 3600; }, /^acceptance: may run 110 min on credentials that last 3600 s$/],
+    ];
+    for (const [what, mutate, message] of mutations) {
+        it(`is refused with ${what}`, () => {
+            const wf = parseYaml(text);
+            mutate(wf);
+            const found = acceptanceProblems(wf, text, readme);
             assert.ok(found.some((p) => message.test(p)), `no problem matches ${message}:\n${found.join("\n")}`);
         });
     }

@@ -70,6 +70,12 @@ export interface GatewayOptions {
      * @default none: no span, no header, nothing on the hot path
      */
     tracing?: Tracing;
+    /**
+     * The commit the gateway's image is built from (its task's `BERTH_COMMIT`): `/health` says it, so that
+     * a probe through the public URL tells which version answers.
+     * @default none: `/health` names no commit
+     */
+    commit?: string;
 }
 
 /** Headers that describe one connection, not the message (RFC 9110, 7.6.1): never forwarded. */
@@ -288,7 +294,7 @@ export class Gateway {
         if (this.upstreams.size > 0 && stuck.length === this.upstreams.size) {
             return this.sendJson(res, 503, { status: "stuck", service: "api", stuck }, requestId);
         }
-        this.sendJson(res, 200, { status: "ok", service: "api" }, requestId);
+        this.sendJson(res, 200, { status: "ok", service: "api", ...(this.options.commit ? { commit: this.options.commit } : {}) }, requestId);
     }
 
     /**

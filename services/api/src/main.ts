@@ -32,6 +32,7 @@ async function main(): Promise<void> {
         connections: wholeFromEnv("UPSTREAM_CONNECTIONS", 128, 1),
         trustProxy: booleanFromEnv("TRUST_PROXY"),
         auth: await authFromEnv(process.env, routes),
+        commit: process.env.BERTH_COMMIT,
         logger,
         // The gateway hands each span's context on explicitly; it needs no context manager.
         tracing: serviceTracing({ name: "api", contextManager: false }),

@@ -142,6 +142,16 @@ describe("gateway", () => {
         assert.strictEqual(res.headers.get("allow"), "GET, HEAD");
     });
 
+    it("names the commit it is built from on /health when it is given one", async () => {
+        const versioned = new Gateway({ routes: [], commit: "3f2c1a9d04be5e6f-dirty", logger: pino({ level: "silent" }) });
+        const at = await listen(versioned);
+        try {
+            assert.deepStrictEqual(await (await fetch(`${at}/health`)).json(), { status: "ok", service: "api", commit: "3f2c1a9d04be5e6f-dirty" });
+        } finally {
+            await versioned.close();
+        }
+    });
+
     it("answers 413 to a body over the limit without forwarding it", async () => {
         const res = await fetch(`${url}/echo`, { method: "POST", body: "x".repeat(2000) });
         assert.strictEqual(res.status, 413);
