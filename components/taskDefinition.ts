@@ -94,17 +94,18 @@ export const EXEC_ACTIONS = [
 ] as const;
 
 /**
- * Where the SSM agent behind ECS Exec writes inside the container. AWS documents ECS Exec as unsupported
- * with `readonlyRootFilesystem` because the agent "requires that the container file system is able to be
- * written to" (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html, Considerations);
- * the ECS agent bind-mounts the binaries read-only under `/ecs-execute-command-<id>` and the agent keeps
- * its state under `/var/lib/amazon/ssm` and its logs under `/var/log/amazon/ssm`
- * (amazon-ecs-agent agent/engine/execcmd/manager_linux.go). Task volumes on those two trees keep the root
- * file system read-only, the workaround of aws/containers-roadmap#1359 and of the ECS Exec checker's
- * author (aws-containers/amazon-ecs-exec-checker#21, #71). The agent runs as root (`execAgentCmdUser = "0"`
- * in manager_start_linux.go), so a non-root container user does not stop it writing there.
+ * Where ECS Exec writes inside the container. AWS documents ECS Exec as unsupported with
+ * `readonlyRootFilesystem` because the SSM agent "requires that the container file system is able to be
+ * written to" (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html, Considerations).
+ * The agent keeps its state under `/var/lib/amazon/ssm` and its logs under `/var/log/amazon/ssm`
+ * (amazon-ecs-agent agent/engine/execcmd/manager_linux.go), and writes under `/managed-agents` as well: the
+ * workaround of aws/containers-roadmap#1359 and of aws-containers/amazon-ecs-exec-checker#71 mounts exactly
+ * `/managed-agents`, `/var/lib/amazon/ssm` and `/var/log/amazon/ssm` writable. Task volumes on those trees
+ * keep the root file system read-only. The
+ * agent runs as root (`execAgentCmdUser = "0"` in manager_start_linux.go), so a non-root container user
+ * does not stop it writing there.
  */
-export const EXEC_WRITABLE_PATHS = ["/var/lib/amazon", "/var/log/amazon"] as const;
+export const EXEC_WRITABLE_PATHS = ["/managed-agents", "/var/lib/amazon", "/var/log/amazon"] as const;
 
 /** The task volume mounted at one of `EXEC_WRITABLE_PATHS`. */
 function execVolumeName(path: string): string {

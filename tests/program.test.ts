@@ -427,7 +427,8 @@ for (const stack of shippedStacks()) {
                 assert.deepStrictEqual(actions, ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]);
                 const volumes = (td.inputs.volumes ?? []).map((v: any) => v.name);
                 const writable = c.mountPoints.filter((m: any) => !m.readOnly);
-                assert.deepStrictEqual(writable.map((m: any) => m.containerPath).sort(), ["/var/lib/amazon", "/var/log/amazon"]);
+                // aws/containers-roadmap#1359: the agent writes under /managed-agents too.
+                assert.deepStrictEqual(writable.map((m: any) => m.containerPath).sort(), ["/managed-agents", "/var/lib/amazon", "/var/log/amazon"]);
                 for (const m of writable) {
                     assert.ok(volumes.includes(m.sourceVolume), `${m.containerPath} mounts ${m.sourceVolume}, which the task does not define`);
                 }
