@@ -97,6 +97,10 @@ describe("components", () => {
             assert.match(instance.inputs.userData, /net\.ipv4\.ip_forward=1/);
             assert.match(instance.inputs.userData, /-j MASQUERADE/);
             assert.ok(h.waitsFor(instance, h.one("aws:ec2/internetGateway:InternetGateway", "net-igw")));
+            // Its user data installs packages over the Internet at launch: the public subnet's route must exist by then.
+            for (const [type, name] of [["aws:ec2/route:Route", "net-public-default"], ["aws:ec2/routeTableAssociation:RouteTableAssociation", "net-public-rta-0"]]) {
+                assert.ok(h.waitsFor(instance, h.one(type, name)), `the NAT instance starts before ${name}`);
+            }
 
             const sg = h.one("aws:ec2/securityGroup:SecurityGroup", "net-nat-sg");
             assert.deepStrictEqual(instance.inputs.vpcSecurityGroupIds, [`${sg.name}-id`]);
