@@ -369,12 +369,32 @@ describe("components", () => {
             await h.settle();
             const instance = h.one("aws:rds/instance:Instance", "db-instance");
             const suffix = h.one("random:index/randomId:RandomId", "db-snapshot-suffix");
-            assert.deepStrictEqual(suffix.inputs.keepers, { identifier: "berth-test-db" }, "a new identifier would reuse the old snapshot's name");
+            assert.strictEqual(suffix.inputs.keepers.identifier, "berth-test-db", "a new identifier would reuse the old snapshot's name");
             assert.match(instance.inputs.finalSnapshotIdentifier, /^berth-test-db-final-[0-9a-f]{8}$/);
             assert.strictEqual(instance.inputs.skipFinalSnapshot, false);
             assert.strictEqual(await promiseOf(db.finalSnapshotIdentifier!), instance.inputs.finalSnapshotIdentifier);
             assert.strictEqual(instance.inputs.multiAz, false);
             assert.strictEqual(instance.inputs.backupRetentionPeriod, 7);
+        });
+
+        it("replaces the instance by deleting it first, under a final snapshot name that its replacement does not reuse", async () => {
+            const h = await mocked();
+            new Database("db", databaseArgs());
+            await h.settle();
+            const instance = h.one("aws:rds/instance:Instance", "db-instance");
+            // RDS refuses a second instance under the same identifier: the old one must go first.
+            assert.strictEqual(instance.deleteBeforeReplace, true);
+            // The inputs whose change replaces a DB instance (ForceNew in terraform-provider-aws
+            // internal/service/rds/instance.go): each one the instance sets must draw a new snapshot suffix,
+            // or the replacement would one day be deleted under its predecessor's snapshot name.
+            const forceNew = ["identifier", "engine", "dbName", "username", "storageEncrypted", "kmsKeyId", "availabilityZone",
+                "characterSetName", "ncharCharacterSetName", "timezone", "snapshotIdentifier", "customIamInstanceProfile"];
+            const keepers = h.one("random:index/randomId:RandomId", "db-snapshot-suffix").inputs.keepers;
+            const set = forceNew.filter((k) => instance.inputs[k] !== undefined);
+            assert.ok(set.includes("username") && set.includes("dbName"));
+            for (const key of set) {
+                assert.strictEqual(keepers[key], String(instance.inputs[key]), `a new ${key} replaces the instance but keeps the snapshot's name`);
+            }
         });
 
         it("skips the snapshot and its name when told, and deletes the automated backups with the instance", async () => {

@@ -42,6 +42,8 @@ export interface Recorded {
     protect: boolean;
     /** Pulumi's `retainOnDelete` option, as registered. */
     retainOnDelete: boolean;
+    /** Pulumi's `deleteBeforeReplace` option, as registered: a replacement deletes the old resource first. */
+    deleteBeforeReplace: boolean;
     /** Pulumi's `ignoreChanges` option, as registered: inputs an update leaves as they are. */
     ignoreChanges: string[];
     /** Top-level inputs the program marked secret (Pulumi keeps them encrypted in the state); `inputs` holds them in their wire form. */
@@ -60,6 +62,7 @@ interface RegisterRequest {
     getPropertydependenciesMap(): { forEach(fn: (value: { getUrnsList(): string[] }, key: string) => void): void };
     getProtect(): boolean | undefined;
     getRetainondelete(): boolean | undefined;
+    getDeletebeforereplace(): boolean | undefined;
     getIgnorechangesList(): string[];
 }
 
@@ -161,7 +164,7 @@ export class Harness {
     private zones: string[];
     private zones53: Array<{ zoneId: string; name: string }>;
     /** Options the mocks do not pass to `newResource`, read from each registration request. */
-    private readonly requests = new Map<string, { dependencies: string[]; dependsOn: string[]; protect: boolean; retainOnDelete: boolean; ignoreChanges: string[] }>();
+    private readonly requests = new Map<string, { dependencies: string[]; dependsOn: string[]; protect: boolean; retainOnDelete: boolean; deleteBeforeReplace: boolean; ignoreChanges: string[] }>();
 
     constructor(options: RunOptions = {}) {
         this.zones = options.zones ?? ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e", "us-east-1f"];
@@ -185,6 +188,7 @@ export class Harness {
                     dependsOn: [],
                     protect: false,
                     retainOnDelete: false,
+                    deleteBeforeReplace: false,
                     ignoreChanges: [],
                     secretInputs: Object.entries(args.inputs).filter(([, v]) => isWireSecret(v)).map(([k]) => k),
                     outputs: {},
@@ -254,6 +258,7 @@ export class Harness {
                 dependsOn: all.filter((urn) => !fromInputs.has(urn)).map(keyOfUrn),
                 protect: req.getProtect() ?? false,
                 retainOnDelete: req.getRetainondelete() ?? false,
+                deleteBeforeReplace: req.getDeletebeforereplace() ?? false,
                 ignoreChanges: req.getIgnorechangesList(),
             });
             return register(req, callback);
