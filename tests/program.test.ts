@@ -1328,3 +1328,28 @@ describe("a service's own secrets", () => {
         }
     });
 });
+
+describe("a stack created again where its earlier life kept log groups", () => {
+    // A prod stack destroyed with retainOnDelete leaves its log groups under their fixed names; creating them
+    // again would fail with ResourceAlreadyExistsException.
+    const kept = ["/berth/prod/users", "/berth/prod/vpc-flow-logs", "/aws/rds/instance/berth-prod-db/postgresql", "/aws/vendedlogs/states/berth-prod-secret-restart"];
+    const elsewhere = ["/berth/prod-eu/users", "/berth/dev/users"];
+
+    it("adopts each kept group of its own (Pulumi's import), creates the others, and looks at no other stack's", async () => {
+        const { h } = await runBerth(stackConfig("prod"), { stack: "prod", logGroups: [...kept, ...elsewhere] });
+        const groups = h.ofType(T.logGroup);
+        const imported = groups.filter((g) => g.importId !== undefined);
+        const expected = kept.filter((name) => groups.some((g) => g.inputs.name === name));
+        assert.ok(expected.length >= 3, `the prod stack makes ${groups.map((g) => g.inputs.name).join(", ")}`);
+        assert.deepStrictEqual(imported.map((g) => g.importId).sort(), [...expected].sort());
+        for (const g of imported) {
+            assert.strictEqual(g.importId, g.inputs.name, "a log group's ID is its name");
+        }
+        assert.ok(groups.length > imported.length, "the groups that do not exist are created");
+    });
+
+    it("creates every group where none is left", async () => {
+        const { h } = await runBerth(stackConfig("prod"), { stack: "prod" });
+        assert.deepStrictEqual(h.ofType(T.logGroup).filter((g) => g.importId !== undefined), []);
+    });
+});
