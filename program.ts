@@ -261,7 +261,7 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
             secretNamePrefix: `${secretNamePrefix(settings)}${service.name}/`,
             // A test stack's secrets go at once with it; a retained stack's stay recoverable for 30 days.
             secretRecoveryWindowDays: settings.retainOnDelete ? 30 : 0,
-            database: client ? { securityGroupId: client.securityGroupId, port: client.port } : undefined,
+            database: client ? { securityGroupId: client.securityGroupId, port: client.port, credentialSecretArn: client.credentialSecretArn } : undefined,
             logGroupName: `/${settings.project}/${settings.stack}/${service.name}`,
             logRetentionDays: settings.logRetentionDays,
             logKmsKeyArn: logsKey?.arn,

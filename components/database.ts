@@ -36,6 +36,16 @@ export const PARAMETER_GROUP_EVENT_CATEGORIES = ["configuration change"] as cons
 export const DATABASE_TLS_VARIABLE = "DB_SSL";
 
 /**
+ * The environment variable naming the RDS-managed secret, which the service's task role may read: RDS
+ * changes the master password at once when it rotates it (a single user, not alternating ones:
+ * https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-secrets-manager.html), and the password ECS put
+ * in the task's environment at start stops working then. The services' kit reads the secret again when the
+ * server refuses a new connection's password (services/kit/src/database.ts); connections already open are
+ * not affected, since PostgreSQL checks the password only when a connection starts.
+ */
+export const DATABASE_SECRET_VARIABLE = "DB_SECRET_ARN";
+
+/**
  * How the names of the secrets RDS manages for master passwords start
  * (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-secrets-manager.html).
  */
@@ -110,6 +120,8 @@ export interface DatabaseClient {
     secrets: Record<string, pulumi.Input<string>>;
     /** The RDS-managed secret: what the service's execution role may read. */
     secretArns: pulumi.Input<string>[];
+    /** The same secret, which the service's task role may read too (see `DATABASE_SECRET_VARIABLE`). */
+    credentialSecretArn: pulumi.Input<string>;
     /** The database's security group, which admits the service. */
     securityGroupId: pulumi.Input<string>;
     /** The port to admit. */
@@ -345,12 +357,14 @@ export class Database extends pulumi.ComponentResource {
                 [variables.port]: this.port.apply(String),
                 [variables.name]: this.databaseName,
                 [DATABASE_TLS_VARIABLE]: DATABASE_TLS_MODE,
+                [DATABASE_SECRET_VARIABLE]: this.secretArn,
             },
             secrets: {
                 [variables.user]: pulumi.interpolate`${this.secretArn}:username::`,
                 [variables.password]: pulumi.interpolate`${this.secretArn}:password::`,
             },
             secretArns: [this.secretArn],
+            credentialSecretArn: this.secretArn,
             securityGroupId: this.securityGroupId,
             port: DATABASE_PORT,
         };

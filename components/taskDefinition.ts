@@ -160,6 +160,12 @@ export interface TaskDefinitionArgs {
      */
     secretArns?: pulumi.Input<string>[];
     /**
+     * Secrets Manager secrets the task role may read (`secretsmanager:GetSecretValue`): what the service's
+     * own code reads at run time, such as the database's credentials after a rotation.
+     * @default []
+     */
+    taskSecretArns?: pulumi.Input<string>[];
+    /**
      * ECS Exec into the service's container: the task role gets `EXEC_ACTIONS`, and the container writable
      * volumes at `EXEC_WRITABLE_PATHS` while its root file system stays read-only.
      * @default false
@@ -237,6 +243,15 @@ export function createTaskDefinition(name: string, args: TaskDefinitionArgs, par
         }, opts);
     }
     const taskRole = createRole(name, "task-role", "Runtime permissions of the service's code: none by default", parent);
+    if ((args.taskSecretArns ?? []).length > 0) {
+        new aws.iam.RolePolicy(childName(name, "task-secrets-policy"), {
+            role: taskRole.name,
+            policy: pulumi.jsonStringify({
+                Version: "2012-10-17",
+                Statement: [{ Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: args.taskSecretArns }],
+            }),
+        }, opts);
+    }
     const exec = args.execCommand ?? false;
     if (exec) {
         new aws.iam.RolePolicy(childName(name, "exec-policy"), {

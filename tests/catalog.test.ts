@@ -208,7 +208,7 @@ describe("service catalogue", () => {
         ["a database field that is no connection field", [{ name: "a", kind: "backend", database: { env: { hostname: "H" } as never } }], /service "a": "database\.env\.hostname" is not a connection field; allowed: host, port, name, user, password/],
         ["a database variable that is no variable name", [{ name: "a", kind: "backend", database: { env: { host: "DB-HOST" } } }], /"database\.env\.host" is "DB-HOST"; allowed: an environment variable name/],
         ["one variable for two database fields", [{ name: "a", kind: "backend", database: { env: { user: "DB_PASSWORD" } } }], /"database\.env" gives "DB_PASSWORD" to two connection fields/],
-        ["a database variable Berth sets itself", [{ name: "a", kind: "backend", database: { env: { port: "PORT" } } }], /"database\.env" uses "PORT", which Berth sets itself \(PORT, HOST, ROUTES, DATABASE_URL, DB_POOL_MAX, DB_SSL\)/],
+        ["a database variable Berth sets itself", [{ name: "a", kind: "backend", database: { env: { port: "PORT" } } }], /"database\.env" uses "PORT", which Berth sets itself \(PORT, HOST, ROUTES, DATABASE_URL, DB_POOL_MAX, DB_SSL, DB_SECRET_ARN\)/],
         ["a health check ECS cannot run", [{ name: "a", kind: "backend", healthCheck: ["curl", "-f", "localhost"] }],
             /service "a": "healthCheck" is \["curl","-f","localhost"\]; allowed: \["CMD", executable, \.\.\.arguments\] or \["CMD-SHELL", "shell command"\]/],
         ["a health check with no command", [{ name: "a", kind: "backend", healthCheck: ["CMD"] }], /"healthCheck" is \["CMD"\]; allowed/],

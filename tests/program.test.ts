@@ -8,7 +8,8 @@ import { sourceVersion } from "../components/buildContext";
 import { TLS_POLICY } from "../components/loadBalancer";
 import { SERVICE_CONNECT_PROXY_MEMORY } from "../components/taskDefinition";
 import { overlaps, parseCidr, type Ipv4Cidr } from "../components/cidr";
-import { POSTGRES_DEFAULT_PORT } from "../components/database";
+import { DATABASE_SECRET_VARIABLE, POSTGRES_DEFAULT_PORT } from "../components/database";
+import { DATABASE_SECRET_VARIABLE as KIT_SECRET_VARIABLE } from "../services/kit/src/databaseEnv";
 import { schedulesFor } from "../components/schedule";
 import { KEEP_ALIVE_TIMEOUT_MS, SHUTDOWN_TIMEOUT_MS } from "../services/kit/src/http";
 import { loadSettings, type Settings } from "../config";
@@ -1351,5 +1352,30 @@ describe("a stack created again where its earlier life kept log groups", () => {
     it("creates every group where none is left", async () => {
         const { h } = await runBerth(stackConfig("prod"), { stack: "prod" });
         assert.deepStrictEqual(h.ofType(T.logGroup).filter((g) => g.importId !== undefined), []);
+    });
+});
+
+describe("a database password that RDS rotates", () => {
+    it("names the managed secret to each database service (DB_SECRET_ARN), whose task role may read exactly it; the others get neither", async () => {
+        // The kit reads this variable under the same name (services/kit/src/databaseEnv.ts).
+        assert.strictEqual(DATABASE_SECRET_VARIABLE, KIT_SECRET_VARIABLE);
+        const { h } = await runBerth(stackConfig("dev"));
+        for (const service of catalog) {
+            const env = environmentOf(h, service.name);
+            const policy = h.ofType(T.rolePolicy).find((p) => p.name === `${service.name}-task-secrets-policy`);
+            if (!service.database) {
+                assert.strictEqual(env[DATABASE_SECRET_VARIABLE], undefined, service.name);
+                assert.strictEqual(policy, undefined, service.name);
+                continue;
+            }
+            // The secret ECS fills the password from at start.
+            const password = containerOf(h, service.name).secrets.find((s: { name: string }) => s.name === service.database!.env.password);
+            const secretArn = String(password.valueFrom).replace(/:password::$/, "");
+            assert.match(secretArn, /^arn:aws:secretsmanager:/);
+            assert.strictEqual(env[DATABASE_SECRET_VARIABLE], secretArn);
+            assert.ok(policy, `${service.name}: the task role may not read the secret again`);
+            assert.match(policy.inputs.role, new RegExp(`^${service.name}-task-role-`));
+            assert.deepStrictEqual(JSON.parse(policy.inputs.policy).Statement, [{ Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [secretArn] }]);
+        }
     });
 });
