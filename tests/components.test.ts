@@ -414,7 +414,10 @@ describe("components", () => {
             const secrets = await promiseOf(pulumi.output(client.secrets));
             const [arn] = await promiseOf(pulumi.output(client.secretArns));
             await h.settle();
-            assert.deepStrictEqual(Object.keys(environment).sort(), ["DB_SSL", "PGDATABASE", "PGHOST", "PGPORT"]);
+            assert.deepStrictEqual(Object.keys(environment).sort(), ["DB_SECRET_ARN", "DB_SSL", "PGDATABASE", "PGHOST", "PGPORT"]);
+            // The secret itself, by ARN, for the kit to read again after a rotation; never its value.
+            assert.strictEqual(environment.DB_SECRET_ARN, arn);
+            assert.strictEqual(await promiseOf(pulumi.output(client.credentialSecretArn)), arn);
             assert.match(environment.PGHOST, /^berth-test-db\.c[0-9a-f]{11}\.us-east-1\.rds\.amazonaws\.com$/);
             assert.deepStrictEqual(secrets, { PGUSER: `${arn}:username::`, PGPASSWORD: `${arn}:password::` });
             const instance = h.one("aws:rds/instance:Instance", "db-instance");
