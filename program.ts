@@ -17,6 +17,7 @@ import { DestroyGuard } from "./components/destroyGuard";
 import { capacityFor } from "./components/fargate";
 import { FargateService, type BackendExposure, type PublicExposure } from "./components/fargateService";
 import { LoadBalancer } from "./components/loadBalancer";
+import { adoptLogGroups, existingLogGroups } from "./components/logGroups";
 import { LogsKey } from "./components/logsKey";
 import { stackRolePath } from "./components/naming";
 import { Network } from "./components/network";
@@ -100,7 +101,15 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
         region: settings.region as aws.Region,
         defaultTags: { tags: { ...stackTags, environment: settings.environment } },
     });
-    const opts: pulumi.ComponentResourceOptions = { providers: { aws: provider } };
+    // Where the stack's log groups live: its own names, RDS's for the instance, Step Functions'.
+    const logGroupPrefixes = [
+        `/${settings.project}/${settings.stack}/`,
+        `/aws/rds/instance/${databaseIdentifier(settings.project, settings.stack)}/`,
+        restartLogGroupPrefix(settings),
+    ];
+    // Kept groups of an earlier life of this stack are adopted, not created again (components/logGroups.ts).
+    const keptLogGroups = await existingLogGroups(logGroupPrefixes, provider);
+    const opts: pulumi.ComponentResourceOptions = { providers: { aws: provider }, transformations: [adoptLogGroups(keptLogGroups)] };
     const protect = settings.deletionProtection;
     // The database, its subnets and their costs exist only when a service uses them.
     const usesDatabase = catalog.some((s) => s.database !== undefined);
@@ -128,12 +137,8 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
         databaseIdentifier: usesDatabase ? databaseIdentifier(settings.project, settings.stack) : undefined,
         protect,
         rolePath: stackRolePath(settings.project, settings.stack),
-        logGroupPrefixes: [
-            `/${settings.project}/${settings.stack}/`,
-            // RDS names the groups of the logs it exports after the instance.
-            `/aws/rds/instance/${databaseIdentifier(settings.project, settings.stack)}/`,
-            restartLogGroupPrefix(settings),
-        ],
+        // RDS names the groups of the logs it exports after the instance.
+        logGroupPrefixes,
         bucketPrefixes: [accessLogBucketPrefix(settings.project, settings.stack)],
         secretPrefixes: [secretNamePrefix(settings)],
     }, opts);
@@ -277,7 +282,7 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
             secretNamePrefix: `${secretNamePrefix(settings)}${service.name}/`,
             // A test stack's secrets go at once with it; a retained stack's stay recoverable for 30 days.
             secretRecoveryWindowDays: settings.retainOnDelete ? 30 : 0,
-            database: client ? { securityGroupId: client.securityGroupId, port: client.port } : undefined,
+            database: client ? { securityGroupId: client.securityGroupId, port: client.port, credentialSecretArn: client.credentialSecretArn } : undefined,
             logGroupName: `/${settings.project}/${settings.stack}/${service.name}`,
             logRetentionDays: settings.logRetentionDays,
             logKmsKeyArn: logsKey?.arn,

@@ -36,6 +36,16 @@ export const PARAMETER_GROUP_EVENT_CATEGORIES = ["configuration change"] as cons
 export const DATABASE_TLS_VARIABLE = "DB_SSL";
 
 /**
+ * The environment variable naming the RDS-managed secret, which the service's task role may read: RDS
+ * changes the master password at once when it rotates it (a single user, not alternating ones:
+ * https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-secrets-manager.html), and the password ECS put
+ * in the task's environment at start stops working then. The services' kit reads the secret again when the
+ * server refuses a new connection's password (services/kit/src/database.ts); connections already open are
+ * not affected, since PostgreSQL checks the password only when a connection starts.
+ */
+export const DATABASE_SECRET_VARIABLE = "DB_SECRET_ARN";
+
+/**
  * How the names of the secrets RDS manages for master passwords start
  * (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-secrets-manager.html).
  */
@@ -110,6 +120,8 @@ export interface DatabaseClient {
     secrets: Record<string, pulumi.Input<string>>;
     /** The RDS-managed secret: what the service's execution role may read. */
     secretArns: pulumi.Input<string>[];
+    /** The same secret, which the service's task role may read too (see `DATABASE_SECRET_VARIABLE`). */
+    credentialSecretArn: pulumi.Input<string>;
     /** The database's security group, which admits the service. */
     securityGroupId: pulumi.Input<string>;
     /** The port to admit. */
@@ -248,19 +260,24 @@ export class Database extends pulumi.ComponentResource {
         }, { parent: this });
         const parameterGroup = this.createParameterGroup(majorVersion(args.engineVersion));
         const logGroups = this.createLogGroups(args);
-        const snapshotName = finalSnapshot ? this.finalSnapshotName(args.identifier) : undefined;
+        // What the provider cannot change in place: a change of any of these replaces the instance (ForceNew in
+        // terraform-provider-aws internal/service/rds/instance.go), and names a new final snapshot.
+        const identity = {
+            identifier: args.identifier,
+            engine: "postgres",
+            storageEncrypted: true,
+            dbName: args.databaseName ?? "berth",
+            username: args.username ?? "berth",
+        };
+        const snapshotName = finalSnapshot ? this.finalSnapshotName(identity) : undefined;
         const monitoring = this.createMonitoringRole(args.permissionsBoundary);
 
         const instance = new aws.rds.Instance(childName(name, "instance"), {
-            identifier: args.identifier,
-            engine: "postgres",
+            ...identity,
             engineVersion: args.engineVersion,
             instanceClass: args.instanceClass,
             allocatedStorage: args.allocatedStorage,
             storageType: "gp3",
-            storageEncrypted: true,
-            dbName: args.databaseName ?? "berth",
-            username: args.username ?? "berth",
             manageMasterUserPassword: true,
             port: DATABASE_PORT,
             dbSubnetGroupName: subnetGroup.name,
@@ -295,6 +312,14 @@ export class Database extends pulumi.ComponentResource {
             // does not wait for its policy (pulumi/pulumi#5628, claranet/terraform-aws-aurora#23).
             dependsOn: [...logGroups, monitoring.attachment],
             protect: args.protect ?? false,
+            // The identifier is fixed (the deploy role and the log groups are named after it), and RDS refuses a
+            // second instance under it (DBInstanceAlreadyExists), so Pulumi's default order for a replacement,
+            // create the new one and then delete the old, cannot work: the old one goes first, taking its final
+            // snapshot (https://www.pulumi.com/docs/iac/concepts/options/deletebeforereplace/). The provider
+            // bridge infers this order only for some explicitly named resources (pulumi-terraform-bridge,
+            // `nameRequiresDeleteBeforeReplace`); the option makes it certain. In a protected stack Pulumi
+            // refuses the replacement before it deletes anything.
+            deleteBeforeReplace: true,
         });
         if (args.eventTopicArn !== undefined) {
             this.subscribeToEvents(args.eventTopicArn, instance, parameterGroup);
@@ -337,12 +362,14 @@ export class Database extends pulumi.ComponentResource {
                 [variables.port]: this.port.apply(String),
                 [variables.name]: this.databaseName,
                 [DATABASE_TLS_VARIABLE]: DATABASE_TLS_MODE,
+                [DATABASE_SECRET_VARIABLE]: this.secretArn,
             },
             secrets: {
                 [variables.user]: pulumi.interpolate`${this.secretArn}:username::`,
                 [variables.password]: pulumi.interpolate`${this.secretArn}:password::`,
             },
             secretArns: [this.secretArn],
+            credentialSecretArn: this.secretArn,
             securityGroupId: this.securityGroupId,
             port: DATABASE_PORT,
         };
@@ -413,16 +440,18 @@ export class Database extends pulumi.ComponentResource {
 
     /**
      * The final snapshot's name: the identifier and a random suffix kept in the state. It stays the same from
-     * one update to the next, and differs after the stack is destroyed and created again, so that a second
-     * deletion does not fail on the first one's snapshot (`DBSnapshotAlreadyExists`); terraform-aws-modules/rds
-     * names it the same way (`random_id.snapshot_identifier`).
+     * one update to the next, and differs for each instance: after the stack is destroyed and created again,
+     * and after a replacement, whose new instance would otherwise carry the name its predecessor's snapshot
+     * took, so that no deletion fails on an earlier one's snapshot (`DBSnapshotAlreadyExists`);
+     * terraform-aws-modules/rds names it the same way (`random_id.snapshot_identifier`). The suffix is drawn
+     * anew whenever a value that replaces the instance changes (`identity`).
      */
-    private finalSnapshotName(identifier: string): pulumi.Output<string> {
+    private finalSnapshotName(identity: Record<string, string | boolean>): pulumi.Output<string> {
         const suffix = new random.RandomId(childName(this.name, "snapshot-suffix"), {
             byteLength: 4,
-            keepers: { identifier },
+            keepers: Object.fromEntries(Object.entries(identity).map(([k, v]) => [k, String(v)])),
         }, { parent: this });
-        return pulumi.interpolate`${identifier}-final-${suffix.hex}`;
+        return pulumi.interpolate`${identity.identifier}-final-${suffix.hex}`;
     }
 }
 

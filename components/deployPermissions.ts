@@ -511,6 +511,8 @@ export const INVOKE_PERMISSIONS: Readonly<Record<string, readonly string[]>> = {
     "aws:index/getPartition:getPartition": [],
     // The hosted zone's name, to check that it holds the stack's domain.
     "aws:route53/getZone:getZone": ["route53:GetHostedZone", "route53:ListTagsForResource"],
+    // The stack's kept log groups, adopted rather than created again (components/logGroups.ts).
+    "aws:cloudwatch/getLogGroups:getLogGroups": ["logs:DescribeLogGroups"],
     // The NAT instance's AMI, from AWS's public parameter.
     "aws:ssm/getParameter:getParameter": ["ssm:GetParameter"],
 };

@@ -152,7 +152,16 @@ export interface FargateServiceArgs {
      * service's tasks start only once it does. The connection's variables and secrets come in `environment`,
      * `secrets` and `secretArns` (see `Database.clientFor()`).
      */
-    database?: { securityGroupId: pulumi.Input<string>; port: number };
+    database?: {
+        securityGroupId: pulumi.Input<string>;
+        port: number;
+        /**
+         * The secret holding the credentials, which the task role may read (`secretsmanager:GetSecretValue`)
+         * to take a rotated password without a restart (see `DATABASE_SECRET_VARIABLE`).
+         * @default none
+         */
+        credentialSecretArn?: pulumi.Input<string>;
+    };
     /**
      * More containers in the task, e.g. an OpenTelemetry collector.
      * @default []
@@ -342,6 +351,7 @@ export class FargateService extends pulumi.ComponentResource {
             sidecars: [...this.readinessGate(args), ...(args.sidecars ?? [])],
             tracing: args.tracing,
             secretArns,
+            taskSecretArns: args.database?.credentialSecretArn !== undefined ? [args.database.credentialSecretArn] : [],
             parameterArns: args.parameterArns,
             execCommand: args.enableExecuteCommand,
             protectLogs: args.protectLogs,

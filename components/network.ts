@@ -177,7 +177,7 @@ export class Network extends pulumi.ComponentResource {
 
         this.publicRoutes = [igw, ...this.routePublicSubnets(vpc.id, igw, publicSubnets)];
         const natTargets: NatTarget[] = nat === "instance"
-            ? [{ networkInterfaceId: this.createNatInstance(vpc, publicSubnets[0], args.natInstanceType ?? "t4g.nano", args.cidrBlock, igw).primaryNetworkInterfaceId }]
+            ? [{ networkInterfaceId: this.createNatInstance(vpc, publicSubnets[0], args.natInstanceType ?? "t4g.nano", args.cidrBlock, this.publicRoutes).primaryNetworkInterfaceId }]
             : Array.from({ length: this.natGatewayCount }, (_, i) => ({ natGatewayId: this.createNatGateway(i, publicSubnets[i], igw).id }));
         const { routes, tables } = this.routePrivateSubnets(vpc.id, privateSubnets, natTargets);
         this.privateRoutes = routes;
@@ -351,8 +351,14 @@ export class Network extends pulumi.ComponentResource {
      * created; later AMI releases do not replace it: `pulumi up --replace` does), answers only the VPC's
      * own range, needs IMDSv2, and forwards traffic that is not its own (source/destination check off,
      * https://docs.aws.amazon.com/vpc/latest/userguide/VPC_NAT_Instance.html).
+     *
+     * It starts after its subnet's route to the Internet gateway and the route table's associations
+     * (`publicRoutes`): its user data installs `iptables-services` with dnf, and EC2 runs user data when
+     * the instance launches, not at later starts (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instancedata-add-user-data.html,
+     * Considerations), so an instance that boots before the route exists fails the install (`set -e` stops
+     * the script) and never becomes a NAT. Nothing in its inputs waits for the route: it names the subnet, not the route.
      */
-    private createNatInstance(vpc: aws.ec2.Vpc, subnet: aws.ec2.Subnet, instanceType: NatInstanceType, vpcCidr: string, igw: aws.ec2.InternetGateway): aws.ec2.Instance {
+    private createNatInstance(vpc: aws.ec2.Vpc, subnet: aws.ec2.Subnet, instanceType: NatInstanceType, vpcCidr: string, publicRoutes: pulumi.Resource[]): aws.ec2.Instance {
         const sg = new aws.ec2.SecurityGroup(childName(this.name, "nat-sg"), {
             vpcId: vpc.id,
             description: "NAT instance: everything from inside the VPC, out to anywhere",
@@ -382,7 +388,7 @@ export class Network extends pulumi.ComponentResource {
             metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
             rootBlockDevice: { encrypted: true, volumeType: "gp3" },
             tags: { Name: childName(this.name, "nat-instance") },
-        }, { parent: this, dependsOn: [igw], ignoreChanges: ["ami"] });
+        }, { parent: this, dependsOn: publicRoutes, ignoreChanges: ["ami"] });
     }
 
     private routePrivateSubnets(

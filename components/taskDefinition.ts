@@ -94,17 +94,18 @@ export const EXEC_ACTIONS = [
 ] as const;
 
 /**
- * Where the SSM agent behind ECS Exec writes inside the container. AWS documents ECS Exec as unsupported
- * with `readonlyRootFilesystem` because the agent "requires that the container file system is able to be
- * written to" (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html, Considerations);
- * the ECS agent bind-mounts the binaries read-only under `/ecs-execute-command-<id>` and the agent keeps
- * its state under `/var/lib/amazon/ssm` and its logs under `/var/log/amazon/ssm`
- * (amazon-ecs-agent agent/engine/execcmd/manager_linux.go). Task volumes on those two trees keep the root
- * file system read-only, the workaround of aws/containers-roadmap#1359 and of the ECS Exec checker's
- * author (aws-containers/amazon-ecs-exec-checker#21, #71). The agent runs as root (`execAgentCmdUser = "0"`
- * in manager_start_linux.go), so a non-root container user does not stop it writing there.
+ * Where ECS Exec writes inside the container. AWS documents ECS Exec as unsupported with
+ * `readonlyRootFilesystem` because the SSM agent "requires that the container file system is able to be
+ * written to" (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html, Considerations).
+ * The agent keeps its state under `/var/lib/amazon/ssm` and its logs under `/var/log/amazon/ssm`
+ * (amazon-ecs-agent agent/engine/execcmd/manager_linux.go), and writes under `/managed-agents` as well: the
+ * workaround of aws/containers-roadmap#1359 and of aws-containers/amazon-ecs-exec-checker#71 mounts exactly
+ * `/managed-agents`, `/var/lib/amazon/ssm` and `/var/log/amazon/ssm` writable. Task volumes on those trees
+ * keep the root file system read-only. The
+ * agent runs as root (`execAgentCmdUser = "0"` in manager_start_linux.go), so a non-root container user
+ * does not stop it writing there.
  */
-export const EXEC_WRITABLE_PATHS = ["/var/lib/amazon", "/var/log/amazon"] as const;
+export const EXEC_WRITABLE_PATHS = ["/managed-agents", "/var/lib/amazon", "/var/log/amazon"] as const;
 
 /** The task volume mounted at one of `EXEC_WRITABLE_PATHS`. */
 function execVolumeName(path: string): string {
@@ -158,6 +159,12 @@ export interface TaskDefinitionArgs {
      * @default []
      */
     secretArns?: pulumi.Input<string>[];
+    /**
+     * Secrets Manager secrets the task role may read (`secretsmanager:GetSecretValue`): what the service's
+     * own code reads at run time, such as the database's credentials after a rotation.
+     * @default []
+     */
+    taskSecretArns?: pulumi.Input<string>[];
     /**
      * ECS Exec into the service's container: the task role gets `EXEC_ACTIONS`, and the container writable
      * volumes at `EXEC_WRITABLE_PATHS` while its root file system stays read-only.
@@ -241,6 +248,15 @@ export function createTaskDefinition(name: string, args: TaskDefinitionArgs, par
         }, opts);
     }
     const taskRole = createRole(name, "task-role", "Runtime permissions of the service's code: none by default", args.permissionsBoundary, parent);
+    if ((args.taskSecretArns ?? []).length > 0) {
+        new aws.iam.RolePolicy(childName(name, "task-secrets-policy"), {
+            role: taskRole.name,
+            policy: pulumi.jsonStringify({
+                Version: "2012-10-17",
+                Statement: [{ Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: args.taskSecretArns }],
+            }),
+        }, opts);
+    }
     const exec = args.execCommand ?? false;
     if (exec) {
         new aws.iam.RolePolicy(childName(name, "exec-policy"), {

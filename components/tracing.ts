@@ -7,14 +7,21 @@
 import type { ContainerSpec } from "./taskDefinition";
 
 /**
- * The collector's image, pinned to a release rather than `latest`: a new collector release changes the
- * config schema and the X-Ray exporter's behaviour (the trace-id check below is a feature gate of a given
- * release), and a task definition that names `latest` would change what runs with every new task, outside
- * any deployment or rollback. v0.49.0 (July 2026) is OpenTelemetry Collector v0.156.0
- * (https://github.com/aws-observability/aws-otel-collector/blob/v0.49.0/docs/releases/v0.49.0.md); move it
- * deliberately, as a change of its own.
+ * The collector's image, pinned to the digest of one release rather than a tag: a new collector release
+ * changes the config schema and the X-Ray exporter's behaviour (the trace-id check below is a feature gate
+ * of a given release), a tag can be pushed again, and a task definition that names a moving reference
+ * changes what runs with every new task, outside any deployment or rollback. ECS takes either
+ * `repository:tag` or `repository@digest` (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html,
+ * `image`); the digest is the one. The release is v0.49.0 (July 2026), OpenTelemetry Collector v0.156.0
+ * (https://github.com/aws-observability/aws-otel-collector/blob/v0.49.0/docs/releases/v0.49.0.md). Its
+ * release notes publish no digest: this one is the multi-architecture image index (amd64 and arm64) that
+ * public pins of `public.ecr.aws/aws-observability/aws-otel-collector:v0.49.0` and Dependabot's pin of
+ * `amazon/aws-otel-collector:v0.49.0` (alphagov/pay-adot, Dockerfile) agree on; check it when moving the
+ * release with `docker buildx imagetools inspect public.ecr.aws/aws-observability/aws-otel-collector:<version>`
+ * and move it deliberately, as a change of its own.
  */
-export const COLLECTOR_IMAGE = "public.ecr.aws/aws-observability/aws-otel-collector:v0.49.0";
+export const COLLECTOR_IMAGE =
+    "public.ecr.aws/aws-observability/aws-otel-collector@sha256:d2bdfff2c377c3d71d78bd5d9ce9862fd535b12134a5739d87a07801297cf9fd";
 
 /** The collector's container name in each task. */
 export const COLLECTOR_CONTAINER = "otel-collector";

@@ -12,7 +12,7 @@
  */
 import * as path from "path";
 import { DEFAULT_ROUTE_PRIORITY, MAX_RULE_VALUES, rulePriority, testRulePriority } from "../components/albRoute";
-import { DATABASE_TLS_VARIABLE, type DatabaseVariables } from "../components/database";
+import { DATABASE_SECRET_VARIABLE, DATABASE_TLS_VARIABLE, type DatabaseVariables } from "../components/database";
 import type { Platform } from "../components/platform";
 import { UPSTREAM_TIMEOUT_MS } from "../components/rollout";
 import { misplacedParameters, parseRolloutChoice, type ParsedChoice, type RolloutChoice } from "../components/rolloutStrategy";
@@ -193,9 +193,9 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
  * Variables Berth sets itself, which a database variable must not shadow: on every service (`PORT`, `HOST`),
- * on the gateway (`ROUTES`), on every database user (`DB_SSL`), and locally (`DATABASE_URL`, `DB_POOL_MAX`).
+ * on the gateway (`ROUTES`), on every database user (`DB_SSL`, `DB_SECRET_ARN`), and locally (`DATABASE_URL`, `DB_POOL_MAX`).
  */
-const RESERVED_VARIABLES: readonly string[] = ["PORT", "HOST", "ROUTES", "DATABASE_URL", "DB_POOL_MAX", DATABASE_TLS_VARIABLE];
+const RESERVED_VARIABLES: readonly string[] = ["PORT", "HOST", "ROUTES", "DATABASE_URL", "DB_POOL_MAX", DATABASE_TLS_VARIABLE, DATABASE_SECRET_VARIABLE];
 
 const DEFAULT_DATABASE_VARIABLES: Readonly<DatabaseVariables> = {
     host: "DB_HOST", port: "DB_PORT", name: "DB_NAME", user: "DB_USER", password: "DB_PASSWORD",

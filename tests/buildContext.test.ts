@@ -106,3 +106,77 @@ describe("the commit an image is built from", () => {
         assert.match(v.contentHash, /^[0-9a-f]{64}$/);
     });
 });
+
+/**
+ * The image provider builds and pushes again whenever its context hash changes (pulumi/pulumi-docker-build
+ * provider/internal/context.go: every file on disk under the context that the ignore lines admit, git or
+ * not, with its path, mode and content, plus the Dockerfile). The build id, and with it the pushed tag,
+ * must change with it: a push under an existing immutable tag fails.
+ */
+describe("the content hash of an image", () => {
+    let repo: string;
+    const write = (file: string, text: string) => {
+        fs.mkdirSync(path.dirname(path.join(repo, file)), { recursive: true });
+        fs.writeFileSync(path.join(repo, file), text);
+    };
+    const git = (...args: string[]) => execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...args], { cwd: repo, encoding: "utf8" }).trim();
+    const version = () => sourceVersion(repo, ".", "svc/Dockerfile");
+    const files = () => contextFiles(repo, ".", "svc/Dockerfile");
+
+    beforeEach(() => {
+        repo = fs.mkdtempSync(path.join(os.tmpdir(), "berth-hash-"));
+        write("svc/Dockerfile", "FROM scratch\n");
+        write("svc/Dockerfile.dockerignore", "*\n!svc/src\nsvc/src/tmp\n!svc/src/tmp/keep.txt\n");
+        write("svc/src/main.js", "1\n");
+        write("svc/src/tmp/scratch.txt", "x\n");
+        write("svc/src/tmp/keep.txt", "k\n");
+        write("node_modules/dep/index.js", "d\n");
+        write(".gitignore", "*.log\n");
+    });
+    afterEach(() => fs.rmSync(repo, { recursive: true, force: true }));
+
+    it("covers a file git ignores but the ignore lines admit, and marks the build dirty", () => {
+        git("init", "-q");
+        git("add", "-A");
+        git("commit", "-qm", "one");
+        write("svc/src/debug.log", "a\n");
+        assert.ok(files().includes("svc/src/debug.log"), "the provider hashes it, and the image holds it");
+        const before = version();
+        assert.strictEqual(before.dirty, true, "the image holds a file that no commit has");
+        write("svc/src/debug.log", "b\n");
+        assert.notStrictEqual(version().contentHash, before.contentHash, "the provider would push again under the same tag");
+    });
+
+    it("admits what an exception re-admits under an excluded directory, and nothing else there", () => {
+        assert.deepStrictEqual(files(), ["svc/src/main.js", "svc/src/tmp/keep.txt"]);
+        const before = version().contentHash;
+        write("node_modules/dep/index.js", "e\n");
+        write("svc/src/tmp/scratch.txt", "y\n");
+        assert.strictEqual(version().contentHash, before, "a file the ignore lines exclude changed the hash");
+        write("svc/src/tmp/keep.txt", "l\n");
+        assert.notStrictEqual(version().contentHash, before);
+    });
+
+    it("follows a link to a file, and tells the link from a copy of its target", () => {
+        write("shared/config.json", "{}\n");
+        write("svc/Dockerfile.dockerignore", "*\n!svc/src\n");
+        fs.symlinkSync(path.join(repo, "shared/config.json"), path.join(repo, "svc/src/config.json"));
+        assert.ok(files().includes("svc/src/config.json"));
+        const linked = version().contentHash;
+        write("shared/config.json", "{\"a\":1}\n");
+        const edited = version().contentHash;
+        assert.notStrictEqual(edited, linked, "the provider hashes the link's target");
+        fs.rmSync(path.join(repo, "svc/src/config.json"));
+        fs.copyFileSync(path.join(repo, "shared/config.json"), path.join(repo, "svc/src/config.json"));
+        assert.notStrictEqual(version().contentHash, edited, "the provider hashes a link's mode, which a copy does not have");
+    });
+
+    it("changes with a file's permissions, and with the Dockerfile even when the ignore lines leave it out", () => {
+        const before = version().contentHash;
+        fs.chmodSync(path.join(repo, "svc/src/main.js"), 0o755);
+        const executable = version().contentHash;
+        assert.notStrictEqual(executable, before);
+        write("svc/Dockerfile", "FROM scratch\nUSER 1\n");
+        assert.notStrictEqual(version().contentHash, executable);
+    });
+});

@@ -11,6 +11,28 @@ import { UPSTREAM_TIMEOUT_MS } from "../components/rollout";
 import { databaseSettingsFromEnv, DEFAULT_DATABASE_ENV } from "../services/kit/src/databaseEnv";
 import { callersOf } from "./support/catalog";
 
+/** One stage of a Dockerfile: its name, the platform it runs on (its own `--platform` or its base stage's), its RUN count. */
+interface Stage {
+    name: string;
+    platform?: string;
+    runs: number;
+}
+
+/** The stages of a Dockerfile, in order; a stage built `FROM` an earlier one inherits its platform. */
+function dockerfileStages(text: string): Stage[] {
+    const stages: Stage[] = [];
+    for (const line of text.replace(/\\\n/g, " ").split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"))) {
+        const from = /^FROM\s+(?:--platform=(\S+)\s+)?(\S+)(?:\s+AS\s+(\S+))?$/i.exec(line);
+        if (from) {
+            const base = stages.find((st) => st.name === from[2]);
+            stages.push({ name: from[3] ?? `#${stages.length}`, platform: from[1] ?? base?.platform, runs: 0 });
+        } else if (/^RUN\b/i.test(line)) {
+            stages[stages.length - 1].runs++;
+        }
+    }
+    return stages;
+}
+
 describe("service catalogue", () => {
     it("ships the gateway and the users and products backends", () => {
         const kinds = new Map(catalog.map((s) => [s.name, s.kind]));
@@ -34,6 +56,17 @@ describe("service catalogue", () => {
             assert.match(dockerfile, /^ARG BASE_IMAGE=node:\d+-bookworm-slim$/m);
             assert.match(dockerfile, /^USER 10001:10001$/m);
             assert.match(dockerfile, new RegExp(`^EXPOSE ${service.port}$`, "m"));
+        });
+
+        it(`builds ${service.name}'s image for any platform on the build machine's own: every RUN on $BUILDPLATFORM, none in the final stage`, () => {
+            const stages = dockerfileStages(fs.readFileSync(path.resolve(__dirname, "..", service.build.dockerfile), "utf8"));
+            assert.ok(stages.length >= 2, "a multi-stage build");
+            for (const stage of stages.slice(0, -1).filter((st) => st.runs > 0)) {
+                assert.match(stage.platform ?? "", /^\$\{?BUILDPLATFORM\b/, `stage ${stage.name} runs commands on the target platform (under emulation for arm64 on x86 runners)`);
+            }
+            const final = stages[stages.length - 1];
+            assert.strictEqual(final.platform, undefined, "the final stage is the target platform's");
+            assert.strictEqual(final.runs, 0, "a RUN in the final stage needs the target platform's CPU");
         });
     }
 
@@ -175,7 +208,7 @@ describe("service catalogue", () => {
         ["a database field that is no connection field", [{ name: "a", kind: "backend", database: { env: { hostname: "H" } as never } }], /service "a": "database\.env\.hostname" is not a connection field; allowed: host, port, name, user, password/],
         ["a database variable that is no variable name", [{ name: "a", kind: "backend", database: { env: { host: "DB-HOST" } } }], /"database\.env\.host" is "DB-HOST"; allowed: an environment variable name/],
         ["one variable for two database fields", [{ name: "a", kind: "backend", database: { env: { user: "DB_PASSWORD" } } }], /"database\.env" gives "DB_PASSWORD" to two connection fields/],
-        ["a database variable Berth sets itself", [{ name: "a", kind: "backend", database: { env: { port: "PORT" } } }], /"database\.env" uses "PORT", which Berth sets itself \(PORT, HOST, ROUTES, DATABASE_URL, DB_POOL_MAX, DB_SSL\)/],
+        ["a database variable Berth sets itself", [{ name: "a", kind: "backend", database: { env: { port: "PORT" } } }], /"database\.env" uses "PORT", which Berth sets itself \(PORT, HOST, ROUTES, DATABASE_URL, DB_POOL_MAX, DB_SSL, DB_SECRET_ARN\)/],
         ["a health check ECS cannot run", [{ name: "a", kind: "backend", healthCheck: ["curl", "-f", "localhost"] }],
             /service "a": "healthCheck" is \["curl","-f","localhost"\]; allowed: \["CMD", executable, \.\.\.arguments\] or \["CMD-SHELL", "shell command"\]/],
         ["a health check with no command", [{ name: "a", kind: "backend", healthCheck: ["CMD"] }], /"healthCheck" is \["CMD"\]; allowed/],

@@ -97,6 +97,10 @@ describe("components", () => {
             assert.match(instance.inputs.userData, /net\.ipv4\.ip_forward=1/);
             assert.match(instance.inputs.userData, /-j MASQUERADE/);
             assert.ok(h.waitsFor(instance, h.one("aws:ec2/internetGateway:InternetGateway", "net-igw")));
+            // Its user data installs packages over the Internet at launch: the public subnet's route must exist by then.
+            for (const [type, name] of [["aws:ec2/route:Route", "net-public-default"], ["aws:ec2/routeTableAssociation:RouteTableAssociation", "net-public-rta-0"]]) {
+                assert.ok(h.waitsFor(instance, h.one(type, name)), `the NAT instance starts before ${name}`);
+            }
 
             const sg = h.one("aws:ec2/securityGroup:SecurityGroup", "net-nat-sg");
             assert.deepStrictEqual(instance.inputs.vpcSecurityGroupIds, [`${sg.name}-id`]);
@@ -365,12 +369,32 @@ describe("components", () => {
             await h.settle();
             const instance = h.one("aws:rds/instance:Instance", "db-instance");
             const suffix = h.one("random:index/randomId:RandomId", "db-snapshot-suffix");
-            assert.deepStrictEqual(suffix.inputs.keepers, { identifier: "berth-test-db" }, "a new identifier would reuse the old snapshot's name");
+            assert.strictEqual(suffix.inputs.keepers.identifier, "berth-test-db", "a new identifier would reuse the old snapshot's name");
             assert.match(instance.inputs.finalSnapshotIdentifier, /^berth-test-db-final-[0-9a-f]{8}$/);
             assert.strictEqual(instance.inputs.skipFinalSnapshot, false);
             assert.strictEqual(await promiseOf(db.finalSnapshotIdentifier!), instance.inputs.finalSnapshotIdentifier);
             assert.strictEqual(instance.inputs.multiAz, false);
             assert.strictEqual(instance.inputs.backupRetentionPeriod, 7);
+        });
+
+        it("replaces the instance by deleting it first, under a final snapshot name that its replacement does not reuse", async () => {
+            const h = await mocked();
+            new Database("db", databaseArgs());
+            await h.settle();
+            const instance = h.one("aws:rds/instance:Instance", "db-instance");
+            // RDS refuses a second instance under the same identifier: the old one must go first.
+            assert.strictEqual(instance.deleteBeforeReplace, true);
+            // The inputs whose change replaces a DB instance (ForceNew in terraform-provider-aws
+            // internal/service/rds/instance.go): each one the instance sets must draw a new snapshot suffix,
+            // or the replacement would one day be deleted under its predecessor's snapshot name.
+            const forceNew = ["identifier", "engine", "dbName", "username", "storageEncrypted", "kmsKeyId", "availabilityZone",
+                "characterSetName", "ncharCharacterSetName", "timezone", "snapshotIdentifier", "customIamInstanceProfile"];
+            const keepers = h.one("random:index/randomId:RandomId", "db-snapshot-suffix").inputs.keepers;
+            const set = forceNew.filter((k) => instance.inputs[k] !== undefined);
+            assert.ok(set.includes("username") && set.includes("dbName"));
+            for (const key of set) {
+                assert.strictEqual(keepers[key], String(instance.inputs[key]), `a new ${key} replaces the instance but keeps the snapshot's name`);
+            }
         });
 
         it("skips the snapshot and its name when told, and deletes the automated backups with the instance", async () => {
@@ -390,7 +414,10 @@ describe("components", () => {
             const secrets = await promiseOf(pulumi.output(client.secrets));
             const [arn] = await promiseOf(pulumi.output(client.secretArns));
             await h.settle();
-            assert.deepStrictEqual(Object.keys(environment).sort(), ["DB_SSL", "PGDATABASE", "PGHOST", "PGPORT"]);
+            assert.deepStrictEqual(Object.keys(environment).sort(), ["DB_SECRET_ARN", "DB_SSL", "PGDATABASE", "PGHOST", "PGPORT"]);
+            // The secret itself, by ARN, for the kit to read again after a rotation; never its value.
+            assert.strictEqual(environment.DB_SECRET_ARN, arn);
+            assert.strictEqual(await promiseOf(pulumi.output(client.credentialSecretArn)), arn);
             assert.match(environment.PGHOST, /^berth-test-db\.c[0-9a-f]{11}\.us-east-1\.rds\.amazonaws\.com$/);
             assert.deepStrictEqual(secrets, { PGUSER: `${arn}:username::`, PGPASSWORD: `${arn}:password::` });
             const instance = h.one("aws:rds/instance:Instance", "db-instance");

@@ -8,7 +8,8 @@ import { sourceVersion } from "../components/buildContext";
 import { TLS_POLICY } from "../components/loadBalancer";
 import { SERVICE_CONNECT_PROXY_MEMORY } from "../components/taskDefinition";
 import { overlaps, parseCidr, type Ipv4Cidr } from "../components/cidr";
-import { POSTGRES_DEFAULT_PORT } from "../components/database";
+import { DATABASE_SECRET_VARIABLE, POSTGRES_DEFAULT_PORT } from "../components/database";
+import { DATABASE_SECRET_VARIABLE as KIT_SECRET_VARIABLE } from "../services/kit/src/databaseEnv";
 import { schedulesFor } from "../components/schedule";
 import { KEEP_ALIVE_TIMEOUT_MS, SHUTDOWN_TIMEOUT_MS } from "../services/kit/src/http";
 import { loadSettings, type Settings } from "../config";
@@ -427,7 +428,8 @@ for (const stack of shippedStacks()) {
                 assert.deepStrictEqual(actions, ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]);
                 const volumes = (td.inputs.volumes ?? []).map((v: any) => v.name);
                 const writable = c.mountPoints.filter((m: any) => !m.readOnly);
-                assert.deepStrictEqual(writable.map((m: any) => m.containerPath).sort(), ["/var/lib/amazon", "/var/log/amazon"]);
+                // aws/containers-roadmap#1359: the agent writes under /managed-agents too.
+                assert.deepStrictEqual(writable.map((m: any) => m.containerPath).sort(), ["/managed-agents", "/var/lib/amazon", "/var/log/amazon"]);
                 for (const m of writable) {
                     assert.ok(volumes.includes(m.sourceVolume), `${m.containerPath} mounts ${m.sourceVolume}, which the task does not define`);
                 }
@@ -1324,6 +1326,56 @@ describe("a service's own secrets", () => {
             const policy = h.ofType(T.rolePolicy).find((p) => p.name === `${service.name}-secrets-policy`);
             const text = policy?.inputs.policy ?? "";
             assert.ok(!text.includes(EXISTING) && !text.includes(PARAMETER) && !text.includes("AUTH_API_KEYS"), `${service.name} may read api's secrets`);
+        }
+    });
+});
+
+describe("a stack created again where its earlier life kept log groups", () => {
+    // A prod stack destroyed with retainOnDelete leaves its log groups under their fixed names; creating them
+    // again would fail with ResourceAlreadyExistsException.
+    const kept = ["/berth/prod/users", "/berth/prod/vpc-flow-logs", "/aws/rds/instance/berth-prod-db/postgresql", "/aws/vendedlogs/states/berth-prod-secret-restart"];
+    const elsewhere = ["/berth/prod-eu/users", "/berth/dev/users"];
+
+    it("adopts each kept group of its own (Pulumi's import), creates the others, and looks at no other stack's", async () => {
+        const { h } = await runBerth(stackConfig("prod"), { stack: "prod", logGroups: [...kept, ...elsewhere] });
+        const groups = h.ofType(T.logGroup);
+        const imported = groups.filter((g) => g.importId !== undefined);
+        const expected = kept.filter((name) => groups.some((g) => g.inputs.name === name));
+        assert.ok(expected.length >= 3, `the prod stack makes ${groups.map((g) => g.inputs.name).join(", ")}`);
+        assert.deepStrictEqual(imported.map((g) => g.importId).sort(), [...expected].sort());
+        for (const g of imported) {
+            assert.strictEqual(g.importId, g.inputs.name, "a log group's ID is its name");
+        }
+        assert.ok(groups.length > imported.length, "the groups that do not exist are created");
+    });
+
+    it("creates every group where none is left", async () => {
+        const { h } = await runBerth(stackConfig("prod"), { stack: "prod" });
+        assert.deepStrictEqual(h.ofType(T.logGroup).filter((g) => g.importId !== undefined), []);
+    });
+});
+
+describe("a database password that RDS rotates", () => {
+    it("names the managed secret to each database service (DB_SECRET_ARN), whose task role may read exactly it; the others get neither", async () => {
+        // The kit reads this variable under the same name (services/kit/src/databaseEnv.ts).
+        assert.strictEqual(DATABASE_SECRET_VARIABLE, KIT_SECRET_VARIABLE);
+        const { h } = await runBerth(stackConfig("dev"));
+        for (const service of catalog) {
+            const env = environmentOf(h, service.name);
+            const policy = h.ofType(T.rolePolicy).find((p) => p.name === `${service.name}-task-secrets-policy`);
+            if (!service.database) {
+                assert.strictEqual(env[DATABASE_SECRET_VARIABLE], undefined, service.name);
+                assert.strictEqual(policy, undefined, service.name);
+                continue;
+            }
+            // The secret ECS fills the password from at start.
+            const password = containerOf(h, service.name).secrets.find((s: { name: string }) => s.name === service.database!.env.password);
+            const secretArn = String(password.valueFrom).replace(/:password::$/, "");
+            assert.match(secretArn, /^arn:aws:secretsmanager:/);
+            assert.strictEqual(env[DATABASE_SECRET_VARIABLE], secretArn);
+            assert.ok(policy, `${service.name}: the task role may not read the secret again`);
+            assert.match(policy.inputs.role, new RegExp(`^${service.name}-task-role-`));
+            assert.deepStrictEqual(JSON.parse(policy.inputs.policy).Statement, [{ Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [secretArn] }]);
         }
     });
 });

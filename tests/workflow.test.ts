@@ -35,6 +35,9 @@ const DEPLOYED = ["dev", "prod"];
 type Job = Record<string, any>;
 type Step = Record<string, any>;
 
+/** What CI runs: the one script that installs, sets up and tests (.ci/run). */
+const CI_COMMAND = "bash .ci/run";
+
 const PINNED = /^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+(\/[^@]+)?@[0-9a-f]{40}$/;
 const isAws = (s: Step) => typeof s.uses === "string" && s.uses.startsWith("aws-actions/configure-aws-credentials@");
 const isPulumi = (s: Step) => typeof s.uses === "string" && s.uses.startsWith("pulumi/actions@");
@@ -122,18 +125,16 @@ function pipelineProblems(wf: any, text: string, ctx: Context): string[] {
         }
     }
 
-    const testJobs = Object.entries(jobs).filter(([, job]) => stepsOf(job).some((s) => /\bmocha\b/.test(s.run ?? "")));
-    const expected = ctx.testScript.split("&&").map((c) => c.trim());
+    // CI is .ci/run wherever it runs: the test job runs it and nothing of its own, so that the pipeline tests
+    // with the same installs, servers and command as any other machine.
+    const testJobs = Object.entries(jobs).filter(([, job]) => stepsOf(job).some((s) => /\bmocha\b|\bnpm test\b|\.ci\/run\b/.test(s.run ?? "")));
     for (const [id, job] of testJobs) {
-        const runs = stepsOf(job).map((s) => s.run).filter((r): r is string => r !== undefined).map((r) => r.replace(/^npx /, ""));
-        if (!runs.some((r) => /^npm ci\b/.test(r))) {
-            problems.push(`${id}: installs without npm ci`);
+        const runs = stepsOf(job).map((s) => s.run).filter((r): r is string => r !== undefined).map((r) => r.trim());
+        if (JSON.stringify(runs) !== JSON.stringify([CI_COMMAND])) {
+            problems.push(`${id}: runs ${JSON.stringify(runs)}; CI runs exactly ${JSON.stringify(CI_COMMAND)}`);
         }
-        if (JSON.stringify(runs.filter((r) => !/^npm ci\b/.test(r))) !== JSON.stringify(expected)) {
-            problems.push(`${id}: runs ${JSON.stringify(runs)}; npm test runs ${JSON.stringify(expected)}`);
-        }
-        if (String(stepsOf(job).find((s) => /\bmocha\b/.test(s.run ?? ""))?.env?.CI) !== "true") {
-            problems.push(`${id}: runs the tests without CI=true, so the container test may skip`);
+        if (String(stepsOf(job).find((s) => s.run?.trim() === CI_COMMAND)?.env?.CI) !== "true") {
+            problems.push(`${id}: runs the tests without CI=true, so the data and container tests may skip`);
         }
     }
     if (testJobs.length !== 1) {
@@ -247,6 +248,25 @@ describe("the pipeline workflow", () => {
         assert.deepStrictEqual(pipelineProblems(parseYaml(text), text, ctx), []);
     });
 
+    it("runs, in its test job, .ci/run: README's install and test command, with PostgreSQL, Docker and the base image set up first", () => {
+        const commands = fs.readFileSync(path.join(ROOT, ".ci", "run"), "utf8").split("\n")
+            .map((l) => l.trim())
+            .filter((l) => l !== "" && !l.startsWith("#") && !/^(set|cd|export DEBIAN_FRONTEND|step)\b|^as_root\(\)/.test(l));
+        // README: `npm ci && npm test`, and npm test is the type-check and every test.
+        assert.match(ctx.readme, /^npm ci && npm test\b/m);
+        assert.deepStrictEqual(ctx.testScript.split("&&").map((c) => c.trim()), ["npm run typecheck", "mocha"]);
+        assert.match(commands[0], /^npm ci\b/);
+        assert.strictEqual(commands[commands.length - 1], "npm test");
+        const setUp = commands.slice(1, -1);
+        for (const script of ["scripts/docker/engine.sh", "scripts/docker/base-image.sh"]) {
+            assert.ok(setUp.some((c) => c.endsWith(`bash ${script}`)), `.ci/run does not run ${script}`);
+        }
+        assert.ok(setUp.some((c) => /^BERTH_TEST_DATABASE_URL="\$\((as_root )?bash scripts\/postgres\/server\.sh\)"$/.test(c)), "the tests get no PostgreSQL of server.sh");
+        assert.ok(setUp.includes("export BERTH_TEST_DATABASE_URL"));
+        const job = parseYaml(text).jobs.test;
+        assert.deepStrictEqual(stepsOf(job).filter((st) => st.run !== undefined).map((st) => st.run.trim()), [CI_COMMAND]);
+    });
+
     // Each wrong workflow must be caught, with a message that says what is wrong.
     const mutations: [string, (wf: any) => void, RegExp, [string, string]?][] = [
         ["a deploy job that cannot get an OIDC token", (wf) => delete wf.jobs["deploy-prod"].permissions["id-token"],
@@ -274,10 +294,12 @@ describe("the pipeline workflow", () => {
             /^deploy-dev: asks for 43200 s of credentials; the roles allow \d+ s$/],
         ["a dependency cache beside an OIDC token", (wf) => { wf.jobs.preview.steps.find((s: Step) => String(s.uses).startsWith("actions/setup-node@")).with.cache = "npm"; },
             /^preview: caches dependencies in a job that holds an OIDC token$/],
-        ["tests without CI=true", (wf) => delete wf.jobs.test.steps.find((s: Step) => /mocha/.test(s.run ?? "")).env,
+        ["tests without CI=true", (wf) => delete wf.jobs.test.steps.find((s: Step) => s.run === CI_COMMAND).env,
             /^test: runs the tests without CI=true/],
-        ["tests without the type-check", (wf) => { wf.jobs.test.steps = wf.jobs.test.steps.filter((s: Step) => s.run !== "npm run typecheck"); },
-            /^test: runs \["npm ci --no-audit --no-fund","mocha"\]; npm test runs/],
+        ["tests run by hand, without .ci/run's PostgreSQL", (wf) => {
+            const at = wf.jobs.test.steps.findIndex((s: Step) => s.run === CI_COMMAND);
+            wf.jobs.test.steps.splice(at, 1, { run: "npm ci --no-audit --no-fund" }, { run: "npx mocha", env: { CI: "true" } });
+        }, /^test: runs \["npm ci --no-audit --no-fund","npx mocha"\]; CI runs exactly "bash \.ci\/run"$/],
         ["a preview without its diff", (wf) => { wf.jobs.preview.steps.find(isPulumi).with.diff = false; },
             /^preview: expected a preview of dev with diff: true and comment-on-pr: true$/],
         ["an action on a moving tag", () => undefined, /^actions\/checkout@v7 is not pinned to a full commit SHA$/,

@@ -101,7 +101,8 @@ for (const [title, stack, config] of runs) {
                 }
                 assert.strictEqual(others.length, 1, `${service.name}: ${others.map((c) => c.name).join(", ")}`);
                 const collector = others[0];
-                assert.match(collector.image, /^public\.ecr\.aws\/aws-observability\/aws-otel-collector:v\d+\.\d+\.\d+$/, "pinned to a release");
+                // A tag can be pushed again; a digest names one image for good.
+                assert.match(collector.image, /^public\.ecr\.aws\/aws-observability\/aws-otel-collector@sha256:[0-9a-f]{64}$/, "pinned by digest");
                 assert.strictEqual(collector.essential, false, "a collector that stops must not stop the service");
                 assert.strictEqual(collector.readonlyRootFilesystem, true);
                 assert.ok(Number.isInteger(collector.memory) && collector.memory > 0);

@@ -11,11 +11,13 @@ if docker image inspect "$image" >/dev/null 2>&1; then
   log "$image exists"
   exit 0
 fi
-if ! command -v debootstrap >/dev/null 2>&1; then
-  log "installing debootstrap from Debian"
+# Debian's archive keyring lets debootstrap verify bookworm's Release file; Debian has it already, Ubuntu
+# (GitHub's runners) installs it from its archive.
+if ! command -v debootstrap >/dev/null 2>&1 || [ ! -e /usr/share/keyrings/debian-archive-keyring.gpg ]; then
+  log "installing debootstrap and debian-archive-keyring"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq debootstrap >/dev/null
+  apt-get install -y -qq debootstrap debian-archive-keyring >/dev/null
 fi
 
 root="$(mktemp -d /tmp/berth-rootfs.XXXXXX)"

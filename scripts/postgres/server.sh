@@ -48,8 +48,9 @@ as_postgres() { runuser -u postgres -- psql --cluster "$version/$cluster" -v ON_
 if [ "$(as_postgres -c "SELECT 1 FROM pg_roles WHERE rolname = '$role'")" != "1" ]; then
     as_postgres -c "CREATE ROLE $role LOGIN"
 fi
-# CREATEDB: each test suite makes a database of its own and drops it.
-as_postgres -c "ALTER ROLE $role WITH LOGIN CREATEDB PASSWORD '$password'"
+# CREATEDB: each test suite makes a database of its own and drops it. CREATEROLE: the password rotation
+# test makes a role of its own, whose password it changes while it queries.
+as_postgres -c "ALTER ROLE $role WITH LOGIN CREATEDB CREATEROLE PASSWORD '$password'"
 if [ "$(as_postgres -c "SELECT 1 FROM pg_database WHERE datname = '$database'")" != "1" ]; then
     as_postgres -c "CREATE DATABASE $database OWNER $role"
 fi

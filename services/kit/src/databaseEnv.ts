@@ -71,7 +71,16 @@ export interface DatabaseSettings {
     ssl: DatabaseSsl;
     /** @default DEFAULT_POOL_MAX (4) */
     poolMax: number;
+    /**
+     * The Secrets Manager secret the credentials came from (`DB_SECRET_ARN`, in AWS: the secret RDS manages):
+     * where the pool reads them again when the server refuses them after a rotation.
+     * @default none: the credentials in hand are the only ones
+     */
+    secretArn?: string;
 }
+
+/** The variable naming the secret the database credentials come from (see `DatabaseSettings.secretArn`). */
+export const DATABASE_SECRET_VARIABLE = "DB_SECRET_ARN";
 
 /**
  * Reads the settings from `env` under `names` (see the module's comment), or throws an error naming every
@@ -117,7 +126,8 @@ export function databaseSettingsFromEnv(
     const port = wholeNumber(env, names.port, 5432, 1, 65535, problems);
     const database = env[names.name] || "postgres";
     fail(problems);
-    return { host, port, database, user, password: env[names.password] ?? "", ...common };
+    const secretArn = env[DATABASE_SECRET_VARIABLE] || undefined;
+    return { host, port, database, user, password: env[names.password] ?? "", ...common, ...(secretArn ? { secretArn } : {}) };
 }
 
 function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number, problems: string[]): number {

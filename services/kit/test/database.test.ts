@@ -6,11 +6,12 @@ import * as net from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import * as tls from "node:tls";
-import { DatabaseError } from "pg";
+import { Client, DatabaseError } from "pg";
 import {
     Database, databaseSettingsFromEnv, DatabaseUnavailableError, DuplicateError, isUnavailable, TableRepository, type Migration,
 } from "../src";
 import { poolConfig } from "../src/database";
+import { parseCredentials } from "../src/secretCredentials";
 import { databaseTargets, type TestDatabase } from "../../../tests/support/database";
 import { TcpProxy } from "../../../tests/support/tcpProxy";
 
@@ -222,3 +223,126 @@ for (const target of databaseTargets) {
         });
     });
 }
+
+describe("credentials read again after a password rotation", () => {
+    it("takes username and password from a secret of the form RDS manages, and never echoes it", () => {
+        assert.deepStrictEqual(parseCredentials('{"username":"berth","password":"p","engine":"postgres"}'), { username: "berth", password: "p" });
+        assert.throws(() => parseCredentials("hunter2"), (err: Error) => !err.message.includes("hunter2"));
+        assert.throws(() => parseCredentials('{"username":"berth"}'), /no string username and password/);
+    });
+});
+
+// RDS rotates its managed master password in place: the old one stops working at once, while tasks hold it
+// until they restart. Connections already open stay authenticated; every new one needs the new password.
+describe("password rotation on PostgreSQL", function () {
+    this.timeout(60_000);
+    const target = databaseTargets.find((t) => t.name === "PostgreSQL")!;
+    let db: TestDatabase;
+    let admin: Client;
+    let role: string;
+    const open: Database[] = [];
+    /** What the secret says: the test changes it with the role's password, as RDS changes both. */
+    const secret = { username: "", password: "old-password" };
+    /** Reads of the secret that still hand out the previous version, as Secrets Manager may right after a rotation. */
+    let staleReads = 0;
+    let previous = "";
+    let reads = 0;
+    const source = async () => {
+        reads++;
+        if (staleReads > 0) {
+            staleReads--;
+            return { username: secret.username, password: previous };
+        }
+        return { ...secret };
+    };
+
+    before(async function () {
+        this.timeout(120_000);
+        db = await target.create(this);
+        admin = new Client({ connectionString: db.url });
+        await admin.connect();
+        role = `berth_rotation_${process.pid}`;
+        secret.username = role;
+        try {
+            await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD '${secret.password}'`);
+        } catch (err) {
+            // scripts/postgres/server.sh gives the test role CREATEROLE; a server of one's own may not.
+            if (process.env.CI) {
+                throw err;
+            }
+            console.log(`    (skipped: the role of BERTH_TEST_DATABASE_URL cannot create roles: ${(err as Error).message}; scripts/postgres/server.sh grants CREATEROLE)`);
+            this.skip();
+        }
+        await admin.query(`GRANT CREATE ON SCHEMA public TO ${role}`);
+    });
+    after(async () => {
+        await Promise.all(open.map((d) => d.close()));
+        await admin?.end();
+        await db?.drop();
+        // The role owned objects in the dropped database only; it goes last, from the server's own database.
+        const server = new Client({ connectionString: process.env.BERTH_TEST_DATABASE_URL });
+        await server.connect();
+        await server.query(`DROP ROLE IF EXISTS ${role}`).finally(() => server.end());
+    });
+
+    const database = (password: string, credentials?: () => Promise<{ username: string; password: string }>) => {
+        const url = new URL(db.url);
+        const d = new Database({
+            name: "rotation-test",
+            settings: { host: url.hostname, port: Number(url.port), database: url.pathname.slice(1), user: role, password, ssl: "disable", poolMax: 6 },
+            credentials,
+        });
+        open.push(d);
+        return d;
+    };
+    const rotate = async (password: string, stale: number) => {
+        previous = secret.password;
+        await admin.query(`ALTER ROLE ${role} PASSWORD '${password}'`);
+        secret.password = password;
+        staleReads = stale;
+    };
+    /** `workers` loops of queries for `ms`; the errors they met. */
+    const stream = async (d: Database, workers: number, ms: number) => {
+        const errors: string[] = [];
+        let queries = 0;
+        const until = Date.now() + ms;
+        await Promise.all(Array.from({ length: workers }, async () => {
+            while (Date.now() < until) {
+                try {
+                    await d.query("SELECT pg_sleep(0.02)");
+                    queries++;
+                } catch (err) {
+                    errors.push((err as Error).message);
+                }
+            }
+        }));
+        return { errors, queries };
+    };
+
+    it("serves every query through a rotation: new connections read the new password, open ones keep going", async () => {
+        const d = database(secret.password, source);
+        await d.migrate("rotation", []);
+        // One connection open before the rotation; after it the pool opens five more, each with the new password.
+        const before = await stream(d, 1, 300);
+        await rotate("new-password-1", 1);
+        const during = await stream(d, 6, 2_500);
+        assert.deepStrictEqual([...before.errors, ...during.errors], []);
+        assert.ok(during.queries > 50, `${during.queries} queries`);
+        assert.ok(reads >= 2, "the secret was never read again (or the stale version was taken for the new one)");
+        const connections = (await admin.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1", [role])).rows[0].n;
+        assert.ok(connections >= 2, `${connections} connections: the pool opened none with the new password`);
+    });
+
+    it("starts a task whose environment still holds the old password: migrations read the new one", async () => {
+        const stalePassword = secret.password;
+        await rotate("new-password-2", 0);
+        const d = database(stalePassword, source);
+        await d.migrate("rotation", []);
+        assert.strictEqual((await d.query("SELECT 1 AS one")).rows[0].one, 1);
+    });
+
+    it("without a credential source fails its migration on a refused password, so that such a release fails its deployment", async () => {
+        const d = database("not-the-password");
+        await assert.rejects(d.migrate("rotation", []), (err: unknown) => err instanceof DatabaseError && err.code === "28P01");
+    });
+});
