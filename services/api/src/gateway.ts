@@ -5,7 +5,7 @@ import type { Socket } from "node:net";
 import { SpanKind, SpanStatusCode, type Context, type Span } from "@opentelemetry/api";
 import pino, { type Logger } from "pino";
 import { errors as undiciErrors, type Dispatcher } from "undici";
-import { acceptedRequestId, errorBody } from "../../kit/src/errors";
+import { acceptedRequestId, clientErrorResponse, errorBody, MAX_REQUEST_TARGET, rawError } from "../../kit/src/errors";
 import { ConnectionTracker, KEEP_ALIVE_TIMEOUT_MS } from "../../kit/src/http";
 import { contextWith, endWithResponse, rawHeaderSetter, REQUEST_ID_ATTRIBUTE, ROOT_CONTEXT, type Tracing } from "../../kit/src/tracing";
 import { API_KEY_HEADER, IDENTITY_HEADERS, IDENTITY_PREFIX, type Authenticator } from "./auth";
@@ -155,7 +155,7 @@ const CONNECT_ERRORS = new Set(["ECONNREFUSED", "UND_ERR_CONNECT_TIMEOUT", "ENOT
 const BROKEN_ERRORS = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED", "UND_ERR_SOCKET", "UND_ERR_CLOSED"]);
 
 /** Longest request target; longer ones answer 414 (node:http's 16 KiB header limit comes after). */
-const MAX_URL_LENGTH = 8192;
+const MAX_URL_LENGTH = MAX_REQUEST_TARGET;
 
 /**
  * The public API gateway: `GET /health`, and every path under a route forwarded to one of its origins
@@ -262,7 +262,7 @@ export class Gateway {
                 socket.destroy();
                 return;
             }
-            socket.end(rawClientError(err, this.requestIdOf(undefined)));
+            socket.end(clientErrorResponse(err, this.requestIdOf(undefined)));
         });
     }
 
@@ -683,33 +683,6 @@ function connectionTokens(value: string | string[] | undefined): Set<string> | u
     }
     const tokens = (Array.isArray(value) ? value.join(",") : value).split(",").map((t) => t.trim().toLowerCase()).filter(Boolean);
     return tokens.length > 0 ? new Set(tokens) : undefined;
-}
-
-/** A whole HTTP/1.1 error response with a JSON body, for sockets that have no ServerResponse. */
-function rawError(status: number, message: string, requestId: string, extra: Record<string, string> = {}): string {
-    const body = JSON.stringify(errorBody(status, message, requestId));
-    const headers = Object.entries(extra).map(([k, v]) => `${k}: ${v}\r\n`).join("");
-    return `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
-        `content-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\n${headers}connection: close\r\n\r\n${body}`;
-}
-
-/**
- * The answer to a request node:http could not parse: 414 for a request line over the header limit, 431
- * for header fields over it, 408 for a request that took too long to arrive, else 400.
- */
-function rawClientError(err: Error & { code?: string; rawPacket?: Buffer }, requestId: string): string {
-    if (err.code === "HPE_HEADER_OVERFLOW") {
-        // The packet holds the request from its start: no line end in the first 8 KiB means the request
-        // line itself is too long.
-        const head = err.rawPacket?.subarray(0, MAX_URL_LENGTH).toString("latin1") ?? "";
-        return /^[A-Z]+ /.test(head) && !head.includes("\r\n")
-            ? rawError(414, "The request target is too long", requestId)
-            : rawError(431, "The request header fields are too large", requestId);
-    }
-    if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") {
-        return rawError(408, "The request took too long to arrive", requestId);
-    }
-    return rawError(400, "Malformed HTTP request", requestId);
 }
 
 function isTimeout(err: Error): boolean {

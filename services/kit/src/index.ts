@@ -11,7 +11,7 @@ export {
 export { DuplicateError, type Repository } from "./repository";
 export { seed, TableRepository, type TableSpec } from "./table";
 export {
-    ConnectionTracker, exitOnSignals, KEEP_ALIVE_TIMEOUT_MS, portFromEnv, REUSE_GRACE_MS, SHUTDOWN_TIMEOUT_MS, shutDown,
+    ConnectionTracker, exitOnSignals, KEEP_ALIVE_TIMEOUT_MS, portFromEnv, wholeNumberFromEnv, REUSE_GRACE_MS, SHUTDOWN_TIMEOUT_MS, shutDown,
     type ShutdownLog, type ShutdownOptions,
 } from "./http";
 export { createService, routes, serve, serveWithDatabase, type RouteSpec, type ServeOptions, type ServiceOptions } from "./server";
