@@ -97,6 +97,44 @@ for (const target of databaseTargets) {
             }
         });
 
+        it("answers 409 for an e-mail that is taken in another Unicode form: final sigma, full width, compatibility letters", async () => {
+            const first = await post(app, { name: "Odysseus", email: "ΟΔΥΣΣΕΥΣ@example.com", role: "member" });
+            assert.strictEqual(first.statusCode, 201, first.body);
+            assert.strictEqual(first.json().email, "ΟΔΥΣΣΕΥΣ@example.com", "the address is kept as written");
+            for (const email of ["οδυσσευς@example.com", "Οδυσσευσ@EXAMPLE.com", "ａｄａ@example.com", "\u212Aatherine@example.com"]) {
+                const res = await post(app, { name: "Someone Else", email, role: "viewer" });
+                assert.strictEqual(res.statusCode, 409, `${email}: ${res.body}`);
+            }
+            // ß is not ss: IDNA2008 keeps them apart.
+            assert.strictEqual((await post(app, { name: "Strauss", email: "strauss@example.com", role: "viewer" })).statusCode, 201);
+            assert.strictEqual((await post(app, { name: "Strauß", email: "strauß@example.com", role: "viewer" })).statusCode, 201);
+        });
+
+        it("answers 400 naming the field for a NUL or a lone surrogate, never a 500 from the database", async () => {
+            for (const payload of ['{"name":"Ada\\u0000","email":"nul@example.com","role":"member"}', '{"name":"Ada","email":"x\\ud800@example.com","role":"member"}']) {
+                const res = await app.inject({ method: "POST", url: "/users", headers: { "content-type": "application/json" }, payload });
+                assert.strictEqual(res.statusCode, 400, res.body);
+                assert.match(res.json().error.message, /"(name|email)" contains/);
+            }
+        });
+
+        it("gives the addresses already stored their key when it migrates, so that they stay unique", async function () {
+            this.timeout(120_000);
+            const older = await target.create(this);
+            try {
+                const database = new Database({ name: "users", settings: older.settings(1) });
+                await database.migrate("users", migrations.filter((m) => m.version <= 2));
+                await database.query("INSERT INTO users (name, email, role) VALUES ('Old Timer', 'ＯＬＤ＠example.com', 'member')");
+                await database.close();
+                const service = await instance(older);
+                const res = await post(service, { name: "Newcomer", email: "old@example.com", role: "member" });
+                assert.strictEqual(res.statusCode, 409, res.body);
+                await service.close();
+            } finally {
+                await older.drop();
+            }
+        });
+
         it("deletes a user: 204, then 404 for it", async () => {
             const { id } = (await post(app, { name: "Short Lived", email: "short@example.com", role: "viewer" })).json();
             const deleted = await app.inject({ method: "DELETE", url: `/users/${id}` });
