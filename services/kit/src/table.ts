@@ -1,6 +1,6 @@
 import { escapeIdentifier, DatabaseError } from "pg";
 import type { Database, Migration, Queryable } from "./database";
-import { DuplicateError, type Repository } from "./repository";
+import { DuplicateError, type Page, type Repository } from "./repository";
 
 /** How the records of a collection map onto a table that the service's migrations create. */
 export interface TableSpec<T extends { id: number }> {
@@ -42,8 +42,11 @@ export class TableRepository<T extends { id: number }, New extends Partial<Omit<
             .join(", ");
     }
 
-    async list(): Promise<T[]> {
-        return (await this.db.query<T & object>(`SELECT ${this.selectList} FROM ${this.from} ORDER BY ${this.id}`)).rows;
+    async list(page: Page): Promise<T[]> {
+        return (await this.db.query<T & object>(
+            `SELECT ${this.selectList} FROM ${this.from} WHERE ${this.id} > $1 ORDER BY ${this.id} LIMIT $2`,
+            [page.after, page.limit],
+        )).rows;
     }
 
     async get(id: number): Promise<T | undefined> {

@@ -135,6 +135,50 @@ for (const target of databaseTargets) {
             }
         });
 
+        it("lists a page at a time: limit, then a next link by id that inserts do not shift", async () => {
+            const first = await app.inject({ method: "GET", url: "/users?limit=2" });
+            assert.strictEqual(first.statusCode, 200);
+            assert.deepStrictEqual(first.json().map((u: { id: number }) => u.id), [1, 2]);
+            assert.strictEqual(first.headers.link, '</users?limit=2&after=2>; rel="next"');
+            const added = (await post(app, { name: "Late Comer", email: "late@example.com", role: "viewer" })).json();
+            const ids: number[] = [1, 2];
+            let next = /^<([^>]+)>/.exec(String(first.headers.link))?.[1];
+            while (next) {
+                const page = await app.inject({ method: "GET", url: next });
+                assert.strictEqual(page.statusCode, 200);
+                assert.ok(page.json().length <= 2);
+                ids.push(...page.json().map((u: { id: number }) => u.id));
+                next = page.headers.link === undefined ? undefined : /^<([^>]+)>/.exec(String(page.headers.link))?.[1];
+            }
+            assert.deepStrictEqual(ids, [...ids].sort((x, y) => x - y), "pages are in id order");
+            assert.strictEqual(new Set(ids).size, ids.length, "no record on two pages");
+            assert.strictEqual(ids[ids.length - 1], added.id, "the record inserted meanwhile is on the last page");
+        });
+
+        for (const query of ["limit=0", "limit=1001", "limit=abc", "limit=1e2", "limit=01", "after=-1", "after=x", "after=9007199254740992", "limit=1&limit=2", "page=2"]) {
+            it(`answers 400 to GET /users?${query}`, async () => {
+                const res = await app.inject({ method: "GET", url: `/users?${query}` });
+                assert.strictEqual(res.statusCode, 400, res.body);
+                assert.strictEqual(res.json().error.code, "bad_request");
+            });
+        }
+
+        it("answers at most 100 users when no limit is asked, with the link to the rest", async () => {
+            const direct = new Database({ name: "fill", settings: db.settings(1) });
+            await direct.migrate("fill", []);
+            try {
+                await direct.query("INSERT INTO users (name, email, email_key, role) SELECT 'Many', 'many' || n || '@example.com', 'many' || n || '@example.com', 'viewer' FROM generate_series(1, 150) AS n");
+                const res = await app.inject({ method: "GET", url: "/users" });
+                assert.strictEqual(res.json().length, 100);
+                assert.strictEqual(res.headers.link, `</users?limit=100&after=${res.json()[99].id}>; rel="next"`);
+                const all = await app.inject({ method: "GET", url: "/users?limit=1000" });
+                assert.ok(all.json().length > 150);
+            } finally {
+                await direct.query("DELETE FROM users WHERE name = 'Many'");
+                await direct.close();
+            }
+        });
+
         it("deletes a user: 204, then 404 for it", async () => {
             const { id } = (await post(app, { name: "Short Lived", email: "short@example.com", role: "viewer" })).json();
             const deleted = await app.inject({ method: "DELETE", url: `/users/${id}` });
