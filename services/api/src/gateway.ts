@@ -72,7 +72,8 @@ export interface GatewayOptions {
      * Client connections open at once. Over it, the oldest connection that never finished a request
      * head is closed (else the oldest idle one), so that a flood of half-open connections cannot use up
      * the process's file descriptors.
-     * @default 10000, or less so as to stay 1024 below the process's open-file limit
+     * @default 10000, or less so as to leave 1024 of the process's open files (half, under a low limit)
+     * to upstream connections and the rest
      */
     maxConnections?: number;
     /**
@@ -242,7 +243,7 @@ export class Gateway {
         // Below the file descriptors the process may open, with room for upstream connections and logs.
         const files = openFileLimit();
         this.guard = new ConnectionGuard(this.server, {
-            maxConnections: options.maxConnections ?? Math.max(64, Math.min(10_000, files === undefined ? 10_000 : files - 1024)),
+            maxConnections: options.maxConnections ?? Math.min(10_000, files === undefined ? 10_000 : files - Math.min(1024, Math.floor(files / 2))),
             clientConnections: this.trustProxy ? 0 : options.clientConnections ?? 256,
         }, this.clients, this.log);
         this.tracker = new ConnectionTracker(this.server);
