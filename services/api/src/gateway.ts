@@ -11,7 +11,7 @@ import { contextWith, endWithResponse, rawHeaderSetter, REQUEST_ID_ATTRIBUTE, RO
 import { API_KEY_HEADER, IDENTITY_HEADERS, IDENTITY_PREFIX, type Authenticator } from "./auth";
 import { Clients, CONNECTION, ConnectionGuard, lastForwardedFor, openFileLimit, type Client, type GuardedSocket } from "./clients";
 import { normalisePath, PathError } from "./paths";
-import { matchRoute, type Route } from "./routes";
+import { hasNestedRoutes, matchRoute, readsAsAnotherRoute, type Route } from "./routes";
 import { Pools, Upstream } from "./upstreams";
 
 /** How long a request may wait for its upstream's response head, by default (`TIMEOUT_MS`). */
@@ -184,6 +184,8 @@ export class Gateway {
     /** Bytes a body must bring in each `timeoutMs` (see `minBodyRate`). */
     private readonly minBodyBytes: number;
     private readonly clientRequests: number;
+    /** Some route lies under another: paths that a backend could read as the other route are refused. */
+    private readonly nestedRoutes: boolean;
     /** Bytes of request bodies held now, until each is sent on or dropped. */
     private buffered = 0;
     /** Of `buffered`, the bytes of bodies larger than `smallBody`. */
@@ -215,6 +217,7 @@ export class Gateway {
         this.minBodyBytes = Math.ceil((options.minBodyRate ?? 1024) * this.timeoutMs / 1000);
         const connections = options.connections ?? 128;
         this.clientRequests = options.clientRequests ?? 64;
+        this.nestedRoutes = hasNestedRoutes(options.routes);
         this.maxHeaders = options.maxHeaders ?? 100;
         this.stuckAfterMs = options.stuckAfterMs ?? 3 * this.timeoutMs;
         this.trustProxy = options.trustProxy ?? false;
@@ -356,6 +359,9 @@ export class Gateway {
             return this.health(req, res, requestId);
         }
         const route = matchRoute(this.options.routes, path);
+        if (this.nestedRoutes && readsAsAnotherRoute(this.options.routes, path, route)) {
+            return this.refuse(res, 400, `Request path ${JSON.stringify(path)} reads as another route when its case or its ";" parameters are ignored, as some backends do; allowed: the route's own spelling`, requestId);
+        }
         if (!route) {
             return this.refuse(res, 404, `No route for ${req.method} ${path}`, requestId);
         }

@@ -67,6 +67,22 @@ describe("gateway: one path, one identity, one host", function () {
         });
     }
 
+    for (const path of ["/x/ECHO/secret", "/X/Echo/secret", "/x/echo;jsessionid=1/secret"]) {
+        it(`answers 400 to ${path}, which a backend could read as the keyed route`, async () => {
+            const res = await request(`${g.url}${path}`);
+            assert.strictEqual(res.status, 400, res.body);
+            assert.match(JSON.parse(res.body).error.message, /reads as another route/);
+        });
+    }
+
+    it("forwards a path whose other readings stay on its route", async () => {
+        for (const path of ["/x/other;v=1", "/x/Other"]) {
+            // The fake backend knows neither: its own 404 shows that the gateway forwarded them.
+            assert.strictEqual((await request(`${g.url}${path}`)).status, 404, path);
+            assert.ok(open.seen.some((s) => s.url === path), path);
+        }
+    });
+
     it("drops identity and forwarding headers spelled with underscores", async () => {
         const res = await request(`${g.url}/x/slow?ms=1`, {
             headers: { x_auth_subject: "admin", x_auth_method: "apiKey", x_forwarded_for: "10.9.9.9", X_Forwarded_Host: "evil", "x-custom_ok": "kept" },
