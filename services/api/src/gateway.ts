@@ -21,8 +21,9 @@ export interface GatewayOptions {
     routes: Route[];
     /**
      * How long a request may wait for an upstream connection plus the upstream's response headers, and
-     * then each piece of the response body, before the gateway answers 504. Also how long a client may
-     * pause while sending its body before the gateway answers 408.
+     * then each piece of the response body, before the gateway answers 504. Also how long a request head
+     * may take to arrive (408), the window over which `minBodyRate` is measured, and how long a client may
+     * leave a response unread before its connection is closed.
      * @default 10000
      */
     timeoutMs?: number;
