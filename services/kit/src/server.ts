@@ -76,9 +76,12 @@ export function createService(options: ServiceOptions): FastifyInstance {
         schemaErrorFormatter: (errors, where) => new Error(describeViolations(errors, where)),
         // A missing Host is answered below, in JSON, not with node:http's empty 400.
         http: { requireHostHeader: false },
-        // An invalid percent-encoding in the path, in Berth's error shape rather than Fastify's.
+        // Errors of Fastify's router (an invalid percent-encoding in the path, a path parameter over 100
+        // characters), in Berth's error shape rather than Fastify's.
         frameworkErrors: (error, req, reply) => {
-            (reply as FastifyReply).code(400).header("x-request-id", req.id).send(errorBody(400, error.code === "FST_ERR_BAD_URL" ? `Request path ${JSON.stringify(req.url.split("?")[0])} has an invalid percent-encoding` : error.message, req.id));
+            const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+            const message = error.code === "FST_ERR_BAD_URL" ? `Request path ${JSON.stringify(req.url.split("?")[0])} has an invalid percent-encoding` : error.message;
+            (reply as FastifyReply).code(status).header("x-request-id", req.id).send(errorBody(status, message, req.id));
         },
         // Requests node:http cannot parse, in Berth's error shape with a request id.
         clientErrorHandler: (err: Error & { code?: string }, socket) => {

@@ -27,6 +27,7 @@ function rawExchange(port: number, data: string): Promise<string> {
 describe("kit: every refusal in Berth's error shape", () => {
     const app = createService({ name: "demo", logger: false, bodyLimit: 64 * 1024 });
     const received: unknown[] = [];
+    routes(app, "/things/:id", { GET: { handler: () => ({}) } });
     routes(app, "/things", {
         GET: { handler: () => [] },
         POST: {
@@ -47,6 +48,7 @@ describe("kit: every refusal in Berth's error shape", () => {
     const json = { "content-type": "application/json" };
     const cases: Array<[string, InjectOptions, number, RegExp]> = [
         ["an invalid percent-encoding in the path", { method: "GET", url: "/things/%zz" }, 400, /invalid percent-encoding/],
+        ["a path parameter over Fastify's 100 characters", { method: "GET", url: `/things/${"1".repeat(150)}` }, 414, /exceeding the max param length/],
         ["a method the path does not take, unknown to Fastify", { method: "PROPFIND", url: "/things" }, 405, /PROPFIND is not allowed on \/things; allowed: GET, POST, HEAD/],
         ["a text/plain body", { method: "POST", url: "/things", headers: { "content-type": "text/plain" }, payload: "{}" }, 415, /Content-Type "text\/plain" is not supported; allowed: application\/json/],
         ["a gzip body", { method: "POST", url: "/things", headers: { ...json, "content-encoding": "gzip" }, payload: "\x1f\x8b\x08\x00" }, 415, /Content-Encoding "gzip" is not supported/],
