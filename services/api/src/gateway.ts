@@ -5,11 +5,13 @@ import type { Socket } from "node:net";
 import { SpanKind, SpanStatusCode, type Context, type Span } from "@opentelemetry/api";
 import pino, { type Logger } from "pino";
 import { errors as undiciErrors, type Dispatcher } from "undici";
-import { acceptedRequestId, errorBody } from "../../kit/src/errors";
+import { acceptedRequestId, clientErrorResponse, errorBody, MAX_REQUEST_TARGET, rawError } from "../../kit/src/errors";
 import { ConnectionTracker, KEEP_ALIVE_TIMEOUT_MS } from "../../kit/src/http";
 import { contextWith, endWithResponse, rawHeaderSetter, REQUEST_ID_ATTRIBUTE, ROOT_CONTEXT, type Tracing } from "../../kit/src/tracing";
 import { API_KEY_HEADER, IDENTITY_HEADERS, IDENTITY_PREFIX, type Authenticator } from "./auth";
-import { matchRoute, type Route } from "./routes";
+import { Clients, CONNECTION, ConnectionGuard, lastForwardedFor, openFileLimit, type Client, type GuardedSocket } from "./clients";
+import { normalisePath, PathError } from "./paths";
+import { hasNestedRoutes, matchRoute, readsAsAnotherRoute, type Route } from "./routes";
 import { Pools, Upstream } from "./upstreams";
 
 /** How long a request may wait for its upstream's response head, by default (`TIMEOUT_MS`). */
@@ -19,8 +21,9 @@ export interface GatewayOptions {
     routes: Route[];
     /**
      * How long a request may wait for an upstream connection plus the upstream's response headers, and
-     * then each piece of the response body, before the gateway answers 504. Also how long a client may
-     * pause while sending its body before the gateway answers 408.
+     * then each piece of the response body, before the gateway answers 504. Also how long a request head
+     * may take to arrive (408), the window over which `minBodyRate` is measured, and how long a client may
+     * leave a response unread before its connection is closed.
      * @default 10000
      */
     timeoutMs?: number;
@@ -37,6 +40,56 @@ export interface GatewayOptions {
      * @default 67108864 (64 MiB)
      */
     bufferLimit?: number;
+    /**
+     * Most bytes of request bodies one client holds at once; a body that would go over answers 429 with
+     * `Retry-After`, so that one client cannot fill `bufferLimit` for everyone.
+     * @default bufferLimit / 8 (8 MiB: eight bodies of the largest size)
+     */
+    clientBufferLimit?: number;
+    /**
+     * A body up to this size is small: small bodies may use all of `bufferLimit`, larger ones all but
+     * `smallBodyReserve`, so that large bodies in flight never crowd a small one out.
+     * @default 65536 (the backends' own body limit)
+     */
+    smallBody?: number;
+    /**
+     * Bytes of `bufferLimit` that only small bodies may use.
+     * @default bufferLimit / 8
+     */
+    smallBodyReserve?: number;
+    /**
+     * How long a whole request body may take to arrive, from the end of its head; past it, 408.
+     * @default 3 * timeoutMs
+     */
+    bodyTimeoutMs?: number;
+    /**
+     * Slowest a body may arrive, in bytes per second, measured over each `timeoutMs`: a body that brings
+     * less in one such window (and is not complete) answers 408. A byte now and then no longer keeps a
+     * body, and its share of the buffer, alive.
+     * @default 1024
+     */
+    minBodyRate?: number;
+    /**
+     * Client connections open at once. Over it, the oldest connection that never finished a request
+     * head is closed (else the oldest idle one), so that a flood of half-open connections cannot use up
+     * the process's file descriptors.
+     * @default 10000, or less so as to leave 1024 of the process's open files (half, under a low limit)
+     * to upstream connections and the rest
+     */
+    maxConnections?: number;
+    /**
+     * Client connections open at once from one peer address, shed like `maxConnections`. Not applied
+     * when `trustProxy` is set: the peer is then the load balancer, whose connections carry everyone's
+     * requests.
+     * @default 256
+     */
+    clientConnections?: number;
+    /**
+     * Requests of one client being forwarded or answered at once; more answer 429 with `Retry-After`,
+     * so that one client (a slow reader, say) cannot hold every upstream connection.
+     * @default 64 (half the default `connections`)
+     */
+    clientRequests?: number;
     /**
      * Keep-alive connections per upstream origin; requests beyond them wait (within `timeoutMs`).
      * @default 128
@@ -56,7 +109,8 @@ export interface GatewayOptions {
     stuckAfterMs?: number;
     /**
      * The peer is a load balancer that sets `X-Forwarded-Proto` and `X-Forwarded-Port` itself (the ALB):
-     * keep those. Otherwise the gateway sets them from its own connection.
+     * keep those, and take the last `X-Forwarded-For` entry (which it appends) as the client's address.
+     * Otherwise the gateway sets them from its own connection, and the client is the peer.
      * @default false
      */
     trustProxy?: boolean;
@@ -109,7 +163,7 @@ const CONNECT_ERRORS = new Set(["ECONNREFUSED", "UND_ERR_CONNECT_TIMEOUT", "ENOT
 const BROKEN_ERRORS = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED", "UND_ERR_SOCKET", "UND_ERR_CLOSED"]);
 
 /** Longest request target; longer ones answer 414 (node:http's 16 KiB header limit comes after). */
-const MAX_URL_LENGTH = 8192;
+const MAX_URL_LENGTH = MAX_REQUEST_TARGET;
 
 /**
  * The public API gateway: `GET /health`, and every path under a route forwarded to one of its origins
@@ -129,8 +183,22 @@ export class Gateway {
     private readonly pools: Pools;
     private readonly bodyLimit: number;
     private readonly bufferLimit: number;
+    private readonly clientBufferLimit: number;
+    private readonly smallBody: number;
+    /** What bodies larger than `smallBody` may hold together: `bufferLimit` less the small bodies' reserve. */
+    private readonly largeBufferLimit: number;
+    private readonly bodyTimeoutMs: number;
+    /** Bytes a body must bring in each `timeoutMs` (see `minBodyRate`). */
+    private readonly minBodyBytes: number;
+    private readonly clientRequests: number;
+    /** Some route lies under another: paths that a backend could read as the other route are refused. */
+    private readonly nestedRoutes: boolean;
     /** Bytes of request bodies held now, until each is sent on or dropped. */
     private buffered = 0;
+    /** Of `buffered`, the bytes of bodies larger than `smallBody`. */
+    private bufferedLarge = 0;
+    readonly clients = new Clients();
+    readonly guard: ConnectionGuard;
     private readonly maxHeaders: number;
     private readonly stuckAfterMs: number;
     private readonly trustProxy: boolean;
@@ -149,6 +217,14 @@ export class Gateway {
         this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
         this.bodyLimit = options.bodyLimit ?? 1024 * 1024;
         this.bufferLimit = options.bufferLimit ?? 64 * 1024 * 1024;
+        this.clientBufferLimit = options.clientBufferLimit ?? Math.floor(this.bufferLimit / 8);
+        this.smallBody = options.smallBody ?? 64 * 1024;
+        this.largeBufferLimit = this.bufferLimit - (options.smallBodyReserve ?? Math.floor(this.bufferLimit / 8));
+        this.bodyTimeoutMs = options.bodyTimeoutMs ?? 3 * this.timeoutMs;
+        this.minBodyBytes = Math.ceil((options.minBodyRate ?? 1024) * this.timeoutMs / 1000);
+        const connections = options.connections ?? 128;
+        this.clientRequests = options.clientRequests ?? 64;
+        this.nestedRoutes = hasNestedRoutes(options.routes);
         this.maxHeaders = options.maxHeaders ?? 100;
         this.stuckAfterMs = options.stuckAfterMs ?? 3 * this.timeoutMs;
         this.trustProxy = options.trustProxy ?? false;
@@ -156,15 +232,30 @@ export class Gateway {
         this.log = options.logger ?? pino({ level: process.env.LOG_LEVEL ?? "info", base: { service: "api" } });
         this.tracing = options.tracing;
         this.requestDrop = this.tracing ? TRACED_REQUEST_DROP : REQUEST_DROP;
-        this.pools = new Pools({ connections: options.connections ?? 128, timeoutMs: this.timeoutMs });
+        this.pools = new Pools({ connections, timeoutMs: this.timeoutMs });
         for (const route of options.routes) {
             this.upstreams.set(route, new Upstream(route, this.pools));
         }
 
-        this.server = http.createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, (req, res) => this.handle(req, res, false));
-        this.server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1000;
+        this.server = http.createServer({
+            keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+            // node:http answers a missing Host with an empty 400; the gateway answers it in JSON itself.
+            requireHostHeader: false,
+            // How often node:http looks for request heads past `headersTimeout` (30 s by default).
+            connectionsCheckingInterval: Math.min(1000, this.timeoutMs),
+        }, (req, res) => this.handle(req, res, false));
+        // A request head must arrive within `timeoutMs` (idle keep-alive connections are not affected:
+        // `keepAliveTimeout` covers them), and the whole request well before node:http's 300 s.
+        this.server.headersTimeout = this.timeoutMs;
+        this.server.requestTimeout = this.timeoutMs + this.bodyTimeoutMs;
         // Every header counts toward `maxHeaders`: node:http's default (2000) would drop the rest silently.
         this.server.maxHeadersCount = 0;
+        // Below the file descriptors the process may open, with room for upstream connections and logs.
+        const files = openFileLimit();
+        this.guard = new ConnectionGuard(this.server, {
+            maxConnections: options.maxConnections ?? Math.min(10_000, files === undefined ? 10_000 : files - Math.min(1024, Math.floor(files / 2))),
+            clientConnections: this.trustProxy ? 0 : options.clientConnections ?? 256,
+        }, this.clients, this.log);
         this.tracker = new ConnectionTracker(this.server);
         // The gateway answers `Expect: 100-continue` itself, once it knows it will take the body.
         this.server.on("checkContinue", (req, res) => this.handle(req, res, true));
@@ -174,7 +265,7 @@ export class Gateway {
         });
         this.server.on("connect", (req: http.IncomingMessage, socket: Socket) => {
             socket.on("error", () => undefined);
-            socket.end(rawError(405, `${req.method} is not allowed; the gateway forwards HTTP requests only`, { allow: "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS" }));
+            socket.end(rawError(405, `${req.method} is not allowed; the gateway forwards HTTP requests only`, this.requestIdOf(req), { allow: "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS" }));
         });
         // Requests that are not HTTP at all, or too large to parse, never reach `handle`.
         this.server.on("clientError", (err: Error & { code?: string; rawPacket?: Buffer }, socket: Socket) => {
@@ -182,7 +273,7 @@ export class Gateway {
                 socket.destroy();
                 return;
             }
-            socket.end(rawClientError(err));
+            socket.end(clientErrorResponse(err, this.requestIdOf(undefined)));
         });
     }
 
@@ -203,8 +294,18 @@ export class Gateway {
         return [...this.upstreams.values()].filter((u) => u.stuckFor(now) > this.stuckAfterMs).map((u) => u.route.prefix);
     }
 
-    private requestIdOf(req: http.IncomingMessage): string {
-        return acceptedRequestId(req.headers["x-request-id"]) ?? randomUUID();
+    private requestIdOf(req: http.IncomingMessage | undefined): string {
+        return (req && acceptedRequestId(req.headers["x-request-id"])) ?? randomUUID();
+    }
+
+    /** Who sent the request, for the per-client budgets (see `clients.ts`). */
+    private clientOf(req: http.IncomingMessage): Client {
+        const peer = (req.socket as GuardedSocket)[CONNECTION]?.peer ?? this.clients.get("unknown");
+        if (!this.trustProxy) {
+            return peer;
+        }
+        const forwarded = lastForwardedFor(req);
+        return forwarded === undefined ? peer : this.clients.get(forwarded);
     }
 
     private handle(req: http.IncomingMessage, res: http.ServerResponse, expectsContinue: boolean): void {
@@ -213,7 +314,14 @@ export class Gateway {
         if (this.tracing) {
             this.traceRequest(req, res, requestId);
         }
+        const connection = (req.socket as GuardedSocket)[CONNECTION];
+        if (connection) {
+            connection.served = connection.busy = true;
+        }
         res.once("finish", () => {
+            if (connection) {
+                connection.busy = false;
+            }
             this.log.info({
                 requestId, method: req.method, url: req.url, status: res.statusCode,
                 durationMs: Number(process.hrtime.bigint() - started) / 1e6,
@@ -227,19 +335,40 @@ export class Gateway {
         if (req.rawHeaders.length / 2 > this.maxHeaders) {
             return this.refuse(res, 431, `The request has ${req.rawHeaders.length / 2} header fields; allowed: at most ${this.maxHeaders}`, requestId);
         }
+        const hosts = hostCount(req.rawHeaders);
+        // RFC 9112, 3.2: a server answers 400 to an HTTP/1.1 request without Host, or with more than one.
+        if (hosts > 1 || (hosts === 0 && req.httpVersion === "1.1")) {
+            return this.refuse(res, 400, hosts > 1 ? `The request has ${hosts} Host header fields; allowed: one` : "The request has no Host header field", requestId);
+        }
         const url = req.url ?? "/";
         if (url.length > MAX_URL_LENGTH) {
             return this.refuse(res, 414, `The request target has ${url.length} characters; allowed: at most ${MAX_URL_LENGTH}`, requestId);
         }
         const queryAt = url.indexOf("?");
-        const path = queryAt === -1 ? url : url.slice(0, queryAt);
+        let path = queryAt === -1 ? url : url.slice(0, queryAt);
         if (!path.startsWith("/")) {
             return this.refuse(res, 400, `Request target ${JSON.stringify(url)} is not a path`, requestId);
+        }
+        try {
+            const normal = normalisePath(path);
+            if (normal !== path) {
+                // The backend gets the path the route was matched on.
+                path = normal;
+                req.url = queryAt === -1 ? normal : normal + url.slice(queryAt);
+            }
+        } catch (err) {
+            if (err instanceof PathError) {
+                return this.refuse(res, 400, err.message, requestId);
+            }
+            throw err;
         }
         if (path === "/health") {
             return this.health(req, res, requestId);
         }
         const route = matchRoute(this.options.routes, path);
+        if (this.nestedRoutes && readsAsAnotherRoute(this.options.routes, path, route)) {
+            return this.refuse(res, 400, `Request path ${JSON.stringify(path)} reads as another route when its case or its ";" parameters are ignored, as some backends do; allowed: the route's own spelling`, requestId);
+        }
         if (!route) {
             return this.refuse(res, 404, `No route for ${req.method} ${path}`, requestId);
         }
@@ -339,12 +468,17 @@ export class Gateway {
     }
 
     private forward(req: http.IncomingMessage, res: http.ServerResponse, route: Route, requestId: string, identity: Identity | undefined, body: Buffer | null): void {
+        const client = this.clientOf(req);
+        if (client.requests >= this.clientRequests) {
+            res.setHeader("retry-after", "1");
+            return this.refuse(res, 429, `You have ${client.requests} requests in flight; allowed: at most ${this.clientRequests} at once`, requestId);
+        }
         const span = this.tracing && this.serverSpans.get(res);
         if (span) {
             span.updateName(`${req.method} ${route.prefix}`);
             span.setAttribute("http.route", route.prefix);
         }
-        new Exchange(this, req, res, this.upstreams.get(route)!, requestId, {
+        new Exchange(this, req, res, this.upstreams.get(route)!, client, requestId, {
             path: req.url!,
             method: req.method as Dispatcher.HttpMethod,
             headers: this.upstreamHeaders(req, route, requestId, identity),
@@ -353,50 +487,80 @@ export class Gateway {
     }
 
     /**
-     * The whole request body, within `bodyLimit` and with at most `timeoutMs` between two pieces; or
-     * undefined once the client has been answered (413, 408) or has gone away.
+     * The whole request body, within `bodyLimit`, the buffer budgets (the gateway's, the client's, large
+     * bodies'), `bodyTimeoutMs` in all and `minBodyBytes` in each `timeoutMs`; or undefined once the client
+     * has been answered (413, 408, 429, 503) or has gone away.
      */
     private readBody(req: http.IncomingMessage, res: http.ServerResponse, requestId: string): Promise<Buffer | undefined> {
+        const client = this.clientOf(req);
+        const declared = Number(req.headers["content-length"] ?? NaN);
         return new Promise((resolve) => {
             const chunks: Buffer[] = [];
             let size = 0;
+            /** Bytes of this body counted in `bufferedLarge`: all of it once it is larger than `smallBody`. */
+            let large = 0;
+            let windowStart = 0;
             let settled = false;
             const settle = (value: Buffer | undefined) => {
                 if (settled) {
                     return;
                 }
                 settled = true;
-                clearTimeout(idle);
+                clearTimeout(window);
+                clearTimeout(deadline);
                 req.off("data", onData).off("end", onEnd).off("error", onGone);
                 res.off("close", onGone);
-                // The body leaves the budget once it is handed to undici, which writes it at once.
+                // The body leaves the budgets once it is handed to undici, which writes it at once.
                 this.buffered -= size;
+                this.bufferedLarge -= large;
+                client.bodyBytes -= size;
+                this.clients.release(client);
                 resolve(value);
             };
             const refuse = (status: number, message: string) => {
                 settle(undefined);
+                if (status === 429 || status === 503) {
+                    res.setHeader("retry-after", "1");
+                }
                 // Keep reading what the client still sends, so that it can read the answer.
                 req.resume();
                 this.refuse(res, status, message, requestId);
             };
             const onData = (chunk: Buffer) => {
-                if (size + chunk.length > this.bodyLimit) {
+                const grown = size + chunk.length;
+                if (grown > this.bodyLimit) {
                     return refuse(413, `Request body is over the limit of ${this.bodyLimit} bytes`);
                 }
-                if (this.buffered + chunk.length > this.bufferLimit) {
-                    res.setHeader("retry-after", "1");
+                const growsLarge = grown > this.smallBody ? grown - large : 0;
+                if (this.buffered + chunk.length > this.bufferLimit || this.bufferedLarge + growsLarge > this.largeBufferLimit) {
                     return refuse(503, "The gateway holds too many request bodies at once; retry shortly");
                 }
-                size += chunk.length;
+                if (client.bodyBytes + chunk.length > this.clientBufferLimit) {
+                    return refuse(429, `Your request bodies being sent hold over ${this.clientBufferLimit} bytes of the gateway; retry once they are through`);
+                }
+                size = grown;
+                large += growsLarge;
                 this.buffered += chunk.length;
+                this.bufferedLarge += growsLarge;
+                client.bodyBytes += chunk.length;
                 chunks.push(chunk);
-                idle.refresh();
             };
             const onEnd = () => settle(Buffer.concat(chunks, size));
             const onGone = () => settle(undefined);
-            const idle = setTimeout(() => {
-                refuse(408, `The request body stalled: nothing arrived for ${this.timeoutMs} ms`);
-            }, this.timeoutMs);
+            // Each `timeoutMs`, the body must have brought `minBodyBytes` (or the rest of a shorter one).
+            const window = setTimeout(function check(this: Gateway) {
+                const owed = Math.min(this.minBodyBytes, Number.isNaN(declared) ? Infinity : declared - windowStart);
+                if (size - windowStart < owed) {
+                    return refuse(408, size === windowStart
+                        ? `The request body stalled: nothing arrived for ${this.timeoutMs} ms`
+                        : `The request body arrives too slowly: ${size - windowStart} bytes in ${this.timeoutMs} ms; allowed: at least ${this.minBodyBytes}`);
+                }
+                windowStart = size;
+                window.refresh();
+            }.bind(this), this.timeoutMs);
+            const deadline = setTimeout(() => {
+                refuse(408, `The request body did not arrive within ${this.bodyTimeoutMs} ms`);
+            }, this.bodyTimeoutMs);
             req.on("data", onData).on("end", onEnd).on("error", onGone);
             res.on("close", onGone);
         });
@@ -432,7 +596,12 @@ export class Gateway {
         }
         const credential = route.auth === "jwt" ? "authorization" : route.auth === "apiKey" ? API_KEY_HEADER : undefined;
         for (let i = 0; i < raw.length; i += 2) {
-            const name = raw[i].toLowerCase();
+            let name = raw[i].toLowerCase();
+            // Servers that map header names to CGI variables (HTTP_X_AUTH_SUBJECT) cannot tell `x_auth_subject`
+            // from `x-auth-subject`: an underscore spelling of a header the gateway sets or drops is dropped too.
+            if (name.includes("_")) {
+                name = name.replace(/_/g, "-");
+            }
             if (this.requestDrop.has(name) || name.startsWith("x-forwarded-") || name.startsWith(IDENTITY_PREFIX) ||
                 name === credential || (named !== undefined && named.has(name))) {
                 continue;
@@ -501,6 +670,17 @@ export class Gateway {
     }
 }
 
+/** How many Host header fields a request has (node:http keeps only the first in `headers`). */
+function hostCount(raw: string[]): number {
+    let hosts = 0;
+    for (let i = 0; i < raw.length; i += 2) {
+        if (raw[i].length === 4 && raw[i].toLowerCase() === "host") {
+            hosts++;
+        }
+    }
+    return hosts;
+}
+
 /** node:http sets `complete` only after the handler runs, even for a request without a body. */
 function hasUnreadBody(req: http.IncomingMessage): boolean {
     return !req.complete && (req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > 0);
@@ -517,33 +697,6 @@ function connectionTokens(value: string | string[] | undefined): Set<string> | u
     }
     const tokens = (Array.isArray(value) ? value.join(",") : value).split(",").map((t) => t.trim().toLowerCase()).filter(Boolean);
     return tokens.length > 0 ? new Set(tokens) : undefined;
-}
-
-/** A whole HTTP/1.1 error response with a JSON body, for sockets that have no ServerResponse. */
-function rawError(status: number, message: string, extra: Record<string, string> = {}): string {
-    const body = JSON.stringify(errorBody(status, message));
-    const headers = Object.entries(extra).map(([k, v]) => `${k}: ${v}\r\n`).join("");
-    return `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
-        `content-length: ${Buffer.byteLength(body)}\r\n${headers}connection: close\r\n\r\n${body}`;
-}
-
-/**
- * The answer to a request node:http could not parse: 414 for a request line over the header limit, 431
- * for header fields over it, 408 for a request that took too long to arrive, else 400.
- */
-function rawClientError(err: Error & { code?: string; rawPacket?: Buffer }): string {
-    if (err.code === "HPE_HEADER_OVERFLOW") {
-        // The packet holds the request from its start: no line end in the first 8 KiB means the request
-        // line itself is too long.
-        const head = err.rawPacket?.subarray(0, MAX_URL_LENGTH).toString("latin1") ?? "";
-        return /^[A-Z]+ /.test(head) && !head.includes("\r\n")
-            ? rawError(414, "The request target is too long")
-            : rawError(431, "The request header fields are too large");
-    }
-    if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") {
-        return rawError(408, "The request took too long to arrive");
-    }
-    return rawError(400, "Malformed HTTP request");
 }
 
 function isTimeout(err: Error): boolean {
@@ -585,12 +738,16 @@ class Exchange {
     /** Answered with an error, or the client went away: every later event is ignored. */
     private over = false;
     private deadline?: NodeJS.Timeout;
+    /** Runs while the client does not read the response (see `data`). */
+    private stalled?: NodeJS.Timeout;
 
     constructor(
         readonly gateway: Gateway,
         private readonly req: http.IncomingMessage,
         readonly res: http.ServerResponse,
         private readonly upstream: Upstream,
+        /** Who sent the request: it counts toward the client's `clientRequests` until the response closes. */
+        private readonly client: Client,
         readonly requestId: string,
         private readonly outgoing: Outgoing,
         /** The request's SERVER span's context when tracing: each attempt gets a CLIENT span under it. */
@@ -601,7 +758,11 @@ class Exchange {
 
     start(): void {
         this.deadline = setTimeout(() => this.timedOut(), this.gateway.timeoutMs);
+        this.client.requests++;
         this.res.once("close", () => {
+            this.client.requests--;
+            this.gateway.clients.release(this.client);
+            clearTimeout(this.stalled);
             if (!this.res.writableFinished) {
                 this.giveUp(new Error("client went away"));
             }
@@ -714,10 +875,22 @@ class Exchange {
         this.send(attempt.origin);
     }
 
+    /**
+     * Passes a piece of the response on; while the client does not take it, the upstream is paused, for at
+     * most `timeoutMs`: a client that reads too slowly (or not at all) must not hold an upstream
+     * connection for as long as it likes.
+     */
     data(controller: Dispatcher.DispatchController, chunk: Buffer): void {
         if (!this.res.write(chunk)) {
             controller.pause();
-            this.res.once("drain", () => controller.resume());
+            this.stalled = setTimeout(() => {
+                this.log("warn", { timeoutMs: this.gateway.timeoutMs }, "client did not read the response in time; connection closed");
+                this.res.destroy();
+            }, this.gateway.timeoutMs);
+            this.res.once("drain", () => {
+                clearTimeout(this.stalled);
+                controller.resume();
+            });
         }
     }
 

@@ -1,19 +1,9 @@
 import pino from "pino";
-import { exitOnSignals, portFromEnv } from "../../kit/src/http";
+import { exitOnSignals, portFromEnv, wholeNumberFromEnv } from "../../kit/src/http";
 import { serviceTracing, shutDownServiceTracing } from "../../kit/src/tracing";
 import { authFromEnv } from "./auth";
 import { DEFAULT_TIMEOUT_MS, Gateway } from "./gateway";
 import { parseRoutes } from "./routes";
-
-/** A whole number from the environment, or an error naming the variable and what is allowed. */
-function wholeFromEnv(name: string, fallback: number, min: number): number {
-    const text = process.env[name] ?? String(fallback);
-    const value = Number(text);
-    if (text.trim() === "" || !Number.isInteger(value) || value < min) {
-        throw new Error(`${name} is ${JSON.stringify(text)}; allowed: a whole number of at least ${min}`);
-    }
-    return value;
-}
 
 function booleanFromEnv(name: string): boolean {
     const text = process.env[name] ?? "false";
@@ -28,8 +18,8 @@ async function main(): Promise<void> {
     const routes = parseRoutes(process.env.ROUTES);
     const gateway = new Gateway({
         routes,
-        timeoutMs: wholeFromEnv("TIMEOUT_MS", DEFAULT_TIMEOUT_MS, 1),
-        connections: wholeFromEnv("UPSTREAM_CONNECTIONS", 128, 1),
+        timeoutMs: wholeNumberFromEnv("TIMEOUT_MS", DEFAULT_TIMEOUT_MS, 1),
+        connections: wholeNumberFromEnv("UPSTREAM_CONNECTIONS", 128, 1),
         trustProxy: booleanFromEnv("TRUST_PROXY"),
         auth: await authFromEnv(process.env, routes),
         commit: process.env.BERTH_COMMIT,

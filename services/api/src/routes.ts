@@ -99,3 +99,38 @@ export function matchRoute(routes: readonly Route[], path: string): Route | unde
     }
     return undefined;
 }
+
+/** Whether some route's prefix lies under another's (`/svc` and `/svc/admin`), possibly of different auth. */
+export function hasNestedRoutes(routes: readonly Route[]): boolean {
+    return routes.some((outer) => routes.some((inner) => inner !== outer && matchRoute([outer], inner.prefix) !== undefined));
+}
+
+/**
+ * Whether a backend that reads paths more loosely than the gateway could take `path` for another route
+ * than `matched`: one that routes without regard to case (ASP.NET, some Spring set-ups), or drops `;`
+ * path parameters (Java servlet containers: `/svc/admin;x/secret` is `/svc/admin/secret` there). Only
+ * nested routes can be confused this way, so the gateway asks only when there are such routes.
+ */
+export function readsAsAnotherRoute(routes: readonly Route[], path: string, matched: Route | undefined): boolean {
+    const lower = path.toLowerCase();
+    if (lower !== path && matchRoute(lowerRoutes(routes), lower)?.prefix.toLowerCase() !== matched?.prefix.toLowerCase()) {
+        return true;
+    }
+    if (path.includes(";")) {
+        const plain = path.replace(/;[^/]*/g, "");
+        return matchRoute(routes, plain) !== matched;
+    }
+    return false;
+}
+
+const LOWERED = new WeakMap<readonly Route[], Route[]>();
+
+/** The routes with their prefixes in lower case, made once per table. */
+function lowerRoutes(routes: readonly Route[]): Route[] {
+    let lowered = LOWERED.get(routes);
+    if (!lowered) {
+        lowered = routes.map((r) => ({ ...r, prefix: r.prefix.toLowerCase() }));
+        LOWERED.set(routes, lowered);
+    }
+    return lowered;
+}

@@ -175,7 +175,7 @@ describe("gateway against hostile clients", function () {
     });
 
     it("answers 503 with Retry-After to a body that would take the gateway past its buffer budget", async () => {
-        g = await startGateway({ "/x": backend.origin }, { bodyLimit: 1000, bufferLimit: 1500, timeoutMs: 2000 });
+        g = await startGateway({ "/x": backend.origin }, { bodyLimit: 1000, bufferLimit: 1500, clientBufferLimit: 1500, smallBodyReserve: 0, timeoutMs: 2000 });
         const first = raw(g.port, `POST /x/echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 1000\r\n\r\n${"a".repeat(800)}`);
         await sleep(100);
         const second = await raw(g.port, `POST /x/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n${"b".repeat(800)}`).reply;

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { errorBody, HttpError } from "./errors";
-import { DuplicateError, type Repository } from "./repository";
+import { DuplicateError, type Page, type Repository } from "./repository";
 import { routes } from "./server";
 
 export interface CollectionOptions<T extends { id: number }, New> {
@@ -17,6 +17,41 @@ export interface CollectionOptions<T extends { id: number }, New> {
 
 const CANONICAL_ID = /^[1-9][0-9]{0,15}$/;
 
+/** Records in a page of a list when the request names no `limit`. */
+export const DEFAULT_PAGE_LIMIT = 100;
+/** Most records in one page: a list answer stays small whatever the table holds. */
+export const MAX_PAGE_LIMIT = 1000;
+
+/** The query string a list takes: strings, since query values are not coerced. */
+const pageQuerySchema = {
+    type: "object",
+    additionalProperties: false,
+    properties: { limit: { type: "string" }, after: { type: "string" } },
+} as const;
+
+/**
+ * The page a list request asks for: `limit` from 1 to `MAX_PAGE_LIMIT` (default `DEFAULT_PAGE_LIMIT`) and
+ * `after`, the id of the last record of the page before (a cursor: records inserted meanwhile neither
+ * repeat nor shift the pages), in plain digits; 400 otherwise.
+ */
+export function parsePage(query: { limit?: string; after?: string }): Page {
+    let limit = DEFAULT_PAGE_LIMIT;
+    if (query.limit !== undefined) {
+        limit = Number(query.limit);
+        if (!CANONICAL_ID.test(query.limit) || limit > MAX_PAGE_LIMIT) {
+            throw new HttpError(400, `Invalid limit ${JSON.stringify(query.limit)}: must be a whole number from 1 to ${MAX_PAGE_LIMIT}, written in plain digits`);
+        }
+    }
+    let after = 0;
+    if (query.after !== undefined) {
+        after = Number(query.after);
+        if (!CANONICAL_ID.test(query.after) || after > Number.MAX_SAFE_INTEGER) {
+            throw new HttpError(400, `Invalid cursor after=${JSON.stringify(query.after)}: must be the id of the last record of the page before, from 1 to ${Number.MAX_SAFE_INTEGER}, written in plain digits`);
+        }
+    }
+    return { after, limit };
+}
+
 /**
  * The record id in the path, in its one canonical spelling: digits without sign, exponent, spaces or leading
  * zeros, from 1 to 2^53-1 (the largest whole number a JSON number holds exactly). `01`, `+1` and `1e3` are
@@ -31,7 +66,8 @@ export function parseId(text: string): number {
 }
 
 /**
- * The routes of a collection of records: `GET <path>` lists them, `GET <path>/:id` answers one or 404 (400
+ * The routes of a collection of records: `GET <path>` lists them a page at a time (see `parsePage`; the
+ * next page's URL in a `Link: <…>; rel="next"` header while there is one), `GET <path>/:id` answers one or 404 (400
  * for an id that is not canonical, see `parseId`), `POST <path>` validates the body and creates one (201,
  * or 409 when a unique field's value is taken), `DELETE <path>/:id` removes one (204, or 404).
  * While the database cannot serve, every one of them answers 503.
@@ -40,8 +76,17 @@ export function collection<T extends { id: number }, New>(app: FastifyInstance, 
     const { path, noun, repository } = options;
     routes(app, path, {
         GET: {
-            schema: { response: { 200: { type: "array", items: options.itemSchema } } },
-            handler: () => repository.list(),
+            schema: { querystring: pageQuerySchema, response: { 200: { type: "array", items: options.itemSchema } } },
+            handler: async (req, reply) => {
+                const page = parsePage(req.query as { limit?: string; after?: string });
+                // One record more than the page tells whether there is a next page.
+                const records = await repository.list({ after: page.after, limit: page.limit + 1 });
+                if (records.length > page.limit) {
+                    records.pop();
+                    reply.header("link", `<${path}?limit=${page.limit}&after=${records[records.length - 1].id}>; rel="next"`);
+                }
+                return records;
+            },
         },
         POST: {
             schema: { body: options.createSchema, response: { 201: options.itemSchema } },

@@ -1,3 +1,5 @@
+import { STATUS_CODES } from "node:http";
+
 /** The one error shape of every Berth service: `{"error":{"code","message","requestId"}}`. */
 export interface ErrorBody {
     error: { code: string; message: string; requestId?: string };
@@ -84,4 +86,34 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export function acceptedRequestId(header: string | string[] | undefined): string | undefined {
     const value = Array.isArray(header) ? header[0] : header;
     return value !== undefined && REQUEST_ID.test(value) ? value : undefined;
+}
+
+/** Longest request target the services take: past it, a request line is answered 414. */
+export const MAX_REQUEST_TARGET = 8192;
+
+/** A whole HTTP/1.1 error response with a JSON body, for sockets that have no ServerResponse. */
+export function rawError(status: number, message: string, requestId: string, extra: Record<string, string> = {}): string {
+    const body = JSON.stringify(errorBody(status, message, requestId));
+    const headers = Object.entries(extra).map(([k, v]) => `${k}: ${v}\r\n`).join("");
+    return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\n${headers}connection: close\r\n\r\n${body}`;
+}
+
+/**
+ * The answer to a request node:http could not parse: 414 for a request line over the header limit, 431
+ * for header fields over it, 408 for a request that took too long to arrive, else 400.
+ */
+export function clientErrorResponse(err: Error & { code?: string; rawPacket?: Buffer }, requestId: string): string {
+    if (err.code === "HPE_HEADER_OVERFLOW") {
+        // The packet holds the request from its start: no line end in the first 8 KiB means the request
+        // line itself is too long.
+        const head = err.rawPacket?.subarray(0, MAX_REQUEST_TARGET).toString("latin1") ?? "";
+        return /^[A-Z]+ /.test(head) && !head.includes("\r\n")
+            ? rawError(414, "The request target is too long", requestId)
+            : rawError(431, "The request header fields are too large", requestId);
+    }
+    if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") {
+        return rawError(408, "The request took too long to arrive", requestId);
+    }
+    return rawError(400, "Malformed HTTP request", requestId);
 }

@@ -9,14 +9,30 @@ import type { Socket } from "node:net";
  */
 export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
+/**
+ * Plain decimal digits only: `Number()` alone would also take `0x1F90`, `1e3`, `0b1` and surrounding
+ * spaces, so that a typo could start a service on a port or with a timeout nobody wrote.
+ */
+const DECIMAL = /^[0-9]{1,15}$/;
+
 /** The listening port from `PORT` (default 8080), or an error that says what is allowed. */
 export function portFromEnv(env: NodeJS.ProcessEnv = process.env): number {
     const text = env.PORT ?? "8080";
     const port = Number(text);
-    if (text.trim() === "" || !Number.isInteger(port) || port < 0 || port > 65535) {
+    if (!DECIMAL.test(text) || port > 65535) {
         throw new Error(`PORT is ${JSON.stringify(text)}; allowed: a whole number from 0 to 65535`);
     }
     return port;
+}
+
+/** A whole number of at least `min` from the variable `name` (else `fallback`), or an error naming it. */
+export function wholeNumberFromEnv(name: string, fallback: number, min: number, env: NodeJS.ProcessEnv = process.env): number {
+    const text = env[name] ?? String(fallback);
+    const value = Number(text);
+    if (!DECIMAL.test(text) || value < min) {
+        throw new Error(`${name} is ${JSON.stringify(text)}; allowed: a whole number of at least ${min}, in decimal digits`);
+    }
+    return value;
 }
 
 /** What shutdown logs to; pino loggers and Fastify's `app.log` fit. */

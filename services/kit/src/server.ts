@@ -1,11 +1,13 @@
 import { randomUUID } from "node:crypto";
+import { METHODS as NODE_METHODS } from "node:http";
 import { SpanKind, type Span } from "@opentelemetry/api";
 import Fastify, {
     LogController,
     type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type HTTPMethods, type RouteShorthandOptions,
 } from "fastify";
 import { Database, type Migration } from "./database";
-import { acceptedRequestId, describeViolations, errorBody, HttpError } from "./errors";
+import { parseJsonBody } from "./body";
+import { acceptedRequestId, clientErrorResponse, describeViolations, errorBody, HttpError } from "./errors";
 import { ConnectionTracker, exitOnSignals, KEEP_ALIVE_TIMEOUT_MS, portFromEnv } from "./http";
 import { context, contextWith, endWithResponse, headerGetter, REQUEST_ID_ATTRIBUTE, ROOT_CONTEXT, serviceTracing, shutDownServiceTracing, type Tracing } from "./tracing";
 
@@ -72,6 +74,39 @@ export function createService(options: ServiceOptions): FastifyInstance {
             },
         },
         schemaErrorFormatter: (errors, where) => new Error(describeViolations(errors, where)),
+        // A missing Host is answered below, in JSON, not with node:http's empty 400.
+        http: { requireHostHeader: false },
+        // Errors of Fastify's router (an invalid percent-encoding in the path, a path parameter over 100
+        // characters), in Berth's error shape rather than Fastify's.
+        frameworkErrors: (error, req, reply) => {
+            const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+            const message = error.code === "FST_ERR_BAD_URL" ? `Request path ${JSON.stringify(req.url.split("?")[0])} has an invalid percent-encoding` : error.message;
+            (reply as FastifyReply).code(status).header("x-request-id", req.id).send(errorBody(status, message, req.id));
+        },
+        // Requests node:http cannot parse, in Berth's error shape with a request id.
+        clientErrorHandler: (err: Error & { code?: string }, socket) => {
+            if (err.code !== "ECONNRESET" && socket.writable) {
+                socket.end(clientErrorResponse(err, randomUUID()));
+            } else {
+                socket.destroy();
+            }
+        },
+    });
+    // Every method node:http parses reaches the router, so that a known path answers 405 with `Allow`
+    // to any method it does not take, not 404.
+    for (const method of NODE_METHODS) {
+        if (!app.supportedMethods.includes(method) && method !== "CONNECT") {
+            app.addHttpMethod(method, { hasBody: true });
+        }
+    }
+    // JSON bodies are checked as a whole (see `parseJsonBody`); no other type is taken (415), text included.
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser("application/json", { parseAs: "buffer" }, (_req, body, done) => {
+        try {
+            done(null, parseJsonBody(body as Buffer));
+        } catch (err) {
+            done(err as Error, undefined);
+        }
     });
 
     // Once closing, every response tells its client to hang up, so that keep-alive connections do not
@@ -90,7 +125,7 @@ export function createService(options: ServiceOptions): FastifyInstance {
 
     app.addHook("onRequest", (req, reply, done) => {
         reply.header("x-request-id", req.id);
-        done();
+        done(requestHeadProblem(req));
     });
     app.addHook("onResponse", (req, reply, done) => {
         req.log.info({ method: req.method, url: req.url, status: reply.statusCode, durationMs: reply.elapsedTime }, "request");
@@ -107,8 +142,11 @@ export function createService(options: ServiceOptions): FastifyInstance {
             req.log.error({ err: error }, "request failed");
             return reply.code(status).send(errorBody(status, "Internal error", req.id));
         }
-        req.log.info({ status, reason: error.message }, "request refused");
-        return reply.code(status).send(errorBody(status, error.message, req.id));
+        const message = error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE"
+            ? `Content-Type ${JSON.stringify(req.headers["content-type"] ?? "")} is not supported; allowed: application/json`
+            : error.message;
+        req.log.info({ status, reason: message }, "request refused");
+        return reply.code(status).send(errorBody(status, message, req.id));
     });
     app.setNotFoundHandler((req, reply) =>
         reply.code(404).send(errorBody(404, `No route for ${req.method} ${req.url.split("?")[0]}`, req.id)));
@@ -130,6 +168,29 @@ export function createService(options: ServiceOptions): FastifyInstance {
         GET: { handler: async () => ({ status: "ok", service: options.name }) },
     });
     return app;
+}
+
+/**
+ * What is wrong with a request's head before its body is read, as an `HttpError`: a Host field missing
+ * or repeated (RFC 9112, 3.2: 400), a body in a content coding the services do not decode (RFC 9110,
+ * 15.5.16: 415).
+ */
+function requestHeadProblem(req: FastifyRequest): HttpError | undefined {
+    const raw = req.raw.rawHeaders;
+    let hosts = 0;
+    for (let i = 0; i < raw.length; i += 2) {
+        if (raw[i].length === 4 && raw[i].toLowerCase() === "host") {
+            hosts++;
+        }
+    }
+    if (hosts > 1 || (hosts === 0 && req.raw.httpVersion === "1.1")) {
+        return new HttpError(400, hosts > 1 ? `The request has ${hosts} Host header fields; allowed: one` : "The request has no Host header field");
+    }
+    const coding = req.headers["content-encoding"];
+    if (coding !== undefined && coding.trim().toLowerCase() !== "identity") {
+        return new HttpError(415, `Content-Encoding ${JSON.stringify(coding)} is not supported; allowed: identity (none)`);
+    }
+    return undefined;
 }
 
 const SPAN = Symbol("span");
@@ -176,7 +237,6 @@ function traceRequests(app: FastifyInstance, tracing: Tracing): void {
 }
 
 type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
-const METHODS: HTTPMethods[] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
 export interface RouteSpec {
     schema?: RouteShorthandOptions["schema"];
@@ -196,7 +256,7 @@ export function routes(app: FastifyInstance, url: string, handlers: Partial<Reco
     // Fastify answers HEAD itself wherever GET is routed.
     const allow = allowed.includes("GET") ? [...allowed, "HEAD"] : allowed;
     app.route({
-        method: METHODS.filter((m) => !allow.includes(m as Method)),
+        method: app.supportedMethods.filter((m) => !allow.includes(m as Method)) as HTTPMethods[],
         url,
         handler: (req, reply) => reply
             .code(405)

@@ -1,6 +1,6 @@
 import { escapeIdentifier, DatabaseError } from "pg";
 import type { Database, Migration, Queryable } from "./database";
-import { DuplicateError, type Repository } from "./repository";
+import { DuplicateError, type Page, type Repository } from "./repository";
 
 /** How the records of a collection map onto a table that the service's migrations create. */
 export interface TableSpec<T extends { id: number }> {
@@ -17,6 +17,12 @@ export interface TableSpec<T extends { id: number }> {
      * @example { users_email_key: "email" }
      */
     unique?: Readonly<Record<string, keyof T & string>>;
+    /**
+     * Columns that no record shows, computed from a new record when it is inserted: a key in a normal form
+     * that a unique index covers, say.
+     * @example { email_key: (record) => normalizeEmail(record.email) }
+     */
+    derived?: Readonly<Record<string, (record: Partial<T>) => unknown>>;
 }
 
 /**
@@ -36,8 +42,11 @@ export class TableRepository<T extends { id: number }, New extends Partial<Omit<
             .join(", ");
     }
 
-    async list(): Promise<T[]> {
-        return (await this.db.query<T & object>(`SELECT ${this.selectList} FROM ${this.from} ORDER BY ${this.id}`)).rows;
+    async list(page: Page): Promise<T[]> {
+        return (await this.db.query<T & object>(
+            `SELECT ${this.selectList} FROM ${this.from} WHERE ${this.id} > $1 ORDER BY ${this.id} LIMIT $2`,
+            [page.after, page.limit],
+        )).rows;
     }
 
     async get(id: number): Promise<T | undefined> {
@@ -63,10 +72,15 @@ export class TableRepository<T extends { id: number }, New extends Partial<Omit<
 
 function insert<T extends { id: number }>(db: Queryable, spec: TableSpec<T>, record: object, returning: string) {
     const given = Object.entries(spec.columns as Record<string, string>).filter(([field]) => field !== "id" && field in record);
+    const columns = given.map(([, column]) => column);
     const values = given.map(([field]) => (record as Record<string, unknown>)[field]);
+    for (const [column, derive] of Object.entries(spec.derived ?? {})) {
+        columns.push(column);
+        values.push(derive(record as Partial<T>));
+    }
     return db.query<T & object>(
-        `INSERT INTO ${escapeIdentifier(spec.table)} (${given.map(([, column]) => escapeIdentifier(column)).join(", ")}) ` +
-        `VALUES (${given.map((_, i) => `$${i + 1}`).join(", ")}) RETURNING ${returning}`,
+        `INSERT INTO ${escapeIdentifier(spec.table)} (${columns.map(escapeIdentifier).join(", ")}) ` +
+        `VALUES (${columns.map((_, i) => `$${i + 1}`).join(", ")}) RETURNING ${returning}`,
         values,
     );
 }

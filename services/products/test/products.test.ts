@@ -31,6 +31,15 @@ for (const target of databaseTargets) describe(`products service on ${target.nam
         }
     });
 
+    it("lists a page at a time, with the next page in a Link header, and 400 for a bad limit", async () => {
+        const first = await app.inject({ method: "GET", url: "/products?limit=3" });
+        assert.deepStrictEqual(first.json().map((p: { id: number }) => p.id), [1, 2, 3]);
+        assert.strictEqual(first.headers.link, '</products?limit=3&after=3>; rel="next"');
+        const next = await app.inject({ method: "GET", url: "/products?limit=3&after=3" });
+        assert.strictEqual(next.json()[0].id, 4);
+        assert.strictEqual((await app.inject({ method: "GET", url: "/products?limit=5000" })).statusCode, 400);
+    });
+
     it("answers one product by id, 404 for an unknown id and 400 for a bad one", async () => {
         assert.strictEqual((await app.inject({ method: "GET", url: "/products/3" })).json().sku, "MON-27-4K");
         assert.strictEqual((await app.inject({ method: "GET", url: "/products/42" })).statusCode, 404);

@@ -97,6 +97,88 @@ for (const target of databaseTargets) {
             }
         });
 
+        it("answers 409 for an e-mail that is taken in another Unicode form: final sigma, full width, compatibility letters", async () => {
+            const first = await post(app, { name: "Odysseus", email: "ΟΔΥΣΣΕΥΣ@example.com", role: "member" });
+            assert.strictEqual(first.statusCode, 201, first.body);
+            assert.strictEqual(first.json().email, "ΟΔΥΣΣΕΥΣ@example.com", "the address is kept as written");
+            for (const email of ["οδυσσευς@example.com", "Οδυσσευσ@EXAMPLE.com", "ａｄａ@example.com", "\u212Aatherine@example.com"]) {
+                const res = await post(app, { name: "Someone Else", email, role: "viewer" });
+                assert.strictEqual(res.statusCode, 409, `${email}: ${res.body}`);
+            }
+            // ß is not ss: IDNA2008 keeps them apart.
+            assert.strictEqual((await post(app, { name: "Strauss", email: "strauss@example.com", role: "viewer" })).statusCode, 201);
+            assert.strictEqual((await post(app, { name: "Strauß", email: "strauß@example.com", role: "viewer" })).statusCode, 201);
+        });
+
+        it("answers 400 naming the field for a NUL or a lone surrogate, never a 500 from the database", async () => {
+            for (const payload of ['{"name":"Ada\\u0000","email":"nul@example.com","role":"member"}', '{"name":"Ada","email":"x\\ud800@example.com","role":"member"}']) {
+                const res = await app.inject({ method: "POST", url: "/users", headers: { "content-type": "application/json" }, payload });
+                assert.strictEqual(res.statusCode, 400, res.body);
+                assert.match(res.json().error.message, /"(name|email)" contains/);
+            }
+        });
+
+        it("gives the addresses already stored their key when it migrates, so that they stay unique", async function () {
+            this.timeout(120_000);
+            const older = await target.create(this);
+            try {
+                const database = new Database({ name: "users", settings: older.settings(1) });
+                await database.migrate("users", migrations.filter((m) => m.version <= 2));
+                await database.query("INSERT INTO users (name, email, role) VALUES ('Old Timer', 'ＯＬＤ＠example.com', 'member')");
+                await database.close();
+                const service = await instance(older);
+                const res = await post(service, { name: "Newcomer", email: "old@example.com", role: "member" });
+                assert.strictEqual(res.statusCode, 409, res.body);
+                await service.close();
+            } finally {
+                await older.drop();
+            }
+        });
+
+        it("lists a page at a time: limit, then a next link by id that inserts do not shift", async () => {
+            const first = await app.inject({ method: "GET", url: "/users?limit=2" });
+            assert.strictEqual(first.statusCode, 200);
+            assert.deepStrictEqual(first.json().map((u: { id: number }) => u.id), [1, 2]);
+            assert.strictEqual(first.headers.link, '</users?limit=2&after=2>; rel="next"');
+            const added = (await post(app, { name: "Late Comer", email: "late@example.com", role: "viewer" })).json();
+            const ids: number[] = [1, 2];
+            let next = /^<([^>]+)>/.exec(String(first.headers.link))?.[1];
+            while (next) {
+                const page = await app.inject({ method: "GET", url: next });
+                assert.strictEqual(page.statusCode, 200);
+                assert.ok(page.json().length <= 2);
+                ids.push(...page.json().map((u: { id: number }) => u.id));
+                next = page.headers.link === undefined ? undefined : /^<([^>]+)>/.exec(String(page.headers.link))?.[1];
+            }
+            assert.deepStrictEqual(ids, [...ids].sort((x, y) => x - y), "pages are in id order");
+            assert.strictEqual(new Set(ids).size, ids.length, "no record on two pages");
+            assert.strictEqual(ids[ids.length - 1], added.id, "the record inserted meanwhile is on the last page");
+        });
+
+        for (const query of ["limit=0", "limit=1001", "limit=abc", "limit=1e2", "limit=01", "after=-1", "after=x", "after=9007199254740992", "limit=1&limit=2", "page=2"]) {
+            it(`answers 400 to GET /users?${query}`, async () => {
+                const res = await app.inject({ method: "GET", url: `/users?${query}` });
+                assert.strictEqual(res.statusCode, 400, res.body);
+                assert.strictEqual(res.json().error.code, "bad_request");
+            });
+        }
+
+        it("answers at most 100 users when no limit is asked, with the link to the rest", async () => {
+            const direct = new Database({ name: "fill", settings: db.settings(1) });
+            await direct.migrate("fill", []);
+            try {
+                await direct.query("INSERT INTO users (name, email, email_key, role) SELECT 'Many', 'many' || n || '@example.com', 'many' || n || '@example.com', 'viewer' FROM generate_series(1, 150) AS n");
+                const res = await app.inject({ method: "GET", url: "/users" });
+                assert.strictEqual(res.json().length, 100);
+                assert.strictEqual(res.headers.link, `</users?limit=100&after=${res.json()[99].id}>; rel="next"`);
+                const all = await app.inject({ method: "GET", url: "/users?limit=1000" });
+                assert.ok(all.json().length > 150);
+            } finally {
+                await direct.query("DELETE FROM users WHERE name = 'Many'");
+                await direct.close();
+            }
+        });
+
         it("deletes a user: 204, then 404 for it", async () => {
             const { id } = (await post(app, { name: "Short Lived", email: "short@example.com", role: "viewer" })).json();
             const deleted = await app.inject({ method: "DELETE", url: `/users/${id}` });

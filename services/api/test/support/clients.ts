@@ -46,9 +46,12 @@ export interface RawExchange {
     closed: Promise<void>;
 }
 
-/** Opens a connection, writes `data` as is, and collects the reply. */
-export function raw(port: number, data: string | Buffer): RawExchange {
-    const socket = net.connect(port, "127.0.0.1");
+/**
+ * Opens a connection, writes `data` as is, and collects the reply. `from` is the local address to connect
+ * from: any of 127.0.0.0/8 on Linux, so that one test can play several clients.
+ */
+export function raw(port: number, data: string | Buffer, from?: string): RawExchange {
+    const socket = net.connect({ port, host: "127.0.0.1", localAddress: from });
     socket.write(data);
     let text = "";
     socket.setEncoding("latin1");

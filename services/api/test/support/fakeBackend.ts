@@ -6,6 +6,7 @@
  * - `/x/slow?ms=N`: answers like echo after N ms;
  * - `/x/stall`: reads the request and never answers;
  * - `/x/drip?ms=N`: sends headers, then one byte every N ms, forever;
+ * - `/x/big?mb=N`: answers N MiB, as fast as the connection takes them;
  * - `/x/garbage`: answers bytes that are not HTTP;
  * - `/x/cut`: sends headers and part of the body, then resets the connection;
  * - `/x/early`: answers 413 as soon as the headers arrive, without reading the body, and closes the
@@ -102,6 +103,22 @@ export async function fakeBackend(options: { unavailable?: boolean } = {}): Prom
                     timers.add(timer);
                     res.on("close", () => { clearInterval(timer); timers.delete(timer); });
                     return;
+                }
+                case "big": {
+                    const mib = Buffer.alloc(1024 * 1024, "b");
+                    let left = Number(url.searchParams.get("mb") ?? 1);
+                    res.writeHead(200, { "content-type": "application/octet-stream", "content-length": String(left * mib.length) });
+                    const more = (): void => {
+                        while (left > 0 && !res.destroyed) {
+                            left--;
+                            if (!res.write(mib)) {
+                                res.once("drain", more);
+                                return;
+                            }
+                        }
+                        res.end();
+                    };
+                    return more();
                 }
                 case "garbage":
                     socket.end("NOT HTTP AT ALL\r\n\r\n");
