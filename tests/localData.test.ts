@@ -135,6 +135,22 @@ describe("the local run's data directory", function () {
             lock.release();
             assert.ok(!existsSync(lock.path));
         });
+
+        it("is taken over when its pid now belongs to another process or another boot", () => {
+            const dataDir = path.join(root, "reused", "pgdata");
+            mkdirSync(path.dirname(dataDir), { recursive: true });
+            const probe = lockDataDirectory(path.join(root, "probe"));
+            const mine = JSON.parse(readFileSync(probe.path, "utf8"));
+            probe.release();
+            for (const stale of [{ processStart: "1" }, { bootId: "00000000-0000-0000-0000-000000000000" }]) {
+                // This very process's pid, as a pid reused after a crash or a reboot would be.
+                writeFileSync(`${dataDir}.lock`, JSON.stringify({ ...mine, ...stale, note: "before" }));
+                const said: string[] = [];
+                const lock = lockDataDirectory(dataDir, { log: (l) => said.push(l) });
+                assert.match(said.join("\n"), /\(before\).*no longer runs/, JSON.stringify(stale));
+                lock.release();
+            }
+        });
     });
 
     describe("when damaged", () => {

@@ -61,9 +61,11 @@ describe("SIGTERM to the local run during a stream of POSTs", function () {
         assert.strictEqual(code, 0);
     });
 
-    it("to the gateway alone: answers what it executes, then the run stops", async () => {
-        const { code } = await signalDuringStream("gateway", (r) => process.kill(servicePid(r, "api"), "SIGTERM"));
+    it("to the gateway alone: answers what it executes, with Connection: close, then the run stops", async () => {
+        const { outcomes, code } = await signalDuringStream("gateway", (r) => process.kill(servicePid(r, "api"), "SIGTERM"));
         assert.strictEqual(code, 1, "the run goes on without its gateway");
+        // Requests on open connections are served during the shutdown, and their clients told to hang up.
+        assert.ok(outcomes.some((o) => o.status === 201 && o.connection === "close"), "no answer carried Connection: close");
     });
 
     it("to the users service alone: what reaches it is answered, what does not gets a JSON 502 and was not executed", async () => {
