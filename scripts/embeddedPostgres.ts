@@ -224,8 +224,8 @@ async function open(dataDir: string | undefined, lock: DataDirectoryLock | undef
         if (options.fresh) {
             rmSync(dataDir, { recursive: true, force: true });
         }
-        const lost = takeLostNote(dataDir);
         created = inspectDataDirectory(dataDir) !== "database";
+        const lost = takeLostNote(dataDir);
         if (lost !== undefined && created) {
             log(`The data directory ${dataDir} vanished while a run served it (${lost}); its records are gone. Starting with a new, empty database there.`);
         }
