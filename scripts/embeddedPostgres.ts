@@ -15,18 +15,30 @@
  * without sending anything for `turnTimeoutMs` (a stopped process in the middle of a transaction) is
  * disconnected and its transaction rolled back, as PostgreSQL's `idle_in_transaction_session_timeout` would.
  */
-import { mkdirSync, rmSync } from "node:fs";
+import { rmSync, statSync } from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketHandler, type PGLiteSocketHandlerOptions } from "@electric-sql/pglite-socket";
+import { DataDirectoryError, inspectDataDirectory, keepACopy, lockDataDirectory, takeLostNote, writeLostNote, type DataDirectoryLock } from "./dataDirectory";
 
 export interface EmbeddedPostgresOptions {
     /**
-     * Where PGlite keeps its files, so that data survives restarts.
+     * Where PGlite keeps its files, so that data survives restarts. The directory is locked for this
+     * process (see `dataDirectory.ts`) before anything looks inside it.
      * @default in memory, gone when stopped
      */
     dataDir?: string;
+    /** Who holds the data directory, for the message a second run prints. @default none */
+    lockNote?: string;
+    /**
+     * Called once when the data directory vanishes or PGlite fails while serving: from then on every
+     * connection is refused, so that no write is acknowledged that is not kept.
+     * @default the message on stderr
+     */
+    onLost?: (message: string) => void;
+    /** Notices for people (a stale lock taken over, a vanished directory found at start). @default stderr */
+    log?: (line: string) => void;
     /** Delete `dataDir` first and start from an empty database. @default false */
     fresh?: boolean;
     /** The loopback port to listen on; 0 picks a free one. @default 0 */
@@ -47,6 +59,8 @@ export interface EmbeddedPostgres {
     readonly database: string;
     readonly user: string;
     readonly password: string;
+    /** With a data directory: whether this start created the database (then empty, until migrated). */
+    readonly created: boolean;
     /** Closes every connection, stops listening and closes PGlite (flushing its files); once. */
     stop(): Promise<void>;
 }
@@ -72,7 +86,28 @@ class TurnQueue {
     private running = false;
     private idleTimer: NodeJS.Timeout | undefined;
 
-    constructor(private readonly db: PGlite, private readonly turnTimeoutMs: number, private readonly onStuck: (handlerId: number) => void) {}
+    /** Set once the database may not serve any more (see `fail`): every message is refused from then on. */
+    private failure: Error | undefined;
+
+    constructor(
+        private readonly db: PGlite,
+        private readonly turnTimeoutMs: number,
+        private readonly onStuck: (handlerId: number) => void,
+        /** Throws when the data may no longer be written (its directory is gone); checked before each message. */
+        private readonly check: () => void = () => undefined,
+        private readonly onFailure: (err: Error) => void = () => undefined,
+    ) {}
+
+    get failed(): boolean {
+        return this.failure !== undefined;
+    }
+
+    private fail(err: Error): void {
+        if (this.failure === undefined) {
+            this.failure = err;
+            this.onFailure(err);
+        }
+    }
 
     enqueue(handlerId: number, message: Uint8Array, onData: (data: Uint8Array) => void): Promise<number> {
         return new Promise((resolve, reject) => {
@@ -118,6 +153,17 @@ class TurnQueue {
                 if (!item) {
                     break;
                 }
+                if (this.failure === undefined) {
+                    try {
+                        this.check();
+                    } catch (err) {
+                        this.fail(err as Error);
+                    }
+                }
+                if (this.failure !== undefined) {
+                    item.reject(this.failure);
+                    continue;
+                }
                 const tail: number[] = [];
                 let bytes = 0;
                 try {
@@ -131,6 +177,11 @@ class TurnQueue {
                     }));
                     item.resolve(bytes);
                 } catch (err) {
+                    // PGlite aborts (a WebAssembly RuntimeError) on a PANIC, e.g. a damaged file; it cannot
+                    // run anything after that.
+                    if ((err as Error).name === "RuntimeError") {
+                        this.fail(err as Error);
+                    }
                     item.reject(err);
                 }
                 const idle = tail.length === READY_FOR_QUERY_IDLE.length && tail.every((b, i) => b === READY_FOR_QUERY_IDLE[i]);
@@ -151,18 +202,71 @@ class TurnQueue {
     }
 }
 
-/** Starts PGlite and serves it on 127.0.0.1. */
+/**
+ * Starts PGlite and serves it on 127.0.0.1. With a data directory: locks it, refuses a directory PGlite
+ * would initialise over, and reports a directory PostgreSQL cannot open by what PostgreSQL said.
+ */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {}): Promise<EmbeddedPostgres> {
-    if (options.dataDir) {
-        if (options.fresh) {
-            rmSync(options.dataDir, { recursive: true, force: true });
-        }
-        mkdirSync(path.dirname(options.dataDir), { recursive: true });
+    const log = options.log ?? ((line: string) => console.error(line));
+    const dataDir = options.dataDir === undefined ? undefined : path.resolve(options.dataDir);
+    const lock = dataDir === undefined ? undefined : lockDataDirectory(dataDir, { note: options.lockNote, log });
+    try {
+        return await open(dataDir, lock, options, log);
+    } catch (err) {
+        lock?.release();
+        throw err;
     }
-    const db = await PGlite.create(options.dataDir ? { dataDir: options.dataDir } : {});
+}
+
+async function open(dataDir: string | undefined, lock: DataDirectoryLock | undefined, options: EmbeddedPostgresOptions, log: (line: string) => void): Promise<EmbeddedPostgres> {
+    let created = false;
+    if (dataDir !== undefined) {
+        if (options.fresh) {
+            rmSync(dataDir, { recursive: true, force: true });
+        }
+        created = inspectDataDirectory(dataDir) !== "database";
+        const lost = takeLostNote(dataDir);
+        if (lost !== undefined && created) {
+            log(`The data directory ${dataDir} vanished while a run served it (${lost}); its records are gone. Starting with a new, empty database there.`);
+        }
+    }
+    const db = await openPGlite(dataDir);
+    // The directory's identity when opened: a directory deleted (or deleted and made again) under the
+    // running database takes writes that no later start would find.
+    const identity = dataDir === undefined ? undefined : statSync(path.join(dataDir, "PG_VERSION"));
+    const check = () => {
+        if (dataDir === undefined || identity === undefined) {
+            return;
+        }
+        let now;
+        try {
+            now = statSync(path.join(dataDir, "PG_VERSION"));
+        } catch {
+            throw new Error(`The data directory ${dataDir} was deleted while the database served it`);
+        }
+        if (now.ino !== identity.ino || now.dev !== identity.dev) {
+            throw new Error(`The data directory ${dataDir} was replaced while the database served it`);
+        }
+    };
     const handlers = new Map<number, PGLiteSocketHandler>();
-    const queue = new TurnQueue(db, options.turnTimeoutMs ?? 10_000, (id) => void handlers.get(id)?.detach(true));
+    const onFailure = (err: Error) => {
+        const message = `${err.name === "RuntimeError" ? `The embedded database failed while serving${dataDir ? ` from ${dataDir}` : ""} (${err.message})` : err.message}: ` +
+            "every database request is refused from now on, so that nothing is acknowledged that is not kept. Stop this run (Ctrl-C) and start again.";
+        if (dataDir !== undefined) {
+            writeLostNote(dataDir, err.message);
+        }
+        (options.onLost ?? log)(message);
+        server.close();
+        for (const handler of handlers.values()) {
+            void handler.detach(true);
+        }
+    };
+    const queue = new TurnQueue(db, options.turnTimeoutMs ?? 10_000, (id) => void handlers.get(id)?.detach(true), check, onFailure);
     const server = net.createServer((socket) => {
+        if (queue.failed) {
+            socket.destroy();
+            return;
+        }
         // The handler's queue option is typed with pglite-socket's own (unexported) queue class.
         const handler = new PGLiteSocketHandler({ queryQueue: queue as unknown as PGLiteSocketHandlerOptions["queryQueue"], closeOnDetach: true });
         handlers.set(handler.handlerId, handler);
@@ -191,11 +295,61 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
         database,
         user,
         password,
+        created,
         stop: () => stopped ??= (async () => {
             const closed = new Promise<void>((resolve) => server.close(() => resolve()));
             await Promise.all([...handlers.values()].map((h) => h.detach(true)));
             await closed;
-            await db.close();
+            try {
+                check();
+            } catch (err) {
+                if (!queue.failed) {
+                    writeLostNote(dataDir!, (err as Error).message);
+                    log(`${(err as Error).message}: the records written since are gone.`);
+                }
+            }
+            // A PGlite that aborted cannot close; its files are as the abort left them.
+            await db.close().catch(() => undefined);
+            lock?.release();
         })(),
     };
+}
+
+/**
+ * PGlite on `dataDir` (or in memory). PostgreSQL's own words go to a buffer, not the console: when the
+ * directory cannot be opened, PGlite throws only `Aborted()` or "failed to initialize", and those words
+ * say why.
+ *
+ * Durability: PGlite's defaults, written out. PostgreSQL runs with `synchronous_commit=on`, so a commit
+ * returns only after its WAL record was written (`write()`) to the data directory's files, which are
+ * plain files in the host's file system (PGlite's NODEFS); a killed process (SIGKILL, a crash) loses no
+ * acknowledged commit, and the next start replays the WAL. PGlite starts PostgreSQL with `-F` (fsync
+ * off) and its NODEFS has no fsync, so a power loss or an operating-system crash may lose the last
+ * commits. `relaxedDurability` stays false (it only lets PGlite return before syncing a browser's
+ * IndexedDB/OPFS copy; NODEFS writes in place).
+ */
+async function openPGlite(dataDir: string | undefined): Promise<PGlite> {
+    const said: string[] = [];
+    const keep = (text: string) => {
+        said.push(text);
+        said.splice(0, Math.max(0, said.length - 20));
+        return true;
+    };
+    try {
+        return await PGlite.create({
+            ...(dataDir ? { dataDir } : {}),
+            relaxedDurability: false,
+            startParams: [...PGlite.defaultStartParams, "-c", "synchronous_commit=on"],
+            onStderr: keep,
+            onStdout: keep,
+        } as ConstructorParameters<typeof PGlite>[0]);
+    } catch (err) {
+        if (dataDir === undefined) {
+            throw err;
+        }
+        const why = said.filter((line) => /\b(PANIC|FATAL|ERROR|DETAIL|HINT):/.test(line)).map((line) => line.replace(/^.*?\b(PANIC|FATAL|ERROR|DETAIL|HINT):\s*/, "$1: "));
+        throw new DataDirectoryError(
+            `The data directory ${dataDir} cannot be opened: it is damaged. PostgreSQL says: ` +
+            `${why.length > 0 ? why.join(" ") : (err as Error).message}. ${keepACopy(dataDir)}`);
+    }
 }

@@ -7,8 +7,10 @@ import { randomBytes } from "node:crypto";
 import * as path from "node:path";
 import { exportSPKI, generateKeyPair, SignJWT } from "jose";
 import { catalog as defaultCatalog, databaseEnvironment, deployOrder, serviceEnvironment, type CatalogService } from "../services/catalog";
+import { Client } from "pg";
+import { EXIT_ADDRESS_IN_USE } from "../services/kit/src/listen";
 import { startEmbeddedPostgres } from "./embeddedPostgres";
-import { freePort, waitHealthy } from "./net";
+import { reservePort, waitHealthy, type PortReservation } from "./net";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -35,6 +37,14 @@ export interface LocalOptions {
      * @default `DATABASE_URL` when set, else the embedded PGlite in `.berth/pgdata`
      */
     database?: LocalDatabaseChoice;
+    /**
+     * Holds a port until its service starts (0: one the kernel picks). Tests replace it to take a port
+     * in the moment between its release and the service's `listen`.
+     * @default `reservePort`
+     */
+    reservePort?: (port: number) => Promise<PortReservation>;
+    /** Notices for people (the database's, e.g. a stale lock taken over). @default stderr */
+    log?: (line: string) => void;
 }
 
 export interface LocalService {
@@ -130,31 +140,63 @@ export async function devCredentials(): Promise<DevCredentials> {
     };
 }
 
-/** Starts every service, callees before callers, and resolves once each answers its health check. */
+/** How many times a backend whose picked port was taken in the meantime is started on another. */
+const PORT_ATTEMPTS = 3;
+
+/**
+ * Starts every service, callees before callers, and resolves once each answers its health check.
+ * Everything that can refuse the start (the gateway's port, a server of your own) is checked before the
+ * embedded database opens its data directory.
+ */
 export async function startLocal(options: LocalOptions = {}): Promise<LocalSystem> {
     const services = options.services ?? defaultCatalog;
     const output = options.output ?? process.stdout;
+    const reserve = options.reservePort ?? ((port: number) => reservePort(port));
+    const gatewayPort = options.port ?? 8080;
     const ports = new Map<string, number[]>();
-    for (const s of services) {
-        const count = s.gateway ? 1 : options.instances?.[s.name] ?? 1;
-        const list: number[] = [];
-        for (let i = 0; i < count; i++) {
-            list.push(s.gateway ? (options.port ?? 8080) || await freePort() : await freePort());
+    /** Ports held until their instance is launched, by "name/index". */
+    const held = new Map<string, PortReservation>();
+    const releaseAll = () => Promise.all([...held.values()].map((r) => r.release()));
+    try {
+        for (const s of services) {
+            const count = s.gateway ? 1 : options.instances?.[s.name] ?? 1;
+            const list: number[] = [];
+            for (let i = 0; i < count; i++) {
+                const reservation = await reserve(s.gateway ? gatewayPort : 0);
+                held.set(`${s.name}/${i}`, reservation);
+                list.push(reservation.port);
+            }
+            ports.set(s.name, list);
         }
-        ports.set(s.name, list);
+    } catch (err) {
+        await releaseAll();
+        throw err;
     }
     const addresses = (s: CatalogService) => ports.get(s.name)!.map((p) => `http://127.0.0.1:${p}`);
     const baseEnv = { ...process.env, ...options.env };
     const guarded = services.some((s) => s.auth !== "none");
     const credentials = guarded && !baseEnv.AUTH_ISSUER && !baseEnv.AUTH_API_KEYS ? await devCredentials() : undefined;
     const started: LocalService[] = [];
-    const database = await startLocalDatabase(options.database ?? localDatabaseChoice(), services);
+    let database: LocalDatabase | undefined;
+    try {
+        database = await startLocalDatabase(options.database ?? localDatabaseChoice(), services, {
+            note: `npm start, gateway on port ${ports.get(services.find((s) => s.gateway)?.name ?? "")?.[0] ?? "?"}`,
+            log: options.log,
+        });
+    } catch (err) {
+        await releaseAll();
+        throw err;
+    }
     const stop = async () => {
+        await releaseAll();
         await Promise.all(started.map((s) => stopProcess(s.process)));
         await database?.stop();
     };
 
-    const launch = (service: CatalogService, index: number): LocalService => {
+    const launch = async (service: CatalogService, index: number): Promise<LocalService> => {
+        const reservation = held.get(`${service.name}/${index}`);
+        held.delete(`${service.name}/${index}`);
+        await reservation?.release();
         const env = {
             ...process.env,
             ...serviceEnvironment(service, services, { addressOf: addresses, port: ports.get(service.name)![index], behindLoadBalancer: false }),
@@ -178,16 +220,42 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalSyste
         timeoutMs: options.startTimeoutMs ?? 30_000,
         alive: () => {
             if (s.process.exitCode !== null || s.process.signalCode !== null) {
-                throw new Error(`${s.service.name} exited at start (code ${s.process.exitCode ?? s.process.signalCode}); see its log lines above`);
+                const port = ports.get(s.service.name)![s.index];
+                throw Object.assign(new Error(s.process.exitCode === EXIT_ADDRESS_IN_USE
+                    ? `${s.service.name} could not listen: port ${port} on 127.0.0.1 is in use by another program${s.service.gateway ? `; choose another (e.g. PORT=${port + 1})` : ""}`
+                    : `${s.service.name} exited at start (code ${s.process.exitCode ?? s.process.signalCode}); see its log lines above`), { exitCode: s.process.exitCode });
             }
         },
     });
+    /**
+     * Launches one instance and waits until it is healthy. A port picked here (every backend's, and the
+     * gateway's with port 0) may be taken by another program between its release and the service's
+     * `listen`; the instance then starts on another, which its callers, started later, are given.
+     */
+    const bringUp = async (service: CatalogService, index: number): Promise<LocalService> => {
+        for (let attempt = 1; ; attempt++) {
+            const instance = await launch(service, index);
+            started.push(instance);
+            try {
+                await healthy(instance);
+                return instance;
+            } catch (err) {
+                const picked = !service.gateway || gatewayPort === 0;
+                if ((err as { exitCode?: number }).exitCode !== EXIT_ADDRESS_IN_USE || !picked || attempt >= PORT_ATTEMPTS) {
+                    throw err;
+                }
+                started.splice(started.indexOf(instance), 1);
+                const reservation = await reserve(0);
+                held.set(`${service.name}/${index}`, reservation);
+                ports.get(service.name)![index] = reservation.port;
+                output.write(`${service.name.padEnd(10)}| port taken before it listened; starting again on ${reservation.port}\n`);
+            }
+        }
+    };
 
     try {
         for (const service of deployOrder(services)) {
-            const instances = ports.get(service.name)!.map((_, i) => launch(service, i));
-            started.push(...instances);
-            await Promise.all(instances.map(healthy));
+            await Promise.all(ports.get(service.name)!.map((_, i) => bringUp(service, i)));
         }
     } catch (err) {
         await stop();
@@ -206,7 +274,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalSyste
                 throw new Error(`no instance ${index} of ${name} runs`);
             }
             await stopProcess(started[at].process);
-            const next = launch(started[at].service, index);
+            const next = await launch(started[at].service, index);
             started[at] = next;
             await healthy(next);
             return next;
@@ -220,15 +288,23 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalSyste
  */
 export type LocalDatabaseChoice = { url: string } | { dataDir?: string; fresh?: boolean };
 
-/** `DATABASE_URL` when set, else PGlite in `.berth/pgdata`; `--fresh` empties that first. */
-export function localDatabaseChoice(env: NodeJS.ProcessEnv = process.env, fresh = false): LocalDatabaseChoice {
+/** The embedded database's data directory when none is given. */
+export const DEFAULT_DATA_DIR = path.join(ROOT, ".berth", "pgdata");
+
+/**
+ * `DATABASE_URL` when set, else PGlite in `dataDir` (default `.berth/pgdata`); `fresh` empties that first.
+ */
+export function localDatabaseChoice(env: NodeJS.ProcessEnv = process.env, fresh = false, dataDir?: string): LocalDatabaseChoice {
     if (env.DATABASE_URL) {
         if (fresh) {
             throw new Error("--fresh empties the embedded database; with DATABASE_URL set, empty your server yourself");
         }
+        if (dataDir !== undefined) {
+            throw new Error("--data-dir is the embedded database's directory; with DATABASE_URL set, the data is on your server");
+        }
         return { url: env.DATABASE_URL };
     }
-    return { dataDir: path.join(ROOT, ".berth", "pgdata"), fresh };
+    return { dataDir: path.resolve(dataDir ?? DEFAULT_DATA_DIR), fresh };
 }
 
 interface LocalDatabase {
@@ -238,16 +314,49 @@ interface LocalDatabase {
     stop(): Promise<void>;
 }
 
+/** `url` with its password hidden, for messages. */
+function shownUrl(url: URL): string {
+    const shown = new URL(url);
+    shown.password = shown.password ? "***" : "";
+    return shown.toString();
+}
+
+/** Throws a one-line error when the server at `url` does not accept a connection within a few seconds. */
+async function checkReachable(url: URL): Promise<void> {
+    const client = new Client({ connectionString: url.toString(), connectionTimeoutMillis: 5000 });
+    client.on("error", () => undefined);
+    try {
+        await client.connect();
+    } catch (err) {
+        throw new Error(`DATABASE_URL ${shownUrl(url)} cannot be reached: ${(err as Error).message || (err as { code?: string }).code}`);
+    } finally {
+        await client.end().catch(() => undefined);
+    }
+}
+
 /**
- * Starts the embedded database when a service needs one and no server is given. Every service process
- * connects through the same client and SQL as in AWS; PGlite runs one statement at a time for all of
- * them (see `embeddedPostgres.ts`), so each process keeps one connection: more would only wait there.
+ * Starts the embedded database when a service needs one and no server is given (a server of yours is
+ * checked to accept connections instead). Every service process connects through the same client and SQL
+ * as in AWS; PGlite runs one statement at a time for all of them (see `embeddedPostgres.ts`), so each
+ * process keeps one connection: more would only wait there.
  */
-async function startLocalDatabase(choice: LocalDatabaseChoice, services: readonly CatalogService[]): Promise<LocalDatabase | undefined> {
+async function startLocalDatabase(
+    choice: LocalDatabaseChoice,
+    services: readonly CatalogService[],
+    options: { note?: string; log?: (line: string) => void } = {},
+): Promise<LocalDatabase | undefined> {
     if (!services.some((s) => s.database)) {
         return undefined;
     }
-    const embedded = "url" in choice ? undefined : await startEmbeddedPostgres({ dataDir: choice.dataDir, fresh: choice.fresh });
+    if ("url" in choice) {
+        await checkReachable(new URL(choice.url));
+    }
+    const embedded = "url" in choice ? undefined : await startEmbeddedPostgres({
+        dataDir: choice.dataDir,
+        fresh: choice.fresh,
+        lockNote: options.note,
+        log: options.log,
+    });
     const url = new URL(embedded?.url ?? (choice as { url: string }).url);
     const environment = (service: CatalogService) => ({
         ...databaseEnvironment(service, {
@@ -262,12 +371,11 @@ async function startLocalDatabase(choice: LocalDatabaseChoice, services: readonl
         DATABASE_URL: url.toString(),
         ...(embedded ? { DB_POOL_MAX: "1" } : process.env.DB_SSL ? { DB_SSL: process.env.DB_SSL } : {}),
     });
-    const shown = new URL(url);
-    shown.password = shown.password ? "***" : "";
+    const dataDir = "dataDir" in choice ? choice.dataDir : undefined;
     return {
         description: embedded
-            ? `embedded PGlite, ${"dataDir" in choice && choice.dataDir ? `data in ${path.relative(ROOT, choice.dataDir) || choice.dataDir}` : "in memory"}, on ${embedded.host}:${embedded.port}`
-            : `${shown.toString()} (DATABASE_URL)`,
+            ? `embedded PGlite, ${dataDir ? `data in ${path.relative(ROOT, dataDir).startsWith("..") ? dataDir : path.relative(ROOT, dataDir)}${embedded.created ? " (new, empty: seeded now)" : ""}, locked by this run` : "in memory"}, on ${embedded.host}:${embedded.port}`
+            : `${shownUrl(url)} (DATABASE_URL)`,
         environment: (service) => (service.database ? environment(service) : {}),
         stop: async () => {
             await embedded?.stop();

@@ -17,6 +17,37 @@ export function freePort(): Promise<number> {
     });
 }
 
+/** A loopback port held open until the service that will listen on it is about to start. */
+export interface PortReservation {
+    readonly port: number;
+    /** Stops holding the port; once. */
+    release(): Promise<void>;
+}
+
+/**
+ * Holds `port` (0: one the kernel picks) on `host` by listening on it, so that nothing else takes it
+ * between the choice and the service's own `listen`; or throws a one-line error when it is in use.
+ * Anything that connects meanwhile is hung up on.
+ */
+export function reservePort(port = 0, host = "127.0.0.1"): Promise<PortReservation> {
+    return new Promise((resolve, reject) => {
+        const server = net.createServer((socket) => socket.destroy());
+        server.unref();
+        server.once("error", (err: NodeJS.ErrnoException) => {
+            reject(err.code === "EADDRINUSE"
+                ? Object.assign(new Error(`Port ${port} on ${host} is in use by another program; choose another (e.g. PORT=${port === 65535 ? port - 1 : port + 1}), or stop that program`), { code: err.code })
+                : err);
+        });
+        server.listen({ port, host, exclusive: true }, () => {
+            let released: Promise<void> | undefined;
+            resolve({
+                port: (server.address() as net.AddressInfo).port,
+                release: () => released ??= new Promise<void>((r) => server.close(() => r())),
+            });
+        });
+    });
+}
+
 export interface WaitHealthyOptions {
     /** Give up after this long. @default 30000 */
     timeoutMs?: number;

@@ -3,17 +3,70 @@
  */
 import { portFromEnv } from "../services/kit/src/http";
 import { tracingDestination } from "../services/kit/src/tracing";
-import { localDatabaseChoice, startLocal } from "./local";
+import { localDatabaseChoice, startLocal, type LocalSystem } from "./local";
+
+const USAGE = "allowed: --fresh (empty the embedded database first), --data-dir <directory> (the embedded database's directory; default .berth/pgdata)";
+
+/** The command line's options, or an error naming the one that is wrong. */
+function parseFlags(args: readonly string[]): { fresh: boolean; dataDir?: string } {
+    let fresh = false;
+    let dataDir: string | undefined;
+    for (let i = 0; i < args.length; i++) {
+        const arg = args[i];
+        if (arg === "--fresh") {
+            fresh = true;
+        } else if (arg === "--data-dir" || arg.startsWith("--data-dir=")) {
+            const value = arg === "--data-dir" ? args[++i] : arg.slice("--data-dir=".length);
+            if (value === undefined || value === "" || value.startsWith("--")) {
+                throw new Error(`--data-dir needs a directory; ${USAGE}`);
+            }
+            dataDir = value;
+        } else {
+            throw new Error(`Unknown option ${arg}; ${USAGE}`);
+        }
+    }
+    return { fresh, dataDir };
+}
+
+/**
+ * The gateway's port from `PORT`, in decimal digits only: `Number()` alone would take `0x1F90` or `1e3`
+ * for a port, and a typo would then listen somewhere unexpected.
+ */
+function gatewayPort(env: NodeJS.ProcessEnv): number {
+    if (env.PORT !== undefined && !/^\d{1,5}$/.test(env.PORT)) {
+        throw new Error(`PORT is ${JSON.stringify(env.PORT)}; allowed: a whole number from 0 to 65535`);
+    }
+    return portFromEnv(env);
+}
 
 async function main(): Promise<void> {
-    const flags = process.argv.slice(2);
-    const unknown = flags.filter((f) => f !== "--fresh");
-    if (unknown.length > 0) {
-        throw new Error(`Unknown option ${unknown.join(" ")}; allowed: --fresh (start the embedded database empty)`);
-    }
+    const flags = parseFlags(process.argv.slice(2));
+    // Everything that can refuse the start is checked before the data directory is opened: the options,
+    // PORT and the OTEL_* settings here, the gateway's port and a server of your own in `startLocal`.
+    const port = gatewayPort(process.env);
     // Checked here once, so that a wrong OTEL_* value is one message rather than every service exiting.
     const traces = tracingDestination(process.env);
-    const system = await startLocal({ port: portFromEnv(), database: localDatabaseChoice(process.env, flags.includes("--fresh")) });
+    const database = localDatabaseChoice(process.env, flags.fresh, flags.dataDir);
+
+    // Registered before the start, so that a signal during it stops what has started (and frees the data
+    // directory) instead of killing this process and leaving the services behind.
+    let system: LocalSystem | undefined;
+    let stopping = false;
+    const stop = (code: number) => {
+        if (stopping) {
+            return;
+        }
+        stopping = true;
+        console.log("\nStopping...");
+        void system?.stop().then(() => process.exit(code));
+    };
+    process.on("SIGINT", () => stop(0));
+    process.on("SIGTERM", () => stop(0));
+    system = await startLocal({ port, database });
+    if (stopping) {
+        await system.stop();
+        process.exit(0);
+    }
     console.log("\nBerth runs locally:");
     for (const s of system.services) {
         console.log(`  ${s.service.name.padEnd(10)} ${s.url}${s.service.routes.length ? `  (${s.service.routes.join(", ")} through the gateway)` : ""}`);
@@ -36,23 +89,11 @@ async function main(): Promise<void> {
     }
     console.log(`\nTry: curl ${system.url}/users   (Ctrl-C stops everything)\n`);
 
-    let stopping = false;
-    const stop = () => {
-        if (stopping) {
-            return;
-        }
-        stopping = true;
-        console.log("\nStopping...");
-        system.stop().then(() => process.exit(0));
-    };
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
     for (const s of system.services) {
         s.process.once("exit", (code, signal) => {
             if (!stopping) {
                 console.error(`${s.service.name} exited (${code ?? signal}); stopping the others`);
-                stopping = true;
-                system.stop().then(() => process.exit(1));
+                stop(1);
             }
         });
     }

@@ -3,8 +3,10 @@
  * catalogue, and the test talks to the gateway only.
  */
 import * as assert from "node:assert";
+import * as net from "node:net";
 import { PassThrough } from "node:stream";
 import { startLocal, type LocalSystem } from "../scripts/local";
+import { reservePort } from "../scripts/net";
 import { catalog } from "../services/catalog";
 
 describe("the local run, through the gateway", function () {
@@ -14,14 +16,45 @@ describe("the local run, through the gateway", function () {
     const get = (path: string, init?: RequestInit) => fetch(`${system.url}${path}`, { signal: AbortSignal.timeout(10_000), ...init });
     const child = (name: string) => system.services.find((s) => s.service.name === name)!.process;
 
+    /** A port another program takes in the moment between its release and its service's `listen`. */
+    let stolen: { port: number; server?: net.Server } | undefined;
+
     before(async () => {
         const output = new PassThrough();
         output.on("data", (chunk: Buffer) => { logs += chunk.toString(); });
-        // The embedded database in memory, so that the test neither reads nor changes .berth/pgdata.
-        system = await startLocal({ port: 0, env: { TIMEOUT_MS: "700" }, output, database: {} });
+        system = await startLocal({
+            port: 0,
+            env: { TIMEOUT_MS: "700" },
+            output,
+            // The embedded database in memory, so that the test neither reads nor changes .berth/pgdata.
+            database: {},
+            reservePort: async (port) => {
+                const reservation = await reservePort(port);
+                if (stolen) {
+                    return reservation;
+                }
+                const theft: { port: number; server?: net.Server } = stolen = { port: reservation.port };
+                return {
+                    port: reservation.port,
+                    release: async () => {
+                        await reservation.release();
+                        const server = net.createServer((socket) => socket.destroy());
+                        await new Promise<void>((resolve) => server.listen(theft.port, "127.0.0.1", resolve));
+                        theft.server = server;
+                    },
+                };
+            },
+        });
     });
     after(async () => {
         await system?.stop();
+        stolen?.server?.close();
+    });
+
+    it("starts a service whose port was taken before it listened on another one", () => {
+        assert.ok(stolen?.server, "no port was taken in between");
+        assert.ok(!system.services.some((s) => s.url.endsWith(`:${stolen!.port}`)), "a service claims the taken port");
+        assert.match(logs, /port taken before it listened; starting again on \d+/);
     });
 
     it("starts every catalogue service on loopback", () => {

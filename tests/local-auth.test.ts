@@ -15,7 +15,8 @@ describe("the local run with authentication", function () {
     before(async () => {
         const services = resolveCatalog(declarations.map((d) =>
             d.name === "users" ? { ...d, auth: "jwt" as const } : d.name === "products" ? { ...d, auth: "apiKey" as const } : d));
-        system = await startLocal({ port: 0, services, output: new PassThrough().resume(), env: { AUTH_ISSUER: "", AUTH_API_KEYS: "" } });
+        // The embedded database in memory, so that the test neither reads nor changes .berth/pgdata.
+        system = await startLocal({ port: 0, services, output: new PassThrough().resume(), env: { AUTH_ISSUER: "", AUTH_API_KEYS: "" }, database: {} });
     });
     after(async () => {
         await system?.stop();

@@ -1,5 +1,6 @@
 import pino from "pino";
 import { exitOnSignals, portFromEnv, wholeNumberFromEnv } from "../../kit/src/http";
+import { exitCodeFor } from "../../kit/src/listen";
 import { serviceTracing, shutDownServiceTracing } from "../../kit/src/tracing";
 import { authFromEnv } from "./auth";
 import { DEFAULT_TIMEOUT_MS, Gateway } from "./gateway";
@@ -29,8 +30,13 @@ async function main(): Promise<void> {
     });
     const port = portFromEnv();
     const host = process.env.HOST ?? "0.0.0.0";
-    gateway.server.listen(port, host, () => {
-        logger.info({ address: gateway.server.address(), routes }, "listening");
+    await new Promise<void>((resolve, reject) => {
+        gateway.server.once("error", reject);
+        gateway.server.listen(port, host, () => {
+            gateway.server.off("error", reject);
+            logger.info({ address: gateway.server.address(), routes }, "listening");
+            resolve();
+        });
     });
     // The last requests' spans leave after the server has stopped, before the process exits.
     exitOnSignals({ close: () => gateway.close().then(shutDownServiceTracing), tracker: gateway.tracker, log: logger });
@@ -38,5 +44,5 @@ async function main(): Promise<void> {
 
 main().catch((err: Error) => {
     console.error(err.message);
-    process.exit(1);
+    process.exit(exitCodeFor(err));
 });

@@ -185,11 +185,17 @@ export async function shutDown(options: ShutdownOptions): Promise<"closed" | "de
 /**
  * On SIGTERM or SIGINT: `shutDown`, then exit 0 (also when the deadline cut requests: that is the
  * designed outcome, and ECS would otherwise SIGKILL). Exits 1 only when closing fails.
+ *
+ * A signal that arrives while shutting down is absorbed: Ctrl-C reaches every process of the terminal's
+ * process group and `npm start` then sends its own SIGTERM, and a supervisor may signal the whole group
+ * and then the process; the process's default action on that second signal would cut the in-flight
+ * requests whose answers shutdown waits for.
  */
 export function exitOnSignals(options: ShutdownOptions): void {
     let closing = false;
     const onSignal = (signal: NodeJS.Signals) => {
         if (closing) {
+            options.log.info({ signal }, "already shutting down; signal ignored");
             return;
         }
         closing = true;
@@ -202,6 +208,6 @@ export function exitOnSignals(options: ShutdownOptions): void {
             },
         );
     };
-    process.once("SIGTERM", onSignal);
-    process.once("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
 }

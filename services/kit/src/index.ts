@@ -14,4 +14,5 @@ export {
     ConnectionTracker, exitOnSignals, KEEP_ALIVE_TIMEOUT_MS, portFromEnv, wholeNumberFromEnv, REUSE_GRACE_MS, SHUTDOWN_TIMEOUT_MS, shutDown,
     type ShutdownLog, type ShutdownOptions,
 } from "./http";
+export { EXIT_ADDRESS_IN_USE, exitCodeFor } from "./listen";
 export { createService, routes, serve, serveWithDatabase, type RouteSpec, type ServeOptions, type ServiceOptions } from "./server";

@@ -9,6 +9,7 @@ import { Database, type Migration } from "./database";
 import { parseJsonBody } from "./body";
 import { acceptedRequestId, clientErrorResponse, describeViolations, errorBody, HttpError } from "./errors";
 import { ConnectionTracker, exitOnSignals, KEEP_ALIVE_TIMEOUT_MS, portFromEnv } from "./http";
+import { exitCodeFor } from "./listen";
 import { context, contextWith, endWithResponse, headerGetter, REQUEST_ID_ATTRIBUTE, ROOT_CONTEXT, serviceTracing, shutDownServiceTracing, type Tracing } from "./tracing";
 
 /** Answers from the process alone, for the load balancer's and ECS's probes. */
@@ -291,7 +292,8 @@ export async function serve(app: FastifyInstance, options: ServeOptions = {}): P
  * The entry point of a service that keeps its records in PostgreSQL: reads the connection settings from the
  * environment (see `databaseSettingsFromEnv`), listens, then applies `migrations`. It listens first so that
  * `/health` answers while the database is still out of reach (data routes answer 503 until migrated);
- * a migration the server refuses ends the process with exit code 1, failing the deployment.
+ * a migration the server refuses ends the process with exit code 1, failing the deployment (a port in use:
+ * `EXIT_ADDRESS_IN_USE`).
  */
 export function serveWithDatabase(name: string, migrations: readonly Migration[], build: (database: Database) => FastifyInstance, options: ServeOptions = {}): void {
     const start = async () => {
@@ -302,6 +304,6 @@ export function serveWithDatabase(name: string, migrations: readonly Migration[]
     };
     start().catch((err: unknown) => {
         console.error(err instanceof Error ? err.message : err);
-        process.exit(1);
+        process.exit(exitCodeFor(err));
     });
 }

@@ -114,4 +114,41 @@ describe("graceful shutdown", function () {
             await Promise.all([stalled.closed, slowloris.closed]);
         });
     });
+
+    describe("of a service process signalled again while it shuts down", () => {
+        it("absorbs a second SIGTERM and a SIGINT, and answers the in-flight request", async function () {
+            this.timeout(30_000);
+            const port = await new Promise<number>((resolve) => {
+                const s = net.createServer().listen(0, "127.0.0.1", () => {
+                    const p = (s.address() as AddressInfo).port;
+                    s.close(() => resolve(p));
+                });
+            });
+            const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.resolve(__dirname, "fixtures/slowService.ts")], {
+                env: { ...process.env, PORT: String(port), HOST: "127.0.0.1" },
+                stdio: "ignore",
+            });
+            try {
+                for (let i = 0; i < 100 && !(await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false)); i++) {
+                    await sleep(100);
+                }
+                const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+                const inFlight = fetch(`http://127.0.0.1:${port}/slow`);
+                await sleep(200);
+                // As Ctrl-C in a terminal (SIGINT to the process group) followed by `npm start`'s own SIGTERM,
+                // or a supervisor that signals the group and then the process.
+                child.kill("SIGTERM");
+                await sleep(50);
+                child.kill("SIGTERM");
+                await sleep(50);
+                child.kill("SIGINT");
+                const res = await inFlight;
+                assert.strictEqual(res.status, 200);
+                assert.deepStrictEqual(await res.json(), { done: true });
+                assert.strictEqual(await exited, 0);
+            } finally {
+                child.kill("SIGKILL");
+            }
+        });
+    });
 });
