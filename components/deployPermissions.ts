@@ -763,7 +763,11 @@ export function deployPolicy(
             Effect: "Allow",
             Action: databaseSecret.filter((a) => /:(CreateSecret|TagResource)$/.test(a)),
             Resource: secretArn,
-            Condition: { StringEquals: instanceTag("RequestTag") },
+            // IfExists: AWS documents which tag RDS gives the secret, not whether its forwarded CreateSecret and
+            // TagResource carry it in the request; a secret being created has no tag yet, and any other instance's
+            // secret carries its own, which no caller can change (`aws:` tags are AWS's alone:
+            // https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_TagResource.html).
+            Condition: { StringEqualsIfExists: { ...instanceTag("RequestTag"), ...instanceTag("ResourceTag") } },
         }],
         [databaseSecret.length > 0 && ctx.databaseArn !== undefined, {
             Sid: "ChangeDatabaseSecret",
