@@ -1,16 +1,17 @@
 import * as pulumi from "@pulumi/pulumi";
+import { durationSeconds, type CheckIdentity } from "./awsIdentity";
 import { DEPLOYMENT_POLL_INTERVAL, DEPLOYMENT_TIMEOUT } from "./rollout";
 import { waitForRollout, type EcsApi } from "./rolloutCheck";
 
 export interface DeploymentCheckArgs {
-    /** The region of the cluster. The check calls ECS there with the AWS SDK's default credentials. */
+    /** The region of the cluster. */
     region: pulumi.Input<string>;
     /**
-     * The shared-config profile to call ECS with: the stack's `aws:profile`, so that the check uses the same
-     * account as the AWS provider.
+     * Whom to call AWS as: the stack's credential settings, the same the AWS provider is given (profile,
+     * shared files, the chain of roles to assume), so that the check reads the account the service is in.
      * @default the AWS SDK's default credential chain (environment, `AWS_PROFILE`, SSO, instance role)
      */
-    profile?: pulumi.Input<string>;
+    identity?: CheckIdentity;
     /** The cluster's name or ARN. */
     cluster: pulumi.Input<string>;
     /** The service's name. */
@@ -33,7 +34,7 @@ export interface DeploymentCheckArgs {
 /** The inputs as the dynamic provider receives them. */
 interface CheckInputs {
     region: string;
-    profile?: string;
+    identity: CheckIdentity;
     cluster: string;
     service: string;
     taskDefinitionArn: string;
@@ -50,8 +51,8 @@ const WATCHED: ReadonlyArray<keyof CheckInputs> = ["region", "cluster", "service
 
 /**
  * The provider runs in the Pulumi CLI's Node process from a serialized copy of these functions: modules are
- * required inside them, and everything else they use comes from their inputs or from rolloutCheck.ts, which
- * imports nothing.
+ * required inside them, and everything else they use comes from their inputs or from rolloutCheck.ts and
+ * awsIdentity.ts, which import nothing.
  */
 const provider: pulumi.dynamic.ResourceProvider = {
     async diff(_id: string, olds: CheckInputs, news: CheckInputs): Promise<pulumi.dynamic.DiffResult> {
@@ -76,7 +77,7 @@ const provider: pulumi.dynamic.ResourceProvider = {
 async function confirm(inputs: CheckInputs): Promise<void> {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const sdk = require("@aws-sdk/client-ecs") as typeof import("@aws-sdk/client-ecs");
-    const client = new sdk.ECSClient({ region: inputs.region, profile: inputs.profile || undefined });
+    const client = new sdk.ECSClient({ region: inputs.region, credentials: credentialsFor(inputs.identity, inputs.region) });
     const api: EcsApi = {
         describeServices: (input) => client.send(new sdk.DescribeServicesCommand(input)),
         listTasks: (input) => client.send(new sdk.ListTasksCommand(input)),
@@ -93,6 +94,44 @@ async function confirm(inputs: CheckInputs): Promise<void> {
 }
 
 /**
+ * The credentials of the stack's identity, as the AWS provider resolves them from the same settings: the
+ * profile and shared files through the SDK's default chain, then each role of the chain assumed with the
+ * credentials before it (STS AssumeRole with its external ID, session name and duration). Undefined: the
+ * SDK's default chain, as the provider's without settings.
+ */
+function credentialsFor(identity: CheckIdentity | undefined, region: string): import("@aws-sdk/types").AwsCredentialIdentityProvider | undefined {
+    if (!identity || (!identity.profile && !identity.sharedConfigFile && !identity.sharedCredentialsFile && (identity.assumeRoles ?? []).length === 0)) {
+        return undefined;
+    }
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const providers = require("@aws-sdk/credential-providers") as typeof import("@aws-sdk/credential-providers");
+    let credentials = providers.fromNodeProviderChain({
+        profile: identity.profile || undefined,
+        filepath: identity.sharedCredentialsFile,
+        configFilepath: identity.sharedConfigFile,
+    });
+    for (const role of identity.assumeRoles ?? []) {
+        const seconds = role.duration ? durationSeconds(role.duration) : undefined;
+        credentials = providers.fromTemporaryCredentials({
+            masterCredentials: credentials,
+            clientConfig: { region },
+            params: {
+                RoleArn: role.roleArn,
+                ExternalId: role.externalId,
+                RoleSessionName: role.sessionName,
+                DurationSeconds: seconds,
+                SourceIdentity: role.sourceIdentity,
+                Policy: role.policy,
+                PolicyArns: role.policyArns?.map((arn) => ({ arn })),
+                Tags: role.tags ? Object.entries(role.tags).map(([Key, Value]) => ({ Key, Value })) : undefined,
+                TransitiveTagKeys: role.transitiveTagKeys,
+            },
+        });
+    }
+    return credentials;
+}
+
+/**
  * Fails `pulumi up` unless the service's deployment of `taskDefinitionArn` reached COMPLETED and the service
  * runs it, naming the service, the deployment's state and why its tasks stopped (see rolloutCheck.ts for
  * what ECS reports and why the AWS provider's own wait is not enough).
@@ -106,7 +145,7 @@ export class DeploymentCheck extends pulumi.dynamic.Resource {
     constructor(name: string, args: DeploymentCheckArgs, opts?: pulumi.CustomResourceOptions) {
         super(provider, name, {
             region: args.region,
-            profile: args.profile ?? "",
+            identity: args.identity ?? { assumeRoles: [] },
             cluster: args.cluster,
             service: args.service,
             taskDefinitionArn: args.taskDefinitionArn,

@@ -4,6 +4,7 @@ import { createAlbRoute, DEFAULT_ROUTE_PRIORITY, MAX_RULE_VALUES, testRulePriori
 import { createAutoscaling } from "./autoscaling";
 import type { ScaleSchedule } from "./schedule";
 import { createStoredSecrets } from "./secrets";
+import type { CheckIdentity } from "./awsIdentity";
 import { DeploymentCheck } from "./deploymentCheck";
 import { describeFargateMemory, isFargateSize } from "./fargate";
 import { childName } from "./naming";
@@ -195,10 +196,10 @@ export interface FargateServiceArgs {
     /** The region: for the awslogs driver and the deployment check. */
     region: string;
     /**
-     * The shared-config profile the deployment check calls ECS with (the stack's `aws:profile`).
+     * Whom the deployment check calls AWS as: the stack's credential settings, as the AWS provider has them.
      * @default the AWS SDK's default credentials
      */
-    awsProfile?: string;
+    awsIdentity?: CheckIdentity;
     /**
      * Fail `pulumi up` unless each deployment reaches COMPLETED (see `DeploymentCheck`). Off: the AWS
      * provider's steady-state wait, which passes a rolled-back deployment.
@@ -406,7 +407,7 @@ export class FargateService extends pulumi.ComponentResource {
         this.ready = (args.verifyDeployment ?? true)
             ? new DeploymentCheck(childName(name, "deployment"), {
                 region: args.region,
-                profile: args.awsProfile,
+                identity: args.awsIdentity,
                 cluster: args.cluster.name,
                 service: service.name,
                 taskDefinitionArn: task.taskDefinition.arn,

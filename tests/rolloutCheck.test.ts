@@ -307,7 +307,7 @@ describe("deployment check provider", () => {
         const mod = { exports: {} as { handler: () => Record<string, (...args: unknown[]) => Promise<any>> } };
         new Function("exports", "module", "require", text)(mod.exports, mod, require);
         const provider = mod.exports.handler();
-        const inputs = { region: "eu-west-1", profile: "", cluster: "k", service: "s", taskDefinitionArn: NEW, strategy: "rolling", timeoutSeconds: 1800, pollSeconds: 15 };
+        const inputs = { region: "eu-west-1", identity: { assumeRoles: [] }, cluster: "k", service: "s", taskDefinitionArn: NEW, strategy: "rolling", timeoutSeconds: 1800, pollSeconds: 15 };
         assert.deepStrictEqual(await provider.diff("id", inputs, { ...inputs, timeoutSeconds: 60 }), { changes: false });
         assert.deepStrictEqual(await provider.diff("id", inputs, { ...inputs, taskDefinitionArn: OLD }), { changes: true });
         assert.deepStrictEqual(await provider.diff("id", inputs, { ...inputs, service: "t" }), { changes: true });

@@ -158,6 +158,8 @@ function computed(type: string, name: string, inputs: Record<string, any>): Reco
 export class Harness {
     readonly resources: Recorded[] = [];
     readonly calls: string[] = [];
+    /** Every invoke with the provider it went through (`<urn>::<id>`; undefined: the default provider). */
+    readonly invokes: Array<{ token: string; provider?: string }> = [];
     private zones: string[];
     private zones53: Array<{ zoneId: string; name: string }>;
     /** Options the mocks do not pass to `newResource`, read from each registration request. */
@@ -196,6 +198,7 @@ export class Harness {
             },
             call: (args: pulumi.runtime.MockCallArgs) => {
                 this.calls.push(args.token);
+                this.invokes.push({ token: args.token, provider: args.provider });
                 switch (args.token) {
                     case "aws:index/getAvailabilityZones:getAvailabilityZones":
                         return { id: REGION, names: this.zones, zoneIds: this.zones.map((_, i) => `use1-az${i + 1}`) };
@@ -282,6 +285,11 @@ export class Harness {
     /** Whether the engine waits for `dependency` (`type::name`) before it creates `r`, directly. */
     waitsFor(r: Recorded, dependency: Recorded): boolean {
         return r.dependencies.includes(`${dependency.type}::${dependency.name}`);
+    }
+
+    /** What the program registered that AWS would hold: every resource but the providers (which create nothing). */
+    awsResources(): Recorded[] {
+        return this.resources.filter((r) => !r.type.startsWith("pulumi:providers:"));
     }
 
     ofType(type: string): Recorded[] {
