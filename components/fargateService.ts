@@ -615,11 +615,29 @@ export class FargateService extends pulumi.ComponentResource {
         }, {
             parent: this,
             dependsOn: spec.dependsOn,
-            // Autoscaling owns the task count between deployments.
-            ignoreChanges: spec.autoscaled ? ["desiredCount"] : [],
+            ignoreChanges: [
+                // Autoscaling owns the task count between deployments.
+                ...(spec.autoscaled ? ["desiredCount"] : []),
+                ...(route ? OWNED_BY_ECS : []),
+            ],
+            // New target groups (a new port or VPC) come with a new service: their ARNs are not updated in
+            // place (OWNED_BY_ECS), and the old groups cannot be deleted while a service uses them.
+            replaceWith: route ? [route.targetGroup, route.shift.alternateTargetGroup] : undefined,
         });
     }
 }
+
+/**
+ * What ECS decides about a public service's load balancer after creation: which of the two target groups is
+ * the production one. The AWS provider resends the whole `loadBalancers` list in an UpdateService whenever
+ * its state differs from the program's (hashicorp/terraform-provider-aws, internal/service/ecs/service.go,
+ * `resourceServiceUpdate`: `if d.HasChange("load_balancer") { input.LoadBalancers = expandLoadBalancers(...) }`,
+ * with the state read back from DescribeServices), and deployments driven through the provider are reported
+ * not to alternate the groups as console deployments do (hashicorp/terraform-provider-aws#45678, open). So
+ * Berth states the groups once, at creation, and leaves them to ECS; the deployment check verifies where the
+ * production rule sends traffic after each release (rolloutCheck.ts).
+ */
+const OWNED_BY_ECS = ["loadBalancers[0].targetGroupArn", "loadBalancers[0].advancedConfiguration.alternateTargetGroupArn"];
 
 /**
  * The capacity provider strategy for an on-demand base and a Spot share. Both providers are always listed,

@@ -75,6 +75,26 @@ describe("rollout strategies in FargateService", () => {
         }
     });
 
+    it("replaces both listener rules, deleting each first, and the service when a target group is replaced, so that nothing stays on the old groups", async () => {
+        const h = await built({ expose: publicExpose });
+        const groups = [`${T.tg}::x-tg`, `${T.tg}::x-tg-alt`];
+        for (const rule of [h.one(T.rule, "x-rule"), h.one(T.rule, "x-test-rule")]) {
+            assert.deepStrictEqual([...rule.replaceWith].sort(), groups, `${rule.name} follows both groups`);
+            assert.strictEqual(rule.deleteBeforeReplace, true, `${rule.name}: the new rule takes the old one's priority, unique on the listener`);
+        }
+        assert.deepStrictEqual([...service(h).replaceWith].sort(), groups, "the service follows both groups");
+        const backend = await built({});
+        assert.deepStrictEqual(service(backend).replaceWith, []);
+    });
+
+    it("leaves which target group is production to ECS after creation, on a public service only", async () => {
+        const h = await built({ expose: publicExpose, maxCount: 3 });
+        assert.deepStrictEqual(service(h).ignoreChanges, [
+            "desiredCount", "loadBalancers[0].targetGroupArn", "loadBalancers[0].advancedConfiguration.alternateTargetGroupArn",
+        ]);
+        assert.deepStrictEqual(service(await built({})).ignoreChanges, []);
+    });
+
     for (const rollout of SHIFTING) {
         describe(rollout.strategy, () => {
             it("gives ECS the strategy, its parameters and the bake time, and keeps the circuit breaker and the alarms with rollback", async () => {

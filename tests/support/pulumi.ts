@@ -44,6 +44,10 @@ export interface Recorded {
     retainOnDelete: boolean;
     /** Pulumi's `ignoreChanges` option, as registered: inputs an update leaves as they are. */
     ignoreChanges: string[];
+    /** Pulumi's `replaceWith` option: `type::name` of the resources whose replacement replaces this one. */
+    replaceWith: string[];
+    /** Pulumi's `deleteBeforeReplace` option, as registered. */
+    deleteBeforeReplace: boolean;
     /** Top-level inputs the program marked secret (Pulumi keeps them encrypted in the state); `inputs` holds them in their wire form. */
     secretInputs: string[];
     /** The ID the mocks gave it (`<logical name>-id`); undefined for components. */
@@ -61,6 +65,8 @@ interface RegisterRequest {
     getProtect(): boolean | undefined;
     getRetainondelete(): boolean | undefined;
     getIgnorechangesList(): string[];
+    getReplaceWithList(): string[];
+    getDeletebeforereplace(): boolean | undefined;
 }
 
 /** `type::name` from a URN `urn:pulumi:<stack>::<project>::[<parent type>$]<type>::<name>`. */
@@ -163,7 +169,7 @@ export class Harness {
     private zones: string[];
     private zones53: Array<{ zoneId: string; name: string }>;
     /** Options the mocks do not pass to `newResource`, read from each registration request. */
-    private readonly requests = new Map<string, { dependencies: string[]; dependsOn: string[]; protect: boolean; retainOnDelete: boolean; ignoreChanges: string[] }>();
+    private readonly requests = new Map<string, Pick<Recorded, "dependencies" | "dependsOn" | "protect" | "retainOnDelete" | "ignoreChanges" | "replaceWith" | "deleteBeforeReplace">>();
 
     constructor(options: RunOptions = {}) {
         this.zones = options.zones ?? ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e", "us-east-1f"];
@@ -188,6 +194,8 @@ export class Harness {
                     protect: false,
                     retainOnDelete: false,
                     ignoreChanges: [],
+                    replaceWith: [],
+                    deleteBeforeReplace: false,
                     secretInputs: Object.entries(args.inputs).filter(([, v]) => isWireSecret(v)).map(([k]) => k),
                     outputs: {},
                 });
@@ -258,6 +266,8 @@ export class Harness {
                 protect: req.getProtect() ?? false,
                 retainOnDelete: req.getRetainondelete() ?? false,
                 ignoreChanges: req.getIgnorechangesList(),
+                replaceWith: req.getReplaceWithList().map(keyOfUrn),
+                deleteBeforeReplace: req.getDeletebeforereplace() ?? false,
             });
             return register(req, callback);
         };
