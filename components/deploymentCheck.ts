@@ -19,6 +19,12 @@ export interface DeploymentCheckArgs {
     /** The task definition the service was just given: its deployment must complete. */
     taskDefinitionArn: pulumi.Input<string>;
     /**
+     * Changes whenever the service is updated (`serviceRevision` in fargateService.ts): each update may
+     * start a deployment, which the check confirms.
+     * @default "": the check re-runs for a new task definition, service or strategy only
+     */
+    serviceRevision?: pulumi.Input<string>;
+    /**
      * The service's rollout strategy (rolloutStrategy.ts): where ECS reports the deployment's state.
      * @default "rolling"
      */
@@ -38,16 +44,18 @@ interface CheckInputs {
     cluster: string;
     service: string;
     taskDefinitionArn: string;
+    serviceRevision: string;
     strategy: string;
     timeoutSeconds: number;
     pollSeconds: number;
 }
 
 /**
- * Only these inputs decide whether a deployment must be confirmed again. A new strategy comes with a
- * deployment of its own (the service is updated with `forceNewDeployment`), run the new way.
+ * Only these inputs decide whether a deployment must be confirmed again: every update of the service
+ * (`serviceRevision`; each sends `forceNewDeployment`), a new task definition, a new strategy (its
+ * deployment runs the new way), another service. The timeouts do not.
  */
-const WATCHED: ReadonlyArray<keyof CheckInputs> = ["region", "cluster", "service", "taskDefinitionArn", "strategy"];
+const WATCHED: ReadonlyArray<keyof CheckInputs> = ["region", "cluster", "service", "taskDefinitionArn", "serviceRevision", "strategy"];
 
 /**
  * The provider runs in the Pulumi CLI's Node process from a serialized copy of these functions: modules are
@@ -136,8 +144,8 @@ function credentialsFor(identity: CheckIdentity | undefined, region: string): im
  * runs it, naming the service, the deployment's state and why its tasks stopped (see rolloutCheck.ts for
  * what ECS reports and why the AWS provider's own wait is not enough).
  *
- * Runs on create and whenever the task definition or the strategy changes; a `pulumi up` that changes
- * nothing about the service calls nothing.
+ * Runs on create and whenever the service is updated (every update may start a deployment), its task
+ * definition or its strategy changes; a `pulumi up` that changes nothing about the service calls nothing.
  */
 export class DeploymentCheck extends pulumi.dynamic.Resource {
     public readonly taskDefinitionArn!: pulumi.Output<string>;
@@ -149,6 +157,7 @@ export class DeploymentCheck extends pulumi.dynamic.Resource {
             cluster: args.cluster,
             service: args.service,
             taskDefinitionArn: args.taskDefinitionArn,
+            serviceRevision: args.serviceRevision ?? "",
             strategy: args.strategy ?? "rolling",
             timeoutSeconds: args.timeoutSeconds ?? DEPLOYMENT_TIMEOUT,
             pollSeconds: DEPLOYMENT_POLL_INTERVAL,

@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
 import { createAlbRoute, DEFAULT_ROUTE_PRIORITY, MAX_RULE_VALUES, testRulePriority } from "./albRoute";
 import { createAutoscaling } from "./autoscaling";
 import type { ScaleSchedule } from "./schedule";
@@ -360,7 +361,7 @@ export class FargateService extends pulumi.ComponentResource {
         const callRules = this.admitToCallees(calls, securityGroup);
         const databaseRules = args.database ? this.connectToDatabase(args.database, securityGroup) : [];
 
-        const service = this.createService({
+        const { service, revision } = this.createService({
             args,
             rollout,
             taskDefinition: task.taskDefinition,
@@ -411,6 +412,7 @@ export class FargateService extends pulumi.ComponentResource {
                 cluster: args.cluster.name,
                 service: service.name,
                 taskDefinitionArn: task.taskDefinition.arn,
+                serviceRevision: revision,
                 strategy: rollout.strategy,
                 // The longest this strategy's release is expected to take, and time for a rollback on top.
                 timeoutSeconds: deploymentCheckTimeout(timeline),
@@ -533,12 +535,17 @@ export class FargateService extends pulumi.ComponentResource {
         route?: ReturnType<typeof createAlbRoute>;
         autoscaled: boolean;
         dependsOn: pulumi.Resource[];
-    }): aws.ecs.Service {
+    }): { service: aws.ecs.Service; revision: pulumi.Output<string> } {
         const { args, route, rollout } = spec;
         const expose = args.expose;
         const verify = args.verifyDeployment ?? true;
         const alarmNames = [...new Set(args.deploymentAlarmNames ?? [])];
-        return new aws.ecs.Service(childName(this.name, "service"), {
+        const ignoreChanges = [
+            // Autoscaling owns the task count between deployments.
+            ...(spec.autoscaled ? ["desiredCount"] : []),
+            ...(route ? OWNED_BY_ECS : []),
+        ];
+        const inputs: aws.ecs.ServiceArgs = {
             cluster: args.cluster.arn,
             taskDefinition: spec.taskDefinition.arn,
             desiredCount: args.desiredCount,
@@ -612,19 +619,53 @@ export class FargateService extends pulumi.ComponentResource {
             enableEcsManagedTags: true,
             // The deployment check waits, and fails on a rolled-back deployment where this wait passes.
             waitForSteadyState: !verify,
-        }, {
+        };
+        const service = new aws.ecs.Service(childName(this.name, "service"), inputs, {
             parent: this,
             dependsOn: spec.dependsOn,
-            ignoreChanges: [
-                // Autoscaling owns the task count between deployments.
-                ...(spec.autoscaled ? ["desiredCount"] : []),
-                ...(route ? OWNED_BY_ECS : []),
-            ],
+            ignoreChanges,
             // New target groups (a new port or VPC) come with a new service: their ARNs are not updated in
             // place (OWNED_BY_ECS), and the old groups cannot be deleted while a service uses them.
             replaceWith: route ? [route.targetGroup, route.shift.alternateTargetGroup] : undefined,
         });
+        return { service, revision: serviceRevision(inputs, ignoreChanges) };
     }
+}
+
+/**
+ * A digest of everything the program gives the ECS service, but what an update leaves as it is
+ * (`ignoreChanges`): it changes exactly when the service is updated. Every update sends
+ * `forceNewDeployment`, so every update may start a deployment, whatever input changed (desired count,
+ * capacity share, grace period, network, tags); the deployment check takes this digest as an input, because
+ * Pulumi updates a dynamic resource only when its inputs differ and its `diff` reports `changes`
+ * (https://www.pulumi.com/docs/reference/pkg/nodejs/pulumi/pulumi/interfaces/provider.DiffResult.html);
+ * `dependsOn` on the service orders the check, it does not re-run it.
+ */
+export function serviceRevision(inputs: aws.ecs.ServiceArgs, ignoreChanges: readonly string[]): pulumi.Output<string> {
+    return pulumi.output(inputs).apply((resolved) => {
+        const kept = JSON.parse(JSON.stringify(resolved)) as Record<string, unknown>;
+        for (const path of ignoreChanges) {
+            const keys = path.replace(/\[(\d+)\]/g, ".$1").split(".");
+            const last = keys.pop()!;
+            // eslint-disable-next-line @typescript-eslint/no-explicit-any
+            const holder = keys.reduce<any>((at, key) => (at === undefined ? undefined : at[key]), kept);
+            if (holder !== undefined) {
+                delete holder[last];
+            }
+        }
+        return createHash("sha256").update(stableJson(kept)).digest("hex").slice(0, 32);
+    });
+}
+
+/** JSON with every object's keys sorted, so that the digest does not depend on the order they were written in. */
+function stableJson(value: unknown): string {
+    if (Array.isArray(value)) {
+        return `[${value.map(stableJson).join(",")}]`;
+    }
+    if (value !== null && typeof value === "object") {
+        return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`).join(",")}}`;
+    }
+    return JSON.stringify(value);
 }
 
 /**

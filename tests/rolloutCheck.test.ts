@@ -295,7 +295,7 @@ describe("deployment check of canary, linear and blue/green deployments", () => 
 });
 
 describe("deployment check provider", () => {
-    it("serializes, and confirms again only when the task definition, the service or the strategy changes", async () => {
+    it("serializes, and confirms again only when the service is updated, or its task definition, name or strategy changes", async () => {
         const { Harness } = await import("./support/pulumi");
         const h = new Harness();
         await h.install({});
@@ -307,10 +307,11 @@ describe("deployment check provider", () => {
         const mod = { exports: {} as { handler: () => Record<string, (...args: unknown[]) => Promise<any>> } };
         new Function("exports", "module", "require", text)(mod.exports, mod, require);
         const provider = mod.exports.handler();
-        const inputs = { region: "eu-west-1", identity: { assumeRoles: [] }, cluster: "k", service: "s", taskDefinitionArn: NEW, strategy: "rolling", timeoutSeconds: 1800, pollSeconds: 15 };
+        const inputs = { region: "eu-west-1", identity: { assumeRoles: [] }, cluster: "k", service: "s", taskDefinitionArn: NEW, serviceRevision: "r1", strategy: "rolling", timeoutSeconds: 1800, pollSeconds: 15 };
         assert.deepStrictEqual(await provider.diff("id", inputs, { ...inputs, timeoutSeconds: 60 }), { changes: false });
         assert.deepStrictEqual(await provider.diff("id", inputs, { ...inputs, taskDefinitionArn: OLD }), { changes: true });
         assert.deepStrictEqual(await provider.diff("id", inputs, { ...inputs, service: "t" }), { changes: true });
+        assert.deepStrictEqual(await provider.diff("id", inputs, { ...inputs, serviceRevision: "r2" }), { changes: true }, "every update of the service may start a deployment");
         assert.deepStrictEqual(await provider.diff("id", inputs, { ...inputs, strategy: "canary" }), { changes: true }, "a new strategy brings a deployment of its own");
         assert.strictEqual(typeof provider.create, "function");
         assert.strictEqual(typeof provider.update, "function");

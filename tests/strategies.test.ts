@@ -87,6 +87,28 @@ describe("rollout strategies in FargateService", () => {
         assert.deepStrictEqual(service(backend).replaceWith, []);
     });
 
+    it("confirms every deployment an update of the service starts, whatever changed, and only then", async () => {
+        const revision = async (args: Partial<FargateServiceArgs>) => (await built({ expose: publicExpose, ...args })).one(T.check, "x-deployment").inputs.serviceRevision as string;
+        const base = await revision({});
+        assert.match(base, /^[0-9a-f]{32}$/);
+        assert.strictEqual(await revision({}), base, "an update that changes nothing about the service confirms nothing");
+        const changes: Array<[string, Partial<FargateServiceArgs>]> = [
+            ["desired count", { desiredCount: 3, maxCount: 3 }],
+            ["capacity share", { capacity: { onDemandBase: 1, spotPercent: 50 } }],
+            ["grace period", { expose: { ...publicExpose, healthCheckGracePeriod: 90 } }],
+            ["tags", { tags: { "berth:commit": "abc1234" } }],
+            ["subnets", { subnetIds: ["subnet-c"] }],
+            ["deployment alarms", { deploymentAlarmNames: ["berth-test-x-5xx-rate"] }],
+            ["ECS Exec", { enableExecuteCommand: true }],
+        ];
+        for (const [what, args] of changes) {
+            assert.notStrictEqual(await revision(args), base, what);
+        }
+        // Autoscaling owns the task count: a new floor is no update of the service, and starts no deployment.
+        const scaled = await revision({ desiredCount: 1, maxCount: 4 });
+        assert.strictEqual(await revision({ desiredCount: 2, maxCount: 4 }), scaled);
+    });
+
     it("leaves which target group is production to ECS after creation, on a public service only", async () => {
         const h = await built({ expose: publicExpose, maxCount: 3 });
         assert.deepStrictEqual(service(h).ignoreChanges, [
