@@ -318,7 +318,7 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
             name: s.name,
             kind: s.kind,
             serviceName: deployed.get(s.name)!.serviceName,
-            targetGroupArnSuffix: deployed.get(s.name)!.targetGroupArnSuffix,
+            targetGroupArnSuffixes: deployed.get(s.name)!.targetGroupArnSuffixes,
             discoveryName: s.kind === "backend" ? s.name : undefined,
             calls: [...s.calls],
         })),

@@ -246,6 +246,24 @@ describe("rollout strategies in FargateService", () => {
         assert.match(rate, /FILL\(target5xx, 0\) \+ FILL\(target5xx1, 0\)/);
     });
 
+    it("alarms on the higher p99 latency of a public service's two target groups", () => {
+        const latency = alarmDefinitions({
+            family: "f", clusterName: "c", serviceName: "s", minCount: 1, containerInsights: false, mayRunZeroTasks: false,
+            expose: { kind: "public", loadBalancerArnSuffix: "app/a/1", targetGroupArnSuffix: "targetgroup/blue/1", alternateTargetGroupArnSuffix: "targetgroup/green/2" },
+        }).find((d) => d.role === "p99-latency")!.args;
+        const queries = latency.metricQueries as any[];
+        const metrics = queries.filter((q) => q.metric);
+        assert.deepStrictEqual(metrics.map((q) => [q.id, q.metric.metricName, q.metric.dimensions.TargetGroup, q.metric.stat]), [
+            ["latency0", "TargetResponseTime", "targetgroup/blue/1", "p99"],
+            ["latency1", "TargetResponseTime", "targetgroup/green/2", "p99"],
+        ]);
+        const watched = queries.filter((q) => q.returnData);
+        assert.strictEqual(watched.length, 1);
+        assert.strictEqual(watched[0].expression, "IF(FILL(latency0, 0) > FILL(latency1, 0), FILL(latency0, 0), FILL(latency1, 0))");
+        assert.strictEqual(latency.threshold, 2, "the ALB reports seconds");
+        assert.strictEqual(latency.extendedStatistic, undefined, "a metric-math alarm names no statistic of its own");
+    });
+
     const refused: Array<[string, Partial<FargateServiceArgs>, RegExp]> = [
         ["a public service whose rule holds 5 values and no room for the test header",
             { expose: { ...publicExpose, pathPatterns: ["/a", "/b", "/c"], hostNames: ["a.example.com", "b.example.com"] } },
