@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { durationSeconds, type CheckIdentity } from "./awsIdentity";
 import { DEPLOYMENT_POLL_INTERVAL, DEPLOYMENT_TIMEOUT } from "./rollout";
-import { waitForRollout, type EcsApi } from "./rolloutCheck";
+import { waitForRollout, type EcsApi, type ElbApi } from "./rolloutCheck";
 
 export interface DeploymentCheckArgs {
     /** The region of the cluster. */
@@ -25,6 +25,12 @@ export interface DeploymentCheckArgs {
      */
     serviceRevision?: pulumi.Input<string>;
     /**
+     * A public service's production listener rule: the check fails a release after which it forwards
+     * traffic to a target group without the new tasks (rolloutCheck.ts, `productionRuleProblem`).
+     * @default none: a backend
+     */
+    productionRuleArn?: pulumi.Input<string>;
+    /**
      * The service's rollout strategy (rolloutStrategy.ts): where ECS reports the deployment's state.
      * @default "rolling"
      */
@@ -45,6 +51,7 @@ interface CheckInputs {
     service: string;
     taskDefinitionArn: string;
     serviceRevision: string;
+    productionRuleArn: string;
     strategy: string;
     timeoutSeconds: number;
     pollSeconds: number;
@@ -85,7 +92,8 @@ const provider: pulumi.dynamic.ResourceProvider = {
 async function confirm(inputs: CheckInputs): Promise<void> {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const sdk = require("@aws-sdk/client-ecs") as typeof import("@aws-sdk/client-ecs");
-    const client = new sdk.ECSClient({ region: inputs.region, credentials: credentialsFor(inputs.identity, inputs.region) });
+    const credentials = credentialsFor(inputs.identity, inputs.region);
+    const client = new sdk.ECSClient({ region: inputs.region, credentials });
     const api: EcsApi = {
         describeServices: (input) => client.send(new sdk.DescribeServicesCommand(input)),
         listTasks: (input) => client.send(new sdk.ListTasksCommand(input)),
@@ -94,10 +102,21 @@ async function confirm(inputs: CheckInputs): Promise<void> {
         describeServiceDeployments: (input) => client.send(new sdk.DescribeServiceDeploymentsCommand(input)),
         describeServiceRevisions: (input) => client.send(new sdk.DescribeServiceRevisionsCommand(input)),
     };
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const elbSdk = inputs.productionRuleArn ? require("@aws-sdk/client-elastic-load-balancing-v2") as typeof import("@aws-sdk/client-elastic-load-balancing-v2") : undefined;
+    const elbClient = elbSdk && new elbSdk.ElasticLoadBalancingV2Client({ region: inputs.region, credentials });
+    const elb: ElbApi | undefined = elbSdk && elbClient && {
+        describeRules: (input) => elbClient.send(new elbSdk.DescribeRulesCommand(input)),
+        describeTargetHealth: (input) => elbClient.send(new elbSdk.DescribeTargetHealthCommand(input)),
+    };
     try {
-        await waitForRollout(api, inputs, { timeoutMs: inputs.timeoutSeconds * 1000, pollMs: inputs.pollSeconds * 1000 });
+        await waitForRollout(api, { ...inputs, productionRuleArn: inputs.productionRuleArn || undefined }, {
+            timeoutMs: inputs.timeoutSeconds * 1000,
+            pollMs: inputs.pollSeconds * 1000,
+        }, elb);
     } finally {
         client.destroy();
+        elbClient?.destroy();
     }
 }
 
@@ -158,6 +177,7 @@ export class DeploymentCheck extends pulumi.dynamic.Resource {
             service: args.service,
             taskDefinitionArn: args.taskDefinitionArn,
             serviceRevision: args.serviceRevision ?? "",
+            productionRuleArn: args.productionRuleArn ?? "",
             strategy: args.strategy ?? "rolling",
             timeoutSeconds: args.timeoutSeconds ?? DEPLOYMENT_TIMEOUT,
             pollSeconds: DEPLOYMENT_POLL_INTERVAL,

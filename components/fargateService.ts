@@ -413,6 +413,7 @@ export class FargateService extends pulumi.ComponentResource {
                 service: service.name,
                 taskDefinitionArn: task.taskDefinition.arn,
                 serviceRevision: revision,
+                productionRuleArn: route?.rule.arn,
                 strategy: rollout.strategy,
                 // The longest this strategy's release is expected to take, and time for a rollback on top.
                 timeoutSeconds: deploymentCheckTimeout(timeline),

@@ -3,7 +3,7 @@
  */
 import * as assert from "assert";
 import {
-    RolloutError, waitForRollout, type EcsApi, type EcsService, type EcsServiceDeployment, type EcsServiceDeploymentBrief, type EcsStoppedTask,
+    RolloutError, waitForRollout, type EcsApi, type ElbApi, type EcsService, type EcsServiceDeployment, type EcsServiceDeploymentBrief, type EcsStoppedTask,
 } from "../components/rolloutCheck";
 
 const NEW = "arn:aws:ecs:eu-west-1:123456789012:task-definition/berth-dev-users:8";
@@ -53,8 +53,8 @@ function clock() {
     return { now: () => t, sleep: async (ms: number) => { t += ms; } };
 }
 
-async function failure(api: EcsApi, timeoutMs = 60_000, of: typeof target & { strategy?: string } = target): Promise<RolloutError> {
-    const error = await waitForRollout(api, of, { timeoutMs, pollMs: 15_000, ...clock() }).then(() => undefined, (e: unknown) => e);
+async function failure(api: EcsApi, timeoutMs = 60_000, of: typeof target & { strategy?: string } = target, elb?: ElbApi): Promise<RolloutError> {
+    const error = await waitForRollout(api, of, { timeoutMs, pollMs: 15_000, ...clock() }, elb).then(() => undefined, (e: unknown) => e);
     assert.ok(error instanceof RolloutError, `expected a RolloutError, got ${error}`);
     return error;
 }
@@ -315,5 +315,81 @@ describe("deployment check provider", () => {
         assert.deepStrictEqual(await provider.diff("id", inputs, { ...inputs, strategy: "canary" }), { changes: true }, "a new strategy brings a deployment of its own");
         assert.strictEqual(typeof provider.create, "function");
         assert.strictEqual(typeof provider.update, "function");
+    });
+});
+
+describe("deployment check of a public service's production rule", () => {
+    const RULE = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener-rule/app/berth-alb/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee";
+    const BLUE = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/users-tg-1234567/73e2d6bc24d8a067";
+    const GREEN = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/users-tg-alt-7654321/8f3c2a1b0d9e7f65";
+    const publicTarget = { ...target, productionRuleArn: RULE };
+    const newTasks: EcsStoppedTask[] = ["10.0.1.5", "10.0.2.6"].map((ip, i) => ({
+        taskArn: `arn:aws:ecs:eu-west-1:123456789012:task/berth-cluster/new${i}`,
+        taskDefinitionArn: NEW,
+        attachments: [{ type: "ElasticNetworkInterface", details: [{ name: "subnetId", value: "subnet-1" }, { name: "privateIPv4Address", value: ip }] }],
+    }));
+    const oldTask: EcsStoppedTask = {
+        taskArn: "arn:aws:ecs:eu-west-1:123456789012:task/berth-cluster/old0",
+        taskDefinitionArn: OLD,
+        attachments: [{ type: "ElasticNetworkInterface", details: [{ name: "privateIPv4Address", value: "10.0.1.9" }] }],
+    };
+
+    /** A completed rolling deployment, with the rule's forward weights and each group's targets over time (the last repeats). */
+    function fakes(weights: Array<[string, number]>, targetsOverTime: Array<Record<string, Array<[string, string]>>>) {
+        let looks = 0;
+        const ecs: EcsApi = {
+            ...rollingOnly,
+            describeServices: async () => ({ services: [{ taskDefinition: NEW, deployments: [deployment("ecs-svc/2", NEW, "COMPLETED", "PRIMARY", { runningCount: 2 })] }] }),
+            listTasks: async (input) => ({ taskArns: input.desiredStatus === "RUNNING" ? [...newTasks, oldTask].map((t) => t.taskArn!) : [] }),
+            describeTasks: async (input) => ({ tasks: [...newTasks, oldTask].filter((t) => input.tasks.includes(t.taskArn!)) }),
+        };
+        const elb: ElbApi & { calls: number } = {
+            calls: 0,
+            async describeRules(input) {
+                elb.calls++;
+                assert.deepStrictEqual(input, { RuleArns: [RULE] });
+                return { Rules: [{ RuleArn: RULE, Actions: [{ Type: "forward", ForwardConfig: { TargetGroups: weights.map(([TargetGroupArn, Weight]) => ({ TargetGroupArn, Weight })) } }] }] };
+            },
+            async describeTargetHealth(input) {
+                const targets = targetsOverTime[Math.min(looks++, targetsOverTime.length - 1)][input.TargetGroupArn] ?? [];
+                return { TargetHealthDescriptions: targets.map(([Id, State]) => ({ Target: { Id, Port: 8080 }, TargetHealth: { State } })) };
+            },
+        };
+        return { ecs, elb };
+    }
+
+    it("passes once every group the rule sends traffic to holds healthy new tasks", async () => {
+        const { ecs, elb } = fakes([[BLUE, 0], [GREEN, 100]], [{ [GREEN]: [["10.0.1.5", "healthy"], ["10.0.2.6", "healthy"]], [BLUE]: [["10.0.1.9", "draining"]] }]);
+        await waitForRollout(ecs, publicTarget, { timeoutMs: 600_000, pollMs: 15_000, ...clock() }, elb);
+        assert.strictEqual(elb.calls, 1);
+    });
+
+    it("waits while the new tasks' targets are still registering, then passes", async () => {
+        const { ecs, elb } = fakes([[BLUE, 100]], [
+            { [BLUE]: [["10.0.1.9", "healthy"], ["10.0.1.5", "initial"]] },
+            { [BLUE]: [["10.0.1.5", "healthy"], ["10.0.2.6", "healthy"]] },
+        ]);
+        const lines: string[] = [];
+        await waitForRollout(ecs, publicTarget, { timeoutMs: 600_000, pollMs: 15_000, log: (l) => lines.push(l), ...clock() }, elb);
+        assert.match(lines[0], /the deployment completed; waiting for the production rule: /);
+    });
+
+    it("fails a release whose production rule still forwards to the group without the new tasks, naming the rule, the group and the tasks", async () => {
+        // ECS registered the new tasks in the alternate group, while the rule kept sending everything to the old one.
+        const { ecs, elb } = fakes([[BLUE, 100], [GREEN, 0]], [{ [BLUE]: [["10.0.1.9", "healthy"]], [GREEN]: [["10.0.1.5", "healthy"], ["10.0.2.6", "healthy"]] }]);
+        const error = await failure(ecs, 600_000, publicTarget as typeof target, elb);
+        assert.match(error.message, /service "users-service-1234567" did not roll out berth-dev-users:8: FAILED: the deployment completed, but the production rule 9683b2d02a6cabee sends 100 % of traffic to target group targetgroup\/users-tg-1234567\/73e2d6bc24d8a067, which holds no healthy task of berth-dev-users:8 \(it holds 10\.0\.1\.9 healthy; the new tasks are 10\.0\.1\.5, 10\.0\.2\.6\)/);
+    });
+
+    it("fails a canary's share on a group without the new tasks too", async () => {
+        const { ecs, elb } = fakes([[BLUE, 90], [GREEN, 10]], [{ [BLUE]: [["10.0.1.5", "healthy"]], [GREEN]: [] }]);
+        const error = await failure(ecs, 600_000, publicTarget as typeof target, elb);
+        assert.match(error.message, /sends 10 % of traffic to target group targetgroup\/users-tg-alt-7654321\/8f3c2a1b0d9e7f65, which holds no healthy task of berth-dev-users:8 \(it holds no target;/);
+    });
+
+    it("reads no rule for a backend", async () => {
+        const { ecs, elb } = fakes([[BLUE, 100]], [{}]);
+        await waitForRollout(ecs, target, { timeoutMs: 60_000, pollMs: 15_000, ...clock() }, elb);
+        assert.strictEqual(elb.calls, 0);
     });
 });

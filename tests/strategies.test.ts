@@ -109,6 +109,12 @@ describe("rollout strategies in FargateService", () => {
         assert.strictEqual(await revision({ desiredCount: 2, maxCount: 4 }), scaled);
     });
 
+    it("has the deployment check look at a public service's production rule after each release, and at no rule for a backend", async () => {
+        const h = await built({ expose: publicExpose });
+        assert.strictEqual(h.one(T.check, "x-deployment").inputs.productionRuleArn, arnOf(h.one(T.rule, "x-rule")));
+        assert.strictEqual((await built({})).one(T.check, "x-deployment").inputs.productionRuleArn, "");
+    });
+
     it("leaves which target group is production to ECS after creation, on a public service only", async () => {
         const h = await built({ expose: publicExpose, maxCount: 3 });
         assert.deepStrictEqual(service(h).ignoreChanges, [
