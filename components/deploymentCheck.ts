@@ -126,7 +126,7 @@ async function confirm(inputs: CheckInputs): Promise<void> {
  * credentials before it (STS AssumeRole with its external ID, session name and duration). Undefined: the
  * SDK's default chain, as the provider's without settings.
  */
-function credentialsFor(identity: CheckIdentity | undefined, region: string): import("@aws-sdk/types").AwsCredentialIdentityProvider | undefined {
+export function credentialsFor(identity: CheckIdentity | undefined, region: string): import("@aws-sdk/types").AwsCredentialIdentityProvider | undefined {
     if (!identity || (!identity.profile && !identity.sharedConfigFile && !identity.sharedCredentialsFile && (identity.assumeRoles ?? []).length === 0)) {
         return undefined;
     }

@@ -2,6 +2,12 @@
  * The deployment check's logic against a faked ECS API that replays what ECS reports over time.
  */
 import * as assert from "assert";
+import * as fs from "fs";
+import * as http from "http";
+import type * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import { credentialsFor } from "../components/deploymentCheck";
 import {
     RolloutError, waitForRollout, type EcsApi, type ElbApi, type EcsService, type EcsServiceDeployment, type EcsServiceDeploymentBrief, type EcsStoppedTask,
 } from "../components/rolloutCheck";
@@ -391,5 +397,68 @@ describe("deployment check of a public service's production rule", () => {
         const { ecs, elb } = fakes([[BLUE, 100]], [{}]);
         await waitForRollout(ecs, target, { timeoutMs: 60_000, pollMs: 15_000, ...clock() }, elb);
         assert.strictEqual(elb.calls, 0);
+    });
+});
+
+describe("deployment check's credentials", () => {
+    let server: http.Server;
+    let dir: string;
+    const requests: Array<{ authorization?: string; body: URLSearchParams }> = [];
+    const saved = process.env.AWS_ENDPOINT_URL_STS;
+
+    before(async () => {
+        // A loopback STS: the SDK's service-specific endpoint variable sends AssumeRole here.
+        server = http.createServer((req, res) => {
+            let body = "";
+            req.on("data", (chunk) => (body += chunk));
+            req.on("end", () => {
+                requests.push({ authorization: req.headers.authorization, body: new URLSearchParams(body) });
+                res.setHeader("content-type", "text/xml");
+                res.end('<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials>' +
+                    "<AccessKeyId>ASIAROLEKEY</AccessKeyId><SecretAccessKey>role-secret</SecretAccessKey><SessionToken>role-token</SessionToken>" +
+                    "<Expiration>2099-01-01T00:00:00Z</Expiration></Credentials><AssumedRoleUser><AssumedRoleId>AROAEXAMPLE:berth-dev</AssumedRoleId>" +
+                    "<Arn>arn:aws:sts::210987654321:assumed-role/deployer/berth-dev</Arn></AssumedRoleUser></AssumeRoleResult></AssumeRoleResponse>");
+            });
+        });
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        process.env.AWS_ENDPOINT_URL_STS = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-credentials-"));
+        fs.writeFileSync(path.join(dir, "credentials"), "[team]\naws_access_key_id = AKIATEAMKEY\naws_secret_access_key = team-secret\n");
+        fs.writeFileSync(path.join(dir, "config"), "");
+    });
+
+    after(() => {
+        server.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+        if (saved === undefined) {
+            delete process.env.AWS_ENDPOINT_URL_STS;
+        } else {
+            process.env.AWS_ENDPOINT_URL_STS = saved;
+        }
+    });
+
+    const files = () => ({ sharedCredentialsFile: path.join(dir, "credentials"), sharedConfigFile: path.join(dir, "config") });
+
+    it("reads the stack's profile from the stack's shared files", async () => {
+        const credentials = await credentialsFor({ profile: "team", ...files(), assumeRoles: [] }, "eu-west-1")!();
+        assert.deepStrictEqual([credentials.accessKeyId, credentials.secretAccessKey], ["AKIATEAMKEY", "team-secret"]);
+    });
+
+    it("assumes the stack's role with the profile's keys, its external ID, session name and duration", async () => {
+        requests.length = 0;
+        const role = { roleArn: "arn:aws:iam::210987654321:role/deployer", externalId: "ext-1", sessionName: "berth-dev", duration: "1h" };
+        const credentials = await credentialsFor({ profile: "team", ...files(), assumeRoles: [role] }, "eu-west-1")!();
+        assert.deepStrictEqual([credentials.accessKeyId, credentials.sessionToken], ["ASIAROLEKEY", "role-token"]);
+        assert.strictEqual(requests.length, 1);
+        assert.match(requests[0].authorization ?? "", /Credential=AKIATEAMKEY\//, "signed with the profile's keys");
+        const body = Object.fromEntries(requests[0].body);
+        assert.deepStrictEqual(
+            [body.Action, body.RoleArn, body.ExternalId, body.RoleSessionName, body.DurationSeconds],
+            ["AssumeRole", role.roleArn, "ext-1", "berth-dev", "3600"],
+        );
+    });
+
+    it("leaves the SDK's default chain alone when the stack sets nothing", () => {
+        assert.strictEqual(credentialsFor({ assumeRoles: [] }, "eu-west-1"), undefined);
     });
 });
