@@ -76,20 +76,22 @@ const provider: pulumi.dynamic.ResourceProvider = {
     },
 
     async create(inputs: CheckInputs): Promise<pulumi.dynamic.CreateResult> {
-        await confirm(inputs);
-        return { id: `${inputs.cluster}/${inputs.service}`, outs: inputs };
+        const confirmed = await confirm(inputs, undefined);
+        return { id: `${inputs.cluster}/${inputs.service}`, outs: { ...inputs, confirmedDeployment: confirmed ?? "" } };
     },
 
-    async update(_id: string, _olds: CheckInputs, news: CheckInputs): Promise<pulumi.dynamic.UpdateResult> {
-        await confirm(news);
-        return { outs: news };
+    // The deployment confirmed last time is in the old outputs: the new one must be another (WaitOptions.after).
+    async update(_id: string, olds: CheckInputs & { confirmedDeployment?: string }, news: CheckInputs): Promise<pulumi.dynamic.UpdateResult> {
+        const confirmed = await confirm(news, olds.service === news.service ? olds.confirmedDeployment || undefined : undefined);
+        return { outs: { ...news, confirmedDeployment: confirmed ?? "" } };
     },
 
     // Nothing to delete: the check owns no AWS resource.
     async delete(): Promise<void> {},
 };
 
-async function confirm(inputs: CheckInputs): Promise<void> {
+/** Waits for the deployment, and gives its ID (see `waitForRollout`). */
+async function confirm(inputs: CheckInputs, after: string | undefined): Promise<string | undefined> {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const sdk = require("@aws-sdk/client-ecs") as typeof import("@aws-sdk/client-ecs");
     const credentials = credentialsFor(inputs.identity, inputs.region);
@@ -110,9 +112,10 @@ async function confirm(inputs: CheckInputs): Promise<void> {
         describeTargetHealth: (input) => elbClient.send(new elbSdk.DescribeTargetHealthCommand(input)),
     };
     try {
-        await waitForRollout(api, { ...inputs, productionRuleArn: inputs.productionRuleArn || undefined }, {
+        return await waitForRollout(api, { ...inputs, productionRuleArn: inputs.productionRuleArn || undefined }, {
             timeoutMs: inputs.timeoutSeconds * 1000,
             pollMs: inputs.pollSeconds * 1000,
+            after,
         }, elb);
     } finally {
         client.destroy();

@@ -141,7 +141,7 @@ export interface RolloutTarget {
 
 /** What one look at the service says. */
 export type Verdict =
-    | { state: "COMPLETED" }
+    | { state: "COMPLETED"; /** The deployment's ID (rolling) or service deployment ARN. */ deployment?: string }
     | { state: "IN_PROGRESS"; detail: string }
     | { state: "FAILED"; detail: string; /** No deployment of the target is listed: rolled back, or not visible yet. */ unseen?: true };
 
@@ -156,7 +156,9 @@ export function judge(service: EcsService | undefined, target: RolloutTarget): V
         return { state: "FAILED", detail: "ECS does not know the service" };
     }
     const wanted = shortTaskDefinition(target.taskDefinitionArn);
-    const deployment = (service.deployments ?? []).find((d) => d.taskDefinition === target.taskDefinitionArn);
+    // An update that keeps the task definition starts a deployment of the same one: the PRIMARY is the newest.
+    const ofTarget = (service.deployments ?? []).filter((d) => d.taskDefinition === target.taskDefinitionArn);
+    const deployment = ofTarget.find((d) => d.status === "PRIMARY") ?? ofTarget[0];
     const runs = service.taskDefinition === target.taskDefinitionArn;
 
     if (deployment?.rolloutState === "FAILED") {
@@ -172,7 +174,7 @@ export function judge(service: EcsService | undefined, target: RolloutTarget): V
         };
     }
     if (deployment && deployment.rolloutState === "COMPLETED" && runs && deployment.status === "PRIMARY") {
-        return { state: "COMPLETED" };
+        return { state: "COMPLETED", deployment: deployment.id };
     }
     if (!deployment && !runs) {
         // The failed deployment is gone from the list once the rollback completed.
@@ -256,7 +258,7 @@ export function judgeServiceDeployment(
     const stage = deployment.lifecycleStage ? ` at ${deployment.lifecycleStage}` : "";
     const reason = deployment.statusReason ? `: ${deployment.statusReason}` : "";
     if (status === "SUCCESSFUL") {
-        return { state: "COMPLETED" };
+        return { state: "COMPLETED", deployment: deployment.serviceDeploymentArn };
     }
     if (ROLLED_BACK.includes(status)) {
         const back = deployment.rollback?.serviceRevisionArn
@@ -378,6 +380,13 @@ export interface WaitOptions {
      * @default four polls
      */
     consistencyGraceMs?: number;
+    /**
+     * The deployment the check confirmed last time (`Verdict.deployment`). An update of the service starts a
+     * new one, possibly of the same task definition; finding the old one completed counts as ECS not listing
+     * the new one yet, for the same grace, and then as an update that started none.
+     * @default none: a first deployment
+     */
+    after?: string;
 }
 
 /** Why `pulumi up` fails: names the service, the deployment's state and the stopped tasks' reasons. */
@@ -397,7 +406,7 @@ export class RolloutError extends Error {
  * RolloutError when it FAILED, was rolled back, is still in progress at the timeout, or the rule still
  * serves other targets a grace after the deployment completed.
  */
-export async function waitForRollout(api: EcsApi, target: RolloutTarget, options: WaitOptions, elb?: ElbApi): Promise<void> {
+export async function waitForRollout(api: EcsApi, target: RolloutTarget, options: WaitOptions, elb?: ElbApi): Promise<string | undefined> {
     const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
     const now = options.now ?? Date.now;
     const start = now();
@@ -419,6 +428,9 @@ export async function waitForRollout(api: EcsApi, target: RolloutTarget, options
             verdict = { state: "IN_PROGRESS", detail: `ECS does not list a deployment of ${shortTaskDefinition(target.taskDefinitionArn)} yet` };
         }
         seen ||= !unseen;
+        if (verdict.state === "COMPLETED" && options.after !== undefined && verdict.deployment === options.after && now() - start < grace) {
+            verdict = { state: "IN_PROGRESS", detail: `ECS lists no deployment newer than ${options.after.startsWith("arn:") ? lastPart(options.after) : options.after} yet` };
+        }
         if (verdict.state === "COMPLETED" && target.productionRuleArn && elb) {
             const problem = await productionRuleProblem(api, elb, { ...target, productionRuleArn: target.productionRuleArn });
             if (problem !== undefined) {
@@ -433,7 +445,7 @@ export async function waitForRollout(api: EcsApi, target: RolloutTarget, options
         }
         if (verdict.state === "COMPLETED") {
             options.log?.(`${target.service}: ${shortTaskDefinition(target.taskDefinitionArn)} rolled out`);
-            return;
+            return verdict.deployment;
         }
         if (verdict.state === "FAILED") {
             throw new RolloutError(target, "FAILED", verdict.detail, await stoppedTaskReasons(api, target));

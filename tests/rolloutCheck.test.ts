@@ -75,6 +75,27 @@ describe("deployment check", () => {
         assert.strictEqual(api.describeCalls, 2);
     });
 
+    it("waits for the deployment an update keeping the task definition starts, not the one it confirmed before", async () => {
+        const api = fakeEcs([
+            // Right after the update ECS may still show only the deployment confirmed last time.
+            { taskDefinition: NEW, deployments: [deployment("ecs-svc/2", NEW, "COMPLETED", "PRIMARY", { runningCount: 2 })] },
+            { taskDefinition: NEW, deployments: [deployment("ecs-svc/2", NEW, "COMPLETED", "ACTIVE", { runningCount: 2 }), deployment("ecs-svc/3", NEW, "IN_PROGRESS", "PRIMARY")] },
+            { taskDefinition: NEW, deployments: [deployment("ecs-svc/3", NEW, "COMPLETED", "PRIMARY", { runningCount: 3, desiredCount: 3 })] },
+        ]);
+        const confirmed = await waitForRollout(api, target, { timeoutMs: 600_000, pollMs: 15_000, after: "ecs-svc/2", ...clock() });
+        assert.strictEqual(confirmed, "ecs-svc/3");
+        assert.strictEqual(api.describeCalls, 3);
+    });
+
+    it("passes an update that started no deployment once ECS has had the grace to list one", async () => {
+        const api = fakeEcs([{ taskDefinition: NEW, deployments: [deployment("ecs-svc/2", NEW, "COMPLETED", "PRIMARY", { runningCount: 2 })] }]);
+        const lines: string[] = [];
+        const confirmed = await waitForRollout(api, target, { timeoutMs: 600_000, pollMs: 15_000, after: "ecs-svc/2", log: (l) => lines.push(l), ...clock() });
+        assert.strictEqual(confirmed, "ecs-svc/2");
+        assert.strictEqual(api.describeCalls, 5, "four looks within the minute's grace, then the fifth accepts it");
+        assert.match(lines[0], /ECS lists no deployment newer than ecs-svc\/2 yet/);
+    });
+
     it("fails a deployment the circuit breaker rolled back, naming the service, the state and why its tasks stopped", async () => {
         const api = fakeEcs([
             { taskDefinition: NEW, deployments: [deployment("ecs-svc/2", NEW, "IN_PROGRESS", "PRIMARY")] },
