@@ -636,8 +636,10 @@ export class FargateService extends pulumi.ComponentResource {
 /**
  * A digest of everything the program gives the ECS service, but what an update leaves as it is
  * (`ignoreChanges`): it changes exactly when the service is updated. Every update sends
- * `forceNewDeployment`, so every update may start a deployment, whatever input changed (desired count,
- * capacity share, grace period, network, tags); the deployment check takes this digest as an input, because
+ * `forceNewDeployment`, so an update of any input but the tags starts a deployment (desired count, capacity
+ * share, grace period, network; the AWS provider calls UpdateService unless only the tags changed:
+ * hashicorp/terraform-provider-aws, internal/service/ecs/service.go, `resourceServiceUpdate`,
+ * `d.HasChangesExcept(..., tags, tags_all)`); the deployment check takes this digest as an input, because
  * Pulumi updates a dynamic resource only when its inputs differ and its `diff` reports `changes`
  * (https://www.pulumi.com/docs/reference/pkg/nodejs/pulumi/pulumi/interfaces/provider.DiffResult.html);
  * `dependsOn` on the service orders the check, it does not re-run it.
