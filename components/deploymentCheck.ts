@@ -162,9 +162,10 @@ export function credentialsFor(identity: CheckIdentity | undefined, region: stri
 }
 
 /**
- * Fails `pulumi up` unless the service's deployment of `taskDefinitionArn` reached COMPLETED and the service
- * runs it, naming the service, the deployment's state and why its tasks stopped (see rolloutCheck.ts for
- * what ECS reports and why the AWS provider's own wait is not enough).
+ * Fails `pulumi up` unless the service's deployment of `taskDefinitionArn` reached COMPLETED, the service
+ * runs it and, for a public service, its production rule sends traffic only to target groups holding the new
+ * tasks, naming the service, the deployment's state and why its tasks stopped (see rolloutCheck.ts for what
+ * ECS reports and why the AWS provider's own wait is not enough). Calls AWS as the stack's identity.
  *
  * Runs on create and whenever the service is updated (every update may start a deployment), its task
  * definition or its strategy changes; a `pulumi up` that changes nothing about the service calls nothing.
