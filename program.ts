@@ -6,6 +6,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { AccessLogBucket, accessLogBucketPrefix } from "./components/accessLogBucket";
 import { rulePriority } from "./components/albRoute";
+import { checkIdentity, providerCredentials } from "./components/awsIdentity";
 import { AlarmTopic, ServiceAlarms, serviceAlarmNames } from "./components/alarms";
 import { sourceVersion } from "./components/buildContext";
 import { DnsCertificate } from "./components/certificate";
@@ -87,20 +88,23 @@ export interface DatabaseOutput {
 export async function deployBerth(catalog: readonly CatalogService[]): Promise<BerthOutputs> {
     const order = deployOrder(catalog);
     const settings = settingsFromStack(catalog);
+    const prefix = settings.project;
+    // These two tags name the stack; the pipeline's deploy role may change only IAM roles that carry them.
+    const stackTags = { project: settings.project, stack: settings.stack };
+    // An explicit provider reads no aws:* stack configuration (pulumi/pulumi-aws#1307): it gets the stack's
+    // credential settings here, and every resource and invoke of the program goes through it.
+    const provider = new aws.Provider(prefix, {
+        region: settings.region as aws.Region,
+        ...providerCredentials(settings.awsIdentity),
+        defaultTags: { tags: { ...stackTags, environment: settings.environment } },
+    });
     const region = await aws.getAvailabilityZones({
         state: "available",
         // Local and Wavelength zones lack NAT gateways and ALBs.
         filters: [{ name: "opt-in-status", values: ["opt-in-not-required"] }],
-    });
+    }, { provider });
     const zones = chooseZones(settings, region);
 
-    const prefix = settings.project;
-    // These two tags name the stack; the pipeline's deploy role may change only IAM roles that carry them.
-    const stackTags = { project: settings.project, stack: settings.stack };
-    const provider = new aws.Provider(prefix, {
-        region: settings.region as aws.Region,
-        defaultTags: { tags: { ...stackTags, environment: settings.environment } },
-    });
     // Where the stack's log groups live: its own names, RDS's for the instance, Step Functions'.
     const logGroupPrefixes = [
         `/${settings.project}/${settings.stack}/`,
@@ -290,7 +294,7 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
             protectLogs: protect,
             retainLogs: settings.retainOnDelete,
             region: settings.region,
-            awsProfile: settings.awsProfile,
+            awsIdentity: checkIdentity(settings.awsIdentity),
             expose: exposure(service, loadBalancer, hosts),
             // deployOrder put every callee first.
             calls: service.calls.map((callee) => deployed.get(callee)!.asCallee()),
@@ -341,7 +345,7 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
             name: s.name,
             kind: s.kind,
             serviceName: deployed.get(s.name)!.serviceName,
-            targetGroupArnSuffix: deployed.get(s.name)!.targetGroupArnSuffix,
+            targetGroupArnSuffixes: deployed.get(s.name)!.targetGroupArnSuffixes,
             discoveryName: s.kind === "backend" ? s.name : undefined,
             calls: [...s.calls],
         })),

@@ -188,8 +188,22 @@ export function alarmDefinitions(subject: AlarmSubject): AlarmDefinition[] {
                 ],
                 errors: `${sum("target5xx")} + FILL(alb5xx, 0)`,
                 total: `${sum("requests")} + FILL(alb5xx, 0)`,
-                // The serving group's: the idle one has no responses to measure.
-                latency: one("AWS/ApplicationELB", "TargetResponseTime", tg, t.latencyP99.period, { extendedStatistic: "p99" }),
+                // Each group's p99, the higher one: after a deployment that shifted traffic the tasks serve from
+                // the alternate group, and while ECS shifts, from both. A percentile is not a sum, so the groups'
+                // values cannot be added as the 5xx counts are; the idle group reports no data, read as 0.
+                latency: groups.length === 1
+                    ? one("AWS/ApplicationELB", "TargetResponseTime", tg, t.latencyP99.period, { extendedStatistic: "p99" })
+                    : {
+                        metricQueries: [
+                            ...groups.map((g, i) => metric(`latency${i}`, "AWS/ApplicationELB", "TargetResponseTime", g, "p99", t.latencyP99.period)),
+                            {
+                                id: "latency",
+                                returnData: true,
+                                label: "p99 response time (s)",
+                                expression: "IF(FILL(latency0, 0) > FILL(latency1, 0), FILL(latency0, 0), FILL(latency1, 0))",
+                            },
+                        ],
+                    },
                 secondsIn: 1,
                 targets: groups,
             };

@@ -115,21 +115,14 @@ export function createAlbRoute(name: string, args: AlbRouteArgs, parent: pulumi.
         referencedSecurityGroupId: args.serviceSecurityGroupId,
     }, { parent });
     const priority = isDefaultRoute(args) ? DEFAULT_ROUTE_PRIORITY : args.priority;
+    // Same port as the primary group: the ALB's egress rule and the service's ingress rule cover both.
+    const alternateTargetGroup = createTargetGroup(childName(name, "tg-alt"), args, parent);
     const rule = new aws.lb.ListenerRule(childName(name, "rule"), {
         listenerArn: args.listenerArn,
         priority,
         conditions: ruleConditions(args),
         actions: [{ type: "forward", targetGroupArn: targetGroup.arn }],
-    }, {
-        parent,
-        // ECS rewrites the forward action into weights over both target groups when it shifts traffic, and
-        // the live weights are the only record of which group serves (aws/containers-roadmap#2853,
-        // terraform-aws-modules/terraform-aws-alb#409). An update of the rule that sent Berth's first action
-        // again would route production to a group that may be empty.
-        ignoreChanges: ["actions"],
-    });
-    // Same port as the primary group: the ALB's egress rule and the service's ingress rule cover both.
-    const alternateTargetGroup = createTargetGroup(childName(name, "tg-alt"), args, parent);
+    }, { parent, ...followTargetGroups([targetGroup, alternateTargetGroup]) });
     const testRule = new aws.lb.ListenerRule(childName(name, "test-rule"), {
         listenerArn: args.listenerArn,
         priority: testRulePriority(priority),
@@ -138,7 +131,7 @@ export function createAlbRoute(name: string, args: AlbRouteArgs, parent: pulumi.
             { httpHeader: { httpHeaderName: TEST_TRAFFIC_HEADER.name, values: [TEST_TRAFFIC_HEADER.value] } },
         ],
         actions: [{ type: "forward", targetGroupArn: alternateTargetGroup.arn }],
-    }, { parent, ignoreChanges: ["actions"] });
+    }, { parent, ...followTargetGroups([targetGroup, alternateTargetGroup]) });
     const role = new aws.iam.Role(childName(name, "traffic-role"), {
         path: stackRolePath(),
         permissionsBoundary: args.permissionsBoundary,
@@ -153,6 +146,23 @@ export function createAlbRoute(name: string, args: AlbRouteArgs, parent: pulumi.
         policyArn: pulumi.interpolate`arn:${aws.getPartitionOutput({}, { parent }).partition}:iam::aws:${TRAFFIC_SHIFT_POLICY}`,
     }, { parent });
     return { targetGroup, rule, egress, shift: { alternateTargetGroup, testRule, role, rolePolicy } };
+}
+
+/**
+ * The options of a listener rule that forwards to the service's target groups.
+ *
+ * ECS rewrites the forward action into weights over both target groups when it shifts traffic, and the live
+ * weights are the only record of which group serves (aws/containers-roadmap#2853,
+ * terraform-aws-modules/terraform-aws-alb#409): an update of the rule that sent Berth's first action again
+ * would route production to a group that may be empty, so the actions are left as they are
+ * (`ignoreChanges`). That would also leave the rule on the old groups when the groups are replaced (a new
+ * port or VPC), and the replaced groups could not be deleted while a rule uses them. So a replacement of
+ * either group replaces the rule too (`replaceWith`, https://www.pulumi.com/docs/iac/concepts/resources/options/replacewith/),
+ * which then forwards to the new groups; delete first (`deleteBeforeReplace`), as the new rule takes the
+ * old one's priority, unique on the listener. Requests fall to the listener's other rules between the two.
+ */
+function followTargetGroups(groups: aws.lb.TargetGroup[]): pulumi.CustomResourceOptions {
+    return { ignoreChanges: ["actions"], replaceWith: groups, deleteBeforeReplace: true };
 }
 
 /** An IP target group with fast health checks and a short deregistration delay (`rollout.ts`). */

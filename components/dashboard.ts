@@ -29,8 +29,11 @@ export interface DashboardService {
     kind: "public" | "backend";
     /** The ECS service's name (the `ServiceName` dimension). */
     serviceName: string;
-    /** Public: the target group's ARN suffix (`TargetGroup` dimension). */
-    targetGroupArnSuffix?: string;
+    /**
+     * Public: the ARN suffixes of its target groups (`TargetGroup` dimension), the primary first: after a
+     * deployment that shifted traffic its tasks serve from the alternate one, and from both while ECS shifts.
+     */
+    targetGroupArnSuffixes?: string[];
     /** Backend: its Service Connect discovery name (`DiscoveryName` of what it receives, `TargetDiscoveryName` of its callers' calls). */
     discoveryName?: string;
     /**
@@ -127,7 +130,7 @@ function callersOf(service: DashboardService, input: DashboardInput): DashboardS
 function graphsOf(service: DashboardService, input: DashboardInput): Graph[] {
     const ecs = ecsDimensions(input.clusterName, service.serviceName);
     const traffic = service.kind === "public"
-        ? publicTraffic(input.loadBalancerArnSuffix, service.targetGroupArnSuffix ?? "")
+        ? publicTraffic(input.loadBalancerArnSuffix, service.targetGroupArnSuffixes ?? [])
         : backendTraffic(service.discoveryName ?? service.name, callersOf(service, input), input.clusterName);
     const tasks: Metric[] = input.containerInsights
         ? [
@@ -149,23 +152,24 @@ function graphsOf(service: DashboardService, input: DashboardInput): Graph[] {
     ];
 }
 
-function publicTraffic(loadBalancer: string, targetGroup: string): Graph[] {
-    const tg = ["LoadBalancer", loadBalancer, "TargetGroup", targetGroup];
+/** A line per target group, labelled with the group's role when there are two. */
+function publicTraffic(loadBalancer: string, targetGroups: string[]): Graph[] {
+    const groups = targetGroups.map((g, i) => ({
+        dimensions: ["LoadBalancer", loadBalancer, "TargetGroup", g],
+        label: (what: string) => (targetGroups.length > 1 ? `${what} (${i === 0 ? "primary" : "alternate"} group)` : what),
+    }));
     return [
-        { title: "Requests", metrics: [["AWS/ApplicationELB", "RequestCount", ...tg, { stat: "Sum", label: "requests" }]] },
+        { title: "Requests", metrics: groups.map((g): Metric => ["AWS/ApplicationELB", "RequestCount", ...g.dimensions, { stat: "Sum", label: g.label("requests") }]) },
         {
             title: "5xx",
             metrics: [
-                ["AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", ...tg, { stat: "Sum", label: "from the service" }],
+                ...groups.map((g): Metric => ["AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", ...g.dimensions, { stat: "Sum", label: g.label("from the service") }]),
                 ["AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", "LoadBalancer", loadBalancer, { stat: "Sum", label: "from the ALB (all services)" }],
             ],
         },
         {
             title: "Latency (s)",
-            metrics: [
-                ["AWS/ApplicationELB", "TargetResponseTime", ...tg, { stat: "p50", label: "p50" }],
-                ["AWS/ApplicationELB", "TargetResponseTime", ...tg, { stat: "p99", label: "p99" }],
-            ],
+            metrics: groups.flatMap((g) => ["p50", "p99"].map((p): Metric => ["AWS/ApplicationELB", "TargetResponseTime", ...g.dimensions, { stat: p, label: g.label(p) }])),
         },
     ];
 }
@@ -261,7 +265,7 @@ export interface DashboardArgs {
         name: string;
         kind: "public" | "backend";
         serviceName: pulumi.Input<string>;
-        targetGroupArnSuffix?: pulumi.Input<string>;
+        targetGroupArnSuffixes?: pulumi.Input<string>[];
         discoveryName?: string;
         /** Names of the services it calls through Service Connect. */
         calls?: string[];
@@ -279,7 +283,7 @@ export class Dashboard extends pulumi.ComponentResource {
         const body = pulumi.all([
             args.clusterName,
             args.loadBalancerArnSuffix,
-            pulumi.all(args.services.map((s) => pulumi.all([s.serviceName, s.targetGroupArnSuffix]))),
+            pulumi.all(args.services.map((s) => pulumi.all([s.serviceName, pulumi.all(s.targetGroupArnSuffixes ?? [])]))),
         ]).apply(([clusterName, loadBalancerArnSuffix, resolved]) => dashboardBody({
             region: args.region,
             clusterName,
@@ -289,7 +293,7 @@ export class Dashboard extends pulumi.ComponentResource {
                 name: s.name,
                 kind: s.kind,
                 serviceName: resolved[i][0],
-                targetGroupArnSuffix: resolved[i][1],
+                targetGroupArnSuffixes: s.targetGroupArnSuffixes ? resolved[i][1] : undefined,
                 discoveryName: s.discoveryName,
                 calls: s.calls,
             })),

@@ -381,11 +381,13 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
 
     // Berth's dynamic resources run inside `pulumi up` with the same credentials. The deployment check reads
     // the service's deployments (or, for canary, linear and blue/green, its service deployments and their
-    // revisions) and its stopped tasks (deploymentCheck.ts); the destroy guard calls nothing.
+    // revisions), its tasks, and a public service's production rule and its target groups' targets
+    // (deploymentCheck.ts); the destroy guard calls nothing.
     "pulumi-nodejs:dynamic/berth:DeploymentCheck": {
         read: [
             "ecs:DescribeServices", "ecs:ListTasks", "ecs:DescribeTasks",
             "ecs:ListServiceDeployments", "ecs:DescribeServiceDeployments", "ecs:DescribeServiceRevisions",
+            "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetHealth",
         ],
         write: {},
     },

@@ -1,9 +1,11 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
 import { createAlbRoute, DEFAULT_ROUTE_PRIORITY, MAX_RULE_VALUES, testRulePriority } from "./albRoute";
 import { createAutoscaling } from "./autoscaling";
 import type { ScaleSchedule } from "./schedule";
 import { createStoredSecrets } from "./secrets";
+import type { CheckIdentity } from "./awsIdentity";
 import { DeploymentCheck } from "./deploymentCheck";
 import { describeFargateMemory, isFargateSize } from "./fargate";
 import { childName } from "./naming";
@@ -204,10 +206,10 @@ export interface FargateServiceArgs {
     /** The region: for the awslogs driver and the deployment check. */
     region: string;
     /**
-     * The shared-config profile the deployment check calls ECS with (the stack's `aws:profile`).
+     * Whom the deployment check calls AWS as: the stack's credential settings, as the AWS provider has them.
      * @default the AWS SDK's default credentials
      */
-    awsProfile?: string;
+    awsIdentity?: CheckIdentity;
     /**
      * Fail `pulumi up` unless each deployment reaches COMPLETED (see `DeploymentCheck`). Off: the AWS
      * provider's steady-state wait, which passes a rolled-back deployment.
@@ -376,7 +378,7 @@ export class FargateService extends pulumi.ComponentResource {
         const callRules = this.admitToCallees(calls, securityGroup);
         const databaseRules = args.database ? this.connectToDatabase(args.database, securityGroup) : [];
 
-        const service = this.createService({
+        const { service, revision } = this.createService({
             args,
             rollout,
             taskDefinition: task.taskDefinition,
@@ -423,10 +425,12 @@ export class FargateService extends pulumi.ComponentResource {
         this.ready = (args.verifyDeployment ?? true)
             ? new DeploymentCheck(childName(name, "deployment"), {
                 region: args.region,
-                profile: args.awsProfile,
+                identity: args.awsIdentity,
                 cluster: args.cluster.name,
                 service: service.name,
                 taskDefinitionArn: task.taskDefinition.arn,
+                serviceRevision: revision,
+                productionRuleArn: route?.rule.arn,
                 strategy: rollout.strategy,
                 // The longest this strategy's release is expected to take, and time for a rollback on top.
                 timeoutSeconds: deploymentCheckTimeout(timeline),
@@ -549,12 +553,17 @@ export class FargateService extends pulumi.ComponentResource {
         route?: ReturnType<typeof createAlbRoute>;
         autoscaled: boolean;
         dependsOn: pulumi.Resource[];
-    }): aws.ecs.Service {
+    }): { service: aws.ecs.Service; revision: pulumi.Output<string> } {
         const { args, route, rollout } = spec;
         const expose = args.expose;
         const verify = args.verifyDeployment ?? true;
         const alarmNames = [...new Set(args.deploymentAlarmNames ?? [])];
-        return new aws.ecs.Service(childName(this.name, "service"), {
+        const ignoreChanges = [
+            // Autoscaling owns the task count between deployments.
+            ...(spec.autoscaled ? ["desiredCount"] : []),
+            ...(route ? OWNED_BY_ECS : []),
+        ];
+        const inputs: aws.ecs.ServiceArgs = {
             cluster: args.cluster.arn,
             taskDefinition: spec.taskDefinition.arn,
             desiredCount: args.desiredCount,
@@ -628,14 +637,68 @@ export class FargateService extends pulumi.ComponentResource {
             enableEcsManagedTags: true,
             // The deployment check waits, and fails on a rolled-back deployment where this wait passes.
             waitForSteadyState: !verify,
-        }, {
+        };
+        const service = new aws.ecs.Service(childName(this.name, "service"), inputs, {
             parent: this,
             dependsOn: spec.dependsOn,
-            // Autoscaling owns the task count between deployments.
-            ignoreChanges: spec.autoscaled ? ["desiredCount"] : [],
+            ignoreChanges,
+            // New target groups (a new port or VPC) come with a new service: their ARNs are not updated in
+            // place (OWNED_BY_ECS), and the old groups cannot be deleted while a service uses them.
+            replaceWith: route ? [route.targetGroup, route.shift.alternateTargetGroup] : undefined,
         });
+        return { service, revision: serviceRevision(inputs, ignoreChanges) };
     }
 }
+
+/**
+ * A digest of everything the program gives the ECS service, but what an update leaves as it is
+ * (`ignoreChanges`): it changes exactly when the service is updated. Every update sends
+ * `forceNewDeployment`, so an update of any input but the tags starts a deployment (desired count, capacity
+ * share, grace period, network; the AWS provider calls UpdateService unless only the tags changed:
+ * hashicorp/terraform-provider-aws, internal/service/ecs/service.go, `resourceServiceUpdate`,
+ * `d.HasChangesExcept(..., tags, tags_all)`); the deployment check takes this digest as an input, because
+ * Pulumi updates a dynamic resource only when its inputs differ and its `diff` reports `changes`
+ * (https://www.pulumi.com/docs/reference/pkg/nodejs/pulumi/pulumi/interfaces/provider.DiffResult.html);
+ * `dependsOn` on the service orders the check, it does not re-run it.
+ */
+export function serviceRevision(inputs: aws.ecs.ServiceArgs, ignoreChanges: readonly string[]): pulumi.Output<string> {
+    return pulumi.output(inputs).apply((resolved) => {
+        const kept = JSON.parse(JSON.stringify(resolved)) as Record<string, unknown>;
+        for (const path of ignoreChanges) {
+            const keys = path.replace(/\[(\d+)\]/g, ".$1").split(".");
+            const last = keys.pop()!;
+            // eslint-disable-next-line @typescript-eslint/no-explicit-any
+            const holder = keys.reduce<any>((at, key) => (at === undefined ? undefined : at[key]), kept);
+            if (holder !== undefined) {
+                delete holder[last];
+            }
+        }
+        return createHash("sha256").update(stableJson(kept)).digest("hex").slice(0, 32);
+    });
+}
+
+/** JSON with every object's keys sorted, so that the digest does not depend on the order they were written in. */
+function stableJson(value: unknown): string {
+    if (Array.isArray(value)) {
+        return `[${value.map(stableJson).join(",")}]`;
+    }
+    if (value !== null && typeof value === "object") {
+        return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`).join(",")}}`;
+    }
+    return JSON.stringify(value);
+}
+
+/**
+ * What ECS decides about a public service's load balancer after creation: which of the two target groups is
+ * the production one. The AWS provider resends the whole `loadBalancers` list in an UpdateService whenever
+ * its state differs from the program's (hashicorp/terraform-provider-aws, internal/service/ecs/service.go,
+ * `resourceServiceUpdate`: `if d.HasChange("load_balancer") { input.LoadBalancers = expandLoadBalancers(...) }`,
+ * with the state read back from DescribeServices), and deployments driven through the provider are reported
+ * not to alternate the groups as console deployments do (hashicorp/terraform-provider-aws#45678, open). So
+ * Berth states the groups once, at creation, and leaves them to ECS; the deployment check verifies where the
+ * production rule sends traffic after each release (rolloutCheck.ts).
+ */
+const OWNED_BY_ECS = ["loadBalancers[0].targetGroupArn", "loadBalancers[0].advancedConfiguration.alternateTargetGroupArn"];
 
 /**
  * The capacity provider strategy for an on-demand base and a Spot share. Both providers are always listed,

@@ -62,6 +62,8 @@ export interface EcsStoppedTask {
     taskDefinitionArn?: string;
     stoppedReason?: string;
     containers?: Array<{ name?: string; reason?: string; exitCode?: number }>;
+    /** A Fargate task's network interface: `details` holds its `privateIPv4Address`, its ALB target ID. */
+    attachments?: Array<{ type?: string; details?: Array<{ name?: string; value?: string }> }>;
 }
 
 /** A service deployment as ListServiceDeployments lists it. */
@@ -92,11 +94,29 @@ export interface EcsServiceDeployment {
 /** The ECS calls the check makes, in the AWS SDK's request and response shapes. */
 export interface EcsApi {
     describeServices(input: { cluster: string; services: string[] }): Promise<{ services?: EcsService[] }>;
-    listTasks(input: { cluster: string; serviceName: string; desiredStatus: "STOPPED" }): Promise<{ taskArns?: string[] }>;
+    listTasks(input: { cluster: string; serviceName: string; desiredStatus: "STOPPED" | "RUNNING" }): Promise<{ taskArns?: string[] }>;
     describeTasks(input: { cluster: string; tasks: string[] }): Promise<{ tasks?: EcsStoppedTask[] }>;
     listServiceDeployments(input: { cluster: string; service: string; maxResults: number }): Promise<{ serviceDeployments?: EcsServiceDeploymentBrief[] }>;
     describeServiceDeployments(input: { serviceDeploymentArns: string[] }): Promise<{ serviceDeployments?: EcsServiceDeployment[] }>;
     describeServiceRevisions(input: { serviceRevisionArns: string[] }): Promise<{ serviceRevisions?: Array<{ serviceRevisionArn?: string; taskDefinition?: string }> }>;
+}
+
+/** The parts of an ALB listener rule (DescribeRules) this module reads. */
+export interface ElbRule {
+    RuleArn?: string;
+    Actions?: Array<{
+        Type?: string;
+        TargetGroupArn?: string;
+        ForwardConfig?: { TargetGroups?: Array<{ TargetGroupArn?: string; Weight?: number }> };
+    }>;
+}
+
+/** The Elastic Load Balancing calls the check makes for a public service, in the AWS SDK's shapes. */
+export interface ElbApi {
+    describeRules(input: { RuleArns: string[] }): Promise<{ Rules?: ElbRule[] }>;
+    describeTargetHealth(input: { TargetGroupArn: string }): Promise<{
+        TargetHealthDescriptions?: Array<{ Target?: { Id?: string; Port?: number }; TargetHealth?: { State?: string } }>;
+    }>;
 }
 
 /** The deployment to confirm. */
@@ -111,11 +131,17 @@ export interface RolloutTarget {
      * @default "rolling"
      */
     strategy?: string;
+    /**
+     * A public service's production listener rule: once the deployment completed, every target group it
+     * forwards traffic to must hold healthy tasks of the new task definition (`productionRuleProblem`).
+     * @default none: a backend
+     */
+    productionRuleArn?: string;
 }
 
 /** What one look at the service says. */
 export type Verdict =
-    | { state: "COMPLETED" }
+    | { state: "COMPLETED"; /** The deployment's ID (rolling) or service deployment ARN. */ deployment?: string }
     | { state: "IN_PROGRESS"; detail: string }
     | { state: "FAILED"; detail: string; /** No deployment of the target is listed: rolled back, or not visible yet. */ unseen?: true };
 
@@ -130,7 +156,9 @@ export function judge(service: EcsService | undefined, target: RolloutTarget): V
         return { state: "FAILED", detail: "ECS does not know the service" };
     }
     const wanted = shortTaskDefinition(target.taskDefinitionArn);
-    const deployment = (service.deployments ?? []).find((d) => d.taskDefinition === target.taskDefinitionArn);
+    // An update that keeps the task definition starts a deployment of the same one: the PRIMARY is the newest.
+    const ofTarget = (service.deployments ?? []).filter((d) => d.taskDefinition === target.taskDefinitionArn);
+    const deployment = ofTarget.find((d) => d.status === "PRIMARY") ?? ofTarget[0];
     const runs = service.taskDefinition === target.taskDefinitionArn;
 
     if (deployment?.rolloutState === "FAILED") {
@@ -146,7 +174,7 @@ export function judge(service: EcsService | undefined, target: RolloutTarget): V
         };
     }
     if (deployment && deployment.rolloutState === "COMPLETED" && runs && deployment.status === "PRIMARY") {
-        return { state: "COMPLETED" };
+        return { state: "COMPLETED", deployment: deployment.id };
     }
     if (!deployment && !runs) {
         // The failed deployment is gone from the list once the rollback completed.
@@ -230,7 +258,7 @@ export function judgeServiceDeployment(
     const stage = deployment.lifecycleStage ? ` at ${deployment.lifecycleStage}` : "";
     const reason = deployment.statusReason ? `: ${deployment.statusReason}` : "";
     if (status === "SUCCESSFUL") {
-        return { state: "COMPLETED" };
+        return { state: "COMPLETED", deployment: deployment.serviceDeploymentArn };
     }
     if (ROLLED_BACK.includes(status)) {
         const back = deployment.rollback?.serviceRevisionArn
@@ -290,6 +318,51 @@ async function lookAtServiceDeployment(api: EcsApi, target: RolloutTarget): Prom
     return judgeServiceDeployment(deployment, target, (arn) => (arn === undefined ? undefined : taskDefinitions.get(arn)));
 }
 
+/**
+ * Why the production rule does not serve the new version, or undefined when it does: each target group the
+ * rule forwards traffic to (weight above 0) must hold a healthy target that is a running task of the new
+ * task definition. ECS reports a deployment SUCCESSFUL from its own view of the service, and the AWS
+ * provider resends its view of the load balancers on updates (see `OWNED_BY_ECS` in fargateService.ts,
+ * hashicorp/terraform-provider-aws#45678), so the rule may end up on a group ECS did not register the new
+ * tasks in; this is the look that tells. A Fargate task is registered by the primary private IPv4 address of
+ * its network interface, target type `ip` (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_LoadBalancer.html,
+ * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-task-networking.html).
+ */
+export async function productionRuleProblem(ecs: EcsApi, elb: ElbApi, target: RolloutTarget & { productionRuleArn: string }): Promise<string | undefined> {
+    const rule = (await elb.describeRules({ RuleArns: [target.productionRuleArn] })).Rules?.[0];
+    const forwards = (rule?.Actions ?? []).filter((a) => a.Type === "forward");
+    const weighted = forwards.flatMap((a) => a.ForwardConfig?.TargetGroups?.length
+        ? a.ForwardConfig.TargetGroups.map((g) => ({ arn: g.TargetGroupArn, weight: g.Weight ?? 1 }))
+        : [{ arn: a.TargetGroupArn, weight: 1 }]);
+    const serving = weighted.filter((g): g is { arn: string; weight: number } => g.arn !== undefined && g.weight > 0);
+    if (serving.length === 0) {
+        return `the production rule ${lastPart(target.productionRuleArn)} forwards to no target group`;
+    }
+    const listed = await ecs.listTasks({ cluster: target.cluster, serviceName: target.service, desiredStatus: "RUNNING" });
+    const arns = (listed.taskArns ?? []).slice(0, 100);
+    const tasks = arns.length > 0 ? (await ecs.describeTasks({ cluster: target.cluster, tasks: arns })).tasks ?? [] : [];
+    const addresses = new Set(tasks
+        .filter((t) => t.taskDefinitionArn === target.taskDefinitionArn)
+        .flatMap((t) => (t.attachments ?? []).flatMap((a) => a.details ?? []))
+        .filter((d) => d.name === "privateIPv4Address" && d.value !== undefined)
+        .map((d) => d.value!));
+    const total = serving.reduce((sum, g) => sum + g.weight, 0);
+    for (const group of serving) {
+        const health = (await elb.describeTargetHealth({ TargetGroupArn: group.arn })).TargetHealthDescriptions ?? [];
+        const fresh = health.filter((h) => h.Target?.Id !== undefined && addresses.has(h.Target.Id) && h.TargetHealth?.State === "healthy");
+        if (fresh.length === 0) {
+            const share = Math.round((100 * group.weight) / total);
+            const holds = health.length === 0
+                ? "no target"
+                : health.map((h) => `${h.Target?.Id ?? "?"} ${h.TargetHealth?.State ?? "?"}`).join(", ");
+            return `the production rule ${lastPart(target.productionRuleArn)} sends ${share} % of traffic to target group ` +
+                `${group.arn.split(":").pop()}, which holds no healthy task of ${shortTaskDefinition(target.taskDefinitionArn)} ` +
+                `(it holds ${holds}; the new tasks are ${[...addresses].join(", ") || "none"})`;
+        }
+    }
+    return undefined;
+}
+
 export interface WaitOptions {
     /** Give up after this long. */
     timeoutMs: number;
@@ -307,6 +380,13 @@ export interface WaitOptions {
      * @default four polls
      */
     consistencyGraceMs?: number;
+    /**
+     * The deployment the check confirmed last time (`Verdict.deployment`). An update of the service starts a
+     * new one, possibly of the same task definition; finding the old one completed counts as ECS not listing
+     * the new one yet, for the same grace, and then as an update that started none.
+     * @default none: a first deployment
+     */
+    after?: string;
 }
 
 /** Why `pulumi up` fails: names the service, the deployment's state and the stopped tasks' reasons. */
@@ -322,9 +402,11 @@ export class RolloutError extends Error {
 
 /**
  * Polls the service until the deployment of `target.taskDefinitionArn` is COMPLETED and the service runs
- * it; throws a RolloutError when it FAILED, was rolled back, or is still in progress at the timeout.
+ * it, and, for a public service, its production rule serves the new tasks (given `elb`); throws a
+ * RolloutError when it FAILED, was rolled back, is still in progress at the timeout, or the rule still
+ * serves other targets a grace after the deployment completed.
  */
-export async function waitForRollout(api: EcsApi, target: RolloutTarget, options: WaitOptions): Promise<void> {
+export async function waitForRollout(api: EcsApi, target: RolloutTarget, options: WaitOptions, elb?: ElbApi): Promise<string | undefined> {
     const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
     const now = options.now ?? Date.now;
     const start = now();
@@ -332,6 +414,7 @@ export async function waitForRollout(api: EcsApi, target: RolloutTarget, options
     const rolling = (target.strategy ?? "rolling") === "rolling";
     const grace = options.consistencyGraceMs ?? 4 * options.pollMs;
     let seen = false;
+    let completedAt: number | undefined;
     for (;;) {
         let verdict = rolling
             ? judge((await api.describeServices({ cluster: target.cluster, services: [target.service] })).services?.[0], target)
@@ -345,9 +428,24 @@ export async function waitForRollout(api: EcsApi, target: RolloutTarget, options
             verdict = { state: "IN_PROGRESS", detail: `ECS does not list a deployment of ${shortTaskDefinition(target.taskDefinitionArn)} yet` };
         }
         seen ||= !unseen;
+        if (verdict.state === "COMPLETED" && options.after !== undefined && verdict.deployment === options.after && now() - start < grace) {
+            verdict = { state: "IN_PROGRESS", detail: `ECS lists no deployment newer than ${options.after.startsWith("arn:") ? lastPart(options.after) : options.after} yet` };
+        }
+        if (verdict.state === "COMPLETED" && target.productionRuleArn && elb) {
+            const problem = await productionRuleProblem(api, elb, { ...target, productionRuleArn: target.productionRuleArn });
+            if (problem !== undefined) {
+                // Targets register and pass their health checks shortly after ECS counts the tasks: the same
+                // grace as for a deployment not listed yet, from the first look that found it completed.
+                completedAt ??= now();
+                if (now() - completedAt >= grace) {
+                    throw new RolloutError(target, "FAILED", `the deployment completed, but ${problem}`, []);
+                }
+                verdict = { state: "IN_PROGRESS", detail: `the deployment completed; waiting for the production rule: ${problem}` };
+            }
+        }
         if (verdict.state === "COMPLETED") {
             options.log?.(`${target.service}: ${shortTaskDefinition(target.taskDefinitionArn)} rolled out`);
-            return;
+            return verdict.deployment;
         }
         if (verdict.state === "FAILED") {
             throw new RolloutError(target, "FAILED", verdict.detail, await stoppedTaskReasons(api, target));

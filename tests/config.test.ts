@@ -368,6 +368,61 @@ describe("stack configuration", () => {
         assert.ok(found.some((p) => /^berth:azCount is not set/.test(p)), found.join("\n"));
     });
 
+    describe("the stack's AWS credentials", () => {
+        it("carries the profile, the shared files, the role chain and the account guard", () => {
+            const role = { roleArn: "arn:aws:iam::210987654321:role/deployer", externalId: "ext-1", sessionName: "berth", duration: "1h" };
+            const s = load({
+                "aws:profile": "team-sso",
+                "aws:sharedCredentialsFiles": JSON.stringify(["/ci/credentials"]),
+                "aws:assumeRoles": JSON.stringify([role]),
+                "aws:forbiddenAccountIds": JSON.stringify(["123456789012"]),
+                "aws:skipCredentialsValidation": "true",
+            });
+            assert.deepStrictEqual(s.awsIdentity, {
+                profile: "team-sso",
+                sharedConfigFile: undefined,
+                sharedCredentialsFile: "/ci/credentials",
+                assumeRoles: [role],
+                allowedAccountIds: undefined,
+                forbiddenAccountIds: ["123456789012"],
+                skipCredentialsValidation: true,
+                skipRequestingAccountId: undefined,
+            });
+        });
+
+        it("takes the single aws:assumeRole as a chain of one", () => {
+            const s = load({ "aws:assumeRole": JSON.stringify({ roleArn: "arn:aws:iam::210987654321:role/deployer" }) });
+            assert.deepStrictEqual(s.awsIdentity.assumeRoles, [{ roleArn: "arn:aws:iam::210987654321:role/deployer" }]);
+        });
+
+        it("refuses plain keys without showing them", () => {
+            const found = problems({ "aws:accessKey": "AKIAEXAMPLEKEY", "aws:secretKey": "wJalrXUtnFEMI/EXAMPLE" });
+            assert.strictEqual(found.length, 2, found.join("\n"));
+            assert.match(found[0], /^aws:accessKey is set \(not shown\); allowed: unset: give keys through the environment \(AWS_ACCESS_KEY_ID, /);
+            assert.ok(!found.join().includes("AKIAEXAMPLEKEY") && !found.join().includes("wJalrXUtnFEMI"));
+        });
+
+        it("refuses every aws:* setting the provider would not get, naming it", () => {
+            for (const key of ["aws:endpoints", "aws:stsRegion", "aws:assumeRoleWithWebIdentity", "aws:customCaBundle", "aws:defaultTags", "aws:skipMetadataApiCheck"]) {
+                const found = problems({ [key]: "x" });
+                assert.strictEqual(found.length, 1, key);
+                assert.match(found[0], new RegExp(`^${key} is set \\(not shown\\); allowed: unset: Berth's own AWS provider reads no aws:\\* setting by itself \\(pulumi/pulumi-aws#1307\\) and takes only aws:region, aws:profile, `));
+            }
+        });
+
+        it("refuses what the deployment check could not act on the same way", () => {
+            assert.match(problems({ "aws:sharedConfigFiles": JSON.stringify(["/a", "/b"]) })[0], /^aws:sharedConfigFiles is "\[\\"\/a\\",\\"\/b\\"\]"; allowed: a list of one path/);
+            assert.match(problems({ "aws:assumeRoles": JSON.stringify([{ roleArn: "arn:aws:iam::210987654321:role/x", webIdentityToken: "t" }]) })[0], /^aws:assumeRoles is .*; allowed: a list of roles, each \{"roleArn"/);
+            assert.match(problems({ "aws:assumeRoles": JSON.stringify([{ roleArn: "arn:aws:iam::210987654321:role/x", duration: "5m" }]) })[0], /^aws:assumeRoles is /);
+            assert.match(problems({ "aws:profile": "" })[0], /^aws:profile is ""; allowed: the name of a profile/);
+            assert.match(problems({ "aws:allowedAccountIds": "[\"1\"]", "aws:forbiddenAccountIds": "[\"123456789012\"]" }).join("\n"), /aws:allowedAccountIds is "\[\\"1\\"\]"; allowed: a list of 12-digit account IDs/);
+            assert.match(problems({
+                "aws:assumeRole": JSON.stringify({ roleArn: "arn:aws:iam::210987654321:role/a" }),
+                "aws:assumeRoles": JSON.stringify([{ roleArn: "arn:aws:iam::210987654321:role/b" }]),
+            })[0], /^aws:assumeRole is set beside aws:assumeRoles; allowed: one of them/);
+        });
+    });
+
     it("lists every problem at once", () => {
         const found = problems({ "berth:environment": "qa", "berth:azCount": "9", "berth:natStrategy": "many" });
         assert.strictEqual(found.length, 3, found.join("\n"));
@@ -409,14 +464,14 @@ describe("stack configuration", () => {
             const { error, h } = await failingRun({ ...stackConfig("dev"), "berth:availabilityZoneIds": JSON.stringify(["use1-az1", "use1-az9"]) });
             assert.ok(error instanceof ConfigError);
             assert.match(error.message, /berth:availabilityZoneIds is \["use1-az1","use1-az9"\], but us-east-1 offers no zone use1-az9; allowed: use1-az1, /);
-            assert.deepStrictEqual(h.resources, []);
+            assert.deepStrictEqual(h.awsResources(), []);
         });
 
         it("refuses more AZs than the region offers, before any resource is registered", async () => {
             const { error, h } = await failingRun({ ...stackConfig("dev"), "berth:azCount": "3" }, ["eu-north-1a", "eu-north-1b"]);
             assert.ok(error instanceof ConfigError);
             assert.match(error.message, /berth:azCount is 3, but us-east-1 offers 2 availability zones \(eu-north-1a, eu-north-1b\); allowed: 2 to 2/);
-            assert.deepStrictEqual(h.resources, []);
+            assert.deepStrictEqual(h.awsResources(), []);
         });
     });
 });

@@ -141,7 +141,7 @@ describe("the dashboard body", () => {
         loadBalancerArnSuffix: "app/berth-alb-1234567/0123456789abcdef",
         containerInsights: false,
         services: [
-            { name: "api", kind: "public", serviceName: "api-service-7654321", targetGroupArnSuffix: "targetgroup/api-tg-1234567/fedcba9876543210", calls: ["users", "orders"] },
+            { name: "api", kind: "public", serviceName: "api-service-7654321", targetGroupArnSuffixes: ["targetgroup/api-tg-1234567/fedcba9876543210", "targetgroup/api-tg-alt-7654321/0123456789abcdef"], calls: ["users", "orders"] },
             { name: "users", kind: "backend", serviceName: "users-service-1111111", discoveryName: "users" },
             // A backend with two callers, and a caller itself.
             { name: "orders", kind: "backend", serviceName: "orders-service-2222222", discoveryName: "orders", calls: ["users"] },
@@ -199,7 +199,7 @@ describe("the dashboard body", () => {
                 for (const m of w.properties.metrics) {
                     const text = m.join(" ");
                     if (service.kind === "public" && m[0] === "AWS/ApplicationELB" && m[1] !== "HTTPCode_ELB_5XX_Count") {
-                        assert.ok(text.includes(`TargetGroup ${service.targetGroupArnSuffix}`), text);
+                        assert.ok(service.targetGroupArnSuffixes!.some((g) => text.includes(`TargetGroup ${g}`)), text);
                     } else if (m[0] === "AWS/ECS" && !text.includes("TargetDiscoveryName")) {
                         assert.ok(text.includes(`ServiceName ${service.serviceName}`) && text.includes("ClusterName berth-cluster-1234567"), text);
                     }
@@ -242,6 +242,19 @@ describe("the dashboard body", () => {
                 assert.deepStrictEqual([m.dims.DiscoveryName, m.dims.ServiceName], [service.discoveryName, service.serviceName], `${service.name}: ${m.name}`);
             }
         }
+    });
+
+    it("shows a public service's requests, 5xx and latency in both target groups, where ECS may have moved its tasks", () => {
+        const body = JSON.parse(dashboardBody(input));
+        const groupsOf = (title: string, metric: string) => body.widgets
+            .filter((w: any) => w.properties.title === title && w.y === body.widgets.find((h: any) => h.properties.markdown === "### api (public)").y + 1)
+            .flatMap((w: any) => w.properties.metrics)
+            .filter((m: any[]) => m[1] === metric)
+            .map((m: any[]) => m[m.indexOf("TargetGroup") + 1]);
+        const both = ["targetgroup/api-tg-1234567/fedcba9876543210", "targetgroup/api-tg-alt-7654321/0123456789abcdef"];
+        assert.deepStrictEqual([...new Set(groupsOf("Requests", "RequestCount"))], both);
+        assert.deepStrictEqual([...new Set(groupsOf("5xx", "HTTPCode_Target_5XX_Count"))], both);
+        assert.deepStrictEqual(groupsOf("Latency (s)", "TargetResponseTime"), [both[0], both[0], both[1], both[1]], "p50 and p99 of each group");
     });
 
     it("takes task counts from Container Insights when it is on", () => {

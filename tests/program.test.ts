@@ -106,6 +106,14 @@ for (const stack of shippedStacks()) {
             ({ h, outputs } = await runBerth(config, { stack }));
         });
 
+        it("sends every invoke through the stack's provider, none through the default one", () => {
+            const aws = h.invokes.filter((i) => i.token.startsWith("aws:"));
+            assert.ok(aws.some((i) => i.token === "aws:index/getAvailabilityZones:getAvailabilityZones"));
+            for (const invoke of aws) {
+                assert.match(invoke.provider ?? "", /::pulumi:providers:aws::berth::/, `${invoke.token} goes through the default provider`);
+            }
+        });
+
         it("registers every resource under a unique type and name", () => {
             const keys = h.resources.map((r) => `${r.type}::${r.name}`);
             const duplicates = keys.filter((k, i) => keys.indexOf(k) !== i);
@@ -1184,6 +1192,44 @@ describe("listener rule priorities", () => {
             assert.strictEqual(new Set(after.values()).size, after.size, "two rules share a priority");
         }
         assert.strictEqual(inserted.size, before.size);
+    });
+});
+
+describe("a stack with AWS credential settings", () => {
+    const role = { roleArn: "arn:aws:iam::210987654321:role/deployer", externalId: "berth-ext", sessionName: "berth-dev", duration: "1h" };
+    let h: Harness;
+
+    before(async () => {
+        ({ h } = await runBerth({
+            ...stackConfig("dev"),
+            "aws:profile": "team-sso",
+            "aws:assumeRoles": JSON.stringify([role]),
+            "aws:sharedConfigFiles": JSON.stringify(["/home/ci/.aws/config"]),
+            "aws:allowedAccountIds": JSON.stringify(["210987654321"]),
+        }));
+    });
+
+    it("registers the stack's provider with the profile, the role chain, the shared file and the account guard", () => {
+        const provider = h.one(T.provider, "berth");
+        assert.strictEqual(provider.inputs.profile, "team-sso");
+        assert.deepStrictEqual(JSON.parse(provider.inputs.assumeRoles), [role]);
+        assert.deepStrictEqual(JSON.parse(provider.inputs.sharedConfigFiles), ["/home/ci/.aws/config"]);
+        assert.deepStrictEqual(JSON.parse(provider.inputs.allowedAccountIds), ["210987654321"]);
+    });
+
+    it("gives every deployment check the same profile, role chain and shared file", () => {
+        const checks = h.ofType("pulumi-nodejs:dynamic/berth:DeploymentCheck");
+        assert.strictEqual(checks.length, catalog.length);
+        for (const check of checks) {
+            assert.deepStrictEqual(check.inputs.identity, { profile: "team-sso", sharedConfigFile: "/home/ci/.aws/config", assumeRoles: [role] }, check.name);
+        }
+    });
+
+    it("looks up the region's zones and the rest through that provider", () => {
+        assert.ok(h.invokes.length > 0);
+        for (const invoke of h.invokes.filter((i) => i.token.startsWith("aws:"))) {
+            assert.match(invoke.provider ?? "", /::pulumi:providers:aws::berth::/, invoke.token);
+        }
     });
 });
 

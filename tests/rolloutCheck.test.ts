@@ -2,8 +2,14 @@
  * The deployment check's logic against a faked ECS API that replays what ECS reports over time.
  */
 import * as assert from "assert";
+import * as fs from "fs";
+import * as http from "http";
+import type * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import { credentialsFor } from "../components/deploymentCheck";
 import {
-    RolloutError, waitForRollout, type EcsApi, type EcsService, type EcsServiceDeployment, type EcsServiceDeploymentBrief, type EcsStoppedTask,
+    RolloutError, waitForRollout, type EcsApi, type ElbApi, type EcsService, type EcsServiceDeployment, type EcsServiceDeploymentBrief, type EcsStoppedTask,
 } from "../components/rolloutCheck";
 
 const NEW = "arn:aws:ecs:eu-west-1:123456789012:task-definition/berth-dev-users:8";
@@ -53,8 +59,8 @@ function clock() {
     return { now: () => t, sleep: async (ms: number) => { t += ms; } };
 }
 
-async function failure(api: EcsApi, timeoutMs = 60_000, of: typeof target & { strategy?: string } = target): Promise<RolloutError> {
-    const error = await waitForRollout(api, of, { timeoutMs, pollMs: 15_000, ...clock() }).then(() => undefined, (e: unknown) => e);
+async function failure(api: EcsApi, timeoutMs = 60_000, of: typeof target & { strategy?: string } = target, elb?: ElbApi): Promise<RolloutError> {
+    const error = await waitForRollout(api, of, { timeoutMs, pollMs: 15_000, ...clock() }, elb).then(() => undefined, (e: unknown) => e);
     assert.ok(error instanceof RolloutError, `expected a RolloutError, got ${error}`);
     return error;
 }
@@ -67,6 +73,27 @@ describe("deployment check", () => {
         ]);
         await waitForRollout(api, target, { timeoutMs: 60_000, pollMs: 15_000, ...clock() });
         assert.strictEqual(api.describeCalls, 2);
+    });
+
+    it("waits for the deployment an update keeping the task definition starts, not the one it confirmed before", async () => {
+        const api = fakeEcs([
+            // Right after the update ECS may still show only the deployment confirmed last time.
+            { taskDefinition: NEW, deployments: [deployment("ecs-svc/2", NEW, "COMPLETED", "PRIMARY", { runningCount: 2 })] },
+            { taskDefinition: NEW, deployments: [deployment("ecs-svc/2", NEW, "COMPLETED", "ACTIVE", { runningCount: 2 }), deployment("ecs-svc/3", NEW, "IN_PROGRESS", "PRIMARY")] },
+            { taskDefinition: NEW, deployments: [deployment("ecs-svc/3", NEW, "COMPLETED", "PRIMARY", { runningCount: 3, desiredCount: 3 })] },
+        ]);
+        const confirmed = await waitForRollout(api, target, { timeoutMs: 600_000, pollMs: 15_000, after: "ecs-svc/2", ...clock() });
+        assert.strictEqual(confirmed, "ecs-svc/3");
+        assert.strictEqual(api.describeCalls, 3);
+    });
+
+    it("passes an update that started no deployment once ECS has had the grace to list one", async () => {
+        const api = fakeEcs([{ taskDefinition: NEW, deployments: [deployment("ecs-svc/2", NEW, "COMPLETED", "PRIMARY", { runningCount: 2 })] }]);
+        const lines: string[] = [];
+        const confirmed = await waitForRollout(api, target, { timeoutMs: 600_000, pollMs: 15_000, after: "ecs-svc/2", log: (l) => lines.push(l), ...clock() });
+        assert.strictEqual(confirmed, "ecs-svc/2");
+        assert.strictEqual(api.describeCalls, 5, "four looks within the minute's grace, then the fifth accepts it");
+        assert.match(lines[0], /ECS lists no deployment newer than ecs-svc\/2 yet/);
     });
 
     it("fails a deployment the circuit breaker rolled back, naming the service, the state and why its tasks stopped", async () => {
@@ -295,7 +322,7 @@ describe("deployment check of canary, linear and blue/green deployments", () => 
 });
 
 describe("deployment check provider", () => {
-    it("serializes, and confirms again only when the task definition, the service or the strategy changes", async () => {
+    it("serializes, and confirms again only when the service is updated, or its task definition, name or strategy changes", async () => {
         const { Harness } = await import("./support/pulumi");
         const h = new Harness();
         await h.install({});
@@ -307,12 +334,152 @@ describe("deployment check provider", () => {
         const mod = { exports: {} as { handler: () => Record<string, (...args: unknown[]) => Promise<any>> } };
         new Function("exports", "module", "require", text)(mod.exports, mod, require);
         const provider = mod.exports.handler();
-        const inputs = { region: "eu-west-1", profile: "", cluster: "k", service: "s", taskDefinitionArn: NEW, strategy: "rolling", timeoutSeconds: 1800, pollSeconds: 15 };
+        const inputs = { region: "eu-west-1", identity: { assumeRoles: [] }, cluster: "k", service: "s", taskDefinitionArn: NEW, serviceRevision: "r1", strategy: "rolling", timeoutSeconds: 1800, pollSeconds: 15 };
         assert.deepStrictEqual(await provider.diff("id", inputs, { ...inputs, timeoutSeconds: 60 }), { changes: false });
         assert.deepStrictEqual(await provider.diff("id", inputs, { ...inputs, taskDefinitionArn: OLD }), { changes: true });
         assert.deepStrictEqual(await provider.diff("id", inputs, { ...inputs, service: "t" }), { changes: true });
+        assert.deepStrictEqual(await provider.diff("id", inputs, { ...inputs, serviceRevision: "r2" }), { changes: true }, "every update of the service may start a deployment");
         assert.deepStrictEqual(await provider.diff("id", inputs, { ...inputs, strategy: "canary" }), { changes: true }, "a new strategy brings a deployment of its own");
         assert.strictEqual(typeof provider.create, "function");
         assert.strictEqual(typeof provider.update, "function");
+    });
+});
+
+describe("deployment check of a public service's production rule", () => {
+    const RULE = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener-rule/app/berth-alb/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee";
+    const BLUE = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/users-tg-1234567/73e2d6bc24d8a067";
+    const GREEN = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/users-tg-alt-7654321/8f3c2a1b0d9e7f65";
+    const publicTarget = { ...target, productionRuleArn: RULE };
+    const newTasks: EcsStoppedTask[] = ["10.0.1.5", "10.0.2.6"].map((ip, i) => ({
+        taskArn: `arn:aws:ecs:eu-west-1:123456789012:task/berth-cluster/new${i}`,
+        taskDefinitionArn: NEW,
+        attachments: [{ type: "ElasticNetworkInterface", details: [{ name: "subnetId", value: "subnet-1" }, { name: "privateIPv4Address", value: ip }] }],
+    }));
+    const oldTask: EcsStoppedTask = {
+        taskArn: "arn:aws:ecs:eu-west-1:123456789012:task/berth-cluster/old0",
+        taskDefinitionArn: OLD,
+        attachments: [{ type: "ElasticNetworkInterface", details: [{ name: "privateIPv4Address", value: "10.0.1.9" }] }],
+    };
+
+    /** A completed rolling deployment, with the rule's forward weights and each group's targets over time (the last repeats). */
+    function fakes(weights: Array<[string, number]>, targetsOverTime: Array<Record<string, Array<[string, string]>>>) {
+        let looks = 0;
+        const ecs: EcsApi = {
+            ...rollingOnly,
+            describeServices: async () => ({ services: [{ taskDefinition: NEW, deployments: [deployment("ecs-svc/2", NEW, "COMPLETED", "PRIMARY", { runningCount: 2 })] }] }),
+            listTasks: async (input) => ({ taskArns: input.desiredStatus === "RUNNING" ? [...newTasks, oldTask].map((t) => t.taskArn!) : [] }),
+            describeTasks: async (input) => ({ tasks: [...newTasks, oldTask].filter((t) => input.tasks.includes(t.taskArn!)) }),
+        };
+        const elb: ElbApi & { calls: number } = {
+            calls: 0,
+            async describeRules(input) {
+                elb.calls++;
+                assert.deepStrictEqual(input, { RuleArns: [RULE] });
+                return { Rules: [{ RuleArn: RULE, Actions: [{ Type: "forward", ForwardConfig: { TargetGroups: weights.map(([TargetGroupArn, Weight]) => ({ TargetGroupArn, Weight })) } }] }] };
+            },
+            async describeTargetHealth(input) {
+                const targets = targetsOverTime[Math.min(looks++, targetsOverTime.length - 1)][input.TargetGroupArn] ?? [];
+                return { TargetHealthDescriptions: targets.map(([Id, State]) => ({ Target: { Id, Port: 8080 }, TargetHealth: { State } })) };
+            },
+        };
+        return { ecs, elb };
+    }
+
+    it("passes once every group the rule sends traffic to holds healthy new tasks", async () => {
+        const { ecs, elb } = fakes([[BLUE, 0], [GREEN, 100]], [{ [GREEN]: [["10.0.1.5", "healthy"], ["10.0.2.6", "healthy"]], [BLUE]: [["10.0.1.9", "draining"]] }]);
+        await waitForRollout(ecs, publicTarget, { timeoutMs: 600_000, pollMs: 15_000, ...clock() }, elb);
+        assert.strictEqual(elb.calls, 1);
+    });
+
+    it("waits while the new tasks' targets are still registering, then passes", async () => {
+        const { ecs, elb } = fakes([[BLUE, 100]], [
+            { [BLUE]: [["10.0.1.9", "healthy"], ["10.0.1.5", "initial"]] },
+            { [BLUE]: [["10.0.1.5", "healthy"], ["10.0.2.6", "healthy"]] },
+        ]);
+        const lines: string[] = [];
+        await waitForRollout(ecs, publicTarget, { timeoutMs: 600_000, pollMs: 15_000, log: (l) => lines.push(l), ...clock() }, elb);
+        assert.match(lines[0], /the deployment completed; waiting for the production rule: /);
+    });
+
+    it("fails a release whose production rule still forwards to the group without the new tasks, naming the rule, the group and the tasks", async () => {
+        // ECS registered the new tasks in the alternate group, while the rule kept sending everything to the old one.
+        const { ecs, elb } = fakes([[BLUE, 100], [GREEN, 0]], [{ [BLUE]: [["10.0.1.9", "healthy"]], [GREEN]: [["10.0.1.5", "healthy"], ["10.0.2.6", "healthy"]] }]);
+        const error = await failure(ecs, 600_000, publicTarget as typeof target, elb);
+        assert.match(error.message, /service "users-service-1234567" did not roll out berth-dev-users:8: FAILED: the deployment completed, but the production rule 9683b2d02a6cabee sends 100 % of traffic to target group targetgroup\/users-tg-1234567\/73e2d6bc24d8a067, which holds no healthy task of berth-dev-users:8 \(it holds 10\.0\.1\.9 healthy; the new tasks are 10\.0\.1\.5, 10\.0\.2\.6\)/);
+    });
+
+    it("fails a canary's share on a group without the new tasks too", async () => {
+        const { ecs, elb } = fakes([[BLUE, 90], [GREEN, 10]], [{ [BLUE]: [["10.0.1.5", "healthy"]], [GREEN]: [] }]);
+        const error = await failure(ecs, 600_000, publicTarget as typeof target, elb);
+        assert.match(error.message, /sends 10 % of traffic to target group targetgroup\/users-tg-alt-7654321\/8f3c2a1b0d9e7f65, which holds no healthy task of berth-dev-users:8 \(it holds no target;/);
+    });
+
+    it("reads no rule for a backend", async () => {
+        const { ecs, elb } = fakes([[BLUE, 100]], [{}]);
+        await waitForRollout(ecs, target, { timeoutMs: 60_000, pollMs: 15_000, ...clock() }, elb);
+        assert.strictEqual(elb.calls, 0);
+    });
+});
+
+describe("deployment check's credentials", () => {
+    let server: http.Server;
+    let dir: string;
+    const requests: Array<{ authorization?: string; body: URLSearchParams }> = [];
+    const saved = process.env.AWS_ENDPOINT_URL_STS;
+
+    before(async () => {
+        // A loopback STS: the SDK's service-specific endpoint variable sends AssumeRole here.
+        server = http.createServer((req, res) => {
+            let body = "";
+            req.on("data", (chunk) => (body += chunk));
+            req.on("end", () => {
+                requests.push({ authorization: req.headers.authorization, body: new URLSearchParams(body) });
+                res.setHeader("content-type", "text/xml");
+                res.end('<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials>' +
+                    "<AccessKeyId>ASIAROLEKEY</AccessKeyId><SecretAccessKey>role-secret</SecretAccessKey><SessionToken>role-token</SessionToken>" +
+                    "<Expiration>2099-01-01T00:00:00Z</Expiration></Credentials><AssumedRoleUser><AssumedRoleId>AROAEXAMPLE:berth-dev</AssumedRoleId>" +
+                    "<Arn>arn:aws:sts::210987654321:assumed-role/deployer/berth-dev</Arn></AssumedRoleUser></AssumeRoleResult></AssumeRoleResponse>");
+            });
+        });
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        process.env.AWS_ENDPOINT_URL_STS = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-credentials-"));
+        fs.writeFileSync(path.join(dir, "credentials"), "[team]\naws_access_key_id = AKIATEAMKEY\naws_secret_access_key = team-secret\n");
+        fs.writeFileSync(path.join(dir, "config"), "");
+    });
+
+    after(() => {
+        server.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+        if (saved === undefined) {
+            delete process.env.AWS_ENDPOINT_URL_STS;
+        } else {
+            process.env.AWS_ENDPOINT_URL_STS = saved;
+        }
+    });
+
+    const files = () => ({ sharedCredentialsFile: path.join(dir, "credentials"), sharedConfigFile: path.join(dir, "config") });
+
+    it("reads the stack's profile from the stack's shared files", async () => {
+        const credentials = await credentialsFor({ profile: "team", ...files(), assumeRoles: [] }, "eu-west-1")!();
+        assert.deepStrictEqual([credentials.accessKeyId, credentials.secretAccessKey], ["AKIATEAMKEY", "team-secret"]);
+    });
+
+    it("assumes the stack's role with the profile's keys, its external ID, session name and duration", async () => {
+        requests.length = 0;
+        const role = { roleArn: "arn:aws:iam::210987654321:role/deployer", externalId: "ext-1", sessionName: "berth-dev", duration: "1h" };
+        const credentials = await credentialsFor({ profile: "team", ...files(), assumeRoles: [role] }, "eu-west-1")!();
+        assert.deepStrictEqual([credentials.accessKeyId, credentials.sessionToken], ["ASIAROLEKEY", "role-token"]);
+        assert.strictEqual(requests.length, 1);
+        assert.match(requests[0].authorization ?? "", /Credential=AKIATEAMKEY\//, "signed with the profile's keys");
+        const body = Object.fromEntries(requests[0].body);
+        assert.deepStrictEqual(
+            [body.Action, body.RoleArn, body.ExternalId, body.RoleSessionName, body.DurationSeconds],
+            ["AssumeRole", role.roleArn, "ext-1", "berth-dev", "3600"],
+        );
+    });
+
+    it("leaves the SDK's default chain alone when the stack sets nothing", () => {
+        assert.strictEqual(credentialsFor({ assumeRoles: [] }, "eu-west-1"), undefined);
     });
 });

@@ -75,6 +75,54 @@ describe("rollout strategies in FargateService", () => {
         }
     });
 
+    it("replaces both listener rules, deleting each first, and the service when a target group is replaced, so that nothing stays on the old groups", async () => {
+        const h = await built({ expose: publicExpose });
+        const groups = [`${T.tg}::x-tg`, `${T.tg}::x-tg-alt`];
+        for (const rule of [h.one(T.rule, "x-rule"), h.one(T.rule, "x-test-rule")]) {
+            assert.deepStrictEqual([...rule.replaceWith].sort(), groups, `${rule.name} follows both groups`);
+            assert.strictEqual(rule.deleteBeforeReplace, true, `${rule.name}: the new rule takes the old one's priority, unique on the listener`);
+        }
+        assert.deepStrictEqual([...service(h).replaceWith].sort(), groups, "the service follows both groups");
+        const backend = await built({});
+        assert.deepStrictEqual(service(backend).replaceWith, []);
+    });
+
+    it("confirms every deployment an update of the service starts, whatever changed, and only then", async () => {
+        const revision = async (args: Partial<FargateServiceArgs>) => (await built({ expose: publicExpose, ...args })).one(T.check, "x-deployment").inputs.serviceRevision as string;
+        const base = await revision({});
+        assert.match(base, /^[0-9a-f]{32}$/);
+        assert.strictEqual(await revision({}), base, "an update that changes nothing about the service confirms nothing");
+        const changes: Array<[string, Partial<FargateServiceArgs>]> = [
+            ["desired count", { desiredCount: 3, maxCount: 3 }],
+            ["capacity share", { capacity: { onDemandBase: 1, spotPercent: 50 } }],
+            ["grace period", { expose: { ...publicExpose, healthCheckGracePeriod: 90 } }],
+            ["tags", { tags: { "berth:commit": "abc1234" } }],
+            ["subnets", { subnetIds: ["subnet-c"] }],
+            ["deployment alarms", { deploymentAlarmNames: ["berth-test-x-5xx-rate"] }],
+            ["ECS Exec", { enableExecuteCommand: true }],
+        ];
+        for (const [what, args] of changes) {
+            assert.notStrictEqual(await revision(args), base, what);
+        }
+        // Autoscaling owns the task count: a new floor is no update of the service, and starts no deployment.
+        const scaled = await revision({ desiredCount: 1, maxCount: 4 });
+        assert.strictEqual(await revision({ desiredCount: 2, maxCount: 4 }), scaled);
+    });
+
+    it("has the deployment check look at a public service's production rule after each release, and at no rule for a backend", async () => {
+        const h = await built({ expose: publicExpose });
+        assert.strictEqual(h.one(T.check, "x-deployment").inputs.productionRuleArn, arnOf(h.one(T.rule, "x-rule")));
+        assert.strictEqual((await built({})).one(T.check, "x-deployment").inputs.productionRuleArn, "");
+    });
+
+    it("leaves which target group is production to ECS after creation, on a public service only", async () => {
+        const h = await built({ expose: publicExpose, maxCount: 3 });
+        assert.deepStrictEqual(service(h).ignoreChanges, [
+            "desiredCount", "loadBalancers[0].targetGroupArn", "loadBalancers[0].advancedConfiguration.alternateTargetGroupArn",
+        ]);
+        assert.deepStrictEqual(service(await built({})).ignoreChanges, []);
+    });
+
     for (const rollout of SHIFTING) {
         describe(rollout.strategy, () => {
             it("gives ECS the strategy, its parameters and the bake time, and keeps the circuit breaker and the alarms with rollback", async () => {
@@ -202,6 +250,24 @@ describe("rollout strategies in FargateService", () => {
         assert.deepStrictEqual(groupsIn("unhealthy-targets"), ["targetgroup/blue/1", "targetgroup/green/2"]);
         const rate = (definitions.find((d) => d.role === "5xx-rate")!.args.metricQueries as any[]).find((q) => q.id === "rate").expression;
         assert.match(rate, /FILL\(target5xx, 0\) \+ FILL\(target5xx1, 0\)/);
+    });
+
+    it("alarms on the higher p99 latency of a public service's two target groups", () => {
+        const latency = alarmDefinitions({
+            family: "f", clusterName: "c", serviceName: "s", minCount: 1, containerInsights: false, mayRunZeroTasks: false,
+            expose: { kind: "public", loadBalancerArnSuffix: "app/a/1", targetGroupArnSuffix: "targetgroup/blue/1", alternateTargetGroupArnSuffix: "targetgroup/green/2" },
+        }).find((d) => d.role === "p99-latency")!.args;
+        const queries = latency.metricQueries as any[];
+        const metrics = queries.filter((q) => q.metric);
+        assert.deepStrictEqual(metrics.map((q) => [q.id, q.metric.metricName, q.metric.dimensions.TargetGroup, q.metric.stat]), [
+            ["latency0", "TargetResponseTime", "targetgroup/blue/1", "p99"],
+            ["latency1", "TargetResponseTime", "targetgroup/green/2", "p99"],
+        ]);
+        const watched = queries.filter((q) => q.returnData);
+        assert.strictEqual(watched.length, 1);
+        assert.strictEqual(watched[0].expression, "IF(FILL(latency0, 0) > FILL(latency1, 0), FILL(latency0, 0), FILL(latency1, 0))");
+        assert.strictEqual(latency.threshold, 2, "the ALB reports seconds");
+        assert.strictEqual(latency.extendedStatistic, undefined, "a metric-math alarm names no statistic of its own");
     });
 
     const refused: Array<[string, Partial<FargateServiceArgs>, RegExp]> = [

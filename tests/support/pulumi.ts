@@ -48,6 +48,8 @@ export interface Recorded {
     importId?: string;
     /** Pulumi's `ignoreChanges` option, as registered: inputs an update leaves as they are. */
     ignoreChanges: string[];
+    /** Pulumi's `replaceWith` option: `type::name` of the resources whose replacement replaces this one. */
+    replaceWith: string[];
     /** Top-level inputs the program marked secret (Pulumi keeps them encrypted in the state); `inputs` holds them in their wire form. */
     secretInputs: string[];
     /** The ID the mocks gave it (`<logical name>-id`); undefined for components. */
@@ -67,6 +69,7 @@ interface RegisterRequest {
     getDeletebeforereplace(): boolean | undefined;
     getImportid(): string;
     getIgnorechangesList(): string[];
+    getReplaceWithList(): string[];
 }
 
 /** `type::name` from a URN `urn:pulumi:<stack>::<project>::[<parent type>$]<type>::<name>`. */
@@ -177,11 +180,13 @@ function computed(type: string, name: string, inputs: Record<string, any>): Reco
 export class Harness {
     readonly resources: Recorded[] = [];
     readonly calls: string[] = [];
+    /** Every invoke with the provider it went through (`<urn>::<id>`; undefined: the default provider). */
+    readonly invokes: Array<{ token: string; provider?: string }> = [];
     private zones: string[];
     private zones53: Array<{ zoneId: string; name: string }>;
     private logGroups: string[];
     /** Options the mocks do not pass to `newResource`, read from each registration request. */
-    private readonly requests = new Map<string, { dependencies: string[]; dependsOn: string[]; protect: boolean; retainOnDelete: boolean; deleteBeforeReplace: boolean; importId?: string; ignoreChanges: string[] }>();
+    private readonly requests = new Map<string, Pick<Recorded, "dependencies" | "dependsOn" | "protect" | "retainOnDelete" | "ignoreChanges" | "replaceWith" | "deleteBeforeReplace" | "importId">>();
 
     constructor(options: RunOptions = {}) {
         this.zones = options.zones ?? ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e", "us-east-1f"];
@@ -208,6 +213,7 @@ export class Harness {
                     retainOnDelete: false,
                     deleteBeforeReplace: false,
                     ignoreChanges: [],
+                    replaceWith: [],
                     secretInputs: Object.entries(args.inputs).filter(([, v]) => isWireSecret(v)).map(([k]) => k),
                     outputs: {},
                 });
@@ -218,6 +224,7 @@ export class Harness {
             },
             call: (args: pulumi.runtime.MockCallArgs) => {
                 this.calls.push(args.token);
+                this.invokes.push({ token: args.token, provider: args.provider });
                 switch (args.token) {
                     case "aws:index/getAvailabilityZones:getAvailabilityZones":
                         return { id: REGION, names: this.zones, zoneIds: this.zones.map((_, i) => `use1-az${i + 1}`) };
@@ -283,6 +290,7 @@ export class Harness {
                 deleteBeforeReplace: req.getDeletebeforereplace() ?? false,
                 importId: req.getImportid() || undefined,
                 ignoreChanges: req.getIgnorechangesList(),
+                replaceWith: req.getReplaceWithList().map(keyOfUrn),
             });
             return register(req, callback);
         };
@@ -310,6 +318,11 @@ export class Harness {
     /** Whether the engine waits for `dependency` (`type::name`) before it creates `r`, directly. */
     waitsFor(r: Recorded, dependency: Recorded): boolean {
         return r.dependencies.includes(`${dependency.type}::${dependency.name}`);
+    }
+
+    /** What the program registered that AWS would hold: every resource but the providers (which create nothing). */
+    awsResources(): Recorded[] {
+        return this.resources.filter((r) => !r.type.startsWith("pulumi:providers:"));
     }
 
     ofType(type: string): Recorded[] {

@@ -1,0 +1,91 @@
+/**
+ * Who the stack acts as in AWS: the credential settings of the stack's `aws:*` configuration that Berth
+ * carries to its own AWS provider and to the deployment check, so that both act as the same principal.
+ *
+ * An explicit `aws.Provider` reads none of the `aws:*` stack configuration: only its own arguments and the
+ * environment, "by design" (pulumi/pulumi-aws#1307). Berth creates one explicit provider for every resource
+ * and invoke, so each setting below is read in config.ts, handed to that provider, and to the deployment
+ * check's AWS SDK clients; every other `aws:*` key is refused there.
+ *
+ * Pure: types and mappings only (the deployment check serializes what it uses).
+ */
+
+/** One role of the chain, as the provider's `assumeRoles` item takes it (`aws:assumeRoles`). */
+export interface AssumedRole {
+    roleArn: string;
+    externalId?: string;
+    sessionName?: string;
+    /** The provider's form, e.g. `1h` or `15m` (Go duration syntax; 15 minutes to 12 hours). */
+    duration?: string;
+    sourceIdentity?: string;
+    policy?: string;
+    policyArns?: string[];
+    tags?: Record<string, string>;
+    transitiveTagKeys?: string[];
+}
+
+/** The credential settings of a stack; everything unset means the AWS SDK's default chain. */
+export interface AwsIdentity {
+    /** `aws:profile`: the shared-config profile (SSO, `credential_process`, `role_arn` chains included). */
+    profile?: string;
+    /** `aws:sharedConfigFiles`: one file in place of `~/.aws/config`. */
+    sharedConfigFile?: string;
+    /** `aws:sharedCredentialsFiles`: one file in place of `~/.aws/credentials`. */
+    sharedCredentialsFile?: string;
+    /** `aws:assumeRoles` (or the single `aws:assumeRole`): roles assumed in order, each with the one before. */
+    assumeRoles: AssumedRole[];
+    /** `aws:allowedAccountIds`: the provider refuses any other account. */
+    allowedAccountIds?: string[];
+    /** `aws:forbiddenAccountIds`: the provider refuses these accounts. */
+    forbiddenAccountIds?: string[];
+    /** `aws:skipCredentialsValidation`: the provider skips its STS GetCallerIdentity check. */
+    skipCredentialsValidation?: boolean;
+    /** `aws:skipRequestingAccountId`: the provider does not look up the account ID. */
+    skipRequestingAccountId?: boolean;
+}
+
+/** The `aws:*` keys Berth carries to its provider: `aws:region` and the credential settings of `AwsIdentity`. */
+export const CARRIED_AWS_KEYS = [
+    "region", "profile", "sharedConfigFiles", "sharedCredentialsFiles", "assumeRoles", "assumeRole",
+    "allowedAccountIds", "forbiddenAccountIds", "skipCredentialsValidation", "skipRequestingAccountId",
+] as const;
+
+/** Seconds of a provider duration (`1h30m`, `900s`), or undefined when it is not of that form. */
+export function durationSeconds(text: string): number | undefined {
+    const match = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(text);
+    if (!match || text === "") {
+        return undefined;
+    }
+    return Number(match[1] ?? 0) * 3600 + Number(match[2] ?? 0) * 60 + Number(match[3] ?? 0);
+}
+
+/** The identity's settings as `aws.Provider` takes them. */
+export function providerCredentials(identity: AwsIdentity): {
+    profile?: string;
+    sharedConfigFiles?: string[];
+    sharedCredentialsFiles?: string[];
+    assumeRoles?: AssumedRole[];
+    allowedAccountIds?: string[];
+    forbiddenAccountIds?: string[];
+    skipCredentialsValidation?: boolean;
+    skipRequestingAccountId?: boolean;
+} {
+    return {
+        profile: identity.profile,
+        sharedConfigFiles: identity.sharedConfigFile !== undefined ? [identity.sharedConfigFile] : undefined,
+        sharedCredentialsFiles: identity.sharedCredentialsFile !== undefined ? [identity.sharedCredentialsFile] : undefined,
+        assumeRoles: identity.assumeRoles.length > 0 ? identity.assumeRoles : undefined,
+        allowedAccountIds: identity.allowedAccountIds,
+        forbiddenAccountIds: identity.forbiddenAccountIds,
+        skipCredentialsValidation: identity.skipCredentialsValidation,
+        skipRequestingAccountId: identity.skipRequestingAccountId,
+    };
+}
+
+/** What the deployment check needs to act as the same principal (the account guards stay with the provider). */
+export type CheckIdentity = Pick<AwsIdentity, "profile" | "sharedConfigFile" | "sharedCredentialsFile" | "assumeRoles">;
+
+export function checkIdentity(identity: AwsIdentity): CheckIdentity {
+    const { profile, sharedConfigFile, sharedCredentialsFile, assumeRoles } = identity;
+    return { profile, sharedConfigFile, sharedCredentialsFile, assumeRoles };
+}
