@@ -1,13 +1,18 @@
 /**
- * `npm run bench`: the gateway against a direct connection and nginx as a keep-alive reverse proxy, on one
- * machine, in one run, with wrk; then the gateway with authentication, under 1000 connections, and pinned
- * to one core. Everything listens on 127.0.0.1 and stops by itself. The services run as they do in their
- * images: the esbuild bundle of each (`npm run build`), under `node`.
+ * `npm run bench`: first the proxy's own cost, the gateway and nginx each alone on one core in front of a
+ * static backend that costs next to nothing, in requests per CPU-second the proxy used (its utime + stime
+ * from /proc/<pid>/stat around the run) and their ratio; then, with the users backend on PostgreSQL, the
+ * gateway against a direct connection and nginx as a keep-alive reverse proxy, with wrk; then the gateway
+ * with authentication, under 1000 connections, and pinned to one core with tracing. Everything listens on
+ * 127.0.0.1 and stops by itself. The services run as they do in their images: the esbuild bundle of each
+ * (`npm run build`), under `node`.
  *
  * Needs `wrk`, `nginx` and `taskset` (Debian: `apt-get install wrk nginx-light util-linux`), and the users
  * backend's PostgreSQL in `DATABASE_URL` (e.g. `postgresql://berth:berth@127.0.0.1:5432/berth` from
  * scripts/postgres/server.sh; plain TCP on loopback unless `DB_SSL` says otherwise).
- * Settings: BENCH_DURATION (seconds per run, default 10), BENCH_CONNECTIONS (default 32).
+ * Settings: BENCH_DURATION (seconds per run, default 10), BENCH_CONNECTIONS (default 32), BENCH_ROUNDS
+ * (alternating rounds of the pinned comparison, default 3), BENCH_ONLY=pinned (the pinned comparison
+ * alone, without PostgreSQL).
  *
  * Tracing: the gateway runs once more with OpenTelemetry on, exporting OTLP/HTTP protobuf to a stand-in
  * collector on loopback that accepts and drops every batch: every request sampled, and 5 % sampled (the
@@ -68,6 +73,8 @@ interface Result {
     p99: string;
     errors: string;
     rss?: string;
+    /** Requests wrk completed in the measured run. */
+    requests: number;
     /** CPU seconds the proxy used during the measured run (not the warm-up). */
     cpu?: number;
 }
@@ -81,12 +88,13 @@ function wrk(name: string, url: string, options: { connections?: number; headers
     const out = spawnSync(cmd, [...prefix, ...base, `-d${duration}s`, "--latency", url], { encoding: "utf8" }).stdout;
     const cpu = options.pid === undefined ? undefined : cpuSeconds(options.pid) - cpuBefore;
     const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
+    const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
     const p50 = /\s50%\s+(\S+)/.exec(out)?.[1] ?? "?";
     const p99 = /\s99%\s+(\S+)/.exec(out)?.[1] ?? "?";
     const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1];
     const socket = /Socket errors:(.*)/.exec(out)?.[1]?.trim();
     return {
-        name, rps, p50, p99,
+        name, rps, p50, p99, requests,
         errors: [non2xx && `${non2xx} non-2xx`, socket].filter(Boolean).join("; ") || "0",
         rss: options.pid === undefined ? undefined : rssMb(options.pid),
         cpu,
@@ -101,7 +109,7 @@ function table(results: Result[]): void {
     }
 }
 
-function nginxConfig(nginxPort: number, upstreamPort: number, staticPort: number, staticBody: string): string {
+function nginxConfig(nginxPort: number, upstreamPort: number): string {
     return `
 worker_processes 1;
 daemon off;
@@ -125,11 +133,59 @@ http {
             proxy_set_header X-Request-Id $request_id;
         }
     }
-    # A backend that costs next to nothing, for measuring the gateway's own CPU use.
+}
+`;
+}
+
+/** nginx's temporary paths and pid file, inside the run's own directory. */
+function nginxCommon(name: string): string {
+    return `
+daemon off;
+pid ${work}/${name}.pid;
+error_log ${work}/${name}-error.log warn;
+events { worker_connections 4096; }`;
+}
+
+function nginxTemp(name: string): string {
+    return ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `${t}_temp_path ${work}/${name}-${t};`).join("\n    ");
+}
+
+/** A backend that costs next to nothing, for measuring a proxy's own CPU use: a fixed JSON body. */
+function staticConfig(port: number, body: string): string {
+    return `${nginxCommon("static")}
+worker_processes 1;
+http {
+    access_log off;
+    ${nginxTemp("static")}
     server {
-        listen 127.0.0.1:${staticPort};
-        access_log off;
-        location /users { default_type application/json; return 200 '${staticBody.replace(/'/g, "\\'")}'; }
+        listen 127.0.0.1:${port} backlog=4096;
+        keepalive_requests 1000000;
+        location / { default_type application/json; return 200 '${body.replace(/'/g, "\\'")}'; }
+    }
+}
+`;
+}
+
+/**
+ * nginx as the gateway's peer on one core: one process (no master, so that /proc/<pid>/stat is the
+ * process doing the work), a keep-alive upstream, a request id, and an access log like the gateway's.
+ */
+function pinnedProxyConfig(port: number, upstreamPort: number): string {
+    return `${nginxCommon("proxy-pinned")}
+master_process off;
+http {
+    access_log ${work}/proxy-pinned-access.log;
+    ${nginxTemp("proxy-pinned")}
+    upstream users { server 127.0.0.1:${upstreamPort}; keepalive 64; keepalive_requests 1000000; }
+    server {
+        listen 127.0.0.1:${port} backlog=4096;
+        keepalive_requests 1000000;
+        location / {
+            proxy_pass http://users;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header X-Request-Id $request_id;
+        }
     }
 }
 `;
@@ -140,29 +196,84 @@ const OTLP_SINK = `require("node:http").createServer((req, res) => {
     req.resume().on("end", () => res.writeHead(200, { "content-type": "application/x-protobuf" }).end());
 }).listen(Number(process.env.PORT), "127.0.0.1");`;
 
+/** What the static backend answers: a fixed list of users, like the users backend's `GET /users`. */
+const STATIC_BODY = JSON.stringify({
+    users: ["Ada Lovelace", "Grace Hopper", "Edsger Dijkstra"].map((name, i) => ({
+        id: `0000000${i}-1b2c-4d3e-8f40-5a6b7c8d9e0f`, name, email: `${name.split(" ")[0].toLowerCase()}@example.com`, createdAt: "2026-01-01T00:00:00.000Z",
+    })),
+});
+
+function median(values: number[]): number {
+    const sorted = [...values].sort((a, b) => a - b);
+    const mid = Math.floor(sorted.length / 2);
+    return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Requests per CPU-second the proxy used in one run. */
+function perCpuSecond(r: Result): number {
+    return r.requests / r.cpu!;
+}
+
 async function main(): Promise<void> {
+    const pinnedOnly = process.env.BENCH_ONLY === "pinned";
+    const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
     const databaseUrl = process.env.DATABASE_URL;
-    if (!databaseUrl) {
-        throw new Error("DATABASE_URL is not set; the users backend keeps its records in PostgreSQL (start one with scripts/postgres/server.sh and export its URL)");
+    if (!databaseUrl && !pinnedOnly) {
+        throw new Error("DATABASE_URL is not set; the users backend keeps its records in PostgreSQL (start one with scripts/postgres/server.sh and export its URL), or run only the proxies' own cost with BENCH_ONLY=pinned");
     }
     const nginx = need("nginx");
     need("wrk");
     need("taskset");
-    const build = spawnSync("npm", ["run", "build", "--workspace", "services/users", "--workspace", "services/api"], { cwd: ROOT, encoding: "utf8" });
+    const build = spawnSync("npm", ["run", "build", ...(pinnedOnly ? [] : ["--workspace", "services/users"]), "--workspace", "services/api"], { cwd: ROOT, encoding: "utf8" });
     if (build.status !== 0) {
         throw new Error(`npm run build failed:\n${build.stdout}${build.stderr}`);
     }
-    const [backendPort, nginxPort, staticPort, gatewayPort, jwtPort, keyPort, pinnedPort, sinkPort, tracedPort, sampledPort, pinnedTracedPort] =
-        await Promise.all(Array.from({ length: 11 }, freePort));
+    const [staticPort, pinnedPort, nginxPinnedPort] = await Promise.all(Array.from({ length: 3 }, freePort));
+    const cpus = os.cpus();
+    const machine = `${cpus.length} x ${cpus[0]?.model ?? "cpu"}, Node ${process.version}, load average before the run ${os.loadavg()[0].toFixed(1)}`;
+
+    // The proxies' own cost: each alone on core 0; the static backend and wrk on core 1.
+    fs.writeFileSync(path.join(work, "static.conf"), staticConfig(staticPort, STATIC_BODY));
+    fs.writeFileSync(path.join(work, "proxy-pinned.conf"), pinnedProxyConfig(nginxPinnedPort, staticPort));
+    start("static", nginx, ["-c", path.join(work, "static.conf"), "-p", work], {}, "1");
+    const nginxPinned = start("nginx-pinned", nginx, ["-c", path.join(work, "proxy-pinned.conf"), "-p", work], {}, "0");
+    const staticRoutes = JSON.stringify({ "/users": `http://127.0.0.1:${staticPort}` });
+    // Access log on, as in production: one JSON line per request, written to a file like nginx's.
+    const pinned = startService("api-pinned", "api", { PORT: String(pinnedPort), ROUTES: staticRoutes }, "0");
+    await waitHealthy(`http://127.0.0.1:${staticPort}/users`);
+    await waitHealthy(`http://127.0.0.1:${pinnedPort}/users`);
+    await waitHealthy(`http://127.0.0.1:${nginxPinnedPort}/users`);
+    const gatewayRuns: Result[] = [];
+    const nginxRuns: Result[] = [];
+    for (let i = 0; i < rounds; i++) {
+        gatewayRuns.push(wrk(`Berth gateway on one core, round ${i + 1}`, `http://127.0.0.1:${pinnedPort}/users`, { pid: pinned.pid, cpus: "1" }));
+        nginxRuns.push(wrk(`nginx on one core, round ${i + 1}`, `http://127.0.0.1:${nginxPinnedPort}/users`, { pid: nginxPinned.pid, cpus: "1" }));
+    }
+    const gatewayCost = median(gatewayRuns.map(perCpuSecond));
+    const nginxCost = median(nginxRuns.map(perCpuSecond));
+    console.log(`\nThe proxy's own cost: GET /users from a static nginx backend (a fixed ${STATIC_BODY.length}-byte JSON body), each proxy alone`);
+    console.log(`pinned to core 0 (taskset -c 0), the backend and wrk -t2 -c${connections} -d${duration}s on core 1, access logs on in both;`);
+    console.log(`${rounds} alternating rounds, medians; ${machine}\n`);
+    console.log("| Proxy | Requests/s | p50 | p99 | Errors | Requests per CPU-second (each round) | Median |");
+    console.log("| --- | ---: | ---: | ---: | --- | --- | ---: |");
+    for (const [name, runs, cost] of [["nginx (one process, keep-alive upstream)", nginxRuns, nginxCost], ["Berth gateway", gatewayRuns, gatewayCost]] as const) {
+        const mid = runs[Math.floor(runs.length / 2)];
+        console.log(`| ${name} | ${Math.round(median(runs.map((r) => r.rps))).toLocaleString("en-US")} | ${mid.p50} | ${mid.p99} | ${runs.map((r) => r.errors).join(", ")} | ${runs.map((r) => Math.round(perCpuSecond(r)).toLocaleString("en-US")).join(", ")} | ${Math.round(cost).toLocaleString("en-US")} |`);
+    }
+    console.log(`\nGateway / nginx, requests per CPU-second: ${(gatewayCost / nginxCost).toFixed(2)}. On 0.25 vCPU (Fargate's smallest task), if one vCPU matches one core here: about ${Math.round(gatewayCost / 4).toLocaleString("en-US")} requests/s for the gateway, ${Math.round(nginxCost / 4).toLocaleString("en-US")} for nginx.`);
+    if (pinnedOnly) {
+        return;
+    }
+
+    const [backendPort, nginxPort, gatewayPort, jwtPort, keyPort, sinkPort, tracedPort, sampledPort, pinnedTracedPort] =
+        await Promise.all(Array.from({ length: 9 }, freePort));
     const backend = `http://127.0.0.1:${backendPort}`;
 
-    startService("users", "users", { PORT: String(backendPort), DATABASE_URL: databaseUrl, DB_SSL: process.env.DB_SSL ?? "disable" });
+    startService("users", "users", { PORT: String(backendPort), DATABASE_URL: databaseUrl!, DB_SSL: process.env.DB_SSL ?? "disable" });
     // 200 once the schema is migrated (503 before).
     await waitHealthy(`${backend}/users`);
-    const body = await (await fetch(`${backend}/users`)).text();
-    fs.writeFileSync(path.join(work, "nginx.conf"), nginxConfig(nginxPort, backendPort, staticPort, body));
+    fs.writeFileSync(path.join(work, "nginx.conf"), nginxConfig(nginxPort, backendPort));
     const nginxProcess = start("nginx", nginx, ["-c", path.join(work, "nginx.conf"), "-p", work]);
-
     const { publicKey, privateKey } = await generateKeyPair("RS256");
     const token = await new SignJWT({}).setProtectedHeader({ alg: "RS256" }).setSubject("bench")
         .setIssuer("bench").setAudience("bench").setExpirationTime("1h").sign(privateKey);
@@ -182,21 +293,14 @@ async function main(): Promise<void> {
     });
     const traced = startService("api-traced", "api", { ...tracing(1), PORT: String(tracedPort), ROUTES: JSON.stringify({ "/users": backend }) });
     const sampled = startService("api-sampled", "api", { ...tracing(0.05), PORT: String(sampledPort), ROUTES: JSON.stringify({ "/users": backend }) });
-    // One core for the gateway; the static backend and wrk share the other.
-    const staticRoutes = JSON.stringify({ "/users": `http://127.0.0.1:${staticPort}` });
-    const pinned = startService("api-pinned", "api", { PORT: String(pinnedPort), ROUTES: staticRoutes }, "0");
     const pinnedTraced = startService("api-pinned-traced", "api", { ...tracing(1), PORT: String(pinnedTracedPort), ROUTES: staticRoutes }, "0");
     await waitHealthy(`http://127.0.0.1:${gatewayPort}/health`);
     await waitHealthy(`http://127.0.0.1:${jwtPort}/users`, { headers: { authorization: `Bearer ${token}` } });
     await waitHealthy(`http://127.0.0.1:${keyPort}/users`, { headers: { "x-api-key": apiKey } });
-    await waitHealthy(`http://127.0.0.1:${pinnedPort}/users`);
     await waitHealthy(`http://127.0.0.1:${tracedPort}/users`);
     await waitHealthy(`http://127.0.0.1:${sampledPort}/users`);
     await waitHealthy(`http://127.0.0.1:${pinnedTracedPort}/users`);
     await waitHealthy(`http://127.0.0.1:${nginxPort}/users`);
-
-    const cpus = os.cpus();
-    const machine = `${cpus.length} x ${cpus[0]?.model ?? "cpu"}, Node ${process.version}, load average before the run ${os.loadavg()[0].toFixed(1)}`;
 
     const main = [
         wrk("direct to the backend", `${backend}/users`),
@@ -219,15 +323,11 @@ async function main(): Promise<void> {
     console.log(`\nGET /users, wrk -t2 -c1000 -d${duration}s\n`);
     table(many);
 
-    const onOneCore = wrk("Berth gateway on one core", `http://127.0.0.1:${pinnedPort}/users`, { pid: pinned.pid, cpus: "1" });
-    const perCpuSecond = (onOneCore.rps * duration) / onOneCore.cpu!;
-    console.log(`\nThe gateway pinned to one core (taskset -c 0), a static nginx backend and wrk -t2 -c${connections} on the other core\n`);
-    table([onOneCore]);
-    console.log(`\nThe gateway used ${onOneCore.cpu!.toFixed(1)} CPU-seconds in ${duration} s: ${Math.round(perCpuSecond).toLocaleString("en-US")} requests per CPU-second, so about ${Math.round(perCpuSecond / 4).toLocaleString("en-US")} requests/s per 0.25 vCPU (Fargate's smallest task), if one vCPU matches one core here.`);
+    console.log(`\nThe gateway pinned to one core as above, tracing every request (exported to the stand-in collector)\n`);
     const tracedOnOneCore = wrk("Berth gateway on one core, tracing every request", `http://127.0.0.1:${pinnedTracedPort}/users`, { pid: pinnedTraced.pid, cpus: "1" });
-    const tracedPerCpuSecond = (tracedOnOneCore.rps * duration) / tracedOnOneCore.cpu!;
+    const tracedPerCpuSecond = perCpuSecond(tracedOnOneCore);
     table([tracedOnOneCore]);
-    console.log(`\nTracing every request: ${Math.round(tracedPerCpuSecond).toLocaleString("en-US")} requests per CPU-second (${tracedOnOneCore.cpu!.toFixed(1)} CPU-seconds), ${change(tracedPerCpuSecond, perCpuSecond)} than without.`);
+    console.log(`\nTracing every request: ${Math.round(tracedPerCpuSecond).toLocaleString("en-US")} requests per CPU-second (${tracedOnOneCore.cpu!.toFixed(1)} CPU-seconds), ${change(tracedPerCpuSecond, gatewayCost)} than the median without.`);
 }
 
 /** `12 % fewer` or `3 % more`: `value` against `base`. */
