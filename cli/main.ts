@@ -1,0 +1,147 @@
+/**
+ * `berth`: the day-two command line (Copilot's `svc show`, `svc status`, `svc logs`, `svc exec`) for a
+ * deployed stack, or for the local run (`npm start`) with `--local`.
+ *
+ * Exit codes: 0 fine, 1 something is unhealthy (`status`), 2 the question could not be answered (no stack,
+ * no credentials, unknown service, bad arguments): one line on stderr, never a stack trace.
+ */
+import { spawn, spawnSync } from "child_process";
+import * as path from "path";
+import { parseArgs } from "util";
+import { catalog } from "../services/catalog";
+import { awsErrorLine, CliError, EXIT, type Deps, type StackView } from "./context";
+import { show } from "./show";
+
+export const USAGE = `usage: berth <command> [options]
+
+commands:
+  show                         the stack's URL, services, routes, images, database, dashboard, pipeline roles
+  status [service]             tasks, deployment, revision and commit, targets, alarms, events; exit 1 if unhealthy
+  logs <service>               the service's logs [--since 10m] [--filter text] [--task id] [--follow] [--json]
+  exec <service> [command...]  a shell (or the command) in a running task, through ECS Exec
+
+options:
+  --stack <name>   the stack (default: the current one, as \`pulumi stack select\` set it)
+  --local          the local run (\`npm start\`) instead of a stack (status, logs)
+  --json           machine-readable output
+  -h, --help       this text`;
+
+const OPTIONS = {
+    stack: { type: "string" },
+    local: { type: "boolean" },
+    json: { type: "boolean" },
+    follow: { type: "boolean", short: "f" },
+    since: { type: "string" },
+    filter: { type: "string" },
+    task: { type: "string" },
+    container: { type: "string" },
+    help: { type: "boolean", short: "h" },
+} as const;
+
+export type Options = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]["type"] extends "string" ? string : boolean };
+
+/** Runs one command; resolves to the exit code. Errors the user can act on become one line on stderr. */
+export async function run(argv: string[], deps: Deps): Promise<number> {
+    let command: string | undefined;
+    let rest: string[];
+    let options: Options;
+    try {
+        // `exec` passes everything after the service to the task untouched.
+        const execAt = argv.indexOf("exec");
+        const ownArgs = execAt >= 0 ? argv.slice(0, execAt + 2) : argv;
+        const parsed = parseArgs({ args: ownArgs, options: OPTIONS, allowPositionals: true, strict: true });
+        options = parsed.values as Options;
+        [command, ...rest] = parsed.positionals;
+        if (execAt >= 0) {
+            rest = [...rest, ...argv.slice(execAt + 2)];
+        }
+    } catch (error) {
+        deps.term.err(`berth: ${(error as Error).message}`);
+        deps.term.err(USAGE);
+        return EXIT.error;
+    }
+    if (options.help || !command) {
+        (command ? deps.term.out : deps.term.err)(USAGE);
+        return options.help ? EXIT.ok : EXIT.error;
+    }
+    try {
+        return await dispatch(command, rest, options, deps);
+    } catch (error) {
+        if (error instanceof CliError) {
+            deps.term.err(`berth: ${error.message}`);
+            return error.exitCode;
+        }
+        const region = (error as { $region?: string }).$region ?? "the stack's region";
+        const line = awsErrorLine(error, region);
+        if (line) {
+            deps.term.err(`berth: ${line}`);
+            return EXIT.error;
+        }
+        const e = error as Error;
+        deps.term.err(`berth: ${e?.name ?? "Error"}: ${`${e?.message ?? error}`.split("\n")[0]}`);
+        return EXIT.error;
+    }
+}
+
+async function dispatch(command: string, args: string[], options: Options, deps: Deps): Promise<number> {
+    switch (command) {
+        case "show": {
+            const stack = await deps.stacks.select(options.stack);
+            return show(deps, stack, catalog, options.json === true);
+        }
+        default:
+            throw new CliError(`unknown command ${JSON.stringify(command)}; commands: show, status, logs, exec (berth --help)`);
+    }
+}
+
+/** The stack's region and clients, or a CliError when `aws:region` is missing or a setting is wrong. */
+export async function stackAws(deps: Deps, stack: StackView): Promise<{ region: string; aws: ReturnType<Deps["aws"]> }> {
+    const config = await stack.config();
+    const region = config["aws:region"];
+    if (!region) {
+        throw new CliError(`stack ${stack.name} has no aws:region; set it with \`pulumi config set aws:region <region>\``);
+    }
+    try {
+        return { region, aws: deps.aws(region, config) };
+    } catch (error) {
+        throw new CliError(`stack ${stack.name}: ${(error as Error).message.replace(/\n\s*/g, " ")}`);
+    }
+}
+
+/** The real machine: the Automation API, the AWS SDK, this terminal. */
+export function realDeps(cwd: string): Deps {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { automationStacks } = require("./stack") as typeof import("./stack");
+    const controller = new AbortController();
+    process.once("SIGINT", () => controller.abort());
+    return {
+        stacks: automationStacks(cwd),
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        aws: (region, config) => (require("./aws") as typeof import("./aws")).sdkApis(region, config),
+        term: { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`), isTTY: process.stdout.isTTY === true },
+        now: () => Date.now(),
+        sleep: (ms, signal) => new Promise((resolve) => {
+            const timer = setTimeout(resolve, ms);
+            signal?.addEventListener("abort", () => { clearTimeout(timer); resolve(); }, { once: true });
+        }),
+        which: (command) => {
+            const found = spawnSync(process.platform === "win32" ? "where" : "which", [command], { encoding: "utf8" });
+            return found.status === 0 ? found.stdout.split("\n")[0].trim() || undefined : undefined;
+        },
+        run: (command, args) => new Promise((resolve, reject) => {
+            // The plugin handles Ctrl-C itself inside the session, as the AWS CLI lets it.
+            const child = spawn(command, args, { stdio: "inherit" });
+            child.on("error", reject);
+            child.on("exit", (code) => resolve(code ?? EXIT.error));
+        }),
+        interrupted: controller.signal,
+        cwd,
+        localUrl: process.env.BERTH_LOCAL_URL ?? "http://127.0.0.1:8080",
+        fetch,
+    };
+}
+
+if (require.main === module) {
+    const root = path.resolve(__dirname, "..");
+    run(process.argv.slice(2), realDeps(root)).then((code) => { process.exitCode = code; });
+}
