@@ -1,10 +1,10 @@
 /**
  * The AWS SDK clients behind `AwsApis`, made with the stack's region and credentials.
  *
- * Throttling: every client keeps the SDK's standard retry strategy (3 attempts, exponential backoff with
- * jitter; ThrottlingException and the other throttling codes are retryable), which is the SDK's default
- * (https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html). `maxAttempts` raises the
- * attempts for a command that polls (`logs --follow`) without changing the strategy.
+ * Throttling: every client keeps the SDK's standard retry mode, which retries throttling errors such as
+ * ThrottlingException with exponential backoff and jitter, three attempts unless `max_attempts` says otherwise
+ * (https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html). Five attempts here: `status`
+ * makes several calls per service and `logs --follow` polls, so a burst of throttling should not end them.
  */
 import { CloudWatchClient, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
 import { CloudWatchLogsClient, FilterLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";

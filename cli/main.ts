@@ -11,6 +11,7 @@ import { parseArgs } from "util";
 import { catalog } from "../services/catalog";
 import { awsErrorLine, CliError, EXIT, type Deps, type StackView } from "./context";
 import { show } from "./show";
+import { status } from "./status";
 
 export const USAGE = `usage: berth <command> [options]
 
@@ -88,6 +89,11 @@ async function dispatch(command: string, args: string[], options: Options, deps:
         case "show": {
             const stack = await deps.stacks.select(options.stack);
             return show(deps, stack, catalog, options.json === true);
+        }
+        case "status": {
+            const stack = await deps.stacks.select(options.stack);
+            const { aws } = await stackAws(deps, stack);
+            return status(deps, stack, aws, args[0], options.json === true);
         }
         default:
             throw new CliError(`unknown command ${JSON.stringify(command)}; commands: show, status, logs, exec (berth --help)`);

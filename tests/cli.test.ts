@@ -4,7 +4,9 @@ import * as os from "os";
 import * as path from "path";
 import { CliError, type AwsApis, type Deps, type StackView } from "../cli/context";
 import { run } from "../cli/main";
+import { sdkApis } from "../cli/aws";
 import { automationStacks, NoStackError } from "../cli/stack";
+import { Readable } from "stream";
 
 /** The outputs of a deployed `dev` stack, as `pulumi stack output --json` shows them. */
 const OUTPUTS = {
@@ -151,6 +153,155 @@ describe("berth command line", () => {
             assert.strictEqual(view.url, OUTPUTS.url);
             assert.deepStrictEqual(view.services.map((s: { name: string; kind: string }) => [s.name, s.kind]), [["api", "public"], ["users", "backend"]]);
             assert.strictEqual(view.database.endpoint, "berth-dev.abc.eu-west-1.rds.amazonaws.com:5432/berth");
+        });
+    });
+
+    describe("status", () => {
+        const at = (iso: string) => new Date(iso);
+        function ecsService(name: string, over: Record<string, unknown> = {}) {
+            return {
+                serviceName: name, status: "ACTIVE", runningCount: 2, desiredCount: 2, pendingCount: 0,
+                taskDefinition: `arn:aws:ecs:eu-west-1:111122223333:task-definition/berth-dev-${name.split("-")[0]}:7`,
+                deployments: [{
+                    id: "ecs-svc/111", status: "PRIMARY", rolloutState: "COMPLETED", createdAt: at("2026-12-03T11:00:00Z"),
+                    taskDefinition: `arn:aws:ecs:eu-west-1:111122223333:task-definition/berth-dev-${name.split("-")[0]}:7`,
+                }],
+                events: [
+                    { createdAt: at("2026-12-03T11:05:00Z"), message: `(service ${name}) has reached a steady state.` },
+                    { createdAt: at("2026-12-03T11:01:00Z"), message: `(service ${name}) has started 2 tasks.` },
+                ],
+                ...over,
+            };
+        }
+        const healthyEcs = (services: Record<string, ReturnType<typeof ecsService>>, calls: string[] = []) => ({
+            describeServices: async (input: { services?: string[] }) => {
+                calls.push(`describeServices ${input.services!.join(",")}`);
+                return { services: input.services!.filter((n) => services[n]).map((n) => services[n]), failures: input.services!.filter((n) => !services[n]).map((n) => ({ arn: n, reason: "MISSING" })) } as never;
+            },
+            describeTaskDefinition: async (input: { taskDefinition?: string }) => ({
+                taskDefinition: { containerDefinitions: [{ environment: [{ name: "BERTH_COMMIT", value: "from-env" }] }] },
+                tags: input.taskDefinition!.includes("berth-dev-api") ? [{ key: "berth:commit", value: "0a1b2c3" }] : [],
+            }) as never,
+        });
+
+        it("shows tasks, deployment, revision and commit, targets, alarms and events, and exits 0 when all is well", async () => {
+            const aws = fakeAws({
+                ecs: healthyEcs({
+                    "api-service-9f8e7d6": ecsService("api-service-9f8e7d6", { loadBalancers: [{ targetGroupArn: "arn:tg/api" }] }),
+                    "users-service-1234567": ecsService("users-service-1234567"),
+                }),
+                elb: {
+                    describeTargetHealth: async () => ({ TargetHealthDescriptions: [
+                        { Target: { Id: "10.0.1.5", Port: 8080 }, TargetHealth: { State: "healthy" } },
+                        { Target: { Id: "10.0.2.6", Port: 8080 }, TargetHealth: { State: "healthy" } },
+                    ] }) as never,
+                },
+                cloudwatch: { describeAlarms: async () => ({ MetricAlarms: [] }) as never },
+            });
+            const h = harness({ aws });
+            assert.strictEqual(await run(["status"], h.deps), 0);
+            const text = h.out.join("\n");
+            assert.match(text, /^api \(public, ECS service api-service-9f8e7d6\): healthy$/m);
+            assert.match(text, /Tasks +2 running \/ 2 desired \/ 0 pending/);
+            assert.match(text, /Deployment +ecs-svc\/111 COMPLETED since 2026-12-03T11:00:00.000Z/);
+            assert.match(text, /Revision +berth-dev-api:7, commit 0a1b2c3/);
+            // A task definition without the tag: the commit its tasks get as BERTH_COMMIT.
+            assert.match(text, /Revision +berth-dev-users:7, commit from-env/);
+            assert.match(text, /Targets +2 healthy/);
+            assert.match(text, /2026-12-03T11:05:00.000Z  \(service api-service-9f8e7d6\) has reached a steady state\./);
+            assert.match(text, /^users \(backend, ECS service users-service-1234567\): healthy$/m);
+        });
+
+        it("exits 1 and says why when tasks are missing, targets are unhealthy or an alarm is in ALARM", async () => {
+            const prefixes: string[] = [];
+            const aws = fakeAws({
+                ecs: healthyEcs({ "api-service-9f8e7d6": ecsService("api-service-9f8e7d6", { runningCount: 1, loadBalancers: [{ targetGroupArn: "arn:tg/api" }] }) }),
+                elb: {
+                    describeTargetHealth: async () => ({ TargetHealthDescriptions: [
+                        { Target: { Id: "10.0.1.5", Port: 8080 }, TargetHealth: { State: "unhealthy", Reason: "Target.FailedHealthChecks" } },
+                    ] }) as never,
+                },
+                cloudwatch: {
+                    describeAlarms: async (input) => {
+                        prefixes.push(`${input.AlarmNamePrefix} ${input.StateValue}`);
+                        return { MetricAlarms: [
+                            { AlarmName: "berth-dev-api-5xx-rate", StateUpdatedTimestamp: at("2026-12-03T11:58:00Z") },
+                            // Another service whose name starts with this one's: not this service's alarm.
+                            { AlarmName: "berth-dev-api-admin-cpu" },
+                        ] } as never;
+                    },
+                },
+            });
+            const h = harness({ aws });
+            assert.strictEqual(await run(["status", "api"], h.deps), 1);
+            assert.deepStrictEqual(prefixes, ["berth-dev-api- ALARM"]);
+            const text = h.out.join("\n");
+            assert.match(text, /^api \(public, ECS service api-service-9f8e7d6\): UNHEALTHY: 1 of 2 tasks running; 1 unhealthy target; no healthy target; alarm berth-dev-api-5xx-rate$/m);
+            assert.match(text, /10\.0\.1\.5:8080 unhealthy \(Target\.FailedHealthChecks\)/);
+            assert.match(text, /berth-dev-api-5xx-rate in ALARM since 2026-12-03T11:58:00.000Z/);
+            assert.doesNotMatch(text, /api-admin/);
+        });
+
+        it("exits 1 when the current deployment FAILED", async () => {
+            const failed = ecsService("users-service-1234567");
+            failed.deployments[0] = { ...failed.deployments[0], rolloutState: "FAILED", rolloutStateReason: "ECS deployment circuit breaker: tasks failed to start." } as never;
+            const aws = fakeAws({ ecs: healthyEcs({ "users-service-1234567": failed }), cloudwatch: { describeAlarms: async () => ({}) as never } });
+            const h = harness({ aws });
+            assert.strictEqual(await run(["status", "users", "--json"], h.deps), 1);
+            const [s] = JSON.parse(h.out.join("\n"));
+            assert.deepStrictEqual(s.problems, ["deployment ecs-svc/111 FAILED"]);
+            assert.strictEqual(s.deployment.reason, "ECS deployment circuit breaker: tasks failed to start.");
+        });
+
+        it("names the services the stack has when the service is unknown, and exits 2", async () => {
+            const h = harness({ aws: fakeAws() });
+            assert.strictEqual(await run(["status", "orders"], h.deps), 2);
+            assert.deepStrictEqual(h.err, ["berth: service \"orders\" not found in stack dev; services: api, users"]);
+        });
+
+        it("says when ECS no longer has the service", async () => {
+            const h = harness({ aws: fakeAws({ ecs: healthyEcs({}) }) });
+            assert.strictEqual(await run(["status", "users"], h.deps), 2);
+            assert.deepStrictEqual(h.err, ["berth: service users: ECS service users-service-1234567 not found in cluster berth-dev-cluster-1a2b3c4; has it been destroyed?"]);
+        });
+
+        it("says when there are no AWS credentials, in one line", async () => {
+            const noCredentials = Object.assign(new Error("Could not load credentials from any providers\n    at somewhere"), { name: "CredentialsProviderError" });
+            const h = harness({ aws: fakeAws({ ecs: { describeServices: async () => { throw noCredentials; } } }) });
+            assert.strictEqual(await run(["status"], h.deps), 2);
+            assert.strictEqual(h.err.length, 1);
+            assert.match(h.err[0], /^berth: no usable AWS credentials for the stack's region \(CredentialsProviderError: Could not load credentials from any providers\); log in/);
+        });
+
+        it("succeeds when ECS throttles a call once: the SDK client retries it", async function () {
+            this.timeout(20000);
+            const targets: string[] = [];
+            let throttled = 0;
+            // A fake AWS endpoint behind the real ECS client: the first call is throttled, as ECS answers it.
+            const requestHandler = {
+                handle: async (request: { headers: Record<string, string>; body?: string }) => {
+                    const target = request.headers["x-amz-target"] ?? "";
+                    targets.push(target.split(".").pop()!);
+                    const reply = (statusCode: number, body: unknown, headers: Record<string, string> = {}) => ({
+                        response: { statusCode, headers: { "content-type": "application/x-amz-json-1.1", ...headers }, body: Readable.from([Buffer.from(JSON.stringify(body))]) },
+                    });
+                    if (target.endsWith("DescribeServices") && throttled++ === 0) {
+                        return reply(400, { __type: "ThrottlingException", message: "Rate exceeded" }, { "x-amzn-errortype": "ThrottlingException" });
+                    }
+                    if (target.endsWith("DescribeServices")) {
+                        return reply(200, { services: [{ serviceName: "users-service-1234567", status: "ACTIVE", runningCount: 1, desiredCount: 1, pendingCount: 0, deployments: [] }], failures: [] });
+                    }
+                    return reply(400, { __type: "InvalidParameterException", message: `unexpected ${target}` });
+                },
+                updateHttpClientConfig: () => {},
+                httpHandlerConfigs: () => ({}),
+            };
+            const real = sdkApis("eu-west-1", CONFIG, { requestHandler, credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "secret" } });
+            const aws = { ...fakeAws({ cloudwatch: { describeAlarms: async () => ({}) as never } }), ecs: real.ecs };
+            const h = harness({ aws });
+            assert.strictEqual(await run(["status", "users"], h.deps), 0, h.err.join("\n"));
+            assert.deepStrictEqual(targets, ["DescribeServices", "DescribeServices"]);
+            assert.match(h.out.join("\n"), /^users \(backend, ECS service users-service-1234567\): healthy$/m);
         });
     });
 });
