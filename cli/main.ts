@@ -10,6 +10,7 @@ import * as path from "path";
 import { parseArgs } from "util";
 import { catalog } from "../services/catalog";
 import { awsErrorLine, CliError, EXIT, type Deps, type StackView } from "./context";
+import { logs } from "./logs";
 import { show } from "./show";
 import { status } from "./status";
 
@@ -94,6 +95,11 @@ async function dispatch(command: string, args: string[], options: Options, deps:
             const stack = await deps.stacks.select(options.stack);
             const { aws } = await stackAws(deps, stack);
             return status(deps, stack, aws, args[0], options.json === true);
+        }
+        case "logs": {
+            const stack = await deps.stacks.select(options.stack);
+            const { aws } = await stackAws(deps, stack);
+            return logs(deps, stack, aws, args[0], options);
         }
         default:
             throw new CliError(`unknown command ${JSON.stringify(command)}; commands: show, status, logs, exec (berth --help)`);

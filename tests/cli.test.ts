@@ -304,4 +304,86 @@ describe("berth command line", () => {
             assert.match(h.out.join("\n"), /^users \(backend, ECS service users-service-1234567\): healthy$/m);
         });
     });
+
+    describe("logs", () => {
+        const NOW = Date.parse("2026-12-03T12:00:00Z");
+        const event = (id: string, iso: string, message: unknown, task = "0123456789abcdef0123456789abcdef") => ({
+            eventId: id, timestamp: Date.parse(iso), ingestionTime: Date.parse(iso) + 50,
+            logStreamName: `users/users/${task}`, message: typeof message === "string" ? message : JSON.stringify(message),
+        });
+
+        it("reads the service's log group from --since ago and prints time, task, level, message and the other fields", async () => {
+            const asked: unknown[] = [];
+            const aws = fakeAws({
+                logs: {
+                    filterLogEvents: async (input) => {
+                        asked.push(input);
+                        return input.nextToken
+                            ? { events: [event("e2", "2026-12-03T11:59:30Z", { level: 50, time: 1, pid: 1, hostname: "h", msg: "query failed", err: { code: "57P01" } })] } as never
+                            : { events: [event("e1", "2026-12-03T11:59:00Z", { level: 30, msg: "request completed", reqId: "r-1", statusCode: 200 })], nextToken: "page2" } as never;
+                    },
+                },
+            });
+            const h = harness({ aws });
+            assert.strictEqual(await run(["logs", "users", "--since", "5m", "--filter", "{ $.level >= 30 }"], h.deps), 0);
+            assert.deepStrictEqual(asked, [
+                { logGroupName: "/berth/dev/users", startTime: NOW - 5 * 60_000, filterPattern: "{ $.level >= 30 }", nextToken: undefined },
+                { logGroupName: "/berth/dev/users", startTime: NOW - 5 * 60_000, filterPattern: "{ $.level >= 30 }", nextToken: "page2" },
+            ]);
+            assert.deepStrictEqual(h.out, [
+                "2026-12-03T11:59:00.000Z 01234567 INFO  request completed {\"reqId\":\"r-1\",\"statusCode\":200}",
+                "2026-12-03T11:59:30.000Z 01234567 ERROR query failed {\"err\":{\"code\":\"57P01\"}}",
+            ]);
+        });
+
+        it("prints CloudWatch's events as JSON lines with --json, and only one task's with --task", async () => {
+            const aws = fakeAws({
+                logs: {
+                    filterLogEvents: async () => ({ events: [
+                        event("e1", "2026-12-03T11:59:00Z", "plain text line", "aaaa1111"),
+                        event("e2", "2026-12-03T11:59:01Z", "other task", "bbbb2222"),
+                    ] }) as never,
+                },
+            });
+            const h = harness({ aws });
+            assert.strictEqual(await run(["logs", "users", "--json", "--task", "aaaa"], h.deps), 0);
+            assert.deepStrictEqual(h.out.map((l) => JSON.parse(l)), [{
+                logStreamName: "users/users/aaaa1111", timestamp: Date.parse("2026-12-03T11:59:00Z"),
+                ingestionTime: Date.parse("2026-12-03T11:59:00Z") + 50, message: "plain text line",
+            }]);
+        });
+
+        it("follows: polls from the last event seen, prints each event once, and stops on Ctrl-C", async () => {
+            const interrupt = new AbortController();
+            const starts: number[] = [];
+            const sleeps: number[] = [];
+            const pages = [
+                [event("e1", "2026-12-03T11:59:00Z", "one"), event("e2", "2026-12-03T11:59:05Z", "two")],
+                // FilterLogEvents from the last timestamp includes it again: e2 must not print twice.
+                [event("e2", "2026-12-03T11:59:05Z", "two"), event("e3", "2026-12-03T11:59:05Z", "three")],
+                [event("e3", "2026-12-03T11:59:05Z", "three"), event("e4", "2026-12-03T11:59:09Z", "four")],
+            ];
+            const aws = fakeAws({ logs: { filterLogEvents: async (input) => { starts.push(input.startTime!); return { events: pages[starts.length - 1] ?? [] } as never; } } });
+            const h = harness({
+                aws,
+                deps: {
+                    interrupted: interrupt.signal,
+                    sleep: async (ms) => { sleeps.push(ms); if (sleeps.length === 3) { interrupt.abort(); } },
+                },
+            });
+            assert.strictEqual(await run(["logs", "users", "--follow"], h.deps), 0);
+            assert.deepStrictEqual(h.out.map((l) => l.split(" ").pop()), ["one", "two", "three", "four"]);
+            assert.deepStrictEqual(starts, [NOW - 10 * 60_000, Date.parse("2026-12-03T11:59:05Z"), Date.parse("2026-12-03T11:59:05Z")]);
+            assert.ok(sleeps.every((ms) => ms >= 1000 && ms <= 10_000), `poll interval ${sleeps} is bounded`);
+        });
+
+        it("refuses a bad --since and an unknown service, each in one line", async () => {
+            const bad = harness({ aws: fakeAws() });
+            assert.strictEqual(await run(["logs", "users", "--since", "ten minutes"], bad.deps), 2);
+            assert.deepStrictEqual(bad.err, ["berth: --since is \"ten minutes\"; allowed: a duration such as 30s, 10m, 2h or 1d"]);
+            const unknown = harness({ aws: fakeAws() });
+            assert.strictEqual(await run(["logs", "orders"], unknown.deps), 2);
+            assert.deepStrictEqual(unknown.err, ["berth: service \"orders\" not found in stack dev; services: api, users"]);
+        });
+    });
 });
