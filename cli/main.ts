@@ -10,6 +10,7 @@ import * as path from "path";
 import { parseArgs } from "util";
 import { catalog } from "../services/catalog";
 import { awsErrorLine, CliError, EXIT, type Deps, type StackView } from "./context";
+import { exec } from "./exec";
 import { logs } from "./logs";
 import { show } from "./show";
 import { status } from "./status";
@@ -20,7 +21,7 @@ commands:
   show                         the stack's URL, services, routes, images, database, dashboard, pipeline roles
   status [service]             tasks, deployment, revision and commit, targets, alarms, events; exit 1 if unhealthy
   logs <service>               the service's logs [--since 10m] [--filter text] [--task id] [--follow] [--json]
-  exec <service> [command...]  a shell (or the command) in a running task, through ECS Exec
+  exec <service> [command...]  a shell (or the command) in a running task, through ECS Exec [--task id] [--container name]
 
 options:
   --stack <name>   the stack (default: the current one, as \`pulumi stack select\` set it)
@@ -48,15 +49,13 @@ export async function run(argv: string[], deps: Deps): Promise<number> {
     let rest: string[];
     let options: Options;
     try {
-        // `exec` passes everything after the service to the task untouched.
-        const execAt = argv.indexOf("exec");
-        const ownArgs = execAt >= 0 ? argv.slice(0, execAt + 2) : argv;
-        const parsed = parseArgs({ args: ownArgs, options: OPTIONS, allowPositionals: true, strict: true });
+        // `exec` passes everything after the service to the task untouched (`--` before it is optional).
+        const split = execSplit(argv);
+        const parsed = parseArgs({ args: argv.slice(0, split), options: OPTIONS, allowPositionals: true, strict: true });
         options = parsed.values as Options;
         [command, ...rest] = parsed.positionals;
-        if (execAt >= 0) {
-            rest = [...rest, ...argv.slice(execAt + 2)];
-        }
+        const passed = argv.slice(split);
+        rest = [...rest, ...(passed[0] === "--" ? passed.slice(1) : passed)];
     } catch (error) {
         deps.term.err(`berth: ${(error as Error).message}`);
         deps.term.err(USAGE);
@@ -85,6 +84,30 @@ export async function run(argv: string[], deps: Deps): Promise<number> {
     }
 }
 
+/** Where berth's own arguments end: after `exec`'s service, or at the end. */
+function execSplit(argv: string[]): number {
+    const positionals: string[] = [];
+    for (let i = 0; i < argv.length; i++) {
+        const arg = argv[i];
+        if (arg === "--") {
+            return argv.length;
+        }
+        if (arg.startsWith("-")) {
+            const name = arg.replace(/^--?/, "").split("=")[0];
+            const option = Object.entries(OPTIONS).find(([long, o]) => long === name || ("short" in o && o.short === name))?.[1];
+            if (option?.type === "string" && !arg.includes("=")) {
+                i++;
+            }
+            continue;
+        }
+        positionals.push(arg);
+        if (positionals.length === 2 && positionals[0] === "exec") {
+            return i + 1;
+        }
+    }
+    return argv.length;
+}
+
 async function dispatch(command: string, args: string[], options: Options, deps: Deps): Promise<number> {
     switch (command) {
         case "show": {
@@ -101,20 +124,25 @@ async function dispatch(command: string, args: string[], options: Options, deps:
             const { aws } = await stackAws(deps, stack);
             return logs(deps, stack, aws, args[0], options);
         }
+        case "exec": {
+            const stack = await deps.stacks.select(options.stack);
+            const { aws, region, config } = await stackAws(deps, stack);
+            return exec(deps, stack, aws, region, config["aws:profile"] ?? process.env.AWS_PROFILE, args[0], args.slice(1), options);
+        }
         default:
             throw new CliError(`unknown command ${JSON.stringify(command)}; commands: show, status, logs, exec (berth --help)`);
     }
 }
 
 /** The stack's region and clients, or a CliError when `aws:region` is missing or a setting is wrong. */
-export async function stackAws(deps: Deps, stack: StackView): Promise<{ region: string; aws: ReturnType<Deps["aws"]> }> {
+export async function stackAws(deps: Deps, stack: StackView): Promise<{ region: string; config: Record<string, string>; aws: ReturnType<Deps["aws"]> }> {
     const config = await stack.config();
     const region = config["aws:region"];
     if (!region) {
         throw new CliError(`stack ${stack.name} has no aws:region; set it with \`pulumi config set aws:region <region>\``);
     }
     try {
-        return { region, aws: deps.aws(region, config) };
+        return { region, config, aws: deps.aws(region, config) };
     } catch (error) {
         throw new CliError(`stack ${stack.name}: ${(error as Error).message.replace(/\n\s*/g, " ")}`);
     }
@@ -125,7 +153,9 @@ export function realDeps(cwd: string): Deps {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { automationStacks } = require("./stack") as typeof import("./stack");
     const controller = new AbortController();
-    process.once("SIGINT", () => controller.abort());
+    // Ctrl-C ends `logs --follow` cleanly; during `exec` it goes to the session, which the plugin handles, as
+    // the AWS CLI ignores it while the plugin runs (awscli/customizations/ecs/executecommand.py).
+    process.on("SIGINT", () => controller.abort());
     return {
         stacks: automationStacks(cwd),
         // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -141,7 +171,6 @@ export function realDeps(cwd: string): Deps {
             return found.status === 0 ? found.stdout.split("\n")[0].trim() || undefined : undefined;
         },
         run: (command, args) => new Promise((resolve, reject) => {
-            // The plugin handles Ctrl-C itself inside the session, as the AWS CLI lets it.
             const child = spawn(command, args, { stdio: "inherit" });
             child.on("error", reject);
             child.on("exit", (code) => resolve(code ?? EXIT.error));

@@ -386,4 +386,60 @@ describe("berth command line", () => {
             assert.deepStrictEqual(unknown.err, ["berth: service \"orders\" not found in stack dev; services: api, users"]);
         });
     });
+
+    describe("exec", () => {
+        const TASK = "arn:aws:ecs:eu-west-1:111122223333:task/berth-dev-cluster-1a2b3c4/5f6e7d8c9b0a";
+        const ecs = (calls: unknown[], over: Record<string, unknown> = {}) => ({
+            listTasks: async (input: unknown) => { calls.push(["listTasks", input]); return { taskArns: [TASK] } as never; },
+            describeTasks: async () => ({ tasks: [{ taskArn: TASK, enableExecuteCommand: true, containers: [{ name: "otel-collector", runtimeId: "x-1" }, { name: "users", runtimeId: "5f6e7d8c9b0a-123456" }], ...over }] }) as never,
+            executeCommand: async (input: unknown) => {
+                calls.push(["executeCommand", input]);
+                return { clusterArn: "arn:aws:ecs:eu-west-1:111122223333:cluster/berth-dev-cluster-1a2b3c4", session: { sessionId: "ecs-execute-command-0abc", streamUrl: "wss://ssmmessages.eu-west-1.amazonaws.com/v1/data-channel/ecs-execute-command-0abc", tokenValue: "token" } } as never;
+            },
+            endpoint: async () => "https://ecs.eu-west-1.amazonaws.com",
+        });
+
+        it("opens ECS Exec in a running task and starts the Session Manager plugin with the AWS CLI's arguments", async () => {
+            const calls: unknown[] = [];
+            const runs: Array<[string, string[]]> = [];
+            const h = harness({
+                aws: fakeAws({ ecs: ecs(calls) }),
+                stack: fakeStack({ config: async () => ({ ...CONFIG, "aws:profile": "team" }) }),
+                deps: { which: (c) => c === "session-manager-plugin" ? "/usr/local/bin/session-manager-plugin" : undefined, run: async (c, a) => { runs.push([c, a]); return 0; } },
+            });
+            assert.strictEqual(await run(["exec", "users", "ls", "-la", "/app"], h.deps), 0);
+            assert.deepStrictEqual(calls, [
+                ["listTasks", { cluster: "berth-dev-cluster-1a2b3c4", serviceName: "users-service-1234567", desiredStatus: "RUNNING" }],
+                ["executeCommand", { cluster: "berth-dev-cluster-1a2b3c4", task: TASK, container: "users", interactive: true, command: "ls -la /app" }],
+            ]);
+            assert.deepStrictEqual(runs, [["/usr/local/bin/session-manager-plugin", [
+                JSON.stringify({ sessionId: "ecs-execute-command-0abc", streamUrl: "wss://ssmmessages.eu-west-1.amazonaws.com/v1/data-channel/ecs-execute-command-0abc", tokenValue: "token" }),
+                "eu-west-1",
+                "StartSession",
+                "team",
+                "{\"Target\":\"ecs:berth-dev-cluster-1a2b3c4_5f6e7d8c9b0a_5f6e7d8c9b0a-123456\"}",
+                "https://ecs.eu-west-1.amazonaws.com",
+            ]]]);
+        });
+
+        it("opens a shell when no command is given, with berth's options before the service", async () => {
+            const calls: unknown[] = [];
+            const h = harness({ aws: fakeAws({ ecs: ecs(calls) }), deps: { which: () => "/bin/smp" } });
+            assert.strictEqual(await run(["exec", "--stack", "dev", "users"], h.deps), 0);
+            assert.strictEqual((calls[1] as [string, { command: string }])[1].command, "/bin/sh");
+        });
+
+        it("says the Session Manager plugin is missing, with where to get it, before calling AWS", async () => {
+            const h = harness({ aws: fakeAws() });
+            assert.strictEqual(await run(["exec", "users"], h.deps), 2);
+            assert.deepStrictEqual(h.err, ["berth: the Session Manager plugin (session-manager-plugin) is not on PATH; berth exec needs it to open a session in the task. " +
+                "Install it: https://docs.aws.amazon.com/systems-manager/latest/userguide/session-manager-working-with-install-plugin.html"]);
+        });
+
+        it("says when ECS Exec is off for the task", async () => {
+            const h = harness({ aws: fakeAws({ ecs: ecs([], { enableExecuteCommand: false }) }), deps: { which: () => "/bin/smp" } });
+            assert.strictEqual(await run(["exec", "users"], h.deps), 2);
+            assert.match(h.err[0], /^berth: ECS Exec is off for service users; turn it on with `pulumi config set berth:ecsExec true && pulumi up`/);
+        });
+    });
 });
