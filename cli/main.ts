@@ -11,8 +11,10 @@ import { parseArgs } from "util";
 import { catalog } from "../services/catalog";
 import { awsErrorLine, CliError, EXIT, type Deps, type StackView } from "./context";
 import { exec } from "./exec";
+import { localLogs, localStatus } from "./local";
 import { logs } from "./logs";
 import { show } from "./show";
+import { NoStackError } from "./stackErrors";
 import { status } from "./status";
 
 export const USAGE = `usage: berth <command> [options]
@@ -115,12 +117,18 @@ async function dispatch(command: string, args: string[], options: Options, deps:
             return show(deps, stack, catalog, options.json === true);
         }
         case "status": {
-            const stack = await deps.stacks.select(options.stack);
+            const stack = await stackOrLocal(deps, options);
+            if (!stack) {
+                return localStatus(deps, args[0], options.json === true);
+            }
             const { aws } = await stackAws(deps, stack);
             return status(deps, stack, aws, args[0], options.json === true);
         }
         case "logs": {
-            const stack = await deps.stacks.select(options.stack);
+            const stack = await stackOrLocal(deps, options);
+            if (!stack) {
+                return localLogs(deps, args[0], options);
+            }
             const { aws } = await stackAws(deps, stack);
             return logs(deps, stack, aws, args[0], options);
         }
@@ -131,6 +139,25 @@ async function dispatch(command: string, args: string[], options: Options, deps:
         }
         default:
             throw new CliError(`unknown command ${JSON.stringify(command)}; commands: show, status, logs, exec (berth --help)`);
+    }
+}
+
+/** The stack, or undefined for the local run: with --local, or when there is no stack to read. */
+async function stackOrLocal(deps: Deps, options: Options): Promise<StackView | undefined> {
+    if (options.local) {
+        if (options.stack) {
+            throw new CliError("--local and --stack are exclusive; give one");
+        }
+        return undefined;
+    }
+    try {
+        return await deps.stacks.select(options.stack);
+    } catch (error) {
+        if (error instanceof NoStackError && !options.stack) {
+            deps.term.err(`berth: ${error.message}; showing the local run (npm start)`);
+            return undefined;
+        }
+        throw error;
     }
 }
 

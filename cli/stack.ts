@@ -4,6 +4,9 @@
  * which must be installed and logged in to the stack's backend.
  */
 import { CliError, type StackResolver, type StackView } from "./context";
+import { NoStackError } from "./stackErrors";
+
+export { NoStackError } from "./stackErrors";
 
 export function automationStacks(workDir: string): StackResolver {
     return {
@@ -39,8 +42,6 @@ export function automationStacks(workDir: string): StackResolver {
     };
 }
 
-/** No stack to read: `status` and `logs` fall back to the local run. */
-export class NoStackError extends CliError {}
 
 function automationView(stack: import("@pulumi/pulumi/automation").Stack, project: string): StackView {
     return {

@@ -7,6 +7,10 @@ import { run } from "../cli/main";
 import { sdkApis } from "../cli/aws";
 import { automationStacks, NoStackError } from "../cli/stack";
 import { Readable } from "stream";
+import * as http from "http";
+import { startLocal, type LocalSystem } from "../scripts/local";
+import { LOCAL_LOG_FILE, LOCAL_RUN_FILE, localLogWriter, localRunOf } from "../scripts/localLog";
+import { PassThrough } from "stream";
 
 /** The outputs of a deployed `dev` stack, as `pulumi stack output --json` shows them. */
 const OUTPUTS = {
@@ -440,6 +444,134 @@ describe("berth command line", () => {
             const h = harness({ aws: fakeAws({ ecs: ecs([], { enableExecuteCommand: false }) }), deps: { which: () => "/bin/smp" } });
             assert.strictEqual(await run(["exec", "users"], h.deps), 2);
             assert.match(h.err[0], /^berth: ECS Exec is off for service users; turn it on with `pulumi config set berth:ecsExec true && pulumi up`/);
+        });
+    });
+
+    describe("local run (npm start)", () => {
+        let dir: string;
+        let server: http.Server;
+        let healthyUrl: string;
+        let deadUrl: string;
+
+        before(async () => {
+            server = http.createServer((req, res) => { res.statusCode = req.url === "/health" ? 200 : 404; res.end("{}"); });
+            await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+            healthyUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+            // A port nothing listens on: bound, then closed.
+            const closed = http.createServer();
+            await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+            deadUrl = `http://127.0.0.1:${(closed.address() as { port: number }).port}`;
+            await new Promise((resolve) => closed.close(resolve));
+        });
+        after(() => server.close());
+
+        beforeEach(() => {
+            dir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-cli-local-"));
+        });
+
+        function writeRun(services: Array<{ name: string; index?: number; url: string }>, pid = process.pid) {
+            fs.mkdirSync(path.join(dir, ".berth"), { recursive: true });
+            fs.writeFileSync(path.join(dir, LOCAL_RUN_FILE), JSON.stringify({
+                pid, url: services[0].url, services: services.map((s) => ({ index: 0, healthPath: "/health", ...s })),
+            }));
+        }
+
+        it("status --local asks each service's health endpoint and exits 1 when one does not answer", async () => {
+            writeRun([{ name: "api", url: healthyUrl }, { name: "users", url: deadUrl }]);
+            const h = harness({ deps: { cwd: dir, fetch } });
+            assert.strictEqual(await run(["status", "--local"], h.deps), 1);
+            assert.match(h.out[0], new RegExp(`^Local run \\(npm start, pid ${process.pid}\\), gateway ${healthyUrl}$`));
+            assert.match(h.out[1], /^ {2}api +http:\/\/127\.0\.0\.1:\d+\/health +healthy \(HTTP 200\)$/);
+            assert.match(h.out[2], /^ {2}users +http:\/\/127\.0\.0\.1:\d+\/health +UNHEALTHY \(ECONNREFUSED\)$/);
+            assert.deepStrictEqual(h.selected, [], "--local reads no stack");
+        });
+
+        it("status falls back to the local run when there is no stack, and says so", async () => {
+            writeRun([{ name: "api", url: healthyUrl }]);
+            const h = harness({ stack: new NoStackError("no stack selected; pass --stack <name> or run `pulumi stack select <name>`"), deps: { cwd: dir, fetch } });
+            assert.strictEqual(await run(["status"], h.deps), 0);
+            assert.deepStrictEqual(h.err, ["berth: no stack selected; pass --stack <name> or run `pulumi stack select <name>`; showing the local run (npm start)"]);
+            assert.match(h.out[1], /api .* healthy \(HTTP 200\)/);
+        });
+
+        it("says when no local run is there, or when it has stopped", async () => {
+            const none = harness({ deps: { cwd: dir } });
+            assert.strictEqual(await run(["status", "--local"], none.deps), 2);
+            assert.deepStrictEqual(none.err, ["berth: no local run found (.berth/local-run.json); start one with `npm start`, or name a stack with --stack"]);
+            // A pid no process has: far above Linux's pid_max.
+            writeRun([{ name: "api", url: healthyUrl }], 2 ** 30);
+            const stopped = harness({ deps: { cwd: dir } });
+            assert.strictEqual(await run(["status", "--local"], stopped.deps), 2);
+            assert.match(stopped.err[0], /^berth: the local run \(npm start, pid 1073741824\) is no longer running/);
+        });
+
+        it("logs --local prints the service's lines from npm start's log file, since --since, filtered", async () => {
+            writeRun([{ name: "api", url: healthyUrl }, { name: "users", url: deadUrl }]);
+            let t = Date.parse("2026-12-03T11:40:00Z");
+            const writer = localLogWriter(path.join(dir, LOCAL_LOG_FILE), 1024 * 1024, () => t);
+            writer.write("users", JSON.stringify({ level: 30, msg: "too old" }));
+            t = Date.parse("2026-12-03T11:55:00Z");
+            writer.write("users", JSON.stringify({ level: 30, time: 1, msg: "request completed", reqId: "r-9" }));
+            writer.write("api", JSON.stringify({ level: 30, msg: "gateway line" }));
+            writer.write("users.1", "plain line from the second instance");
+            writer.write("users", JSON.stringify({ level: 30, msg: "health check" }));
+            writer.close();
+            const h = harness({ deps: { cwd: dir } });
+            assert.strictEqual(await run(["logs", "users", "--local", "--since", "10m", "--filter", "e"], h.deps), 0);
+            assert.deepStrictEqual(h.out, [
+                "2026-12-03T11:55:00.000Z users    INFO  request completed {\"reqId\":\"r-9\"}",
+                "2026-12-03T11:55:00.000Z users.1  -     plain line from the second instance",
+                "2026-12-03T11:55:00.000Z users    INFO  health check",
+            ]);
+        });
+
+        it("keeps the log file small: past its limit it becomes local.log.1 and a new one starts", () => {
+            const file = path.join(dir, "local.log");
+            const writer = localLogWriter(file, 200, () => 0);
+            for (let i = 0; i < 10; i++) {
+                writer.write("users", `line ${i} ${"x".repeat(20)}`);
+            }
+            writer.close();
+            assert.ok(fs.statSync(file).size <= 200);
+            assert.ok(fs.statSync(`${file}.1`).size <= 200);
+            const last = fs.readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l).line);
+            assert.strictEqual(last[last.length - 1], `line 9 ${"x".repeat(20)}`);
+        });
+    });
+
+    describe("against a real local run", function () {
+        this.timeout(120_000);
+        let system: LocalSystem | undefined;
+        let dir: string;
+
+        before(async () => {
+            dir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-cli-run-"));
+            const writer = localLogWriter(path.join(dir, LOCAL_LOG_FILE));
+            // The embedded database in memory, so that the test neither reads nor changes .berth/pgdata.
+            system = await startLocal({ port: 0, output: new PassThrough().resume(), database: {}, logSink: (service, line) => writer.write(service, line) });
+            fs.writeFileSync(path.join(dir, LOCAL_RUN_FILE), JSON.stringify(localRunOf(process.pid, system)));
+        });
+        after(async () => {
+            await system?.stop();
+        });
+
+        it("status --local finds every service healthy, and logs --local shows the users service's request lines", async () => {
+            const status = harness({ deps: { cwd: dir, fetch } });
+            assert.strictEqual(await run(["status", "--local"], status.deps), 0, status.out.join("\n"));
+            for (const name of ["api", "users", "products"]) {
+                assert.match(status.out.join("\n"), new RegExp(`^ {2}${name} .* healthy \\(HTTP 200\\)$`, "m"));
+            }
+            const answer = await fetch(`${system!.url}/users`, { signal: AbortSignal.timeout(10_000) });
+            assert.strictEqual(answer.status, 200);
+            // The service writes its line after answering; the log file gets it as npm start reads it.
+            let lines: string[] = [];
+            for (let i = 0; i < 50 && !lines.some((l) => /\/users/.test(l)); i++) {
+                await new Promise((r) => setTimeout(r, 100));
+                const h = harness({ deps: { cwd: dir, now: Date.now } });
+                assert.strictEqual(await run(["logs", "users", "--local"], h.deps), 0);
+                lines = h.out;
+            }
+            assert.ok(lines.some((l) => /^\d{4}-\d\d-\d\dT[\d:.]+Z users +[A-Z]+ +.*\/users/.test(l)), lines.join("\n"));
         });
     });
 });
