@@ -59,8 +59,10 @@ export interface AwsApis {
 export interface Terminal {
     out(line: string): void;
     err(line: string): void;
-    /** Whether stdout is a terminal: human lines there, JSON lines when piped with `--json`. */
+    /** Whether stdout is a terminal. */
     isTTY: boolean;
+    /** What a long wait is waiting for: shown on stderr when it is a terminal, never in the output. */
+    progress(line: string): void;
 }
 
 export interface Deps {

@@ -39,6 +39,7 @@ export async function logs(deps: Deps, stack: StackView, aws: AwsApis, service: 
         throw new CliError(`stack ${stack.name} has no services.${service}.logGroupName output; has it been deployed?`);
     }
     let startTime = deps.now() - sinceMs(options.since ?? DEFAULT_SINCE);
+    deps.term.progress(`Reading ${logGroupName}${options.follow ? ", then following it (Ctrl-C ends)" : ""}`);
     // Events at the last timestamp seen are asked for again on the next poll; their IDs keep them from repeating.
     let seenAtStart = new Set<string>();
     for (;;) {

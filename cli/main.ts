@@ -113,7 +113,7 @@ function execSplit(argv: string[]): number {
 async function dispatch(command: string, args: string[], options: Options, deps: Deps): Promise<number> {
     switch (command) {
         case "show": {
-            const stack = await deps.stacks.select(options.stack);
+            const stack = await selectStack(deps, options);
             return show(deps, stack, catalog, options.json === true);
         }
         case "status": {
@@ -133,13 +133,19 @@ async function dispatch(command: string, args: string[], options: Options, deps:
             return logs(deps, stack, aws, args[0], options);
         }
         case "exec": {
-            const stack = await deps.stacks.select(options.stack);
+            const stack = await selectStack(deps, options);
             const { aws, region, config } = await stackAws(deps, stack);
             return exec(deps, stack, aws, region, config["aws:profile"] ?? process.env.AWS_PROFILE, args[0], args.slice(1), options);
         }
         default:
             throw new CliError(`unknown command ${JSON.stringify(command)}; commands: show, status, logs, exec (berth --help)`);
     }
+}
+
+function selectStack(deps: Deps, options: Options): Promise<StackView> {
+    // The Pulumi CLI reads the backend's state: seconds on a remote backend.
+    deps.term.progress(`Reading ${options.stack ? `stack ${options.stack}` : "the current stack"} through Pulumi`);
+    return deps.stacks.select(options.stack);
 }
 
 /** The stack, or undefined for the local run: with --local, or when there is no stack to read. */
@@ -151,7 +157,7 @@ async function stackOrLocal(deps: Deps, options: Options): Promise<StackView | u
         return undefined;
     }
     try {
-        return await deps.stacks.select(options.stack);
+        return await selectStack(deps, options);
     } catch (error) {
         if (error instanceof NoStackError && !options.stack) {
             deps.term.err(`berth: ${error.message}; showing the local run (npm start)`);
@@ -187,7 +193,12 @@ export function realDeps(cwd: string): Deps {
         stacks: automationStacks(cwd),
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         aws: (region, config) => (require("./aws") as typeof import("./aws")).sdkApis(region, config),
-        term: { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`), isTTY: process.stdout.isTTY === true },
+        term: {
+            out: (l) => process.stdout.write(`${l}\n`),
+            err: (l) => process.stderr.write(`${l}\n`),
+            isTTY: process.stdout.isTTY === true,
+            progress: (l) => { if (process.stderr.isTTY) { process.stderr.write(`\x1b[2m${l}...\x1b[0m\n`); } },
+        },
         now: () => Date.now(),
         sleep: (ms, signal) => new Promise((resolve) => {
             const timer = setTimeout(resolve, ms);

@@ -17,11 +17,11 @@ export function automationStacks(workDir: string): StackResolver {
             try {
                 workspace = await auto.LocalWorkspace.create({ workDir });
             } catch (error) {
-                throw new CliError(pulumiProblem(error));
+                throw problem(error);
             }
             let stackName = name;
             if (!stackName) {
-                const current = await workspace.stack().catch((error) => { throw new CliError(pulumiProblem(error)); });
+                const current = await workspace.stack().catch((error) => { throw problem(error); });
                 if (!current) {
                     throw new NoStackError("no stack selected; pass --stack <name> or run `pulumi stack select <name>`");
                 }
@@ -35,7 +35,7 @@ export function automationStacks(workDir: string): StackResolver {
                 if (error instanceof auto.StackNotFoundError) {
                     throw new NoStackError(`stack ${JSON.stringify(stackName)} not found; list them with \`pulumi stack ls\``);
                 }
-                throw new CliError(pulumiProblem(error));
+                throw problem(error);
             }
             return automationView(stack, project);
         },
@@ -58,13 +58,16 @@ function automationView(stack: import("@pulumi/pulumi/automation").Stack, projec
     };
 }
 
-/** The first line of what the Pulumi CLI said, or that it is missing. */
-function pulumiProblem(error: unknown): string {
+/**
+ * The first line of what the Pulumi CLI said, or that it is missing: then no stack can be read, and
+ * `status` and `logs` fall back to the local run as they do without a stack.
+ */
+function problem(error: unknown): CliError {
     const e = error as { code?: string; message?: string; stderr?: string };
     const text = `${e?.message ?? ""}`;
     if (e?.code === "ENOENT" || /ENOENT|command not found|Failed to get Pulumi CLI version/i.test(text)) {
-        return "the Pulumi CLI is not installed or not on PATH; install it (https://www.pulumi.com/docs/iac/download-install/), or use --local for the local run";
+        return new NoStackError("the Pulumi CLI is not installed or not on PATH (install it: https://www.pulumi.com/docs/install/)");
     }
     const line = text.split("\n").map((l) => l.trim()).find((l) => /error:/i.test(l)) ?? text.split("\n")[0];
-    return `pulumi: ${line.replace(/^.*?error:\s*/i, "")}`;
+    return new CliError(`pulumi: ${line.replace(/^.*?error:\s*/i, "")}`);
 }

@@ -45,6 +45,7 @@ export async function status(deps: Deps, stack: StackView, aws: AwsApis, only: s
         }
         return { name, kind: out.kind ?? "public", ecsService: out.serviceName };
     });
+    deps.term.progress(`Asking ECS, ELB and CloudWatch about ${wanted.map((w) => w.name).join(", ")}`);
     const described = new Map<string, Service>();
     for (let i = 0; i < wanted.length; i += DESCRIBE_SERVICES_LIMIT) {
         const batch = wanted.slice(i, i + DESCRIBE_SERVICES_LIMIT);

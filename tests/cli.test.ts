@@ -2,7 +2,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { CliError, type AwsApis, type Deps, type StackView } from "../cli/context";
+import { type AwsApis, type Deps, type StackView } from "../cli/context";
 import { run } from "../cli/main";
 import { sdkApis } from "../cli/aws";
 import { automationStacks, NoStackError } from "../cli/stack";
@@ -53,12 +53,14 @@ interface Harness {
     out: string[];
     err: string[];
     selected: Array<string | undefined>;
+    progress: string[];
 }
 
 function harness(options: { stack?: StackView | Error; aws?: AwsApis; deps?: Partial<Deps> } = {}): Harness {
     const out: string[] = [];
     const err: string[] = [];
     const selected: Array<string | undefined> = [];
+    const progress: string[] = [];
     const deps: Deps = {
         stacks: {
             async select(name) {
@@ -70,7 +72,7 @@ function harness(options: { stack?: StackView | Error; aws?: AwsApis; deps?: Par
             },
         },
         aws: () => options.aws ?? fakeAws(),
-        term: { out: (l) => out.push(l), err: (l) => err.push(l), isTTY: true },
+        term: { out: (l) => out.push(l), err: (l) => err.push(l), isTTY: true, progress: (l) => progress.push(l) },
         now: () => Date.parse("2026-12-03T12:00:00Z"),
         sleep: async () => {},
         which: () => undefined,
@@ -81,7 +83,7 @@ function harness(options: { stack?: StackView | Error; aws?: AwsApis; deps?: Par
         fetch: (() => unexpected("fetch")) as unknown as typeof fetch,
         ...options.deps,
     };
-    return { deps, out, err, selected };
+    return { deps, out, err, selected, progress };
 }
 
 describe("berth command line", () => {
@@ -129,7 +131,7 @@ describe("berth command line", () => {
             process.env.PATH = `${empty}${path.delimiter}${path.dirname(process.execPath)}`;
             try {
                 await assert.rejects(automationStacks(path.resolve(__dirname, "..")).select("dev"), (e: Error) =>
-                    e instanceof CliError && /the Pulumi CLI is not installed or not on PATH/.test(e.message) && !e.message.includes("\n"));
+                    e instanceof NoStackError && /the Pulumi CLI is not installed or not on PATH/.test(e.message) && !e.message.includes("\n"));
             } finally {
                 process.env.PATH = saved;
             }
@@ -214,6 +216,8 @@ describe("berth command line", () => {
             assert.match(text, /Targets +2 healthy/);
             assert.match(text, /2026-12-03T11:05:00.000Z  \(service api-service-9f8e7d6\) has reached a steady state\./);
             assert.match(text, /^users \(backend, ECS service users-service-1234567\): healthy$/m);
+            // The waits are announced beside the output, never in it.
+            assert.deepStrictEqual(h.progress, ["Reading the current stack through Pulumi", "Asking ECS, ELB and CloudWatch about api, users"]);
         });
 
         it("exits 1 and says why when tasks are missing, targets are unhealthy or an alarm is in ALARM", async () => {
@@ -431,6 +435,14 @@ describe("berth command line", () => {
             const h = harness({ aws: fakeAws({ ecs: ecs(calls) }), deps: { which: () => "/bin/smp" } });
             assert.strictEqual(await run(["exec", "--stack", "dev", "users"], h.deps), 0);
             assert.strictEqual((calls[1] as [string, { command: string }])[1].command, "/bin/sh");
+        });
+
+        it("passes everything after the service (and after --) to the task, berth's options included", async () => {
+            const calls: unknown[] = [];
+            const h = harness({ aws: fakeAws({ ecs: ecs(calls) }), deps: { which: () => "/bin/smp" } });
+            assert.strictEqual(await run(["exec", "users", "--", "grep", "--stack", "-r", "/app"], h.deps), 0);
+            assert.strictEqual((calls[1] as [string, { command: string }])[1].command, "grep --stack -r /app");
+            assert.deepStrictEqual(h.selected, [undefined]);
         });
 
         it("says the Session Manager plugin is missing, with where to get it, before calling AWS", async () => {
