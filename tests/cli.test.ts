@@ -281,6 +281,16 @@ describe("berth command line", () => {
             assert.match(h.err[0], /^berth: no usable AWS credentials for the stack's region \(CredentialsProviderError: Could not load credentials from any providers\); log in/);
         });
 
+        it("reads the stack's aws:* settings as the program does, and names a wrong one in one line", async () => {
+            const h = harness({
+                stack: fakeStack({ config: async () => ({ ...CONFIG, "aws:assumeRole": "arn:aws:iam::111122223333:role/deploy" }) }),
+                deps: { aws: (region, config) => sdkApis(region, config) },
+            });
+            assert.strictEqual(await run(["status"], h.deps), 2);
+            assert.strictEqual(h.err.length, 1);
+            assert.match(h.err[0], /^berth: stack dev: Invalid stack configuration: - aws:assumeRole is "arn:aws:iam::111122223333:role\/deploy"; allowed: \{"roleArn"/);
+        });
+
         it("succeeds when ECS throttles a call once: the SDK client retries it", async function () {
             this.timeout(20000);
             const targets: string[] = [];
