@@ -8,21 +8,15 @@
 import { spawn, spawnSync } from "child_process";
 import * as path from "path";
 import { parseArgs } from "util";
-import { catalog } from "../services/catalog";
 import { awsErrorLine, CliError, EXIT, type Deps, type StackView } from "./context";
-import { exec } from "./exec";
-import { localLogs, localStatus } from "./local";
-import { logs } from "./logs";
-import { show } from "./show";
 import { NoStackError } from "./stackErrors";
-import { status } from "./status";
 
 export const USAGE = `usage: berth <command> [options]
 
 commands:
   show                         the stack's URL, services, routes, images, database, dashboard, pipeline roles
   status [service]             tasks, deployment, revision and commit, targets, alarms, events; exit 1 if unhealthy
-  logs <service>               the service's logs [--since 10m] [--filter text] [--task id] [--follow] [--json]
+  logs <service>               the service's logs [--since 10m] [--filter pattern] [--task id] [--follow] [--json]
   exec <service> [command...]  a shell (or the command) in a running task, through ECS Exec [--task id] [--container name]
 
 options:
@@ -64,7 +58,7 @@ export async function run(argv: string[], deps: Deps): Promise<number> {
         return EXIT.error;
     }
     if (options.help || !command) {
-        (command ? deps.term.out : deps.term.err)(USAGE);
+        (options.help ? deps.term.out : deps.term.err)(USAGE);
         return options.help ? EXIT.ok : EXIT.error;
     }
     try {
@@ -114,28 +108,30 @@ async function dispatch(command: string, args: string[], options: Options, deps:
     switch (command) {
         case "show": {
             const stack = await selectStack(deps, options);
+            // Each command loads its modules when it runs: the catalogue and the AWS clients load the AWS provider's types.
+            const [{ show }, { catalog }] = await Promise.all([import("./show"), import("../services/catalog")]);
             return show(deps, stack, catalog, options.json === true);
         }
         case "status": {
             const stack = await stackOrLocal(deps, options);
             if (!stack) {
-                return localStatus(deps, args[0], options.json === true);
+                return (await import("./local")).localStatus(deps, args[0], options.json === true);
             }
             const { aws } = await stackAws(deps, stack);
-            return status(deps, stack, aws, args[0], options.json === true);
+            return (await import("./status")).status(deps, stack, aws, args[0], options.json === true);
         }
         case "logs": {
             const stack = await stackOrLocal(deps, options);
             if (!stack) {
-                return localLogs(deps, args[0], options);
+                return (await import("./local")).localLogs(deps, args[0], options);
             }
             const { aws } = await stackAws(deps, stack);
-            return logs(deps, stack, aws, args[0], options);
+            return (await import("./logs")).logs(deps, stack, aws, args[0], options);
         }
         case "exec": {
             const stack = await selectStack(deps, options);
             const { aws, region, config } = await stackAws(deps, stack);
-            return exec(deps, stack, aws, region, config["aws:profile"] ?? process.env.AWS_PROFILE, args[0], args.slice(1), options);
+            return (await import("./exec")).exec(deps, stack, aws, region, config["aws:profile"] ?? process.env.AWS_PROFILE, args[0], args.slice(1), options);
         }
         default:
             throw new CliError(`unknown command ${JSON.stringify(command)}; commands: show, status, logs, exec (berth --help)`);

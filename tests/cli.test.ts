@@ -92,9 +92,12 @@ describe("berth command line", () => {
             const none = harness();
             assert.strictEqual(await run([], none.deps), 2);
             assert.match(none.err.join("\n"), /usage: berth <command>/);
-            const help = harness();
-            assert.strictEqual(await run(["status", "--help"], help.deps), 0);
-            assert.match(help.out.join("\n"), /berth status|status \[service\]/);
+            for (const args of [["--help"], ["status", "-h"]]) {
+                const help = harness();
+                assert.strictEqual(await run(args, help.deps), 0);
+                assert.match(help.out.join("\n"), /status \[service\]/);
+                assert.deepStrictEqual(help.err, []);
+            }
         });
 
         it("refuses an unknown option in one line and exits 2", async () => {
