@@ -117,10 +117,10 @@ export function serviceOutput(outputs: StackOutputs, stack: string, name: string
 }
 
 /** The one line an AWS SDK error becomes. */
-export function awsErrorLine(error: unknown, region: string): string | undefined {
+export function awsErrorLine(error: unknown): string | undefined {
     const e = error as { name?: string; message?: string };
     if (e?.name === "CredentialsProviderError" || e?.name === "ExpiredTokenException" || e?.name === "UnrecognizedClientException") {
-        return `no usable AWS credentials for ${region} (${e.name}: ${firstLine(e.message)}); log in (aws sso login, AWS_PROFILE) ` +
+        return `no usable AWS credentials (${e.name}: ${firstLine(e.message)}); log in (aws sso login, AWS_PROFILE) ` +
             "or set the stack's aws:profile / aws:assumeRoles";
     }
     if (e?.name === "AccessDeniedException" || e?.name === "AccessDenied") {

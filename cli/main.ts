@@ -68,8 +68,7 @@ export async function run(argv: string[], deps: Deps): Promise<number> {
             deps.term.err(`berth: ${error.message}`);
             return error.exitCode;
         }
-        const region = (error as { $region?: string }).$region ?? "the stack's region";
-        const line = awsErrorLine(error, region);
+        const line = awsErrorLine(error);
         if (line) {
             deps.term.err(`berth: ${line}`);
             return EXIT.error;

@@ -281,7 +281,7 @@ describe("berth command line", () => {
             const h = harness({ aws: fakeAws({ ecs: { describeServices: async () => { throw noCredentials; } } }) });
             assert.strictEqual(await run(["status"], h.deps), 2);
             assert.strictEqual(h.err.length, 1);
-            assert.match(h.err[0], /^berth: no usable AWS credentials for the stack's region \(CredentialsProviderError: Could not load credentials from any providers\); log in/);
+            assert.match(h.err[0], /^berth: no usable AWS credentials \(CredentialsProviderError: Could not load credentials from any providers\); log in/);
         });
 
         it("reads the stack's aws:* settings as the program does, and names a wrong one in one line", async () => {
