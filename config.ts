@@ -1235,3 +1235,20 @@ function parsePipeline(key: string, text: string, problems: string[]): PipelineS
         oidcProviderArn: out.oidcProviderArn,
     };
 }
+
+/**
+ * The stack's region and credential settings alone, as `berth` (cli/) reads them from `pulumi config`: the
+ * same parsing as the program's provider, so the command line acts as the principal that deployed the stack.
+ */
+export function stackAwsAccess(config: Readonly<Record<string, string>>): { region: string; identity: AwsIdentity } {
+    const problems: string[] = [];
+    const region = config["aws:region"];
+    if (!region) {
+        problems.push("aws:region is not set; set it with `pulumi config set aws:region us-east-1` (or your region)");
+    }
+    const identity = parseAwsIdentity(config, problems);
+    if (problems.length > 0) {
+        throw new ConfigError(problems);
+    }
+    return { region: region!, identity };
+}

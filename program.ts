@@ -20,7 +20,7 @@ import { FargateService, type BackendExposure, type PublicExposure } from "./com
 import { LoadBalancer } from "./components/loadBalancer";
 import { adoptLogGroups, existingLogGroups } from "./components/logGroups";
 import { LogsKey } from "./components/logsKey";
-import { stackRolePath } from "./components/naming";
+import { stackRolePath, taskFamily } from "./components/naming";
 import { Network } from "./components/network";
 import { RoleBoundary, roleBoundaryName } from "./components/roleBoundary";
 import { schedulesFor } from "./components/schedule";
@@ -44,6 +44,8 @@ export interface ServiceOutput {
     /** The commit the image is built from (`-dirty` if the checkout differed): its tasks' `BERTH_COMMIT`. */
     commit: string;
     logGroupName: pulumi.Output<string>;
+    /** The ECS service's name in `clusterName` (what `berth status` and `berth exec` look up). */
+    serviceName: pulumi.Output<string>;
     /** Backends: the name other services reach it by through Service Connect (`http://<name>:<port>`). */
     discoveryName?: string;
 }
@@ -259,7 +261,7 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
         images.push(image);
 
         const size = settings.services[service.name];
-        const family = physicalName(settings, service.name);
+        const family = taskFamily(settings.project, settings.stack, service.name);
         const schedules = schedulesFor(service.name, settings.scaleSchedules);
         const client = service.database && database ? database.clientFor(service.database.env) : undefined;
         const secrets = secretArgs(settings.secrets[service.name] ?? [], client);
@@ -331,6 +333,7 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
             imageTag: image.tag,
             commit: image.commit,
             logGroupName: fargateService.logGroupName,
+            serviceName: fargateService.serviceName,
             discoveryName: service.kind === "backend" ? service.name : undefined,
         });
     }
@@ -455,10 +458,6 @@ function exposure(service: CatalogService, loadBalancer: LoadBalancer, hosts: Ho
 }
 
 /** A name unique in the account and region, in the characters ECS task families allow. */
-function physicalName(settings: Settings, service: string): string {
-    return `${settings.project}-${settings.stack}-${service}`.replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 255);
-}
-
 /** The names the stack answers on: its domain, then `<subdomain>.<domain>` per public service with a subdomain. */
 export interface HostNames {
     all: string[];

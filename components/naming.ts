@@ -14,6 +14,14 @@ export function childName(parent: string, role: string, index?: number): string 
 }
 
 /**
+ * A service's physical name in the stack, `<project>-<stack>-<service>`: its task family and the prefix of
+ * its alarms (alarms.ts), which `berth status` finds them by.
+ */
+export function taskFamily(project: string, stack: string, service: string): string {
+    return `${project}-${stack}-${service}`.replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 255);
+}
+
+/**
  * The IAM path of every role the stack creates, `/<project>/<stack>/`: the pipeline's deploy role may create,
  * tag and change roles under this path only (deployPermissions.ts), so it cannot adopt another role of the
  * account by tagging it. A path is part of the role's ARN (`arn:aws:iam::<account>:role/<path><name>`:

@@ -30,6 +30,8 @@ export interface LocalOptions {
     env?: Record<string, string>;
     /** Where the services' log lines go, each prefixed with its service's name. @default stdout */
     output?: NodeJS.WritableStream;
+    /** Also receives each log line, with its service's label (`npm start` writes them to `.berth/local.log`). */
+    logSink?: (service: string, line: string) => void;
     /** How long a service may take to answer its health check at start. @default 30000 */
     startTimeoutMs?: number;
     /**
@@ -82,7 +84,7 @@ export interface LocalSystem {
     stop(): Promise<void>;
 }
 
-function prefixLines(name: string, from: NodeJS.ReadableStream, to: NodeJS.WritableStream): void {
+function prefixLines(name: string, from: NodeJS.ReadableStream, to: NodeJS.WritableStream, sink?: (name: string, line: string) => void): void {
     let rest = "";
     from.setEncoding("utf8");
     from.on("data", (chunk: string) => {
@@ -90,6 +92,7 @@ function prefixLines(name: string, from: NodeJS.ReadableStream, to: NodeJS.Writa
         rest = lines.pop() ?? "";
         for (const line of lines) {
             to.write(`${name.padEnd(10)}| ${line}\n`);
+            sink?.(name, line);
         }
     });
 }
@@ -212,8 +215,8 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalSyste
             stdio: ["ignore", "pipe", "pipe"],
         });
         const label = ports.get(service.name)!.length > 1 ? `${service.name}.${index}` : service.name;
-        prefixLines(label, child.stdout!, output);
-        prefixLines(label, child.stderr!, output);
+        prefixLines(label, child.stdout!, output, options.logSink);
+        prefixLines(label, child.stderr!, output, options.logSink);
         return { service, index, url: addresses(service)[index], process: child };
     };
     const healthy = (s: LocalService) => waitHealthy(`${s.url}${s.service.healthPath}`, {

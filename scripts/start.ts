@@ -3,7 +3,12 @@
  */
 import { portFromEnv } from "../services/kit/src/http";
 import { tracingDestination } from "../services/kit/src/tracing";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { localDatabaseChoice, startLocal, type LocalSystem } from "./local";
+import { LOCAL_LOG_FILE, LOCAL_RUN_FILE, localLogWriter, localRunOf } from "./localLog";
+
+const ROOT = path.resolve(__dirname, "..");
 
 const USAGE = "allowed: --fresh (empty the embedded database first), --data-dir <directory> (the embedded database's directory; default .berth/pgdata)";
 
@@ -58,15 +63,19 @@ async function main(): Promise<void> {
         }
         stopping = true;
         console.log("\nStopping...");
+        fs.rmSync(path.join(ROOT, LOCAL_RUN_FILE), { force: true });
         void system?.stop().then(() => process.exit(code));
     };
     process.on("SIGINT", () => stop(0));
     process.on("SIGTERM", () => stop(0));
-    system = await startLocal({ port, database });
+    // For `berth status --local` and `berth logs --local`.
+    const log = localLogWriter(path.join(ROOT, LOCAL_LOG_FILE));
+    system = await startLocal({ port, database, logSink: (service, line) => log.write(service, line) });
     if (stopping) {
         await system.stop();
         process.exit(0);
     }
+    fs.writeFileSync(path.join(ROOT, LOCAL_RUN_FILE), `${JSON.stringify(localRunOf(process.pid, system), null, 2)}\n`);
     console.log("\nBerth runs locally:");
     for (const s of system.services) {
         console.log(`  ${s.service.name.padEnd(10)} ${s.url}${s.service.routes.length ? `  (${s.service.routes.join(", ")} through the gateway)` : ""}`);

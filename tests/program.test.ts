@@ -1248,13 +1248,16 @@ describe("a catalogue whose calls form a cycle", () => {
 });
 
 describe("stack outputs", () => {
-    it("list each service's repository, log group and discovery name", async () => {
-        const { outputs } = await runBerth(stackConfig("dev"));
+    it("list each service's repository, log group, ECS service name and discovery name", async () => {
+        const { h, outputs } = await runBerth(stackConfig("dev"));
         assert.deepStrictEqual(Object.keys(outputs.services), catalog.map((s) => s.name));
         for (const s of catalog) {
             const out = outputs.services[s.name];
             assert.match(out.repositoryUrl, new RegExp(`^123456789012\\.dkr\\.ecr\\.us-east-1\\.amazonaws\\.com/${s.name}-repo-`));
             assert.strictEqual(out.logGroupName, `/berth/dev/${s.name}`);
+            // `berth status` and `berth exec` find the ECS service by this name.
+            assert.strictEqual(out.serviceName, h.one("aws:ecs/service:Service", `${s.name}-service`).outputs.name);
+            assert.ok(out.serviceName);
             assert.strictEqual(out.discoveryName, s.kind === "backend" ? s.name : undefined);
         }
     });
