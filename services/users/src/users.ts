@@ -85,10 +85,12 @@ export const migrations: Migration[] = [
     seed(2, usersTableV2, seedUsers),
     {
         version: 3,
-        // PostgreSQL's lower() knows no NFKC and folds by the database's collation (ASCII only under C),
-        // so the key is computed by `normalizeEmail` alone and stored. Existing addresses that collide in
-        // the new form stop this migration with PostgreSQL's message naming the duplicated key. Tasks of
-        // the version before insert no key: their POST /users fails (500) until they are replaced.
+        // PostgreSQL's lower() knows no final sigma and folds by the database's collation (ASCII only under C),
+        // so the key is computed by `normalizeEmail` and stored. Existing addresses that collide in the new
+        // form stop this migration with PostgreSQL's message naming the duplicated key. Tasks of the version
+        // before, still serving during a rolling deployment, insert no key: a trigger gives their rows
+        // PostgreSQL's nearest form (NFKC, then lower(): the same key for every ASCII address), so their
+        // POST /users keeps answering 201 or 409 until they are replaced.
         name: "users: e-mail unique in its normal form",
         up: async (db) => {
             await db.query("ALTER TABLE users ADD COLUMN email_key text");
@@ -96,6 +98,15 @@ export const migrations: Migration[] = [
             for (const row of rows) {
                 await db.query("UPDATE users SET email_key = $1 WHERE id = $2", [normalizeEmail(row.email), row.id]);
             }
+            await db.query(`
+                CREATE FUNCTION users_email_key_default() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF NEW.email_key IS NULL THEN
+                        NEW.email_key := lower(normalize(NEW.email, NFKC));
+                    END IF;
+                    RETURN NEW;
+                END $$`);
+            await db.query("CREATE TRIGGER users_email_key_default BEFORE INSERT ON users FOR EACH ROW EXECUTE FUNCTION users_email_key_default()");
             await db.query("ALTER TABLE users ALTER COLUMN email_key SET NOT NULL");
             await db.query("DROP INDEX users_email_key");
             await db.query("CREATE UNIQUE INDEX users_email_key ON users (email_key)");

@@ -135,6 +135,22 @@ for (const target of databaseTargets) {
             }
         });
 
+        it("keeps the version before's inserts working during a rolling deployment: its rows get a key, and duplicates still conflict", async () => {
+            // What a task of the version before runs: the insert of the table as it knew it, with no email_key.
+            const earlier = new Database({ name: "users", settings: db.settings(1) });
+            try {
+                await earlier.migrate("users", migrations.filter((m) => m.version <= 2));
+                const insert = (email: string) => earlier.query<{ email_key: string }>("INSERT INTO users (name, email, role) VALUES ('Earlier Task', $1, 'member') RETURNING email_key", [email]);
+                const { rows } = await insert("Earlier.Task@Example.com");
+                assert.strictEqual(rows[0].email_key, "earlier.task@example.com");
+                await assert.rejects(insert("EARLIER.TASK@example.com"), /users_email_key/);
+            } finally {
+                await earlier.close();
+            }
+            const res = await post(app, { name: "Same Person", email: "earlier.task@EXAMPLE.com", role: "viewer" });
+            assert.strictEqual(res.statusCode, 409, res.body);
+        });
+
         it("lists a page at a time: limit, then a next link by id that inserts do not shift", async () => {
             const first = await app.inject({ method: "GET", url: "/users?limit=2" });
             assert.strictEqual(first.statusCode, 200);
