@@ -480,12 +480,14 @@ export function albEdgeProblems(services: readonly CatalogService[], context: Al
     }
     if (problems.length === 0) {
         const taken = new Map<number, string>();
+        const clashes = new Set<string>();
         for (const s of albEdgeCatalog(services).filter((x) => x.kind === "public")) {
             const own = s.priority ?? DEFAULT_ROUTE_PRIORITY;
             for (const p of [own, testRulePriority(own)]) {
                 const other = taken.get(p);
-                if (other !== undefined && other !== s.name) {
-                    problems.push(`services "${other}" and "${s.name}" both take listener rule priority ${p} behind the ALB; allowed: "gateway", or "alb" with another "priority" on the public service "${other}"`);
+                if (other !== undefined && other !== s.name && !clashes.has(`${other} ${s.name}`)) {
+                    clashes.add(`${other} ${s.name}`);
+                    problems.push(`services "${other}" and "${s.name}" would share listener rule priority ${p} behind the ALB (a backend's priority derives from its name); allowed: "gateway", or "alb" with another "priority" on "${other}" if it is a public service, or another name for one of them`);
                 }
                 taken.set(p, s.name);
             }
