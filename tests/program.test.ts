@@ -1038,6 +1038,44 @@ for (const { stack, edge, title } of VARIANTS) {
     });
 }
 
+describe("berth:edge alb on an HTTPS stack whose backend requires a JWT", () => {
+    let h: Harness;
+    const jwks = "https://issuer.example.com/.well-known/jwks.json";
+    before(async () => {
+        const config = {
+            ...stackConfig("dev"),
+            "berth:certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666",
+            "berth:domain": "api.example.com",
+            "berth:edge": "alb",
+            "berth:edgeJwt": JSON.stringify({ issuer: "https://issuer.example.com", jwksUrl: jwks, audience: "berth" }),
+        };
+        const services = resolveCatalog(declarations.map((d) => d.name === "products" ? { ...d, auth: "jwt" as const } : d));
+        ({ h } = await runBerth(config, { services }));
+    });
+
+    it("verifies the JWT on the HTTPS listener before both rules of the backend forward, and on no other route", () => {
+        const https = h.one(T.listener, "berth-https");
+        const check = {
+            type: "jwt-validation",
+            order: 1,
+            jwtValidation: {
+                issuer: "https://issuer.example.com",
+                jwksEndpoint: jwks,
+                additionalClaims: [{ name: "aud", format: "single-string", values: ["berth"] }],
+            },
+        };
+        for (const [role, group] of [["rule", "tg"], ["test-rule", "tg-alt"]]) {
+            const rule = h.one(T.rule, `products-${role}`);
+            assert.match(rule.inputs.listenerArn, new RegExp(`:${https.name}-[0-9a-f]{7}$`));
+            assert.deepStrictEqual(rule.inputs.actions, [check, { type: "forward", order: 2, targetGroupArn: h.one(T.targetGroup, `products-${group}`).outputs.arn }]);
+        }
+        for (const role of ["rule", "test-rule"]) {
+            assert.deepStrictEqual(h.one(T.rule, `users-${role}`).inputs.actions.map((a: any) => a.type), ["forward"]);
+        }
+        assert.strictEqual(h.ofType(T.service).some((s) => s.name === "api-service"), false);
+    });
+});
+
 describe("a stack with a certificate and a domain", () => {
     let h: Harness;
     let url: string;
