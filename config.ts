@@ -28,7 +28,8 @@ import { MIN_KEEP_IMAGES } from "./components/serviceImage";
 import { TRACING_VARIABLES } from "./components/tracing";
 import { NAT_INSTANCE_TYPES, type NatInstanceType, type NatStrategy } from "./components/network";
 import { isTimeZone, scheduleExpressionProblem, type ScaleSchedule } from "./components/schedule";
-import { serviceEnvironment, type CatalogService } from "./services/catalog";
+import type { JwtValidation } from "./components/albRoute";
+import { albEdgeCatalog, albEdgeProblems, EDGES, serviceEnvironment, type CatalogService, type Edge } from "./services/catalog";
 
 export type EnvironmentName = "test" | "prod";
 
@@ -256,6 +257,13 @@ export interface Settings extends Omit<Preset, "cpu" | "memory" | "desiredCount"
     hostedZoneId?: string;
     /** `prod` serves plain HTTP only because the stack says so (`allowHttpOnly`). */
     allowHttpOnly: boolean;
+    /**
+     * What routes the backends' `routes`: the gateway service, or the ALB's own rules with no gateway deployed
+     * (`deployedCatalog` in services/catalog.ts).
+     */
+    edge: Edge;
+    /** With `edge` `alb`: the JWT check of the routes whose backend declares `auth: "jwt"`. */
+    edgeJwt?: JwtValidation;
     /** Availability zone IDs (`use1-az1`) to place the subnets in, in order; undefined: the region's first `azCount`. */
     availabilityZoneIds?: string[];
     /** Build images during `pulumi preview` too. */
@@ -356,6 +364,25 @@ const KEYS = {
         allowed: `a whole number from ${MIN_KEEP_IMAGES} (the running image, the one a rollback returns to, the one rolling out) to 1000`,
     },
     allowHttpOnly: { schema: boolean, allowed: "true or false (true lets a prod stack serve plain HTTP without a domain)" },
+    edge: { schema: z.enum(EDGES), allowed: `one of ${EDGES.join(", ")} (see README, "The edge: gateway or ALB")` },
+    edgeJwt: {
+        schema: z.union([
+            z.string().transform((text, ctx) => {
+                try {
+                    return JSON.parse(text) as unknown;
+                } catch {
+                    ctx.addIssue({ code: "custom", message: "not JSON" });
+                    return z.NEVER;
+                }
+            }),
+            z.record(z.string(), z.unknown()),
+        ]).pipe(z.strictObject({
+            issuer: z.string().min(1),
+            jwksUrl: z.string().regex(/^https:\/\/[^\s/]+\/\S*$/),
+            audience: z.string().min(1).optional(),
+        })),
+        allowed: '{"issuer": "<the tokens\' iss>", "jwksUrl": "https://<issuer>/.well-known/jwks.json"} with an optional "audience" (the tokens\' aud)',
+    },
     wafEnabled: { schema: boolean, allowed: "true or false" },
     flowLogs: { schema: boolean, allowed: "true or false" },
     accessLogs: { schema: boolean, allowed: "true or false" },
@@ -491,6 +518,16 @@ export function loadSettings(
         problems.push(`${ns}domain ${show("domain", parsed.domain)} with the catalogue's subdomains makes ${hostNames.length} names; allowed: at most ${MAX_CERTIFICATE_NAMES}, the names one ACM certificate holds by default`);
     }
 
+    const edge = parsed.edge ?? "gateway";
+    let deployed = services;
+    if (edge === "alb") {
+        const refusals = albEdgeProblems(services, { https, jwt: parsed.edgeJwt !== undefined });
+        problems.push(...refusals.map((r) => `${ns}edge is "alb", but ${r}`));
+        deployed = refusals.length === 0 ? albEdgeCatalog(services) : services;
+    } else if (parsed.edgeJwt !== undefined) {
+        problems.push(`${ns}edgeJwt is set while ${ns}edge is "gateway", which reads its own AUTH_* secrets; allowed: ${ns}edgeJwt only with ${ns}edge "alb"`);
+    }
+
     const environment = parsed.environment ?? "test";
     const preset = PRESETS[environment];
     if (environment === "prod" && !https && parsed.allowHttpOnly !== true) {
@@ -574,8 +611,9 @@ export function loadSettings(
         }
         serviceSettings[service.name] = s;
     }
+    // Behind the ALB the routed backends roll out as public services do.
     const rollouts = serviceRollouts({
-        ns, services, overrides, defaults: merged.rolloutDefaults, environment,
+        ns, services: deployed, overrides, defaults: merged.rolloutDefaults, environment,
     }, problems);
 
     const database = databaseSettings({
@@ -607,6 +645,8 @@ export function loadSettings(
         domain: parsed.domain,
         hostedZoneId: parsed.hostedZoneId,
         allowHttpOnly: parsed.allowHttpOnly ?? false,
+        edge,
+        edgeJwt: parsed.edgeJwt,
         availabilityZoneIds: parsed.availabilityZoneIds,
         buildOnPreview: parsed.buildOnPreview ?? false,
         awsIdentity,

@@ -19,7 +19,7 @@ import { schedulesFor } from "./components/schedule";
 import { USAGE_ASSUMPTIONS, type UsageAssumptions } from "./components/usageAssumptions";
 import { MANAGED_RULE_GROUPS } from "./components/webAcl";
 import type { Settings } from "./config";
-import type { CatalogService } from "./services/catalog";
+import { deployedCatalog, type CatalogService } from "./services/catalog";
 
 /** Where a line item belongs, for reading the breakdown. */
 export type CostGroup = "network" | "load balancing" | "compute" | "database" | "secrets and keys" | "logs and monitoring";
@@ -88,14 +88,15 @@ function logsCost(gb: number, ingestionGb: number, days: number, volume = `${gb}
 /**
  * The monthly cost of a stack, line by line.
  * @param settings the stack's settings, as `loadSettings` returns them
- * @param catalog the services the stack deploys
+ * @param declared the catalogue; with `edge` `alb` the stack deploys it without the gateway (`deployedCatalog`)
  * @param usage what the estimate assumes about use; default: the environment's
  */
 export function estimateCost(
     settings: Settings,
-    catalog: readonly CatalogService[],
+    declared: readonly CatalogService[],
     usage: UsageAssumptions = USAGE_ASSUMPTIONS[settings.environment],
 ): CostEstimate {
+    const catalog = deployedCatalog(declared, settings.edge);
     const items: CostItem[] = [
         ...network(settings, usage),
         ...loadBalancing(settings, usage),

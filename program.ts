@@ -28,7 +28,7 @@ import { SecretRestart } from "./components/secretRestart";
 import { ServiceImage } from "./components/serviceImage";
 import { WebAcl } from "./components/webAcl";
 import { chooseZones, ConfigError, settingsFromStack, type ServiceSecret, type Settings } from "./config";
-import { deployOrder, healthCheckCommand, serviceEnvironment, type CatalogService } from "./services/catalog";
+import { deployedCatalog, deployOrder, healthCheckCommand, serviceEnvironment, type CatalogService } from "./services/catalog";
 
 /** The environment variable that tells a task which commit its image is built from. */
 export const COMMIT_VARIABLE = "BERTH_COMMIT";
@@ -87,9 +87,12 @@ export interface DatabaseOutput {
  * Deploys the given catalogue with the stack's configuration. Every check that can fail on the catalogue
  * or the configuration runs before the first resource is registered.
  */
-export async function deployBerth(catalog: readonly CatalogService[]): Promise<BerthOutputs> {
+export async function deployBerth(declared: readonly CatalogService[]): Promise<BerthOutputs> {
+    deployOrder(declared);
+    const settings = settingsFromStack(declared);
+    // With `berth:edge` `alb`, no gateway: its routed backends are public services of their own.
+    const catalog = deployedCatalog(declared, settings.edge);
     const order = deployOrder(catalog);
-    const settings = settingsFromStack(catalog);
     const prefix = settings.project;
     // These two tags name the stack; the pipeline's deploy role may change only IAM roles that carry them.
     const stackTags = { project: settings.project, stack: settings.stack };
@@ -297,7 +300,7 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
             retainLogs: settings.retainOnDelete,
             region: settings.region,
             awsIdentity: checkIdentity(settings.awsIdentity),
-            expose: exposure(service, loadBalancer, hosts),
+            expose: exposure(service, loadBalancer, hosts, settings),
             // deployOrder put every callee first.
             calls: service.calls.map((callee) => deployed.get(callee)!.asCallee()),
             capacity: capacityFor(service.platform, settings),
@@ -441,7 +444,7 @@ function serviceConnectAddress(callee: CatalogService): string {
     return `http://${callee.name}:${callee.port}`;
 }
 
-function exposure(service: CatalogService, loadBalancer: LoadBalancer, hosts: HostNames): PublicExposure | BackendExposure {
+function exposure(service: CatalogService, loadBalancer: LoadBalancer, hosts: HostNames, settings: Settings): PublicExposure | BackendExposure {
     if (service.kind === "public") {
         const host = hosts.byService.get(service.name);
         return {
@@ -452,6 +455,8 @@ function exposure(service: CatalogService, loadBalancer: LoadBalancer, hosts: Ho
             hostNames: host ? [host] : [],
             priority: service.priority ?? rulePriority(service.name),
             loadBalancerArnSuffix: loadBalancer.arnSuffix,
+            // Only a routed backend behind the ALB edge keeps `auth`; config.ts refused the rest.
+            jwt: service.auth === "jwt" ? settings.edgeJwt : undefined,
         };
     }
     return { kind: "backend", discoveryName: service.name };

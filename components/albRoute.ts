@@ -17,6 +17,30 @@ export const DERIVED_PRIORITIES = { from: 1000, to: DEFAULT_ROUTE_PRIORITY - 1 }
 export const MAX_RULE_VALUES = 5;
 
 /**
+ * Rules an ALB holds besides its listeners' default rules ("Rules per Application Load Balancer", 100, not
+ * adjustable: https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html).
+ */
+export const MAX_RULES_PER_LOAD_BALANCER = 100;
+
+/**
+ * What the ALB's `jwt-validation` action checks before it forwards: the signature against the issuer's JWKS
+ * (RS256 only), `iss` and `exp` always, and here `aud` as one more claim; a valid token reaches the target as
+ * it came (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/listener-verify-jwt.html).
+ * The action runs on HTTPS listeners only, as the same guide's console steps state.
+ */
+export interface JwtValidation {
+    /** The `iss` a token must carry. */
+    issuer: string;
+    /** The issuer's JWKS, an https URL the ALB can reach (at most 10 keys, 150 KB). */
+    jwksUrl: string;
+    /**
+     * The `aud` a token must carry, as one string.
+     * @default not checked
+     */
+    audience?: string;
+}
+
+/**
  * The priority of a service's test listener rule: just before its production rule, so that it sees the same
  * requests in the same order relative to every other service's rule, and takes those with the test header.
  */
@@ -61,6 +85,12 @@ export interface AlbRouteArgs {
     hostNames?: readonly string[];
     /** The rule's priority, 2-49999, unique on the listener with the one before it (the test rule's); ignored for the default route. */
     priority: number;
+    /**
+     * Requests must carry a JWT the ALB verifies (`jwt-validation` before the forward, on both rules); the
+     * listener must be an HTTPS one.
+     * @default none: every request is forwarded
+     */
+    jwt?: JwtValidation;
     /**
      * The managed policy (ARN) every IAM role this creates carries as its permissions boundary (`RoleBoundary`).
      * @default none
@@ -121,7 +151,7 @@ export function createAlbRoute(name: string, args: AlbRouteArgs, parent: pulumi.
         listenerArn: args.listenerArn,
         priority,
         conditions: ruleConditions(args),
-        actions: [{ type: "forward", targetGroupArn: targetGroup.arn }],
+        actions: ruleActions(args.jwt, targetGroup),
     }, { parent, ...followTargetGroups([targetGroup, alternateTargetGroup]) });
     const testRule = new aws.lb.ListenerRule(childName(name, "test-rule"), {
         listenerArn: args.listenerArn,
@@ -130,7 +160,7 @@ export function createAlbRoute(name: string, args: AlbRouteArgs, parent: pulumi.
             ...ruleConditions(args),
             { httpHeader: { httpHeaderName: TEST_TRAFFIC_HEADER.name, values: [TEST_TRAFFIC_HEADER.value] } },
         ],
-        actions: [{ type: "forward", targetGroupArn: alternateTargetGroup.arn }],
+        actions: ruleActions(args.jwt, alternateTargetGroup),
     }, { parent, ...followTargetGroups([targetGroup, alternateTargetGroup]) });
     const role = new aws.iam.Role(childName(name, "traffic-role"), {
         path: stackRolePath(),
@@ -163,6 +193,30 @@ export function createAlbRoute(name: string, args: AlbRouteArgs, parent: pulumi.
  */
 function followTargetGroups(groups: aws.lb.TargetGroup[]): pulumi.CustomResourceOptions {
     return { ignoreChanges: ["actions"], replaceWith: groups, deleteBeforeReplace: true };
+}
+
+/**
+ * The forward to the group, after the JWT check where the route asks for one: ALB performs a rule's actions in
+ * their `order`, lowest first (the provider's `action.order`), and `jwt-validation` rejects an invalid token
+ * before the forward is reached (hashicorp/terraform-provider-aws#45089 added the action to listener rules).
+ */
+export function ruleActions(jwt: JwtValidation | undefined, group: aws.lb.TargetGroup): aws.types.input.lb.ListenerRuleAction[] {
+    const forward = { type: "forward", targetGroupArn: group.arn };
+    if (jwt === undefined) {
+        return [forward];
+    }
+    return [
+        {
+            type: "jwt-validation",
+            order: 1,
+            jwtValidation: {
+                issuer: jwt.issuer,
+                jwksEndpoint: jwt.jwksUrl,
+                additionalClaims: jwt.audience === undefined ? undefined : [{ name: "aud", format: "single-string", values: [jwt.audience] }],
+            },
+        },
+        { ...forward, order: 2 },
+    ];
 }
 
 /** An IP target group with fast health checks and a short deregistration delay (`rollout.ts`). */

@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
-import { createAlbRoute, DEFAULT_ROUTE_PRIORITY, MAX_RULE_VALUES, testRulePriority } from "./albRoute";
+import { createAlbRoute, DEFAULT_ROUTE_PRIORITY, MAX_RULE_VALUES, testRulePriority, type JwtValidation } from "./albRoute";
 import { createAutoscaling } from "./autoscaling";
 import type { ScaleSchedule } from "./schedule";
 import { createStoredSecrets } from "./secrets";
@@ -46,6 +46,11 @@ export interface PublicExposure {
      * @default none: no request-count scaling
      */
     loadBalancerArnSuffix?: pulumi.Input<string>;
+    /**
+     * The ALB verifies a JWT on every request before it forwards it (`AlbRouteArgs.jwt`).
+     * @default none
+     */
+    jwt?: JwtValidation;
     /**
      * Seconds ECS ignores failing ALB health checks of a new task.
      * @default HEALTH_CHECK_GRACE_PERIOD
@@ -372,6 +377,7 @@ export class FargateService extends pulumi.ComponentResource {
                 pathPatterns: args.expose.pathPatterns,
                 hostNames: args.expose.hostNames,
                 priority: args.expose.priority,
+                jwt: args.expose.jwt,
                 permissionsBoundary: args.permissionsBoundary,
             }, this)
             : undefined;

@@ -8,7 +8,7 @@
  */
 import * as assert from "assert";
 import { loadSettings, PRESETS, type Preset } from "../config";
-import { catalog } from "../services/catalog";
+import { catalog, declarations, resolveCatalog } from "../services/catalog";
 import { evaluateRules, failingRules, relaxedRules, RULES, type Finding } from "./support/awsRules";
 import { HOSTED_ZONE_ID, runBerth, shippedStacks, stackConfig } from "./support/pulumi";
 
@@ -47,6 +47,27 @@ describe("AWS's own rules", () => {
             assert.ok(found.filter((f) => f.compliance !== "NOT_APPLICABLE").length > 50, "the rules found almost nothing to evaluate");
         });
     }
+
+    for (const stack of shippedStacks()) {
+        it(`Pulumi.${stack}.yaml with berth:edge alb fails exactly the rules its settings relax`, async () => {
+            const config = { ...stackConfig(stack), "berth:edge": "alb" };
+            const settings = loadSettings(config, { project: "berth", stack }, catalog);
+            const found = await findings(config, stack);
+            assert.deepStrictEqual(failingRules(found), [...relaxedRules(settings).keys()].sort(), explain(found));
+        });
+    }
+
+    it("prod with its domain and berth:edge alb, a backend requiring a JWT at the ALB, passes every rule", async () => {
+        const config = {
+            ...prodWithDomain(), "berth:edge": "alb",
+            "berth:edgeJwt": JSON.stringify({ issuer: "https://issuer.example.com", jwksUrl: "https://issuer.example.com/.well-known/jwks.json" }),
+        };
+        const services = resolveCatalog(declarations.map((d) => d.name === "users" ? { ...d, auth: "jwt" as const } : d));
+        const { h } = await runBerth(config, { stack: "prod", services });
+        const found = evaluateRules(h.resources);
+        assert.deepStrictEqual(failingRules(found), [], explain(found));
+        assert.ok(!h.resources.some((r) => r.name.startsWith("api-")), "the gateway is deployed");
+    });
 
     it("prod with its domain passes every rule", async () => {
         const found = await findings(prodWithDomain(), "prod");

@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, loadSettings, PRESETS, type Settings } from "../config";
-import { catalog } from "../services/catalog";
+import { catalog, declarations, resolveCatalog, type CatalogService, type ServiceDeclaration } from "../services/catalog";
 import { Harness, stackConfig } from "./support/pulumi";
 
 const context = { project: "berth", stack: "dev" };
@@ -473,5 +473,78 @@ describe("stack configuration", () => {
             assert.match(error.message, /berth:azCount is 3, but us-east-1 offers 2 availability zones \(eu-north-1a, eu-north-1b\); allowed: 2 to 2/);
             assert.deepStrictEqual(h.awsResources(), []);
         });
+    });
+});
+
+describe("berth:edge", () => {
+    const JWT = JSON.stringify({ issuer: "https://issuer.example.com", jwksUrl: "https://issuer.example.com/.well-known/jwks.json", audience: "berth" });
+    const HTTPS = { "berth:certificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666" };
+    /** The shipped catalogue with the given backend fields changed. */
+    const withBackend = (name: string, change: Partial<ServiceDeclaration>) =>
+        resolveCatalog(declarations.map((d) => d.name === name ? { ...d, ...change } : d));
+    const refusals = (services: readonly CatalogService[], extra: Record<string, string>): string[] => {
+        try {
+            loadSettings({ ...base, "berth:edge": "alb", ...extra }, context, services);
+        } catch (e) {
+            assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${e}`);
+            return e.problems;
+        }
+        return assert.fail("the configuration was accepted");
+    };
+
+    it("is the gateway unless the stack says alb", () => {
+        assert.strictEqual(load({}).edge, "gateway");
+        assert.strictEqual(load({ "berth:edge": "alb" }).edge, "alb");
+    });
+
+    it("refuses an edge it does not know, and a JWT check the gateway would not use", () => {
+        assert.deepStrictEqual(problems({ "berth:edge": "nginx" }), ['berth:edge is "nginx"; allowed: one of gateway, alb (see README, "The edge: gateway or ALB")']);
+        assert.match(problems({ "berth:edgeJwt": JWT }).join("\n"), /^berth:edgeJwt is set while berth:edge is "gateway", which reads its own AUTH_\* secrets; allowed: berth:edgeJwt only with berth:edge "alb"$/);
+        assert.match(problems({ "berth:edge": "alb", "berth:edgeJwt": JSON.stringify({ issuer: "x", jwksUrl: "http://issuer.example.com/jwks" }) }).join("\n"),
+            /^berth:edgeJwt is .*; allowed: \{"issuer": /);
+    });
+
+    it("gives the ALB the issuer, JWKS and audience of the JWT check", () => {
+        const s = loadSettings({ ...base, ...HTTPS, "berth:edge": "alb", "berth:edgeJwt": JWT }, context, withBackend("users", { auth: "jwt" }));
+        assert.deepStrictEqual(s.edgeJwt, { issuer: "https://issuer.example.com", jwksUrl: "https://issuer.example.com/.well-known/jwks.json", audience: "berth" });
+    });
+
+    it("refuses, naming the service and the reason, what only the gateway can do", () => {
+        assert.deepStrictEqual(refusals(withBackend("users", { auth: "apiKey" }), {}), [
+            'berth:edge is "alb", but service "users" requires an API key on /users, which only the gateway checks (the ALB verifies JWTs alone); allowed: "gateway" for this catalogue, or "auth" none or jwt on "users"',
+        ]);
+        assert.deepStrictEqual(refusals(withBackend("users", { auth: "jwt" }), { "berth:edgeJwt": JWT }), [
+            'berth:edge is "alb", but service "users" requires a JWT on /users, and the ALB verifies JWTs on HTTPS listeners only while this stack serves HTTP only; allowed: "gateway", or "alb" with berth:domain and berth:hostedZoneId (or berth:certificateArn)',
+        ]);
+        assert.deepStrictEqual(refusals(withBackend("users", { auth: "jwt" }), HTTPS), [
+            'berth:edge is "alb", but service "users" requires a JWT on /users, and berth:edgeJwt is not set; allowed: "gateway", or "alb" with berth:edgeJwt naming the issuer and its JWKS URL',
+        ]);
+        assert.deepStrictEqual(refusals(withBackend("users", { routes: ["/users", "/people", "/staff"] }), {}), [
+            'berth:edge is "alb", but service "users" has 3 routes, 6 ALB path patterns, and one ALB rule takes at most 5 condition values, the test header among them; allowed: "gateway", or "alb" with at most 2 routes per backend',
+        ]);
+        assert.deepStrictEqual(refusals(withBackend("products", { calls: ["users"] }), {}), [
+            'berth:edge is "alb", but service "users" is routed and also called by products through Service Connect, and behind the ALB it has no Service Connect name; allowed: "gateway" for this catalogue, or "alb" with "users" called by no other service',
+        ]);
+    });
+
+    it("refuses more rules than an ALB holds", () => {
+        const many: ServiceDeclaration[] = [
+            ...declarations,
+            ...Array.from({ length: 49 }, (_, i): ServiceDeclaration => ({ name: `b${i}`, kind: "backend", routes: [`/b${i}`] })),
+        ];
+        // users, products and 49 more: 51 services behind the ALB, two rules each.
+        assert.deepStrictEqual(refusals(resolveCatalog(many), {}), [
+            'berth:edge is "alb", but the ALB would hold 102 rules (a rule and a test rule per service), above its 100; allowed: "gateway"',
+        ]);
+        // 100 rules fit (names spread so that no two derived priorities meet).
+        const spread = (i: number) => `s${(i * 2654435761) >>> 20}`;
+        loadSettings({ ...base, "berth:edge": "alb" }, context, resolveCatalog([...declarations, ...Array.from({ length: 48 }, (_, i): ServiceDeclaration => ({ name: spread(i), kind: "backend", routes: [`/${spread(i)}`] }))]));
+    });
+
+    it("refuses two routed backends whose names give them the same rule priority", () => {
+        const clash = resolveCatalog([...declarations, { name: "b27", kind: "backend", routes: ["/b27"] }, { name: "b38", kind: "backend", routes: ["/b38"] }]);
+        assert.deepStrictEqual(refusals(clash, {}), [
+            'berth:edge is "alb", but services "b27" and "b38" would share listener rule priority 7358 behind the ALB (a backend\'s priority derives from its name); allowed: "gateway", or "alb" with another "priority" on "b27" if it is a public service, or another name for one of them',
+        ]);
     });
 });

@@ -10,7 +10,7 @@ import { albLcus, alarmMetrics, CostError, costMarkdown, estimateCost, targetTra
 import { PRICES } from "../components/prices";
 import { USAGE_ASSUMPTIONS } from "../components/usageAssumptions";
 import { loadSettings, type Settings } from "../config";
-import { catalog, declarations, resolveCatalog, type CatalogService } from "../services/catalog";
+import { catalog, declarations, deployedCatalog, resolveCatalog, type CatalogService } from "../services/catalog";
 import { readStackConfig, SECRET_PLACEHOLDER } from "../scripts/stackConfig";
 import { ROOT, runBerth, shippedStacks, stackConfig } from "./support/pulumi";
 
@@ -213,13 +213,28 @@ describe("the monthly cost estimate", () => {
         assert.match(estimate("dev", { "aws:region": "eu-west-1" }).warnings.join(), /us-east-1's; eu-west-1/);
     });
 
-    describe("counts what the program registers", () => {
+    it("drops the gateway's tasks and repository with berth:edge alb, and keeps every other service's tasks", () => {
         for (const stack of shippedStacks()) {
-            it(`NAT gateways, public addresses, KMS keys, secrets, WAF rules and alarm metrics (${stack})`, async () => {
-                const config = stackConfig(stack);
+            const gateway = estimate(stack);
+            const alb = estimate(stack, { "berth:edge": "alb" });
+            assert.ok(cost(gateway, "fargate:api") > 0, `${stack}: the gateway's tasks are counted`);
+            assert.strictEqual(item(alb, "fargate:api"), undefined, `${stack}: the ALB edge runs no gateway`);
+            for (const name of ["users", "products"]) {
+                close(cost(alb, `fargate:${name}`), cost(gateway, `fargate:${name}`), `${stack}: ${name}`);
+            }
+            assert.ok(cost(alb, "ecr") < cost(gateway, "ecr"), `${stack}: one repository fewer`);
+            assert.ok(alb.total < gateway.total - cost(gateway, "fargate:api") / 2, `${stack}: ${alb.total} vs ${gateway.total}`);
+        }
+    });
+
+    describe("counts what the program registers", () => {
+        for (const [stack, edge] of shippedStacks().flatMap((stack) => [[stack, "gateway"], [stack, "alb"]] as const)) {
+            it(`NAT gateways, public addresses, KMS keys, secrets, WAF rules and alarm metrics (${stack}, edge ${edge})`, async () => {
+                const config = { ...stackConfig(stack), "berth:edge": edge };
                 const settings = loadSettings(config, { project: "berth", stack }, catalog);
                 const { h } = await runBerth(config, { stack });
                 const e = estimateCost(settings, catalog);
+                const deployed = deployedCatalog(catalog, edge);
                 const hourly = (price: number) => price * 730;
                 const gateways = h.ofType("aws:ec2/natGateway:NatGateway").length;
                 close(cost(e, "nat-gateways"), gateways * hourly(PRICES.vpc.natGatewayHour) + USAGE_ASSUMPTIONS[settings.environment].natGb * PRICES.vpc.natGatewayGb * Math.sign(gateways), "gateways");
@@ -236,9 +251,9 @@ describe("the monthly cost estimate", () => {
                 }
                 const recordedMetrics = h.ofType("aws:cloudwatch/metricAlarm:MetricAlarm")
                     .reduce((n, a) => n + (a.inputs.metricQueries ? a.inputs.metricQueries.filter((q: any) => q.metric).length : 1), 0);
-                assert.strictEqual(catalog.reduce((n, s) => n + alarmMetrics(s, settings), 0), recordedMetrics, "alarm metrics");
+                assert.strictEqual(deployed.reduce((n, s) => n + alarmMetrics(s, settings), 0), recordedMetrics, "alarm metrics");
                 const trackingPolicies = h.ofType("aws:appautoscaling/policy:Policy").filter((p) => p.inputs.policyType === "TargetTrackingScaling").length;
-                assert.strictEqual(catalog.reduce((n, s) => n + targetTrackingAlarms(s, settings), 0), 2 * trackingPolicies, "target-tracking alarms");
+                assert.strictEqual(deployed.reduce((n, s) => n + targetTrackingAlarms(s, settings), 0), 2 * trackingPolicies, "target-tracking alarms");
                 assert.strictEqual(h.ofType("aws:rds/instance:Instance").length > 0, item(e, "rds-instance") !== undefined);
                 assert.strictEqual(h.ofType("aws:cloudwatch/dashboard:Dashboard").length * PRICES.cloudwatch.dashboardMonth, cost(e, "dashboard"));
             });

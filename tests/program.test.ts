@@ -13,7 +13,7 @@ import { DATABASE_SECRET_VARIABLE as KIT_SECRET_VARIABLE } from "../services/kit
 import { schedulesFor } from "../components/schedule";
 import { KEEP_ALIVE_TIMEOUT_MS, SHUTDOWN_TIMEOUT_MS } from "../services/kit/src/http";
 import { loadSettings, type Settings } from "../config";
-import { catalog, declarations, healthCheckCommand, resolveCatalog, type CatalogService, type ServiceDeclaration } from "../services/catalog";
+import { catalog, declarations, deployedCatalog, healthCheckCommand, resolveCatalog, type CatalogService, type Edge, type ServiceDeclaration } from "../services/catalog";
 import { callersOf } from "./support/catalog";
 import { contains } from "./support/cidr";
 import { autonameFits, NAME_LIMITS } from "./support/naming";
@@ -93,17 +93,56 @@ function environmentOf(h: Harness, service: string): Record<string, string> {
     return Object.fromEntries(containerOf(h, service).environment.map((e: { name: string; value: string }) => [e.name, e.value]));
 }
 
-for (const stack of shippedStacks()) {
-    describe(`the program with Pulumi.${stack}.yaml`, () => {
+/** Each shipped stack as it is, and with the ALB in the gateway's place (`berth:edge` `alb`). */
+const VARIANTS = [
+    ...shippedStacks().map((stack) => ({ stack, edge: "gateway" as Edge, title: `Pulumi.${stack}.yaml` })),
+    ...shippedStacks().map((stack) => ({ stack, edge: "alb" as Edge, title: `Pulumi.${stack}.yaml and berth:edge alb` })),
+];
+
+for (const { stack, edge, title } of VARIANTS) {
+    describe(`the program with ${title}`, () => {
         let h: Harness;
         let outputs: Awaited<ReturnType<typeof runBerth>>["outputs"];
         let settings: Settings;
-        const usesDatabase = catalog.some((s) => s.database !== undefined);
+        // What the stack deploys: with the ALB edge, no gateway, and the routed backends public.
+        const deployed = deployedCatalog(catalog, edge);
+        const usesDatabase = deployed.some((s) => s.database !== undefined);
 
         before(async () => {
-            const config = stackConfig(stack);
+            const config = { ...stackConfig(stack), ...(edge === "alb" ? { "berth:edge": "alb" } : {}) };
             settings = loadSettings(config, { project: "berth", stack }, catalog);
             ({ h, outputs } = await runBerth(config, { stack }));
+        });
+
+        it("deploys the gateway only at the gateway edge; at the ALB edge each routed backend has the ALB rules of its routes", () => {
+            for (const gateway of catalog.filter((s) => s.gateway)) {
+                const own = h.resources.filter((r) => r.name === gateway.name || r.name.startsWith(`${gateway.name}-`)).map((r) => `${r.type}::${r.name}`);
+                if (edge === "alb") {
+                    assert.deepStrictEqual(own, [], "the gateway is not deployed behind the ALB edge");
+                } else {
+                    assert.ok(own.includes(`${T.service}::${gateway.name}-service`));
+                }
+            }
+            for (const backend of catalog.filter((s) => s.routes.length > 0)) {
+                const rules = h.ofType(T.rule).filter((r) => r.name.startsWith(`${backend.name}-`));
+                if (edge === "gateway") {
+                    assert.deepStrictEqual(rules, [], `${backend.name} is reached through the gateway`);
+                    continue;
+                }
+                const rule = h.one(T.rule, `${backend.name}-rule`);
+                const testRule = h.one(T.rule, `${backend.name}-test-rule`);
+                const patterns = backend.routes.flatMap((route) => [route, `${route}/*`]);
+                assert.deepStrictEqual(rule.inputs.conditions, [{ pathPattern: { values: patterns } }]);
+                assert.deepStrictEqual(testRule.inputs.conditions[0], { pathPattern: { values: patterns } });
+                assert.strictEqual(testRule.inputs.priority, rule.inputs.priority - 1);
+                // The deployment check watches this rule, as it does a public service's.
+                assert.strictEqual(h.one(T.check, `${backend.name}-deployment`).inputs.productionRuleArn, rule.outputs.arn);
+                // No Service Connect name: nothing but the ALB reaches it.
+                const svc = h.one(T.service, `${backend.name}-service`);
+                assert.strictEqual(svc.inputs.serviceConnectConfiguration.services, undefined);
+            }
+            const priorities = h.ofType(T.rule).map((r) => r.inputs.priority);
+            assert.strictEqual(new Set(priorities).size, priorities.length, "two rules share a priority");
         });
 
         it("sends every invoke through the stack's provider, none through the default one", () => {
@@ -255,7 +294,7 @@ for (const stack of shippedStacks()) {
         it("runs every service in the private subnets without a public IP, with circuit-breaker rollback", () => {
             const privateIds = h.ofType(T.subnet).filter((s) => s.name.includes("-private-")).map(idOf).sort();
             const services = h.ofType(T.service);
-            assert.strictEqual(services.length, catalog.length);
+            assert.strictEqual(services.length, deployed.length);
             for (const svc of services) {
                 const net = svc.inputs.networkConfiguration;
                 assert.deepStrictEqual([...net.subnets].sort(), privateIds, `${svc.name} is not in the private subnets`);
@@ -298,7 +337,7 @@ for (const stack of shippedStacks()) {
 
         it("rolls each service's deployments back on the alarms a bad version trips, and only on those", () => {
             const alarms = new Map(h.ofType(T.alarm).map((a) => [a.inputs.name, a]));
-            for (const service of catalog) {
+            for (const service of deployed) {
                 const svc = h.one(T.service, `${service.name}-service`);
                 const { alarmNames, enable, rollback } = svc.inputs.alarms;
                 assert.strictEqual(enable, true);
@@ -337,7 +376,7 @@ for (const stack of shippedStacks()) {
             for (const alarm of h.ofType(T.alarm)) {
                 assert.deepStrictEqual(alarm.inputs.alarmActions, [topicArn]);
                 assert.deepStrictEqual(alarm.inputs.okActions, [topicArn]);
-                const service = catalog.find((s) => alarm.inputs.name.startsWith(`berth-${stack}-${s.name}-`))!;
+                const service = deployed.find((s) => alarm.inputs.name.startsWith(`berth-${stack}-${s.name}-`))!;
                 assert.ok(service, `${alarm.inputs.name} names no service`);
                 const svc = h.one(T.service, `${service.name}-service`);
                 const dims = [alarm.inputs.dimensions ?? {}, ...(alarm.inputs.metricQueries ?? []).map((q: any) => q.metric?.dimensions ?? {})];
@@ -360,7 +399,7 @@ for (const stack of shippedStacks()) {
         });
 
         it("counts running tasks against what ECS wants with Container Insights, else against the floor", () => {
-            for (const service of catalog) {
+            for (const service of deployed) {
                 const alarm = h.ofType(T.alarm).find((a) => a.inputs.name === `berth-${stack}-${service.name}-tasks-below-desired`)!;
                 if (settings.containerInsights) {
                     const names = alarm.inputs.metricQueries.filter((q: any) => q.metric).map((q: any) => `${q.metric.namespace}/${q.metric.metricName}`).sort();
@@ -376,7 +415,7 @@ for (const stack of shippedStacks()) {
 
         it("scales on CPU and, for public services, on ALB requests per task, scaling in slower than out", () => {
             const alb = h.one(T.alb, "berth-alb");
-            for (const service of catalog) {
+            for (const service of deployed) {
                 const size = settings.services[service.name];
                 const policies = h.ofType(T.scalingPolicy).filter((p) => p.name.startsWith(`${service.name}-`));
                 if (size.maxCount === size.desiredCount && schedulesFor(service.name, settings.scaleSchedules).length === 0) {
@@ -401,7 +440,7 @@ for (const stack of shippedStacks()) {
         });
 
         it("applies each scheduled change to the services it names, in its time zone", () => {
-            for (const service of catalog) {
+            for (const service of deployed) {
                 const expected = schedulesFor(service.name, settings.scaleSchedules);
                 const actions = h.ofType(T.scheduledAction).filter((a) => a.name.startsWith(`${service.name}-schedule-`));
                 assert.deepStrictEqual(actions.map((a) => a.inputs.name), expected.map((s) => s.name));
@@ -412,13 +451,14 @@ for (const stack of shippedStacks()) {
                     assert.ok(action.inputs.scalableTargetAction.minCapacity <= action.inputs.scalableTargetAction.maxCapacity);
                 }
             }
-            if (stack === "prod") {
+            // The shipped prod schedules name the gateway, which the ALB edge does not deploy.
+            if (stack === "prod" && edge === "gateway") {
                 assert.ok(h.ofType(T.scheduledAction).length > 0, "the shipped prod stack keeps a morning floor");
             }
         });
 
         it("lets ECS Exec in as the settings say, with the task-role permissions and writable paths it needs", () => {
-            for (const service of catalog) {
+            for (const service of deployed) {
                 const svc = h.one(T.service, `${service.name}-service`);
                 assert.strictEqual(svc.inputs.enableExecuteCommand, settings.ecsExec);
                 const policy = h.ofType(T.rolePolicy).find((p) => p.name === `${service.name}-exec-policy`);
@@ -449,9 +489,9 @@ for (const stack of shippedStacks()) {
             assert.strictEqual(dashboard.inputs.dashboardName, `berth-${stack}`);
             const body = JSON.parse(dashboard.inputs.dashboardBody);
             const headings = body.widgets.filter((w: any) => w.type === "text").map((w: any) => w.properties.markdown);
-            assert.deepStrictEqual(headings, catalog.map((s) => `### ${s.name} (${s.kind})`));
+            assert.deepStrictEqual(headings, deployed.map((s) => `### ${s.name} (${s.kind})`));
             const metrics = body.widgets.filter((w: any) => w.type === "metric").flatMap((w: any) => w.properties.metrics);
-            for (const service of catalog) {
+            for (const service of deployed) {
                 const svc = h.one(T.service, `${service.name}-service`);
                 const serviceName = h.ofType(T.alarm).find((a) => a.inputs.name === `berth-${stack}-${service.name}-cpu`)!.inputs.dimensions.ServiceName;
                 assert.match(serviceName, new RegExp(`^${svc.name}-`));
@@ -465,7 +505,7 @@ for (const stack of shippedStacks()) {
                     m.slice(2).filter((x) => typeof x === "string").join(" ") === dims.join(" "));
                 if (service.kind === "backend") {
                     assert.ok(series("RequestCount", "ClusterName", clusterName, "DiscoveryName", service.name, "ServiceName", serviceName), `${service.name}: no requests received`);
-                    for (const caller of callersOf(service.name, catalog)) {
+                    for (const caller of callersOf(service.name, deployed)) {
                         const callerName = h.ofType(T.alarm).find((a) => a.inputs.name === `berth-${stack}-${caller}-cpu`)!.inputs.dimensions.ServiceName;
                         assert.ok(series("HTTPCode_Target_5XX_Count", "ClusterName", clusterName, "ServiceName", callerName, "TargetDiscoveryName", service.name), `${service.name}: no 5xx seen by ${caller}`);
                     }
@@ -476,7 +516,7 @@ for (const stack of shippedStacks()) {
         });
 
         it("fails `pulumi up` unless each service's new deployment completes", () => {
-            for (const service of catalog) {
+            for (const service of deployed) {
                 const svc = h.one(T.service, `${service.name}-service`);
                 const check = h.one(T.check, `${service.name}-deployment`);
                 assert.ok(h.waitsFor(check, svc), `${check.name} does not run after the service's update`);
@@ -501,7 +541,7 @@ for (const stack of shippedStacks()) {
             const routes = [...h.ofType(T.route).filter((r) => r.name.startsWith("berth-private-default-")),
                 ...h.ofType(T.association).filter((a) => a.name.startsWith("berth-private-rta-"))];
             assert.strictEqual(routes.length, 2 * settings.azCount);
-            for (const service of catalog) {
+            for (const service of deployed) {
                 const svc = h.one(T.service, `${service.name}-service`);
                 for (const r of [...routes, h.one(T.egress, `${service.name}-out`)]) {
                     assert.ok(svc.dependsOn.includes(keyOf(r)), `${svc.name} does not wait for ${r.name}`);
@@ -510,7 +550,7 @@ for (const stack of shippedStacks()) {
         });
 
         it("starts every caller after each callee's deployment completed and let it in", () => {
-            for (const service of catalog) {
+            for (const service of deployed) {
                 const svc = h.one(T.service, `${service.name}-service`);
                 for (const callee of service.calls) {
                     assert.ok(h.waitsFor(svc, h.one(T.check, `${callee}-deployment`)), `${service.name} starts before ${callee} serves`);
@@ -541,7 +581,7 @@ for (const stack of shippedStacks()) {
             }
         });
 
-        for (const service of catalog) {
+        for (const service of deployed) {
             describe(`service ${service.name} (${service.kind})`, () => {
                 const size = () => settings.services[service.name];
 
@@ -550,7 +590,7 @@ for (const stack of shippedStacks()) {
                     const rules = h.ofType(T.ingress).filter((r) => r.inputs.securityGroupId === idOf(sg));
                     const sources = service.kind === "public"
                         ? [idOf(h.one(T.sg, "berth-alb-sg"))]
-                        : callersOf(service.name, catalog).map((caller) => idOf(h.one(T.sg, `${caller}-sg`)));
+                        : callersOf(service.name, deployed).map((caller) => idOf(h.one(T.sg, `${caller}-sg`)));
                     assert.ok(sources.length > 0, "nothing may reach the service");
                     assert.deepStrictEqual(rules.map((r) => r.inputs.referencedSecurityGroupId).sort(), [...sources].sort());
                     for (const rule of rules) {
@@ -711,9 +751,9 @@ for (const stack of shippedStacks()) {
                             timeout: undefined,
                         });
                         assert.ok(sc.timeout.idleTimeoutSeconds * 1000 < KEEP_ALIVE_TIMEOUT_MS, "the proxy outlives the service's keep-alive");
-                        for (const caller of callersOf(service.name, catalog)) {
+                        for (const caller of callersOf(service.name, deployed)) {
                             const timeoutMs = Number(environmentOf(h, caller).TIMEOUT_MS);
-                            if (catalog.find((s) => s.name === caller)!.gateway) {
+                            if (deployed.find((s) => s.name === caller)!.gateway) {
                                 assert.ok(timeoutMs > 0 && timeoutMs < sc.timeout.perRequestTimeoutSeconds * 1000,
                                     `Service Connect cuts ${caller}'s requests (${sc.timeout.perRequestTimeoutSeconds} s) before its own timeout (${timeoutMs} ms) answers 504`);
                             }
@@ -727,7 +767,7 @@ for (const stack of shippedStacks()) {
                     it("gets the route table of every backend at its Service Connect address", () => {
                         const routes = JSON.parse(environmentOf(h, service.name).ROUTES);
                         const expected: Record<string, string> = {};
-                        for (const backend of catalog.filter((s) => service.calls.includes(s.name))) {
+                        for (const backend of deployed.filter((s) => service.calls.includes(s.name))) {
                             for (const route of backend.routes) {
                                 expected[route] = `http://${backend.name}:${backend.port}`;
                             }
@@ -744,7 +784,7 @@ for (const stack of shippedStacks()) {
 
         if (usesDatabase) {
             describe("the database", () => {
-                const declaring = catalog.filter((s) => s.database !== undefined);
+                const declaring = deployed.filter((s) => s.database !== undefined);
                 const instance = () => h.one(T.db, "berth-instance");
 
                 it("lives in isolated subnets whose route table leads nowhere outside the VPC", () => {
@@ -788,7 +828,7 @@ for (const stack of shippedStacks()) {
                 });
 
                 it("gives declaring services host, port and name as environment, and user and password only as secrets", async () => {
-                    for (const service of catalog) {
+                    for (const service of deployed) {
                         const container = containerOf(h, service.name);
                         const env = environmentOf(h, service.name);
                         const secrets = Object.fromEntries(container.secrets.map((e: { name: string; valueFrom: string }) => [e.name, e.valueFrom]));
@@ -811,7 +851,7 @@ for (const stack of shippedStacks()) {
 
                 it("lets each execution role read exactly its own secrets, and the others none", () => {
                     const rdsSecret = /^arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-[0-9a-f-]{36}-[0-9a-f]{6}$/;
-                    for (const service of catalog) {
+                    for (const service of deployed) {
                         const policies = h.ofType(T.rolePolicy).filter((p) => p.name === `${service.name}-secrets-policy`);
                         if (!service.database) {
                             assert.deepStrictEqual(policies, [], `${service.name} may read secrets`);
@@ -916,14 +956,14 @@ for (const stack of shippedStacks()) {
                     assert.strictEqual(task.Resource, "arn:aws:states:::aws-sdk:ecs:updateService");
                     assert.deepStrictEqual(task.Parameters, { "Cluster.$": "$.cluster", "Service.$": "$.service", ForceNewDeployment: true });
                     const statementOf = (role: string) => JSON.parse(h.one(T.rolePolicy, `berth-restart-${role}-policy`).inputs.policy).Statement;
-                    const readers = catalog.filter((s) => s.database !== undefined);
+                    const readers = deployed.filter((s) => s.database !== undefined);
                     const sfn = statementOf("sfn-role");
                     assert.deepStrictEqual(sfn.map((x: any) => x.Action), [["ecs:UpdateService"]]);
                     for (const arn of sfn[0].Resource) {
                         assert.match(arn, new RegExp(`^arn:aws:ecs:us-east-1:123456789012:service/berth-cluster/(${readers.map((r) => r.name).join("|")})-service-[0-9a-f]{7}$`));
                     }
                     assert.strictEqual(sfn[0].Resource.length, readers.length, "the state machine may restart services that read no secret");
-                    for (const service of catalog) {
+                    for (const service of deployed) {
                         const rules = h.ofType(T.eventRule).filter((r) => r.name === `berth-restart-${service.name}-secret-changed`);
                         if (!service.database) {
                             assert.deepStrictEqual(rules, [], `${service.name} restarts on a secret it does not read`);
@@ -997,6 +1037,44 @@ for (const stack of shippedStacks()) {
         });
     });
 }
+
+describe("berth:edge alb on an HTTPS stack whose backend requires a JWT", () => {
+    let h: Harness;
+    const jwks = "https://issuer.example.com/.well-known/jwks.json";
+    before(async () => {
+        const config = {
+            ...stackConfig("dev"),
+            "berth:certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666",
+            "berth:domain": "api.example.com",
+            "berth:edge": "alb",
+            "berth:edgeJwt": JSON.stringify({ issuer: "https://issuer.example.com", jwksUrl: jwks, audience: "berth" }),
+        };
+        const services = resolveCatalog(declarations.map((d) => d.name === "products" ? { ...d, auth: "jwt" as const } : d));
+        ({ h } = await runBerth(config, { services }));
+    });
+
+    it("verifies the JWT on the HTTPS listener before both rules of the backend forward, and on no other route", () => {
+        const https = h.one(T.listener, "berth-https");
+        const check = {
+            type: "jwt-validation",
+            order: 1,
+            jwtValidation: {
+                issuer: "https://issuer.example.com",
+                jwksEndpoint: jwks,
+                additionalClaims: [{ name: "aud", format: "single-string", values: ["berth"] }],
+            },
+        };
+        for (const [role, group] of [["rule", "tg"], ["test-rule", "tg-alt"]]) {
+            const rule = h.one(T.rule, `products-${role}`);
+            assert.match(rule.inputs.listenerArn, new RegExp(`:${https.name}-[0-9a-f]{7}$`));
+            assert.deepStrictEqual(rule.inputs.actions, [check, { type: "forward", order: 2, targetGroupArn: h.one(T.targetGroup, `products-${group}`).outputs.arn }]);
+        }
+        for (const role of ["rule", "test-rule"]) {
+            assert.deepStrictEqual(h.one(T.rule, `users-${role}`).inputs.actions.map((a: any) => a.type), ["forward"]);
+        }
+        assert.strictEqual(h.ofType(T.service).some((s) => s.name === "api-service"), false);
+    });
+});
 
 describe("a stack with a certificate and a domain", () => {
     let h: Harness;

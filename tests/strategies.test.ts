@@ -75,6 +75,23 @@ describe("rollout strategies in FargateService", () => {
         }
     });
 
+    it("checks a route's JWT on the production and the test rule alike, so that a version under test sees only verified requests", async () => {
+        const jwt = { issuer: "https://issuer.example.com", jwksUrl: "https://issuer.example.com/jwks.json" };
+        for (const rollout of [undefined, ...SHIFTING]) {
+            const h = await built({ expose: { ...publicExpose, jwt }, ...(rollout ? { rollout } : {}) });
+            for (const [role, group] of [["rule", "tg"], ["test-rule", "tg-alt"]]) {
+                const rule = h.one(T.rule, `x-${role}`);
+                assert.deepStrictEqual(rule.inputs.actions, [
+                    { type: "jwt-validation", order: 1, jwtValidation: { issuer: jwt.issuer, jwksEndpoint: jwt.jwksUrl } },
+                    { type: "forward", order: 2, targetGroupArn: arnOf(h.one(T.tg, `x-${group}`)) },
+                ], `${rollout?.strategy ?? "rolling"}: ${role}`);
+                // ECS rewrites the forward's weights; the actions stay as ECS left them.
+                assert.ok(rule.ignoreChanges?.includes("actions"));
+            }
+            assert.strictEqual(service(h).inputs.loadBalancers[0].advancedConfiguration.productionListenerRule, arnOf(h.one(T.rule, "x-rule")));
+        }
+    });
+
     it("replaces both listener rules, deleting each first, and the service when a target group is replaced, so that nothing stays on the old groups", async () => {
         const h = await built({ expose: publicExpose });
         const groups = [`${T.tg}::x-tg`, `${T.tg}::x-tg-alt`];
