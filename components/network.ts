@@ -395,16 +395,19 @@ export class Network extends pulumi.ComponentResource {
 
     /**
      * What brings a failed NAT instance back without anyone: EC2's recover action when the host fails
-     * (StatusCheckFailed_System: the instance moves to new hardware with its ID, private and public IPv4 address
-     * and ENI, so the private routes stay valid; T4g supports it), and a reboot when the instance itself stops
-     * answering (StatusCheckFailed_Instance), both after two failed minutes
+     * (StatusCheckFailed_System, two failed minutes: the instance moves to new hardware keeping its ID, private
+     * addresses and public IPv4 address, so the private routes stay valid; T4g supports it), and a reboot when
+     * the instance itself stops answering (StatusCheckFailed_Instance, three minutes: AWS advises against the
+     * same evaluation period for both, which would race)
      * (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ec2-instance-recover.html,
      * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/UsingAlarmActions.html). Its user data
      * saved the iptables rules and turned forwarding on for good, so a reboot or recovery comes back as a NAT.
-     * A stopped instance is not failing: nothing here starts it (README, "NAT", says what does).
+     * A stopped instance is not failing and no alarm starts it: the stack declares the instance `running`
+     * (the provider's `aws_ec2_instance_state`, `aws.ec2transitgateway.InstanceState` in @pulumi/aws), so
+     * `pulumi up --refresh` sees it stopped and starts it (README, "NAT").
      */
     private createNatInstanceRecovery(instance: aws.ec2.Instance, region: string): void {
-        const watch = (role: string, metricName: string, action: string, description: string) =>
+        const watch = (role: string, metricName: string, minutes: number, action: string, description: string) =>
             new aws.cloudwatch.MetricAlarm(childName(this.name, role), {
                 name: childName(this.name, role),
                 alarmDescription: description,
@@ -413,15 +416,19 @@ export class Network extends pulumi.ComponentResource {
                 dimensions: { InstanceId: instance.id },
                 statistic: "Maximum",
                 period: 60,
-                evaluationPeriods: 2,
+                evaluationPeriods: minutes,
                 threshold: 0,
                 comparisonOperator: "GreaterThanThreshold",
                 treatMissingData: "missing",
                 alarmActions: [action],
             }, { parent: this });
-        watch("nat-recover", "StatusCheckFailed_System", `arn:aws:automate:${region}:ec2:recover`,
+        new aws.ec2transitgateway.InstanceState(childName(this.name, "nat-running"), {
+            instanceId: instance.id,
+            state: "running",
+        }, { parent: this });
+        watch("nat-recover", "StatusCheckFailed_System", 2, `arn:aws:automate:${region}:ec2:recover`,
             "The NAT instance's host failed its status check: EC2 recovers the instance onto new hardware");
-        watch("nat-reboot", "StatusCheckFailed_Instance", `arn:aws:automate:${region}:ec2:reboot`,
+        watch("nat-reboot", "StatusCheckFailed_Instance", 3, `arn:aws:automate:${region}:ec2:reboot`,
             "The NAT instance failed its own status check: EC2 reboots it");
     }
 

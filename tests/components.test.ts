@@ -131,6 +131,9 @@ describe("components", () => {
                 assert.strictEqual(alarm.comparisonOperator, "GreaterThanThreshold");
                 assert.strictEqual(alarm.threshold, 0);
             }
+            // A stopped instance fails no status check: the stack declares it running, so `pulumi up --refresh` starts it.
+            const state = h.one("aws:ec2transitgateway/instanceState:InstanceState", "net-nat-running");
+            assert.deepStrictEqual([state.inputs.instanceId, state.inputs.state], [`${instance.name}-id`, "running"]);
         });
 
         it("makes no NAT instance alarms with NAT gateways", async () => {
@@ -138,6 +141,7 @@ describe("components", () => {
             new Network("net", { region: "us-east-1", cidrBlock: "10.1.0.0/16", availabilityZones: ["a", "b"] });
             await h.settle();
             assert.deepStrictEqual(h.ofType("aws:cloudwatch/metricAlarm:MetricAlarm"), []);
+            assert.deepStrictEqual(h.ofType("aws:ec2transitgateway/instanceState:InstanceState"), []);
         });
 
         it("adds isolated subnets in a secondary range with a route table of their own, after the range is associated", async () => {
