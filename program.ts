@@ -163,11 +163,18 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
         }, opts)
         : undefined;
 
+    const alarmTopic = new AlarmTopic(prefix, {
+        email: settings.alarmEmail,
+        // The database's event subscriptions notify the same topic, and the NAT instance's recovery alarms.
+        publishers: usesDatabase ? ["events.rds.amazonaws.com"] : [],
+    }, opts);
+
     const network = new Network(prefix, {
         cidrBlock: settings.vpcCidr,
         availabilityZones: zones,
         nat: settings.natStrategy,
         natInstanceType: settings.natInstanceType,
+        alarmTopicArn: alarmTopic.topicArn,
         region: settings.region,
         protect,
         isolatedCidrBlock: usesDatabase ? settings.database.cidr : undefined,
@@ -213,11 +220,6 @@ export async function deployBerth(catalog: readonly CatalogService[]): Promise<B
     }, opts);
     const webAcl = settings.wafEnabled ? new WebAcl(prefix, { resourceArn: loadBalancer.arn }, opts) : undefined;
 
-    const alarmTopic = new AlarmTopic(prefix, {
-        email: settings.alarmEmail,
-        // The database's event subscriptions notify the same topic.
-        publishers: usesDatabase ? ["events.rds.amazonaws.com"] : [],
-    }, opts);
     const database = usesDatabase
         ? new Database(prefix, {
             vpcId: network.vpcId,

@@ -117,15 +117,17 @@ describe("components", () => {
 
         it("brings a failed NAT instance back: EC2 recovers it when its host fails, reboots it when it fails its own check", async () => {
             const h = await mocked();
-            new Network("net", { region: "eu-west-1", cidrBlock: "10.1.0.0/16", availabilityZones: ["a", "b"], nat: "instance" });
+            const topic = "arn:aws:sns:eu-west-1:123456789012:alarms";
+            new Network("net", { region: "eu-west-1", cidrBlock: "10.1.0.0/16", availabilityZones: ["a", "b"], nat: "instance", alarmTopicArn: topic });
             await h.settle();
             const instance = h.one("aws:ec2/instance:Instance", "net-nat-instance");
             const alarms = h.ofType("aws:cloudwatch/metricAlarm:MetricAlarm");
             const byMetric = new Map(alarms.map((a) => [a.inputs.metricName, a.inputs]));
             assert.deepStrictEqual([...byMetric.keys()].sort(), ["StatusCheckFailed_Instance", "StatusCheckFailed_System"]);
-            assert.deepStrictEqual(byMetric.get("StatusCheckFailed_System")!.alarmActions, ["arn:aws:automate:eu-west-1:ec2:recover"]);
-            assert.deepStrictEqual(byMetric.get("StatusCheckFailed_Instance")!.alarmActions, ["arn:aws:automate:eu-west-1:ec2:reboot"]);
+            assert.deepStrictEqual(byMetric.get("StatusCheckFailed_System")!.alarmActions, ["arn:aws:automate:eu-west-1:ec2:recover", topic]);
+            assert.deepStrictEqual(byMetric.get("StatusCheckFailed_Instance")!.alarmActions, ["arn:aws:automate:eu-west-1:ec2:reboot", topic]);
             for (const alarm of byMetric.values()) {
+                assert.deepStrictEqual(alarm.okActions, [topic], "nobody hears that the NAT instance is back");
                 assert.strictEqual(alarm.namespace, "AWS/EC2");
                 assert.deepStrictEqual(alarm.dimensions, { InstanceId: `${instance.name}-id` }, "the alarm watches another instance");
                 assert.strictEqual(alarm.comparisonOperator, "GreaterThanThreshold");

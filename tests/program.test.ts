@@ -256,10 +256,11 @@ for (const stack of shippedStacks()) {
                 return;
             }
             const instance = h.one(T.natInstance, "berth-nat-instance");
-            const actions = ec2Alarms.map((a) => [a.inputs.metricName, a.inputs.dimensions.InstanceId, a.inputs.alarmActions]).sort();
+            const topicArn = outputs.alarmTopicArn;
+            const actions = ec2Alarms.map((a) => [a.inputs.metricName, a.inputs.dimensions.InstanceId, a.inputs.alarmActions, a.inputs.okActions]).sort();
             assert.deepStrictEqual(actions, [
-                ["StatusCheckFailed_Instance", instance.outputs.id ?? idOf(instance), [`arn:aws:automate:${settings.region}:ec2:reboot`]],
-                ["StatusCheckFailed_System", instance.outputs.id ?? idOf(instance), [`arn:aws:automate:${settings.region}:ec2:recover`]],
+                ["StatusCheckFailed_Instance", instance.outputs.id ?? idOf(instance), [`arn:aws:automate:${settings.region}:ec2:reboot`, topicArn], [topicArn]],
+                ["StatusCheckFailed_System", instance.outputs.id ?? idOf(instance), [`arn:aws:automate:${settings.region}:ec2:recover`, topicArn], [topicArn]],
             ]);
             const running = h.one("aws:ec2transitgateway/instanceState:InstanceState", "berth-nat-running");
             assert.strictEqual(running.inputs.state, "running");
