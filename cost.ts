@@ -8,9 +8,12 @@
  * the keys, logs and alarms), at each service's task floor (`desiredCount`). Not counted: tasks autoscaling or
  * a schedule adds or removes, data transfer out of AWS and across AZs, per-request charges below a cent
  * (KMS, Secrets Manager and ECR API calls, SNS notices, EventBridge and Step Functions for the restart after a
- * rotation), AWS's free tiers, and the Route 53 zone a team brings.
+ * rotation), and the Route 53 zone a team brings. AWS's always-free allowances that are per account (CloudWatch's
+ * 10 alarm metrics, 3 dashboards of up to 50 metrics, 5 GB of logs) are counted only when the usage assumptions
+ * say the stack is alone in its account (`aloneInAccount`): every stack of an account shares them.
  */
 import { alarmDefinitions } from "./components/alarms";
+import { dashboardBody } from "./components/dashboard";
 import { capacityFor } from "./components/fargate";
 import { natGatewayCount } from "./components/network";
 import { cpuArchitecture } from "./components/platform";
@@ -392,23 +395,54 @@ function logsAndMonitoring(s: Settings, catalog: readonly CatalogService[], usag
     }
     const watched = sum(catalog.map((c) => alarmMetrics(c, s)));
     const scaling = sum(catalog.map((c) => targetTrackingAlarms(c, s)));
+    const nat = s.natStrategy === "instance" ? NAT_INSTANCE_ALARMS : 0;
+    const free = cw.freeTier;
+    const freeAlarms = usage.aloneInAccount ? Math.min(free.alarmMetrics, watched + scaling + nat) : 0;
+    const natPart = nat > 0 ? ` + ${nat} of the NAT instance's recovery` : "";
+    const freeAlarmPart = usage.aloneInAccount ? ` − ${freeAlarms} free` : "";
+    const metrics = dashboardMetrics(s, catalog);
+    const dashboardFree = usage.aloneInAccount && metrics <= free.dashboardMetrics;
     items.push(
         {
             id: "alarms",
             group: "logs and monitoring",
             name: "CloudWatch alarms",
-            detail: `(${watched} metrics of Berth's alarms + ${scaling} target-tracking alarms) × ${money(cw.alarmMetricMonth)}`,
-            monthly: (watched + scaling) * cw.alarmMetricMonth,
+            detail: `(${watched} metrics of Berth's alarms + ${scaling} target-tracking alarms${natPart}${freeAlarmPart}) × ${money(cw.alarmMetricMonth)}`,
+            monthly: (watched + scaling + nat - freeAlarms) * cw.alarmMetricMonth,
         },
         {
             id: "dashboard",
             group: "logs and monitoring",
             name: "CloudWatch dashboard",
-            detail: `1 × ${money(cw.dashboardMonth)}`,
-            monthly: cw.dashboardMonth,
+            detail: dashboardFree
+                ? `1 of ${metrics} metrics: free (up to ${free.dashboards} of up to ${free.dashboardMetrics} metrics)`
+                : `1 × ${money(cw.dashboardMonth)} (${metrics} metrics${usage.aloneInAccount ? `: the free tier covers up to ${free.dashboardMetrics}` : ""})`,
+            monthly: dashboardFree ? 0 : cw.dashboardMonth,
         },
     );
     return items;
+}
+
+/** The NAT instance's alarms, one metric each: recover on StatusCheckFailed_System, reboot on StatusCheckFailed_Instance. */
+export const NAT_INSTANCE_ALARMS = 2;
+
+/** How many metrics the stack's dashboard graphs (`dashboardBody`, built as the program builds it). */
+export function dashboardMetrics(s: Settings, catalog: readonly CatalogService[]): number {
+    const body = JSON.parse(dashboardBody({
+        region: s.region,
+        clusterName: "cluster",
+        loadBalancerArnSuffix: "app/alb/0",
+        containerInsights: s.containerInsights,
+        services: catalog.map((c) => ({
+            name: c.name,
+            kind: c.kind,
+            serviceName: c.name,
+            targetGroupArnSuffixes: c.kind === "public" ? ["targetgroup/tg/0", "targetgroup/tg-alt/0"] : undefined,
+            discoveryName: c.kind === "backend" ? c.name : undefined,
+            calls: [...c.calls],
+        })),
+    })) as { widgets: Array<{ properties: { metrics?: unknown[] } }> };
+    return sum(body.widgets.map((w) => w.properties.metrics?.length ?? 0));
 }
 
 /** The estimate as a Markdown table, the form README shows. */

@@ -166,11 +166,18 @@ export async function deployBerth(declared: readonly CatalogService[]): Promise<
         }, opts)
         : undefined;
 
+    const alarmTopic = new AlarmTopic(prefix, {
+        email: settings.alarmEmail,
+        // The database's event subscriptions notify the same topic, and the NAT instance's recovery alarms.
+        publishers: usesDatabase ? ["events.rds.amazonaws.com"] : [],
+    }, opts);
+
     const network = new Network(prefix, {
         cidrBlock: settings.vpcCidr,
         availabilityZones: zones,
         nat: settings.natStrategy,
         natInstanceType: settings.natInstanceType,
+        alarmTopicArn: alarmTopic.topicArn,
         region: settings.region,
         protect,
         isolatedCidrBlock: usesDatabase ? settings.database.cidr : undefined,
@@ -216,11 +223,6 @@ export async function deployBerth(declared: readonly CatalogService[]): Promise<
     }, opts);
     const webAcl = settings.wafEnabled ? new WebAcl(prefix, { resourceArn: loadBalancer.arn }, opts) : undefined;
 
-    const alarmTopic = new AlarmTopic(prefix, {
-        email: settings.alarmEmail,
-        // The database's event subscriptions notify the same topic.
-        publishers: usesDatabase ? ["events.rds.amazonaws.com"] : [],
-    }, opts);
     const database = usesDatabase
         ? new Database(prefix, {
             vpcId: network.vpcId,

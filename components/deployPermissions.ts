@@ -231,6 +231,9 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
     "aws:cloudwatch/metricAlarm:MetricAlarm": {
         read: ["cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource"],
         write: { any: ["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:TagResource", "cloudwatch:UntagResource"] },
+        // The NAT instance's recover and reboot actions: PutMetricAlarm creates AWSServiceRoleForCloudWatchEvents
+        // the first time an alarm has an EC2 action (CloudWatch API reference, PutMetricAlarm).
+        serviceLinkedRoles: ["events.amazonaws.com"],
     },
     "aws:cloudwatch/dashboard:Dashboard": {
         read: ["cloudwatch:GetDashboard"],
@@ -315,6 +318,8 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
         any: ["ec2:RunInstances"],
         stackTagged: ["ec2:ModifyInstanceAttribute", "ec2:StopInstances", "ec2:StartInstances", "ec2:TerminateInstances"],
     }),
+    // The NAT instance declared running: the provider starts (or stops) the stack's instance to match.
+    "aws:ec2transitgateway/instanceState:InstanceState": ec2({ stackTagged: ["ec2:StartInstances", "ec2:StopInstances"] }),
 
     // The ALB's access-log bucket and its configuration; forceDestroy empties it before deleting it.
     "aws:s3/bucket:Bucket": {

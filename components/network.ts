@@ -63,6 +63,11 @@ export interface NetworkArgs {
      * @default "t4g.nano"
      */
     natInstanceType?: NatInstanceType;
+    /**
+     * The SNS topic the NAT instance's recovery alarms notify, on ALARM and on OK, besides acting (`nat: "instance"` only).
+     * @default none: the alarms act without telling anyone
+     */
+    alarmTopicArn?: pulumi.Input<string>;
     /** The region, for the S3 gateway endpoint's service name (`com.amazonaws.<region>.s3`). */
     region: string;
     /**
@@ -177,7 +182,7 @@ export class Network extends pulumi.ComponentResource {
 
         this.publicRoutes = [igw, ...this.routePublicSubnets(vpc.id, igw, publicSubnets)];
         const natTargets: NatTarget[] = nat === "instance"
-            ? [{ networkInterfaceId: this.createNatInstance(vpc, publicSubnets[0], args.natInstanceType ?? "t4g.nano", args.cidrBlock, this.publicRoutes).primaryNetworkInterfaceId }]
+            ? [{ networkInterfaceId: this.createNatInstance(vpc, publicSubnets[0], args.natInstanceType ?? "t4g.nano", args.cidrBlock, this.publicRoutes, args.region, args.alarmTopicArn).primaryNetworkInterfaceId }]
             : Array.from({ length: this.natGatewayCount }, (_, i) => ({ natGatewayId: this.createNatGateway(i, publicSubnets[i], igw).id }));
         const { routes, tables } = this.routePrivateSubnets(vpc.id, privateSubnets, natTargets);
         this.privateRoutes = routes;
@@ -358,7 +363,10 @@ export class Network extends pulumi.ComponentResource {
      * Considerations), so an instance that boots before the route exists fails the install (`set -e` stops
      * the script) and never becomes a NAT. Nothing in its inputs waits for the route: it names the subnet, not the route.
      */
-    private createNatInstance(vpc: aws.ec2.Vpc, subnet: aws.ec2.Subnet, instanceType: NatInstanceType, vpcCidr: string, publicRoutes: pulumi.Resource[]): aws.ec2.Instance {
+    private createNatInstance(
+        vpc: aws.ec2.Vpc, subnet: aws.ec2.Subnet, instanceType: NatInstanceType, vpcCidr: string, publicRoutes: pulumi.Resource[],
+        region: string, alarmTopicArn: pulumi.Input<string> | undefined,
+    ): aws.ec2.Instance {
         const sg = new aws.ec2.SecurityGroup(childName(this.name, "nat-sg"), {
             vpcId: vpc.id,
             description: "NAT instance: everything from inside the VPC, out to anywhere",
@@ -376,7 +384,7 @@ export class Network extends pulumi.ComponentResource {
             cidrIpv4: "0.0.0.0/0",
         }, { parent: this });
         const ami = aws.ssm.getParameterOutput({ name: NAT_INSTANCE_AMI_PARAMETER }, { parent: this });
-        return new aws.ec2.Instance(childName(this.name, "nat-instance"), {
+        const instance = new aws.ec2.Instance(childName(this.name, "nat-instance"), {
             ami: ami.value,
             instanceType,
             subnetId: subnet.id,
@@ -389,6 +397,49 @@ export class Network extends pulumi.ComponentResource {
             rootBlockDevice: { encrypted: true, volumeType: "gp3" },
             tags: { Name: childName(this.name, "nat-instance") },
         }, { parent: this, dependsOn: publicRoutes, ignoreChanges: ["ami"] });
+        this.createNatInstanceRecovery(instance, region, alarmTopicArn);
+        return instance;
+    }
+
+    /**
+     * What brings a failed NAT instance back without anyone: EC2's recover action when the host fails
+     * (StatusCheckFailed_System, two failed minutes: the instance moves to new hardware keeping its ID, private
+     * addresses and public IPv4 address, so the private routes stay valid; T4g supports it), and a reboot when
+     * the instance itself stops answering (StatusCheckFailed_Instance, three minutes: AWS advises against the
+     * same evaluation period for both, which would race)
+     * (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ec2-instance-recover.html,
+     * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/UsingAlarmActions.html). Its user data
+     * saved the iptables rules and turned forwarding on for good, so a reboot or recovery comes back as a NAT.
+     * Both notify the alarm topic, when given, on ALARM and on OK. A stopped instance is not failing and no alarm starts it: the stack declares the instance `running`
+     * (the provider's `aws_ec2_instance_state`, `aws.ec2transitgateway.InstanceState` in @pulumi/aws), so
+     * `pulumi up --refresh` sees it stopped and starts it (README, "NAT").
+     */
+    private createNatInstanceRecovery(instance: aws.ec2.Instance, region: string, alarmTopicArn: pulumi.Input<string> | undefined): void {
+        const notify = alarmTopicArn === undefined ? [] : [alarmTopicArn];
+        const watch = (role: string, metricName: string, minutes: number, action: string, description: string) =>
+            new aws.cloudwatch.MetricAlarm(childName(this.name, role), {
+                name: childName(this.name, role),
+                alarmDescription: description,
+                namespace: "AWS/EC2",
+                metricName,
+                dimensions: { InstanceId: instance.id },
+                statistic: "Maximum",
+                period: 60,
+                evaluationPeriods: minutes,
+                threshold: 0,
+                comparisonOperator: "GreaterThanThreshold",
+                treatMissingData: "missing",
+                alarmActions: [action, ...notify],
+                okActions: notify,
+            }, { parent: this });
+        new aws.ec2transitgateway.InstanceState(childName(this.name, "nat-running"), {
+            instanceId: instance.id,
+            state: "running",
+        }, { parent: this });
+        watch("nat-recover", "StatusCheckFailed_System", 2, `arn:aws:automate:${region}:ec2:recover`,
+            "The NAT instance's host failed its status check: EC2 recovers the instance onto new hardware");
+        watch("nat-reboot", "StatusCheckFailed_Instance", 3, `arn:aws:automate:${region}:ec2:reboot`,
+            "The NAT instance failed its own status check: EC2 reboots it");
     }
 
     private routePrivateSubnets(

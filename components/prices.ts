@@ -8,9 +8,9 @@
  * calculators that quote AWS's table with a date). Confirm with the AWS Pricing Calculator
  * (https://calculator.aws/) before you budget.
  *
- * Free tiers are left out on purpose: most of them are per account (10 alarm metrics, 3 dashboards, 5 GB of
- * logs), and an estimate per stack should not depend on what else the account runs. Data transfer out to the
- * internet and between AZs is left out too: it depends on traffic Berth cannot see.
+ * The always-free allowances are per account and every stack of the account shares them: the estimate counts
+ * them only when its usage assumptions say the stack is alone in its account (`aloneInAccount`). Data transfer
+ * out to the internet and between AZs is left out: it depends on traffic Berth cannot see.
  */
 
 /** Hours in the month the estimate prices: 365 days × 24 hours / 12, as AWS's calculator counts. */
@@ -128,6 +128,7 @@ export const PRICES = {
             readThrough: [
                 "https://www.factualminds.com/blog/amazon-cloudwatch-pricing-metrics-logs-alarms-dashboards/ (June 2026: ingestion, dashboards)",
                 "https://signoz.io/guides/cloudwatch-pricing (February 2026: custom metrics)",
+                "https://cloudburn.io/blog/amazon-cloudwatch-pricing (February 2026: the free tier, from AWS's page)",
             ],
         },
         /** Standard log ingestion, and vended logs (VPC flow logs, RDS Enhanced Monitoring) in their first tier. */
@@ -139,6 +140,12 @@ export const PRICES = {
         /** A standard-resolution alarm, per metric it watches. */
         alarmMetricMonth: 0.1,
         dashboardMonth: 3,
+        /**
+         * Always free, per account and region-wide in it ("Free tier" on the pricing page above): 10 alarm
+         * metrics (standard resolution), 3 dashboards of up to 50 metrics each, 5 GB of logs (ingestion and
+         * storage). The logs' 5 GB is not counted: at the `test` preset's volumes it would take about $0.60 off.
+         */
+        freeTier: { alarmMetrics: 10, dashboards: 3, dashboardMetrics: 50 },
     },
     /** AWS KMS. */
     kms: {

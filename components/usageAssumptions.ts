@@ -49,6 +49,12 @@ export interface UsageAssumptions {
      * 67 % in 2020 (https://tomgregory.com/aws-fargate-spot-vs-fargate-price-comparison/).
      */
     fargateSpotDiscount: number;
+    /**
+     * The stack is the only one in its AWS account, so it gets the account's always-free allowances alone
+     * (CloudWatch's 10 alarm metrics and 3 dashboards, components/prices.ts). They are per account: with
+     * other stacks or workloads in the account, they are used once in all, so set this false.
+     */
+    aloneInAccount: boolean;
 }
 
 /** A test stack sees a trickle of requests; prod about four a second on average. */
@@ -67,6 +73,8 @@ export const USAGE_ASSUMPTIONS: Readonly<Record<"test" | "prod", Readonly<UsageA
         containerInsights: { metricsPerCluster: 12, metricsPerService: 20, performanceLogGbPerTask: 0.05 },
         image: { baseGb: 0.23, layerGbPerImage: 0.003 },
         fargateSpotDiscount: 0.68,
+        // A team's dev stack usually has an account of its own (README, "Cost").
+        aloneInAccount: true,
     },
     prod: {
         natGb: 50,
@@ -82,5 +90,7 @@ export const USAGE_ASSUMPTIONS: Readonly<Record<"test" | "prod", Readonly<UsageA
         containerInsights: { metricsPerCluster: 12, metricsPerService: 20, performanceLogGbPerTask: 0.05 },
         image: { baseGb: 0.23, layerGbPerImage: 0.003 },
         fargateSpotDiscount: 0.68,
+        // Prod shares its account with whatever else runs there, or the allowance is too small to matter.
+        aloneInAccount: false,
     },
 };

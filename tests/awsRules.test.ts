@@ -135,6 +135,16 @@ describe("AWS's own rules", () => {
             });
         }
 
+        it("natStrategy: the NAT instance fails ec2-instance-no-public-ip and ec2-instance-managed-by-systems-manager, a NAT gateway passes", async () => {
+            const ec2Rules = ["ec2-instance-managed-by-systems-manager", "ec2-instance-no-public-ip"];
+            const instance = await findings({ ...stackConfig("dev"), "berth:natStrategy": "instance" }, "dev");
+            const gateway = await findings({ ...stackConfig("dev"), "berth:natStrategy": "single" }, "dev");
+            const failing = failingRules(instance);
+            assert.deepStrictEqual(failing.filter((r) => r.startsWith("ec2-instance")), ec2Rules);
+            assert.deepStrictEqual(failingRules(gateway), failing.filter((r) => !ec2Rules.includes(r)));
+            assert.ok(instance.some((f) => f.rule === "ec2-imdsv2-check" && f.compliance === "COMPLIANT"), "the NAT instance allows IMDSv1");
+        });
+
         it("secrets: a value the stack stores fails the rotation rules, and nothing else, in prod", async () => {
             const config = { ...prodWithDomain(), "berth:secrets": JSON.stringify({ api: { AUTH_API_KEYS: "a-value-set-with---secret" } }) };
             const found = await findings(config, "prod", ["berth:secrets"]);

@@ -115,6 +115,37 @@ describe("components", () => {
             }
         });
 
+        it("brings a failed NAT instance back: EC2 recovers it when its host fails, reboots it when it fails its own check", async () => {
+            const h = await mocked();
+            const topic = "arn:aws:sns:eu-west-1:123456789012:alarms";
+            new Network("net", { region: "eu-west-1", cidrBlock: "10.1.0.0/16", availabilityZones: ["a", "b"], nat: "instance", alarmTopicArn: topic });
+            await h.settle();
+            const instance = h.one("aws:ec2/instance:Instance", "net-nat-instance");
+            const alarms = h.ofType("aws:cloudwatch/metricAlarm:MetricAlarm");
+            const byMetric = new Map(alarms.map((a) => [a.inputs.metricName, a.inputs]));
+            assert.deepStrictEqual([...byMetric.keys()].sort(), ["StatusCheckFailed_Instance", "StatusCheckFailed_System"]);
+            assert.deepStrictEqual(byMetric.get("StatusCheckFailed_System")!.alarmActions, ["arn:aws:automate:eu-west-1:ec2:recover", topic]);
+            assert.deepStrictEqual(byMetric.get("StatusCheckFailed_Instance")!.alarmActions, ["arn:aws:automate:eu-west-1:ec2:reboot", topic]);
+            for (const alarm of byMetric.values()) {
+                assert.deepStrictEqual(alarm.okActions, [topic], "nobody hears that the NAT instance is back");
+                assert.strictEqual(alarm.namespace, "AWS/EC2");
+                assert.deepStrictEqual(alarm.dimensions, { InstanceId: `${instance.name}-id` }, "the alarm watches another instance");
+                assert.strictEqual(alarm.comparisonOperator, "GreaterThanThreshold");
+                assert.strictEqual(alarm.threshold, 0);
+            }
+            // A stopped instance fails no status check: the stack declares it running, so `pulumi up --refresh` starts it.
+            const state = h.one("aws:ec2transitgateway/instanceState:InstanceState", "net-nat-running");
+            assert.deepStrictEqual([state.inputs.instanceId, state.inputs.state], [`${instance.name}-id`, "running"]);
+        });
+
+        it("makes no NAT instance alarms with NAT gateways", async () => {
+            const h = await mocked();
+            new Network("net", { region: "us-east-1", cidrBlock: "10.1.0.0/16", availabilityZones: ["a", "b"] });
+            await h.settle();
+            assert.deepStrictEqual(h.ofType("aws:cloudwatch/metricAlarm:MetricAlarm"), []);
+            assert.deepStrictEqual(h.ofType("aws:ec2transitgateway/instanceState:InstanceState"), []);
+        });
+
         it("adds isolated subnets in a secondary range with a route table of their own, after the range is associated", async () => {
             const h = await mocked();
             const network = new Network("net", { region: "us-east-1", cidrBlock: "10.1.0.0/16", availabilityZones: ["a", "b"], isolatedCidrBlock: "10.2.0.0/24" });

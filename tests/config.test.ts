@@ -31,7 +31,8 @@ describe("stack configuration", () => {
     it("applies the test preset to every service", () => {
         const s = load({});
         assert.strictEqual(s.environment, "test");
-        assert.strictEqual(s.natStrategy, "single");
+        assert.strictEqual(s.natStrategy, "instance", "a test stack does NAT with one small instance");
+        assert.strictEqual(s.natInstanceType, "t4g.nano");
         assert.strictEqual(s.region, "eu-west-1");
         assert.strictEqual(s.azCount, 2);
         for (const service of catalog) {

@@ -6,7 +6,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { albLcus, alarmMetrics, CostError, costMarkdown, estimateCost, targetTrackingAlarms, taskSplit, type CostEstimate, type CostItem } from "../cost";
+import { albLcus, alarmMetrics, CostError, costMarkdown, dashboardMetrics, estimateCost, NAT_INSTANCE_ALARMS, targetTrackingAlarms, taskSplit, type CostEstimate, type CostItem } from "../cost";
 import { PRICES } from "../components/prices";
 import { USAGE_ASSUMPTIONS } from "../components/usageAssumptions";
 import { loadSettings, type Settings } from "../config";
@@ -53,14 +53,65 @@ describe("the monthly cost estimate", () => {
         }
 
         it("charges processed GB on a gateway, and none on an instance, which costs less than a gateway's hours", () => {
-            const light = estimate("dev");
-            const heavy = estimateCost(settingsOf("dev"), catalog, { ...USAGE_ASSUMPTIONS.test, natGb: USAGE_ASSUMPTIONS.test.natGb + 100 });
+            const gateway = { "berth:natStrategy": "single" };
+            const light = estimate("dev", gateway);
+            const heavy = estimateCost(settingsOf("dev", gateway), catalog, { ...USAGE_ASSUMPTIONS.test, natGb: USAGE_ASSUMPTIONS.test.natGb + 100 });
             close(cost(heavy, "nat-gateways") - cost(light, "nat-gateways"), 100 * PRICES.vpc.natGatewayGb, "per GB");
             const instance = estimate("dev", { "berth:natStrategy": "instance" });
             assert.strictEqual(item(instance, "nat-gateways"), undefined);
             assert.ok(cost(instance, "nat-instance") > 0 && cost(instance, "nat-instance") < cost(light, "nat-gateways"));
             const bigger = estimate("dev", { "berth:natStrategy": "instance", "berth:natInstanceType": "t4g.small" });
             assert.ok(cost(bigger, "nat-instance") > cost(instance, "nat-instance"));
+        });
+
+        it("counts the NAT instance's two recovery alarms, which a gateway does without", () => {
+            const usage = { ...USAGE_ASSUMPTIONS.test, aloneInAccount: false };
+            const instance = estimateCost(settingsOf("dev", { "berth:natStrategy": "instance" }), catalog, usage);
+            const gateway = estimateCost(settingsOf("dev", { "berth:natStrategy": "single" }), catalog, usage);
+            close(cost(instance, "alarms") - cost(gateway, "alarms"), 2 * PRICES.cloudwatch.alarmMetricMonth, "NAT alarms");
+        });
+
+        it("is a NAT instance in the test preset, well below a NAT gateway", () => {
+            const e = estimateCost(settingsOf("dev", { "berth:natStrategy": "single" }), catalog);
+            const preset = estimate("dev");
+            assert.strictEqual(item(preset, "nat-gateways"), undefined);
+            assert.ok(cost(preset, "nat-instance") < cost(e, "nat-gateways") / 5, `${cost(preset, "nat-instance")} vs ${cost(e, "nat-gateways")}`);
+        });
+    });
+
+    describe("the account's free tiers", () => {
+        const alone = { ...USAGE_ASSUMPTIONS.test, aloneInAccount: true };
+        const shared = { ...USAGE_ASSUMPTIONS.test, aloneInAccount: false };
+        const cw = PRICES.cloudwatch;
+
+        it("takes 10 alarm metrics off only for a stack alone in its account", () => {
+            const settings = settingsOf("dev");
+            const a = estimateCost(settings, catalog, alone);
+            const b = estimateCost(settings, catalog, shared);
+            close(cost(b, "alarms") - cost(a, "alarms"), cw.freeTier.alarmMetrics * cw.alarmMetricMonth, "free alarm metrics");
+            assert.match(item(a, "alarms")!.detail, /− 10 free/);
+            assert.doesNotMatch(item(b, "alarms")!.detail, /free/);
+        });
+
+        it("never takes off more alarm metrics than the stack has", () => {
+            const few = resolveCatalog(declarations.filter((d) => d.name === "api"));
+            const settings = loadSettings({ ...stackConfig("dev"), "berth:natStrategy": "single" }, { project: "berth", stack: "dev" }, few);
+            const metrics = alarmMetrics(few[0], settings) + targetTrackingAlarms(few[0], settings);
+            const e = estimateCost(settings, few, alone);
+            close(cost(e, "alarms"), Math.max(0, metrics - cw.freeTier.alarmMetrics) * cw.alarmMetricMonth, "alarms");
+        });
+
+        it("makes the dashboard free for a stack alone in its account while it graphs at most 50 metrics", () => {
+            const settings = settingsOf("dev");
+            assert.ok(dashboardMetrics(settings, catalog) <= cw.freeTier.dashboardMetrics, "the shipped dashboard outgrew the free tier");
+            assert.strictEqual(cost(estimateCost(settings, catalog, alone), "dashboard"), 0);
+            assert.strictEqual(cost(estimateCost(settings, catalog, shared), "dashboard"), cw.dashboardMonth);
+        });
+
+        it("says whether it assumes the stack alone in its account, per preset", () => {
+            assert.strictEqual(typeof USAGE_ASSUMPTIONS.test.aloneInAccount, "boolean");
+            assert.strictEqual(USAGE_ASSUMPTIONS.test.aloneInAccount, true);
+            assert.strictEqual(USAGE_ASSUMPTIONS.prod.aloneInAccount, false);
         });
     });
 
@@ -249,13 +300,19 @@ describe("the monthly cost estimate", () => {
                     close(cost(e, "waf") - PRICES.waf.webAclMonth - USAGE_ASSUMPTIONS[settings.environment].requests / 1e6 * PRICES.waf.millionRequests,
                         acl.inputs.rules.length * PRICES.waf.ruleMonth, "WAF rules");
                 }
-                const recordedMetrics = h.ofType("aws:cloudwatch/metricAlarm:MetricAlarm")
+                const alarms = h.ofType("aws:cloudwatch/metricAlarm:MetricAlarm");
+                const natAlarms = alarms.filter((a) => a.inputs.namespace === "AWS/EC2");
+                const recordedMetrics = alarms.filter((a) => !natAlarms.includes(a))
                     .reduce((n, a) => n + (a.inputs.metricQueries ? a.inputs.metricQueries.filter((q: any) => q.metric).length : 1), 0);
                 assert.strictEqual(deployed.reduce((n, s) => n + alarmMetrics(s, settings), 0), recordedMetrics, "alarm metrics");
+                assert.strictEqual(natAlarms.length, settings.natStrategy === "instance" ? NAT_INSTANCE_ALARMS : 0, "NAT instance alarms");
                 const trackingPolicies = h.ofType("aws:appautoscaling/policy:Policy").filter((p) => p.inputs.policyType === "TargetTrackingScaling").length;
                 assert.strictEqual(deployed.reduce((n, s) => n + targetTrackingAlarms(s, settings), 0), 2 * trackingPolicies, "target-tracking alarms");
                 assert.strictEqual(h.ofType("aws:rds/instance:Instance").length > 0, item(e, "rds-instance") !== undefined);
-                assert.strictEqual(h.ofType("aws:cloudwatch/dashboard:Dashboard").length * PRICES.cloudwatch.dashboardMonth, cost(e, "dashboard"));
+                const dashboards = h.ofType("aws:cloudwatch/dashboard:Dashboard");
+                assert.strictEqual(dashboards.length, 1);
+                const graphed = JSON.parse(dashboards[0].inputs.dashboardBody).widgets.reduce((n: number, w: any) => n + (w.properties.metrics?.length ?? 0), 0);
+                assert.strictEqual(dashboardMetrics(settings, deployed), graphed, "dashboard metrics");
             });
         }
     });

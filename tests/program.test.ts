@@ -24,6 +24,7 @@ const T = {
     subnet: "aws:ec2/subnet:Subnet",
     igw: "aws:ec2/internetGateway:InternetGateway",
     nat: "aws:ec2/natGateway:NatGateway",
+    natInstance: "aws:ec2/instance:Instance",
     eip: "aws:ec2/eip:Eip",
     route: "aws:ec2/route:Route",
     routeTable: "aws:ec2/routeTable:RouteTable",
@@ -107,6 +108,8 @@ for (const { stack, edge, title } of VARIANTS) {
         // What the stack deploys: with the ALB edge, no gateway, and the routed backends public.
         const deployed = deployedCatalog(catalog, edge);
         const usesDatabase = deployed.some((s) => s.database !== undefined);
+        /** The services' alarms: all but the NAT instance's, whose actions are EC2's. */
+        const serviceAlarms = () => h.ofType(T.alarm).filter((a) => a.inputs.namespace !== "AWS/EC2");
 
         before(async () => {
             const config = { ...stackConfig(stack), ...(edge === "alb" ? { "berth:edge": "alb" } : {}) };
@@ -219,6 +222,10 @@ for (const { stack, edge, title } of VARIANTS) {
                 if (subnet.name.includes("-public-")) {
                     assert.strictEqual(route.gatewayId, idOf(igw), `${subnet.name} does not route to the IGW`);
                     assert.strictEqual(route.natGatewayId, undefined);
+                } else if (settings.natStrategy === "instance") {
+                    const instance = h.one(T.natInstance, "berth-nat-instance");
+                    assert.strictEqual(route.networkInterfaceId, instance.outputs.primaryNetworkInterfaceId, `${subnet.name} does not route to the NAT instance`);
+                    assert.deepStrictEqual([route.natGatewayId, route.gatewayId], [undefined, undefined]);
                 } else {
                     assert.ok(nats.map(idOf).includes(route.natGatewayId), `${subnet.name} does not route to a NAT gateway`);
                     assert.strictEqual(route.gatewayId, undefined);
@@ -231,9 +238,13 @@ for (const { stack, edge, title } of VARIANTS) {
             }
         });
 
-        it("has one NAT gateway, or one per AZ in its AZ, as the NAT strategy says", () => {
+        it("has one NAT gateway, one per AZ in its AZ, or one NAT instance in a public subnet, as the NAT strategy says", () => {
             const nats = h.ofType(T.nat);
-            const expected = settings.natStrategy === "perAz" ? settings.azCount : 1;
+            const instances = h.ofType(T.natInstance);
+            assert.strictEqual(instances.length, settings.natStrategy === "instance" ? 1 : 0);
+            const publicIds = h.ofType(T.subnet).filter((s) => s.name.includes("-public-")).map(idOf);
+            assert.ok(instances.every((i) => publicIds.includes(i.inputs.subnetId)), "the NAT instance is not in a public subnet");
+            const expected = settings.natStrategy === "perAz" ? settings.azCount : settings.natStrategy === "single" ? 1 : 0;
             assert.strictEqual(nats.length, expected);
             assert.strictEqual(new Set(nats.map((n) => n.inputs.subnetId)).size, expected, "two NAT gateways share a subnet");
             if (settings.natStrategy === "perAz") {
@@ -277,9 +288,29 @@ for (const { stack, edge, title } of VARIANTS) {
             assert.match(outputs.clusterName, /^berth-cluster-/);
         });
 
+        it("recovers the NAT instance when its host fails, reboots it when it fails its own check, and declares it running", () => {
+            const ec2Alarms = h.ofType(T.alarm).filter((a) => a.inputs.namespace === "AWS/EC2");
+            if (settings.natStrategy !== "instance") {
+                assert.deepStrictEqual(ec2Alarms, []);
+                return;
+            }
+            const instance = h.one(T.natInstance, "berth-nat-instance");
+            const topicArn = outputs.alarmTopicArn;
+            const actions = ec2Alarms.map((a) => [a.inputs.metricName, a.inputs.dimensions.InstanceId, a.inputs.alarmActions, a.inputs.okActions]).sort();
+            assert.deepStrictEqual(actions, [
+                ["StatusCheckFailed_Instance", instance.outputs.id ?? idOf(instance), [`arn:aws:automate:${settings.region}:ec2:reboot`, topicArn], [topicArn]],
+                ["StatusCheckFailed_System", instance.outputs.id ?? idOf(instance), [`arn:aws:automate:${settings.region}:ec2:recover`, topicArn], [topicArn]],
+            ]);
+            const running = h.one("aws:ec2transitgateway/instanceState:InstanceState", "berth-nat-running");
+            assert.strictEqual(running.inputs.state, "running");
+        });
+
         it("opens nothing to the internet but the ALB's HTTP(S) ports", () => {
             const albSg = h.one(T.sg, "berth-alb-sg");
-            const open = h.ofType(T.ingress).filter((r) => r.inputs.cidrIpv4 !== undefined || r.inputs.cidrIpv6 !== undefined);
+            // The NAT instance admits the VPC's own range, which is no part of the internet.
+            const fromVpc = h.ofType(T.ingress).filter((r) => r.inputs.cidrIpv4 === settings.vpcCidr);
+            assert.deepStrictEqual(fromVpc.map((r) => r.name), settings.natStrategy === "instance" ? ["berth-nat-in"] : []);
+            const open = h.ofType(T.ingress).filter((r) => !fromVpc.includes(r) && (r.inputs.cidrIpv4 !== undefined || r.inputs.cidrIpv6 !== undefined));
             for (const rule of open) {
                 assert.strictEqual(rule.inputs.securityGroupId, idOf(albSg), `${rule.name} opens a non-ALB group to an address range`);
                 assert.strictEqual(rule.inputs.ipProtocol, "tcp");
@@ -369,11 +400,11 @@ for (const { stack, edge, title } of VARIANTS) {
             }
             assert.ok(statements.some((st: any) => st.Principal.AWS === "arn:aws:iam::123456789012:root" && st.Action === "kms:*"), "the account would lose the key");
             assert.strictEqual(key.inputs.enableKeyRotation, true);
-            const topicArn = h.ofType(T.alarm)[0].inputs.alarmActions[0];
+            const topicArn = serviceAlarms()[0].inputs.alarmActions[0];
             assert.match(topicArn, /^arn:aws:sns:us-east-1:123456789012:berth-alarms-[0-9a-f]{7}$/);
             const alb = h.one(T.alb, "berth-alb");
             const albSuffix = `app/${alb.name}-`;
-            for (const alarm of h.ofType(T.alarm)) {
+            for (const alarm of serviceAlarms()) {
                 assert.deepStrictEqual(alarm.inputs.alarmActions, [topicArn]);
                 assert.deepStrictEqual(alarm.inputs.okActions, [topicArn]);
                 const service = deployed.find((s) => alarm.inputs.name.startsWith(`berth-${stack}-${s.name}-`))!;
@@ -512,7 +543,7 @@ for (const { stack, edge, title } of VARIANTS) {
                 }
             }
             assert.strictEqual(outputs.dashboardUrl, `https://${settings.region}.console.aws.amazon.com/cloudwatch/home?region=${settings.region}#dashboards/dashboard/berth-${stack}`);
-            assert.strictEqual(outputs.alarmTopicArn, h.ofType(T.alarm)[0].inputs.alarmActions[0]);
+            assert.strictEqual(outputs.alarmTopicArn, serviceAlarms()[0].inputs.alarmActions[0]);
         });
 
         it("fails `pulumi up` unless each service's new deployment completes", () => {

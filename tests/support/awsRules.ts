@@ -72,6 +72,7 @@ export class Recording {
 }
 
 const T = {
+    instance: "aws:ec2/instance:Instance",
     alb: "aws:lb/loadBalancer:LoadBalancer",
     listener: "aws:lb/listener:Listener",
     listenerRule: "aws:lb/listenerRule:ListenerRule",
@@ -492,6 +493,29 @@ export const RULES: Rule[] = [
         evaluate: (vpc, all) => (all.referring(T.flowLog, "vpcId", vpc).some((f) => ["ALL", "REJECT"].includes(f.inputs.trafficType))
             ? "COMPLIANT" : "NON_COMPLIANT"),
         relaxedBy: (s) => (s.flowLogs ? undefined : "flowLogs"),
+    },
+    {
+        id: "ec2-imdsv2-check",
+        sources: ["FSBP EC2.8"],
+        types: [T.instance],
+        condition: "NON_COMPLIANT if the instance metadata service does not require tokens (IMDSv2)",
+        evaluate: (i) => (i.inputs.metadataOptions?.httpTokens === "required" ? "COMPLIANT" : "NON_COMPLIANT"),
+    },
+    {
+        id: "ec2-instance-no-public-ip",
+        sources: ["FSBP EC2.9"],
+        types: [T.instance],
+        condition: "NON_COMPLIANT if the instance has a public IPv4 address (here: associatePublicIpAddress)",
+        evaluate: (i) => (i.inputs.associatePublicIpAddress === true ? "NON_COMPLIANT" : "COMPLIANT"),
+        relaxedBy: (s) => (s.natStrategy === "instance" ? "natStrategy" : undefined),
+    },
+    {
+        id: "ec2-instance-managed-by-systems-manager",
+        sources: ["FSBP SSM.1"],
+        types: [T.instance],
+        condition: "NON_COMPLIANT if Systems Manager does not manage the instance (here: it has no instance profile for the SSM Agent to register with)",
+        evaluate: (i) => (i.inputs.iamInstanceProfile ? "COMPLIANT" : "NON_COMPLIANT"),
+        relaxedBy: (s) => (s.natStrategy === "instance" ? "natStrategy" : undefined),
     },
     {
         id: "subnet-auto-assign-public-ip-disabled",
