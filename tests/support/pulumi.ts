@@ -6,6 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import * as path from "path";
+import { isDeepStrictEqual } from "util";
 import { readStackConfig, shippedStacks as shippedStackFiles } from "../../scripts/stackConfig";
 import type { BerthOutputs } from "../../program";
 import { catalog, type CatalogService } from "../../services/catalog";
@@ -364,15 +365,66 @@ export function shippedStacks(): string[] {
     return shippedStackFiles(ROOT);
 }
 
-/** Runs the whole program under mocks with `config`, and returns the harness and the resolved outputs. */
-export async function runBerth(
-    config: Record<string, string>,
-    options: RunOptions & { services?: readonly CatalogService[]; secretKeys?: string[] } = {},
-): Promise<{ h: Harness; outputs: pulumi.Unwrap<BerthOutputs> }> {
-    const h = new Harness(options);
-    await h.install(config, options.stack ?? "dev", false, options.secretKeys);
-    const { deployBerth } = await import("../../program");
-    const outputs = await promiseOf(pulumi.output(await deployBerth(options.services ?? catalog)));
-    await h.settle();
-    return { h, outputs };
+type RunBerthOptions = RunOptions & { services?: readonly CatalogService[]; secretKeys?: string[] };
+type BerthRun = { h: Harness; outputs: pulumi.Unwrap<BerthOutputs> };
+
+/**
+ * Runs of the program, by everything a run reads (config, stack, mocked account, services). The program reads
+ * nothing else (no environment variable; its build contexts do not change while the tests run), so one run per
+ * distinct input serves every test that asks for it: most tests read the same few stacks.
+ */
+const runs = new Map<string, Promise<BerthRun>>();
+
+/** The key of a run's inputs; undefined when the services carry more than JSON can hold (then the run is not shared). */
+function runKey(config: Record<string, string>, options: RunBerthOptions): string | undefined {
+    const services = options.services ?? catalog;
+    const json = JSON.stringify(services);
+    if (!isDeepStrictEqual(JSON.parse(json), services)) {
+        return undefined;
+    }
+    const sorted = Object.keys(config).sort().map((k) => [k, config[k]]);
+    return JSON.stringify([sorted, options.stack ?? "dev", options.zones, options.hostedZones, options.logGroups, [...(options.secretKeys ?? [])].sort(), json]);
+}
+
+/**
+ * One run. Pulumi takes a stack trace for every promise it makes (`debuggablePromise`, in
+ * @pulumi/pulumi runtime/debuggable.js: `new Error().stack`), thousands per run, and ts-node's source-map
+ * support maps each frame of each one back to TypeScript: more than half of a run's time. The run formats
+ * them as V8 does instead (positions in the transpiled JavaScript); the tests read messages, not positions.
+ */
+async function runOnce(config: Record<string, string>, options: RunBerthOptions): Promise<BerthRun> {
+    const errors = Error as { prepareStackTrace?: unknown };
+    const mapped = errors.prepareStackTrace;
+    errors.prepareStackTrace = undefined;
+    try {
+        const h = new Harness(options);
+        await h.install(config, options.stack ?? "dev", false, options.secretKeys);
+        const { deployBerth } = await import("../../program");
+        const outputs = await promiseOf(pulumi.output(await deployBerth(options.services ?? catalog)));
+        await h.settle();
+        return { h, outputs };
+    } finally {
+        errors.prepareStackTrace = mapped;
+    }
+}
+
+/**
+ * Runs the whole program under mocks with `config`, and returns the harness and the resolved outputs: a copy
+ * of its own, so that a test that changes what it reads changes nothing another test reads.
+ */
+export async function runBerth(config: Record<string, string>, options: RunBerthOptions = {}): Promise<BerthRun> {
+    const key = runKey(config, options);
+    let run = key === undefined ? undefined : runs.get(key);
+    if (run === undefined) {
+        run = runOnce(config, options);
+        if (key !== undefined) {
+            runs.set(key, run);
+        }
+    }
+    const { h, outputs } = await run;
+    const copy = new Harness(options);
+    copy.resources.push(...structuredClone(h.resources));
+    copy.calls.push(...h.calls);
+    copy.invokes.push(...structuredClone(h.invokes));
+    return { h: copy, outputs: structuredClone(outputs) };
 }
