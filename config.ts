@@ -337,6 +337,20 @@ export const RESERVED_RANGES: ReadonlyArray<readonly [string, string]> = [
 ];
 
 /** Each key Berth reads from its namespace: how it is parsed, and what is allowed, in words. */
+/** JSON text (as the CLI hands over objects and lists) or the value itself. */
+const json = <T extends z.ZodType>(schema: T) => z.union([
+    z.string().transform((text, ctx) => {
+        try {
+            return JSON.parse(text) as unknown;
+        } catch {
+            ctx.addIssue({ code: "custom", message: "not JSON" });
+            return z.NEVER;
+        }
+    }),
+    z.array(z.unknown()),
+    z.record(z.string(), z.unknown()),
+]).pipe(schema);
+
 const KEYS = {
     environment: { schema: z.enum(["test", "prod"]), allowed: "one of test, prod" },
     vpcCidr: { schema: z.string(), allowed: `an IPv4 network such as 10.0.0.0/16, from /16 to /${MIN_SUBNET_PREFIX - subnetBits(MAX_AZ_COUNT)}` },
@@ -368,17 +382,7 @@ const KEYS = {
     allowHttpOnly: { schema: boolean, allowed: "true or false (true lets a prod stack serve plain HTTP without a domain)" },
     edge: { schema: z.enum(EDGES), allowed: `one of ${EDGES.join(", ")} (see README, "The edge: gateway or ALB")` },
     edgeJwt: {
-        schema: z.union([
-            z.string().transform((text, ctx) => {
-                try {
-                    return JSON.parse(text) as unknown;
-                } catch {
-                    ctx.addIssue({ code: "custom", message: "not JSON" });
-                    return z.NEVER;
-                }
-            }),
-            z.record(z.string(), z.unknown()),
-        ]).pipe(z.strictObject({
+        schema: json(z.strictObject({
             issuer: z.string().min(1),
             jwksUrl: z.string().regex(/^https:\/\/[^\s/]+\/\S*$/),
             audience: z.string().min(1).optional(),
@@ -664,20 +668,6 @@ export function loadSettings(
 /** An IAM role ARN: `arn:<partition>:iam::<account>:role/<path/name>`. */
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 const ACCOUNT_ID = /^\d{12}$/;
-
-/** JSON text (as the CLI hands over objects and lists) or the value itself. */
-const json = <T extends z.ZodType>(schema: T) => z.union([
-    z.string().transform((text, ctx) => {
-        try {
-            return JSON.parse(text) as unknown;
-        } catch {
-            ctx.addIssue({ code: "custom", message: "not JSON" });
-            return z.NEVER;
-        }
-    }),
-    z.array(z.unknown()),
-    z.record(z.string(), z.unknown()),
-]).pipe(schema);
 
 /** One role of `aws:assumeRoles`, in the provider's field names; a field Berth does not know is refused. */
 const ASSUMED_ROLE = z.strictObject({
