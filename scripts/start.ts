@@ -33,22 +33,11 @@ function parseFlags(args: readonly string[]): { fresh: boolean; dataDir?: string
     return { fresh, dataDir };
 }
 
-/**
- * The gateway's port from `PORT`, in decimal digits only: `Number()` alone would take `0x1F90` or `1e3`
- * for a port, and a typo would then listen somewhere unexpected.
- */
-function gatewayPort(env: NodeJS.ProcessEnv): number {
-    if (env.PORT !== undefined && !/^\d{1,5}$/.test(env.PORT)) {
-        throw new Error(`PORT is ${JSON.stringify(env.PORT)}; allowed: a whole number from 0 to 65535`);
-    }
-    return portFromEnv(env);
-}
-
 async function main(): Promise<void> {
     const flags = parseFlags(process.argv.slice(2));
     // Everything that can refuse the start is checked before the data directory is opened: the options,
     // PORT and the OTEL_* settings here, the gateway's port and a server of your own in `startLocal`.
-    const port = gatewayPort(process.env);
+    const port = portFromEnv();
     // Checked here once, so that a wrong OTEL_* value is one message rather than every service exiting.
     const traces = tracingDestination(process.env);
     const database = localDatabaseChoice(process.env, flags.fresh, flags.dataDir);

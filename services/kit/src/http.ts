@@ -19,7 +19,7 @@ const DECIMAL = /^[0-9]{1,15}$/;
 export function portFromEnv(env: NodeJS.ProcessEnv = process.env): number {
     const text = env.PORT ?? "8080";
     const port = Number(text);
-    if (!DECIMAL.test(text) || port > 65535) {
+    if (!/^[0-9]{1,5}$/.test(text) || port > 65535) {
         throw new Error(`PORT is ${JSON.stringify(text)}; allowed: a whole number from 0 to 65535`);
     }
     return port;

@@ -100,6 +100,9 @@ describe("kit: every refusal in Berth's error shape", () => {
 });
 
 describe("kit: numbers from the environment in decimal digits only", () => {
+    it("refuses a PORT of more than five digits, leading zeros included", () => {
+        assert.throws(() => portFromEnv({ PORT: "000008080" }), /^Error: PORT is "000008080"; allowed: a whole number from 0 to 65535$/);
+    });
     for (const bad of ["0x1F90", "1e3", "0b1", " 8080", "8080 ", "+8080"]) {
         it(`refuses PORT=${JSON.stringify(bad)}`, () => {
             assert.throws(() => portFromEnv({ PORT: bad }), /PORT is .*; allowed: a whole number from 0 to 65535/);
