@@ -10,26 +10,26 @@ import { z } from "zod";
 import {
     contains, defaultIsolatedRange, formatCidr, isolatedSubnets, overlaps, parseCidr, privateRangeOf, splitSubnets,
     MIN_SUBNET_PREFIX, subnetBits, type Ipv4Cidr,
-} from "./components/cidr";
+} from "./core/cidr";
 import {
     BACKUP_RETENTION_DAYS, DATABASE_TLS_VARIABLE, INSTANCE_CLASSES_ALLOWED, isInstanceClass, majorVersion,
     POSTGRES_MAJOR_VERSIONS, STORAGE_GIB,
-} from "./components/database";
-import { GIT_BRANCH, GITHUB_ENVIRONMENT, GITHUB_OIDC_PROVIDER_ARN, GITHUB_REPOSITORY } from "./components/deployAccess";
-import { CARRIED_AWS_KEYS, durationSeconds, type AssumedRole, type AwsIdentity } from "./components/awsIdentity";
-import { describeFargateMemory, FARGATE_SIZES, isFargateSize } from "./components/fargate";
-import { parseSecretReference, SECRET_REFERENCES_ALLOWED, type SecretReference } from "./components/secrets";
-import { MAX_RELEASE } from "./components/rollout";
+} from "./components/data/database";
+import { GIT_BRANCH, GITHUB_ENVIRONMENT, GITHUB_OIDC_PROVIDER_ARN, GITHUB_REPOSITORY } from "./components/pipeline/deployAccess";
+import { CARRIED_AWS_KEYS, durationSeconds, type AssumedRole, type AwsIdentity } from "./core/awsIdentity";
+import { describeFargateMemory, FARGATE_SIZES, isFargateSize } from "./core/fargate";
+import { parseSecretReference, SECRET_REFERENCES_ALLOWED, type SecretReference } from "./components/service/secrets";
+import { MAX_RELEASE } from "./core/rollout";
 import {
     parseRolloutChoice, resolveRollout, type ParsedChoice, type Rollout, type RolloutDefaults, type RolloutProblem,
-} from "./components/rolloutStrategy";
-import { formatDuration, rolloutTimeline } from "./components/rolloutTimeline";
-import { MIN_KEEP_IMAGES } from "./components/serviceImage";
-import { TRACING_VARIABLES } from "./components/tracing";
-import { NAT_INSTANCE_TYPES, type NatInstanceType, type NatStrategy } from "./components/network";
-import { isTimeZone, scheduleExpressionProblem, type ScaleSchedule } from "./components/schedule";
-import type { JwtValidation } from "./components/albRoute";
-import { albEdgeCatalog, albEdgeProblems, EDGES, serviceEnvironment, type CatalogService, type Edge } from "./services/catalog";
+} from "./core/rolloutStrategy";
+import { formatDuration, rolloutTimeline } from "./core/rolloutTimeline";
+import { MIN_KEEP_IMAGES } from "./components/service/serviceImage";
+import { TRACING_VARIABLES } from "./core/tracing";
+import { NAT_INSTANCE_TYPES, type NatInstanceType, type NatStrategy } from "./components/network/network";
+import { isTimeZone, scheduleExpressionProblem, type ScaleSchedule } from "./core/schedule";
+import type { JwtValidation } from "./components/edge/albRoute";
+import { albEdgeCatalog, albEdgeProblems, EDGES, serviceEnvironment, type CatalogService, type Edge } from "./catalog";
 
 export type EnvironmentName = "test" | "prod";
 
@@ -141,7 +141,7 @@ export type ServiceSecret =
 export const PRESETS: Readonly<Record<EnvironmentName, Readonly<Preset>>> = {
     test: {
         // One t4g.nano instead of a NAT gateway: a tenth of the cost; it recovers from a failed host or check
-        // by itself, and `pulumi up --refresh` starts it when stopped (components/network.ts, README "NAT").
+        // by itself, and `pulumi up --refresh` starts it when stopped (components/network/network.ts, README "NAT").
         natStrategy: "instance",
         cpu: 256,
         memory: 512,
@@ -187,7 +187,7 @@ export const PRESETS: Readonly<Record<EnvironmentName, Readonly<Preset>>> = {
     prod: {
         natStrategy: "perAz",
         // Half a vCPU and 1 GiB for the service once the Service Connect proxy took its recommended share
-        // (see SERVICE_CONNECT_PROXY in components/fargate.ts).
+        // (see SERVICE_CONNECT_PROXY in core/fargate.ts).
         cpu: 1024,
         memory: 2048,
         desiredCount: 2,
@@ -261,7 +261,7 @@ export interface Settings extends Omit<Preset, "cpu" | "memory" | "desiredCount"
     allowHttpOnly: boolean;
     /**
      * What routes the backends' `routes`: the gateway service, or the ALB's own rules with no gateway deployed
-     * (`deployedCatalog` in services/catalog.ts).
+     * (`deployedCatalog` in catalog/index.ts).
      */
     edge: Edge;
     /** With `edge` `alb`: the JWT check of the routes whose backend declares `auth: "jwt"`. */
@@ -774,7 +774,7 @@ function serviceRollouts(spec: {
         const key = `${spec.ns}services.${service.name}.rollout`;
         const given = spec.overrides[service.name]?.rollout;
         // Said where the value comes from when the stack did not set it.
-        const source = given === undefined ? ` (from services/catalog.ts${service.rollout ? "" : ": none"})` : "";
+        const source = given === undefined ? ` (from catalog/index.ts${service.rollout ? "" : ": none"})` : "";
         const report = (p: RolloutProblem) => problems.push(`${p.field ? `${key}.${p.field}` : key} is ${JSON.stringify(p.value)}${source}; allowed: ${p.allowed}`);
         let stack: ParsedChoice | undefined;
         if (given !== undefined) {
@@ -1183,7 +1183,7 @@ export function chooseZones(settings: Settings, region: RegionZones): string[] {
     return region.names.slice(0, settings.azCount);
 }
 
-// --- berth:pipeline: the GitHub Actions pipeline's access to AWS (components/deployAccess.ts) ---
+// --- berth:pipeline: the GitHub Actions pipeline's access to AWS (components/pipeline/deployAccess.ts) ---
 
 /** Who may deploy the stack from GitHub Actions, and with which OIDC provider. */
 export interface PipelineSettings {

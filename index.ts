@@ -4,6 +4,6 @@
  * `berth:pipeline` the pipeline's roles (see `BerthOutputs` in program.ts).
  */
 import { deployBerth } from "./program";
-import { catalog } from "./services/catalog";
+import { catalog } from "./catalog";
 
 export = () => deployBerth(catalog);

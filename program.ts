@@ -4,31 +4,31 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { AccessLogBucket, accessLogBucketPrefix } from "./components/accessLogBucket";
-import { rulePriority } from "./components/albRoute";
-import { checkIdentity, providerCredentials } from "./components/awsIdentity";
-import { AlarmTopic, ServiceAlarms, serviceAlarmNames } from "./components/alarms";
-import { sourceVersion } from "./components/buildContext";
-import { DnsCertificate } from "./components/certificate";
-import { Cluster } from "./components/cluster";
-import { DeployAccess } from "./components/deployAccess";
-import { Dashboard } from "./components/dashboard";
-import { Database, databaseIdentifier, type DatabaseClient } from "./components/database";
-import { DestroyGuard } from "./components/destroyGuard";
-import { capacityFor } from "./components/fargate";
-import { FargateService, type BackendExposure, type PublicExposure } from "./components/fargateService";
-import { LoadBalancer } from "./components/loadBalancer";
-import { adoptLogGroups, existingLogGroups } from "./components/logGroups";
-import { LogsKey } from "./components/logsKey";
+import { AccessLogBucket, accessLogBucketPrefix } from "./components/edge/accessLogBucket";
+import { rulePriority } from "./components/edge/albRoute";
+import { checkIdentity, providerCredentials } from "./core/awsIdentity";
+import { AlarmTopic, ServiceAlarms, serviceAlarmNames } from "./components/observability/alarms";
+import { sourceVersion } from "./core/buildContext";
+import { DnsCertificate } from "./components/edge/certificate";
+import { Cluster } from "./components/service/cluster";
+import { DeployAccess } from "./components/pipeline/deployAccess";
+import { Dashboard } from "./components/observability/dashboard";
+import { Database, databaseIdentifier, type DatabaseClient } from "./components/data/database";
+import { DestroyGuard } from "./components/pipeline/destroyGuard";
+import { capacityFor } from "./core/fargate";
+import { FargateService, type BackendExposure, type PublicExposure } from "./components/service/fargateService";
+import { LoadBalancer } from "./components/edge/loadBalancer";
+import { adoptLogGroups, existingLogGroups } from "./components/observability/logGroups";
+import { LogsKey } from "./components/observability/logsKey";
 import { stackRolePath, taskFamily } from "./components/naming";
-import { Network } from "./components/network";
-import { RoleBoundary, roleBoundaryName } from "./components/roleBoundary";
-import { schedulesFor } from "./components/schedule";
-import { SecretRestart } from "./components/secretRestart";
-import { ServiceImage } from "./components/serviceImage";
-import { WebAcl } from "./components/webAcl";
+import { Network } from "./components/network/network";
+import { RoleBoundary, roleBoundaryName } from "./components/pipeline/roleBoundary";
+import { schedulesFor } from "./core/schedule";
+import { SecretRestart } from "./components/service/secretRestart";
+import { ServiceImage } from "./components/service/serviceImage";
+import { WebAcl } from "./components/edge/webAcl";
 import { chooseZones, ConfigError, settingsFromStack, type ServiceSecret, type Settings } from "./config";
-import { deployedCatalog, deployOrder, healthCheckCommand, serviceEnvironment, type CatalogService } from "./services/catalog";
+import { deployedCatalog, deployOrder, healthCheckCommand, serviceEnvironment, type CatalogService } from "./catalog";
 
 /** The environment variable that tells a task which commit its image is built from. */
 export const COMMIT_VARIABLE = "BERTH_COMMIT";
@@ -116,7 +116,7 @@ export async function deployBerth(declared: readonly CatalogService[]): Promise<
         `/aws/rds/instance/${databaseIdentifier(settings.project, settings.stack)}/`,
         restartLogGroupPrefix(settings),
     ];
-    // Kept groups of an earlier life of this stack are adopted, not created again (components/logGroups.ts).
+    // Kept groups of an earlier life of this stack are adopted, not created again (components/observability/logGroups.ts).
     const keptLogGroups = await existingLogGroups(logGroupPrefixes, provider);
     const opts: pulumi.ComponentResourceOptions = { providers: { aws: provider }, transformations: [adoptLogGroups(keptLogGroups)] };
     const protect = settings.deletionProtection;

@@ -14,7 +14,7 @@ import { execFileSync } from "node:child_process";
 import * as os from "node:os";
 import * as path from "node:path";
 import { freePort } from "../scripts/net";
-import { catalog, type CatalogService } from "../services/catalog";
+import { catalog, type CatalogService } from "../catalog";
 
 const ROOT = path.resolve(__dirname, "..");
 const STAND_IN = "berth-node-base:local";

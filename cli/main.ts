@@ -108,7 +108,7 @@ async function dispatch(command: string, args: string[], options: Options, deps:
         case "show": {
             const stack = await selectStack(deps, options);
             // Each command loads its modules when it runs: the catalogue and the AWS clients load the AWS provider's types.
-            const [{ show }, { catalog }] = await Promise.all([import("./show"), import("../services/catalog")]);
+            const [{ show }, { catalog }] = await Promise.all([import("./show"), import("../catalog")]);
             return show(deps, stack, catalog, options.json === true);
         }
         case "status": {

@@ -2,7 +2,7 @@
  * `berth show` (Copilot's `svc show` / `env show`): what the stack is, from its outputs and the catalogue;
  * it calls no AWS API. The database's password never appears: only where its secret is.
  */
-import type { CatalogService } from "../services/catalog";
+import type { CatalogService } from "../catalog";
 import { EXIT, type Deps, type StackOutputs, type StackView } from "./context";
 
 export async function show(deps: Deps, stack: StackView, catalog: readonly CatalogService[], asJson: boolean): Promise<number> {

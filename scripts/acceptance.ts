@@ -10,8 +10,8 @@ import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { exportSPKI, generateKeyPair, SignJWT } from "jose";
-import { DEFAULT_ROUTE_PRIORITY } from "../components/albRoute";
-import { catalog } from "../services/catalog";
+import { DEFAULT_ROUTE_PRIORITY } from "../components/edge/albRoute";
+import { catalog } from "../catalog";
 import { runAcceptance, type AcceptanceCredentials, type AcceptanceService, type Http, type Marker } from "./acceptanceRun";
 import { shippedStacks } from "./stackConfig";
 

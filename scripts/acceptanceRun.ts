@@ -486,7 +486,7 @@ async function shiftingReleases(clients: AcceptanceClients, state: RunState, gat
 }
 
 /**
- * Task definition revisions stay registered on purpose (`skipDestroy`, components/taskDefinition.ts: the
+ * Task definition revisions stay registered on purpose (`skipDestroy`, components/service/taskDefinition.ts: the
  * circuit breaker rolls back to them); they cost nothing and are not counted as left over.
  */
 export const KEPT_ON_PURPOSE = /^arn:aws[a-z-]*:ecs:[^:]+:\d+:task-definition\//;

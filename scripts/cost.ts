@@ -1,10 +1,10 @@
 /**
- * `npm run cost -- <stack> [--markdown]`: what the stack costs a month, item by item (cost.ts), from its
+ * `npm run cost -- <stack> [--markdown]`: what the stack costs a month, item by item (cost/estimate.ts), from its
  * Pulumi.<stack>.yaml and the catalogue, without Pulumi or AWS. `--markdown` prints README's table form.
  */
-import { costMarkdown, costText, estimateCost } from "../cost";
+import { costMarkdown, costText, estimateCost } from "../cost/estimate";
 import { loadSettings } from "../config";
-import { catalog } from "../services/catalog";
+import { catalog } from "../catalog";
 import { readStackConfig, shippedStacks } from "./stackConfig";
 
 function main(argv: string[]): number {

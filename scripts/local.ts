@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as path from "node:path";
 import { exportSPKI, generateKeyPair, SignJWT } from "jose";
-import { catalog as defaultCatalog, databaseEnvironment, deployOrder, serviceEnvironment, type CatalogService } from "../services/catalog";
+import { catalog as defaultCatalog, databaseEnvironment, deployOrder, serviceEnvironment, type CatalogService } from "../catalog";
 import { Client } from "pg";
 import { EXIT_ADDRESS_IN_USE } from "../services/kit/src/listen";
 import { startEmbeddedPostgres } from "./embeddedPostgres";

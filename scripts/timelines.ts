@@ -1,11 +1,11 @@
 /**
  * README's table of release timelines (section "Rollout strategies"): every strategy with each preset's
- * parameters, for a public service and a backend, from components/rolloutTimeline.ts.
+ * parameters, for a public service and a backend, from core/rolloutTimeline.ts.
  *
  *     npm run timelines
  */
-import { ROLLOUT_STRATEGIES, resolveRollout } from "../components/rolloutStrategy";
-import { timelineTable } from "../components/rolloutTimeline";
+import { ROLLOUT_STRATEGIES, resolveRollout } from "../core/rolloutStrategy";
+import { timelineTable } from "../core/rolloutTimeline";
 import { PRESETS } from "../config";
 
 /** The presets in README's order, each with every strategy at the preset's parameters. */

@@ -19,7 +19,7 @@ import {
 import { parseAcceptanceArgs, prerequisiteProblems } from "../scripts/acceptance";
 import { readStackConfig } from "../scripts/stackConfig";
 import { loadSettings } from "../config";
-import { catalog } from "../services/catalog";
+import { catalog } from "../catalog";
 import { ROOT } from "./support/pulumi";
 
 const COMMIT = "3f2c1a9d04be5e6f7a8b9c0d1e2f3a4b5c6d7e8f";

@@ -8,7 +8,7 @@
  */
 import * as assert from "assert";
 import { loadSettings, PRESETS, type Preset } from "../config";
-import { catalog, declarations, resolveCatalog } from "../services/catalog";
+import { catalog, declarations, resolveCatalog } from "../catalog";
 import { evaluateRules, failingRules, relaxedRules, RULES, type Finding } from "./support/awsRules";
 import { HOSTED_ZONE_ID, runBerth, shippedStacks, stackConfig } from "./support/pulumi";
 

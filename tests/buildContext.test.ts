@@ -9,8 +9,8 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { commitLabel, contextFiles, sourceVersion, UNKNOWN_COMMIT } from "../components/buildContext";
-import { catalog, type CatalogService } from "../services/catalog";
+import { commitLabel, contextFiles, sourceVersion, UNKNOWN_COMMIT } from "../core/buildContext";
+import { catalog, type CatalogService } from "../catalog";
 import { ROOT } from "./support/pulumi";
 
 /** The context's files relative to the context directory (the program computes them for image tags too). */

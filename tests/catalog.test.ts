@@ -6,8 +6,8 @@ import * as http from "http";
 import type { AddressInfo } from "net";
 import {
     catalog, databaseEnvironment, declarations, deployOrder, healthCheckCommand, resolveCatalog, serviceEnvironment, type ServiceDeclaration,
-} from "../services/catalog";
-import { UPSTREAM_TIMEOUT_MS } from "../components/rollout";
+} from "../catalog";
+import { UPSTREAM_TIMEOUT_MS } from "../core/rollout";
 import { databaseSettingsFromEnv, DEFAULT_DATABASE_ENV } from "../services/kit/src/databaseEnv";
 import { callersOf } from "./support/catalog";
 

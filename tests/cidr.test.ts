@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { defaultIsolatedRange, formatCidr, isolatedSubnets, overlaps, parseCidr, splitSubnets, type Ipv4Cidr } from "../components/cidr";
+import { defaultIsolatedRange, formatCidr, isolatedSubnets, overlaps, parseCidr, splitSubnets, type Ipv4Cidr } from "../core/cidr";
 import { contains } from "./support/cidr";
 
 function cidr(text: string): Ipv4Cidr {

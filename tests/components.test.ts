@@ -3,13 +3,13 @@
  */
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { Cluster } from "../components/cluster";
-import { Database, databaseIdentifier, POSTGRES_DEFAULT_PORT, type DatabaseArgs } from "../components/database";
-import { FargateService, type FargateServiceArgs } from "../components/fargateService";
-import { LoadBalancer } from "../components/loadBalancer";
-import { SecretRestart } from "../components/secretRestart";
-import { Network } from "../components/network";
-import { ServiceImage } from "../components/serviceImage";
+import { Cluster } from "../components/service/cluster";
+import { Database, databaseIdentifier, POSTGRES_DEFAULT_PORT, type DatabaseArgs } from "../components/data/database";
+import { FargateService, type FargateServiceArgs } from "../components/service/fargateService";
+import { LoadBalancer } from "../components/edge/loadBalancer";
+import { SecretRestart } from "../components/service/secretRestart";
+import { Network } from "../components/network/network";
+import { ServiceImage } from "../components/service/serviceImage";
 import { serviceArgs } from "./support/fargate";
 import { Harness, promiseOf } from "./support/pulumi";
 

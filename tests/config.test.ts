@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, loadSettings, PRESETS, type Settings } from "../config";
-import { catalog, declarations, resolveCatalog, type CatalogService, type ServiceDeclaration } from "../services/catalog";
+import { catalog, declarations, resolveCatalog, type CatalogService, type ServiceDeclaration } from "../catalog";
 import { Harness, stackConfig } from "./support/pulumi";
 
 const context = { project: "berth", stack: "dev" };

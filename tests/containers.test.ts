@@ -14,10 +14,10 @@
 import * as assert from "node:assert";
 import { execFile } from "node:child_process";
 import * as path from "node:path";
-import { READINESS_GATE_COMMAND } from "../components/fargateService";
-import { SIDECAR_MEMORY } from "../components/taskDefinition";
+import { READINESS_GATE_COMMAND } from "../components/service/fargateService";
+import { SIDECAR_MEMORY } from "../components/service/taskDefinition";
 import { freePort, waitHealthy } from "../scripts/net";
-import { catalog, databaseEnvironment, deployOrder, healthCheckCommand, serviceEnvironment, type CatalogService } from "../services/catalog";
+import { catalog, databaseEnvironment, deployOrder, healthCheckCommand, serviceEnvironment, type CatalogService } from "../catalog";
 import { anyTestDatabase, type TestDatabase } from "./support/database";
 
 const ROOT = path.resolve(__dirname, "..");

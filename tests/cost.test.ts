@@ -1,16 +1,16 @@
 /**
- * The monthly cost estimate (cost.ts): each line follows the settings it prices, the total is the sum of the
+ * The monthly cost estimate (cost/estimate.ts): each line follows the settings it prices, the total is the sum of the
  * lines, what it counts matches what the program registers under mocks, and README's tables are its output.
  */
 import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { albLcus, alarmMetrics, CostError, costMarkdown, dashboardMetrics, estimateCost, NAT_INSTANCE_ALARMS, targetTrackingAlarms, taskSplit, type CostEstimate, type CostItem } from "../cost";
-import { PRICES } from "../components/prices";
-import { USAGE_ASSUMPTIONS } from "../components/usageAssumptions";
+import { albLcus, alarmMetrics, CostError, costMarkdown, dashboardMetrics, estimateCost, NAT_INSTANCE_ALARMS, targetTrackingAlarms, taskSplit, type CostEstimate, type CostItem } from "../cost/estimate";
+import { PRICES } from "../cost/prices";
+import { USAGE_ASSUMPTIONS } from "../cost/usageAssumptions";
 import { loadSettings, type Settings } from "../config";
-import { catalog, declarations, deployedCatalog, resolveCatalog, type CatalogService } from "../services/catalog";
+import { catalog, declarations, deployedCatalog, resolveCatalog, type CatalogService } from "../catalog";
 import { readStackConfig, SECRET_PLACEHOLDER } from "../scripts/stackConfig";
 import { ROOT, runBerth, shippedStacks, stackConfig } from "./support/pulumi";
 

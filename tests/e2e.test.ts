@@ -7,7 +7,7 @@ import * as net from "node:net";
 import { PassThrough } from "node:stream";
 import { startLocal, type LocalSystem } from "../scripts/local";
 import { reservePort } from "../scripts/net";
-import { catalog } from "../services/catalog";
+import { catalog } from "../catalog";
 
 describe("the local run, through the gateway", function () {
     this.timeout(60_000);

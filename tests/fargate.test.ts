@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { describeFargateMemory, FARGATE_SIZES, isFargateSize } from "../components/fargate";
+import { describeFargateMemory, FARGATE_SIZES, isFargateSize } from "../core/fargate";
 
 describe("Fargate sizes", () => {
     const accepted: Array<[number, number]> = [

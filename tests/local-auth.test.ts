@@ -5,7 +5,7 @@
 import * as assert from "node:assert";
 import { PassThrough } from "node:stream";
 import { startLocal, type LocalSystem } from "../scripts/local";
-import { declarations, resolveCatalog } from "../services/catalog";
+import { declarations, resolveCatalog } from "../catalog";
 
 describe("the local run with authentication", function () {
     this.timeout(60_000);

@@ -4,15 +4,15 @@
  * operations setting turned on.
  */
 import * as assert from "assert";
-import { ALARM_THRESHOLDS, alarmDefinitions, serviceAlarmNames, type AlarmSubject } from "../components/alarms";
-import { SCALING_COOLDOWNS } from "../components/autoscaling";
-import { dashboardBody, dashboardUrl, type DashboardInput } from "../components/dashboard";
-import { SERVICE_CONNECT_PROXY } from "../components/fargate";
-import { capacityProviderStrategy, FargateService, type FargateServiceArgs } from "../components/fargateService";
-import { CONTAINER_HEALTH_CHECK, DEPLOYMENT_TIMEOUT, HEALTH_CHECK_GRACE_PERIOD, STOP_TIMEOUT } from "../components/rollout";
-import { isTimeZone, scheduleExpressionProblem, schedulesFor, type ScaleSchedule } from "../components/schedule";
+import { ALARM_THRESHOLDS, alarmDefinitions, serviceAlarmNames, type AlarmSubject } from "../components/observability/alarms";
+import { SCALING_COOLDOWNS } from "../components/service/autoscaling";
+import { dashboardBody, dashboardUrl, type DashboardInput } from "../components/observability/dashboard";
+import { SERVICE_CONNECT_PROXY } from "../core/fargate";
+import { capacityProviderStrategy, FargateService, type FargateServiceArgs } from "../components/service/fargateService";
+import { CONTAINER_HEALTH_CHECK, DEPLOYMENT_TIMEOUT, HEALTH_CHECK_GRACE_PERIOD, STOP_TIMEOUT } from "../core/rollout";
+import { isTimeZone, scheduleExpressionProblem, schedulesFor, type ScaleSchedule } from "../core/schedule";
 import { PRESETS } from "../config";
-import { catalog, declarations, resolveCatalog } from "../services/catalog";
+import { catalog, declarations, resolveCatalog } from "../catalog";
 import { serviceArgs } from "./support/fargate";
 import { Harness, runBerth, stackConfig, type Recorded } from "./support/pulumi";
 

@@ -3,8 +3,8 @@
  * permission map held against every resource type and invoke the whole program uses in every shipped stack.
  */
 import * as assert from "assert";
-import { GITHUB_OIDC_HOST, githubSubjects, STS_AUDIENCE } from "../components/deployAccess";
-import { NAT_INSTANCE_AMI_PARAMETER } from "../components/network";
+import { GITHUB_OIDC_HOST, githubSubjects, STS_AUDIENCE } from "../components/pipeline/deployAccess";
+import { NAT_INSTANCE_AMI_PARAMETER } from "../components/network/network";
 import {
     INVOKE_PERMISSIONS,
     permissionProblems,
@@ -13,9 +13,9 @@ import {
     UNSCOPABLE_WRITES,
     type PolicyDocument,
     type PolicyStatement,
-} from "../components/deployPermissions";
+} from "../core/deployPermissions";
 import { ConfigError, loadSettings } from "../config";
-import { catalog } from "../services/catalog";
+import { catalog } from "../catalog";
 import { evaluate, tagged, type Decision, type Document } from "./support/iamPolicy";
 import { MANAGED_POLICIES } from "./support/managedPolicies";
 import { ACCOUNT, Harness, HOSTED_ZONE_ID, REGION, runBerth, shippedStacks, stackConfig, type Recorded } from "./support/pulumi";
@@ -228,9 +228,9 @@ describe("deploy access for GitHub Actions", () => {
             for (const { name, h } of runs) {
                 const types = new Set(h.resources.filter((r) => r.custom && !r.type.startsWith("pulumi:providers:") && !inAccess(r)).map((r) => r.type));
                 const missing = [...types].filter((t) => !(t in RESOURCE_PERMISSIONS));
-                assert.deepStrictEqual(missing, [], `${name}: add these types to RESOURCE_PERMISSIONS in components/deployPermissions.ts`);
+                assert.deepStrictEqual(missing, [], `${name}: add these types to RESOURCE_PERMISSIONS in core/deployPermissions.ts`);
                 const invokes = [...new Set(h.calls)].filter((c) => !(c in INVOKE_PERMISSIONS));
-                assert.deepStrictEqual(invokes, [], `${name}: add these invokes to INVOKE_PERMISSIONS in components/deployPermissions.ts`);
+                assert.deepStrictEqual(invokes, [], `${name}: add these invokes to INVOKE_PERMISSIONS in core/deployPermissions.ts`);
             }
         });
 

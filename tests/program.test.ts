@@ -3,17 +3,17 @@
  * resource it registers.
  */
 import * as assert from "assert";
-import { DEFAULT_ROUTE_PRIORITY } from "../components/albRoute";
-import { sourceVersion } from "../components/buildContext";
-import { TLS_POLICY } from "../components/loadBalancer";
-import { SERVICE_CONNECT_PROXY_MEMORY } from "../components/taskDefinition";
-import { overlaps, parseCidr, type Ipv4Cidr } from "../components/cidr";
-import { DATABASE_SECRET_VARIABLE, POSTGRES_DEFAULT_PORT } from "../components/database";
+import { DEFAULT_ROUTE_PRIORITY } from "../components/edge/albRoute";
+import { sourceVersion } from "../core/buildContext";
+import { TLS_POLICY } from "../components/edge/loadBalancer";
+import { SERVICE_CONNECT_PROXY_MEMORY } from "../components/service/taskDefinition";
+import { overlaps, parseCidr, type Ipv4Cidr } from "../core/cidr";
+import { DATABASE_SECRET_VARIABLE, POSTGRES_DEFAULT_PORT } from "../components/data/database";
 import { DATABASE_SECRET_VARIABLE as KIT_SECRET_VARIABLE } from "../services/kit/src/databaseEnv";
-import { schedulesFor } from "../components/schedule";
+import { schedulesFor } from "../core/schedule";
 import { KEEP_ALIVE_TIMEOUT_MS, SHUTDOWN_TIMEOUT_MS } from "../services/kit/src/http";
 import { loadSettings, type Settings } from "../config";
-import { catalog, declarations, deployedCatalog, healthCheckCommand, resolveCatalog, type CatalogService, type Edge, type ServiceDeclaration } from "../services/catalog";
+import { catalog, declarations, deployedCatalog, healthCheckCommand, resolveCatalog, type CatalogService, type Edge, type ServiceDeclaration } from "../catalog";
 import { callersOf } from "./support/catalog";
 import { contains } from "./support/cidr";
 import { autonameFits, NAME_LIMITS } from "./support/naming";

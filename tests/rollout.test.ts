@@ -1,12 +1,12 @@
 /**
- * Invariants between the rollout timings (components/rollout.ts) and the services' own timeouts: each
+ * Invariants between the rollout timings (core/rollout.ts) and the services' own timeouts: each
  * assertion states why two numbers must stay in that order, so changing one alone fails here.
  */
 import * as assert from "assert";
 import {
     CONTAINER_HEALTH_CHECK, DEPLOYMENT_POLL_INTERVAL, DEPLOYMENT_TIMEOUT, DEREGISTRATION_DELAY, HEALTH_CHECK_GRACE_PERIOD,
     SERVICE_CONNECT_IDLE_TIMEOUT, SERVICE_CONNECT_PER_REQUEST_TIMEOUT, STOP_TIMEOUT, TARGET_GROUP_HEALTH_CHECK, UPSTREAM_TIMEOUT_MS,
-} from "../components/rollout";
+} from "../core/rollout";
 import { DEFAULT_TIMEOUT_MS } from "../services/api/src/gateway";
 import { KEEP_ALIVE_TIMEOUT_MS, REUSE_GRACE_MS, SHUTDOWN_TIMEOUT_MS } from "../services/kit/src/http";
 

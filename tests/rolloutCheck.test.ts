@@ -7,10 +7,10 @@ import * as http from "http";
 import type * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { credentialsFor } from "../components/deploymentCheck";
+import { credentialsFor } from "../components/service/deploymentCheck";
 import {
     RolloutError, waitForRollout, type EcsApi, type ElbApi, type EcsService, type EcsServiceDeployment, type EcsServiceDeploymentBrief, type EcsStoppedTask,
-} from "../components/rolloutCheck";
+} from "../core/rolloutCheck";
 
 const NEW = "arn:aws:ecs:eu-west-1:123456789012:task-definition/berth-dev-users:8";
 const OLD = "arn:aws:ecs:eu-west-1:123456789012:task-definition/berth-dev-users:7";
@@ -326,7 +326,7 @@ describe("deployment check provider", () => {
         const { Harness } = await import("./support/pulumi");
         const h = new Harness();
         await h.install({});
-        const { DeploymentCheck } = await import("../components/deploymentCheck");
+        const { DeploymentCheck } = await import("../components/service/deploymentCheck");
         new DeploymentCheck("c", { region: "eu-west-1", cluster: "k", service: "s", taskDefinitionArn: NEW });
         await h.settle();
         const text: string = h.one("pulumi-nodejs:dynamic/berth:DeploymentCheck", "c").inputs.__provider;

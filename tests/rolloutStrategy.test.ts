@@ -7,18 +7,18 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
-import { rollbackAlarmWindow } from "../components/alarms";
+import { rollbackAlarmWindow } from "../components/observability/alarms";
 import {
     CONTAINER_HEALTH_CHECK, DEPLOYMENT_TIMEOUT, DEREGISTRATION_DELAY, HEALTH_CHECK_GRACE_PERIOD, MAX_RELEASE, STOP_TIMEOUT,
     TARGET_GROUP_HEALTH_CHECK, TASK_LAUNCH,
-} from "../components/rollout";
+} from "../core/rollout";
 import {
     ecsDeploymentConfiguration, parseRolloutChoice, resolveRollout, ROLLOUT_LIMITS, ROLLOUT_STRATEGIES, STRATEGY_PARAMETERS,
     type Rollout, type RolloutDefaults,
-} from "../components/rolloutStrategy";
-import { deploymentCheckTimeout, rolloutTimeline } from "../components/rolloutTimeline";
+} from "../core/rolloutStrategy";
+import { deploymentCheckTimeout, rolloutTimeline } from "../core/rolloutTimeline";
 import { PRESETS } from "../config";
-import { catalog, type CatalogService } from "../services/catalog";
+import { catalog, type CatalogService } from "../catalog";
 import { presetTimelines } from "../scripts/timelines";
 import { ROOT } from "./support/pulumi";
 

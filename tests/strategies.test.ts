@@ -5,14 +5,14 @@
  * the deployment check's wait, and the settings and declarations refused, before any resource exists.
  */
 import * as assert from "assert";
-import { DEFAULT_ROUTE_PRIORITY, testRulePriority } from "../components/albRoute";
-import { alarmDefinitions } from "../components/alarms";
-import { FargateService, type FargateServiceArgs, type PublicExposure } from "../components/fargateService";
-import { DEPLOYMENT_TIMEOUT } from "../components/rollout";
-import { TEST_TRAFFIC_HEADER, TRAFFIC_SHIFT_POLICY, type Rollout } from "../components/rolloutStrategy";
-import { rolloutTimeline } from "../components/rolloutTimeline";
+import { DEFAULT_ROUTE_PRIORITY, testRulePriority } from "../components/edge/albRoute";
+import { alarmDefinitions } from "../components/observability/alarms";
+import { FargateService, type FargateServiceArgs, type PublicExposure } from "../components/service/fargateService";
+import { DEPLOYMENT_TIMEOUT } from "../core/rollout";
+import { TEST_TRAFFIC_HEADER, TRAFFIC_SHIFT_POLICY, type Rollout } from "../core/rolloutStrategy";
+import { rolloutTimeline } from "../core/rolloutTimeline";
 import { ConfigError, loadSettings, PRESETS } from "../config";
-import { catalog, resolveCatalog, type ServiceDeclaration } from "../services/catalog";
+import { catalog, resolveCatalog, type ServiceDeclaration } from "../catalog";
 import { serviceArgs } from "./support/fargate";
 import { Harness, runBerth, stackConfig, type Recorded } from "./support/pulumi";
 
@@ -372,7 +372,7 @@ describe("rollout settings", () => {
             { name: "jobs", kind: "backend", routes: ["/jobs"], rollout: { strategy: "linear", stepPercent: 3, stepBakeMinutes: 5 } },
         ]);
         const found = problems(base, services);
-        assert.ok(found.some((p) => /^berth:services\.jobs\.rollout is .* \(from services\/catalog\.ts\), with the test preset's values/.test(p)), found.join("\n"));
+        assert.ok(found.some((p) => /^berth:services\.jobs\.rollout is .* \(from catalog\/index\.ts\), with the test preset's values/.test(p)), found.join("\n"));
     });
 });
 

@@ -3,11 +3,11 @@
  * it, X-Ray's permission on the task role; nothing of it when the stack does not trace.
  */
 import * as assert from "assert";
-import { FARGATE_SIZES } from "../components/fargate";
-import { SERVICE_CONNECT_PROXY_MEMORY, SIDECAR_MEMORY, serviceContainerMemory } from "../components/taskDefinition";
-import { collectorConfig, collectorContainer, tracingEnvironment } from "../components/tracing";
+import { FARGATE_SIZES } from "../core/fargate";
+import { SERVICE_CONNECT_PROXY_MEMORY, SIDECAR_MEMORY, serviceContainerMemory } from "../components/service/taskDefinition";
+import { collectorConfig, collectorContainer, tracingEnvironment } from "../core/tracing";
 import { loadSettings, type Settings } from "../config";
-import { catalog } from "../services/catalog";
+import { catalog } from "../catalog";
 import { runBerth, stackConfig, type Harness } from "./support/pulumi";
 
 const T = {

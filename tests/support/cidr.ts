@@ -1,8 +1,8 @@
 /** CIDR relations the tests check subnet layouts with. */
 import * as assert from "assert";
-import { parseCidr, type Ipv4Cidr } from "../../components/cidr";
+import { parseCidr, type Ipv4Cidr } from "../../core/cidr";
 
-export { contains, overlaps } from "../../components/cidr";
+export { contains, overlaps } from "../../core/cidr";
 
 /** Parses a CIDR the test knows to be valid. */
 export function cidr(text: string): Ipv4Cidr {

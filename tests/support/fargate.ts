@@ -1,7 +1,7 @@
 /**
  * The arguments of a small FargateService that the component tests vary one field at a time.
  */
-import type { FargateServiceArgs } from "../../components/fargateService";
+import type { FargateServiceArgs } from "../../components/service/fargateService";
 
 export function serviceArgs(overrides: Partial<FargateServiceArgs> = {}): FargateServiceArgs {
     return {

@@ -9,7 +9,7 @@ import * as path from "path";
 import { isDeepStrictEqual } from "util";
 import { readStackConfig, shippedStacks as shippedStackFiles } from "../../scripts/stackConfig";
 import type { BerthOutputs } from "../../program";
-import { catalog, type CatalogService } from "../../services/catalog";
+import { catalog, type CatalogService } from "../../catalog";
 
 // Internal, but the only way to know that every registration has reached the mocks.
 // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -1,5 +1,5 @@
 import * as assert from "node:assert";
-import { AUTH_MODES as CATALOGUE_AUTH_MODES, resolveCatalog, serviceEnvironment } from "../../catalog";
+import { AUTH_MODES as CATALOGUE_AUTH_MODES, resolveCatalog, serviceEnvironment } from "../../../catalog";
 import { matchRoute, parseRoutes } from "../src/routes";
 
 describe("gateway routes", () => {

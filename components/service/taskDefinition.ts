@@ -1,0 +1,381 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { childName, stackRolePath } from "../naming";
+import { cpuArchitecture, type Platform } from "../../core/platform";
+import { CONTAINER_HEALTH_CHECK, STOP_TIMEOUT } from "../../core/rollout";
+import { COLLECTOR_CONTAINER, collectorContainer, tracingEnvironment, XRAY_ACTIONS } from "../../core/tracing";
+
+/** The name of the container port that Service Connect and the target group find the service by. */
+export const PORT_NAME = "http";
+
+/**
+ * Memory left in each task for the Service Connect proxy, which ECS adds to the task without a container
+ * definition: AWS recommends adding "at least 64 MiB of memory to your task CPU and memory for the Service
+ * Connect proxy container" (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-connect-concepts.html#service-connect-concepts-proxy).
+ */
+export const SERVICE_CONNECT_PROXY_MEMORY = 64;
+
+/** A sidecar's memory hard limit when its spec names none: `node -e 0` (the readiness gate) peaks near 40 MiB. */
+export const SIDECAR_MEMORY = 64;
+
+/** The least memory Berth gives the service's own container. */
+const MIN_SERVICE_MEMORY = 128;
+
+/**
+ * The service container's memory hard limit (`memory`, which ecs-task-definition-memory-hard-limit asks of
+ * every container): the task's memory less the sidecars' limits and the Service Connect proxy's share. On
+ * Fargate the containers' reservations must fit in the task's memory, and a container's `memory` counts as
+ * its reservation when it sets no `memoryReservation`.
+ */
+export function serviceContainerMemory(taskMemory: number, sidecars: readonly Pick<ContainerSpec, "memory">[]): number {
+    return taskMemory - SERVICE_CONNECT_PROXY_MEMORY - sidecars.reduce((sum, c) => sum + (c.memory ?? SIDECAR_MEMORY), 0);
+}
+
+/** One container of the task. */
+export interface ContainerSpec {
+    /** The container's name, unique in the task. */
+    name: string;
+    /** The image, pinned to a digest for the service's own container. */
+    image: pulumi.Input<string>;
+    /**
+     * The port it listens on, exposed under the name `http` (Service Connect finds the service by it).
+     * Omitted: the container exposes no port (a sidecar that only sends).
+     */
+    port?: number;
+    /** Plain environment variables. */
+    environment?: Record<string, pulumi.Input<string>>;
+    /**
+     * Variables ECS fills in from Secrets Manager or SSM Parameter Store at start: variable name to the
+     * secret's ARN. The execution role may read only the ARNs listed in `TaskDefinitionArgs.secretArns`.
+     * @default {}
+     */
+    secrets?: Record<string, pulumi.Input<string>>;
+    /** The container health check command, e.g. `["CMD", "node", "-e", "..."]`. Omitted: none. */
+    healthCheckCommand?: string[];
+    /**
+     * Whether the task stops when this container stops.
+     * @default true
+     */
+    essential?: boolean;
+    /** The command, replacing the image's. Omitted: the image's own. */
+    command?: string[];
+    /**
+     * The container's memory hard limit in MiB: ECS stops the container beyond it.
+     * @default the service's container: `serviceContainerMemory()`; a sidecar: `SIDECAR_MEMORY`
+     */
+    memory?: number;
+    /**
+     * Containers this one starts after, e.g. `[{ containerName: "users", condition: "HEALTHY" }]`.
+     * @default []
+     */
+    dependsOn?: Array<{ containerName: string; condition: "START" | "COMPLETE" | "SUCCESS" | "HEALTHY" }>;
+    /**
+     * Task volumes mounted into the container, e.g. writable paths under a read-only root file system.
+     * @default []
+     */
+    mountPoints?: Array<{ sourceVolume: string; containerPath: string; readOnly: boolean }>;
+    /**
+     * The non-root `uid:gid` this container runs as, for a sidecar from another image with a user of its own.
+     * @default the task's `user`
+     */
+    user?: string;
+}
+
+/**
+ * The task-role permissions ECS Exec needs: the SSM agent in the container opens its channels with them
+ * (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html, "IAM permissions required for
+ * ECS Exec").
+ */
+export const EXEC_ACTIONS = [
+    "ssmmessages:CreateControlChannel",
+    "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel",
+    "ssmmessages:OpenDataChannel",
+] as const;
+
+/**
+ * Where ECS Exec writes inside the container. AWS documents ECS Exec as unsupported with
+ * `readonlyRootFilesystem` because the SSM agent "requires that the container file system is able to be
+ * written to" (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html, Considerations).
+ * The agent keeps its state under `/var/lib/amazon/ssm` and its logs under `/var/log/amazon/ssm`
+ * (amazon-ecs-agent agent/engine/execcmd/manager_linux.go), and writes under `/managed-agents` as well: the
+ * workaround of aws/containers-roadmap#1359 and of aws-containers/amazon-ecs-exec-checker#71 mounts exactly
+ * `/managed-agents`, `/var/lib/amazon/ssm` and `/var/log/amazon/ssm` writable. Task volumes on those trees
+ * keep the root file system read-only. The
+ * agent runs as root (`execAgentCmdUser = "0"` in manager_start_linux.go), so a non-root container user
+ * does not stop it writing there.
+ */
+export const EXEC_WRITABLE_PATHS = ["/managed-agents", "/var/lib/amazon", "/var/log/amazon"] as const;
+
+/** The task volume mounted at one of `EXEC_WRITABLE_PATHS`. */
+function execVolumeName(path: string): string {
+    return `exec${path.replace(/\//g, "-")}`;
+}
+
+export interface TaskDefinitionArgs {
+    /** The task definition family, unique in the account and region, e.g. `berth-dev-users`. */
+    family: string;
+    /** Task CPU units (1024 = 1 vCPU); with `memory`, a pair Fargate accepts. */
+    cpu: number;
+    /** Task memory in MiB. */
+    memory: number;
+    /**
+     * The image's CPU architecture.
+     * @default "linux/amd64"
+     */
+    platform?: Platform;
+    /** The region, for the awslogs driver. */
+    region: string;
+    /** The CloudWatch Logs group every container writes to, each under its own stream prefix. */
+    logGroupName: string;
+    /** Days the logs are kept. */
+    logRetentionDays: number;
+    /**
+     * The KMS key (ARN) that encrypts the log group; its key policy must let CloudWatch Logs use it.
+     * @default none: CloudWatch Logs' own encryption
+     */
+    logKmsKeyArn?: pulumi.Input<string>;
+    /**
+     * Tags of the task definition, e.g. the commit its image was built from.
+     * @default {}
+     */
+    tags?: Record<string, pulumi.Input<string>>;
+    /**
+     * The user every container runs as, `uid:gid`, the non-root user of the service's image (its Dockerfile's
+     * `USER`). Set in the task definition too, because ecs-task-definition-linux-user-non-root reads the task
+     * definition, not the image.
+     */
+    user: string;
+    /** The service's own container: it gets the stop timeout, init process and read-only root file system. */
+    container: ContainerSpec;
+    /**
+     * More containers in the task, e.g. an OpenTelemetry collector; they get the same logging and hardening.
+     * @default []
+     */
+    sidecars?: ContainerSpec[];
+    /**
+     * Secrets Manager secrets the execution role may read (`secretsmanager:GetSecretValue`), for the
+     * containers' `secrets`: the secrets' ARNs, without a JSON key.
+     * @default []
+     */
+    secretArns?: pulumi.Input<string>[];
+    /**
+     * Secrets Manager secrets the task role may read (`secretsmanager:GetSecretValue`): what the service's
+     * own code reads at run time, such as the database's credentials after a rotation.
+     * @default []
+     */
+    taskSecretArns?: pulumi.Input<string>[];
+    /**
+     * ECS Exec into the service's container: the task role gets `EXEC_ACTIONS`, and the container writable
+     * volumes at `EXEC_WRITABLE_PATHS` while its root file system stays read-only.
+     * @default false
+     */
+    execCommand?: boolean;
+    /**
+     * SSM Parameter Store parameters the execution role may read (`ssm:GetParameters`), for the containers'
+     * `secrets`.
+     * @default []
+     */
+    parameterArns?: pulumi.Input<string>[];
+    /**
+     * Traces to AWS X-Ray: the ADOT collector as a sidecar (`collectorContainer`), the service's container
+     * told to export to it and to keep `sampleRatio` of the traces it starts (`tracingEnvironment`), and the
+     * task role allowed `XRAY_ACTIONS`.
+     * @default none: no collector, no variables, no permission
+     */
+    tracing?: { sampleRatio: number };
+    /**
+     * `pulumi destroy` refuses to delete the log group (Pulumi's `protect`).
+     * @default false
+     */
+    protectLogs?: boolean;
+    /**
+     * Deleting the stack leaves the log group in CloudWatch (Pulumi's `retainOnDelete`).
+     * @default false
+     */
+    retainLogs?: boolean;
+    /**
+     * The managed policy (ARN) every IAM role this creates carries as its permissions boundary (`RoleBoundary`).
+     * @default none
+     */
+    permissionsBoundary?: pulumi.Input<string>;
+}
+
+/** What `createTaskDefinition` made. */
+export interface TaskDefinitionParts {
+    taskDefinition: aws.ecs.TaskDefinition;
+    logGroup: aws.cloudwatch.LogGroup;
+    executionRole: aws.iam.Role;
+    taskRole: aws.iam.Role;
+}
+
+/**
+ * A Fargate task definition with its log group and roles: an execution role with AWS's managed ECS
+ * execution policy (pull the image, write logs) plus read access to exactly `secretArns` and `parameterArns`,
+ * and a task role with no permissions but ECS Exec's channels (`execCommand`) and X-Ray's `PutTraceSegments`
+ * (`tracing`, which also adds the ADOT collector beside the service).
+ *
+ * Old revisions stay registered (`skipDestroy`): the circuit breaker rolls a failed deployment back to the
+ * last revision that completed, which a replacement would otherwise deregister.
+ */
+export function createTaskDefinition(name: string, args: TaskDefinitionArgs, parent: pulumi.Resource): TaskDefinitionParts {
+    const opts = { parent };
+    const logGroup = new aws.cloudwatch.LogGroup(childName(name, "logs"), {
+        name: args.logGroupName,
+        retentionInDays: args.logRetentionDays,
+        kmsKeyId: args.logKmsKeyArn,
+    }, { parent, protect: args.protectLogs ?? false, retainOnDelete: args.retainLogs ?? false });
+
+    const executionRole = createRole(name, "execution-role", "ECS pulls the image, writes the logs and reads the secrets of the service", args.permissionsBoundary, parent);
+    new aws.iam.RolePolicyAttachment(childName(name, "execution-policy"), {
+        role: executionRole.name,
+        policyArn: aws.iam.ManagedPolicy.AmazonECSTaskExecutionRolePolicy,
+    }, opts);
+    // ECS needs kms:Decrypt only for secrets under a customer managed key, not the AWS managed default keys
+    // (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html, "Required IAM
+    // permissions for Amazon ECS secrets"); Berth's secrets and the RDS-managed one use aws/secretsmanager.
+    const statements = [
+        { Action: ["secretsmanager:GetSecretValue"], Resource: args.secretArns ?? [] },
+        { Action: ["ssm:GetParameters"], Resource: args.parameterArns ?? [] },
+    ].filter((s) => s.Resource.length > 0);
+    if (statements.length > 0) {
+        new aws.iam.RolePolicy(childName(name, "secrets-policy"), {
+            role: executionRole.name,
+            policy: pulumi.jsonStringify({
+                Version: "2012-10-17",
+                Statement: statements.map((s) => ({ Effect: "Allow", ...s })),
+            }),
+        }, opts);
+    }
+    const taskRole = createRole(name, "task-role", "Runtime permissions of the service's code: none by default", args.permissionsBoundary, parent);
+    if ((args.taskSecretArns ?? []).length > 0) {
+        new aws.iam.RolePolicy(childName(name, "task-secrets-policy"), {
+            role: taskRole.name,
+            policy: pulumi.jsonStringify({
+                Version: "2012-10-17",
+                Statement: [{ Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: args.taskSecretArns }],
+            }),
+        }, opts);
+    }
+    const exec = args.execCommand ?? false;
+    if (exec) {
+        new aws.iam.RolePolicy(childName(name, "exec-policy"), {
+            role: taskRole.name,
+            policy: JSON.stringify({
+                Version: "2012-10-17",
+                // ssmmessages has no resource-level permissions: "*" is the only resource these actions take.
+                Statement: [{ Effect: "Allow", Action: [...EXEC_ACTIONS], Resource: "*" }],
+            }),
+        }, opts);
+    }
+    const traced = args.tracing ? withTracing(name, args.container, args.tracing.sampleRatio, taskRole, parent) : args.container;
+    const container: ContainerSpec = exec
+        ? {
+            ...traced,
+            mountPoints: [
+                ...(traced.mountPoints ?? []),
+                ...EXEC_WRITABLE_PATHS.map((path) => ({ sourceVolume: execVolumeName(path), containerPath: path, readOnly: false })),
+            ],
+        }
+        : traced;
+
+    const sidecars = [...(args.sidecars ?? []), ...(args.tracing ? [collectorContainer(args.region)] : [])];
+    const memory = args.container.memory ?? serviceContainerMemory(args.memory, sidecars);
+    if (memory < MIN_SERVICE_MEMORY) {
+        throw new Error(`task definition "${name}": ${args.memory} MiB leave the service's container ${memory} MiB after its sidecars and the Service Connect proxy; allowed: a task memory that leaves at least ${MIN_SERVICE_MEMORY} MiB`);
+    }
+    for (const [where, user] of [["user", args.user], ...sidecars.filter((c) => c.user !== undefined).map((c) => [`sidecar ${c.name}'s user`, c.user!])]) {
+        if (/^(root|0)(:|$)/.test(user)) {
+            throw new Error(`task definition "${name}": ${where} is ${JSON.stringify(user)}; allowed: a non-root uid:gid such as 10001:10001`);
+        }
+    }
+    const log = { group: logGroup.name, region: args.region };
+    const specs = [{ ...container, memory }, ...sidecars.map((c) => ({ ...c, memory: c.memory ?? SIDECAR_MEMORY }))];
+    const taskDefinition = new aws.ecs.TaskDefinition(childName(name, "task"), {
+        family: args.family,
+        requiresCompatibilities: ["FARGATE"],
+        networkMode: "awsvpc",
+        cpu: String(args.cpu),
+        memory: String(args.memory),
+        runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: cpuArchitecture(args.platform ?? "linux/amd64") },
+        executionRoleArn: executionRole.arn,
+        taskRoleArn: taskRole.arn,
+        containerDefinitions: pulumi.jsonStringify(specs.map((c) => containerDefinition(c, log, args.user))),
+        // Fargate task storage, empty at start and gone with the task.
+        volumes: exec ? EXEC_WRITABLE_PATHS.map((path) => ({ name: execVolumeName(path) })) : undefined,
+        skipDestroy: true,
+        tags: args.tags,
+    }, opts);
+    return { taskDefinition, logGroup, executionRole, taskRole };
+}
+
+/**
+ * The service's container with the variables that send its spans to the collector, starting once the
+ * collector has started (so that its first spans find the receiver; ECS stops dependents first, so the
+ * collector also outlives the service's last spans: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDependency.html),
+ * and the task role's permission to send them on.
+ */
+function withTracing(name: string, container: ContainerSpec, sampleRatio: number, taskRole: aws.iam.Role, parent: pulumi.Resource): ContainerSpec {
+    new aws.iam.RolePolicy(childName(name, "xray-policy"), {
+        role: taskRole.name,
+        policy: JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [{ Effect: "Allow", Action: [...XRAY_ACTIONS], Resource: "*" }],
+        }),
+    }, { parent });
+    return {
+        ...container,
+        environment: { ...container.environment, ...tracingEnvironment(sampleRatio) },
+        dependsOn: [...(container.dependsOn ?? []), { containerName: COLLECTOR_CONTAINER, condition: "START" }],
+    };
+}
+
+function createRole(name: string, role: string, description: string, permissionsBoundary: pulumi.Input<string> | undefined, parent: pulumi.Resource): aws.iam.Role {
+    return new aws.iam.Role(childName(name, role), {
+        path: stackRolePath(),
+        permissionsBoundary,
+        description,
+        assumeRolePolicy: JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [{ Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole" }],
+        }),
+    }, { parent });
+}
+
+/** One entry of `containerDefinitions`, as ECS takes it. Variables are sorted so that order never diffs. */
+export function containerDefinition(
+    spec: ContainerSpec,
+    log: { group: pulumi.Input<string>; region: string },
+    user: string,
+): Record<string, unknown> {
+    const sorted = (vars: Record<string, pulumi.Input<string>> | undefined) =>
+        Object.entries(vars ?? {}).sort(([a], [b]) => a.localeCompare(b));
+    return {
+        name: spec.name,
+        image: spec.image,
+        essential: spec.essential ?? true,
+        command: spec.command,
+        user: spec.user ?? user,
+        memory: spec.memory,
+        dependsOn: spec.dependsOn,
+        mountPoints: spec.mountPoints,
+        portMappings: spec.port === undefined ? [] : [{
+            name: PORT_NAME,
+            containerPort: spec.port,
+            hostPort: spec.port,
+            protocol: "tcp",
+            appProtocol: "http",
+        }],
+        environment: sorted(spec.environment).map(([name, value]) => ({ name, value })),
+        secrets: sorted(spec.secrets).map(([name, valueFrom]) => ({ name, valueFrom })),
+        logConfiguration: {
+            logDriver: "awslogs",
+            options: { "awslogs-group": log.group, "awslogs-region": log.region, "awslogs-stream-prefix": spec.name },
+        },
+        healthCheck: spec.healthCheckCommand ? { command: spec.healthCheckCommand, ...CONTAINER_HEALTH_CHECK } : undefined,
+        stopTimeout: STOP_TIMEOUT,
+        readonlyRootFilesystem: true,
+        // A tiny init as PID 1 forwards SIGTERM and reaps zombies.
+        linuxParameters: { initProcessEnabled: true },
+    };
+}
