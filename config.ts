@@ -141,7 +141,7 @@ export type ServiceSecret =
 export const PRESETS: Readonly<Record<EnvironmentName, Readonly<Preset>>> = {
     test: {
         // One t4g.nano instead of a NAT gateway: a tenth of the cost; it recovers from a failed host or check
-        // by itself, and `pulumi up --refresh` starts it when stopped (components/network/network.ts, README "NAT").
+        // by itself, and `pulumi up --refresh` starts it when stopped (components/network/network.ts, docs/scaling.md, "NAT").
         natStrategy: "instance",
         cpu: 256,
         memory: 512,
@@ -362,7 +362,7 @@ const KEYS = {
     requestsPerTarget: { schema: wholeNumber(1, 100_000), allowed: "a whole number from 1 to 100000 (ALB requests per task per minute)" },
     ecsExec: { schema: boolean, allowed: "true or false" },
     alarmEmail: { schema: z.email(), allowed: "an e-mail address such as ops@example.com" },
-    scaleSchedules: { schema: z.string(), allowed: "a list of schedules (see README, \"Scheduled scaling\")" },
+    scaleSchedules: { schema: z.string(), allowed: "a list of schedules (see docs/scaling.md, \"Scheduled scaling\")" },
     cpu: { schema: wholeNumber(1, 1_000_000), allowed: `one of ${Object.keys(FARGATE_SIZES).join(", ")}` },
     memory: { schema: wholeNumber(1, 1_000_000), allowed: "a Fargate memory size in MiB" },
     desiredCount: { schema: wholeNumber(0, MAX_TASKS), allowed: `a whole number from 0 to ${MAX_TASKS}` },
@@ -380,7 +380,7 @@ const KEYS = {
         allowed: `a whole number from ${MIN_KEEP_IMAGES} (the running image, the one a rollback returns to, the one rolling out) to 1000`,
     },
     allowHttpOnly: { schema: boolean, allowed: "true or false (true lets a prod stack serve plain HTTP without a domain)" },
-    edge: { schema: z.enum(EDGES), allowed: `one of ${EDGES.join(", ")} (see README, "The edge: gateway or ALB")` },
+    edge: { schema: z.enum(EDGES), allowed: `one of ${EDGES.join(", ")} (see docs/gateway.md, "The edge: gateway or ALB")` },
     edgeJwt: {
         schema: json(z.strictObject({
             issuer: z.string().min(1),
@@ -421,7 +421,7 @@ const KEYS = {
     },
     services: { schema: z.string(), allowed: "an object of per-service overrides" },
     pipeline: { schema: z.string(), allowed: 'an object such as {"repository": "acme/berth", "environments": ["dev"]}' },
-    database: { schema: z.string(), allowed: "an object of database settings (see README)" },
+    database: { schema: z.string(), allowed: "an object of database settings (see docs/settings.md)" },
     secrets: { schema: z.string(), allowed: "an object of per-service secrets" },
 } as const;
 
@@ -575,7 +575,7 @@ export function loadSettings(
     if (environment === "prod" && merged.natStrategy === "instance") {
         problems.push(
             `${ns}natStrategy is "instance" in a prod stack; allowed in prod: single, perAz (one EC2 instance is a single point ` +
-            "of failure with a burstable instance's bandwidth; see README, \"NAT\")",
+            "of failure with a burstable instance's bandwidth; see docs/scaling.md, \"NAT\")",
         );
     }
     if (environment === "prod" && merged.spotPercent > 0 && merged.onDemandBase < 1) {
@@ -795,7 +795,7 @@ function serviceRollouts(spec: {
             problems.push(
                 `${key} is ${JSON.stringify(rollout)}${source}, with the ${spec.environment} preset's values for what it leaves out: a release ` +
                 `takes about ${formatDuration(timeline.release)}; allowed: at most ${formatDuration(MAX_RELEASE)} (shorter bakes, larger steps), ` +
-                "so that `pulumi up` in the pipeline's deploy jobs sees the backends' and then the gateway's release through (README, \"Rollout strategies\")",
+                "so that `pulumi up` in the pipeline's deploy jobs sees the backends' and then the gateway's release through (docs/releases.md, \"Rollout strategies\")",
             );
         }
         out[service.name] = rollout;
@@ -956,7 +956,7 @@ const DATABASE_KEYS = {
     },
     performanceInsights: { schema: boolean, allowed: "true or false" },
     finalSnapshot: { schema: boolean, allowed: "true or false" },
-    cidr: { schema: z.string(), allowed: "an IPv4 network for the isolated subnets (see README)" },
+    cidr: { schema: z.string(), allowed: "an IPv4 network for the isolated subnets (see docs/data.md, \"Where it runs\")" },
 } as const;
 
 /**

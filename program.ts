@@ -78,7 +78,7 @@ export interface DatabaseOutput {
     address: pulumi.Output<string>;
     port: pulumi.Output<number>;
     name: pulumi.Output<string>;
-    /** The RDS-managed secret with `username` and `password` (read it with the AWS CLI; see README). */
+    /** The RDS-managed secret with `username` and `password` (read it with the AWS CLI; see docs/data.md, "Connect for maintenance"). */
     secretArn: pulumi.Output<string>;
     identifier: pulumi.Output<string>;
 }

@@ -23,7 +23,7 @@ export type ServiceKind = "public" | "backend";
 /**
  * Who may call a backend's routes through the gateway: anyone (`none`), a bearer of a JWT the gateway
  * verifies (`jwt`), or a holder of an API key (`apiKey`). Where the keys come from: the gateway's
- * `AUTH_*` environment variables (README, "Authentication").
+ * `AUTH_*` environment variables (docs/gateway.md, "Authentication").
  */
 export type AuthMode = "none" | "jwt" | "apiKey";
 export const AUTH_MODES: readonly AuthMode[] = ["none", "jwt", "apiKey"];
@@ -137,7 +137,7 @@ export interface ServiceDeclaration {
     database?: true | { env?: Partial<DatabaseVariables> };
     /**
      * How a new version takes over: `rolling` (ECS replaces tasks), `canary`, `linear` or `blueGreen` (ECS runs
-     * both versions and moves the traffic: see README, "Rollout strategies"). Parameters left out come from
+     * both versions and moves the traffic: see docs/releases.md, "Rollout strategies"). Parameters left out come from
      * the stack's preset; `berth:services.<name>.rollout` overrides this per stack.
      * @example "canary"
      * @example { strategy: "linear", stepPercent: 25, stepBakeMinutes: 2 }

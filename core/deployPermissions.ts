@@ -24,8 +24,8 @@ import { TRAFFIC_SHIFT_POLICY } from "./rolloutStrategy";
 /** Which resources a write may touch. */
 export type Scope =
     /**
-     * Any resource of the service: AWS offers no narrower scope for these calls (README, "What the deploy role
-     * can and cannot do", says why for each).
+     * Any resource of the service: AWS offers no narrower scope for these calls
+     * (docs/pipeline.md, "The deploy role, and why the stack creates it", says why for each).
      */
     | "any"
     /**

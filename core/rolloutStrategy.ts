@@ -252,7 +252,7 @@ export function ecsDeploymentConfiguration(rollout: Rollout): {
     }
 }
 
-/** A rollout in a few words, for messages and the README's table: `canary 10 % for 5 min, bake 5 min`. */
+/** A rollout in a few words, for messages and the table of docs/releases.md: `canary 10 % for 5 min, bake 5 min`. */
 export function describeRollout(rollout: Rollout): string {
     switch (rollout.strategy) {
         case "rolling":

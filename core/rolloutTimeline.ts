@@ -1,7 +1,7 @@
 /**
  * The expected timeline of one service's release, per strategy, from the timings the components use
  * (rollout.ts, the rollback alarms' windows in alarms.ts) and the strategy's own parameters. Pure: the
- * deployment check's timeout, the configuration's limit and README's table all come from here.
+ * deployment check's timeout, the configuration's limit and the table of docs/releases.md all come from here.
  *
  * What ECS does, in order (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/blue-green-deployment-how-it-works.html,
  * lifecycle stages in https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ServiceDeployment.html):
@@ -116,7 +116,7 @@ export function deploymentCheckTimeout(timeline: RolloutTimeline): number {
     return timeline.release + DEPLOYMENT_TIMEOUT;
 }
 
-/** A duration as README shows it: `45 s`, `4 min 5 s`, `1 h 3 min`. */
+/** A duration as the docs show it: `45 s`, `4 min 5 s`, `1 h 3 min`. */
 export function formatDuration(seconds: number): string {
     const s = Math.round(seconds);
     if (s < 60) {
@@ -130,8 +130,8 @@ export function formatDuration(seconds: number): string {
 }
 
 /**
- * README's table of timelines: per preset and strategy, for a public service (the gateway) and a backend.
- * A test holds README to it, so that the table says what the code computes.
+ * The table of timelines in docs/releases.md: per preset and strategy, for a public service (the gateway) and
+ * a backend. A test holds the page to it, so that the table says what the code computes.
  */
 export function timelineTable(presets: ReadonlyArray<{ name: string; rollouts: readonly Rollout[] }>): string[] {
     const rows = [

@@ -445,7 +445,7 @@ export function dashboardMetrics(s: Settings, catalog: readonly CatalogService[]
     return sum(body.widgets.map((w) => w.properties.metrics?.length ?? 0));
 }
 
-/** The estimate as a Markdown table, the form README shows. */
+/** The estimate as a Markdown table, the form docs/cost.md shows. */
 export function costMarkdown(estimate: CostEstimate): string {
     const rows = estimate.items.map((i) => `| ${i.name} | ${i.detail} | ${usd(i.monthly)} |`);
     return [

@@ -49,7 +49,7 @@ export const PRICES = {
         source: {
             url: "https://aws.amazon.com/ec2/pricing/on-demand/ and https://aws.amazon.com/ebs/pricing/",
             // Not found in a stored copy here: AWS's long-standing list prices (t4g.nano $0.0042, about $3 a
-            // month as README's NAT section says; gp3 $0.08 per GB-month).
+            // month as docs/scaling.md, "NAT", says; gp3 $0.08 per GB-month).
             readThrough: [],
         },
         /** Linux on-demand, per instance-hour. */
@@ -163,7 +163,7 @@ export const PRICES = {
     secretsManager: {
         source: {
             url: "https://aws.amazon.com/secrets-manager/pricing/",
-            readThrough: ["the figure README's database section gives, read for the database work on 24 November 2026"],
+            readThrough: ["the figure README's database section gave (now docs/data.md, \"Monthly cost\"), read for the database work on 24 November 2026"],
         },
         secretMonth: 0.4,
     },

@@ -40,7 +40,7 @@ export interface UsageAssumptions {
     containerInsights: { metricsPerCluster: number; metricsPerService: number; performanceLogGbPerTask: number };
     /**
      * What an ECR repository stores: the base image's layers once, and one layer per kept image (the service's
-     * bundle), as measured in README's "Images" (230-231 MB images, 2.4-3.0 MB above the base).
+     * bundle), as measured in docs/services.md, "Images" (230-231 MB images, 2.4-3.0 MB above the base).
      */
     image: { baseGb: number; layerGbPerImage: number };
     /**
@@ -73,7 +73,7 @@ export const USAGE_ASSUMPTIONS: Readonly<Record<"test" | "prod", Readonly<UsageA
         containerInsights: { metricsPerCluster: 12, metricsPerService: 20, performanceLogGbPerTask: 0.05 },
         image: { baseGb: 0.23, layerGbPerImage: 0.003 },
         fargateSpotDiscount: 0.68,
-        // A team's dev stack usually has an account of its own (README, "Cost").
+        // A team's dev stack usually has an account of its own (docs/cost.md).
         aloneInAccount: true,
     },
     prod: {

@@ -1,7 +1,7 @@
 /**
  * `npm run acceptance -- <stack> [--region <region>]`: deploys a new stack of the `test` preset to the
  * account of the current AWS credentials, probes it, releases it three ways, destroys it and checks that
- * nothing of it is left (README, "Acceptance run on your account"). The steps and judgements are
+ * nothing of it is left (docs/deploy.md, "Acceptance run on your account"). The steps and judgements are
  * `scripts/acceptanceRun.ts`; this file wires Pulumi's Automation API, fetch and the AWS SDK to them.
  */
 import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
@@ -52,7 +52,7 @@ export function prerequisiteProblems(found: { pulumi: string | undefined; creden
         problems.push("The Pulumi CLI is missing: no `pulumi` on PATH. Install it (https://www.pulumi.com/docs/install/) and log in (`pulumi login`).");
     }
     if (found.credentials !== undefined) {
-        problems.push(`No AWS credentials: ${found.credentials}. Set them as for \`pulumi up\` (README, "Deploy to AWS").`);
+        problems.push(`No AWS credentials: ${found.credentials}. Set them as for \`pulumi up\` (docs/deploy.md, "Deploy to AWS").`);
     }
     return problems;
 }

@@ -1,6 +1,6 @@
 /**
- * The acceptance run's steps and judgements (`npm run acceptance -- <stack>`, README "Acceptance run on your
- * account"): a fresh stack is deployed, probed through its URL, released three ways, destroyed and checked
+ * The acceptance run's steps and judgements (`npm run acceptance -- <stack>`,
+ * docs/deploy.md, "Acceptance run on your account"): a fresh stack is deployed, probed through its URL, released three ways, destroyed and checked
  * for leftovers. Everything it touches comes in as a client (the Pulumi stack, HTTP, the AWS SDK clients, the
  * marker file, the clock), so that the whole plan runs here against fakes; `scripts/acceptance.ts` wires the
  * real ones.

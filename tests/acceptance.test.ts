@@ -431,7 +431,7 @@ describe("npm run acceptance", () => {
     it("names each missing prerequisite", () => {
         assert.deepStrictEqual(prerequisiteProblems({ pulumi: undefined, credentials: "Could not load credentials from any providers" }), [
             "The Pulumi CLI is missing: no `pulumi` on PATH. Install it (https://www.pulumi.com/docs/install/) and log in (`pulumi login`).",
-            "No AWS credentials: Could not load credentials from any providers. Set them as for `pulumi up` (README, \"Deploy to AWS\").",
+            "No AWS credentials: Could not load credentials from any providers. Set them as for `pulumi up` (docs/deploy.md, \"Deploy to AWS\").",
         ]);
         assert.deepStrictEqual(prerequisiteProblems({ pulumi: "/usr/local/bin/pulumi", credentials: undefined }), []);
     });

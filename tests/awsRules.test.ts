@@ -4,7 +4,7 @@
  * documents each one (tests/support/awsRules.ts).
  *
  * `prod` with its domain passes every rule. A stack fails exactly the rules its settings relax, each by a
- * named setting (README lists them with their cost), and flipping one such setting moves exactly its rule.
+ * named setting (docs/security.md lists them with their cost), and flipping one such setting moves exactly its rule.
  */
 import * as assert from "assert";
 import { loadSettings, PRESETS, type Preset } from "../config";
@@ -12,7 +12,7 @@ import { catalog, declarations, resolveCatalog } from "../catalog";
 import { evaluateRules, failingRules, relaxedRules, RULES, type Finding } from "./support/awsRules";
 import { HOSTED_ZONE_ID, runBerth, shippedStacks, stackConfig } from "./support/pulumi";
 
-/** `prod` as a team runs it once it has set its domain (README, "HTTPS and domains"). */
+/** `prod` as a team runs it once it has set its domain (docs/deploy.md, "HTTPS and domains"). */
 function prodWithDomain(): Record<string, string> {
     const config: Record<string, string> = { ...stackConfig("prod"), "berth:domain": "example.com", "berth:hostedZoneId": HOSTED_ZONE_ID };
     delete config["berth:allowHttpOnly"];

@@ -499,7 +499,7 @@ describe("berth:edge", () => {
     });
 
     it("refuses an edge it does not know, and a JWT check the gateway would not use", () => {
-        assert.deepStrictEqual(problems({ "berth:edge": "nginx" }), ['berth:edge is "nginx"; allowed: one of gateway, alb (see README, "The edge: gateway or ALB")']);
+        assert.deepStrictEqual(problems({ "berth:edge": "nginx" }), ['berth:edge is "nginx"; allowed: one of gateway, alb (see docs/gateway.md, "The edge: gateway or ALB")']);
         assert.match(problems({ "berth:edgeJwt": JWT }).join("\n"), /^berth:edgeJwt is set while berth:edge is "gateway", which reads its own AUTH_\* secrets; allowed: berth:edgeJwt only with berth:edge "alb"$/);
         assert.match(problems({ "berth:edge": "alb", "berth:edgeJwt": JSON.stringify({ issuer: "x", jwksUrl: "http://issuer.example.com/jwks" }) }).join("\n"),
             /^berth:edgeJwt is .*; allowed: \{"issuer": /);

@@ -315,7 +315,7 @@ describe("capacity and sizing", () => {
     it("leave prod's services half a vCPU and 1 GiB after the Service Connect proxy's recommended share", () => {
         assert.ok(PRESETS.prod.cpu - SERVICE_CONNECT_PROXY.cpu >= 512, `${PRESETS.prod.cpu - SERVICE_CONNECT_PROXY.cpu} CPU units`);
         assert.ok(PRESETS.prod.memory - SERVICE_CONNECT_PROXY.memoryMiB >= 1024 - SERVICE_CONNECT_PROXY.memoryMiB);
-        // test shares its quarter vCPU with the proxy on purpose (README, "Task sizes").
+        // test shares its quarter vCPU with the proxy on purpose (docs/scaling.md, "Task sizes and the Service Connect proxy").
         assert.ok(PRESETS.test.memory - SERVICE_CONNECT_PROXY.memoryMiB >= 256);
     });
 });

@@ -618,7 +618,7 @@ describe("deploy access for GitHub Actions", () => {
             for (const { name, h } of runs) {
                 const doc = deployPolicyOf(h);
                 const writes = [...new Set(doc.Statement.filter((s) => s.Effect === "Allow").flatMap((s) => s.Action))].filter((a) => !READ.test(a));
-                // The calls AWS lets no policy tie to the resource they act on, granted on "*" (README lists them):
+                // The calls AWS lets no policy tie to the resource they act on, granted on "*" (docs/pipeline.md lists them):
                 // creating something new beside it, never changing or deleting it.
                 const unscoped = new Set(statement(doc, "Write").Action);
                 const found: string[] = [];

@@ -352,7 +352,7 @@ export class Network extends pulumi.ComponentResource {
     /**
      * One EC2 instance doing NAT for every AZ (test stacks): a t4g.nano costs a small fraction of a NAT
      * gateway and charges nothing per GB, but it is one instance in one AZ, with a burstable instance's
-     * bandwidth (see README, "NAT"). It runs the current Amazon Linux 2023 (looked up in SSM when it is
+     * bandwidth (see docs/scaling.md, "NAT"). It runs the current Amazon Linux 2023 (looked up in SSM when it is
      * created; later AMI releases do not replace it: `pulumi up --replace` does), answers only the VPC's
      * own range, needs IMDSv2, and forwards traffic that is not its own (source/destination check off,
      * https://docs.aws.amazon.com/vpc/latest/userguide/VPC_NAT_Instance.html).
@@ -412,7 +412,7 @@ export class Network extends pulumi.ComponentResource {
      * saved the iptables rules and turned forwarding on for good, so a reboot or recovery comes back as a NAT.
      * Both notify the alarm topic, when given, on ALARM and on OK. A stopped instance is not failing and no alarm starts it: the stack declares the instance `running`
      * (the provider's `aws_ec2_instance_state`, `aws.ec2transitgateway.InstanceState` in @pulumi/aws), so
-     * `pulumi up --refresh` sees it stopped and starts it (README, "NAT").
+     * `pulumi up --refresh` sees it stopped and starts it (docs/scaling.md, "NAT").
      */
     private createNatInstanceRecovery(instance: aws.ec2.Instance, region: string, alarmTopicArn: pulumi.Input<string> | undefined): void {
         const notify = alarmTopicArn === undefined ? [] : [alarmTopicArn];

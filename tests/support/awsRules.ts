@@ -51,7 +51,7 @@ export interface Rule {
     evaluate(r: Recorded, all: Recording): Verdict;
     /**
      * The stack setting that relaxes this rule in `settings`, if one does: the rules `test` may fail to
-     * save money (README lists them with their cost), or that a stack switches off on purpose.
+     * save money (docs/security.md lists them with their cost), or that a stack switches off on purpose.
      */
     relaxedBy?(settings: Settings): string | undefined;
 }

@@ -1,5 +1,5 @@
 /**
- * The error shape README promises, for the requests that used to escape it: ones Fastify or node:http
+ * The error shape docs/services.md promises, for the requests that used to escape it: ones Fastify or node:http
  * answer before any route runs, bodies the database would refuse with a 500 or change silently, and
  * settings from the environment written in a notation nobody meant.
  */
