@@ -13,6 +13,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { costMarkdown } from "../cost/estimate";
+import { FARGATE_SIZES } from "../core/fargate";
 import { stackEstimate } from "./cost";
 import { presetTimelines } from "./timelines";
 import { PROJECT_ROOT, shippedStacks } from "./stackConfig";
@@ -34,9 +35,21 @@ export function generators(): Generator[] {
             generate: () => costMarkdown(stackEstimate(stack)),
         })),
         { id: "timelines", command: "npm run timelines", generate: () => presetTimelines().join("\n") },
+        { id: "fargate-sizes", command: "npm run docs", generate: fargateSizesMarkdown },
         // The settings table of docs/settings.md comes from the settings table of the configuration:
         // { id: "settings", command: "npm run docs", generate: settingsMarkdown } (scripts/docs/settings.ts).
     ];
+}
+
+/** The CPU and memory pairs Fargate runs (`FARGATE_SIZES`), as the table of docs/scaling.md shows them. */
+export function fargateSizesMarkdown(): string {
+    const rows = Object.entries(FARGATE_SIZES).map(([cpu, memory]) => {
+        const step = memory[1] - memory[0];
+        const even = memory.length > 3 && memory.every((m, i) => i === 0 || m - memory[i - 1] === step);
+        const sizes = even ? `${memory[0]} to ${memory[memory.length - 1]}, ${step} apart` : memory.join(", ");
+        return `| ${cpu} (${Number(cpu) / 1024}) | ${sizes} |`;
+    });
+    return ["| CPU units (vCPU) | Memory (MiB) |", "| --- | --- |", ...rows].join("\n");
 }
 
 /** Ids of blocks the documentation holds whose generator is not in this list yet; they are left as they are. */

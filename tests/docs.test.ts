@@ -7,7 +7,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { anchors, hasSection, linkProblems, links, sectionReferences, slug } from "./support/markdown";
-import { docFiles, generators, PENDING_GENERATORS, regenerate } from "../scripts/docs";
+import { docFiles, fargateSizesMarkdown, generators, PENDING_GENERATORS, regenerate } from "../scripts/docs";
 import { ROOT } from "./support/pulumi";
 
 const read = (relative: string) => fs.readFileSync(path.join(ROOT, relative), "utf8");
@@ -84,6 +84,18 @@ describe("the docs", () => {
             assert.ok(fresh === text, `${file} is stale: run npm run docs`);
         }
         assert.deepStrictEqual(gens.map((g) => g.id).filter((id) => !seen.has(id)), [], "generators without a block");
+    });
+});
+
+describe("the table of Fargate's task sizes", () => {
+    // AWS's pairs (ECS RegisterTaskDefinition, `memory`): 0.25 vCPU takes three sizes; 8 and 16 vCPU step by 4 and 8 GB.
+    it("shows every pair Fargate runs, up to 16 vCPU", () => {
+        const rows = fargateSizesMarkdown().split("\n");
+        assert.strictEqual(rows[2], "| 256 (0.25) | 512, 1024, 2048 |");
+        assert.strictEqual(rows[6], "| 4096 (4) | 8192 to 30720, 1024 apart |");
+        assert.strictEqual(rows[7], "| 8192 (8) | 16384 to 61440, 4096 apart |");
+        assert.strictEqual(rows[8], "| 16384 (16) | 32768 to 122880, 8192 apart |");
+        assert.strictEqual(rows.length, 9);
     });
 });
 
