@@ -217,5 +217,13 @@ export function realDeps(cwd: string): Deps {
 
 if (require.main === module) {
     const root = path.resolve(__dirname, "..");
-    run(process.argv.slice(2), realDeps(root)).then((code) => { process.exitCode = code; });
+    run(process.argv.slice(2), realDeps(root)).then(
+        (code) => {
+            process.exitCode = code;
+        },
+        (error: unknown) => {
+            console.error(`berth: ${error instanceof Error ? error.message : String(error)}`);
+            process.exitCode = 2;
+        },
+    );
 }

@@ -22,6 +22,9 @@ export interface StackFileConfig {
 }
 
 /** Replaces each `{ secure: … }` with the placeholder; says whether there was one. */
+/** A key of Pulumi.yaml's `config`: a plain value, or a declaration with a `default` (or a `value`). */
+type ConfigDeclaration = string | number | boolean | null | { default?: unknown; value?: unknown };
+
 function withoutCiphertext(value: unknown): { value: unknown; secret: boolean } {
     if (typeof value !== "object" || value === null) {
         return { value, secret: false };
@@ -48,14 +51,14 @@ export function readStackConfig(stack: string, root = PROJECT_ROOT): StackFileCo
     const stackFile = parseYaml(fs.readFileSync(file, "utf8")) ?? {};
     const config: Record<string, string> = {};
     const secretKeys: string[] = [];
-    for (const [key, decl] of Object.entries<any>(project.config ?? {})) {
+    for (const [key, decl] of Object.entries<ConfigDeclaration>(project.config ?? {})) {
         const full = key.includes(":") ? key : `${project.name}:${key}`;
-        const value = typeof decl === "object" && decl !== null && "default" in decl ? decl.default : decl?.value ?? decl;
+        const value = typeof decl !== "object" || decl === null ? decl : "default" in decl ? decl.default : decl.value;
         if (value !== undefined && typeof value !== "object") {
             config[full] = String(value);
         }
     }
-    for (const [key, raw] of Object.entries<any>(stackFile.config ?? {})) {
+    for (const [key, raw] of Object.entries<unknown>(stackFile.config ?? {})) {
         const { value, secret } = withoutCiphertext(raw);
         config[key] = typeof value === "object" ? JSON.stringify(value) : String(value);
         if (secret) {

@@ -153,7 +153,6 @@ class FakeAccount {
     }
 
     clients(): AcceptanceClients {
-        /* eslint-disable @typescript-eslint/no-explicit-any */
         const elb = {
             send: async (command: any): Promise<any> => {
                 if (command instanceof DescribeLoadBalancersCommand) {
@@ -391,7 +390,6 @@ describe("the acceptance run", () => {
 
 describe("the production rule's target groups", () => {
     it("reads a plain forward to one group (no ForwardConfig) as that group with all the traffic", async () => {
-        /* eslint-disable @typescript-eslint/no-explicit-any */
         const elb = {
             send: async (command: any): Promise<any> => {
                 if (command instanceof DescribeLoadBalancersCommand) {

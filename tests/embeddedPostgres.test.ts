@@ -16,10 +16,11 @@ async function rawClient(port: number) {
     const socket = net.connect(port, "127.0.0.1");
     const received: BackendMessage[] = [];
     let wake = () => {};
+    // A protocol error ends the connection, which fails the test's next read instead of passing unseen.
     parse(socket, (m) => {
         received.push(m);
         wake();
-    });
+    }).catch((error: unknown) => socket.destroy(error instanceof Error ? error : new Error(String(error))));
     await new Promise((r) => socket.once("connect", r));
     /** Every message up to and including the next ReadyForQuery. */
     const untilReady = async (): Promise<BackendMessage[]> => {

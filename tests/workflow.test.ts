@@ -31,7 +31,6 @@ const PIPELINE = path.join(WORKFLOWS, "pipeline.yml");
 /** The stacks the pipeline deploys, in order. */
 const DEPLOYED = ["dev", "prod"];
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type Job = Record<string, any>;
 type Step = Record<string, any>;
 

@@ -104,8 +104,10 @@ async function confirm(inputs: CheckInputs, after: string | undefined): Promise<
         describeServiceDeployments: (input) => client.send(new sdk.DescribeServiceDeploymentsCommand(input)),
         describeServiceRevisions: (input) => client.send(new sdk.DescribeServiceRevisionsCommand(input)),
     };
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const elbSdk = inputs.productionRuleArn ? require("@aws-sdk/client-elastic-load-balancing-v2") as typeof import("@aws-sdk/client-elastic-load-balancing-v2") : undefined;
+    const elbSdk = inputs.productionRuleArn
+        ? // eslint-disable-next-line @typescript-eslint/no-require-imports
+          (require("@aws-sdk/client-elastic-load-balancing-v2") as typeof import("@aws-sdk/client-elastic-load-balancing-v2"))
+        : undefined;
     const elbClient = elbSdk && new elbSdk.ElasticLoadBalancingV2Client({ region: inputs.region, credentials });
     const elb: ElbApi | undefined = elbSdk && elbClient && {
         describeRules: (input) => elbClient.send(new elbSdk.DescribeRulesCommand(input)),

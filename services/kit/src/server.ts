@@ -241,7 +241,8 @@ type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 export interface RouteSpec {
     schema?: RouteShorthandOptions["schema"];
-    handler: (req: FastifyRequest<any>, reply: FastifyReply) => unknown;
+    /** Method syntax on purpose: a handler may narrow the request to its route's own body and params type. */
+    handler(req: FastifyRequest, reply: FastifyReply): unknown;
 }
 
 /**
