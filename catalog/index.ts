@@ -172,7 +172,7 @@ export interface CatalogService {
     readonly calls: readonly string[];
     /** Where the service reads its database connection from; undefined when it declares no database. */
     readonly database?: { readonly env: Readonly<DatabaseVariables> };
-    /** The declared rollout, checked; the stack's preset fills in what it leaves out (config.ts). */
+    /** The declared rollout, checked; the stack's preset fills in what it leaves out (config/services.ts). */
     readonly rollout?: ParsedChoice;
     /** The declared container health check; undefined for the default (`healthCheckCommand`). */
     readonly healthCheck?: readonly string[];

@@ -6,7 +6,8 @@ import * as assert from "assert";
 import * as fs from "fs";
 import { parse as parseYaml } from "yaml";
 import * as path from "path";
-import { DATABASE_SETTINGS, PRESETS, SETTINGS } from "../config";
+import { catalog } from "../catalog";
+import { DATABASE_SETTINGS, loadSettings, PRESETS, SETTINGS } from "../config";
 import { settingsMarkdown, SETTINGS_BEGIN, SETTINGS_DOC, SETTINGS_END } from "../scripts/docs/settings";
 const ROOT = path.join(__dirname, "..");
 
@@ -70,5 +71,22 @@ describe("the settings reference", () => {
         assert.deepStrictEqual(PRESETS.test.scaleSchedules, []);
         assert.deepStrictEqual(PRESETS.prod.rolloutDefaults.blueGreen, { bakeMinutes: 5 });
         assert.ok(!("allowHttpOnly" in PRESETS.prod), "a key with one default for every stack is no preset's");
+    });
+
+    it("brings every key of the table into the settings, the preset's value where the stack sets none", () => {
+        const settings = loadSettings(
+            { "aws:region": "us-east-1", "berth:environment": "prod", "berth:vpcCidr": "10.0.0.0/16", "berth:azCount": "2", "berth:allowHttpOnly": "true" },
+            { project: "berth", stack: "prod" },
+            catalog,
+        );
+        const perService = Object.keys(settings.services[catalog[0].name]);
+        for (const [key, spec] of Object.entries(SETTINGS)) {
+            const where = spec.kind === "service" ? perService : Object.keys(settings);
+            assert.ok(where.includes(key), `${key} (${spec.kind}) is missing from the settings`);
+            if (spec.kind === "preset") {
+                assert.deepStrictEqual((settings as unknown as Record<string, unknown>)[key], (PRESETS.prod as unknown as Record<string, unknown>)[key], key);
+            }
+        }
+        assert.deepStrictEqual(perService, ["cpu", "memory", "desiredCount", "maxCount"]);
     });
 });
