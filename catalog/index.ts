@@ -172,7 +172,7 @@ export interface CatalogService {
     readonly calls: readonly string[];
     /** Where the service reads its database connection from; undefined when it declares no database. */
     readonly database?: { readonly env: Readonly<DatabaseVariables> };
-    /** The declared rollout, checked; the stack's preset fills in what it leaves out (config.ts). */
+    /** The declared rollout, checked; the stack's preset fills in what it leaves out (config/services.ts). */
     readonly rollout?: ParsedChoice;
     /** The declared container health check; undefined for the default (`healthCheckCommand`). */
     readonly healthCheck?: readonly string[];
@@ -203,99 +203,148 @@ const DEFAULT_DATABASE_VARIABLES: Readonly<DatabaseVariables> = {
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const ROUTE = /^\/[A-Za-z0-9._~-]+(?:\/[A-Za-z0-9._~-]+)*$/;
 
-/** Applies defaults and checks the declarations; throws an error that names the entry and the field. */
+/**
+ * A catalogue that Berth cannot deploy, with every problem found: each names the service and the field, in
+ * the same form as a stack configuration's `ConfigError`.
+ */
+export class CatalogError extends Error {
+    constructor(readonly problems: string[]) {
+        super(`Invalid service catalogue (catalog/index.ts):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+        this.name = "CatalogError";
+    }
+}
+
+/** Applies defaults and checks the declarations; throws a CatalogError listing every problem at once. */
 export function resolveCatalog(decls: readonly ServiceDeclaration[]): CatalogService[] {
     if (decls.length === 0) {
-        throw new Error("catalog/index.ts: the catalogue declares no service");
+        throw new CatalogError(["the catalogue declares no service"]);
     }
+    const problems = [...decls.flatMap((d) => declarationProblems(d)), ...catalogueProblems(decls)];
+    const routed = decls.filter((d) => (d.routes ?? []).length > 0).map((d) => d.name);
+    const services = decls.map((d) => resolveService(d, routed));
+    problems.push(...priorityClashes(services));
+    const { blocked } = orderOf(services);
+    if (blocked.length > 0) {
+        problems.push(cycleProblem(findCycle(blocked)));
+    }
+    if (problems.length > 0) {
+        throw new CatalogError(problems);
+    }
+    return services;
+}
+
+/** What is wrong with one declaration taken alone. */
+function declarationProblems(d: ServiceDeclaration): string[] {
+    const where = `service "${d.name}"`;
+    const problems: string[] = [];
+    const report = (message: string) => problems.push(`${where}: ${message}`);
+    if (!NAME.test(d.name)) {
+        report("\"name\" must be 1-16 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen");
+    }
+    if (d.port !== undefined && (!Number.isInteger(d.port) || d.port < 1024 || d.port > 65535)) {
+        report(`"port" is ${d.port}; allowed: a whole number from 1024 to 65535 (tasks run as a non-root user)`);
+    }
+    if (d.healthPath !== undefined && !d.healthPath.startsWith("/")) {
+        report(`"healthPath" is "${d.healthPath}"; it must start with "/"`);
+    }
+    if (d.auth !== undefined && !AUTH_MODES.includes(d.auth)) {
+        report(`"auth" is ${JSON.stringify(d.auth)}; allowed: ${AUTH_MODES.join(", ")}`);
+    }
+    if (d.user !== undefined && (!/^[0-9]+(:[0-9]+)?$/.test(d.user) || /^0(:|$)/.test(d.user))) {
+        report(`"user" is "${d.user}"; allowed: a non-root numeric uid or uid:gid such as "10001:10001"`);
+    }
+    for (const [key, value] of Object.entries(d.build ?? {})) {
+        if (path.isAbsolute(value) || path.posix.normalize(value).startsWith("..")) {
+            report(`"build.${key}" is "${value}"; allowed: a path inside the repository, relative to its root`);
+        }
+    }
+    kindProblems(d).forEach(report);
+    ruleProblems(d).forEach(report);
+    for (const route of d.routes ?? []) {
+        if (!ROUTE.test(route)) {
+            report(`route "${route}" must be a path such as "/users" (no trailing slash, no wildcard)`);
+        }
+    }
+    [...databaseProblems(d.database), ...rolloutProblems(d.rollout), ...probeProblems(d)].forEach(report);
+    return problems;
+}
+
+/** Fields that belong to the other kind of service. */
+function kindProblems(d: ServiceDeclaration): string[] {
+    if (d.kind === "backend") {
+        return d.pathPatterns || d.gateway || d.priority !== undefined || d.subdomain !== undefined
+            ? ["\"pathPatterns\", \"subdomain\", \"priority\" and \"gateway\" are for public services; a backend is reached through the gateway by its \"routes\""]
+            : [];
+    }
+    return [
+        ...(d.routes ? ["\"routes\" is for backends; a public service is reached through the ALB by its \"pathPatterns\""] : []),
+        ...(d.auth ? ["\"auth\" is for backends: it guards their \"routes\" at the gateway"] : []),
+    ];
+}
+
+/** A public service's listener rule: its subdomain, its priority, and the values it holds. */
+function ruleProblems(d: ServiceDeclaration): string[] {
+    const problems: string[] = [];
+    if (d.subdomain !== undefined && !LABEL.test(d.subdomain)) {
+        problems.push(`"subdomain" is "${d.subdomain}"; allowed: one DNS label such as "admin" (lowercase letters, digits, inner hyphens)`);
+    }
+    const ownRule = (d.pathPatterns ?? []).length > 0 || d.subdomain !== undefined;
+    // Each public service's test rule (components/edge/albRoute.ts) sits one priority before its rule.
+    if (d.priority !== undefined && (!Number.isInteger(d.priority) || testRulePriority(d.priority) < 1 || d.priority >= DEFAULT_ROUTE_PRIORITY || !ownRule)) {
+        problems.push(`"priority" is ${d.priority}; allowed: a whole number from 2 to ${DEFAULT_ROUTE_PRIORITY - 1} (its test rule takes the one before), with "pathPatterns" or "subdomain"`);
+    }
+    const values = (d.pathPatterns ?? []).length + (d.subdomain !== undefined ? 1 : 0);
+    if (d.kind === "public" && values + 1 > MAX_RULE_VALUES) {
+        problems.push(`"pathPatterns" and "subdomain" hold ${values} values; allowed: at most ${MAX_RULE_VALUES - 1}, since the service's test rule adds the test header and an ALB rule takes at most ${MAX_RULE_VALUES} values`);
+    }
+    return problems;
+}
+
+/** What is wrong between declarations: names, routes, the default route, calls and the gateway. */
+function catalogueProblems(decls: readonly ServiceDeclaration[]): string[] {
+    const problems: string[] = [];
     const seen = new Set<string>();
     const routeOwners = new Map<string, string>();
     let defaultRouteOwner: string | undefined;
-
     for (const d of decls) {
-        const where = `catalog/index.ts: service "${d.name}"`;
-        if (!NAME.test(d.name)) {
-            throw new Error(`${where}: "name" must be 1-16 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen`);
-        }
+        const where = `service "${d.name}"`;
         if (seen.has(d.name)) {
-            throw new Error(`${where}: "name" is declared twice`);
+            problems.push(`${where}: "name" is declared twice`);
         }
         seen.add(d.name);
-        if (d.port !== undefined && (!Number.isInteger(d.port) || d.port < 1024 || d.port > 65535)) {
-            throw new Error(`${where}: "port" is ${d.port}; allowed: a whole number from 1024 to 65535 (tasks run as a non-root user)`);
-        }
-        if (d.healthPath !== undefined && !d.healthPath.startsWith("/")) {
-            throw new Error(`${where}: "healthPath" is "${d.healthPath}"; it must start with "/"`);
-        }
-        if (d.auth !== undefined && !AUTH_MODES.includes(d.auth)) {
-            throw new Error(`${where}: "auth" is ${JSON.stringify(d.auth)}; allowed: ${AUTH_MODES.join(", ")}`);
-        }
-        if (d.kind === "backend") {
-            if (d.pathPatterns || d.gateway || d.priority !== undefined || d.subdomain !== undefined) {
-                throw new Error(`${where}: "pathPatterns", "subdomain", "priority" and "gateway" are for public services; a backend is reached through the gateway by its "routes"`);
-            }
-        } else if (d.routes) {
-            throw new Error(`${where}: "routes" is for backends; a public service is reached through the ALB by its "pathPatterns"`);
-        } else if (d.auth) {
-            throw new Error(`${where}: "auth" is for backends: it guards their "routes" at the gateway`);
-        }
-        if (d.subdomain !== undefined && !LABEL.test(d.subdomain)) {
-            throw new Error(`${where}: "subdomain" is "${d.subdomain}"; allowed: one DNS label such as "admin" (lowercase letters, digits, inner hyphens)`);
-        }
-        const ownRule = (d.pathPatterns ?? []).length > 0 || d.subdomain !== undefined;
-        // Each public service's test rule (components/edge/albRoute.ts) sits one priority before its rule.
-        if (d.priority !== undefined && (!Number.isInteger(d.priority) || testRulePriority(d.priority) < 1 || d.priority >= DEFAULT_ROUTE_PRIORITY || !ownRule)) {
-            throw new Error(`${where}: "priority" is ${d.priority}; allowed: a whole number from 2 to ${DEFAULT_ROUTE_PRIORITY - 1} (its test rule takes the one before), with "pathPatterns" or "subdomain"`);
-        }
-        const values = (d.pathPatterns ?? []).length + (d.subdomain !== undefined ? 1 : 0);
-        if (d.kind === "public" && values + 1 > MAX_RULE_VALUES) {
-            throw new Error(`${where}: "pathPatterns" and "subdomain" hold ${values} values; allowed: at most ${MAX_RULE_VALUES - 1}, since the service's test rule adds the test header and an ALB rule takes at most ${MAX_RULE_VALUES} values`);
-        }
-        for (const route of d.routes ?? []) {
-            if (!ROUTE.test(route)) {
-                throw new Error(`${where}: route "${route}" must be a path such as "/users" (no trailing slash, no wildcard)`);
-            }
+        for (const route of (d.routes ?? []).filter((r) => ROUTE.test(r))) {
             const owner = routeOwners.get(route);
             if (owner) {
-                throw new Error(`${where}: route "${route}" is already routed to "${owner}"`);
+                problems.push(`${where}: route "${route}" is already routed to "${owner}"`);
+            } else {
+                routeOwners.set(route, d.name);
             }
-            routeOwners.set(route, d.name);
         }
         if (d.kind === "public" && (d.pathPatterns ?? []).length === 0 && d.subdomain === undefined) {
             if (defaultRouteOwner) {
-                throw new Error(`${where}: only one public service may take the ALB's default route, and "${defaultRouteOwner}" has it; give this one "pathPatterns"`);
-            }
-            defaultRouteOwner = d.name;
-        }
-        checkDatabase(where, d.database);
-        checkRollout(where, d.rollout);
-        checkProbes(where, d);
-        if (d.user !== undefined && (!/^[0-9]+(:[0-9]+)?$/.test(d.user) || /^0(:|$)/.test(d.user))) {
-            throw new Error(`${where}: "user" is "${d.user}"; allowed: a non-root numeric uid or uid:gid such as "10001:10001"`);
-        }
-        for (const [key, value] of Object.entries(d.build ?? {})) {
-            const normal = path.posix.normalize(value);
-            if (path.isAbsolute(value) || normal.startsWith("..")) {
-                throw new Error(`${where}: "build.${key}" is "${value}"; allowed: a path inside the repository, relative to its root`);
+                problems.push(`${where}: only one public service may take the ALB's default route, and "${defaultRouteOwner}" has it; give this one "pathPatterns"`);
+            } else {
+                defaultRouteOwner = d.name;
             }
         }
-    }
-    for (const d of decls) {
+        const backends = decls.filter((t) => t.kind === "backend" && t.name !== d.name).map((t) => t.name);
         for (const callee of d.calls ?? []) {
             const target = decls.find((t) => t.name === callee);
             if (!target || target.kind !== "backend" || callee === d.name) {
-                throw new Error(`catalog/index.ts: service "${d.name}": "calls" names "${callee}"; allowed: another backend of the catalogue (${decls.filter((t) => t.kind === "backend" && t.name !== d.name).map((t) => t.name).join(", ")})`);
+                problems.push(`${where}: "calls" names "${callee}"; allowed: another backend of the catalogue (${backends.join(", ")})`);
             }
         }
     }
-
-    const gateways = decls.filter((d) => d.gateway).map((d) => d.name);
     const routed = decls.filter((d) => (d.routes ?? []).length > 0).map((d) => d.name);
-    if (routed.length > 0 && gateways.length === 0) {
-        throw new Error(`catalog/index.ts: ${routed.map((n) => `"${n}"`).join(", ")} declare routes, but no public service is the gateway ("gateway: true")`);
+    if (routed.length > 0 && !decls.some((d) => d.gateway)) {
+        problems.push(`${routed.map((n) => `"${n}"`).join(", ")} declare routes, but no public service is the gateway ("gateway: true")`);
     }
+    return problems;
+}
 
-    const services = decls.map((d): CatalogService => ({
+/** One declaration with Berth's defaults applied; `routed` are the backends the gateway calls. */
+function resolveService(d: ServiceDeclaration, routed: readonly string[]): CatalogService {
+    return {
         name: d.name,
         kind: d.kind,
         port: d.port ?? 8080,
@@ -320,75 +369,74 @@ export function resolveCatalog(decls: readonly ServiceDeclaration[]): CatalogSer
         rollout: d.rollout === undefined ? undefined : parseRolloutChoice(d.rollout).choice,
         healthCheck: d.healthCheck,
         readinessGate: d.readinessGate,
-    }));
+    };
+}
 
-    // Every public service holds two priorities on the listener: its rule's, and its test rule's just before.
+/** Every public service holds two priorities on the listener: its rule's, and its test rule's just before. */
+function priorityClashes(services: readonly CatalogService[]): string[] {
+    const problems: string[] = [];
     const priorities = new Map<number, string>();
     for (const s of services.filter((x) => x.kind === "public")) {
         const own = s.priority ?? DEFAULT_ROUTE_PRIORITY;
         for (const [priority, what] of [[own, `"${s.name}"`], [testRulePriority(own), `"${s.name}" (its test rule)`]] as const) {
             const other = priorities.get(priority);
             if (other) {
-                throw new Error(`catalog/index.ts: services ${other} and ${what} both have listener rule priority ${priority}; declare another "priority" on the one added last (a rule takes its priority and the one before)`);
+                problems.push(`services ${other} and ${what} both have listener rule priority ${priority}; declare another "priority" on the one added last (a rule takes its priority and the one before)`);
+            } else {
+                priorities.set(priority, what);
             }
-            priorities.set(priority, what);
         }
     }
-    deployOrder(services);
-    return services;
+    return problems;
 }
 
 /** A declared health check in ECS's form, and a readiness gate only where there is one (backends). */
-function checkProbes(where: string, d: ServiceDeclaration): void {
+function probeProblems(d: ServiceDeclaration): string[] {
+    const problems: string[] = [];
     const strings = (v: unknown): v is string[] => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === "string" && x.length > 0);
     if (d.healthCheck !== undefined && (!strings(d.healthCheck) || d.healthCheck.length < 2 || !["CMD", "CMD-SHELL"].includes(d.healthCheck[0]))) {
-        throw new Error(`${where}: "healthCheck" is ${JSON.stringify(d.healthCheck)}; allowed: ["CMD", executable, ...arguments] or ["CMD-SHELL", "shell command"], as ECS takes it`);
+        problems.push(`"healthCheck" is ${JSON.stringify(d.healthCheck)}; allowed: ["CMD", executable, ...arguments] or ["CMD-SHELL", "shell command"], as ECS takes it`);
     }
-    if (d.readinessGate !== undefined) {
-        if (d.kind !== "backend") {
-            throw new Error(`${where}: "readinessGate" is for backends; a public service's readiness is the ALB's health check`);
-        }
-        if (d.readinessGate !== false && !strings(d.readinessGate)) {
-            throw new Error(`${where}: "readinessGate" is ${JSON.stringify(d.readinessGate)}; allowed: a command as a list of strings, such as ["/app/server", "--version"], or false`);
-        }
+    if (d.readinessGate !== undefined && d.kind !== "backend") {
+        problems.push("\"readinessGate\" is for backends; a public service's readiness is the ALB's health check");
+    } else if (d.readinessGate !== undefined && d.readinessGate !== false && !strings(d.readinessGate)) {
+        problems.push(`"readinessGate" is ${JSON.stringify(d.readinessGate)}; allowed: a command as a list of strings, such as ["/app/server", "--version"], or false`);
     }
+    return problems;
 }
 
 /** A declared rollout: every field, and no parameter of another strategy than the one declared. */
-function checkRollout(where: string, rollout: RolloutChoice | undefined): void {
+function rolloutProblems(rollout: RolloutChoice | undefined): string[] {
     if (rollout === undefined) {
-        return;
+        return [];
     }
     const { choice, problems } = parseRolloutChoice(rollout);
     const all = choice ? misplacedParameters(choice.strategy ?? "rolling", choice.parameters) : problems;
-    if (all.length > 0) {
-        const p = all[0];
-        throw new Error(`${where}: "${p.field ? `rollout.${p.field}` : "rollout"}" is ${JSON.stringify(p.value)}; allowed: ${p.allowed}`);
-    }
+    return all.map((p) => `"${p.field ? `rollout.${p.field}` : "rollout"}" is ${JSON.stringify(p.value)}; allowed: ${p.allowed}`);
 }
 
-function checkDatabase(where: string, database: ServiceDeclaration["database"]): void {
+function databaseProblems(database: ServiceDeclaration["database"]): string[] {
     if (database === undefined || database === true) {
-        return;
+        return [];
     }
-    const env = { ...DEFAULT_DATABASE_VARIABLES, ...database.env };
+    const problems: string[] = [];
     for (const [key, value] of Object.entries(database.env ?? {})) {
         if (!(key in DEFAULT_DATABASE_VARIABLES)) {
-            throw new Error(`${where}: "database.env.${key}" is not a connection field; allowed: ${Object.keys(DEFAULT_DATABASE_VARIABLES).join(", ")}`);
-        }
-        if (typeof value !== "string" || !ENV_NAME.test(value)) {
-            throw new Error(`${where}: "database.env.${key}" is ${JSON.stringify(value)}; allowed: an environment variable name such as "DB_HOST"`);
+            problems.push(`"database.env.${key}" is not a connection field; allowed: ${Object.keys(DEFAULT_DATABASE_VARIABLES).join(", ")}`);
+        } else if (typeof value !== "string" || !ENV_NAME.test(value)) {
+            problems.push(`"database.env.${key}" is ${JSON.stringify(value)}; allowed: an environment variable name such as "DB_HOST"`);
         }
     }
-    const names = Object.values(env);
+    const names = Object.values({ ...DEFAULT_DATABASE_VARIABLES, ...database.env });
     const taken = names.find((n) => RESERVED_VARIABLES.includes(n));
     if (taken !== undefined) {
-        throw new Error(`${where}: "database.env" uses "${taken}", which Berth sets itself (${RESERVED_VARIABLES.join(", ")})`);
+        problems.push(`"database.env" uses "${taken}", which Berth sets itself (${RESERVED_VARIABLES.join(", ")})`);
     }
     const twice = names.find((n, i) => names.indexOf(n) !== i);
     if (twice !== undefined) {
-        throw new Error(`${where}: "database.env" gives "${twice}" to two connection fields; each needs its own variable`);
+        problems.push(`"database.env" gives "${twice}" to two connection fields; each needs its own variable`);
     }
+    return problems;
 }
 
 /**
@@ -397,18 +445,30 @@ function checkDatabase(where: string, database: ServiceDeclaration["database"]):
  * other keep their catalogue order. Throws an error naming the services of a cycle.
  */
 export function deployOrder(services: readonly CatalogService[]): CatalogService[] {
+    const { order, blocked } = orderOf(services);
+    if (blocked.length > 0) {
+        throw new Error(`catalog/index.ts: ${cycleProblem(findCycle(blocked))}`);
+    }
+    return order;
+}
+
+/** The services in deploy order as far as it goes, and those left waiting for one another. */
+function orderOf(services: readonly CatalogService[]): { order: CatalogService[]; blocked: CatalogService[] } {
     const byName = new Map(services.map((s) => [s.name, s]));
     const done = new Set<string>();
     const order: CatalogService[] = [];
-    while (order.length < services.length) {
+    for (;;) {
         const next = services.find((s) => !done.has(s.name) && s.calls.every((c) => done.has(c) || !byName.has(c)));
         if (!next) {
-            throw new Error(`catalog/index.ts: calls form a cycle: ${findCycle(services.filter((s) => !done.has(s.name))).join(" -> ")}; a service cannot be deployed after itself`);
+            return { order, blocked: services.filter((s) => !done.has(s.name)) };
         }
         done.add(next.name);
         order.push(next);
     }
-    return order;
+}
+
+function cycleProblem(cycle: readonly string[]): string {
+    return `calls form a cycle: ${cycle.join(" -> ")}; a service cannot be deployed after itself`;
 }
 
 /** A cycle among services that all wait for one another: walk calls until a service repeats. */

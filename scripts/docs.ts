@@ -15,6 +15,7 @@ import * as path from "path";
 import { costMarkdown } from "../cost/estimate";
 import { FARGATE_SIZES } from "../core/fargate";
 import { stackEstimate } from "./cost";
+import { settingsMarkdown } from "./docs/settings";
 import { presetTimelines } from "./timelines";
 import { PROJECT_ROOT, shippedStacks } from "./stackConfig";
 
@@ -36,8 +37,8 @@ export function generators(): Generator[] {
         })),
         { id: "timelines", command: "npm run timelines", generate: () => presetTimelines().join("\n") },
         { id: "fargate-sizes", command: "npm run docs", generate: fargateSizesMarkdown },
-        // The settings table of docs/settings.md comes from the settings table of the configuration:
-        // { id: "settings", command: "npm run docs", generate: settingsMarkdown } (scripts/docs/settings.ts).
+        // docs/settings.md's table comes from the configuration's settings table (config/table.ts).
+        { id: "settings", command: "npm run docs", generate: settingsMarkdown },
     ];
 }
 
@@ -51,9 +52,6 @@ export function fargateSizesMarkdown(): string {
     });
     return ["| CPU units (vCPU) | Memory (MiB) |", "| --- | --- |", ...rows].join("\n");
 }
-
-/** Ids of blocks the documentation holds whose generator is not in this list yet; they are left as they are. */
-export const PENDING_GENERATORS: readonly string[] = ["settings"];
 
 /** README.md and every page under docs/, relative to the repository root. */
 export function docFiles(root = PROJECT_ROOT): string[] {

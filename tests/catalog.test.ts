@@ -5,7 +5,7 @@ import * as path from "path";
 import * as http from "http";
 import type { AddressInfo } from "net";
 import {
-    catalog, databaseEnvironment, declarations, deployOrder, healthCheckCommand, resolveCatalog, serviceEnvironment, type ServiceDeclaration,
+    CatalogError, catalog, databaseEnvironment, declarations, deployOrder, healthCheckCommand, resolveCatalog, serviceEnvironment, type ServiceDeclaration,
 } from "../catalog";
 import { UPSTREAM_TIMEOUT_MS } from "../core/rollout";
 import { databaseSettingsFromEnv, DEFAULT_DATABASE_ENV } from "../services/kit/src/databaseEnv";
@@ -220,6 +220,32 @@ describe("service catalogue", () => {
     for (const [what, decls, message] of invalid) {
         it(`refuses ${what}`, () => assert.throws(() => resolveCatalog(decls), message));
     }
+
+    it("reports every problem of a catalogue at once, each naming its service and field", () => {
+        let error: unknown;
+        try {
+            resolveCatalog([
+                { name: "g", kind: "public", gateway: true, port: 80 },
+                { name: "Users", kind: "backend", routes: ["/users"], healthPath: "health" },
+                { name: "orders", kind: "backend", routes: ["/users"], calls: ["nope"], rollout: { strategy: "canary", canaryPercent: 0 } },
+                { name: "a", kind: "backend", calls: ["b"] },
+                { name: "b", kind: "backend", calls: ["a"] },
+            ]);
+        } catch (e) {
+            error = e;
+        }
+        assert.ok(error instanceof CatalogError, `a CatalogError, not ${String(error)}`);
+        assert.deepStrictEqual(error.problems, [
+            'service "g": "port" is 80; allowed: a whole number from 1024 to 65535 (tasks run as a non-root user)',
+            'service "Users": "name" must be 1-16 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen',
+            'service "Users": "healthPath" is "health"; it must start with "/"',
+            'service "orders": "rollout.canaryPercent" is 0; allowed: a percentage from 0.1 to 100 in steps of 0.1',
+            'service "orders": route "/users" is already routed to "Users"',
+            'service "orders": "calls" names "nope"; allowed: another backend of the catalogue (Users, a, b)',
+            "calls form a cycle: a -> b -> a; a service cannot be deployed after itself",
+        ]);
+        assert.match(error.message, /^Invalid service catalogue \(catalog\/index\.ts\):\n {2}- service "g": "port" is 80;/);
+    });
 
     it("gives the gateway a route table to every backend, and backends only their port", () => {
         const address = (s: { name: string; port: number }) => `http://${s.name}:${s.port}`;
