@@ -4,7 +4,8 @@ import * as random from "@pulumi/random";
 import { DATABASE_SECRET_VARIABLE, DATABASE_TLS_VARIABLE, type DatabaseEnvNames as DatabaseVariables, type DatabaseSsl } from "@berth/kit/contract";
 import { childName, stackRolePath } from "../naming";
 
-export { DATABASE_SECRET_VARIABLE, DATABASE_TLS_VARIABLE, type DatabaseVariables };
+// The TLS variable, which no secret of the settings may replace (checked with the settings, before any resource).
+export { DATABASE_TLS_VARIABLE };
 
 /** PostgreSQL's default port, which the instance does not use. */
 export const POSTGRES_DEFAULT_PORT = 5432;
