@@ -12,13 +12,15 @@
  */
 import * as path from "path";
 import { DEFAULT_ROUTE_PRIORITY, MAX_RULE_VALUES, MAX_RULES_PER_LOAD_BALANCER, rulePriority, testRulePriority } from "../components/edge/albRoute";
-import { DATABASE_SECRET_VARIABLE, DATABASE_TLS_VARIABLE, type DatabaseVariables } from "../components/data/database";
+import {
+    DATABASE_SECRET_VARIABLE, DATABASE_TLS_VARIABLE, DEFAULT_DATABASE_ENV as DEFAULT_DATABASE_VARIABLES, type DatabaseEnvNames as DatabaseVariables,
+} from "@berth/kit/contract";
 import type { Platform } from "../core/platform";
 import { UPSTREAM_TIMEOUT_MS } from "../core/rollout";
 import { misplacedParameters, parseRolloutChoice, type ParsedChoice, type RolloutChoice } from "../core/rolloutStrategy";
 
 export type { Platform } from "../core/platform";
-export type { DatabaseVariables } from "../components/data/database";
+export type { DatabaseEnvNames as DatabaseVariables } from "@berth/kit/contract";
 export type ServiceKind = "public" | "backend";
 /**
  * Who may call a backend's routes through the gateway: anyone (`none`), a bearer of a JWT the gateway
@@ -197,9 +199,6 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
  */
 const RESERVED_VARIABLES: readonly string[] = ["PORT", "HOST", "ROUTES", "DATABASE_URL", "DB_POOL_MAX", DATABASE_TLS_VARIABLE, DATABASE_SECRET_VARIABLE];
 
-const DEFAULT_DATABASE_VARIABLES: Readonly<DatabaseVariables> = {
-    host: "DB_HOST", port: "DB_PORT", name: "DB_NAME", user: "DB_USER", password: "DB_PASSWORD",
-};
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const ROUTE = /^\/[A-Za-z0-9._~-]+(?:\/[A-Za-z0-9._~-]+)*$/;
 

@@ -6,11 +6,12 @@
  * real ones.
  */
 import {
-    DescribeListenersCommand, DescribeLoadBalancersCommand, DescribeRulesCommand, DescribeTargetHealthCommand,
-    type DescribeListenersCommandOutput, type DescribeLoadBalancersCommandOutput, type DescribeRulesCommandOutput,
-    type DescribeTargetHealthCommandOutput,
-} from "@aws-sdk/client-elastic-load-balancing-v2";
-import { GetResourcesCommand, type GetResourcesCommandOutput } from "@aws-sdk/client-resource-groups-tagging-api";
+    fail, KEPT_ON_PURPOSE, productionForward, servingGroup, shortArn, SHIFT_STRATEGY, taggedResources, type ElbClient, type TaggingClient,
+} from "./acceptanceAws";
+
+export {
+    KEPT_ON_PURPOSE, productionForward, servingGroup, SHIFT_STRATEGY, StepFailure, taggedResources, type ElbClient, type Serving, type TaggingClient,
+} from "./acceptanceAws";
 
 /** The stack under test, as the Automation API drives it. Every method rejects on failure. */
 export interface AcceptanceStack {
@@ -33,19 +34,6 @@ export interface HttpResponse {
 }
 /** One HTTP request; rejects only when no response came (refused, reset, timed out). */
 export type Http = (method: string, url: string, init?: { headers?: Record<string, string>; body?: unknown }) => Promise<HttpResponse>;
-
-/** The ELBv2 calls the run makes (an `ElasticLoadBalancingV2Client` has them all). */
-export interface ElbClient {
-    send(command: DescribeLoadBalancersCommand): Promise<DescribeLoadBalancersCommandOutput>;
-    send(command: DescribeListenersCommand): Promise<DescribeListenersCommandOutput>;
-    send(command: DescribeRulesCommand): Promise<DescribeRulesCommandOutput>;
-    send(command: DescribeTargetHealthCommand): Promise<DescribeTargetHealthCommandOutput>;
-}
-
-/** The Resource Groups Tagging API call the run makes. */
-export interface TaggingClient {
-    send(command: GetResourcesCommand): Promise<GetResourcesCommandOutput>;
-}
 
 /** A file in a service's build context whose content makes a new image (a new content hash, so a new build id). */
 export interface Marker {
@@ -118,16 +106,6 @@ export interface AcceptanceReport {
 
 /** The gateway variable whose bad value makes it exit at start (services/api/src/main.ts): the failing release. */
 export const FAILING_VARIABLE = "UPSTREAM_CONNECTIONS";
-/** The strategy of the shifting releases: all traffic moves at once, so one target group serves after each. */
-export const SHIFT_STRATEGY = "blueGreen";
-
-/** A step that went wrong: its message is the step's detail. */
-export class StepFailure extends Error {}
-
-function fail(message: string): never {
-    throw new StepFailure(message);
-}
-
 /**
  * Runs the whole plan. Whatever fails, `pulumi destroy` runs at the end, then the leftover check, then
  * `pulumi stack rm` (only after a destroy that succeeded: removing a stack that still has resources would
@@ -386,70 +364,6 @@ async function failingRelease(clients: AcceptanceClients, state: RunState, gatew
     }
 }
 
-/** Which target groups the production rule of a public service forwards to, with their weights and healthy targets. */
-export interface Serving {
-    targetGroupArn: string;
-    weight: number;
-    healthy: number;
-}
-
-/**
- * Reads the production rule of the service through ELBv2: the load balancer whose DNS name the URL has, its
- * listener (HTTPS if there is one), the rule at the service's priority, its forward weights and each group's
- * healthy targets.
- */
-export async function productionForward(elb: ElbClient, url: string, priority: number): Promise<Serving[]> {
-    const host = new URL(url).hostname.toLowerCase();
-    let marker: string | undefined;
-    let arn: string | undefined;
-    do {
-        const page = await elb.send(new DescribeLoadBalancersCommand({ Marker: marker }));
-        arn = page.LoadBalancers?.find((lb) => lb.DNSName?.toLowerCase() === host)?.LoadBalancerArn;
-        marker = page.NextMarker;
-    } while (!arn && marker);
-    if (!arn) {
-        return fail(`no load balancer has the DNS name ${host} (a URL on a domain: the run reads the ALB's rules by its DNS name)`);
-    }
-    const listeners = (await elb.send(new DescribeListenersCommand({ LoadBalancerArn: arn }))).Listeners ?? [];
-    const listener = listeners.find((l) => l.Protocol === "HTTPS") ?? listeners.find((l) => l.Protocol === "HTTP");
-    if (!listener?.ListenerArn) {
-        return fail(`the load balancer ${arn} has no HTTP(S) listener`);
-    }
-    const rules = (await elb.send(new DescribeRulesCommand({ ListenerArn: listener.ListenerArn }))).Rules ?? [];
-    const rule = rules.find((r) => r.Priority === String(priority));
-    const forward = rule?.Actions?.find((a) => a.Type === "forward");
-    // A forward to one group may come as TargetGroupArn alone, without ForwardConfig
-    // (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_Action.html).
-    const groups = forward?.ForwardConfig?.TargetGroups ?? (forward?.TargetGroupArn ? [{ TargetGroupArn: forward.TargetGroupArn, Weight: 1 }] : []);
-    if (groups.length === 0) {
-        return fail(`the listener ${listener.ListenerArn} has no forwarding rule at priority ${priority}`);
-    }
-    const out: Serving[] = [];
-    for (const group of groups) {
-        const health = await elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: group.TargetGroupArn }));
-        out.push({
-            targetGroupArn: group.TargetGroupArn!,
-            weight: group.Weight ?? 1,
-            healthy: (health.TargetHealthDescriptions ?? []).filter((t) => t.TargetHealth?.State === "healthy").length,
-        });
-    }
-    return out;
-}
-
-/** The one group taking all production traffic with healthy targets, or what is wrong. */
-export function servingGroup(forward: readonly Serving[]): string {
-    const weighted = forward.filter((g) => g.weight > 0);
-    if (weighted.length !== 1) {
-        return fail(`the production rule splits traffic over ${weighted.length} target groups (${forward.map((g) => `${shortArn(g.targetGroupArn)}: ${g.weight}`).join(", ")}); expected all of it on one after a ${SHIFT_STRATEGY} release`);
-    }
-    if (weighted[0].healthy === 0) {
-        return fail(`the production rule forwards to ${shortArn(weighted[0].targetGroupArn)}, which has no healthy target`);
-    }
-    return weighted[0].targetGroupArn;
-}
-
-const shortArn = (arn: string) => arn.replace(/^.*:targetgroup\//, "");
-
 /**
  * Releases under blue/green: each makes a new image, must finish `pulumi up`, and leave the production rule on
  * the other target group than before, with healthy targets, and the seed API answering.
@@ -486,12 +400,6 @@ async function shiftingReleases(clients: AcceptanceClients, state: RunState, gat
 }
 
 /**
- * Task definition revisions stay registered on purpose (`skipDestroy`, components/service/taskDefinition.ts: the
- * circuit breaker rolls back to them); they cost nothing and are not counted as left over.
- */
-export const KEPT_ON_PURPOSE = /^arn:aws[a-z-]*:ecs:[^:]+:\d+:task-definition\//;
-
-/**
  * Waits, within a bound, until no resource carries the stack's tags. The Tagging API may go on listing a
  * resource for a while after its deletion (https://repost.aws/questions/QUH0hblHnBT9iK5VpfsVRnBQ), hence the wait.
  */
@@ -511,19 +419,4 @@ async function leftovers(clients: AcceptanceClients, options: AcceptanceOptions)
         clients.log(`  ${left.length} tagged resource(s) still listed; looking again`);
         await clients.sleep(options.leftoverPollMs ?? 30_000);
     }
-}
-
-/** Every ARN the Tagging API lists with both tags, over all pages. */
-export async function taggedResources(tagging: TaggingClient, project: string, stack: string): Promise<string[]> {
-    const arns: string[] = [];
-    let token: string | undefined;
-    do {
-        const page = await tagging.send(new GetResourcesCommand({
-            TagFilters: [{ Key: "project", Values: [project] }, { Key: "stack", Values: [stack] }],
-            PaginationToken: token,
-        }));
-        arns.push(...(page.ResourceTagMappingList ?? []).map((r) => r.ResourceARN!).filter(Boolean));
-        token = page.PaginationToken || undefined;
-    } while (token);
-    return arns;
 }

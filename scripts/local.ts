@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { exportSPKI, generateKeyPair, SignJWT } from "jose";
 import { catalog as defaultCatalog, databaseEnvironment, deployOrder, serviceEnvironment, type CatalogService } from "../catalog";
 import { Client } from "pg";
-import { EXIT_ADDRESS_IN_USE } from "../services/kit/src/listen";
+import { EXIT_ADDRESS_IN_USE } from "@berth/kit/listen";
 import { startEmbeddedPostgres } from "./embeddedPostgres";
 import { reservePort, waitHealthy, type PortReservation } from "./net";
 

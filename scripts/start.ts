@@ -1,8 +1,8 @@
 /**
  * `npm start`: the whole system on this machine. The gateway listens on PORT (default 8080).
  */
-import { portFromEnv } from "../services/kit/src/http";
-import { tracingDestination } from "../services/kit/src/tracing";
+import { portFromEnv } from "@berth/kit/http";
+import { tracingDestination } from "@berth/kit/tracing";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { localDatabaseChoice, startLocal, type LocalSystem } from "./local";

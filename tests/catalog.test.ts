@@ -8,7 +8,7 @@ import {
     CatalogError, catalog, databaseEnvironment, declarations, deployOrder, healthCheckCommand, resolveCatalog, serviceEnvironment, type ServiceDeclaration,
 } from "../catalog";
 import { UPSTREAM_TIMEOUT_MS } from "../core/rollout";
-import { databaseSettingsFromEnv, DEFAULT_DATABASE_ENV } from "../services/kit/src/databaseEnv";
+import { databaseSettingsFromEnv } from "@berth/kit/contract";
 import { callersOf } from "./support/catalog";
 
 /** One stage of a Dockerfile: its name, the platform it runs on (its own `--platform` or its base stage's), its RUN count. */
@@ -168,12 +168,6 @@ describe("service catalogue", () => {
             const users = catalog.find((s) => s.name === "users")!;
             const env = databaseEnvironment(users, { host: "h", port: "5432", name: "n" });
             assert.ok(!("DB_USER" in env) && !("DB_PASSWORD" in env));
-        });
-
-        it("defaults to the very variable names the kit reads", () => {
-            // Two sources by necessity (the kit ships in images without the infrastructure): held equal here.
-            const [declared] = resolveCatalog([{ name: "plain", kind: "public", database: true }]);
-            assert.deepStrictEqual(declared.database?.env, { ...DEFAULT_DATABASE_ENV });
         });
     });
 

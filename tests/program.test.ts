@@ -8,10 +8,10 @@ import { sourceVersion } from "../core/buildContext";
 import { TLS_POLICY } from "../components/edge/loadBalancer";
 import { SERVICE_CONNECT_PROXY_MEMORY } from "../components/service/taskDefinition";
 import { overlaps, parseCidr, type Ipv4Cidr } from "../core/cidr";
-import { DATABASE_SECRET_VARIABLE, POSTGRES_DEFAULT_PORT } from "../components/data/database";
-import { DATABASE_SECRET_VARIABLE as KIT_SECRET_VARIABLE } from "../services/kit/src/databaseEnv";
+import { POSTGRES_DEFAULT_PORT } from "../components/data/database";
+import { DATABASE_SECRET_VARIABLE, databaseSettingsFromEnv } from "@berth/kit/contract";
 import { schedulesFor } from "../core/schedule";
-import { KEEP_ALIVE_TIMEOUT_MS, SHUTDOWN_TIMEOUT_MS } from "../services/kit/src/http";
+import { KEEP_ALIVE_TIMEOUT_MS, SHUTDOWN_TIMEOUT_MS } from "@berth/kit/http";
 import { loadSettings, type Settings } from "../config";
 import { catalog, declarations, deployedCatalog, healthCheckCommand, resolveCatalog, type CatalogService, type Edge, type ServiceDeclaration } from "../catalog";
 import { callersOf } from "./support/catalog";
@@ -1513,10 +1513,48 @@ describe("a stack created again where its earlier life kept log groups", () => {
     });
 });
 
+describe("the database environment a service gets in AWS", () => {
+    it("is what the kit reads: each variable carrying the connection is read, and the settings name the instance", async () => {
+        const { h } = await runBerth(stackConfig("dev"));
+        const instance = h.one(T.db, "berth-instance");
+        // ECS fills each `secrets` entry from the JSON key its `valueFrom` names
+        // (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html).
+        const secretJson: Record<string, string> = { username: "berth_app", password: "s3cret" };
+        const databaseServices = catalog.filter((s) => s.database);
+        assert.ok(databaseServices.length > 0, "no service declares the database");
+        for (const service of databaseServices) {
+            const container = containerOf(h, service.name);
+            const env = environmentOf(h, service.name);
+            const secretArn = String(env[DATABASE_SECRET_VARIABLE] ?? "");
+            const given: Record<string, string> = { ...env };
+            const fromSecret: string[] = [];
+            for (const secret of container.secrets as Array<{ name: string; valueFrom: string }>) {
+                const [, key] = /^.+:(\w+)::$/.exec(secret.valueFrom) ?? [];
+                if (secretJson[key] !== undefined && secret.valueFrom.startsWith(secretArn)) {
+                    given[secret.name] = secretJson[key];
+                    fromSecret.push(secret.name);
+                }
+            }
+            const read = new Set<string>();
+            const watched = new Proxy(given, { get: (target, key) => (read.add(String(key)), target[String(key)]) });
+            const settings = databaseSettingsFromEnv(watched as NodeJS.ProcessEnv, service.database!.env);
+            const { host, port, database, user, password, ssl } = settings;
+            assert.ok(host.startsWith(`${instance.inputs.identifier}.`) && host.endsWith(".rds.amazonaws.com"), `${service.name}: host ${host}`);
+            assert.deepStrictEqual(
+                { port, database, user, password, ssl, secretArn: settings.secretArn },
+                { port: instance.inputs.port, database: instance.inputs.dbName, user: "berth_app", password: "s3cret", ssl: "verify-full", secretArn },
+                service.name,
+            );
+            assert.match(secretArn, /^arn:aws:secretsmanager:.+:secret:rds!/, service.name);
+            const fromDatabase = Object.keys(env).filter((k) => [settings.host, String(settings.port), settings.database, secretArn, "verify-full"].includes(env[k]));
+            assert.deepStrictEqual([...fromDatabase, ...fromSecret].filter((k) => !read.has(k)), [], `${service.name}: given but not read by the kit`);
+            assert.strictEqual(fromDatabase.length + fromSecret.length, 7, `${service.name}: host, port, name, TLS mode, secret, user, password`);
+        }
+    });
+});
+
 describe("a database password that RDS rotates", () => {
     it("names the managed secret to each database service (DB_SECRET_ARN), whose task role may read exactly it; the others get neither", async () => {
-        // The kit reads this variable under the same name (services/kit/src/databaseEnv.ts).
-        assert.strictEqual(DATABASE_SECRET_VARIABLE, KIT_SECRET_VARIABLE);
         const { h } = await runBerth(stackConfig("dev"));
         for (const service of catalog) {
             const env = environmentOf(h, service.name);

@@ -8,7 +8,7 @@ import {
     SERVICE_CONNECT_IDLE_TIMEOUT, SERVICE_CONNECT_PER_REQUEST_TIMEOUT, STOP_TIMEOUT, TARGET_GROUP_HEALTH_CHECK, UPSTREAM_TIMEOUT_MS,
 } from "../core/rollout";
 import { DEFAULT_TIMEOUT_MS } from "../services/api/src/gateway";
-import { KEEP_ALIVE_TIMEOUT_MS, REUSE_GRACE_MS, SHUTDOWN_TIMEOUT_MS } from "../services/kit/src/http";
+import { KEEP_ALIVE_TIMEOUT_MS, REUSE_GRACE_MS, SHUTDOWN_TIMEOUT_MS } from "@berth/kit/http";
 
 /** The ALB's idle timeout (LoadBalancerArgs.idleTimeout's default). */
 const ALB_IDLE_TIMEOUT = 60;

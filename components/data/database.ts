@@ -1,7 +1,11 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { DATABASE_SECRET_VARIABLE, DATABASE_TLS_VARIABLE, type DatabaseEnvNames as DatabaseVariables, type DatabaseSsl } from "@berth/kit/contract";
 import { childName, stackRolePath } from "../naming";
+
+// The TLS variable, which no secret of the settings may replace (checked with the settings, before any resource).
+export { DATABASE_TLS_VARIABLE };
 
 /** PostgreSQL's default port, which the instance does not use. */
 export const POSTGRES_DEFAULT_PORT = 5432;
@@ -32,19 +36,6 @@ export const INSTANCE_EVENT_CATEGORIES = ["availability", "configuration change"
 /** The parameter group's events that notify the topic (FSBP RDS.21, `rds-pg-event-notifications-configured`). */
 export const PARAMETER_GROUP_EVENT_CATEGORIES = ["configuration change"] as const;
 
-/** The environment variable that tells a service how to verify the database's certificate. */
-export const DATABASE_TLS_VARIABLE = "DB_SSL";
-
-/**
- * The environment variable naming the RDS-managed secret, which the service's task role may read: RDS
- * changes the master password at once when it rotates it (a single user, not alternating ones:
- * https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-secrets-manager.html), and the password ECS put
- * in the task's environment at start stops working then. The services' kit reads the secret again when the
- * server refuses a new connection's password (services/kit/src/database.ts); connections already open are
- * not affected, since PostgreSQL checks the password only when a connection starts.
- */
-export const DATABASE_SECRET_VARIABLE = "DB_SECRET_ARN";
-
 /**
  * How the names of the secrets RDS manages for master passwords start
  * (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-secrets-manager.html).
@@ -56,21 +47,7 @@ export const RDS_SECRET_PREFIX = "rds!";
  * server certificate and its host name against the RDS CA bundle it ships (libpq's `sslmode=verify-full`,
  * https://www.postgresql.org/docs/current/libpq-ssl.html#LIBPQ-SSL-PROTECTION).
  */
-export const DATABASE_TLS_MODE = "verify-full";
-
-/** The environment variable names under which a service receives its database connection. */
-export interface DatabaseVariables {
-    /** @default "DB_HOST" */
-    host: string;
-    /** @default "DB_PORT" */
-    port: string;
-    /** @default "DB_NAME" */
-    name: string;
-    /** @default "DB_USER" */
-    user: string;
-    /** @default "DB_PASSWORD" */
-    password: string;
-}
+export const DATABASE_TLS_MODE: DatabaseSsl = "verify-full";
 
 /** The PostgreSQL major versions Berth accepts: RDS offers them under standard support. */
 export const POSTGRES_MAJOR_VERSIONS = [14, 15, 16, 17] as const;

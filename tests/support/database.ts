@@ -9,7 +9,7 @@
 import { randomBytes } from "node:crypto";
 import { Client } from "pg";
 import { startEmbeddedPostgres } from "../../scripts/embeddedPostgres";
-import type { DatabaseSettings } from "../../services/kit/src";
+import type { DatabaseSettings } from "@berth/kit";
 
 export interface TestDatabase {
     /** `postgresql://…` of this suite's own database. */

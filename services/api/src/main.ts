@@ -1,7 +1,7 @@
 import pino from "pino";
-import { exitOnSignals, portFromEnv, wholeNumberFromEnv } from "../../kit/src/http";
-import { exitCodeFor } from "../../kit/src/listen";
-import { serviceTracing, shutDownServiceTracing } from "../../kit/src/tracing";
+import { exitOnSignals, portFromEnv, wholeNumberFromEnv } from "@berth/kit/http";
+import { exitCodeFor } from "@berth/kit/listen";
+import { serviceTracing, shutDownServiceTracing } from "@berth/kit/tracing";
 import { authFromEnv } from "./auth";
 import { DEFAULT_TIMEOUT_MS, Gateway } from "./gateway";
 import { parseRoutes } from "./routes";

@@ -8,7 +8,7 @@ import * as http from "node:http";
 import * as net from "node:net";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
-import { REUSE_GRACE_MS } from "../../kit/src/http";
+import { REUSE_GRACE_MS } from "@berth/kit/http";
 import { raw, sleep, statusOf, until } from "./support/clients";
 import { fakeBackend, type FakeBackend } from "./support/fakeBackend";
 

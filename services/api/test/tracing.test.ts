@@ -5,7 +5,7 @@
 import * as assert from "node:assert";
 import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import { InMemorySpanExporter, ParentBasedSampler, TraceIdRatioBasedSampler } from "@opentelemetry/sdk-trace-base";
-import { REQUEST_ID_ATTRIBUTE, startTracing, type Tracing } from "../../kit/src/tracing";
+import { REQUEST_ID_ATTRIBUTE, startTracing, type Tracing } from "@berth/kit/tracing";
 import { request, startGateway, type RunningGateway } from "./support/clients";
 import { fakeBackend, type FakeBackend } from "./support/fakeBackend";
 

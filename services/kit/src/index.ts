@@ -7,7 +7,7 @@ export {
 export {
     databaseSettingsFromEnv, DEFAULT_DATABASE_ENV, DEFAULT_POOL_MAX,
     type DatabaseEnvNames, type DatabaseSettings, type DatabaseSsl,
-} from "./databaseEnv";
+} from "./contract";
 export { DuplicateError, type Page, type Repository } from "./repository";
 export { seed, TableRepository, type TableSpec } from "./table";
 export {

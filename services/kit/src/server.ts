@@ -47,12 +47,39 @@ export interface ServiceOptions {
  * `x-request-id` header on every response, JSON errors for every failure, and `GET /health`.
  */
 export function createService(options: ServiceOptions): FastifyInstance {
+    const app = newFastify(options);
+    takeEveryMethod(app);
+    takeJsonOnly(app);
+    hangUpWhenClosing(app);
+    answerInJson(app);
+
+    const tracing = options.tracing === undefined ? serviceTracing({ name: options.name }) : options.tracing || undefined;
+    if (tracing) {
+        traceRequests(app, tracing);
+    }
+    const database = options.database;
+    if (database) {
+        database.log ??= app.log.child({ component: "database" });
+        database.tracer ??= tracing?.tracer;
+        app.addHook("onClose", () => database.close());
+    }
+
+    // Answers from the process alone: a database outage must not make the load balancer or ECS replace
+    // tasks that would serve again as soon as the database returns.
+    routes(app, HEALTH_PATH, {
+        GET: { handler: async () => ({ status: "ok", service: options.name }) },
+    });
+    return app;
+}
+
+/** Fastify with the services' logger, limits, request ids, body validation and error shapes. */
+function newFastify(options: ServiceOptions): FastifyInstance {
     const logger = options.logger === undefined || options.logger === true
         ? { level: process.env.LOG_LEVEL ?? "info", base: { service: options.name } }
         : options.logger === false
             ? false
             : { level: options.logger.level ?? "info", base: { service: options.name }, stream: options.logger.stream };
-    const app = Fastify({
+    return Fastify({
         logger,
         bodyLimit: options.bodyLimit ?? 64 * 1024,
         keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
@@ -93,14 +120,22 @@ export function createService(options: ServiceOptions): FastifyInstance {
             }
         },
     });
-    // Every method node:http parses reaches the router, so that a known path answers 405 with `Allow`
-    // to any method it does not take, not 404.
+}
+
+/**
+ * Every method node:http parses reaches the router, so that a known path answers 405 with `Allow` to any
+ * method it does not take, not 404.
+ */
+function takeEveryMethod(app: FastifyInstance): void {
     for (const method of NODE_METHODS) {
         if (!app.supportedMethods.includes(method) && method !== "CONNECT") {
             app.addHttpMethod(method, { hasBody: true });
         }
     }
-    // JSON bodies are checked as a whole (see `parseJsonBody`); no other type is taken (415), text included.
+}
+
+/** JSON bodies are checked as a whole (see `parseJsonBody`); no other type is taken (415), text included. */
+function takeJsonOnly(app: FastifyInstance): void {
     app.removeAllContentTypeParsers();
     app.addContentTypeParser("application/json", { parseAs: "buffer" }, (_req, body, done) => {
         try {
@@ -109,9 +144,13 @@ export function createService(options: ServiceOptions): FastifyInstance {
             done(err as Error, undefined);
         }
     });
+}
 
-    // Once closing, every response tells its client to hang up, so that keep-alive connections do not
-    // hold the shutdown open until their idle timeout.
+/**
+ * Once closing, every response tells its client to hang up, so that keep-alive connections do not hold the
+ * shutdown open until their idle timeout.
+ */
+function hangUpWhenClosing(app: FastifyInstance): void {
     let closing = false;
     app.addHook("preClose", (done) => {
         closing = true;
@@ -123,7 +162,10 @@ export function createService(options: ServiceOptions): FastifyInstance {
         }
         done(null, payload);
     });
+}
 
+/** The request id on every response, one log line per request, and every error in Berth's JSON shape. */
+function answerInJson(app: FastifyInstance): void {
     app.addHook("onRequest", (req, reply, done) => {
         reply.header("x-request-id", req.id);
         done(requestHeadProblem(req));
@@ -151,24 +193,6 @@ export function createService(options: ServiceOptions): FastifyInstance {
     });
     app.setNotFoundHandler((req, reply) =>
         reply.code(404).send(errorBody(404, `No route for ${req.method} ${req.url.split("?")[0]}`, req.id)));
-
-    const tracing = options.tracing === undefined ? serviceTracing({ name: options.name }) : options.tracing || undefined;
-    if (tracing) {
-        traceRequests(app, tracing);
-    }
-    const database = options.database;
-    if (database) {
-        database.log ??= app.log.child({ component: "database" });
-        database.tracer ??= tracing?.tracer;
-        app.addHook("onClose", () => database.close());
-    }
-
-    // Answers from the process alone: a database outage must not make the load balancer or ECS replace
-    // tasks that would serve again as soon as the database returns.
-    routes(app, HEALTH_PATH, {
-        GET: { handler: async () => ({ status: "ok", service: options.name }) },
-    });
-    return app;
 }
 
 /**

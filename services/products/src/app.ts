@@ -1,4 +1,4 @@
-import { collection, createService, TableRepository, type Database, type ServiceOptions } from "../../kit/src";
+import { collection, createService, TableRepository, type Database, type ServiceOptions } from "@berth/kit";
 import { newProductSchema, productSchema, productsTable, type NewProduct, type Product } from "./products";
 
 /** The products service: `GET /products`, `GET /products/:id`, `POST /products`, `DELETE /products/:id`, `GET /health`. */

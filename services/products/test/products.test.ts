@@ -1,6 +1,6 @@
 import * as assert from "node:assert";
 import type { FastifyInstance } from "fastify";
-import { Database } from "../../kit/src";
+import { Database } from "@berth/kit";
 import { databaseTargets, type TestDatabase } from "../../../tests/support/database";
 import { buildApp } from "../src/app";
 import { migrations, seedProducts } from "../src/products";

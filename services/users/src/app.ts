@@ -1,4 +1,4 @@
-import { collection, createService, TableRepository, type Database, type ServiceOptions } from "../../kit/src";
+import { collection, createService, TableRepository, type Database, type ServiceOptions } from "@berth/kit";
 import { newUserSchema, userSchema, usersTable, type NewUser, type User } from "./users";
 
 /** The users service: `GET /users`, `GET /users/:id`, `POST /users`, `DELETE /users/:id`, `GET /health`. */

@@ -1,4 +1,4 @@
-import { serveWithDatabase } from "../../kit/src";
+import { serveWithDatabase } from "@berth/kit";
 import { buildApp } from "./app";
 import { migrations } from "./users";
 

@@ -1,4 +1,4 @@
-import { seed, type Migration, type TableSpec } from "../../kit/src";
+import { seed, type Migration, type TableSpec } from "@berth/kit";
 
 export interface User {
     id: number;

@@ -1,7 +1,7 @@
 import * as assert from "node:assert";
 import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
-import { Database, type DatabaseOptions } from "../../kit/src";
+import { Database, type DatabaseOptions } from "@berth/kit";
 import { databaseTargets, type TestDatabase } from "../../../tests/support/database";
 import { TcpProxy } from "../../../tests/support/tcpProxy";
 import { buildApp } from "../src/app";

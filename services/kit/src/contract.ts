@@ -1,6 +1,8 @@
 /**
  * The environment contract between a service that uses the database and whatever runs it (`pulumi up`, the
- * local run, the tests). Pure: no client library here, so that the catalogue can import the names.
+ * local run, the tests): the one declaration of the variable names, which the program, the catalogue and the
+ * services import as `@berth/kit/contract`. It imports nothing, so that importing it loads no client library
+ * into the program and no infrastructure into an image.
  *
  * A service reads, in this order:
  * 1. `DATABASE_URL` (`postgresql://user:password@host:port/name`), when set: the local run and the tests
@@ -42,6 +44,9 @@ export const DEFAULT_DATABASE_ENV: Readonly<DatabaseEnvNames> = {
 /** `disable`: plain text. `verify-full`: TLS, certificate signed by an Amazon RDS CA and issued to the host. */
 export type DatabaseSsl = "disable" | "verify-full";
 
+/** The variable that tells a service how to verify the database's certificate (a `DatabaseSsl`). */
+export const DATABASE_TLS_VARIABLE = "DB_SSL";
+
 /**
  * Connections per process. A 0.25 vCPU task serves a few hundred simple requests per second, each holding a
  * connection for about a millisecond, so one or two connections are busy on average; four absorb bursts
@@ -79,7 +84,15 @@ export interface DatabaseSettings {
     secretArn?: string;
 }
 
-/** The variable naming the secret the database credentials come from (see `DatabaseSettings.secretArn`). */
+/**
+ * The variable naming the secret the database credentials come from (see `DatabaseSettings.secretArn`): in
+ * AWS the RDS-managed secret, which the service's task role may read. RDS changes the master password at
+ * once when it rotates it (a single user, not alternating ones:
+ * https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-secrets-manager.html), and the password ECS put
+ * in the task's environment at start stops working then: the pool reads the secret again when the server
+ * refuses a new connection's password (`database.ts`). Connections already open are not affected, since
+ * PostgreSQL checks the password only when a connection starts.
+ */
 export const DATABASE_SECRET_VARIABLE = "DB_SECRET_ARN";
 
 /**
@@ -92,9 +105,9 @@ export function databaseSettingsFromEnv(
     names: Readonly<DatabaseEnvNames> = DEFAULT_DATABASE_ENV,
 ): DatabaseSettings {
     const problems: string[] = [];
-    const ssl = env.DB_SSL ?? "verify-full";
+    const ssl = env[DATABASE_TLS_VARIABLE] ?? "verify-full";
     if (ssl !== "disable" && ssl !== "verify-full") {
-        problems.push(`DB_SSL is ${JSON.stringify(ssl)}; allowed: verify-full (the default) or disable`);
+        problems.push(`${DATABASE_TLS_VARIABLE} is ${JSON.stringify(ssl)}; allowed: verify-full (the default) or disable`);
     }
     const poolMax = wholeNumber(env, "DB_POOL_MAX", DEFAULT_POOL_MAX, 1, 100, problems);
     const common = { ssl: ssl as DatabaseSsl, poolMax };
