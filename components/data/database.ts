@@ -5,7 +5,6 @@ import { DATABASE_SECRET_VARIABLE, DATABASE_TLS_VARIABLE, type DatabaseEnvNames 
 import { childName, stackRolePath } from "../naming";
 
 // The TLS variable, which no secret of the settings may replace (checked with the settings, before any resource).
-export { DATABASE_TLS_VARIABLE };
 
 /** PostgreSQL's default port, which the instance does not use. */
 export const POSTGRES_DEFAULT_PORT = 5432;
