@@ -26,9 +26,9 @@ import {
 import { formatDuration, rolloutTimeline } from "./core/rolloutTimeline";
 import { MIN_KEEP_IMAGES } from "./components/service/serviceImage";
 import { TRACING_VARIABLES } from "./core/tracing";
-import { NAT_INSTANCE_TYPES, type NatInstanceType, type NatStrategy } from "./components/network/network";
+import { NAT_INSTANCE_TYPES, type NatInstanceType, type NatStrategy } from "./core/nat";
 import { isTimeZone, scheduleExpressionProblem, type ScaleSchedule } from "./core/schedule";
-import type { JwtValidation } from "./components/edge/albRoute";
+import type { JwtValidation } from "./core/listenerRules";
 import { albEdgeCatalog, albEdgeProblems, EDGES, serviceEnvironment, type CatalogService, type Edge } from "./catalog";
 
 export type EnvironmentName = "test" | "prod";

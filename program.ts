@@ -5,9 +5,10 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { AccessLogBucket, accessLogBucketPrefix } from "./components/edge/accessLogBucket";
-import { rulePriority } from "./components/edge/albRoute";
+import { rulePriority } from "./core/listenerRules";
 import { checkIdentity, providerCredentials } from "./core/awsIdentity";
-import { AlarmTopic, ServiceAlarms, serviceAlarmNames } from "./components/observability/alarms";
+import { AlarmTopic, ServiceAlarms } from "./components/observability/alarms";
+import { serviceAlarmNames } from "./core/alarmRules";
 import { sourceVersion } from "./core/buildContext";
 import { DnsCertificate } from "./components/edge/certificate";
 import { Cluster } from "./components/service/cluster";

@@ -11,15 +11,15 @@
  *   from the services that call it.
  */
 import * as path from "path";
-import { DEFAULT_ROUTE_PRIORITY, MAX_RULE_VALUES, MAX_RULES_PER_LOAD_BALANCER, rulePriority, testRulePriority } from "../components/edge/albRoute";
+import { DEFAULT_ROUTE_PRIORITY, MAX_RULE_VALUES, MAX_RULES_PER_LOAD_BALANCER, rulePriority, testRulePriority } from "../core/listenerRules";
 import { DATABASE_SECRET_VARIABLE, DATABASE_TLS_VARIABLE, type DatabaseVariables } from "../components/data/database";
 import type { Platform } from "../core/platform";
 import { UPSTREAM_TIMEOUT_MS } from "../core/rollout";
+import type { ServiceKind } from "../core/serviceKind";
 import { misplacedParameters, parseRolloutChoice, type ParsedChoice, type RolloutChoice } from "../core/rolloutStrategy";
 
 export type { Platform } from "../core/platform";
 export type { DatabaseVariables } from "../components/data/database";
-export type ServiceKind = "public" | "backend";
 /**
  * Who may call a backend's routes through the gateway: anyone (`none`), a bearer of a JWT the gateway
  * verifies (`jwt`), or a holder of an API key (`apiKey`). Where the keys come from: the gateway's

@@ -11,6 +11,7 @@ import {
     type DescribeTargetHealthCommandOutput,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { GetResourcesCommand, type GetResourcesCommandOutput } from "@aws-sdk/client-resource-groups-tagging-api";
+import type { ServiceKind } from "../core/serviceKind";
 
 /** The stack under test, as the Automation API drives it. Every method rejects on failure. */
 export interface AcceptanceStack {
@@ -70,7 +71,7 @@ export interface AcceptanceClients {
 /** What of the catalogue the run needs: who is the gateway, which routes need which credential. */
 export interface AcceptanceService {
     name: string;
-    kind: "public" | "backend";
+    kind: ServiceKind;
     gateway: boolean;
     routes: readonly string[];
     auth: "none" | "jwt" | "apiKey";

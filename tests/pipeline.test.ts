@@ -4,7 +4,7 @@
  */
 import * as assert from "assert";
 import { GITHUB_OIDC_HOST, githubSubjects, STS_AUDIENCE } from "../components/pipeline/deployAccess";
-import { NAT_INSTANCE_AMI_PARAMETER } from "../components/network/network";
+import { NAT_INSTANCE_AMI_PARAMETER } from "../core/nat";
 import {
     INVOKE_PERMISSIONS,
     permissionProblems,

@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { deployPolicy, previewPolicy, splitDeployPolicy, type PolicyContext } from "../../core/deployPermissions";
 import { childName } from "../naming";
-import { NAT_INSTANCE_AMI_PARAMETER } from "../network/network";
+import { NAT_INSTANCE_AMI_PARAMETER } from "../../core/nat";
 
 /** GitHub's OIDC issuer. https://docs.github.com/en/actions/reference/security/oidc */
 export const GITHUB_OIDC_HOST = "token.actions.githubusercontent.com";

@@ -4,7 +4,7 @@ import { RDS_SECRET_PREFIX } from "../data/database";
 import type { PolicyDocument, PolicyStatement } from "../../core/deployPermissions";
 import { childName } from "../naming";
 import { LOG_DELIVERY_ACTIONS } from "../service/secretRestart";
-import { EXEC_ACTIONS } from "../service/taskDefinition";
+import { EXEC_ACTIONS } from "../../core/taskContainers";
 import { XRAY_ACTIONS } from "../../core/tracing";
 
 /**
