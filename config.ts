@@ -11,20 +11,18 @@ import {
     contains, defaultIsolatedRange, formatCidr, isolatedSubnets, overlaps, parseCidr, privateRangeOf, splitSubnets,
     MIN_SUBNET_PREFIX, subnetBits, type Ipv4Cidr,
 } from "./core/cidr";
-import {
-    BACKUP_RETENTION_DAYS, DATABASE_TLS_VARIABLE, INSTANCE_CLASSES_ALLOWED, isInstanceClass, majorVersion,
-    POSTGRES_MAJOR_VERSIONS, STORAGE_GIB,
-} from "./components/data/database";
-import { GIT_BRANCH, GITHUB_ENVIRONMENT, GITHUB_OIDC_PROVIDER_ARN, GITHUB_REPOSITORY } from "./components/pipeline/deployAccess";
+import { DATABASE_TLS_VARIABLE } from "./components/data/database";
+import { BACKUP_RETENTION_DAYS, INSTANCE_CLASSES_ALLOWED, isInstanceClass, majorVersion, POSTGRES_MAJOR_VERSIONS, STORAGE_GIB } from "./core/databaseRules";
+import { GIT_BRANCH, GITHUB_ENVIRONMENT, GITHUB_OIDC_PROVIDER_ARN, GITHUB_REPOSITORY } from "./core/githubAccess";
 import { CARRIED_AWS_KEYS, durationSeconds, type AssumedRole, type AwsIdentity } from "./core/awsIdentity";
 import { describeFargateMemory, FARGATE_SIZES, isFargateSize } from "./core/fargate";
-import { parseSecretReference, SECRET_REFERENCES_ALLOWED, type SecretReference } from "./components/service/secrets";
+import { parseSecretReference, SECRET_REFERENCES_ALLOWED, type SecretReference } from "./core/secretReference";
 import { MAX_RELEASE } from "./core/rollout";
 import {
     parseRolloutChoice, resolveRollout, type ParsedChoice, type Rollout, type RolloutDefaults, type RolloutProblem,
 } from "./core/rolloutStrategy";
 import { formatDuration, rolloutTimeline } from "./core/rolloutTimeline";
-import { MIN_KEEP_IMAGES } from "./components/service/serviceImage";
+import { MIN_KEEP_IMAGES } from "./core/imageRetention";
 import { TRACING_VARIABLES } from "./core/tracing";
 import { NAT_INSTANCE_TYPES, type NatInstanceType, type NatStrategy } from "./core/nat";
 import { isTimeZone, scheduleExpressionProblem, type ScaleSchedule } from "./core/schedule";

@@ -3,7 +3,7 @@
  * permission map held against every resource type and invoke the whole program uses in every shipped stack.
  */
 import * as assert from "assert";
-import { GITHUB_OIDC_HOST, githubSubjects, STS_AUDIENCE } from "../components/pipeline/deployAccess";
+import { GITHUB_OIDC_HOST, githubSubjects, STS_AUDIENCE } from "../core/githubAccess";
 import { NAT_INSTANCE_AMI_PARAMETER } from "../core/nat";
 import {
     INVOKE_PERMISSIONS,

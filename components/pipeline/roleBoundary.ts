@@ -1,9 +1,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { RDS_SECRET_PREFIX } from "../data/database";
+import { RDS_SECRET_PREFIX } from "../../core/databaseRules";
 import type { PolicyDocument, PolicyStatement } from "../../core/deployPermissions";
 import { childName } from "../naming";
-import { LOG_DELIVERY_ACTIONS } from "../service/secretRestart";
+import { LOG_DELIVERY_ACTIONS } from "../../core/logDelivery";
 import { EXEC_ACTIONS } from "../../core/taskContainers";
 import { XRAY_ACTIONS } from "../../core/tracing";
 
