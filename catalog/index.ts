@@ -18,15 +18,14 @@ import { UPSTREAM_TIMEOUT_MS } from "../core/rollout";
 import type { ServiceKind } from "../core/serviceKind";
 import { misplacedParameters, parseRolloutChoice, type ParsedChoice, type RolloutChoice } from "../core/rolloutStrategy";
 
-export type { Platform } from "../core/platform";
 export type { DatabaseVariables } from "../components/data/database";
 /**
  * Who may call a backend's routes through the gateway: anyone (`none`), a bearer of a JWT the gateway
  * verifies (`jwt`), or a holder of an API key (`apiKey`). Where the keys come from: the gateway's
  * `AUTH_*` environment variables (README, "Authentication").
  */
-export type AuthMode = "none" | "jwt" | "apiKey";
-export const AUTH_MODES: readonly AuthMode[] = ["none", "jwt", "apiKey"];
+export const AUTH_MODES = ["none", "jwt", "apiKey"] as const;
+export type AuthMode = (typeof AUTH_MODES)[number];
 
 export interface ServiceDeclaration {
     /**

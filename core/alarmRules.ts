@@ -143,12 +143,15 @@ interface AlarmMetric<V> {
     metricQueries?: AlarmQuery<V>[];
 }
 
+/** How an alarm reads a period without data: as within the threshold, or as beyond it. */
+type MissingData = "notBreaching" | "breaching";
+
 /** What an alarm compares, and what its description says, as `aws.cloudwatch.MetricAlarm` takes them. */
 interface AlarmCheck<V> extends AlarmMetric<V> {
     alarmDescription: string;
     comparisonOperator: "GreaterThanThreshold" | "GreaterThanOrEqualToThreshold" | "LessThanThreshold";
     threshold: number;
-    treatMissingData?: "notBreaching" | "breaching";
+    treatMissingData?: MissingData;
 }
 
 /** One alarm's arguments, as `aws.cloudwatch.MetricAlarm` takes them, less its actions. */
@@ -156,7 +159,7 @@ export interface AlarmArgs<V = string> extends AlarmCheck<V> {
     name: string;
     evaluationPeriods: number;
     datapointsToAlarm: number;
-    treatMissingData: "notBreaching" | "breaching";
+    treatMissingData: MissingData;
 }
 
 /** One alarm, as `aws.cloudwatch.MetricAlarm` takes it, less its actions. */
