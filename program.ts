@@ -24,7 +24,8 @@ import { adoptLogGroups, existingLogGroups } from "./components/observability/lo
 import { LogsKey } from "./components/observability/logsKey";
 import { stackRolePath, taskFamily } from "./components/naming";
 import { Network } from "./components/network/network";
-import { RoleBoundary, roleBoundaryName } from "./components/pipeline/roleBoundary";
+import { RoleBoundary } from "./components/pipeline/roleBoundary";
+import { roleBoundaryName } from "./core/roleBoundaryPolicy";
 import { schedulesFor } from "./core/schedule";
 import { SecretRestart } from "./components/service/secretRestart";
 import { ServiceImage } from "./components/service/serviceImage";
