@@ -11,24 +11,23 @@
  *   from the services that call it.
  */
 import * as path from "path";
-import { DEFAULT_ROUTE_PRIORITY, MAX_RULE_VALUES, MAX_RULES_PER_LOAD_BALANCER, rulePriority, testRulePriority } from "../components/edge/albRoute";
+import { DEFAULT_ROUTE_PRIORITY, MAX_RULE_VALUES, MAX_RULES_PER_LOAD_BALANCER, rulePriority, testRulePriority } from "../core/listenerRules";
 import {
     DATABASE_SECRET_VARIABLE, DATABASE_TLS_VARIABLE, DEFAULT_DATABASE_ENV as DEFAULT_DATABASE_VARIABLES, type DatabaseEnvNames as DatabaseVariables,
 } from "@berth/kit/contract";
 import type { Platform } from "../core/platform";
 import { UPSTREAM_TIMEOUT_MS } from "../core/rollout";
+import type { ServiceKind } from "../core/serviceKind";
 import { misplacedParameters, parseRolloutChoice, type ParsedChoice, type RolloutChoice } from "../core/rolloutStrategy";
 
-export type { Platform } from "../core/platform";
 export type { DatabaseEnvNames as DatabaseVariables } from "@berth/kit/contract";
-export type ServiceKind = "public" | "backend";
 /**
  * Who may call a backend's routes through the gateway: anyone (`none`), a bearer of a JWT the gateway
  * verifies (`jwt`), or a holder of an API key (`apiKey`). Where the keys come from: the gateway's
  * `AUTH_*` environment variables (docs/gateway.md, "Authentication").
  */
-export type AuthMode = "none" | "jwt" | "apiKey";
-export const AUTH_MODES: readonly AuthMode[] = ["none", "jwt", "apiKey"];
+export const AUTH_MODES = ["none", "jwt", "apiKey"] as const;
+export type AuthMode = (typeof AUTH_MODES)[number];
 
 export interface ServiceDeclaration {
     /**

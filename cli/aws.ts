@@ -12,8 +12,7 @@ import {
     DescribeServicesCommand, DescribeTaskDefinitionCommand, DescribeTasksCommand, ECSClient, ExecuteCommandCommand, ListTasksCommand,
 } from "@aws-sdk/client-ecs";
 import { DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { checkIdentity } from "../core/awsIdentity";
-import { credentialsFor } from "../components/service/deploymentCheck";
+import { checkIdentity, credentialsFor } from "../core/awsIdentity";
 import { stackAwsAccess } from "../config";
 import type { AwsApis } from "./context";
 

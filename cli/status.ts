@@ -4,7 +4,7 @@
  * its alarms in ALARM and the last ECS service events. Exits 1 when any service is unhealthy.
  */
 import type { Service } from "@aws-sdk/client-ecs";
-import { serviceAlarmNames } from "../components/observability/alarms";
+import { serviceAlarmNames } from "../core/alarmRules";
 import { taskFamily } from "../components/naming";
 import { CliError, EXIT, serviceOutput, type AwsApis, type Deps, type StackOutputs, type StackView } from "./context";
 

@@ -1,6 +1,6 @@
 /** `berth:pipeline`: the GitHub Actions pipeline's access to AWS (components/pipeline/deployAccess.ts). */
 import { z } from "zod";
-import { GIT_BRANCH, GITHUB_ENVIRONMENT, GITHUB_OIDC_PROVIDER_ARN, GITHUB_REPOSITORY } from "../components/pipeline/deployAccess";
+import { GIT_BRANCH, GITHUB_ENVIRONMENT, GITHUB_OIDC_PROVIDER_ARN, GITHUB_REPOSITORY } from "../core/githubAccess";
 import { boolean } from "./parsers";
 
 export const PIPELINE_ALLOWED = 'an object such as {"repository": "acme/berth", "environments": ["dev"]}';

@@ -1,7 +1,7 @@
 /** `berth:secrets`: the variables each service reads from a secret. */
 import * as pulumi from "@pulumi/pulumi";
 import { DATABASE_TLS_VARIABLE } from "@berth/kit/contract";
-import { parseSecretReference, SECRET_REFERENCES_ALLOWED } from "../components/service/secrets";
+import { parseSecretReference, SECRET_REFERENCES_ALLOWED } from "../core/secretReference";
 import { TRACING_VARIABLES } from "../core/tracing";
 import { serviceEnvironment, type CatalogService } from "../catalog";
 import { parseObject } from "./parsers";

@@ -10,12 +10,12 @@ import { z } from "zod";
 import { MIN_SUBNET_PREFIX, subnetBits } from "../core/cidr";
 import {
     BACKUP_RETENTION_DAYS, INSTANCE_CLASSES_ALLOWED, isInstanceClass, majorVersion, POSTGRES_MAJOR_VERSIONS, STORAGE_GIB,
-} from "../components/data/database";
+} from "../core/databaseRules";
 import { FARGATE_SIZES } from "../core/fargate";
 import type { RolloutDefaults } from "../core/rolloutStrategy";
 import type { ScaleSchedule } from "../core/schedule";
-import { MIN_KEEP_IMAGES } from "../components/service/serviceImage";
-import { NAT_INSTANCE_TYPES } from "../components/network/network";
+import { MIN_KEEP_IMAGES } from "../core/imageRetention";
+import { NAT_INSTANCE_TYPES, NAT_STRATEGIES } from "../core/nat";
 import { EDGES } from "../catalog";
 import {
     boolean, json, jsonText, LOG_RETENTION_DAYS, MAX_AZ_COUNT, MAX_TASKS, ratio, RESERVED_RANGES, TASK_COUNT, TASK_COUNT_ALLOWED, wholeNumber, ZONE_ID,
@@ -141,7 +141,7 @@ export const SETTINGS = {
         },
     }),
     natStrategy: preset({
-        schema: z.enum(["single", "perAz", "instance"]),
+        schema: z.enum(NAT_STRATEGIES),
         allowed: "one of single, perAz, instance (test stacks only)",
         // test: one t4g.nano instead of a NAT gateway: a tenth of the cost; it recovers from a failed host or check
         // by itself, and `pulumi up --refresh` starts it when stopped (components/network/network.ts).

@@ -2,7 +2,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { AwsIdentity } from "../core/awsIdentity";
 import type { Rollout, RolloutDefaults } from "../core/rolloutStrategy";
-import type { SecretReference } from "../components/service/secrets";
+import type { SecretReference } from "../core/secretReference";
 import type { ValuesOfKind } from "./setting";
 import type { DATABASE_SETTINGS, SETTINGS } from "./table";
 

@@ -7,7 +7,8 @@
  * and invoke, so each setting below is read in config.ts, handed to that provider, and to the deployment
  * check's AWS SDK clients; every other `aws:*` key is refused there.
  *
- * Pure: types and mappings only (the deployment check serializes what it uses).
+ * Pure: types, mappings, and the credentials they name (the deployment check serializes what it uses; the
+ * AWS SDK loads only when credentials are asked for).
  */
 
 /** One role of the chain, as the provider's `assumeRoles` item takes it (`aws:assumeRoles`). */
@@ -88,4 +89,42 @@ export type CheckIdentity = Pick<AwsIdentity, "profile" | "sharedConfigFile" | "
 export function checkIdentity(identity: AwsIdentity): CheckIdentity {
     const { profile, sharedConfigFile, sharedCredentialsFile, assumeRoles } = identity;
     return { profile, sharedConfigFile, sharedCredentialsFile, assumeRoles };
+}
+
+/**
+ * The credentials of the stack's identity, as the AWS provider resolves them from the same settings: the
+ * profile and shared files through the SDK's default chain, then each role of the chain assumed with the
+ * credentials before it (STS AssumeRole with its external ID, session name and duration). Undefined: the
+ * SDK's default chain, as the provider's without settings.
+ */
+export function credentialsFor(identity: CheckIdentity | undefined, region: string): import("@aws-sdk/types").AwsCredentialIdentityProvider | undefined {
+    if (!identity || (!identity.profile && !identity.sharedConfigFile && !identity.sharedCredentialsFile && (identity.assumeRoles ?? []).length === 0)) {
+        return undefined;
+    }
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const providers = require("@aws-sdk/credential-providers") as typeof import("@aws-sdk/credential-providers");
+    let credentials = providers.fromNodeProviderChain({
+        profile: identity.profile || undefined,
+        filepath: identity.sharedCredentialsFile,
+        configFilepath: identity.sharedConfigFile,
+    });
+    for (const role of identity.assumeRoles ?? []) {
+        const seconds = role.duration ? durationSeconds(role.duration) : undefined;
+        credentials = providers.fromTemporaryCredentials({
+            masterCredentials: credentials,
+            clientConfig: { region },
+            params: {
+                RoleArn: role.roleArn,
+                ExternalId: role.externalId,
+                RoleSessionName: role.sessionName,
+                DurationSeconds: seconds,
+                SourceIdentity: role.sourceIdentity,
+                Policy: role.policy,
+                PolicyArns: role.policyArns?.map((arn) => ({ arn })),
+                Tags: role.tags ? Object.entries(role.tags).map(([Key, Value]) => ({ Key, Value })) : undefined,
+                TransitiveTagKeys: role.transitiveTagKeys,
+            },
+        });
+    }
+    return credentials;
 }

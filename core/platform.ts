@@ -1,6 +1,6 @@
 /**
- * The CPU architectures Berth builds images for and runs tasks on. Pure: the catalogue and the components
- * both read it, so it lives with the components (which import nothing from `services/`).
+ * The CPU architectures Berth builds images for and runs tasks on: the catalogue, the components and the
+ * cost estimate read them.
  */
 
 /** An image platform as Docker names it. Fargate runs both (ARM64 on Graviton). */

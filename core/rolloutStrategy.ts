@@ -18,8 +18,8 @@
  * for a backend (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-connect-blue-green.html).
  */
 
-export type RolloutStrategy = "rolling" | "canary" | "linear" | "blueGreen";
-export const ROLLOUT_STRATEGIES: readonly RolloutStrategy[] = ["rolling", "canary", "linear", "blueGreen"];
+export const ROLLOUT_STRATEGIES = ["rolling", "canary", "linear", "blueGreen"] as const;
+export type RolloutStrategy = (typeof ROLLOUT_STRATEGIES)[number];
 
 /** A service's rollout with every parameter set. */
 export type Rollout =

@@ -18,11 +18,12 @@
  *
  * Without lifecycle hooks (Berth sets none) ECS waits at no other stage.
  */
-import { rollbackAlarmWindow } from "../components/observability/alarms";
+import { rollbackAlarmWindow } from "./alarmRules";
 import {
     CONTAINER_HEALTH_CHECK, DEPLOYMENT_TIMEOUT, DEREGISTRATION_DELAY, STOP_TIMEOUT, TARGET_GROUP_HEALTH_CHECK, TASK_LAUNCH,
 } from "./rollout";
 import { describeRollout, type Rollout } from "./rolloutStrategy";
+import type { ServiceKind } from "./serviceKind";
 
 /** A share of production traffic reaching the new version, in seconds after the deployment started. */
 export interface TrafficStep {
@@ -32,7 +33,7 @@ export interface TrafficStep {
 
 export interface RolloutTimeline {
     rollout: Rollout;
-    kind: "public" | "backend";
+    kind: ServiceKind;
     /** When the new version's tasks can serve: healthy in ECS and, for a public service, at the ALB. */
     healthy: number;
     /** Each share of production traffic the new version takes, in order; the last is 100. */
@@ -47,7 +48,7 @@ export interface RolloutTimeline {
 
 export interface TimelineInput {
     rollout: Rollout;
-    kind: "public" | "backend";
+    kind: ServiceKind;
     /**
      * The service rolls back on deployment alarms: a rolling deployment then bakes for their window.
      * @default true
@@ -56,7 +57,7 @@ export interface TimelineInput {
 }
 
 /** Seconds until a new task serves: launched, container healthy, and healthy at the ALB for public services. */
-function healthyAfter(kind: "public" | "backend"): number {
+function healthyAfter(kind: ServiceKind): number {
     const container = TASK_LAUNCH + CONTAINER_HEALTH_CHECK.startPeriod;
     return kind === "public"
         ? container + TARGET_GROUP_HEALTH_CHECK.healthyThreshold * TARGET_GROUP_HEALTH_CHECK.interval

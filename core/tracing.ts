@@ -4,7 +4,7 @@
  * `awsvpc` task share one network namespace), and the collector sends them to AWS X-Ray. Pure values and
  * functions; `createTaskDefinition` adds the container, the variables and the task role's permission.
  */
-import type { ContainerSpec } from "../components/service/taskDefinition";
+import type { ContainerSpec } from "./taskContainers";
 
 /**
  * The collector's image, pinned to the digest of one release rather than a tag: a new collector release

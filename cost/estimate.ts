@@ -12,15 +12,15 @@
  * 10 alarm metrics, 3 dashboards of up to 50 metrics, 5 GB of logs) are counted only when the usage assumptions
  * say the stack is alone in its account (`aloneInAccount`): every stack of an account shares them.
  */
-import { alarmDefinitions } from "../components/observability/alarms";
-import { dashboardBody } from "../components/observability/dashboard";
+import { alarmDefinitions } from "../core/alarmRules";
+import { dashboardBody } from "../core/dashboardBody";
 import { capacityFor } from "../core/fargate";
-import { natGatewayCount } from "../components/network/network";
+import { natGatewayCount } from "../core/nat";
 import { cpuArchitecture } from "../core/platform";
 import { HOURS_PER_MONTH, PRICE_REGION, PRICES, PRICES_READ_ON } from "./prices";
 import { schedulesFor } from "../core/schedule";
 import { USAGE_ASSUMPTIONS, type UsageAssumptions } from "./usageAssumptions";
-import { MANAGED_RULE_GROUPS } from "../components/edge/webAcl";
+import { MANAGED_RULE_GROUPS } from "../core/managedRuleGroups";
 import type { Settings } from "../config";
 import { deployedCatalog, type CatalogService } from "../catalog";
 

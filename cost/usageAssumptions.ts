@@ -3,6 +3,7 @@
  * data that no stack setting says. Every guess the estimate makes is here and nowhere else; change one to see
  * what it moves (`npm run cost -- <stack>` prints them with the estimate).
  */
+import type { EnvironmentName } from "../config";
 
 export interface UsageAssumptions {
     /**
@@ -58,7 +59,7 @@ export interface UsageAssumptions {
 }
 
 /** A test stack sees a trickle of requests; prod about four a second on average. */
-export const USAGE_ASSUMPTIONS: Readonly<Record<"test" | "prod", Readonly<UsageAssumptions>>> = {
+export const USAGE_ASSUMPTIONS: Readonly<Record<EnvironmentName, Readonly<UsageAssumptions>>> = {
     test: {
         natGb: 5,
         requests: 100_000,

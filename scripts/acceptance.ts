@@ -10,7 +10,7 @@ import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { exportSPKI, generateKeyPair, SignJWT } from "jose";
-import { DEFAULT_ROUTE_PRIORITY } from "../components/edge/albRoute";
+import { DEFAULT_ROUTE_PRIORITY } from "../core/listenerRules";
 import { catalog } from "../catalog";
 import { runAcceptance, type AcceptanceCredentials, type AcceptanceService, type Http, type Marker } from "./acceptanceRun";
 import { shippedStacks } from "./stackConfig";

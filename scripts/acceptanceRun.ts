@@ -12,6 +12,7 @@ import {
 export {
     KEPT_ON_PURPOSE, productionForward, servingGroup, SHIFT_STRATEGY, StepFailure, taggedResources, type ElbClient, type Serving, type TaggingClient,
 } from "./acceptanceAws";
+import type { ServiceKind } from "../core/serviceKind";
 
 /** The stack under test, as the Automation API drives it. Every method rejects on failure. */
 export interface AcceptanceStack {
@@ -58,7 +59,7 @@ export interface AcceptanceClients {
 /** What of the catalogue the run needs: who is the gateway, which routes need which credential. */
 export interface AcceptanceService {
     name: string;
-    kind: "public" | "backend";
+    kind: ServiceKind;
     gateway: boolean;
     routes: readonly string[];
     auth: "none" | "jwt" | "apiKey";

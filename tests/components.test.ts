@@ -4,7 +4,9 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { Cluster } from "../components/service/cluster";
-import { Database, databaseIdentifier, POSTGRES_DEFAULT_PORT, type DatabaseArgs } from "../components/data/database";
+import { Database, type DatabaseArgs } from "../components/data/database";
+import { databaseIdentifier } from "../core/databaseRules";
+import { POSTGRES_DEFAULT_PORT } from "./support/awsRules";
 import { FargateService, type FargateServiceArgs } from "../components/service/fargateService";
 import { LoadBalancer } from "../components/edge/loadBalancer";
 import { SecretRestart } from "../components/service/secretRestart";

@@ -15,7 +15,7 @@ import * as assert from "node:assert";
 import { execFile } from "node:child_process";
 import * as path from "node:path";
 import { READINESS_GATE_COMMAND } from "../components/service/fargateService";
-import { SIDECAR_MEMORY } from "../components/service/taskDefinition";
+import { SIDECAR_MEMORY } from "../core/taskContainers";
 import { freePort, waitHealthy } from "../scripts/net";
 import { catalog, databaseEnvironment, deployOrder, healthCheckCommand, serviceEnvironment, type CatalogService } from "../catalog";
 import { anyTestDatabase, type TestDatabase } from "./support/database";

@@ -4,9 +4,9 @@
  * operations setting turned on.
  */
 import * as assert from "assert";
-import { ALARM_THRESHOLDS, alarmDefinitions, serviceAlarmNames, type AlarmSubject } from "../components/observability/alarms";
+import { ALARM_THRESHOLDS, alarmDefinitions, serviceAlarmNames, type AlarmSubject } from "../core/alarmRules";
 import { SCALING_COOLDOWNS } from "../components/service/autoscaling";
-import { dashboardBody, dashboardUrl, type DashboardInput } from "../components/observability/dashboard";
+import { dashboardBody, dashboardUrl, type DashboardInput } from "../core/dashboardBody";
 import { SERVICE_CONNECT_PROXY } from "../core/fargate";
 import { capacityProviderStrategy, FargateService, type FargateServiceArgs } from "../components/service/fargateService";
 import { CONTAINER_HEALTH_CHECK, DEPLOYMENT_TIMEOUT, HEALTH_CHECK_GRACE_PERIOD, STOP_TIMEOUT } from "../core/rollout";

@@ -3,11 +3,10 @@
  * permission map held against every resource type and invoke the whole program uses in every shipped stack.
  */
 import * as assert from "assert";
-import { GITHUB_OIDC_HOST, githubSubjects, STS_AUDIENCE } from "../components/pipeline/deployAccess";
-import { NAT_INSTANCE_AMI_PARAMETER } from "../components/network/network";
+import { GITHUB_OIDC_HOST, githubSubjects, STS_AUDIENCE } from "../core/githubAccess";
+import { NAT_INSTANCE_AMI_PARAMETER } from "../core/nat";
 import {
     INVOKE_PERMISSIONS,
-    permissionProblems,
     RESOURCE_PERMISSIONS,
     STACK_SCOPED_SERVICES,
     UNSCOPABLE_WRITES,
@@ -18,6 +17,7 @@ import { ConfigError, loadSettings } from "../config";
 import { catalog } from "../catalog";
 import { evaluate, tagged, type Decision, type Document } from "./support/iamPolicy";
 import { MANAGED_POLICIES } from "./support/managedPolicies";
+import { permissionProblems } from "./support/permissionRules";
 import { ACCOUNT, Harness, HOSTED_ZONE_ID, REGION, runBerth, shippedStacks, stackConfig, type Recorded } from "./support/pulumi";
 
 const ACCESS = "berth:pipeline:DeployAccess";

@@ -3,13 +3,13 @@
  * resource it registers.
  */
 import * as assert from "assert";
-import { DEFAULT_ROUTE_PRIORITY } from "../components/edge/albRoute";
+import { DEFAULT_ROUTE_PRIORITY } from "../core/listenerRules";
 import { sourceVersion } from "../core/buildContext";
 import { TLS_POLICY } from "../components/edge/loadBalancer";
-import { SERVICE_CONNECT_PROXY_MEMORY } from "../components/service/taskDefinition";
+import { SERVICE_CONNECT_PROXY } from "../core/fargate";
 import { overlaps, parseCidr, type Ipv4Cidr } from "../core/cidr";
-import { POSTGRES_DEFAULT_PORT } from "../components/data/database";
 import { DATABASE_SECRET_VARIABLE, databaseSettingsFromEnv } from "@berth/kit/contract";
+import { POSTGRES_DEFAULT_PORT } from "./support/awsRules";
 import { schedulesFor } from "../core/schedule";
 import { KEEP_ALIVE_TIMEOUT_MS, SHUTDOWN_TIMEOUT_MS } from "@berth/kit/http";
 import { loadSettings, type Settings } from "../config";
@@ -668,7 +668,7 @@ for (const { stack, edge, title } of VARIANTS) {
                         assert.ok(Number.isInteger(c.memory) && c.memory > 0, `${c.name} has no memory limit`);
                     }
                     const total = containers.reduce((sum, c) => sum + c.memory, 0);
-                    assert.ok(total + SERVICE_CONNECT_PROXY_MEMORY <= Number(td.inputs.memory), `${total} MiB of containers leave the proxy no room in ${td.inputs.memory}`);
+                    assert.ok(total + SERVICE_CONNECT_PROXY.memoryMiB <= Number(td.inputs.memory), `${total} MiB of containers leave the proxy no room in ${td.inputs.memory}`);
                     assert.ok(containerOf(h, service.name).memory >= Number(td.inputs.memory) / 2, "the service gets under half its task");
                 });
 

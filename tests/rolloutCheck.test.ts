@@ -7,7 +7,7 @@ import * as http from "http";
 import type * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { credentialsFor } from "../components/service/deploymentCheck";
+import { credentialsFor } from "../core/awsIdentity";
 import {
     RolloutError, waitForRollout, type EcsApi, type ElbApi, type EcsService, type EcsServiceDeployment, type EcsServiceDeploymentBrief, type EcsStoppedTask,
 } from "../core/rolloutCheck";

@@ -7,7 +7,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
-import { rollbackAlarmWindow } from "../components/observability/alarms";
+import { rollbackAlarmWindow } from "../core/alarmRules";
 import {
     CONTAINER_HEALTH_CHECK, DEPLOYMENT_TIMEOUT, DEREGISTRATION_DELAY, HEALTH_CHECK_GRACE_PERIOD, MAX_RELEASE, STOP_TIMEOUT,
     TARGET_GROUP_HEALTH_CHECK, TASK_LAUNCH,

@@ -5,8 +5,8 @@
  * the deployment check's wait, and the settings and declarations refused, before any resource exists.
  */
 import * as assert from "assert";
-import { DEFAULT_ROUTE_PRIORITY, testRulePriority } from "../components/edge/albRoute";
-import { alarmDefinitions } from "../components/observability/alarms";
+import { DEFAULT_ROUTE_PRIORITY, testRulePriority } from "../core/listenerRules";
+import { alarmDefinitions } from "../core/alarmRules";
 import { FargateService, type FargateServiceArgs, type PublicExposure } from "../components/service/fargateService";
 import { DEPLOYMENT_TIMEOUT } from "../core/rollout";
 import { TEST_TRAFFIC_HEADER, TRAFFIC_SHIFT_POLICY, type Rollout } from "../core/rolloutStrategy";

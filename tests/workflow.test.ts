@@ -10,7 +10,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
-import { DEPLOY_SESSION_SECONDS } from "../components/pipeline/deployAccess";
+import { DEPLOY_SESSION_SECONDS } from "../core/githubAccess";
 import { ROOT, shippedStacks } from "./support/pulumi";
 
 interface LintResult {

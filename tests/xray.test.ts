@@ -4,7 +4,8 @@
  */
 import * as assert from "assert";
 import { FARGATE_SIZES } from "../core/fargate";
-import { SERVICE_CONNECT_PROXY_MEMORY, SIDECAR_MEMORY, serviceContainerMemory } from "../components/service/taskDefinition";
+import { SERVICE_CONNECT_PROXY } from "../core/fargate";
+import { SIDECAR_MEMORY, serviceContainerMemory } from "../core/taskContainers";
 import { collectorConfig, collectorContainer, tracingEnvironment } from "../core/tracing";
 import { loadSettings, type Settings } from "../config";
 import { catalog } from "../catalog";
@@ -127,7 +128,7 @@ for (const [title, stack, config] of runs) {
 
                 const td = h.one(T.taskDefinition, `${service.name}-task`);
                 const total = containers.reduce((sum, c) => sum + c.memory, 0);
-                assert.ok(total + SERVICE_CONNECT_PROXY_MEMORY <= Number(td.inputs.memory), `${total} MiB of containers in a ${td.inputs.memory} MiB task`);
+                assert.ok(total + SERVICE_CONNECT_PROXY.memoryMiB <= Number(td.inputs.memory), `${total} MiB of containers in a ${td.inputs.memory} MiB task`);
             }
         });
     });

@@ -1,16 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { childName } from "../naming";
-
-/** The AWS managed rule groups the web ACL runs, in order, each free beyond the rule's monthly fee. */
-export const MANAGED_RULE_GROUPS = [
-    // Addresses Amazon threat intelligence lists as bots and attackers.
-    "AWSManagedRulesAmazonIpReputationList",
-    // OWASP-style protections (XSS, path traversal, bad user agents, ...).
-    "AWSManagedRulesCommonRuleSet",
-    // Request patterns known to exploit vulnerabilities (Log4j, Java deserialisation, ...).
-    "AWSManagedRulesKnownBadInputsRuleSet",
-] as const;
+import { MANAGED_RULE_GROUPS } from "../../core/managedRuleGroups";
 
 export interface WebAclArgs {
     /** The ALB to protect. */

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { durationSeconds, type CheckIdentity } from "../../core/awsIdentity";
+import { credentialsFor, type CheckIdentity } from "../../core/awsIdentity";
 import { DEPLOYMENT_POLL_INTERVAL, DEPLOYMENT_TIMEOUT } from "../../core/rollout";
 import { waitForRollout, type EcsApi, type ElbApi } from "../../core/rolloutCheck";
 
@@ -123,44 +123,6 @@ async function confirm(inputs: CheckInputs, after: string | undefined): Promise<
         client.destroy();
         elbClient?.destroy();
     }
-}
-
-/**
- * The credentials of the stack's identity, as the AWS provider resolves them from the same settings: the
- * profile and shared files through the SDK's default chain, then each role of the chain assumed with the
- * credentials before it (STS AssumeRole with its external ID, session name and duration). Undefined: the
- * SDK's default chain, as the provider's without settings.
- */
-export function credentialsFor(identity: CheckIdentity | undefined, region: string): import("@aws-sdk/types").AwsCredentialIdentityProvider | undefined {
-    if (!identity || (!identity.profile && !identity.sharedConfigFile && !identity.sharedCredentialsFile && (identity.assumeRoles ?? []).length === 0)) {
-        return undefined;
-    }
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const providers = require("@aws-sdk/credential-providers") as typeof import("@aws-sdk/credential-providers");
-    let credentials = providers.fromNodeProviderChain({
-        profile: identity.profile || undefined,
-        filepath: identity.sharedCredentialsFile,
-        configFilepath: identity.sharedConfigFile,
-    });
-    for (const role of identity.assumeRoles ?? []) {
-        const seconds = role.duration ? durationSeconds(role.duration) : undefined;
-        credentials = providers.fromTemporaryCredentials({
-            masterCredentials: credentials,
-            clientConfig: { region },
-            params: {
-                RoleArn: role.roleArn,
-                ExternalId: role.externalId,
-                RoleSessionName: role.sessionName,
-                DurationSeconds: seconds,
-                SourceIdentity: role.sourceIdentity,
-                Policy: role.policy,
-                PolicyArns: role.policyArns?.map((arn) => ({ arn })),
-                Tags: role.tags ? Object.entries(role.tags).map(([Key, Value]) => ({ Key, Value })) : undefined,
-                TransitiveTagKeys: role.transitiveTagKeys,
-            },
-        });
-    }
-    return credentials;
 }
 
 /**

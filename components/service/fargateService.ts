@@ -1,7 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
-import { createAlbRoute, DEFAULT_ROUTE_PRIORITY, MAX_RULE_VALUES, testRulePriority, type JwtValidation } from "../edge/albRoute";
+import { createAlbRoute } from "../edge/albRoute";
+import { DEFAULT_ROUTE_PRIORITY, MAX_RULE_VALUES, testRulePriority, type JwtValidation } from "../../core/listenerRules";
 import { createAutoscaling } from "./autoscaling";
 import type { ScaleSchedule } from "../../core/schedule";
 import { createStoredSecrets } from "./secrets";
@@ -16,7 +17,8 @@ import {
 } from "../../core/rollout";
 import { ecsDeploymentConfiguration, type Rollout } from "../../core/rolloutStrategy";
 import { deploymentCheckTimeout, rolloutTimeline } from "../../core/rolloutTimeline";
-import { createTaskDefinition, PORT_NAME, type ContainerSpec } from "./taskDefinition";
+import { createTaskDefinition } from "./taskDefinition";
+import { PORT_NAME, type ContainerSpec } from "../../core/taskContainers";
 
 /** The readiness gate's default command: starts the image's `node` and exits at once. */
 export const READINESS_GATE_COMMAND = ["node", "-e", "0"];
@@ -173,7 +175,7 @@ export interface FargateServiceArgs {
      * More containers in the task, e.g. an OpenTelemetry collector.
      * @default []
      */
-    sidecars?: ContainerSpec[];
+    sidecars?: ContainerSpec<pulumi.Input<string>>[];
     /**
      * Traces to AWS X-Ray through an ADOT collector in each task (see `TaskDefinitionArgs.tracing`).
      * @default none
@@ -474,7 +476,7 @@ export class FargateService extends pulumi.ComponentResource {
      * (https://github.com/aws/containers-roadmap/issues/2334#issuecomment-2285926075). It runs the service's
      * own image, already pulled, and exits at once.
      */
-    private readinessGate(args: FargateServiceArgs): ContainerSpec[] {
+    private readinessGate(args: FargateServiceArgs): ContainerSpec<pulumi.Input<string>>[] {
         const command = args.readinessGate ?? READINESS_GATE_COMMAND;
         if (args.expose.kind !== "backend" || command === false) {
             return [];

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { childName, stackRolePath } from "../naming";
+import { LOG_DELIVERY_ACTIONS } from "../../core/logDelivery";
 
 /** A service whose tasks read secrets at start, and must start anew when one changes. */
 export interface SecretReader {
@@ -53,16 +54,6 @@ export interface RestartLogsArgs {
      */
     protect?: boolean;
 }
-
-/**
- * What the state machine's role needs to log to CloudWatch Logs: log delivery is set up by Step Functions with
- * the role's rights, and these actions take no resource narrower than "*"
- * (https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html, "IAM policies for logging to CloudWatch Logs").
- */
-export const LOG_DELIVERY_ACTIONS = [
-    "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery", "logs:ListLogDeliveries",
-    "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
-] as const;
 
 /** The Step Functions task that forces a new deployment of the service named in its input. */
 export const FORCE_NEW_DEPLOYMENT = "arn:aws:states:::aws-sdk:ecs:updateService";

@@ -4,108 +4,7 @@ import { childName, stackRolePath } from "../naming";
 import { cpuArchitecture, type Platform } from "../../core/platform";
 import { CONTAINER_HEALTH_CHECK, STOP_TIMEOUT } from "../../core/rollout";
 import { COLLECTOR_CONTAINER, collectorContainer, tracingEnvironment, XRAY_ACTIONS } from "../../core/tracing";
-
-/** The name of the container port that Service Connect and the target group find the service by. */
-export const PORT_NAME = "http";
-
-/**
- * Memory left in each task for the Service Connect proxy, which ECS adds to the task without a container
- * definition: AWS recommends adding "at least 64 MiB of memory to your task CPU and memory for the Service
- * Connect proxy container" (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-connect-concepts.html#service-connect-concepts-proxy).
- */
-export const SERVICE_CONNECT_PROXY_MEMORY = 64;
-
-/** A sidecar's memory hard limit when its spec names none: `node -e 0` (the readiness gate) peaks near 40 MiB. */
-export const SIDECAR_MEMORY = 64;
-
-/** The least memory Berth gives the service's own container. */
-const MIN_SERVICE_MEMORY = 128;
-
-/**
- * The service container's memory hard limit (`memory`, which ecs-task-definition-memory-hard-limit asks of
- * every container): the task's memory less the sidecars' limits and the Service Connect proxy's share. On
- * Fargate the containers' reservations must fit in the task's memory, and a container's `memory` counts as
- * its reservation when it sets no `memoryReservation`.
- */
-export function serviceContainerMemory(taskMemory: number, sidecars: readonly Pick<ContainerSpec, "memory">[]): number {
-    return taskMemory - SERVICE_CONNECT_PROXY_MEMORY - sidecars.reduce((sum, c) => sum + (c.memory ?? SIDECAR_MEMORY), 0);
-}
-
-/** One container of the task. */
-export interface ContainerSpec {
-    /** The container's name, unique in the task. */
-    name: string;
-    /** The image, pinned to a digest for the service's own container. */
-    image: pulumi.Input<string>;
-    /**
-     * The port it listens on, exposed under the name `http` (Service Connect finds the service by it).
-     * Omitted: the container exposes no port (a sidecar that only sends).
-     */
-    port?: number;
-    /** Plain environment variables. */
-    environment?: Record<string, pulumi.Input<string>>;
-    /**
-     * Variables ECS fills in from Secrets Manager or SSM Parameter Store at start: variable name to the
-     * secret's ARN. The execution role may read only the ARNs listed in `TaskDefinitionArgs.secretArns`.
-     * @default {}
-     */
-    secrets?: Record<string, pulumi.Input<string>>;
-    /** The container health check command, e.g. `["CMD", "node", "-e", "..."]`. Omitted: none. */
-    healthCheckCommand?: string[];
-    /**
-     * Whether the task stops when this container stops.
-     * @default true
-     */
-    essential?: boolean;
-    /** The command, replacing the image's. Omitted: the image's own. */
-    command?: string[];
-    /**
-     * The container's memory hard limit in MiB: ECS stops the container beyond it.
-     * @default the service's container: `serviceContainerMemory()`; a sidecar: `SIDECAR_MEMORY`
-     */
-    memory?: number;
-    /**
-     * Containers this one starts after, e.g. `[{ containerName: "users", condition: "HEALTHY" }]`.
-     * @default []
-     */
-    dependsOn?: Array<{ containerName: string; condition: "START" | "COMPLETE" | "SUCCESS" | "HEALTHY" }>;
-    /**
-     * Task volumes mounted into the container, e.g. writable paths under a read-only root file system.
-     * @default []
-     */
-    mountPoints?: Array<{ sourceVolume: string; containerPath: string; readOnly: boolean }>;
-    /**
-     * The non-root `uid:gid` this container runs as, for a sidecar from another image with a user of its own.
-     * @default the task's `user`
-     */
-    user?: string;
-}
-
-/**
- * The task-role permissions ECS Exec needs: the SSM agent in the container opens its channels with them
- * (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html, "IAM permissions required for
- * ECS Exec").
- */
-export const EXEC_ACTIONS = [
-    "ssmmessages:CreateControlChannel",
-    "ssmmessages:CreateDataChannel",
-    "ssmmessages:OpenControlChannel",
-    "ssmmessages:OpenDataChannel",
-] as const;
-
-/**
- * Where ECS Exec writes inside the container. AWS documents ECS Exec as unsupported with
- * `readonlyRootFilesystem` because the SSM agent "requires that the container file system is able to be
- * written to" (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html, Considerations).
- * The agent keeps its state under `/var/lib/amazon/ssm` and its logs under `/var/log/amazon/ssm`
- * (amazon-ecs-agent agent/engine/execcmd/manager_linux.go), and writes under `/managed-agents` as well: the
- * workaround of aws/containers-roadmap#1359 and of aws-containers/amazon-ecs-exec-checker#71 mounts exactly
- * `/managed-agents`, `/var/lib/amazon/ssm` and `/var/log/amazon/ssm` writable. Task volumes on those trees
- * keep the root file system read-only. The
- * agent runs as root (`execAgentCmdUser = "0"` in manager_start_linux.go), so a non-root container user
- * does not stop it writing there.
- */
-export const EXEC_WRITABLE_PATHS = ["/managed-agents", "/var/lib/amazon", "/var/log/amazon"] as const;
+import { EXEC_ACTIONS, EXEC_WRITABLE_PATHS, MIN_SERVICE_MEMORY, PORT_NAME, serviceContainerMemory, SIDECAR_MEMORY, type ContainerSpec } from "../../core/taskContainers";
 
 /** The task volume mounted at one of `EXEC_WRITABLE_PATHS`. */
 function execVolumeName(path: string): string {
@@ -147,12 +46,12 @@ export interface TaskDefinitionArgs {
      */
     user: string;
     /** The service's own container: it gets the stop timeout, init process and read-only root file system. */
-    container: ContainerSpec;
+    container: ContainerSpec<pulumi.Input<string>>;
     /**
      * More containers in the task, e.g. an OpenTelemetry collector; they get the same logging and hardening.
      * @default []
      */
-    sidecars?: ContainerSpec[];
+    sidecars?: ContainerSpec<pulumi.Input<string>>[];
     /**
      * Secrets Manager secrets the execution role may read (`secretsmanager:GetSecretValue`), for the
      * containers' `secrets`: the secrets' ARNs, without a JSON key.
@@ -269,7 +168,7 @@ export function createTaskDefinition(name: string, args: TaskDefinitionArgs, par
         }, opts);
     }
     const traced = args.tracing ? withTracing(name, args.container, args.tracing.sampleRatio, taskRole, parent) : args.container;
-    const container: ContainerSpec = exec
+    const container: ContainerSpec<pulumi.Input<string>> = exec
         ? {
             ...traced,
             mountPoints: [
@@ -315,7 +214,7 @@ export function createTaskDefinition(name: string, args: TaskDefinitionArgs, par
  * collector also outlives the service's last spans: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDependency.html),
  * and the task role's permission to send them on.
  */
-function withTracing(name: string, container: ContainerSpec, sampleRatio: number, taskRole: aws.iam.Role, parent: pulumi.Resource): ContainerSpec {
+function withTracing(name: string, container: ContainerSpec<pulumi.Input<string>>, sampleRatio: number, taskRole: aws.iam.Role, parent: pulumi.Resource): ContainerSpec<pulumi.Input<string>> {
     new aws.iam.RolePolicy(childName(name, "xray-policy"), {
         role: taskRole.name,
         policy: JSON.stringify({
@@ -344,7 +243,7 @@ function createRole(name: string, role: string, description: string, permissions
 
 /** One entry of `containerDefinitions`, as ECS takes it. Variables are sorted so that order never diffs. */
 export function containerDefinition(
-    spec: ContainerSpec,
+    spec: ContainerSpec<pulumi.Input<string>>,
     log: { group: pulumi.Input<string>; region: string },
     user: string,
 ): Record<string, unknown> {

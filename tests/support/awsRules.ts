@@ -176,7 +176,7 @@ function named(all: Recording, type: string, name: unknown): Recorded[] {
 }
 
 /** PostgreSQL's default port: RDS listens on it when `port` is not set. */
-const POSTGRES_DEFAULT_PORT = 5432;
+export const POSTGRES_DEFAULT_PORT = 5432;
 
 /** FSBP RDS.11's `backupRetentionMinimum`. */
 const BACKUP_RETENTION_MINIMUM = 7;
