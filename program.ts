@@ -4,7 +4,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { AccessLogBucket, accessLogBucketPrefix } from "./components/edge/accessLogBucket";
+import { AccessLogBucket } from "./components/edge/accessLogBucket";
 import { rulePriority } from "./components/edge/albRoute";
 import { checkIdentity, providerCredentials } from "./core/awsIdentity";
 import { AlarmTopic, ServiceAlarms, serviceAlarmNames } from "./components/observability/alarms";
@@ -13,16 +13,16 @@ import { DnsCertificate } from "./components/edge/certificate";
 import { Cluster } from "./components/service/cluster";
 import { DeployAccess } from "./components/pipeline/deployAccess";
 import { Dashboard } from "./components/observability/dashboard";
-import { Database, databaseIdentifier, type DatabaseClient } from "./components/data/database";
+import { Database, type DatabaseClient } from "./components/data/database";
 import { DestroyGuard } from "./components/pipeline/destroyGuard";
 import { capacityFor } from "./core/fargate";
 import { FargateService, type BackendExposure, type PublicExposure } from "./components/service/fargateService";
 import { LoadBalancer } from "./components/edge/loadBalancer";
 import { adoptLogGroups, existingLogGroups } from "./components/observability/logGroups";
 import { LogsKey } from "./components/observability/logsKey";
-import { stackRolePath, taskFamily } from "./components/naming";
+import { accessLogBucketPrefix, databaseIdentifier, roleBoundaryName, stackRolePath, taskFamily } from "./components/naming";
 import { Network } from "./components/network/network";
-import { RoleBoundary, roleBoundaryName } from "./components/pipeline/roleBoundary";
+import { RoleBoundary } from "./components/pipeline/roleBoundary";
 import { schedulesFor } from "./core/schedule";
 import { SecretRestart } from "./components/service/secretRestart";
 import { ServiceImage } from "./components/service/serviceImage";
@@ -182,6 +182,7 @@ export async function deployBerth(declared: readonly CatalogService[]): Promise<
         protect,
         isolatedCidrBlock: usesDatabase ? settings.database.cidr : undefined,
         permissionsBoundary,
+        rolePath: stackRolePath(settings.project, settings.stack),
         flowLogs: settings.flowLogs
             ? {
                 logGroupName: `/${settings.project}/${settings.stack}/vpc-flow-logs`,
@@ -242,6 +243,7 @@ export async function deployBerth(declared: readonly CatalogService[]): Promise<
             retainLogs: settings.retainOnDelete,
             eventTopicArn: alarmTopic.topicArn,
             permissionsBoundary,
+            rolePath: stackRolePath(settings.project, settings.stack),
         }, opts)
         : undefined;
 
@@ -312,6 +314,7 @@ export async function deployBerth(declared: readonly CatalogService[]): Promise<
             tracing: settings.tracing ? { sampleRatio: settings.tracingSampleRatio } : undefined,
             scaling: { requestsPerTarget: settings.requestsPerTarget, schedules },
             permissionsBoundary,
+            rolePath: stackRolePath(settings.project, settings.stack),
         }, opts);
         deployed.set(service.name, fargateService);
         alarms.push(new ServiceAlarms(`${service.name}-alarms`, {
@@ -375,6 +378,7 @@ export async function deployBerth(declared: readonly CatalogService[]): Promise<
                 protect,
             },
             permissionsBoundary,
+            rolePath: stackRolePath(settings.project, settings.stack),
         }, opts)
         : undefined;
 

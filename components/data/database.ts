@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { childName, stackRolePath } from "../naming";
+import { childName } from "../naming";
 
 /** PostgreSQL's default port, which the instance does not use. */
 export const POSTGRES_DEFAULT_PORT = 5432;
@@ -212,6 +212,12 @@ export interface DatabaseArgs {
      * @default none
      */
     permissionsBoundary?: pulumi.Input<string>;
+    /**
+     * The IAM path of every role this creates: the stack's (`stackRolePath`), which the pipeline's deploy role
+     * is limited to.
+     * @default none: the provider's default path
+     */
+    rolePath?: string;
 }
 
 /**
@@ -270,7 +276,7 @@ export class Database extends pulumi.ComponentResource {
             username: args.username ?? "berth",
         };
         const snapshotName = finalSnapshot ? this.finalSnapshotName(identity) : undefined;
-        const monitoring = this.createMonitoringRole(args.permissionsBoundary);
+        const monitoring = this.createMonitoringRole(args.permissionsBoundary, args.rolePath);
 
         const instance = new aws.rds.Instance(childName(name, "instance"), {
             ...identity,
@@ -389,9 +395,9 @@ export class Database extends pulumi.ComponentResource {
      * The role RDS assumes to publish Enhanced Monitoring's metrics, with AWS's managed policy for it (as
      * terraform-aws-modules/rds does: modules/db_instance/main.tf, `aws_iam_role.enhanced_monitoring`).
      */
-    private createMonitoringRole(permissionsBoundary?: pulumi.Input<string>): { role: aws.iam.Role; attachment: aws.iam.RolePolicyAttachment } {
+    private createMonitoringRole(permissionsBoundary: pulumi.Input<string> | undefined, rolePath: string | undefined): { role: aws.iam.Role; attachment: aws.iam.RolePolicyAttachment } {
         const role = new aws.iam.Role(childName(this.name, "monitoring-role"), {
-            path: stackRolePath(),
+            path: rolePath,
             permissionsBoundary,
             description: "RDS publishes the database's Enhanced Monitoring metrics",
             assumeRolePolicy: JSON.stringify({
@@ -464,17 +470,7 @@ export function majorVersion(engineVersion: string): number {
     return Number(match[1]);
 }
 
-/**
- * A DB instance identifier from the project and stack: lowercase letters, digits and single hyphens, starting
- * with a letter, not ending with a hyphen, at most 63 characters
- * (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/CHAP_Limits.html#RDS_Limits.Constraints).
- */
-export function databaseIdentifier(project: string, stack: string): string {
-    const suffix = "-db";
-    let base = `${project}-${stack}`.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^[^a-z]+/, "");
-    base = base.slice(0, 63 - suffix.length).replace(/-+$/, "");
-    return `${base || "berth"}${suffix}`;
-}
+export { databaseIdentifier } from "../naming";
 
 const IDENTIFIER = /^[a-z](?!.*--)[a-z0-9-]{0,62}$/;
 
