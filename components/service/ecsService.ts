@@ -11,6 +11,8 @@ import { ecsDeploymentConfiguration, type Rollout } from "../../core/rolloutStra
 import type { FargateServiceArgs } from "./fargateServiceArgs";
 import { PORT_NAME } from "./taskDefinition";
 
+type AlbRoute = ReturnType<typeof createAlbRoute>;
+
 /**
  * The ECS service in the private subnets without public IP, with the circuit breaker and the deployment alarms
  * rolling failed deployments back, ECS Service Connect, and the strategy of `rollout`; and the digest of its
@@ -21,7 +23,7 @@ export function createEcsService(name: string, spec: {
     rollout: Rollout;
     taskDefinition: aws.ecs.TaskDefinition;
     securityGroup: aws.ec2.SecurityGroup;
-    route?: ReturnType<typeof createAlbRoute>;
+    route?: AlbRoute;
     autoscaled: boolean;
     dependsOn: pulumi.Resource[];
 }, parent: pulumi.Resource): { service: aws.ecs.Service; revision: pulumi.Output<string> } {
@@ -64,43 +66,9 @@ export function createEcsService(name: string, spec: {
         enableExecuteCommand: args.enableExecuteCommand ?? false,
         deploymentMinimumHealthyPercent: DEPLOYMENT_MINIMUM_HEALTHY_PERCENT,
         deploymentMaximumPercent: DEPLOYMENT_MAXIMUM_PERCENT,
-        loadBalancers: route
-            ? [{
-                targetGroupArn: route.targetGroup.arn,
-                containerName: name,
-                containerPort: args.port,
-                // On every public service, whatever its strategy (see createAlbRoute).
-                advancedConfiguration: {
-                    alternateTargetGroupArn: route.shift.alternateTargetGroup.arn,
-                    productionListenerRule: route.rule.arn,
-                    testListenerRule: route.shift.testRule.arn,
-                    roleArn: route.shift.role.arn,
-                },
-            }]
-            : undefined,
+        loadBalancers: loadBalancers(name, args.port, route),
         healthCheckGracePeriodSeconds: expose.kind === "public" ? (expose.healthCheckGracePeriod ?? HEALTH_CHECK_GRACE_PERIOD) : undefined,
-        serviceConnectConfiguration: {
-            enabled: true,
-            namespace: args.namespaceArn,
-            services: expose.kind === "backend"
-                ? [{
-                    portName: PORT_NAME,
-                    discoveryName: expose.discoveryName,
-                    // No test traffic rules: without them, Service Connect sends callers' requests that carry
-                    // its default test header (TEST_TRAFFIC_HEADER's name) to a new version ECS is testing
-                    // (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-connect-blue-green.html),
-                    // and a change of strategy stays a change of strategy alone.
-                    clientAlias: [{ port: args.port, dnsName: expose.discoveryName }],
-                    timeout: {
-                        // Below the services' 65 s keep-alive, so the proxy never reuses a connection the
-                        // service is closing.
-                        idleTimeoutSeconds: SERVICE_CONNECT_IDLE_TIMEOUT,
-                        // Above the gateway's TIMEOUT_MS, so that the gateway answers 504 first.
-                        perRequestTimeoutSeconds: SERVICE_CONNECT_PER_REQUEST_TIMEOUT,
-                    },
-                }]
-                : undefined,
-        },
+        serviceConnectConfiguration: serviceConnect(args),
         tags: args.tags,
         // Tasks carry the service's tags (the commit among them), so `aws ecs describe-tasks --include TAGS`
         // shows which commit each task runs.
@@ -118,6 +86,52 @@ export function createEcsService(name: string, spec: {
         replaceWith: route ? [route.targetGroup, route.shift.alternateTargetGroup] : undefined,
     });
     return { service, revision: serviceRevision(inputs, ignoreChanges) };
+}
+
+/** A public service's target groups, stated once at creation (`OWNED_BY_ECS`). */
+function loadBalancers(name: string, port: number, route: AlbRoute | undefined): aws.ecs.ServiceArgs["loadBalancers"] {
+    if (!route) {
+        return undefined;
+    }
+    return [{
+        targetGroupArn: route.targetGroup.arn,
+        containerName: name,
+        containerPort: port,
+        // On every public service, whatever its strategy (see createAlbRoute).
+        advancedConfiguration: {
+            alternateTargetGroupArn: route.shift.alternateTargetGroup.arn,
+            productionListenerRule: route.rule.arn,
+            testListenerRule: route.shift.testRule.arn,
+            roleArn: route.shift.role.arn,
+        },
+    }];
+}
+
+/** ECS Service Connect: every service is a client; a backend is also an endpoint under its discovery name. */
+function serviceConnect(args: FargateServiceArgs): aws.ecs.ServiceArgs["serviceConnectConfiguration"] {
+    const expose = args.expose;
+    return {
+        enabled: true,
+        namespace: args.namespaceArn,
+        services: expose.kind === "backend"
+            ? [{
+                portName: PORT_NAME,
+                discoveryName: expose.discoveryName,
+                // No test traffic rules: without them, Service Connect sends callers' requests that carry
+                // its default test header (TEST_TRAFFIC_HEADER's name) to a new version ECS is testing
+                // (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-connect-blue-green.html),
+                // and a change of strategy stays a change of strategy alone.
+                clientAlias: [{ port: args.port, dnsName: expose.discoveryName }],
+                timeout: {
+                    // Below the services' 65 s keep-alive, so the proxy never reuses a connection the
+                    // service is closing.
+                    idleTimeoutSeconds: SERVICE_CONNECT_IDLE_TIMEOUT,
+                    // Above the gateway's TIMEOUT_MS, so that the gateway answers 504 first.
+                    perRequestTimeoutSeconds: SERVICE_CONNECT_PER_REQUEST_TIMEOUT,
+                },
+            }]
+            : undefined,
+    };
 }
 
 /**
