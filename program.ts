@@ -65,6 +65,7 @@ interface Foundation {
     cluster: Cluster;
 }
 
+/** The public entry: the names it answers on, and what answers them. */
 interface Edge {
     hosts: HostNames;
     certificate?: DnsCertificate;

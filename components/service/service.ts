@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ServiceAlarms, serviceAlarmNames, type AlarmExposure } from "../observability/alarms";
-import { FargateService, type FargateServiceArgs } from "./fargateService";
+import { FargateService, type Callee, type FargateServiceArgs } from "./fargateService";
 import { ServiceImage, type ServiceImageArgs } from "./serviceImage";
 
 /** The environment variable that tells a task which commit its image is built from. */
@@ -62,7 +62,7 @@ export class Service extends pulumi.ComponentResource {
     }
 
     /** What a service that calls this one needs to know of it. */
-    asCallee(): ReturnType<FargateService["asCallee"]> {
+    asCallee(): Callee {
         return this.fargate.asCallee();
     }
 
