@@ -1,89 +1,77 @@
 /**
- * Berth's wiring: the stack's settings -> network, cluster, load balancer, and an image and a Fargate
- * service per catalogue entry -> stack outputs. No resource logic lives here; see `components/`.
+ * Berth's wiring: the stack's settings -> network, cluster, load balancer, and a `Service` (its image, Fargate
+ * service and alarms) per catalogue entry -> stack outputs (outputs.ts). `deployBerth` reads as the list of its
+ * steps; no resource logic lives here (see `components/`), and no stack-scoped name is spelled here (see
+ * components/naming.ts).
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { AccessLogBucket, accessLogBucketPrefix } from "./components/edge/accessLogBucket";
-import { rulePriority } from "./core/listenerRules";
-import { checkIdentity, providerCredentials } from "./core/awsIdentity";
-import { AlarmTopic, ServiceAlarms } from "./components/observability/alarms";
-import { serviceAlarmNames } from "./core/alarmRules";
-import { sourceVersion } from "./core/buildContext";
-import { DnsCertificate } from "./components/edge/certificate";
-import { Cluster } from "./components/service/cluster";
-import { DeployAccess } from "./components/pipeline/deployAccess";
-import { Dashboard } from "./components/observability/dashboard";
 import { Database, type DatabaseClient } from "./components/data/database";
-import { databaseIdentifier } from "./core/databaseRules";
-import { DestroyGuard } from "./components/pipeline/destroyGuard";
-import { capacityFor } from "./core/fargate";
-import { FargateService, type BackendExposure, type PublicExposure } from "./components/service/fargateService";
+import { AccessLogBucket } from "./components/edge/accessLogBucket";
+import { rulePriority } from "./core/listenerRules";
+import { DnsCertificate } from "./components/edge/certificate";
 import { LoadBalancer } from "./components/edge/loadBalancer";
+import { WebAcl } from "./components/edge/webAcl";
+import { stackNames, type StackNames } from "./core/naming";
+import { Network } from "./components/network/network";
+import { AlarmTopic } from "./components/observability/alarms";
+import { Dashboard } from "./components/observability/dashboard";
 import { adoptLogGroups, existingLogGroups } from "./components/observability/logGroups";
 import { LogsKey } from "./components/observability/logsKey";
-import { stackRolePath, taskFamily } from "./components/naming";
-import { Network } from "./components/network/network";
+import { DeployAccess } from "./components/pipeline/deployAccess";
+import { DestroyGuard } from "./components/pipeline/destroyGuard";
 import { RoleBoundary } from "./components/pipeline/roleBoundary";
-import { roleBoundaryName } from "./core/roleBoundaryPolicy";
-import { schedulesFor } from "./core/schedule";
+import { Cluster } from "./components/service/cluster";
+import type { BackendExposure, Callee, PublicExposure } from "./components/service/fargateService";
 import { SecretRestart } from "./components/service/secretRestart";
-import { ServiceImage } from "./components/service/serviceImage";
-import { WebAcl } from "./components/edge/webAcl";
+import { Service } from "./components/service/service";
+import { checkIdentity, providerCredentials } from "./core/awsIdentity";
+import { sourceVersion } from "./core/buildContext";
+import { capacityFor } from "./core/fargate";
+import { schedulesFor } from "./core/schedule";
+import { outputsOf, type BerthOutputs } from "./outputs";
 import { chooseZones, ConfigError, settingsFromStack, type ServiceSecret, type Settings } from "./config";
 import { deployedCatalog, deployOrder, healthCheckCommand, serviceEnvironment, type CatalogService } from "./catalog";
 
-/** The environment variable that tells a task which commit its image is built from. */
-export const COMMIT_VARIABLE = "BERTH_COMMIT";
-/** The ECS tag on each task definition, service and (propagated) task saying the same. */
-export const COMMIT_TAG = "berth:commit";
+export { COMMIT_TAG, COMMIT_VARIABLE } from "./components/service/service";
+export type { BerthOutputs, DatabaseOutput, ServiceOutput } from "./outputs";
 
-/** What `pulumi stack output services` shows for each service. */
-export interface ServiceOutput {
-    kind: CatalogService["kind"];
-    repositoryUrl: pulumi.Output<string>;
-    /** The tag of the image the service runs: `<commit>[-dirty]-<build id>`. */
-    imageTag: pulumi.Output<string>;
-    /** The commit the image is built from (`-dirty` if the checkout differed): its tasks' `BERTH_COMMIT`. */
-    commit: string;
-    logGroupName: pulumi.Output<string>;
-    /** The ECS service's name in `clusterName` (what `berth status` and `berth exec` look up). */
-    serviceName: pulumi.Output<string>;
-    /** Backends: the name other services reach it by through Service Connect (`http://<name>:<port>`). */
-    discoveryName?: string;
+/** What every step of the deployment reads: the stack's settings, its catalogue and names, and its provider. */
+interface StackContext {
+    settings: Settings;
+    /** The catalogue as deployed (`deployedCatalog`), in its own order. */
+    catalog: readonly CatalogService[];
+    /** The same, callees before their callers (`deployOrder`). */
+    order: readonly CatalogService[];
+    names: StackNames;
+    /** The two tags that name the stack; the pipeline's deploy role may change only IAM roles that carry them. */
+    stackTags: { project: string; stack: string };
+    /** Where the stack's log groups live: its own names, RDS's for the instance, Step Functions'. */
+    logGroupPrefixes: string[];
+    zones: string[];
+    provider: aws.Provider;
+    /** Every component's options: the stack's provider, and the adoption of the log groups it kept. */
+    opts: pulumi.ComponentResourceOptions;
+    /** The database, its subnets and their costs exist only when a service uses them. */
+    usesDatabase: boolean;
 }
 
-/** The stack outputs. */
-export interface BerthOutputs {
-    /** Where the public services answer: `http://<ALB DNS name>`, or `https://<domain>`. */
-    url: pulumi.Output<string>;
-    vpcId: pulumi.Output<string>;
-    clusterName: pulumi.Output<string>;
-    /** Per service: its ECR repository, log group and, for backends, discovery name. */
-    services: Record<string, ServiceOutput>;
-    /** With `berth:pipeline`: the roles for the GitHub workflow's `role-to-assume`, and the OIDC provider. */
-    pipeline?: {
-        deployRoleArn: pulumi.Output<string>;
-        previewRoleArn?: pulumi.Output<string>;
-        oidcProviderArn: pulumi.Output<string>;
-    };
-    /** The SNS topic every alarm notifies: subscribe to it (`alarmEmail` does for one address). */
-    alarmTopicArn: pulumi.Output<string>;
-    /** The stack's CloudWatch dashboard in the AWS console. */
-    dashboardUrl: pulumi.Output<string>;
-    /** The PostgreSQL instance, when a service declares the database: where it answers, never a password. */
-    database?: DatabaseOutput;
+/** The stack-wide parts the services run on. */
+interface Foundation {
+    boundary: RoleBoundary;
+    logsKey?: LogsKey;
+    alarmTopic: AlarmTopic;
+    network: Network;
+    cluster: Cluster;
 }
 
-/** What `pulumi stack output database` shows. */
-export interface DatabaseOutput {
-    /** The instance's DNS name, reachable only from inside the VPC. */
-    address: pulumi.Output<string>;
-    port: pulumi.Output<number>;
-    name: pulumi.Output<string>;
-    /** The RDS-managed secret with `username` and `password` (read it with the AWS CLI; see docs/data.md, "Connect for maintenance"). */
-    secretArn: pulumi.Output<string>;
-    identifier: pulumi.Output<string>;
+/** The public entry: the names it answers on, and what answers them. */
+interface Edge {
+    hosts: HostNames;
+    certificate?: DnsCertificate;
+    accessLogs?: AccessLogBucket;
+    loadBalancer: LoadBalancer;
+    webAcl?: WebAcl;
 }
 
 /**
@@ -91,17 +79,49 @@ export interface DatabaseOutput {
  * or the configuration runs before the first resource is registered.
  */
 export async function deployBerth(declared: readonly CatalogService[]): Promise<BerthOutputs> {
+    const stack = await openStack(declared);
+    const boundary = createRoleBoundary(stack);
+    const pipeline = createDeployAccess(stack, boundary);
+    const hosts = hostNames(stack.settings, stack.catalog);
+    if (stack.settings.hostedZoneId !== undefined) {
+        await checkZoneHolds(stack.settings, hosts, stack.provider);
+    }
+    const foundation = createFoundation(stack, boundary);
+    const edge = createEdge(stack, foundation, hosts);
+    const database = createDatabase(stack, foundation);
+    const services = deployServices(stack, foundation, edge, database);
+    const dashboard = createDashboard(stack, foundation, edge, services);
+    const restart = restartOnSecretChange(stack, foundation, services);
+
+    // The pipeline's roles and the OIDC provider too: a guarded destroy must not cut the pipeline off either.
+    const { logsKey, alarmTopic, network, cluster } = foundation;
+    const { certificate, accessLogs, loadBalancer, webAcl } = edge;
+    const guarded = [
+        boundary, pipeline, logsKey, network, cluster, certificate, accessLogs, loadBalancer, webAcl, alarmTopic, database,
+        ...services.values(), dashboard, restart,
+    ].filter((r): r is NonNullable<typeof r> => r !== undefined);
+    new DestroyGuard(`${stack.settings.project}-destroy-guard`, guarded, stack.settings.deletionProtection);
+
+    return outputsOf({ domain: stack.settings.domain, catalog: stack.catalog }, {
+        loadBalancer, network, cluster, alarmTopic, pipeline, database, services, dashboard,
+    });
+}
+
+/**
+ * Validates the catalogue and the stack's settings, then makes the stack's provider and reads what the account
+ * holds already: the region's zones and the log groups an earlier life of the stack kept.
+ */
+async function openStack(declared: readonly CatalogService[]): Promise<StackContext> {
     deployOrder(declared);
     const settings = settingsFromStack(declared);
     // With `berth:edge` `alb`, no gateway: its routed backends are public services of their own.
     const catalog = deployedCatalog(declared, settings.edge);
     const order = deployOrder(catalog);
-    const prefix = settings.project;
-    // These two tags name the stack; the pipeline's deploy role may change only IAM roles that carry them.
+    const names = stackNames(settings.project, settings.stack);
     const stackTags = { project: settings.project, stack: settings.stack };
     // An explicit provider reads no aws:* stack configuration (pulumi/pulumi-aws#1307): it gets the stack's
     // credential settings here, and every resource and invoke of the program goes through it.
-    const provider = new aws.Provider(prefix, {
+    const provider = new aws.Provider(settings.project, {
         region: settings.region as aws.Region,
         ...providerCredentials(settings.awsIdentity),
         defaultTags: { tags: { ...stackTags, environment: settings.environment } },
@@ -113,69 +133,73 @@ export async function deployBerth(declared: readonly CatalogService[]): Promise<
     }, { provider });
     const zones = chooseZones(settings, region);
 
-    // Where the stack's log groups live: its own names, RDS's for the instance, Step Functions'.
-    const logGroupPrefixes = [
-        `/${settings.project}/${settings.stack}/`,
-        `/aws/rds/instance/${databaseIdentifier(settings.project, settings.stack)}/`,
-        restartLogGroupPrefix(settings),
-    ];
+    const logGroupPrefixes = [names.logGroupPrefix, names.databaseLogGroupPrefix, names.stepFunctionsLogGroupPrefix];
     // Kept groups of an earlier life of this stack are adopted, not created again (components/observability/logGroups.ts).
     const keptLogGroups = await existingLogGroups(logGroupPrefixes, provider);
-    const opts: pulumi.ComponentResourceOptions = { providers: { aws: provider }, transformations: [adoptLogGroups(keptLogGroups)] };
-    const protect = settings.deletionProtection;
-    // The database, its subnets and their costs exist only when a service uses them.
-    const usesDatabase = catalog.some((s) => s.database !== undefined);
+    return {
+        settings,
+        catalog,
+        order,
+        names,
+        stackTags,
+        logGroupPrefixes,
+        zones,
+        provider,
+        opts: { providers: { aws: provider }, transformations: [adoptLogGroups(keptLogGroups)] },
+        usesDatabase: catalog.some((s) => s.database !== undefined),
+    };
+}
 
-    // Every role of the stack carries it, so that the pipeline may create and change roles (deployPermissions.ts).
+/** Every role of the stack carries it, so that the pipeline may create and change roles (deployPermissions.ts). */
+function createRoleBoundary({ settings, names, stackTags, usesDatabase, opts }: StackContext): RoleBoundary {
     const references = Object.values(settings.secrets).flat();
-    const boundary = new RoleBoundary(prefix, {
-        policyName: roleBoundaryName(settings.project, settings.stack),
-        path: stackRolePath(settings.project, settings.stack),
+    return new RoleBoundary(settings.project, {
+        policyName: names.roleBoundary,
+        path: names.rolePath,
         region: settings.region,
         stackTags,
-        logGroupPrefixes: [`/${settings.project}/${settings.stack}/`, restartLogGroupPrefix(settings)],
-        secretPrefixes: [secretNamePrefix(settings)],
+        logGroupPrefixes: [names.logGroupPrefix, names.stepFunctionsLogGroupPrefix],
+        secretPrefixes: [names.secretPrefix],
         referencedSecretArns: references.flatMap((s) => s.kind === "secretsmanager" ? [s.resourceArn] : []),
         referencedParameterArns: references.flatMap((s) => s.kind === "ssm" ? [s.resourceArn] : []),
-        databaseIdentifier: usesDatabase ? databaseIdentifier(settings.project, settings.stack) : undefined,
+        databaseIdentifier: usesDatabase ? names.databaseIdentifier : undefined,
     }, opts);
-    const permissionsBoundary = boundary.arn;
+}
 
-    const pipeline = settings.pipeline && new DeployAccess(prefix, {
+/** With `berth:pipeline`: the GitHub workflow's roles and the OIDC provider. */
+function createDeployAccess({ settings, names, stackTags, usesDatabase, logGroupPrefixes, opts }: StackContext, boundary: RoleBoundary): DeployAccess | undefined {
+    return settings.pipeline && new DeployAccess(settings.project, {
         ...settings.pipeline,
         region: settings.region,
         stackTags,
         boundaryArn: boundary.arn,
-        databaseIdentifier: usesDatabase ? databaseIdentifier(settings.project, settings.stack) : undefined,
-        protect,
-        rolePath: stackRolePath(settings.project, settings.stack),
+        databaseIdentifier: usesDatabase ? names.databaseIdentifier : undefined,
+        protect: settings.deletionProtection,
+        rolePath: names.rolePath,
         // RDS names the groups of the logs it exports after the instance.
         logGroupPrefixes,
-        bucketPrefixes: [accessLogBucketPrefix(settings.project, settings.stack)],
-        secretPrefixes: [secretNamePrefix(settings)],
+        bucketPrefixes: [names.accessLogBucketPrefix],
+        secretPrefixes: [names.secretPrefix],
     }, opts);
+}
 
-    const hosts = hostNames(settings, catalog);
-    if (settings.hostedZoneId !== undefined) {
-        await checkZoneHolds(settings, hosts, provider);
-    }
-
+/** The logs key, the alarm topic, the network and the cluster. */
+function createFoundation({ settings, names, zones, usesDatabase, opts }: StackContext, boundary: RoleBoundary): Foundation {
+    const protect = settings.deletionProtection;
     const logsKey = settings.logsKmsKey
-        ? new LogsKey(prefix, {
+        ? new LogsKey(settings.project, {
             region: settings.region,
             deletionWindowDays: settings.deletionProtection ? 30 : 7,
             protect,
             retainOnDelete: settings.retainOnDelete,
         }, opts)
         : undefined;
-
-    const alarmTopic = new AlarmTopic(prefix, {
+    const alarmTopic = new AlarmTopic(settings.project, {
         email: settings.alarmEmail,
         // The database's event subscriptions notify the same topic, and the NAT instance's recovery alarms.
         publishers: usesDatabase ? ["events.rds.amazonaws.com"] : [],
     }, opts);
-
-    const network = new Network(prefix, {
+    const network = new Network(settings.project, {
         cidrBlock: settings.vpcCidr,
         availabilityZones: zones,
         nat: settings.natStrategy,
@@ -184,37 +208,42 @@ export async function deployBerth(declared: readonly CatalogService[]): Promise<
         region: settings.region,
         protect,
         isolatedCidrBlock: usesDatabase ? settings.database.cidr : undefined,
-        permissionsBoundary,
+        permissionsBoundary: boundary.arn,
+        rolePath: names.rolePath,
         flowLogs: settings.flowLogs
             ? {
-                logGroupName: `/${settings.project}/${settings.stack}/vpc-flow-logs`,
+                logGroupName: names.flowLogGroup,
                 retentionDays: settings.logRetentionDays,
                 kmsKeyArn: logsKey?.arn,
                 retainOnDelete: settings.retainOnDelete,
             }
             : undefined,
     }, opts);
-
-    const cluster = new Cluster(prefix, {
-        namespace: `${settings.project}-${settings.stack}`,
+    const cluster = new Cluster(settings.project, {
+        namespace: names.stack,
         containerInsights: settings.containerInsights,
     }, opts);
+    return { boundary, logsKey, alarmTopic, network, cluster };
+}
 
+/** The public entry: the certificate, the access-log bucket, the ALB and its web ACL. */
+function createEdge({ settings, names, opts }: StackContext, { network }: Foundation, hosts: HostNames): Edge {
+    const protect = settings.deletionProtection;
     // A certificate of the team's own wins; else Berth makes one for every host name in the hosted zone.
     const certificate = settings.hostedZoneId !== undefined && settings.certificateArn === undefined
-        ? new DnsCertificate(prefix, { names: hosts.all, zoneId: settings.hostedZoneId }, opts)
+        ? new DnsCertificate(settings.project, { names: hosts.all, zoneId: settings.hostedZoneId }, opts)
         : undefined;
     const accessLogs = settings.accessLogs
-        ? new AccessLogBucket(prefix, {
+        ? new AccessLogBucket(settings.project, {
             region: settings.region,
-            bucketPrefix: accessLogBucketPrefix(settings.project, settings.stack),
+            bucketPrefix: names.accessLogBucketPrefix,
             expirationDays: settings.logRetentionDays,
             forceDestroy: settings.forceDelete,
             protect,
             retainOnDelete: settings.retainOnDelete,
         }, opts)
         : undefined;
-    const loadBalancer = new LoadBalancer(prefix, {
+    const loadBalancer = new LoadBalancer(settings.project, {
         vpcId: network.vpcId,
         subnetIds: network.publicSubnetIds,
         publicRoutes: network.publicRoutes,
@@ -224,39 +253,61 @@ export async function deployBerth(declared: readonly CatalogService[]): Promise<
         deletionProtection: settings.deletionProtection,
         protect,
     }, opts);
-    const webAcl = settings.wafEnabled ? new WebAcl(prefix, { resourceArn: loadBalancer.arn }, opts) : undefined;
+    const webAcl = settings.wafEnabled ? new WebAcl(settings.project, { resourceArn: loadBalancer.arn }, opts) : undefined;
+    return { hosts, certificate, accessLogs, loadBalancer, webAcl };
+}
 
-    const database = usesDatabase
-        ? new Database(prefix, {
-            vpcId: network.vpcId,
-            subnetIds: network.isolatedSubnetIds,
-            identifier: databaseIdentifier(settings.project, settings.stack),
-            engineVersion: settings.database.engineVersion,
-            instanceClass: settings.database.instanceClass,
-            allocatedStorage: settings.database.storageGb,
-            multiAz: settings.database.multiAz,
-            backupRetentionDays: settings.database.backupRetentionDays,
-            performanceInsights: settings.database.performanceInsights,
-            finalSnapshot: settings.database.finalSnapshot,
-            deletionProtection: settings.deletionProtection,
-            protect,
-            logRetentionDays: settings.logRetentionDays,
-            logKmsKeyArn: logsKey?.arn,
-            retainLogs: settings.retainOnDelete,
-            eventTopicArn: alarmTopic.topicArn,
-            permissionsBoundary,
-        }, opts)
-        : undefined;
+/** The PostgreSQL instance, when a service declares it. */
+function createDatabase({ settings, names, usesDatabase, opts }: StackContext, foundation: Foundation): Database | undefined {
+    if (!usesDatabase) {
+        return undefined;
+    }
+    return new Database(settings.project, {
+        vpcId: foundation.network.vpcId,
+        subnetIds: foundation.network.isolatedSubnetIds,
+        identifier: names.databaseIdentifier,
+        engineVersion: settings.database.engineVersion,
+        instanceClass: settings.database.instanceClass,
+        allocatedStorage: settings.database.storageGb,
+        multiAz: settings.database.multiAz,
+        backupRetentionDays: settings.database.backupRetentionDays,
+        performanceInsights: settings.database.performanceInsights,
+        finalSnapshot: settings.database.finalSnapshot,
+        deletionProtection: settings.deletionProtection,
+        protect: settings.deletionProtection,
+        logRetentionDays: settings.logRetentionDays,
+        logKmsKeyArn: foundation.logsKey?.arn,
+        retainLogs: settings.retainOnDelete,
+        eventTopicArn: foundation.alarmTopic.topicArn,
+        permissionsBoundary: foundation.boundary.arn,
+        rolePath: names.rolePath,
+    }, opts);
+}
 
-    const serviceOutputs = new Map<string, ServiceOutput>();
-    const deployed = new Map<string, FargateService>();
-    const images: ServiceImage[] = [];
-    const alarms: ServiceAlarms[] = [];
-    for (const service of order) {
-        // Pulumi runs the program in the project's directory, the root the catalogue's paths are relative to.
-        const source = sourceVersion(process.cwd(), service.build.context, service.build.dockerfile);
-        const image = new ServiceImage(service.name, {
-            source,
+/** A `Service` per catalogue entry, callees before their callers (`deployOrder`). */
+function deployServices(stack: StackContext, foundation: Foundation, edge: Edge, database: Database | undefined): Map<string, Service> {
+    const deployed = new Map<string, Service>();
+    for (const service of stack.order) {
+        // deployOrder put every callee first.
+        const calls = service.calls.map((callee) => deployed.get(callee)!.asCallee());
+        deployed.set(service.name, deployService(service, stack, { foundation, edge, database, calls }));
+    }
+    return deployed;
+}
+
+function deployService(
+    service: CatalogService,
+    { settings, catalog, names, opts }: StackContext,
+    { foundation, edge, database, calls }: { foundation: Foundation; edge: Edge; database?: Database; calls: Callee[] },
+): Service {
+    const { cluster, network, logsKey } = foundation;
+    const protect = settings.deletionProtection;
+    const size = settings.services[service.name];
+    const client = service.database && database ? database.clientFor(service.database.env) : undefined;
+    return new Service(service.name, {
+        image: {
+            // Pulumi runs the program in the project's directory, the root the catalogue's paths are relative to.
+            source: sourceVersion(process.cwd(), service.build.context, service.build.dockerfile),
             context: service.build.context,
             dockerfile: service.build.dockerfile,
             platform: service.platform,
@@ -265,22 +316,14 @@ export async function deployBerth(declared: readonly CatalogService[]): Promise<
             buildOnPreview: settings.buildOnPreview,
             protect,
             retainOnDelete: settings.retainOnDelete,
-        }, opts);
-        images.push(image);
-
-        const size = settings.services[service.name];
-        const family = taskFamily(settings.project, settings.stack, service.name);
-        const schedules = schedulesFor(service.name, settings.scaleSchedules);
-        const client = service.database && database ? database.clientFor(service.database.env) : undefined;
-        const secrets = secretArgs(settings.secrets[service.name] ?? [], client);
-        const fargateService = new FargateService(service.name, {
+        },
+        run: {
             cluster: { arn: cluster.clusterArn, name: cluster.clusterName },
             namespaceArn: cluster.namespaceArn,
             vpcId: network.vpcId,
             subnetIds: network.privateSubnetIds,
             egressRoutes: network.privateRoutes,
-            image: image.imageRef,
-            family,
+            family: names.family(service.name),
             port: service.port,
             healthPath: service.healthPath,
             healthCheckCommand: healthCheckCommand(service),
@@ -290,14 +333,13 @@ export async function deployBerth(declared: readonly CatalogService[]): Promise<
             memory: size.memory,
             desiredCount: size.desiredCount,
             maxCount: size.maxCount,
-            environment: { ...serviceEnvironment(service, catalog, { addressOf: serviceConnectAddress }), ...client?.environment, [COMMIT_VARIABLE]: image.commit },
-            tags: { [COMMIT_TAG]: image.commit },
-            ...secrets,
-            secretNamePrefix: `${secretNamePrefix(settings)}${service.name}/`,
+            environment: { ...serviceEnvironment(service, catalog, { addressOf: serviceConnectAddress }), ...client?.environment },
+            ...secretArgs(settings.secrets[service.name] ?? [], client),
+            secretNamePrefix: names.serviceSecretPrefix(service.name),
             // A test stack's secrets go at once with it; a retained stack's stay recoverable for 30 days.
             secretRecoveryWindowDays: settings.retainOnDelete ? 30 : 0,
             database: client ? { securityGroupId: client.securityGroupId, port: client.port, credentialSecretArn: client.credentialSecretArn } : undefined,
-            logGroupName: `/${settings.project}/${settings.stack}/${service.name}`,
+            logGroupName: names.serviceLogGroup(service.name),
             logRetentionDays: settings.logRetentionDays,
             logKmsKeyArn: logsKey?.arn,
             user: service.user,
@@ -305,49 +347,24 @@ export async function deployBerth(declared: readonly CatalogService[]): Promise<
             retainLogs: settings.retainOnDelete,
             region: settings.region,
             awsIdentity: checkIdentity(settings.awsIdentity),
-            expose: exposure(service, loadBalancer, hosts, settings),
-            // deployOrder put every callee first.
-            calls: service.calls.map((callee) => deployed.get(callee)!.asCallee()),
+            expose: exposure(service, edge, settings),
+            calls,
             capacity: capacityFor(service.platform, settings),
-            deploymentAlarmNames: serviceAlarmNames(family, service.kind).rollback,
             rollout: settings.rollouts[service.name],
             enableExecuteCommand: settings.ecsExec,
             tracing: settings.tracing ? { sampleRatio: settings.tracingSampleRatio } : undefined,
-            scaling: { requestsPerTarget: settings.requestsPerTarget, schedules },
-            permissionsBoundary,
-        }, opts);
-        deployed.set(service.name, fargateService);
-        alarms.push(new ServiceAlarms(`${service.name}-alarms`, {
-            family,
-            topicArn: alarmTopic.topicArn,
-            clusterName: cluster.clusterName,
-            serviceName: fargateService.serviceName,
-            expose: service.kind === "public"
-                ? {
-                    kind: "public",
-                    loadBalancerArnSuffix: loadBalancer.arnSuffix,
-                    targetGroupArnSuffix: fargateService.targetGroupArnSuffix!,
-                    alternateTargetGroupArnSuffix: fargateService.targetGroupArnSuffixes?.[1],
-                }
-                : { kind: "backend", discoveryName: service.name },
-            minCount: size.desiredCount,
-            containerInsights: settings.containerInsights,
-            mayRunZeroTasks: schedules.some((s) => s.minCount === 0),
-        }, opts));
+            scaling: { requestsPerTarget: settings.requestsPerTarget, schedules: schedulesFor(service.name, settings.scaleSchedules) },
+            permissionsBoundary: foundation.boundary.arn,
+            rolePath: names.rolePath,
+        },
+        alarms: { topicArn: foundation.alarmTopic.topicArn, containerInsights: settings.containerInsights },
+    }, opts);
+}
 
-        serviceOutputs.set(service.name, {
-            kind: service.kind,
-            repositoryUrl: image.repositoryUrl,
-            imageTag: image.tag,
-            commit: image.commit,
-            logGroupName: fargateService.logGroupName,
-            serviceName: fargateService.serviceName,
-            discoveryName: service.kind === "backend" ? service.name : undefined,
-        });
-    }
-
-    const dashboard = new Dashboard(prefix, {
-        name: `${settings.project}-${settings.stack}`,
+/** The stack's CloudWatch dashboard. */
+function createDashboard({ settings, catalog, names, opts }: StackContext, { cluster }: Foundation, { loadBalancer }: Edge, services: Map<string, Service>): Dashboard {
+    return new Dashboard(settings.project, {
+        name: names.stack,
         region: settings.region,
         clusterName: cluster.clusterName,
         loadBalancerArnSuffix: loadBalancer.arnSuffix,
@@ -355,61 +372,35 @@ export async function deployBerth(declared: readonly CatalogService[]): Promise<
         services: catalog.map((s) => ({
             name: s.name,
             kind: s.kind,
-            serviceName: deployed.get(s.name)!.serviceName,
-            targetGroupArnSuffixes: deployed.get(s.name)!.targetGroupArnSuffixes,
+            serviceName: services.get(s.name)!.fargate.serviceName,
+            targetGroupArnSuffixes: services.get(s.name)!.fargate.targetGroupArnSuffixes,
             discoveryName: s.kind === "backend" ? s.name : undefined,
             calls: [...s.calls],
         })),
     }, opts);
+}
 
-    // Tasks read their secrets at start: rotations and new values reach them through fresh tasks.
-    const readers = [...deployed.entries()]
-        .filter(([, s]) => s.secretArns.length > 0)
-        .map(([name, s]) => ({ name, serviceArn: s.serviceArn, secretArns: s.secretArns }));
-    const restart = readers.length > 0
-        ? new SecretRestart(`${prefix}-restart`, {
-            clusterArn: cluster.clusterArn,
-            readers,
-            logs: {
-                groupName: `${restartLogGroupPrefix(settings)}secret-restart`,
-                retentionDays: settings.logRetentionDays,
-                kmsKeyArn: logsKey?.arn,
-                retainOnDelete: settings.retainOnDelete,
-                protect,
-            },
-            permissionsBoundary,
-        }, opts)
-        : undefined;
-
-    // The pipeline's roles and the OIDC provider too: a guarded destroy must not cut the pipeline off either.
-    const guarded = [
-        boundary, pipeline, logsKey, network, cluster, certificate, accessLogs, loadBalancer, webAcl, alarmTopic, database, ...images,
-        ...deployed.values(), ...alarms, dashboard, restart,
-    ].filter((r): r is NonNullable<typeof r> => r !== undefined);
-    new DestroyGuard(`${prefix}-destroy-guard`, guarded, protect);
-
-    return {
-        url: settings.domain
-            ? pulumi.output(`https://${settings.domain}`)
-            : pulumi.interpolate`${loadBalancer.scheme}://${loadBalancer.dnsName}`,
-        vpcId: network.vpcId,
-        clusterName: cluster.clusterName,
-        services: Object.fromEntries(catalog.map((s) => [s.name, serviceOutputs.get(s.name)!])),
-        pipeline: pipeline && {
-            deployRoleArn: pipeline.deployRoleArn,
-            previewRoleArn: pipeline.previewRoleArn,
-            oidcProviderArn: pipeline.oidcProviderArn,
+/** Tasks read their secrets at start: rotations and new values reach them through fresh tasks. */
+function restartOnSecretChange({ settings, names, opts }: StackContext, foundation: Foundation, services: Map<string, Service>): SecretRestart | undefined {
+    const readers = [...services.entries()]
+        .filter(([, s]) => s.fargate.secretArns.length > 0)
+        .map(([name, s]) => ({ name, serviceArn: s.fargate.serviceArn, secretArns: s.fargate.secretArns }));
+    if (readers.length === 0) {
+        return undefined;
+    }
+    return new SecretRestart(`${settings.project}-restart`, {
+        clusterArn: foundation.cluster.clusterArn,
+        readers,
+        logs: {
+            groupName: names.restartLogGroup,
+            retentionDays: settings.logRetentionDays,
+            kmsKeyArn: foundation.logsKey?.arn,
+            retainOnDelete: settings.retainOnDelete,
+            protect: settings.deletionProtection,
         },
-        alarmTopicArn: alarmTopic.topicArn,
-        dashboardUrl: dashboard.url,
-        database: database && {
-            address: database.address,
-            port: database.port,
-            name: database.databaseName,
-            secretArn: database.secretArn,
-            identifier: database.identifier,
-        },
-    };
+        permissionsBoundary: foundation.boundary.arn,
+        rolePath: names.rolePath,
+    }, opts);
 }
 
 /**
@@ -431,25 +422,12 @@ function secretArgs(own: readonly ServiceSecret[], client: DatabaseClient | unde
     };
 }
 
-/**
- * Where the stack's Step Functions logs go (`/aws/vendedlogs/states/berth-dev-`): under `/aws/vendedlogs/`, as
- * Step Functions asks (https://docs.aws.amazon.com/step-functions/latest/dg/bp-cwl.html); the deploy role's scope.
- */
-function restartLogGroupPrefix(settings: Settings): string {
-    return `/aws/vendedlogs/states/${settings.project}-${settings.stack}-`;
-}
-
-/** The start of the names of the secrets the stack stores (`berth/dev/`); the deploy role's scope for them. */
-function secretNamePrefix(settings: Settings): string {
-    return `${settings.project}/${settings.stack}/`;
-}
-
 /** Where a backend answers inside the cluster: its Service Connect client alias. */
 function serviceConnectAddress(callee: CatalogService): string {
     return `http://${callee.name}:${callee.port}`;
 }
 
-function exposure(service: CatalogService, loadBalancer: LoadBalancer, hosts: HostNames, settings: Settings): PublicExposure | BackendExposure {
+function exposure(service: CatalogService, { loadBalancer, hosts }: Edge, settings: Settings): PublicExposure | BackendExposure {
     if (service.kind === "public") {
         const host = hosts.byService.get(service.name);
         return {
@@ -467,7 +445,6 @@ function exposure(service: CatalogService, loadBalancer: LoadBalancer, hosts: Ho
     return { kind: "backend", discoveryName: service.name };
 }
 
-/** A name unique in the account and region, in the characters ECS task families allow. */
 /** The names the stack answers on: its domain, then `<subdomain>.<domain>` per public service with a subdomain. */
 export interface HostNames {
     all: string[];

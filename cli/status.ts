@@ -5,7 +5,7 @@
  */
 import type { Service } from "@aws-sdk/client-ecs";
 import { serviceAlarmNames } from "../core/alarmRules";
-import { taskFamily } from "../components/naming";
+import { taskFamily } from "../core/naming";
 import { CliError, EXIT, serviceOutput, type AwsApis, type Deps, type StackOutputs, type StackView } from "./context";
 
 /** ECS returns at most 10 services per DescribeServices call. */

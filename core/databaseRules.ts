@@ -84,15 +84,3 @@ export function majorVersion(engineVersion: string): number {
     }
     return Number(match[1]);
 }
-
-/**
- * A DB instance identifier from the project and stack: lowercase letters, digits and single hyphens, starting
- * with a letter, not ending with a hyphen, at most 63 characters
- * (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/CHAP_Limits.html#RDS_Limits.Constraints).
- */
-export function databaseIdentifier(project: string, stack: string): string {
-    const suffix = "-db";
-    let base = `${project}-${stack}`.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^[^a-z]+/, "");
-    base = base.slice(0, 63 - suffix.length).replace(/-+$/, "");
-    return `${base || "berth"}${suffix}`;
-}

@@ -121,13 +121,3 @@ export function roleBoundaryPolicy(ctx: BoundaryContext): PolicyDocument {
     }
     return { Version: "2012-10-17", Statement: statements };
 }
-
-/** The boundary policy's name, unique in the account per stack. */
-export function roleBoundaryName(project: string, stack: string): string {
-    return `${project}-${stack}-role-boundary`;
-}
-
-/** The boundary's ARN: a managed policy's path and name are part of it (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-arns). */
-export function roleBoundaryArn(ctx: { partition: string; account: string; path: string; name: string }): string {
-    return `arn:${ctx.partition}:iam::${ctx.account}:policy${ctx.path}${ctx.name}`;
-}

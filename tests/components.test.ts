@@ -5,7 +5,7 @@ import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { Cluster } from "../components/service/cluster";
 import { Database, type DatabaseArgs } from "../components/data/database";
-import { databaseIdentifier } from "../core/databaseRules";
+import { databaseIdentifier } from "../core/naming";
 import { POSTGRES_DEFAULT_PORT } from "./support/awsRules";
 import { FargateService, type FargateServiceArgs } from "../components/service/fargateService";
 import { LoadBalancer } from "../components/edge/loadBalancer";

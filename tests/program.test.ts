@@ -19,6 +19,13 @@ import { contains } from "./support/cidr";
 import { autonameFits, NAME_LIMITS } from "./support/naming";
 import { Harness, HOSTED_ZONE_ID, ROOT, runBerth, shippedStacks, stackConfig, type Recorded } from "./support/pulumi";
 
+/** The component that owns a service's parts, and the parts, which sat at the stack's root before it. */
+const SERVICE = "berth:service:Service";
+const IMAGE = "berth:image:ServiceImage";
+const FARGATE = "berth:service:FargateService";
+const ALARMS = "berth:alarms:ServiceAlarms";
+const SERVICE_PARTS = [IMAGE, FARGATE, ALARMS];
+
 const T = {
     vpc: "aws:ec2/vpc:Vpc",
     subnet: "aws:ec2/subnet:Subnet",
@@ -169,13 +176,35 @@ for (const { stack, edge, title } of VARIANTS) {
             assert.deepStrictEqual(JSON.parse(provider.inputs.defaultTags).tags, { project: "berth", stack, environment: settings.environment });
             for (const r of h.resources) {
                 if (r.type.startsWith("berth:") || r.type === T.provider || r.type === T.guard) {
-                    assert.strictEqual(r.parentType, undefined, `${r.type} ${r.name} sits at the stack's root`);
+                    // A service's image, Fargate service and alarms belong to its `Service`; the rest sit at the root.
+                    const owner = SERVICE_PARTS.includes(r.type) ? SERVICE : undefined;
+                    assert.strictEqual(r.parentType, owner, `${r.type} ${r.name} sits at the stack's root`);
                     continue;
                 }
                 assert.match(r.parentType ?? "", /^berth:/, `${r.type} ${r.name} has no Berth component as parent`);
                 if (r.type.startsWith("aws:")) {
                     assert.match(r.provider ?? "", /::pulumi:providers:aws::berth::/, `${r.type} ${r.name} does not use the tagged provider`);
                 }
+            }
+        });
+
+        it("keeps each service's image, Fargate service and alarms, and what they hold, at the URNs they had at the stack's root", () => {
+            const parts = (name: string) => [[IMAGE, name], [FARGATE, name], [ALARMS, `${name}-alarms`]];
+            for (const service of deployed) {
+                assert.strictEqual(h.engineUrn(h.one(SERVICE, service.name)), `urn:pulumi:${stack}::berth::${SERVICE}::${service.name}`);
+                for (const [type, name] of parts(service.name)) {
+                    const part = h.one(type, name);
+                    assert.strictEqual(h.engineUrn(part), `urn:pulumi:${stack}::berth::${SERVICE}$${type}::${name}`);
+                    assert.ok(h.formerUrns(part).includes(`urn:pulumi:${stack}::berth::${type}::${name}`), `${type} ${name} loses its former URN`);
+                }
+                const ecs = h.one(T.service, `${service.name}-service`);
+                assert.ok(h.formerUrns(ecs).includes(`urn:pulumi:${stack}::berth::${FARGATE}$${T.service}::${service.name}-service`), `${service.name}'s ECS service loses its former URN`);
+            }
+            const inside = h.resources.filter((r) => h.engineUrn(r).includes(`::${SERVICE}$`));
+            assert.ok(inside.length > deployed.length * 10, `only ${inside.length} resources inside the services`);
+            for (const r of inside) {
+                const former = h.engineUrn(r).replace(`::${SERVICE}$`, "::");
+                assert.ok(h.formerUrns(r).includes(former), `${r.type} ${r.name} would be replaced: ${former} is not among its aliases`);
             }
         });
 

@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { DATABASE_SECRET_VARIABLE, DATABASE_TLS_VARIABLE, type DatabaseEnvNames as DatabaseVariables, type DatabaseSsl } from "@berth/kit/contract";
-import { childName, stackRolePath } from "../naming";
+import { childName } from "../../core/naming";
 import {
     BACKUP_RETENTION_DAYS, DATABASE_PORT, ENHANCED_MONITORING_INTERVAL, EXPORTED_LOGS, INSTANCE_CLASSES_ALLOWED, INSTANCE_EVENT_CATEGORIES,
     isInstanceClass, majorVersion, PARAMETER_GROUP_EVENT_CATEGORIES, POSTGRES_MAJOR_VERSIONS, STORAGE_GIB,
@@ -115,6 +115,12 @@ export interface DatabaseArgs {
      * @default none
      */
     permissionsBoundary?: pulumi.Input<string>;
+    /**
+     * The IAM path of every role this creates: the stack's (`stackRolePath`), which the pipeline's deploy role
+     * is limited to.
+     * @default none: the provider's default path
+     */
+    rolePath?: string;
 }
 
 /**
@@ -173,7 +179,7 @@ export class Database extends pulumi.ComponentResource {
             username: args.username ?? "berth",
         };
         const snapshotName = finalSnapshot ? this.finalSnapshotName(identity) : undefined;
-        const monitoring = this.createMonitoringRole(args.permissionsBoundary);
+        const monitoring = this.createMonitoringRole(args.permissionsBoundary, args.rolePath);
 
         const instance = new aws.rds.Instance(childName(name, "instance"), {
             ...identity,
@@ -292,9 +298,9 @@ export class Database extends pulumi.ComponentResource {
      * The role RDS assumes to publish Enhanced Monitoring's metrics, with AWS's managed policy for it (as
      * terraform-aws-modules/rds does: modules/db_instance/main.tf, `aws_iam_role.enhanced_monitoring`).
      */
-    private createMonitoringRole(permissionsBoundary?: pulumi.Input<string>): { role: aws.iam.Role; attachment: aws.iam.RolePolicyAttachment } {
+    private createMonitoringRole(permissionsBoundary: pulumi.Input<string> | undefined, rolePath: string | undefined): { role: aws.iam.Role; attachment: aws.iam.RolePolicyAttachment } {
         const role = new aws.iam.Role(childName(this.name, "monitoring-role"), {
-            path: stackRolePath(),
+            path: rolePath,
             permissionsBoundary,
             description: "RDS publishes the database's Enhanced Monitoring metrics",
             assumeRolePolicy: JSON.stringify({

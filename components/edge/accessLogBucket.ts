@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { childName } from "../naming";
+import { childName } from "../../core/naming";
 
 /**
  * Regions whose load balancers write access logs as the region's Elastic Load Balancing account, the
@@ -19,15 +19,6 @@ export const LEGACY_ELB_LOG_REGIONS: readonly string[] = [
 
 /** The key prefix the ALB writes under; ELB appends `AWSLogs/<account>/...`. */
 export const ACCESS_LOG_PREFIX = "alb";
-
-/**
- * The start of the stack's access-log bucket name, before S3's random suffix (a `bucketPrefix` holds at most
- * 37 characters). It names the project and the stack, so that IAM policies can tell stacks' buckets apart
- * (see deployPermissions.ts); bucket names take lowercase letters, digits and hyphens only.
- */
-export function accessLogBucketPrefix(project: string, stack: string): string {
-    return `${project}-${stack}-alb-logs-`.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 37);
-}
 
 export interface AccessLogBucketArgs {
     /** The ALB's region: the bucket must be in it, and it decides who delivers the logs. */

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { childName, stackRolePath } from "../naming";
+import { childName } from "../../core/naming";
 import { DEREGISTRATION_DELAY, TARGET_GROUP_HEALTH_CHECK } from "../../core/rollout";
 import { TEST_TRAFFIC_HEADER, TRAFFIC_SHIFT_POLICY } from "../../core/rolloutStrategy";
 import { DEFAULT_ROUTE_PRIORITY, testRulePriority, type JwtValidation } from "../../core/listenerRules";
@@ -39,6 +39,12 @@ export interface AlbRouteArgs {
      * @default none
      */
     permissionsBoundary?: pulumi.Input<string>;
+    /**
+     * The IAM path of every role this creates: the stack's (`stackRolePath`), which the pipeline's deploy role
+     * is limited to.
+     * @default none: the provider's default path
+     */
+    rolePath?: string;
 }
 
 /** What `createAlbRoute` made. */
@@ -106,7 +112,7 @@ export function createAlbRoute(name: string, args: AlbRouteArgs, parent: pulumi.
         actions: ruleActions(args.jwt, alternateTargetGroup),
     }, { parent, ...followTargetGroups([targetGroup, alternateTargetGroup]) });
     const role = new aws.iam.Role(childName(name, "traffic-role"), {
-        path: stackRolePath(),
+        path: args.rolePath,
         permissionsBoundary: args.permissionsBoundary,
         description: `ECS moves ${name}'s traffic between its target groups during deployments`,
         assumeRolePolicy: JSON.stringify({

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { childName } from "../naming";
+import { childName } from "../../core/naming";
 
 export interface LoadBalancerArgs {
     /** The VPC the ALB's security group belongs to. */

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { childName } from "../naming";
+import { childName } from "../../core/naming";
 import { MANAGED_RULE_GROUPS } from "../../core/managedRuleGroups";
 
 export interface WebAclArgs {

@@ -1,8 +1,11 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { contains, isolatedSubnets, overlaps, parseCidr, splitSubnets, type Ipv4Cidr } from "../../core/cidr";
-import { childName, stackRolePath } from "../naming";
+import { childName } from "../../core/naming";
 import { NAT_INSTANCE_AMI_PARAMETER, NAT_INSTANCE_USER_DATA, natGatewayCount, type NatInstanceType, type NatStrategy } from "../../core/nat";
+import { createFlowLogs, type FlowLogsArgs } from "./flowLogs";
+
+export type { FlowLogsArgs };
 
 export interface NetworkArgs {
     /**
@@ -55,24 +58,12 @@ export interface NetworkArgs {
      * @default none
      */
     permissionsBoundary?: pulumi.Input<string>;
-}
-
-/** Where the VPC's flow logs go. */
-export interface FlowLogsArgs {
-    /** The log group's name, e.g. `/berth/prod/vpc-flow-logs`. */
-    logGroupName: string;
-    /** Days CloudWatch Logs keeps the flow logs. */
-    retentionDays: number;
     /**
-     * The KMS key (ARN) that encrypts the log group.
-     * @default none: CloudWatch Logs' own encryption
+     * The IAM path of every role this creates: the stack's (`stackRolePath`), which the pipeline's deploy role
+     * is limited to.
+     * @default none: the provider's default path
      */
-    kmsKeyArn?: pulumi.Input<string>;
-    /**
-     * Deleting the stack keeps the log group.
-     * @default false
-     */
-    retainOnDelete?: boolean;
+    rolePath?: string;
 }
 
 /**
@@ -153,7 +144,7 @@ export class Network extends pulumi.ComponentResource {
         const isolatedSubnets = isolated ? this.createIsolatedSubnets(vpc, isolated, args.availabilityZones) : [];
         this.closeDefaultSecurityGroup(vpc);
         if (args.flowLogs) {
-            this.createFlowLogs(vpc, args.flowLogs, args.protect ?? false, args.permissionsBoundary);
+            createFlowLogs(name, vpc, { ...args.flowLogs, protect: args.protect ?? false, permissionsBoundary: args.permissionsBoundary, rolePath: args.rolePath }, this);
         }
 
         this.vpcId = vpc.id;
@@ -191,54 +182,6 @@ export class Network extends pulumi.ComponentResource {
             egress: [],
             tags: { Name: childName(this.name, "default-sg-closed") },
         }, { parent: this });
-    }
-
-    /**
-     * Flow logs of every flow, accepted or rejected, to CloudWatch Logs through a role the flow-logs service
-     * assumes for this account only (https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html).
-     */
-    private createFlowLogs(vpc: aws.ec2.Vpc, args: FlowLogsArgs, protect: boolean, permissionsBoundary?: pulumi.Input<string>): aws.ec2.FlowLog {
-        const parent = { parent: this };
-        const logGroup = new aws.cloudwatch.LogGroup(childName(this.name, "flow-logs"), {
-            name: args.logGroupName,
-            retentionInDays: args.retentionDays,
-            kmsKeyId: args.kmsKeyArn,
-        }, { parent: this, protect, retainOnDelete: args.retainOnDelete ?? false });
-        const account = aws.getCallerIdentityOutput({}, parent).accountId;
-        const role = new aws.iam.Role(childName(this.name, "flow-logs-role"), {
-            path: stackRolePath(),
-            permissionsBoundary,
-            description: "VPC flow logs write to their log group",
-            assumeRolePolicy: pulumi.jsonStringify({
-                Version: "2012-10-17",
-                Statement: [{
-                    Effect: "Allow",
-                    Principal: { Service: "vpc-flow-logs.amazonaws.com" },
-                    Action: "sts:AssumeRole",
-                    Condition: { StringEquals: { "aws:SourceAccount": account } },
-                }],
-            }),
-        }, parent);
-        new aws.iam.RolePolicy(childName(this.name, "flow-logs-policy"), {
-            role: role.name,
-            policy: pulumi.jsonStringify({
-                Version: "2012-10-17",
-                Statement: [{
-                    Effect: "Allow",
-                    Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogGroups", "logs:DescribeLogStreams"],
-                    Resource: [logGroup.arn, pulumi.interpolate`${logGroup.arn}:*`],
-                }],
-            }),
-        }, parent);
-        return new aws.ec2.FlowLog(childName(this.name, "flow-log"), {
-            vpcId: vpc.id,
-            trafficType: "ALL",
-            logDestinationType: "cloud-watch-logs",
-            logDestination: logGroup.arn,
-            iamRoleArn: role.arn,
-            maxAggregationInterval: 600,
-            tags: { Name: childName(this.name, "flow-log") },
-        }, parent);
     }
 
     private createSubnet(

@@ -7,7 +7,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { alarmDefinitions, type AlarmSubject } from "../../core/alarmRules";
-import { childName } from "../naming";
+import { childName } from "../../core/naming";
 
 export interface ServiceAlarmsArgs extends AlarmSubject<pulumi.Input<string>> {
     /** The SNS topic every alarm notifies, on ALARM and on OK. */

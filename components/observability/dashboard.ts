@@ -5,7 +5,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { dashboardBody, dashboardName, dashboardUrl } from "../../core/dashboardBody";
-import { childName } from "../naming";
+import { childName } from "../../core/naming";
 import type { ServiceKind } from "../../core/serviceKind";
 
 export interface DashboardArgs {

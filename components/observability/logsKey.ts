@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { childName } from "../naming";
+import { childName } from "../../core/naming";
 
 export interface LogsKeyArgs {
     /** The region whose CloudWatch Logs service may use the key. */

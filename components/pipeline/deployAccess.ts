@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { deployPolicy, previewPolicy, splitDeployPolicy, type PolicyContext } from "../../core/deployPermissions";
-import { childName } from "../naming";
+import { childName } from "../../core/naming";
 import { NAT_INSTANCE_AMI_PARAMETER } from "../../core/nat";
 import {
     DEPLOY_SESSION_SECONDS, GIT_BRANCH, GITHUB_ENVIRONMENT, GITHUB_OIDC_HOST, GITHUB_REPOSITORY, githubSubjects, githubTrustPolicy, STS_AUDIENCE,

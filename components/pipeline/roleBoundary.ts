@@ -5,7 +5,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { roleBoundaryPolicy, type BoundaryContext } from "../../core/roleBoundaryPolicy";
-import { childName } from "../naming";
+import { childName } from "../../core/naming";
 
 export interface RoleBoundaryArgs extends Omit<BoundaryContext, "partition" | "account" | "referencedSecretArns" | "referencedParameterArns" | "databaseArn"> {
     /** The managed policy's name, e.g. `berth-dev-role-boundary`. */

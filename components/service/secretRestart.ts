@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { childName, stackRolePath } from "../naming";
+import { childName } from "../../core/naming";
 import { LOG_DELIVERY_ACTIONS } from "../../core/logDelivery";
 
 /** A service whose tasks read secrets at start, and must start anew when one changes. */
@@ -25,6 +25,12 @@ export interface SecretRestartArgs {
      * @default none
      */
     permissionsBoundary?: pulumi.Input<string>;
+    /**
+     * The IAM path of every role this creates: the stack's (`stackRolePath`), which the pipeline's deploy role
+     * is limited to.
+     * @default none: the provider's default path
+     */
+    rolePath?: string;
 }
 
 /** The state machine's log group. */
@@ -81,6 +87,7 @@ export class SecretRestart extends pulumi.ComponentResource {
 
     private readonly name: string;
     private readonly permissionsBoundary?: pulumi.Input<string>;
+    private readonly rolePath?: string;
 
     constructor(name: string, args: SecretRestartArgs, opts?: pulumi.ComponentResourceOptions) {
         super("berth:secrets:SecretRestart", name, {}, opts);
@@ -89,6 +96,7 @@ export class SecretRestart extends pulumi.ComponentResource {
         }
         this.name = name;
         this.permissionsBoundary = args.permissionsBoundary;
+        this.rolePath = args.rolePath;
 
         const stateMachine = this.createStateMachine(args.readers, args.logs);
         const invokeRole = this.createRole("events-role", "events.amazonaws.com", "EventBridge starts the restart of a service whose secret changed", {
@@ -148,7 +156,7 @@ export class SecretRestart extends pulumi.ComponentResource {
 
     private createRole(role: string, service: string, description: string, statement: Record<string, unknown>): aws.iam.Role {
         const created = new aws.iam.Role(childName(this.name, role), {
-            path: stackRolePath(),
+            path: this.rolePath,
             permissionsBoundary: this.permissionsBoundary,
             description,
             assumeRolePolicy: JSON.stringify({

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { childName } from "../naming";
+import { childName } from "../../core/naming";
 
 export interface StoredSecretsArgs {
     /** Variable name to value: each becomes a Secrets Manager secret. The values stay Pulumi secrets. */

@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as path from "path";
 import { commitLabel, type SourceVersion } from "../../core/buildContext";
-import { childName } from "../naming";
+import { childName } from "../../core/naming";
 import type { Platform } from "../../core/platform";
 import { CACHE_TAG, imageTag, lifecyclePolicy, MIN_KEEP_IMAGES } from "../../core/imageRetention";
 

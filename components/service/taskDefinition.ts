@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { childName, stackRolePath } from "../naming";
+import { childName } from "../../core/naming";
 import { cpuArchitecture, type Platform } from "../../core/platform";
 import { CONTAINER_HEALTH_CHECK, STOP_TIMEOUT } from "../../core/rollout";
 import { COLLECTOR_CONTAINER, collectorContainer, tracingEnvironment, XRAY_ACTIONS } from "../../core/tracing";
@@ -98,6 +98,12 @@ export interface TaskDefinitionArgs {
      * @default none
      */
     permissionsBoundary?: pulumi.Input<string>;
+    /**
+     * The IAM path of every role this creates: the stack's (`stackRolePath`), which the pipeline's deploy role
+     * is limited to.
+     * @default none: the provider's default path
+     */
+    rolePath?: string;
 }
 
 /** What `createTaskDefinition` made. */
@@ -125,7 +131,7 @@ export function createTaskDefinition(name: string, args: TaskDefinitionArgs, par
         kmsKeyId: args.logKmsKeyArn,
     }, { parent, protect: args.protectLogs ?? false, retainOnDelete: args.retainLogs ?? false });
 
-    const executionRole = createRole(name, "execution-role", "ECS pulls the image, writes the logs and reads the secrets of the service", args.permissionsBoundary, parent);
+    const executionRole = createRole(name, "execution-role", "ECS pulls the image, writes the logs and reads the secrets of the service", args, parent);
     new aws.iam.RolePolicyAttachment(childName(name, "execution-policy"), {
         role: executionRole.name,
         policyArn: aws.iam.ManagedPolicy.AmazonECSTaskExecutionRolePolicy,
@@ -146,7 +152,7 @@ export function createTaskDefinition(name: string, args: TaskDefinitionArgs, par
             }),
         }, opts);
     }
-    const taskRole = createRole(name, "task-role", "Runtime permissions of the service's code: none by default", args.permissionsBoundary, parent);
+    const taskRole = createRole(name, "task-role", "Runtime permissions of the service's code: none by default", args, parent);
     if ((args.taskSecretArns ?? []).length > 0) {
         new aws.iam.RolePolicy(childName(name, "task-secrets-policy"), {
             role: taskRole.name,
@@ -229,10 +235,10 @@ function withTracing(name: string, container: ContainerSpec<pulumi.Input<string>
     };
 }
 
-function createRole(name: string, role: string, description: string, permissionsBoundary: pulumi.Input<string> | undefined, parent: pulumi.Resource): aws.iam.Role {
+function createRole(name: string, role: string, description: string, scope: Pick<TaskDefinitionArgs, "permissionsBoundary" | "rolePath">, parent: pulumi.Resource): aws.iam.Role {
     return new aws.iam.Role(childName(name, role), {
-        path: stackRolePath(),
-        permissionsBoundary,
+        path: scope.rolePath,
+        permissionsBoundary: scope.permissionsBoundary,
         description,
         assumeRolePolicy: JSON.stringify({
             Version: "2012-10-17",

@@ -51,6 +51,10 @@ export interface Recorded {
     ignoreChanges: string[];
     /** Pulumi's `replaceWith` option: `type::name` of the resources whose replacement replaces this one. */
     replaceWith: string[];
+    /** Pulumi's `aliases` option, as registered (see `Harness.formerUrns`). */
+    aliases: AliasSpec[];
+    /** The URN of its parent, as the mock monitor built it; undefined at the stack's root. */
+    parentUrn?: string;
     /** Top-level inputs the program marked secret (Pulumi keeps them encrypted in the state); `inputs` holds them in their wire form. */
     secretInputs: string[];
     /** The ID the mocks gave it (`<logical name>-id`); undefined for components. */
@@ -71,6 +75,52 @@ interface RegisterRequest {
     getImportid(): string;
     getIgnorechangesList(): string[];
     getReplaceWithList(): string[];
+    getParent(): string;
+    getAliasesList(): AliasMessage[];
+}
+
+/** An alias as the SDK sends it (@pulumi/pulumi proto/alias_pb): a whole URN, or a spec of what differed. */
+interface AliasMessage {
+    getUrn(): string;
+    getSpec(): {
+        getName(): string;
+        getType(): string;
+        getStack(): string;
+        getProject(): string;
+        getParenturn(): string;
+        getNoparent(): boolean;
+    } | undefined;
+}
+
+const ROOT_STACK_TYPE = "pulumi:pulumi:Stack";
+
+/** An alias as registered: a whole URN, or what differed (empty: the resource's own). */
+export type AliasSpec =
+    | { urn: string }
+    | { name: string; type: string; stack: string; project: string; parentUrn: string; noParent: boolean };
+
+function aliasSpec(alias: AliasMessage): AliasSpec {
+    const spec = alias.getSpec();
+    return spec === undefined
+        ? { urn: alias.getUrn() }
+        : { name: spec.getName(), type: spec.getType(), stack: spec.getStack(), project: spec.getProject(), parentUrn: spec.getParenturn(), noParent: spec.getNoparent() };
+}
+
+/** The parts of a URN `urn:pulumi:<stack>::<project>::<qualified type>::<name>`. */
+function urnParts(urn: string): { stack: string; project: string; qualifiedType: string; name: string } {
+    const [head, project, qualifiedType, ...name] = urn.split("::");
+    return { stack: head.replace(/^urn:pulumi:/, ""), project, qualifiedType, name: name.join("::") };
+}
+
+/**
+ * A URN as the engine makes it: the parent's whole qualified type before the resource's own, the root stack's
+ * left out (pulumi/pulumi sdk/go/common/resource/urn.go, `NewURN`; the mock monitor keeps only the parent's
+ * last type).
+ */
+function makeUrn(stack: string, project: string, parentUrn: string | undefined, type: string, name: string): string {
+    const parentType = parentUrn === undefined ? undefined : urnParts(parentUrn).qualifiedType;
+    const qualified = parentType === undefined || parentType === ROOT_STACK_TYPE ? type : `${parentType}$${type}`;
+    return `urn:pulumi:${stack}::${project}::${qualified}::${name}`;
 }
 
 /** `type::name` from a URN `urn:pulumi:<stack>::<project>::[<parent type>$]<type>::<name>`. */
@@ -187,7 +237,7 @@ export class Harness {
     private zones53: Array<{ zoneId: string; name: string }>;
     private logGroups: string[];
     /** Options the mocks do not pass to `newResource`, read from each registration request. */
-    private readonly requests = new Map<string, Pick<Recorded, "dependencies" | "dependsOn" | "protect" | "retainOnDelete" | "ignoreChanges" | "replaceWith" | "deleteBeforeReplace" | "importId">>();
+    private readonly requests = new Map<string, Pick<Recorded, "dependencies" | "dependsOn" | "protect" | "retainOnDelete" | "ignoreChanges" | "replaceWith" | "deleteBeforeReplace" | "importId" | "aliases" | "parentUrn">>();
 
     constructor(options: RunOptions = {}) {
         this.zones = options.zones ?? ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e", "us-east-1f"];
@@ -215,6 +265,7 @@ export class Harness {
                     deleteBeforeReplace: false,
                     ignoreChanges: [],
                     replaceWith: [],
+                    aliases: [],
                     secretInputs: Object.entries(args.inputs).filter(([, v]) => isWireSecret(v)).map(([k]) => k),
                     outputs: {},
                 });
@@ -292,6 +343,8 @@ export class Harness {
                 importId: req.getImportid() || undefined,
                 ignoreChanges: req.getIgnorechangesList(),
                 replaceWith: req.getReplaceWithList().map(keyOfUrn),
+                aliases: req.getAliasesList().map(aliasSpec),
+                parentUrn: req.getParent() || undefined,
             });
             return register(req, callback);
         };
@@ -314,6 +367,46 @@ export class Harness {
             r.urn = urns.get(key);
             Object.assign(r, this.requests.get(key) ?? {});
         }
+    }
+
+    /** `r`'s URN as the engine makes it (`makeUrn`). Call after `settle`. */
+    engineUrn(r: Recorded): string {
+        const { stack, project } = urnParts(r.urn!);
+        const parent = this.byMockUrn(r.parentUrn);
+        return makeUrn(stack, project, parent && this.engineUrn(parent), r.type, r.name);
+    }
+
+    /**
+     * Every URN under which the engine looks for `r` in a stack's state before it creates it
+     * (pulumi/pulumi pkg/resource/deploy/step_generator.go, `generateAliases`): its URN; its own aliases, each
+     * completed with its name, type and parent where it leaves them out and with no parent for the root stack
+     * (`collapseAliasToUrn`); and for each alias of its parent, the URN under that former parent, with the
+     * parent's former name in place of the parent's name at the start of its own (`inheritedChildAlias`).
+     * The engine takes the parent alias a state matched; this lists them all. Call after `settle`.
+     */
+    formerUrns(r: Recorded): string[] {
+        const urn = this.engineUrn(r);
+        const { stack, project } = urnParts(urn);
+        const parent = this.byMockUrn(r.parentUrn);
+        const parentUrn = parent && this.engineUrn(parent);
+        const own = r.aliases.map((a) => "urn" in a
+            ? a.urn
+            : makeUrn(a.stack || stack, a.project || project, a.noParent ? undefined : (a.parentUrn ? this.engineUrn(this.byMockUrn(a.parentUrn)!) : parentUrn), a.type || r.type, a.name || r.name));
+        const urns = new Set([urn, ...own]);
+        if (parent !== undefined) {
+            for (const parentAlias of this.formerUrns(parent).filter((u) => u !== parentUrn)) {
+                for (const child of [urn, ...own]) {
+                    const { qualifiedType, name } = urnParts(child);
+                    const renamed = name.startsWith(parent.name) ? urnParts(parentAlias).name + name.slice(parent.name.length) : name;
+                    urns.add(makeUrn(stack, project, parentAlias, qualifiedType.split("$").pop()!, renamed));
+                }
+            }
+        }
+        return [...urns];
+    }
+
+    private byMockUrn(urn: string | undefined): Recorded | undefined {
+        return urn === undefined ? undefined : this.resources.find((p) => p.urn === urn);
     }
 
     /** Whether the engine waits for `dependency` (`type::name`) before it creates `r`, directly. */
