@@ -14,6 +14,7 @@ import * as path from "path";
 import { DEFAULT_ROUTE_PRIORITY, MAX_RULE_VALUES, MAX_RULES_PER_LOAD_BALANCER, rulePriority, testRulePriority } from "../core/listenerRules";
 import {
     DATABASE_SECRET_VARIABLE, DATABASE_TLS_VARIABLE, DEFAULT_DATABASE_ENV as DEFAULT_DATABASE_VARIABLES, type DatabaseEnvNames as DatabaseVariables,
+    AUTH_MODES, type AuthMode,
 } from "@berth/kit/contract";
 import type { Platform } from "../core/platform";
 import { UPSTREAM_TIMEOUT_MS } from "../core/rollout";
@@ -26,8 +27,7 @@ export type { DatabaseEnvNames as DatabaseVariables } from "@berth/kit/contract"
  * verifies (`jwt`), or a holder of an API key (`apiKey`). Where the keys come from: the gateway's
  * `AUTH_*` environment variables (docs/gateway.md, "Authentication").
  */
-export const AUTH_MODES = ["none", "jwt", "apiKey"] as const;
-export type AuthMode = (typeof AUTH_MODES)[number];
+export { AUTH_MODES, type AuthMode };
 
 export interface ServiceDeclaration {
     /**

@@ -5,11 +5,12 @@ import * as path from "path";
 import * as http from "http";
 import type { AddressInfo } from "net";
 import {
-    CatalogError, catalog, databaseEnvironment, declarations, deployOrder, healthCheckCommand, resolveCatalog, serviceEnvironment, type ServiceDeclaration,
+    AUTH_MODES, CatalogError, catalog, databaseEnvironment, declarations, deployOrder, healthCheckCommand, resolveCatalog, serviceEnvironment, type ServiceDeclaration,
 } from "../catalog";
 import { UPSTREAM_TIMEOUT_MS } from "../core/rollout";
 import { databaseSettingsFromEnv } from "@berth/kit/contract";
 import { callersOf } from "./support/catalog";
+import { parseRoutes } from "../services/api/src/routes";
 
 /** One stage of a Dockerfile: its name, the platform it runs on (its own `--platform` or its base stage's), its RUN count. */
 interface Stage {
@@ -323,5 +324,17 @@ describe("service catalogue", () => {
             await new Promise((r) => closed.close(r));
             assert.strictEqual(await check(freePort), 1);
         });
+    });
+});
+
+describe("the catalogue's routes as the gateway reads them", () => {
+    it("reads every auth mode the catalogue can declare, in the shape the catalogue writes", () => {
+        for (const auth of AUTH_MODES) {
+            const services = resolveCatalog([{ name: "g", kind: "public", gateway: true }, { name: "b", kind: "backend", routes: ["/b"], auth }]);
+            for (const addresses of [["http://b:8080"], ["http://b1:8080", "http://b2:8080"]]) {
+                const [route] = parseRoutes(serviceEnvironment(services[0], services, { addressOf: () => addresses }).ROUTES);
+                assert.deepStrictEqual(route, { prefix: "/b", origins: addresses, auth });
+            }
+        }
     });
 });

