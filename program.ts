@@ -438,7 +438,7 @@ function exposure(service: CatalogService, { loadBalancer, hosts }: Edge, settin
             hostNames: host ? [host] : [],
             priority: service.priority ?? rulePriority(service.name),
             loadBalancerArnSuffix: loadBalancer.arnSuffix,
-            // Only a routed backend behind the ALB edge keeps `auth`; config.ts refused the rest.
+            // Only a routed backend behind the ALB edge keeps `auth`; config/ refused the rest.
             jwt: service.auth === "jwt" ? settings.edgeJwt : undefined,
         };
     }

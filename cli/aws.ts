@@ -22,7 +22,7 @@ export interface ClientOverrides {
     credentials?: { accessKeyId: string; secretAccessKey: string };
 }
 
-/** Clients for the stack's region, acting as the identity its `aws:*` settings describe (config.ts). */
+/** Clients for the stack's region, acting as the identity its `aws:*` settings describe (config/). */
 export function sdkApis(region: string, config: Readonly<Record<string, string>>, overrides: ClientOverrides = {}): AwsApis {
     const access = stackAwsAccess({ ...config, "aws:region": region });
     const common = {

@@ -4,7 +4,7 @@
  *
  * An explicit `aws.Provider` reads none of the `aws:*` stack configuration: only its own arguments and the
  * environment, "by design" (pulumi/pulumi-aws#1307). Berth creates one explicit provider for every resource
- * and invoke, so each setting below is read in config.ts, handed to that provider, and to the deployment
+ * and invoke, so each setting below is read in config/, handed to that provider, and to the deployment
  * check's AWS SDK clients; every other `aws:*` key is refused there.
  *
  * Pure: types, mappings, and the credentials they name (the deployment check serializes what it uses; the

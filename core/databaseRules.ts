@@ -1,6 +1,6 @@
 /**
  * The database's fixed facts and the rules its settings follow (port, monitoring, events, engine versions,
- * instance classes, storage, backups, identifier): pure, so that config.ts, the pipeline's policies and the
+ * instance classes, storage, backups, identifier): pure, so that config/, the pipeline's policies and the
  * tests read them without Pulumi.
  */
 

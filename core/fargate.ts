@@ -43,7 +43,7 @@ export function describeFargateMemory(cpu: number): string {
  * every task of a service with Service Connect and takes what the other containers do not reserve: "256 CPU
  * units and at least 64 MiB of memory" (512 CPU units above 500 requests per second at peak)
  * (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-connect-concepts-deploy.html,
- * "Service Connect proxy"). The presets in config.ts are sized with it, and the service's container leaves
+ * "Service Connect proxy"). The presets in config/ are sized with it, and the service's container leaves
  * the proxy that much memory (`serviceContainerMemory` in core/taskContainers.ts), since ECS adds the proxy to
  * the task without a container definition.
  */

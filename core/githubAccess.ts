@@ -1,7 +1,7 @@
 /**
  * Which GitHub Actions workflows may assume the stack's deploy roles: the OIDC issuer and audience, the
  * forms of repositories, branches and environments, the `sub` claims and the trust policy. Pure, so that
- * config.ts validates the settings and the tests read the policy without Pulumi.
+ * config/ validates the settings and the tests read the policy without Pulumi.
  */
 
 /** GitHub's OIDC issuer. https://docs.github.com/en/actions/reference/security/oidc */

@@ -1,4 +1,4 @@
-/** What a service's ECR repository keeps and how its images are tagged: pure, for the component, config.ts and the tests. */
+/** What a service's ECR repository keeps and how its images are tagged: pure, for the component, config/ and the tests. */
 import { commitLabel, type SourceVersion } from "./buildContext";
 
 /**

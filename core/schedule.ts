@@ -1,6 +1,6 @@
 /**
  * Scheduled scaling: the shape of one scheduled change of a service's task-count bounds, and the checks
- * that Application Auto Scaling would otherwise make only at `pulumi up`. Pure: config.ts validates stack
+ * that Application Auto Scaling would otherwise make only at `pulumi up`. Pure: config/ validates stack
  * settings with it, autoscaling.ts turns it into `aws.appautoscaling.ScheduledAction`s.
  *
  * Application Auto Scaling takes `at(yyyy-mm-ddThh:mm:ss)`, `rate(value unit)` and

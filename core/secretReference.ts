@@ -1,4 +1,4 @@
-/** Which stack values name an existing secret rather than hold one: pure, for config.ts and the component. */
+/** Which stack values name an existing secret rather than hold one: pure, for config/ and the component. */
 
 /**
  * An existing secret a service reads: ECS fills the variable from it at start
