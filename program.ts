@@ -28,7 +28,10 @@ import { SecretRestart } from "./components/service/secretRestart";
 import { ServiceImage } from "./components/service/serviceImage";
 import { WebAcl } from "./components/edge/webAcl";
 import { chooseZones, ConfigError, settingsFromStack, type ServiceSecret, type Settings } from "./config";
-import { deployedCatalog, deployOrder, healthCheckCommand, serviceEnvironment, type CatalogService } from "./catalog";
+import {
+    DEFAULT_DATABASE_VARIABLES, deployedCatalog, deployOrder, healthCheckCommand, jobs as shippedJobs, serviceEnvironment, type CatalogJob, type CatalogService,
+} from "./catalog";
+import { ScheduledJob } from "./components/jobs/scheduledJob";
 
 /** The environment variable that tells a task which commit its image is built from. */
 export const COMMIT_VARIABLE = "BERTH_COMMIT";
@@ -70,6 +73,17 @@ export interface BerthOutputs {
     dashboardUrl: pulumi.Output<string>;
     /** The PostgreSQL instance, when a service declares the database: where it answers, never a password. */
     database?: DatabaseOutput;
+    /** Per job: the state machine `berth job run` starts, its schedule and its task's log group. */
+    jobs: Record<string, JobOutput>;
+}
+
+/** What `pulumi stack output jobs` shows for each job. */
+export interface JobOutput {
+    stateMachineArn: pulumi.Output<string>;
+    schedule: string;
+    logGroupName: pulumi.Output<string>;
+    /** The commit the job's image is built from. */
+    commit: string;
 }
 
 /** What `pulumi stack output database` shows. */
@@ -87,7 +101,7 @@ export interface DatabaseOutput {
  * Deploys the given catalogue with the stack's configuration. Every check that can fail on the catalogue
  * or the configuration runs before the first resource is registered.
  */
-export async function deployBerth(declared: readonly CatalogService[]): Promise<BerthOutputs> {
+export async function deployBerth(declared: readonly CatalogService[], declaredJobs: readonly CatalogJob[] = shippedJobs): Promise<BerthOutputs> {
     deployOrder(declared);
     const settings = settingsFromStack(declared);
     // With `berth:edge` `alb`, no gateway: its routed backends are public services of their own.
@@ -122,6 +136,11 @@ export async function deployBerth(declared: readonly CatalogService[]): Promise<
     const protect = settings.deletionProtection;
     // The database, its subnets and their costs exist only when a service uses them.
     const usesDatabase = catalog.some((s) => s.database !== undefined);
+    const orphanJob = declaredJobs.find((j) => j.database && !usesDatabase);
+    if (orphanJob) {
+        // The stack's database settings (size, backups) come with the services that use it.
+        throw new Error(`catalog/index.ts: job "${orphanJob.name}" declares "database", and no service does; the database exists only with a service that declares it`);
+    }
 
     // Every role of the stack carries it, so that the pipeline may create and change roles (deployPermissions.ts).
     const references = Object.values(settings.secrets).flat();
@@ -343,6 +362,8 @@ export async function deployBerth(declared: readonly CatalogService[]): Promise<
         });
     }
 
+    const jobs = declaredJobs.map((job) => deployJob(job, { settings, opts, protect, cluster, network, database, alarmTopic, logsKey, permissionsBoundary }));
+
     const dashboard = new Dashboard(prefix, {
         name: `${settings.project}-${settings.stack}`,
         region: settings.region,
@@ -381,7 +402,7 @@ export async function deployBerth(declared: readonly CatalogService[]): Promise<
     // The pipeline's roles and the OIDC provider too: a guarded destroy must not cut the pipeline off either.
     const guarded = [
         boundary, pipeline, logsKey, network, cluster, certificate, accessLogs, loadBalancer, webAcl, alarmTopic, database, ...images,
-        ...deployed.values(), ...alarms, dashboard, restart,
+        ...deployed.values(), ...alarms, dashboard, restart, ...jobs.flatMap((j) => [j.image, j.job]),
     ].filter((r): r is NonNullable<typeof r> => r !== undefined);
     new DestroyGuard(`${prefix}-destroy-guard`, guarded, protect);
 
@@ -406,7 +427,70 @@ export async function deployBerth(declared: readonly CatalogService[]): Promise<
             secretArn: database.secretArn,
             identifier: database.identifier,
         },
+        jobs: Object.fromEntries(jobs.map(({ name, job, image, schedule }) => [name, {
+            stateMachineArn: job.stateMachineArn, schedule, logGroupName: job.logGroupName, commit: image.commit,
+        }])),
     };
+}
+
+/** What a job is deployed with: the stack's shared parts. */
+interface JobContext {
+    settings: Settings;
+    opts: pulumi.ComponentResourceOptions;
+    protect: boolean;
+    cluster: Cluster;
+    network: Network;
+    database?: Database;
+    alarmTopic: AlarmTopic;
+    logsKey?: LogsKey;
+    permissionsBoundary: pulumi.Input<string>;
+}
+
+/** A job's image and its schedule, state machine and task (components/jobs/scheduledJob.ts). */
+function deployJob(job: CatalogJob, ctx: JobContext): { name: string; schedule: string; image: ServiceImage; job: ScheduledJob } {
+    const { settings, opts } = ctx;
+    const image = new ServiceImage(job.name, {
+        source: sourceVersion(process.cwd(), job.build.context, job.build.dockerfile),
+        context: job.build.context,
+        dockerfile: job.build.dockerfile,
+        platform: job.platform,
+        keepImages: settings.keepImages,
+        forceDelete: settings.forceDelete,
+        buildOnPreview: settings.buildOnPreview,
+        protect: ctx.protect,
+        retainOnDelete: settings.retainOnDelete,
+    }, opts);
+    const client = job.database && ctx.database ? ctx.database.clientFor(DEFAULT_DATABASE_VARIABLES) : undefined;
+    const scheduled = new ScheduledJob(job.name, {
+        cluster: { arn: ctx.cluster.clusterArn, name: ctx.cluster.clusterName },
+        vpcId: ctx.network.vpcId,
+        subnetIds: ctx.network.privateSubnetIds,
+        region: settings.region,
+        image: image.imageRef,
+        family: taskFamily(settings.project, settings.stack, job.name),
+        cpu: job.cpu,
+        memory: job.memory,
+        platform: job.platform,
+        user: job.user,
+        command: job.command,
+        environment: { ...client?.environment, [COMMIT_VARIABLE]: image.commit },
+        secrets: client?.secrets,
+        secretArns: client?.secretArns,
+        database: client ? { securityGroupId: client.securityGroupId, port: client.port, credentialSecretArn: client.credentialSecretArn } : undefined,
+        schedule: job.schedule,
+        timeoutSeconds: job.timeoutSeconds,
+        retries: job.retries,
+        logGroupName: `/${settings.project}/${settings.stack}/${job.name}`,
+        logRetentionDays: settings.logRetentionDays,
+        logKmsKeyArn: ctx.logsKey?.arn,
+        stateMachineLogGroupName: `${restartLogGroupPrefix(settings)}job-${job.name}`,
+        alarmTopicArn: ctx.alarmTopic.topicArn,
+        tags: { [COMMIT_TAG]: image.commit },
+        protectLogs: ctx.protect,
+        retainLogs: settings.retainOnDelete,
+        permissionsBoundary: ctx.permissionsBoundary,
+    }, opts);
+    return { name: job.name, schedule: job.schedule, image, job: scheduled };
 }
 
 /**

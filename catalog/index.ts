@@ -16,9 +16,11 @@ import { DATABASE_SECRET_VARIABLE, DATABASE_TLS_VARIABLE, type DatabaseVariables
 import type { Platform } from "../core/platform";
 import { UPSTREAM_TIMEOUT_MS } from "../core/rollout";
 import { misplacedParameters, parseRolloutChoice, type ParsedChoice, type RolloutChoice } from "../core/rolloutStrategy";
+import { resolveJobs, type CatalogJob, type JobDeclaration } from "./jobs";
 
 export type { Platform } from "../core/platform";
 export type { DatabaseVariables } from "../components/data/database";
+export type { CatalogJob, JobDeclaration } from "./jobs";
 export type ServiceKind = "public" | "backend";
 /**
  * Who may call a backend's routes through the gateway: anyone (`none`), a bearer of a JWT the gateway
@@ -197,7 +199,8 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
  */
 const RESERVED_VARIABLES: readonly string[] = ["PORT", "HOST", "ROUTES", "DATABASE_URL", "DB_POOL_MAX", DATABASE_TLS_VARIABLE, DATABASE_SECRET_VARIABLE];
 
-const DEFAULT_DATABASE_VARIABLES: Readonly<DatabaseVariables> = {
+/** The variables a database user reads its connection from unless it names others (`database.env`). */
+export const DEFAULT_DATABASE_VARIABLES: Readonly<DatabaseVariables> = {
     host: "DB_HOST", port: "DB_PORT", name: "DB_NAME", user: "DB_USER", password: "DB_PASSWORD",
 };
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -425,6 +428,17 @@ function findCycle(blocked: readonly CatalogService[]): string[] {
 
 /** The catalogue every consumer reads. */
 export const catalog: readonly CatalogService[] = resolveCatalog(declarations);
+
+/**
+ * The jobs Berth ships: tasks run on a schedule (AWS Copilot's Scheduled Job; catalog/jobs.ts, docs/jobs.md).
+ * `retention` deletes the users service's audit trail past its retention (services/users/src/events.ts).
+ */
+export const jobDeclarations: JobDeclaration[] = [
+    { name: "retention", kind: "job", schedule: "cron(0 3 * * ? *)", timeout: "30m", retries: 2, database: true },
+];
+
+/** The jobs every consumer reads: the stack, `npm start`, `berth job run`. */
+export const jobs: readonly CatalogJob[] = resolveJobs(jobDeclarations, catalog.map((s) => s.name));
 
 /**
  * What routes requests from the ALB to the backends' `routes`: the gateway service (`gateway`), or the ALB's own

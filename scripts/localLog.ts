@@ -18,6 +18,8 @@ export interface LocalRun {
     pid: number;
     url: string;
     services: Array<{ name: string; index: number; url: string; healthPath: string; pid?: number }>;
+    /** The jobs it runs on their schedules, and where `berth job run --local` asks it to run one now (scripts/localJobs.ts). */
+    jobs?: { url: string; names: string[] };
 }
 
 /** The run file's content for a started system. */
