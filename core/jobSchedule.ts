@@ -128,3 +128,28 @@ export function nextRun(schedule: LocalSchedule, after: Date): Date | undefined 
     }
     return undefined;
 }
+
+/** Days in the average month, as AWS's calculator counts (730 hours). */
+const MONTH_MS = 730 * 3_600_000;
+
+/**
+ * How many times an expression fires in an average month: a rate's intervals in 730 hours, a cron's runs in a
+ * year (from 2027-01-01, not a leap year) over twelve. Undefined for what the local run cannot follow either.
+ */
+export function runsPerMonth(expression: string): number | undefined {
+    const schedule = localSchedule(expression);
+    if ("problem" in schedule) {
+        return undefined;
+    }
+    if (schedule.kind === "rate") {
+        return MONTH_MS / schedule.intervalMs;
+    }
+    const start = Date.UTC(2027, 0, 1) - 60_000;
+    const end = Date.UTC(2028, 0, 1);
+    let runs = 0;
+    // Every minute of the year at most: 525,600 runs.
+    for (let at = nextRun(schedule, new Date(start)); at && at.getTime() < end; at = nextRun(schedule, at)) {
+        runs++;
+    }
+    return runs / 12;
+}

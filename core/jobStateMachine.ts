@@ -17,6 +17,9 @@ export const ECS_SYNC_RULE = "StepFunctionsGetEventsForECSTaskRule";
 /** The first retry's delay and the factor of each next one, as Copilot's jobs have them. */
 export const JOB_RETRY = { intervalSeconds: 10, backoffRate: 1.5 } as const;
 
+/** The metrics of the job's alarm: the runs that failed and those that timed out (components/jobs/scheduledJob.ts). */
+export const JOB_ALARM_METRICS = ["ExecutionsFailed", "ExecutionsTimedOut"] as const;
+
 /** The name of the definition's one state, which the executions' history names. */
 export const RUN_STATE = "RunTask";
 

@@ -23,10 +23,11 @@ export interface LocalRun {
 }
 
 /** The run file's content for a started system. */
-export function localRunOf(pid: number, system: Pick<LocalSystem, "url" | "services">): LocalRun {
+export function localRunOf(pid: number, system: Pick<LocalSystem, "url" | "services" | "jobs">): LocalRun {
     return {
         pid,
         url: system.url,
+        jobs: system.jobs && { url: system.jobs.url, names: system.jobs.names },
         services: system.services.map((s) => ({ name: s.service.name, index: s.index, url: s.url, healthPath: s.service.healthPath, pid: s.process.pid })),
     };
 }

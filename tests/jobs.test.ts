@@ -5,7 +5,10 @@
 import * as assert from "assert";
 import { durationSeconds, jobScheduleProblem, resolveJobs, type JobDeclaration } from "../catalog/jobs";
 import { catalog, jobs } from "../catalog";
-import { localSchedule, nextRun, type LocalSchedule } from "../core/jobSchedule";
+import { localSchedule, nextRun, runsPerMonth, type LocalSchedule } from "../core/jobSchedule";
+import { loadSettings } from "../config";
+import { estimateCost } from "../cost/estimate";
+import { USAGE_ASSUMPTIONS } from "../cost/usageAssumptions";
 import { jobDefinition, RUN_TASK_SYNC } from "../core/jobStateMachine";
 import { evaluate, tagged, type Document } from "./support/iamPolicy";
 import { ACCOUNT, REGION, runBerth, stackConfig, type Recorded } from "./support/pulumi";
@@ -108,6 +111,32 @@ describe("jobs", () => {
             for (const expression of ["cron(0 0 L * ? *)", "cron(0 0 ? * 6#3 *)", "cron(0 0 15W * ? *)"]) {
                 assert.match((localSchedule(expression) as { problem: string }).problem, /L, W or #/);
             }
+        });
+    });
+
+    describe("in the cost estimate", () => {
+        it("count the runs a month of a schedule: a daily cron 365 / 12, a rate by its interval", () => {
+            assert.deepStrictEqual(
+                ["cron(0 3 * * ? *)", "rate(1 day)", "cron(*/15 * * * ? *)", "rate(5 minutes)", "cron(0 6 ? * MON *)", "cron(0 0 1 * ? *)"].map((e) => Number(runsPerMonth(e)!.toFixed(4))),
+                [30.4167, 30.4167, 2920, 8760, 4.3333, 1],
+            );
+        });
+
+        it("price each job's Fargate minutes, state transitions and Scheduler invocations, and its repository and alarm metrics", () => {
+            const settings = loadSettings(stackConfig("dev"), { project: "berth", stack: "dev" }, catalog);
+            const usage = { ...USAGE_ASSUMPTIONS.test, jobRunMinutes: 6 };
+            const nightly = resolveJobs([job({ cpu: 512, memory: 1024 })], [])[0];
+            const withJob = estimateCost(settings, catalog, usage, [nightly]);
+            const without = estimateCost(settings, catalog, usage, []);
+            const line = withJob.items.find((i) => i.id === "job:nightly")!;
+            // 365 / 12 runs of 6 minutes at 0.5 vCPU ($0.04048/h) and 1 GB ($0.004445/h), $0.025 per 1,000 transitions, $1 per million invocations.
+            const runs = 365 / 12;
+            const expected = runs * 0.1 * (0.5 * 0.04048 + 1 * 0.004445) + runs * 0.025 / 1000 + runs / 1e6;
+            assert.strictEqual(line.monthly, Math.round(expected * 100) / 100);
+            assert.match(line.detail, /^30\.417 runs \(cron\(0 3 \* \* \? \*\)\) × \(6 min of 0\.5 vCPU\/1 GB x86/);
+            assert.strictEqual(without.items.find((i) => i.id.startsWith("job:")), undefined);
+            assert.ok(withJob.items.find((i) => i.id === "ecr")!.monthly > without.items.find((i) => i.id === "ecr")!.monthly, "the job's repository");
+            assert.match(withJob.items.find((i) => i.id === "alarms")!.detail, new RegExp(`^\\(${Number(/^\((\d+)/.exec(without.items.find((i) => i.id === "alarms")!.detail)![1]) + 2} metrics`));
         });
     });
 

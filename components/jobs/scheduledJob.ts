@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ECS_SYNC_RULE, jobDefinition } from "../../core/jobStateMachine";
+import { ECS_SYNC_RULE, JOB_ALARM_METRICS, jobDefinition } from "../../core/jobStateMachine";
 import type { Platform } from "../../core/platform";
 import { childName, stackRolePath } from "../naming";
 import { LOG_DELIVERY_ACTIONS } from "../service/secretRestart";
@@ -314,9 +314,13 @@ export class ScheduledJob extends pulumi.ComponentResource {
             evaluationPeriods: 1,
             treatMissingData: "notBreaching",
             metricQueries: [
-                metric("failed", "ExecutionsFailed"),
-                metric("timedout", "ExecutionsTimedOut"),
-                { id: "failures", expression: "FILL(failed, 0) + FILL(timedout, 0)", label: "Failed and timed-out runs", returnData: true },
+                ...JOB_ALARM_METRICS.map((name, i) => metric(`m${i}`, name)),
+                {
+                    id: "failures",
+                    expression: JOB_ALARM_METRICS.map((_, i) => `FILL(m${i}, 0)`).join(" + "),
+                    label: "Failed and timed-out runs",
+                    returnData: true,
+                },
             ],
             alarmActions: [this.args.alarmTopicArn],
             okActions: [this.args.alarmTopicArn],
