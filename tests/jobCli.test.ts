@@ -114,6 +114,16 @@ describe("berth job run", () => {
         assert.deepStrictEqual(h.err, ["berth: AWS refused the call (AccessDeniedException): User is not authorized to perform: states:StartExecution"]);
     });
 
+    it("berth show lists the stack's jobs with their schedule and state machine", async () => {
+        const h = harness(fakeAws({}));
+        assert.strictEqual(await run(["show"], h.deps), 0);
+        const at = h.out.indexOf("Jobs (berth job run <job>)");
+        assert.ok(at > 0, h.out.join("\n"));
+        const rows = h.out[at + 1].split("\n");
+        assert.match(rows[0], /^ {2}Name +Schedule \(UTC\) +Commit +State machine$/);
+        assert.match(rows[1], new RegExp(`^ {2}retention +cron\\(0 3 \\* \\* \\? \\*\\) +- +${MACHINE}$`));
+    });
+
     it("succeeds when Step Functions throttles a call once: the SDK client retries it", async function () {
         this.timeout(20000);
         const targets: string[] = [];
