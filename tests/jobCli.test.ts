@@ -114,6 +114,15 @@ describe("berth job run", () => {
         assert.deepStrictEqual(h.err, ["berth: AWS refused the call (AccessDeniedException): User is not authorized to perform: states:StartExecution"]);
     });
 
+    it("berth logs <job> reads the job's log group", async () => {
+        const asked: string[] = [];
+        const aws = { ...fakeAws({}), logs: { filterLogEvents: async (input: { logGroupName?: string }) => { asked.push(input.logGroupName!); return { events: [{ timestamp: Date.parse("2026-12-03T11:59:00Z"), logStreamName: "retention/retention/0123abcd", message: "{\"level\":30,\"msg\":\"deleted 3 user_events older than 90 days\"}", eventId: "1" }], $metadata: {} }; } } } as AwsApis;
+        const h = harness(aws);
+        assert.strictEqual(await run(["logs", "retention"], h.deps), 0, h.err.join("\n"));
+        assert.deepStrictEqual(asked, ["/berth/dev/retention"]);
+        assert.match(h.out.join("\n"), /deleted 3 user_events older than 90 days/);
+    });
+
     it("berth show lists the stack's jobs with their schedule and state machine", async () => {
         const h = harness(fakeAws({}));
         assert.strictEqual(await run(["show"], h.deps), 0);

@@ -118,6 +118,11 @@ describe("jobs in the local run", function () {
         assert.strictEqual(await berth(["job", "run", "fake", "--local"], deps), 1);
         assert.match(out[0], /^job fake failed after \d+s$/);
         assert.strictEqual(out[1], "  exit code 1");
+        // Its lines are in the run's log, for berth logs <job> --local.
+        fs.writeFileSync(path.join(cwd, ".berth", "local.log"), `${JSON.stringify({ t: Date.now(), service: "fake", line: "attempt 1" })}\n`);
+        const logged = { ...deps, now: () => Date.now(), sleep: async () => {} } as Deps;
+        assert.strictEqual(await berth(["logs", "fake", "--local"], logged), 0, err.join("\n"));
+        assert.ok(out.some((l) => l.includes("attempt 1")), out.join("\n"));
         assert.strictEqual(await berth(["job", "run", "nightly", "--local"], deps), 2);
         assert.deepStrictEqual(err, ["berth: job \"nightly\" not found in the local run; jobs: fake"]);
         const refused = await fetch(`${jobs.url}/jobs/fake/run`);
