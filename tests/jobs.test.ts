@@ -10,6 +10,7 @@ import { loadSettings } from "../config";
 import { estimateCost } from "../cost/estimate";
 import { USAGE_ASSUMPTIONS } from "../cost/usageAssumptions";
 import { jobDefinition, RUN_TASK_SYNC } from "../core/jobStateMachine";
+import { evaluateRules, relaxedRules } from "./support/awsRules";
 import { evaluate, tagged, type Document } from "./support/iamPolicy";
 import { ACCOUNT, REGION, runBerth, stackConfig, type Recorded } from "./support/pulumi";
 
@@ -263,6 +264,18 @@ describe("jobs", () => {
             for (const [action, resource] of denied) {
                 assert.notStrictEqual(evaluate([boundary], { action, resource, context: other }), "allow", `${action} on ${resource}`);
             }
+        });
+
+        it("meets AWS's rules that dev does not relax: the state machine's logging (FSBP StepFunctions.1), the ECS task definition rules", () => {
+            const own = all.filter((r) => r.name.startsWith("retention-"));
+            const findings = evaluateRules(all).filter((f) => own.some((r) => f.resource === `${r.type.split(":").pop()} ${r.name}`));
+            const evaluated = new Set(findings.map((f) => f.rule));
+            assert.ok(evaluated.has("step-functions-state-machine-logging-enabled"), [...evaluated].join(", "));
+            assert.ok([...evaluated].filter((r) => r.startsWith("ecs-")).length >= 3, [...evaluated].join(", "));
+            // dev relaxes some rules on purpose (its log groups' retention and key), for the services' log groups as for these.
+            const relaxed = relaxedRules(loadSettings(stackConfig("dev"), { project: "berth", stack: "dev" }, catalog));
+            assert.ok(relaxed.size > 0);
+            assert.deepStrictEqual(findings.filter((f) => f.compliance === "NON_COMPLIANT" && !relaxed.has(f.rule)), []);
         });
 
         it("alarms to the stack's topic when a run fails or times out", () => {
