@@ -16,6 +16,7 @@ const NOT_UNIT: Record<string, string> = {
     "tests/containers.test.ts": "Docker and PostgreSQL",
     "tests/e2e.test.ts": "starts the local run",
     "tests/embeddedPostgres.test.ts": "embedded PostgreSQL",
+    "tests/jobContainers.test.ts": "Docker and PostgreSQL",
     "tests/local-auth.test.ts": "starts the local run",
     "tests/localData.test.ts": "starts the local run and spawns it",
     "tests/localJobs.test.ts": "spawns the jobs' processes",
