@@ -12,6 +12,7 @@ import type { DeployAccess } from "./components/pipeline/deployAccess";
 import type { Cluster } from "./components/service/cluster";
 import type { Service } from "./components/service/service";
 import type { CatalogService } from "./catalog";
+import type { DeployedJob } from "./jobs";
 
 /** What `pulumi stack output services` shows for each service. */
 export interface ServiceOutput {
@@ -48,6 +49,17 @@ export interface BerthOutputs {
     dashboardUrl: pulumi.Output<string>;
     /** The PostgreSQL instance, when a service declares the database: where it answers, never a password. */
     database?: DatabaseOutput;
+    /** Per job: the state machine `berth job run` starts, its schedule and its task's log group. */
+    jobs: Record<string, JobOutput>;
+}
+
+/** What `pulumi stack output jobs` shows for each job. */
+export interface JobOutput {
+    stateMachineArn: pulumi.Output<string>;
+    schedule: string;
+    logGroupName: pulumi.Output<string>;
+    /** The commit the job's image is built from. */
+    commit: string;
 }
 
 /** What `pulumi stack output database` shows. */
@@ -73,9 +85,10 @@ export function outputsOf(
         database?: Database;
         services: Map<string, Service>;
         dashboard: Dashboard;
+        jobs: readonly DeployedJob[];
     },
 ): BerthOutputs {
-    const { loadBalancer, network, cluster, alarmTopic, pipeline, database, services, dashboard } = parts;
+    const { loadBalancer, network, cluster, alarmTopic, pipeline, database, services, dashboard, jobs } = parts;
     return {
         url: domain
             ? pulumi.output(`https://${domain}`)
@@ -97,6 +110,9 @@ export function outputsOf(
             secretArn: database.secretArn,
             identifier: database.identifier,
         },
+        jobs: Object.fromEntries(jobs.map(({ name, job, image, schedule }) => [name, {
+            stateMachineArn: job.stateMachineArn, schedule, logGroupName: job.logGroupName, commit: image.commit,
+        }])),
     };
 }
 

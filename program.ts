@@ -31,7 +31,8 @@ import { capacityFor } from "./core/fargate";
 import { schedulesFor } from "./core/schedule";
 import { outputsOf, type BerthOutputs } from "./outputs";
 import { chooseZones, ConfigError, settingsFromStack, type ServiceSecret, type Settings } from "./config";
-import { deployedCatalog, deployOrder, healthCheckCommand, serviceEnvironment, type CatalogService } from "./catalog";
+import { deployedCatalog, deployOrder, healthCheckCommand, jobs as shippedJobs, serviceEnvironment, type CatalogJob, type CatalogService } from "./catalog";
+import { checkJobs, deployJob } from "./jobs";
 
 export { COMMIT_TAG, COMMIT_VARIABLE } from "./components/service/service";
 export type { BerthOutputs, DatabaseOutput, ServiceOutput } from "./outputs";
@@ -78,8 +79,9 @@ interface Edge {
  * Deploys the given catalogue with the stack's configuration. Every check that can fail on the catalogue
  * or the configuration runs before the first resource is registered.
  */
-export async function deployBerth(declared: readonly CatalogService[]): Promise<BerthOutputs> {
+export async function deployBerth(declared: readonly CatalogService[], declaredJobs: readonly CatalogJob[] = shippedJobs): Promise<BerthOutputs> {
     const stack = await openStack(declared);
+    checkJobs(declaredJobs, stack.catalog);
     const boundary = createRoleBoundary(stack);
     const pipeline = createDeployAccess(stack, boundary);
     const hosts = hostNames(stack.settings, stack.catalog);
@@ -90,6 +92,7 @@ export async function deployBerth(declared: readonly CatalogService[]): Promise<
     const edge = createEdge(stack, foundation, hosts);
     const database = createDatabase(stack, foundation);
     const services = deployServices(stack, foundation, edge, database);
+    const jobs = declaredJobs.map((job) => deployJob(job, { ...stack, ...foundation, database, permissionsBoundary: boundary.arn }));
     const dashboard = createDashboard(stack, foundation, edge, services);
     const restart = restartOnSecretChange(stack, foundation, services);
 
@@ -98,12 +101,12 @@ export async function deployBerth(declared: readonly CatalogService[]): Promise<
     const { certificate, accessLogs, loadBalancer, webAcl } = edge;
     const guarded = [
         boundary, pipeline, logsKey, network, cluster, certificate, accessLogs, loadBalancer, webAcl, alarmTopic, database,
-        ...services.values(), dashboard, restart,
+        ...services.values(), ...jobs.flatMap((j) => [j.image, j.job]), dashboard, restart,
     ].filter((r): r is NonNullable<typeof r> => r !== undefined);
     new DestroyGuard(`${stack.settings.project}-destroy-guard`, guarded, stack.settings.deletionProtection);
 
     return outputsOf({ domain: stack.settings.domain, catalog: stack.catalog }, {
-        loadBalancer, network, cluster, alarmTopic, pipeline, database, services, dashboard,
+        loadBalancer, network, cluster, alarmTopic, pipeline, database, services, dashboard, jobs,
     });
 }
 

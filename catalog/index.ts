@@ -20,8 +20,10 @@ import type { Platform } from "../core/platform";
 import { UPSTREAM_TIMEOUT_MS } from "../core/rollout";
 import type { ServiceKind } from "../core/serviceKind";
 import { misplacedParameters, parseRolloutChoice, type ParsedChoice, type RolloutChoice } from "../core/rolloutStrategy";
+import { resolveJobs, type CatalogJob, type JobDeclaration } from "./jobs";
 
 export type { DatabaseEnvNames as DatabaseVariables } from "@berth/kit/contract";
+export type { CatalogJob, JobDeclaration } from "./jobs";
 /**
  * Who may call a backend's routes through the gateway: anyone (`none`), a bearer of a JWT the gateway
  * verifies (`jwt`), or a holder of an API key (`apiKey`). Where the keys come from: the gateway's
@@ -483,6 +485,17 @@ function findCycle(blocked: readonly CatalogService[]): string[] {
 
 /** The catalogue every consumer reads. */
 export const catalog: readonly CatalogService[] = resolveCatalog(declarations);
+
+/**
+ * The jobs Berth ships: tasks run on a schedule (AWS Copilot's Scheduled Job; catalog/jobs.ts, docs/jobs.md).
+ * `retention` deletes the users service's audit trail past its retention (services/users/src/events.ts).
+ */
+export const jobDeclarations: JobDeclaration[] = [
+    { name: "retention", kind: "job", schedule: "cron(0 3 * * ? *)", timeout: "30m", retries: 2, database: true },
+];
+
+/** The jobs every consumer reads: the stack, `npm start`, `berth job run`. */
+export const jobs: readonly CatalogJob[] = resolveJobs(jobDeclarations, catalog.map((s) => s.name));
 
 /**
  * What routes requests from the ALB to the backends' `routes`: the gateway service (`gateway`), or the ALB's own

@@ -12,6 +12,7 @@ import {
     DescribeServicesCommand, DescribeTaskDefinitionCommand, DescribeTasksCommand, ECSClient, ExecuteCommandCommand, ListTasksCommand,
 } from "@aws-sdk/client-ecs";
 import { DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import { checkIdentity, credentialsFor } from "../core/awsIdentity";
 import { stackAwsAccess } from "../config";
 import type { AwsApis } from "./context";
@@ -35,6 +36,7 @@ export function sdkApis(region: string, config: Readonly<Record<string, string>>
     const elb = new ElasticLoadBalancingV2Client(common);
     const cloudwatch = new CloudWatchClient(common);
     const logs = new CloudWatchLogsClient(common);
+    const sfn = new SFNClient(common);
     return {
         ecs: {
             describeServices: (input) => ecs.send(new DescribeServicesCommand(input)),
@@ -48,5 +50,9 @@ export function sdkApis(region: string, config: Readonly<Record<string, string>>
         elb: { describeTargetHealth: (input) => elb.send(new DescribeTargetHealthCommand(input)) },
         cloudwatch: { describeAlarms: (input) => cloudwatch.send(new DescribeAlarmsCommand(input)) },
         logs: { filterLogEvents: (input) => logs.send(new FilterLogEventsCommand(input)) },
+        sfn: {
+            startExecution: (input) => sfn.send(new StartExecutionCommand(input)),
+            describeExecution: (input) => sfn.send(new DescribeExecutionCommand(input)),
+        },
     };
 }

@@ -6,6 +6,7 @@ import type * as cw from "@aws-sdk/client-cloudwatch";
 import type * as logs from "@aws-sdk/client-cloudwatch-logs";
 import type * as ecs from "@aws-sdk/client-ecs";
 import type * as elb from "@aws-sdk/client-elastic-load-balancing-v2";
+import type * as sfn from "@aws-sdk/client-sfn";
 
 /** A failure the user can act on: printed as one line, no stack trace. */
 export class CliError extends Error {
@@ -53,6 +54,11 @@ export interface AwsApis {
     };
     logs: {
         filterLogEvents(input: logs.FilterLogEventsCommandInput): Promise<logs.FilterLogEventsCommandOutput>;
+    };
+    /** Step Functions: the jobs' state machines (`berth job run`). */
+    sfn: {
+        startExecution(input: sfn.StartExecutionCommandInput): Promise<sfn.StartExecutionCommandOutput>;
+        describeExecution(input: sfn.DescribeExecutionCommandInput): Promise<sfn.DescribeExecutionCommandOutput>;
     };
 }
 
@@ -103,6 +109,7 @@ export interface StackOutputs {
     alarmTopicArn?: string;
     dashboardUrl?: string;
     database?: { address?: string; port?: number; name?: string; secretArn?: string; identifier?: string };
+    jobs?: Record<string, { stateMachineArn?: string; schedule?: string; logGroupName?: string; commit?: string }>;
 }
 
 /** The service's entry in the outputs, or a CliError naming the services the stack has. */

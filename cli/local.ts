@@ -70,7 +70,8 @@ export async function localLogs(deps: Deps, service: string | undefined, options
         throw new CliError("logs needs a service: berth logs <service> [--follow] [--since 10m] [--filter text] [--json]");
     }
     const run = readLocalRun(deps);
-    if (!run.services.some((s) => s.name === service)) {
+    // A job's lines are in the run's log too (scripts/localJobs.ts).
+    if (!run.services.some((s) => s.name === service) && !run.jobs?.names.includes(service)) {
         throw new CliError(`service ${JSON.stringify(service)} not found in the local run; services: ${[...new Set(run.services.map((s) => s.name))].join(", ")}`);
     }
     const file = path.join(deps.cwd, LOCAL_LOG_FILE);

@@ -34,7 +34,9 @@ export async function logs(deps: Deps, stack: StackView, aws: AwsApis, service: 
         throw new CliError("logs needs a service: berth logs <service> [--follow] [--since 10m] [--filter pattern] [--json]");
     }
     const outputs = await stack.outputs() as StackOutputs;
-    const logGroupName = serviceOutput(outputs, stack.name, service).logGroupName;
+    // A job's task logs like a service's (docs/jobs.md).
+    const job = outputs.jobs?.[service];
+    const logGroupName = job ? job.logGroupName : serviceOutput(outputs, stack.name, service).logGroupName;
     if (!logGroupName) {
         throw new CliError(`stack ${stack.name} has no services.${service}.logGroupName output; has it been deployed?`);
     }

@@ -18,10 +18,11 @@ commands:
   status [service]             tasks, deployment, revision and commit, targets, alarms, events; exit 1 if unhealthy
   logs <service>               the service's logs [--since 10m] [--filter pattern] [--task id] [--follow] [--json]
   exec <service> [command...]  a shell (or the command) in a running task, through ECS Exec [--task id] [--container name]
+  job run <job>                runs the job now and waits: exit 0 succeeded, 1 failed or timed out
 
 options:
   --stack <name>   the stack (default: the current one, as \`pulumi stack select\` set it)
-  --local          the local run (\`npm start\`) instead of a stack (status, logs)
+  --local          the local run (\`npm start\`) instead of a stack (status, logs, job run)
   --json           machine-readable output
   -h, --help       this text`;
 
@@ -132,8 +133,22 @@ async function dispatch(command: string, args: string[], options: Options, deps:
             const { aws, region, config } = await stackAws(deps, stack);
             return (await import("./exec")).exec(deps, stack, aws, region, config["aws:profile"] ?? process.env.AWS_PROFILE, args[0], args.slice(1), options);
         }
+        case "job": {
+            if (args[0] !== "run") {
+                throw new CliError(`unknown job command ${JSON.stringify(args[0] ?? "")}; allowed: berth job run <job>`);
+            }
+            if (options.local) {
+                if (options.stack) {
+                    throw new CliError("--local and --stack are exclusive; give one");
+                }
+                return (await import("./job")).localJobRun(deps, args[1], options.json === true);
+            }
+            const stack = await selectStack(deps, options);
+            const { aws } = await stackAws(deps, stack);
+            return (await import("./job")).jobRun(deps, stack, aws, args[1], options.json === true);
+        }
         default:
-            throw new CliError(`unknown command ${JSON.stringify(command)}; commands: show, status, logs, exec (berth --help)`);
+            throw new CliError(`unknown command ${JSON.stringify(command)}; commands: show, status, logs, exec, job (berth --help)`);
     }
 }
 

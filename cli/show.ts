@@ -24,6 +24,10 @@ export async function show(deps: Deps, stack: StackView, catalog: readonly Catal
         database: db && { endpoint: `${db.address}:${db.port}/${db.name}`, identifier: db.identifier, credentialsSecret: db.secretArn },
         pipeline: outputs.pipeline && { deployRole: outputs.pipeline.deployRoleArn, previewRole: outputs.pipeline.previewRoleArn },
         alarmTopic: outputs.alarmTopicArn,
+        // Jobs (docs/jobs.md), when the stack has any.
+        ...(Object.keys(outputs.jobs ?? {}).length > 0
+            ? { jobs: Object.entries(outputs.jobs!).map(([name, j]) => ({ name, schedule: j.schedule ?? "-", commit: j.commit ?? "-", stateMachine: j.stateMachineArn ?? "-" })) }
+            : {}),
     };
     if (asJson) {
         deps.term.out(JSON.stringify(view, null, 2));
@@ -38,6 +42,11 @@ export async function show(deps: Deps, stack: StackView, catalog: readonly Catal
     out("Services");
     out(table([["Name", "Kind", "Routes", "Commit", "Image"], ...services.map((s) => [s.name, s.kind, s.routes.join(", "), s.commit, s.image])]));
     out("");
+    if (view.jobs) {
+        out("Jobs (berth job run <job>)");
+        out(table([["Name", "Schedule (UTC)", "Commit", "State machine"], ...view.jobs.map((j) => [j.name, j.schedule, j.commit, j.stateMachine])]));
+        out("");
+    }
     out(`Database   ${view.database ? `${view.database.endpoint} (${view.database.identifier}; user and password in ${view.database.credentialsSecret})` : "none"}`);
     if (view.pipeline) {
         out(`Pipeline   deploy role  ${view.pipeline.deployRole}`);

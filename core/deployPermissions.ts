@@ -296,6 +296,14 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
         },
         passesRolesTo: ["states.amazonaws.com"],
     },
+    // Jobs (components/jobs/scheduledJob.ts): an EventBridge Scheduler schedule starts the job's state machine with
+    // a role it is handed; schedules carry no tags (the provider calls Create/Get/Update/DeleteSchedule:
+    // terraform-provider-aws internal/service/scheduler/schedule.go).
+    "aws:scheduler/schedule:Schedule": {
+        read: ["scheduler:GetSchedule"],
+        write: { any: ["scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule"] },
+        passesRolesTo: ["scheduler.amazonaws.com"],
+    },
     "aws:cloudwatch/eventRule:EventRule": {
         read: ["events:DescribeRule", "events:ListTagsForResource"],
         write: { any: ["events:PutRule", "events:EnableRule", "events:DisableRule", "events:DeleteRule", "events:TagResource", "events:UntagResource"] },

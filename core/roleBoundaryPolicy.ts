@@ -12,6 +12,8 @@ import type { PolicyDocument, PolicyStatement } from "./deployPermissions";
 import { LOG_DELIVERY_ACTIONS } from "./logDelivery";
 import { EXEC_ACTIONS } from "./taskContainers";
 import { XRAY_ACTIONS } from "./tracing";
+import { ECS_SYNC_RULE } from "./jobStateMachine";
+import { stackRolePath, taskFamily } from "./naming";
 
 /** What the boundary is cut to: the stack's own resources, by name, ARN and tags. */
 export interface BoundaryContext {
@@ -75,6 +77,10 @@ export function roleBoundaryPolicy(ctx: BoundaryContext): PolicyDocument {
         { Sid: "RestartStackServices", Effect: "Allow", Action: ["ecs:UpdateService"], Resource: arn("ecs", "service/*"), Condition: stackTagged },
         // EventBridge starts the restart.
         { Sid: "StartStackStateMachines", Effect: "Allow", Action: ["states:StartExecution"], Resource: arn("states", "stateMachine:*"), Condition: stackTagged },
+        // Jobs' state machines, as the `.sync` ECS integration asks (https://docs.aws.amazon.com/step-functions/latest/dg/ecs-iam.html):
+        // run the stack's task definitions (by family), stop and read the tasks they start, hand the stack's roles
+        // to ECS, and keep Step Functions' events rule (components/jobs/scheduledJob.ts narrows each to one job).
+        ...jobStatements(ctx, arn),
         // ECS's traffic role (AmazonECSInfrastructureRolePolicyForLoadBalancers), on the stack's listeners, rules and groups.
         {
             Sid: "ReadLoadBalancers",
@@ -120,4 +126,16 @@ export function roleBoundaryPolicy(ctx: BoundaryContext): PolicyDocument {
         });
     }
     return { Version: "2012-10-17", Statement: statements };
+}
+
+/** What a job's state machine may do at most: the stack's task families, tasks, roles and Step Functions' rule. */
+function jobStatements(ctx: BoundaryContext, arn: (service: string, resource: string) => string): PolicyStatement[] {
+    const { project, stack } = ctx.stackTags;
+    return [
+        { Sid: "RunStackJobs", Effect: "Allow", Action: ["ecs:RunTask"], Resource: arn("ecs", `task-definition/${taskFamily(project, stack, "")}*`) },
+        // A task's ARN names its cluster and an ID known only once it runs.
+        { Sid: "WatchJobTasks", Effect: "Allow", Action: ["ecs:StopTask", "ecs:DescribeTasks"], Resource: arn("ecs", "task/*") },
+        { Sid: "PassStackRoles", Effect: "Allow", Action: ["iam:PassRole"], Resource: `arn:${ctx.partition}:iam::${ctx.account}:role${stackRolePath(project, stack)}*` },
+        { Sid: "JobTaskEvents", Effect: "Allow", Action: ["events:PutTargets", "events:PutRule", "events:DescribeRule"], Resource: arn("events", `rule/${ECS_SYNC_RULE}`) },
+    ];
 }

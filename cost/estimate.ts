@@ -22,7 +22,9 @@ import { schedulesFor } from "../core/schedule";
 import { USAGE_ASSUMPTIONS, type UsageAssumptions } from "./usageAssumptions";
 import { MANAGED_RULE_GROUPS } from "../core/managedRuleGroups";
 import type { Settings } from "../config";
-import { deployedCatalog, type CatalogService } from "../catalog";
+import { deployedCatalog, jobs as shippedJobs, type CatalogJob, type CatalogService } from "../catalog";
+import { runsPerMonth } from "../core/jobSchedule";
+import { JOB_ALARM_METRICS } from "../core/jobStateMachine";
 
 /** Where a line item belongs, for reading the breakdown. */
 export type CostGroup = "network" | "load balancing" | "compute" | "database" | "secrets and keys" | "logs and monitoring";
@@ -93,20 +95,22 @@ function logsCost(gb: number, ingestionGb: number, days: number, volume = `${gb}
  * @param settings the stack's settings, as `loadSettings` returns them
  * @param declared the catalogue; with `edge` `alb` the stack deploys it without the gateway (`deployedCatalog`)
  * @param usage what the estimate assumes about use; default: the environment's
+ * @param jobs the jobs (catalog/jobs.ts); default: the shipped ones
  */
 export function estimateCost(
     settings: Settings,
     declared: readonly CatalogService[],
     usage: UsageAssumptions = USAGE_ASSUMPTIONS[settings.environment],
+    jobs: readonly CatalogJob[] = shippedJobs,
 ): CostEstimate {
     const catalog = deployedCatalog(declared, settings.edge);
     const items: CostItem[] = [
         ...network(settings, usage),
         ...loadBalancing(settings, usage),
-        ...compute(settings, catalog, usage),
+        ...compute(settings, catalog, usage, jobs),
         ...database(settings, catalog, usage),
         ...secretsAndKeys(settings, catalog),
-        ...logsAndMonitoring(settings, catalog, usage),
+        ...logsAndMonitoring(settings, catalog, usage, jobs),
     ].map((item) => ({ ...item, monthly: round(item.monthly) }));
     const warnings = settings.region === PRICE_REGION
         ? []
@@ -214,7 +218,7 @@ export function taskSplit(desiredCount: number, capacity: { onDemandBase: number
     return { onDemand: desiredCount - spot, spot };
 }
 
-function compute(s: Settings, catalog: readonly CatalogService[], usage: UsageAssumptions): CostItem[] {
+function compute(s: Settings, catalog: readonly CatalogService[], usage: UsageAssumptions, jobs: readonly CatalogJob[]): CostItem[] {
     const fargate = catalog.map((service): CostItem => {
         const size = s.services[service.name];
         const arch = cpuArchitecture(service.platform) === "ARM64" ? "arm64" : "x86";
@@ -234,13 +238,43 @@ function compute(s: Settings, catalog: readonly CatalogService[], usage: UsageAs
         };
     });
     const perRepository = usage.image.baseGb + s.keepImages * usage.image.layerGbPerImage;
-    return [...fargate, {
+    // A job's image has its repository too.
+    const repositories = catalog.length + jobs.length;
+    return [...fargate, ...jobs.map((job) => jobCost(job, usage)), {
         id: "ecr",
         group: "compute",
         name: "ECR repositories",
-        detail: `${catalog.length} × (${usage.image.baseGb} GB base + ${s.keepImages} images × ${usage.image.layerGbPerImage} GB) × ${money(PRICES.ecr.storageGbMonth)}`,
-        monthly: catalog.length * perRepository * PRICES.ecr.storageGbMonth,
+        detail: `${repositories} × (${usage.image.baseGb} GB base + ${s.keepImages} images × ${usage.image.layerGbPerImage} GB) × ${money(PRICES.ecr.storageGbMonth)}`,
+        monthly: repositories * perRepository * PRICES.ecr.storageGbMonth,
     }];
+}
+
+/**
+ * A job's runs: its task's Fargate time (on demand, `jobRunMinutes` a run), one Step Functions state transition
+ * per attempt of its one state (a run without retries counted), and one Scheduler invocation, before the
+ * accounts' free allowances.
+ */
+function jobCost(job: CatalogJob, usage: UsageAssumptions): CostItem {
+    const runs = runsPerMonth(job.schedule);
+    if (runs === undefined) {
+        throw new CostError(`job ${job.name}: cannot count the runs of ${job.schedule}`);
+    }
+    const arch = cpuArchitecture(job.platform) === "ARM64" ? "arm64" : "x86";
+    const rate = PRICES.fargate[arch];
+    const vcpu = job.cpu / 1024;
+    const gb = job.memory / 1024;
+    const perTaskHour = vcpu * rate.vcpuHour + gb * rate.gbHour;
+    const hours = runs * usage.jobRunMinutes / 60;
+    const transitions = runs * PRICES.stepFunctions.stateTransitionsPerThousand / 1000;
+    const invocations = runs * PRICES.scheduler.invocationsPerMillion / 1e6;
+    return {
+        id: `job:${job.name}`,
+        group: "compute",
+        name: `Job: ${job.name}`,
+        detail: `${qty(runs)} runs (${job.schedule}) × (${usage.jobRunMinutes} min of ${vcpu} vCPU/${gb} GB ${arch === "arm64" ? "ARM64" : "x86"} at ${money(perTaskHour)}/h ` +
+            `+ 1 state transition at ${money(PRICES.stepFunctions.stateTransitionsPerThousand)}/1,000 + 1 Scheduler invocation at ${money(PRICES.scheduler.invocationsPerMillion)}/million)`,
+        monthly: hours * perTaskHour + transitions + invocations,
+    };
 }
 
 
@@ -364,7 +398,7 @@ export function targetTrackingAlarms(service: CatalogService, s: Settings): numb
     return scaled ? 2 * (service.kind === "public" ? 2 : 1) : 0;
 }
 
-function logsAndMonitoring(s: Settings, catalog: readonly CatalogService[], usage: UsageAssumptions): CostItem[] {
+function logsAndMonitoring(s: Settings, catalog: readonly CatalogService[], usage: UsageAssumptions, jobs: readonly CatalogJob[]): CostItem[] {
     const cw = PRICES.cloudwatch;
     const serviceLogs = catalog.length * usage.serviceLogGb;
     const items: CostItem[] = [{
@@ -393,7 +427,8 @@ function logsAndMonitoring(s: Settings, catalog: readonly CatalogService[], usag
             monthly: metrics * cw.metricMonth + tasks * ci.performanceLogGbPerTask * cw.logIngestionGb,
         });
     }
-    const watched = sum(catalog.map((c) => alarmMetrics(c, s)));
+    // Each job's alarm watches its failed and its timed-out runs.
+    const watched = sum(catalog.map((c) => alarmMetrics(c, s))) + jobs.length * JOB_ALARM_METRICS.length;
     const scaling = sum(catalog.map((c) => targetTrackingAlarms(c, s)));
     const nat = s.natStrategy === "instance" ? NAT_INSTANCE_ALARMS : 0;
     const free = cw.freeTier;

@@ -184,6 +184,22 @@ export const PRICES = {
         standardGbMonth: 0.023,
         putPerThousand: 0.005,
     },
+    /** AWS Step Functions, Standard workflows: the jobs' state machines (4,000 transitions a month free, per account). */
+    stepFunctions: {
+        source: {
+            url: "https://aws.amazon.com/step-functions/pricing/",
+            readThrough: ["a stored copy of the AWS page (US East (N. Virginia): $0.0250 per 1,000 state transitions, retries counted)"],
+        },
+        stateTransitionsPerThousand: 0.025,
+    },
+    /** Amazon EventBridge Scheduler: the jobs' schedules (14 million invocations a month free, per account). */
+    scheduler: {
+        source: {
+            url: "https://aws.amazon.com/eventbridge/pricing/",
+            readThrough: ["https://cloudburn.io/blog/amazon-eventbridge-pricing (March 2026: $1.00 per million invocations, 14M a month free)"],
+        },
+        invocationsPerMillion: 1,
+    },
     /** Amazon ECR: private repositories' storage. */
     ecr: {
         // Not found in a stored copy here: AWS's long-standing list price.

@@ -56,6 +56,8 @@ export interface UsageAssumptions {
      * other stacks or workloads in the account, they are used once in all, so set this false.
      */
     aloneInAccount: boolean;
+    /** Minutes a job's task runs each time, its start included (the retention job deletes in seconds). */
+    jobRunMinutes: number;
 }
 
 /** A test stack sees a trickle of requests; prod about four a second on average. */
@@ -76,6 +78,7 @@ export const USAGE_ASSUMPTIONS: Readonly<Record<EnvironmentName, Readonly<UsageA
         fargateSpotDiscount: 0.68,
         // A team's dev stack usually has an account of its own (docs/cost.md).
         aloneInAccount: true,
+        jobRunMinutes: 5,
     },
     prod: {
         natGb: 50,
@@ -93,5 +96,6 @@ export const USAGE_ASSUMPTIONS: Readonly<Record<EnvironmentName, Readonly<UsageA
         fargateSpotDiscount: 0.68,
         // Prod shares its account with whatever else runs there, or the allowance is too small to matter.
         aloneInAccount: false,
+        jobRunMinutes: 5,
     },
 };

@@ -6,7 +6,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as path from "node:path";
 import { exportSPKI, generateKeyPair, SignJWT } from "jose";
-import { catalog as defaultCatalog, databaseEnvironment, deployOrder, serviceEnvironment, type CatalogService } from "../catalog";
+import { catalog as defaultCatalog, databaseEnvironment, deployOrder, jobs as defaultJobs, serviceEnvironment, type CatalogJob, type CatalogService } from "../catalog";
+import { startLocalJobs, type LocalJobs } from "./localJobs";
 import { Client } from "pg";
 import { EXIT_ADDRESS_IN_USE } from "@berth/kit/listen";
 import { startEmbeddedPostgres } from "./embeddedPostgres";
@@ -47,6 +48,11 @@ export interface LocalOptions {
     reservePort?: (port: number) => Promise<PortReservation>;
     /** Notices for people (the database's, e.g. a stale lock taken over). @default stderr */
     log?: (line: string) => void;
+    /**
+     * The jobs to run on their schedules and on demand (scripts/localJobs.ts).
+     * @default the catalogue's jobs with the catalogue's services, none with services of your own
+     */
+    jobs?: readonly CatalogJob[];
 }
 
 export interface LocalService {
@@ -82,6 +88,8 @@ export interface LocalSystem {
     restart(name: string, index?: number): Promise<LocalService>;
     /** Sends SIGTERM to every service and waits until all have exited. */
     stop(): Promise<void>;
+    /** The jobs, run on their schedules and on demand; undefined when there are none. */
+    jobs?: LocalJobs;
 }
 
 function prefixLines(name: string, from: NodeJS.ReadableStream, to: NodeJS.WritableStream, sink?: (name: string, line: string) => void): void {
@@ -190,7 +198,9 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalSyste
         await releaseAll();
         throw err;
     }
+    let jobs: LocalJobs | undefined;
     const stop = async () => {
+        await jobs?.stop();
         await releaseAll();
         await Promise.all(started.map((s) => stopProcess(s.process)));
         await database?.stop();
@@ -264,8 +274,22 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalSyste
         await stop();
         throw err;
     }
+    const jobList = options.jobs ?? (options.services ? [] : defaultJobs);
+    if (jobList.length > 0) {
+        // A job reaches the database by the URL the services' variables carry (the kit reads DATABASE_URL first).
+        const withDatabase = services.find((s) => s.database);
+        const databaseEnv = withDatabase && database ? database.environment(withDatabase) : {};
+        jobs = await startLocalJobs({
+            jobs: jobList,
+            root: ROOT,
+            env: (job) => ({ ...process.env, ...(job.database ? databaseEnv : {}), ...options.env }),
+            output,
+            logSink: options.logSink,
+        });
+    }
     const gateway = started.find((s) => s.service.gateway) ?? started[0];
     return {
+        jobs,
         url: gateway.url,
         services: started,
         database: database?.description,

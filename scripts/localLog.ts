@@ -18,13 +18,16 @@ export interface LocalRun {
     pid: number;
     url: string;
     services: Array<{ name: string; index: number; url: string; healthPath: string; pid?: number }>;
+    /** The jobs it runs on their schedules, and where `berth job run --local` asks it to run one now (scripts/localJobs.ts). */
+    jobs?: { url: string; names: string[] };
 }
 
 /** The run file's content for a started system. */
-export function localRunOf(pid: number, system: Pick<LocalSystem, "url" | "services">): LocalRun {
+export function localRunOf(pid: number, system: Pick<LocalSystem, "url" | "services" | "jobs">): LocalRun {
     return {
         pid,
         url: system.url,
+        jobs: system.jobs && { url: system.jobs.url, names: system.jobs.names },
         services: system.services.map((s) => ({ name: s.service.name, index: s.index, url: s.url, healthPath: s.service.healthPath, pid: s.process.pid })),
     };
 }

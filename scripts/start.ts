@@ -72,6 +72,10 @@ async function main(): Promise<void> {
     if (system.database) {
         console.log(`  database   ${system.database}`);
     }
+    for (const name of system.jobs?.names ?? []) {
+        const next = system.jobs!.next.get(name);
+        console.log(`  ${name.padEnd(10)} job, next run ${next ? next.toISOString() : "on demand only"} (now: npx berth job run ${name} --local)`);
+    }
     console.log(`  traces     ${traces === undefined
         ? "off (set OTEL_EXPORTER_OTLP_ENDPOINT, or OTEL_TRACES_EXPORTER=console)"
         : traces.kind === "console" ? "printed by each service (OTEL_TRACES_EXPORTER=console)" : `OTLP ${traces.protocol} to ${traces.url}`}`);

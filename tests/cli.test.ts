@@ -45,6 +45,7 @@ function fakeAws(partial: { [K in keyof AwsApis]?: Partial<AwsApis[K]> } = {}): 
         elb: wrap("elb", partial.elb),
         cloudwatch: wrap("cloudwatch", partial.cloudwatch),
         logs: wrap("logs", partial.logs),
+        sfn: wrap("sfn", partial.sfn),
     };
 }
 
@@ -109,7 +110,7 @@ describe("berth command line", () => {
         it("refuses an unknown command", async () => {
             const h = harness();
             assert.strictEqual(await run(["deploy"], h.deps), 2);
-            assert.deepStrictEqual(h.err, ["berth: unknown command \"deploy\"; commands: show, status, logs, exec (berth --help)"]);
+            assert.deepStrictEqual(h.err, ["berth: unknown command \"deploy\"; commands: show, status, logs, exec, job (berth --help)"]);
         });
 
         it("passes --stack to the stack resolver, and nothing for the current stack", async () => {

@@ -10,7 +10,8 @@ import { albLcus, alarmMetrics, CostError, costMarkdown, dashboardMetrics, estim
 import { PRICES } from "../cost/prices";
 import { USAGE_ASSUMPTIONS } from "../cost/usageAssumptions";
 import { loadSettings, type Settings } from "../config";
-import { catalog, declarations, deployedCatalog, resolveCatalog, type CatalogService } from "../catalog";
+import { catalog, declarations, deployedCatalog, jobs, resolveCatalog, type CatalogService } from "../catalog";
+import { JOB_ALARM_METRICS } from "../core/jobStateMachine";
 import { readStackConfig, SECRET_PLACEHOLDER } from "../scripts/stackConfig";
 import { ROOT, runBerth, shippedStacks, stackConfig } from "./support/pulumi";
 
@@ -97,7 +98,7 @@ describe("the monthly cost estimate", () => {
             const few = resolveCatalog(declarations.filter((d) => d.name === "api"));
             const settings = loadSettings({ ...stackConfig("dev"), "berth:natStrategy": "single" }, { project: "berth", stack: "dev" }, few);
             const metrics = alarmMetrics(few[0], settings) + targetTrackingAlarms(few[0], settings);
-            const e = estimateCost(settings, few, alone);
+            const e = estimateCost(settings, few, alone, []);
             close(cost(e, "alarms"), Math.max(0, metrics - cw.freeTier.alarmMetrics) * cw.alarmMetricMonth, "alarms");
         });
 
@@ -304,7 +305,8 @@ describe("the monthly cost estimate", () => {
                 const natAlarms = alarms.filter((a) => a.inputs.namespace === "AWS/EC2");
                 const recordedMetrics = alarms.filter((a) => !natAlarms.includes(a))
                     .reduce((n, a) => n + (a.inputs.metricQueries ? a.inputs.metricQueries.filter((q: any) => q.metric).length : 1), 0);
-                assert.strictEqual(deployed.reduce((n, s) => n + alarmMetrics(s, settings), 0), recordedMetrics, "alarm metrics");
+                assert.strictEqual(deployed.reduce((n, s) => n + alarmMetrics(s, settings), 0) + jobs.length * JOB_ALARM_METRICS.length, recordedMetrics, "alarm metrics");
+                assert.strictEqual(h.ofType("aws:ecr/repository:Repository").length, deployed.length + jobs.length, "repositories");
                 assert.strictEqual(natAlarms.length, settings.natStrategy === "instance" ? NAT_INSTANCE_ALARMS : 0, "NAT instance alarms");
                 const trackingPolicies = h.ofType("aws:appautoscaling/policy:Policy").filter((p) => p.inputs.policyType === "TargetTrackingScaling").length;
                 assert.strictEqual(deployed.reduce((n, s) => n + targetTrackingAlarms(s, settings), 0), 2 * trackingPolicies, "target-tracking alarms");

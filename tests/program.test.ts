@@ -13,7 +13,7 @@ import { POSTGRES_DEFAULT_PORT } from "./support/awsRules";
 import { schedulesFor } from "../core/schedule";
 import { KEEP_ALIVE_TIMEOUT_MS, SHUTDOWN_TIMEOUT_MS } from "@berth/kit/http";
 import { loadSettings, type Settings } from "../config";
-import { catalog, declarations, deployedCatalog, healthCheckCommand, resolveCatalog, type CatalogService, type Edge, type ServiceDeclaration } from "../catalog";
+import { catalog, declarations, deployedCatalog, healthCheckCommand, jobs, resolveCatalog, type CatalogService, type Edge, type ServiceDeclaration } from "../catalog";
 import { callersOf } from "./support/catalog";
 import { contains } from "./support/cidr";
 import { autonameFits, NAME_LIMITS } from "./support/naming";
@@ -116,7 +116,8 @@ for (const { stack, edge, title } of VARIANTS) {
         const deployed = deployedCatalog(catalog, edge);
         const usesDatabase = deployed.some((s) => s.database !== undefined);
         /** The services' alarms: all but the NAT instance's, whose actions are EC2's. */
-        const serviceAlarms = () => h.ofType(T.alarm).filter((a) => a.inputs.namespace !== "AWS/EC2");
+        // Jobs' alarms: tests/jobs.test.ts.
+        const serviceAlarms = () => h.ofType(T.alarm).filter((a) => a.inputs.namespace !== "AWS/EC2" && !jobs.some((j) => a.inputs.name === `berth-${stack}-${j.name}-failed`));
 
         before(async () => {
             const config = { ...stackConfig(stack), ...(edge === "alb" ? { "berth:edge": "alb" } : {}) };
@@ -870,7 +871,7 @@ for (const { stack, edge, title } of VARIANTS) {
                     const ingress = h.ofType(T.ingress).filter((r) => r.inputs.securityGroupId === idOf(sg));
                     assert.deepStrictEqual(
                         ingress.map((r) => r.inputs.referencedSecurityGroupId).sort(),
-                        declaring.map((s) => idOf(h.one(T.sg, `${s.name}-sg`))).sort(),
+                        [...declaring, ...jobs.filter((j) => j.database)].map((s) => idOf(h.one(T.sg, `${s.name}-sg`))).sort(),
                     );
                     const port = instance().inputs.port;
                     assert.notStrictEqual(port, POSTGRES_DEFAULT_PORT, "the engine's default port (FSBP RDS.23)");

@@ -16,8 +16,10 @@ const NOT_UNIT: Record<string, string> = {
     "tests/containers.test.ts": "Docker and PostgreSQL",
     "tests/e2e.test.ts": "starts the local run",
     "tests/embeddedPostgres.test.ts": "embedded PostgreSQL",
+    "tests/jobContainers.test.ts": "Docker and PostgreSQL",
     "tests/local-auth.test.ts": "starts the local run",
     "tests/localData.test.ts": "starts the local run and spawns it",
+    "tests/localJobs.test.ts": "spawns the jobs' processes",
     "tests/localStop.test.ts": "starts the local run",
     "tests/rolling.test.ts": "starts the local run",
     "tests/traces.test.ts": "starts the local run",
@@ -26,6 +28,7 @@ const NOT_UNIT: Record<string, string> = {
     "services/kit/test/requests.test.ts": "spawns the gateway",
     "services/kit/test/shutdown.test.ts": "spawns services",
     "services/products/test/products.test.ts": "PostgreSQL",
+    "services/retention/test/retention.test.ts": "PostgreSQL",
     "services/users/test/users.test.ts": "PostgreSQL",
 };
 

@@ -9,7 +9,7 @@ import * as path from "path";
 import { isDeepStrictEqual } from "util";
 import { readStackConfig, shippedStacks as shippedStackFiles } from "../../scripts/stackConfig";
 import type { BerthOutputs } from "../../program";
-import { catalog, type CatalogService } from "../../catalog";
+import { catalog, jobs as shippedJobs, type CatalogJob, type CatalogService } from "../../catalog";
 
 // Internal, but the only way to know that every registration has reached the mocks.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -458,7 +458,8 @@ export function shippedStacks(): string[] {
     return shippedStackFiles(ROOT);
 }
 
-type RunBerthOptions = RunOptions & { services?: readonly CatalogService[]; secretKeys?: string[] };
+/** `jobs` defaults to the shipped jobs with the shipped services, and to none with `services` of a test's own. */
+type RunBerthOptions = RunOptions & { services?: readonly CatalogService[]; jobs?: readonly CatalogJob[]; secretKeys?: string[] };
 type BerthRun = { h: Harness; outputs: pulumi.Unwrap<BerthOutputs> };
 
 /**
@@ -471,12 +472,16 @@ const runs = new Map<string, Promise<BerthRun>>();
 /** The key of a run's inputs; undefined when the services carry more than JSON can hold (then the run is not shared). */
 function runKey(config: Record<string, string>, options: RunBerthOptions): string | undefined {
     const services = options.services ?? catalog;
-    const json = JSON.stringify(services);
-    if (!isDeepStrictEqual(JSON.parse(json), services)) {
+    const json = JSON.stringify([services, jobsOf(options)]);
+    if (!isDeepStrictEqual(JSON.parse(json), [services, jobsOf(options)])) {
         return undefined;
     }
     const sorted = Object.keys(config).sort().map((k) => [k, config[k]]);
     return JSON.stringify([sorted, options.stack ?? "dev", options.zones, options.hostedZones, options.logGroups, [...(options.secretKeys ?? [])].sort(), json]);
+}
+
+function jobsOf(options: RunBerthOptions): readonly CatalogJob[] {
+    return options.jobs ?? (options.services ? [] : shippedJobs);
 }
 
 /**
@@ -493,7 +498,7 @@ async function runOnce(config: Record<string, string>, options: RunBerthOptions)
         const h = new Harness(options);
         await h.install(config, options.stack ?? "dev", false, options.secretKeys);
         const { deployBerth } = await import("../../program");
-        const outputs = await promiseOf(pulumi.output(await deployBerth(options.services ?? catalog)));
+        const outputs = await promiseOf(pulumi.output(await deployBerth(options.services ?? catalog, jobsOf(options))));
         await h.settle();
         return { h, outputs };
     } finally {

@@ -1,4 +1,5 @@
 import { seed, type Migration, type TableSpec } from "@berth/kit";
+import { userEventsMigration } from "./events";
 
 export interface User {
     id: number;
@@ -112,4 +113,5 @@ export const migrations: Migration[] = [
             await db.query("CREATE UNIQUE INDEX users_email_key ON users (email_key)");
         },
     },
+    userEventsMigration,
 ];
