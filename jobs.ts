@@ -5,13 +5,13 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_DATABASE_ENV } from "@berth/kit/contract";
 import type { Database } from "./components/data/database";
-import { ScheduledJob } from "./components/jobs/scheduledJob";
+import { Job } from "./components/jobs/job";
+import type { ScheduledJob } from "./components/jobs/scheduledJob";
 import type { Network } from "./components/network/network";
 import type { AlarmTopic } from "./components/observability/alarms";
 import type { LogsKey } from "./components/observability/logsKey";
 import type { Cluster } from "./components/service/cluster";
-import { COMMIT_TAG, COMMIT_VARIABLE } from "./components/service/service";
-import { ServiceImage } from "./components/service/serviceImage";
+import type { ServiceImage } from "./components/service/serviceImage";
 import { sourceVersion } from "./core/buildContext";
 import type { StackNames } from "./core/naming";
 import type { CatalogJob, CatalogService } from "./catalog";
@@ -36,6 +36,8 @@ export interface DeployedJob {
     schedule: string;
     image: ServiceImage;
     job: ScheduledJob;
+    /** The component that owns both. */
+    component: Job;
 }
 
 /** Refuses, before any resource, a job that declares the database of a stack whose services declare none. */
@@ -52,47 +54,47 @@ export function checkJobs(jobs: readonly CatalogJob[], catalog: readonly Catalog
 export function deployJob(job: CatalogJob, ctx: JobContext): DeployedJob {
     const { settings, names, opts } = ctx;
     const protect = settings.deletionProtection;
-    const image = new ServiceImage(job.name, {
-        source: sourceVersion(process.cwd(), job.build.context, job.build.dockerfile),
-        context: job.build.context,
-        dockerfile: job.build.dockerfile,
-        platform: job.platform,
-        keepImages: settings.keepImages,
-        forceDelete: settings.forceDelete,
-        buildOnPreview: settings.buildOnPreview,
-        protect,
-        retainOnDelete: settings.retainOnDelete,
-    }, opts);
     const client = job.database && ctx.database ? ctx.database.clientFor(DEFAULT_DATABASE_ENV) : undefined;
-    const scheduled = new ScheduledJob(job.name, {
-        cluster: { arn: ctx.cluster.clusterArn, name: ctx.cluster.clusterName },
-        vpcId: ctx.network.vpcId,
-        subnetIds: ctx.network.privateSubnetIds,
-        region: settings.region,
-        image: image.imageRef,
-        family: names.family(job.name),
-        cpu: job.cpu,
-        memory: job.memory,
-        platform: job.platform,
-        user: job.user,
-        command: job.command,
-        environment: { ...client?.environment, [COMMIT_VARIABLE]: image.commit },
-        secrets: client?.secrets,
-        secretArns: client?.secretArns,
-        database: client ? { securityGroupId: client.securityGroupId, port: client.port, credentialSecretArn: client.credentialSecretArn } : undefined,
-        schedule: job.schedule,
-        timeoutSeconds: job.timeoutSeconds,
-        retries: job.retries,
-        logGroupName: names.serviceLogGroup(job.name),
-        logRetentionDays: settings.logRetentionDays,
-        logKmsKeyArn: ctx.logsKey?.arn,
-        stateMachineLogGroupName: `${names.stepFunctionsLogGroupPrefix}job-${job.name}`,
-        alarmTopicArn: ctx.alarmTopic.topicArn,
-        tags: { [COMMIT_TAG]: image.commit },
-        protectLogs: protect,
-        retainLogs: settings.retainOnDelete,
-        permissionsBoundary: ctx.permissionsBoundary,
-        rolePath: names.rolePath,
+    const deployed = new Job(job.name, {
+        build: {
+            source: sourceVersion(process.cwd(), job.build.context, job.build.dockerfile),
+            context: job.build.context,
+            dockerfile: job.build.dockerfile,
+            platform: job.platform,
+            keepImages: settings.keepImages,
+            forceDelete: settings.forceDelete,
+            buildOnPreview: settings.buildOnPreview,
+            protect,
+            retainOnDelete: settings.retainOnDelete,
+        },
+        run: {
+            cluster: { arn: ctx.cluster.clusterArn, name: ctx.cluster.clusterName },
+            vpcId: ctx.network.vpcId,
+            subnetIds: ctx.network.privateSubnetIds,
+            region: settings.region,
+            family: names.family(job.name),
+            cpu: job.cpu,
+            memory: job.memory,
+            platform: job.platform,
+            user: job.user,
+            command: job.command,
+            environment: { ...client?.environment },
+            secrets: client?.secrets,
+            secretArns: client?.secretArns,
+            database: client ? { securityGroupId: client.securityGroupId, port: client.port, credentialSecretArn: client.credentialSecretArn } : undefined,
+            schedule: job.schedule,
+            timeoutSeconds: job.timeoutSeconds,
+            retries: job.retries,
+            logGroupName: names.serviceLogGroup(job.name),
+            logRetentionDays: settings.logRetentionDays,
+            logKmsKeyArn: ctx.logsKey?.arn,
+            stateMachineLogGroupName: `${names.stepFunctionsLogGroupPrefix}job-${job.name}`,
+            alarmTopicArn: ctx.alarmTopic.topicArn,
+            protectLogs: protect,
+            retainLogs: settings.retainOnDelete,
+            permissionsBoundary: ctx.permissionsBoundary,
+            rolePath: names.rolePath,
+        },
     }, opts);
-    return { name: job.name, schedule: job.schedule, image, job: scheduled };
+    return { name: job.name, schedule: job.schedule, image: deployed.image, job: deployed.scheduled, component: deployed };
 }

@@ -101,7 +101,7 @@ export async function deployBerth(declared: readonly CatalogService[], declaredJ
     const { certificate, accessLogs, loadBalancer, webAcl } = edge;
     const guarded = [
         boundary, pipeline, logsKey, network, cluster, certificate, accessLogs, loadBalancer, webAcl, alarmTopic, database,
-        ...services.values(), ...jobs.flatMap((j) => [j.image, j.job]), dashboard, restart,
+        ...services.values(), ...jobs.map((j) => j.component), dashboard, restart,
     ].filter((r): r is NonNullable<typeof r> => r !== undefined);
     new DestroyGuard(`${stack.settings.project}-destroy-guard`, guarded, stack.settings.deletionProtection);
 

@@ -8,7 +8,7 @@ import * as assert from "assert";
 import { execFile } from "child_process";
 import * as path from "path";
 import { jobs, type CatalogJob } from "../catalog";
-import { Database } from "../services/kit/src/database";
+import { Database } from "@berth/kit/database";
 import { USER_EVENTS_RETENTION_DAYS } from "../services/users/src/events";
 import { migrations } from "../services/users/src/users";
 import { anyTestDatabase, type TestDatabase } from "./support/database";

@@ -25,6 +25,9 @@ const IMAGE = "berth:image:ServiceImage";
 const FARGATE = "berth:service:FargateService";
 const ALARMS = "berth:alarms:ServiceAlarms";
 const SERVICE_PARTS = [IMAGE, FARGATE, ALARMS];
+const JOB = "berth:jobs:Job";
+const JOB_PARTS = [IMAGE, "berth:jobs:ScheduledJob"];
+const jobNames = new Set(jobs.map((j) => j.name));
 
 const T = {
     vpc: "aws:ec2/vpc:Vpc",
@@ -178,7 +181,8 @@ for (const { stack, edge, title } of VARIANTS) {
             for (const r of h.resources) {
                 if (r.type.startsWith("berth:") || r.type === T.provider || r.type === T.guard) {
                     // A service's image, Fargate service and alarms belong to its `Service`; the rest sit at the root.
-                    const owner = SERVICE_PARTS.includes(r.type) ? SERVICE : undefined;
+                    // A job's image and scheduled job belong to its `Job`.
+                    const owner = jobNames.has(r.name) && JOB_PARTS.includes(r.type) ? JOB : SERVICE_PARTS.includes(r.type) ? SERVICE : undefined;
                     assert.strictEqual(r.parentType, owner, `${r.type} ${r.name} sits at the stack's root`);
                     continue;
                 }
