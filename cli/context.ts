@@ -92,7 +92,7 @@ export interface Deps {
     fetch: typeof fetch;
 }
 
-/** The parts of the stack outputs the commands read (program.ts, `BerthOutputs`). */
+/** The parts of the stack outputs the commands read (program/outputs.ts, `BerthOutputs`). */
 export interface StackOutputs {
     url?: string;
     clusterName?: string;

@@ -12,7 +12,7 @@ import { CliError, EXIT, serviceOutput, type AwsApis, type Deps, type StackOutpu
 const DESCRIBE_SERVICES_LIMIT = 10;
 /** How many of the service's events to show: ECS keeps the last 100, newest first. */
 const EVENTS_SHOWN = 5;
-/** The ECS tag and variable that name the commit of a task definition's image (program.ts). */
+/** The ECS tag and variable that name the commit of a task definition's image (components/service/service.ts). */
 const COMMIT_TAG = "berth:commit";
 const COMMIT_VARIABLE = "BERTH_COMMIT";
 

@@ -1,5 +1,5 @@
 /**
- * Stack-scoped names come from components/naming.ts alone, and components take them as arguments: none reads
+ * Stack-scoped names come from core/naming.ts alone, and components take them as arguments: none reads
  * the stack or the project from Pulumi.
  */
 import * as assert from "assert";

@@ -2,39 +2,39 @@
  * Berth's wiring: the stack's settings -> network, cluster, load balancer, and a `Service` (its image, Fargate
  * service and alarms) per catalogue entry -> stack outputs (outputs.ts). `deployBerth` reads as the list of its
  * steps; no resource logic lives here (see `components/`), and no stack-scoped name is spelled here (see
- * components/naming.ts).
+ * core/naming.ts).
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { Database, type DatabaseClient } from "./components/data/database";
-import { AccessLogBucket } from "./components/edge/accessLogBucket";
-import { rulePriority } from "./core/listenerRules";
-import { DnsCertificate } from "./components/edge/certificate";
-import { LoadBalancer } from "./components/edge/loadBalancer";
-import { WebAcl } from "./components/edge/webAcl";
-import { stackNames, type StackNames } from "./core/naming";
-import { Network } from "./components/network/network";
-import { AlarmTopic } from "./components/observability/alarms";
-import { Dashboard } from "./components/observability/dashboard";
-import { adoptLogGroups, existingLogGroups } from "./components/observability/logGroups";
-import { LogsKey } from "./components/observability/logsKey";
-import { DeployAccess } from "./components/pipeline/deployAccess";
-import { DestroyGuard } from "./components/pipeline/destroyGuard";
-import { RoleBoundary } from "./components/pipeline/roleBoundary";
-import { Cluster } from "./components/service/cluster";
-import type { BackendExposure, Callee, PublicExposure } from "./components/service/fargateService";
-import { SecretRestart } from "./components/service/secretRestart";
-import { Service } from "./components/service/service";
-import { checkIdentity, providerCredentials } from "./core/awsIdentity";
-import { sourceVersion } from "./core/buildContext";
-import { capacityFor } from "./core/fargate";
-import { schedulesFor } from "./core/schedule";
+import { Database, type DatabaseClient } from "../components/data/database";
+import { AccessLogBucket } from "../components/edge/accessLogBucket";
+import { rulePriority } from "../core/listenerRules";
+import { DnsCertificate } from "../components/edge/certificate";
+import { LoadBalancer } from "../components/edge/loadBalancer";
+import { WebAcl } from "../components/edge/webAcl";
+import { stackNames, type StackNames } from "../core/naming";
+import { Network } from "../components/network/network";
+import { AlarmTopic } from "../components/observability/alarms";
+import { Dashboard } from "../components/observability/dashboard";
+import { adoptLogGroups, existingLogGroups } from "../components/observability/logGroups";
+import { LogsKey } from "../components/observability/logsKey";
+import { DeployAccess } from "../components/pipeline/deployAccess";
+import { DestroyGuard } from "../components/pipeline/destroyGuard";
+import { RoleBoundary } from "../components/pipeline/roleBoundary";
+import { Cluster } from "../components/service/cluster";
+import type { BackendExposure, Callee, PublicExposure } from "../components/service/fargateService";
+import { SecretRestart } from "../components/service/secretRestart";
+import { Service } from "../components/service/service";
+import { checkIdentity, providerCredentials } from "../core/awsIdentity";
+import { sourceVersion } from "../core/buildContext";
+import { capacityFor } from "../core/fargate";
+import { schedulesFor } from "../core/schedule";
 import { outputsOf, type BerthOutputs } from "./outputs";
-import { chooseZones, ConfigError, settingsFromStack, type ServiceSecret, type Settings } from "./config";
-import { deployedCatalog, deployOrder, healthCheckCommand, jobs as shippedJobs, serviceEnvironment, type CatalogJob, type CatalogService } from "./catalog";
+import { chooseZones, ConfigError, settingsFromStack, type ServiceSecret, type Settings } from "../config";
+import { deployedCatalog, deployOrder, healthCheckCommand, jobs as shippedJobs, serviceEnvironment, type CatalogJob, type CatalogService } from "../catalog";
 import { checkJobs, deployJob } from "./jobs";
 
-export { COMMIT_TAG, COMMIT_VARIABLE } from "./components/service/service";
+export { COMMIT_TAG, COMMIT_VARIABLE } from "../components/service/service";
 export type { BerthOutputs, DatabaseOutput, ServiceOutput } from "./outputs";
 
 /** What every step of the deployment reads: the stack's settings, its catalogue and names, and its provider. */

@@ -4,18 +4,18 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_DATABASE_ENV } from "@berth/kit/contract";
-import type { Database } from "./components/data/database";
-import { Job } from "./components/jobs/job";
-import type { ScheduledJob } from "./components/jobs/scheduledJob";
-import type { Network } from "./components/network/network";
-import type { AlarmTopic } from "./components/observability/alarms";
-import type { LogsKey } from "./components/observability/logsKey";
-import type { Cluster } from "./components/service/cluster";
-import type { ServiceImage } from "./components/service/serviceImage";
-import { sourceVersion } from "./core/buildContext";
-import type { StackNames } from "./core/naming";
-import type { CatalogJob, CatalogService } from "./catalog";
-import type { Settings } from "./config";
+import type { Database } from "../components/data/database";
+import { Job } from "../components/jobs/job";
+import type { ScheduledJob } from "../components/jobs/scheduledJob";
+import type { Network } from "../components/network/network";
+import type { AlarmTopic } from "../components/observability/alarms";
+import type { LogsKey } from "../components/observability/logsKey";
+import type { Cluster } from "../components/service/cluster";
+import type { ServiceImage } from "../components/service/serviceImage";
+import { sourceVersion } from "../core/buildContext";
+import type { StackNames } from "../core/naming";
+import type { CatalogJob, CatalogService } from "../catalog";
+import type { Settings } from "../config";
 
 /** What a job is deployed with: the stack's settings, names and shared parts. */
 export interface JobContext {

@@ -3,15 +3,15 @@
  * reads from a deployed stack.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { Database } from "./components/data/database";
-import type { LoadBalancer } from "./components/edge/loadBalancer";
-import type { Network } from "./components/network/network";
-import type { AlarmTopic } from "./components/observability/alarms";
-import type { Dashboard } from "./components/observability/dashboard";
-import type { DeployAccess } from "./components/pipeline/deployAccess";
-import type { Cluster } from "./components/service/cluster";
-import type { Service } from "./components/service/service";
-import type { CatalogService } from "./catalog";
+import type { Database } from "../components/data/database";
+import type { LoadBalancer } from "../components/edge/loadBalancer";
+import type { Network } from "../components/network/network";
+import type { AlarmTopic } from "../components/observability/alarms";
+import type { Dashboard } from "../components/observability/dashboard";
+import type { DeployAccess } from "../components/pipeline/deployAccess";
+import type { Cluster } from "../components/service/cluster";
+import type { Service } from "../components/service/service";
+import type { CatalogService } from "../catalog";
 import type { DeployedJob } from "./jobs";
 
 /** What `pulumi stack output services` shows for each service. */
