@@ -29,6 +29,9 @@ import { ServiceImage } from "./components/service/serviceImage";
 import { WebAcl } from "./components/edge/webAcl";
 import { chooseZones, ConfigError, settingsFromStack, type ServiceSecret, type Settings } from "./config";
 import { deployedCatalog, deployOrder, healthCheckCommand, serviceEnvironment, type CatalogService } from "./catalog";
+import { catalogTopics, messagingEnvironment, workerRolloutProblems, workers } from "./catalog/messaging";
+import { Messaging, messagingNamePrefix } from "./components/messaging/messaging";
+import { WorkerService } from "./components/messaging/workerService";
 
 /** The environment variable that tells a task which commit its image is built from. */
 export const COMMIT_VARIABLE = "BERTH_COMMIT";
@@ -93,6 +96,10 @@ export async function deployBerth(declared: readonly CatalogService[]): Promise<
     // With `berth:edge` `alb`, no gateway: its routed backends are public services of their own.
     const catalog = deployedCatalog(declared, settings.edge);
     const order = deployOrder(catalog);
+    const workerProblems = workerRolloutProblems(settings.project, catalog, settings.rollouts);
+    if (workerProblems.length > 0) {
+        throw new ConfigError(workerProblems);
+    }
     const prefix = settings.project;
     // These two tags name the stack; the pipeline's deploy role may change only IAM roles that carry them.
     const stackTags = { project: settings.project, stack: settings.stack };
@@ -245,6 +252,25 @@ export async function deployBerth(declared: readonly CatalogService[]): Promise<
         }, opts)
         : undefined;
 
+    // Topics and workers' queues exist only when a service publishes (components/messaging/).
+    const messaging = catalogTopics(catalog).length > 0
+        ? new Messaging(prefix, {
+            namePrefix: messagingNamePrefix(settings.project, settings.stack),
+            region: settings.region,
+            topics: catalogTopics(catalog),
+            workers: workers(catalog).map((w) => ({ name: w.name, subscribes: w.subscribes, family: taskFamily(settings.project, settings.stack, w.name) })),
+            alarmTopicArn: alarmTopic.topicArn,
+            keyDeletionWindowDays: settings.deletionProtection ? 30 : 7,
+        }, opts)
+        : undefined;
+    const messagingEnv = (service: CatalogService) => (messaging
+        ? messagingEnvironment<pulumi.Output<string>>(service, {
+            topic: (t) => messaging.topicArn(t),
+            queue: (w) => messaging.queues.get(w)!.url,
+        }, (topics) => pulumi.jsonStringify(topics))
+        : {});
+    const workerServices: WorkerService[] = [];
+
     const serviceOutputs = new Map<string, ServiceOutput>();
     const deployed = new Map<string, FargateService>();
     const images: ServiceImage[] = [];
@@ -270,6 +296,49 @@ export async function deployBerth(declared: readonly CatalogService[]): Promise<
         const schedules = schedulesFor(service.name, settings.scaleSchedules);
         const client = service.database && database ? database.clientFor(service.database.env) : undefined;
         const secrets = secretArgs(settings.secrets[service.name] ?? [], client);
+        if (service.kind === "worker") {
+            const worker = new WorkerService(service.name, {
+                cluster: { arn: cluster.clusterArn, name: cluster.clusterName },
+                vpcId: network.vpcId,
+                subnetIds: network.privateSubnetIds,
+                egressRoutes: network.privateRoutes,
+                image: image.imageRef,
+                family,
+                platform: service.platform,
+                cpu: size.cpu,
+                memory: size.memory,
+                desiredCount: size.desiredCount,
+                maxCount: size.maxCount,
+                schedules,
+                environment: { ...serviceEnvironment(service, catalog, { addressOf: serviceConnectAddress }), ...messagingEnv(service), [COMMIT_VARIABLE]: image.commit },
+                healthCheckCommand: service.healthCheck ? [...service.healthCheck] : undefined,
+                queue: { name: messaging!.queues.get(service.name)!.name, consumePolicy: messaging!.consumePolicy(service.name) },
+                publishPolicy: service.publishes.length > 0 ? messaging!.publishPolicy(service.publishes) : undefined,
+                logGroupName: `/${settings.project}/${settings.stack}/${service.name}`,
+                logRetentionDays: settings.logRetentionDays,
+                logKmsKeyArn: logsKey?.arn,
+                user: service.user,
+                tags: { [COMMIT_TAG]: image.commit },
+                protectLogs: protect,
+                retainLogs: settings.retainOnDelete,
+                region: settings.region,
+                awsIdentity: checkIdentity(settings.awsIdentity),
+                capacity: capacityFor(service.platform, settings),
+                enableExecuteCommand: settings.ecsExec,
+                tracing: settings.tracing ? { sampleRatio: settings.tracingSampleRatio } : undefined,
+                permissionsBoundary,
+            }, opts);
+            workerServices.push(worker);
+            serviceOutputs.set(service.name, {
+                kind: service.kind,
+                repositoryUrl: image.repositoryUrl,
+                imageTag: image.tag,
+                commit: image.commit,
+                logGroupName: worker.logGroupName,
+                serviceName: worker.serviceName,
+            });
+            continue;
+        }
         const fargateService = new FargateService(service.name, {
             cluster: { arn: cluster.clusterArn, name: cluster.clusterName },
             namespaceArn: cluster.namespaceArn,
@@ -287,7 +356,7 @@ export async function deployBerth(declared: readonly CatalogService[]): Promise<
             memory: size.memory,
             desiredCount: size.desiredCount,
             maxCount: size.maxCount,
-            environment: { ...serviceEnvironment(service, catalog, { addressOf: serviceConnectAddress }), ...client?.environment, [COMMIT_VARIABLE]: image.commit },
+            environment: { ...serviceEnvironment(service, catalog, { addressOf: serviceConnectAddress }), ...client?.environment, ...messagingEnv(service), [COMMIT_VARIABLE]: image.commit },
             tags: { [COMMIT_TAG]: image.commit },
             ...secrets,
             secretNamePrefix: `${secretNamePrefix(settings)}${service.name}/`,
@@ -314,6 +383,12 @@ export async function deployBerth(declared: readonly CatalogService[]): Promise<
             permissionsBoundary,
         }, opts);
         deployed.set(service.name, fargateService);
+        if (messaging && service.publishes.length > 0) {
+            new aws.iam.RolePolicy(`${service.name}-publish-policy`, {
+                role: fargateService.taskRoleName,
+                policy: messaging.publishPolicy(service.publishes),
+            }, { parent: fargateService });
+        }
         alarms.push(new ServiceAlarms(`${service.name}-alarms`, {
             family,
             topicArn: alarmTopic.topicArn,
@@ -349,9 +424,10 @@ export async function deployBerth(declared: readonly CatalogService[]): Promise<
         clusterName: cluster.clusterName,
         loadBalancerArnSuffix: loadBalancer.arnSuffix,
         containerInsights: settings.containerInsights,
-        services: catalog.map((s) => ({
+        // Workers have no ALB or Service Connect traffic to graph; their queues' alarms watch them.
+        services: catalog.filter((s) => s.kind !== "worker").map((s) => ({
             name: s.name,
-            kind: s.kind,
+            kind: s.kind as "public" | "backend",
             serviceName: deployed.get(s.name)!.serviceName,
             targetGroupArnSuffixes: deployed.get(s.name)!.targetGroupArnSuffixes,
             discoveryName: s.kind === "backend" ? s.name : undefined,
@@ -381,7 +457,7 @@ export async function deployBerth(declared: readonly CatalogService[]): Promise<
     // The pipeline's roles and the OIDC provider too: a guarded destroy must not cut the pipeline off either.
     const guarded = [
         boundary, pipeline, logsKey, network, cluster, certificate, accessLogs, loadBalancer, webAcl, alarmTopic, database, ...images,
-        ...deployed.values(), ...alarms, dashboard, restart,
+        ...deployed.values(), ...alarms, dashboard, restart, messaging, ...workerServices,
     ].filter((r): r is NonNullable<typeof r> => r !== undefined);
     new DestroyGuard(`${prefix}-destroy-guard`, guarded, protect);
 

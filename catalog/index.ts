@@ -9,6 +9,8 @@
  *   listener's default route.
  * - `backend` is a Backend Service: private, reachable only by name through service discovery, and only
  *   from the services that call it.
+ * - `worker` is a Worker Service: no port, it consumes its queue, which the topics it `subscribes` to feed
+ *   (any service may declare the topics it `publishes`; see catalog/messaging.ts and docs/workers.md).
  */
 import * as path from "path";
 import { DEFAULT_ROUTE_PRIORITY, MAX_RULE_VALUES, MAX_RULES_PER_LOAD_BALANCER, rulePriority, testRulePriority } from "../components/edge/albRoute";
@@ -16,10 +18,12 @@ import { DATABASE_SECRET_VARIABLE, DATABASE_TLS_VARIABLE, type DatabaseVariables
 import type { Platform } from "../core/platform";
 import { UPSTREAM_TIMEOUT_MS } from "../core/rollout";
 import { misplacedParameters, parseRolloutChoice, type ParsedChoice, type RolloutChoice } from "../core/rolloutStrategy";
+import { checkMessaging } from "./messaging";
 
 export type { Platform } from "../core/platform";
 export type { DatabaseVariables } from "../components/data/database";
-export type ServiceKind = "public" | "backend";
+export const SERVICE_KINDS = ["public", "backend", "worker"] as const;
+export type ServiceKind = (typeof SERVICE_KINDS)[number];
 /**
  * Who may call a backend's routes through the gateway: anyone (`none`), a bearer of a JWT the gateway
  * verifies (`jwt`), or a holder of an API key (`apiKey`). Where the keys come from: the gateway's
@@ -34,7 +38,10 @@ export interface ServiceDeclaration {
      * digits and hyphens, starting with a letter, at most 16 characters (target-group names stop at 32).
      */
     name: string;
-    /** `public`: behind the ALB. `backend`: private, reached by name from its callers. */
+    /**
+     * `public`: behind the ALB. `backend`: private, reached by name from its callers. `worker`: no port,
+     * consumes the topics it `subscribes` to from its own queue.
+     */
     kind: ServiceKind;
     /**
      * The port the container listens on (the service reads it from `PORT`).
@@ -144,6 +151,19 @@ export interface ServiceDeclaration {
      * @default "rolling"
      */
     rollout?: RolloutChoice;
+    /**
+     * The topics this service publishes events to (an SNS topic each in AWS). Its tasks may publish to exactly
+     * these, and find them in `BERTH_TOPICS` (see docs/workers.md).
+     * @example ["product-changed"]
+     * @default []
+     */
+    publishes?: string[];
+    /**
+     * `worker` only, and required: the topics whose events reach the worker's queue (`BERTH_QUEUE_URL`). Each
+     * must be published by a service of the catalogue.
+     * @example ["product-changed"]
+     */
+    subscribes?: string[];
 }
 
 /** A catalogue entry with every default applied and the call graph worked out. */
@@ -178,6 +198,10 @@ export interface CatalogService {
     readonly healthCheck?: readonly string[];
     /** Backends: the declared readiness gate command, or false; undefined for the default. */
     readonly readinessGate?: readonly string[] | false;
+    /** The topics the service publishes to. */
+    readonly publishes: readonly string[];
+    /** Workers: the topics that feed their queue; empty for the other kinds. */
+    readonly subscribes: readonly string[];
 }
 
 /** The services Berth ships. Add yours here, next to its folder `services/<name>/`. */
@@ -221,6 +245,10 @@ export function resolveCatalog(decls: readonly ServiceDeclaration[]): CatalogSer
             throw new Error(`${where}: "name" is declared twice`);
         }
         seen.add(d.name);
+        if (!SERVICE_KINDS.includes(d.kind)) {
+            throw new Error(`${where}: "kind" is ${JSON.stringify(d.kind)}; allowed: ${SERVICE_KINDS.join(", ")}`);
+        }
+        checkWorker(where, d);
         if (d.port !== undefined && (!Number.isInteger(d.port) || d.port < 1024 || d.port > 65535)) {
             throw new Error(`${where}: "port" is ${d.port}; allowed: a whole number from 1024 to 65535 (tasks run as a non-root user)`);
         }
@@ -289,6 +317,8 @@ export function resolveCatalog(decls: readonly ServiceDeclaration[]): CatalogSer
         }
     }
 
+    checkMessaging(decls);
+
     const gateways = decls.filter((d) => d.gateway).map((d) => d.name);
     const routed = decls.filter((d) => (d.routes ?? []).length > 0).map((d) => d.name);
     if (routed.length > 0 && gateways.length === 0) {
@@ -320,6 +350,8 @@ export function resolveCatalog(decls: readonly ServiceDeclaration[]): CatalogSer
         rollout: d.rollout === undefined ? undefined : parseRolloutChoice(d.rollout).choice,
         healthCheck: d.healthCheck,
         readinessGate: d.readinessGate,
+        publishes: [...(d.publishes ?? [])],
+        subscribes: [...(d.subscribes ?? [])],
     }));
 
     // Every public service holds two priorities on the listener: its rule's, and its test rule's just before.
@@ -336,6 +368,31 @@ export function resolveCatalog(decls: readonly ServiceDeclaration[]): CatalogSer
     }
     deployOrder(services);
     return services;
+}
+
+/**
+ * What a worker cannot have: it listens on no port, so nothing routes to it, nothing calls it and no HTTP
+ * health check reaches it; no traffic moves between its versions, so it rolls out `rolling` only. The
+ * database and calls to backends are for the other kinds.
+ */
+const NOT_FOR_WORKERS = [
+    "port", "healthPath", "pathPatterns", "subdomain", "priority", "routes", "auth", "gateway", "readinessGate", "calls", "database",
+] as const;
+
+function checkWorker(where: string, d: ServiceDeclaration): void {
+    if (d.kind !== "worker") {
+        return;
+    }
+    const given = NOT_FOR_WORKERS.filter((key) => d[key] !== undefined);
+    if (given.length > 0) {
+        throw new Error(`${where}: "${given[0]}" is ${JSON.stringify(d[given[0]])}; allowed: nothing on a worker, which listens on no port and only consumes its queue (${NOT_FOR_WORKERS.map((k) => `"${k}"`).join(", ")} are for the other kinds)`);
+    }
+    if (d.rollout !== undefined) {
+        const strategy = typeof d.rollout === "string" ? d.rollout : d.rollout.strategy ?? "rolling";
+        if (strategy !== "rolling") {
+            throw new Error(`${where}: "rollout" is ${JSON.stringify(d.rollout)}; allowed: "rolling" for a worker, which takes no traffic to shift`);
+        }
+    }
 }
 
 /** A declared health check in ECS's form, and a readiness gate only where there is one (backends). */
@@ -567,7 +624,8 @@ export function serviceEnvironment(
     services: readonly CatalogService[],
     placement: Placement,
 ): Record<string, string> {
-    const env: Record<string, string> = { PORT: String(placement.port ?? service.port) };
+    // A worker listens on no port.
+    const env: Record<string, string> = service.kind === "worker" ? {} : { PORT: String(placement.port ?? service.port) };
     const callees = services.filter((s) => service.calls.includes(s.name));
     if (service.gateway) {
         const routes: Record<string, unknown> = {};

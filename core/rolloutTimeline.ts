@@ -32,7 +32,7 @@ export interface TrafficStep {
 
 export interface RolloutTimeline {
     rollout: Rollout;
-    kind: "public" | "backend";
+    kind: "public" | "backend" | "worker";
     /** When the new version's tasks can serve: healthy in ECS and, for a public service, at the ALB. */
     healthy: number;
     /** Each share of production traffic the new version takes, in order; the last is 100. */
@@ -47,7 +47,7 @@ export interface RolloutTimeline {
 
 export interface TimelineInput {
     rollout: Rollout;
-    kind: "public" | "backend";
+    kind: "public" | "backend" | "worker";
     /**
      * The service rolls back on deployment alarms: a rolling deployment then bakes for their window.
      * @default true
@@ -56,7 +56,7 @@ export interface TimelineInput {
 }
 
 /** Seconds until a new task serves: launched, container healthy, and healthy at the ALB for public services. */
-function healthyAfter(kind: "public" | "backend"): number {
+function healthyAfter(kind: "public" | "backend" | "worker"): number {
     const container = TASK_LAUNCH + CONTAINER_HEALTH_CHECK.startPeriod;
     return kind === "public"
         ? container + TARGET_GROUP_HEALTH_CHECK.healthyThreshold * TARGET_GROUP_HEALTH_CHECK.interval
@@ -93,7 +93,7 @@ export function rolloutTimeline(input: TimelineInput): RolloutTimeline {
     const { rollout, kind } = input;
     const healthy = healthyAfter(kind);
     if (rollout.strategy === "rolling") {
-        const bake = (input.deploymentAlarms ?? true) ? rollbackAlarmWindow(kind) : 0;
+        const bake = (input.deploymentAlarms ?? true) ? rollbackAlarmWindow(kind === "public" ? "public" : "backend") : 0;
         return {
             rollout, kind, healthy,
             steps: [{ at: healthy, percent: 100 }],

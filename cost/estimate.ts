@@ -433,9 +433,10 @@ export function dashboardMetrics(s: Settings, catalog: readonly CatalogService[]
         clusterName: "cluster",
         loadBalancerArnSuffix: "app/alb/0",
         containerInsights: s.containerInsights,
-        services: catalog.map((c) => ({
+        // The program graphs no worker (program.ts).
+        services: catalog.filter((c) => c.kind !== "worker").map((c) => ({
             name: c.name,
-            kind: c.kind,
+            kind: c.kind as "public" | "backend",
             serviceName: c.name,
             targetGroupArnSuffixes: c.kind === "public" ? ["targetgroup/tg/0", "targetgroup/tg-alt/0"] : undefined,
             discoveryName: c.kind === "backend" ? c.name : undefined,

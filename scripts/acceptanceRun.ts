@@ -70,7 +70,7 @@ export interface AcceptanceClients {
 /** What of the catalogue the run needs: who is the gateway, which routes need which credential. */
 export interface AcceptanceService {
     name: string;
-    kind: "public" | "backend";
+    kind: "public" | "backend" | "worker";
     gateway: boolean;
     routes: readonly string[];
     auth: "none" | "jwt" | "apiKey";

@@ -6,6 +6,8 @@ import { childName } from "../naming";
 import { LOG_DELIVERY_ACTIONS } from "../service/secretRestart";
 import { EXEC_ACTIONS } from "../service/taskDefinition";
 import { XRAY_ACTIONS } from "../../core/tracing";
+import { messagingNamePrefix } from "../messaging/messaging";
+import { CONSUME_ACTIONS, PUBLISH_KEY_ACTIONS } from "../messaging/policies";
 
 /**
  * The permissions boundary of every role the stack creates: the most any of them may ever do, whatever
@@ -51,6 +53,7 @@ function tagCondition(tags: Readonly<Record<string, string>>): Record<string, st
 export function roleBoundaryPolicy(ctx: BoundaryContext): PolicyDocument {
     const arn = (service: string, resource: string) => `arn:${ctx.partition}:${service}:${ctx.region}:${ctx.account}:${resource}`;
     const stackTagged = { StringEquals: tagCondition(ctx.stackTags) };
+    const messaging = messagingNamePrefix(ctx.stackTags.project, ctx.stackTags.stack);
     const statements: PolicyStatement[] = [
         // Execution roles: pull the image (GetAuthorizationToken takes no resource) and write the task's logs.
         {
@@ -100,6 +103,10 @@ export function roleBoundaryPolicy(ctx: BoundaryContext): PolicyDocument {
             Condition: stackTagged,
         },
         // RDS Enhanced Monitoring (AmazonRDSEnhancedMonitoringRole): the account's RDSOSMetrics group, as AWS's policy names it.
+        // Publishers and workers (components/messaging/): the stack's topics and queues by name, its keys by tags.
+        { Sid: "PublishStackTopics", Effect: "Allow", Action: ["sns:Publish"], Resource: arn("sns", `${messaging}*`) },
+        { Sid: "ConsumeStackQueues", Effect: "Allow", Action: [...CONSUME_ACTIONS], Resource: arn("sqs", `${messaging}*`) },
+        { Sid: "UseStackMessagingKeys", Effect: "Allow", Action: [...PUBLISH_KEY_ACTIONS], Resource: arn("kms", "key/*"), Condition: stackTagged },
         {
             Sid: "EnhancedMonitoring",
             Effect: "Allow",
