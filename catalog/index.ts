@@ -208,7 +208,9 @@ export interface CatalogService {
 export const declarations: ServiceDeclaration[] = [
     { name: "api", kind: "public", gateway: true },
     { name: "users", kind: "backend", routes: ["/users"], database: true },
-    { name: "products", kind: "backend", routes: ["/products"], database: true },
+    { name: "products", kind: "backend", routes: ["/products"], database: true, publishes: ["product-changed"] },
+    // Keeps an audit of the products created and deleted (docs/workers.md).
+    { name: "product-events", kind: "worker", subscribes: ["product-changed"] },
 ];
 
 const NAME = /^[a-z](?:[a-z0-9-]{0,14}[a-z0-9])?$/;

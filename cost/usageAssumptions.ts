@@ -55,6 +55,8 @@ export interface UsageAssumptions {
      * other stacks or workloads in the account, they are used once in all, so set this false.
      */
     aloneInAccount: boolean;
+    /** Events a month the publishers publish (each to one topic), when a service publishes (docs/workers.md). */
+    eventsPerMonth: number;
 }
 
 /** A test stack sees a trickle of requests; prod about four a second on average. */
@@ -75,6 +77,7 @@ export const USAGE_ASSUMPTIONS: Readonly<Record<"test" | "prod", Readonly<UsageA
         fargateSpotDiscount: 0.68,
         // A team's dev stack usually has an account of its own (README, "Cost").
         aloneInAccount: true,
+        eventsPerMonth: 10_000,
     },
     prod: {
         natGb: 50,
@@ -92,5 +95,6 @@ export const USAGE_ASSUMPTIONS: Readonly<Record<"test" | "prod", Readonly<UsageA
         fargateSpotDiscount: 0.68,
         // Prod shares its account with whatever else runs there, or the allowance is too small to matter.
         aloneInAccount: false,
+        eventsPerMonth: 1_000_000,
     },
 };

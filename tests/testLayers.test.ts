@@ -27,6 +27,8 @@ const NOT_UNIT: Record<string, string> = {
     "services/kit/test/shutdown.test.ts": "spawns services",
     "services/products/test/products.test.ts": "PostgreSQL",
     "services/users/test/users.test.ts": "PostgreSQL",
+    "services/products/test/events.test.ts": "PostgreSQL",
+    "tests/workersLocal.test.ts": "starts the local run",
 };
 
 /** What .mocharc.json's spec globs match, as regular expressions. */

@@ -6,7 +6,7 @@
 import * as assert from "assert";
 import { declarations, resolveCatalog, serviceEnvironment, type ServiceDeclaration } from "../catalog";
 import { messagingEnvironment, QUEUE_VARIABLE, TOPICS_VARIABLE } from "../catalog/messaging";
-import { MAX_RECEIVE_COUNT } from "../components/messaging/messaging";
+import { MAX_RECEIVE_COUNT } from "../core/messaging";
 import { evaluateRules } from "./support/awsRules";
 import { evaluate, tagged, type Document } from "./support/iamPolicy";
 import { ACCOUNT, REGION, runBerth, stackConfig, type Harness, type Recorded } from "./support/pulumi";

@@ -1,36 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { childName } from "../naming";
+import { DATA_KEY_REUSE_SECONDS, MAX_RECEIVE_COUNT, QUEUE_ALARMS, queueAlarmNames, RECEIVE_WAIT_SECONDS, RETENTION_SECONDS, VISIBILITY_TIMEOUT_SECONDS } from "../../core/messaging";
 import { consumeStatements, keyPolicyDocument, publishStatements, queuePolicyDocument } from "./policies";
-
-/**
- * A message SQS takes back after this many receives without a delete goes to the dead-letter queue. AWS
- * suggests a count high enough for retries and warns that 1 sends a message there after one failed
- * receive (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html).
- */
-export const MAX_RECEIVE_COUNT = 5;
-
-/**
- * Seconds a received message stays hidden from other consumers before SQS delivers it again, unless the
- * worker deletes it or extends it (the kit extends it while a handler runs: services/kit/src/messaging.ts).
- */
-export const VISIBILITY_TIMEOUT_SECONDS = 60;
-
-/** Seconds a receive waits for a message: SQS's longest long poll (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-short-and-long-polling.html). */
-export const RECEIVE_WAIT_SECONDS = 20;
-
-/** Four days on the queue (SQS's default), fourteen, its maximum, in the dead-letter queue for a look and a redrive. */
-export const RETENTION_SECONDS = { queue: 4 * 86_400, deadLetters: 14 * 86_400 } as const;
-
-/**
- * Seconds SQS reuses a data key before it calls KMS again: the longest it allows, 24 hours, keeps KMS
- * requests (and their cost) to a few a day per consumer
- * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-server-side-encryption.html, "data key reuse period").
- */
-export const DATA_KEY_REUSE_SECONDS = 86_400;
-
-/** The alarms of a worker's queue: any dead letter, and a message waiting longer than a quarter of an hour. */
-export const QUEUE_ALARMS = { oldestMessageSeconds: 900, periodSeconds: 60, oldestEvaluationPeriods: 5 } as const;
 
 /** The start of the names of the stack's topics and queues, `<project>-<stack>-`: the role boundary's scope for them. */
 export function messagingNamePrefix(project: string, stack: string): string {
@@ -183,7 +155,8 @@ export class Messaging extends pulumi.ComponentResource {
             // (https://docs.aws.amazon.com/sns/latest/dg/sns-large-payload-raw-message-delivery.html).
             rawMessageDelivery: true,
         }, { parent: this, dependsOn: [policy] }));
-        const alarmNames = [`${worker.family}-dead-letters`, `${worker.family}-oldest-message`];
+        const names = queueAlarmNames(worker.family);
+        const alarmNames = [names.deadLetters, names.oldestMessage];
         const notify = { alarmActions: [args.alarmTopicArn], okActions: [args.alarmTopicArn], treatMissingData: "notBreaching" };
         new aws.cloudwatch.MetricAlarm(childName(base, "dead-letters"), {
             name: alarmNames[0],
