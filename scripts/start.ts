@@ -72,6 +72,9 @@ async function main(): Promise<void> {
     if (system.database) {
         console.log(`  database   ${system.database}`);
     }
+    if (system.broker) {
+        console.log(`  messaging  ${system.broker.url} (GET /queues/<worker> for a queue's depth, /queues/<worker>/dead-letters for its failures)`);
+    }
     console.log(`  traces     ${traces === undefined
         ? "off (set OTEL_EXPORTER_OTLP_ENDPOINT, or OTEL_TRACES_EXPORTER=console)"
         : traces.kind === "console" ? "printed by each service (OTEL_TRACES_EXPORTER=console)" : `OTLP ${traces.protocol} to ${traces.url}`}`);

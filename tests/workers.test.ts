@@ -105,7 +105,7 @@ describe("workers under mocks", function () {
     it("creates one encrypted topic per published topic, and the key lets SNS use it for the stack's topics only", () => {
         const topics = h.ofType(T.topic).filter((t) => t.name.startsWith("berth-topic"));
         assert.deepStrictEqual(topics.map((t) => t.inputs.name), ["berth-dev-product-changed"]);
-        const key = one(T.key, "berth-key");
+        const key = one(T.key, "berth-messaging-key");
         assert.strictEqual(topics[0].inputs.kmsMasterKeyId, key.outputs.arn);
         assert.strictEqual(key.inputs.enableKeyRotation, true);
         const sns = JSON.parse(key.inputs.policy).Statement.find((s: any) => s.Principal?.Service === "sns.amazonaws.com");
@@ -117,7 +117,7 @@ describe("workers under mocks", function () {
     });
 
     it("gives the worker an encrypted queue that redrives to an encrypted dead-letter queue, which takes only its queue", () => {
-        const key = one(T.key, "berth-key");
+        const key = one(T.key, "berth-messaging-key");
         const queue = one(T.queue, "berth-audit-queue");
         const dlq = one(T.queue, "berth-audit-dlq");
         for (const q of [queue, dlq]) {
@@ -179,7 +179,7 @@ describe("workers under mocks", function () {
     });
 
     it("lets the publisher's task role publish to exactly its topic, and the worker's consume exactly its queue", () => {
-        const key = one(T.key, "berth-key").outputs.arn as string;
+        const key = one(T.key, "berth-messaging-key").outputs.arn as string;
         const topic = one(T.topic, "berth-topic-0").outputs.arn as string;
         const queue = one(T.queue, "berth-audit-queue").outputs.arn as string;
         const dlq = one(T.queue, "berth-audit-dlq").outputs.arn as string;

@@ -109,7 +109,7 @@ export class Messaging extends pulumi.ComponentResource {
     }
 
     private createKey(args: MessagingArgs, account: Account): aws.kms.Key {
-        return new aws.kms.Key(childName(this.name, "key"), {
+        return new aws.kms.Key(childName(this.name, "messaging-key"), {
             description: `${this.name}: encrypts the stack's topics and queues`,
             enableKeyRotation: true,
             deletionWindowInDays: args.keyDeletionWindowDays ?? 7,
