@@ -155,6 +155,13 @@ describe("berth command line", () => {
             assert.doesNotMatch(text, /password=|"password"/i);
         });
 
+        it("shows what a worker consumes where other services show their routes", async () => {
+            const outputs = { ...OUTPUTS, services: { ...OUTPUTS.services, "product-events": { kind: "worker", repositoryUrl: "111122223333.dkr.ecr.eu-west-1.amazonaws.com/product-events", imageTag: "0a1b2c3-build7", commit: "0a1b2c3", logGroupName: "/berth/dev/product-events", serviceName: "product-events-service-1a2b3c4" } } };
+            const h = harness({ stack: fakeStack({ outputs: async () => outputs as never }) });
+            assert.strictEqual(await run(["show"], h.deps), 0);
+            assert.match(h.out.join("\n"), /product-events +worker +consumes product-changed from its queue +0a1b2c3/);
+        });
+
         it("gives the same facts as JSON with --json", async () => {
             const h = harness();
             assert.strictEqual(await run(["show", "--json"], h.deps), 0);
