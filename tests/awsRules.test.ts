@@ -77,7 +77,8 @@ describe("AWS's own rules", () => {
             "cloudwatch-log-group-encrypted", "elb-logging-enabled", "ecs-task-definition-linux-user-non-root", "s3-bucket-ssl-requests-only",
             "rds-enhanced-monitoring-enabled", "rds-instance-event-notifications-configured", "rds-pg-event-notifications-configured",
             "rds-no-default-ports", "rds-postgres-instance-encrypted-in-transit", "secretsmanager-secret-unused",
-            "step-functions-state-machine-logging-enabled", "kms-key-policy-no-public-access", "sns-topic-no-public-access"]) {
+            "step-functions-state-machine-logging-enabled", "kms-key-policy-no-public-access", "sns-topic-no-public-access",
+            "sns-encrypted-kms", "sqs-queue-encrypted", "sqs-queue-no-public-access", "sqs-queue-dlq-check"]) {
             assert.ok(evaluated.has(id), `${id} found nothing to pass on`);
         }
     });
