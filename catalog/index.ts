@@ -9,6 +9,8 @@
  *   listener's default route.
  * - `backend` is a Backend Service: private, reachable only by name through service discovery, and only
  *   from the services that call it.
+ * - `worker` is a Worker Service: no port, it consumes its queue, which the topics it `subscribes` to feed
+ *   (any service may declare the topics it `publishes`; see catalog/messaging.ts and docs/workers.md).
  */
 import * as path from "path";
 import { DEFAULT_ROUTE_PRIORITY, MAX_RULE_VALUES, MAX_RULES_PER_LOAD_BALANCER, rulePriority, testRulePriority } from "../core/listenerRules";
@@ -18,12 +20,15 @@ import {
 } from "@berth/kit/contract";
 import type { Platform } from "../core/platform";
 import { UPSTREAM_TIMEOUT_MS } from "../core/rollout";
-import type { ServiceKind } from "../core/serviceKind";
+import { SERVICE_KINDS, type ServiceKind } from "../core/serviceKind";
+
+export { SERVICE_KINDS, type ServiceKind };
 import { misplacedParameters, parseRolloutChoice, type ParsedChoice, type RolloutChoice } from "../core/rolloutStrategy";
 import { resolveJobs, type CatalogJob, type JobDeclaration } from "./jobs";
 
 export type { DatabaseEnvNames as DatabaseVariables } from "@berth/kit/contract";
 export type { CatalogJob, JobDeclaration } from "./jobs";
+import { messagingProblems } from "./messaging";
 /**
  * Who may call a backend's routes through the gateway: anyone (`none`), a bearer of a JWT the gateway
  * verifies (`jwt`), or a holder of an API key (`apiKey`). Where the keys come from: the gateway's
@@ -37,7 +42,10 @@ export interface ServiceDeclaration {
      * digits and hyphens, starting with a letter, at most 16 characters (target-group names stop at 32).
      */
     name: string;
-    /** `public`: behind the ALB. `backend`: private, reached by name from its callers. */
+    /**
+     * `public`: behind the ALB. `backend`: private, reached by name from its callers. `worker`: no port,
+     * consumes the topics it `subscribes` to from its own queue.
+     */
     kind: ServiceKind;
     /**
      * The port the container listens on (the service reads it from `PORT`).
@@ -147,6 +155,19 @@ export interface ServiceDeclaration {
      * @default "rolling"
      */
     rollout?: RolloutChoice;
+    /**
+     * The topics this service publishes events to (an SNS topic each in AWS). Its tasks may publish to exactly
+     * these, and find them in `BERTH_TOPICS` (see docs/workers.md).
+     * @example ["product-changed"]
+     * @default []
+     */
+    publishes?: string[];
+    /**
+     * `worker` only, and required: the topics whose events reach the worker's queue (`BERTH_QUEUE_URL`). Each
+     * must be published by a service of the catalogue.
+     * @example ["product-changed"]
+     */
+    subscribes?: string[];
 }
 
 /** A catalogue entry with every default applied and the call graph worked out. */
@@ -181,13 +202,19 @@ export interface CatalogService {
     readonly healthCheck?: readonly string[];
     /** Backends: the declared readiness gate command, or false; undefined for the default. */
     readonly readinessGate?: readonly string[] | false;
+    /** The topics the service publishes to. */
+    readonly publishes: readonly string[];
+    /** Workers: the topics that feed their queue; empty for the other kinds. */
+    readonly subscribes: readonly string[];
 }
 
 /** The services Berth ships. Add yours here, next to its folder `services/<name>/`. */
 export const declarations: ServiceDeclaration[] = [
     { name: "api", kind: "public", gateway: true },
     { name: "users", kind: "backend", routes: ["/users"], database: true },
-    { name: "products", kind: "backend", routes: ["/products"], database: true },
+    { name: "products", kind: "backend", routes: ["/products"], database: true, publishes: ["product-changed"] },
+    // Keeps an audit of the products created and deleted (docs/workers.md).
+    { name: "product-events", kind: "worker", subscribes: ["product-changed"] },
 ];
 
 const NAME = /^[a-z](?:[a-z0-9-]{0,14}[a-z0-9])?$/;
@@ -258,6 +285,10 @@ function declarationProblems(d: ServiceDeclaration): string[] {
             report(`"build.${key}" is "${value}"; allowed: a path inside the repository, relative to its root`);
         }
     }
+    if (!(SERVICE_KINDS as readonly string[]).includes(d.kind)) {
+        report(`"kind" is ${JSON.stringify(d.kind)}; allowed: ${SERVICE_KINDS.join(", ")}`);
+    }
+    workerProblems(d).forEach(report);
     kindProblems(d).forEach(report);
     ruleProblems(d).forEach(report);
     for (const route of d.routes ?? []) {
@@ -335,6 +366,7 @@ function catalogueProblems(decls: readonly ServiceDeclaration[]): string[] {
             }
         }
     }
+    problems.push(...messagingProblems(decls));
     const routed = decls.filter((d) => (d.routes ?? []).length > 0).map((d) => d.name);
     if (routed.length > 0 && !decls.some((d) => d.gateway)) {
         problems.push(`${routed.map((n) => `"${n}"`).join(", ")} declare routes, but no public service is the gateway ("gateway: true")`);
@@ -369,6 +401,8 @@ function resolveService(d: ServiceDeclaration, routed: readonly string[]): Catal
         rollout: d.rollout === undefined ? undefined : parseRolloutChoice(d.rollout).choice,
         healthCheck: d.healthCheck,
         readinessGate: d.readinessGate,
+        publishes: [...(d.publishes ?? [])],
+        subscribes: [...(d.subscribes ?? [])],
     };
 }
 
@@ -385,6 +419,33 @@ function priorityClashes(services: readonly CatalogService[]): string[] {
             } else {
                 priorities.set(priority, what);
             }
+        }
+    }
+    return problems;
+}
+
+/**
+ * What a worker cannot have: it listens on no port, so nothing routes to it, nothing calls it and no HTTP
+ * health check reaches it; no traffic moves between its versions, so it rolls out `rolling` only. The
+ * database and calls to backends are for the other kinds.
+ */
+const NOT_FOR_WORKERS = [
+    "port", "healthPath", "pathPatterns", "subdomain", "priority", "routes", "auth", "gateway", "readinessGate", "calls", "database",
+] as const;
+
+function workerProblems(d: ServiceDeclaration): string[] {
+    if (d.kind !== "worker") {
+        return [];
+    }
+    const problems: string[] = [];
+    const given = NOT_FOR_WORKERS.filter((key) => d[key] !== undefined);
+    if (given.length > 0) {
+        problems.push(`"${given[0]}" is ${JSON.stringify(d[given[0]])}; allowed: nothing on a worker, which listens on no port and only consumes its queue (${NOT_FOR_WORKERS.map((k) => `"${k}"`).join(", ")} are for the other kinds)`);
+    }
+    if (d.rollout !== undefined) {
+        const strategy = typeof d.rollout === "string" ? d.rollout : d.rollout.strategy ?? "rolling";
+        if (strategy !== "rolling") {
+            problems.push(`"rollout" is ${JSON.stringify(d.rollout)}; allowed: "rolling" for a worker, which takes no traffic to shift`);
         }
     }
     return problems;
@@ -638,7 +699,8 @@ export function serviceEnvironment(
     services: readonly CatalogService[],
     placement: Placement,
 ): Record<string, string> {
-    const env: Record<string, string> = { PORT: String(placement.port ?? service.port) };
+    // A worker listens on no port.
+    const env: Record<string, string> = service.kind === "worker" ? {} : { PORT: String(placement.port ?? service.port) };
     const callees = services.filter((s) => service.calls.includes(s.name));
     if (service.gateway) {
         const routes: Record<string, unknown> = {};

@@ -60,7 +60,7 @@ export async function show(deps: Deps, stack: StackView, catalog: readonly Catal
     return EXIT.ok;
 }
 
-/** Where a service answers: ALB path patterns for public ones, gateway routes and discovery name for backends. */
+/** Where a service answers: ALB path patterns for public ones, gateway routes and discovery name for backends, the topics a worker consumes. */
 function routesOf(service: CatalogService | undefined, discoveryName: string | undefined, url: string | undefined): string[] {
     if (!service) {
         return ["(not in this checkout's catalogue)"];
@@ -68,6 +68,9 @@ function routesOf(service: CatalogService | undefined, discoveryName: string | u
     if (service.kind === "public") {
         const host = service.subdomain ? `${service.subdomain}.<domain>` : "";
         return service.pathPatterns.length > 0 ? service.pathPatterns.map((p) => `${host}${p}`) : [`${host || url || ""}/* (default route)`];
+    }
+    if (service.kind === "worker") {
+        return [`consumes ${service.subscribes.join(", ")} from its queue`];
     }
     const routes = service.routes.map((r) => `${r}/* via gateway`);
     return [...routes, ...(discoveryName ? [`http://${discoveryName} (Service Connect)`] : [])];

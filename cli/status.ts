@@ -6,6 +6,7 @@
 import type { Service } from "@aws-sdk/client-ecs";
 import { serviceAlarmNames } from "../core/alarmRules";
 import { taskFamily } from "../core/naming";
+import { queueAlarmNames } from "../core/messaging";
 import { CliError, EXIT, serviceOutput, type AwsApis, type Deps, type StackOutputs, type StackView } from "./context";
 
 /** ECS returns at most 10 services per DescribeServices call. */
@@ -123,7 +124,8 @@ async function serviceStatus(aws: AwsApis, stack: StackView, w: { name: string; 
     }
     // The prefix finds the service's alarms; the exact names keep out a service whose name extends this one's.
     const family = taskFamily(stack.project, stack.name, w.name);
-    const names = serviceAlarmNames(family, w.kind === "backend" ? "backend" : "public");
+    // A worker's alarms are its queue's (components/messaging/).
+    const names = w.kind === "worker" ? { rollback: [], notify: Object.values(queueAlarmNames(family)) } : serviceAlarmNames(family, w.kind === "backend" ? "backend" : "public");
     const known = new Set([...names.rollback, ...names.notify]);
     const alarms: ServiceStatus["alarms"] = [];
     let nextToken: string | undefined;

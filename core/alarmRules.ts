@@ -17,7 +17,7 @@
  * The definitions are generic in `V`, the type of the values only a deployment knows (cluster, service and
  * target-group names): plain strings for the estimate and the tests, Pulumi inputs for the component.
  */
-import type { ServiceKind } from "./serviceKind";
+import type { RequestKind } from "./serviceKind";
 
 /**
  * Every alarm's threshold and window. Periods are 60 s, the resolution ALB and ECS publish at; ECS derives
@@ -52,7 +52,7 @@ export function alarmName(family: string, role: AlarmRole): string {
 const ROLLBACK_ROLES: ReadonlySet<AlarmRole> = new Set<AlarmRole>(["5xx-rate", "unhealthy-targets"]);
 
 /** The alarms each kind of service has: only public services have ALB targets. */
-const ROLES: Readonly<Record<ServiceKind, readonly AlarmRole[]>> = {
+const ROLES: Readonly<Record<RequestKind, readonly AlarmRole[]>> = {
     public: ALARM_ROLES,
     backend: ["5xx-rate", "p99-latency", "cpu", "memory", "tasks-below-desired"],
 };
@@ -68,7 +68,7 @@ const ROLLBACK_THRESHOLDS: Readonly<Partial<Record<AlarmRole, { period: number; 
  * serve before an alarm can catch it, and what ECS derives a rolling deployment's bake time from
  * (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-alarm-failure.html).
  */
-export function rollbackAlarmWindow(kind: ServiceKind): number {
+export function rollbackAlarmWindow(kind: RequestKind): number {
     return Math.max(...ROLES[kind].filter((r) => ROLLBACK_ROLES.has(r)).map((r) => {
         const t = ROLLBACK_THRESHOLDS[r]!;
         return t.period * t.evaluationPeriods;
@@ -76,7 +76,7 @@ export function rollbackAlarmWindow(kind: ServiceKind): number {
 }
 
 /** The names of a service's alarms: those its deployments roll back on, and those that only notify. */
-export function serviceAlarmNames(family: string, kind: ServiceKind): { rollback: string[]; notify: string[] } {
+export function serviceAlarmNames(family: string, kind: RequestKind): { rollback: string[]; notify: string[] } {
     const roles = ROLES[kind];
     return {
         rollback: roles.filter((r) => ROLLBACK_ROLES.has(r)).map((r) => alarmName(family, r)),

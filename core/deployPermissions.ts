@@ -387,6 +387,15 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
         read: ["secretsmanager:ListSecretVersionIds"],
         write: { stackSecrets: ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"] },
     },
+    // The workers' queues (components/messaging/), granted like the SNS topics beside them.
+    "aws:sqs/queue:Queue": {
+        read: ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ListQueueTags"],
+        write: { any: ["sqs:CreateQueue", "sqs:SetQueueAttributes", "sqs:DeleteQueue", "sqs:TagQueue", "sqs:UntagQueue"] },
+    },
+    "aws:sqs/queuePolicy:QueuePolicy": {
+        read: ["sqs:GetQueueAttributes"],
+        write: { any: ["sqs:SetQueueAttributes"] },
+    },
     "aws:sns/topicSubscription:TopicSubscription": {
         read: ["sns:GetSubscriptionAttributes"],
         write: { any: ["sns:Subscribe", "sns:Unsubscribe", "sns:SetSubscriptionAttributes"] },

@@ -61,6 +61,11 @@ export function databaseIdentifier(project: string, stack: string): string {
     return `${base || "berth"}${suffix}`;
 }
 
+/** The start of the names of the stack's topics and queues, `<project>-<stack>-`: the role boundary's scope for them. */
+export function messagingNamePrefix(project: string, stack: string): string {
+    return `${project}-${stack}-`;
+}
+
 /** Every stack-scoped name of one stack, from its project and stack names. */
 export interface StackNames {
     /** `<project>-<stack>`: the Service Connect namespace and the dashboard. */

@@ -13,7 +13,8 @@ import { LOG_DELIVERY_ACTIONS } from "./logDelivery";
 import { EXEC_ACTIONS } from "./taskContainers";
 import { XRAY_ACTIONS } from "./tracing";
 import { ECS_SYNC_RULE } from "./jobStateMachine";
-import { stackRolePath, taskFamily } from "./naming";
+import { CONSUME_ACTIONS, PUBLISH_KEY_ACTIONS } from "./messagingPolicies";
+import { messagingNamePrefix, stackRolePath, taskFamily } from "./naming";
 
 /** What the boundary is cut to: the stack's own resources, by name, ARN and tags. */
 export interface BoundaryContext {
@@ -49,6 +50,7 @@ function tagCondition(tags: Readonly<Record<string, string>>): Record<string, st
 export function roleBoundaryPolicy(ctx: BoundaryContext): PolicyDocument {
     const arn = (service: string, resource: string) => `arn:${ctx.partition}:${service}:${ctx.region}:${ctx.account}:${resource}`;
     const stackTagged = { StringEquals: tagCondition(ctx.stackTags) };
+    const messaging = messagingNamePrefix(ctx.stackTags.project, ctx.stackTags.stack);
     const statements: PolicyStatement[] = [
         // Execution roles: pull the image (GetAuthorizationToken takes no resource) and write the task's logs.
         {
@@ -81,6 +83,10 @@ export function roleBoundaryPolicy(ctx: BoundaryContext): PolicyDocument {
         // run the stack's task definitions (by family), stop and read the tasks they start, hand the stack's roles
         // to ECS, and keep Step Functions' events rule (components/jobs/scheduledJob.ts narrows each to one job).
         ...jobStatements(ctx, arn),
+        // Publishers and workers (components/messaging/): the stack's topics and queues by name, its keys by tags.
+        { Sid: "PublishStackTopics", Effect: "Allow", Action: ["sns:Publish"], Resource: arn("sns", `${messaging}*`) },
+        { Sid: "ConsumeStackQueues", Effect: "Allow", Action: [...CONSUME_ACTIONS], Resource: arn("sqs", `${messaging}*`) },
+        { Sid: "UseStackMessagingKeys", Effect: "Allow", Action: [...PUBLISH_KEY_ACTIONS], Resource: arn("kms", "key/*"), Condition: stackTagged },
         // ECS's traffic role (AmazonECSInfrastructureRolePolicyForLoadBalancers), on the stack's listeners, rules and groups.
         {
             Sid: "ReadLoadBalancers",

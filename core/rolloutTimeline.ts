@@ -94,7 +94,7 @@ export function rolloutTimeline(input: TimelineInput): RolloutTimeline {
     const { rollout, kind } = input;
     const healthy = healthyAfter(kind);
     if (rollout.strategy === "rolling") {
-        const bake = (input.deploymentAlarms ?? true) ? rollbackAlarmWindow(kind) : 0;
+        const bake = (input.deploymentAlarms ?? true) ? rollbackAlarmWindow(kind === "public" ? "public" : "backend") : 0;
         return {
             rollout, kind, healthy,
             steps: [{ at: healthy, percent: 100 }],

@@ -25,9 +25,11 @@ import type { Settings } from "../config";
 import { deployedCatalog, jobs as shippedJobs, type CatalogJob, type CatalogService } from "../catalog";
 import { runsPerMonth } from "../core/jobSchedule";
 import { JOB_ALARM_METRICS } from "../core/jobStateMachine";
+import { catalogTopics, subscribersOf, workers } from "../catalog/messaging";
+import { QUEUE_ALARM_COUNT, RECEIVE_WAIT_SECONDS } from "../core/messaging";
 
 /** Where a line item belongs, for reading the breakdown. */
-export type CostGroup = "network" | "load balancing" | "compute" | "database" | "secrets and keys" | "logs and monitoring";
+export type CostGroup = "network" | "load balancing" | "compute" | "database" | "messaging" | "secrets and keys" | "logs and monitoring";
 
 export interface CostItem {
     /** Stable: `nat-gateways`, `fargate:api`, `rds-instance`, ... */
@@ -109,6 +111,7 @@ export function estimateCost(
         ...loadBalancing(settings, usage),
         ...compute(settings, catalog, usage, jobs),
         ...database(settings, catalog, usage),
+        ...messaging(settings, catalog, usage),
         ...secretsAndKeys(settings, catalog),
         ...logsAndMonitoring(settings, catalog, usage, jobs),
     ].map((item) => ({ ...item, monthly: round(item.monthly) }));
@@ -342,6 +345,50 @@ function database(s: Settings, catalog: readonly CatalogService[], usage: UsageA
     return items;
 }
 
+/** Seconds in the month the estimate prices. */
+const SECONDS = H * 3600;
+
+/**
+ * SNS publishes and SQS requests at the assumed events a month, and the KMS requests of SNS's encryption.
+ * Per event: one publish; per subscribed queue the send of SNS's delivery, a receive and a delete. Each
+ * worker task also long-polls its empty queue about every `RECEIVE_WAIT_SECONDS` (`desiredCount` tasks).
+ * SNS asks KMS for a data key per publishing principal about every 5 minutes, `2 × seconds / 300` requests
+ * ("Estimating AWS KMS costs", https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html); SQS
+ * reuses its data keys for a day (`DATA_KEY_REUSE_SECONDS`): a handful of requests, left out.
+ */
+function messaging(s: Settings, catalog: readonly CatalogService[], usage: UsageAssumptions): CostItem[] {
+    const topics = catalogTopics(catalog);
+    if (topics.length === 0) {
+        return [];
+    }
+    const p = PRICES.messaging;
+    const events = usage.eventsPerMonth;
+    const fanOut = sum(topics.map((t) => subscribersOf(catalog, t).length)) / topics.length;
+    const polls = sum(workers(catalog).map((w) => s.services[w.name].desiredCount)) * SECONDS / RECEIVE_WAIT_SECONDS;
+    const requests = events * fanOut * 3 + polls;
+    const freePublishes = usage.aloneInAccount ? Math.min(events, p.freeTier.snsPublishes) : 0;
+    const freeRequests = usage.aloneInAccount ? Math.min(requests, p.freeTier.sqsRequests) : 0;
+    const publishers = catalog.filter((c) => c.publishes.length > 0).length;
+    const kmsRequests = publishers * 2 * SECONDS / 300;
+    const free = (n: number) => (usage.aloneInAccount ? ` − ${(n / 1e6).toLocaleString("en-US")} million free` : "");
+    return [
+        {
+            id: "sns",
+            group: "messaging",
+            name: `SNS topic${topics.length > 1 ? "s" : ""} (${topics.join(", ")})`,
+            detail: `(${(events / 1e6).toLocaleString("en-US")} million publishes${free(freePublishes)}) × ${money(p.snsPublishMillion)}/million + ${kmsRequests.toLocaleString("en-US")} KMS requests of ${publishers} publisher${publishers > 1 ? "s" : ""} × ${money(PRICES.kms.requestsTenThousand)}/10,000`,
+            monthly: (events - freePublishes) / 1e6 * p.snsPublishMillion + kmsRequests / 1e4 * PRICES.kms.requestsTenThousand,
+        },
+        {
+            id: "sqs",
+            group: "messaging",
+            name: `SQS queue${workers(catalog).length > 1 ? "s" : ""} of ${workers(catalog).map((w) => w.name).join(", ")}`,
+            detail: `(${(events / 1e6).toLocaleString("en-US")} million events × ${qty(fanOut)} queues × 3 requests + ${qty(polls / 1e6)} million empty long polls${free(freeRequests)}) × ${money(p.sqsRequestMillion)}/million`,
+            monthly: (requests - freeRequests) / 1e6 * p.sqsRequestMillion,
+        },
+    ];
+}
+
 function secretsAndKeys(s: Settings, catalog: readonly CatalogService[]): CostItem[] {
     const managed = catalog.some((c) => c.database !== undefined) ? 1 : 0;
     const stored = Object.values(s.secrets).flat().filter((x) => x.kind === "value").length;
@@ -355,12 +402,13 @@ function secretsAndKeys(s: Settings, catalog: readonly CatalogService[]): CostIt
             monthly: (managed + stored) * PRICES.secretsManager.secretMonth,
         });
     }
-    // The alarm topic's key always; the logs' key with logsKmsKey.
-    const keys = 1 + (s.logsKmsKey ? 1 : 0);
+    // The alarm topic's key always; the logs' key with logsKmsKey; the topics' and queues' key when a service publishes.
+    const messagingKey = catalogTopics(catalog).length > 0;
+    const keys = 1 + (s.logsKmsKey ? 1 : 0) + (messagingKey ? 1 : 0);
     items.push({
         id: "kms",
         group: "secrets and keys",
-        name: `KMS keys (alarm topic${s.logsKmsKey ? ", logs" : ""})`,
+        name: `KMS keys (alarm topic${s.logsKmsKey ? ", logs" : ""}${messagingKey ? ", topics and queues" : ""})`,
         detail: `${keys} × ${money(PRICES.kms.keyMonth)} in a key's first year; each of its first two yearly rotations adds ${money(PRICES.kms.keyMonth)}`,
         monthly: keys * PRICES.kms.keyMonth,
     });
@@ -369,6 +417,10 @@ function secretsAndKeys(s: Settings, catalog: readonly CatalogService[]): CostIt
 
 /** How many metrics a service's alarms watch: each metric of a metric-math alarm counts. */
 export function alarmMetrics(service: CatalogService, s: Settings): number {
+    if (service.kind === "worker") {
+        // Its queue's alarms, one metric each (components/messaging/messaging.ts).
+        return QUEUE_ALARM_COUNT;
+    }
     const definitions = alarmDefinitions({
         family: service.name,
         clusterName: "cluster",
@@ -390,12 +442,12 @@ export function alarmMetrics(service: CatalogService, s: Settings): number {
  * The alarms Application Auto Scaling makes for a service's target-tracking policies, two per policy (one to
  * scale out, one to scale in: https://docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-target-tracking.html).
  * A service scales when its ceiling is above its floor or a schedule applies (FargateService), on CPU and,
- * when public, on ALB requests per task.
+ * when public, on ALB requests per task, when a worker, on its queue's backlog per task.
  */
 export function targetTrackingAlarms(service: CatalogService, s: Settings): number {
     const size = s.services[service.name];
     const scaled = size.maxCount > size.desiredCount || schedulesFor(service.name, s.scaleSchedules).length > 0;
-    return scaled ? 2 * (service.kind === "public" ? 2 : 1) : 0;
+    return scaled ? 2 * (service.kind === "backend" ? 1 : 2) : 0;
 }
 
 function logsAndMonitoring(s: Settings, catalog: readonly CatalogService[], usage: UsageAssumptions, jobs: readonly CatalogJob[]): CostItem[] {
@@ -468,9 +520,10 @@ export function dashboardMetrics(s: Settings, catalog: readonly CatalogService[]
         clusterName: "cluster",
         loadBalancerArnSuffix: "app/alb/0",
         containerInsights: s.containerInsights,
-        services: catalog.map((c) => ({
+        // The program graphs no worker (program.ts).
+        services: catalog.filter((c) => c.kind !== "worker").map((c) => ({
             name: c.name,
-            kind: c.kind,
+            kind: c.kind as "public" | "backend",
             serviceName: c.name,
             targetGroupArnSuffixes: c.kind === "public" ? ["targetgroup/tg/0", "targetgroup/tg-alt/0"] : undefined,
             discoveryName: c.kind === "backend" ? c.name : undefined,

@@ -158,6 +158,23 @@ export const PRICES = {
         },
         /** In a key's first year; rotation adds $1 a month at each of its first two yearly rotations. */
         keyMonth: 1,
+        /** Symmetric requests (GenerateDataKey, Decrypt), per 10,000. */
+        requestsTenThousand: 0.03,
+    },
+    /** Amazon SNS and SQS: the topics and the workers' queues (components/messaging/). */
+    messaging: {
+        source: {
+            url: "https://aws.amazon.com/sns/pricing/ and https://aws.amazon.com/sqs/pricing/",
+            readThrough: [
+                "https://www.factualminds.com/blog/amazon-sns-pricing-publishes-fanout-protocols/ (June 2026: $0.50 per million standard topic publishes)",
+                "https://www.factualminds.com/blog/amazon-sqs-pricing-64kb-rule-fifo-vs-standard/ (June 2026: $0.40 per million standard queue requests, each 64 KB a request)",
+                "https://cloudburn.io/blog/amazon-sqs-pricing (March 2026: 1 million requests a month free, per account)",
+            ],
+        },
+        snsPublishMillion: 0.5,
+        sqsRequestMillion: 0.4,
+        /** Per account and month, for good: SNS's first million publishes, SQS's first million requests. */
+        freeTier: { snsPublishes: 1_000_000, sqsRequests: 1_000_000 },
     },
     /** AWS Secrets Manager. */
     secretsManager: {

@@ -58,6 +58,8 @@ export interface UsageAssumptions {
     aloneInAccount: boolean;
     /** Minutes a job's task runs each time, its start included (the retention job deletes in seconds). */
     jobRunMinutes: number;
+    /** Events a month the publishers publish (each to one topic), when a service publishes (docs/workers.md). */
+    eventsPerMonth: number;
 }
 
 /** A test stack sees a trickle of requests; prod about four a second on average. */
@@ -79,6 +81,7 @@ export const USAGE_ASSUMPTIONS: Readonly<Record<EnvironmentName, Readonly<UsageA
         // A team's dev stack usually has an account of its own (docs/cost.md).
         aloneInAccount: true,
         jobRunMinutes: 5,
+        eventsPerMonth: 10_000,
     },
     prod: {
         natGb: 50,
@@ -97,5 +100,6 @@ export const USAGE_ASSUMPTIONS: Readonly<Record<EnvironmentName, Readonly<UsageA
         // Prod shares its account with whatever else runs there, or the allowance is too small to matter.
         aloneInAccount: false,
         jobRunMinutes: 5,
+        eventsPerMonth: 1_000_000,
     },
 };

@@ -33,6 +33,10 @@ import { outputsOf, type BerthOutputs } from "./outputs";
 import { chooseZones, ConfigError, settingsFromStack, type ServiceSecret, type Settings } from "../config";
 import { deployedCatalog, deployOrder, healthCheckCommand, jobs as shippedJobs, serviceEnvironment, type CatalogJob, type CatalogService } from "../catalog";
 import { checkJobs, deployJob } from "./jobs";
+import { createMessaging, deployWorker, grantPublishing, messagingEnv } from "./workers";
+import { workerRolloutProblems } from "../catalog/messaging";
+import type { Messaging } from "../components/messaging/messaging";
+import type { RequestKind } from "../core/serviceKind";
 
 export { COMMIT_TAG, COMMIT_VARIABLE } from "../components/service/service";
 export type { BerthOutputs, DatabaseOutput, ServiceOutput } from "./outputs";
@@ -80,8 +84,7 @@ interface Edge {
  * or the configuration runs before the first resource is registered.
  */
 export async function deployBerth(declared: readonly CatalogService[], declaredJobs: readonly CatalogJob[] = shippedJobs): Promise<BerthOutputs> {
-    const stack = await openStack(declared);
-    checkJobs(declaredJobs, stack.catalog);
+    const stack = await openStack(declared, declaredJobs);
     const boundary = createRoleBoundary(stack);
     const pipeline = createDeployAccess(stack, boundary);
     const hosts = hostNames(stack.settings, stack.catalog);
@@ -91,7 +94,10 @@ export async function deployBerth(declared: readonly CatalogService[], declaredJ
     const foundation = createFoundation(stack, boundary);
     const edge = createEdge(stack, foundation, hosts);
     const database = createDatabase(stack, foundation);
-    const services = deployServices(stack, foundation, edge, database);
+    const messaging = createMessaging({ ...stack, ...foundation, permissionsBoundary: boundary.arn });
+    const services = deployServices(stack, foundation, edge, database, messaging);
+    const workers = new Map(stack.catalog.filter((s) => s.kind === "worker")
+        .map((s) => [s.name, deployWorker(s, messaging!, { ...stack, ...foundation, permissionsBoundary: boundary.arn })] as const));
     const jobs = declaredJobs.map((job) => deployJob(job, { ...stack, ...foundation, database, permissionsBoundary: boundary.arn }));
     const dashboard = createDashboard(stack, foundation, edge, services);
     const restart = restartOnSecretChange(stack, foundation, services);
@@ -101,12 +107,12 @@ export async function deployBerth(declared: readonly CatalogService[], declaredJ
     const { certificate, accessLogs, loadBalancer, webAcl } = edge;
     const guarded = [
         boundary, pipeline, logsKey, network, cluster, certificate, accessLogs, loadBalancer, webAcl, alarmTopic, database,
-        ...services.values(), ...jobs.map((j) => j.component), dashboard, restart,
+        messaging, ...services.values(), ...workers.values(), ...jobs.map((j) => j.component), dashboard, restart,
     ].filter((r): r is NonNullable<typeof r> => r !== undefined);
     new DestroyGuard(`${stack.settings.project}-destroy-guard`, guarded, stack.settings.deletionProtection);
 
     return outputsOf({ domain: stack.settings.domain, catalog: stack.catalog }, {
-        loadBalancer, network, cluster, alarmTopic, pipeline, database, services, dashboard, jobs,
+        loadBalancer, network, cluster, alarmTopic, pipeline, database, services, workers, dashboard, jobs,
     });
 }
 
@@ -114,12 +120,17 @@ export async function deployBerth(declared: readonly CatalogService[], declaredJ
  * Validates the catalogue and the stack's settings, then makes the stack's provider and reads what the account
  * holds already: the region's zones and the log groups an earlier life of the stack kept.
  */
-async function openStack(declared: readonly CatalogService[]): Promise<StackContext> {
+async function openStack(declared: readonly CatalogService[], declaredJobs: readonly CatalogJob[]): Promise<StackContext> {
     deployOrder(declared);
     const settings = settingsFromStack(declared);
     // With `berth:edge` `alb`, no gateway: its routed backends are public services of their own.
     const catalog = deployedCatalog(declared, settings.edge);
     const order = deployOrder(catalog);
+    checkJobs(declaredJobs, catalog);
+    const workerProblems = workerRolloutProblems(settings.project, catalog, settings.rollouts);
+    if (workerProblems.length > 0) {
+        throw new ConfigError(workerProblems);
+    }
     const names = stackNames(settings.project, settings.stack);
     const stackTags = { project: settings.project, stack: settings.stack };
     // An explicit provider reads no aws:* stack configuration (pulumi/pulumi-aws#1307): it gets the stack's
@@ -288,12 +299,15 @@ function createDatabase({ settings, names, usesDatabase, opts }: StackContext, f
 }
 
 /** A `Service` per catalogue entry, callees before their callers (`deployOrder`). */
-function deployServices(stack: StackContext, foundation: Foundation, edge: Edge, database: Database | undefined): Map<string, Service> {
+/** The services that take requests (workers: program/workers.ts), callees first. */
+function deployServices(stack: StackContext, foundation: Foundation, edge: Edge, database: Database | undefined, messaging: Messaging | undefined): Map<string, Service> {
     const deployed = new Map<string, Service>();
-    for (const service of stack.order) {
+    for (const service of stack.order.filter((s) => s.kind !== "worker")) {
         // deployOrder put every callee first.
         const calls = service.calls.map((callee) => deployed.get(callee)!.asCallee());
-        deployed.set(service.name, deployService(service, stack, { foundation, edge, database, calls }));
+        const created = deployService(service, stack, { foundation, edge, database, messaging, calls });
+        grantPublishing(messaging, service, created);
+        deployed.set(service.name, created);
     }
     return deployed;
 }
@@ -301,7 +315,7 @@ function deployServices(stack: StackContext, foundation: Foundation, edge: Edge,
 function deployService(
     service: CatalogService,
     { settings, catalog, names, opts }: StackContext,
-    { foundation, edge, database, calls }: { foundation: Foundation; edge: Edge; database?: Database; calls: Callee[] },
+    { foundation, edge, database, messaging, calls }: { foundation: Foundation; edge: Edge; database?: Database; messaging?: Messaging; calls: Callee[] },
 ): Service {
     const { cluster, network, logsKey } = foundation;
     const protect = settings.deletionProtection;
@@ -336,7 +350,7 @@ function deployService(
             memory: size.memory,
             desiredCount: size.desiredCount,
             maxCount: size.maxCount,
-            environment: { ...serviceEnvironment(service, catalog, { addressOf: serviceConnectAddress }), ...client?.environment },
+            environment: { ...serviceEnvironment(service, catalog, { addressOf: serviceConnectAddress }), ...client?.environment, ...messagingEnv(messaging, service) },
             ...secretArgs(settings.secrets[service.name] ?? [], client),
             secretNamePrefix: names.serviceSecretPrefix(service.name),
             // A test stack's secrets go at once with it; a retained stack's stay recoverable for 30 days.
@@ -372,9 +386,10 @@ function createDashboard({ settings, catalog, names, opts }: StackContext, { clu
         clusterName: cluster.clusterName,
         loadBalancerArnSuffix: loadBalancer.arnSuffix,
         containerInsights: settings.containerInsights,
-        services: catalog.map((s) => ({
+        // Workers have no ALB or Service Connect traffic to graph; their queues' alarms watch them.
+        services: catalog.filter((s) => s.kind !== "worker").map((s) => ({
             name: s.name,
-            kind: s.kind,
+            kind: s.kind as RequestKind,
             serviceName: services.get(s.name)!.fargate.serviceName,
             targetGroupArnSuffixes: services.get(s.name)!.fargate.targetGroupArnSuffixes,
             discoveryName: s.kind === "backend" ? s.name : undefined,

@@ -13,6 +13,7 @@ import type { Cluster } from "../components/service/cluster";
 import type { Service } from "../components/service/service";
 import type { CatalogService } from "../catalog";
 import type { DeployedJob } from "./jobs";
+import type { Worker } from "../components/messaging/worker";
 
 /** What `pulumi stack output services` shows for each service. */
 export interface ServiceOutput {
@@ -84,18 +85,19 @@ export function outputsOf(
         pipeline?: DeployAccess;
         database?: Database;
         services: Map<string, Service>;
+        workers: Map<string, Worker>;
         dashboard: Dashboard;
         jobs: readonly DeployedJob[];
     },
 ): BerthOutputs {
-    const { loadBalancer, network, cluster, alarmTopic, pipeline, database, services, dashboard, jobs } = parts;
+    const { loadBalancer, network, cluster, alarmTopic, pipeline, database, services, workers, dashboard, jobs } = parts;
     return {
         url: domain
             ? pulumi.output(`https://${domain}`)
             : pulumi.interpolate`${loadBalancer.scheme}://${loadBalancer.dnsName}`,
         vpcId: network.vpcId,
         clusterName: cluster.clusterName,
-        services: Object.fromEntries(catalog.map((s) => [s.name, serviceOutput(s, services.get(s.name)!)])),
+        services: Object.fromEntries(catalog.map((s) => [s.name, s.kind === "worker" ? workerOutput(workers.get(s.name)!) : serviceOutput(s, services.get(s.name)!)])),
         pipeline: pipeline && {
             deployRoleArn: pipeline.deployRoleArn,
             previewRoleArn: pipeline.previewRoleArn,
@@ -113,6 +115,17 @@ export function outputsOf(
         jobs: Object.fromEntries(jobs.map(({ name, job, image, schedule }) => [name, {
             stateMachineArn: job.stateMachineArn, schedule, logGroupName: job.logGroupName, commit: image.commit,
         }])),
+    };
+}
+
+function workerOutput(worker: Worker): ServiceOutput {
+    return {
+        kind: "worker",
+        repositoryUrl: worker.image.repositoryUrl,
+        imageTag: worker.image.tag,
+        commit: worker.image.commit,
+        logGroupName: worker.service.logGroupName,
+        serviceName: worker.service.serviceName,
     };
 }
 

@@ -10,6 +10,8 @@ import { catalog as defaultCatalog, databaseEnvironment, deployOrder, jobs as de
 import { startLocalJobs, type LocalJobs } from "./localJobs";
 import { Client } from "pg";
 import { EXIT_ADDRESS_IN_USE } from "@berth/kit/listen";
+import { catalogTopics, messagingEnvironment } from "../catalog/messaging";
+import { startBroker, type LocalBroker } from "./localBroker";
 import { startEmbeddedPostgres } from "./embeddedPostgres";
 import { reservePort, waitHealthy, type PortReservation } from "./net";
 
@@ -79,6 +81,8 @@ export interface LocalSystem {
     services: LocalService[];
     /** Where the services keep their data, for people (no password); undefined when none declares the database. */
     database?: string;
+    /** The topics and workers' queues (scripts/localBroker.ts); undefined when no service publishes. */
+    broker?: LocalBroker;
     /** Present when a route requires authentication and the environment brought no `AUTH_*` settings. */
     credentials?: DevCredentials;
     /**
@@ -172,7 +176,11 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalSyste
         for (const s of services) {
             const count = s.gateway ? 1 : options.instances?.[s.name] ?? 1;
             const list: number[] = [];
-            for (let i = 0; i < count; i++) {
+            // A worker listens on no port: it is reached through its queue.
+            for (let i = 0; i < count && s.kind === "worker"; i++) {
+                list.push(0);
+            }
+            for (let i = 0; i < count && s.kind !== "worker"; i++) {
                 const reservation = await reserve(s.gateway ? gatewayPort : 0);
                 held.set(`${s.name}/${i}`, reservation);
                 list.push(reservation.port);
@@ -184,6 +192,18 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalSyste
         throw err;
     }
     const addresses = (s: CatalogService) => ports.get(s.name)!.map((p) => `http://127.0.0.1:${p}`);
+    let broker: LocalBroker | undefined;
+    try {
+        broker = catalogTopics(services).length > 0 ? await startBroker(services) : undefined;
+    } catch (err) {
+        await releaseAll();
+        throw err;
+    }
+    // A worker's address is its queue's: its health there says whether it polls (scripts/localBroker.ts).
+    const urlOf = (s: CatalogService, index: number) => (s.kind === "worker" && broker ? broker.queueUrl(s.name) : addresses(s)[index]);
+    const messagingEnv = (s: CatalogService) => (broker
+        ? messagingEnvironment<string>(s, { topic: (t) => broker!.topicUrl(t), queue: (w) => broker!.queueUrl(w) }, JSON.stringify)
+        : {});
     const baseEnv = { ...process.env, ...options.env };
     const guarded = services.some((s) => s.auth !== "none");
     const credentials = guarded && !baseEnv.AUTH_ISSUER && !baseEnv.AUTH_API_KEYS ? await devCredentials() : undefined;
@@ -196,6 +216,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalSyste
         });
     } catch (err) {
         await releaseAll();
+        await broker?.close();
         throw err;
     }
     let jobs: LocalJobs | undefined;
@@ -204,6 +225,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalSyste
         await releaseAll();
         await Promise.all(started.map((s) => stopProcess(s.process)));
         await database?.stop();
+        await broker?.close();
     };
 
     const launch = async (service: CatalogService, index: number): Promise<LocalService> => {
@@ -214,6 +236,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalSyste
             ...process.env,
             ...serviceEnvironment(service, services, { addressOf: addresses, port: ports.get(service.name)![index], behindLoadBalancer: false }),
             ...database?.environment(service),
+            ...messagingEnv(service),
             HOST: "127.0.0.1",
             ...options.env,
             // Made up only when neither the environment nor `options.env` brought AUTH_* settings.
@@ -227,7 +250,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalSyste
         const label = ports.get(service.name)!.length > 1 ? `${service.name}.${index}` : service.name;
         prefixLines(label, child.stdout!, output, options.logSink);
         prefixLines(label, child.stderr!, output, options.logSink);
-        return { service, index, url: addresses(service)[index], process: child };
+        return { service, index, url: urlOf(service, index), process: child };
     };
     const healthy = (s: LocalService) => waitHealthy(`${s.url}${s.service.healthPath}`, {
         timeoutMs: options.startTimeoutMs ?? 30_000,
@@ -293,6 +316,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalSyste
         url: gateway.url,
         services: started,
         database: database?.description,
+        broker,
         credentials,
         stop,
         restart: async (name, index = 0) => {

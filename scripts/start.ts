@@ -76,6 +76,9 @@ async function main(): Promise<void> {
         const next = system.jobs!.next.get(name);
         console.log(`  ${name.padEnd(10)} job, next run ${next ? next.toISOString() : "on demand only"} (now: npx berth job run ${name} --local)`);
     }
+    if (system.broker) {
+        console.log(`  messaging  ${system.broker.url} (GET /queues/<worker> for a queue's depth, /queues/<worker>/dead-letters for its failures)`);
+    }
     console.log(`  traces     ${traces === undefined
         ? "off (set OTEL_EXPORTER_OTLP_ENDPOINT, or OTEL_TRACES_EXPORTER=console)"
         : traces.kind === "console" ? "printed by each service (OTEL_TRACES_EXPORTER=console)" : `OTLP ${traces.protocol} to ${traces.url}`}`);

@@ -56,7 +56,11 @@ describe("service catalogue", () => {
             assert.match(dockerfile, new RegExp(`^ARG SERVICE=${service.name}$`, "m"), "the Dockerfile builds another service");
             assert.match(dockerfile, /^ARG BASE_IMAGE=node:\d+-bookworm-slim$/m);
             assert.match(dockerfile, /^USER 10001:10001$/m);
-            assert.match(dockerfile, new RegExp(`^EXPOSE ${service.port}$`, "m"));
+            if (service.kind === "worker") {
+                assert.doesNotMatch(dockerfile, /^(EXPOSE|HEALTHCHECK)\b/m, "a worker listens on no port");
+            } else {
+                assert.match(dockerfile, new RegExp(`^EXPOSE ${service.port}$`, "m"));
+            }
         });
 
         it(`builds ${service.name}'s image for any platform on the build machine's own: every RUN on $BUILDPLATFORM, none in the final stage`, () => {

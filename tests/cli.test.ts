@@ -156,6 +156,13 @@ describe("berth command line", () => {
             assert.doesNotMatch(text, /password=|"password"/i);
         });
 
+        it("shows what a worker consumes where other services show their routes", async () => {
+            const outputs = { ...OUTPUTS, services: { ...OUTPUTS.services, "product-events": { kind: "worker", repositoryUrl: "111122223333.dkr.ecr.eu-west-1.amazonaws.com/product-events", imageTag: "0a1b2c3-build7", commit: "0a1b2c3", logGroupName: "/berth/dev/product-events", serviceName: "product-events-service-1a2b3c4" } } };
+            const h = harness({ stack: fakeStack({ outputs: async () => outputs as never }) });
+            assert.strictEqual(await run(["show"], h.deps), 0);
+            assert.match(h.out.join("\n"), /product-events +worker +consumes product-changed from its queue +0a1b2c3/);
+        });
+
         it("gives the same facts as JSON with --json", async () => {
             const h = harness();
             assert.strictEqual(await run(["show", "--json"], h.deps), 0);
@@ -252,6 +259,25 @@ describe("berth command line", () => {
             assert.match(text, /10\.0\.1\.5:8080 unhealthy \(Target\.FailedHealthChecks\)/);
             assert.match(text, /berth-dev-api-5xx-rate in ALARM since 2026-12-03T11:58:00.000Z/);
             assert.doesNotMatch(text, /api-admin/);
+        });
+
+        it("reports a worker's queue alarms, which are all the alarms it has", async () => {
+            const outputs = { ...OUTPUTS, services: { "product-events": { kind: "worker", repositoryUrl: "111122223333.dkr.ecr.eu-west-1.amazonaws.com/product-events", imageTag: "0a1b2c3-build7", commit: "0a1b2c3", logGroupName: "/berth/dev/product-events", serviceName: "product-events-service-1a2b3c4" } } };
+            const aws = fakeAws({
+                ecs: healthyEcs({ "product-events-service-1a2b3c4": ecsService("product-events-service-1a2b3c4") }),
+                cloudwatch: {
+                    describeAlarms: async () => ({ MetricAlarms: [
+                        { AlarmName: "berth-dev-product-events-dead-letters", StateUpdatedTimestamp: at("2026-12-03T12:00:00Z") },
+                        // A backend's alarm name under the same prefix is no worker's.
+                        { AlarmName: "berth-dev-product-events-tasks-below-desired" },
+                    ] }) as never,
+                },
+            });
+            const h = harness({ aws, stack: fakeStack({ outputs: async () => outputs as never }) });
+            assert.strictEqual(await run(["status", "product-events"], h.deps), 1);
+            const text = h.out.join("\n");
+            assert.match(text, /^product-events \(worker, ECS service product-events-service-1a2b3c4\): UNHEALTHY: alarm berth-dev-product-events-dead-letters$/m);
+            assert.doesNotMatch(text, /tasks-below-desired/);
         });
 
         it("exits 1 when the current deployment FAILED", async () => {

@@ -19,6 +19,8 @@ import { SIDECAR_MEMORY } from "../core/taskContainers";
 import { freePort, waitHealthy } from "../scripts/net";
 import { catalog, databaseEnvironment, deployOrder, healthCheckCommand, serviceEnvironment, type CatalogService } from "../catalog";
 import { anyTestDatabase, type TestDatabase } from "./support/database";
+import { messagingEnvironment } from "../catalog/messaging";
+import { startBroker, type LocalBroker } from "../scripts/localBroker";
 
 const ROOT = path.resolve(__dirname, "..");
 const STAND_IN = "berth-node-base:local";
@@ -53,6 +55,8 @@ describe("container images", function () {
     const ports = new Map<string, number>();
     let gatewayUrl = "";
     let database: TestDatabase | undefined;
+    /** The topics and queues the containers reach on the host's loopback, as `npm start` gives them. */
+    let broker: LocalBroker | undefined;
 
     before(async function () {
         const info = await docker(["info", "--format", "{{.ServerVersion}}"], 15_000);
@@ -82,11 +86,14 @@ describe("container images", function () {
             host: db.hostname, port: db.port || "5432", name: db.pathname.slice(1),
             user: decodeURIComponent(db.username), password: decodeURIComponent(db.password),
         };
+        broker = await startBroker(catalog);
+        const messaging = (s: CatalogService) => messagingEnvironment<string>(s, { topic: (t) => broker!.topicUrl(t), queue: (w) => broker!.queueUrl(w) }, JSON.stringify);
         // Callees first, as `pulumi up` deploys them.
         for (const s of deployOrder(catalog)) {
             const env = {
                 ...serviceEnvironment(s, catalog, { addressOf: address, port: ports.get(s.name) }),
                 ...databaseEnvironment(s, connection),
+                ...messaging(s),
                 HOST: "127.0.0.1",
             };
             await mustDocker([
@@ -94,7 +101,8 @@ describe("container images", function () {
                 ...Object.entries(env).flatMap(([k, v]) => ["-e", `${k}=${v}`]),
                 image(s),
             ]);
-            await waitHealthy(`${address(s)}${s.healthPath}`, { timeoutMs: 30_000 });
+            // A worker answers no HTTP: it is up once it polls its queue.
+            await waitHealthy(s.kind === "worker" ? `${broker.queueUrl(s.name)}/health` : `${address(s)}${s.healthPath}`, { timeoutMs: 30_000 });
         }
         gatewayUrl = address(catalog.find((s) => s.gateway)!);
     });
@@ -105,6 +113,7 @@ describe("container images", function () {
             await docker(["rmi", "-f", image(s)]);
         }
         await database?.drop();
+        await broker?.close();
     });
 
     it("answers /users and /products through the gateway's container", async () => {
@@ -126,8 +135,23 @@ describe("container images", function () {
         assert.strictEqual((await missing.json() as { error: { code: string } }).error.code, "not_found");
     });
 
+    it("delivers the products container's events to the worker's container", async () => {
+        const worker = catalog.find((s) => s.kind === "worker")!;
+        const product = { sku: "BOX-EVT-01", name: "An event from a container", priceCents: 1, currency: "EUR", stock: 1 };
+        const created = await fetch(`${gatewayUrl}/products`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(product) });
+        assert.strictEqual(created.status, 201);
+        const { id } = await created.json() as { id: number };
+        const deadline = Date.now() + 30_000;
+        let logs = "";
+        while (!new RegExp(`"productId":${id}[,}]`).test(logs) && Date.now() < deadline) {
+            await new Promise((r) => setTimeout(r, 200));
+            logs = (await docker(["logs", container(worker)])).stdout;
+        }
+        assert.match(logs, new RegExp(`"type":"product.created","productId":${id}[,}]`), `the worker logged:\n${logs}`);
+    });
+
     it("passes the container health check that ECS runs", async () => {
-        for (const s of catalog) {
+        for (const s of catalog.filter((x) => x.kind !== "worker")) {
             // ECS runs each task on its catalogue port; here they share the host's network, so each has its own.
             const command = healthCheckCommand({ ...s, port: ports.get(s.name)! });
             const run = await docker(["exec", container(s), ...command.slice(1)]);
@@ -145,7 +169,7 @@ describe("container images", function () {
                 "ls -d /app/node_modules/typescript /app/node_modules/ts-node /app/node_modules/mocha /app/node_modules/@pulumi /app/node_modules/@electric-sql 2>/dev/null; true"]);
             assert.strictEqual(found, "", `${s.name} ships sources or dev dependencies:\n${found}`);
             const exposed = await mustDocker(["inspect", "--format", "{{json .Config.ExposedPorts}}", image(s)]);
-            assert.match(exposed, /"8080\/tcp"/);
+            assert.match(exposed, s.kind === "worker" ? /^null$/ : /"8080\/tcp"/);
         }
     });
 

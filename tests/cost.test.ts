@@ -163,6 +163,37 @@ describe("the monthly cost estimate", () => {
         });
     });
 
+    describe("topics and workers", () => {
+        it("has no messaging line and one KMS key fewer without a service that publishes", () => {
+            const none = resolveCatalog(declarations.filter((d) => d.kind !== "worker").map(({ publishes: _publishes, ...rest }) => rest));
+            for (const stack of shippedStacks()) {
+                const e = estimate(stack, {}, none);
+                assert.deepStrictEqual(e.items.filter((i) => i.group === "messaging").map((i) => i.id), [], stack);
+                close(cost(estimate(stack), "kms") - cost(e, "kms"), PRICES.kms.keyMonth, `${stack}: the topics' and queues' key`);
+            }
+        });
+
+        it("prices prod's million events: publishes, SNS's data keys, and per event a send, a receive and a delete beside the workers' long polls", () => {
+            // prod: 1,000,000 publishes × $0.50/million + 2 × 2,628,000 s / 300 s = 17,520 KMS requests × $0.03/10,000.
+            close(cost(estimate("prod"), "sns"), 0.5 + 0.05256, "sns");
+            // 3,000,000 requests for the events + 2 tasks × 2,628,000 s / 20 s = 262,800 empty receives, × $0.40/million.
+            close(cost(estimate("prod", { "berth:services": JSON.stringify({ "product-events": { desiredCount: 2 } }) }), "sqs"), 3.2628 * 0.4, "sqs");
+            // A second worker on the same topic doubles the event requests and adds its polls.
+            const two = resolveCatalog([...declarations, { name: "mailer", kind: "worker", subscribes: ["product-changed"] }]);
+            const prod = (services: readonly CatalogService[]) => estimate("prod", { "berth:services": JSON.stringify({ "product-events": { desiredCount: 1 }, mailer: { desiredCount: 1 } }) }, services);
+            close(cost(prod(two), "sqs"), (6_000_000 + 2 * 131_400) / 1e6 * 0.4, "two workers");
+        });
+
+        it("takes SNS's and SQS's free million off only for a stack alone in its account", () => {
+            const dev = estimate("dev");
+            // 10,000 publishes, all free; 17,520 KMS requests remain.
+            close(cost(dev, "sns"), 0.05256, "sns");
+            assert.strictEqual(cost(dev, "sqs"), 0, "30,000 + 131,400 requests, under the free million");
+            const shared = estimateCost(settingsOf("dev"), catalog, { ...USAGE_ASSUMPTIONS.test, aloneInAccount: false });
+            close(cost(shared, "sqs"), 0.16140 * 0.4, "sqs without the free tier");
+        });
+    });
+
     describe("the database", () => {
         it("has no line without a service that declares it, and no secret when nothing else stores one", () => {
             const none = resolveCatalog(declarations.map(({ database: _database, ...rest }) => rest));

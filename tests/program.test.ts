@@ -116,11 +116,13 @@ for (const { stack, edge, title } of VARIANTS) {
         let outputs: Awaited<ReturnType<typeof runBerth>>["outputs"];
         let settings: Settings;
         // What the stack deploys: with the ALB edge, no gateway, and the routed backends public.
-        const deployed = deployedCatalog(catalog, edge);
+        const everything = deployedCatalog(catalog, edge);
+        // The public services and backends; workers have tests of their own (tests/workers.test.ts).
+        const deployed = everything.filter((s) => s.kind !== "worker");
         const usesDatabase = deployed.some((s) => s.database !== undefined);
-        /** The services' alarms: all but the NAT instance's, whose actions are EC2's. */
+        /** The services' alarms: all but the NAT instance's, whose actions are EC2's, and the workers' queues'. */
         // Jobs' alarms: tests/jobs.test.ts.
-        const serviceAlarms = () => h.ofType(T.alarm).filter((a) => a.inputs.namespace !== "AWS/EC2" && !jobs.some((j) => a.inputs.name === `berth-${stack}-${j.name}-failed`));
+        const serviceAlarms = () => h.ofType(T.alarm).filter((a) => a.inputs.namespace !== "AWS/EC2" && a.inputs.namespace !== "AWS/SQS" && !jobs.some((j) => a.inputs.name === `berth-${stack}-${j.name}-failed`));
 
         before(async () => {
             const config = { ...stackConfig(stack), ...(edge === "alb" ? { "berth:edge": "alb" } : {}) };
@@ -359,7 +361,7 @@ for (const { stack, edge, title } of VARIANTS) {
         it("runs every service in the private subnets without a public IP, with circuit-breaker rollback", () => {
             const privateIds = h.ofType(T.subnet).filter((s) => s.name.includes("-private-")).map(idOf).sort();
             const services = h.ofType(T.service);
-            assert.strictEqual(services.length, deployed.length);
+            assert.strictEqual(services.length, everything.length);
             for (const svc of services) {
                 const net = svc.inputs.networkConfiguration;
                 assert.deepStrictEqual([...net.subnets].sort(), privateIds, `${svc.name} is not in the private subnets`);

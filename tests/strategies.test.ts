@@ -406,6 +406,6 @@ describe("rollout strategies in the whole program", () => {
         const alarm = h.one(T.alarm, "api-alarms-unhealthy-targets").inputs;
         assert.strictEqual(alarm.metricQueries.filter((q: any) => q.metric).length, 2, "both of the gateway's target groups");
         assert.deepStrictEqual(h.ofType(T.check).map((c) => [c.name, c.inputs.strategy]).sort(),
-            [["api-deployment", "canary"], ["products-deployment", "rolling"], ["users-deployment", "linear"]]);
+            [["api-deployment", "canary"], ["product-events-deployment", "rolling"], ["products-deployment", "rolling"], ["users-deployment", "linear"]]);
     });
 });

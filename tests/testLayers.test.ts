@@ -30,6 +30,8 @@ const NOT_UNIT: Record<string, string> = {
     "services/products/test/products.test.ts": "PostgreSQL",
     "services/retention/test/retention.test.ts": "PostgreSQL",
     "services/users/test/users.test.ts": "PostgreSQL",
+    "services/products/test/events.test.ts": "PostgreSQL",
+    "tests/workersLocal.test.ts": "starts the local run",
 };
 
 /** What .mocharc.json's spec globs match, as regular expressions. */

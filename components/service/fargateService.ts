@@ -57,6 +57,8 @@ export class FargateService extends pulumi.ComponentResource {
     public readonly securityGroupId: pulumi.Output<string>;
     public readonly logGroupName: pulumi.Output<string>;
     public readonly taskDefinitionArn: pulumi.Output<string>;
+    /** The task role's name, for grants made beside the service (a publisher's topics: components/messaging/). */
+    public readonly taskRoleName: pulumi.Output<string>;
     /** Public services only. */
     public readonly targetGroupArn?: pulumi.Output<string>;
     /** Public services only: `targetgroup/<name>/<id>`, the dimension of its ALB metrics. */
@@ -97,6 +99,7 @@ export class FargateService extends pulumi.ComponentResource {
         this.securityGroupId = network.securityGroup.id;
         this.logGroupName = task.logGroup.name;
         this.taskDefinitionArn = task.taskDefinition.arn;
+        this.taskRoleName = task.taskRole.name;
         this.targetGroupArn = route?.targetGroup.arn;
         this.targetGroupArnSuffix = route?.targetGroup.arnSuffix;
         this.targetGroupArnSuffixes = route ? [route.targetGroup.arnSuffix, route.shift.alternateTargetGroup.arnSuffix] : undefined;

@@ -109,6 +109,8 @@ const T = {
     topic: "aws:sns/topic:Topic",
     topicPolicy: "aws:sns/topicPolicy:TopicPolicy",
     stateMachine: "aws:sfn/stateMachine:StateMachine",
+    queue: "aws:sqs/queue:Queue",
+    queuePolicy: "aws:sqs/queuePolicy:QueuePolicy",
 } as const;
 
 /** Where AWS documents a managed rule's evaluation. */
@@ -835,6 +837,36 @@ export const RULES: Rule[] = [
         evaluate: (p) => (statements(p.inputs.policy).some((s) => s.Effect === "Allow" &&
             list(s.Action).some((a) => /^kms:(Decrypt|ReEncryptFrom|\*)$|^\*$/.test(String(a))) && list(s.Resource).includes("*"))
             ? "NON_COMPLIANT" : "COMPLIANT"),
+    },
+
+    // SQS (the workers' queues): FSBP SQS.1, SQS.3, and the managed rule on dead-letter queues
+    {
+        id: "sqs-queue-encrypted",
+        sources: ["FSBP SQS.1 (awsdocs/aws-security-hub-user-guide, doc_source/sqs-controls.md)"],
+        types: [T.queue],
+        condition: "NON_COMPLIANT unless the queue is encrypted at rest (a KMS key, or SQS-managed SSE)",
+        evaluate: (q) => (q.inputs.kmsMasterKeyId || q.inputs.sqsManagedSseEnabled === true ? "COMPLIANT" : "NON_COMPLIANT"),
+    },
+    {
+        id: "sqs-queue-no-public-access",
+        sources: ["FSBP SQS.3"],
+        types: [T.queue],
+        condition: "NON_COMPLIANT if the queue's access policy allows anyone (principal * without a condition fixing the account or source)",
+        evaluate: (q, all) => (all.ofType(T.queuePolicy).filter((p) => p.inputs.queueUrl === q.outputs.url).some((p) => statements(p.inputs.policy).some(publicStatement))
+            ? "NON_COMPLIANT" : "COMPLIANT"),
+    },
+    {
+        id: "sqs-queue-dlq-check",
+        sources: ["AWS Config managed rule (https://docs.aws.amazon.com/config/latest/developerguide/sqs-queue-dlq-check.html)", "Control Tower CT.SQS.PR.1"],
+        types: [T.queue],
+        condition: "NON_COMPLIANT unless the queue redrives to a dead-letter queue; a dead-letter queue itself, which declares who may redrive to it (RedriveAllowPolicy), is exempt, as Control Tower's CT.SQS.PR.1 reads it",
+        evaluate: (q) => {
+            if (json(q.inputs.redriveAllowPolicy)?.redrivePermission !== undefined) {
+                return "COMPLIANT";
+            }
+            const redrive = json(q.inputs.redrivePolicy);
+            return redrive?.deadLetterTargetArn && Number(redrive.maxReceiveCount) >= 1 ? "COMPLIANT" : ["NON_COMPLIANT", "no redrive policy"];
+        },
     },
 
     // Step Functions (the restart after a rotation): FSBP StepFunctions.1

@@ -188,6 +188,8 @@ function computed(type: string, name: string, inputs: Record<string, any>): Reco
             return { ...base, arn: `arn:aws:ecs:${REGION}:${ACCOUNT}:service/berth-cluster/${physical}` };
         case "aws:sfn/stateMachine:StateMachine":
             return { ...base, arn: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${physical}` };
+        case "aws:sqs/queue:Queue":
+            return { ...base, url: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/${physical}` };
         case "aws:ecr/repository:Repository":
             return { ...base, registryId: ACCOUNT, repositoryUrl: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/${physical}` };
         case "random:index/randomId:RandomId":

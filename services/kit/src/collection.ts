@@ -13,6 +13,24 @@ export interface CollectionOptions<T extends { id: number }, New> {
     itemSchema: object;
     /** JSON schema of a POST body. */
     createSchema: object;
+    /**
+     * Called once a record is created or deleted, before the answer: e.g. to publish an event. It runs after
+     * the change is stored, so a failure here is logged and the answer stays the change's own.
+     * @default none
+     */
+    changed?: (change: RecordChange<T>) => Promise<void>;
+}
+
+/** A stored change of a collection: the record created, or the id deleted. */
+export type RecordChange<T> = { action: "created"; id: number; record: T } | { action: "deleted"; id: number };
+
+/** Runs the `changed` hook; its failure is logged, never the request's. */
+async function notify<T>(options: { changed?: (change: RecordChange<T>) => Promise<void> }, change: RecordChange<T>, log: { error(obj: object, msg: string): void }): Promise<void> {
+    try {
+        await options.changed?.(change);
+    } catch (err) {
+        log.error({ err, change: { action: change.action, id: change.id } }, "the change is stored, but its notification failed");
+    }
 }
 
 const CANONICAL_ID = /^[1-9][0-9]{0,15}$/;
@@ -93,6 +111,7 @@ export function collection<T extends { id: number }, New>(app: FastifyInstance, 
             handler: async (req, reply) => {
                 try {
                     const created = await repository.create(req.body as New);
+                    await notify(options, { action: "created", id: created.id, record: created }, req.log);
                     return reply.code(201).header("location", `${path}/${created.id}`).send(created);
                 } catch (err) {
                     if (err instanceof DuplicateError) {
@@ -121,6 +140,7 @@ export function collection<T extends { id: number }, New>(app: FastifyInstance, 
                 if (!await repository.delete(id)) {
                     return reply.code(404).send(errorBody(404, `No ${noun} with id ${id}`, req.id));
                 }
+                await notify(options, { action: "deleted", id }, req.log);
                 return reply.code(204).send();
             },
         },

@@ -167,3 +167,16 @@ function fail(problems: string[]): void {
  */
 export const AUTH_MODES = ["none", "jwt", "apiKey"] as const;
 export type AuthMode = (typeof AUTH_MODES)[number];
+
+/**
+ * The topics a service may publish to, as JSON from topic name to where it is: an SNS topic ARN in AWS,
+ * `http://127.0.0.1:<port>/topics/<name>` under `npm start` (set by catalog/messaging.ts and the local run,
+ * read by the kit's messaging client).
+ * @example {"product-changed":"arn:aws:sns:eu-west-1:123456789012:berth-dev-product-changed"}
+ */
+export const TOPICS_VARIABLE = "BERTH_TOPICS";
+
+/**
+ * A worker's queue: an SQS queue URL in AWS, `http://127.0.0.1:<port>/queues/<worker>` under `npm start`.
+ */
+export const QUEUE_VARIABLE = "BERTH_QUEUE_URL";

@@ -1,4 +1,4 @@
-export { collection, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, parseId, parsePage, type CollectionOptions } from "./collection";
+export { collection, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, parseId, parsePage, type CollectionOptions, type RecordChange } from "./collection";
 export { acceptedRequestId, describeViolations, errorBody, errorCode, HttpError, type ErrorBody, type SchemaViolation } from "./errors";
 export {
     CONNECT_TIMEOUT_MS, Database, DatabaseUnavailableError, isUnavailable, MIGRATION_TIMEOUT_MS, QUERY_TIMEOUT_MS,

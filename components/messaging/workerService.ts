@@ -1,0 +1,310 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { CheckIdentity } from "../../core/awsIdentity";
+import { describeFargateMemory, isFargateSize } from "../../core/fargate";
+import type { Platform } from "../../core/platform";
+import { DEPLOYMENT_MAXIMUM_PERCENT, DEPLOYMENT_MINIMUM_HEALTHY_PERCENT } from "../../core/rollout";
+import { ecsDeploymentConfiguration } from "../../core/rolloutStrategy";
+import { deploymentCheckTimeout, rolloutTimeline } from "../../core/rolloutTimeline";
+import type { ScaleSchedule } from "../../core/schedule";
+import { childName } from "../../core/naming";
+import { createAutoscaling, SCALING_COOLDOWNS } from "../service/autoscaling";
+import { DeploymentCheck } from "../service/deploymentCheck";
+import { capacityProviderStrategy, serviceRevision } from "../service/fargateService";
+import { createTaskDefinition } from "../service/taskDefinition";
+
+/**
+ * The backlog per task the worker's scaling keeps: AWS's "acceptable backlog per instance" is the latency a
+ * message may wait divided by the time one takes to process
+ * (https://docs.aws.amazon.com/autoscaling/ec2/userguide/as-using-sqs-queue.html): about a minute's wait at
+ * about a second per message.
+ */
+export const BACKLOG_PER_TASK = 60;
+
+type MetricQuery = aws.types.input.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetric;
+
+/**
+ * The queue's visible messages over the service's running tasks, AWS's "Example: Amazon SQS queue backlog
+ * per task" for Application Auto Scaling in metric math
+ * (https://docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-target-tracking-metric-math.html).
+ * The running tasks are the sample count of the service's `CPUUtilization`, as for the request-count scaling
+ * (autoscaling.ts), which needs no Container Insights.
+ */
+export function backlogPerTaskQuery(queueName: pulumi.Input<string>, clusterName: pulumi.Input<string>, serviceName: pulumi.Input<string>): MetricQuery[] {
+    return [
+        {
+            id: "visible",
+            returnData: false,
+            metricStat: {
+                metric: { namespace: "AWS/SQS", metricName: "ApproximateNumberOfMessagesVisible", dimensions: [{ name: "QueueName", value: queueName }] },
+                stat: "Sum",
+            },
+        },
+        {
+            id: "tasks",
+            returnData: false,
+            metricStat: {
+                metric: {
+                    namespace: "AWS/ECS",
+                    metricName: "CPUUtilization",
+                    dimensions: [{ name: "ClusterName", value: clusterName }, { name: "ServiceName", value: serviceName }],
+                },
+                stat: "SampleCount",
+            },
+        },
+        { id: "backlogPerTask", label: "Queue backlog per task", returnData: true, expression: "visible / tasks" },
+    ];
+}
+
+export interface WorkerServiceArgs {
+    /** The cluster the service runs in. */
+    cluster: { arn: pulumi.Input<string>; name: pulumi.Input<string> };
+    /** The VPC of the subnets. */
+    vpcId: pulumi.Input<string>;
+    /** Private subnets, one per AZ. Tasks never get a public IP. */
+    subnetIds: pulumi.Input<string>[];
+    /**
+     * What the tasks need before they start: the private subnets' routes to the NAT (`Network.privateRoutes`).
+     * @default []
+     */
+    egressRoutes?: pulumi.Resource[];
+    /** The image to run, pinned to its digest. */
+    image: pulumi.Input<string>;
+    /** The task definition family, e.g. `berth-dev-product-events`. */
+    family: string;
+    /**
+     * The image's CPU architecture.
+     * @default "linux/amd64"
+     */
+    platform?: Platform;
+    /** Task CPU units; with `memory`, a pair Fargate accepts. */
+    cpu: number;
+    /** Task memory in MiB. */
+    memory: number;
+    /** Tasks to run; the autoscaling floor. */
+    desiredCount: number;
+    /**
+     * The autoscaling ceiling. Above `desiredCount`: target tracking on the queue's backlog per task and on CPU.
+     * @default desiredCount
+     */
+    maxCount?: number;
+    /**
+     * Scheduled changes of the floor and ceiling (see schedule.ts).
+     * @default []
+     */
+    schedules?: readonly ScaleSchedule[];
+    /**
+     * The backlog per task the scaling keeps.
+     * @default BACKLOG_PER_TASK
+     */
+    backlogPerTask?: number;
+    /** Environment variables of the container: the queue's URL and any topics' ARNs among them. */
+    environment: Record<string, pulumi.Input<string>>;
+    /**
+     * The container health check, in ECS's form. A worker answers no HTTP, so there is none unless declared.
+     * @default none
+     */
+    healthCheckCommand?: string[];
+    /** The queue it consumes: its name (the scaling metric's dimension) and the task role's policy on it. */
+    queue: { name: pulumi.Input<string>; consumePolicy: pulumi.Input<string> };
+    /**
+     * The task role's policy to publish to the worker's own topics, when it publishes.
+     * @default none
+     */
+    publishPolicy?: pulumi.Input<string>;
+    /** The CloudWatch Logs group for the container's output. */
+    logGroupName: string;
+    /** Days the logs are kept. */
+    logRetentionDays: number;
+    /**
+     * The KMS key that encrypts the log group.
+     * @default CloudWatch Logs' own encryption
+     */
+    logKmsKeyArn?: pulumi.Input<string>;
+    /** The non-root `uid:gid` the container runs as. */
+    user: string;
+    /**
+     * Tags of the task definition and the service, passed on to the tasks.
+     * @default {}
+     */
+    tags?: Record<string, pulumi.Input<string>>;
+    /** @default false */
+    protectLogs?: boolean;
+    /** @default false */
+    retainLogs?: boolean;
+    /** The region, for the awslogs driver and the deployment check. */
+    region: string;
+    /** @default the AWS SDK's default credentials */
+    awsIdentity?: CheckIdentity;
+    /**
+     * Fail `pulumi up` unless each deployment completes (`DeploymentCheck`).
+     * @default true
+     */
+    verifyDeployment?: boolean;
+    /**
+     * Where the tasks run (see `FargateServiceArgs.capacity`).
+     * @default everything on on-demand FARGATE
+     */
+    capacity?: { onDemandBase: number; spotPercent: number };
+    /** @default false */
+    enableExecuteCommand?: boolean;
+    /** Traces through the ADOT collector sidecar. @default none */
+    tracing?: { sampleRatio: number };
+    /** The permissions boundary of its roles. @default none */
+    permissionsBoundary?: pulumi.Input<string>;
+    /**
+     * The IAM path of the roles this creates (the stack's, `/<project>/<stack>/`, which the pipeline's deploy
+     * role may write under).
+     * @default none: the provider's default path
+     */
+    rolePath?: string;
+}
+
+/**
+ * A worker on Fargate (AWS Copilot's Worker Service): the same task definition, roles, log group, private
+ * subnets without public IP, circuit breaker and deployment check as every service, without a port, a load
+ * balancer or a Service Connect endpoint.
+ *
+ * Creates: the task definition with its log group and roles (`createTaskDefinition`), the task role allowed
+ * exactly its queue (and its own topics when it publishes); a security group with egress only (nothing
+ * connects to a worker); the ECS service, rolling, with the circuit breaker rolling back; a deployment check;
+ * and, when `maxCount` exceeds `desiredCount` or a schedule applies, Application Auto Scaling tracking the
+ * queue's backlog per task beside CPU.
+ */
+export class WorkerService extends pulumi.ComponentResource {
+    public readonly serviceName: pulumi.Output<string>;
+    public readonly serviceArn: pulumi.Output<string>;
+    public readonly logGroupName: pulumi.Output<string>;
+    public readonly taskRoleName: pulumi.Output<string>;
+    public readonly securityGroupId: pulumi.Output<string>;
+    /** Resolves once the service's deployment completed. */
+    public readonly ready: pulumi.Resource;
+
+    constructor(name: string, args: WorkerServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("berth:messaging:WorkerService", name, {}, opts);
+        validate(name, args);
+        const maxCount = args.maxCount ?? args.desiredCount;
+        const schedules = args.schedules ?? [];
+        const autoscaled = maxCount > args.desiredCount || schedules.length > 0;
+        const task = createTaskDefinition(name, {
+            family: args.family,
+            cpu: args.cpu,
+            memory: args.memory,
+            platform: args.platform,
+            region: args.region,
+            logGroupName: args.logGroupName,
+            logRetentionDays: args.logRetentionDays,
+            logKmsKeyArn: args.logKmsKeyArn,
+            user: args.user,
+            tags: args.tags,
+            container: { name, image: args.image, environment: args.environment, healthCheckCommand: args.healthCheckCommand },
+            tracing: args.tracing,
+            execCommand: args.enableExecuteCommand,
+            protectLogs: args.protectLogs,
+            retainLogs: args.retainLogs,
+            permissionsBoundary: args.permissionsBoundary,
+            rolePath: args.rolePath,
+        }, this);
+        const grants = [new aws.iam.RolePolicy(childName(name, "consume-policy"), { role: task.taskRole.name, policy: args.queue.consumePolicy }, { parent: this })];
+        if (args.publishPolicy !== undefined) {
+            grants.push(new aws.iam.RolePolicy(childName(name, "publish-policy"), { role: task.taskRole.name, policy: args.publishPolicy }, { parent: this }));
+        }
+        const securityGroup = new aws.ec2.SecurityGroup(childName(name, "sg"), {
+            vpcId: args.vpcId,
+            description: `${name}: a worker, reached by nothing`,
+        }, { parent: this });
+        // Tasks pull their image and call SQS, SNS and KMS through the NAT.
+        const egress = new aws.vpc.SecurityGroupEgressRule(childName(name, "out"), {
+            securityGroupId: securityGroup.id,
+            description: "Outbound to anywhere",
+            ipProtocol: "-1",
+            cidrIpv4: "0.0.0.0/0",
+        }, { parent: this });
+
+        const rollout = { strategy: "rolling" } as const;
+        const ignoreChanges = autoscaled ? ["desiredCount"] : [];
+        const verify = args.verifyDeployment ?? true;
+        const inputs: aws.ecs.ServiceArgs = {
+            cluster: args.cluster.arn,
+            taskDefinition: task.taskDefinition.arn,
+            desiredCount: args.desiredCount,
+            capacityProviderStrategies: capacityProviderStrategy(args.capacity ?? { onDemandBase: 0, spotPercent: 0 }),
+            forceNewDeployment: true,
+            platformVersion: "LATEST",
+            networkConfiguration: { subnets: args.subnetIds, securityGroups: [securityGroup.id], assignPublicIp: false },
+            deploymentConfiguration: ecsDeploymentConfiguration(rollout),
+            deploymentCircuitBreaker: { enable: true, rollback: true },
+            enableExecuteCommand: args.enableExecuteCommand ?? false,
+            deploymentMinimumHealthyPercent: DEPLOYMENT_MINIMUM_HEALTHY_PERCENT,
+            deploymentMaximumPercent: DEPLOYMENT_MAXIMUM_PERCENT,
+            tags: args.tags,
+            propagateTags: "SERVICE",
+            enableEcsManagedTags: true,
+            waitForSteadyState: !verify,
+        };
+        const service = new aws.ecs.Service(childName(name, "service"), inputs, {
+            parent: this,
+            // Tasks need their egress rule and the NAT route to pull the image, and their grants to consume at start.
+            dependsOn: [egress, ...(args.egressRoutes ?? []), ...grants],
+            ignoreChanges,
+        });
+        if (autoscaled) {
+            const scaling = createAutoscaling(name, {
+                clusterName: args.cluster.name,
+                serviceName: service.name,
+                minCount: args.desiredCount,
+                maxCount,
+                schedules,
+            }, this);
+            new aws.appautoscaling.Policy(childName(name, "backlog-scaling"), {
+                policyType: "TargetTrackingScaling",
+                serviceNamespace: scaling.target.serviceNamespace,
+                scalableDimension: scaling.target.scalableDimension,
+                resourceId: scaling.target.resourceId,
+                targetTrackingScalingPolicyConfiguration: {
+                    customizedMetricSpecification: { metrics: backlogPerTaskQuery(args.queue.name, args.cluster.name, service.name) },
+                    targetValue: args.backlogPerTask ?? BACKLOG_PER_TASK,
+                    ...SCALING_COOLDOWNS,
+                },
+            }, { parent: this });
+        }
+        const timeline = rolloutTimeline({ rollout, kind: "worker", deploymentAlarms: false });
+        this.ready = verify
+            ? new DeploymentCheck(childName(name, "deployment"), {
+                region: args.region,
+                identity: args.awsIdentity,
+                cluster: args.cluster.name,
+                service: service.name,
+                taskDefinitionArn: task.taskDefinition.arn,
+                serviceRevision: serviceRevision(inputs, ignoreChanges),
+                strategy: rollout.strategy,
+                timeoutSeconds: deploymentCheckTimeout(timeline),
+            }, { parent: this, dependsOn: [service] })
+            : service;
+        this.serviceName = service.name;
+        this.serviceArn = service.arn;
+        this.logGroupName = task.logGroup.name;
+        this.taskRoleName = task.taskRole.name;
+        this.securityGroupId = securityGroup.id;
+        this.registerOutputs({ serviceName: this.serviceName, logGroupName: this.logGroupName });
+    }
+}
+
+function validate(name: string, args: WorkerServiceArgs): void {
+    const where = `WorkerService "${name}"`;
+    if (!isFargateSize(args.cpu, args.memory)) {
+        throw new Error(`${where}: cpu ${args.cpu} with memory ${args.memory} is not a Fargate size; ${describeFargateMemory(args.cpu)}`);
+    }
+    if (!Number.isInteger(args.desiredCount) || args.desiredCount < 1) {
+        throw new Error(`${where}: "desiredCount" is ${args.desiredCount}; allowed: a whole number of at least 1, since the backlog per task divides by the running tasks`);
+    }
+    if ((args.maxCount ?? args.desiredCount) < args.desiredCount) {
+        throw new Error(`${where}: "maxCount" ${args.maxCount} is below "desiredCount" ${args.desiredCount}`);
+    }
+    if (args.backlogPerTask !== undefined && !(args.backlogPerTask > 0)) {
+        throw new Error(`${where}: "backlogPerTask" is ${args.backlogPerTask}; allowed: a number above 0`);
+    }
+    if (args.subnetIds.length === 0) {
+        throw new Error(`${where}: "subnetIds" is empty`);
+    }
+}
