@@ -285,7 +285,7 @@ describe("jobs", () => {
             assert.deepStrictEqual(metrics, [["AWS/States", "ExecutionsFailed", machine.outputs.arn], ["AWS/States", "ExecutionsTimedOut", machine.outputs.arn]]);
             assert.strictEqual(alarm.inputs.name, "berth-dev-retention-failed");
             assert.strictEqual(alarm.inputs.treatMissingData, "notBreaching");
-            const topic = all.find((r) => r.type === "aws:sns/topic:Topic")!;
+            const topic = all.find((r) => r.type === "aws:sns/topic:Topic" && r.parentType === "berth:alarms:AlarmTopic")!;
             assert.deepStrictEqual(alarm.inputs.alarmActions, [topic.outputs.arn]);
         });
 

@@ -28,6 +28,9 @@ const SERVICE_PARTS = [IMAGE, FARGATE, ALARMS];
 const JOB = "berth:jobs:Job";
 const JOB_PARTS = [IMAGE, "berth:jobs:ScheduledJob"];
 const jobNames = new Set(jobs.map((j) => j.name));
+const WORKER = "berth:messaging:Worker";
+const WORKER_PARTS = [IMAGE, "berth:messaging:WorkerService"];
+const workerNames = new Set(catalog.filter((s) => s.kind === "worker").map((s) => s.name));
 
 const T = {
     vpc: "aws:ec2/vpc:Vpc",
@@ -184,7 +187,12 @@ for (const { stack, edge, title } of VARIANTS) {
                 if (r.type.startsWith("berth:") || r.type === T.provider || r.type === T.guard) {
                     // A service's image, Fargate service and alarms belong to its `Service`; the rest sit at the root.
                     // A job's image and scheduled job belong to its `Job`.
-                    const owner = jobNames.has(r.name) && JOB_PARTS.includes(r.type) ? JOB : SERVICE_PARTS.includes(r.type) ? SERVICE : undefined;
+                    // A worker's image and Fargate service belong to its `Worker`.
+                    const owner = jobNames.has(r.name) && JOB_PARTS.includes(r.type)
+                        ? JOB
+                        : workerNames.has(r.name) && WORKER_PARTS.includes(r.type)
+                          ? WORKER
+                          : SERVICE_PARTS.includes(r.type) ? SERVICE : undefined;
                     assert.strictEqual(r.parentType, owner, `${r.type} ${r.name} sits at the stack's root`);
                     continue;
                 }
