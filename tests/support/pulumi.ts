@@ -6,7 +6,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import * as path from "path";
-import { isDeepStrictEqual } from "util";
 import { readStackConfig, shippedStacks as shippedStackFiles } from "../../scripts/stackConfig";
 import type { BerthOutputs } from "../../program";
 import { catalog, type CatalogService } from "../../catalog";
@@ -14,6 +13,27 @@ import { catalog, type CatalogService } from "../../catalog";
 // Internal, but the only way to know that every registration has reached the mocks.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
+
+/**
+ * Pulumi tags every promise it makes with the stack where it was made (`debuggablePromise`, in
+ * @pulumi/pulumi runtime/debuggable.js: `new Error().stack`), thousands per program run, and prints them only
+ * for leaked promises when `PULUMI_DEBUG_PROMISE_LEAKS` is set. Taking and formatting those stacks was most of
+ * the unit tests' time; without that variable the tests take none (the promise and its leak check unchanged).
+ */
+if (!process.env.PULUMI_DEBUG_PROMISE_LEAKS) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const debuggable = require("@pulumi/pulumi/runtime/debuggable") as { debuggablePromise<T>(p: Promise<T>, ctx: unknown): Promise<T> };
+    const tagged = debuggable.debuggablePromise;
+    debuggable.debuggablePromise = <T>(p: Promise<T>, ctx: unknown): Promise<T> => {
+        const limit = Error.stackTraceLimit;
+        Error.stackTraceLimit = 0;
+        try {
+            return tagged(p, ctx);
+        } finally {
+            Error.stackTraceLimit = limit;
+        }
+    };
+}
 
 export const ACCOUNT = "123456789012";
 export const REGION = "us-east-1";
@@ -375,15 +395,35 @@ type BerthRun = { h: Harness; outputs: pulumi.Unwrap<BerthOutputs> };
  */
 const runs = new Map<string, Promise<BerthRun>>();
 
-/** The key of a run's inputs; undefined when the services carry more than JSON can hold (then the run is not shared). */
-function runKey(config: Record<string, string>, options: RunBerthOptions): string | undefined {
-    const services = options.services ?? catalog;
-    const json = JSON.stringify(services);
-    if (!isDeepStrictEqual(JSON.parse(json), services)) {
-        return undefined;
+/**
+ * Plain data as text that tells every distinct value apart (a key set to `undefined` from a missing one, as the
+ * program can); undefined when the value holds anything else (a function, a class instance), which text cannot.
+ */
+function canonical(value: unknown): string | undefined {
+    if (value === undefined) {
+        return "undefined";
     }
-    const sorted = Object.keys(config).sort().map((k) => [k, config[k]]);
-    return JSON.stringify([sorted, options.stack ?? "dev", options.zones, options.hostedZones, options.logGroups, [...(options.secretKeys ?? [])].sort(), json]);
+    if (value === null || typeof value === "string" || typeof value === "boolean" || (typeof value === "number" && Number.isFinite(value))) {
+        return JSON.stringify(value);
+    }
+    if (Array.isArray(value)) {
+        const items = value.map(canonical);
+        return items.includes(undefined) ? undefined : `[${items.join(",")}]`;
+    }
+    if (typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
+        const entries = Object.keys(value).sort().map((k) => {
+            const text = canonical((value as Record<string, unknown>)[k]);
+            return text === undefined ? undefined : `${JSON.stringify(k)}:${text}`;
+        });
+        return entries.includes(undefined) ? undefined : `{${entries.join(",")}}`;
+    }
+    return undefined;
+}
+
+/** The key of a run's inputs; undefined when they carry more than plain data (then the run is not shared). */
+export function runKey(config: Record<string, string>, options: RunBerthOptions = {}): string | undefined {
+    return canonical([config, options.stack ?? "dev", options.zones, options.hostedZones, options.logGroups,
+        [...(options.secretKeys ?? [])].sort(), options.services ?? catalog]);
 }
 
 /**

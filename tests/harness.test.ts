@@ -1,0 +1,46 @@
+/** The mock harness itself (tests/support/pulumi.ts): what lets the Pulumi tests share runs and run fast. */
+import * as assert from "assert";
+import { catalog } from "../catalog";
+import { runKey, stackConfig } from "./support/pulumi";
+
+describe("the mock harness", () => {
+    it("shares one program run between the tests that ask for the same inputs, the shipped catalogue's included", () => {
+        const dev = stackConfig("dev");
+        assert.notStrictEqual(runKey(dev, { stack: "dev" }), undefined, "no run of the shipped catalogue is shared");
+        const reordered = Object.fromEntries(Object.entries(dev).reverse());
+        assert.strictEqual(runKey(reordered, { stack: "dev" }), runKey(dev, { stack: "dev" }));
+        assert.strictEqual(runKey(dev, { secretKeys: ["b", "a"] }), runKey(dev, { secretKeys: ["a", "b"] }));
+    });
+
+    it("runs again for inputs the program can tell apart", () => {
+        const dev = stackConfig("dev");
+        const service = { ...catalog[0], subdomain: undefined };
+        const { subdomain: _, ...withoutSubdomain } = service;
+        const keys = [
+            runKey(dev, { stack: "dev" }),
+            runKey(dev, { stack: "prod" }),
+            runKey({ ...dev, "berth:natStrategy": "single" }, { stack: "dev" }),
+            runKey(dev, { stack: "dev", secretKeys: ["berth:secrets"] }),
+            runKey(dev, { stack: "dev", zones: ["us-east-1a", "us-east-1b"] }),
+            runKey(dev, { stack: "dev", services: [service] }),
+            runKey(dev, { stack: "dev", services: [withoutSubdomain as typeof service] }),
+        ];
+        assert.ok(keys.every((k) => k !== undefined));
+        assert.strictEqual(new Set(keys).size, keys.length, "two distinct inputs share a run");
+    });
+
+    it("takes no stack trace for each promise Pulumi makes (PULUMI_DEBUG_PROMISE_LEAKS unset)", async () => {
+        assert.strictEqual(process.env.PULUMI_DEBUG_PROMISE_LEAKS, undefined, "run without PULUMI_DEBUG_PROMISE_LEAKS");
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { debuggablePromise } = require("@pulumi/pulumi/runtime/debuggable") as { debuggablePromise<T>(p: Promise<T>, ctx: unknown): Promise<T> };
+        const made = Promise.resolve(1);
+        assert.strictEqual(await debuggablePromise(made, "a test"), 1);
+        assert.strictEqual((made as unknown as { _debugStackTrace: string })._debugStackTrace, "Error");
+        assert.ok(Error.stackTraceLimit > 0, "stack traces are gone for good");
+    });
+
+    it("shares no run whose services hold more than plain data", () => {
+        const odd = { ...catalog[0], healthCheck: () => "/health" } as unknown as (typeof catalog)[number];
+        assert.strictEqual(runKey({}, { services: [odd] }), undefined);
+    });
+});
