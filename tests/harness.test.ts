@@ -1,7 +1,8 @@
 /** The mock harness itself (tests/support/pulumi.ts): what lets the Pulumi tests share runs and run fast. */
 import * as assert from "assert";
 import { catalog } from "../catalog";
-import { runKey, stackConfig } from "./support/pulumi";
+import { sourceVersion } from "../core/buildContext";
+import { ROOT, runKey, stackConfig } from "./support/pulumi";
 
 describe("the mock harness", () => {
     it("shares one program run between the tests that ask for the same inputs, the shipped catalogue's included", () => {
@@ -37,6 +38,27 @@ describe("the mock harness", () => {
         assert.strictEqual(await debuggablePromise(made, "a test"), 1);
         assert.strictEqual((made as unknown as { _debugStackTrace: string })._debugStackTrace, "Error");
         assert.ok(Error.stackTraceLimit > 0, "stack traces are gone for good");
+    });
+
+    it("asks git for each service's source version in this repository once, and a copy each time", () => {
+        const { context, dockerfile } = catalog[0].build;
+        const first = sourceVersion(ROOT, context, dockerfile);
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const processes = require("child_process") as { execFileSync: typeof import("child_process").execFileSync };
+        const spawn = processes.execFileSync;
+        let spawned = 0;
+        processes.execFileSync = ((...args: Parameters<typeof spawn>) => {
+            spawned++;
+            return spawn(...args);
+        }) as typeof spawn;
+        try {
+            const again = sourceVersion(ROOT, context, dockerfile);
+            assert.deepStrictEqual(again, first);
+            assert.notStrictEqual(again, first);
+        } finally {
+            processes.execFileSync = spawn;
+        }
+        assert.strictEqual(spawned, 0);
     });
 
     it("shares no run whose services hold more than plain data", () => {

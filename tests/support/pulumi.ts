@@ -9,6 +9,7 @@ import * as path from "path";
 import { readStackConfig, shippedStacks as shippedStackFiles } from "../../scripts/stackConfig";
 import type { BerthOutputs } from "../../program";
 import { catalog, type CatalogService } from "../../catalog";
+import type { SourceVersion } from "../../core/buildContext";
 
 // Internal, but the only way to know that every registration has reached the mocks.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -40,6 +41,25 @@ export const REGION = "us-east-1";
 export const ROOT = path.resolve(__dirname, "..", "..");
 /** The hosted zone the mocks know by default: example.com. */
 export const HOSTED_ZONE_ID = "Z0123456789EXAMPLE";
+
+/**
+ * Each service's source version, read once: the program asks git for it on every run (two `git` processes per
+ * service, about a tenth of a second), and no test changes this repository's files while the tests run.
+ * Any other root (the repositories tests/buildContext.test.ts builds and changes) is read every time.
+ */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const buildContext = require("../../core/buildContext") as { sourceVersion(root: string, context: string, dockerfile: string): SourceVersion };
+const readVersion = buildContext.sourceVersion;
+const versions = new Map<string, SourceVersion>();
+buildContext.sourceVersion = (root, context, dockerfile) => {
+    if (path.resolve(root) !== ROOT) {
+        return readVersion(root, context, dockerfile);
+    }
+    const key = JSON.stringify([context, dockerfile]);
+    const version = versions.get(key) ?? readVersion(root, context, dockerfile);
+    versions.set(key, version);
+    return { ...version };
+};
 
 export interface Recorded {
     type: string;
