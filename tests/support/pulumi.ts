@@ -6,6 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import * as path from "path";
+import * as v8 from "v8";
 import { readStackConfig, shippedStacks as shippedStackFiles } from "../../scripts/stackConfig";
 import type { BerthOutputs } from "../../program";
 import { catalog, type CatalogService } from "../../catalog";
@@ -413,7 +414,7 @@ type BerthRun = { h: Harness; outputs: pulumi.Unwrap<BerthOutputs> };
  * nothing else (no environment variable; its build contexts do not change while the tests run), so one run per
  * distinct input serves every test that asks for it: most tests read the same few stacks.
  */
-const runs = new Map<string, Promise<BerthRun>>();
+const runs = new Map<string, Promise<Buffer>>();
 
 /**
  * Plain data as text that tells every distinct value apart (a key set to `undefined` from a missing one, as the
@@ -476,15 +477,16 @@ export async function runBerth(config: Record<string, string>, options: RunBerth
     const key = runKey(config, options);
     let run = key === undefined ? undefined : runs.get(key);
     if (run === undefined) {
-        run = runOnce(config, options);
+        // Kept serialized: outside the JavaScript heap, dozens of runs cost the garbage collector nothing to keep.
+        run = runOnce(config, options).then(({ h, outputs }) => v8.serialize({ resources: h.resources, calls: h.calls, invokes: h.invokes, outputs }));
         if (key !== undefined) {
             runs.set(key, run);
         }
     }
-    const { h, outputs } = await run;
+    const { resources, calls, invokes, outputs } = v8.deserialize(await run) as Pick<Harness, "resources" | "calls" | "invokes"> & Pick<BerthRun, "outputs">;
     const copy = new Harness(options);
-    copy.resources.push(...structuredClone(h.resources));
-    copy.calls.push(...h.calls);
-    copy.invokes.push(...structuredClone(h.invokes));
-    return { h: copy, outputs: structuredClone(outputs) };
+    copy.resources.push(...resources);
+    copy.calls.push(...calls);
+    copy.invokes.push(...invokes);
+    return { h: copy, outputs };
 }
