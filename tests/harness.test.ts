@@ -2,7 +2,7 @@
 import * as assert from "assert";
 import { catalog } from "../catalog";
 import { sourceVersion } from "../core/buildContext";
-import { ROOT, runKey, stackConfig } from "./support/pulumi";
+import { ROOT, runBerth, runKey, stackConfig } from "./support/pulumi";
 
 describe("the mock harness", () => {
     it("shares one program run between the tests that ask for the same inputs, the shipped catalogue's included", () => {
@@ -59,6 +59,18 @@ describe("the mock harness", () => {
             processes.execFileSync = spawn;
         }
         assert.strictEqual(spawned, 0);
+    });
+
+    it("hands each test a copy of a shared run of its own, so that what one test changes no other test reads", async () => {
+        const first = await runBerth(stackConfig("dev"));
+        const before = JSON.stringify(first.h.resources[0]);
+        first.h.resources[0].inputs.changedByTest = true;
+        first.h.resources.pop();
+        first.outputs.url = "changed by a test";
+        const second = await runBerth(stackConfig("dev"));
+        assert.strictEqual(second.h.resources.length, first.h.resources.length + 1);
+        assert.strictEqual(JSON.stringify(second.h.resources[0]), before);
+        assert.notStrictEqual(second.outputs.url, "changed by a test");
     });
 
     it("shares no run whose services hold more than plain data", () => {
