@@ -11,6 +11,7 @@ import { loadSettings, PRESETS, type Preset } from "../config";
 import { catalog, declarations, resolveCatalog } from "../catalog";
 import { evaluateRules, failingRules, relaxedRules, RULES, type Finding } from "./support/awsRules";
 import { HOSTED_ZONE_ID, runBerth, shippedStacks, stackConfig } from "./support/pulumi";
+import { T } from "./support/types";
 
 /** `prod` as a team runs it once it has set its domain (docs/deploy.md, "HTTPS and domains"). */
 function prodWithDomain(): Record<string, string> {
@@ -87,7 +88,7 @@ describe("AWS's own rules", () => {
         it(`prod with its domain passes every rule with ${strategy} deployments of the gateway and the backends`, async () => {
             const services = Object.fromEntries(catalog.filter((s) => s.kind !== "worker").map((s) => [s.name, { rollout: strategy }]));
             const { h } = await runBerth({ ...prodWithDomain(), "berth:services": JSON.stringify(services) }, { stack: "prod" });
-            assert.ok(h.ofType("aws:iam/role:Role").some((r) => r.name === "api-traffic-role"), "the run did not shift traffic");
+            assert.ok(h.ofType(T.role).some((r) => r.name === "api-traffic-role"), "the run did not shift traffic");
             const found = evaluateRules(h.resources);
             assert.deepStrictEqual(failingRules(found), [], explain(found));
         });

@@ -14,10 +14,11 @@ import { Network } from "../components/network/network";
 import { ServiceImage } from "../components/service/serviceImage";
 import { serviceArgs } from "./support/fargate";
 import { Harness, promiseOf } from "./support/pulumi";
+import { T } from "./support/types";
 
 const SOURCE = { commit: "3f2c1a9d04be7c55aa8e0f1b2c3d4e5f60718293", dirty: false, contentHash: "ab".repeat(32) };
 
-const CHECK = "pulumi-nodejs:dynamic/berth:DeploymentCheck";
+const CHECK = T.check;
 
 async function mocked(): Promise<Harness> {
     const h = new Harness();
@@ -33,11 +34,11 @@ describe("components", () => {
             const network = new Network("net", { region: "us-east-1", cidrBlock: "10.1.0.0/16", availabilityZones: ["a", "b", "c"] });
             assert.strictEqual(network.natGatewayCount, 1);
             await h.settle();
-            assert.strictEqual(h.ofType("aws:ec2/natGateway:NatGateway").length, 1);
-            assert.strictEqual(h.ofType("aws:ec2/eip:Eip").length, 1);
-            const privateRoutes = h.ofType("aws:ec2/route:Route").filter((r) => r.name.startsWith("net-private-default-"));
+            assert.strictEqual(h.ofType(T.nat).length, 1);
+            assert.strictEqual(h.ofType(T.eip).length, 1);
+            const privateRoutes = h.ofType(T.route).filter((r) => r.name.startsWith("net-private-default-"));
             assert.deepStrictEqual(privateRoutes.map((r) => r.inputs.natGatewayId), ["net-nat-0-id", "net-nat-0-id", "net-nat-0-id"]);
-            assert.deepStrictEqual(h.ofType("aws:ec2/subnet:Subnet").map((s) => [s.name, s.inputs.cidrBlock, s.inputs.availabilityZone]), [
+            assert.deepStrictEqual(h.ofType(T.subnet).map((s) => [s.name, s.inputs.cidrBlock, s.inputs.availabilityZone]), [
                 ["net-public-0", "10.1.0.0/19", "a"], ["net-public-1", "10.1.32.0/19", "b"], ["net-public-2", "10.1.64.0/19", "c"],
                 ["net-private-0", "10.1.96.0/19", "a"], ["net-private-1", "10.1.128.0/19", "b"], ["net-private-2", "10.1.160.0/19", "c"],
             ]);
@@ -47,9 +48,9 @@ describe("components", () => {
             const h = await mocked();
             new Network("net", { region: "us-east-1", cidrBlock: "10.1.0.0/16", availabilityZones: ["a", "b"], nat: "perAz" });
             await h.settle();
-            const nats = h.ofType("aws:ec2/natGateway:NatGateway");
+            const nats = h.ofType(T.nat);
             assert.deepStrictEqual(nats.map((n) => n.inputs.subnetId), ["net-public-0-id", "net-public-1-id"]);
-            const privateRoutes = h.ofType("aws:ec2/route:Route").filter((r) => r.name.startsWith("net-private-default-"));
+            const privateRoutes = h.ofType(T.route).filter((r) => r.name.startsWith("net-private-default-"));
             assert.deepStrictEqual(privateRoutes.map((r) => r.inputs.natGatewayId), ["net-nat-0-id", "net-nat-1-id"]);
         });
 
@@ -58,7 +59,7 @@ describe("components", () => {
             const network = new Network("net", { region: "us-east-1", cidrBlock: "10.1.0.0/16", availabilityZones: ["a", "b"] });
             new LoadBalancer("lb", { vpcId: network.vpcId, subnetIds: network.publicSubnetIds, publicRoutes: network.publicRoutes });
             await h.settle();
-            const alb = h.one("aws:lb/loadBalancer:LoadBalancer", "lb-alb");
+            const alb = h.one(T.alb, "lb-alb");
             for (const name of ["net-igw", "net-public-default", "net-public-rta-0", "net-public-rta-1"]) {
                 assert.ok(alb.dependsOn.some((d) => d.endsWith(`::${name}`)), `the ALB does not wait for ${name}: ${alb.dependsOn}`);
             }
@@ -70,13 +71,13 @@ describe("components", () => {
             const h = await mocked();
             new Network("net", { region: "eu-central-1", cidrBlock: "10.1.0.0/16", availabilityZones: ["a", "b", "c"] });
             await h.settle();
-            const endpoint = h.one("aws:ec2/vpcEndpoint:VpcEndpoint", "net-s3");
+            const endpoint = h.one(T.endpoint, "net-s3");
             assert.strictEqual(endpoint.inputs.serviceName, "com.amazonaws.eu-central-1.s3");
             assert.strictEqual(endpoint.inputs.vpcEndpointType, "Gateway");
             assert.strictEqual(endpoint.inputs.vpcId, "net-vpc-id");
-            const associated = h.ofType("aws:ec2/vpcEndpointRouteTableAssociation:VpcEndpointRouteTableAssociation");
+            const associated = h.ofType(T.endpointAssociation);
             assert.ok(associated.every((a) => a.inputs.vpcEndpointId === "net-s3-id"));
-            const privateTables = h.ofType("aws:ec2/routeTable:RouteTable").filter((t) => t.name.startsWith("net-private-rt-")).map((t) => `${t.name}-id`);
+            const privateTables = h.ofType(T.routeTable).filter((t) => t.name.startsWith("net-private-rt-")).map((t) => `${t.name}-id`);
             assert.strictEqual(privateTables.length, 3);
             assert.deepStrictEqual(associated.map((a) => a.inputs.routeTableId).sort(), privateTables.sort(), "S3 must be routed from exactly the private route tables");
         });
@@ -86,9 +87,9 @@ describe("components", () => {
             const network = new Network("net", { region: "us-east-1", cidrBlock: "10.1.0.0/16", availabilityZones: ["a", "b"], nat: "instance", natInstanceType: "t4g.micro" });
             assert.strictEqual(network.natGatewayCount, 0);
             await h.settle();
-            assert.deepStrictEqual(h.ofType("aws:ec2/natGateway:NatGateway"), []);
-            assert.deepStrictEqual(h.ofType("aws:ec2/eip:Eip"), []);
-            const instance = h.one("aws:ec2/instance:Instance", "net-nat-instance");
+            assert.deepStrictEqual(h.ofType(T.nat), []);
+            assert.deepStrictEqual(h.ofType(T.eip), []);
+            const instance = h.one(T.instance, "net-nat-instance");
             assert.strictEqual(instance.inputs.instanceType, "t4g.micro");
             assert.strictEqual(instance.inputs.sourceDestCheck, false);
             assert.strictEqual(instance.inputs.subnetId, "net-public-0-id", "a NAT instance needs the Internet gateway's route");
@@ -98,18 +99,18 @@ describe("components", () => {
             assert.ok(h.calls.includes("aws:ssm/getParameter:getParameter"));
             assert.match(instance.inputs.userData, /net\.ipv4\.ip_forward=1/);
             assert.match(instance.inputs.userData, /-j MASQUERADE/);
-            assert.ok(h.waitsFor(instance, h.one("aws:ec2/internetGateway:InternetGateway", "net-igw")));
+            assert.ok(h.waitsFor(instance, h.one(T.igw, "net-igw")));
             // Its user data installs packages over the Internet at launch: the public subnet's route must exist by then.
-            for (const [type, name] of [["aws:ec2/route:Route", "net-public-default"], ["aws:ec2/routeTableAssociation:RouteTableAssociation", "net-public-rta-0"]]) {
+            for (const [type, name] of [[T.route, "net-public-default"], [T.association, "net-public-rta-0"]]) {
                 assert.ok(h.waitsFor(instance, h.one(type, name)), `the NAT instance starts before ${name}`);
             }
 
-            const sg = h.one("aws:ec2/securityGroup:SecurityGroup", "net-nat-sg");
+            const sg = h.one(T.sg, "net-nat-sg");
             assert.deepStrictEqual(instance.inputs.vpcSecurityGroupIds, [`${sg.name}-id`]);
-            const ingress = h.ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter((r) => r.inputs.securityGroupId === `${sg.name}-id`);
+            const ingress = h.ofType(T.ingress).filter((r) => r.inputs.securityGroupId === `${sg.name}-id`);
             assert.deepStrictEqual(ingress.map((r) => r.inputs.cidrIpv4), ["10.1.0.0/16"], "the NAT instance answers only the VPC");
 
-            const privateRoutes = h.ofType("aws:ec2/route:Route").filter((r) => r.name.startsWith("net-private-default-"));
+            const privateRoutes = h.ofType(T.route).filter((r) => r.name.startsWith("net-private-default-"));
             assert.strictEqual(privateRoutes.length, 2);
             for (const route of privateRoutes) {
                 assert.match(route.inputs.networkInterfaceId, /^eni-[0-9a-f]{17}$/);
@@ -122,8 +123,8 @@ describe("components", () => {
             const topic = "arn:aws:sns:eu-west-1:123456789012:alarms";
             new Network("net", { region: "eu-west-1", cidrBlock: "10.1.0.0/16", availabilityZones: ["a", "b"], nat: "instance", alarmTopicArn: topic });
             await h.settle();
-            const instance = h.one("aws:ec2/instance:Instance", "net-nat-instance");
-            const alarms = h.ofType("aws:cloudwatch/metricAlarm:MetricAlarm");
+            const instance = h.one(T.instance, "net-nat-instance");
+            const alarms = h.ofType(T.alarm);
             const byMetric = new Map(alarms.map((a) => [a.inputs.metricName, a.inputs]));
             assert.deepStrictEqual([...byMetric.keys()].sort(), ["StatusCheckFailed_Instance", "StatusCheckFailed_System"]);
             assert.deepStrictEqual(byMetric.get("StatusCheckFailed_System")!.alarmActions, ["arn:aws:automate:eu-west-1:ec2:recover", topic]);
@@ -136,7 +137,7 @@ describe("components", () => {
                 assert.strictEqual(alarm.threshold, 0);
             }
             // A stopped instance fails no status check: the stack declares it running, so `pulumi up --refresh` starts it.
-            const state = h.one("aws:ec2transitgateway/instanceState:InstanceState", "net-nat-running");
+            const state = h.one(T.instanceState, "net-nat-running");
             assert.deepStrictEqual([state.inputs.instanceId, state.inputs.state], [`${instance.name}-id`, "running"]);
         });
 
@@ -144,8 +145,8 @@ describe("components", () => {
             const h = await mocked();
             new Network("net", { region: "us-east-1", cidrBlock: "10.1.0.0/16", availabilityZones: ["a", "b"] });
             await h.settle();
-            assert.deepStrictEqual(h.ofType("aws:cloudwatch/metricAlarm:MetricAlarm"), []);
-            assert.deepStrictEqual(h.ofType("aws:ec2transitgateway/instanceState:InstanceState"), []);
+            assert.deepStrictEqual(h.ofType(T.alarm), []);
+            assert.deepStrictEqual(h.ofType(T.instanceState), []);
         });
 
         it("adds isolated subnets in a secondary range with a route table of their own, after the range is associated", async () => {
@@ -155,18 +156,18 @@ describe("components", () => {
             await h.settle();
             const association = h.one("aws:ec2/vpcIpv4CidrBlockAssociation:VpcIpv4CidrBlockAssociation", "net-isolated-cidr");
             assert.deepStrictEqual([association.inputs.vpcId, association.inputs.cidrBlock], ["net-vpc-id", "10.2.0.0/24"]);
-            const isolated = h.ofType("aws:ec2/subnet:Subnet").filter((s) => s.name.startsWith("net-isolated-"));
+            const isolated = h.ofType(T.subnet).filter((s) => s.name.startsWith("net-isolated-"));
             assert.deepStrictEqual(isolated.map((s) => [s.name, s.inputs.cidrBlock, s.inputs.availabilityZone, s.inputs.tags["berth:subnet"]]), [
                 ["net-isolated-0", "10.2.0.0/25", "a", "isolated"], ["net-isolated-1", "10.2.0.128/25", "b", "isolated"],
             ]);
             for (const subnet of isolated) {
                 assert.ok(h.waitsFor(subnet, association), `${subnet.name} is created before its range exists`);
             }
-            const tables = h.ofType("aws:ec2/routeTableAssociation:RouteTableAssociation").filter((a) => a.name.startsWith("net-isolated-rta-"));
+            const tables = h.ofType(T.association).filter((a) => a.name.startsWith("net-isolated-rta-"));
             assert.deepStrictEqual(tables.map((a) => [a.inputs.subnetId, a.inputs.routeTableId]), [
                 ["net-isolated-0-id", "net-isolated-rt-id"], ["net-isolated-1-id", "net-isolated-rt-id"],
             ]);
-            assert.deepStrictEqual(h.ofType("aws:ec2/route:Route").filter((r) => r.inputs.routeTableId === "net-isolated-rt-id"), []);
+            assert.deepStrictEqual(h.ofType(T.route).filter((r) => r.inputs.routeTableId === "net-isolated-rt-id"), []);
         });
 
         it("carves isolated subnets from the VPC's free blocks without a secondary range, and adds none unless asked", async () => {
@@ -175,7 +176,7 @@ describe("components", () => {
             new Network("bare", { region: "us-east-1", cidrBlock: "10.9.0.0/16", availabilityZones: ["a", "b"] });
             await h.settle();
             assert.deepStrictEqual(h.ofType("aws:ec2/vpcIpv4CidrBlockAssociation:VpcIpv4CidrBlockAssociation"), []);
-            assert.deepStrictEqual(h.ofType("aws:ec2/subnet:Subnet").filter((s) => s.name.startsWith("net-isolated-")).map((s) => s.inputs.cidrBlock),
+            assert.deepStrictEqual(h.ofType(T.subnet).filter((s) => s.name.startsWith("net-isolated-")).map((s) => s.inputs.cidrBlock),
                 ["10.1.255.0/26", "10.1.255.64/26", "10.1.255.128/26"]);
             assert.deepStrictEqual(h.resources.filter((r) => r.name.startsWith("bare-isolated")), []);
         });
@@ -203,11 +204,11 @@ describe("components", () => {
             const h = await mocked();
             new Cluster("c", { namespace: "berth-test", containerInsights: true });
             await h.settle();
-            assert.strictEqual(h.one("aws:servicediscovery/httpNamespace:HttpNamespace", "c-namespace").inputs.name, "berth-test");
-            const cluster = h.one("aws:ecs/cluster:Cluster", "c-cluster");
+            assert.strictEqual(h.one(T.httpNamespace, "c-namespace").inputs.name, "berth-test");
+            const cluster = h.one(T.cluster, "c-cluster");
             assert.deepStrictEqual(cluster.inputs.settings, [{ name: "containerInsights", value: "enabled" }]);
             assert.match(cluster.inputs.serviceConnectDefaults.namespace, /:berth-test$/);
-            const capacity = h.one("aws:ecs/clusterCapacityProviders:ClusterCapacityProviders", "c-capacity");
+            const capacity = h.one(T.clusterCapacityProviders, "c-capacity");
             assert.deepStrictEqual(capacity.inputs.capacityProviders, ["FARGATE", "FARGATE_SPOT"]);
         });
 
@@ -215,7 +216,7 @@ describe("components", () => {
             const h = await mocked();
             new Cluster("c", { namespace: "n" });
             await h.settle();
-            assert.deepStrictEqual(h.one("aws:ecs/cluster:Cluster", "c-cluster").inputs.settings, [{ name: "containerInsights", value: "disabled" }]);
+            assert.deepStrictEqual(h.one(T.cluster, "c-cluster").inputs.settings, [{ name: "containerInsights", value: "disabled" }]);
         });
     });
 
@@ -225,10 +226,10 @@ describe("components", () => {
             const lb = new LoadBalancer("lb", { vpcId: "vpc-1", subnetIds: ["s1", "s2"] });
             assert.strictEqual(lb.scheme, "http");
             await h.settle();
-            assert.deepStrictEqual(h.ofType("aws:lb/listener:Listener").map((l) => [l.name, l.inputs.port]), [["lb-http", 80]]);
-            assert.strictEqual(h.one("aws:lb/loadBalancer:LoadBalancer", "lb-alb").inputs.enableDeletionProtection, false);
-            assert.deepStrictEqual(h.ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").map((r) => r.inputs.fromPort), [80]);
-            assert.deepStrictEqual(h.ofType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"), [], "egress comes from the services");
+            assert.deepStrictEqual(h.ofType(T.listener).map((l) => [l.name, l.inputs.port]), [["lb-http", 80]]);
+            assert.strictEqual(h.one(T.alb, "lb-alb").inputs.enableDeletionProtection, false);
+            assert.deepStrictEqual(h.ofType(T.ingress).map((r) => r.inputs.fromPort), [80]);
+            assert.deepStrictEqual(h.ofType(T.egress), [], "egress comes from the services");
         });
 
         it("refuses a single subnet", async () => {
@@ -242,17 +243,17 @@ describe("components", () => {
             const h = await mocked();
             const image = new ServiceImage("svc", { context: ".", dockerfile: "services/svc/Dockerfile", platform: "linux/arm64", keepImages: 3, forceDelete: true, source: SOURCE });
             await h.settle();
-            const built = h.one("docker-build:index:Image", "svc-image");
+            const built = h.one(T.image, "svc-image");
             assert.deepStrictEqual(built.inputs.platforms, ["linux/arm64"]);
             assert.deepStrictEqual(built.inputs.context, { location: "." });
             assert.strictEqual(built.inputs.buildOnPreview, false, "the provider's default builds every image in every preview");
-            const cache = `${h.one("aws:ecr/repository:Repository", "svc-repo").name}`;
+            const cache = `${h.one(T.repository, "svc-repo").name}`;
             assert.match(built.inputs.cacheFrom[0].registry.ref, new RegExp(`/${cache}-[0-9a-f]{7}:buildcache$`));
             assert.deepStrictEqual({ ...built.inputs.cacheTo[0].registry, ref: undefined }, { ref: undefined, imageManifest: true, ociMediaTypes: true, mode: "max" });
             assert.strictEqual(built.inputs.registries[0].username, "AWS");
             assert.strictEqual(built.inputs.registries[0].password, "mock-password");
-            assert.strictEqual(h.one("aws:ecr/repository:Repository", "svc-repo").inputs.forceDelete, true);
-            const rules = JSON.parse(h.one("aws:ecr/lifecyclePolicy:LifecyclePolicy", "svc-lifecycle").inputs.policy).rules;
+            assert.strictEqual(h.one(T.repository, "svc-repo").inputs.forceDelete, true);
+            const rules = JSON.parse(h.one(T.lifecycle, "svc-lifecycle").inputs.policy).rules;
             assert.deepStrictEqual(rules.map((r: any) => [r.rulePriority, r.selection.tagStatus, r.selection.countNumber]), [[1, "tagged", 1], [2, "any", 3]]);
             assert.deepStrictEqual(rules[0].selection.tagPrefixList, ["buildcache"]);
             const ref = await new Promise<string>((resolve) => image.imageRef.apply(resolve));
@@ -270,11 +271,11 @@ describe("components", () => {
             assert.match(tags[1], /^3f2c1a9d04be-dirty-[0-9a-f]{8}$/);
             assert.strictEqual(new Set(tags).size, 3, "two builds share a tag, which an immutable repository refuses");
             assert.deepStrictEqual([clean.commit, dirty.commit], [SOURCE.commit, `${SOURCE.commit}-dirty`]);
-            const pushed = h.one("docker-build:index:Image", "a-image").inputs.tags;
-            assert.deepStrictEqual(pushed, [`123456789012.dkr.ecr.us-east-1.amazonaws.com/${h.one("aws:ecr/repository:Repository", "a-repo").outputs.name}:${tags[0]}`]);
-            const repo = h.one("aws:ecr/repository:Repository", "a-repo").inputs;
+            const pushed = h.one(T.image, "a-image").inputs.tags;
+            assert.deepStrictEqual(pushed, [`123456789012.dkr.ecr.us-east-1.amazonaws.com/${h.one(T.repository, "a-repo").outputs.name}:${tags[0]}`]);
+            const repo = h.one(T.repository, "a-repo").inputs;
             assert.strictEqual(repo.imageTagMutability, "IMMUTABLE_WITH_EXCLUSION");
-            const cacheTag = /:([^:]+)$/.exec(h.one("docker-build:index:Image", "a-image").inputs.cacheTo[0].registry.ref)![1];
+            const cacheTag = /:([^:]+)$/.exec(h.one(T.image, "a-image").inputs.cacheTo[0].registry.ref)![1];
             const wildcard = (f: string) => new RegExp(`^${f.replace(/\*/g, ".*")}$`);
             assert.ok(repo.imageTagMutabilityExclusionFilters.some((f: any) => wildcard(f.filter).test(cacheTag)), "the cache tag could not move");
             assert.ok(!repo.imageTagMutabilityExclusionFilters.some((f: any) => wildcard(f.filter).test(tags[0])), "image tags stay mutable");
@@ -292,9 +293,9 @@ describe("components", () => {
             const h = await mocked();
             new FargateService("x", serviceArgs());
             await h.settle();
-            assert.deepStrictEqual(h.ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"), []);
-            assert.deepStrictEqual(h.ofType("aws:lb/targetGroup:TargetGroup"), []);
-            assert.deepStrictEqual(h.ofType("aws:appautoscaling/target:Target"), [], "no autoscaling without a higher ceiling");
+            assert.deepStrictEqual(h.ofType(T.ingress), []);
+            assert.deepStrictEqual(h.ofType(T.targetGroup), []);
+            assert.deepStrictEqual(h.ofType(T.scalingTarget), [], "no autoscaling without a higher ceiling");
         });
 
         it("lets a caller into each callee's group on the callee's port, and starts it once its callees serve", async () => {
@@ -303,12 +304,12 @@ describe("components", () => {
             const b = new FargateService("b", serviceArgs({ family: "b", port: 9002, expose: { kind: "backend", discoveryName: "b" } }));
             new FargateService("gw", serviceArgs({ family: "gw", calls: [a.asCallee(), b.asCallee()] }));
             await h.settle();
-            const ingress = h.ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
+            const ingress = h.ofType(T.ingress);
             assert.deepStrictEqual(ingress.map((r) => [r.name, r.inputs.securityGroupId, r.inputs.referencedSecurityGroupId, r.inputs.fromPort, r.inputs.toPort]), [
                 ["gw-to-a", "a-sg-id", "gw-sg-id", 9001, 9001],
                 ["gw-to-b", "b-sg-id", "gw-sg-id", 9002, 9002],
             ]);
-            const gw = h.one("aws:ecs/service:Service", "gw-service");
+            const gw = h.one(T.service, "gw-service");
             for (const dependency of [h.one(CHECK, "a-deployment"), h.one(CHECK, "b-deployment"), ...ingress]) {
                 assert.ok(h.waitsFor(gw, dependency), `gw-service does not wait for ${dependency.name}`);
             }
@@ -319,9 +320,9 @@ describe("components", () => {
             const route = new Cluster("route-stand-in", { namespace: "n" });
             new FargateService("x", serviceArgs({ egressRoutes: [route] }));
             await h.settle();
-            const svc = h.one("aws:ecs/service:Service", "x-service");
-            assert.ok(h.waitsFor(svc, h.one("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "x-out")));
-            assert.ok(h.waitsFor(svc, h.one("aws:ecs/cluster:Cluster", "route-stand-in-cluster")), "a component in egressRoutes stands for its resources");
+            const svc = h.one(T.service, "x-service");
+            assert.ok(h.waitsFor(svc, h.one(T.egress, "x-out")));
+            assert.ok(h.waitsFor(svc, h.one(T.cluster, "route-stand-in-cluster")), "a component in egressRoutes stands for its resources");
             assert.strictEqual(svc.inputs.waitForSteadyState, false, "the deployment check waits instead");
             const check = h.one(CHECK, "x-deployment");
             assert.ok(h.waitsFor(check, svc));
@@ -335,7 +336,7 @@ describe("components", () => {
             const h = await mocked();
             new FargateService("x", serviceArgs());
             await h.settle();
-            const td = h.one("aws:ecs/taskDefinition:TaskDefinition", "x-task");
+            const td = h.one(T.taskDefinition, "x-task");
             assert.strictEqual(td.inputs.skipDestroy, true, "a replacement would deregister the revision a rollback returns to");
             const [main, gate] = JSON.parse(td.inputs.containerDefinitions);
             assert.strictEqual(main.name, "x");
@@ -349,9 +350,9 @@ describe("components", () => {
             const h = await mocked();
             new FargateService("x", serviceArgs({ desiredCount: 2, maxCount: 5 }));
             await h.settle();
-            const target = h.one("aws:appautoscaling/target:Target", "x-scaling");
+            const target = h.one(T.scalingTarget, "x-scaling");
             assert.deepStrictEqual([target.inputs.minCapacity, target.inputs.maxCapacity], [2, 5]);
-            assert.strictEqual(h.one("aws:appautoscaling/policy:Policy", "x-cpu-scaling").inputs.policyType, "TargetTrackingScaling");
+            assert.strictEqual(h.one(T.scalingPolicy, "x-cpu-scaling").inputs.policyType, "TargetTrackingScaling");
         });
 
         const refused: Array<[string, Partial<FargateServiceArgs>, RegExp]> = [
@@ -400,8 +401,8 @@ describe("components", () => {
             const h = await mocked();
             const db = new Database("db", databaseArgs());
             await h.settle();
-            const instance = h.one("aws:rds/instance:Instance", "db-instance");
-            const suffix = h.one("random:index/randomId:RandomId", "db-snapshot-suffix");
+            const instance = h.one(T.db, "db-instance");
+            const suffix = h.one(T.randomId, "db-snapshot-suffix");
             assert.strictEqual(suffix.inputs.keepers.identifier, "berth-test-db", "a new identifier would reuse the old snapshot's name");
             assert.match(instance.inputs.finalSnapshotIdentifier, /^berth-test-db-final-[0-9a-f]{8}$/);
             assert.strictEqual(instance.inputs.skipFinalSnapshot, false);
@@ -414,7 +415,7 @@ describe("components", () => {
             const h = await mocked();
             new Database("db", databaseArgs());
             await h.settle();
-            const instance = h.one("aws:rds/instance:Instance", "db-instance");
+            const instance = h.one(T.db, "db-instance");
             // RDS refuses a second instance under the same identifier: the old one must go first.
             assert.strictEqual(instance.deleteBeforeReplace, true);
             // The inputs whose change replaces a DB instance (ForceNew in terraform-provider-aws
@@ -422,7 +423,7 @@ describe("components", () => {
             // or the replacement would one day be deleted under its predecessor's snapshot name.
             const forceNew = ["identifier", "engine", "dbName", "username", "storageEncrypted", "kmsKeyId", "availabilityZone",
                 "characterSetName", "ncharCharacterSetName", "timezone", "snapshotIdentifier", "customIamInstanceProfile"];
-            const keepers = h.one("random:index/randomId:RandomId", "db-snapshot-suffix").inputs.keepers;
+            const keepers = h.one(T.randomId, "db-snapshot-suffix").inputs.keepers;
             const set = forceNew.filter((k) => instance.inputs[k] !== undefined);
             assert.ok(set.includes("username") && set.includes("dbName"));
             for (const key of set) {
@@ -434,9 +435,9 @@ describe("components", () => {
             const h = await mocked();
             new Database("db", databaseArgs({ finalSnapshot: false }));
             await h.settle();
-            const instance = h.one("aws:rds/instance:Instance", "db-instance");
+            const instance = h.one(T.db, "db-instance");
             assert.deepStrictEqual([instance.inputs.skipFinalSnapshot, instance.inputs.finalSnapshotIdentifier, instance.inputs.deleteAutomatedBackups], [true, undefined, true]);
-            assert.deepStrictEqual(h.ofType("random:index/randomId:RandomId"), []);
+            assert.deepStrictEqual(h.ofType(T.randomId), []);
         });
 
         it("hands a client the connection as environment and the credentials as secret keys of the managed secret", async () => {
@@ -453,7 +454,7 @@ describe("components", () => {
             assert.strictEqual(await promiseOf(pulumi.output(client.credentialSecretArn)), arn);
             assert.match(environment.PGHOST, /^berth-test-db\.c[0-9a-f]{11}\.us-east-1\.rds\.amazonaws\.com$/);
             assert.deepStrictEqual(secrets, { PGUSER: `${arn}:username::`, PGPASSWORD: `${arn}:password::` });
-            const instance = h.one("aws:rds/instance:Instance", "db-instance");
+            const instance = h.one(T.db, "db-instance");
             assert.strictEqual(client.port, instance.inputs.port, "the services would be let in on another port than the one RDS listens on");
             assert.strictEqual(environment.PGPORT, String(instance.inputs.port));
             assert.notStrictEqual(client.port, POSTGRES_DEFAULT_PORT, "the engine's default port (FSBP RDS.23)");

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, loadSettings, PRESETS, type Settings } from "../config";
 import { catalog, declarations, resolveCatalog, type CatalogService, type ServiceDeclaration } from "../catalog";
 import { Harness, stackConfig } from "./support/pulumi";
+import { T } from "./support/types";
 
 const context = { project: "berth", stack: "dev" };
 const base = { "aws:region": "eu-west-1", "berth:environment": "test", "berth:vpcCidr": "10.0.0.0/16", "berth:azCount": "2" };
@@ -457,7 +458,7 @@ describe("stack configuration", () => {
                 await h.settle();
                 return { h };
             })();
-            const zones = h.ofType("aws:ec2/subnet:Subnet").filter((s) => s.name.startsWith("berth-public-")).map((s) => s.inputs.availabilityZone);
+            const zones = h.ofType(T.subnet).filter((s) => s.name.startsWith("berth-public-")).map((s) => s.inputs.availabilityZone);
             assert.deepStrictEqual(zones, ["us-east-1c", "us-east-1a"]);
         });
 

@@ -14,6 +14,7 @@ import { catalog, declarations, deployedCatalog, jobs, resolveCatalog, type Cata
 import { JOB_ALARM_METRICS } from "../core/jobStateMachine";
 import { readStackConfig, SECRET_PLACEHOLDER } from "../scripts/stackConfig";
 import { ROOT, runBerth, shippedStacks, stackConfig } from "./support/pulumi";
+import { T } from "./support/types";
 
 function settingsOf(stack: string, overrides: Record<string, string> = {}, secretKeys: string[] = []): Settings {
     return loadSettings({ ...stackConfig(stack), ...overrides }, { project: "berth", stack }, catalog, secretKeys);
@@ -319,30 +320,30 @@ describe("the monthly cost estimate", () => {
                 const e = estimateCost(settings, catalog);
                 const deployed = deployedCatalog(catalog, edge);
                 const hourly = (price: number) => price * 730;
-                const gateways = h.ofType("aws:ec2/natGateway:NatGateway").length;
+                const gateways = h.ofType(T.nat).length;
                 close(cost(e, "nat-gateways"), gateways * hourly(PRICES.vpc.natGatewayHour) + USAGE_ASSUMPTIONS[settings.environment].natGb * PRICES.vpc.natGatewayGb * Math.sign(gateways), "gateways");
-                const natAddresses = h.ofType("aws:ec2/eip:Eip").length + h.ofType("aws:ec2/instance:Instance").filter((i) => i.inputs.associatePublicIpAddress).length;
-                const albZones = h.one("aws:lb/loadBalancer:LoadBalancer", "berth-alb").inputs.subnets.length;
+                const natAddresses = h.ofType(T.eip).length + h.ofType(T.instance).filter((i) => i.inputs.associatePublicIpAddress).length;
+                const albZones = h.one(T.alb, "berth-alb").inputs.subnets.length;
                 close(cost(e, "public-ipv4"), (natAddresses + albZones) * hourly(PRICES.vpc.publicIpv4Hour), "addresses");
-                close(cost(e, "kms"), h.ofType("aws:kms/key:Key").length * PRICES.kms.keyMonth, "keys");
-                const managed = h.ofType("aws:rds/instance:Instance").filter((d) => d.inputs.manageMasterUserPassword).length;
-                close(cost(e, "secrets"), (h.ofType("aws:secretsmanager/secret:Secret").length + managed) * PRICES.secretsManager.secretMonth, "secrets");
-                const acl = h.ofType("aws:wafv2/webAcl:WebAcl")[0];
+                close(cost(e, "kms"), h.ofType(T.kmsKey).length * PRICES.kms.keyMonth, "keys");
+                const managed = h.ofType(T.db).filter((d) => d.inputs.manageMasterUserPassword).length;
+                close(cost(e, "secrets"), (h.ofType(T.secret).length + managed) * PRICES.secretsManager.secretMonth, "secrets");
+                const acl = h.ofType(T.wafAcl)[0];
                 if (acl) {
                     close(cost(e, "waf") - PRICES.waf.webAclMonth - USAGE_ASSUMPTIONS[settings.environment].requests / 1e6 * PRICES.waf.millionRequests,
                         acl.inputs.rules.length * PRICES.waf.ruleMonth, "WAF rules");
                 }
-                const alarms = h.ofType("aws:cloudwatch/metricAlarm:MetricAlarm");
+                const alarms = h.ofType(T.alarm);
                 const natAlarms = alarms.filter((a) => a.inputs.namespace === "AWS/EC2");
                 const recordedMetrics = alarms.filter((a) => !natAlarms.includes(a))
                     .reduce((n, a) => n + (a.inputs.metricQueries ? a.inputs.metricQueries.filter((q: any) => q.metric).length : 1), 0);
                 assert.strictEqual(deployed.reduce((n, s) => n + alarmMetrics(s, settings), 0) + jobs.length * JOB_ALARM_METRICS.length, recordedMetrics, "alarm metrics");
-                assert.strictEqual(h.ofType("aws:ecr/repository:Repository").length, deployed.length + jobs.length, "repositories");
+                assert.strictEqual(h.ofType(T.repository).length, deployed.length + jobs.length, "repositories");
                 assert.strictEqual(natAlarms.length, settings.natStrategy === "instance" ? NAT_INSTANCE_ALARMS : 0, "NAT instance alarms");
-                const trackingPolicies = h.ofType("aws:appautoscaling/policy:Policy").filter((p) => p.inputs.policyType === "TargetTrackingScaling").length;
+                const trackingPolicies = h.ofType(T.scalingPolicy).filter((p) => p.inputs.policyType === "TargetTrackingScaling").length;
                 assert.strictEqual(deployed.reduce((n, s) => n + targetTrackingAlarms(s, settings), 0), 2 * trackingPolicies, "target-tracking alarms");
-                assert.strictEqual(h.ofType("aws:rds/instance:Instance").length > 0, item(e, "rds-instance") !== undefined);
-                const dashboards = h.ofType("aws:cloudwatch/dashboard:Dashboard");
+                assert.strictEqual(h.ofType(T.db).length > 0, item(e, "rds-instance") !== undefined);
+                const dashboards = h.ofType(T.dashboard);
                 assert.strictEqual(dashboards.length, 1);
                 const graphed = JSON.parse(dashboards[0].inputs.dashboardBody).widgets.reduce((n: number, w: any) => n + (w.properties.metrics?.length ?? 0), 0);
                 assert.strictEqual(dashboardMetrics(settings, deployed), graphed, "dashboard metrics");

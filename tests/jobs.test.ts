@@ -14,21 +14,7 @@ import { evaluateRules, relaxedRules } from "./support/awsRules";
 import { evaluate, tagged, type Document } from "./support/iamPolicy";
 import { ACCOUNT, REGION, runBerth, stackConfig, type Recorded } from "./support/pulumi";
 
-const T = {
-    schedule: "aws:scheduler/schedule:Schedule",
-    stateMachine: "aws:sfn/stateMachine:StateMachine",
-    role: "aws:iam/role:Role",
-    rolePolicy: "aws:iam/rolePolicy:RolePolicy",
-    taskDefinition: "aws:ecs/taskDefinition:TaskDefinition",
-    cluster: "aws:ecs/cluster:Cluster",
-    subnet: "aws:ec2/subnet:Subnet",
-    sg: "aws:ec2/securityGroup:SecurityGroup",
-    ingress: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
-    alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
-    logGroup: "aws:cloudwatch/logGroup:LogGroup",
-    policy: "aws:iam/policy:Policy",
-    db: "aws:rds/instance:Instance",
-} as const;
+import { T } from "./support/types";
 
 const job = (over: Partial<JobDeclaration> = {}): JobDeclaration => ({ name: "nightly", kind: "job", schedule: "cron(0 3 * * ? *)", ...over });
 
@@ -285,7 +271,7 @@ describe("jobs", () => {
             assert.deepStrictEqual(metrics, [["AWS/States", "ExecutionsFailed", machine.outputs.arn], ["AWS/States", "ExecutionsTimedOut", machine.outputs.arn]]);
             assert.strictEqual(alarm.inputs.name, "berth-dev-retention-failed");
             assert.strictEqual(alarm.inputs.treatMissingData, "notBreaching");
-            const topic = all.find((r) => r.type === "aws:sns/topic:Topic" && r.parentType === "berth:alarms:AlarmTopic")!;
+            const topic = all.find((r) => r.type === T.topic && r.parentType === "berth:alarms:AlarmTopic")!;
             assert.deepStrictEqual(alarm.inputs.alarmActions, [topic.outputs.arn]);
         });
 

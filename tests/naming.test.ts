@@ -12,6 +12,7 @@ import { FargateService } from "../components/service/fargateService";
 import { SecretRestart } from "../components/service/secretRestart";
 import { serviceArgs } from "./support/fargate";
 import { Harness, ROOT } from "./support/pulumi";
+import { T } from "./support/types";
 
 function sources(dir: string): string[] {
     return fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true }).flatMap((entry) => {
@@ -83,7 +84,7 @@ describe("stack-scoped names", () => {
             logs: { groupName: "/aws/vendedlogs/states/team-blue-secret-restart", retentionDays: 7 },
         });
         await h.settle();
-        const roles = h.ofType("aws:iam/role:Role");
+        const roles = h.ofType(T.role);
         assert.deepStrictEqual(roles.map((r) => r.name).sort(), [
             "db-monitoring-role", "net-flow-logs-role", "r-events-role", "r-sfn-role",
             "x-execution-role", "x-task-role", "x-traffic-role",

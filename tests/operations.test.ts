@@ -15,20 +15,7 @@ import { PRESETS } from "../config";
 import { catalog, declarations, resolveCatalog } from "../catalog";
 import { serviceArgs } from "./support/fargate";
 import { Harness, runBerth, stackConfig, type Recorded } from "./support/pulumi";
-
-const T = {
-    service: "aws:ecs/service:Service",
-    alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
-    scalingTarget: "aws:appautoscaling/target:Target",
-    scalingPolicy: "aws:appautoscaling/policy:Policy",
-    scheduledAction: "aws:appautoscaling/scheduledAction:ScheduledAction",
-    subscription: "aws:sns/topicSubscription:TopicSubscription",
-    topicPolicy: "aws:sns/topicPolicy:TopicPolicy",
-    ingress: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
-    route: "aws:ec2/route:Route",
-    instance: "aws:ec2/instance:Instance",
-    nat: "aws:ec2/natGateway:NatGateway",
-} as const;
+import { T } from "./support/types";
 
 const publicSubject: AlarmSubject = {
     family: "berth-dev-api",

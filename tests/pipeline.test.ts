@@ -19,18 +19,9 @@ import { evaluate, tagged, type Decision, type Document } from "./support/iamPol
 import { MANAGED_POLICIES } from "./support/managedPolicies";
 import { permissionProblems } from "./support/permissionRules";
 import { ACCOUNT, Harness, HOSTED_ZONE_ID, REGION, runBerth, shippedStacks, stackConfig, type Recorded } from "./support/pulumi";
+import { T } from "./support/types";
 
 const ACCESS = "berth:pipeline:DeployAccess";
-const T = {
-    role: "aws:iam/role:Role",
-    rolePolicy: "aws:iam/rolePolicy:RolePolicy",
-    oidc: "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
-    attachment: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-    policy: "aws:iam/policy:Policy",
-    logGroup: "aws:cloudwatch/logGroup:LogGroup",
-    provider: "pulumi:providers:aws",
-} as const;
-
 const PIPELINE = { repository: "acme/berth", environments: ["dev"], pullRequests: true };
 
 function withPipeline(stack: string, pipeline: object = PIPELINE): Record<string, string> {
@@ -181,7 +172,7 @@ const deployPolicyOf = (h: Harness): PolicyDocument => ({
     Statement: [...documentOf(h.one(T.rolePolicy, "berth-deploy-policy")).Statement, ...documentOf(h.one(T.policy, "berth-deploy-services")).Statement],
 });
 /** The ARN of the stack's permissions boundary, as the mocks made it. */
-const boundaryArnOf = (h: Harness): string => h.one("aws:iam/policy:Policy", "berth-role-boundary").outputs.arn;
+const boundaryArnOf = (h: Harness): string => h.one(T.policy, "berth-role-boundary").outputs.arn;
 const asList = (v: string | string[]) => (Array.isArray(v) ? v : [v]);
 
 describe("deploy access for GitHub Actions", () => {
@@ -244,8 +235,8 @@ describe("deploy access for GitHub Actions", () => {
             assert.deepStrictEqual(permissionProblems(RESOURCE_PERMISSIONS), []);
             const widened = {
                 ...RESOURCE_PERMISSIONS,
-                "aws:iam/role:Role": { read: ["iam:PutRolePolicy"], write: { any: ["iam:CreateRole"], newStackRoles: ["iam:CreateRole", "iam:TagRole", "iam:UpdateAssumeRolePolicy"] } },
-                "aws:cloudwatch/logGroup:LogGroup": { read: [], write: { any: ["logs:DeleteLogGroup"] } },
+                [T.role]: { read: ["iam:PutRolePolicy"], write: { any: ["iam:CreateRole"], newStackRoles: ["iam:CreateRole", "iam:TagRole", "iam:UpdateAssumeRolePolicy"] } },
+                [T.logGroup]: { read: [], write: { any: ["logs:DeleteLogGroup"] } },
             };
             assert.deepStrictEqual(permissionProblems(widened).sort(), [
                 "aws:cloudwatch/logGroup:LogGroup: log write logs:DeleteLogGroup must be limited to the stack's log groups, not \"any\"",
@@ -535,7 +526,7 @@ describe("deploy access for GitHub Actions", () => {
                 // A task's logs: the stack's own groups (RDS writes its exported logs itself).
                 const logGroups = h.ofType(T.logGroup).filter((g) => g.inputs.name.startsWith(`/berth/${name.split(" ")[0]}/`)).map((g) => g.outputs.arn as string);
                 assert.ok(logGroups.length > 0);
-                const database = h.ofType("aws:rds/instance:Instance")[0];
+                const database = h.ofType(T.db)[0];
                 const roles = policiesOfRoles(h);
                 assert.ok(roles.length > 0);
                 for (const { role, documents } of roles) {
@@ -673,7 +664,7 @@ describe("deploy access for GitHub Actions", () => {
                     ["secretsmanager:DeleteSecret", arn("secretsmanager", `secret:berth/${stack}/api/X-AbCdEf`), {}],
                     ["iam:PassRole", `arn:aws:iam::${ACCOUNT}:role/berth/${stack}/berth-api-task-role-1234567`, { ...context, "iam:PassedToService": "ecs-tasks.amazonaws.com" }],
                 ];
-                if (h.ofType("aws:rds/instance:Instance").length > 0) {
+                if (h.ofType(T.db).length > 0) {
                     const db = { "aws:rds:primaryDBInstanceArn": arn("rds", `db:berth-${stack}-db`) };
                     allowed.push(
                         ["secretsmanager:CreateSecret", arn("secretsmanager", "secret:rds!db-1-AbCdEf"), tagged({}, db)],
@@ -696,7 +687,7 @@ describe("deploy access for GitHub Actions", () => {
     describe("a guarded destroy", () => {
         it("deletes nothing of the pipeline's access: the guard comes after its roles, policies and the OIDC provider", () => {
             for (const { name, h } of runs.filter((r) => r.name.startsWith("prod"))) {
-                const guard = h.one("pulumi-nodejs:dynamic/berth:DestroyGuard", "berth-destroy-guard");
+                const guard = h.one(T.guard, "berth-destroy-guard");
                 assert.strictEqual(guard.protect, true, name);
                 // A destroy deletes dependents first; the guard's failed delete makes the engine skip everything it
                 // depends on (destroyGuard.ts), and `--exclude-protected` skips what a protected resource depends on.

@@ -7,15 +7,14 @@ import { DEFAULT_ROUTE_PRIORITY } from "../core/listenerRules";
 import { sourceVersion } from "../core/buildContext";
 import { TLS_POLICY } from "../components/edge/loadBalancer";
 import { SERVICE_CONNECT_PROXY } from "../core/fargate";
-import { overlaps, parseCidr, type Ipv4Cidr } from "../core/cidr";
 import { DATABASE_SECRET_VARIABLE, databaseSettingsFromEnv } from "@berth/kit/contract";
 import { POSTGRES_DEFAULT_PORT } from "./support/awsRules";
 import { schedulesFor } from "../core/schedule";
 import { KEEP_ALIVE_TIMEOUT_MS, SHUTDOWN_TIMEOUT_MS } from "@berth/kit/http";
 import { loadSettings, type Settings } from "../config";
-import { catalog, declarations, deployedCatalog, healthCheckCommand, jobs, resolveCatalog, type CatalogService, type Edge, type ServiceDeclaration } from "../catalog";
+import { catalog, declarations, deployedCatalog, jobs, resolveCatalog, type CatalogService, type Edge, type ServiceDeclaration } from "../catalog";
 import { callersOf } from "./support/catalog";
-import { contains } from "./support/cidr";
+import { cidr, contains, overlaps } from "./support/cidr";
 import { autonameFits, NAME_LIMITS } from "./support/naming";
 import { Harness, HOSTED_ZONE_ID, ROOT, runBerth, shippedStacks, stackConfig, type Recorded } from "./support/pulumi";
 
@@ -32,68 +31,12 @@ const WORKER = "berth:messaging:Worker";
 const WORKER_PARTS = [IMAGE, "berth:messaging:WorkerService"];
 const workerNames = new Set(catalog.filter((s) => s.kind === "worker").map((s) => s.name));
 
-const T = {
-    vpc: "aws:ec2/vpc:Vpc",
-    subnet: "aws:ec2/subnet:Subnet",
-    igw: "aws:ec2/internetGateway:InternetGateway",
-    nat: "aws:ec2/natGateway:NatGateway",
-    natInstance: "aws:ec2/instance:Instance",
-    eip: "aws:ec2/eip:Eip",
-    route: "aws:ec2/route:Route",
-    routeTable: "aws:ec2/routeTable:RouteTable",
-    association: "aws:ec2/routeTableAssociation:RouteTableAssociation",
-    sg: "aws:ec2/securityGroup:SecurityGroup",
-    ingress: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
-    egress: "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
-    alb: "aws:lb/loadBalancer:LoadBalancer",
-    listener: "aws:lb/listener:Listener",
-    rule: "aws:lb/listenerRule:ListenerRule",
-    targetGroup: "aws:lb/targetGroup:TargetGroup",
-    cidrAssociation: "aws:ec2/vpcIpv4CidrBlockAssociation:VpcIpv4CidrBlockAssociation",
-    rolePolicy: "aws:iam/rolePolicy:RolePolicy",
-    db: "aws:rds/instance:Instance",
-    dbSubnetGroup: "aws:rds/subnetGroup:SubnetGroup",
-    dbParameterGroup: "aws:rds/parameterGroup:ParameterGroup",
-    dbEvents: "aws:rds/eventSubscription:EventSubscription",
-    secret: "aws:secretsmanager/secret:Secret",
-    secretVersion: "aws:secretsmanager/secretVersion:SecretVersion",
-    randomId: "random:index/randomId:RandomId",
-    stateMachine: "aws:sfn/stateMachine:StateMachine",
-    eventRule: "aws:cloudwatch/eventRule:EventRule",
-    eventTarget: "aws:cloudwatch/eventTarget:EventTarget",
-    cluster: "aws:ecs/cluster:Cluster",
-    service: "aws:ecs/service:Service",
-    taskDefinition: "aws:ecs/taskDefinition:TaskDefinition",
-    repository: "aws:ecr/repository:Repository",
-    lifecycle: "aws:ecr/lifecyclePolicy:LifecyclePolicy",
-    image: "docker-build:index:Image",
-    logGroup: "aws:cloudwatch/logGroup:LogGroup",
-    role: "aws:iam/role:Role",
-    attachment: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-    scalingTarget: "aws:appautoscaling/target:Target",
-    scalingPolicy: "aws:appautoscaling/policy:Policy",
-    provider: "pulumi:providers:aws",
-    check: "pulumi-nodejs:dynamic/berth:DeploymentCheck",
-    alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
-    topic: "aws:sns/topic:Topic",
-    kmsKey: "aws:kms/key:Key",
-    dashboard: "aws:cloudwatch/dashboard:Dashboard",
-    endpoint: "aws:ec2/vpcEndpoint:VpcEndpoint",
-    endpointAssociation: "aws:ec2/vpcEndpointRouteTableAssociation:VpcEndpointRouteTableAssociation",
-    scheduledAction: "aws:appautoscaling/scheduledAction:ScheduledAction",
-    guard: "pulumi-nodejs:dynamic/berth:DestroyGuard",
-} as const;
+import { T } from "./support/types";
 
 const keyOf = (r: Recorded) => `${r.type}::${r.name}`;
 
 /** The mocks give every resource the ID `<logical name>-id`. */
 const idOf = (r: Recorded) => `${r.name}-id`;
-
-function cidr(text: string): Ipv4Cidr {
-    const parsed = parseCidr(text);
-    assert.ok(typeof parsed !== "string", `${text}: ${parsed}`);
-    return parsed;
-}
 
 function containerOf(h: Harness, service: string): Record<string, any> {
     const td = h.one(T.taskDefinition, `${service}-task`);
@@ -267,7 +210,7 @@ for (const { stack, edge, title } of VARIANTS) {
                     assert.strictEqual(route.gatewayId, idOf(igw), `${subnet.name} does not route to the IGW`);
                     assert.strictEqual(route.natGatewayId, undefined);
                 } else if (settings.natStrategy === "instance") {
-                    const instance = h.one(T.natInstance, "berth-nat-instance");
+                    const instance = h.one(T.instance, "berth-nat-instance");
                     assert.strictEqual(route.networkInterfaceId, instance.outputs.primaryNetworkInterfaceId, `${subnet.name} does not route to the NAT instance`);
                     assert.deepStrictEqual([route.natGatewayId, route.gatewayId], [undefined, undefined]);
                 } else {
@@ -284,7 +227,7 @@ for (const { stack, edge, title } of VARIANTS) {
 
         it("has one NAT gateway, one per AZ in its AZ, or one NAT instance in a public subnet, as the NAT strategy says", () => {
             const nats = h.ofType(T.nat);
-            const instances = h.ofType(T.natInstance);
+            const instances = h.ofType(T.instance);
             assert.strictEqual(instances.length, settings.natStrategy === "instance" ? 1 : 0);
             const publicIds = h.ofType(T.subnet).filter((s) => s.name.includes("-public-")).map(idOf);
             assert.ok(instances.every((i) => publicIds.includes(i.inputs.subnetId)), "the NAT instance is not in a public subnet");
@@ -338,14 +281,14 @@ for (const { stack, edge, title } of VARIANTS) {
                 assert.deepStrictEqual(ec2Alarms, []);
                 return;
             }
-            const instance = h.one(T.natInstance, "berth-nat-instance");
+            const instance = h.one(T.instance, "berth-nat-instance");
             const topicArn = outputs.alarmTopicArn;
             const actions = ec2Alarms.map((a) => [a.inputs.metricName, a.inputs.dimensions.InstanceId, a.inputs.alarmActions, a.inputs.okActions]).sort();
             assert.deepStrictEqual(actions, [
                 ["StatusCheckFailed_Instance", instance.outputs.id ?? idOf(instance), [`arn:aws:automate:${settings.region}:ec2:reboot`, topicArn], [topicArn]],
                 ["StatusCheckFailed_System", instance.outputs.id ?? idOf(instance), [`arn:aws:automate:${settings.region}:ec2:recover`, topicArn], [topicArn]],
             ]);
-            const running = h.one("aws:ec2transitgateway/instanceState:InstanceState", "berth-nat-running");
+            const running = h.one(T.instanceState, "berth-nat-running");
             assert.strictEqual(running.inputs.state, "running");
         });
 
@@ -391,7 +334,7 @@ for (const { stack, edge, title } of VARIANTS) {
                 assert.strictEqual(base, settings.onDemandBase);
                 assert.ok(svc.inputs.capacityProviderStrategies.every((c: any) => ["FARGATE", "FARGATE_SPOT"].includes(c.capacityProvider)));
             }
-            const providers = h.ofType("aws:ecs/clusterCapacityProviders:ClusterCapacityProviders")[0].inputs.capacityProviders;
+            const providers = h.ofType(T.clusterCapacityProviders)[0].inputs.capacityProviders;
             assert.deepStrictEqual([...providers].sort(), ["FARGATE", "FARGATE_SPOT"], "a strategy may name only the cluster's providers");
             if (stack === "dev") {
                 assert.strictEqual(settings.spotPercent, 100, "test runs on Spot");
@@ -729,7 +672,9 @@ for (const { stack, edge, title } of VARIANTS) {
                     });
                     const c = containerOf(h, service.name);
                     assert.deepStrictEqual(c.portMappings, [{ name: "http", containerPort: service.port, hostPort: service.port, protocol: "tcp", appProtocol: "http" }]);
-                    assert.deepStrictEqual(c.healthCheck.command, healthCheckCommand(service));
+                    const probe = `fetch("http://127.0.0.1:${service.port}${service.healthPath}",{signal:AbortSignal.timeout(4000)})` +
+                        ".then(r=>process.exit(r.ok?0:1),()=>process.exit(1))";
+                    assert.deepStrictEqual(c.healthCheck.command, service.healthCheck ?? ["CMD", "node", "-e", probe]);
                     assert.ok(SHUTDOWN_TIMEOUT_MS < c.stopTimeout * 1000, "ECS kills the service before it finished its in-flight requests");
                     assert.strictEqual(c.readonlyRootFilesystem, true);
                     assert.strictEqual(environmentOf(h, service.name).PORT, String(service.port));
@@ -1193,16 +1138,16 @@ describe("a stack with a domain in its hosted zone", () => {
     });
 
     it("gets an ACM certificate for every host name, validated by DNS in the zone before the HTTPS listener uses it", () => {
-        const [cert] = h.ofType("aws:acm/certificate:Certificate");
-        assert.strictEqual(h.ofType("aws:acm/certificate:Certificate").length, 1);
+        const [cert] = h.ofType(T.certificate);
+        assert.strictEqual(h.ofType(T.certificate).length, 1);
         assert.deepStrictEqual([cert.inputs.domainName, ...(cert.inputs.subjectAlternativeNames ?? [])], ["dev.example.com", "admin.dev.example.com"]);
         assert.strictEqual(cert.inputs.validationMethod, "DNS");
-        const records = h.ofType("aws:route53/record:Record").filter((r) => r.inputs.type === "CNAME");
+        const records = h.ofType(T.record).filter((r) => r.inputs.type === "CNAME");
         assert.deepStrictEqual(records.map((r) => r.inputs.zoneId), [HOSTED_ZONE_ID, HOSTED_ZONE_ID]);
         for (const option of cert.outputs.domainValidationOptions) {
             assert.ok(records.some((r) => r.inputs.name === option.resourceRecordName && r.inputs.records[0] === option.resourceRecordValue), `no record validates ${option.domainName}`);
         }
-        const [validation] = h.ofType("aws:acm/certificateValidation:CertificateValidation");
+        const [validation] = h.ofType(T.certificateValidation);
         assert.strictEqual(validation.inputs.certificateArn, cert.outputs.arn);
         assert.deepStrictEqual([...validation.inputs.validationRecordFqdns].sort(), records.map((r) => r.outputs.fqdn).sort());
         const https = h.one(T.listener, "berth-https");
@@ -1216,7 +1161,7 @@ describe("a stack with a domain in its hosted zone", () => {
 
     it("points an alias record of each name at the ALB and serves each subdomain's service by its host", () => {
         const alb = h.one(T.alb, "berth-alb");
-        const aliases = h.ofType("aws:route53/record:Record").filter((r) => r.inputs.type === "A");
+        const aliases = h.ofType(T.record).filter((r) => r.inputs.type === "A");
         assert.deepStrictEqual(aliases.map((r) => r.inputs.name).sort(), ["admin.dev.example.com", "dev.example.com"]);
         for (const a of aliases) {
             assert.deepStrictEqual(a.inputs.aliases, [{ name: alb.outputs.dnsName, zoneId: alb.outputs.zoneId, evaluateTargetHealth: true }]);
@@ -1371,7 +1316,7 @@ describe("a stack with AWS credential settings", () => {
     });
 
     it("gives every deployment check the same profile, role chain and shared file", () => {
-        const checks = h.ofType("pulumi-nodejs:dynamic/berth:DeploymentCheck");
+        const checks = h.ofType(T.check);
         assert.strictEqual(checks.length, catalog.length);
         for (const check of checks) {
             assert.deepStrictEqual(check.inputs.identity, { profile: "team-sso", sharedConfigFile: "/home/ci/.aws/config", assumeRoles: [role] }, check.name);
@@ -1409,7 +1354,7 @@ describe("stack outputs", () => {
             assert.match(out.repositoryUrl, new RegExp(`^123456789012\\.dkr\\.ecr\\.us-east-1\\.amazonaws\\.com/${s.name}-repo-`));
             assert.strictEqual(out.logGroupName, `/berth/dev/${s.name}`);
             // `berth status` and `berth exec` find the ECS service by this name.
-            assert.strictEqual(out.serviceName, h.one("aws:ecs/service:Service", `${s.name}-service`).outputs.name);
+            assert.strictEqual(out.serviceName, h.one(T.service, `${s.name}-service`).outputs.name);
             assert.ok(out.serviceName);
             assert.strictEqual(out.discoveryName, s.kind === "backend" ? s.name : undefined);
         }

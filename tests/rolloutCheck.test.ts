@@ -11,6 +11,7 @@ import { credentialsFor } from "../core/awsIdentity";
 import {
     RolloutError, waitForRollout, type EcsApi, type ElbApi, type EcsService, type EcsServiceDeployment, type EcsServiceDeploymentBrief, type EcsStoppedTask,
 } from "../core/rolloutCheck";
+import { T } from "./support/types";
 
 const NEW = "arn:aws:ecs:eu-west-1:123456789012:task-definition/berth-dev-users:8";
 const OLD = "arn:aws:ecs:eu-west-1:123456789012:task-definition/berth-dev-users:7";
@@ -329,7 +330,7 @@ describe("deployment check provider", () => {
         const { DeploymentCheck } = await import("../components/service/deploymentCheck");
         new DeploymentCheck("c", { region: "eu-west-1", cluster: "k", service: "s", taskDefinitionArn: NEW });
         await h.settle();
-        const text: string = h.one("pulumi-nodejs:dynamic/berth:DeploymentCheck", "c").inputs.__provider;
+        const text: string = h.one(T.check, "c").inputs.__provider;
         // What the CLI's dynamic provider host does with it.
         const mod = { exports: {} as { handler: () => Record<string, (...args: unknown[]) => Promise<any>> } };
         new Function("exports", "module", "require", text)(mod.exports, mod, require);

@@ -5,7 +5,7 @@
  * the deployment check's wait, and the settings and declarations refused, before any resource exists.
  */
 import * as assert from "assert";
-import { DEFAULT_ROUTE_PRIORITY, testRulePriority } from "../core/listenerRules";
+import { DEFAULT_ROUTE_PRIORITY } from "../core/listenerRules";
 import { alarmDefinitions } from "../core/alarmRules";
 import { FargateService, type FargateServiceArgs, type PublicExposure } from "../components/service/fargateService";
 import { DEPLOYMENT_TIMEOUT } from "../core/rollout";
@@ -15,19 +15,7 @@ import { ConfigError, loadSettings, PRESETS } from "../config";
 import { catalog, resolveCatalog, type ServiceDeclaration } from "../catalog";
 import { serviceArgs } from "./support/fargate";
 import { Harness, runBerth, stackConfig, type Recorded } from "./support/pulumi";
-
-const T = {
-    service: "aws:ecs/service:Service",
-    tg: "aws:lb/targetGroup:TargetGroup",
-    rule: "aws:lb/listenerRule:ListenerRule",
-    role: "aws:iam/role:Role",
-    attachment: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-    ingress: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
-    egress: "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
-    policy: "aws:appautoscaling/policy:Policy",
-    alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
-    check: "pulumi-nodejs:dynamic/berth:DeploymentCheck",
-} as const;
+import { T } from "./support/types";
 
 const SHIFTING: Rollout[] = [
     { strategy: "canary", canaryPercent: 12.5, canaryBakeMinutes: 4, bakeMinutes: 6 },
@@ -83,7 +71,7 @@ describe("rollout strategies in FargateService", () => {
                 const rule = h.one(T.rule, `x-${role}`);
                 assert.deepStrictEqual(rule.inputs.actions, [
                     { type: "jwt-validation", order: 1, jwtValidation: { issuer: jwt.issuer, jwksEndpoint: jwt.jwksUrl } },
-                    { type: "forward", order: 2, targetGroupArn: arnOf(h.one(T.tg, `x-${group}`)) },
+                    { type: "forward", order: 2, targetGroupArn: arnOf(h.one(T.targetGroup, `x-${group}`)) },
                 ], `${rollout?.strategy ?? "rolling"}: ${role}`);
                 // ECS rewrites the forward's weights; the actions stay as ECS left them.
                 assert.ok(rule.ignoreChanges?.includes("actions"));
@@ -94,7 +82,7 @@ describe("rollout strategies in FargateService", () => {
 
     it("replaces both listener rules, deleting each first, and the service when a target group is replaced, so that nothing stays on the old groups", async () => {
         const h = await built({ expose: publicExpose });
-        const groups = [`${T.tg}::x-tg`, `${T.tg}::x-tg-alt`];
+        const groups = [`${T.targetGroup}::x-tg`, `${T.targetGroup}::x-tg-alt`];
         for (const rule of [h.one(T.rule, "x-rule"), h.one(T.rule, "x-test-rule")]) {
             assert.deepStrictEqual([...rule.replaceWith].sort(), groups, `${rule.name} follows both groups`);
             assert.strictEqual(rule.deleteBeforeReplace, true, `${rule.name}: the new rule takes the old one's priority, unique on the listener`);
@@ -158,8 +146,8 @@ describe("rollout strategies in FargateService", () => {
 
             it("gives a public service an alternate target group alike, a test rule just before its rule, and a role ECS may assume, all named in the service", async () => {
                 const h = await built({ expose: publicExpose, rollout });
-                const primary = h.one(T.tg, "x-tg");
-                const alternate = h.one(T.tg, "x-tg-alt");
+                const primary = h.one(T.targetGroup, "x-tg");
+                const alternate = h.one(T.targetGroup, "x-tg-alt");
                 const { name: _n, ...alike } = primary.inputs;
                 const { name: _a, ...alternateAlike } = alternate.inputs;
                 assert.deepStrictEqual(alternateAlike, alike, "both groups must check health and drain the same way");
@@ -167,7 +155,8 @@ describe("rollout strategies in FargateService", () => {
                 const production = h.one(T.rule, "x-rule");
                 const test = h.one(T.rule, "x-test-rule");
                 assert.strictEqual(test.inputs.listenerArn, production.inputs.listenerArn);
-                assert.strictEqual(test.inputs.priority, testRulePriority(production.inputs.priority));
+                assert.strictEqual(production.inputs.priority, 1200);
+                assert.strictEqual(test.inputs.priority, 1199);
                 assert.ok(test.inputs.priority < production.inputs.priority, "the ALB evaluates lower priorities first");
                 assert.deepStrictEqual(test.inputs.conditions.slice(0, -1), production.inputs.conditions, "the test rule sees the same requests");
                 assert.deepStrictEqual(test.inputs.conditions.at(-1), { httpHeader: { httpHeaderName: TEST_TRAFFIC_HEADER.name, values: [TEST_TRAFFIC_HEADER.value] } });
@@ -200,7 +189,7 @@ describe("rollout strategies in FargateService", () => {
 
             it("lets the ALB reach either group's tasks: same port, admitted from the ALB's group and let out by it", async () => {
                 const h = await built({ expose: publicExpose, rollout, port: 9090, environment: { PORT: "9090" } });
-                const alternate = h.one(T.tg, "x-tg-alt");
+                const alternate = h.one(T.targetGroup, "x-tg-alt");
                 assert.strictEqual(alternate.inputs.port, 9090);
                 const fromAlb = h.ofType(T.ingress).filter((r) => r.inputs.referencedSecurityGroupId === "alb-sg");
                 assert.deepStrictEqual(fromAlb.map((r) => [r.inputs.securityGroupId, r.inputs.fromPort, r.inputs.toPort]), [["x-sg-id", 9090, 9090]]);
@@ -216,7 +205,7 @@ describe("rollout strategies in FargateService", () => {
                 // Service Connect's default test header, which the ALB's test rule matches too.
                 assert.strictEqual(service(shifting).inputs.serviceConnectConfiguration.services[0].clientAlias[0].testTrafficRules, undefined);
                 assert.strictEqual(TEST_TRAFFIC_HEADER.name, "x-amzn-ecs-blue-green-test");
-                assert.deepStrictEqual([shifting.ofType(T.tg), shifting.ofType(T.rule), shifting.ofType(T.attachment).filter((a) => a.name === "x-traffic-policy")], [[], [], []]);
+                assert.deepStrictEqual([shifting.ofType(T.targetGroup), shifting.ofType(T.rule), shifting.ofType(T.attachment).filter((a) => a.name === "x-traffic-policy")], [[], [], []]);
             });
 
             it("has the deployment check read service deployments, and wait for the whole release and a rollback on top", async () => {
@@ -242,18 +231,18 @@ describe("rollout strategies in FargateService", () => {
 
     it("scales a public service on requests to both target groups over its running tasks", async () => {
         const h = await built({ expose: publicExpose, rollout: SHIFTING[0], desiredCount: 2, maxCount: 4, scaling: { requestsPerTarget: 500 } });
-        const config = h.one(T.policy, "x-request-scaling").inputs.targetTrackingScalingPolicyConfiguration;
+        const config = h.one(T.scalingPolicy, "x-request-scaling").inputs.targetTrackingScalingPolicyConfiguration;
         assert.strictEqual(config.predefinedMetricSpecification, undefined);
         const metrics: any[] = config.customizedMetricSpecification.metrics;
         const groups = metrics.filter((m) => m.metricStat?.metric.metricName === "RequestCount")
             .map((m) => m.metricStat.metric.dimensions.find((d: any) => d.name === "TargetGroup").value);
-        assert.deepStrictEqual(groups, [h.one(T.tg, "x-tg").outputs.arnSuffix, h.one(T.tg, "x-tg-alt").outputs.arnSuffix]);
+        assert.deepStrictEqual(groups, [h.one(T.targetGroup, "x-tg").outputs.arnSuffix, h.one(T.targetGroup, "x-tg-alt").outputs.arnSuffix]);
         const [result] = metrics.filter((m) => m.returnData);
         assert.strictEqual(result.expression, "(FILL(requests0, 0) + FILL(requests1, 0)) / tasks");
         const tasks = metrics.find((m) => m.id === "tasks").metricStat;
         assert.deepStrictEqual([tasks.metric.namespace, tasks.metric.metricName, tasks.stat], ["AWS/ECS", "CPUUtilization", "SampleCount"]);
         assert.strictEqual(config.targetValue, 500);
-        assert.ok(!h.resources.some((r) => r.type === T.policy && r.name.startsWith("x-request-scaling-")), "one request policy: a second would hold scale-in back");
+        assert.ok(!h.resources.some((r) => r.type === T.scalingPolicy && r.name.startsWith("x-request-scaling-")), "one request policy: a second would hold scale-in back");
     });
 
     it("counts a public service's 5xx and unhealthy targets in both target groups", () => {
@@ -400,9 +389,10 @@ describe("rollout strategies in the whole program", () => {
         assert.strictEqual(svc("api").deploymentConfiguration.strategy, "CANARY");
         assert.strictEqual(svc("users").deploymentConfiguration.strategy, "LINEAR");
         assert.deepStrictEqual(svc("products").deploymentConfiguration, { strategy: "ROLLING" });
-        assert.deepStrictEqual(h.ofType(T.tg).map((t) => t.name).sort(), ["api-tg", "api-tg-alt"]);
+        assert.deepStrictEqual(h.ofType(T.targetGroup).map((t) => t.name).sort(), ["api-tg", "api-tg-alt"]);
         // The default route's test rule goes just before the last priority.
-        assert.strictEqual(h.one(T.rule, "api-test-rule").inputs.priority, testRulePriority(DEFAULT_ROUTE_PRIORITY));
+        assert.strictEqual(DEFAULT_ROUTE_PRIORITY, 50000);
+        assert.strictEqual(h.one(T.rule, "api-test-rule").inputs.priority, 49999);
         const alarm = h.one(T.alarm, "api-alarms-unhealthy-targets").inputs;
         assert.strictEqual(alarm.metricQueries.filter((q: any) => q.metric).length, 2, "both of the gateway's target groups");
         assert.deepStrictEqual(h.ofType(T.check).map((c) => [c.name, c.inputs.strategy]).sort(),

@@ -11,19 +11,7 @@ import { evaluateRules } from "./support/awsRules";
 import { evaluate, tagged, type Document } from "./support/iamPolicy";
 import { ACCOUNT, REGION, runBerth, stackConfig, type Harness, type Recorded } from "./support/pulumi";
 
-const T = {
-    topic: "aws:sns/topic:Topic",
-    queue: "aws:sqs/queue:Queue",
-    queuePolicy: "aws:sqs/queuePolicy:QueuePolicy",
-    subscription: "aws:sns/topicSubscription:TopicSubscription",
-    key: "aws:kms/key:Key",
-    role: "aws:iam/role:Role",
-    rolePolicy: "aws:iam/rolePolicy:RolePolicy",
-    service: "aws:ecs/service:Service",
-    taskDefinition: "aws:ecs/taskDefinition:TaskDefinition",
-    alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
-    scalingPolicy: "aws:appautoscaling/policy:Policy",
-} as const;
+import { T } from "./support/types";
 
 /** The shipped services with products publishing, and a worker subscribed, built from products' Dockerfile. */
 function withWorker(worker: Partial<ServiceDeclaration> = {}): ServiceDeclaration[] {
@@ -105,7 +93,7 @@ describe("workers under mocks", function () {
     it("creates one encrypted topic per published topic, and the key lets SNS use it for the stack's topics only", () => {
         const topics = h.ofType(T.topic).filter((t) => t.name.startsWith("berth-topic"));
         assert.deepStrictEqual(topics.map((t) => t.inputs.name), ["berth-dev-product-changed"]);
-        const key = one(T.key, "berth-messaging-key");
+        const key = one(T.kmsKey, "berth-messaging-key");
         assert.strictEqual(topics[0].inputs.kmsMasterKeyId, key.outputs.arn);
         assert.strictEqual(key.inputs.enableKeyRotation, true);
         const sns = JSON.parse(key.inputs.policy).Statement.find((s: any) => s.Principal?.Service === "sns.amazonaws.com");
@@ -117,7 +105,7 @@ describe("workers under mocks", function () {
     });
 
     it("gives the worker an encrypted queue that redrives to an encrypted dead-letter queue, which takes only its queue", () => {
-        const key = one(T.key, "berth-messaging-key");
+        const key = one(T.kmsKey, "berth-messaging-key");
         const queue = one(T.queue, "berth-audit-queue");
         const dlq = one(T.queue, "berth-audit-dlq");
         for (const q of [queue, dlq]) {
@@ -154,12 +142,12 @@ describe("workers under mocks", function () {
         assert.strictEqual(service.inputs.loadBalancers, undefined);
         assert.strictEqual(service.inputs.serviceConnectConfiguration, undefined);
         assert.strictEqual(service.inputs.networkConfiguration.assignPublicIp, false);
-        const privateSubnets = h.ofType("aws:ec2/subnet:Subnet").filter((s) => s.name.includes("private")).map((s) => s.id);
+        const privateSubnets = h.ofType(T.subnet).filter((s) => s.name.includes("private")).map((s) => s.id);
         assert.ok(service.inputs.networkConfiguration.subnets.length > 0);
         assert.ok(service.inputs.networkConfiguration.subnets.every((s: string) => privateSubnets.includes(s)), "private subnets only");
         assert.deepStrictEqual(service.inputs.deploymentCircuitBreaker, { enable: true, rollback: true });
-        const sg = one("aws:ec2/securityGroup:SecurityGroup", "audit-sg");
-        assert.deepStrictEqual(h.ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter((r) => r.inputs.securityGroupId === sg.id), [], "nothing connects to a worker");
+        const sg = one(T.sg, "audit-sg");
+        assert.deepStrictEqual(h.ofType(T.ingress).filter((r) => r.inputs.securityGroupId === sg.id), [], "nothing connects to a worker");
     });
 
     it("gives the worker's container no port, and the queue's URL; the publisher gets its topic's ARN", () => {
@@ -179,7 +167,7 @@ describe("workers under mocks", function () {
     });
 
     it("lets the publisher's task role publish to exactly its topic, and the worker's consume exactly its queue", () => {
-        const key = one(T.key, "berth-messaging-key").outputs.arn as string;
+        const key = one(T.kmsKey, "berth-messaging-key").outputs.arn as string;
         const topic = one(T.topic, "berth-topic-0").outputs.arn as string;
         const queue = one(T.queue, "berth-audit-queue").outputs.arn as string;
         const dlq = one(T.queue, "berth-audit-dlq").outputs.arn as string;
@@ -213,7 +201,7 @@ describe("workers under mocks", function () {
         assert.strictEqual(visible.metricStat.metric.metricName, "ApproximateNumberOfMessagesVisible");
         assert.deepStrictEqual(visible.metricStat.metric.dimensions, [{ name: "QueueName", value: "berth-dev-audit" }]);
         assert.strictEqual(metrics.find((m: any) => m.returnData).expression, "visible / tasks");
-        const target = one("aws:appautoscaling/target:Target", "audit-scaling");
+        const target = one(T.scalingTarget, "audit-scaling");
         assert.deepStrictEqual([target.inputs.minCapacity, target.inputs.maxCapacity], [1, 3]);
     });
 

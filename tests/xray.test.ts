@@ -10,12 +10,7 @@ import { collectorConfig, collectorContainer, tracingEnvironment } from "../core
 import { loadSettings, type Settings } from "../config";
 import { catalog } from "../catalog";
 import { runBerth, stackConfig, type Harness } from "./support/pulumi";
-
-const T = {
-    taskDefinition: "aws:ecs/taskDefinition:TaskDefinition",
-    rolePolicy: "aws:iam/rolePolicy:RolePolicy",
-    role: "aws:iam/role:Role",
-} as const;
+import { T } from "./support/types";
 
 interface Container {
     name: string;

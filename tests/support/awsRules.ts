@@ -25,6 +25,7 @@
  */
 import type { Settings } from "../../config";
 import type { Recorded } from "./pulumi";
+import { T } from "./types";
 
 export type Compliance = "COMPLIANT" | "NON_COMPLIANT" | "NOT_APPLICABLE";
 
@@ -70,48 +71,6 @@ export class Recording {
         return this.ofType(type).filter((r) => names.includes(r.inputs[key]));
     }
 }
-
-const T = {
-    instance: "aws:ec2/instance:Instance",
-    alb: "aws:lb/loadBalancer:LoadBalancer",
-    listener: "aws:lb/listener:Listener",
-    listenerRule: "aws:lb/listenerRule:ListenerRule",
-    wafAcl: "aws:wafv2/webAcl:WebAcl",
-    wafAssociation: "aws:wafv2/webAclAssociation:WebAclAssociation",
-    taskDefinition: "aws:ecs/taskDefinition:TaskDefinition",
-    service: "aws:ecs/service:Service",
-    cluster: "aws:ecs/cluster:Cluster",
-    repository: "aws:ecr/repository:Repository",
-    lifecycle: "aws:ecr/lifecyclePolicy:LifecyclePolicy",
-    vpc: "aws:ec2/vpc:Vpc",
-    defaultSg: "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
-    flowLog: "aws:ec2/flowLog:FlowLog",
-    subnet: "aws:ec2/subnet:Subnet",
-    sg: "aws:ec2/securityGroup:SecurityGroup",
-    ingress: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
-    igw: "aws:ec2/internetGateway:InternetGateway",
-    logGroup: "aws:cloudwatch/logGroup:LogGroup",
-    kmsKey: "aws:kms/key:Key",
-    bucket: "aws:s3/bucket:Bucket",
-    publicAccessBlock: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
-    bucketPolicy: "aws:s3/bucketPolicy:BucketPolicy",
-    bucketEncryption: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-    ownership: "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
-    bucketLifecycle: "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
-    certificate: "aws:acm/certificate:Certificate",
-    rolePolicy: "aws:iam/rolePolicy:RolePolicy",
-    policy: "aws:iam/policy:Policy",
-    db: "aws:rds/instance:Instance",
-    dbParams: "aws:rds/parameterGroup:ParameterGroup",
-    dbEvents: "aws:rds/eventSubscription:EventSubscription",
-    secret: "aws:secretsmanager/secret:Secret",
-    secretRotation: "aws:secretsmanager/secretRotation:SecretRotation",
-    topic: "aws:sns/topic:Topic",
-    topicPolicy: "aws:sns/topicPolicy:TopicPolicy",
-    stateMachine: "aws:sfn/stateMachine:StateMachine",
-    queue: "aws:sqs/queue:Queue",
-    queuePolicy: "aws:sqs/queuePolicy:QueuePolicy",
-} as const;
 
 /** Where AWS documents a managed rule's evaluation. */
 export const ruleUrl = (id: string) => `https://docs.aws.amazon.com/config/latest/developerguide/${id}.html`;
@@ -372,7 +331,7 @@ export const RULES: Rule[] = [
             const bad = http.filter((l) => {
                 const defaults = list(l.inputs.defaultActions) as any[];
                 const redirects = defaults.length > 0 && defaults.every((a) => a.type === "redirect" && a.redirect?.protocol === "HTTPS");
-                const forwardingRules = all.referring(T.listenerRule, "listenerArn", l);
+                const forwardingRules = all.referring(T.rule, "listenerArn", l);
                 return !redirects || forwardingRules.length > 0;
             });
             return bad.length ? ["NON_COMPLIANT", `HTTP listener ${bad.map((l) => l.name).join(", ")} serves instead of redirecting`] : "COMPLIANT";
@@ -463,7 +422,7 @@ export const RULES: Rule[] = [
         sources: ["FSBP WAF.12"],
         // WAF.12 evaluates AWS::WAFv2::RuleGroup, rule groups of one's own; Berth's web ACL uses AWS managed
         // groups, so this applies to nothing Berth makes. The web ACL turns metrics on for every rule anyway.
-        types: ["aws:wafv2/ruleGroup:RuleGroup"],
+        types: [T.ruleGroup],
         condition: "NON_COMPLIANT if the rule group has CloudWatch metrics off",
         evaluate: (group) => (group.inputs.visibilityConfig?.cloudwatchMetricsEnabled === true ? "COMPLIANT" : "NON_COMPLIANT"),
     },
@@ -710,7 +669,7 @@ export const RULES: Rule[] = [
     {
         id: "rds-pg-event-notifications-configured",
         sources: ["FSBP RDS.21 (Security Hub's own rule)"],
-        types: [T.dbParams],
+        types: [T.dbParameterGroup],
         condition: "NON_COMPLIANT unless an enabled event subscription of source type db-parameter-group covers configuration change; read per group as above",
         evaluate: (group, all) => (subscribed(all, "db-parameter-group", group.outputs.name) ? "COMPLIANT" : "NON_COMPLIANT"),
     },
@@ -745,7 +704,7 @@ export const RULES: Rule[] = [
             if (db.inputs.engine !== "postgres") {
                 return ["NOT_APPLICABLE", String(db.inputs.engine)];
             }
-            const [group] = named(all, T.dbParams, db.inputs.parameterGroupName);
+            const [group] = named(all, T.dbParameterGroup, db.inputs.parameterGroupName);
             const forced = list(group?.inputs.parameters).some((p: any) => p.name === "rds.force_ssl" && String(p.value) === "1");
             return forced ? "COMPLIANT" : ["NON_COMPLIANT", group ? `${group.name} leaves rds.force_ssl off` : "no parameter group of the stack"];
         },

@@ -35,10 +35,19 @@ export type Decision = "allow" | "deny" | "implicit deny";
 
 const list = (v: string | string[]): string[] => (Array.isArray(v) ? v : [v]);
 
+/** Each pattern's expression, made once: the policy tests match the same patterns against every request they try. */
+const patterns = new Map<string, RegExp>();
+
 /** IAM's wildcard match: `*` any run of characters, `?` exactly one. */
 export function wildcardMatch(pattern: string, value: string, caseInsensitive = false): boolean {
-    const source = pattern.split("").map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\/]/g, "\\$&"))).join("");
-    return new RegExp(`^${source}$`, caseInsensitive ? "is" : "s").test(value);
+    const key = `${caseInsensitive ? "i" : "s"}${pattern}`;
+    let expression = patterns.get(key);
+    if (expression === undefined) {
+        const source = pattern.split("").map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\/]/g, "\\$&"))).join("");
+        expression = new RegExp(`^${source}$`, caseInsensitive ? "is" : "s");
+        patterns.set(key, expression);
+    }
+    return expression.test(value);
 }
 
 function contextValue(request: Request, key: string): string[] | undefined {

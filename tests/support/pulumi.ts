@@ -6,20 +6,61 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import * as path from "path";
-import { isDeepStrictEqual } from "util";
+import * as v8 from "v8";
 import { readStackConfig, shippedStacks as shippedStackFiles } from "../../scripts/stackConfig";
 import type { BerthOutputs } from "../../program";
 import { catalog, jobs as shippedJobs, type CatalogJob, type CatalogService } from "../../catalog";
+import type { SourceVersion } from "../../core/buildContext";
 
 // Internal, but the only way to know that every registration has reached the mocks.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
+
+/**
+ * Pulumi tags every promise it makes with the stack where it was made (`debuggablePromise`, in
+ * @pulumi/pulumi runtime/debuggable.js: `new Error().stack`), thousands per program run, and prints them only
+ * for leaked promises when `PULUMI_DEBUG_PROMISE_LEAKS` is set. Taking and formatting those stacks was most of
+ * the unit tests' time; without that variable the tests take none (the promise and its leak check unchanged).
+ */
+if (!process.env.PULUMI_DEBUG_PROMISE_LEAKS) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const debuggable = require("@pulumi/pulumi/runtime/debuggable") as { debuggablePromise<T>(p: Promise<T>, ctx: unknown): Promise<T> };
+    const tagged = debuggable.debuggablePromise;
+    debuggable.debuggablePromise = <T>(p: Promise<T>, ctx: unknown): Promise<T> => {
+        const limit = Error.stackTraceLimit;
+        Error.stackTraceLimit = 0;
+        try {
+            return tagged(p, ctx);
+        } finally {
+            Error.stackTraceLimit = limit;
+        }
+    };
+}
 
 export const ACCOUNT = "123456789012";
 export const REGION = "us-east-1";
 export const ROOT = path.resolve(__dirname, "..", "..");
 /** The hosted zone the mocks know by default: example.com. */
 export const HOSTED_ZONE_ID = "Z0123456789EXAMPLE";
+
+/**
+ * Each service's source version, read once: the program asks git for it on every run (two `git` processes per
+ * service, about a tenth of a second), and no test changes this repository's files while the tests run.
+ * Any other root (the repositories tests/buildContext.test.ts builds and changes) is read every time.
+ */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const buildContext = require("../../core/buildContext") as { sourceVersion(root: string, context: string, dockerfile: string): SourceVersion };
+const readVersion = buildContext.sourceVersion;
+const versions = new Map<string, SourceVersion>();
+buildContext.sourceVersion = (root, context, dockerfile) => {
+    if (path.resolve(root) !== ROOT) {
+        return readVersion(root, context, dockerfile);
+    }
+    const key = JSON.stringify([context, dockerfile]);
+    const version = versions.get(key) ?? readVersion(root, context, dockerfile);
+    versions.set(key, version);
+    return { ...version };
+};
 
 export interface Recorded {
     type: string;
@@ -469,17 +510,37 @@ type BerthRun = { h: Harness; outputs: pulumi.Unwrap<BerthOutputs> };
  * nothing else (no environment variable; its build contexts do not change while the tests run), so one run per
  * distinct input serves every test that asks for it: most tests read the same few stacks.
  */
-const runs = new Map<string, Promise<BerthRun>>();
+const runs = new Map<string, Promise<Buffer>>();
 
-/** The key of a run's inputs; undefined when the services carry more than JSON can hold (then the run is not shared). */
-function runKey(config: Record<string, string>, options: RunBerthOptions): string | undefined {
-    const services = options.services ?? catalog;
-    const json = JSON.stringify([services, jobsOf(options)]);
-    if (!isDeepStrictEqual(JSON.parse(json), [services, jobsOf(options)])) {
-        return undefined;
+/**
+ * Plain data as text that tells every distinct value apart (a key set to `undefined` from a missing one, as the
+ * program can); undefined when the value holds anything else (a function, a class instance), which text cannot.
+ */
+function canonical(value: unknown): string | undefined {
+    if (value === undefined) {
+        return "undefined";
     }
-    const sorted = Object.keys(config).sort().map((k) => [k, config[k]]);
-    return JSON.stringify([sorted, options.stack ?? "dev", options.zones, options.hostedZones, options.logGroups, [...(options.secretKeys ?? [])].sort(), json]);
+    if (value === null || typeof value === "string" || typeof value === "boolean" || (typeof value === "number" && Number.isFinite(value))) {
+        return JSON.stringify(value);
+    }
+    if (Array.isArray(value)) {
+        const items = value.map(canonical);
+        return items.includes(undefined) ? undefined : `[${items.join(",")}]`;
+    }
+    if (typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
+        const entries = Object.keys(value).sort().map((k) => {
+            const text = canonical((value as Record<string, unknown>)[k]);
+            return text === undefined ? undefined : `${JSON.stringify(k)}:${text}`;
+        });
+        return entries.includes(undefined) ? undefined : `{${entries.join(",")}}`;
+    }
+    return undefined;
+}
+
+/** The key of a run's inputs; undefined when they carry more than plain data (then the run is not shared). */
+export function runKey(config: Record<string, string>, options: RunBerthOptions = {}): string | undefined {
+    return canonical([config, options.stack ?? "dev", options.zones, options.hostedZones, options.logGroups,
+        [...(options.secretKeys ?? [])].sort(), options.services ?? catalog, jobsOf(options)]);
 }
 
 function jobsOf(options: RunBerthOptions): readonly CatalogJob[] {
@@ -516,15 +577,16 @@ export async function runBerth(config: Record<string, string>, options: RunBerth
     const key = runKey(config, options);
     let run = key === undefined ? undefined : runs.get(key);
     if (run === undefined) {
-        run = runOnce(config, options);
+        // Kept serialized: outside the JavaScript heap, dozens of runs cost the garbage collector nothing to keep.
+        run = runOnce(config, options).then(({ h, outputs }) => v8.serialize({ resources: h.resources, calls: h.calls, invokes: h.invokes, outputs }));
         if (key !== undefined) {
             runs.set(key, run);
         }
     }
-    const { h, outputs } = await run;
+    const { resources, calls, invokes, outputs } = v8.deserialize(await run) as Pick<Harness, "resources" | "calls" | "invokes"> & Pick<BerthRun, "outputs">;
     const copy = new Harness(options);
-    copy.resources.push(...structuredClone(h.resources));
-    copy.calls.push(...h.calls);
-    copy.invokes.push(...structuredClone(h.invokes));
-    return { h: copy, outputs: structuredClone(outputs) };
+    copy.resources.push(...resources);
+    copy.calls.push(...calls);
+    copy.invokes.push(...invokes);
+    return { h: copy, outputs };
 }
