@@ -32,7 +32,9 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), "berth-bench-"));
 const children: ChildProcess[] = [];
 
 function need(tool: string): string {
-    const found = spawnSync("sh", ["-c", `command -v ${tool} || ls /usr/sbin/${tool} 2>/dev/null`], { encoding: "utf8" }).stdout.trim().split("\n")[0];
+    const found = spawnSync("sh", ["-c", `command -v ${tool} || ls /usr/sbin/${tool} 2>/dev/null`], { encoding: "utf8" })
+        .stdout.trim()
+        .split("\n")[0];
     if (!found) {
         throw new Error(`${tool} is not installed (Debian: apt-get install wrk nginx-light util-linux)`);
     }
@@ -49,9 +51,18 @@ function start(name: string, command: string, args: string[], env: Record<string
 }
 
 function startService(name: string, service: string, env: Record<string, string>, cpus?: string): ChildProcess {
-    return start(name, process.execPath, [path.join(ROOT, "services", service, "dist", "main.js")], {
-        HOST: "127.0.0.1", NODE_ENV: "production", LOG_LEVEL: "info", ...env,
-    }, cpus);
+    return start(
+        name,
+        process.execPath,
+        [path.join(ROOT, "services", service, "dist", "main.js")],
+        {
+            HOST: "127.0.0.1",
+            NODE_ENV: "production",
+            LOG_LEVEL: "info",
+            ...env,
+        },
+        cpus,
+    );
 }
 
 /** Resident memory of a process in MB (Linux). */
@@ -94,7 +105,11 @@ function wrk(name: string, url: string, options: { connections?: number; headers
     const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1];
     const socket = /Socket errors:(.*)/.exec(out)?.[1]?.trim();
     return {
-        name, rps, p50, p99, requests,
+        name,
+        rps,
+        p50,
+        p99,
+        requests,
         errors: [non2xx && `${non2xx} non-2xx`, socket].filter(Boolean).join("; ") || "0",
         rss: options.pid === undefined ? undefined : rssMb(options.pid),
         cpu,
@@ -199,7 +214,10 @@ const OTLP_SINK = `require("node:http").createServer((req, res) => {
 /** What the static backend answers: a fixed list of users, like the users backend's `GET /users`. */
 const STATIC_BODY = JSON.stringify({
     users: ["Ada Lovelace", "Grace Hopper", "Edsger Dijkstra"].map((name, i) => ({
-        id: `0000000${i}-1b2c-4d3e-8f40-5a6b7c8d9e0f`, name, email: `${name.split(" ")[0].toLowerCase()}@example.com`, createdAt: "2026-01-01T00:00:00.000Z",
+        id: `0000000${i}-1b2c-4d3e-8f40-5a6b7c8d9e0f`,
+        name,
+        email: `${name.split(" ")[0].toLowerCase()}@example.com`,
+        createdAt: "2026-01-01T00:00:00.000Z",
     })),
 });
 
@@ -219,12 +237,17 @@ async function main(): Promise<void> {
     const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
     const databaseUrl = process.env.DATABASE_URL;
     if (!databaseUrl && !pinnedOnly) {
-        throw new Error("DATABASE_URL is not set; the users backend keeps its records in PostgreSQL (start one with scripts/postgres/server.sh and export its URL), or run only the proxies' own cost with BENCH_ONLY=pinned");
+        throw new Error(
+            "DATABASE_URL is not set; the users backend keeps its records in PostgreSQL (start one with scripts/postgres/server.sh and export its URL), or run only the proxies' own cost with BENCH_ONLY=pinned",
+        );
     }
     const nginx = need("nginx");
     need("wrk");
     need("taskset");
-    const build = spawnSync("npm", ["run", "build", ...(pinnedOnly ? [] : ["--workspace", "services/users"]), "--workspace", "services/api"], { cwd: ROOT, encoding: "utf8" });
+    const build = spawnSync("npm", ["run", "build", ...(pinnedOnly ? [] : ["--workspace", "services/users"]), "--workspace", "services/api"], {
+        cwd: ROOT,
+        encoding: "utf8",
+    });
     if (build.status !== 0) {
         throw new Error(`npm run build failed:\n${build.stdout}${build.stderr}`);
     }
@@ -256,17 +279,25 @@ async function main(): Promise<void> {
     console.log(`${rounds} alternating rounds, medians; ${machine}\n`);
     console.log("| Proxy | Requests/s | p50 | p99 | Errors | Requests per CPU-second (each round) | Median |");
     console.log("| --- | ---: | ---: | ---: | --- | --- | ---: |");
-    for (const [name, runs, cost] of [["nginx (one process, keep-alive upstream)", nginxRuns, nginxCost], ["Berth gateway", gatewayRuns, gatewayCost]] as const) {
+    for (const [name, runs, cost] of [
+        ["nginx (one process, keep-alive upstream)", nginxRuns, nginxCost],
+        ["Berth gateway", gatewayRuns, gatewayCost],
+    ] as const) {
         const mid = runs[Math.floor(runs.length / 2)];
-        console.log(`| ${name} | ${Math.round(median(runs.map((r) => r.rps))).toLocaleString("en-US")} | ${mid.p50} | ${mid.p99} | ${runs.map((r) => r.errors).join(", ")} | ${runs.map((r) => Math.round(perCpuSecond(r)).toLocaleString("en-US")).join(", ")} | ${Math.round(cost).toLocaleString("en-US")} |`);
+        console.log(
+            `| ${name} | ${Math.round(median(runs.map((r) => r.rps))).toLocaleString("en-US")} | ${mid.p50} | ${mid.p99} | ${runs.map((r) => r.errors).join(", ")} | ${runs.map((r) => Math.round(perCpuSecond(r)).toLocaleString("en-US")).join(", ")} | ${Math.round(cost).toLocaleString("en-US")} |`,
+        );
     }
-    console.log(`\nGateway / nginx, requests per CPU-second: ${(gatewayCost / nginxCost).toFixed(2)}. On 0.25 vCPU (Fargate's smallest task), if one vCPU matches one core here: about ${Math.round(gatewayCost / 4).toLocaleString("en-US")} requests/s for the gateway, ${Math.round(nginxCost / 4).toLocaleString("en-US")} for nginx.`);
+    console.log(
+        `\nGateway / nginx, requests per CPU-second: ${(gatewayCost / nginxCost).toFixed(2)}. On 0.25 vCPU (Fargate's smallest task), if one vCPU matches one core here: about ${Math.round(gatewayCost / 4).toLocaleString("en-US")} requests/s for the gateway, ${Math.round(nginxCost / 4).toLocaleString("en-US")} for nginx.`,
+    );
     if (pinnedOnly) {
         return;
     }
 
-    const [backendPort, nginxPort, gatewayPort, jwtPort, keyPort, sinkPort, tracedPort, sampledPort, pinnedTracedPort] =
-        await Promise.all(Array.from({ length: 9 }, freePort));
+    const [backendPort, nginxPort, gatewayPort, jwtPort, keyPort, sinkPort, tracedPort, sampledPort, pinnedTracedPort] = await Promise.all(
+        Array.from({ length: 9 }, freePort),
+    );
     const backend = `http://127.0.0.1:${backendPort}`;
 
     startService("users", "users", { PORT: String(backendPort), DATABASE_URL: databaseUrl!, DB_SSL: process.env.DB_SSL ?? "disable" });
@@ -275,16 +306,32 @@ async function main(): Promise<void> {
     fs.writeFileSync(path.join(work, "nginx.conf"), nginxConfig(nginxPort, backendPort));
     const nginxProcess = start("nginx", nginx, ["-c", path.join(work, "nginx.conf"), "-p", work]);
     const { publicKey, privateKey } = await generateKeyPair("RS256");
-    const token = await new SignJWT({}).setProtectedHeader({ alg: "RS256" }).setSubject("bench")
-        .setIssuer("bench").setAudience("bench").setExpirationTime("1h").sign(privateKey);
+    const token = await new SignJWT({})
+        .setProtectedHeader({ alg: "RS256" })
+        .setSubject("bench")
+        .setIssuer("bench")
+        .setAudience("bench")
+        .setExpirationTime("1h")
+        .sign(privateKey);
     const apiKey = "bench-key-0123456789abcdefghijklmnopqrstuvwxyz";
     const auth = {
-        AUTH_ISSUER: "bench", AUTH_AUDIENCE: "bench", AUTH_JWT_PUBLIC_KEY: await exportSPKI(publicKey),
-        AUTH_JWT_ALGORITHMS: "RS256", AUTH_API_KEYS: JSON.stringify({ bench: apiKey }),
+        AUTH_ISSUER: "bench",
+        AUTH_AUDIENCE: "bench",
+        AUTH_JWT_PUBLIC_KEY: await exportSPKI(publicKey),
+        AUTH_JWT_ALGORITHMS: "RS256",
+        AUTH_API_KEYS: JSON.stringify({ bench: apiKey }),
     };
     const gateway = startService("api", "api", { PORT: String(gatewayPort), ROUTES: JSON.stringify({ "/users": backend }) });
-    const jwtGateway = startService("api-jwt", "api", { ...auth, PORT: String(jwtPort), ROUTES: JSON.stringify({ "/users": { origins: backend, auth: "jwt" } }) });
-    const keyGateway = startService("api-key", "api", { ...auth, PORT: String(keyPort), ROUTES: JSON.stringify({ "/users": { origins: backend, auth: "apiKey" } }) });
+    const jwtGateway = startService("api-jwt", "api", {
+        ...auth,
+        PORT: String(jwtPort),
+        ROUTES: JSON.stringify({ "/users": { origins: backend, auth: "jwt" } }),
+    });
+    const keyGateway = startService("api-key", "api", {
+        ...auth,
+        PORT: String(keyPort),
+        ROUTES: JSON.stringify({ "/users": { origins: backend, auth: "apiKey" } }),
+    });
     start("otlp-sink", process.execPath, ["-e", OTLP_SINK], { PORT: String(sinkPort) });
     const tracing = (ratio: number) => ({
         OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${sinkPort}`,
@@ -313,7 +360,9 @@ async function main(): Promise<void> {
     ];
     console.log(`\nGET /users, wrk -t2 -c${connections} -d${duration}s after a 3 s warm-up; ${machine}\n`);
     table(main);
-    console.log(`\nGateway: ${Math.round((100 * main[2].rps) / main[1].rps)} % of nginx, ${Math.round((100 * main[2].rps) / main[0].rps)} % of direct; JWT verification costs ${Math.round(100 - (100 * main[3].rps) / main[2].rps)} % of its throughput; tracing every request ${Math.round(100 - (100 * main[5].rps) / main[2].rps)} %, 5 % of them ${Math.round(100 - (100 * main[6].rps) / main[2].rps)} %.`);
+    console.log(
+        `\nGateway: ${Math.round((100 * main[2].rps) / main[1].rps)} % of nginx, ${Math.round((100 * main[2].rps) / main[0].rps)} % of direct; JWT verification costs ${Math.round(100 - (100 * main[3].rps) / main[2].rps)} % of its throughput; tracing every request ${Math.round(100 - (100 * main[5].rps) / main[2].rps)} %, 5 % of them ${Math.round(100 - (100 * main[6].rps) / main[2].rps)} %.`,
+    );
 
     const many = [
         wrk("direct to the backend", `${backend}/users`, { connections: 1000 }),
@@ -324,10 +373,15 @@ async function main(): Promise<void> {
     table(many);
 
     console.log(`\nThe gateway pinned to one core as above, tracing every request (exported to the stand-in collector)\n`);
-    const tracedOnOneCore = wrk("Berth gateway on one core, tracing every request", `http://127.0.0.1:${pinnedTracedPort}/users`, { pid: pinnedTraced.pid, cpus: "1" });
+    const tracedOnOneCore = wrk("Berth gateway on one core, tracing every request", `http://127.0.0.1:${pinnedTracedPort}/users`, {
+        pid: pinnedTraced.pid,
+        cpus: "1",
+    });
     const tracedPerCpuSecond = perCpuSecond(tracedOnOneCore);
     table([tracedOnOneCore]);
-    console.log(`\nTracing every request: ${Math.round(tracedPerCpuSecond).toLocaleString("en-US")} requests per CPU-second (${tracedOnOneCore.cpu!.toFixed(1)} CPU-seconds), ${change(tracedPerCpuSecond, gatewayCost)} than the median without.`);
+    console.log(
+        `\nTracing every request: ${Math.round(tracedPerCpuSecond).toLocaleString("en-US")} requests per CPU-second (${tracedOnOneCore.cpu!.toFixed(1)} CPU-seconds), ${change(tracedPerCpuSecond, gatewayCost)} than the median without.`,
+    );
 }
 
 /** `12 % fewer` or `3 % more`: `value` against `base`. */

@@ -36,7 +36,7 @@ function exists(image: string): boolean {
 async function startUpMs(image: string, service: CatalogService): Promise<number> {
     const port = await freePort();
     const name = `berth-bench-${service.name}-${process.pid}`;
-    const env: Record<string, string> = { PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: "warn", ROUTES: "{\"/x\":\"http://127.0.0.1:9\"}" };
+    const env: Record<string, string> = { PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: "warn", ROUTES: '{"/x":"http://127.0.0.1:9"}' };
     if (service.database) {
         // Checked in main(): a service that declares the database refuses to start without one. /health
         // answers without touching it, so the server's speed does not enter the figure.
@@ -47,7 +47,9 @@ async function startUpMs(image: string, service: CatalogService): Promise<number
         const deadline = Date.now() + 60_000;
         for (;;) {
             if (docker(["inspect", "--format", "{{.State.Running}}", name]) !== "true" || Date.now() > deadline) {
-                throw new Error(`${service.name} (${image}) did not answer on ${service.healthPath} within 60 s; its log:\n${docker(["logs", "--tail", "20", name])}`);
+                throw new Error(
+                    `${service.name} (${image}) did not answer on ${service.healthPath} within 60 s; its log:\n${docker(["logs", "--tail", "20", name])}`,
+                );
             }
             try {
                 const res = await fetch(`http://127.0.0.1:${port}${service.healthPath}`, { signal: AbortSignal.timeout(500) });
@@ -68,10 +70,18 @@ async function startUpMs(image: string, service: CatalogService): Promise<number
 
 async function main(): Promise<void> {
     if (catalog.some((s) => s.database) && !process.env.DATABASE_URL) {
-        throw new Error(`DATABASE_URL is not set; ${catalog.filter((s) => s.database).map((s) => s.name).join(" and ")} refuse to start without their database (start one with scripts/postgres/server.sh and export its URL)`);
+        throw new Error(
+            `DATABASE_URL is not set; ${catalog
+                .filter((s) => s.database)
+                .map((s) => s.name)
+                .join(" and ")} refuse to start without their database (start one with scripts/postgres/server.sh and export its URL)`,
+        );
     }
     const base = process.env.BERTH_BASE_IMAGE ?? (exists(STAND_IN) ? STAND_IN : undefined);
-    const given = (process.env.BENCH_IMAGES ?? "").split(",").filter(Boolean).map((pair) => pair.split("=") as [string, string]);
+    const given = (process.env.BENCH_IMAGES ?? "")
+        .split(",")
+        .filter(Boolean)
+        .map((pair) => pair.split("=") as [string, string]);
     const baseSize = base ? Number(docker(["image", "inspect", "--format", "{{.Size}}", base])) : NaN;
     const subjects: Array<{ service: CatalogService; image: string; built: boolean; times: number[] }> = [];
     for (const [name, image] of given) {
@@ -84,8 +94,17 @@ async function main(): Promise<void> {
     if (given.length === 0) {
         for (const service of catalog) {
             const image = `berth-bench-${service.name}:${process.pid}`;
-            docker(["build", "--network=host", "-q", "-f", path.join(service.directory, "Dockerfile"),
-                ...(base ? ["--build-arg", `BASE_IMAGE=${base}`] : []), "-t", image, "."]);
+            docker([
+                "build",
+                "--network=host",
+                "-q",
+                "-f",
+                path.join(service.directory, "Dockerfile"),
+                ...(base ? ["--build-arg", `BASE_IMAGE=${base}`] : []),
+                "-t",
+                image,
+                ".",
+            ]);
             subjects.push({ service, image, built: true, times: [] });
         }
     }
@@ -95,13 +114,17 @@ async function main(): Promise<void> {
         }
     }
     const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
-    console.log(`\nBase image: ${base ?? "the Dockerfiles' default"}${Number.isNaN(baseSize) ? "" : ` (${mb(baseSize)} MB)`}; start-up = container process start to the first 200 on the health path, median of ${runs}, load average ${os.loadavg()[0].toFixed(1)}\n`);
+    console.log(
+        `\nBase image: ${base ?? "the Dockerfiles' default"}${Number.isNaN(baseSize) ? "" : ` (${mb(baseSize)} MB)`}; start-up = container process start to the first 200 on the health path, median of ${runs}, load average ${os.loadavg()[0].toFixed(1)}\n`,
+    );
     console.log("| Service | Image | Size | Above the base | Start-up (median) | Range |");
     console.log("| --- | --- | ---: | ---: | ---: | ---: |");
     for (const { service, image, built, times } of subjects) {
         const size = Number(docker(["image", "inspect", "--format", "{{.Size}}", image]));
         times.sort((a, b) => a - b);
-        console.log(`| ${service.name} | ${built ? "built now" : image} | ${mb(size)} MB | ${Number.isNaN(baseSize) ? "?" : `${mb(size - baseSize)} MB`} | ${times[Math.floor(times.length / 2)]} ms | ${times[0]}–${times[times.length - 1]} ms |`);
+        console.log(
+            `| ${service.name} | ${built ? "built now" : image} | ${mb(size)} MB | ${Number.isNaN(baseSize) ? "?" : `${mb(size - baseSize)} MB`} | ${times[Math.floor(times.length / 2)]} ms | ${times[0]}–${times[times.length - 1]} ms |`,
+        );
         if (built) {
             docker(["rmi", "-f", image]);
         }

@@ -61,11 +61,21 @@ function probe(port: number): Promise<Sample> {
     const ms = () => Number(process.hrtime.bigint() - started) / 1e6;
     const paths = ["/users/1", "/products/2", "/users?limit=10"];
     return new Promise((resolve) => {
-        const req = http.get({ host: "127.0.0.1", port, path: paths[Math.floor(Math.random() * paths.length)], localAddress: PROBE_FROM, agent: false, timeout: PROBE_TIMEOUT_MS }, (res) => {
-            res.resume();
-            res.on("end", () => resolve({ ms: ms(), ok: res.statusCode === 200 }));
-            res.on("error", () => resolve({ ms: ms(), ok: false }));
-        });
+        const req = http.get(
+            {
+                host: "127.0.0.1",
+                port,
+                path: paths[Math.floor(Math.random() * paths.length)],
+                localAddress: PROBE_FROM,
+                agent: false,
+                timeout: PROBE_TIMEOUT_MS,
+            },
+            (res) => {
+                res.resume();
+                res.on("end", () => resolve({ ms: ms(), ok: res.statusCode === 200 }));
+                res.on("error", () => resolve({ ms: ms(), ok: false }));
+            },
+        );
         req.on("timeout", () => req.destroy(new Error("timeout")));
         req.on("error", () => resolve({ ms: ms(), ok: false }));
     });
@@ -74,7 +84,9 @@ function probe(port: number): Promise<Sample> {
 /** Ordinary requests one after another (about 20 a second) until `stop` resolves. */
 async function probeUntil(port: number, stop: Promise<unknown>): Promise<Sample[]> {
     let done = false;
-    void stop.then(() => { done = true; });
+    void stop.then(() => {
+        done = true;
+    });
     const samples: Sample[] = [];
     while (!done) {
         samples.push(await probe(port));
@@ -88,21 +100,29 @@ function percentile(sorted: number[], p: number): number {
 }
 
 function summary(name: string, samples: Sample[]): string {
-    const ms = samples.filter((s) => s.ok).map((s) => s.ms).sort((a, b) => a - b);
+    const ms = samples
+        .filter((s) => s.ok)
+        .map((s) => s.ms)
+        .sort((a, b) => a - b);
     const failed = samples.filter((s) => !s.ok).length;
     return `| ${name} | ${samples.length} | ${failed} | ${percentile(ms, 0.5).toFixed(1)} | ${percentile(ms, 0.99).toFixed(1)} | ${(ms[ms.length - 1] ?? NaN).toFixed(1)} |`;
 }
 
 function runAttack(tool: string, attack: Attack, port: number): Promise<number> {
     const log = fs.openSync(path.join(work, `${attack.args[0]}.log`), "a");
-    const child = spawn(tool, [...attack.args, "-l", String(seconds), "-u", `http://127.0.0.1:${port}${attack.path}`, "-p", "3"], { stdio: ["ignore", log, log] });
+    const child = spawn(tool, [...attack.args, "-l", String(seconds), "-u", `http://127.0.0.1:${port}${attack.path}`, "-p", "3"], {
+        stdio: ["ignore", log, log],
+    });
     children.push(child);
     return new Promise((resolve) => child.once("exit", (code) => resolve(code ?? 1)));
 }
 
 /** What the gateway logged about shedding connections during the run. */
 function shedCounts(logFile: string): string {
-    const lines = fs.readFileSync(logFile, "utf8").split("\n").filter((l) => l.includes("client connections over the limits"));
+    const lines = fs
+        .readFileSync(logFile, "utf8")
+        .split("\n")
+        .filter((l) => l.includes("client connections over the limits"));
     let shed = 0;
     let refused = 0;
     for (const line of lines) {
@@ -122,10 +142,18 @@ async function main(): Promise<void> {
     const logFile = path.join(work, "start.log");
     const log = fs.openSync(logFile, "a");
     const system = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "scripts/start.ts"], {
-        cwd: ROOT, env: { ...process.env, PORT: String(port), LOG_LEVEL: "warn" }, stdio: ["ignore", log, log], detached: true,
+        cwd: ROOT,
+        env: { ...process.env, PORT: String(port), LOG_LEVEL: "warn" },
+        stdio: ["ignore", log, log],
+        detached: true,
     });
     children.push(system);
-    await waitHealthy(`http://127.0.0.1:${port}/users/1`, { timeoutMs: 60_000, alive: () => { if (system.exitCode !== null) throw new Error(`npm start exited; see ${logFile}`); } });
+    await waitHealthy(`http://127.0.0.1:${port}/users/1`, {
+        timeoutMs: 60_000,
+        alive: () => {
+            if (system.exitCode !== null) throw new Error(`npm start exited; see ${logFile}`);
+        },
+    });
 
     const rows = ["| during | ordinary requests | failed | p50 ms | p99 ms | max ms |", "| --- | ---: | ---: | ---: | ---: | ---: |"];
     rows.push(summary("no attack", await probeUntil(port, new Promise((r) => setTimeout(r, Math.min(10, seconds) * 1000)))));

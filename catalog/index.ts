@@ -15,8 +15,12 @@
 import * as path from "path";
 import { DEFAULT_ROUTE_PRIORITY, MAX_RULE_VALUES, MAX_RULES_PER_LOAD_BALANCER, rulePriority, testRulePriority } from "../core/listenerRules";
 import {
-    DATABASE_SECRET_VARIABLE, DATABASE_TLS_VARIABLE, DEFAULT_DATABASE_ENV as DEFAULT_DATABASE_VARIABLES, type DatabaseEnvNames as DatabaseVariables,
-    AUTH_MODES, type AuthMode,
+    DATABASE_SECRET_VARIABLE,
+    DATABASE_TLS_VARIABLE,
+    DEFAULT_DATABASE_ENV as DEFAULT_DATABASE_VARIABLES,
+    type DatabaseEnvNames as DatabaseVariables,
+    AUTH_MODES,
+    type AuthMode,
 } from "@berth/kit/contract";
 import type { Platform } from "../core/platform";
 import { UPSTREAM_TIMEOUT_MS } from "../core/rollout";
@@ -266,7 +270,7 @@ function declarationProblems(d: ServiceDeclaration): string[] {
     const problems: string[] = [];
     const report = (message: string) => problems.push(`${where}: ${message}`);
     if (!NAME.test(d.name)) {
-        report("\"name\" must be 1-16 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen");
+        report('"name" must be 1-16 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen');
     }
     if (d.port !== undefined && (!Number.isInteger(d.port) || d.port < 1024 || d.port > 65535)) {
         report(`"port" is ${d.port}; allowed: a whole number from 1024 to 65535 (tasks run as a non-root user)`);
@@ -304,12 +308,12 @@ function declarationProblems(d: ServiceDeclaration): string[] {
 function kindProblems(d: ServiceDeclaration): string[] {
     if (d.kind === "backend") {
         return d.pathPatterns || d.gateway || d.priority !== undefined || d.subdomain !== undefined
-            ? ["\"pathPatterns\", \"subdomain\", \"priority\" and \"gateway\" are for public services; a backend is reached through the gateway by its \"routes\""]
+            ? ['"pathPatterns", "subdomain", "priority" and "gateway" are for public services; a backend is reached through the gateway by its "routes"']
             : [];
     }
     return [
-        ...(d.routes ? ["\"routes\" is for backends; a public service is reached through the ALB by its \"pathPatterns\""] : []),
-        ...(d.auth ? ["\"auth\" is for backends: it guards their \"routes\" at the gateway"] : []),
+        ...(d.routes ? ['"routes" is for backends; a public service is reached through the ALB by its "pathPatterns"'] : []),
+        ...(d.auth ? ['"auth" is for backends: it guards their "routes" at the gateway'] : []),
     ];
 }
 
@@ -322,11 +326,15 @@ function ruleProblems(d: ServiceDeclaration): string[] {
     const ownRule = (d.pathPatterns ?? []).length > 0 || d.subdomain !== undefined;
     // Each public service's test rule (components/edge/albRoute.ts) sits one priority before its rule.
     if (d.priority !== undefined && (!Number.isInteger(d.priority) || testRulePriority(d.priority) < 1 || d.priority >= DEFAULT_ROUTE_PRIORITY || !ownRule)) {
-        problems.push(`"priority" is ${d.priority}; allowed: a whole number from 2 to ${DEFAULT_ROUTE_PRIORITY - 1} (its test rule takes the one before), with "pathPatterns" or "subdomain"`);
+        problems.push(
+            `"priority" is ${d.priority}; allowed: a whole number from 2 to ${DEFAULT_ROUTE_PRIORITY - 1} (its test rule takes the one before), with "pathPatterns" or "subdomain"`,
+        );
     }
     const values = (d.pathPatterns ?? []).length + (d.subdomain !== undefined ? 1 : 0);
     if (d.kind === "public" && values + 1 > MAX_RULE_VALUES) {
-        problems.push(`"pathPatterns" and "subdomain" hold ${values} values; allowed: at most ${MAX_RULE_VALUES - 1}, since the service's test rule adds the test header and an ALB rule takes at most ${MAX_RULE_VALUES} values`);
+        problems.push(
+            `"pathPatterns" and "subdomain" hold ${values} values; allowed: at most ${MAX_RULE_VALUES - 1}, since the service's test rule adds the test header and an ALB rule takes at most ${MAX_RULE_VALUES} values`,
+        );
     }
     return problems;
 }
@@ -353,7 +361,9 @@ function catalogueProblems(decls: readonly ServiceDeclaration[]): string[] {
         }
         if (d.kind === "public" && (d.pathPatterns ?? []).length === 0 && d.subdomain === undefined) {
             if (defaultRouteOwner) {
-                problems.push(`${where}: only one public service may take the ALB's default route, and "${defaultRouteOwner}" has it; give this one "pathPatterns"`);
+                problems.push(
+                    `${where}: only one public service may take the ALB's default route, and "${defaultRouteOwner}" has it; give this one "pathPatterns"`,
+                );
             } else {
                 defaultRouteOwner = d.name;
             }
@@ -383,7 +393,7 @@ function resolveService(d: ServiceDeclaration, routed: readonly string[]): Catal
         healthPath: d.healthPath ?? "/health",
         pathPatterns: d.pathPatterns ?? [],
         subdomain: d.subdomain,
-        priority: d.kind === "public" && ((d.pathPatterns ?? []).length > 0 || d.subdomain !== undefined) ? d.priority ?? rulePriority(d.name) : undefined,
+        priority: d.kind === "public" && ((d.pathPatterns ?? []).length > 0 || d.subdomain !== undefined) ? (d.priority ?? rulePriority(d.name)) : undefined,
         routes: d.routes ?? [],
         auth: d.auth ?? "none",
         gateway: d.gateway ?? false,
@@ -395,9 +405,7 @@ function resolveService(d: ServiceDeclaration, routed: readonly string[]): Catal
             dockerfile: d.build?.dockerfile ?? `services/${d.name}/Dockerfile`,
         },
         calls: [...new Set([...(d.gateway ? routed : []), ...(d.calls ?? [])])],
-        database: d.database === undefined
-            ? undefined
-            : { env: { ...DEFAULT_DATABASE_VARIABLES, ...(d.database === true ? {} : d.database.env) } },
+        database: d.database === undefined ? undefined : { env: { ...DEFAULT_DATABASE_VARIABLES, ...(d.database === true ? {} : d.database.env) } },
         rollout: d.rollout === undefined ? undefined : parseRolloutChoice(d.rollout).choice,
         healthCheck: d.healthCheck,
         readinessGate: d.readinessGate,
@@ -412,10 +420,15 @@ function priorityClashes(services: readonly CatalogService[]): string[] {
     const priorities = new Map<number, string>();
     for (const s of services.filter((x) => x.kind === "public")) {
         const own = s.priority ?? DEFAULT_ROUTE_PRIORITY;
-        for (const [priority, what] of [[own, `"${s.name}"`], [testRulePriority(own), `"${s.name}" (its test rule)`]] as const) {
+        for (const [priority, what] of [
+            [own, `"${s.name}"`],
+            [testRulePriority(own), `"${s.name}" (its test rule)`],
+        ] as const) {
             const other = priorities.get(priority);
             if (other) {
-                problems.push(`services ${other} and ${what} both have listener rule priority ${priority}; declare another "priority" on the one added last (a rule takes its priority and the one before)`);
+                problems.push(
+                    `services ${other} and ${what} both have listener rule priority ${priority}; declare another "priority" on the one added last (a rule takes its priority and the one before)`,
+                );
             } else {
                 priorities.set(priority, what);
             }
@@ -430,7 +443,17 @@ function priorityClashes(services: readonly CatalogService[]): string[] {
  * database and calls to backends are for the other kinds.
  */
 const NOT_FOR_WORKERS = [
-    "port", "healthPath", "pathPatterns", "subdomain", "priority", "routes", "auth", "gateway", "readinessGate", "calls", "database",
+    "port",
+    "healthPath",
+    "pathPatterns",
+    "subdomain",
+    "priority",
+    "routes",
+    "auth",
+    "gateway",
+    "readinessGate",
+    "calls",
+    "database",
 ] as const;
 
 function workerProblems(d: ServiceDeclaration): string[] {
@@ -440,10 +463,12 @@ function workerProblems(d: ServiceDeclaration): string[] {
     const problems: string[] = [];
     const given = NOT_FOR_WORKERS.filter((key) => d[key] !== undefined);
     if (given.length > 0) {
-        problems.push(`"${given[0]}" is ${JSON.stringify(d[given[0]])}; allowed: nothing on a worker, which listens on no port and only consumes its queue (${NOT_FOR_WORKERS.map((k) => `"${k}"`).join(", ")} are for the other kinds)`);
+        problems.push(
+            `"${given[0]}" is ${JSON.stringify(d[given[0]])}; allowed: nothing on a worker, which listens on no port and only consumes its queue (${NOT_FOR_WORKERS.map((k) => `"${k}"`).join(", ")} are for the other kinds)`,
+        );
     }
     if (d.rollout !== undefined) {
-        const strategy = typeof d.rollout === "string" ? d.rollout : d.rollout.strategy ?? "rolling";
+        const strategy = typeof d.rollout === "string" ? d.rollout : (d.rollout.strategy ?? "rolling");
         if (strategy !== "rolling") {
             problems.push(`"rollout" is ${JSON.stringify(d.rollout)}; allowed: "rolling" for a worker, which takes no traffic to shift`);
         }
@@ -456,12 +481,16 @@ function probeProblems(d: ServiceDeclaration): string[] {
     const problems: string[] = [];
     const strings = (v: unknown): v is string[] => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === "string" && x.length > 0);
     if (d.healthCheck !== undefined && (!strings(d.healthCheck) || d.healthCheck.length < 2 || !["CMD", "CMD-SHELL"].includes(d.healthCheck[0]))) {
-        problems.push(`"healthCheck" is ${JSON.stringify(d.healthCheck)}; allowed: ["CMD", executable, ...arguments] or ["CMD-SHELL", "shell command"], as ECS takes it`);
+        problems.push(
+            `"healthCheck" is ${JSON.stringify(d.healthCheck)}; allowed: ["CMD", executable, ...arguments] or ["CMD-SHELL", "shell command"], as ECS takes it`,
+        );
     }
     if (d.readinessGate !== undefined && d.kind !== "backend") {
         problems.push("\"readinessGate\" is for backends; a public service's readiness is the ALB's health check");
     } else if (d.readinessGate !== undefined && d.readinessGate !== false && !strings(d.readinessGate)) {
-        problems.push(`"readinessGate" is ${JSON.stringify(d.readinessGate)}; allowed: a command as a list of strings, such as ["/app/server", "--version"], or false`);
+        problems.push(
+            `"readinessGate" is ${JSON.stringify(d.readinessGate)}; allowed: a command as a list of strings, such as ["/app/server", "--version"], or false`,
+        );
     }
     return problems;
 }
@@ -556,7 +585,10 @@ export const jobDeclarations: JobDeclaration[] = [
 ];
 
 /** The jobs every consumer reads: the stack, `npm start`, `berth job run`. */
-export const jobs: readonly CatalogJob[] = resolveJobs(jobDeclarations, catalog.map((s) => s.name));
+export const jobs: readonly CatalogJob[] = resolveJobs(
+    jobDeclarations,
+    catalog.map((s) => s.name),
+);
 
 /**
  * What routes requests from the ALB to the backends' `routes`: the gateway service (`gateway`), or the ALB's own
@@ -590,25 +622,37 @@ export function albEdgeProblems(services: readonly CatalogService[], context: Al
     const routed = services.filter((s) => s.kind === "backend" && s.routes.length > 0);
     for (const s of routed) {
         if (s.auth === "apiKey") {
-            problems.push(`service "${s.name}" requires an API key on ${s.routes.join(", ")}, which only the gateway checks (the ALB verifies JWTs alone); allowed: "gateway" for this catalogue, or "auth" none or jwt on "${s.name}"`);
+            problems.push(
+                `service "${s.name}" requires an API key on ${s.routes.join(", ")}, which only the gateway checks (the ALB verifies JWTs alone); allowed: "gateway" for this catalogue, or "auth" none or jwt on "${s.name}"`,
+            );
         } else if (s.auth === "jwt" && !context.https) {
-            problems.push(`service "${s.name}" requires a JWT on ${s.routes.join(", ")}, and the ALB verifies JWTs on HTTPS listeners only while this stack serves HTTP only; allowed: "gateway", or "alb" with berth:domain and berth:hostedZoneId (or berth:certificateArn)`);
+            problems.push(
+                `service "${s.name}" requires a JWT on ${s.routes.join(", ")}, and the ALB verifies JWTs on HTTPS listeners only while this stack serves HTTP only; allowed: "gateway", or "alb" with berth:domain and berth:hostedZoneId (or berth:certificateArn)`,
+            );
         } else if (s.auth === "jwt" && !context.jwt) {
-            problems.push(`service "${s.name}" requires a JWT on ${s.routes.join(", ")}, and berth:edgeJwt is not set; allowed: "gateway", or "alb" with berth:edgeJwt naming the issuer and its JWKS URL`);
+            problems.push(
+                `service "${s.name}" requires a JWT on ${s.routes.join(", ")}, and berth:edgeJwt is not set; allowed: "gateway", or "alb" with berth:edgeJwt naming the issuer and its JWKS URL`,
+            );
         }
         // The test rule adds its header to the patterns (components/edge/albRoute.ts).
         const values = s.routes.length * routePatterns("/").length;
         if (values + 1 > MAX_RULE_VALUES) {
-            problems.push(`service "${s.name}" has ${s.routes.length} routes, ${values} ALB path patterns, and one ALB rule takes at most ${MAX_RULE_VALUES} condition values, the test header among them; allowed: "gateway", or "alb" with at most ${Math.floor((MAX_RULE_VALUES - 1) / routePatterns("/").length)} routes per backend`);
+            problems.push(
+                `service "${s.name}" has ${s.routes.length} routes, ${values} ALB path patterns, and one ALB rule takes at most ${MAX_RULE_VALUES} condition values, the test header among them; allowed: "gateway", or "alb" with at most ${Math.floor((MAX_RULE_VALUES - 1) / routePatterns("/").length)} routes per backend`,
+            );
         }
         const callers = services.filter((c) => !c.gateway && c.calls.includes(s.name)).map((c) => c.name);
         if (callers.length > 0) {
-            problems.push(`service "${s.name}" is routed and also called by ${callers.join(", ")} through Service Connect, and behind the ALB it has no Service Connect name; allowed: "gateway" for this catalogue, or "alb" with "${s.name}" called by no other service`);
+            problems.push(
+                `service "${s.name}" is routed and also called by ${callers.join(", ")} through Service Connect, and behind the ALB it has no Service Connect name; allowed: "gateway" for this catalogue, or "alb" with "${s.name}" called by no other service`,
+            );
         }
     }
     const publicRules = services.filter((s) => s.kind === "public" && !s.gateway).length + routed.length;
     if (problems.length === 0 && 2 * publicRules > MAX_RULES_PER_LOAD_BALANCER) {
-        problems.push(`the ALB would hold ${2 * publicRules} rules (a rule and a test rule per service), above its ${MAX_RULES_PER_LOAD_BALANCER}; allowed: "gateway"`);
+        problems.push(
+            `the ALB would hold ${2 * publicRules} rules (a rule and a test rule per service), above its ${MAX_RULES_PER_LOAD_BALANCER}; allowed: "gateway"`,
+        );
     }
     if (problems.length === 0) {
         const taken = new Map<number, string>();
@@ -619,7 +663,9 @@ export function albEdgeProblems(services: readonly CatalogService[], context: Al
                 const other = taken.get(p);
                 if (other !== undefined && other !== s.name && !clashes.has(`${other} ${s.name}`)) {
                     clashes.add(`${other} ${s.name}`);
-                    problems.push(`services "${other}" and "${s.name}" would share listener rule priority ${p} behind the ALB (a backend's priority derives from its name); allowed: "gateway", or "alb" with another "priority" on "${other}" if it is a public service, or another name for one of them`);
+                    problems.push(
+                        `services "${other}" and "${s.name}" would share listener rule priority ${p} behind the ALB (a backend's priority derives from its name); allowed: "gateway", or "alb" with another "priority" on "${other}" if it is a public service, or another name for one of them`,
+                    );
                 }
                 taken.set(p, s.name);
             }
@@ -637,20 +683,22 @@ export function albEdgeProblems(services: readonly CatalogService[], context: Al
  */
 export function albEdgeCatalog(services: readonly CatalogService[]): CatalogService[] {
     const gateways = new Set(services.filter((s) => s.gateway).map((s) => s.name));
-    return services.filter((s) => !s.gateway).map((s): CatalogService => {
-        const calls = s.calls.filter((c) => !gateways.has(c));
-        if (s.kind !== "backend" || s.routes.length === 0) {
-            return { ...s, calls };
-        }
-        return {
-            ...s,
-            kind: "public",
-            pathPatterns: s.routes.flatMap(routePatterns),
-            priority: rulePriority(s.name),
-            readinessGate: undefined,
-            calls,
-        };
-    });
+    return services
+        .filter((s) => !s.gateway)
+        .map((s): CatalogService => {
+            const calls = s.calls.filter((c) => !gateways.has(c));
+            if (s.kind !== "backend" || s.routes.length === 0) {
+                return { ...s, calls };
+            }
+            return {
+                ...s,
+                kind: "public",
+                pathPatterns: s.routes.flatMap(routePatterns),
+                priority: rulePriority(s.name),
+                readinessGate: undefined,
+                calls,
+            };
+        });
 }
 
 /** The catalogue the stack deploys behind the given edge. */
@@ -694,11 +742,7 @@ export function urlVariable(callee: string): string {
  * `TIMEOUT_MS` comes from the same constant as Service Connect's per-request timeout (core/rollout.ts),
  * so the gateway gives up first and answers its own 504.
  */
-export function serviceEnvironment(
-    service: CatalogService,
-    services: readonly CatalogService[],
-    placement: Placement,
-): Record<string, string> {
+export function serviceEnvironment(service: CatalogService, services: readonly CatalogService[], placement: Placement): Record<string, string> {
     // A worker listens on no port.
     const env: Record<string, string> = service.kind === "worker" ? {} : { PORT: String(placement.port ?? service.port) };
     const callees = services.filter((s) => service.calls.includes(s.name));
@@ -743,7 +787,10 @@ export function databaseEnvironment(service: CatalogService, connection: Databas
     }
     const { env } = service.database;
     const vars: Record<string, string> = {
-        [env.host]: connection.host, [env.port]: connection.port, [env.name]: connection.name, [DATABASE_TLS_VARIABLE]: "disable",
+        [env.host]: connection.host,
+        [env.port]: connection.port,
+        [env.name]: connection.name,
+        [DATABASE_TLS_VARIABLE]: "disable",
     };
     if (connection.user !== undefined) {
         vars[env.user] = connection.user;
@@ -764,8 +811,6 @@ export function healthCheckCommand(service: CatalogService): string[] {
         return [...service.healthCheck];
     }
     const url = `http://127.0.0.1:${service.port}${service.healthPath}`;
-    const script =
-        `fetch(${JSON.stringify(url)},{signal:AbortSignal.timeout(4000)})` +
-        `.then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`;
+    const script = `fetch(${JSON.stringify(url)},{signal:AbortSignal.timeout(4000)})` + `.then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`;
     return ["CMD", "node", "-e", script];
 }

@@ -135,7 +135,9 @@ export function resolveJobs(decls: readonly JobDeclaration[], serviceNames: read
         }
         const problem = jobScheduleProblem(d.schedule);
         if (problem !== undefined) {
-            throw new Error(`${where}: "schedule" is ${JSON.stringify(d.schedule)}; allowed: ${problem.startsWith("cron(") ? problem : `a valid expression (${problem})`}`);
+            throw new Error(
+                `${where}: "schedule" is ${JSON.stringify(d.schedule)}; allowed: ${problem.startsWith("cron(") ? problem : `a valid expression (${problem})`}`,
+            );
         }
         const timeoutSeconds = durationSeconds(d.timeout ?? "1h");
         if (timeoutSeconds === undefined || timeoutSeconds < JOB_TIMEOUT_BOUNDS.min || timeoutSeconds > JOB_TIMEOUT_BOUNDS.max) {

@@ -41,7 +41,9 @@ export function messagingProblems(decls: readonly MessagingDeclaration[]): strin
             }
             for (const topic of topics) {
                 if (typeof topic !== "string" || !TOPIC.test(topic)) {
-                    problems.push(`${where}: "${key}" holds ${JSON.stringify(topic)}; allowed: a topic name of 1-40 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen`);
+                    problems.push(
+                        `${where}: "${key}" holds ${JSON.stringify(topic)}; allowed: a topic name of 1-40 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen`,
+                    );
                 }
             }
             const twice = topics.find((t, i) => topics.indexOf(t) !== i);
@@ -50,7 +52,9 @@ export function messagingProblems(decls: readonly MessagingDeclaration[]): strin
             }
         }
         if (d.kind === "worker" && (d.subscribes ?? []).length === 0) {
-            problems.push(`${where}: "subscribes" is ${JSON.stringify(d.subscribes ?? [])}; allowed: at least one topic that a service publishes, since a worker does nothing but consume them`);
+            problems.push(
+                `${where}: "subscribes" is ${JSON.stringify(d.subscribes ?? [])}; allowed: at least one topic that a service publishes, since a worker does nothing but consume them`,
+            );
         }
         if (d.kind !== "worker" && d.subscribes !== undefined) {
             problems.push(`${where}: "subscribes" is for workers; a ${d.kind} service is reached by requests, a worker by the topics it subscribes to`);
@@ -60,7 +64,9 @@ export function messagingProblems(decls: readonly MessagingDeclaration[]): strin
     for (const d of decls) {
         for (const topic of Array.isArray(d.subscribes) ? d.subscribes : []) {
             if (!published.has(topic)) {
-                problems.push(`service "${d.name}": "subscribes" names "${topic}", which no service publishes; allowed: ${published.size > 0 ? [...published].map((t) => `"${t}"`).join(", ") : "a topic that a service declares in \"publishes\""}`);
+                problems.push(
+                    `service "${d.name}": "subscribes" names "${topic}", which no service publishes; allowed: ${published.size > 0 ? [...published].map((t) => `"${t}"`).join(", ") : 'a topic that a service declares in "publishes"'}`,
+                );
             }
         }
     }
@@ -114,8 +120,15 @@ export function messagingEnvironment<A>(
  * Stack settings a worker cannot take, in `ConfigError`'s grammar: a rollout other than `rolling` from
  * `berth:services.<name>.rollout` (a worker takes no traffic for ECS to shift).
  */
-export function workerRolloutProblems(project: string, services: readonly MessagingService[], rollouts: Readonly<Record<string, { strategy: string }>>): string[] {
+export function workerRolloutProblems(
+    project: string,
+    services: readonly MessagingService[],
+    rollouts: Readonly<Record<string, { strategy: string }>>,
+): string[] {
     return workers(services)
         .filter((w) => rollouts[w.name] !== undefined && rollouts[w.name].strategy !== "rolling")
-        .map((w) => `${project}:services.${w.name}.rollout is ${JSON.stringify(rollouts[w.name].strategy)}; allowed: "rolling" for a worker, which takes no traffic to shift`);
+        .map(
+            (w) =>
+                `${project}:services.${w.name}.rollout is ${JSON.stringify(rollouts[w.name].strategy)}; allowed: "rolling" for a worker, which takes no traffic to shift`,
+        );
 }

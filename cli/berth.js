@@ -3,4 +3,6 @@
 const path = require("path");
 require("ts-node").register({ transpileOnly: true, project: path.join(__dirname, "..", "tsconfig.json") });
 const { run, realDeps } = require("./main");
-run(process.argv.slice(2), realDeps(path.join(__dirname, ".."))).then((code) => { process.exitCode = code; });
+run(process.argv.slice(2), realDeps(path.join(__dirname, ".."))).then((code) => {
+    process.exitCode = code;
+});

@@ -10,7 +10,10 @@ import type * as sfn from "@aws-sdk/client-sfn";
 
 /** A failure the user can act on: printed as one line, no stack trace. */
 export class CliError extends Error {
-    constructor(message: string, readonly exitCode: number = EXIT.error) {
+    constructor(
+        message: string,
+        readonly exitCode: number = EXIT.error,
+    ) {
         super(message);
         this.name = "CliError";
     }
@@ -96,15 +99,18 @@ export interface Deps {
 export interface StackOutputs {
     url?: string;
     clusterName?: string;
-    services?: Record<string, {
-        kind?: string;
-        repositoryUrl?: string;
-        imageTag?: string;
-        commit?: string;
-        logGroupName?: string;
-        serviceName?: string;
-        discoveryName?: string;
-    }>;
+    services?: Record<
+        string,
+        {
+            kind?: string;
+            repositoryUrl?: string;
+            imageTag?: string;
+            commit?: string;
+            logGroupName?: string;
+            serviceName?: string;
+            discoveryName?: string;
+        }
+    >;
     pipeline?: { deployRoleArn?: string; previewRoleArn?: string; oidcProviderArn?: string };
     alarmTopicArn?: string;
     dashboardUrl?: string;
@@ -118,7 +124,9 @@ export function serviceOutput(outputs: StackOutputs, stack: string, name: string
     const found = services[name];
     if (!found) {
         const known = Object.keys(services);
-        throw new CliError(`service ${JSON.stringify(name)} not found in stack ${stack}; services: ${known.length > 0 ? known.join(", ") : "none (has the stack been deployed?)"}`);
+        throw new CliError(
+            `service ${JSON.stringify(name)} not found in stack ${stack}; services: ${known.length > 0 ? known.join(", ") : "none (has the stack been deployed?)"}`,
+        );
     }
     return found;
 }
@@ -127,8 +135,10 @@ export function serviceOutput(outputs: StackOutputs, stack: string, name: string
 export function awsErrorLine(error: unknown): string | undefined {
     const e = error as { name?: string; message?: string };
     if (e?.name === "CredentialsProviderError" || e?.name === "ExpiredTokenException" || e?.name === "UnrecognizedClientException") {
-        return `no usable AWS credentials (${e.name}: ${firstLine(e.message)}); log in (aws sso login, AWS_PROFILE) ` +
-            "or set the stack's aws:profile / aws:assumeRoles";
+        return (
+            `no usable AWS credentials (${e.name}: ${firstLine(e.message)}); log in (aws sso login, AWS_PROFILE) ` +
+            "or set the stack's aws:profile / aws:assumeRoles"
+        );
     }
     if (e?.name === "AccessDeniedException" || e?.name === "AccessDenied") {
         return `AWS refused the call (${e.name}): ${firstLine(e.message)}`;

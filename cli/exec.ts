@@ -18,8 +18,14 @@ export interface ExecOptions {
 }
 
 export async function exec(
-    deps: Deps, stack: StackView, aws: AwsApis, region: string, profile: string | undefined,
-    service: string | undefined, command: string[], options: ExecOptions,
+    deps: Deps,
+    stack: StackView,
+    aws: AwsApis,
+    region: string,
+    profile: string | undefined,
+    service: string | undefined,
+    command: string[],
+    options: ExecOptions,
 ): Promise<number> {
     if (!service) {
         throw new CliError("exec needs a service: berth exec <service> [command...]");
@@ -27,9 +33,11 @@ export async function exec(
     // Checked first, as the AWS CLI does, so that no session is opened that nothing could attach to.
     const plugin = deps.which(PLUGIN);
     if (!plugin) {
-        throw new CliError(`the Session Manager plugin (${PLUGIN}) is not on PATH; berth exec needs it to open a session in the task. Install it: ${PLUGIN_INSTALL_URL}`);
+        throw new CliError(
+            `the Session Manager plugin (${PLUGIN}) is not on PATH; berth exec needs it to open a session in the task. Install it: ${PLUGIN_INSTALL_URL}`,
+        );
     }
-    const outputs = await stack.outputs() as StackOutputs;
+    const outputs = (await stack.outputs()) as StackOutputs;
     const out = serviceOutput(outputs, stack.name, service);
     const cluster = outputs.clusterName;
     if (!cluster || !out.serviceName) {
@@ -52,7 +60,10 @@ export async function exec(
     }
     const taskId = task.taskArn!.split("/").pop()!;
     const answer = await aws.ecs.executeCommand({
-        cluster, task: task.taskArn, container: containerName, interactive: true,
+        cluster,
+        task: task.taskArn,
+        container: containerName,
+        interactive: true,
         command: command.length > 0 ? command.join(" ") : DEFAULT_COMMAND,
     });
     if (!answer.session) {

@@ -26,7 +26,7 @@ export interface JobOutcome {
 }
 
 export async function jobRun(deps: Deps, stack: StackView, aws: AwsApis, name: string | undefined, asJson: boolean): Promise<number> {
-    const job = jobOutput(await stack.outputs() as StackOutputs, stack.name, name);
+    const job = jobOutput((await stack.outputs()) as StackOutputs, stack.name, name);
     const started = deps.now();
     deps.term.progress(`Starting job ${name}`);
     const { executionArn } = await aws.sfn.startExecution({ stateMachineArn: job.stateMachineArn, name: executionName(started), input: "{}" });
@@ -56,7 +56,7 @@ export async function localJobRun(deps: Deps, name: string | undefined, asJson: 
     }
     deps.term.progress(`Running job ${name} in the local run (npm start, pid ${run.pid})`);
     const response = await deps.fetch(`${run.jobs.url}/jobs/${encodeURIComponent(name)}/run`, { method: "POST", signal: deps.interrupted });
-    const body = await response.json() as JobOutcome | { error: string };
+    const body = (await response.json()) as JobOutcome | { error: string };
     if (!response.ok || !("status" in body)) {
         throw new CliError(`the local run could not run job ${name}: ${"error" in body ? body.error : `HTTP ${response.status}`}`);
     }
@@ -71,14 +71,19 @@ function jobOutput(outputs: StackOutputs, stack: string, name: string | undefine
     const found = jobs[name];
     if (!found?.stateMachineArn) {
         const known = Object.keys(jobs);
-        throw new CliError(`job ${JSON.stringify(name)} not found in stack ${stack}; jobs: ${known.length > 0 ? known.join(", ") : "none (has the stack been deployed?)"}`);
+        throw new CliError(
+            `job ${JSON.stringify(name)} not found in stack ${stack}; jobs: ${known.length > 0 ? known.join(", ") : "none (has the stack been deployed?)"}`,
+        );
     }
     return { stateMachineArn: found.stateMachineArn, logGroupName: found.logGroupName };
 }
 
 /** A name of its own for each run: Step Functions refuses a name used in the last 90 days. */
 function executionName(now: number): string {
-    const stamp = new Date(now).toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+    const stamp = new Date(now)
+        .toISOString()
+        .replace(/[-:]/g, "")
+        .replace(/\.\d+Z$/, "Z");
     return `berth-run-${stamp}-${Math.random().toString(16).slice(2, 8)}`;
 }
 

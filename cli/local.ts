@@ -42,17 +42,19 @@ export async function localStatus(deps: Deps, only: string | undefined, asJson: 
     if (services.length === 0) {
         throw new CliError(`service ${JSON.stringify(only)} not found in the local run; services: ${[...new Set(run.services.map((s) => s.name))].join(", ")}`);
     }
-    const results = await Promise.all(services.map(async (s) => {
-        const url = `${s.url}${s.healthPath}`;
-        try {
-            const response = await deps.fetch(url, { signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS) });
-            await response.arrayBuffer();
-            return { ...s, healthy: response.ok, detail: `HTTP ${response.status}` };
-        } catch (error) {
-            const e = error as { cause?: { code?: string }; name?: string; message?: string };
-            return { ...s, healthy: false, detail: e.cause?.code ?? e.name ?? String(error) };
-        }
-    }));
+    const results = await Promise.all(
+        services.map(async (s) => {
+            const url = `${s.url}${s.healthPath}`;
+            try {
+                const response = await deps.fetch(url, { signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS) });
+                await response.arrayBuffer();
+                return { ...s, healthy: response.ok, detail: `HTTP ${response.status}` };
+            } catch (error) {
+                const e = error as { cause?: { code?: string }; name?: string; message?: string };
+                return { ...s, healthy: false, detail: e.cause?.code ?? e.name ?? String(error) };
+            }
+        }),
+    );
     if (asJson) {
         deps.term.out(JSON.stringify({ local: true, pid: run.pid, url: run.url, services: results }, null, 2));
     } else {
@@ -72,7 +74,9 @@ export async function localLogs(deps: Deps, service: string | undefined, options
     const run = readLocalRun(deps);
     // A job's lines are in the run's log too (scripts/localJobs.ts).
     if (!run.services.some((s) => s.name === service) && !run.jobs?.names.includes(service)) {
-        throw new CliError(`service ${JSON.stringify(service)} not found in the local run; services: ${[...new Set(run.services.map((s) => s.name))].join(", ")}`);
+        throw new CliError(
+            `service ${JSON.stringify(service)} not found in the local run; services: ${[...new Set(run.services.map((s) => s.name))].join(", ")}`,
+        );
     }
     const file = path.join(deps.cwd, LOCAL_LOG_FILE);
     const since = deps.now() - sinceMs(options.since ?? "10m");
@@ -109,8 +113,12 @@ export async function localLogs(deps: Deps, service: string | undefined, options
                 continue;
             }
             const ofService = entry.service === service || entry.service.startsWith(`${service}.`);
-            if (!ofService || entry.t < since || (options.filter && !entry.line.includes(options.filter))
-                || (options.task && !entry.service.startsWith(options.task))) {
+            if (
+                !ofService ||
+                entry.t < since ||
+                (options.filter && !entry.line.includes(options.filter)) ||
+                (options.task && !entry.service.startsWith(options.task))
+            ) {
                 continue;
             }
             deps.term.out(options.json ? JSON.stringify(entry) : formatLine({ timestamp: entry.t, task: entry.service, message: entry.line, raw: {} }));

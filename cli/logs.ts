@@ -33,7 +33,7 @@ export async function logs(deps: Deps, stack: StackView, aws: AwsApis, service: 
     if (!service) {
         throw new CliError("logs needs a service: berth logs <service> [--follow] [--since 10m] [--filter pattern] [--json]");
     }
-    const outputs = await stack.outputs() as StackOutputs;
+    const outputs = (await stack.outputs()) as StackOutputs;
     // A job's task logs like a service's (docs/jobs.md).
     const job = outputs.jobs?.[service];
     const logGroupName = job ? job.logGroupName : serviceOutput(outputs, stack.name, service).logGroupName;

@@ -207,22 +207,35 @@ export function realDeps(cwd: string): Deps {
             out: (l) => process.stdout.write(`${l}\n`),
             err: (l) => process.stderr.write(`${l}\n`),
             isTTY: process.stdout.isTTY === true,
-            progress: (l) => { if (process.stderr.isTTY) { process.stderr.write(`\x1b[2m${l}...\x1b[0m\n`); } },
+            progress: (l) => {
+                if (process.stderr.isTTY) {
+                    process.stderr.write(`\x1b[2m${l}...\x1b[0m\n`);
+                }
+            },
         },
         now: () => Date.now(),
-        sleep: (ms, signal) => new Promise((resolve) => {
-            const timer = setTimeout(resolve, ms);
-            signal?.addEventListener("abort", () => { clearTimeout(timer); resolve(); }, { once: true });
-        }),
+        sleep: (ms, signal) =>
+            new Promise((resolve) => {
+                const timer = setTimeout(resolve, ms);
+                signal?.addEventListener(
+                    "abort",
+                    () => {
+                        clearTimeout(timer);
+                        resolve();
+                    },
+                    { once: true },
+                );
+            }),
         which: (command) => {
             const found = spawnSync(process.platform === "win32" ? "where" : "which", [command], { encoding: "utf8" });
             return found.status === 0 ? found.stdout.split("\n")[0].trim() || undefined : undefined;
         },
-        run: (command, args) => new Promise((resolve, reject) => {
-            const child = spawn(command, args, { stdio: "inherit" });
-            child.on("error", reject);
-            child.on("exit", (code) => resolve(code ?? EXIT.error));
-        }),
+        run: (command, args) =>
+            new Promise((resolve, reject) => {
+                const child = spawn(command, args, { stdio: "inherit" });
+                child.on("error", reject);
+                child.on("exit", (code) => resolve(code ?? EXIT.error));
+            }),
         interrupted: controller.signal,
         cwd,
         localUrl: process.env.BERTH_LOCAL_URL ?? "http://127.0.0.1:8080",

@@ -6,11 +6,15 @@ import type { CatalogService } from "../catalog";
 import { EXIT, type Deps, type StackOutputs, type StackView } from "./context";
 
 export async function show(deps: Deps, stack: StackView, catalog: readonly CatalogService[], asJson: boolean): Promise<number> {
-    const outputs = await stack.outputs() as StackOutputs;
+    const outputs = (await stack.outputs()) as StackOutputs;
     const services = Object.entries(outputs.services ?? {}).map(([name, s]) => ({
         name,
         kind: s.kind ?? "?",
-        routes: routesOf(catalog.find((c) => c.name === name), s.discoveryName, outputs.url),
+        routes: routesOf(
+            catalog.find((c) => c.name === name),
+            s.discoveryName,
+            outputs.url,
+        ),
         image: s.repositoryUrl && s.imageTag ? `${s.repositoryUrl}:${s.imageTag}` : "-",
         commit: s.commit ?? "-",
     }));
@@ -26,7 +30,14 @@ export async function show(deps: Deps, stack: StackView, catalog: readonly Catal
         alarmTopic: outputs.alarmTopicArn,
         // Jobs (docs/jobs.md), when the stack has any.
         ...(Object.keys(outputs.jobs ?? {}).length > 0
-            ? { jobs: Object.entries(outputs.jobs!).map(([name, j]) => ({ name, schedule: j.schedule ?? "-", commit: j.commit ?? "-", stateMachine: j.stateMachineArn ?? "-" })) }
+            ? {
+                  jobs: Object.entries(outputs.jobs!).map(([name, j]) => ({
+                      name,
+                      schedule: j.schedule ?? "-",
+                      commit: j.commit ?? "-",
+                      stateMachine: j.stateMachineArn ?? "-",
+                  })),
+              }
             : {}),
     };
     if (asJson) {
@@ -47,7 +58,9 @@ export async function show(deps: Deps, stack: StackView, catalog: readonly Catal
         out(table([["Name", "Schedule (UTC)", "Commit", "State machine"], ...view.jobs.map((j) => [j.name, j.schedule, j.commit, j.stateMachine])]));
         out("");
     }
-    out(`Database   ${view.database ? `${view.database.endpoint} (${view.database.identifier}; user and password in ${view.database.credentialsSecret})` : "none"}`);
+    out(
+        `Database   ${view.database ? `${view.database.endpoint} (${view.database.identifier}; user and password in ${view.database.credentialsSecret})` : "none"}`,
+    );
     if (view.pipeline) {
         out(`Pipeline   deploy role  ${view.pipeline.deployRole}`);
         if (view.pipeline.previewRole) {
@@ -79,5 +92,5 @@ function routesOf(service: CatalogService | undefined, discoveryName: string | u
 /** Left-aligned columns, two spaces apart. */
 export function table(rows: string[][]): string {
     const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
-    return rows.map((r) => "  " + r.map((cell, i) => i === r.length - 1 ? cell : cell.padEnd(widths[i])).join("  ")).join("\n");
+    return rows.map((r) => "  " + r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join("  ")).join("\n");
 }

@@ -21,7 +21,9 @@ export function automationStacks(workDir: string): StackResolver {
             }
             let stackName = name;
             if (!stackName) {
-                const current = await workspace.stack().catch((error) => { throw problem(error); });
+                const current = await workspace.stack().catch((error) => {
+                    throw problem(error);
+                });
                 if (!current) {
                     throw new NoStackError("no stack selected; pass --stack <name> or run `pulumi stack select <name>`");
                 }
@@ -42,18 +44,25 @@ export function automationStacks(workDir: string): StackResolver {
     };
 }
 
-
 function automationView(stack: import("@pulumi/pulumi/automation").Stack, project: string): StackView {
     return {
         name: stack.name,
         project,
         async outputs() {
             const outputs = await stack.outputs();
-            return Object.fromEntries(Object.entries(outputs).filter(([, v]) => !v.secret).map(([k, v]) => [k, v.value]));
+            return Object.fromEntries(
+                Object.entries(outputs)
+                    .filter(([, v]) => !v.secret)
+                    .map(([k, v]) => [k, v.value]),
+            );
         },
         async config() {
             const config = await stack.getAllConfig();
-            return Object.fromEntries(Object.entries(config).filter(([, v]) => !v.secret).map(([k, v]) => [k, v.value]));
+            return Object.fromEntries(
+                Object.entries(config)
+                    .filter(([, v]) => !v.secret)
+                    .map(([k, v]) => [k, v.value]),
+            );
         },
     };
 }
@@ -68,6 +77,10 @@ function problem(error: unknown): CliError {
     if (e?.code === "ENOENT" || /ENOENT|command not found|Failed to get Pulumi CLI version/i.test(text)) {
         return new NoStackError("the Pulumi CLI is not installed or not on PATH (install it: https://www.pulumi.com/docs/install/)");
     }
-    const line = text.split("\n").map((l) => l.trim()).find((l) => /error:/i.test(l)) ?? text.split("\n")[0];
+    const line =
+        text
+            .split("\n")
+            .map((l) => l.trim())
+            .find((l) => /error:/i.test(l)) ?? text.split("\n")[0];
     return new CliError(`pulumi: ${line.replace(/^.*?error:\s*/i, "")}`);
 }

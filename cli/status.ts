@@ -33,7 +33,7 @@ export interface ServiceStatus {
 }
 
 export async function status(deps: Deps, stack: StackView, aws: AwsApis, only: string | undefined, asJson: boolean): Promise<number> {
-    const outputs = await stack.outputs() as StackOutputs;
+    const outputs = (await stack.outputs()) as StackOutputs;
     const cluster = outputs.clusterName;
     if (!cluster) {
         throw new CliError(`stack ${stack.name} has no clusterName output; has it been deployed (pulumi up)?`);
@@ -97,8 +97,7 @@ async function serviceStatus(aws: AwsApis, stack: StackView, w: { name: string; 
     let taskDefinition: ServiceStatus["taskDefinition"];
     if (taskDefinitionArn) {
         const td = await aws.ecs.describeTaskDefinition({ taskDefinition: taskDefinitionArn, include: ["TAGS"] });
-        const variable = td.taskDefinition?.containerDefinitions
-            ?.flatMap((c) => c.environment ?? []).find((e) => e.name === COMMIT_VARIABLE)?.value;
+        const variable = td.taskDefinition?.containerDefinitions?.flatMap((c) => c.environment ?? []).find((e) => e.name === COMMIT_VARIABLE)?.value;
         taskDefinition = {
             revision: taskDefinitionArn.split("/").pop()!,
             commit: td.tags?.find((t) => t.key === COMMIT_TAG)?.value ?? variable,
@@ -125,7 +124,10 @@ async function serviceStatus(aws: AwsApis, stack: StackView, w: { name: string; 
     // The prefix finds the service's alarms; the exact names keep out a service whose name extends this one's.
     const family = taskFamily(stack.project, stack.name, w.name);
     // A worker's alarms are its queue's (components/messaging/).
-    const names = w.kind === "worker" ? { rollback: [], notify: Object.values(queueAlarmNames(family)) } : serviceAlarmNames(family, w.kind === "backend" ? "backend" : "public");
+    const names =
+        w.kind === "worker"
+            ? { rollback: [], notify: Object.values(queueAlarmNames(family)) }
+            : serviceAlarmNames(family, w.kind === "backend" ? "backend" : "public");
     const known = new Set([...names.rollback, ...names.notify]);
     const alarms: ServiceStatus["alarms"] = [];
     let nextToken: string | undefined;
@@ -147,9 +149,7 @@ async function serviceStatus(aws: AwsApis, stack: StackView, w: { name: string; 
 
 function printStatus(deps: Deps, s: ServiceStatus): void {
     const out = deps.term.out;
-    const verdict = s.healthy
-        ? (s.deployment?.rolloutState === "IN_PROGRESS" ? "healthy, rolling out" : "healthy")
-        : `UNHEALTHY: ${s.problems.join("; ")}`;
+    const verdict = s.healthy ? (s.deployment?.rolloutState === "IN_PROGRESS" ? "healthy, rolling out" : "healthy") : `UNHEALTHY: ${s.problems.join("; ")}`;
     out(`${s.name} (${s.kind}, ECS service ${s.ecsService}): ${verdict}`);
     out(`  Tasks       ${s.tasks.running} running / ${s.tasks.desired} desired / ${s.tasks.pending} pending`);
     if (s.deployment) {

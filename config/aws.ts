@@ -12,19 +12,29 @@ const ACCOUNT_ID = /^\d{12}$/;
 const ASSUMED_ROLE = z.strictObject({
     roleArn: z.string().regex(ROLE_ARN),
     externalId: z.string().min(2).max(1224).optional(),
-    sessionName: z.string().regex(/^[\w+=,.@-]{2,64}$/).optional(),
-    duration: z.string().refine((d) => {
-        const seconds = durationSeconds(d);
-        return seconds !== undefined && seconds >= 900 && seconds <= 43_200;
-    }).optional(),
-    sourceIdentity: z.string().regex(/^[\w+=,.@-]{2,64}$/).optional(),
+    sessionName: z
+        .string()
+        .regex(/^[\w+=,.@-]{2,64}$/)
+        .optional(),
+    duration: z
+        .string()
+        .refine((d) => {
+            const seconds = durationSeconds(d);
+            return seconds !== undefined && seconds >= 900 && seconds <= 43_200;
+        })
+        .optional(),
+    sourceIdentity: z
+        .string()
+        .regex(/^[\w+=,.@-]{2,64}$/)
+        .optional(),
     policy: z.string().optional(),
     policyArns: z.array(z.string()).optional(),
     tags: z.record(z.string(), z.string()).optional(),
     transitiveTagKeys: z.array(z.string()).optional(),
 });
-const ASSUMED_ROLE_ALLOWED = "{\"roleArn\": \"arn:aws:iam::<account>:role/<name>\"} with optional externalId, sessionName (2-64 of [\\w+=,.@-]), " +
-    "duration (15m to 12h, e.g. \"1h\"), sourceIdentity, policy, policyArns, tags, transitiveTagKeys";
+const ASSUMED_ROLE_ALLOWED =
+    '{"roleArn": "arn:aws:iam::<account>:role/<name>"} with optional externalId, sessionName (2-64 of [\\w+=,.@-]), ' +
+    'duration (15m to 12h, e.g. "1h"), sourceIdentity, policy, policyArns, tags, transitiveTagKeys';
 
 const ACCOUNT_IDS = json(z.array(z.string().regex(ACCOUNT_ID)).min(1));
 const ONE_FILE = json(z.array(z.string().min(1)).length(1));
@@ -48,12 +58,12 @@ export function parseAwsIdentity(config: Readonly<Record<string, string>>, probl
         if (PLAIN_KEYS.includes(key)) {
             problems.push(
                 `${fullKey} is set (not shown); allowed: unset: give keys through the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ` +
-                "AWS_SESSION_TOKEN) or a profile (aws:profile), which Berth's AWS provider and its deployment check both read without storing them",
+                    "AWS_SESSION_TOKEN) or a profile (aws:profile), which Berth's AWS provider and its deployment check both read without storing them",
             );
         } else if (!(CARRIED_AWS_KEYS as readonly string[]).includes(key)) {
             problems.push(
                 `${fullKey} is set (not shown); allowed: unset: Berth's own AWS provider reads no aws:* setting by itself (pulumi/pulumi-aws#1307) ` +
-                `and takes only ${carried}`,
+                    `and takes only ${carried}`,
             );
         }
     }
@@ -70,10 +80,16 @@ export function parseAwsIdentity(config: Readonly<Record<string, string>>, probl
         return result.data;
     };
     identity.profile = read("profile", z.string().min(1), "the name of a profile in the shared AWS config");
-    identity.sharedConfigFile = read("sharedConfigFiles", ONE_FILE,
-        "a list of one path, e.g. [\"~/.aws/config\"] (the deployment check's AWS SDK reads one file)")?.[0];
-    identity.sharedCredentialsFile = read("sharedCredentialsFiles", ONE_FILE,
-        "a list of one path, e.g. [\"~/.aws/credentials\"] (the deployment check's AWS SDK reads one file)")?.[0];
+    identity.sharedConfigFile = read(
+        "sharedConfigFiles",
+        ONE_FILE,
+        'a list of one path, e.g. ["~/.aws/config"] (the deployment check\'s AWS SDK reads one file)',
+    )?.[0];
+    identity.sharedCredentialsFile = read(
+        "sharedCredentialsFiles",
+        ONE_FILE,
+        'a list of one path, e.g. ["~/.aws/credentials"] (the deployment check\'s AWS SDK reads one file)',
+    )?.[0];
     const roles = read("assumeRoles", json(z.array(ASSUMED_ROLE).min(1)), `a list of roles, each ${ASSUMED_ROLE_ALLOWED}`);
     const role = read("assumeRole", json(ASSUMED_ROLE), ASSUMED_ROLE_ALLOWED);
     if (roles !== undefined && role !== undefined) {

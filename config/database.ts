@@ -1,7 +1,16 @@
 /** `berth:database`: the preset's database with the stack's overrides, and the range of its isolated subnets. */
 import {
-    contains, defaultIsolatedRange, formatCidr, isolatedSubnets, MIN_SUBNET_PREFIX, overlaps, parseCidr, privateRangeOf, splitSubnets,
-    subnetBits, type Ipv4Cidr,
+    contains,
+    defaultIsolatedRange,
+    formatCidr,
+    isolatedSubnets,
+    MIN_SUBNET_PREFIX,
+    overlaps,
+    parseCidr,
+    privateRangeOf,
+    splitSubnets,
+    subnetBits,
+    type Ipv4Cidr,
 } from "../core/cidr";
 import { parseObject } from "./parsers";
 import { DATABASE_SETTINGS } from "./table";
@@ -11,16 +20,19 @@ import type { DatabasePreset, DatabaseSettings } from "./types";
  * The database's settings: the preset under `berth:database` overrides, and the range of the isolated
  * subnets, checked against the VPC's layout. Problems go to `problems`.
  */
-export function databaseSettings(spec: {
-    key: string;
-    text: string | undefined;
-    secret: boolean;
-    preset: DatabasePreset;
-    vpcCidr: string | undefined;
-    azCount: number;
-    /** Whether a catalogue service declares the database, so that a range is needed. */
-    needed: boolean;
-}, problems: string[]): DatabaseSettings {
+export function databaseSettings(
+    spec: {
+        key: string;
+        text: string | undefined;
+        secret: boolean;
+        preset: DatabasePreset;
+        vpcCidr: string | undefined;
+        azCount: number;
+        /** Whether a catalogue service declares the database, so that a range is needed. */
+        needed: boolean;
+    },
+    problems: string[],
+): DatabaseSettings {
     const { key } = spec;
     const overrides: Record<string, unknown> = {};
     const value = spec.text === undefined ? {} : parseObject(key, spec.text, spec.secret, problems);
@@ -52,8 +64,8 @@ export function databaseSettings(spec: {
         if (range === undefined) {
             problems.push(
                 `${key}.cidr is not set, and the VPC ${formatCidr(vpc)} has no room left for the database's isolated subnets ` +
-                `nor lies in an RFC 1918 range that a secondary range could come from; allowed: set ${key}.cidr to a free /24 ` +
-                "that AWS accepts as a secondary VPC range",
+                    `nor lies in an RFC 1918 range that a secondary range could come from; allowed: set ${key}.cidr to a free /24 ` +
+                    "that AWS accepts as a secondary VPC range",
             );
         } else {
             settings.cidr = formatCidr(range);

@@ -34,7 +34,7 @@ export function loadSettings(
 ): Settings {
     const ns = `${context.project}:`;
     const problems: string[] = [];
-    const show: Show = (key, value) => secretKeys.includes(`${ns}${key}`) ? "a secret (not shown)" : JSON.stringify(value);
+    const show: Show = (key, value) => (secretKeys.includes(`${ns}${key}`) ? "a secret (not shown)" : JSON.stringify(value));
     const readContext = (key: string): ReadContext => ({ key: `${ns}${key}`, services, problems });
 
     const parsed = parseKeys(config, ns, show, problems);
@@ -47,7 +47,7 @@ export function loadSettings(
     if (environment === "prod" && !servesHttps(parsed) && parsed.allowHttpOnly !== true) {
         problems.push(
             `${ns}domain is not set, so this prod stack would serve plain HTTP; allowed: set ${ns}domain and ${ns}hostedZoneId ` +
-            `(or ${ns}certificateArn), or say so on purpose with \`pulumi config set ${ns}allowHttpOnly true\``,
+                `(or ${ns}certificateArn), or say so on purpose with \`pulumi config set ${ns}allowHttpOnly true\``,
         );
     }
     const merged = mergePreset(preset, parsed, readContext);
@@ -58,18 +58,19 @@ export function loadSettings(
     const perService = serviceSettings({ ns, services, overrides, merged, scaleSchedules: merged.scaleSchedules }, problems);
     // Behind the ALB the routed backends roll out as public services do.
     const rollouts = serviceRollouts({ ns, services: deployed, overrides, defaults: merged.rolloutDefaults, environment }, problems);
-    const database = databaseSettings({
-        key: `${ns}database`,
-        text: parsed.database,
-        secret: secretKeys.includes(`${ns}database`),
-        preset: preset.database,
-        vpcCidr: parsed.vpcCidr,
-        azCount: parsed.azCount ?? 2,
-        needed: services.some((s) => s.database !== undefined),
-    }, problems);
-    const secrets = parsed.secrets === undefined
-        ? {}
-        : parseSecrets(`${ns}secrets`, parsed.secrets, services, secretKeys.includes(`${ns}secrets`), problems);
+    const database = databaseSettings(
+        {
+            key: `${ns}database`,
+            text: parsed.database,
+            secret: secretKeys.includes(`${ns}database`),
+            preset: preset.database,
+            vpcCidr: parsed.vpcCidr,
+            azCount: parsed.azCount ?? 2,
+            needed: services.some((s) => s.database !== undefined),
+        },
+        problems,
+    );
+    const secrets = parsed.secrets === undefined ? {} : parseSecrets(`${ns}secrets`, parsed.secrets, services, secretKeys.includes(`${ns}secrets`), problems);
 
     if (problems.length > 0) {
         throw new ConfigError(problems);
@@ -108,9 +109,7 @@ function mergePreset(preset: Preset, parsed: Parsed, context: (key: string) => R
         const spec = SETTINGS[key] as AnySetting;
         const given = parsed[key];
         const fromPreset = preset[key as keyof Preset];
-        merged[key] = given === undefined
-            ? spec.unset ? spec.unset(fromPreset, merged) : fromPreset
-            : spec.read ? spec.read(given, context(key)) : given;
+        merged[key] = given === undefined ? (spec.unset ? spec.unset(fromPreset, merged) : fromPreset) : spec.read ? spec.read(given, context(key)) : given;
     }
     return { ...merged, database: preset.database, rolloutDefaults: preset.rolloutDefaults } as Preset;
 }
@@ -122,13 +121,13 @@ function presetProblems(ns: string, environment: EnvironmentName, merged: Preset
     if (environment === "prod" && merged.natStrategy === "instance") {
         problems.push(
             `${ns}natStrategy is "instance" in a prod stack; allowed in prod: single, perAz (one EC2 instance is a single point ` +
-            "of failure with a burstable instance's bandwidth; see docs/scaling.md, \"NAT\")",
+                'of failure with a burstable instance\'s bandwidth; see docs/scaling.md, "NAT")',
         );
     }
     if (environment === "prod" && merged.spotPercent > 0 && merged.onDemandBase < 1) {
         problems.push(
             `${ns}onDemandBase is 0 with ${ns}spotPercent ${merged.spotPercent} in a prod stack; allowed: at least 1, so that ` +
-            "each service keeps an on-demand task when AWS reclaims Spot capacity",
+                "each service keeps an on-demand task when AWS reclaims Spot capacity",
         );
     }
     if (merged.maxCount < merged.desiredCount) {

@@ -2,9 +2,7 @@
 import { z } from "zod";
 
 /** Log retention values CloudWatch Logs accepts. */
-export const LOG_RETENTION_DAYS = [
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
-] as const;
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
 
 export const MAX_AZ_COUNT = 6;
 /** Names one ACM certificate holds by default: the domain and 9 more (ACM quota "Domain names per certificate", 10). */
@@ -17,7 +15,14 @@ export const MAX_TASKS = 100;
  * " 3" and "3.0" are refused, which `Number()` would accept.
  */
 export const wholeNumber = (min: number, max: number) =>
-    z.union([z.number(), z.string().regex(/^(0|[1-9][0-9]*)$/).transform(Number)])
+    z
+        .union([
+            z.number(),
+            z
+                .string()
+                .regex(/^(0|[1-9][0-9]*)$/)
+                .transform(Number),
+        ])
         .pipe(z.number().int().min(min).max(max));
 
 /** Tasks per service, as `desiredCount` and a schedule's `minCount` take them. */
@@ -27,35 +32,49 @@ export const TASK_COUNT_ALLOWED = `a whole number from 0 to ${MAX_TASKS}`;
 export const boolean = z.union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")]);
 
 /** A decimal fraction above 0 and at most 1, as a number or its text ("0.05", "1"); not "", ".5e0" or "5%". */
-export const ratio = z.union([z.number(), z.string().regex(/^(0|1)(\.[0-9]+)?$/).transform(Number)])
+export const ratio = z
+    .union([
+        z.number(),
+        z
+            .string()
+            .regex(/^(0|1)(\.[0-9]+)?$/)
+            .transform(Number),
+    ])
     .pipe(z.number().gt(0).max(1));
 
 /** Availability zone IDs as AWS names them: `use1-az1`, `euw1-az3`, `usw2-lax1-az1`. */
 export const ZONE_ID = /^[a-z]{2,4}[0-9](-[a-z]+[0-9]*)?-az[0-9]+$/;
 
 /** JSON text (as the CLI hands over objects and lists) or the value itself. */
-export const json = <T extends z.ZodType>(schema: T) => z.union([
-    z.string().transform((text, ctx) => {
-        try {
-            return JSON.parse(text) as unknown;
-        } catch {
-            ctx.addIssue({ code: "custom", message: "not JSON" });
-            return z.NEVER;
-        }
-    }),
-    z.array(z.unknown()),
-    z.record(z.string(), z.unknown()),
-]).pipe(schema);
+export const json = <T extends z.ZodType>(schema: T) =>
+    z
+        .union([
+            z.string().transform((text, ctx) => {
+                try {
+                    return JSON.parse(text) as unknown;
+                } catch {
+                    ctx.addIssue({ code: "custom", message: "not JSON" });
+                    return z.NEVER;
+                }
+            }),
+            z.array(z.unknown()),
+            z.record(z.string(), z.unknown()),
+        ])
+        .pipe(schema);
 
 /** JSON text only: a list set with `--path` reaches the program as text. */
-export const jsonText = <T extends z.ZodType>(schema: T) => z.string().transform((text, ctx) => {
-    try {
-        return JSON.parse(text) as unknown;
-    } catch {
-        ctx.addIssue({ code: "custom", message: "not JSON" });
-        return z.NEVER;
-    }
-}).pipe(schema);
+export const jsonText = <T extends z.ZodType>(schema: T) =>
+    z
+        .string()
+        .transform((text, ctx) => {
+            try {
+                return JSON.parse(text) as unknown;
+            } catch {
+                ctx.addIssue({ code: "custom", message: "not JSON" });
+                return z.NEVER;
+            }
+        })
+        .pipe(schema);
 
 /**
  * Blocks that hold no unicast host addresses (RFC 6890): a VPC there cannot work. AWS accepts a VPC range
@@ -64,7 +83,7 @@ export const jsonText = <T extends z.ZodType>(schema: T) => z.string().transform
  * VPC's instance metadata and Amazon DNS (169.254.169.253) answer.
  */
 export const RESERVED_RANGES: ReadonlyArray<readonly [string, string]> = [
-    ["0.0.0.0/8", "\"this network\""],
+    ["0.0.0.0/8", '"this network"'],
     ["127.0.0.0/8", "loopback"],
     ["169.254.0.0/16", "link-local, used by the instance metadata service and the Amazon DNS server"],
     ["224.0.0.0/4", "multicast"],
@@ -83,7 +102,9 @@ export function parseObject(key: string, text: string, secret: boolean, problems
         value = undefined;
     }
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
-        problems.push(`${key} is ${secret ? "a secret (not shown)" : JSON.stringify(text)}; allowed: an object, set key by key with \`pulumi config set --path '${key}.<key>' <value>\``);
+        problems.push(
+            `${key} is ${secret ? "a secret (not shown)" : JSON.stringify(text)}; allowed: an object, set key by key with \`pulumi config set --path '${key}.<key>' <value>\``,
+        );
         return undefined;
     }
     return value as Record<string, unknown>;

@@ -27,7 +27,7 @@ const PIPELINE_FIELDS = {
     branches: { schema: z.array(z.string().regex(GIT_BRANCH)), allowed: "a list of branch names such as [main], without wildcards" },
     environments: {
         schema: z.array(z.string().regex(GITHUB_ENVIRONMENT)),
-        allowed: "a list of GitHub environment names of letters, digits, \".\", \"_\" and \"-\", such as [prod]",
+        allowed: 'a list of GitHub environment names of letters, digits, ".", "_" and "-", such as [prod]',
     },
     pullRequests: {
         schema: boolean,

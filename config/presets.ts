@@ -5,9 +5,11 @@ import type { DatabasePreset, Preset } from "./types";
 
 /** The `preset` and `service` values of `table` in environment `name`. */
 function presetValues(table: Readonly<Record<string, AnySetting>>, name: EnvironmentName): Record<string, unknown> {
-    return Object.fromEntries(Object.entries(table)
-        .filter(([, spec]) => spec.kind === "preset" || spec.kind === "service")
-        .map(([key, spec]) => [key, spec.preset![name]]));
+    return Object.fromEntries(
+        Object.entries(table)
+            .filter(([, spec]) => spec.kind === "preset" || spec.kind === "service")
+            .map(([key, spec]) => [key, spec.preset![name]]),
+    );
 }
 
 function presetOf(name: EnvironmentName): Preset {
@@ -22,4 +24,3 @@ export const PRESETS: Readonly<Record<EnvironmentName, Readonly<Preset>>> = {
     test: presetOf("test"),
     prod: presetOf("prod"),
 };
-

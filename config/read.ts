@@ -16,12 +16,7 @@ export function isKey(key: string): key is Key {
  * Parses every `<ns><key>` of `config` with the table's schema; an unknown key or a value the schema refuses
  * becomes a problem naming the key, the value (never a secret's) and what is allowed.
  */
-export function parseKeys(
-    config: Readonly<Record<string, string>>,
-    ns: string,
-    show: (key: string, value: unknown) => string,
-    problems: string[],
-): Parsed {
+export function parseKeys(config: Readonly<Record<string, string>>, ns: string, show: (key: string, value: unknown) => string, problems: string[]): Parsed {
     const parsed: Record<string, unknown> = {};
     for (const [fullKey, value] of Object.entries(config)) {
         if (!fullKey.startsWith(ns)) {

@@ -34,7 +34,9 @@ export function parseSchedules(key: string, text: string, services: readonly Cat
         value = undefined;
     }
     if (!Array.isArray(value)) {
-        problems.push(`${key} is ${JSON.stringify(text)}; allowed: a list such as [{"name": "night", "schedule": "cron(0 20 ? * MON-FRI *)", "minCount": 0, "maxCount": 0}]`);
+        problems.push(
+            `${key} is ${JSON.stringify(text)}; allowed: a list such as [{"name": "night", "schedule": "cron(0 20 ? * MON-FRI *)", "minCount": 0, "maxCount": 0}]`,
+        );
         return [];
     }
     const names = services.map((s) => s.name);
@@ -50,8 +52,8 @@ export function parseSchedules(key: string, text: string, services: readonly Cat
                     issue.code === "unrecognized_keys"
                         ? `${where} has unknown keys ${issue.keys.join(", ")}; allowed: ${Object.keys(SCHEDULE_FIELDS).join(", ")}`
                         : field
-                            ? `${where}.${field} is ${JSON.stringify((entry as Record<string, unknown>)[field])}; allowed: ${SCHEDULE_FIELDS[field] ?? issue.message}`
-                            : `${where} is ${JSON.stringify(entry)}; allowed: an object with ${Object.keys(SCHEDULE_FIELDS).join(", ")}`,
+                          ? `${where}.${field} is ${JSON.stringify((entry as Record<string, unknown>)[field])}; allowed: ${SCHEDULE_FIELDS[field] ?? issue.message}`
+                          : `${where} is ${JSON.stringify(entry)}; allowed: an object with ${Object.keys(SCHEDULE_FIELDS).join(", ")}`,
                 );
             }
             continue;

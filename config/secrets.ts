@@ -33,7 +33,9 @@ export function parseSecrets(
             continue;
         }
         if (typeof variables !== "object" || variables === null || Array.isArray(variables)) {
-            problems.push(`${key}.${serviceName} is not an object; allowed: variable names to values or ARNs, set one by one with \`pulumi config set --secret --path '${key}.${serviceName}.<VARIABLE>' <value>\``);
+            problems.push(
+                `${key}.${serviceName} is not an object; allowed: variable names to values or ARNs, set one by one with \`pulumi config set --secret --path '${key}.${serviceName}.<VARIABLE>' <value>\``,
+            );
             continue;
         }
         const taken = reservedVariables(service, services);
@@ -55,7 +57,7 @@ export function parseSecrets(
                 } else if (!secret) {
                     problems.push(
                         `${where} holds a value in plain text in the stack's configuration (value not shown); allowed: the value set ` +
-                        `with \`pulumi config set --secret --path '${where}' <value>\`, or ${SECRET_REFERENCES_ALLOWED}`,
+                            `with \`pulumi config set --secret --path '${where}' <value>\`, or ${SECRET_REFERENCES_ALLOWED}`,
                     );
                 } else {
                     list.push({ name, kind: "value", value: pulumi.secret(given) });

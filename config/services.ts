@@ -11,8 +11,10 @@ import { SETTINGS } from "./table";
 import type { ServiceSettings } from "./types";
 
 /** The keys a service may override, from the table: the same parsers as the top-level keys, so "3" and 3 mean the same. */
-const SERVICE_KEYS = (Object.keys(SETTINGS) as (keyof typeof SETTINGS)[])
-    .filter((key) => SETTINGS[key].kind === "service") as KeysOfKind<typeof SETTINGS, "service">[];
+const SERVICE_KEYS = (Object.keys(SETTINGS) as (keyof typeof SETTINGS)[]).filter((key) => SETTINGS[key].kind === "service") as KeysOfKind<
+    typeof SETTINGS,
+    "service"
+>[];
 const SERVICE_OVERRIDE_KEYS = [...SERVICE_KEYS, "rollout"];
 
 const serviceOverride = z.strictObject({
@@ -28,12 +30,7 @@ export function checkSize(key: string, size: { cpu: number; memory: number }, pr
     }
 }
 
-export function parseServiceOverrides(
-    key: string,
-    text: string,
-    services: readonly CatalogService[],
-    problems: string[],
-): Record<string, ServiceOverride> {
+export function parseServiceOverrides(key: string, text: string, services: readonly CatalogService[], problems: string[]): Record<string, ServiceOverride> {
     let value: unknown;
     try {
         value = JSON.parse(text);
@@ -75,13 +72,16 @@ export function parseServiceOverrides(
  * Each service's sizes and counts: its override under `berth:services.<name>`, then the stack's merged value
  * (adjusted as the table says for a key left unset), checked as a whole.
  */
-export function serviceSettings(spec: {
-    ns: string;
-    services: readonly CatalogService[];
-    overrides: Record<string, ServiceOverride>;
-    merged: ServiceSettings;
-    scaleSchedules: readonly ScaleSchedule[];
-}, problems: string[]): Record<string, ServiceSettings> {
+export function serviceSettings(
+    spec: {
+        ns: string;
+        services: readonly CatalogService[];
+        overrides: Record<string, ServiceOverride>;
+        merged: ServiceSettings;
+        scaleSchedules: readonly ScaleSchedule[];
+    },
+    problems: string[],
+): Record<string, ServiceSettings> {
     const out: Record<string, ServiceSettings> = {};
     for (const service of spec.services) {
         const o = spec.overrides[service.name] ?? {};
@@ -96,14 +96,7 @@ export function serviceSettings(spec: {
     return out;
 }
 
-function serviceProblems(
-    ns: string,
-    name: string,
-    s: ServiceSettings,
-    o: ServiceOverride,
-    scaleSchedules: readonly ScaleSchedule[],
-    problems: string[],
-): void {
+function serviceProblems(ns: string, name: string, s: ServiceSettings, o: ServiceOverride, scaleSchedules: readonly ScaleSchedule[], problems: string[]): void {
     const key = `${ns}services.${name}`;
     if (o.cpu !== undefined || o.memory !== undefined) {
         checkSize(key, s, problems);
@@ -116,7 +109,7 @@ function serviceProblems(
         if (applies && schedule.maxCount === undefined && schedule.minCount > s.maxCount) {
             problems.push(
                 `${ns}scaleSchedules[${i}] (${schedule.name}) sets minCount ${schedule.minCount}, above the maxCount ${s.maxCount} of ` +
-                `service ${name}; allowed: a minCount up to ${s.maxCount}, or a maxCount of its own`,
+                    `service ${name}; allowed: a minCount up to ${s.maxCount}, or a maxCount of its own`,
             );
         }
     }
@@ -127,20 +120,24 @@ function serviceProblems(
  * what neither sets. Refused, naming the key: a wrong field; a parameter of another strategy; a release
  * expected to take longer than `MAX_RELEASE`.
  */
-export function serviceRollouts(spec: {
-    ns: string;
-    services: readonly CatalogService[];
-    overrides: Record<string, ServiceOverride>;
-    defaults: RolloutDefaults;
-    environment: EnvironmentName;
-}, problems: string[]): Record<string, Rollout> {
+export function serviceRollouts(
+    spec: {
+        ns: string;
+        services: readonly CatalogService[];
+        overrides: Record<string, ServiceOverride>;
+        defaults: RolloutDefaults;
+        environment: EnvironmentName;
+    },
+    problems: string[],
+): Record<string, Rollout> {
     const out: Record<string, Rollout> = {};
     for (const service of spec.services) {
         const key = `${spec.ns}services.${service.name}.rollout`;
         const given = spec.overrides[service.name]?.rollout;
         // Said where the value comes from when the stack did not set it.
         const source = given === undefined ? ` (from catalog/index.ts${service.rollout ? "" : ": none"})` : "";
-        const report = (p: RolloutProblem) => problems.push(`${p.field ? `${key}.${p.field}` : key} is ${JSON.stringify(p.value)}${source}; allowed: ${p.allowed}`);
+        const report = (p: RolloutProblem) =>
+            problems.push(`${p.field ? `${key}.${p.field}` : key} is ${JSON.stringify(p.value)}${source}; allowed: ${p.allowed}`);
         let stack: ParsedChoice | undefined;
         if (given !== undefined) {
             const parsed = parseRolloutChoice(given);
@@ -159,8 +156,8 @@ export function serviceRollouts(spec: {
         if (timeline.release > MAX_RELEASE) {
             problems.push(
                 `${key} is ${JSON.stringify(rollout)}${source}, with the ${spec.environment} preset's values for what it leaves out: a release ` +
-                `takes about ${formatDuration(timeline.release)}; allowed: at most ${formatDuration(MAX_RELEASE)} (shorter bakes, larger steps), ` +
-                "so that `pulumi up` in the pipeline's deploy jobs sees the backends' and then the gateway's release through (docs/releases.md, \"Rollout strategies\")",
+                    `takes about ${formatDuration(timeline.release)}; allowed: at most ${formatDuration(MAX_RELEASE)} (shorter bakes, larger steps), ` +
+                    "so that `pulumi up` in the pipeline's deploy jobs sees the backends' and then the gateway's release through (docs/releases.md, \"Rollout strategies\")",
             );
         }
         out[service.name] = rollout;

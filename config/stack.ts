@@ -7,12 +7,7 @@ import type { Settings } from "./types";
 /** The stack's settings, read from Pulumi's configuration of this run. */
 export function settingsFromStack(services: readonly CatalogService[]): Settings {
     const config = pulumi.runtime.allConfig();
-    return loadSettings(
-        config,
-        { project: pulumi.getProject(), stack: pulumi.getStack() },
-        services,
-        Object.keys(config).filter(isConfigSecret),
-    );
+    return loadSettings(config, { project: pulumi.getProject(), stack: pulumi.getStack() }, services, Object.keys(config).filter(isConfigSecret));
 }
 
 /**

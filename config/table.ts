@@ -8,9 +8,7 @@
  */
 import { z } from "zod";
 import { MIN_SUBNET_PREFIX, subnetBits } from "../core/cidr";
-import {
-    BACKUP_RETENTION_DAYS, INSTANCE_CLASSES_ALLOWED, isInstanceClass, majorVersion, POSTGRES_MAJOR_VERSIONS, STORAGE_GIB,
-} from "../core/databaseRules";
+import { BACKUP_RETENTION_DAYS, INSTANCE_CLASSES_ALLOWED, isInstanceClass, majorVersion, POSTGRES_MAJOR_VERSIONS, STORAGE_GIB } from "../core/databaseRules";
 import { FARGATE_SIZES } from "../core/fargate";
 import type { RolloutDefaults } from "../core/rolloutStrategy";
 import type { ScaleSchedule } from "../core/schedule";
@@ -18,7 +16,18 @@ import { MIN_KEEP_IMAGES } from "../core/imageRetention";
 import { NAT_INSTANCE_TYPES, NAT_STRATEGIES } from "../core/nat";
 import { EDGES } from "../catalog";
 import {
-    boolean, json, jsonText, LOG_RETENTION_DAYS, MAX_AZ_COUNT, MAX_TASKS, ratio, RESERVED_RANGES, TASK_COUNT, TASK_COUNT_ALLOWED, wholeNumber, ZONE_ID,
+    boolean,
+    json,
+    jsonText,
+    LOG_RETENTION_DAYS,
+    MAX_AZ_COUNT,
+    MAX_TASKS,
+    ratio,
+    RESERVED_RANGES,
+    TASK_COUNT,
+    TASK_COUNT_ALLOWED,
+    wholeNumber,
+    ZONE_ID,
 } from "./parsers";
 import { PIPELINE_ALLOWED, parsePipeline, type PipelineSettings } from "./pipeline";
 import { parseSchedules } from "./schedules";
@@ -43,7 +52,9 @@ export const DATABASE_SETTINGS = {
         reference: { text: `${STORAGE_GIB.min} to ${STORAGE_GIB.max} GiB of gp3 storage` },
     }),
     engineVersion: preset({
-        schema: z.union([z.number(), z.string()]).transform(String)
+        schema: z
+            .union([z.number(), z.string()])
+            .transform(String)
             .pipe(z.string().refine((v) => /^[1-9][0-9]*(\.[0-9]+)?$/.test(v) && (POSTGRES_MAJOR_VERSIONS as readonly number[]).includes(majorVersion(v)))),
         allowed: `a PostgreSQL major version (${POSTGRES_MAJOR_VERSIONS.join(", ")}) or one of its minor versions such as ${POSTGRES_MAJOR_VERSIONS[POSTGRES_MAJOR_VERSIONS.length - 1]}.6; the parameter group's family follows the major version`,
         preset: { test: "17", prod: "17" },
@@ -63,7 +74,11 @@ export const DATABASE_SETTINGS = {
             text: `${BACKUP_RETENTION_DAYS.min} to ${BACKUP_RETENTION_DAYS.max} days of automated backups (point-in-time recovery); below 7 fails \`db-instance-backup-enabled\``,
         },
     }),
-    performanceInsights: preset({ ...onOff, preset: { test: false, prod: true }, reference: { text: "true, false: Performance Insights with its free 7-day retention" } }),
+    performanceInsights: preset({
+        ...onOff,
+        preset: { test: false, prod: true },
+        reference: { text: "true, false: Performance Insights with its free 7-day retention" },
+    }),
     finalSnapshot: preset({
         ...onOff,
         preset: { test: false, prod: true },
@@ -104,12 +119,18 @@ export const ROLLOUT_DEFAULTS: Readonly<Record<EnvironmentName, RolloutDefaults>
  * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-cpu-memory-error.html).
  */
 function fargatePairs(): string {
-    return Object.entries(FARGATE_SIZES).map(([cpu, sizes]) => {
-        const step = sizes[1] - sizes[0];
-        const even = sizes.every((size, i) => i === 0 || size - sizes[i - 1] === step);
-        const memory = !even ? sizes.join(", ") : step === 1024 ? `${sizes[0]}-${sizes[sizes.length - 1]}` : `${sizes[0]}-${sizes[sizes.length - 1]} in steps of ${step}`;
-        return `${cpu} → ${memory}`;
-    }).join("; ");
+    return Object.entries(FARGATE_SIZES)
+        .map(([cpu, sizes]) => {
+            const step = sizes[1] - sizes[0];
+            const even = sizes.every((size, i) => i === 0 || size - sizes[i - 1] === step);
+            const memory = !even
+                ? sizes.join(", ")
+                : step === 1024
+                  ? `${sizes[0]}-${sizes[sizes.length - 1]}`
+                  : `${sizes[0]}-${sizes[sizes.length - 1]} in steps of ${step}`;
+            return `${cpu} → ${memory}`;
+        })
+        .join("; ");
 }
 
 /** Every key under `berth:`, in the reference's order. */
@@ -117,7 +138,11 @@ export const SETTINGS = {
     environment: required({
         schema: z.enum(ENVIRONMENTS),
         allowed: `one of ${ENVIRONMENTS.join(", ")}`,
-        reference: { test: "`test`", prod: "`prod`", text: "`test`, `prod`: the preset that gives every other key its default (default `test`, in `Pulumi.yaml`)" },
+        reference: {
+            test: "`test`",
+            prod: "`prod`",
+            text: "`test`, `prod`: the preset that gives every other key its default (default `test`, in `Pulumi.yaml`)",
+        },
     }),
     vpcCidr: required({
         schema: z.string(),
@@ -134,8 +159,14 @@ export const SETTINGS = {
         reference: { test: "2", prod: "2", text: `2 to ${MAX_AZ_COUNT}, at most what the region offers (default in \`Pulumi.yaml\`)` },
     }),
     availabilityZoneIds: optional({
-        schema: jsonText(z.array(z.string().regex(ZONE_ID)).min(2).refine((ids) => new Set(ids).size === ids.length)),
-        allowed: "a list of at least 2 distinct zone IDs such as [\"use1-az1\", \"use1-az2\"] (set with `pulumi config set --path 'berth:availabilityZoneIds[0]' use1-az1`)",
+        schema: jsonText(
+            z
+                .array(z.string().regex(ZONE_ID))
+                .min(2)
+                .refine((ids) => new Set(ids).size === ids.length),
+        ),
+        allowed:
+            'a list of at least 2 distinct zone IDs such as ["use1-az1", "use1-az2"] (set with `pulumi config set --path \'berth:availabilityZoneIds[0]\' use1-az1`)',
         reference: {
             text: "zone IDs such as `use1-az1` to place the subnets in, exactly `azCount` of them (zone names differ per account, IDs do not; Fargate runs only in some zones of some regions)",
         },
@@ -154,7 +185,9 @@ export const SETTINGS = {
         schema: z.enum(NAT_INSTANCE_TYPES),
         allowed: `one of ${NAT_INSTANCE_TYPES.join(", ")} (the NAT instance runs an ARM64 Amazon Linux)`,
         preset: { test: "t4g.nano", prod: "t4g.nano" },
-        reference: { text: `${NAT_INSTANCE_TYPES.map((t) => `\`${t}\``).join(", ")}: the NAT instance's Graviton burstable type (with \`natStrategy: instance\`)` },
+        reference: {
+            text: `${NAT_INSTANCE_TYPES.map((t) => `\`${t}\``).join(", ")}: the NAT instance's Graviton burstable type (with \`natStrategy: instance\`)`,
+        },
     }),
     cpu: service({
         schema: wholeNumber(1, 1_000_000),
@@ -162,7 +195,9 @@ export const SETTINGS = {
         // prod: half a vCPU and 1 GiB for the service once the Service Connect proxy took its recommended share
         // (see SERVICE_CONNECT_PROXY in core/fargate.ts).
         preset: { test: 256, prod: 1024 },
-        reference: { text: `task CPU units (1024 = 1 vCPU), with \`memory\` a Fargate pair: ${fargatePairs()} (MiB); 8192 and 16384 need Linux platform 1.4.0 or later; see [Task sizes](scaling.md#task-sizes-and-the-service-connect-proxy)` },
+        reference: {
+            text: `task CPU units (1024 = 1 vCPU), with \`memory\` a Fargate pair: ${fargatePairs()} (MiB); 8192 and 16384 need Linux platform 1.4.0 or later; see [Task sizes](scaling.md#task-sizes-and-the-service-connect-proxy)`,
+        },
     }),
     memory: service({
         schema: wholeNumber(1, 1_000_000),
@@ -192,10 +227,12 @@ export const SETTINGS = {
     }),
     scaleSchedules: preset<z.ZodString, ScaleSchedule[]>({
         schema: z.string(),
-        allowed: "a list of schedules (see docs/scaling.md, \"Scheduled scaling\")",
+        allowed: 'a list of schedules (see docs/scaling.md, "Scheduled scaling")',
         read: (text, { key, services, problems }) => parseSchedules(key, text, services, problems),
         preset: { test: [], prod: [] },
-        reference: { text: "a list of scheduled changes of the floor and ceiling (see [Scheduled scaling](scaling.md#scheduled-scaling)); prod's file sets a morning floor" },
+        reference: {
+            text: "a list of scheduled changes of the floor and ceiling (see [Scheduled scaling](scaling.md#scheduled-scaling)); prod's file sets a morning floor",
+        },
     }),
     spotPercent: preset({
         schema: wholeNumber(0, 100),
@@ -226,7 +263,11 @@ export const SETTINGS = {
         preset: { test: 7, prod: 365 },
         reference: { text: `a CloudWatch Logs retention in days (${LOG_RETENTION_DAYS.join(", ")}); also the ALB access logs' and flow logs' expiry` },
     }),
-    containerInsights: preset({ ...onOff, preset: { test: false, prod: true }, reference: { text: "true, false: ECS Container Insights on the cluster (billed per metric)" } }),
+    containerInsights: preset({
+        ...onOff,
+        preset: { test: false, prod: true },
+        reference: { text: "true, false: ECS Container Insights on the cluster (billed per metric)" },
+    }),
     deletionProtection: preset({
         ...onOff,
         preset: { test: false, prod: true },
@@ -279,23 +320,29 @@ export const SETTINGS = {
         schema: z.enum(EDGES),
         allowed: `one of ${EDGES.join(", ")} (see docs/gateway.md, "The edge: gateway or ALB")`,
         default: "gateway",
-        reference: { text: `${EDGES.map((e) => `\`${e}\``).join(", ")}: what routes the backends' \`routes\`: the gateway service, or the ALB's own rules with no gateway deployed (see [The edge: gateway or ALB](gateway.md#the-edge-gateway-or-alb))` },
+        reference: {
+            text: `${EDGES.map((e) => `\`${e}\``).join(", ")}: what routes the backends' \`routes\`: the gateway service, or the ALB's own rules with no gateway deployed (see [The edge: gateway or ALB](gateway.md#the-edge-gateway-or-alb))`,
+        },
     }),
     edgeJwt: optional({
-        schema: json(z.strictObject({
-            issuer: z.string().min(1),
-            jwksUrl: z.string().regex(/^https:\/\/[^\s/]+\/\S*$/),
-            audience: z.string().min(1).optional(),
-        })),
+        schema: json(
+            z.strictObject({
+                issuer: z.string().min(1),
+                jwksUrl: z.string().regex(/^https:\/\/[^\s/]+\/\S*$/),
+                audience: z.string().min(1).optional(),
+            }),
+        ),
         allowed: '{"issuer": "<the tokens\' iss>", "jwksUrl": "https://<issuer>/.well-known/jwks.json"} with an optional "audience" (the tokens\' aud)',
         reference: {
-            text: "with `edge: alb`: `{\"issuer\": …, \"jwksUrl\": \"https://…\", \"audience\": …}` (audience optional), the ALB's JWT check of routes whose backend declares `auth: \"jwt\"`",
+            text: 'with `edge: alb`: `{"issuer": …, "jwksUrl": "https://…", "audience": …}` (audience optional), the ALB\'s JWT check of routes whose backend declares `auth: "jwt"`',
         },
     }),
     wafEnabled: preset({
         ...onOff,
         preset: { test: false, prod: true },
-        reference: { text: "true, false: AWS WAF web ACL on the ALB (AWS managed rule groups and a per-address rate limit); off saves its monthly fees and fails `alb-waf-enabled`" },
+        reference: {
+            text: "true, false: AWS WAF web ACL on the ALB (AWS managed rule groups and a per-address rate limit); off saves its monthly fees and fails `alb-waf-enabled`",
+        },
     }),
     flowLogs: preset({
         ...onOff,
@@ -310,13 +357,17 @@ export const SETTINGS = {
     logsKmsKey: preset({
         ...onOff,
         preset: { test: false, prod: true },
-        reference: { text: "true, false: a KMS key of the stack encrypts every log group; off saves the key's monthly fee and fails `cloudwatch-log-group-encrypted`" },
+        reference: {
+            text: "true, false: a KMS key of the stack encrypts every log group; off saves the key's monthly fee and fails `cloudwatch-log-group-encrypted`",
+        },
     }),
     tracing: preset({
         ...onOff,
         // A test stack turns it on to see every request.
         preset: { test: false, prod: true },
-        reference: { text: "true, false: the ADOT collector beside every service (its memory comes from the task's), traces to X-Ray (see [Traces](operations.md#traces))" },
+        reference: {
+            text: "true, false: the ADOT collector beside every service (its memory comes from the task's), traces to X-Ray (see [Traces](operations.md#traces))",
+        },
     }),
     tracingSampleRatio: preset({
         schema: ratio,
@@ -331,7 +382,7 @@ export const SETTINGS = {
         schema: z.string(),
         allowed: "an object of per-service overrides",
         reference: {
-            text: "per-service overrides of `cpu`, `memory`, `desiredCount`, `maxCount`, read like the top-level keys (`3` and `\"3\"` alike), and `rollout` (see [Rollout strategies](releases.md#rollout-strategies))",
+            text: 'per-service overrides of `cpu`, `memory`, `desiredCount`, `maxCount`, read like the top-level keys (`3` and `"3"` alike), and `rollout` (see [Rollout strategies](releases.md#rollout-strategies))',
         },
     }),
     pipeline: optional<z.ZodString, PipelineSettings | undefined>({

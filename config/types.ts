@@ -29,24 +29,23 @@ export type Preset = ValuesOfKind<Table, "preset" | "service"> & {
 };
 
 /** One variable a service reads from a secret (`berth:secrets.<service>.<VARIABLE>`). */
-export type ServiceSecret =
-    | { name: string; kind: "value"; value: pulumi.Output<string> }
-    | ({ name: string } & SecretReference);
+export type ServiceSecret = { name: string; kind: "value"; value: pulumi.Output<string> } | ({ name: string } & SecretReference);
 
 /** The validated stack configuration: every key of the table, and what Berth derives for each service. */
-export type Settings = ValuesOfKind<Table, "preset" | "stack" | "required"> & Partial<ValuesOfKind<Table, "optional">> & {
-    project: string;
-    stack: string;
-    region: string;
-    rolloutDefaults: RolloutDefaults;
-    /** The stack's `aws:*` credential settings: Berth's AWS provider and the deployment check act with them. */
-    awsIdentity: AwsIdentity;
-    /** Per catalogue service, in catalogue order. */
-    services: Record<string, ServiceSettings>;
-    /** The database's settings and the range of its isolated subnets. */
-    database: DatabaseSettings;
-    /** Per service that has any: its secrets from `berth:secrets`, values wrapped as Pulumi secrets. */
-    secrets: Record<string, ServiceSecret[]>;
-    /** Per catalogue service: how its new versions take over (catalogue entry, then `berth:services.<name>.rollout`). */
-    rollouts: Record<string, Rollout>;
-};
+export type Settings = ValuesOfKind<Table, "preset" | "stack" | "required"> &
+    Partial<ValuesOfKind<Table, "optional">> & {
+        project: string;
+        stack: string;
+        region: string;
+        rolloutDefaults: RolloutDefaults;
+        /** The stack's `aws:*` credential settings: Berth's AWS provider and the deployment check act with them. */
+        awsIdentity: AwsIdentity;
+        /** Per catalogue service, in catalogue order. */
+        services: Record<string, ServiceSettings>;
+        /** The database's settings and the range of its isolated subnets. */
+        database: DatabaseSettings;
+        /** Per service that has any: its secrets from `berth:secrets`, values wrapped as Pulumi secrets. */
+        secrets: Record<string, ServiceSecret[]>;
+        /** Per catalogue service: how its new versions take over (catalogue entry, then `berth:services.<name>.rollout`). */
+        rollouts: Record<string, Rollout>;
+    };

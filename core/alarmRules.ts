@@ -69,10 +69,14 @@ const ROLLBACK_THRESHOLDS: Readonly<Partial<Record<AlarmRole, { period: number; 
  * (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-alarm-failure.html).
  */
 export function rollbackAlarmWindow(kind: RequestKind): number {
-    return Math.max(...ROLES[kind].filter((r) => ROLLBACK_ROLES.has(r)).map((r) => {
-        const t = ROLLBACK_THRESHOLDS[r]!;
-        return t.period * t.evaluationPeriods;
-    }));
+    return Math.max(
+        ...ROLES[kind]
+            .filter((r) => ROLLBACK_ROLES.has(r))
+            .map((r) => {
+                const t = ROLLBACK_THRESHOLDS[r]!;
+                return t.period * t.evaluationPeriods;
+            }),
+    );
 }
 
 /** The names of a service's alarms: those its deployments roll back on, and those that only notify. */
@@ -87,16 +91,16 @@ export function serviceAlarmNames(family: string, kind: RequestKind): { rollback
 /** How a service is measured: through the ALB (public) or through Service Connect (backend). */
 export type AlarmExposure<V = string> =
     | {
-        kind: "public";
-        loadBalancerArnSuffix: V;
-        targetGroupArnSuffix: V;
-        /**
-         * The public service's second target group (albRoute.ts): ECS moves the tasks between the two when it
-         * shifts traffic (canary, linear, blue/green), so the alarms count both.
-         * @default none: the one group
-         */
-        alternateTargetGroupArnSuffix?: V;
-    }
+          kind: "public";
+          loadBalancerArnSuffix: V;
+          targetGroupArnSuffix: V;
+          /**
+           * The public service's second target group (albRoute.ts): ECS moves the tasks between the two when it
+           * shifts traffic (canary, linear, blue/green), so the alarms count both.
+           * @default none: the one group
+           */
+          alternateTargetGroupArnSuffix?: V;
+      }
     | { kind: "backend"; discoveryName: string };
 
 /** What the alarm definitions of one service read. */
@@ -174,7 +178,13 @@ function metric<V>(id: string, namespace: string, metricName: string, dimensions
     return { id, returnData: false, metric: { namespace, metricName, dimensions, stat, period } };
 }
 
-function single<V>(namespace: string, metricName: string, dimensions: Dimensions<V>, period: number, stat: { statistic?: string; extendedStatistic?: string }): AlarmMetric<V> {
+function single<V>(
+    namespace: string,
+    metricName: string,
+    dimensions: Dimensions<V>,
+    period: number,
+    stat: { statistic?: string; extendedStatistic?: string },
+): AlarmMetric<V> {
     return { namespace, metricName, dimensions, period, ...stat };
 }
 
@@ -200,9 +210,8 @@ function albTraffic<V>(expose: Extract<AlarmExposure<V>, { kind: "public" }>): T
     const alb: Dimensions<V> = { LoadBalancer: expose.loadBalancerArnSuffix };
     const tg: Dimensions<V> = { ...alb, TargetGroup: expose.targetGroupArnSuffix };
     // With an alternate group, the tasks that serve (and those ECS is starting) may be in either.
-    const groups: Dimensions<V>[] = expose.alternateTargetGroupArnSuffix === undefined
-        ? [tg]
-        : [tg, { ...alb, TargetGroup: expose.alternateTargetGroupArnSuffix }];
+    const groups: Dimensions<V>[] =
+        expose.alternateTargetGroupArnSuffix === undefined ? [tg] : [tg, { ...alb, TargetGroup: expose.alternateTargetGroupArnSuffix }];
     const suffix = (i: number) => (i === 0 ? "" : String(i));
     const sum = (id: string) => groups.map((_, i) => `FILL(${id}${suffix(i)}, 0)`).join(" + ");
     return {
@@ -217,19 +226,20 @@ function albTraffic<V>(expose: Extract<AlarmExposure<V>, { kind: "public" }>): T
         // Each group's p99, the higher one: after a deployment that shifted traffic the tasks serve from
         // the alternate group, and while ECS shifts, from both. A percentile is not a sum, so the groups'
         // values cannot be added as the 5xx counts are; the idle group reports no data, read as 0.
-        latency: groups.length === 1
-            ? single("AWS/ApplicationELB", "TargetResponseTime", tg, t.latencyP99.period, { extendedStatistic: "p99" })
-            : {
-                metricQueries: [
-                    ...groups.map((g, i) => metric(`latency${i}`, "AWS/ApplicationELB", "TargetResponseTime", g, "p99", t.latencyP99.period)),
-                    {
-                        id: "latency",
-                        returnData: true,
-                        label: "p99 response time (s)",
-                        expression: "IF(FILL(latency0, 0) > FILL(latency1, 0), FILL(latency0, 0), FILL(latency1, 0))",
-                    },
-                ],
-            },
+        latency:
+            groups.length === 1
+                ? single("AWS/ApplicationELB", "TargetResponseTime", tg, t.latencyP99.period, { extendedStatistic: "p99" })
+                : {
+                      metricQueries: [
+                          ...groups.map((g, i) => metric(`latency${i}`, "AWS/ApplicationELB", "TargetResponseTime", g, "p99", t.latencyP99.period)),
+                          {
+                              id: "latency",
+                              returnData: true,
+                              label: "p99 response time (s)",
+                              expression: "IF(FILL(latency0, 0) > FILL(latency1, 0), FILL(latency0, 0), FILL(latency1, 0))",
+                          },
+                      ],
+                  },
         secondsIn: 1,
         targets: groups,
     };
@@ -278,16 +288,16 @@ function unhealthyTargetsCheck<V>(groups: Dimensions<V>[]): AlarmCheck<V> {
         ...(groups.length === 1
             ? single("AWS/ApplicationELB", "UnHealthyHostCount", groups[0], spec.period, { statistic: "Maximum" })
             : {
-                metricQueries: [
-                    ...groups.map((g, i) => metric(`unhealthy${i}`, "AWS/ApplicationELB", "UnHealthyHostCount", g, "Maximum", spec.period)),
-                    {
-                        id: "unhealthy",
-                        returnData: true,
-                        label: "unhealthy targets",
-                        expression: groups.map((_, i) => `FILL(unhealthy${i}, 0)`).join(" + "),
-                    },
-                ],
-            }),
+                  metricQueries: [
+                      ...groups.map((g, i) => metric(`unhealthy${i}`, "AWS/ApplicationELB", "UnHealthyHostCount", g, "Maximum", spec.period)),
+                      {
+                          id: "unhealthy",
+                          returnData: true,
+                          label: "unhealthy targets",
+                          expression: groups.map((_, i) => `FILL(unhealthy${i}, 0)`).join(" + "),
+                      },
+                  ],
+              }),
     };
 }
 

@@ -47,8 +47,16 @@ export interface AwsIdentity {
 
 /** The `aws:*` keys Berth carries to its provider: `aws:region` and the credential settings of `AwsIdentity`. */
 export const CARRIED_AWS_KEYS = [
-    "region", "profile", "sharedConfigFiles", "sharedCredentialsFiles", "assumeRoles", "assumeRole",
-    "allowedAccountIds", "forbiddenAccountIds", "skipCredentialsValidation", "skipRequestingAccountId",
+    "region",
+    "profile",
+    "sharedConfigFiles",
+    "sharedCredentialsFiles",
+    "assumeRoles",
+    "assumeRole",
+    "allowedAccountIds",
+    "forbiddenAccountIds",
+    "skipCredentialsValidation",
+    "skipRequestingAccountId",
 ] as const;
 
 /** Seconds of a provider duration (`1h30m`, `900s`), or undefined when it is not of that form. */

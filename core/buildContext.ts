@@ -50,7 +50,10 @@ function componentPattern(glob: string): RegExp {
     if (/[[\\]/.test(glob)) {
         return /^/;
     }
-    const source = glob.split("").map((c) => (c === "*" ? "[^/]*" : c === "?" ? "[^/]" : c.replace(/[.+^${}()|]/g, "\\$&"))).join("");
+    const source = glob
+        .split("")
+        .map((c) => (c === "*" ? "[^/]*" : c === "?" ? "[^/]" : c.replace(/[.+^${}()|]/g, "\\$&")))
+        .join("");
     return new RegExp(`^${source}$`);
 }
 
@@ -60,7 +63,10 @@ function componentPattern(glob: string): RegExp {
  * "could": the walk then descends, which costs time, never a file.
  */
 function mayReadmitUnder(dir: string, exception: string): boolean {
-    const pattern = exception.replace(/^\/+/, "").split("/").filter((p) => p !== "" && p !== ".");
+    const pattern = exception
+        .replace(/^\/+/, "")
+        .split("/")
+        .filter((p) => p !== "" && p !== ".");
     const parts = dir.split("/");
     for (let i = 0; i < parts.length; i++) {
         if (i >= pattern.length) return false;
@@ -77,7 +83,8 @@ function mayReadmitUnder(dir: string, exception: string): boolean {
  * under them.
  */
 function walkContext(contextDir: string, matcher: Ignore, exceptions: readonly string[], dir = ""): string[] {
-    return fs.readdirSync(path.join(contextDir, dir), { withFileTypes: true })
+    return fs
+        .readdirSync(path.join(contextDir, dir), { withFileTypes: true })
         .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
         .flatMap((entry) => {
             const rel = dir === "" ? entry.name : `${dir}/${entry.name}`;
@@ -96,7 +103,13 @@ function walkContext(contextDir: string, matcher: Ignore, exceptions: readonly s
  */
 function ignoreLines(root: string, context: string, dockerfile: string): string[] {
     const file = [path.join(root, `${dockerfile}.dockerignore`), path.join(root, context, ".dockerignore")].find((f) => fs.existsSync(f));
-    return file === undefined ? [] : fs.readFileSync(file, "utf8").split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
+    return file === undefined
+        ? []
+        : fs
+              .readFileSync(file, "utf8")
+              .split(/\r?\n/)
+              .map((l) => l.trim())
+              .filter((l) => l !== "" && !l.startsWith("#"));
 }
 
 /**
@@ -136,7 +149,9 @@ export function contentHash(root: string, files: readonly string[], dockerfile: 
         if (target === undefined || target.isDirectory()) {
             continue;
         }
-        hash.update(`${file}\0${fs.lstatSync(full).mode}\0`).update(fs.readFileSync(full)).update("\0");
+        hash.update(`${file}\0${fs.lstatSync(full).mode}\0`)
+            .update(fs.readFileSync(full))
+            .update("\0");
     }
     // A missing Dockerfile fails the build itself, with the image provider's error.
     const file = path.join(root, dockerfile);

@@ -62,9 +62,7 @@ export function splitSubnets(vpc: Ipv4Cidr, azCount: number): SubnetLayout {
     }
     const prefix = vpc.prefix + subnetBits(azCount);
     if (prefix > MIN_SUBNET_PREFIX) {
-        throw new Error(
-            `${formatCidr(vpc)} is too small for ${2 * azCount} subnets of at least /${MIN_SUBNET_PREFIX}`,
-        );
+        throw new Error(`${formatCidr(vpc)} is too small for ${2 * azCount} subnets of at least /${MIN_SUBNET_PREFIX}`);
     }
     const size = 2 ** (32 - prefix);
     const block = (i: number) => formatCidr({ base: vpc.base + i * size, prefix });
@@ -83,8 +81,7 @@ export function overlaps(a: Ipv4Cidr, b: Ipv4Cidr): boolean {
 
 /** Whether `inner` lies wholly inside `outer`. */
 export function contains(outer: Ipv4Cidr, inner: Ipv4Cidr): boolean {
-    return inner.prefix >= outer.prefix && inner.base >= outer.base &&
-        inner.base + 2 ** (32 - inner.prefix) <= outer.base + 2 ** (32 - outer.prefix);
+    return inner.prefix >= outer.prefix && inner.base >= outer.base && inner.base + 2 ** (32 - inner.prefix) <= outer.base + 2 ** (32 - outer.prefix);
 }
 
 /** The private ranges of RFC 1918. */

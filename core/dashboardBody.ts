@@ -127,14 +127,15 @@ function callersOf(service: DashboardService, input: DashboardInput): DashboardS
 
 function graphsOf(service: DashboardService, input: DashboardInput): Graph[] {
     const ecs = ecsDimensions(input.clusterName, service.serviceName);
-    const traffic = service.kind === "public"
-        ? publicTraffic(input.loadBalancerArnSuffix, service.targetGroupArnSuffixes ?? [])
-        : backendTraffic(service.discoveryName ?? service.name, callersOf(service, input), input.clusterName);
+    const traffic =
+        service.kind === "public"
+            ? publicTraffic(input.loadBalancerArnSuffix, service.targetGroupArnSuffixes ?? [])
+            : backendTraffic(service.discoveryName ?? service.name, callersOf(service, input), input.clusterName);
     const tasks: Metric[] = input.containerInsights
         ? [
-            ["ECS/ContainerInsights", "RunningTaskCount", ...ecs, { stat: "Average", label: "running" }],
-            ["ECS/ContainerInsights", "DesiredTaskCount", ...ecs, { stat: "Average", label: "desired" }],
-        ]
+              ["ECS/ContainerInsights", "RunningTaskCount", ...ecs, { stat: "Average", label: "running" }],
+              ["ECS/ContainerInsights", "DesiredTaskCount", ...ecs, { stat: "Average", label: "desired" }],
+          ]
         : [["AWS/ECS", "CPUUtilization", ...ecs, { stat: "SampleCount", label: "running" }]];
     return [
         ...traffic,
@@ -157,17 +158,27 @@ function publicTraffic(loadBalancer: string, targetGroups: string[]): Graph[] {
         label: (what: string) => (targetGroups.length > 1 ? `${what} (${i === 0 ? "primary" : "alternate"} group)` : what),
     }));
     return [
-        { title: "Requests", metrics: groups.map((g): Metric => ["AWS/ApplicationELB", "RequestCount", ...g.dimensions, { stat: "Sum", label: g.label("requests") }]) },
+        {
+            title: "Requests",
+            metrics: groups.map((g): Metric => ["AWS/ApplicationELB", "RequestCount", ...g.dimensions, { stat: "Sum", label: g.label("requests") }]),
+        },
         {
             title: "5xx",
             metrics: [
-                ...groups.map((g): Metric => ["AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", ...g.dimensions, { stat: "Sum", label: g.label("from the service") }]),
+                ...groups.map((g): Metric => [
+                    "AWS/ApplicationELB",
+                    "HTTPCode_Target_5XX_Count",
+                    ...g.dimensions,
+                    { stat: "Sum", label: g.label("from the service") },
+                ]),
                 ["AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", "LoadBalancer", loadBalancer, { stat: "Sum", label: "from the ALB (all services)" }],
             ],
         },
         {
             title: "Latency (s)",
-            metrics: groups.flatMap((g) => ["p50", "p99"].map((p): Metric => ["AWS/ApplicationELB", "TargetResponseTime", ...g.dimensions, { stat: p, label: g.label(p) }])),
+            metrics: groups.flatMap((g) =>
+                ["p50", "p99"].map((p): Metric => ["AWS/ApplicationELB", "TargetResponseTime", ...g.dimensions, { stat: p, label: g.label(p) }]),
+            ),
         },
     ];
 }
@@ -175,12 +186,18 @@ function publicTraffic(loadBalancer: string, targetGroups: string[]): Graph[] {
 /** How a backend answers, as each caller's Service Connect proxy sees it: one line per caller. */
 function backendTraffic(discoveryName: string, callers: DashboardService[], clusterName: string): Graph[] {
     const seenBy = (caller: DashboardService) => ["ClusterName", clusterName, "ServiceName", caller.serviceName, "TargetDiscoveryName", discoveryName];
-    const per = (caller: DashboardService, label: string) => callers.length > 1 ? `${label} (${caller.name})` : label;
+    const per = (caller: DashboardService, label: string) => (callers.length > 1 ? `${label} (${caller.name})` : label);
     return [
         {
             title: "Requests",
-            metrics: callers.flatMap((caller) => STATUS_CLASSES.map((c): Metric =>
-                ["AWS/ECS", `HTTPCode_Target_${c}XX_Count`, ...seenBy(caller), { stat: "Sum", label: per(caller, `${c}xx`) }])),
+            metrics: callers.flatMap((caller) =>
+                STATUS_CLASSES.map((c): Metric => [
+                    "AWS/ECS",
+                    `HTTPCode_Target_${c}XX_Count`,
+                    ...seenBy(caller),
+                    { stat: "Sum", label: per(caller, `${c}xx`) },
+                ]),
+            ),
         },
         {
             title: "5xx",
@@ -188,8 +205,9 @@ function backendTraffic(discoveryName: string, callers: DashboardService[], clus
         },
         {
             title: "Latency (ms)",
-            metrics: callers.flatMap((caller) => (["p50", "p99"] as const).map((p): Metric =>
-                ["AWS/ECS", "TargetResponseTime", ...seenBy(caller), { stat: p, label: per(caller, p) }])),
+            metrics: callers.flatMap((caller) =>
+                (["p50", "p99"] as const).map((p): Metric => ["AWS/ECS", "TargetResponseTime", ...seenBy(caller), { stat: p, label: per(caller, p) }]),
+            ),
         },
     ];
 }
@@ -222,12 +240,23 @@ function serviceConnectGraphs(service: DashboardService, input: DashboardInput):
     }
     const callees = input.services.filter((s) => (service.calls ?? []).includes(s.name) && s.discoveryName !== undefined);
     if (callees.length > 0) {
-        const toward = (callee: DashboardService) =>
-            ["ClusterName", input.clusterName, "ServiceName", service.serviceName, "TargetDiscoveryName", callee.discoveryName!];
+        const toward = (callee: DashboardService) => [
+            "ClusterName",
+            input.clusterName,
+            "ServiceName",
+            service.serviceName,
+            "TargetDiscoveryName",
+            callee.discoveryName!,
+        ];
         graphs.push(
             {
                 title: "Service Connect out: requests",
-                metrics: callees.map((callee): Metric => ["AWS/ECS", "RequestCountPerTarget", ...toward(callee), { stat: "Sum", label: `per ${callee.name} task` }]),
+                metrics: callees.map((callee): Metric => [
+                    "AWS/ECS",
+                    "RequestCountPerTarget",
+                    ...toward(callee),
+                    { stat: "Sum", label: `per ${callee.name} task` },
+                ]),
             },
             {
                 title: "Service Connect out: 5xx",

@@ -51,7 +51,7 @@ export const INSTANCE_CLASS_FAMILIES = {
 
 const INSTANCE_CLASS = new RegExp(
     `^db\\.(?:(?:${INSTANCE_CLASS_FAMILIES.burstable.join("|")})\\.(?:micro|small|medium|large|xlarge|2xlarge)` +
-    `|(?:${INSTANCE_CLASS_FAMILIES.standard.join("|")})\\.(?:large|xlarge|(?:2|4|8|12|16|24|32|48)xlarge))$`,
+        `|(?:${INSTANCE_CLASS_FAMILIES.standard.join("|")})\\.(?:large|xlarge|(?:2|4|8|12|16|24|32|48)xlarge))$`,
 );
 
 /** Whether RDS for PostgreSQL runs a class of the families Berth accepts, e.g. `db.t4g.micro`. */

@@ -96,8 +96,12 @@ const ECS_TAGS = ["ecs:TagResource", "ecs:UntagResource"];
 // Every s3:GetBucket* action reads a bucket's configuration, never an object; the wildcards keep the deploy
 // role's policy within IAM's size limit (see the RDS reads too).
 const S3_READ = [
-    "s3:GetBucket*", "s3:GetAccelerateConfiguration", "s3:GetEncryptionConfiguration", "s3:GetLifecycleConfiguration",
-    "s3:GetReplicationConfiguration", "s3:ListBucket",
+    "s3:GetBucket*",
+    "s3:GetAccelerateConfiguration",
+    "s3:GetEncryptionConfiguration",
+    "s3:GetLifecycleConfiguration",
+    "s3:GetReplicationConfiguration",
+    "s3:ListBucket",
     // forceDestroy lists every object version before it deletes them.
     "s3:ListBucketVersions",
 ];
@@ -134,13 +138,16 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
     }),
     // The provider revokes the allow-all egress rule AWS adds to every new group.
     "aws:ec2/securityGroup:SecurityGroup": ec2({
-        any: ["ec2:CreateSecurityGroup"], stackTagged: ["ec2:RevokeSecurityGroupEgress", "ec2:DeleteSecurityGroup"],
+        any: ["ec2:CreateSecurityGroup"],
+        stackTagged: ["ec2:RevokeSecurityGroupEgress", "ec2:DeleteSecurityGroup"],
     }),
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": ec2({
-        any: ["ec2:AuthorizeSecurityGroupIngress"], stackTagged: ["ec2:ModifySecurityGroupRules", "ec2:RevokeSecurityGroupIngress"],
+        any: ["ec2:AuthorizeSecurityGroupIngress"],
+        stackTagged: ["ec2:ModifySecurityGroupRules", "ec2:RevokeSecurityGroupIngress"],
     }),
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": ec2({
-        any: ["ec2:AuthorizeSecurityGroupEgress"], stackTagged: ["ec2:ModifySecurityGroupRules", "ec2:RevokeSecurityGroupEgress"],
+        any: ["ec2:AuthorizeSecurityGroupEgress"],
+        stackTagged: ["ec2:ModifySecurityGroupRules", "ec2:RevokeSecurityGroupEgress"],
     }),
 
     // https://docs.aws.amazon.com/elasticloadbalancing/latest/userguide/elb-service-linked-roles.html
@@ -148,8 +155,11 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
         ...elb({
             newTagged: ["elasticloadbalancing:CreateLoadBalancer"],
             stackTagged: [
-                "elasticloadbalancing:ModifyLoadBalancerAttributes", "elasticloadbalancing:SetSecurityGroups",
-                "elasticloadbalancing:SetSubnets", "elasticloadbalancing:SetIpAddressType", "elasticloadbalancing:DeleteLoadBalancer",
+                "elasticloadbalancing:ModifyLoadBalancerAttributes",
+                "elasticloadbalancing:SetSecurityGroups",
+                "elasticloadbalancing:SetSubnets",
+                "elasticloadbalancing:SetIpAddressType",
+                "elasticloadbalancing:DeleteLoadBalancer",
             ],
         }),
         serviceLinkedRoles: ["elasticloadbalancing.amazonaws.com"],
@@ -164,20 +174,18 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
     }),
     "aws:lb/targetGroup:TargetGroup": elb({
         newTagged: ["elasticloadbalancing:CreateTargetGroup"],
-        stackTagged: [
-            "elasticloadbalancing:ModifyTargetGroup", "elasticloadbalancing:ModifyTargetGroupAttributes", "elasticloadbalancing:DeleteTargetGroup",
-        ],
+        stackTagged: ["elasticloadbalancing:ModifyTargetGroup", "elasticloadbalancing:ModifyTargetGroupAttributes", "elasticloadbalancing:DeleteTargetGroup"],
     }),
 
     "aws:servicediscovery/httpNamespace:HttpNamespace": {
-        read: [
-            "servicediscovery:GetNamespace", "servicediscovery:GetOperation",
-            "servicediscovery:ListNamespaces", "servicediscovery:ListTagsForResource",
-        ],
+        read: ["servicediscovery:GetNamespace", "servicediscovery:GetOperation", "servicediscovery:ListNamespaces", "servicediscovery:ListTagsForResource"],
         write: {
             any: [
-                "servicediscovery:CreateHttpNamespace", "servicediscovery:UpdateHttpNamespace",
-                "servicediscovery:DeleteNamespace", "servicediscovery:TagResource", "servicediscovery:UntagResource",
+                "servicediscovery:CreateHttpNamespace",
+                "servicediscovery:UpdateHttpNamespace",
+                "servicediscovery:DeleteNamespace",
+                "servicediscovery:TagResource",
+                "servicediscovery:UntagResource",
             ],
         },
     },
@@ -276,8 +284,10 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
         write: {
             newTagged: ["rds:CreateEventSubscription"],
             stackTagged: [
-                "rds:ModifyEventSubscription", "rds:DeleteEventSubscription",
-                "rds:AddSourceIdentifierToSubscription", "rds:RemoveSourceIdentifierFromSubscription",
+                "rds:ModifyEventSubscription",
+                "rds:DeleteEventSubscription",
+                "rds:AddSourceIdentifierToSubscription",
+                "rds:RemoveSourceIdentifierFromSubscription",
             ],
             tagging: RDS_TAGS,
         },
@@ -289,10 +299,7 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
     "aws:sfn/stateMachine:StateMachine": {
         read: ["states:DescribeStateMachine", "states:ListTagsForResource", "states:ListStateMachineVersions"],
         write: {
-            any: [
-                "states:CreateStateMachine", "states:UpdateStateMachine", "states:DeleteStateMachine",
-                "states:TagResource", "states:UntagResource",
-            ],
+            any: ["states:CreateStateMachine", "states:UpdateStateMachine", "states:DeleteStateMachine", "states:TagResource", "states:UntagResource"],
         },
         passesRolesTo: ["states.amazonaws.com"],
     },
@@ -333,15 +340,14 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
     "aws:s3/bucket:Bucket": {
         read: S3_READ,
         write: {
-            stackBuckets: [
-                "s3:CreateBucket", "s3:DeleteBucket", "s3:PutBucketTagging", "s3:DeleteObject", "s3:DeleteObjectVersion",
-            ],
+            stackBuckets: ["s3:CreateBucket", "s3:DeleteBucket", "s3:PutBucketTagging", "s3:DeleteObject", "s3:DeleteObjectVersion"],
         },
     },
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls": { read: S3_READ, write: { stackBuckets: ["s3:PutBucketOwnershipControls"] } },
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": { read: S3_READ, write: { stackBuckets: ["s3:PutBucketPublicAccessBlock"] } },
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": {
-        read: S3_READ, write: { stackBuckets: ["s3:PutEncryptionConfiguration"] },
+        read: S3_READ,
+        write: { stackBuckets: ["s3:PutEncryptionConfiguration"] },
     },
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": { read: S3_READ, write: { stackBuckets: ["s3:PutLifecycleConfiguration"] } },
     "aws:s3/bucketPolicy:BucketPolicy": { read: S3_READ, write: { stackBuckets: ["s3:PutBucketPolicy", "s3:DeleteBucketPolicy"] } },
@@ -376,8 +382,11 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
         read: ["secretsmanager:DescribeSecret", "secretsmanager:GetResourcePolicy"],
         write: {
             stackSecrets: [
-                "secretsmanager:CreateSecret", "secretsmanager:UpdateSecret", "secretsmanager:DeleteSecret",
-                "secretsmanager:TagResource", "secretsmanager:UntagResource",
+                "secretsmanager:CreateSecret",
+                "secretsmanager:UpdateSecret",
+                "secretsmanager:DeleteSecret",
+                "secretsmanager:TagResource",
+                "secretsmanager:UntagResource",
             ],
         },
     },
@@ -407,9 +416,14 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
     // (deploymentCheck.ts); the destroy guard calls nothing.
     "pulumi-nodejs:dynamic/berth:DeploymentCheck": {
         read: [
-            "ecs:DescribeServices", "ecs:ListTasks", "ecs:DescribeTasks",
-            "ecs:ListServiceDeployments", "ecs:DescribeServiceDeployments", "ecs:DescribeServiceRevisions",
-            "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetHealth",
+            "ecs:DescribeServices",
+            "ecs:ListTasks",
+            "ecs:DescribeTasks",
+            "ecs:ListServiceDeployments",
+            "ecs:DescribeServiceDeployments",
+            "ecs:DescribeServiceRevisions",
+            "elasticloadbalancing:DescribeRules",
+            "elasticloadbalancing:DescribeTargetHealth",
         ],
         write: {},
     },
@@ -422,9 +436,11 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
         write: {
             newTagged: ["ecr:CreateRepository"],
             stackTagged: [
-                "ecr:PutImageScanningConfiguration", "ecr:PutImageTagMutability",
+                "ecr:PutImageScanningConfiguration",
+                "ecr:PutImageTagMutability",
                 // forceDelete empties the repository before deleting it.
-                "ecr:BatchDeleteImage", "ecr:DeleteRepository",
+                "ecr:BatchDeleteImage",
+                "ecr:DeleteRepository",
             ],
             tagging: ["ecr:TagResource", "ecr:UntagResource"],
         },
@@ -444,8 +460,14 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
         read: ["logs:DescribeLogGroups", "logs:ListTagsForResource", "logs:ListTagsLogGroup"],
         write: {
             stackLogGroups: [
-                "logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:DeleteRetentionPolicy", "logs:DeleteLogGroup",
-                "logs:TagResource", "logs:UntagResource", "logs:TagLogGroup", "logs:UntagLogGroup",
+                "logs:CreateLogGroup",
+                "logs:PutRetentionPolicy",
+                "logs:DeleteRetentionPolicy",
+                "logs:DeleteLogGroup",
+                "logs:TagResource",
+                "logs:UntagResource",
+                "logs:TagLogGroup",
+                "logs:UntagLogGroup",
             ],
         },
     },
@@ -456,17 +478,11 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
     // CreateAction key to tell a tag-on-create apart from a later TagRole, unlike EC2, ELB or ECS. So TagRole
     // is granted on request tags too, and every statement on roles is limited to the stack's path.
     "aws:iam/role:Role": {
-        read: [
-            "iam:GetRole", "iam:ListRolePolicies", "iam:GetRolePolicy",
-            "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole",
-        ],
+        read: ["iam:GetRole", "iam:ListRolePolicies", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole"],
         write: {
             newStackRoles: ["iam:CreateRole", "iam:TagRole"],
             // UpdateAssumeRolePolicy offers no iam:PermissionsBoundary key (see boundedStackRoles), so it goes by path and tags.
-            stackRoles: [
-                "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:UpdateAssumeRolePolicy",
-                "iam:TagRole", "iam:UntagRole", "iam:DeleteRole",
-            ],
+            stackRoles: ["iam:UpdateRole", "iam:UpdateRoleDescription", "iam:UpdateAssumeRolePolicy", "iam:TagRole", "iam:UntagRole", "iam:DeleteRole"],
             boundedStackRoles: ["iam:PutRolePermissionsBoundary"],
         },
     },
@@ -491,14 +507,13 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
     // and target tracking creates its CloudWatch alarms the same way:
     // https://docs.aws.amazon.com/autoscaling/application/userguide/security_iam_id-based-policy-examples.html
     "aws:appautoscaling/target:Target": {
-        read: [
-            "application-autoscaling:DescribeScalableTargets", "application-autoscaling:ListTagsForResource",
-            "ecs:DescribeServices",
-        ],
+        read: ["application-autoscaling:DescribeScalableTargets", "application-autoscaling:ListTagsForResource", "ecs:DescribeServices"],
         write: {
             any: [
-                "application-autoscaling:RegisterScalableTarget", "application-autoscaling:DeregisterScalableTarget",
-                "application-autoscaling:TagResource", "application-autoscaling:UntagResource",
+                "application-autoscaling:RegisterScalableTarget",
+                "application-autoscaling:DeregisterScalableTarget",
+                "application-autoscaling:TagResource",
+                "application-autoscaling:UntagResource",
             ],
             stackTagged: ["ecs:UpdateService"],
         },
@@ -512,8 +527,10 @@ export const RESOURCE_PERMISSIONS: Readonly<Record<string, TypePermissions>> = {
         read: ["application-autoscaling:DescribeScalingPolicies", "cloudwatch:DescribeAlarms"],
         write: {
             any: [
-                "application-autoscaling:PutScalingPolicy", "application-autoscaling:DeleteScalingPolicy",
-                "cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms",
+                "application-autoscaling:PutScalingPolicy",
+                "application-autoscaling:DeleteScalingPolicy",
+                "cloudwatch:PutMetricAlarm",
+                "cloudwatch:DeleteAlarms",
             ],
         },
     },
@@ -601,8 +618,9 @@ function withoutCovered(actions: string[]): string[] {
 }
 
 function allReads(permissions: Readonly<Record<string, TypePermissions>>, invokes: Readonly<Record<string, readonly string[]>>): string[] {
-    return withoutCovered(sorted([...Object.values(permissions).flatMap((p) => p.read), ...Object.values(invokes).flat()]))
-        .filter((a) => !PARAMETER_READS.includes(a));
+    return withoutCovered(sorted([...Object.values(permissions).flatMap((p) => p.read), ...Object.values(invokes).flat()])).filter(
+        (a) => !PARAMETER_READS.includes(a),
+    );
 }
 
 function tagCondition(kind: "ResourceTag" | "RequestTag", tags: Readonly<Record<string, string>>): Record<string, string> {
@@ -647,9 +665,19 @@ const ADDS_TAGS = /:(CreateTags|AddTags|TagResource|AddTagsToResource)$/;
  * stay allowed, so that `pulumi refresh` and `pulumi preview --refresh` read the roles like any other.
  */
 const ROLE_WRITES = [
-    "iam:AttachRolePolicy", "iam:DeleteRole", "iam:DeleteRolePermissionsBoundary", "iam:DeleteRolePolicy", "iam:DetachRolePolicy",
-    "iam:PassRole", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy", "iam:TagRole", "iam:UntagRole",
-    "iam:UpdateAssumeRolePolicy", "iam:UpdateRole", "iam:UpdateRoleDescription",
+    "iam:AttachRolePolicy",
+    "iam:DeleteRole",
+    "iam:DeleteRolePermissionsBoundary",
+    "iam:DeleteRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:PassRole",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
+    "iam:TagRole",
+    "iam:UntagRole",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:UpdateRole",
+    "iam:UpdateRoleDescription",
 ];
 
 /**
@@ -660,8 +688,12 @@ const ROLE_WRITES = [
  * would refuse every trust policy update.
  */
 export const BOUNDARY_ACTIONS = [
-    "iam:AttachRolePolicy", "iam:CreateRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy",
-    "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy",
+    "iam:AttachRolePolicy",
+    "iam:CreateRole",
+    "iam:DeleteRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
 ] as const;
 
 /** Writes that would change a managed policy's document or delete it. */
@@ -694,7 +726,16 @@ export function deployPolicy(
     const tagging = writes("tagging");
     const statements: PolicyStatement[] = [
         { Sid: "Read", Effect: "Allow", Action: allReads(permissions, invokes), Resource: "*" },
-        { Sid: "ReadPublicParameters", Effect: "Allow", Action: sorted(Object.values(invokes).flat().filter((a) => PARAMETER_READS.includes(a))), Resource: parameterResources(ctx) },
+        {
+            Sid: "ReadPublicParameters",
+            Effect: "Allow",
+            Action: sorted(
+                Object.values(invokes)
+                    .flat()
+                    .filter((a) => PARAMETER_READS.includes(a)),
+            ),
+            Resource: parameterResources(ctx),
+        },
         { Sid: "Write", Effect: "Allow", Action: writes("any"), Resource: "*" },
         { Sid: "CreateStackResources", Effect: "Allow", Action: writes("newTagged"), Resource: "*", Condition: { StringEquals: requestTags } },
         { Sid: "ChangeStackResources", Effect: "Allow", Action: writes("stackTagged"), Resource: "*", Condition: { StringEquals: resourceTags } },
@@ -752,72 +793,95 @@ export function deployPolicy(
     const databaseSecret = writes("databaseSecret");
     // Each of these only when the map (or the context) gives it something to name.
     const optional: [boolean, PolicyStatement][] = [
-        [policies.length > 0, {
-            Sid: "AttachManagedPolicies",
-            Effect: "Allow",
-            Action: ["iam:AttachRolePolicy", "iam:DetachRolePolicy"],
-            Resource: roles,
-            Condition: {
-                StringEquals: { ...resourceTags, ...withBoundary },
-                ArnEquals: { "iam:PolicyARN": policies.map((p) => `arn:${ctx.partition}:iam::aws:${p}`) },
+        [
+            policies.length > 0,
+            {
+                Sid: "AttachManagedPolicies",
+                Effect: "Allow",
+                Action: ["iam:AttachRolePolicy", "iam:DetachRolePolicy"],
+                Resource: roles,
+                Condition: {
+                    StringEquals: { ...resourceTags, ...withBoundary },
+                    ArnEquals: { "iam:PolicyARN": policies.map((p) => `arn:${ctx.partition}:iam::aws:${p}`) },
+                },
             },
-        }],
-        [passedTo.length > 0, {
-            Sid: "PassStackRoles",
-            Effect: "Allow",
-            Action: ["iam:PassRole"],
-            Resource: roles,
-            Condition: { StringEquals: { ...resourceTags, "iam:PassedToService": passedTo } },
-        }],
-        [linked.length > 0, {
-            Sid: "ServiceLinkedRoles",
-            Effect: "Allow",
-            Action: ["iam:CreateServiceLinkedRole"],
-            Resource: `arn:${ctx.partition}:iam::${ctx.account}:role/aws-service-role/*`,
-            Condition: { StringEquals: { "iam:AWSServiceName": linked } },
-        }],
+        ],
+        [
+            passedTo.length > 0,
+            {
+                Sid: "PassStackRoles",
+                Effect: "Allow",
+                Action: ["iam:PassRole"],
+                Resource: roles,
+                Condition: { StringEquals: { ...resourceTags, "iam:PassedToService": passedTo } },
+            },
+        ],
+        [
+            linked.length > 0,
+            {
+                Sid: "ServiceLinkedRoles",
+                Effect: "Allow",
+                Action: ["iam:CreateServiceLinkedRole"],
+                Resource: `arn:${ctx.partition}:iam::${ctx.account}:role/aws-service-role/*`,
+                Condition: { StringEquals: { "iam:AWSServiceName": linked } },
+            },
+        ],
         [true, { Sid: "StackLogGroups", Effect: "Allow", Action: writes("stackLogGroups"), Resource: logGroupResources(ctx) }],
-        [writes("stackSecrets").length > 0 && ctx.secretPrefixes.length > 0,
-            { Sid: "StackSecrets", Effect: "Allow", Action: writes("stackSecrets"), Resource: secretResources(ctx) }],
+        [
+            writes("stackSecrets").length > 0 && ctx.secretPrefixes.length > 0,
+            { Sid: "StackSecrets", Effect: "Allow", Action: writes("stackSecrets"), Resource: secretResources(ctx) },
+        ],
         // RDS creates, tags, rotates and deletes its master secret with the caller's rights
         // (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-secrets-manager.html#rds-secrets-manager-permissions);
         // RDS names them all `rds!db-<uuid>`, so only the tag naming the instance singles out this stack's.
-        [databaseSecret.length > 0 && ctx.databaseArn !== undefined, {
-            Sid: "CreateDatabaseSecret",
-            Effect: "Allow",
-            Action: databaseSecret.filter((a) => /:(CreateSecret|TagResource)$/.test(a)),
-            Resource: secretArn,
-            // IfExists: AWS documents which tag RDS gives the secret, not whether its forwarded CreateSecret and
-            // TagResource carry it in the request; a secret being created has no tag yet, and any other instance's
-            // secret carries its own, which no caller can change (`aws:` tags are AWS's alone:
-            // https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_TagResource.html).
-            Condition: { StringEqualsIfExists: { ...instanceTag("RequestTag"), ...instanceTag("ResourceTag") } },
-        }],
-        [databaseSecret.length > 0 && ctx.databaseArn !== undefined, {
-            Sid: "ChangeDatabaseSecret",
-            Effect: "Allow",
-            Action: databaseSecret.filter((a) => !/:CreateSecret$/.test(a)),
-            Resource: secretArn,
-            Condition: { StringEquals: instanceTag("ResourceTag") },
-        }],
-        [writes("stackBuckets").length > 0 && ctx.bucketPrefixes.length > 0,
-            { Sid: "StackBuckets", Effect: "Allow", Action: writes("stackBuckets"), Resource: bucketResources(ctx) }],
+        [
+            databaseSecret.length > 0 && ctx.databaseArn !== undefined,
+            {
+                Sid: "CreateDatabaseSecret",
+                Effect: "Allow",
+                Action: databaseSecret.filter((a) => /:(CreateSecret|TagResource)$/.test(a)),
+                Resource: secretArn,
+                // IfExists: AWS documents which tag RDS gives the secret, not whether its forwarded CreateSecret and
+                // TagResource carry it in the request; a secret being created has no tag yet, and any other instance's
+                // secret carries its own, which no caller can change (`aws:` tags are AWS's alone:
+                // https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_TagResource.html).
+                Condition: { StringEqualsIfExists: { ...instanceTag("RequestTag"), ...instanceTag("ResourceTag") } },
+            },
+        ],
+        [
+            databaseSecret.length > 0 && ctx.databaseArn !== undefined,
+            {
+                Sid: "ChangeDatabaseSecret",
+                Effect: "Allow",
+                Action: databaseSecret.filter((a) => !/:CreateSecret$/.test(a)),
+                Resource: secretArn,
+                Condition: { StringEquals: instanceTag("ResourceTag") },
+            },
+        ],
+        [
+            writes("stackBuckets").length > 0 && ctx.bucketPrefixes.length > 0,
+            { Sid: "StackBuckets", Effect: "Allow", Action: writes("stackBuckets"), Resource: bucketResources(ctx) },
+        ],
         // The boundary is what keeps every role the deploy role touches from doing more: it may neither
         // create or change a role without it (StringNotEquals also matches a request without the key:
         // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html),
         // nor take it off, nor rewrite it.
-        [true, {
-            Sid: "OnlyRolesWithinTheBoundary",
-            Effect: "Deny",
-            Action: [...BOUNDARY_ACTIONS].filter((a) => !/:(Delete|Detach)/.test(a)),
-            Resource: "*",
-            Condition: { StringNotEquals: withBoundary },
-        }],
+        [
+            true,
+            {
+                Sid: "OnlyRolesWithinTheBoundary",
+                Effect: "Deny",
+                Action: [...BOUNDARY_ACTIONS].filter((a) => !/:(Delete|Detach)/.test(a)),
+                Resource: "*",
+                Condition: { StringNotEquals: withBoundary },
+            },
+        ],
         [true, { Sid: "KeepTheBoundary", Effect: "Deny", Action: ["iam:DeleteRolePermissionsBoundary"], Resource: "*" }],
-        [ctx.protectedPolicyArns.length > 0,
-            { Sid: "NeverChangeThePipelinePolicies", Effect: "Deny", Action: POLICY_WRITES, Resource: [...ctx.protectedPolicyArns] }],
-        [ctx.protectedRoleArns.length > 0,
-            { Sid: "NeverChangeThePipelineRoles", Effect: "Deny", Action: ROLE_WRITES, Resource: [...ctx.protectedRoleArns] }],
+        [
+            ctx.protectedPolicyArns.length > 0,
+            { Sid: "NeverChangeThePipelinePolicies", Effect: "Deny", Action: POLICY_WRITES, Resource: [...ctx.protectedPolicyArns] },
+        ],
+        [ctx.protectedRoleArns.length > 0, { Sid: "NeverChangeThePipelineRoles", Effect: "Deny", Action: ROLE_WRITES, Resource: [...ctx.protectedRoleArns] }],
     ];
     statements.push(...optional.filter(([wanted]) => wanted).map(([, s]) => s));
     return { Version: "2012-10-17", Statement: statements.filter((s) => s.Action.length > 0 && (!Array.isArray(s.Resource) || s.Resource.length > 0)) };
@@ -841,10 +905,7 @@ export type PreviewContext = Pick<PolicyContext, "partition" | "account" | "regi
  * a diff against the state; it refreshes nothing unless asked to (`--refresh`, which the workflow does not pass). With `buildOnPreview`, the image build reads its
  * layer cache from the stack's repositories.
  */
-export function previewPolicy(
-    ctx: PreviewContext,
-    invokes: Readonly<Record<string, readonly string[]>> = INVOKE_PERMISSIONS,
-): PolicyDocument {
+export function previewPolicy(ctx: PreviewContext, invokes: Readonly<Record<string, readonly string[]>> = INVOKE_PERMISSIONS): PolicyDocument {
     const reads = sorted(Object.values(invokes).flat());
     return {
         Version: "2012-10-17",

@@ -56,16 +56,18 @@ export function githubSubjects(repository: string, subjects: GithubSubjects): st
 export function githubTrustPolicy(providerArn: string, subjects: readonly string[]): object {
     return {
         Version: "2012-10-17",
-        Statement: [{
-            Effect: "Allow",
-            Principal: { Federated: providerArn },
-            Action: "sts:AssumeRoleWithWebIdentity",
-            Condition: {
-                StringEquals: {
-                    [`${GITHUB_OIDC_HOST}:aud`]: STS_AUDIENCE,
-                    [`${GITHUB_OIDC_HOST}:sub`]: [...subjects],
+        Statement: [
+            {
+                Effect: "Allow",
+                Principal: { Federated: providerArn },
+                Action: "sts:AssumeRoleWithWebIdentity",
+                Condition: {
+                    StringEquals: {
+                        [`${GITHUB_OIDC_HOST}:aud`]: STS_AUDIENCE,
+                        [`${GITHUB_OIDC_HOST}:sub`]: [...subjects],
+                    },
                 },
             },
-        }],
+        ],
     };
 }

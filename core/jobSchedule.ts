@@ -29,9 +29,7 @@ const FIELDS: readonly Field[] = [
 ];
 
 /** A schedule the local run can follow: either an interval, or the values each cron field allows. */
-export type LocalSchedule =
-    | { kind: "rate"; intervalMs: number }
-    | { kind: "cron"; fields: ReadonlyArray<ReadonlySet<number> | "any"> };
+export type LocalSchedule = { kind: "rate"; intervalMs: number } | { kind: "cron"; fields: ReadonlyArray<ReadonlySet<number> | "any"> };
 
 const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
 const UNIT_MS: Record<string, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
@@ -110,8 +108,7 @@ export function nextRun(schedule: LocalSchedule, after: Date): Date | undefined 
     const day = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth(), start.getUTCDate()));
     // Past the last year a cron field takes, nothing fires.
     for (let d = 0; day.getUTCFullYear() <= 2199 && d < 366 * 230; d++, day.setUTCDate(day.getUTCDate() + 1)) {
-        if (!has(years, day.getUTCFullYear()) || !has(months, day.getUTCMonth() + 1)
-            || !has(days, day.getUTCDate()) || !has(weekdays, day.getUTCDay() + 1)) {
+        if (!has(years, day.getUTCFullYear()) || !has(months, day.getUTCMonth() + 1) || !has(days, day.getUTCDate()) || !has(weekdays, day.getUTCDay() + 1)) {
             continue;
         }
         const first = day.getTime() === Date.UTC(start.getUTCFullYear(), start.getUTCMonth(), start.getUTCDate());

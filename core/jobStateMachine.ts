@@ -73,13 +73,15 @@ export function jobDefinition(run: JobRun, comment: string): Record<string, unkn
                 },
                 ...(run.retries > 0
                     ? {
-                        Retry: [{
-                            ErrorEquals: ["States.ALL"],
-                            IntervalSeconds: JOB_RETRY.intervalSeconds,
-                            MaxAttempts: run.retries,
-                            BackoffRate: JOB_RETRY.backoffRate,
-                        }],
-                    }
+                          Retry: [
+                              {
+                                  ErrorEquals: ["States.ALL"],
+                                  IntervalSeconds: JOB_RETRY.intervalSeconds,
+                                  MaxAttempts: run.retries,
+                                  BackoffRate: JOB_RETRY.backoffRate,
+                              },
+                          ],
+                      }
                     : {}),
                 End: true,
             },

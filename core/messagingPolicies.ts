@@ -52,14 +52,16 @@ export function consumeStatements(queueArn: string, keyArn: string): IamStatemen
 export function queuePolicyDocument(queueArn: string, topicArns: readonly string[]): Record<string, unknown> {
     return {
         Version: "2012-10-17",
-        Statement: [{
-            Sid: "OwnTopicsSend",
-            Effect: "Allow",
-            Principal: { Service: "sns.amazonaws.com" },
-            Action: "sqs:SendMessage",
-            Resource: queueArn,
-            Condition: { ArnEquals: { "aws:SourceArn": [...topicArns] } },
-        }],
+        Statement: [
+            {
+                Sid: "OwnTopicsSend",
+                Effect: "Allow",
+                Principal: { Service: "sns.amazonaws.com" },
+                Action: "sqs:SendMessage",
+                Resource: queueArn,
+                Condition: { ArnEquals: { "aws:SourceArn": [...topicArns] } },
+            },
+        ],
     };
 }
 

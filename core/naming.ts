@@ -46,7 +46,10 @@ export function roleBoundaryName(project: string, stack: string): string {
  * (see deployPermissions.ts); bucket names take lowercase letters, digits and hyphens only.
  */
 export function accessLogBucketPrefix(project: string, stack: string): string {
-    return `${project}-${stack}-alb-logs-`.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 37);
+    return `${project}-${stack}-alb-logs-`
+        .toLowerCase()
+        .replace(/[^a-z0-9-]/g, "-")
+        .slice(0, 37);
 }
 
 /**
@@ -56,7 +59,10 @@ export function accessLogBucketPrefix(project: string, stack: string): string {
  */
 export function databaseIdentifier(project: string, stack: string): string {
     const suffix = "-db";
-    let base = `${project}-${stack}`.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^[^a-z]+/, "");
+    let base = `${project}-${stack}`
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, "-")
+        .replace(/^[^a-z]+/, "");
     base = base.slice(0, 63 - suffix.length).replace(/-+$/, "");
     return `${base || "berth"}${suffix}`;
 }

@@ -34,7 +34,7 @@ export const NAT_INSTANCE_USER_DATA = [
     "echo 'net.ipv4.ip_forward=1' > /etc/sysctl.d/90-berth-nat.conf",
     "sysctl -p /etc/sysctl.d/90-berth-nat.conf",
     "iface=$(ip route show default | awk '{print $5; exit}')",
-    "iptables -t nat -A POSTROUTING -o \"$iface\" -j MASQUERADE",
+    'iptables -t nat -A POSTROUTING -o "$iface" -j MASQUERADE',
     "iptables -F FORWARD",
     "service iptables save",
     "",

@@ -78,7 +78,13 @@ export function roleBoundaryPolicy(ctx: BoundaryContext): PolicyDocument {
         { Sid: "DeliverStateMachineLogs", Effect: "Allow", Action: [...LOG_DELIVERY_ACTIONS], Resource: "*" },
         { Sid: "RestartStackServices", Effect: "Allow", Action: ["ecs:UpdateService"], Resource: arn("ecs", "service/*"), Condition: stackTagged },
         // EventBridge starts the restart.
-        { Sid: "StartStackStateMachines", Effect: "Allow", Action: ["states:StartExecution"], Resource: arn("states", "stateMachine:*"), Condition: stackTagged },
+        {
+            Sid: "StartStackStateMachines",
+            Effect: "Allow",
+            Action: ["states:StartExecution"],
+            Resource: arn("states", "stateMachine:*"),
+            Condition: stackTagged,
+        },
         // Jobs' state machines, as the `.sync` ECS integration asks (https://docs.aws.amazon.com/step-functions/latest/dg/ecs-iam.html):
         // run the stack's task definitions (by family), stop and read the tasks they start, hand the stack's roles
         // to ECS, and keep Step Functions' events rule (components/jobs/scheduledJob.ts narrows each to one job).
@@ -92,8 +98,10 @@ export function roleBoundaryPolicy(ctx: BoundaryContext): PolicyDocument {
             Sid: "ReadLoadBalancers",
             Effect: "Allow",
             Action: [
-                "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules",
-                "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth",
+                "elasticloadbalancing:DescribeListeners",
+                "elasticloadbalancing:DescribeRules",
+                "elasticloadbalancing:DescribeTargetGroups",
+                "elasticloadbalancing:DescribeTargetHealth",
             ],
             Resource: "*",
         },
@@ -101,8 +109,10 @@ export function roleBoundaryPolicy(ctx: BoundaryContext): PolicyDocument {
             Sid: "ShiftStackTraffic",
             Effect: "Allow",
             Action: [
-                "elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets",
-                "elasticloadbalancing:ModifyListener", "elasticloadbalancing:ModifyRule",
+                "elasticloadbalancing:RegisterTargets",
+                "elasticloadbalancing:DeregisterTargets",
+                "elasticloadbalancing:ModifyListener",
+                "elasticloadbalancing:ModifyRule",
             ],
             Resource: arn("elasticloadbalancing", "*"),
             Condition: stackTagged,
@@ -112,8 +122,12 @@ export function roleBoundaryPolicy(ctx: BoundaryContext): PolicyDocument {
             Sid: "EnhancedMonitoring",
             Effect: "Allow",
             Action: [
-                "logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:CreateLogStream", "logs:PutLogEvents",
-                "logs:DescribeLogStreams", "logs:GetLogEvents",
+                "logs:CreateLogGroup",
+                "logs:PutRetentionPolicy",
+                "logs:CreateLogStream",
+                "logs:PutLogEvents",
+                "logs:DescribeLogStreams",
+                "logs:GetLogEvents",
             ],
             Resource: arn("logs", "log-group:RDS*"),
         },
@@ -141,7 +155,17 @@ function jobStatements(ctx: BoundaryContext, arn: (service: string, resource: st
         { Sid: "RunStackJobs", Effect: "Allow", Action: ["ecs:RunTask"], Resource: arn("ecs", `task-definition/${taskFamily(project, stack, "")}*`) },
         // A task's ARN names its cluster and an ID known only once it runs.
         { Sid: "WatchJobTasks", Effect: "Allow", Action: ["ecs:StopTask", "ecs:DescribeTasks"], Resource: arn("ecs", "task/*") },
-        { Sid: "PassStackRoles", Effect: "Allow", Action: ["iam:PassRole"], Resource: `arn:${ctx.partition}:iam::${ctx.account}:role${stackRolePath(project, stack)}*` },
-        { Sid: "JobTaskEvents", Effect: "Allow", Action: ["events:PutTargets", "events:PutRule", "events:DescribeRule"], Resource: arn("events", `rule/${ECS_SYNC_RULE}`) },
+        {
+            Sid: "PassStackRoles",
+            Effect: "Allow",
+            Action: ["iam:PassRole"],
+            Resource: `arn:${ctx.partition}:iam::${ctx.account}:role${stackRolePath(project, stack)}*`,
+        },
+        {
+            Sid: "JobTaskEvents",
+            Effect: "Allow",
+            Action: ["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+            Resource: arn("events", `rule/${ECS_SYNC_RULE}`),
+        },
     ];
 }

@@ -98,7 +98,9 @@ export interface EcsApi {
     describeTasks(input: { cluster: string; tasks: string[] }): Promise<{ tasks?: EcsStoppedTask[] }>;
     listServiceDeployments(input: { cluster: string; service: string; maxResults: number }): Promise<{ serviceDeployments?: EcsServiceDeploymentBrief[] }>;
     describeServiceDeployments(input: { serviceDeploymentArns: string[] }): Promise<{ serviceDeployments?: EcsServiceDeployment[] }>;
-    describeServiceRevisions(input: { serviceRevisionArns: string[] }): Promise<{ serviceRevisions?: Array<{ serviceRevisionArn?: string; taskDefinition?: string }> }>;
+    describeServiceRevisions(input: {
+        serviceRevisionArns: string[];
+    }): Promise<{ serviceRevisions?: Array<{ serviceRevisionArn?: string; taskDefinition?: string }> }>;
 }
 
 /** The parts of an ALB listener rule (DescribeRules) this module reads. */
@@ -162,12 +164,9 @@ export function judge(service: EcsService | undefined, target: RolloutTarget): V
     const runs = service.taskDefinition === target.taskDefinitionArn;
 
     if (deployment?.rolloutState === "FAILED") {
-        const back = runs ? "" : service.taskDefinition
-            ? `; ECS rolled the service back to ${shortTaskDefinition(service.taskDefinition)}`
-            : "";
-        const first = runs && (service.deployments ?? []).length === 1
-            ? "; no earlier deployment completed, so there was nothing to roll back to and no task runs"
-            : "";
+        const back = runs ? "" : service.taskDefinition ? `; ECS rolled the service back to ${shortTaskDefinition(service.taskDefinition)}` : "";
+        const first =
+            runs && (service.deployments ?? []).length === 1 ? "; no earlier deployment completed, so there was nothing to roll back to and no task runs" : "";
         return {
             state: "FAILED",
             detail: `deployment ${deployment.id ?? "?"} of ${wanted} is FAILED${reason(deployment)}${back}${first}${alarms(service)}`,
@@ -185,8 +184,11 @@ export function judge(service: EcsService | undefined, target: RolloutTarget): V
         };
     }
     // ECS keeps the old deployment listed until the bake time ends, so all new tasks running is the sign.
-    const baking = deployment !== undefined && deployment.desiredCount !== undefined && deployment.runningCount === deployment.desiredCount
-        && watchedAlarms(service).length > 0;
+    const baking =
+        deployment !== undefined &&
+        deployment.desiredCount !== undefined &&
+        deployment.runningCount === deployment.desiredCount &&
+        watchedAlarms(service).length > 0;
     const counts = deployment
         ? baking
             ? ` (all ${deployment.runningCount} tasks running; ECS watches the deployment alarms until the bake time ends)`
@@ -205,7 +207,7 @@ function reason(d: EcsDeployment | undefined): string {
 /** The alarms a deployment of `service` fails on. */
 function watchedAlarms(service: EcsService): string[] {
     const config = service.deploymentConfiguration?.alarms;
-    return config?.enable ? config.alarmNames ?? [] : [];
+    return config?.enable ? (config.alarmNames ?? []) : [];
 }
 
 function alarms(service: EcsService): string {
@@ -268,20 +270,24 @@ export function judgeServiceDeployment(
         const triggered = deployment.alarms?.triggeredAlarmNames?.length
             ? `; alarms that went to ALARM: ${deployment.alarms.triggeredAlarmNames.join(", ")}`
             : deployment.alarms?.alarmNames?.length
-                ? `; its deployments fail when one of these alarms goes to ALARM: ${deployment.alarms.alarmNames.join(", ")}`
+              ? `; its deployments fail when one of these alarms goes to ALARM: ${deployment.alarms.alarmNames.join(", ")}`
+              : "";
+        const breaker =
+            deployment.deploymentCircuitBreaker?.status === "TRIGGERED"
+                ? `; the circuit breaker counted ${deployment.deploymentCircuitBreaker.failureCount ?? "?"} failed tasks (threshold ${deployment.deploymentCircuitBreaker.threshold ?? "?"})`
                 : "";
-        const breaker = deployment.deploymentCircuitBreaker?.status === "TRIGGERED"
-            ? `; the circuit breaker counted ${deployment.deploymentCircuitBreaker.failureCount ?? "?"} failed tasks (threshold ${deployment.deploymentCircuitBreaker.threshold ?? "?"})`
-            : "";
         const failedToo = status === "ROLLBACK_FAILED" ? "; the rollback failed too, so check the service's events: the old version may not serve" : "";
         return { state: "FAILED", detail: `deployment ${id} of ${wanted} is ${status}${stage}${reason}${why}${back}${triggered}${breaker}${failedToo}` };
     }
     const revision = deployment.targetServiceRevision;
     const tasks = revision?.requestedTaskCount !== undefined ? `${revision.runningTaskCount ?? 0} of ${revision.requestedTaskCount} new tasks running` : "";
     const weight = revision?.requestedProductionTrafficWeight;
-    const traffic = deployment.lifecycleStage === "BAKE_TIME"
-        ? "all production traffic on the new version; ECS keeps the old one and watches the deployment alarms until the bake time ends"
-        : weight !== undefined ? `${weight} % of production traffic on the new version` : "";
+    const traffic =
+        deployment.lifecycleStage === "BAKE_TIME"
+            ? "all production traffic on the new version; ECS keeps the old one and watches the deployment alarms until the bake time ends"
+            : weight !== undefined
+              ? `${weight} % of production traffic on the new version`
+              : "";
     const counts = [tasks, traffic].filter(Boolean).join("; ");
     return { state: "IN_PROGRESS", detail: `deployment ${id} of ${wanted} is ${status}${stage}${counts ? ` (${counts})` : ""}${reason}` };
 }
@@ -289,8 +295,7 @@ export function judgeServiceDeployment(
 /** One look at a canary, linear or blue/green rollout: the newest service deployment of the task definition. */
 async function lookAtServiceDeployment(api: EcsApi, target: RolloutTarget): Promise<Verdict> {
     const listed = await api.listServiceDeployments({ cluster: target.cluster, service: target.service, maxResults: 20 });
-    const briefs = [...(listed.serviceDeployments ?? [])]
-        .sort((a, b) => (b.createdAt?.getTime() ?? 0) - (a.createdAt?.getTime() ?? 0));
+    const briefs = [...(listed.serviceDeployments ?? [])].sort((a, b) => (b.createdAt?.getTime() ?? 0) - (a.createdAt?.getTime() ?? 0));
     const revisionArns = [...new Set(briefs.map((b) => b.targetServiceRevisionArn).filter((a): a is string => a !== undefined))].slice(0, 20);
     const taskDefinitions = new Map<string, string>();
     const learn = async (arns: string[]) => {
@@ -331,33 +336,37 @@ async function lookAtServiceDeployment(api: EcsApi, target: RolloutTarget): Prom
 export async function productionRuleProblem(ecs: EcsApi, elb: ElbApi, target: RolloutTarget & { productionRuleArn: string }): Promise<string | undefined> {
     const rule = (await elb.describeRules({ RuleArns: [target.productionRuleArn] })).Rules?.[0];
     const forwards = (rule?.Actions ?? []).filter((a) => a.Type === "forward");
-    const weighted = forwards.flatMap((a) => a.ForwardConfig?.TargetGroups?.length
-        ? a.ForwardConfig.TargetGroups.map((g) => ({ arn: g.TargetGroupArn, weight: g.Weight ?? 1 }))
-        : [{ arn: a.TargetGroupArn, weight: 1 }]);
+    const weighted = forwards.flatMap((a) =>
+        a.ForwardConfig?.TargetGroups?.length
+            ? a.ForwardConfig.TargetGroups.map((g) => ({ arn: g.TargetGroupArn, weight: g.Weight ?? 1 }))
+            : [{ arn: a.TargetGroupArn, weight: 1 }],
+    );
     const serving = weighted.filter((g): g is { arn: string; weight: number } => g.arn !== undefined && g.weight > 0);
     if (serving.length === 0) {
         return `the production rule ${lastPart(target.productionRuleArn)} forwards to no target group`;
     }
     const listed = await ecs.listTasks({ cluster: target.cluster, serviceName: target.service, desiredStatus: "RUNNING" });
     const arns = (listed.taskArns ?? []).slice(0, 100);
-    const tasks = arns.length > 0 ? (await ecs.describeTasks({ cluster: target.cluster, tasks: arns })).tasks ?? [] : [];
-    const addresses = new Set(tasks
-        .filter((t) => t.taskDefinitionArn === target.taskDefinitionArn)
-        .flatMap((t) => (t.attachments ?? []).flatMap((a) => a.details ?? []))
-        .filter((d) => d.name === "privateIPv4Address" && d.value !== undefined)
-        .map((d) => d.value!));
+    const tasks = arns.length > 0 ? ((await ecs.describeTasks({ cluster: target.cluster, tasks: arns })).tasks ?? []) : [];
+    const addresses = new Set(
+        tasks
+            .filter((t) => t.taskDefinitionArn === target.taskDefinitionArn)
+            .flatMap((t) => (t.attachments ?? []).flatMap((a) => a.details ?? []))
+            .filter((d) => d.name === "privateIPv4Address" && d.value !== undefined)
+            .map((d) => d.value!),
+    );
     const total = serving.reduce((sum, g) => sum + g.weight, 0);
     for (const group of serving) {
         const health = (await elb.describeTargetHealth({ TargetGroupArn: group.arn })).TargetHealthDescriptions ?? [];
         const fresh = health.filter((h) => h.Target?.Id !== undefined && addresses.has(h.Target.Id) && h.TargetHealth?.State === "healthy");
         if (fresh.length === 0) {
             const share = Math.round((100 * group.weight) / total);
-            const holds = health.length === 0
-                ? "no target"
-                : health.map((h) => `${h.Target?.Id ?? "?"} ${h.TargetHealth?.State ?? "?"}`).join(", ");
-            return `the production rule ${lastPart(target.productionRuleArn)} sends ${share} % of traffic to target group ` +
+            const holds = health.length === 0 ? "no target" : health.map((h) => `${h.Target?.Id ?? "?"} ${h.TargetHealth?.State ?? "?"}`).join(", ");
+            return (
+                `the production rule ${lastPart(target.productionRuleArn)} sends ${share} % of traffic to target group ` +
                 `${group.arn.split(":").pop()}, which holds no healthy task of ${shortTaskDefinition(target.taskDefinitionArn)} ` +
-                `(it holds ${holds}; the new tasks are ${[...addresses].join(", ") || "none"})`;
+                `(it holds ${holds}; the new tasks are ${[...addresses].join(", ") || "none"})`
+            );
         }
     }
     return undefined;
@@ -391,10 +400,17 @@ export interface WaitOptions {
 
 /** Why `pulumi up` fails: names the service, the deployment's state and the stopped tasks' reasons. */
 export class RolloutError extends Error {
-    constructor(readonly target: RolloutTarget, readonly state: string, detail: string, readonly stoppedTasks: string[]) {
+    constructor(
+        readonly target: RolloutTarget,
+        readonly state: string,
+        detail: string,
+        readonly stoppedTasks: string[],
+    ) {
         super(
             `service "${target.service}" did not roll out ${shortTaskDefinition(target.taskDefinitionArn)}: ${state}: ${detail}` +
-            (stoppedTasks.length ? `\n  stopped tasks:\n${stoppedTasks.map((t) => `    - ${t}`).join("\n")}` : "\n  no stopped task of this task definition was found"),
+                (stoppedTasks.length
+                    ? `\n  stopped tasks:\n${stoppedTasks.map((t) => `    - ${t}`).join("\n")}`
+                    : "\n  no stopped task of this task definition was found"),
         );
         this.name = "RolloutError";
     }
@@ -429,7 +445,10 @@ export async function waitForRollout(api: EcsApi, target: RolloutTarget, options
         }
         seen ||= !unseen;
         if (verdict.state === "COMPLETED" && options.after !== undefined && verdict.deployment === options.after && now() - start < grace) {
-            verdict = { state: "IN_PROGRESS", detail: `ECS lists no deployment newer than ${options.after.startsWith("arn:") ? lastPart(options.after) : options.after} yet` };
+            verdict = {
+                state: "IN_PROGRESS",
+                detail: `ECS lists no deployment newer than ${options.after.startsWith("arn:") ? lastPart(options.after) : options.after} yet`,
+            };
         }
         if (verdict.state === "COMPLETED" && target.productionRuleArn && elb) {
             const problem = await productionRuleProblem(api, elb, { ...target, productionRuleArn: target.productionRuleArn });

@@ -108,9 +108,7 @@ export const STRATEGIES_ALLOWED = `one of ${ROLLOUT_STRATEGIES.join(", ")}, or a
 /** What a parameter may be, in words. */
 export function parameterAllowed(parameter: RolloutParameter): string {
     const { min, max, step } = ROLLOUT_LIMITS[parameter];
-    return step === 1
-        ? `a whole number of minutes from ${min} to ${max}`
-        : `a percentage from ${min} to ${max} in steps of ${step}`;
+    return step === 1 ? `a whole number of minutes from ${min} to ${max}` : `a percentage from ${min} to ${max} in steps of ${step}`;
 }
 
 /** A number given as a number or as decimal text ("12.5"), as the Pulumi CLI may hand it over. */
@@ -180,9 +178,8 @@ export function resolveRollout(defaults: RolloutDefaults, layers: ReadonlyArray<
         parameters = { ...parameters, ...layer.parameters };
     }
     const problems = misplacedParameters(strategy, parameters);
-    const rollout: Rollout = strategy === "rolling"
-        ? { strategy }
-        : { strategy, ...defaults[strategy], ...pick(parameters, STRATEGY_PARAMETERS[strategy]) } as Rollout;
+    const rollout: Rollout =
+        strategy === "rolling" ? { strategy } : ({ strategy, ...defaults[strategy], ...pick(parameters, STRATEGY_PARAMETERS[strategy]) } as Rollout);
     return { rollout, problems };
 }
 
@@ -196,9 +193,10 @@ export function misplacedParameters(strategy: RolloutStrategy, parameters: Parti
             return {
                 field,
                 value,
-                allowed: takes.length > 0
-                    ? `the parameters of ${strategy}: ${takes.join(", ")} (${field} is one of ${owners})`
-                    : `none: ${strategy} takes no parameters (${field} is one of ${owners})`,
+                allowed:
+                    takes.length > 0
+                        ? `the parameters of ${strategy}: ${takes.join(", ")} (${field} is one of ${owners})`
+                        : `none: ${strategy} takes no parameters (${field} is one of ${owners})`,
             };
         });
 }

@@ -19,9 +19,7 @@
  * Without lifecycle hooks (Berth sets none) ECS waits at no other stage.
  */
 import { rollbackAlarmWindow } from "./alarmRules";
-import {
-    CONTAINER_HEALTH_CHECK, DEPLOYMENT_TIMEOUT, DEREGISTRATION_DELAY, STOP_TIMEOUT, TARGET_GROUP_HEALTH_CHECK, TASK_LAUNCH,
-} from "./rollout";
+import { CONTAINER_HEALTH_CHECK, DEPLOYMENT_TIMEOUT, DEREGISTRATION_DELAY, STOP_TIMEOUT, TARGET_GROUP_HEALTH_CHECK, TASK_LAUNCH } from "./rollout";
 import { describeRollout, type Rollout } from "./rolloutStrategy";
 import type { ServiceKind } from "./serviceKind";
 
@@ -59,9 +57,7 @@ export interface TimelineInput {
 /** Seconds until a new task serves: launched, container healthy, and healthy at the ALB for public services. */
 function healthyAfter(kind: ServiceKind): number {
     const container = TASK_LAUNCH + CONTAINER_HEALTH_CHECK.startPeriod;
-    return kind === "public"
-        ? container + TARGET_GROUP_HEALTH_CHECK.healthyThreshold * TARGET_GROUP_HEALTH_CHECK.interval
-        : container;
+    return kind === "public" ? container + TARGET_GROUP_HEALTH_CHECK.healthyThreshold * TARGET_GROUP_HEALTH_CHECK.interval : container;
 }
 
 /** Seconds from an old task's deregistration until it is gone. */
@@ -78,7 +74,10 @@ function shifts(rollout: Exclude<Rollout, { strategy: "rolling" }>, from: number
         case "canary":
             return rollout.canaryPercent >= 100
                 ? [{ at: from, percent: 100 }]
-                : [{ at: from, percent: rollout.canaryPercent }, { at: from + rollout.canaryBakeMinutes * 60, percent: 100 }];
+                : [
+                      { at: from, percent: rollout.canaryPercent },
+                      { at: from + rollout.canaryBakeMinutes * 60, percent: 100 },
+                  ];
         case "linear": {
             const steps: TrafficStep[] = [];
             for (let k = 1; steps.length === 0 || steps[steps.length - 1].percent < 100; k++) {
@@ -96,7 +95,9 @@ export function rolloutTimeline(input: TimelineInput): RolloutTimeline {
     if (rollout.strategy === "rolling") {
         const bake = (input.deploymentAlarms ?? true) ? rollbackAlarmWindow(kind === "public" ? "public" : "backend") : 0;
         return {
-            rollout, kind, healthy,
+            rollout,
+            kind,
+            healthy,
             steps: [{ at: healthy, percent: 100 }],
             bothServe: 0,
             oldKept: DRAIN,
@@ -144,8 +145,10 @@ export function timelineTable(presets: ReadonlyArray<{ name: string; rollouts: r
             for (const kind of ["public", "backend"] as const) {
                 const t = rolloutTimeline({ rollout, kind });
                 const steps = t.steps.map((s) => `${s.percent} % at ${formatDuration(s.at)}`).join(", ");
-                rows.push(`| ${preset.name} | ${describeRollout(rollout)} | ${kind} | ${formatDuration(t.healthy)} | ${steps} | ` +
-                    `${formatDuration(t.bothServe)} | ${formatDuration(t.oldKept)} | ${formatDuration(t.release)} | ${formatDuration(deploymentCheckTimeout(t))} |`);
+                rows.push(
+                    `| ${preset.name} | ${describeRollout(rollout)} | ${kind} | ${formatDuration(t.healthy)} | ${steps} | ` +
+                        `${formatDuration(t.bothServe)} | ${formatDuration(t.oldKept)} | ${formatDuration(t.release)} | ${formatDuration(deploymentCheckTimeout(t))} |`,
+                );
             }
         }
     }

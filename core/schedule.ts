@@ -62,8 +62,13 @@ export function scheduleExpressionProblem(expression: string): string | undefine
     if (at) {
         const [y, mo, d, h, mi, s] = at.slice(1).map(Number);
         const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
-        const real = date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d
-            && date.getUTCHours() === h && date.getUTCMinutes() === mi && date.getUTCSeconds() === s;
+        const real =
+            date.getUTCFullYear() === y &&
+            date.getUTCMonth() === mo - 1 &&
+            date.getUTCDate() === d &&
+            date.getUTCHours() === h &&
+            date.getUTCMinutes() === mi &&
+            date.getUTCSeconds() === s;
         return real ? undefined : "that date or time does not exist";
     }
     const cron = CRON.exec(expression);

@@ -17,8 +17,7 @@ export interface SecretReference {
  * `:<json key>:<version stage>:<version id>`
  * (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html).
  */
-const SECRETS_MANAGER_ARN =
-    /^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@!-]+-[A-Za-z0-9]{6})(:[^:]*:[^:]*:[^:]*)?$/;
+const SECRETS_MANAGER_ARN = /^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@!-]+-[A-Za-z0-9]{6})(:[^:]*:[^:]*:[^:]*)?$/;
 
 /** An SSM Parameter Store parameter's ARN: `arn:aws:ssm:<region>:<account>:parameter/<name>`. */
 const PARAMETER_ARN = /^arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter\/[A-Za-z0-9/_.-]+$/;

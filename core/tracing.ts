@@ -20,8 +20,7 @@ import type { ContainerSpec } from "./taskContainers";
  * release with `docker buildx imagetools inspect public.ecr.aws/aws-observability/aws-otel-collector:<version>`
  * and move it deliberately, as a change of its own.
  */
-export const COLLECTOR_IMAGE =
-    "public.ecr.aws/aws-observability/aws-otel-collector@sha256:d2bdfff2c377c3d71d78bd5d9ce9862fd535b12134a5739d87a07801297cf9fd";
+export const COLLECTOR_IMAGE = "public.ecr.aws/aws-observability/aws-otel-collector@sha256:d2bdfff2c377c3d71d78bd5d9ce9862fd535b12134a5739d87a07801297cf9fd";
 
 /** The collector's container name in each task. */
 export const COLLECTOR_CONTAINER = "otel-collector";

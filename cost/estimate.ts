@@ -77,7 +77,7 @@ const usd = (n: number) => `$${n.toFixed(2)}`;
 const round = (n: number) => Math.round(n * 100) / 100;
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 /** GB-months kept at steady state by a retention of `days` when `gb` arrive each month. */
-const retained = (gb: number, days: number) => gb * days / 30;
+const retained = (gb: number, days: number) => (gb * days) / 30;
 
 /**
  * Logs of `gb` a month, ingested at `ingestionGb` a GB and kept `days`: a cost item's detail and monthly figure.
@@ -115,9 +115,7 @@ export function estimateCost(
         ...secretsAndKeys(settings, catalog),
         ...logsAndMonitoring(settings, catalog, usage, jobs),
     ].map((item) => ({ ...item, monthly: round(item.monthly) }));
-    const warnings = settings.region === PRICE_REGION
-        ? []
-        : [`the prices are ${PRICE_REGION}'s; ${settings.region} charges differently (often 10-30 % more)`];
+    const warnings = settings.region === PRICE_REGION ? [] : [`the prices are ${PRICE_REGION}'s; ${settings.region} charges differently (often 10-30 % more)`];
     return {
         stack: settings.stack,
         environment: settings.environment,
@@ -172,20 +170,22 @@ function network(s: Settings, usage: UsageAssumptions): CostItem[] {
 export function albLcus(usage: Pick<UsageAssumptions, "requests" | "responseKb">): number {
     const lcu = PRICES.alb.lcu;
     const perSecond = usage.requests / (H * 3600);
-    const gbPerHour = usage.requests * usage.responseKb / 1e6 / H;
+    const gbPerHour = (usage.requests * usage.responseKb) / 1e6 / H;
     return Math.max(perSecond / lcu.newConnectionsPerSecond, gbPerHour / lcu.processedGbPerHour);
 }
 
 function loadBalancing(s: Settings, usage: UsageAssumptions): CostItem[] {
     const p = PRICES.alb;
     const lcus = albLcus(usage);
-    const items: CostItem[] = [{
-        id: "alb",
-        group: "load balancing",
-        name: "Application Load Balancer",
-        detail: `${money(p.hour)}/h × ${H} h + ${qty(lcus)} LCU (${usage.requests.toLocaleString("en-US")} requests of ${usage.responseKb} KB) × ${money(p.lcuHour)}/h`,
-        monthly: p.hour * H + lcus * p.lcuHour * H,
-    }];
+    const items: CostItem[] = [
+        {
+            id: "alb",
+            group: "load balancing",
+            name: "Application Load Balancer",
+            detail: `${money(p.hour)}/h × ${H} h + ${qty(lcus)} LCU (${usage.requests.toLocaleString("en-US")} requests of ${usage.responseKb} KB) × ${money(p.lcuHour)}/h`,
+            monthly: p.hour * H + lcus * p.lcuHour * H,
+        },
+    ];
     if (s.wafEnabled) {
         const w = PRICES.waf;
         // The rate-based rule, and each AWS managed rule group (one rule each for pricing).
@@ -195,11 +195,11 @@ function loadBalancing(s: Settings, usage: UsageAssumptions): CostItem[] {
             group: "load balancing",
             name: "AWS WAF web ACL",
             detail: `${money(w.webAclMonth)} + ${rules} rules × ${money(w.ruleMonth)} + ${usage.requests / 1e6} million requests × ${money(w.millionRequests)}`,
-            monthly: w.webAclMonth + rules * w.ruleMonth + usage.requests / 1e6 * w.millionRequests,
+            monthly: w.webAclMonth + rules * w.ruleMonth + (usage.requests / 1e6) * w.millionRequests,
         });
     }
     if (s.accessLogs) {
-        const gb = usage.requests / 1e6 * usage.accessLogGbPerMillionRequests;
+        const gb = (usage.requests / 1e6) * usage.accessLogGbPerMillionRequests;
         const stored = retained(gb, s.logRetentionDays);
         // The ALB writes a file per node every 5 minutes (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html).
         const puts = s.azCount * 12 * H;
@@ -208,7 +208,7 @@ function loadBalancing(s: Settings, usage: UsageAssumptions): CostItem[] {
             group: "load balancing",
             name: "ALB access logs in S3",
             detail: `${qty(gb)} GB a month, ${qty(stored)} GB kept ${s.logRetentionDays} days × ${money(PRICES.s3.standardGbMonth)} + ${puts.toLocaleString("en-US")} PUTs × ${money(PRICES.s3.putPerThousand)}/1000`,
-            monthly: stored * PRICES.s3.standardGbMonth + puts / 1000 * PRICES.s3.putPerThousand,
+            monthly: stored * PRICES.s3.standardGbMonth + (puts / 1000) * PRICES.s3.putPerThousand,
         });
     }
     return items;
@@ -217,7 +217,7 @@ function loadBalancing(s: Settings, usage: UsageAssumptions): CostItem[] {
 /** A service's tasks at its floor, split between on-demand FARGATE and FARGATE_SPOT as ECS splits them. */
 export function taskSplit(desiredCount: number, capacity: { onDemandBase: number; spotPercent: number }): { onDemand: number; spot: number } {
     const base = Math.min(desiredCount, capacity.onDemandBase);
-    const spot = (desiredCount - base) * capacity.spotPercent / 100;
+    const spot = ((desiredCount - base) * capacity.spotPercent) / 100;
     return { onDemand: desiredCount - spot, spot };
 }
 
@@ -235,7 +235,8 @@ function compute(s: Settings, catalog: readonly CatalogService[], usage: UsageAs
             id: `fargate:${service.name}`,
             group: "compute",
             name: `Fargate: ${service.name}`,
-            detail: `${size.desiredCount} × ${vcpu} vCPU/${gb} GB ${arch === "arm64" ? "ARM64" : "x86"}: ${qty(split.onDemand)} on-demand at ` +
+            detail:
+                `${size.desiredCount} × ${vcpu} vCPU/${gb} GB ${arch === "arm64" ? "ARM64" : "x86"}: ${qty(split.onDemand)} on-demand at ` +
                 `${money(perTaskHour)}/h, ${qty(split.spot)} Spot at ${Math.round(usage.fargateSpotDiscount * 100)} % less${spotNote}`,
             monthly: H * perTaskHour * (split.onDemand + split.spot * (1 - usage.fargateSpotDiscount)),
         };
@@ -243,13 +244,17 @@ function compute(s: Settings, catalog: readonly CatalogService[], usage: UsageAs
     const perRepository = usage.image.baseGb + s.keepImages * usage.image.layerGbPerImage;
     // A job's image has its repository too.
     const repositories = catalog.length + jobs.length;
-    return [...fargate, ...jobs.map((job) => jobCost(job, usage)), {
-        id: "ecr",
-        group: "compute",
-        name: "ECR repositories",
-        detail: `${repositories} × (${usage.image.baseGb} GB base + ${s.keepImages} images × ${usage.image.layerGbPerImage} GB) × ${money(PRICES.ecr.storageGbMonth)}`,
-        monthly: repositories * perRepository * PRICES.ecr.storageGbMonth,
-    }];
+    return [
+        ...fargate,
+        ...jobs.map((job) => jobCost(job, usage)),
+        {
+            id: "ecr",
+            group: "compute",
+            name: "ECR repositories",
+            detail: `${repositories} × (${usage.image.baseGb} GB base + ${s.keepImages} images × ${usage.image.layerGbPerImage} GB) × ${money(PRICES.ecr.storageGbMonth)}`,
+            monthly: repositories * perRepository * PRICES.ecr.storageGbMonth,
+        },
+    ];
 }
 
 /**
@@ -267,19 +272,19 @@ function jobCost(job: CatalogJob, usage: UsageAssumptions): CostItem {
     const vcpu = job.cpu / 1024;
     const gb = job.memory / 1024;
     const perTaskHour = vcpu * rate.vcpuHour + gb * rate.gbHour;
-    const hours = runs * usage.jobRunMinutes / 60;
-    const transitions = runs * PRICES.stepFunctions.stateTransitionsPerThousand / 1000;
-    const invocations = runs * PRICES.scheduler.invocationsPerMillion / 1e6;
+    const hours = (runs * usage.jobRunMinutes) / 60;
+    const transitions = (runs * PRICES.stepFunctions.stateTransitionsPerThousand) / 1000;
+    const invocations = (runs * PRICES.scheduler.invocationsPerMillion) / 1e6;
     return {
         id: `job:${job.name}`,
         group: "compute",
         name: `Job: ${job.name}`,
-        detail: `${qty(runs)} runs (${job.schedule}) × (${usage.jobRunMinutes} min of ${vcpu} vCPU/${gb} GB ${arch === "arm64" ? "ARM64" : "x86"} at ${money(perTaskHour)}/h ` +
+        detail:
+            `${qty(runs)} runs (${job.schedule}) × (${usage.jobRunMinutes} min of ${vcpu} vCPU/${gb} GB ${arch === "arm64" ? "ARM64" : "x86"} at ${money(perTaskHour)}/h ` +
             `+ 1 state transition at ${money(PRICES.stepFunctions.stateTransitionsPerThousand)}/1,000 + 1 Scheduler invocation at ${money(PRICES.scheduler.invocationsPerMillion)}/million)`,
         monthly: hours * perTaskHour + transitions + invocations,
     };
 }
-
 
 function database(s: Settings, catalog: readonly CatalogService[], usage: UsageAssumptions): CostItem[] {
     if (!catalog.some((c) => c.database !== undefined)) {
@@ -364,12 +369,12 @@ function messaging(s: Settings, catalog: readonly CatalogService[], usage: Usage
     const p = PRICES.messaging;
     const events = usage.eventsPerMonth;
     const fanOut = sum(topics.map((t) => subscribersOf(catalog, t).length)) / topics.length;
-    const polls = sum(workers(catalog).map((w) => s.services[w.name].desiredCount)) * SECONDS / RECEIVE_WAIT_SECONDS;
+    const polls = (sum(workers(catalog).map((w) => s.services[w.name].desiredCount)) * SECONDS) / RECEIVE_WAIT_SECONDS;
     const requests = events * fanOut * 3 + polls;
     const freePublishes = usage.aloneInAccount ? Math.min(events, p.freeTier.snsPublishes) : 0;
     const freeRequests = usage.aloneInAccount ? Math.min(requests, p.freeTier.sqsRequests) : 0;
     const publishers = catalog.filter((c) => c.publishes.length > 0).length;
-    const kmsRequests = publishers * 2 * SECONDS / 300;
+    const kmsRequests = (publishers * 2 * SECONDS) / 300;
     const free = (n: number) => (usage.aloneInAccount ? ` − ${(n / 1e6).toLocaleString("en-US")} million free` : "");
     return [
         {
@@ -377,21 +382,25 @@ function messaging(s: Settings, catalog: readonly CatalogService[], usage: Usage
             group: "messaging",
             name: `SNS topic${topics.length > 1 ? "s" : ""} (${topics.join(", ")})`,
             detail: `(${(events / 1e6).toLocaleString("en-US")} million publishes${free(freePublishes)}) × ${money(p.snsPublishMillion)}/million + ${kmsRequests.toLocaleString("en-US")} KMS requests of ${publishers} publisher${publishers > 1 ? "s" : ""} × ${money(PRICES.kms.requestsTenThousand)}/10,000`,
-            monthly: (events - freePublishes) / 1e6 * p.snsPublishMillion + kmsRequests / 1e4 * PRICES.kms.requestsTenThousand,
+            monthly: ((events - freePublishes) / 1e6) * p.snsPublishMillion + (kmsRequests / 1e4) * PRICES.kms.requestsTenThousand,
         },
         {
             id: "sqs",
             group: "messaging",
-            name: `SQS queue${workers(catalog).length > 1 ? "s" : ""} of ${workers(catalog).map((w) => w.name).join(", ")}`,
+            name: `SQS queue${workers(catalog).length > 1 ? "s" : ""} of ${workers(catalog)
+                .map((w) => w.name)
+                .join(", ")}`,
             detail: `(${(events / 1e6).toLocaleString("en-US")} million events × ${qty(fanOut)} queues × 3 requests + ${qty(polls / 1e6)} million empty long polls${free(freeRequests)}) × ${money(p.sqsRequestMillion)}/million`,
-            monthly: (requests - freeRequests) / 1e6 * p.sqsRequestMillion,
+            monthly: ((requests - freeRequests) / 1e6) * p.sqsRequestMillion,
         },
     ];
 }
 
 function secretsAndKeys(s: Settings, catalog: readonly CatalogService[]): CostItem[] {
     const managed = catalog.some((c) => c.database !== undefined) ? 1 : 0;
-    const stored = Object.values(s.secrets).flat().filter((x) => x.kind === "value").length;
+    const stored = Object.values(s.secrets)
+        .flat()
+        .filter((x) => x.kind === "value").length;
     const items: CostItem[] = [];
     if (managed + stored > 0) {
         items.push({
@@ -425,17 +434,25 @@ export function alarmMetrics(service: CatalogService, s: Settings): number {
         family: service.name,
         clusterName: "cluster",
         serviceName: service.name,
-        expose: service.kind === "public"
-            ? { kind: "public", loadBalancerArnSuffix: "app/alb/0", targetGroupArnSuffix: "targetgroup/tg/0", alternateTargetGroupArnSuffix: "targetgroup/tg-alt/0" }
-            : { kind: "backend", discoveryName: service.name },
+        expose:
+            service.kind === "public"
+                ? {
+                      kind: "public",
+                      loadBalancerArnSuffix: "app/alb/0",
+                      targetGroupArnSuffix: "targetgroup/tg/0",
+                      alternateTargetGroupArnSuffix: "targetgroup/tg-alt/0",
+                  }
+                : { kind: "backend", discoveryName: service.name },
         minCount: s.services[service.name].desiredCount,
         containerInsights: s.containerInsights,
         mayRunZeroTasks: schedulesFor(service.name, s.scaleSchedules).some((x) => x.minCount === 0),
     });
-    return sum(definitions.map((d) => {
-        const queries = d.args.metricQueries as Array<{ metric?: unknown }> | undefined;
-        return queries ? queries.filter((q) => q.metric !== undefined).length : 1;
-    }));
+    return sum(
+        definitions.map((d) => {
+            const queries = d.args.metricQueries as Array<{ metric?: unknown }> | undefined;
+            return queries ? queries.filter((q) => q.metric !== undefined).length : 1;
+        }),
+    );
 }
 
 /**
@@ -453,12 +470,14 @@ export function targetTrackingAlarms(service: CatalogService, s: Settings): numb
 function logsAndMonitoring(s: Settings, catalog: readonly CatalogService[], usage: UsageAssumptions, jobs: readonly CatalogJob[]): CostItem[] {
     const cw = PRICES.cloudwatch;
     const serviceLogs = catalog.length * usage.serviceLogGb;
-    const items: CostItem[] = [{
-        id: "service-logs",
-        group: "logs and monitoring",
-        name: "Service logs in CloudWatch Logs",
-        ...logsCost(serviceLogs, cw.logIngestionGb, s.logRetentionDays, `${catalog.length} × ${usage.serviceLogGb} GB`),
-    }];
+    const items: CostItem[] = [
+        {
+            id: "service-logs",
+            group: "logs and monitoring",
+            name: "Service logs in CloudWatch Logs",
+            ...logsCost(serviceLogs, cw.logIngestionGb, s.logRetentionDays, `${catalog.length} × ${usage.serviceLogGb} GB`),
+        },
+    ];
     if (s.flowLogs) {
         items.push({
             id: "flow-logs",
@@ -515,33 +534,32 @@ export const NAT_INSTANCE_ALARMS = 2;
 
 /** How many metrics the stack's dashboard graphs (`dashboardBody`, built as the program builds it). */
 export function dashboardMetrics(s: Settings, catalog: readonly CatalogService[]): number {
-    const body = JSON.parse(dashboardBody({
-        region: s.region,
-        clusterName: "cluster",
-        loadBalancerArnSuffix: "app/alb/0",
-        containerInsights: s.containerInsights,
-        // The program graphs no worker (program.ts).
-        services: catalog.filter((c) => c.kind !== "worker").map((c) => ({
-            name: c.name,
-            kind: c.kind as "public" | "backend",
-            serviceName: c.name,
-            targetGroupArnSuffixes: c.kind === "public" ? ["targetgroup/tg/0", "targetgroup/tg-alt/0"] : undefined,
-            discoveryName: c.kind === "backend" ? c.name : undefined,
-            calls: [...c.calls],
-        })),
-    })) as { widgets: Array<{ properties: { metrics?: unknown[] } }> };
+    const body = JSON.parse(
+        dashboardBody({
+            region: s.region,
+            clusterName: "cluster",
+            loadBalancerArnSuffix: "app/alb/0",
+            containerInsights: s.containerInsights,
+            // The program graphs no worker (program.ts).
+            services: catalog
+                .filter((c) => c.kind !== "worker")
+                .map((c) => ({
+                    name: c.name,
+                    kind: c.kind as "public" | "backend",
+                    serviceName: c.name,
+                    targetGroupArnSuffixes: c.kind === "public" ? ["targetgroup/tg/0", "targetgroup/tg-alt/0"] : undefined,
+                    discoveryName: c.kind === "backend" ? c.name : undefined,
+                    calls: [...c.calls],
+                })),
+        }),
+    ) as { widgets: Array<{ properties: { metrics?: unknown[] } }> };
     return sum(body.widgets.map((w) => w.properties.metrics?.length ?? 0));
 }
 
 /** The estimate as a Markdown table, the form docs/cost.md shows. */
 export function costMarkdown(estimate: CostEstimate): string {
     const rows = estimate.items.map((i) => `| ${i.name} | ${i.detail} | ${usd(i.monthly)} |`);
-    return [
-        "| Item | How | Per month |",
-        "| --- | --- | ---: |",
-        ...rows,
-        `| **Total** | | **${usd(estimate.total)}** |`,
-    ].join("\n");
+    return ["| Item | How | Per month |", "| --- | --- | ---: |", ...rows, `| **Total** | | **${usd(estimate.total)}** |`].join("\n");
 }
 
 /** The estimate as aligned text, for a terminal. */

@@ -180,7 +180,7 @@ export const PRICES = {
     secretsManager: {
         source: {
             url: "https://aws.amazon.com/secrets-manager/pricing/",
-            readThrough: ["the figure README's database section gave (now docs/data.md, \"Monthly cost\"), read for the database work on 24 November 2026"],
+            readThrough: ['the figure README\'s database section gave (now docs/data.md, "Monthly cost"), read for the database work on 24 November 2026'],
         },
         secretMonth: 0.4,
     },

@@ -96,8 +96,11 @@ export async function deployBerth(declared: readonly CatalogService[], declaredJ
     const database = createDatabase(stack, foundation);
     const messaging = createMessaging({ ...stack, ...foundation, permissionsBoundary: boundary.arn });
     const services = deployServices(stack, foundation, edge, database, messaging);
-    const workers = new Map(stack.catalog.filter((s) => s.kind === "worker")
-        .map((s) => [s.name, deployWorker(s, messaging!, { ...stack, ...foundation, permissionsBoundary: boundary.arn })] as const));
+    const workers = new Map(
+        stack.catalog
+            .filter((s) => s.kind === "worker")
+            .map((s) => [s.name, deployWorker(s, messaging!, { ...stack, ...foundation, permissionsBoundary: boundary.arn })] as const),
+    );
     const jobs = declaredJobs.map((job) => deployJob(job, { ...stack, ...foundation, database, permissionsBoundary: boundary.arn }));
     const dashboard = createDashboard(stack, foundation, edge, services);
     const restart = restartOnSecretChange(stack, foundation, services);
@@ -106,14 +109,41 @@ export async function deployBerth(declared: readonly CatalogService[], declaredJ
     const { logsKey, alarmTopic, network, cluster } = foundation;
     const { certificate, accessLogs, loadBalancer, webAcl } = edge;
     const guarded = [
-        boundary, pipeline, logsKey, network, cluster, certificate, accessLogs, loadBalancer, webAcl, alarmTopic, database,
-        messaging, ...services.values(), ...workers.values(), ...jobs.map((j) => j.component), dashboard, restart,
+        boundary,
+        pipeline,
+        logsKey,
+        network,
+        cluster,
+        certificate,
+        accessLogs,
+        loadBalancer,
+        webAcl,
+        alarmTopic,
+        database,
+        messaging,
+        ...services.values(),
+        ...workers.values(),
+        ...jobs.map((j) => j.component),
+        dashboard,
+        restart,
     ].filter((r): r is NonNullable<typeof r> => r !== undefined);
     new DestroyGuard(`${stack.settings.project}-destroy-guard`, guarded, stack.settings.deletionProtection);
 
-    return outputsOf({ domain: stack.settings.domain, catalog: stack.catalog }, {
-        loadBalancer, network, cluster, alarmTopic, pipeline, database, services, workers, dashboard, jobs,
-    });
+    return outputsOf(
+        { domain: stack.settings.domain, catalog: stack.catalog },
+        {
+            loadBalancer,
+            network,
+            cluster,
+            alarmTopic,
+            pipeline,
+            database,
+            services,
+            workers,
+            dashboard,
+            jobs,
+        },
+    );
 }
 
 /**
@@ -140,11 +170,14 @@ async function openStack(declared: readonly CatalogService[], declaredJobs: read
         ...providerCredentials(settings.awsIdentity),
         defaultTags: { tags: { ...stackTags, environment: settings.environment } },
     });
-    const region = await aws.getAvailabilityZones({
-        state: "available",
-        // Local and Wavelength zones lack NAT gateways and ALBs.
-        filters: [{ name: "opt-in-status", values: ["opt-in-not-required"] }],
-    }, { provider });
+    const region = await aws.getAvailabilityZones(
+        {
+            state: "available",
+            // Local and Wavelength zones lack NAT gateways and ALBs.
+            filters: [{ name: "opt-in-status", values: ["opt-in-not-required"] }],
+        },
+        { provider },
+    );
     const zones = chooseZones(settings, region);
 
     const logGroupPrefixes = [names.logGroupPrefix, names.databaseLogGroupPrefix, names.stepFunctionsLogGroupPrefix];
@@ -167,76 +200,106 @@ async function openStack(declared: readonly CatalogService[], declaredJobs: read
 /** Every role of the stack carries it, so that the pipeline may create and change roles (deployPermissions.ts). */
 function createRoleBoundary({ settings, names, stackTags, usesDatabase, opts }: StackContext): RoleBoundary {
     const references = Object.values(settings.secrets).flat();
-    return new RoleBoundary(settings.project, {
-        policyName: names.roleBoundary,
-        path: names.rolePath,
-        region: settings.region,
-        stackTags,
-        logGroupPrefixes: [names.logGroupPrefix, names.stepFunctionsLogGroupPrefix],
-        secretPrefixes: [names.secretPrefix],
-        referencedSecretArns: references.flatMap((s) => s.kind === "secretsmanager" ? [s.resourceArn] : []),
-        referencedParameterArns: references.flatMap((s) => s.kind === "ssm" ? [s.resourceArn] : []),
-        databaseIdentifier: usesDatabase ? names.databaseIdentifier : undefined,
-    }, opts);
+    return new RoleBoundary(
+        settings.project,
+        {
+            policyName: names.roleBoundary,
+            path: names.rolePath,
+            region: settings.region,
+            stackTags,
+            logGroupPrefixes: [names.logGroupPrefix, names.stepFunctionsLogGroupPrefix],
+            secretPrefixes: [names.secretPrefix],
+            referencedSecretArns: references.flatMap((s) => (s.kind === "secretsmanager" ? [s.resourceArn] : [])),
+            referencedParameterArns: references.flatMap((s) => (s.kind === "ssm" ? [s.resourceArn] : [])),
+            databaseIdentifier: usesDatabase ? names.databaseIdentifier : undefined,
+        },
+        opts,
+    );
 }
 
 /** With `berth:pipeline`: the GitHub workflow's roles and the OIDC provider. */
-function createDeployAccess({ settings, names, stackTags, usesDatabase, logGroupPrefixes, opts }: StackContext, boundary: RoleBoundary): DeployAccess | undefined {
-    return settings.pipeline && new DeployAccess(settings.project, {
-        ...settings.pipeline,
-        region: settings.region,
-        stackTags,
-        boundaryArn: boundary.arn,
-        databaseIdentifier: usesDatabase ? names.databaseIdentifier : undefined,
-        protect: settings.deletionProtection,
-        rolePath: names.rolePath,
-        // RDS names the groups of the logs it exports after the instance.
-        logGroupPrefixes,
-        bucketPrefixes: [names.accessLogBucketPrefix],
-        secretPrefixes: [names.secretPrefix],
-    }, opts);
+function createDeployAccess(
+    { settings, names, stackTags, usesDatabase, logGroupPrefixes, opts }: StackContext,
+    boundary: RoleBoundary,
+): DeployAccess | undefined {
+    return (
+        settings.pipeline &&
+        new DeployAccess(
+            settings.project,
+            {
+                ...settings.pipeline,
+                region: settings.region,
+                stackTags,
+                boundaryArn: boundary.arn,
+                databaseIdentifier: usesDatabase ? names.databaseIdentifier : undefined,
+                protect: settings.deletionProtection,
+                rolePath: names.rolePath,
+                // RDS names the groups of the logs it exports after the instance.
+                logGroupPrefixes,
+                bucketPrefixes: [names.accessLogBucketPrefix],
+                secretPrefixes: [names.secretPrefix],
+            },
+            opts,
+        )
+    );
 }
 
 /** The logs key, the alarm topic, the network and the cluster. */
 function createFoundation({ settings, names, zones, usesDatabase, opts }: StackContext, boundary: RoleBoundary): Foundation {
     const protect = settings.deletionProtection;
     const logsKey = settings.logsKmsKey
-        ? new LogsKey(settings.project, {
-            region: settings.region,
-            deletionWindowDays: settings.deletionProtection ? 30 : 7,
-            protect,
-            retainOnDelete: settings.retainOnDelete,
-        }, opts)
+        ? new LogsKey(
+              settings.project,
+              {
+                  region: settings.region,
+                  deletionWindowDays: settings.deletionProtection ? 30 : 7,
+                  protect,
+                  retainOnDelete: settings.retainOnDelete,
+              },
+              opts,
+          )
         : undefined;
-    const alarmTopic = new AlarmTopic(settings.project, {
-        email: settings.alarmEmail,
-        // The database's event subscriptions notify the same topic, and the NAT instance's recovery alarms.
-        publishers: usesDatabase ? ["events.rds.amazonaws.com"] : [],
-    }, opts);
-    const network = new Network(settings.project, {
-        cidrBlock: settings.vpcCidr,
-        availabilityZones: zones,
-        nat: settings.natStrategy,
-        natInstanceType: settings.natInstanceType,
-        alarmTopicArn: alarmTopic.topicArn,
-        region: settings.region,
-        protect,
-        isolatedCidrBlock: usesDatabase ? settings.database.cidr : undefined,
-        permissionsBoundary: boundary.arn,
-        rolePath: names.rolePath,
-        flowLogs: settings.flowLogs
-            ? {
-                logGroupName: names.flowLogGroup,
-                retentionDays: settings.logRetentionDays,
-                kmsKeyArn: logsKey?.arn,
-                retainOnDelete: settings.retainOnDelete,
-            }
-            : undefined,
-    }, opts);
-    const cluster = new Cluster(settings.project, {
-        namespace: names.stack,
-        containerInsights: settings.containerInsights,
-    }, opts);
+    const alarmTopic = new AlarmTopic(
+        settings.project,
+        {
+            email: settings.alarmEmail,
+            // The database's event subscriptions notify the same topic, and the NAT instance's recovery alarms.
+            publishers: usesDatabase ? ["events.rds.amazonaws.com"] : [],
+        },
+        opts,
+    );
+    const network = new Network(
+        settings.project,
+        {
+            cidrBlock: settings.vpcCidr,
+            availabilityZones: zones,
+            nat: settings.natStrategy,
+            natInstanceType: settings.natInstanceType,
+            alarmTopicArn: alarmTopic.topicArn,
+            region: settings.region,
+            protect,
+            isolatedCidrBlock: usesDatabase ? settings.database.cidr : undefined,
+            permissionsBoundary: boundary.arn,
+            rolePath: names.rolePath,
+            flowLogs: settings.flowLogs
+                ? {
+                      logGroupName: names.flowLogGroup,
+                      retentionDays: settings.logRetentionDays,
+                      kmsKeyArn: logsKey?.arn,
+                      retainOnDelete: settings.retainOnDelete,
+                  }
+                : undefined,
+        },
+        opts,
+    );
+    const cluster = new Cluster(
+        settings.project,
+        {
+            namespace: names.stack,
+            containerInsights: settings.containerInsights,
+        },
+        opts,
+    );
     return { boundary, logsKey, alarmTopic, network, cluster };
 }
 
@@ -244,29 +307,38 @@ function createFoundation({ settings, names, zones, usesDatabase, opts }: StackC
 function createEdge({ settings, names, opts }: StackContext, { network }: Foundation, hosts: HostNames): Edge {
     const protect = settings.deletionProtection;
     // A certificate of the team's own wins; else Berth makes one for every host name in the hosted zone.
-    const certificate = settings.hostedZoneId !== undefined && settings.certificateArn === undefined
-        ? new DnsCertificate(settings.project, { names: hosts.all, zoneId: settings.hostedZoneId }, opts)
-        : undefined;
+    const certificate =
+        settings.hostedZoneId !== undefined && settings.certificateArn === undefined
+            ? new DnsCertificate(settings.project, { names: hosts.all, zoneId: settings.hostedZoneId }, opts)
+            : undefined;
     const accessLogs = settings.accessLogs
-        ? new AccessLogBucket(settings.project, {
-            region: settings.region,
-            bucketPrefix: names.accessLogBucketPrefix,
-            expirationDays: settings.logRetentionDays,
-            forceDestroy: settings.forceDelete,
-            protect,
-            retainOnDelete: settings.retainOnDelete,
-        }, opts)
+        ? new AccessLogBucket(
+              settings.project,
+              {
+                  region: settings.region,
+                  bucketPrefix: names.accessLogBucketPrefix,
+                  expirationDays: settings.logRetentionDays,
+                  forceDestroy: settings.forceDelete,
+                  protect,
+                  retainOnDelete: settings.retainOnDelete,
+              },
+              opts,
+          )
         : undefined;
-    const loadBalancer = new LoadBalancer(settings.project, {
-        vpcId: network.vpcId,
-        subnetIds: network.publicSubnetIds,
-        publicRoutes: network.publicRoutes,
-        certificateArn: settings.certificateArn ?? certificate?.certificateArn,
-        aliases: settings.hostedZoneId !== undefined ? { zoneId: settings.hostedZoneId, names: hosts.all } : undefined,
-        accessLogs: accessLogs ? { bucket: accessLogs.bucketName, prefix: accessLogs.prefix, ready: accessLogs.ready } : undefined,
-        deletionProtection: settings.deletionProtection,
-        protect,
-    }, opts);
+    const loadBalancer = new LoadBalancer(
+        settings.project,
+        {
+            vpcId: network.vpcId,
+            subnetIds: network.publicSubnetIds,
+            publicRoutes: network.publicRoutes,
+            certificateArn: settings.certificateArn ?? certificate?.certificateArn,
+            aliases: settings.hostedZoneId !== undefined ? { zoneId: settings.hostedZoneId, names: hosts.all } : undefined,
+            accessLogs: accessLogs ? { bucket: accessLogs.bucketName, prefix: accessLogs.prefix, ready: accessLogs.ready } : undefined,
+            deletionProtection: settings.deletionProtection,
+            protect,
+        },
+        opts,
+    );
     const webAcl = settings.wafEnabled ? new WebAcl(settings.project, { resourceArn: loadBalancer.arn }, opts) : undefined;
     return { hosts, certificate, accessLogs, loadBalancer, webAcl };
 }
@@ -276,31 +348,41 @@ function createDatabase({ settings, names, usesDatabase, opts }: StackContext, f
     if (!usesDatabase) {
         return undefined;
     }
-    return new Database(settings.project, {
-        vpcId: foundation.network.vpcId,
-        subnetIds: foundation.network.isolatedSubnetIds,
-        identifier: names.databaseIdentifier,
-        engineVersion: settings.database.engineVersion,
-        instanceClass: settings.database.instanceClass,
-        allocatedStorage: settings.database.storageGb,
-        multiAz: settings.database.multiAz,
-        backupRetentionDays: settings.database.backupRetentionDays,
-        performanceInsights: settings.database.performanceInsights,
-        finalSnapshot: settings.database.finalSnapshot,
-        deletionProtection: settings.deletionProtection,
-        protect: settings.deletionProtection,
-        logRetentionDays: settings.logRetentionDays,
-        logKmsKeyArn: foundation.logsKey?.arn,
-        retainLogs: settings.retainOnDelete,
-        eventTopicArn: foundation.alarmTopic.topicArn,
-        permissionsBoundary: foundation.boundary.arn,
-        rolePath: names.rolePath,
-    }, opts);
+    return new Database(
+        settings.project,
+        {
+            vpcId: foundation.network.vpcId,
+            subnetIds: foundation.network.isolatedSubnetIds,
+            identifier: names.databaseIdentifier,
+            engineVersion: settings.database.engineVersion,
+            instanceClass: settings.database.instanceClass,
+            allocatedStorage: settings.database.storageGb,
+            multiAz: settings.database.multiAz,
+            backupRetentionDays: settings.database.backupRetentionDays,
+            performanceInsights: settings.database.performanceInsights,
+            finalSnapshot: settings.database.finalSnapshot,
+            deletionProtection: settings.deletionProtection,
+            protect: settings.deletionProtection,
+            logRetentionDays: settings.logRetentionDays,
+            logKmsKeyArn: foundation.logsKey?.arn,
+            retainLogs: settings.retainOnDelete,
+            eventTopicArn: foundation.alarmTopic.topicArn,
+            permissionsBoundary: foundation.boundary.arn,
+            rolePath: names.rolePath,
+        },
+        opts,
+    );
 }
 
 /** A `Service` per catalogue entry, callees before their callers (`deployOrder`). */
 /** The services that take requests (workers: program/workers.ts), callees first. */
-function deployServices(stack: StackContext, foundation: Foundation, edge: Edge, database: Database | undefined, messaging: Messaging | undefined): Map<string, Service> {
+function deployServices(
+    stack: StackContext,
+    foundation: Foundation,
+    edge: Edge,
+    database: Database | undefined,
+    messaging: Messaging | undefined,
+): Map<string, Service> {
     const deployed = new Map<string, Service>();
     for (const service of stack.order.filter((s) => s.kind !== "worker")) {
         // deployOrder put every callee first.
@@ -321,81 +403,100 @@ function deployService(
     const protect = settings.deletionProtection;
     const size = settings.services[service.name];
     const client = service.database && database ? database.clientFor(service.database.env) : undefined;
-    return new Service(service.name, {
-        image: {
-            // Pulumi runs the program in the project's directory, the root the catalogue's paths are relative to.
-            source: sourceVersion(process.cwd(), service.build.context, service.build.dockerfile),
-            context: service.build.context,
-            dockerfile: service.build.dockerfile,
-            platform: service.platform,
-            keepImages: settings.keepImages,
-            forceDelete: settings.forceDelete,
-            buildOnPreview: settings.buildOnPreview,
-            protect,
-            retainOnDelete: settings.retainOnDelete,
+    return new Service(
+        service.name,
+        {
+            image: {
+                // Pulumi runs the program in the project's directory, the root the catalogue's paths are relative to.
+                source: sourceVersion(process.cwd(), service.build.context, service.build.dockerfile),
+                context: service.build.context,
+                dockerfile: service.build.dockerfile,
+                platform: service.platform,
+                keepImages: settings.keepImages,
+                forceDelete: settings.forceDelete,
+                buildOnPreview: settings.buildOnPreview,
+                protect,
+                retainOnDelete: settings.retainOnDelete,
+            },
+            run: {
+                cluster: { arn: cluster.clusterArn, name: cluster.clusterName },
+                namespaceArn: cluster.namespaceArn,
+                vpcId: network.vpcId,
+                subnetIds: network.privateSubnetIds,
+                egressRoutes: network.privateRoutes,
+                family: names.family(service.name),
+                port: service.port,
+                healthPath: service.healthPath,
+                healthCheckCommand: healthCheckCommand(service),
+                readinessGate: service.readinessGate,
+                platform: service.platform,
+                cpu: size.cpu,
+                memory: size.memory,
+                desiredCount: size.desiredCount,
+                maxCount: size.maxCount,
+                environment: {
+                    ...serviceEnvironment(service, catalog, { addressOf: serviceConnectAddress }),
+                    ...client?.environment,
+                    ...messagingEnv(messaging, service),
+                },
+                ...secretArgs(settings.secrets[service.name] ?? [], client),
+                secretNamePrefix: names.serviceSecretPrefix(service.name),
+                // A test stack's secrets go at once with it; a retained stack's stay recoverable for 30 days.
+                secretRecoveryWindowDays: settings.retainOnDelete ? 30 : 0,
+                database: client ? { securityGroupId: client.securityGroupId, port: client.port, credentialSecretArn: client.credentialSecretArn } : undefined,
+                logGroupName: names.serviceLogGroup(service.name),
+                logRetentionDays: settings.logRetentionDays,
+                logKmsKeyArn: logsKey?.arn,
+                user: service.user,
+                protectLogs: protect,
+                retainLogs: settings.retainOnDelete,
+                region: settings.region,
+                awsIdentity: checkIdentity(settings.awsIdentity),
+                expose: exposure(service, edge, settings),
+                calls,
+                capacity: capacityFor(service.platform, settings),
+                rollout: settings.rollouts[service.name],
+                enableExecuteCommand: settings.ecsExec,
+                tracing: settings.tracing ? { sampleRatio: settings.tracingSampleRatio } : undefined,
+                scaling: { requestsPerTarget: settings.requestsPerTarget, schedules: schedulesFor(service.name, settings.scaleSchedules) },
+                permissionsBoundary: foundation.boundary.arn,
+                rolePath: names.rolePath,
+            },
+            alarms: { topicArn: foundation.alarmTopic.topicArn, containerInsights: settings.containerInsights },
         },
-        run: {
-            cluster: { arn: cluster.clusterArn, name: cluster.clusterName },
-            namespaceArn: cluster.namespaceArn,
-            vpcId: network.vpcId,
-            subnetIds: network.privateSubnetIds,
-            egressRoutes: network.privateRoutes,
-            family: names.family(service.name),
-            port: service.port,
-            healthPath: service.healthPath,
-            healthCheckCommand: healthCheckCommand(service),
-            readinessGate: service.readinessGate,
-            platform: service.platform,
-            cpu: size.cpu,
-            memory: size.memory,
-            desiredCount: size.desiredCount,
-            maxCount: size.maxCount,
-            environment: { ...serviceEnvironment(service, catalog, { addressOf: serviceConnectAddress }), ...client?.environment, ...messagingEnv(messaging, service) },
-            ...secretArgs(settings.secrets[service.name] ?? [], client),
-            secretNamePrefix: names.serviceSecretPrefix(service.name),
-            // A test stack's secrets go at once with it; a retained stack's stay recoverable for 30 days.
-            secretRecoveryWindowDays: settings.retainOnDelete ? 30 : 0,
-            database: client ? { securityGroupId: client.securityGroupId, port: client.port, credentialSecretArn: client.credentialSecretArn } : undefined,
-            logGroupName: names.serviceLogGroup(service.name),
-            logRetentionDays: settings.logRetentionDays,
-            logKmsKeyArn: logsKey?.arn,
-            user: service.user,
-            protectLogs: protect,
-            retainLogs: settings.retainOnDelete,
-            region: settings.region,
-            awsIdentity: checkIdentity(settings.awsIdentity),
-            expose: exposure(service, edge, settings),
-            calls,
-            capacity: capacityFor(service.platform, settings),
-            rollout: settings.rollouts[service.name],
-            enableExecuteCommand: settings.ecsExec,
-            tracing: settings.tracing ? { sampleRatio: settings.tracingSampleRatio } : undefined,
-            scaling: { requestsPerTarget: settings.requestsPerTarget, schedules: schedulesFor(service.name, settings.scaleSchedules) },
-            permissionsBoundary: foundation.boundary.arn,
-            rolePath: names.rolePath,
-        },
-        alarms: { topicArn: foundation.alarmTopic.topicArn, containerInsights: settings.containerInsights },
-    }, opts);
+        opts,
+    );
 }
 
 /** The stack's CloudWatch dashboard. */
-function createDashboard({ settings, catalog, names, opts }: StackContext, { cluster }: Foundation, { loadBalancer }: Edge, services: Map<string, Service>): Dashboard {
-    return new Dashboard(settings.project, {
-        name: names.stack,
-        region: settings.region,
-        clusterName: cluster.clusterName,
-        loadBalancerArnSuffix: loadBalancer.arnSuffix,
-        containerInsights: settings.containerInsights,
-        // Workers have no ALB or Service Connect traffic to graph; their queues' alarms watch them.
-        services: catalog.filter((s) => s.kind !== "worker").map((s) => ({
-            name: s.name,
-            kind: s.kind as RequestKind,
-            serviceName: services.get(s.name)!.fargate.serviceName,
-            targetGroupArnSuffixes: services.get(s.name)!.fargate.targetGroupArnSuffixes,
-            discoveryName: s.kind === "backend" ? s.name : undefined,
-            calls: [...s.calls],
-        })),
-    }, opts);
+function createDashboard(
+    { settings, catalog, names, opts }: StackContext,
+    { cluster }: Foundation,
+    { loadBalancer }: Edge,
+    services: Map<string, Service>,
+): Dashboard {
+    return new Dashboard(
+        settings.project,
+        {
+            name: names.stack,
+            region: settings.region,
+            clusterName: cluster.clusterName,
+            loadBalancerArnSuffix: loadBalancer.arnSuffix,
+            containerInsights: settings.containerInsights,
+            // Workers have no ALB or Service Connect traffic to graph; their queues' alarms watch them.
+            services: catalog
+                .filter((s) => s.kind !== "worker")
+                .map((s) => ({
+                    name: s.name,
+                    kind: s.kind as RequestKind,
+                    serviceName: services.get(s.name)!.fargate.serviceName,
+                    targetGroupArnSuffixes: services.get(s.name)!.fargate.targetGroupArnSuffixes,
+                    discoveryName: s.kind === "backend" ? s.name : undefined,
+                    calls: [...s.calls],
+                })),
+        },
+        opts,
+    );
 }
 
 /** Tasks read their secrets at start: rotations and new values reach them through fresh tasks. */
@@ -406,26 +507,33 @@ function restartOnSecretChange({ settings, names, opts }: StackContext, foundati
     if (readers.length === 0) {
         return undefined;
     }
-    return new SecretRestart(`${settings.project}-restart`, {
-        clusterArn: foundation.cluster.clusterArn,
-        readers,
-        logs: {
-            groupName: names.restartLogGroup,
-            retentionDays: settings.logRetentionDays,
-            kmsKeyArn: foundation.logsKey?.arn,
-            retainOnDelete: settings.retainOnDelete,
-            protect: settings.deletionProtection,
+    return new SecretRestart(
+        `${settings.project}-restart`,
+        {
+            clusterArn: foundation.cluster.clusterArn,
+            readers,
+            logs: {
+                groupName: names.restartLogGroup,
+                retentionDays: settings.logRetentionDays,
+                kmsKeyArn: foundation.logsKey?.arn,
+                retainOnDelete: settings.retainOnDelete,
+                protect: settings.deletionProtection,
+            },
+            permissionsBoundary: foundation.boundary.arn,
+            rolePath: names.rolePath,
         },
-        permissionsBoundary: foundation.boundary.arn,
-        rolePath: names.rolePath,
-    }, opts);
+        opts,
+    );
 }
 
 /**
  * A service's secrets as `FargateService` takes them: the database's user and password, references to existing
  * secrets (the execution role may read exactly their ARNs), and values for the service to store.
  */
-function secretArgs(own: readonly ServiceSecret[], client: DatabaseClient | undefined): {
+function secretArgs(
+    own: readonly ServiceSecret[],
+    client: DatabaseClient | undefined,
+): {
     secrets: Record<string, pulumi.Input<string>>;
     secretArns: pulumi.Input<string>[];
     parameterArns: pulumi.Input<string>[];
@@ -436,7 +544,7 @@ function secretArgs(own: readonly ServiceSecret[], client: DatabaseClient | unde
         secrets: { ...client?.secrets, ...Object.fromEntries(references.map((s) => [s.name, s.valueFrom])) },
         secretArns: [...(client?.secretArns ?? []), ...references.filter((s) => s.kind === "secretsmanager").map((s) => s.resourceArn)],
         parameterArns: references.filter((s) => s.kind === "ssm").map((s) => s.resourceArn),
-        secretValues: Object.fromEntries(own.flatMap((s) => s.kind === "value" ? [[s.name, s.value]] : [])),
+        secretValues: Object.fromEntries(own.flatMap((s) => (s.kind === "value" ? [[s.name, s.value]] : []))),
     };
 }
 
@@ -485,7 +593,7 @@ async function checkZoneHolds(settings: Settings, hosts: HostNames, provider: aw
     if (outside.length > 0) {
         throw new ConfigError([
             `${settings.project}:hostedZoneId is ${settings.hostedZoneId}, the zone ${apex}, which does not hold ${outside.join(", ")}; ` +
-            `allowed: the public hosted zone of ${settings.domain} or of a parent domain`,
+                `allowed: the public hosted zone of ${settings.domain} or of a parent domain`,
         ]);
     }
 }

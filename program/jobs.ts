@@ -46,7 +46,9 @@ export function checkJobs(jobs: readonly CatalogJob[], catalog: readonly Catalog
     const orphan = jobs.find((j) => j.database && !usesDatabase);
     if (orphan) {
         // The stack's database settings (size, backups) come with the services that use it.
-        throw new Error(`catalog/index.ts: job "${orphan.name}" declares "database", and no service does; the database exists only with a service that declares it`);
+        throw new Error(
+            `catalog/index.ts: job "${orphan.name}" declares "database", and no service does; the database exists only with a service that declares it`,
+        );
     }
 }
 
@@ -55,46 +57,50 @@ export function deployJob(job: CatalogJob, ctx: JobContext): DeployedJob {
     const { settings, names, opts } = ctx;
     const protect = settings.deletionProtection;
     const client = job.database && ctx.database ? ctx.database.clientFor(DEFAULT_DATABASE_ENV) : undefined;
-    const deployed = new Job(job.name, {
-        build: {
-            source: sourceVersion(process.cwd(), job.build.context, job.build.dockerfile),
-            context: job.build.context,
-            dockerfile: job.build.dockerfile,
-            platform: job.platform,
-            keepImages: settings.keepImages,
-            forceDelete: settings.forceDelete,
-            buildOnPreview: settings.buildOnPreview,
-            protect,
-            retainOnDelete: settings.retainOnDelete,
+    const deployed = new Job(
+        job.name,
+        {
+            build: {
+                source: sourceVersion(process.cwd(), job.build.context, job.build.dockerfile),
+                context: job.build.context,
+                dockerfile: job.build.dockerfile,
+                platform: job.platform,
+                keepImages: settings.keepImages,
+                forceDelete: settings.forceDelete,
+                buildOnPreview: settings.buildOnPreview,
+                protect,
+                retainOnDelete: settings.retainOnDelete,
+            },
+            run: {
+                cluster: { arn: ctx.cluster.clusterArn, name: ctx.cluster.clusterName },
+                vpcId: ctx.network.vpcId,
+                subnetIds: ctx.network.privateSubnetIds,
+                region: settings.region,
+                family: names.family(job.name),
+                cpu: job.cpu,
+                memory: job.memory,
+                platform: job.platform,
+                user: job.user,
+                command: job.command,
+                environment: { ...client?.environment },
+                secrets: client?.secrets,
+                secretArns: client?.secretArns,
+                database: client ? { securityGroupId: client.securityGroupId, port: client.port, credentialSecretArn: client.credentialSecretArn } : undefined,
+                schedule: job.schedule,
+                timeoutSeconds: job.timeoutSeconds,
+                retries: job.retries,
+                logGroupName: names.serviceLogGroup(job.name),
+                logRetentionDays: settings.logRetentionDays,
+                logKmsKeyArn: ctx.logsKey?.arn,
+                stateMachineLogGroupName: `${names.stepFunctionsLogGroupPrefix}job-${job.name}`,
+                alarmTopicArn: ctx.alarmTopic.topicArn,
+                protectLogs: protect,
+                retainLogs: settings.retainOnDelete,
+                permissionsBoundary: ctx.permissionsBoundary,
+                rolePath: names.rolePath,
+            },
         },
-        run: {
-            cluster: { arn: ctx.cluster.clusterArn, name: ctx.cluster.clusterName },
-            vpcId: ctx.network.vpcId,
-            subnetIds: ctx.network.privateSubnetIds,
-            region: settings.region,
-            family: names.family(job.name),
-            cpu: job.cpu,
-            memory: job.memory,
-            platform: job.platform,
-            user: job.user,
-            command: job.command,
-            environment: { ...client?.environment },
-            secrets: client?.secrets,
-            secretArns: client?.secretArns,
-            database: client ? { securityGroupId: client.securityGroupId, port: client.port, credentialSecretArn: client.credentialSecretArn } : undefined,
-            schedule: job.schedule,
-            timeoutSeconds: job.timeoutSeconds,
-            retries: job.retries,
-            logGroupName: names.serviceLogGroup(job.name),
-            logRetentionDays: settings.logRetentionDays,
-            logKmsKeyArn: ctx.logsKey?.arn,
-            stateMachineLogGroupName: `${names.stepFunctionsLogGroupPrefix}job-${job.name}`,
-            alarmTopicArn: ctx.alarmTopic.topicArn,
-            protectLogs: protect,
-            retainLogs: settings.retainOnDelete,
-            permissionsBoundary: ctx.permissionsBoundary,
-            rolePath: names.rolePath,
-        },
-    }, opts);
+        opts,
+    );
     return { name: job.name, schedule: job.schedule, image: deployed.image, job: deployed.scheduled, component: deployed };
 }

@@ -92,12 +92,12 @@ export function outputsOf(
 ): BerthOutputs {
     const { loadBalancer, network, cluster, alarmTopic, pipeline, database, services, workers, dashboard, jobs } = parts;
     return {
-        url: domain
-            ? pulumi.output(`https://${domain}`)
-            : pulumi.interpolate`${loadBalancer.scheme}://${loadBalancer.dnsName}`,
+        url: domain ? pulumi.output(`https://${domain}`) : pulumi.interpolate`${loadBalancer.scheme}://${loadBalancer.dnsName}`,
         vpcId: network.vpcId,
         clusterName: cluster.clusterName,
-        services: Object.fromEntries(catalog.map((s) => [s.name, s.kind === "worker" ? workerOutput(workers.get(s.name)!) : serviceOutput(s, services.get(s.name)!)])),
+        services: Object.fromEntries(
+            catalog.map((s) => [s.name, s.kind === "worker" ? workerOutput(workers.get(s.name)!) : serviceOutput(s, services.get(s.name)!)]),
+        ),
         pipeline: pipeline && {
             deployRoleArn: pipeline.deployRoleArn,
             previewRoleArn: pipeline.previewRoleArn,
@@ -112,9 +112,17 @@ export function outputsOf(
             secretArn: database.secretArn,
             identifier: database.identifier,
         },
-        jobs: Object.fromEntries(jobs.map(({ name, job, image, schedule }) => [name, {
-            stateMachineArn: job.stateMachineArn, schedule, logGroupName: job.logGroupName, commit: image.commit,
-        }])),
+        jobs: Object.fromEntries(
+            jobs.map(({ name, job, image, schedule }) => [
+                name,
+                {
+                    stateMachineArn: job.stateMachineArn,
+                    schedule,
+                    logGroupName: job.logGroupName,
+                    commit: image.commit,
+                },
+            ]),
+        ),
     };
 }
 

@@ -40,14 +40,18 @@ export function createMessaging({ settings, catalog, names, opts, alarmTopic }: 
     if (topics.length === 0) {
         return undefined;
     }
-    return new Messaging(settings.project, {
-        namePrefix: messagingNamePrefix(settings.project, settings.stack),
-        region: settings.region,
-        topics,
-        workers: workers(catalog).map((w) => ({ name: w.name, subscribes: w.subscribes, family: names.family(w.name) })),
-        alarmTopicArn: alarmTopic.topicArn,
-        keyDeletionWindowDays: settings.deletionProtection ? 30 : 7,
-    }, opts);
+    return new Messaging(
+        settings.project,
+        {
+            namePrefix: messagingNamePrefix(settings.project, settings.stack),
+            region: settings.region,
+            topics,
+            workers: workers(catalog).map((w) => ({ name: w.name, subscribes: w.subscribes, family: names.family(w.name) })),
+            alarmTopicArn: alarmTopic.topicArn,
+            keyDeletionWindowDays: settings.deletionProtection ? 30 : 7,
+        },
+        opts,
+    );
 }
 
 /** The variables that name a service's topics (`BERTH_TOPICS`) and, for a worker, its queue (`BERTH_QUEUE_URL`). */
@@ -55,19 +59,27 @@ export function messagingEnv(messaging: Messaging | undefined, service: CatalogS
     if (!messaging) {
         return {};
     }
-    return messagingEnvironment<pulumi.Output<string>>(service, {
-        topic: (t) => messaging.topicArn(t),
-        queue: (w) => messaging.queues.get(w)!.url,
-    }, (topics) => pulumi.jsonStringify(topics));
+    return messagingEnvironment<pulumi.Output<string>>(
+        service,
+        {
+            topic: (t) => messaging.topicArn(t),
+            queue: (w) => messaging.queues.get(w)!.url,
+        },
+        (topics) => pulumi.jsonStringify(topics),
+    );
 }
 
 /** A publishing service's task role may publish to exactly its topics. */
 export function grantPublishing(messaging: Messaging | undefined, service: CatalogService, deployed: Service): void {
     if (messaging && service.publishes.length > 0) {
-        new aws.iam.RolePolicy(`${service.name}-publish-policy`, {
-            role: deployed.fargate.taskRoleName,
-            policy: messaging.publishPolicy(service.publishes),
-        }, { parent: deployed.fargate });
+        new aws.iam.RolePolicy(
+            `${service.name}-publish-policy`,
+            {
+                role: deployed.fargate.taskRoleName,
+                policy: messaging.publishPolicy(service.publishes),
+            },
+            { parent: deployed.fargate },
+        );
     }
 }
 
@@ -76,48 +88,55 @@ export function deployWorker(service: CatalogService, messaging: Messaging, ctx:
     const { settings, catalog, names, opts, cluster, network } = ctx;
     const size = settings.services[service.name];
     const protect = settings.deletionProtection;
-    return new Worker(service.name, {
-        build: {
-            source: sourceVersion(process.cwd(), service.build.context, service.build.dockerfile),
-            context: service.build.context,
-            dockerfile: service.build.dockerfile,
-            platform: service.platform,
-            keepImages: settings.keepImages,
-            forceDelete: settings.forceDelete,
-            buildOnPreview: settings.buildOnPreview,
-            protect,
-            retainOnDelete: settings.retainOnDelete,
+    return new Worker(
+        service.name,
+        {
+            build: {
+                source: sourceVersion(process.cwd(), service.build.context, service.build.dockerfile),
+                context: service.build.context,
+                dockerfile: service.build.dockerfile,
+                platform: service.platform,
+                keepImages: settings.keepImages,
+                forceDelete: settings.forceDelete,
+                buildOnPreview: settings.buildOnPreview,
+                protect,
+                retainOnDelete: settings.retainOnDelete,
+            },
+            run: {
+                cluster: { arn: cluster.clusterArn, name: cluster.clusterName },
+                vpcId: network.vpcId,
+                subnetIds: network.privateSubnetIds,
+                egressRoutes: network.privateRoutes,
+                family: names.family(service.name),
+                platform: service.platform,
+                cpu: size.cpu,
+                memory: size.memory,
+                desiredCount: size.desiredCount,
+                maxCount: size.maxCount,
+                schedules: schedulesFor(service.name, settings.scaleSchedules),
+                // A worker calls no backend (the catalogue refuses "calls" on one), so its environment names none.
+                environment: {
+                    ...serviceEnvironment(service, catalog, { addressOf: (callee) => `http://${callee.name}:${callee.port}` }),
+                    ...messagingEnv(messaging, service),
+                },
+                healthCheckCommand: service.healthCheck ? [...service.healthCheck] : undefined,
+                queue: { name: messaging.queues.get(service.name)!.name, consumePolicy: messaging.consumePolicy(service.name) },
+                publishPolicy: service.publishes.length > 0 ? messaging.publishPolicy(service.publishes) : undefined,
+                logGroupName: names.serviceLogGroup(service.name),
+                logRetentionDays: settings.logRetentionDays,
+                logKmsKeyArn: ctx.logsKey?.arn,
+                user: service.user,
+                protectLogs: protect,
+                retainLogs: settings.retainOnDelete,
+                region: settings.region,
+                awsIdentity: checkIdentity(settings.awsIdentity),
+                capacity: capacityFor(service.platform, settings),
+                enableExecuteCommand: settings.ecsExec,
+                tracing: settings.tracing ? { sampleRatio: settings.tracingSampleRatio } : undefined,
+                permissionsBoundary: ctx.permissionsBoundary,
+                rolePath: names.rolePath,
+            },
         },
-        run: {
-            cluster: { arn: cluster.clusterArn, name: cluster.clusterName },
-            vpcId: network.vpcId,
-            subnetIds: network.privateSubnetIds,
-            egressRoutes: network.privateRoutes,
-            family: names.family(service.name),
-            platform: service.platform,
-            cpu: size.cpu,
-            memory: size.memory,
-            desiredCount: size.desiredCount,
-            maxCount: size.maxCount,
-            schedules: schedulesFor(service.name, settings.scaleSchedules),
-            // A worker calls no backend (the catalogue refuses "calls" on one), so its environment names none.
-            environment: { ...serviceEnvironment(service, catalog, { addressOf: (callee) => `http://${callee.name}:${callee.port}` }), ...messagingEnv(messaging, service) },
-            healthCheckCommand: service.healthCheck ? [...service.healthCheck] : undefined,
-            queue: { name: messaging.queues.get(service.name)!.name, consumePolicy: messaging.consumePolicy(service.name) },
-            publishPolicy: service.publishes.length > 0 ? messaging.publishPolicy(service.publishes) : undefined,
-            logGroupName: names.serviceLogGroup(service.name),
-            logRetentionDays: settings.logRetentionDays,
-            logKmsKeyArn: ctx.logsKey?.arn,
-            user: service.user,
-            protectLogs: protect,
-            retainLogs: settings.retainOnDelete,
-            region: settings.region,
-            awsIdentity: checkIdentity(settings.awsIdentity),
-            capacity: capacityFor(service.platform, settings),
-            enableExecuteCommand: settings.ecsExec,
-            tracing: settings.tracing ? { sampleRatio: settings.tracingSampleRatio } : undefined,
-            permissionsBoundary: ctx.permissionsBoundary,
-            rolePath: names.rolePath,
-        },
-    }, opts);
+        opts,
+    );
 }

@@ -36,8 +36,10 @@ export function parseAcceptanceArgs(argv: readonly string[], env: NodeJS.Process
     }
     const [stack] = args;
     if (!STACK_NAME.test(stack) || shipped.includes(stack)) {
-        throw new Error(`stack is "${stack}"; allowed: a new stack name (letters, digits, -, _, .), not one with a ` +
-            `Pulumi.<stack>.yaml (${shipped.join(", ")}): the run destroys its stack at the end`);
+        throw new Error(
+            `stack is "${stack}"; allowed: a new stack name (letters, digits, -, _, .), not one with a ` +
+                `Pulumi.<stack>.yaml (${shipped.join(", ")}): the run destroys its stack at the end`,
+        );
     }
     if (!region || !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) {
         throw new Error(`region is ${region === undefined ? "not set" : `"${region}"`}; allowed: --region <region>, or AWS_REGION (e.g. eu-west-1)`);
@@ -59,7 +61,9 @@ export function prerequisiteProblems(found: { pulumi: string | undefined; creden
 
 /** The `pulumi` executable on PATH, if any. */
 function findPulumi(env: NodeJS.ProcessEnv): string | undefined {
-    return (env.PATH ?? "").split(path.delimiter).filter(Boolean)
+    return (env.PATH ?? "")
+        .split(path.delimiter)
+        .filter(Boolean)
         .map((dir) => path.join(dir, "pulumi"))
         .find((file) => {
             try {
@@ -85,8 +89,14 @@ async function credentialProblem(region: string): Promise<string | undefined> {
 async function runCredentials(): Promise<AcceptanceCredentials> {
     const issuer = "berth-acceptance";
     const { publicKey, privateKey } = await generateKeyPair("ES256");
-    const token = await new SignJWT({}).setProtectedHeader({ alg: "ES256" }).setSubject("acceptance")
-        .setIssuer(issuer).setAudience(issuer).setIssuedAt().setExpirationTime("6h").sign(privateKey);
+    const token = await new SignJWT({})
+        .setProtectedHeader({ alg: "ES256" })
+        .setSubject("acceptance")
+        .setIssuer(issuer)
+        .setAudience(issuer)
+        .setIssuedAt()
+        .setExpirationTime("6h")
+        .sign(privateKey);
     return {
         token,
         apiKey: `acc_${randomBytes(24).toString("base64url")}`,
@@ -159,53 +169,72 @@ async function main(argv: string[]): Promise<number> {
     let interrupted = false;
     process.on("SIGINT", () => {
         if (interrupted) {
-            console.error(`\nLeaving: the stack ${stackName} may hold resources. Run \`pulumi destroy -s ${stackName}\`, then \`pulumi stack rm ${stackName}\`.`);
+            console.error(
+                `\nLeaving: the stack ${stackName} may hold resources. Run \`pulumi destroy -s ${stackName}\`, then \`pulumi stack rm ${stackName}\`.`,
+            );
             process.exit(130);
         }
         interrupted = true;
         console.error("\nInterrupted: finishing the current Pulumi operation, then destroying the stack (Ctrl-C again to leave at once).");
     });
     const print = (text: string) => process.stdout.write(text.replace(/^(?=.)/gm, "    "));
-    const report = await runAcceptance({
-        stack: {
-            name: stackName,
-            setConfig: (key, value, secret = false) => stack.setConfig(key, { value, secret }, true),
-            removeConfig: (key) => stack.removeConfig(key, true),
-            up: async () => {
-                const result = await stack.up({ onOutput: print });
-                return Object.fromEntries(Object.entries(result.outputs).map(([k, v]) => [k, v.value]));
+    const report = await runAcceptance(
+        {
+            stack: {
+                name: stackName,
+                setConfig: (key, value, secret = false) => stack.setConfig(key, { value, secret }, true),
+                removeConfig: (key) => stack.removeConfig(key, true),
+                up: async () => {
+                    const result = await stack.up({ onOutput: print });
+                    return Object.fromEntries(Object.entries(result.outputs).map(([k, v]) => [k, v.value]));
+                },
+                destroy: async () => {
+                    await stack.destroy({ onOutput: print });
+                },
+                remove: () => stack.workspace.removeStack(stackName),
             },
-            destroy: async () => {
-                await stack.destroy({ onOutput: print });
-            },
-            remove: () => stack.workspace.removeStack(stackName),
+            http,
+            elb: new ElasticLoadBalancingV2Client({ region }),
+            tagging: new ResourceGroupsTaggingAPIClient({ region }),
+            marker: markers(),
+            log: (line) => console.log(line),
+            sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+            now: () => Date.now(),
+            interrupted: () => interrupted,
         },
-        http,
-        elb: new ElasticLoadBalancingV2Client({ region }),
-        tagging: new ResourceGroupsTaggingAPIClient({ region }),
-        marker: markers(),
-        log: (line) => console.log(line),
-        sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-        now: () => Date.now(),
-        interrupted: () => interrupted,
-    }, {
-        region,
-        project,
-        services: catalog.map((s): AcceptanceService => ({
-            name: s.name, kind: s.kind, gateway: s.gateway, routes: s.routes, auth: s.auth,
-            priority: s.kind === "public" ? s.priority ?? DEFAULT_ROUTE_PRIORITY : undefined,
-        })),
-        credentials: await runCredentials(),
-    });
-    console.log(report.ok ? "Acceptance run passed." : `Acceptance run FAILED:\n${report.steps.filter((s) => !s.ok).map((s) => `  ${s.step}: ${s.detail}`).join("\n")}`);
+        {
+            region,
+            project,
+            services: catalog.map((s): AcceptanceService => ({
+                name: s.name,
+                kind: s.kind,
+                gateway: s.gateway,
+                routes: s.routes,
+                auth: s.auth,
+                priority: s.kind === "public" ? (s.priority ?? DEFAULT_ROUTE_PRIORITY) : undefined,
+            })),
+            credentials: await runCredentials(),
+        },
+    );
+    console.log(
+        report.ok
+            ? "Acceptance run passed."
+            : `Acceptance run FAILED:\n${report.steps
+                  .filter((s) => !s.ok)
+                  .map((s) => `  ${s.step}: ${s.detail}`)
+                  .join("\n")}`,
+    );
     return report.ok ? 0 : 1;
 }
 
 if (require.main === module) {
-    main(process.argv.slice(2)).then((code) => {
-        process.exitCode = code;
-    }, (err: Error) => {
-        console.error(err.stack ?? err.message);
-        process.exitCode = 1;
-    });
+    main(process.argv.slice(2)).then(
+        (code) => {
+            process.exitCode = code;
+        },
+        (err: Error) => {
+            console.error(err.stack ?? err.message);
+            process.exitCode = 1;
+        },
+    );
 }

@@ -3,8 +3,13 @@
  * tagged with the stack) and how a step fails; `acceptanceRun.ts` holds the plan.
  */
 import {
-    DescribeListenersCommand, DescribeLoadBalancersCommand, DescribeRulesCommand, DescribeTargetHealthCommand,
-    type DescribeListenersCommandOutput, type DescribeLoadBalancersCommandOutput, type DescribeRulesCommandOutput,
+    DescribeListenersCommand,
+    DescribeLoadBalancersCommand,
+    DescribeRulesCommand,
+    DescribeTargetHealthCommand,
+    type DescribeListenersCommandOutput,
+    type DescribeLoadBalancersCommandOutput,
+    type DescribeRulesCommandOutput,
     type DescribeTargetHealthCommandOutput,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { GetResourcesCommand, type GetResourcesCommandOutput } from "@aws-sdk/client-resource-groups-tagging-api";
@@ -87,7 +92,9 @@ export async function productionForward(elb: ElbClient, url: string, priority: n
 export function servingGroup(forward: readonly Serving[]): string {
     const weighted = forward.filter((g) => g.weight > 0);
     if (weighted.length !== 1) {
-        return fail(`the production rule splits traffic over ${weighted.length} target groups (${forward.map((g) => `${shortArn(g.targetGroupArn)}: ${g.weight}`).join(", ")}); expected all of it on one after a ${SHIFT_STRATEGY} release`);
+        return fail(
+            `the production rule splits traffic over ${weighted.length} target groups (${forward.map((g) => `${shortArn(g.targetGroupArn)}: ${g.weight}`).join(", ")}); expected all of it on one after a ${SHIFT_STRATEGY} release`,
+        );
     }
     if (weighted[0].healthy === 0) {
         return fail(`the production rule forwards to ${shortArn(weighted[0].targetGroupArn)}, which has no healthy target`);
@@ -108,10 +115,15 @@ export async function taggedResources(tagging: TaggingClient, project: string, s
     const arns: string[] = [];
     let token: string | undefined;
     do {
-        const page = await tagging.send(new GetResourcesCommand({
-            TagFilters: [{ Key: "project", Values: [project] }, { Key: "stack", Values: [stack] }],
-            PaginationToken: token,
-        }));
+        const page = await tagging.send(
+            new GetResourcesCommand({
+                TagFilters: [
+                    { Key: "project", Values: [project] },
+                    { Key: "stack", Values: [stack] },
+                ],
+                PaginationToken: token,
+            }),
+        );
         arns.push(...(page.ResourceTagMappingList ?? []).map((r) => r.ResourceARN!).filter(Boolean));
         token = page.PaginationToken || undefined;
     } while (token);

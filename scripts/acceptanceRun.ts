@@ -6,11 +6,27 @@
  * real ones.
  */
 import {
-    fail, KEPT_ON_PURPOSE, productionForward, servingGroup, shortArn, SHIFT_STRATEGY, taggedResources, type ElbClient, type TaggingClient,
+    fail,
+    KEPT_ON_PURPOSE,
+    productionForward,
+    servingGroup,
+    shortArn,
+    SHIFT_STRATEGY,
+    taggedResources,
+    type ElbClient,
+    type TaggingClient,
 } from "./acceptanceAws";
 
 export {
-    KEPT_ON_PURPOSE, productionForward, servingGroup, SHIFT_STRATEGY, StepFailure, taggedResources, type ElbClient, type Serving, type TaggingClient,
+    KEPT_ON_PURPOSE,
+    productionForward,
+    servingGroup,
+    SHIFT_STRATEGY,
+    StepFailure,
+    taggedResources,
+    type ElbClient,
+    type Serving,
+    type TaggingClient,
 } from "./acceptanceAws";
 import type { ServiceKind } from "../core/serviceKind";
 
@@ -140,34 +156,50 @@ export async function runAcceptance(clients: AcceptanceClients, options: Accepta
 
     try {
         if (!gateway) {
-            await step("plan", async () => fail("the catalogue has no gateway (\"gateway: true\"); the run probes the seed API through it"));
+            await step("plan", async () => fail('the catalogue has no gateway ("gateway: true"); the run probes the seed API through it'));
         } else if (
-            await step("configure", () => configure(clients.stack, options, gateway)) &&
-            await step("deploy a fresh stack", () => deployFresh(clients, state, gateway))
+            (await step("configure", () => configure(clients.stack, options, gateway))) &&
+            (await step("deploy a fresh stack", () => deployFresh(clients, state, gateway)))
         ) {
             await step("probe the seed API", () => probeSeedApi(clients.http, state.url!, options.services, options.credentials));
             if (await step(`release ${gateway.name}`, () => release(clients, state, gateway, options))) {
                 await step(`a failing release of ${gateway.name}`, () => failingRelease(clients, state, gateway, options));
-                await step(`${options.shiftReleases ?? 3} ${SHIFT_STRATEGY} releases of ${gateway.name}`, () => shiftingReleases(clients, state, gateway, options));
+                await step(`${options.shiftReleases ?? 3} ${SHIFT_STRATEGY} releases of ${gateway.name}`, () =>
+                    shiftingReleases(clients, state, gateway, options),
+                );
             }
         }
     } finally {
-        await step("remove the release marker", async () => {
-            clients.marker.clear();
-            return "the checkout is as it was";
-        }, true);
-        const destroyed = await step("pulumi destroy", async () => {
-            await clients.stack.destroy();
-            return "every resource of the stack is deleted";
-        }, true);
+        await step(
+            "remove the release marker",
+            async () => {
+                clients.marker.clear();
+                return "the checkout is as it was";
+            },
+            true,
+        );
+        const destroyed = await step(
+            "pulumi destroy",
+            async () => {
+                await clients.stack.destroy();
+                return "every resource of the stack is deleted";
+            },
+            true,
+        );
         if (destroyed) {
             await step("nothing tagged with the stack is left", () => leftovers(clients, options), true);
-            await step("pulumi stack rm", async () => {
-                await clients.stack.remove();
-                return `stack ${clients.stack.name} removed`;
-            }, true);
+            await step(
+                "pulumi stack rm",
+                async () => {
+                    await clients.stack.remove();
+                    return `stack ${clients.stack.name} removed`;
+                },
+                true,
+            );
         } else {
-            log(`  the stack ${clients.stack.name} is kept: run \`pulumi destroy -s ${clients.stack.name}\` again, then \`pulumi stack rm ${clients.stack.name}\``);
+            log(
+                `  the stack ${clients.stack.name} is kept: run \`pulumi destroy -s ${clients.stack.name}\` again, then \`pulumi stack rm ${clients.stack.name}\``,
+            );
         }
     }
     return { ok: steps.every((s) => s.ok), steps };
@@ -281,9 +313,10 @@ export async function probeSeedApi(http: Http, url: string, services: readonly A
             fail(`GET ${route} with the run's ${service.auth === "jwt" ? "JWT" : "API key"} answered ${res.status}; expected it to pass the gateway`);
         }
     }
-    const authNote = guarded.length === 0
-        ? "no route of the catalogue requires a credential, so there is no 401 to check"
-        : `${guarded.map((s) => s.routes[0]).join(", ")}: 401 without a credential, admitted with one`;
+    const authNote =
+        guarded.length === 0
+            ? "no route of the catalogue requires a credential, so there is no 401 to check"
+            : `${guarded.map((s) => s.routes[0]).join(", ")}: 401 without a credential, admitted with one`;
     return `list, create (201), conflict (409), delete (204), gone (404); ${authNote}`;
 }
 
@@ -297,8 +330,10 @@ function credentialHeaders(mode: AcceptanceService["auth"], credentials: Accepta
 /** A release that makes a new image of the gateway (a marker in its build context); the new commit must serve. */
 async function release(clients: AcceptanceClients, state: RunState, gateway: AcceptanceService, options: AcceptanceOptions): Promise<string> {
     if (state.commit!.endsWith("-dirty")) {
-        fail(`${gateway.name} was deployed from ${state.commit}: its build context has changes not committed, so a release ` +
-            "cannot be told apart by its commit; run the acceptance from a clean checkout (git stash)");
+        fail(
+            `${gateway.name} was deployed from ${state.commit}: its build context has changes not committed, so a release ` +
+                "cannot be told apart by its commit; run the acceptance from a clean checkout (git stash)",
+        );
     }
     clients.marker.write(gateway.name, "release 1");
     const out = outputsOf(await clients.stack.up(), gateway);
@@ -315,7 +350,12 @@ async function release(clients: AcceptanceClients, state: RunState, gateway: Acc
  * Probes the gateway and the seed list while `during` runs; resolves with what `during` did and every probe
  * that failed.
  */
-async function probing<T>(clients: AcceptanceClients, url: string, intervalMs: number, during: () => Promise<T>): Promise<{ result: PromiseSettledResult<T>; failures: string[]; probes: number }> {
+async function probing<T>(
+    clients: AcceptanceClients,
+    url: string,
+    intervalMs: number,
+    during: () => Promise<T>,
+): Promise<{ result: PromiseSettledResult<T>; failures: string[]; probes: number }> {
     const failures: string[] = [];
     let probes = 0;
     let done = false;
@@ -351,7 +391,9 @@ async function failingRelease(clients: AcceptanceClients, state: RunState, gatew
     try {
         const { result, failures, probes } = await probing(clients, state.url!, options.probeIntervalMs ?? 5000, () => clients.stack.up());
         if (result.status === "fulfilled") {
-            fail(`pulumi up succeeded with ${FAILING_VARIABLE}=0, which stops the gateway at start; expected it to fail (the deployment check should see the rollback)`);
+            fail(
+                `pulumi up succeeded with ${FAILING_VARIABLE}=0, which stops the gateway at start; expected it to fail (the deployment check should see the rollback)`,
+            );
         }
         if (failures.length > 0) {
             fail(`the old version stopped serving during the failed release: ${failures.length} of ${probes * 2} probes failed, first: ${failures[0]}`);
@@ -414,8 +456,10 @@ async function leftovers(clients: AcceptanceClients, options: AcceptanceOptions)
             return `no resource tagged project=${options.project}, stack=${clients.stack.name} in ${options.region}${kept}`;
         }
         if (clients.now() >= deadline) {
-            return fail(`${left.length} resource(s) tagged project=${options.project}, stack=${clients.stack.name} are left ` +
-                `${Math.round((options.leftoverWaitMs ?? 15 * 60_000) / 60_000)} min after pulumi destroy: ${left.join(", ")}`);
+            return fail(
+                `${left.length} resource(s) tagged project=${options.project}, stack=${clients.stack.name} are left ` +
+                    `${Math.round((options.leftoverWaitMs ?? 15 * 60_000) / 60_000)} min after pulumi destroy: ${left.join(", ")}`,
+            );
         }
         clients.log(`  ${left.length} tagged resource(s) still listed; looking again`);
         await clients.sleep(options.leftoverPollMs ?? 30_000);

@@ -142,14 +142,16 @@ export function lockDataDirectory(dataDir: string, options: { note?: string; log
         }
         const alive = owner ? ownerAlive(owner) : undefined;
         if (owner === undefined || alive !== false) {
-            const who = owner === undefined
-                ? `a lock file that cannot be read (${lockPath}); if no other run uses the directory, delete that file`
-                : alive === undefined
-                    ? `${describeOwner(owner)}, another host: if that run is gone, delete ${lockPath}`
-                    : describeOwner(owner);
+            const who =
+                owner === undefined
+                    ? `a lock file that cannot be read (${lockPath}); if no other run uses the directory, delete that file`
+                    : alive === undefined
+                      ? `${describeOwner(owner)}, another host: if that run is gone, delete ${lockPath}`
+                      : describeOwner(owner);
             throw new DataDirectoryError(
                 `The data directory ${dir} is in use by ${who}. Stop that run first, or run a second copy on a data ` +
-                `directory of its own: npm start -- --data-dir <another directory> (empty or new; add --fresh to empty it first).`);
+                    `directory of its own: npm start -- --data-dir <another directory> (empty or new; add --fresh to empty it first).`,
+            );
         }
         takeOver(lockPath, text, owner, options.log);
     }
@@ -201,15 +203,15 @@ export function inspectDataDirectory(dataDir: string): DataDirectoryState {
     if (!entries.includes("PG_VERSION")) {
         throw new DataDirectoryError(
             `The data directory ${dir} is not empty but holds no PostgreSQL database (PG_VERSION is missing): it is damaged, ` +
-            `or not a data directory. Nothing was changed. ${keepACopy(dir)}`);
+                `or not a data directory. Nothing was changed. ${keepACopy(dir)}`,
+        );
     }
     return "database";
 }
 
 /** How to keep a damaged directory and start again, for an error message. */
 export function keepACopy(dir: string): string {
-    return `To keep a copy and start again with an empty database: mv ${dir} ${dir}.damaged && npm start ` +
-        `(or npm start -- --fresh, which deletes it).`;
+    return `To keep a copy and start again with an empty database: mv ${dir} ${dir}.damaged && npm start ` + `(or npm start -- --fresh, which deletes it).`;
 }
 
 /**

@@ -55,7 +55,10 @@ export function fargateSizesMarkdown(): string {
 
 /** README.md and every page under docs/, relative to the repository root. */
 export function docFiles(root = PROJECT_ROOT): string[] {
-    const pages = fs.readdirSync(path.join(root, "docs")).filter((f) => f.endsWith(".md")).sort();
+    const pages = fs
+        .readdirSync(path.join(root, "docs"))
+        .filter((f) => f.endsWith(".md"))
+        .sort();
     return ["README.md", ...pages.map((f) => `docs/${f}`)];
 }
 

@@ -167,14 +167,16 @@ class TurnQueue {
                 const tail: number[] = [];
                 let bytes = 0;
                 try {
-                    await this.db.runExclusive(() => this.db.execProtocolRawStream(item.message, {
-                        onRawData: (data) => {
-                            bytes += data.length;
-                            tail.push(...data.subarray(Math.max(0, data.length - READY_FOR_QUERY_IDLE.length)));
-                            tail.splice(0, Math.max(0, tail.length - READY_FOR_QUERY_IDLE.length));
-                            item.onData(data);
-                        },
-                    }));
+                    await this.db.runExclusive(() =>
+                        this.db.execProtocolRawStream(item.message, {
+                            onRawData: (data) => {
+                                bytes += data.length;
+                                tail.push(...data.subarray(Math.max(0, data.length - READY_FOR_QUERY_IDLE.length)));
+                                tail.splice(0, Math.max(0, tail.length - READY_FOR_QUERY_IDLE.length));
+                                item.onData(data);
+                            },
+                        }),
+                    );
                     item.resolve(bytes);
                 } catch (err) {
                     // PGlite aborts (a WebAssembly RuntimeError) on a PANIC, e.g. a damaged file; it cannot
@@ -218,7 +220,12 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
     }
 }
 
-async function open(dataDir: string | undefined, lock: DataDirectoryLock | undefined, options: EmbeddedPostgresOptions, log: (line: string) => void): Promise<EmbeddedPostgres> {
+async function open(
+    dataDir: string | undefined,
+    lock: DataDirectoryLock | undefined,
+    options: EmbeddedPostgresOptions,
+    log: (line: string) => void,
+): Promise<EmbeddedPostgres> {
     let created = false;
     if (dataDir !== undefined) {
         if (options.fresh) {
@@ -250,7 +257,8 @@ async function open(dataDir: string | undefined, lock: DataDirectoryLock | undef
     };
     const handlers = new Map<number, PGLiteSocketHandler>();
     const onFailure = (err: Error) => {
-        const message = `${err.name === "RuntimeError" ? `The embedded database failed while serving${dataDir ? ` from ${dataDir}` : ""} (${err.message})` : err.message}: ` +
+        const message =
+            `${err.name === "RuntimeError" ? `The embedded database failed while serving${dataDir ? ` from ${dataDir}` : ""} (${err.message})` : err.message}: ` +
             "every database request is refused from now on, so that nothing is acknowledged that is not kept. Stop this run (Ctrl-C) and start again.";
         if (dataDir !== undefined) {
             writeLostNote(dataDir, err.message);
@@ -296,22 +304,23 @@ async function open(dataDir: string | undefined, lock: DataDirectoryLock | undef
         user,
         password,
         created,
-        stop: () => stopped ??= (async () => {
-            const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-            await Promise.all([...handlers.values()].map((h) => h.detach(true)));
-            await closed;
-            try {
-                check();
-            } catch (err) {
-                if (!queue.failed) {
-                    writeLostNote(dataDir!, (err as Error).message);
-                    log(`${(err as Error).message}: the records written since are gone.`);
+        stop: () =>
+            (stopped ??= (async () => {
+                const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+                await Promise.all([...handlers.values()].map((h) => h.detach(true)));
+                await closed;
+                try {
+                    check();
+                } catch (err) {
+                    if (!queue.failed) {
+                        writeLostNote(dataDir!, (err as Error).message);
+                        log(`${(err as Error).message}: the records written since are gone.`);
+                    }
                 }
-            }
-            // A PGlite that aborted cannot close; its files are as the abort left them.
-            await db.close().catch(() => undefined);
-            lock?.release();
-        })(),
+                // A PGlite that aborted cannot close; its files are as the abort left them.
+                await db.close().catch(() => undefined);
+                lock?.release();
+            })()),
     };
 }
 
@@ -347,9 +356,12 @@ async function openPGlite(dataDir: string | undefined): Promise<PGlite> {
         if (dataDir === undefined) {
             throw err;
         }
-        const why = said.filter((line) => /\b(PANIC|FATAL|ERROR|DETAIL|HINT):/.test(line)).map((line) => line.replace(/^.*?\b(PANIC|FATAL|ERROR|DETAIL|HINT):\s*/, "$1: "));
+        const why = said
+            .filter((line) => /\b(PANIC|FATAL|ERROR|DETAIL|HINT):/.test(line))
+            .map((line) => line.replace(/^.*?\b(PANIC|FATAL|ERROR|DETAIL|HINT):\s*/, "$1: "));
         throw new DataDirectoryError(
             `The data directory ${dataDir} cannot be opened: it is damaged. PostgreSQL says: ` +
-            `${why.length > 0 ? why.join(" ") : (err as Error).message}. ${keepACopy(dataDir)}`);
+                `${why.length > 0 ? why.join(" ") : (err as Error).message}. ${keepACopy(dataDir)}`,
+        );
     }
 }

@@ -6,7 +6,15 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as path from "node:path";
 import { exportSPKI, generateKeyPair, SignJWT } from "jose";
-import { catalog as defaultCatalog, databaseEnvironment, deployOrder, jobs as defaultJobs, serviceEnvironment, type CatalogJob, type CatalogService } from "../catalog";
+import {
+    catalog as defaultCatalog,
+    databaseEnvironment,
+    deployOrder,
+    jobs as defaultJobs,
+    serviceEnvironment,
+    type CatalogJob,
+    type CatalogService,
+} from "../catalog";
 import { startLocalJobs, type LocalJobs } from "./localJobs";
 import { Client } from "pg";
 import { EXIT_ADDRESS_IN_USE } from "@berth/kit/listen";
@@ -174,7 +182,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalSyste
     const releaseAll = () => Promise.all([...held.values()].map((r) => r.release()));
     try {
         for (const s of services) {
-            const count = s.gateway ? 1 : options.instances?.[s.name] ?? 1;
+            const count = s.gateway ? 1 : (options.instances?.[s.name] ?? 1);
             const list: number[] = [];
             // A worker listens on no port: it is reached through its queue.
             for (let i = 0; i < count && s.kind === "worker"; i++) {
@@ -201,9 +209,8 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalSyste
     }
     // A worker's address is its queue's: its health there says whether it polls (scripts/localBroker.ts).
     const urlOf = (s: CatalogService, index: number) => (s.kind === "worker" && broker ? broker.queueUrl(s.name) : addresses(s)[index]);
-    const messagingEnv = (s: CatalogService) => (broker
-        ? messagingEnvironment<string>(s, { topic: (t) => broker!.topicUrl(t), queue: (w) => broker!.queueUrl(w) }, JSON.stringify)
-        : {});
+    const messagingEnv = (s: CatalogService) =>
+        broker ? messagingEnvironment<string>(s, { topic: (t) => broker!.topicUrl(t), queue: (w) => broker!.queueUrl(w) }, JSON.stringify) : {};
     const baseEnv = { ...process.env, ...options.env };
     const guarded = services.some((s) => s.auth !== "none");
     const credentials = guarded && !baseEnv.AUTH_ISSUER && !baseEnv.AUTH_API_KEYS ? await devCredentials() : undefined;
@@ -252,17 +259,23 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalSyste
         prefixLines(label, child.stderr!, output, options.logSink);
         return { service, index, url: urlOf(service, index), process: child };
     };
-    const healthy = (s: LocalService) => waitHealthy(`${s.url}${s.service.healthPath}`, {
-        timeoutMs: options.startTimeoutMs ?? 30_000,
-        alive: () => {
-            if (s.process.exitCode !== null || s.process.signalCode !== null) {
-                const port = ports.get(s.service.name)![s.index];
-                throw Object.assign(new Error(s.process.exitCode === EXIT_ADDRESS_IN_USE
-                    ? `${s.service.name} could not listen: port ${port} on 127.0.0.1 is in use by another program${s.service.gateway ? `; choose another (e.g. PORT=${port + 1})` : ""}`
-                    : `${s.service.name} exited at start (code ${s.process.exitCode ?? s.process.signalCode}); see its log lines above`), { exitCode: s.process.exitCode });
-            }
-        },
-    });
+    const healthy = (s: LocalService) =>
+        waitHealthy(`${s.url}${s.service.healthPath}`, {
+            timeoutMs: options.startTimeoutMs ?? 30_000,
+            alive: () => {
+                if (s.process.exitCode !== null || s.process.signalCode !== null) {
+                    const port = ports.get(s.service.name)![s.index];
+                    throw Object.assign(
+                        new Error(
+                            s.process.exitCode === EXIT_ADDRESS_IN_USE
+                                ? `${s.service.name} could not listen: port ${port} on 127.0.0.1 is in use by another program${s.service.gateway ? `; choose another (e.g. PORT=${port + 1})` : ""}`
+                                : `${s.service.name} exited at start (code ${s.process.exitCode ?? s.process.signalCode}); see its log lines above`,
+                        ),
+                        { exitCode: s.process.exitCode },
+                    );
+                }
+            },
+        });
     /**
      * Launches one instance and waits until it is healthy. A port picked here (every backend's, and the
      * gateway's with port 0) may be taken by another program between its release and the service's
@@ -402,12 +415,15 @@ async function startLocalDatabase(
     if ("url" in choice) {
         await checkReachable(new URL(choice.url));
     }
-    const embedded = "url" in choice ? undefined : await startEmbeddedPostgres({
-        dataDir: choice.dataDir,
-        fresh: choice.fresh,
-        lockNote: options.note,
-        log: options.log,
-    });
+    const embedded =
+        "url" in choice
+            ? undefined
+            : await startEmbeddedPostgres({
+                  dataDir: choice.dataDir,
+                  fresh: choice.fresh,
+                  lockNote: options.note,
+                  log: options.log,
+              });
     const url = new URL(embedded?.url ?? (choice as { url: string }).url);
     const environment = (service: CatalogService) => ({
         ...databaseEnvironment(service, {

@@ -70,7 +70,11 @@ export interface LocalBroker {
 }
 
 class BrokerError extends Error {
-    constructor(readonly status: number, readonly code: string, message: string) {
+    constructor(
+        readonly status: number,
+        readonly code: string,
+        message: string,
+    ) {
         super(message);
     }
 }
@@ -145,7 +149,11 @@ export async function startBroker(services: readonly MessagingService[], options
     const held = (queue: LocalQueue, handle: unknown): StoredMessage => {
         const message = typeof handle === "string" ? queue.messages.find((m) => m.receiptHandle === handle) : undefined;
         if (!message) {
-            throw new BrokerError(404, "ReceiptHandleIsInvalid", `receiptHandle ${JSON.stringify(handle)} names no message in hand: deleted already, or received again since`);
+            throw new BrokerError(
+                404,
+                "ReceiptHandleIsInvalid",
+                `receiptHandle ${JSON.stringify(handle)} names no message in hand: deleted already, or received again since`,
+            );
         }
         return message;
     };
@@ -184,7 +192,9 @@ export async function startBroker(services: readonly MessagingService[], options
             }
             if (action === "health") {
                 const polling = queue.lastReceiveAt !== undefined && (queue.waiting > 0 || now() - queue.lastReceiveAt < CONSUMER_FRESH_MS);
-                return polling ? [200, { status: "ok", consumers: queue.waiting }] : [503, { error: "NoConsumer", message: `no receive on "${parts[1]}" in the last ${CONSUMER_FRESH_MS / 1000} s` }];
+                return polling
+                    ? [200, { status: "ok", consumers: queue.waiting }]
+                    : [503, { error: "NoConsumer", message: `no receive on "${parts[1]}" in the last ${CONSUMER_FRESH_MS / 1000} s` }];
             }
         }
         if (method === "POST") {
@@ -199,7 +209,11 @@ export async function startBroker(services: readonly MessagingService[], options
             if (action === "visibility") {
                 const seconds = body.seconds;
                 if (!Number.isInteger(seconds) || (seconds as number) < 0 || (seconds as number) > MAX_VISIBILITY_SECONDS) {
-                    throw new BrokerError(400, "InvalidParameterValue", `seconds is ${JSON.stringify(seconds)}; allowed: a whole number from 0 to ${MAX_VISIBILITY_SECONDS}`);
+                    throw new BrokerError(
+                        400,
+                        "InvalidParameterValue",
+                        `seconds is ${JSON.stringify(seconds)}; allowed: a whole number from 0 to ${MAX_VISIBILITY_SECONDS}`,
+                    );
                 }
                 held(queue, body.receiptHandle).visibleAt = now() + (seconds as number) * 1000;
                 return [204, undefined];

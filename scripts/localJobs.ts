@@ -59,33 +59,40 @@ export async function startLocalJobs(options: LocalJobsOptions): Promise<LocalJo
     const next = new Map<string, Date | undefined>();
     let stopped = false;
 
-    const attempt = (job: CatalogJob, deadline: number): Promise<{ code: number | null; timedOut: boolean }> => new Promise((resolve) => {
-        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(options.root, job.directory, "src", "main.ts")], {
-            cwd: options.root,
-            env: options.env(job),
-            stdio: ["ignore", "pipe", "pipe"],
-        });
-        running.add(child);
-        for (const stream of [child.stdout!, child.stderr!]) {
-            let rest = "";
-            stream.setEncoding("utf8");
-            stream.on("data", (chunk: string) => {
-                const lines = (rest + chunk).split("\n");
-                rest = lines.pop() ?? "";
-                for (const line of lines) {
-                    options.output.write(`${job.name.padEnd(10)}| ${line}\n`);
-                    options.logSink?.(job.name, line);
-                }
+    const attempt = (job: CatalogJob, deadline: number): Promise<{ code: number | null; timedOut: boolean }> =>
+        new Promise((resolve) => {
+            const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(options.root, job.directory, "src", "main.ts")], {
+                cwd: options.root,
+                env: options.env(job),
+                stdio: ["ignore", "pipe", "pipe"],
             });
-        }
-        let timedOut = false;
-        const timer = setTimeout(() => { timedOut = true; child.kill("SIGTERM"); }, Math.max(0, deadline - now()));
-        child.once("exit", (code) => {
-            clearTimeout(timer);
-            running.delete(child);
-            resolve({ code, timedOut });
+            running.add(child);
+            for (const stream of [child.stdout!, child.stderr!]) {
+                let rest = "";
+                stream.setEncoding("utf8");
+                stream.on("data", (chunk: string) => {
+                    const lines = (rest + chunk).split("\n");
+                    rest = lines.pop() ?? "";
+                    for (const line of lines) {
+                        options.output.write(`${job.name.padEnd(10)}| ${line}\n`);
+                        options.logSink?.(job.name, line);
+                    }
+                });
+            }
+            let timedOut = false;
+            const timer = setTimeout(
+                () => {
+                    timedOut = true;
+                    child.kill("SIGTERM");
+                },
+                Math.max(0, deadline - now()),
+            );
+            child.once("exit", (code) => {
+                clearTimeout(timer);
+                running.delete(child);
+                resolve({ code, timedOut });
+            });
         });
-    });
 
     const run = async (name: string): Promise<LocalJobOutcome> => {
         const job = options.jobs.find((j) => j.name === name);
@@ -134,14 +141,22 @@ export async function startLocalJobs(options: LocalJobsOptions): Promise<LocalJo
                     arm(Math.min(at.getTime() - now(), MAX_TIMER_MS), wake);
                     return;
                 }
-                void run(job.name).then(report, (e: Error) => options.output.write(`${job.name.padEnd(10)}| ${e.message}\n`)).finally(() => plan(at.getTime()));
+                void run(job.name)
+                    .then(report, (e: Error) => options.output.write(`${job.name.padEnd(10)}| ${e.message}\n`))
+                    .finally(() => plan(at.getTime()));
             };
             arm(Math.min(at.getTime() - now(), MAX_TIMER_MS), wake);
         };
         plan(now());
     };
     const arm = (ms: number, fn: () => void) => {
-        const timer = setTimeout(() => { timers.delete(timer); fn(); }, Math.max(0, ms));
+        const timer = setTimeout(
+            () => {
+                timers.delete(timer);
+                fn();
+            },
+            Math.max(0, ms),
+        );
         timers.add(timer);
     };
 
@@ -162,7 +177,13 @@ export async function startLocalJobs(options: LocalJobsOptions): Promise<LocalJo
         if (!options.jobs.some((j) => j.name === name)) {
             return answer(404, { error: `job ${JSON.stringify(name)} not found; jobs: ${options.jobs.map((j) => j.name).join(", ") || "none"}` });
         }
-        run(name).then((outcome) => { report(outcome); answer(200, outcome); }, (e: Error) => answer(500, { error: e.message }));
+        run(name).then(
+            (outcome) => {
+                report(outcome);
+                answer(200, outcome);
+            },
+            (e: Error) => answer(500, { error: e.message }),
+        );
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     for (const job of options.jobs) {

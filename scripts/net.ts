@@ -34,15 +34,22 @@ export function reservePort(port = 0, host = "127.0.0.1"): Promise<PortReservati
         const server = net.createServer((socket) => socket.destroy());
         server.unref();
         server.once("error", (err: NodeJS.ErrnoException) => {
-            reject(err.code === "EADDRINUSE"
-                ? Object.assign(new Error(`Port ${port} on ${host} is in use by another program; choose another (e.g. PORT=${port === 65535 ? port - 1 : port + 1}), or stop that program`), { code: err.code })
-                : err);
+            reject(
+                err.code === "EADDRINUSE"
+                    ? Object.assign(
+                          new Error(
+                              `Port ${port} on ${host} is in use by another program; choose another (e.g. PORT=${port === 65535 ? port - 1 : port + 1}), or stop that program`,
+                          ),
+                          { code: err.code },
+                      )
+                    : err,
+            );
         });
         server.listen({ port, host, exclusive: true }, () => {
             let released: Promise<void> | undefined;
             resolve({
                 port: (server.address() as net.AddressInfo).port,
-                release: () => released ??= new Promise<void>((r) => server.close(() => r())),
+                release: () => (released ??= new Promise<void>((r) => server.close(() => r()))),
             });
         });
     });

@@ -70,7 +70,8 @@ export function readStackConfig(stack: string, root = PROJECT_ROOT): StackFileCo
 
 /** The stacks this repository ships: one per `Pulumi.<stack>.yaml`. */
 export function shippedStacks(root = PROJECT_ROOT): string[] {
-    return fs.readdirSync(root)
+    return fs
+        .readdirSync(root)
         .map((f) => /^Pulumi\.(.+)\.ya?ml$/.exec(f)?.[1])
         .filter((s): s is string => s !== undefined)
         .sort();

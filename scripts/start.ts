@@ -79,9 +79,15 @@ async function main(): Promise<void> {
     if (system.broker) {
         console.log(`  messaging  ${system.broker.url} (GET /queues/<worker> for a queue's depth, /queues/<worker>/dead-letters for its failures)`);
     }
-    console.log(`  traces     ${traces === undefined
-        ? "off (set OTEL_EXPORTER_OTLP_ENDPOINT, or OTEL_TRACES_EXPORTER=console)"
-        : traces.kind === "console" ? "printed by each service (OTEL_TRACES_EXPORTER=console)" : `OTLP ${traces.protocol} to ${traces.url}`}`);
+    console.log(
+        `  traces     ${
+            traces === undefined
+                ? "off (set OTEL_EXPORTER_OTLP_ENDPOINT, or OTEL_TRACES_EXPORTER=console)"
+                : traces.kind === "console"
+                  ? "printed by each service (OTEL_TRACES_EXPORTER=console)"
+                  : `OTLP ${traces.protocol} to ${traces.url}`
+        }`,
+    );
     const guarded = system.services.filter((s) => s.service.auth !== "none" && s.index === 0);
     for (const s of guarded) {
         console.log(`  ${s.service.routes.join(", ")} require ${s.service.auth === "jwt" ? "a JWT" : "an API key"}`);

@@ -10,10 +10,12 @@ import { PRESETS } from "../config";
 
 /** The presets in the table's order, each with every strategy at the preset's parameters. */
 export function presetTimelines(): string[] {
-    return timelineTable((["test", "prod"] as const).map((name) => ({
-        name,
-        rollouts: ROLLOUT_STRATEGIES.map((strategy) => resolveRollout(PRESETS[name].rolloutDefaults, [{ strategy, parameters: {} }]).rollout),
-    })));
+    return timelineTable(
+        (["test", "prod"] as const).map((name) => ({
+            name,
+            rollouts: ROLLOUT_STRATEGIES.map((strategy) => resolveRollout(PRESETS[name].rolloutDefaults, [{ strategy, parameters: {} }]).rollout),
+        })),
+    );
 }
 
 if (require.main === module) {

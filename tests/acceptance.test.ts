@@ -6,15 +6,27 @@
  * with a message that says what was wrong; `pulumi destroy` must run whatever failed.
  */
 import {
-    DescribeListenersCommand, DescribeLoadBalancersCommand, DescribeRulesCommand, DescribeTargetHealthCommand,
+    DescribeListenersCommand,
+    DescribeLoadBalancersCommand,
+    DescribeRulesCommand,
+    DescribeTargetHealthCommand,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { GetResourcesCommand } from "@aws-sdk/client-resource-groups-tagging-api";
 import * as assert from "assert";
 import { execFile } from "child_process";
 import * as path from "path";
 import {
-    acceptanceConfig, FAILING_VARIABLE, productionForward, runAcceptance, servingGroup, SHIFT_STRATEGY, type AcceptanceClients, type AcceptanceOptions, type AcceptanceReport,
-    type AcceptanceService, type HttpResponse,
+    acceptanceConfig,
+    FAILING_VARIABLE,
+    productionForward,
+    runAcceptance,
+    servingGroup,
+    SHIFT_STRATEGY,
+    type AcceptanceClients,
+    type AcceptanceOptions,
+    type AcceptanceReport,
+    type AcceptanceService,
+    type HttpResponse,
 } from "../scripts/acceptanceRun";
 import { parseAcceptanceArgs, prerequisiteProblems } from "../scripts/acceptance";
 import { readStackConfig } from "../scripts/stackConfig";
@@ -72,7 +84,10 @@ class FakeAccount {
     clock = 0;
     destroyed = false;
 
-    constructor(private readonly knobs: Knobs = {}, private readonly services: AcceptanceService[] = SHIPPED) {}
+    constructor(
+        private readonly knobs: Knobs = {},
+        private readonly services: AcceptanceService[] = SHIPPED,
+    ) {}
 
     private commitLabel(): string {
         return this.markers.size > 0 ? `${COMMIT}-dirty` : COMMIT;
@@ -156,7 +171,12 @@ class FakeAccount {
         const elb = {
             send: async (command: any): Promise<any> => {
                 if (command instanceof DescribeLoadBalancersCommand) {
-                    return { LoadBalancers: [{ DNSName: "other.elb.amazonaws.com", LoadBalancerArn: "arn:other" }, { DNSName: DNS, LoadBalancerArn: LB_ARN }] };
+                    return {
+                        LoadBalancers: [
+                            { DNSName: "other.elb.amazonaws.com", LoadBalancerArn: "arn:other" },
+                            { DNSName: DNS, LoadBalancerArn: LB_ARN },
+                        ],
+                    };
                 }
                 if (command instanceof DescribeListenersCommand) {
                     assert.strictEqual(command.input.LoadBalancerArn, LB_ARN);
@@ -164,10 +184,16 @@ class FakeAccount {
                 }
                 if (command instanceof DescribeRulesCommand) {
                     assert.strictEqual(command.input.ListenerArn, LISTENER_ARN);
-                    const weights = [{ TargetGroupArn: BLUE, Weight: this.active === BLUE ? 100 : 0 }, { TargetGroupArn: GREEN, Weight: this.active === GREEN ? 100 : 0 }];
+                    const weights = [
+                        { TargetGroupArn: BLUE, Weight: this.active === BLUE ? 100 : 0 },
+                        { TargetGroupArn: GREEN, Weight: this.active === GREEN ? 100 : 0 },
+                    ];
                     return {
                         Rules: [
-                            { Priority: "49999", Actions: [{ Type: "forward", ForwardConfig: { TargetGroups: weights.map((w) => ({ ...w, Weight: 100 - w.Weight })) } }] },
+                            {
+                                Priority: "49999",
+                                Actions: [{ Type: "forward", ForwardConfig: { TargetGroups: weights.map((w) => ({ ...w, Weight: 100 - w.Weight })) } }],
+                            },
                             { Priority: "50000", Actions: [{ Type: "forward", ForwardConfig: { TargetGroups: weights } }] },
                         ],
                     };
@@ -181,10 +207,13 @@ class FakeAccount {
         };
         const tagging = {
             send: async (command: GetResourcesCommand): Promise<any> => {
-                assert.deepStrictEqual(command.input.TagFilters, [{ Key: "project", Values: ["berth"] }, { Key: "stack", Values: ["acceptance-1"] }]);
+                assert.deepStrictEqual(command.input.TagFilters, [
+                    { Key: "project", Values: ["berth"] },
+                    { Key: "stack", Values: ["acceptance-1"] },
+                ]);
                 this.calls.push("tagging");
                 const kept = "arn:aws:ecs:eu-west-1:123456789012:task-definition/berth-acceptance-1-api:3";
-                const left = this.destroyed ? [kept, ...this.knobs.leftovers ?? []] : ["arn:aws:ec2:eu-west-1:123456789012:vpc/vpc-1"];
+                const left = this.destroyed ? [kept, ...(this.knobs.leftovers ?? [])] : ["arn:aws:ec2:eu-west-1:123456789012:vpc/vpc-1"];
                 return { ResourceTagMappingList: left.map((ResourceARN) => ({ ResourceARN })), PaginationToken: "" };
             },
         };
@@ -254,10 +283,21 @@ describe("the acceptance run", () => {
         const { report, account } = await run();
         assert.deepStrictEqual(failed(report), []);
         assert.strictEqual(report.ok, true);
-        assert.deepStrictEqual(report.steps.map((s) => s.step), [
-            "configure", "deploy a fresh stack", "probe the seed API", "release api", "a failing release of api",
-            "3 blueGreen releases of api", "remove the release marker", "pulumi destroy", "nothing tagged with the stack is left", "pulumi stack rm",
-        ]);
+        assert.deepStrictEqual(
+            report.steps.map((s) => s.step),
+            [
+                "configure",
+                "deploy a fresh stack",
+                "probe the seed API",
+                "release api",
+                "a failing release of api",
+                "3 blueGreen releases of api",
+                "remove the release marker",
+                "pulumi destroy",
+                "nothing tagged with the stack is left",
+                "pulumi stack rm",
+            ],
+        );
         const detail = (name: string) => report.steps.find((s) => s.step === name)!.detail;
         assert.match(detail("release api"), new RegExp(`^${COMMIT}-dirty \\(`));
         assert.strictEqual(detail("3 blueGreen releases of api"), "production traffic went api-tg-blue/3 → api-tg-green/4 → api-tg-blue/3 → api-tg-green/4");
@@ -269,8 +309,10 @@ describe("the acceptance run", () => {
         assert.strictEqual(account.markers.size, 0);
         assert.deepStrictEqual(account.calls.slice(-4), ["marker clear", "destroy", "tagging", "stack rm"]);
         assert.ok(account.lines.includes("▶ pulumi destroy"), account.lines.join("\n"));
-        assert.strictEqual(detail("nothing tagged with the stack is left"),
-            "no resource tagged project=berth, stack=acceptance-1 in eu-west-1; 1 task definition revision(s) stay registered on purpose");
+        assert.strictEqual(
+            detail("nothing tagged with the stack is left"),
+            "no resource tagged project=berth, stack=acceptance-1 in eu-west-1; 1 task definition revision(s) stay registered on purpose",
+        );
     });
 
     it("deploys the test preset in the chosen region, and gives the gateway credentials only for the auth modes the catalogue uses", () => {
@@ -295,10 +337,16 @@ describe("the acceptance run", () => {
             "berth:services": JSON.stringify({ [gateway.name]: { rollout: SHIFT_STRATEGY } }),
         });
         const settings = loadSettings(withRelease(FAILING_VARIABLE), { project, stack: "acceptance-1" }, catalog, ["berth:secrets"]);
-        assert.deepStrictEqual(settings.secrets[gateway.name].map((s) => s.name), [FAILING_VARIABLE]);
+        assert.deepStrictEqual(
+            settings.secrets[gateway.name].map((s) => s.name),
+            [FAILING_VARIABLE],
+        );
         assert.strictEqual(settings.rollouts[gateway.name].strategy, SHIFT_STRATEGY);
         // A variable Berth sets itself would be refused before anything is deployed.
-        assert.throws(() => loadSettings(withRelease("TIMEOUT_MS"), { project, stack: "acceptance-1" }, catalog, ["berth:secrets"]), /TIMEOUT_MS is a variable Berth sets on api itself/);
+        assert.throws(
+            () => loadSettings(withRelease("TIMEOUT_MS"), { project, stack: "acceptance-1" }, catalog, ["berth:secrets"]),
+            /TIMEOUT_MS is a variable Berth sets on api itself/,
+        );
     });
 
     it("checks an auth route: 401 without the credential, admitted with it", async () => {
@@ -307,9 +355,10 @@ describe("the acceptance run", () => {
         assert.deepStrictEqual(failed(report), []);
         assert.match(report.steps.find((s) => s.step === "probe the seed API")!.detail, /\/billing: 401 without a credential, admitted with one/);
         const open = await run({ authOpen: true }, [...SHIPPED, billing]);
-        assert.deepStrictEqual(failed(open.report).filter((f) => f.startsWith("probe")), [
-            "probe the seed API: GET /billing without a credential answered 200 []; expected 401",
-        ]);
+        assert.deepStrictEqual(
+            failed(open.report).filter((f) => f.startsWith("probe")),
+            ["probe the seed API: GET /billing without a credential answered 200 []; expected 401"],
+        );
     });
 
     it("fails when a probe of the seed API fails, naming the request and what it expected", async () => {
@@ -328,7 +377,10 @@ describe("the acceptance run", () => {
 
     it("fails when the old version stops serving during a failed release", async () => {
         const { report } = await run({ failedReleaseBreaksOld: true });
-        assert.match(failed(report)[0], /^a failing release of api: the old version stopped serving during the failed release: \d+ of \d+ probes failed, first: GET \/(health|users) answered 503$/);
+        assert.match(
+            failed(report)[0],
+            /^a failing release of api: the old version stopped serving during the failed release: \d+ of \d+ probes failed, first: GET \/(health|users) answered 503$/,
+        );
     });
 
     it("fails when another version than the old one answers after a failed release", async () => {
@@ -358,9 +410,10 @@ describe("the acceptance run", () => {
     it("destroys the stack even when the first deploy fails, and removes it afterwards", async () => {
         const { report, account } = await run({ firstUpFails: true });
         assert.deepStrictEqual(failed(report), ["deploy a fresh stack: error: creating ECS service: AccessDeniedException"]);
-        assert.deepStrictEqual(report.steps.map((s) => s.step), [
-            "configure", "deploy a fresh stack", "remove the release marker", "pulumi destroy", "nothing tagged with the stack is left", "pulumi stack rm",
-        ]);
+        assert.deepStrictEqual(
+            report.steps.map((s) => s.step),
+            ["configure", "deploy a fresh stack", "remove the release marker", "pulumi destroy", "nothing tagged with the stack is left", "pulumi stack rm"],
+        );
         assert.deepStrictEqual(account.calls.slice(-3), ["destroy", "tagging", "stack rm"]);
     });
 
@@ -368,23 +421,29 @@ describe("the acceptance run", () => {
         const account = new FakeAccount();
         const clients = account.clients();
         const report = await runAcceptance({ ...clients, interrupted: () => account.calls.includes("up") }, options());
-        assert.deepStrictEqual(report.steps.map((s) => `${s.step}: ${s.ok ? "ok" : s.detail}`), [
-            "configure: ok",
-            "deploy a fresh stack: ok",
-            "probe the seed API: not run: the run was interrupted",
-            "release api: not run: the run was interrupted",
-            "remove the release marker: ok",
-            "pulumi destroy: ok",
-            "nothing tagged with the stack is left: ok",
-            "pulumi stack rm: ok",
-        ]);
+        assert.deepStrictEqual(
+            report.steps.map((s) => `${s.step}: ${s.ok ? "ok" : s.detail}`),
+            [
+                "configure: ok",
+                "deploy a fresh stack: ok",
+                "probe the seed API: not run: the run was interrupted",
+                "release api: not run: the run was interrupted",
+                "remove the release marker: ok",
+                "pulumi destroy: ok",
+                "nothing tagged with the stack is left: ok",
+                "pulumi stack rm: ok",
+            ],
+        );
     });
 
     it("keeps a stack whose destroy failed, and says how to finish", async () => {
         const { report, account } = await run({ destroyFails: true });
         assert.deepStrictEqual(failed(report), ["pulumi destroy: error: deleting EC2 Subnet: DependencyViolation"]);
         assert.strictEqual(account.calls.includes("stack rm"), false);
-        assert.ok(account.lines.some((l) => l.includes("`pulumi destroy -s acceptance-1` again")), account.lines.join("\n"));
+        assert.ok(
+            account.lines.some((l) => l.includes("`pulumi destroy -s acceptance-1` again")),
+            account.lines.join("\n"),
+        );
     });
 });
 
@@ -398,11 +457,21 @@ describe("the production rule's target groups", () => {
                         : { LoadBalancers: [{ DNSName: DNS, LoadBalancerArn: LB_ARN }] };
                 }
                 if (command instanceof DescribeListenersCommand) {
-                    return { Listeners: [{ Protocol: "HTTP", ListenerArn: "arn:http" }, { Protocol: "HTTPS", ListenerArn: LISTENER_ARN }] };
+                    return {
+                        Listeners: [
+                            { Protocol: "HTTP", ListenerArn: "arn:http" },
+                            { Protocol: "HTTPS", ListenerArn: LISTENER_ARN },
+                        ],
+                    };
                 }
                 if (command instanceof DescribeRulesCommand) {
                     assert.strictEqual(command.input.ListenerArn, LISTENER_ARN, "the HTTPS listener serves when there is one");
-                    return { Rules: [{ Priority: "50000", Actions: [{ Type: "forward", TargetGroupArn: BLUE }] }, { Priority: "default", Actions: [] }] };
+                    return {
+                        Rules: [
+                            { Priority: "50000", Actions: [{ Type: "forward", TargetGroupArn: BLUE }] },
+                            { Priority: "default", Actions: [] },
+                        ],
+                    };
                 }
                 return { TargetHealthDescriptions: [{ TargetHealth: { State: "healthy" } }, { TargetHealth: { State: "draining" } }] };
             },
@@ -410,8 +479,14 @@ describe("the production rule's target groups", () => {
         const forward = await productionForward(elb, `https://${DNS.toUpperCase()}/`, 50000);
         assert.deepStrictEqual(forward, [{ targetGroupArn: BLUE, weight: 1, healthy: 1 }]);
         assert.strictEqual(servingGroup(forward), BLUE);
-        assert.throws(() => servingGroup([{ targetGroupArn: BLUE, weight: 90, healthy: 1 }, { targetGroupArn: GREEN, weight: 10, healthy: 1 }]),
-            /^Error: the production rule splits traffic over 2 target groups \(api-tg-blue\/3: 90, api-tg-green\/4: 10\); expected all of it on one after a blueGreen release$/);
+        assert.throws(
+            () =>
+                servingGroup([
+                    { targetGroupArn: BLUE, weight: 90, healthy: 1 },
+                    { targetGroupArn: GREEN, weight: 10, healthy: 1 },
+                ]),
+            /^Error: the production rule splits traffic over 2 target groups \(api-tg-blue\/3: 90, api-tg-green\/4: 10\); expected all of it on one after a blueGreen release$/,
+        );
         assert.throws(() => servingGroup([{ targetGroupArn: GREEN, weight: 100, healthy: 0 }]), /forwards to api-tg-green\/4, which has no healthy target/);
     });
 });
@@ -421,15 +496,17 @@ describe("npm run acceptance", () => {
         assert.deepStrictEqual(parseAcceptanceArgs(["acc-1", "--region", "eu-west-1"], {}, ["dev", "prod"]), { stack: "acc-1", region: "eu-west-1" });
         assert.deepStrictEqual(parseAcceptanceArgs(["acc-1"], { AWS_REGION: "eu-central-1" }, ["dev", "prod"]), { stack: "acc-1", region: "eu-central-1" });
         assert.throws(() => parseAcceptanceArgs([], {}, ["dev"]), /^Error: usage: npm run acceptance -- <stack> \[--region <region>\]/);
-        assert.throws(() => parseAcceptanceArgs(["prod"], { AWS_REGION: "eu-west-1" }, ["dev", "prod"]),
-            /^Error: stack is "prod"; allowed: a new stack name .* not one with a Pulumi\.<stack>\.yaml \(dev, prod\): the run destroys its stack at the end$/);
+        assert.throws(
+            () => parseAcceptanceArgs(["prod"], { AWS_REGION: "eu-west-1" }, ["dev", "prod"]),
+            /^Error: stack is "prod"; allowed: a new stack name .* not one with a Pulumi\.<stack>\.yaml \(dev, prod\): the run destroys its stack at the end$/,
+        );
         assert.throws(() => parseAcceptanceArgs(["acc-1"], {}, ["dev"]), /region is not set; allowed: --region <region>, or AWS_REGION/);
     });
 
     it("names each missing prerequisite", () => {
         assert.deepStrictEqual(prerequisiteProblems({ pulumi: undefined, credentials: "Could not load credentials from any providers" }), [
             "The Pulumi CLI is missing: no `pulumi` on PATH. Install it (https://www.pulumi.com/docs/install/) and log in (`pulumi login`).",
-            "No AWS credentials: Could not load credentials from any providers. Set them as for `pulumi up` (docs/deploy.md, \"Deploy to AWS\").",
+            'No AWS credentials: Could not load credentials from any providers. Set them as for `pulumi up` (docs/deploy.md, "Deploy to AWS").',
         ]);
         assert.deepStrictEqual(prerequisiteProblems({ pulumi: "/usr/local/bin/pulumi", credentials: undefined }), []);
     });
@@ -438,11 +515,16 @@ describe("npm run acceptance", () => {
         this.timeout(60_000);
         const node = process.execPath;
         const result = await new Promise<{ code: number | null; out: string }>((resolve) => {
-            execFile(node, ["-r", "ts-node/register/transpile-only", path.join(ROOT, "scripts", "acceptance.ts"), "acc-nocli", "--region", "eu-west-1"], {
-                cwd: ROOT,
-                // Only node's own directory: no pulumi.
-                env: { PATH: path.dirname(node), HOME: process.env.HOME ?? "/tmp" },
-            }, (err, stdout, stderr) => resolve({ code: err ? (err as { code?: number }).code ?? 1 : 0, out: stdout + stderr }));
+            execFile(
+                node,
+                ["-r", "ts-node/register/transpile-only", path.join(ROOT, "scripts", "acceptance.ts"), "acc-nocli", "--region", "eu-west-1"],
+                {
+                    cwd: ROOT,
+                    // Only node's own directory: no pulumi.
+                    env: { PATH: path.dirname(node), HOME: process.env.HOME ?? "/tmp" },
+                },
+                (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
+            );
         });
         assert.strictEqual(result.code, 2, result.out);
         assert.match(result.out, /The Pulumi CLI is missing: no `pulumi` on PATH/);

@@ -26,7 +26,10 @@ async function findings(config: Record<string, string>, stack: string, secretKey
 }
 
 function explain(found: readonly Finding[]): string {
-    return found.filter((f) => f.compliance === "NON_COMPLIANT").map((f) => `${f.rule}: ${f.resource}${f.reason ? ` (${f.reason})` : ""}`).join("\n");
+    return found
+        .filter((f) => f.compliance === "NON_COMPLIANT")
+        .map((f) => `${f.rule}: ${f.resource}${f.reason ? ` (${f.reason})` : ""}`)
+        .join("\n");
 }
 
 describe("AWS's own rules", () => {
@@ -60,10 +63,11 @@ describe("AWS's own rules", () => {
 
     it("prod with its domain and berth:edge alb, a backend requiring a JWT at the ALB, passes every rule", async () => {
         const config = {
-            ...prodWithDomain(), "berth:edge": "alb",
+            ...prodWithDomain(),
+            "berth:edge": "alb",
             "berth:edgeJwt": JSON.stringify({ issuer: "https://issuer.example.com", jwksUrl: "https://issuer.example.com/.well-known/jwks.json" }),
         };
-        const services = resolveCatalog(declarations.map((d) => d.name === "users" ? { ...d, auth: "jwt" as const } : d));
+        const services = resolveCatalog(declarations.map((d) => (d.name === "users" ? { ...d, auth: "jwt" as const } : d)));
         const { h } = await runBerth(config, { stack: "prod", services });
         const found = evaluateRules(h.resources);
         assert.deepStrictEqual(failingRules(found), [], explain(found));
@@ -74,12 +78,29 @@ describe("AWS's own rules", () => {
         const found = await findings(prodWithDomain(), "prod");
         assert.deepStrictEqual(failingRules(found), [], explain(found));
         const evaluated = new Set(found.filter((f) => f.compliance === "COMPLIANT").map((f) => f.rule));
-        for (const id of ["elbv2-acm-certificate-required", "alb-http-to-https-redirection-check", "alb-waf-enabled", "vpc-flow-logs-enabled",
-            "cloudwatch-log-group-encrypted", "elb-logging-enabled", "ecs-task-definition-linux-user-non-root", "s3-bucket-ssl-requests-only",
-            "rds-enhanced-monitoring-enabled", "rds-instance-event-notifications-configured", "rds-pg-event-notifications-configured",
-            "rds-no-default-ports", "rds-postgres-instance-encrypted-in-transit", "secretsmanager-secret-unused",
-            "step-functions-state-machine-logging-enabled", "kms-key-policy-no-public-access", "sns-topic-no-public-access",
-            "sns-encrypted-kms", "sqs-queue-encrypted", "sqs-queue-no-public-access", "sqs-queue-dlq-check"]) {
+        for (const id of [
+            "elbv2-acm-certificate-required",
+            "alb-http-to-https-redirection-check",
+            "alb-waf-enabled",
+            "vpc-flow-logs-enabled",
+            "cloudwatch-log-group-encrypted",
+            "elb-logging-enabled",
+            "ecs-task-definition-linux-user-non-root",
+            "s3-bucket-ssl-requests-only",
+            "rds-enhanced-monitoring-enabled",
+            "rds-instance-event-notifications-configured",
+            "rds-pg-event-notifications-configured",
+            "rds-no-default-ports",
+            "rds-postgres-instance-encrypted-in-transit",
+            "secretsmanager-secret-unused",
+            "step-functions-state-machine-logging-enabled",
+            "kms-key-policy-no-public-access",
+            "sns-topic-no-public-access",
+            "sns-encrypted-kms",
+            "sqs-queue-encrypted",
+            "sqs-queue-no-public-access",
+            "sqs-queue-dlq-check",
+        ]) {
             assert.ok(evaluated.has(id), `${id} found nothing to pass on`);
         }
     });
@@ -88,7 +109,10 @@ describe("AWS's own rules", () => {
         it(`prod with its domain passes every rule with ${strategy} deployments of the gateway and the backends`, async () => {
             const services = Object.fromEntries(catalog.filter((s) => s.kind !== "worker").map((s) => [s.name, { rollout: strategy }]));
             const { h } = await runBerth({ ...prodWithDomain(), "berth:services": JSON.stringify(services) }, { stack: "prod" });
-            assert.ok(h.ofType(T.role).some((r) => r.name === "api-traffic-role"), "the run did not shift traffic");
+            assert.ok(
+                h.ofType(T.role).some((r) => r.name === "api-traffic-role"),
+                "the run did not shift traffic",
+            );
             const found = evaluateRules(h.resources);
             assert.deepStrictEqual(failingRules(found), [], explain(found));
         });
@@ -98,16 +122,25 @@ describe("AWS's own rules", () => {
         // The setting, the rules it relaxes, its relaxed value (test's, where test relaxes it) and prod's, as config.
         const database = (fields: Record<string, unknown>) => ({ "berth:database": JSON.stringify(fields) });
         const relaxing: Array<{ setting: string; rules: string[]; relaxed: Record<string, string>; strict: Record<string, string> }> = [
-            ...([
-                ["wafEnabled", ["alb-waf-enabled"], String(PRESETS.test.wafEnabled)],
-                ["flowLogs", ["vpc-flow-logs-enabled"], String(PRESETS.test.flowLogs)],
-                ["accessLogs", ["elb-logging-enabled"], "false"],
-                ["logsKmsKey", ["cloudwatch-log-group-encrypted"], String(PRESETS.test.logsKmsKey)],
-                ["logRetentionDays", ["cw-loggroup-retention-period-check"], String(PRESETS.test.logRetentionDays)],
-                ["containerInsights", ["ecs-container-insights-enabled"], String(PRESETS.test.containerInsights)],
-                ["deletionProtection", ["elb-deletion-protection-enabled", "rds-instance-deletion-protection-enabled"], String(PRESETS.test.deletionProtection)],
-            ] as Array<[keyof Preset, string[], string]>).map(([key, rules, relaxed]) => ({
-                setting: key, rules, relaxed: { [`berth:${key}`]: relaxed }, strict: { [`berth:${key}`]: String(PRESETS.prod[key]) },
+            ...(
+                [
+                    ["wafEnabled", ["alb-waf-enabled"], String(PRESETS.test.wafEnabled)],
+                    ["flowLogs", ["vpc-flow-logs-enabled"], String(PRESETS.test.flowLogs)],
+                    ["accessLogs", ["elb-logging-enabled"], "false"],
+                    ["logsKmsKey", ["cloudwatch-log-group-encrypted"], String(PRESETS.test.logsKmsKey)],
+                    ["logRetentionDays", ["cw-loggroup-retention-period-check"], String(PRESETS.test.logRetentionDays)],
+                    ["containerInsights", ["ecs-container-insights-enabled"], String(PRESETS.test.containerInsights)],
+                    [
+                        "deletionProtection",
+                        ["elb-deletion-protection-enabled", "rds-instance-deletion-protection-enabled"],
+                        String(PRESETS.test.deletionProtection),
+                    ],
+                ] as Array<[keyof Preset, string[], string]>
+            ).map(([key, rules, relaxed]) => ({
+                setting: key,
+                rules,
+                relaxed: { [`berth:${key}`]: relaxed },
+                strict: { [`berth:${key}`]: String(PRESETS.prod[key]) },
             })),
             {
                 setting: "database.multiAz",
@@ -130,7 +163,10 @@ describe("AWS's own rules", () => {
                     assert.ok(devRelaxed.includes(rule), `${setting} does not fail ${rule}`);
                 }
                 const devStrict = failingRules(await findings({ ...dev, ...strict }, "dev"));
-                assert.deepStrictEqual(devStrict, devRelaxed.filter((r) => !rules.includes(r)));
+                assert.deepStrictEqual(
+                    devStrict,
+                    devRelaxed.filter((r) => !rules.includes(r)),
+                );
 
                 const prod = failingRules(await findings({ ...prodWithDomain(), ...relaxed }, "prod"));
                 assert.deepStrictEqual(prod, [...rules].sort());
@@ -142,9 +178,18 @@ describe("AWS's own rules", () => {
             const instance = await findings({ ...stackConfig("dev"), "berth:natStrategy": "instance" }, "dev");
             const gateway = await findings({ ...stackConfig("dev"), "berth:natStrategy": "single" }, "dev");
             const failing = failingRules(instance);
-            assert.deepStrictEqual(failing.filter((r) => r.startsWith("ec2-instance")), ec2Rules);
-            assert.deepStrictEqual(failingRules(gateway), failing.filter((r) => !ec2Rules.includes(r)));
-            assert.ok(instance.some((f) => f.rule === "ec2-imdsv2-check" && f.compliance === "COMPLIANT"), "the NAT instance allows IMDSv1");
+            assert.deepStrictEqual(
+                failing.filter((r) => r.startsWith("ec2-instance")),
+                ec2Rules,
+            );
+            assert.deepStrictEqual(
+                failingRules(gateway),
+                failing.filter((r) => !ec2Rules.includes(r)),
+            );
+            assert.ok(
+                instance.some((f) => f.rule === "ec2-imdsv2-check" && f.compliance === "COMPLIANT"),
+                "the NAT instance allows IMDSv1",
+            );
         });
 
         it("secrets: a value the stack stores fails the rotation rules, and nothing else, in prod", async () => {
@@ -153,7 +198,13 @@ describe("AWS's own rules", () => {
             const settings = loadSettings(config, { project: "berth", stack: "prod" }, catalog, ["berth:secrets"]);
             const rotation = ["secretsmanager-rotation-enabled-check", "secretsmanager-secret-periodic-rotation"];
             assert.deepStrictEqual(failingRules(found), rotation);
-            assert.deepStrictEqual([...relaxedRules(settings).entries()].filter(([, s]) => s === "secrets").map(([r]) => r).sort(), rotation);
+            assert.deepStrictEqual(
+                [...relaxedRules(settings).entries()]
+                    .filter(([, s]) => s === "secrets")
+                    .map(([r]) => r)
+                    .sort(),
+                rotation,
+            );
             const stored = found.filter((f) => f.rule === "secretsmanager-secret-unused" && f.resource.startsWith("Secret "));
             assert.ok(stored.length === 1 && stored[0].compliance === "COMPLIANT", "the stored secret is read by no task");
         });

@@ -27,17 +27,29 @@ describe("build contexts", () => {
 
             it("hold only its sources and manifests, the shared kit and the workspace manifests", () => {
                 const allowed = (f: string) =>
-                    f === "package.json" || f === "package-lock.json" ||
-                    f === "services/kit/package.json" || f.startsWith("services/kit/src/") ||
-                    f === `${own}package.json` || f === `${own}tsconfig.build.json` || f.startsWith(`${own}src/`);
-                assert.deepStrictEqual(context.filter((f) => !allowed(f)), []);
+                    f === "package.json" ||
+                    f === "package-lock.json" ||
+                    f === "services/kit/package.json" ||
+                    f.startsWith("services/kit/src/") ||
+                    f === `${own}package.json` ||
+                    f === `${own}tsconfig.build.json` ||
+                    f.startsWith(`${own}src/`);
+                assert.deepStrictEqual(
+                    context.filter((f) => !allowed(f)),
+                    [],
+                );
             });
 
             it("leave out infrastructure, other services and its own tests", () => {
                 const others = catalog.filter((s) => s.name !== service.name).map((s) => `services/${s.name}/`);
-                const leaked = context.filter((f) =>
-                    /^(components|tests|scripts|bench|\.ci)\//.test(f) || /^[^/]+\.ts$/.test(f) || /^Pulumi.*\.yaml$/.test(f) ||
-                    others.some((o) => f.startsWith(o)) || f.startsWith(`${own}test/`));
+                const leaked = context.filter(
+                    (f) =>
+                        /^(components|tests|scripts|bench|\.ci)\//.test(f) ||
+                        /^[^/]+\.ts$/.test(f) ||
+                        /^Pulumi.*\.yaml$/.test(f) ||
+                        others.some((o) => f.startsWith(o)) ||
+                        f.startsWith(`${own}test/`),
+                );
                 assert.deepStrictEqual(leaked, []);
             });
 
@@ -46,7 +58,10 @@ describe("build contexts", () => {
                 const sources = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => m[1].split(/\s+/));
                 assert.ok(sources.length >= 5, `found ${sources.length} COPY sources`);
                 for (const source of sources) {
-                    assert.ok(context.some((f) => f === source || f.startsWith(`${source.replace(/\/$/, "")}/`)), `${source} is not in the context`);
+                    assert.ok(
+                        context.some((f) => f === source || f.startsWith(`${source.replace(/\/$/, "")}/`)),
+                        `${source} is not in the context`,
+                    );
                 }
             });
         });
@@ -55,7 +70,8 @@ describe("build contexts", () => {
 
 describe("the commit an image is built from", () => {
     let repo: string;
-    const git = (...args: string[]) => execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...args], { cwd: repo, encoding: "utf8" }).trim();
+    const git = (...args: string[]) =>
+        execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...args], { cwd: repo, encoding: "utf8" }).trim();
     const write = (file: string, text: string) => {
         fs.mkdirSync(path.dirname(path.join(repo, file)), { recursive: true });
         fs.writeFileSync(path.join(repo, file), text);
@@ -98,7 +114,7 @@ describe("the commit an image is built from", () => {
         assert.deepStrictEqual(version(), clean);
     });
 
-    it("falls back to \"unknown\" outside a git checkout", () => {
+    it('falls back to "unknown" outside a git checkout', () => {
         fs.rmSync(path.join(repo, ".git"), { recursive: true, force: true });
         const v = version();
         assert.strictEqual(v.commit, UNKNOWN_COMMIT);
@@ -119,7 +135,8 @@ describe("the content hash of an image", () => {
         fs.mkdirSync(path.dirname(path.join(repo, file)), { recursive: true });
         fs.writeFileSync(path.join(repo, file), text);
     };
-    const git = (...args: string[]) => execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...args], { cwd: repo, encoding: "utf8" }).trim();
+    const git = (...args: string[]) =>
+        execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...args], { cwd: repo, encoding: "utf8" }).trim();
     const version = () => sourceVersion(repo, ".", "svc/Dockerfile");
     const files = () => contextFiles(repo, ".", "svc/Dockerfile");
 
@@ -163,7 +180,7 @@ describe("the content hash of an image", () => {
         fs.symlinkSync(path.join(repo, "shared/config.json"), path.join(repo, "svc/src/config.json"));
         assert.ok(files().includes("svc/src/config.json"));
         const linked = version().contentHash;
-        write("shared/config.json", "{\"a\":1}\n");
+        write("shared/config.json", '{"a":1}\n');
         const edited = version().contentHash;
         assert.notStrictEqual(edited, linked, "the provider hashes the link's target");
         fs.rmSync(path.join(repo, "svc/src/config.json"));

@@ -5,7 +5,16 @@ import * as path from "path";
 import * as http from "http";
 import type { AddressInfo } from "net";
 import {
-    AUTH_MODES, CatalogError, catalog, databaseEnvironment, declarations, deployOrder, healthCheckCommand, resolveCatalog, serviceEnvironment, type ServiceDeclaration,
+    AUTH_MODES,
+    CatalogError,
+    catalog,
+    databaseEnvironment,
+    declarations,
+    deployOrder,
+    healthCheckCommand,
+    resolveCatalog,
+    serviceEnvironment,
+    type ServiceDeclaration,
 } from "../catalog";
 import { UPSTREAM_TIMEOUT_MS } from "../core/rollout";
 import { databaseSettingsFromEnv } from "@berth/kit/contract";
@@ -22,7 +31,11 @@ interface Stage {
 /** The stages of a Dockerfile, in order; a stage built `FROM` an earlier one inherits its platform. */
 function dockerfileStages(text: string): Stage[] {
     const stages: Stage[] = [];
-    for (const line of text.replace(/\\\n/g, " ").split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"))) {
+    for (const line of text
+        .replace(/\\\n/g, " ")
+        .split("\n")
+        .map((l) => l.trim())
+        .filter((l) => l !== "" && !l.startsWith("#"))) {
         const from = /^FROM\s+(?:--platform=(\S+)\s+)?(\S+)(?:\s+AS\s+(\S+))?$/i.exec(line);
         if (from) {
             const base = stages.find((st) => st.name === from[2]);
@@ -67,7 +80,11 @@ describe("service catalogue", () => {
             const stages = dockerfileStages(fs.readFileSync(path.resolve(__dirname, "..", service.build.dockerfile), "utf8"));
             assert.ok(stages.length >= 2, "a multi-stage build");
             for (const stage of stages.slice(0, -1).filter((st) => st.runs > 0)) {
-                assert.match(stage.platform ?? "", /^\$\{?BUILDPLATFORM\b/, `stage ${stage.name} runs commands on the target platform (under emulation for arm64 on x86 runners)`);
+                assert.match(
+                    stage.platform ?? "",
+                    /^\$\{?BUILDPLATFORM\b/,
+                    `stage ${stage.name} runs commands on the target platform (under emulation for arm64 on x86 runners)`,
+                );
             }
             const final = stages[stages.length - 1];
             assert.strictEqual(final.platform, undefined, "the final stage is the target platform's");
@@ -129,15 +146,29 @@ describe("service catalogue", () => {
     });
 
     it("refuses calls that form a cycle, naming the services in it", () => {
-        assert.throws(() => resolveCatalog([
-            { name: "a", kind: "backend", calls: ["b"] },
-            { name: "b", kind: "backend", calls: ["c"] },
-            { name: "c", kind: "backend", calls: ["a"] },
-            { name: "d", kind: "backend" },
-        ]), /calls form a cycle: a -> b -> c -> a;/);
+        assert.throws(
+            () =>
+                resolveCatalog([
+                    { name: "a", kind: "backend", calls: ["b"] },
+                    { name: "b", kind: "backend", calls: ["c"] },
+                    { name: "c", kind: "backend", calls: ["a"] },
+                    { name: "d", kind: "backend" },
+                ]),
+            /calls form a cycle: a -> b -> c -> a;/,
+        );
         // deployOrder also refuses a catalogue built without resolveCatalog.
-        const [a, b] = resolveCatalog([{ name: "a", kind: "backend" }, { name: "b", kind: "backend" }]);
-        assert.throws(() => deployOrder([{ ...a, calls: ["b"] }, { ...b, calls: ["a"] }]), /calls form a cycle: a -> b -> a/);
+        const [a, b] = resolveCatalog([
+            { name: "a", kind: "backend" },
+            { name: "b", kind: "backend" },
+        ]);
+        assert.throws(
+            () =>
+                deployOrder([
+                    { ...a, calls: ["b"] },
+                    { ...b, calls: ["a"] },
+                ]),
+            /calls form a cycle: a -> b -> a/,
+        );
     });
 
     describe("the database", () => {
@@ -153,7 +184,13 @@ describe("service catalogue", () => {
                 { name: "todo", kind: "public", pathPatterns: ["/todo"], database: { env: { host: "POSTGRES_HOST", password: "POSTGRES_PASSWORD" } } },
             ]);
             assert.deepStrictEqual(plain.database?.env, { host: "DB_HOST", port: "DB_PORT", name: "DB_NAME", user: "DB_USER", password: "DB_PASSWORD" });
-            assert.deepStrictEqual(renamed.database?.env, { host: "POSTGRES_HOST", port: "DB_PORT", name: "DB_NAME", user: "DB_USER", password: "POSTGRES_PASSWORD" });
+            assert.deepStrictEqual(renamed.database?.env, {
+                host: "POSTGRES_HOST",
+                port: "DB_PORT",
+                name: "DB_NAME",
+                user: "DB_USER",
+                password: "POSTGRES_PASSWORD",
+            });
         });
 
         it("puts the connection under the declared names, in a form the kit reads back", () => {
@@ -180,41 +217,130 @@ describe("service catalogue", () => {
         ["no service", [], /declares no service/],
         ["an upper-case name", [{ name: "Users", kind: "backend" }], /service "Users": "name" must be 1-16 lowercase/],
         ["a name over 16 characters", [{ name: "a-very-long-service-name", kind: "backend" }], /"name" must be 1-16/],
-        ["a name twice", [{ name: "a", kind: "backend" }, { name: "a", kind: "backend" }], /service "a": "name" is declared twice/],
+        [
+            "a name twice",
+            [
+                { name: "a", kind: "backend" },
+                { name: "a", kind: "backend" },
+            ],
+            /service "a": "name" is declared twice/,
+        ],
         ["a privileged port", [{ name: "a", kind: "public", port: 80 }], /"port" is 80; allowed: a whole number from 1024 to 65535/],
         ["a relative health path", [{ name: "a", kind: "public", healthPath: "health" }], /"healthPath" is "health"; it must start with "\/"/],
-        ["a backend with path patterns", [{ name: "a", kind: "backend", pathPatterns: ["/a"] }], /"pathPatterns", "subdomain", "priority" and "gateway" are for public services/],
+        [
+            "a backend with path patterns",
+            [{ name: "a", kind: "backend", pathPatterns: ["/a"] }],
+            /"pathPatterns", "subdomain", "priority" and "gateway" are for public services/,
+        ],
         ["a backend with a subdomain", [{ name: "a", kind: "backend", subdomain: "a" }], /"subdomain", "priority" and "gateway" are for public services/],
         ["a subdomain that is no DNS label", [{ name: "a", kind: "public", subdomain: "Admin.x" }], /"subdomain" is "Admin\.x"; allowed: one DNS label/],
         ["a root user", [{ name: "a", kind: "public", user: "0:0" }], /"user" is "0:0"; allowed: a non-root numeric uid/],
         ["a public service with routes", [{ name: "a", kind: "public", routes: ["/a"] }], /"routes" is for backends/],
-        ["a route with a wildcard", [{ name: "g", kind: "public", gateway: true }, { name: "a", kind: "backend", routes: ["/a/*"] }], /route "\/a\/\*" must be a path/],
-        ["a route twice", [{ name: "g", kind: "public", gateway: true }, { name: "a", kind: "backend", routes: ["/x"] }, { name: "b", kind: "backend", routes: ["/x"] }], /service "b": route "\/x" is already routed to "a"/],
-        ["two default routes", [{ name: "a", kind: "public" }, { name: "b", kind: "public" }], /only one public service may take the ALB's default route, and "a" has it/],
-        ["an auth mode the gateway lacks", [{ name: "g", kind: "public", gateway: true }, { name: "a", kind: "backend", routes: ["/a"], auth: "basic" as never }], /service "a": "auth" is "basic"; allowed: none, jwt, apiKey/],
+        [
+            "a route with a wildcard",
+            [
+                { name: "g", kind: "public", gateway: true },
+                { name: "a", kind: "backend", routes: ["/a/*"] },
+            ],
+            /route "\/a\/\*" must be a path/,
+        ],
+        [
+            "a route twice",
+            [
+                { name: "g", kind: "public", gateway: true },
+                { name: "a", kind: "backend", routes: ["/x"] },
+                { name: "b", kind: "backend", routes: ["/x"] },
+            ],
+            /service "b": route "\/x" is already routed to "a"/,
+        ],
+        [
+            "two default routes",
+            [
+                { name: "a", kind: "public" },
+                { name: "b", kind: "public" },
+            ],
+            /only one public service may take the ALB's default route, and "a" has it/,
+        ],
+        [
+            "an auth mode the gateway lacks",
+            [
+                { name: "g", kind: "public", gateway: true },
+                { name: "a", kind: "backend", routes: ["/a"], auth: "basic" as never },
+            ],
+            /service "a": "auth" is "basic"; allowed: none, jwt, apiKey/,
+        ],
         ["auth on a public service", [{ name: "a", kind: "public", auth: "jwt" }], /service "a": "auth" is for backends/],
         ["routes without a gateway", [{ name: "a", kind: "backend", routes: ["/a"] }], /"a" declare routes, but no public service is the gateway/],
         ["a call to an unknown service", [{ name: "a", kind: "backend", calls: ["nope"] }], /service "a": "calls" names "nope"; allowed: another backend/],
         ["a call to itself", [{ name: "a", kind: "backend", calls: ["a"] }], /service "a": "calls" names "a"/],
-        ["a priority the default route owns", [{ name: "a", kind: "public", pathPatterns: ["/a"], priority: 50000 }], /"priority" is 50000; allowed: a whole number from 2 to 49999 \(its test rule takes the one before\)/],
-        ["the first priority, which leaves the test rule none", [{ name: "a", kind: "public", pathPatterns: ["/a"], priority: 1 }], /"priority" is 1; allowed: a whole number from 2/],
-        ["a priority just after another service's", [{ name: "a", kind: "public", pathPatterns: ["/a"], priority: 7 }, { name: "b", kind: "public", pathPatterns: ["/b"], priority: 8 }],
-            /services "a" and "b" \(its test rule\) both have listener rule priority 7; declare another "priority" on the one added last \(a rule takes its priority and the one before\)/],
-        ["five path patterns, which leave the test header no room", [{ name: "a", kind: "public", pathPatterns: ["/a", "/b", "/c", "/d", "/e"] }],
-            /service "a": "pathPatterns" and "subdomain" hold 5 values; allowed: at most 4, since the service's test rule adds the test header/],
-        ["two services with one priority", [{ name: "a", kind: "public", pathPatterns: ["/a"], priority: 7 }, { name: "b", kind: "public", pathPatterns: ["/b"], priority: 7 }],
-            /services "a" and "b" both have listener rule priority 7; declare another "priority"/],
-        ["a database field that is no connection field", [{ name: "a", kind: "backend", database: { env: { hostname: "H" } as never } }], /service "a": "database\.env\.hostname" is not a connection field; allowed: host, port, name, user, password/],
-        ["a database variable that is no variable name", [{ name: "a", kind: "backend", database: { env: { host: "DB-HOST" } } }], /"database\.env\.host" is "DB-HOST"; allowed: an environment variable name/],
-        ["one variable for two database fields", [{ name: "a", kind: "backend", database: { env: { user: "DB_PASSWORD" } } }], /"database\.env" gives "DB_PASSWORD" to two connection fields/],
-        ["a database variable Berth sets itself", [{ name: "a", kind: "backend", database: { env: { port: "PORT" } } }], /"database\.env" uses "PORT", which Berth sets itself \(PORT, HOST, ROUTES, DATABASE_URL, DB_POOL_MAX, DB_SSL, DB_SECRET_ARN\)/],
-        ["a health check ECS cannot run", [{ name: "a", kind: "backend", healthCheck: ["curl", "-f", "localhost"] }],
-            /service "a": "healthCheck" is \["curl","-f","localhost"\]; allowed: \["CMD", executable, \.\.\.arguments\] or \["CMD-SHELL", "shell command"\]/],
+        [
+            "a priority the default route owns",
+            [{ name: "a", kind: "public", pathPatterns: ["/a"], priority: 50000 }],
+            /"priority" is 50000; allowed: a whole number from 2 to 49999 \(its test rule takes the one before\)/,
+        ],
+        [
+            "the first priority, which leaves the test rule none",
+            [{ name: "a", kind: "public", pathPatterns: ["/a"], priority: 1 }],
+            /"priority" is 1; allowed: a whole number from 2/,
+        ],
+        [
+            "a priority just after another service's",
+            [
+                { name: "a", kind: "public", pathPatterns: ["/a"], priority: 7 },
+                { name: "b", kind: "public", pathPatterns: ["/b"], priority: 8 },
+            ],
+            /services "a" and "b" \(its test rule\) both have listener rule priority 7; declare another "priority" on the one added last \(a rule takes its priority and the one before\)/,
+        ],
+        [
+            "five path patterns, which leave the test header no room",
+            [{ name: "a", kind: "public", pathPatterns: ["/a", "/b", "/c", "/d", "/e"] }],
+            /service "a": "pathPatterns" and "subdomain" hold 5 values; allowed: at most 4, since the service's test rule adds the test header/,
+        ],
+        [
+            "two services with one priority",
+            [
+                { name: "a", kind: "public", pathPatterns: ["/a"], priority: 7 },
+                { name: "b", kind: "public", pathPatterns: ["/b"], priority: 7 },
+            ],
+            /services "a" and "b" both have listener rule priority 7; declare another "priority"/,
+        ],
+        [
+            "a database field that is no connection field",
+            [{ name: "a", kind: "backend", database: { env: { hostname: "H" } as never } }],
+            /service "a": "database\.env\.hostname" is not a connection field; allowed: host, port, name, user, password/,
+        ],
+        [
+            "a database variable that is no variable name",
+            [{ name: "a", kind: "backend", database: { env: { host: "DB-HOST" } } }],
+            /"database\.env\.host" is "DB-HOST"; allowed: an environment variable name/,
+        ],
+        [
+            "one variable for two database fields",
+            [{ name: "a", kind: "backend", database: { env: { user: "DB_PASSWORD" } } }],
+            /"database\.env" gives "DB_PASSWORD" to two connection fields/,
+        ],
+        [
+            "a database variable Berth sets itself",
+            [{ name: "a", kind: "backend", database: { env: { port: "PORT" } } }],
+            /"database\.env" uses "PORT", which Berth sets itself \(PORT, HOST, ROUTES, DATABASE_URL, DB_POOL_MAX, DB_SSL, DB_SECRET_ARN\)/,
+        ],
+        [
+            "a health check ECS cannot run",
+            [{ name: "a", kind: "backend", healthCheck: ["curl", "-f", "localhost"] }],
+            /service "a": "healthCheck" is \["curl","-f","localhost"\]; allowed: \["CMD", executable, \.\.\.arguments\] or \["CMD-SHELL", "shell command"\]/,
+        ],
         ["a health check with no command", [{ name: "a", kind: "backend", healthCheck: ["CMD"] }], /"healthCheck" is \["CMD"\]; allowed/],
         ["a readiness gate on a public service", [{ name: "a", kind: "public", readinessGate: ["true"] }], /service "a": "readinessGate" is for backends/],
-        ["a readiness gate that is no command", [{ name: "a", kind: "backend", readinessGate: "true" as never }],
-            /service "a": "readinessGate" is "true"; allowed: a command as a list of strings/],
-        ["a build context outside the repository", [{ name: "a", kind: "backend", build: { context: "../elsewhere" } }], /"build.context" is "\.\.\/elsewhere"; allowed: a path inside the repository/],
+        [
+            "a readiness gate that is no command",
+            [{ name: "a", kind: "backend", readinessGate: "true" as never }],
+            /service "a": "readinessGate" is "true"; allowed: a command as a list of strings/,
+        ],
+        [
+            "a build context outside the repository",
+            [{ name: "a", kind: "backend", build: { context: "../elsewhere" } }],
+            /"build.context" is "\.\.\/elsewhere"; allowed: a path inside the repository/,
+        ],
     ];
     for (const [what, decls, message] of invalid) {
         it(`refuses ${what}`, () => assert.throws(() => resolveCatalog(decls), message));
@@ -270,7 +396,7 @@ describe("service catalogue", () => {
             { name: "b", kind: "backend", routes: ["/b"], auth: "apiKey" },
             { name: "c", kind: "backend", routes: ["/c"] },
         ]);
-        const addresses = (s: { name: string }) => s.name === "c" ? ["http://c1:1", "http://c2:2"] : [`http://${s.name}:1`];
+        const addresses = (s: { name: string }) => (s.name === "c" ? ["http://c1:1", "http://c2:2"] : [`http://${s.name}:1`]);
         const env = serviceEnvironment(services[0], services, { addressOf: addresses, behindLoadBalancer: false });
         assert.deepStrictEqual(JSON.parse(env.ROUTES), {
             "/a": { origins: "http://a:1", auth: "jwt" },
@@ -295,15 +421,19 @@ describe("service catalogue", () => {
         let server: http.Server;
         let port: number;
         before((done) => {
-            server = http.createServer((req, res) => {
-                res.statusCode = req.url === "/health" ? status : 404;
-                res.end();
-            }).listen(0, "127.0.0.1", () => {
-                port = (server.address() as AddressInfo).port;
-                done();
-            });
+            server = http
+                .createServer((req, res) => {
+                    res.statusCode = req.url === "/health" ? status : 404;
+                    res.end();
+                })
+                .listen(0, "127.0.0.1", () => {
+                    port = (server.address() as AddressInfo).port;
+                    done();
+                });
         });
-        after((done) => { server.close(() => done()); });
+        after((done) => {
+            server.close(() => done());
+        });
 
         function check(servicePort: number): Promise<number> {
             const [, command, ...args] = healthCheckCommand({ ...catalog[1], port: servicePort });
@@ -334,7 +464,10 @@ describe("service catalogue", () => {
 describe("the catalogue's routes as the gateway reads them", () => {
     it("reads every auth mode the catalogue can declare, in the shape the catalogue writes", () => {
         for (const auth of AUTH_MODES) {
-            const services = resolveCatalog([{ name: "g", kind: "public", gateway: true }, { name: "b", kind: "backend", routes: ["/b"], auth }]);
+            const services = resolveCatalog([
+                { name: "g", kind: "public", gateway: true },
+                { name: "b", kind: "backend", routes: ["/b"], auth },
+            ]);
             for (const addresses of [["http://b:8080"], ["http://b1:8080", "http://b2:8080"]]) {
                 const [route] = parseRoutes(serviceEnvironment(services[0], services, { addressOf: () => addresses }).ROUTES);
                 assert.deepStrictEqual(route, { prefix: "/b", origins: addresses, auth });

@@ -19,11 +19,35 @@ const OUTPUTS = {
     dashboardUrl: "https://console.aws.amazon.com/cloudwatch/home?region=eu-west-1#dashboards:name=berth-dev",
     alarmTopicArn: "arn:aws:sns:eu-west-1:111122223333:berth-dev-alarms",
     services: {
-        api: { kind: "public", repositoryUrl: "111122223333.dkr.ecr.eu-west-1.amazonaws.com/api", imageTag: "0a1b2c3-build7", commit: "0a1b2c3", logGroupName: "/berth/dev/api", serviceName: "api-service-9f8e7d6" },
-        users: { kind: "backend", repositoryUrl: "111122223333.dkr.ecr.eu-west-1.amazonaws.com/users", imageTag: "4d5e6f7-build7", commit: "4d5e6f7", logGroupName: "/berth/dev/users", serviceName: "users-service-1234567", discoveryName: "users" },
+        api: {
+            kind: "public",
+            repositoryUrl: "111122223333.dkr.ecr.eu-west-1.amazonaws.com/api",
+            imageTag: "0a1b2c3-build7",
+            commit: "0a1b2c3",
+            logGroupName: "/berth/dev/api",
+            serviceName: "api-service-9f8e7d6",
+        },
+        users: {
+            kind: "backend",
+            repositoryUrl: "111122223333.dkr.ecr.eu-west-1.amazonaws.com/users",
+            imageTag: "4d5e6f7-build7",
+            commit: "4d5e6f7",
+            logGroupName: "/berth/dev/users",
+            serviceName: "users-service-1234567",
+            discoveryName: "users",
+        },
     },
-    database: { address: "berth-dev.abc.eu-west-1.rds.amazonaws.com", port: 5432, name: "berth", secretArn: "arn:aws:secretsmanager:eu-west-1:111122223333:secret:rds!db-1", identifier: "berth-dev" },
-    pipeline: { deployRoleArn: "arn:aws:iam::111122223333:role/berth/dev/deploy", oidcProviderArn: "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com" },
+    database: {
+        address: "berth-dev.abc.eu-west-1.rds.amazonaws.com",
+        port: 5432,
+        name: "berth",
+        secretArn: "arn:aws:secretsmanager:eu-west-1:111122223333:secret:rds!db-1",
+        identifier: "berth-dev",
+    },
+    pipeline: {
+        deployRoleArn: "arn:aws:iam::111122223333:role/berth/dev/deploy",
+        oidcProviderArn: "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com",
+    },
 };
 
 const CONFIG = { "aws:region": "eu-west-1", "berth:environment": "test" };
@@ -110,7 +134,7 @@ describe("berth command line", () => {
         it("refuses an unknown command", async () => {
             const h = harness();
             assert.strictEqual(await run(["deploy"], h.deps), 2);
-            assert.deepStrictEqual(h.err, ["berth: unknown command \"deploy\"; commands: show, status, logs, exec, job (berth --help)"]);
+            assert.deepStrictEqual(h.err, ['berth: unknown command "deploy"; commands: show, status, logs, exec, job (berth --help)']);
         });
 
         it("passes --stack to the stack resolver, and nothing for the current stack", async () => {
@@ -134,8 +158,10 @@ describe("berth command line", () => {
             const empty = fs.mkdtempSync(path.join(os.tmpdir(), "berth-cli-path-"));
             process.env.PATH = `${empty}${path.delimiter}${path.dirname(process.execPath)}`;
             try {
-                await assert.rejects(automationStacks(path.resolve(__dirname, "..")).select("dev"), (e: Error) =>
-                    e instanceof NoStackError && /the Pulumi CLI is not installed or not on PATH/.test(e.message) && !e.message.includes("\n"));
+                await assert.rejects(
+                    automationStacks(path.resolve(__dirname, "..")).select("dev"),
+                    (e: Error) => e instanceof NoStackError && /the Pulumi CLI is not installed or not on PATH/.test(e.message) && !e.message.includes("\n"),
+                );
             } finally {
                 process.env.PATH = saved;
             }
@@ -149,15 +175,37 @@ describe("berth command line", () => {
             const text = h.out.join("\n");
             assert.match(text, /URL +http:\/\/berth-dev-alb-123\.eu-west-1\.elb\.amazonaws\.com/);
             assert.match(text, /Dashboard +https:\/\/console\.aws\.amazon\.com\/cloudwatch\/home\?region=eu-west-1#dashboards:name=berth-dev/);
-            assert.match(text, /api +public +http:\/\/berth-dev-alb-123\.eu-west-1\.elb\.amazonaws\.com\/\* \(default route\) +0a1b2c3 +111122223333\.dkr\.ecr\.eu-west-1\.amazonaws\.com\/api:0a1b2c3-build7/);
-            assert.match(text, /users +backend +\/users\/\* via gateway, http:\/\/users \(Service Connect\) +4d5e6f7 +111122223333\.dkr\.ecr\.eu-west-1\.amazonaws\.com\/users:4d5e6f7-build7/);
-            assert.match(text, /Database +berth-dev\.abc\.eu-west-1\.rds\.amazonaws\.com:5432\/berth \(berth-dev; user and password in arn:aws:secretsmanager:eu-west-1:111122223333:secret:rds!db-1\)/);
+            assert.match(
+                text,
+                /api +public +http:\/\/berth-dev-alb-123\.eu-west-1\.elb\.amazonaws\.com\/\* \(default route\) +0a1b2c3 +111122223333\.dkr\.ecr\.eu-west-1\.amazonaws\.com\/api:0a1b2c3-build7/,
+            );
+            assert.match(
+                text,
+                /users +backend +\/users\/\* via gateway, http:\/\/users \(Service Connect\) +4d5e6f7 +111122223333\.dkr\.ecr\.eu-west-1\.amazonaws\.com\/users:4d5e6f7-build7/,
+            );
+            assert.match(
+                text,
+                /Database +berth-dev\.abc\.eu-west-1\.rds\.amazonaws\.com:5432\/berth \(berth-dev; user and password in arn:aws:secretsmanager:eu-west-1:111122223333:secret:rds!db-1\)/,
+            );
             assert.match(text, /Pipeline +deploy role +arn:aws:iam::111122223333:role\/berth\/dev\/deploy/);
             assert.doesNotMatch(text, /password=|"password"/i);
         });
 
         it("shows what a worker consumes where other services show their routes", async () => {
-            const outputs = { ...OUTPUTS, services: { ...OUTPUTS.services, "product-events": { kind: "worker", repositoryUrl: "111122223333.dkr.ecr.eu-west-1.amazonaws.com/product-events", imageTag: "0a1b2c3-build7", commit: "0a1b2c3", logGroupName: "/berth/dev/product-events", serviceName: "product-events-service-1a2b3c4" } } };
+            const outputs = {
+                ...OUTPUTS,
+                services: {
+                    ...OUTPUTS.services,
+                    "product-events": {
+                        kind: "worker",
+                        repositoryUrl: "111122223333.dkr.ecr.eu-west-1.amazonaws.com/product-events",
+                        imageTag: "0a1b2c3-build7",
+                        commit: "0a1b2c3",
+                        logGroupName: "/berth/dev/product-events",
+                        serviceName: "product-events-service-1a2b3c4",
+                    },
+                },
+            };
             const h = harness({ stack: fakeStack({ outputs: async () => outputs as never }) });
             assert.strictEqual(await run(["show"], h.deps), 0);
             assert.match(h.out.join("\n"), /product-events +worker +consumes product-changed from its queue +0a1b2c3/);
@@ -168,7 +216,13 @@ describe("berth command line", () => {
             assert.strictEqual(await run(["show", "--json"], h.deps), 0);
             const view = JSON.parse(h.out.join("\n"));
             assert.strictEqual(view.url, OUTPUTS.url);
-            assert.deepStrictEqual(view.services.map((s: { name: string; kind: string }) => [s.name, s.kind]), [["api", "public"], ["users", "backend"]]);
+            assert.deepStrictEqual(
+                view.services.map((s: { name: string; kind: string }) => [s.name, s.kind]),
+                [
+                    ["api", "public"],
+                    ["users", "backend"],
+                ],
+            );
             assert.strictEqual(view.database.endpoint, "berth-dev.abc.eu-west-1.rds.amazonaws.com:5432/berth");
         });
     });
@@ -177,12 +231,21 @@ describe("berth command line", () => {
         const at = (iso: string) => new Date(iso);
         function ecsService(name: string, over: Record<string, unknown> = {}) {
             return {
-                serviceName: name, status: "ACTIVE", runningCount: 2, desiredCount: 2, pendingCount: 0,
+                serviceName: name,
+                status: "ACTIVE",
+                runningCount: 2,
+                desiredCount: 2,
+                pendingCount: 0,
                 taskDefinition: `arn:aws:ecs:eu-west-1:111122223333:task-definition/berth-dev-${name.split("-")[0]}:7`,
-                deployments: [{
-                    id: "ecs-svc/111", status: "PRIMARY", rolloutState: "COMPLETED", createdAt: at("2026-12-03T11:00:00Z"),
-                    taskDefinition: `arn:aws:ecs:eu-west-1:111122223333:task-definition/berth-dev-${name.split("-")[0]}:7`,
-                }],
+                deployments: [
+                    {
+                        id: "ecs-svc/111",
+                        status: "PRIMARY",
+                        rolloutState: "COMPLETED",
+                        createdAt: at("2026-12-03T11:00:00Z"),
+                        taskDefinition: `arn:aws:ecs:eu-west-1:111122223333:task-definition/berth-dev-${name.split("-")[0]}:7`,
+                    },
+                ],
                 events: [
                     { createdAt: at("2026-12-03T11:05:00Z"), message: `(service ${name}) has reached a steady state.` },
                     { createdAt: at("2026-12-03T11:01:00Z"), message: `(service ${name}) has started 2 tasks.` },
@@ -193,12 +256,16 @@ describe("berth command line", () => {
         const healthyEcs = (services: Record<string, ReturnType<typeof ecsService>>, calls: string[] = []) => ({
             describeServices: async (input: { services?: string[] }) => {
                 calls.push(`describeServices ${input.services!.join(",")}`);
-                return { services: input.services!.filter((n) => services[n]).map((n) => services[n]), failures: input.services!.filter((n) => !services[n]).map((n) => ({ arn: n, reason: "MISSING" })) } as never;
+                return {
+                    services: input.services!.filter((n) => services[n]).map((n) => services[n]),
+                    failures: input.services!.filter((n) => !services[n]).map((n) => ({ arn: n, reason: "MISSING" })),
+                } as never;
             },
-            describeTaskDefinition: async (input: { taskDefinition?: string }) => ({
-                taskDefinition: { containerDefinitions: [{ environment: [{ name: "BERTH_COMMIT", value: "from-env" }] }] },
-                tags: input.taskDefinition!.includes("berth-dev-api") ? [{ key: "berth:commit", value: "0a1b2c3" }] : [],
-            }) as never,
+            describeTaskDefinition: async (input: { taskDefinition?: string }) =>
+                ({
+                    taskDefinition: { containerDefinitions: [{ environment: [{ name: "BERTH_COMMIT", value: "from-env" }] }] },
+                    tags: input.taskDefinition!.includes("berth-dev-api") ? [{ key: "berth:commit", value: "0a1b2c3" }] : [],
+                }) as never,
         });
 
         it("shows tasks, deployment, revision and commit, targets, alarms and events, and exits 0 when all is well", async () => {
@@ -208,10 +275,13 @@ describe("berth command line", () => {
                     "users-service-1234567": ecsService("users-service-1234567"),
                 }),
                 elb: {
-                    describeTargetHealth: async () => ({ TargetHealthDescriptions: [
-                        { Target: { Id: "10.0.1.5", Port: 8080 }, TargetHealth: { State: "healthy" } },
-                        { Target: { Id: "10.0.2.6", Port: 8080 }, TargetHealth: { State: "healthy" } },
-                    ] }) as never,
+                    describeTargetHealth: async () =>
+                        ({
+                            TargetHealthDescriptions: [
+                                { Target: { Id: "10.0.1.5", Port: 8080 }, TargetHealth: { State: "healthy" } },
+                                { Target: { Id: "10.0.2.6", Port: 8080 }, TargetHealth: { State: "healthy" } },
+                            ],
+                        }) as never,
                 },
                 cloudwatch: { describeAlarms: async () => ({ MetricAlarms: [] }) as never },
             });
@@ -234,20 +304,27 @@ describe("berth command line", () => {
         it("exits 1 and says why when tasks are missing, targets are unhealthy or an alarm is in ALARM", async () => {
             const prefixes: string[] = [];
             const aws = fakeAws({
-                ecs: healthyEcs({ "api-service-9f8e7d6": ecsService("api-service-9f8e7d6", { runningCount: 1, loadBalancers: [{ targetGroupArn: "arn:tg/api" }] }) }),
+                ecs: healthyEcs({
+                    "api-service-9f8e7d6": ecsService("api-service-9f8e7d6", { runningCount: 1, loadBalancers: [{ targetGroupArn: "arn:tg/api" }] }),
+                }),
                 elb: {
-                    describeTargetHealth: async () => ({ TargetHealthDescriptions: [
-                        { Target: { Id: "10.0.1.5", Port: 8080 }, TargetHealth: { State: "unhealthy", Reason: "Target.FailedHealthChecks" } },
-                    ] }) as never,
+                    describeTargetHealth: async () =>
+                        ({
+                            TargetHealthDescriptions: [
+                                { Target: { Id: "10.0.1.5", Port: 8080 }, TargetHealth: { State: "unhealthy", Reason: "Target.FailedHealthChecks" } },
+                            ],
+                        }) as never,
                 },
                 cloudwatch: {
                     describeAlarms: async (input) => {
                         prefixes.push(`${input.AlarmNamePrefix} ${input.StateValue}`);
-                        return { MetricAlarms: [
-                            { AlarmName: "berth-dev-api-5xx-rate", StateUpdatedTimestamp: at("2026-12-03T11:58:00Z") },
-                            // Another service whose name starts with this one's: not this service's alarm.
-                            { AlarmName: "berth-dev-api-admin-cpu" },
-                        ] } as never;
+                        return {
+                            MetricAlarms: [
+                                { AlarmName: "berth-dev-api-5xx-rate", StateUpdatedTimestamp: at("2026-12-03T11:58:00Z") },
+                                // Another service whose name starts with this one's: not this service's alarm.
+                                { AlarmName: "berth-dev-api-admin-cpu" },
+                            ],
+                        } as never;
                     },
                 },
             });
@@ -255,34 +332,59 @@ describe("berth command line", () => {
             assert.strictEqual(await run(["status", "api"], h.deps), 1);
             assert.deepStrictEqual(prefixes, ["berth-dev-api- ALARM"]);
             const text = h.out.join("\n");
-            assert.match(text, /^api \(public, ECS service api-service-9f8e7d6\): UNHEALTHY: 1 of 2 tasks running; 1 unhealthy target; no healthy target; alarm berth-dev-api-5xx-rate$/m);
+            assert.match(
+                text,
+                /^api \(public, ECS service api-service-9f8e7d6\): UNHEALTHY: 1 of 2 tasks running; 1 unhealthy target; no healthy target; alarm berth-dev-api-5xx-rate$/m,
+            );
             assert.match(text, /10\.0\.1\.5:8080 unhealthy \(Target\.FailedHealthChecks\)/);
             assert.match(text, /berth-dev-api-5xx-rate in ALARM since 2026-12-03T11:58:00.000Z/);
             assert.doesNotMatch(text, /api-admin/);
         });
 
         it("reports a worker's queue alarms, which are all the alarms it has", async () => {
-            const outputs = { ...OUTPUTS, services: { "product-events": { kind: "worker", repositoryUrl: "111122223333.dkr.ecr.eu-west-1.amazonaws.com/product-events", imageTag: "0a1b2c3-build7", commit: "0a1b2c3", logGroupName: "/berth/dev/product-events", serviceName: "product-events-service-1a2b3c4" } } };
+            const outputs = {
+                ...OUTPUTS,
+                services: {
+                    "product-events": {
+                        kind: "worker",
+                        repositoryUrl: "111122223333.dkr.ecr.eu-west-1.amazonaws.com/product-events",
+                        imageTag: "0a1b2c3-build7",
+                        commit: "0a1b2c3",
+                        logGroupName: "/berth/dev/product-events",
+                        serviceName: "product-events-service-1a2b3c4",
+                    },
+                },
+            };
             const aws = fakeAws({
                 ecs: healthyEcs({ "product-events-service-1a2b3c4": ecsService("product-events-service-1a2b3c4") }),
                 cloudwatch: {
-                    describeAlarms: async () => ({ MetricAlarms: [
-                        { AlarmName: "berth-dev-product-events-dead-letters", StateUpdatedTimestamp: at("2026-12-03T12:00:00Z") },
-                        // A backend's alarm name under the same prefix is no worker's.
-                        { AlarmName: "berth-dev-product-events-tasks-below-desired" },
-                    ] }) as never,
+                    describeAlarms: async () =>
+                        ({
+                            MetricAlarms: [
+                                { AlarmName: "berth-dev-product-events-dead-letters", StateUpdatedTimestamp: at("2026-12-03T12:00:00Z") },
+                                // A backend's alarm name under the same prefix is no worker's.
+                                { AlarmName: "berth-dev-product-events-tasks-below-desired" },
+                            ],
+                        }) as never,
                 },
             });
             const h = harness({ aws, stack: fakeStack({ outputs: async () => outputs as never }) });
             assert.strictEqual(await run(["status", "product-events"], h.deps), 1);
             const text = h.out.join("\n");
-            assert.match(text, /^product-events \(worker, ECS service product-events-service-1a2b3c4\): UNHEALTHY: alarm berth-dev-product-events-dead-letters$/m);
+            assert.match(
+                text,
+                /^product-events \(worker, ECS service product-events-service-1a2b3c4\): UNHEALTHY: alarm berth-dev-product-events-dead-letters$/m,
+            );
             assert.doesNotMatch(text, /tasks-below-desired/);
         });
 
         it("exits 1 when the current deployment FAILED", async () => {
             const failed = ecsService("users-service-1234567");
-            failed.deployments[0] = { ...failed.deployments[0], rolloutState: "FAILED", rolloutStateReason: "ECS deployment circuit breaker: tasks failed to start." } as never;
+            failed.deployments[0] = {
+                ...failed.deployments[0],
+                rolloutState: "FAILED",
+                rolloutStateReason: "ECS deployment circuit breaker: tasks failed to start.",
+            } as never;
             const aws = fakeAws({ ecs: healthyEcs({ "users-service-1234567": failed }), cloudwatch: { describeAlarms: async () => ({}) as never } });
             const h = harness({ aws });
             assert.strictEqual(await run(["status", "users", "--json"], h.deps), 1);
@@ -294,18 +396,30 @@ describe("berth command line", () => {
         it("names the services the stack has when the service is unknown, and exits 2", async () => {
             const h = harness({ aws: fakeAws() });
             assert.strictEqual(await run(["status", "orders"], h.deps), 2);
-            assert.deepStrictEqual(h.err, ["berth: service \"orders\" not found in stack dev; services: api, users"]);
+            assert.deepStrictEqual(h.err, ['berth: service "orders" not found in stack dev; services: api, users']);
         });
 
         it("says when ECS no longer has the service", async () => {
             const h = harness({ aws: fakeAws({ ecs: healthyEcs({}) }) });
             assert.strictEqual(await run(["status", "users"], h.deps), 2);
-            assert.deepStrictEqual(h.err, ["berth: service users: ECS service users-service-1234567 not found in cluster berth-dev-cluster-1a2b3c4; has it been destroyed?"]);
+            assert.deepStrictEqual(h.err, [
+                "berth: service users: ECS service users-service-1234567 not found in cluster berth-dev-cluster-1a2b3c4; has it been destroyed?",
+            ]);
         });
 
         it("says when there are no AWS credentials, in one line", async () => {
-            const noCredentials = Object.assign(new Error("Could not load credentials from any providers\n    at somewhere"), { name: "CredentialsProviderError" });
-            const h = harness({ aws: fakeAws({ ecs: { describeServices: async () => { throw noCredentials; } } }) });
+            const noCredentials = Object.assign(new Error("Could not load credentials from any providers\n    at somewhere"), {
+                name: "CredentialsProviderError",
+            });
+            const h = harness({
+                aws: fakeAws({
+                    ecs: {
+                        describeServices: async () => {
+                            throw noCredentials;
+                        },
+                    },
+                }),
+            });
             assert.strictEqual(await run(["status"], h.deps), 2);
             assert.strictEqual(h.err.length, 1);
             assert.match(h.err[0], /^berth: no usable AWS credentials \(CredentialsProviderError: Could not load credentials from any providers\); log in/);
@@ -318,7 +432,10 @@ describe("berth command line", () => {
             });
             assert.strictEqual(await run(["status"], h.deps), 2);
             assert.strictEqual(h.err.length, 1);
-            assert.match(h.err[0], /^berth: stack dev: Invalid stack configuration: - aws:assumeRole is "arn:aws:iam::111122223333:role\/deploy"; allowed: \{"roleArn"/);
+            assert.match(
+                h.err[0],
+                /^berth: stack dev: Invalid stack configuration: - aws:assumeRole is "arn:aws:iam::111122223333:role\/deploy"; allowed: \{"roleArn"/,
+            );
         });
 
         it("succeeds when ECS throttles a call once: the SDK client retries it", async function () {
@@ -331,13 +448,22 @@ describe("berth command line", () => {
                     const target = request.headers["x-amz-target"] ?? "";
                     targets.push(target.split(".").pop()!);
                     const reply = (statusCode: number, body: unknown, headers: Record<string, string> = {}) => ({
-                        response: { statusCode, headers: { "content-type": "application/x-amz-json-1.1", ...headers }, body: Readable.from([Buffer.from(JSON.stringify(body))]) },
+                        response: {
+                            statusCode,
+                            headers: { "content-type": "application/x-amz-json-1.1", ...headers },
+                            body: Readable.from([Buffer.from(JSON.stringify(body))]),
+                        },
                     });
                     if (target.endsWith("DescribeServices") && throttled++ === 0) {
                         return reply(400, { __type: "ThrottlingException", message: "Rate exceeded" }, { "x-amzn-errortype": "ThrottlingException" });
                     }
                     if (target.endsWith("DescribeServices")) {
-                        return reply(200, { services: [{ serviceName: "users-service-1234567", status: "ACTIVE", runningCount: 1, desiredCount: 1, pendingCount: 0, deployments: [] }], failures: [] });
+                        return reply(200, {
+                            services: [
+                                { serviceName: "users-service-1234567", status: "ACTIVE", runningCount: 1, desiredCount: 1, pendingCount: 0, deployments: [] },
+                            ],
+                            failures: [],
+                        });
                     }
                     return reply(400, { __type: "InvalidParameterException", message: `unexpected ${target}` });
                 },
@@ -356,8 +482,11 @@ describe("berth command line", () => {
     describe("logs", () => {
         const NOW = Date.parse("2026-12-03T12:00:00Z");
         const event = (id: string, iso: string, message: unknown, task = "0123456789abcdef0123456789abcdef") => ({
-            eventId: id, timestamp: Date.parse(iso), ingestionTime: Date.parse(iso) + 50,
-            logStreamName: `users/users/${task}`, message: typeof message === "string" ? message : JSON.stringify(message),
+            eventId: id,
+            timestamp: Date.parse(iso),
+            ingestionTime: Date.parse(iso) + 50,
+            logStreamName: `users/users/${task}`,
+            message: typeof message === "string" ? message : JSON.stringify(message),
         });
 
         it("reads the service's log group from --since ago and prints time, task, level, message and the other fields", async () => {
@@ -367,8 +496,22 @@ describe("berth command line", () => {
                     filterLogEvents: async (input) => {
                         asked.push(input);
                         return input.nextToken
-                            ? { events: [event("e2", "2026-12-03T11:59:30Z", { level: 50, time: 1, pid: 1, hostname: "h", msg: "query failed", err: { code: "57P01" } })] } as never
-                            : { events: [event("e1", "2026-12-03T11:59:00Z", { level: 30, msg: "request completed", reqId: "r-1", statusCode: 200 })], nextToken: "page2" } as never;
+                            ? ({
+                                  events: [
+                                      event("e2", "2026-12-03T11:59:30Z", {
+                                          level: 50,
+                                          time: 1,
+                                          pid: 1,
+                                          hostname: "h",
+                                          msg: "query failed",
+                                          err: { code: "57P01" },
+                                      }),
+                                  ],
+                              } as never)
+                            : ({
+                                  events: [event("e1", "2026-12-03T11:59:00Z", { level: 30, msg: "request completed", reqId: "r-1", statusCode: 200 })],
+                                  nextToken: "page2",
+                              } as never);
                     },
                 },
             });
@@ -379,26 +522,36 @@ describe("berth command line", () => {
                 { logGroupName: "/berth/dev/users", startTime: NOW - 5 * 60_000, filterPattern: "{ $.level >= 30 }", nextToken: "page2" },
             ]);
             assert.deepStrictEqual(h.out, [
-                "2026-12-03T11:59:00.000Z 01234567 INFO  request completed {\"reqId\":\"r-1\",\"statusCode\":200}",
-                "2026-12-03T11:59:30.000Z 01234567 ERROR query failed {\"err\":{\"code\":\"57P01\"}}",
+                '2026-12-03T11:59:00.000Z 01234567 INFO  request completed {"reqId":"r-1","statusCode":200}',
+                '2026-12-03T11:59:30.000Z 01234567 ERROR query failed {"err":{"code":"57P01"}}',
             ]);
         });
 
         it("prints CloudWatch's events as JSON lines with --json, and only one task's with --task", async () => {
             const aws = fakeAws({
                 logs: {
-                    filterLogEvents: async () => ({ events: [
-                        event("e1", "2026-12-03T11:59:00Z", "plain text line", "aaaa1111"),
-                        event("e2", "2026-12-03T11:59:01Z", "other task", "bbbb2222"),
-                    ] }) as never,
+                    filterLogEvents: async () =>
+                        ({
+                            events: [
+                                event("e1", "2026-12-03T11:59:00Z", "plain text line", "aaaa1111"),
+                                event("e2", "2026-12-03T11:59:01Z", "other task", "bbbb2222"),
+                            ],
+                        }) as never,
                 },
             });
             const h = harness({ aws });
             assert.strictEqual(await run(["logs", "users", "--json", "--task", "aaaa"], h.deps), 0);
-            assert.deepStrictEqual(h.out.map((l) => JSON.parse(l)), [{
-                logStreamName: "users/users/aaaa1111", timestamp: Date.parse("2026-12-03T11:59:00Z"),
-                ingestionTime: Date.parse("2026-12-03T11:59:00Z") + 50, message: "plain text line",
-            }]);
+            assert.deepStrictEqual(
+                h.out.map((l) => JSON.parse(l)),
+                [
+                    {
+                        logStreamName: "users/users/aaaa1111",
+                        timestamp: Date.parse("2026-12-03T11:59:00Z"),
+                        ingestionTime: Date.parse("2026-12-03T11:59:00Z") + 50,
+                        message: "plain text line",
+                    },
+                ],
+            );
         });
 
         it("follows: polls from the last event seen, prints each event once, and stops on Ctrl-C", async () => {
@@ -411,38 +564,79 @@ describe("berth command line", () => {
                 [event("e2", "2026-12-03T11:59:05Z", "two"), event("e3", "2026-12-03T11:59:05Z", "three")],
                 [event("e3", "2026-12-03T11:59:05Z", "three"), event("e4", "2026-12-03T11:59:09Z", "four")],
             ];
-            const aws = fakeAws({ logs: { filterLogEvents: async (input) => { starts.push(input.startTime!); return { events: pages[starts.length - 1] ?? [] } as never; } } });
+            const aws = fakeAws({
+                logs: {
+                    filterLogEvents: async (input) => {
+                        starts.push(input.startTime!);
+                        return { events: pages[starts.length - 1] ?? [] } as never;
+                    },
+                },
+            });
             const h = harness({
                 aws,
                 deps: {
                     interrupted: interrupt.signal,
-                    sleep: async (ms) => { sleeps.push(ms); if (sleeps.length === 3) { interrupt.abort(); } },
+                    sleep: async (ms) => {
+                        sleeps.push(ms);
+                        if (sleeps.length === 3) {
+                            interrupt.abort();
+                        }
+                    },
                 },
             });
             assert.strictEqual(await run(["logs", "users", "--follow"], h.deps), 0);
-            assert.deepStrictEqual(h.out.map((l) => l.split(" ").pop()), ["one", "two", "three", "four"]);
+            assert.deepStrictEqual(
+                h.out.map((l) => l.split(" ").pop()),
+                ["one", "two", "three", "four"],
+            );
             assert.deepStrictEqual(starts, [NOW - 10 * 60_000, Date.parse("2026-12-03T11:59:05Z"), Date.parse("2026-12-03T11:59:05Z")]);
-            assert.ok(sleeps.every((ms) => ms >= 1000 && ms <= 10_000), `poll interval ${sleeps} is bounded`);
+            assert.ok(
+                sleeps.every((ms) => ms >= 1000 && ms <= 10_000),
+                `poll interval ${sleeps} is bounded`,
+            );
         });
 
         it("refuses a bad --since and an unknown service, each in one line", async () => {
             const bad = harness({ aws: fakeAws() });
             assert.strictEqual(await run(["logs", "users", "--since", "ten minutes"], bad.deps), 2);
-            assert.deepStrictEqual(bad.err, ["berth: --since is \"ten minutes\"; allowed: a duration such as 30s, 10m, 2h or 1d"]);
+            assert.deepStrictEqual(bad.err, ['berth: --since is "ten minutes"; allowed: a duration such as 30s, 10m, 2h or 1d']);
             const unknown = harness({ aws: fakeAws() });
             assert.strictEqual(await run(["logs", "orders"], unknown.deps), 2);
-            assert.deepStrictEqual(unknown.err, ["berth: service \"orders\" not found in stack dev; services: api, users"]);
+            assert.deepStrictEqual(unknown.err, ['berth: service "orders" not found in stack dev; services: api, users']);
         });
     });
 
     describe("exec", () => {
         const TASK = "arn:aws:ecs:eu-west-1:111122223333:task/berth-dev-cluster-1a2b3c4/5f6e7d8c9b0a";
         const ecs = (calls: unknown[], over: Record<string, unknown> = {}) => ({
-            listTasks: async (input: unknown) => { calls.push(["listTasks", input]); return { taskArns: [TASK] } as never; },
-            describeTasks: async () => ({ tasks: [{ taskArn: TASK, enableExecuteCommand: true, containers: [{ name: "otel-collector", runtimeId: "x-1" }, { name: "users", runtimeId: "5f6e7d8c9b0a-123456" }], ...over }] }) as never,
+            listTasks: async (input: unknown) => {
+                calls.push(["listTasks", input]);
+                return { taskArns: [TASK] } as never;
+            },
+            describeTasks: async () =>
+                ({
+                    tasks: [
+                        {
+                            taskArn: TASK,
+                            enableExecuteCommand: true,
+                            containers: [
+                                { name: "otel-collector", runtimeId: "x-1" },
+                                { name: "users", runtimeId: "5f6e7d8c9b0a-123456" },
+                            ],
+                            ...over,
+                        },
+                    ],
+                }) as never,
             executeCommand: async (input: unknown) => {
                 calls.push(["executeCommand", input]);
-                return { clusterArn: "arn:aws:ecs:eu-west-1:111122223333:cluster/berth-dev-cluster-1a2b3c4", session: { sessionId: "ecs-execute-command-0abc", streamUrl: "wss://ssmmessages.eu-west-1.amazonaws.com/v1/data-channel/ecs-execute-command-0abc", tokenValue: "token" } } as never;
+                return {
+                    clusterArn: "arn:aws:ecs:eu-west-1:111122223333:cluster/berth-dev-cluster-1a2b3c4",
+                    session: {
+                        sessionId: "ecs-execute-command-0abc",
+                        streamUrl: "wss://ssmmessages.eu-west-1.amazonaws.com/v1/data-channel/ecs-execute-command-0abc",
+                        tokenValue: "token",
+                    },
+                } as never;
             },
             endpoint: async () => "https://ecs.eu-west-1.amazonaws.com",
         });
@@ -453,21 +647,36 @@ describe("berth command line", () => {
             const h = harness({
                 aws: fakeAws({ ecs: ecs(calls) }),
                 stack: fakeStack({ config: async () => ({ ...CONFIG, "aws:profile": "team" }) }),
-                deps: { which: (c) => c === "session-manager-plugin" ? "/usr/local/bin/session-manager-plugin" : undefined, run: async (c, a) => { runs.push([c, a]); return 0; } },
+                deps: {
+                    which: (c) => (c === "session-manager-plugin" ? "/usr/local/bin/session-manager-plugin" : undefined),
+                    run: async (c, a) => {
+                        runs.push([c, a]);
+                        return 0;
+                    },
+                },
             });
             assert.strictEqual(await run(["exec", "users", "ls", "-la", "/app"], h.deps), 0);
             assert.deepStrictEqual(calls, [
                 ["listTasks", { cluster: "berth-dev-cluster-1a2b3c4", serviceName: "users-service-1234567", desiredStatus: "RUNNING" }],
                 ["executeCommand", { cluster: "berth-dev-cluster-1a2b3c4", task: TASK, container: "users", interactive: true, command: "ls -la /app" }],
             ]);
-            assert.deepStrictEqual(runs, [["/usr/local/bin/session-manager-plugin", [
-                JSON.stringify({ sessionId: "ecs-execute-command-0abc", streamUrl: "wss://ssmmessages.eu-west-1.amazonaws.com/v1/data-channel/ecs-execute-command-0abc", tokenValue: "token" }),
-                "eu-west-1",
-                "StartSession",
-                "team",
-                "{\"Target\":\"ecs:berth-dev-cluster-1a2b3c4_5f6e7d8c9b0a_5f6e7d8c9b0a-123456\"}",
-                "https://ecs.eu-west-1.amazonaws.com",
-            ]]]);
+            assert.deepStrictEqual(runs, [
+                [
+                    "/usr/local/bin/session-manager-plugin",
+                    [
+                        JSON.stringify({
+                            sessionId: "ecs-execute-command-0abc",
+                            streamUrl: "wss://ssmmessages.eu-west-1.amazonaws.com/v1/data-channel/ecs-execute-command-0abc",
+                            tokenValue: "token",
+                        }),
+                        "eu-west-1",
+                        "StartSession",
+                        "team",
+                        '{"Target":"ecs:berth-dev-cluster-1a2b3c4_5f6e7d8c9b0a_5f6e7d8c9b0a-123456"}',
+                        "https://ecs.eu-west-1.amazonaws.com",
+                    ],
+                ],
+            ]);
         });
 
         it("opens a shell when no command is given, with berth's options before the service", async () => {
@@ -488,8 +697,10 @@ describe("berth command line", () => {
         it("says the Session Manager plugin is missing, with where to get it, before calling AWS", async () => {
             const h = harness({ aws: fakeAws() });
             assert.strictEqual(await run(["exec", "users"], h.deps), 2);
-            assert.deepStrictEqual(h.err, ["berth: the Session Manager plugin (session-manager-plugin) is not on PATH; berth exec needs it to open a session in the task. " +
-                "Install it: https://docs.aws.amazon.com/systems-manager/latest/userguide/session-manager-working-with-install-plugin.html"]);
+            assert.deepStrictEqual(h.err, [
+                "berth: the Session Manager plugin (session-manager-plugin) is not on PATH; berth exec needs it to open a session in the task. " +
+                    "Install it: https://docs.aws.amazon.com/systems-manager/latest/userguide/session-manager-working-with-install-plugin.html",
+            ]);
         });
 
         it("says when ECS Exec is off for the task", async () => {
@@ -506,7 +717,10 @@ describe("berth command line", () => {
         let deadUrl: string;
 
         before(async () => {
-            server = http.createServer((req, res) => { res.statusCode = req.url === "/health" ? 200 : 404; res.end("{}"); });
+            server = http.createServer((req, res) => {
+                res.statusCode = req.url === "/health" ? 200 : 404;
+                res.end("{}");
+            });
             await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
             healthyUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
             // A port nothing listens on: bound, then closed.
@@ -523,13 +737,21 @@ describe("berth command line", () => {
 
         function writeRun(services: Array<{ name: string; index?: number; url: string }>, pid = process.pid) {
             fs.mkdirSync(path.join(dir, ".berth"), { recursive: true });
-            fs.writeFileSync(path.join(dir, LOCAL_RUN_FILE), JSON.stringify({
-                pid, url: services[0].url, services: services.map((s) => ({ index: 0, healthPath: "/health", ...s })),
-            }));
+            fs.writeFileSync(
+                path.join(dir, LOCAL_RUN_FILE),
+                JSON.stringify({
+                    pid,
+                    url: services[0].url,
+                    services: services.map((s) => ({ index: 0, healthPath: "/health", ...s })),
+                }),
+            );
         }
 
         it("status --local asks each service's health endpoint and exits 1 when one does not answer", async () => {
-            writeRun([{ name: "api", url: healthyUrl }, { name: "users", url: deadUrl }]);
+            writeRun([
+                { name: "api", url: healthyUrl },
+                { name: "users", url: deadUrl },
+            ]);
             const h = harness({ deps: { cwd: dir, fetch } });
             assert.strictEqual(await run(["status", "--local"], h.deps), 1);
             assert.match(h.out[0], new RegExp(`^Local run \\(npm start, pid ${process.pid}\\), gateway ${healthyUrl}$`));
@@ -540,9 +762,14 @@ describe("berth command line", () => {
 
         it("status falls back to the local run when there is no stack, and says so", async () => {
             writeRun([{ name: "api", url: healthyUrl }]);
-            const h = harness({ stack: new NoStackError("no stack selected; pass --stack <name> or run `pulumi stack select <name>`"), deps: { cwd: dir, fetch } });
+            const h = harness({
+                stack: new NoStackError("no stack selected; pass --stack <name> or run `pulumi stack select <name>`"),
+                deps: { cwd: dir, fetch },
+            });
             assert.strictEqual(await run(["status"], h.deps), 0);
-            assert.deepStrictEqual(h.err, ["berth: no stack selected; pass --stack <name> or run `pulumi stack select <name>`; showing the local run (npm start)"]);
+            assert.deepStrictEqual(h.err, [
+                "berth: no stack selected; pass --stack <name> or run `pulumi stack select <name>`; showing the local run (npm start)",
+            ]);
             assert.match(h.out[1], /api .* healthy \(HTTP 200\)/);
         });
 
@@ -558,7 +785,10 @@ describe("berth command line", () => {
         });
 
         it("logs --local prints the service's lines from npm start's log file, since --since, filtered", async () => {
-            writeRun([{ name: "api", url: healthyUrl }, { name: "users", url: deadUrl }]);
+            writeRun([
+                { name: "api", url: healthyUrl },
+                { name: "users", url: deadUrl },
+            ]);
             let t = Date.parse("2026-12-03T11:40:00Z");
             const writer = localLogWriter(path.join(dir, LOCAL_LOG_FILE), 1024 * 1024, () => t);
             writer.write("users", JSON.stringify({ level: 30, msg: "too old" }));
@@ -571,7 +801,7 @@ describe("berth command line", () => {
             const h = harness({ deps: { cwd: dir } });
             assert.strictEqual(await run(["logs", "users", "--local", "--since", "10m", "--filter", "e"], h.deps), 0);
             assert.deepStrictEqual(h.out, [
-                "2026-12-03T11:55:00.000Z users    INFO  request completed {\"reqId\":\"r-9\"}",
+                '2026-12-03T11:55:00.000Z users    INFO  request completed {"reqId":"r-9"}',
                 "2026-12-03T11:55:00.000Z users.1  -     plain line from the second instance",
                 "2026-12-03T11:55:00.000Z users    INFO  health check",
             ]);
@@ -586,7 +816,11 @@ describe("berth command line", () => {
             writer.close();
             assert.ok(fs.statSync(file).size <= 200);
             assert.ok(fs.statSync(`${file}.1`).size <= 200);
-            const last = fs.readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l).line);
+            const last = fs
+                .readFileSync(file, "utf8")
+                .trim()
+                .split("\n")
+                .map((l) => JSON.parse(l).line);
             assert.strictEqual(last[last.length - 1], `line 9 ${"x".repeat(20)}`);
         });
     });
@@ -623,7 +857,10 @@ describe("berth command line", () => {
                 assert.strictEqual(await run(["logs", "users", "--local"], h.deps), 0);
                 lines = h.out;
             }
-            assert.ok(lines.some((l) => /^\d{4}-\d\d-\d\dT[\d:.]+Z users +[A-Z]+ +.*\/users/.test(l)), lines.join("\n"));
+            assert.ok(
+                lines.some((l) => /^\d{4}-\d\d-\d\dT[\d:.]+Z users +[A-Z]+ +.*\/users/.test(l)),
+                lines.join("\n"),
+            );
         });
     });
 });

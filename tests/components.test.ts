@@ -26,7 +26,6 @@ async function mocked(): Promise<Harness> {
     return h;
 }
 
-
 describe("components", () => {
     describe("Network", () => {
         it("defaults to one NAT gateway shared by every AZ", async () => {
@@ -37,11 +36,21 @@ describe("components", () => {
             assert.strictEqual(h.ofType(T.nat).length, 1);
             assert.strictEqual(h.ofType(T.eip).length, 1);
             const privateRoutes = h.ofType(T.route).filter((r) => r.name.startsWith("net-private-default-"));
-            assert.deepStrictEqual(privateRoutes.map((r) => r.inputs.natGatewayId), ["net-nat-0-id", "net-nat-0-id", "net-nat-0-id"]);
-            assert.deepStrictEqual(h.ofType(T.subnet).map((s) => [s.name, s.inputs.cidrBlock, s.inputs.availabilityZone]), [
-                ["net-public-0", "10.1.0.0/19", "a"], ["net-public-1", "10.1.32.0/19", "b"], ["net-public-2", "10.1.64.0/19", "c"],
-                ["net-private-0", "10.1.96.0/19", "a"], ["net-private-1", "10.1.128.0/19", "b"], ["net-private-2", "10.1.160.0/19", "c"],
-            ]);
+            assert.deepStrictEqual(
+                privateRoutes.map((r) => r.inputs.natGatewayId),
+                ["net-nat-0-id", "net-nat-0-id", "net-nat-0-id"],
+            );
+            assert.deepStrictEqual(
+                h.ofType(T.subnet).map((s) => [s.name, s.inputs.cidrBlock, s.inputs.availabilityZone]),
+                [
+                    ["net-public-0", "10.1.0.0/19", "a"],
+                    ["net-public-1", "10.1.32.0/19", "b"],
+                    ["net-public-2", "10.1.64.0/19", "c"],
+                    ["net-private-0", "10.1.96.0/19", "a"],
+                    ["net-private-1", "10.1.128.0/19", "b"],
+                    ["net-private-2", "10.1.160.0/19", "c"],
+                ],
+            );
         });
 
         it("gives each AZ its own NAT gateway with perAz", async () => {
@@ -49,9 +58,15 @@ describe("components", () => {
             new Network("net", { region: "us-east-1", cidrBlock: "10.1.0.0/16", availabilityZones: ["a", "b"], nat: "perAz" });
             await h.settle();
             const nats = h.ofType(T.nat);
-            assert.deepStrictEqual(nats.map((n) => n.inputs.subnetId), ["net-public-0-id", "net-public-1-id"]);
+            assert.deepStrictEqual(
+                nats.map((n) => n.inputs.subnetId),
+                ["net-public-0-id", "net-public-1-id"],
+            );
             const privateRoutes = h.ofType(T.route).filter((r) => r.name.startsWith("net-private-default-"));
-            assert.deepStrictEqual(privateRoutes.map((r) => r.inputs.natGatewayId), ["net-nat-0-id", "net-nat-1-id"]);
+            assert.deepStrictEqual(
+                privateRoutes.map((r) => r.inputs.natGatewayId),
+                ["net-nat-0-id", "net-nat-1-id"],
+            );
         });
 
         it("exposes the routes that the ALB and the tasks must wait for", async () => {
@@ -61,10 +76,18 @@ describe("components", () => {
             await h.settle();
             const alb = h.one(T.alb, "lb-alb");
             for (const name of ["net-igw", "net-public-default", "net-public-rta-0", "net-public-rta-1"]) {
-                assert.ok(alb.dependsOn.some((d) => d.endsWith(`::${name}`)), `the ALB does not wait for ${name}: ${alb.dependsOn}`);
+                assert.ok(
+                    alb.dependsOn.some((d) => d.endsWith(`::${name}`)),
+                    `the ALB does not wait for ${name}: ${alb.dependsOn}`,
+                );
             }
             const privateNames = await Promise.all(network.privateRoutes.map((r) => new Promise<string>((resolve) => r.urn.apply(resolve))));
-            assert.deepStrictEqual(privateNames.map((u) => u.split("::").pop()).sort(), ["net-private-default-0", "net-private-default-1", "net-private-rta-0", "net-private-rta-1"]);
+            assert.deepStrictEqual(privateNames.map((u) => u.split("::").pop()).sort(), [
+                "net-private-default-0",
+                "net-private-default-1",
+                "net-private-rta-0",
+                "net-private-rta-1",
+            ]);
         });
 
         it("routes every private subnet's S3 traffic to a gateway endpoint in the region", async () => {
@@ -77,14 +100,27 @@ describe("components", () => {
             assert.strictEqual(endpoint.inputs.vpcId, "net-vpc-id");
             const associated = h.ofType(T.endpointAssociation);
             assert.ok(associated.every((a) => a.inputs.vpcEndpointId === "net-s3-id"));
-            const privateTables = h.ofType(T.routeTable).filter((t) => t.name.startsWith("net-private-rt-")).map((t) => `${t.name}-id`);
+            const privateTables = h
+                .ofType(T.routeTable)
+                .filter((t) => t.name.startsWith("net-private-rt-"))
+                .map((t) => `${t.name}-id`);
             assert.strictEqual(privateTables.length, 3);
-            assert.deepStrictEqual(associated.map((a) => a.inputs.routeTableId).sort(), privateTables.sort(), "S3 must be routed from exactly the private route tables");
+            assert.deepStrictEqual(
+                associated.map((a) => a.inputs.routeTableId).sort(),
+                privateTables.sort(),
+                "S3 must be routed from exactly the private route tables",
+            );
         });
 
         it("does NAT with one instance when asked: VPC range in, IMDSv2, no source/destination check, current Amazon Linux", async () => {
             const h = await mocked();
-            const network = new Network("net", { region: "us-east-1", cidrBlock: "10.1.0.0/16", availabilityZones: ["a", "b"], nat: "instance", natInstanceType: "t4g.micro" });
+            const network = new Network("net", {
+                region: "us-east-1",
+                cidrBlock: "10.1.0.0/16",
+                availabilityZones: ["a", "b"],
+                nat: "instance",
+                natInstanceType: "t4g.micro",
+            });
             assert.strictEqual(network.natGatewayCount, 0);
             await h.settle();
             assert.deepStrictEqual(h.ofType(T.nat), []);
@@ -101,14 +137,21 @@ describe("components", () => {
             assert.match(instance.inputs.userData, /-j MASQUERADE/);
             assert.ok(h.waitsFor(instance, h.one(T.igw, "net-igw")));
             // Its user data installs packages over the Internet at launch: the public subnet's route must exist by then.
-            for (const [type, name] of [[T.route, "net-public-default"], [T.association, "net-public-rta-0"]]) {
+            for (const [type, name] of [
+                [T.route, "net-public-default"],
+                [T.association, "net-public-rta-0"],
+            ]) {
                 assert.ok(h.waitsFor(instance, h.one(type, name)), `the NAT instance starts before ${name}`);
             }
 
             const sg = h.one(T.sg, "net-nat-sg");
             assert.deepStrictEqual(instance.inputs.vpcSecurityGroupIds, [`${sg.name}-id`]);
             const ingress = h.ofType(T.ingress).filter((r) => r.inputs.securityGroupId === `${sg.name}-id`);
-            assert.deepStrictEqual(ingress.map((r) => r.inputs.cidrIpv4), ["10.1.0.0/16"], "the NAT instance answers only the VPC");
+            assert.deepStrictEqual(
+                ingress.map((r) => r.inputs.cidrIpv4),
+                ["10.1.0.0/16"],
+                "the NAT instance answers only the VPC",
+            );
 
             const privateRoutes = h.ofType(T.route).filter((r) => r.name.startsWith("net-private-default-"));
             assert.strictEqual(privateRoutes.length, 2);
@@ -151,23 +194,39 @@ describe("components", () => {
 
         it("adds isolated subnets in a secondary range with a route table of their own, after the range is associated", async () => {
             const h = await mocked();
-            const network = new Network("net", { region: "us-east-1", cidrBlock: "10.1.0.0/16", availabilityZones: ["a", "b"], isolatedCidrBlock: "10.2.0.0/24" });
+            const network = new Network("net", {
+                region: "us-east-1",
+                cidrBlock: "10.1.0.0/16",
+                availabilityZones: ["a", "b"],
+                isolatedCidrBlock: "10.2.0.0/24",
+            });
             assert.strictEqual(network.isolatedSubnetIds.length, 2);
             await h.settle();
             const association = h.one("aws:ec2/vpcIpv4CidrBlockAssociation:VpcIpv4CidrBlockAssociation", "net-isolated-cidr");
             assert.deepStrictEqual([association.inputs.vpcId, association.inputs.cidrBlock], ["net-vpc-id", "10.2.0.0/24"]);
             const isolated = h.ofType(T.subnet).filter((s) => s.name.startsWith("net-isolated-"));
-            assert.deepStrictEqual(isolated.map((s) => [s.name, s.inputs.cidrBlock, s.inputs.availabilityZone, s.inputs.tags["berth:subnet"]]), [
-                ["net-isolated-0", "10.2.0.0/25", "a", "isolated"], ["net-isolated-1", "10.2.0.128/25", "b", "isolated"],
-            ]);
+            assert.deepStrictEqual(
+                isolated.map((s) => [s.name, s.inputs.cidrBlock, s.inputs.availabilityZone, s.inputs.tags["berth:subnet"]]),
+                [
+                    ["net-isolated-0", "10.2.0.0/25", "a", "isolated"],
+                    ["net-isolated-1", "10.2.0.128/25", "b", "isolated"],
+                ],
+            );
             for (const subnet of isolated) {
                 assert.ok(h.waitsFor(subnet, association), `${subnet.name} is created before its range exists`);
             }
             const tables = h.ofType(T.association).filter((a) => a.name.startsWith("net-isolated-rta-"));
-            assert.deepStrictEqual(tables.map((a) => [a.inputs.subnetId, a.inputs.routeTableId]), [
-                ["net-isolated-0-id", "net-isolated-rt-id"], ["net-isolated-1-id", "net-isolated-rt-id"],
-            ]);
-            assert.deepStrictEqual(h.ofType(T.route).filter((r) => r.inputs.routeTableId === "net-isolated-rt-id"), []);
+            assert.deepStrictEqual(
+                tables.map((a) => [a.inputs.subnetId, a.inputs.routeTableId]),
+                [
+                    ["net-isolated-0-id", "net-isolated-rt-id"],
+                    ["net-isolated-1-id", "net-isolated-rt-id"],
+                ],
+            );
+            assert.deepStrictEqual(
+                h.ofType(T.route).filter((r) => r.inputs.routeTableId === "net-isolated-rt-id"),
+                [],
+            );
         });
 
         it("carves isolated subnets from the VPC's free blocks without a secondary range, and adds none unless asked", async () => {
@@ -176,26 +235,47 @@ describe("components", () => {
             new Network("bare", { region: "us-east-1", cidrBlock: "10.9.0.0/16", availabilityZones: ["a", "b"] });
             await h.settle();
             assert.deepStrictEqual(h.ofType("aws:ec2/vpcIpv4CidrBlockAssociation:VpcIpv4CidrBlockAssociation"), []);
-            assert.deepStrictEqual(h.ofType(T.subnet).filter((s) => s.name.startsWith("net-isolated-")).map((s) => s.inputs.cidrBlock),
-                ["10.1.255.0/26", "10.1.255.64/26", "10.1.255.128/26"]);
-            assert.deepStrictEqual(h.resources.filter((r) => r.name.startsWith("bare-isolated")), []);
+            assert.deepStrictEqual(
+                h
+                    .ofType(T.subnet)
+                    .filter((s) => s.name.startsWith("net-isolated-"))
+                    .map((s) => s.inputs.cidrBlock),
+                ["10.1.255.0/26", "10.1.255.64/26", "10.1.255.128/26"],
+            );
+            assert.deepStrictEqual(
+                h.resources.filter((r) => r.name.startsWith("bare-isolated")),
+                [],
+            );
         });
 
         it("refuses an isolated range that overlaps a subnet, straddles the VPC or is too small", async () => {
             await mocked();
             const zones = ["a", "b"];
-            assert.throws(() => new Network("a", { region: "us-east-1", cidrBlock: "10.0.0.0/16", availabilityZones: zones, isolatedCidrBlock: "10.0.192.0/24" }),
-                /Network "a": "isolatedCidrBlock" "10\.0\.192\.0\/24" overlaps the subnet 10\.0\.192\.0\/18/);
-            assert.throws(() => new Network("b", { region: "us-east-1", cidrBlock: "10.0.0.0/16", availabilityZones: ["a", "b", "c"], isolatedCidrBlock: "10.0.0.0/15" }),
-                /overlaps the subnet 10\.0\.0\.0\/19/);
-            assert.throws(() => new Network("c", { region: "us-east-1", cidrBlock: "10.0.0.0/16", availabilityZones: ["a", "b", "c"], isolatedCidrBlock: "10.0.224.0/28" }),
-                /"isolatedCidrBlock" "10\.0\.224\.0\/28": 10\.0\.224\.0\/28 is too small for 3 subnets/);
+            assert.throws(
+                () => new Network("a", { region: "us-east-1", cidrBlock: "10.0.0.0/16", availabilityZones: zones, isolatedCidrBlock: "10.0.192.0/24" }),
+                /Network "a": "isolatedCidrBlock" "10\.0\.192\.0\/24" overlaps the subnet 10\.0\.192\.0\/18/,
+            );
+            assert.throws(
+                () => new Network("b", { region: "us-east-1", cidrBlock: "10.0.0.0/16", availabilityZones: ["a", "b", "c"], isolatedCidrBlock: "10.0.0.0/15" }),
+                /overlaps the subnet 10\.0\.0\.0\/19/,
+            );
+            assert.throws(
+                () =>
+                    new Network("c", { region: "us-east-1", cidrBlock: "10.0.0.0/16", availabilityZones: ["a", "b", "c"], isolatedCidrBlock: "10.0.224.0/28" }),
+                /"isolatedCidrBlock" "10\.0\.224\.0\/28": 10\.0\.224\.0\/28 is too small for 3 subnets/,
+            );
         });
 
         it("refuses one AZ and a bad CIDR", async () => {
             await mocked();
-            assert.throws(() => new Network("a", { region: "us-east-1", cidrBlock: "10.0.0.0/16", availabilityZones: ["a"] }), /Network "a": "availabilityZones" must list at least 2 zones, got 1/);
-            assert.throws(() => new Network("b", { region: "us-east-1", cidrBlock: "10.0.0.0/33", availabilityZones: ["a", "b"] }), /Network "b": "cidrBlock" "10.0.0.0\/33": it is not an IPv4 CIDR block/);
+            assert.throws(
+                () => new Network("a", { region: "us-east-1", cidrBlock: "10.0.0.0/16", availabilityZones: ["a"] }),
+                /Network "a": "availabilityZones" must list at least 2 zones, got 1/,
+            );
+            assert.throws(
+                () => new Network("b", { region: "us-east-1", cidrBlock: "10.0.0.0/33", availabilityZones: ["a", "b"] }),
+                /Network "b": "cidrBlock" "10.0.0.0\/33": it is not an IPv4 CIDR block/,
+            );
         });
     });
 
@@ -226,9 +306,15 @@ describe("components", () => {
             const lb = new LoadBalancer("lb", { vpcId: "vpc-1", subnetIds: ["s1", "s2"] });
             assert.strictEqual(lb.scheme, "http");
             await h.settle();
-            assert.deepStrictEqual(h.ofType(T.listener).map((l) => [l.name, l.inputs.port]), [["lb-http", 80]]);
+            assert.deepStrictEqual(
+                h.ofType(T.listener).map((l) => [l.name, l.inputs.port]),
+                [["lb-http", 80]],
+            );
             assert.strictEqual(h.one(T.alb, "lb-alb").inputs.enableDeletionProtection, false);
-            assert.deepStrictEqual(h.ofType(T.ingress).map((r) => r.inputs.fromPort), [80]);
+            assert.deepStrictEqual(
+                h.ofType(T.ingress).map((r) => r.inputs.fromPort),
+                [80],
+            );
             assert.deepStrictEqual(h.ofType(T.egress), [], "egress comes from the services");
         });
 
@@ -241,7 +327,14 @@ describe("components", () => {
     describe("ServiceImage", () => {
         it("builds for the platform and keeps the configured number of images", async () => {
             const h = await mocked();
-            const image = new ServiceImage("svc", { context: ".", dockerfile: "services/svc/Dockerfile", platform: "linux/arm64", keepImages: 3, forceDelete: true, source: SOURCE });
+            const image = new ServiceImage("svc", {
+                context: ".",
+                dockerfile: "services/svc/Dockerfile",
+                platform: "linux/arm64",
+                keepImages: 3,
+                forceDelete: true,
+                source: SOURCE,
+            });
             await h.settle();
             const built = h.one(T.image, "svc-image");
             assert.deepStrictEqual(built.inputs.platforms, ["linux/arm64"]);
@@ -249,12 +342,21 @@ describe("components", () => {
             assert.strictEqual(built.inputs.buildOnPreview, false, "the provider's default builds every image in every preview");
             const cache = `${h.one(T.repository, "svc-repo").name}`;
             assert.match(built.inputs.cacheFrom[0].registry.ref, new RegExp(`/${cache}-[0-9a-f]{7}:buildcache$`));
-            assert.deepStrictEqual({ ...built.inputs.cacheTo[0].registry, ref: undefined }, { ref: undefined, imageManifest: true, ociMediaTypes: true, mode: "max" });
+            assert.deepStrictEqual(
+                { ...built.inputs.cacheTo[0].registry, ref: undefined },
+                { ref: undefined, imageManifest: true, ociMediaTypes: true, mode: "max" },
+            );
             assert.strictEqual(built.inputs.registries[0].username, "AWS");
             assert.strictEqual(built.inputs.registries[0].password, "mock-password");
             assert.strictEqual(h.one(T.repository, "svc-repo").inputs.forceDelete, true);
             const rules = JSON.parse(h.one(T.lifecycle, "svc-lifecycle").inputs.policy).rules;
-            assert.deepStrictEqual(rules.map((r: any) => [r.rulePriority, r.selection.tagStatus, r.selection.countNumber]), [[1, "tagged", 1], [2, "any", 3]]);
+            assert.deepStrictEqual(
+                rules.map((r: any) => [r.rulePriority, r.selection.tagStatus, r.selection.countNumber]),
+                [
+                    [1, "tagged", 1],
+                    [2, "any", 3],
+                ],
+            );
             assert.deepStrictEqual(rules[0].selection.tagPrefixList, ["buildcache"]);
             const ref = await new Promise<string>((resolve) => image.imageRef.apply(resolve));
             assert.match(ref, /^123456789012\.dkr\.ecr\.us-east-1\.amazonaws\.com\/svc-repo-[0-9a-f]{7}@sha256:[0-9a-f]{64}$/);
@@ -264,7 +366,11 @@ describe("components", () => {
             const h = await mocked();
             const clean = new ServiceImage("a", { context: ".", dockerfile: "services/a/Dockerfile", source: SOURCE });
             const dirty = new ServiceImage("b", { context: ".", dockerfile: "services/a/Dockerfile", source: { ...SOURCE, dirty: true } });
-            const edited = new ServiceImage("c", { context: ".", dockerfile: "services/a/Dockerfile", source: { ...SOURCE, dirty: true, contentHash: "cd".repeat(32) } });
+            const edited = new ServiceImage("c", {
+                context: ".",
+                dockerfile: "services/a/Dockerfile",
+                source: { ...SOURCE, dirty: true, contentHash: "cd".repeat(32) },
+            });
             await h.settle();
             const tags = await Promise.all([clean, dirty, edited].map((i) => promiseOf(i.tag)));
             assert.match(tags[0], /^3f2c1a9d04be-[0-9a-f]{8}$/);
@@ -277,14 +383,23 @@ describe("components", () => {
             assert.strictEqual(repo.imageTagMutability, "IMMUTABLE_WITH_EXCLUSION");
             const cacheTag = /:([^:]+)$/.exec(h.one(T.image, "a-image").inputs.cacheTo[0].registry.ref)![1];
             const wildcard = (f: string) => new RegExp(`^${f.replace(/\*/g, ".*")}$`);
-            assert.ok(repo.imageTagMutabilityExclusionFilters.some((f: any) => wildcard(f.filter).test(cacheTag)), "the cache tag could not move");
+            assert.ok(
+                repo.imageTagMutabilityExclusionFilters.some((f: any) => wildcard(f.filter).test(cacheTag)),
+                "the cache tag could not move",
+            );
             assert.ok(!repo.imageTagMutabilityExclusionFilters.some((f: any) => wildcard(f.filter).test(tags[0])), "image tags stay mutable");
         });
 
         it("refuses to keep fewer images than a rollback needs, and absolute paths", async () => {
             await mocked();
-            assert.throws(() => new ServiceImage("svc", { context: ".", dockerfile: "Dockerfile", keepImages: 2, source: SOURCE }), /"keepImages" must be a whole number of at least 3 \(a rollback needs the previous image\), got 2/);
-            assert.throws(() => new ServiceImage("svc", { context: "/repo", dockerfile: "Dockerfile", source: SOURCE }), /"context" must be relative to the project, got "\/repo"/);
+            assert.throws(
+                () => new ServiceImage("svc", { context: ".", dockerfile: "Dockerfile", keepImages: 2, source: SOURCE }),
+                /"keepImages" must be a whole number of at least 3 \(a rollback needs the previous image\), got 2/,
+            );
+            assert.throws(
+                () => new ServiceImage("svc", { context: "/repo", dockerfile: "Dockerfile", source: SOURCE }),
+                /"context" must be relative to the project, got "\/repo"/,
+            );
         });
     });
 
@@ -305,10 +420,13 @@ describe("components", () => {
             new FargateService("gw", serviceArgs({ family: "gw", calls: [a.asCallee(), b.asCallee()] }));
             await h.settle();
             const ingress = h.ofType(T.ingress);
-            assert.deepStrictEqual(ingress.map((r) => [r.name, r.inputs.securityGroupId, r.inputs.referencedSecurityGroupId, r.inputs.fromPort, r.inputs.toPort]), [
-                ["gw-to-a", "a-sg-id", "gw-sg-id", 9001, 9001],
-                ["gw-to-b", "b-sg-id", "gw-sg-id", 9002, 9002],
-            ]);
+            assert.deepStrictEqual(
+                ingress.map((r) => [r.name, r.inputs.securityGroupId, r.inputs.referencedSecurityGroupId, r.inputs.fromPort, r.inputs.toPort]),
+                [
+                    ["gw-to-a", "a-sg-id", "gw-sg-id", 9001, 9001],
+                    ["gw-to-b", "b-sg-id", "gw-sg-id", 9002, 9002],
+                ],
+            );
             const gw = h.one(T.service, "gw-service");
             for (const dependency of [h.one(CHECK, "a-deployment"), h.one(CHECK, "b-deployment"), ...ingress]) {
                 assert.ok(h.waitsFor(gw, dependency), `gw-service does not wait for ${dependency.name}`);
@@ -356,20 +474,48 @@ describe("components", () => {
         });
 
         const refused: Array<[string, Partial<FargateServiceArgs>, RegExp]> = [
-            ["a size Fargate does not run", { cpu: 256, memory: 4096 }, /cpu 256 with memory 4096 is not a Fargate size; with cpu 256, memory must be one of 512, 1024, 2048/],
+            [
+                "a size Fargate does not run",
+                { cpu: 256, memory: 4096 },
+                /cpu 256 with memory 4096 is not a Fargate size; with cpu 256, memory must be one of 512, 1024, 2048/,
+            ],
             ["a ceiling under the count", { desiredCount: 3, maxCount: 2 }, /"maxCount" 2 is below "desiredCount" 3/],
             ["a relative health path", { healthPath: "health" }, /"healthPath" must start with "\/"/],
             ["no subnets", { subnetIds: [] }, /"subnetIds" is empty/],
-            ["six path patterns", { expose: { kind: "public", listenerArn: "l", loadBalancerSecurityGroupId: "sg", pathPatterns: ["/a", "/b", "/c", "/d", "/e", "/f"], priority: 10 } }, /at most 5/],
-            ["a priority the default route owns", { expose: { kind: "public", listenerArn: "l", loadBalancerSecurityGroupId: "sg", pathPatterns: ["/a"], priority: 50000 } }, /"expose.priority" must be 2-49999 \(the test rule takes the one before\), got 50000/],
-            ["a discovery name that is no DNS label", { expose: { kind: "backend", discoveryName: "My_Service" } }, /"expose.discoveryName" must be a DNS label/],
+            [
+                "six path patterns",
+                {
+                    expose: {
+                        kind: "public",
+                        listenerArn: "l",
+                        loadBalancerSecurityGroupId: "sg",
+                        pathPatterns: ["/a", "/b", "/c", "/d", "/e", "/f"],
+                        priority: 10,
+                    },
+                },
+                /at most 5/,
+            ],
+            [
+                "a priority the default route owns",
+                { expose: { kind: "public", listenerArn: "l", loadBalancerSecurityGroupId: "sg", pathPatterns: ["/a"], priority: 50000 } },
+                /"expose.priority" must be 2-49999 \(the test rule takes the one before\), got 50000/,
+            ],
+            [
+                "a discovery name that is no DNS label",
+                { expose: { kind: "backend", discoveryName: "My_Service" } },
+                /"expose.discoveryName" must be a DNS label/,
+            ],
         ];
         for (const [what, overrides, message] of refused) {
             it(`refuses ${what}`, async () => {
                 const h = await mocked();
                 assert.throws(() => new FargateService("x", serviceArgs(overrides)), message);
                 await h.settle();
-                assert.deepStrictEqual(h.resources.filter((r) => r.custom), [], "a refused service creates nothing");
+                assert.deepStrictEqual(
+                    h.resources.filter((r) => r.custom),
+                    [],
+                    "a refused service creates nothing",
+                );
             });
         }
     });
@@ -377,9 +523,15 @@ describe("components", () => {
     describe("SecretRestart", () => {
         it("is refused without a service to restart", async () => {
             const h = await mocked();
-            assert.throws(() => new SecretRestart("r", { clusterArn: "c", readers: [], logs: { groupName: "/aws/vendedlogs/states/r", retentionDays: 7 } }), /SecretRestart "r": "readers" is empty/);
+            assert.throws(
+                () => new SecretRestart("r", { clusterArn: "c", readers: [], logs: { groupName: "/aws/vendedlogs/states/r", retentionDays: 7 } }),
+                /SecretRestart "r": "readers" is empty/,
+            );
             await h.settle();
-            assert.deepStrictEqual(h.resources.filter((r) => r.custom), []);
+            assert.deepStrictEqual(
+                h.resources.filter((r) => r.custom),
+                [],
+            );
         });
     });
 
@@ -421,8 +573,20 @@ describe("components", () => {
             // The inputs whose change replaces a DB instance (ForceNew in terraform-provider-aws
             // internal/service/rds/instance.go): each one the instance sets must draw a new snapshot suffix,
             // or the replacement would one day be deleted under its predecessor's snapshot name.
-            const forceNew = ["identifier", "engine", "dbName", "username", "storageEncrypted", "kmsKeyId", "availabilityZone",
-                "characterSetName", "ncharCharacterSetName", "timezone", "snapshotIdentifier", "customIamInstanceProfile"];
+            const forceNew = [
+                "identifier",
+                "engine",
+                "dbName",
+                "username",
+                "storageEncrypted",
+                "kmsKeyId",
+                "availabilityZone",
+                "characterSetName",
+                "ncharCharacterSetName",
+                "timezone",
+                "snapshotIdentifier",
+                "customIamInstanceProfile",
+            ];
             const keepers = h.one(T.randomId, "db-snapshot-suffix").inputs.keepers;
             const set = forceNew.filter((k) => instance.inputs[k] !== undefined);
             assert.ok(set.includes("username") && set.includes("dbName"));
@@ -436,7 +600,10 @@ describe("components", () => {
             new Database("db", databaseArgs({ finalSnapshot: false }));
             await h.settle();
             const instance = h.one(T.db, "db-instance");
-            assert.deepStrictEqual([instance.inputs.skipFinalSnapshot, instance.inputs.finalSnapshotIdentifier, instance.inputs.deleteAutomatedBackups], [true, undefined, true]);
+            assert.deepStrictEqual(
+                [instance.inputs.skipFinalSnapshot, instance.inputs.finalSnapshotIdentifier, instance.inputs.deleteAutomatedBackups],
+                [true, undefined, true],
+            );
             assert.deepStrictEqual(h.ofType(T.randomId), []);
         });
 
@@ -474,7 +641,11 @@ describe("components", () => {
                 const h = await mocked();
                 assert.throws(() => new Database("db", databaseArgs(overrides)), message);
                 await h.settle();
-                assert.deepStrictEqual(h.resources.filter((r) => r.custom), [], "a refused database creates nothing");
+                assert.deepStrictEqual(
+                    h.resources.filter((r) => r.custom),
+                    [],
+                    "a refused database creates nothing",
+                );
             });
         }
 

@@ -64,17 +64,27 @@ describe("container images", function () {
             if (process.env.CI) {
                 throw new Error(`CI must run the container test, but no Docker engine answers: ${info.stderr.trim()}`);
             }
-            console.log("    (skipped: no Docker engine answers `docker info`; start one, e.g. `sudo bash scripts/docker/engine.sh`, to run the container test)");
+            console.log(
+                "    (skipped: no Docker engine answers `docker info`; start one, e.g. `sudo bash scripts/docker/engine.sh`, to run the container test)",
+            );
             this.skip();
         }
         const base = process.env.BERTH_BASE_IMAGE ?? ((await docker(["image", "inspect", STAND_IN])).code === 0 ? STAND_IN : undefined);
         for (const s of catalog) {
-            await mustDocker([
-                "build", "--network=host", "-q",
-                "-f", s.build.dockerfile,
-                ...(base ? ["--build-arg", `BASE_IMAGE=${base}`] : []),
-                "-t", image(s), s.build.context,
-            ], 10 * 60_000);
+            await mustDocker(
+                [
+                    "build",
+                    "--network=host",
+                    "-q",
+                    "-f",
+                    s.build.dockerfile,
+                    ...(base ? ["--build-arg", `BASE_IMAGE=${base}`] : []),
+                    "-t",
+                    image(s),
+                    s.build.context,
+                ],
+                10 * 60_000,
+            );
         }
         for (const s of catalog) {
             ports.set(s.name, await freePort());
@@ -83,11 +93,15 @@ describe("container images", function () {
         database = await anyTestDatabase();
         const db = new URL(database.url);
         const connection = {
-            host: db.hostname, port: db.port || "5432", name: db.pathname.slice(1),
-            user: decodeURIComponent(db.username), password: decodeURIComponent(db.password),
+            host: db.hostname,
+            port: db.port || "5432",
+            name: db.pathname.slice(1),
+            user: decodeURIComponent(db.username),
+            password: decodeURIComponent(db.password),
         };
         broker = await startBroker(catalog);
-        const messaging = (s: CatalogService) => messagingEnvironment<string>(s, { topic: (t) => broker!.topicUrl(t), queue: (w) => broker!.queueUrl(w) }, JSON.stringify);
+        const messaging = (s: CatalogService) =>
+            messagingEnvironment<string>(s, { topic: (t) => broker!.topicUrl(t), queue: (w) => broker!.queueUrl(w) }, JSON.stringify);
         // Callees first, as `pulumi up` deploys them.
         for (const s of deployOrder(catalog)) {
             const env = {
@@ -97,7 +111,12 @@ describe("container images", function () {
                 HOST: "127.0.0.1",
             };
             await mustDocker([
-                "run", "-d", "--network=host", "--read-only", "--name", container(s),
+                "run",
+                "-d",
+                "--network=host",
+                "--read-only",
+                "--name",
+                container(s),
                 ...Object.entries(env).flatMap(([k, v]) => ["-e", `${k}=${v}`]),
                 image(s),
             ]);
@@ -120,27 +139,31 @@ describe("container images", function () {
         for (const p of ["/users", "/products"]) {
             const res = await fetch(`${gatewayUrl}${p}`);
             assert.strictEqual(res.status, 200);
-            const body = await res.json() as unknown[];
+            const body = (await res.json()) as unknown[];
             assert.ok(Array.isArray(body) && body.length > 0);
         }
         const one = await fetch(`${gatewayUrl}/users/1`, { headers: { "x-request-id": "container-1" } });
         assert.strictEqual(one.headers.get("x-request-id"), "container-1");
-        assert.strictEqual((await one.json() as { id: number }).id, 1);
+        assert.strictEqual(((await one.json()) as { id: number }).id, 1);
         const product = { sku: "BOX-01", name: "Built in a container", priceCents: 1, currency: "EUR", stock: 1 };
         const post = () => fetch(`${gatewayUrl}/products`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(product) });
         assert.strictEqual((await post()).status, 201, "the products container writes to its database");
         assert.strictEqual((await post()).status, 409);
         const missing = await fetch(`${gatewayUrl}/nowhere`);
         assert.strictEqual(missing.status, 404);
-        assert.strictEqual((await missing.json() as { error: { code: string } }).error.code, "not_found");
+        assert.strictEqual(((await missing.json()) as { error: { code: string } }).error.code, "not_found");
     });
 
     it("delivers the products container's events to the worker's container", async () => {
         const worker = catalog.find((s) => s.kind === "worker")!;
         const product = { sku: "BOX-EVT-01", name: "An event from a container", priceCents: 1, currency: "EUR", stock: 1 };
-        const created = await fetch(`${gatewayUrl}/products`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(product) });
+        const created = await fetch(`${gatewayUrl}/products`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify(product),
+        });
         assert.strictEqual(created.status, 201);
-        const { id } = await created.json() as { id: number };
+        const { id } = (await created.json()) as { id: number };
         const deadline = Date.now() + 30_000;
         let logs = "";
         while (!new RegExp(`"productId":${id}[,}]`).test(logs) && Date.now() < deadline) {
@@ -164,9 +187,14 @@ describe("container images", function () {
             // ECS runs the task as the catalogue's user (the task definition sets it): it must be the image's own.
             assert.strictEqual(await mustDocker(["inspect", "--format", "{{.Config.User}}", image(s)]), s.user);
             assert.strictEqual(await mustDocker(["exec", container(s), "id", "-u"]), s.user.split(":")[0]);
-            const found = await mustDocker(["exec", container(s), "sh", "-c",
+            const found = await mustDocker([
+                "exec",
+                container(s),
+                "sh",
+                "-c",
                 "find /app -name '*.ts' ! -name '*.d.ts' ! -path '*/node_modules/*'; " +
-                "ls -d /app/node_modules/typescript /app/node_modules/ts-node /app/node_modules/mocha /app/node_modules/@pulumi /app/node_modules/@electric-sql 2>/dev/null; true"]);
+                    "ls -d /app/node_modules/typescript /app/node_modules/ts-node /app/node_modules/mocha /app/node_modules/@pulumi /app/node_modules/@electric-sql 2>/dev/null; true",
+            ]);
             assert.strictEqual(found, "", `${s.name} ships sources or dev dependencies:\n${found}`);
             const exposed = await mustDocker(["inspect", "--format", "{{json .Config.ExposedPorts}}", image(s)]);
             assert.match(exposed, s.kind === "worker" ? /^null$/ : /"8080\/tcp"/);
@@ -175,8 +203,20 @@ describe("container images", function () {
 
     it("runs the readiness gate's command within a sidecar's memory limit, as ECS runs it", async () => {
         for (const s of catalog.filter((c) => c.kind === "backend")) {
-            const run = await docker(["run", "--rm", "--network=host", "--read-only", "--user", s.user,
-                "--memory", `${SIDECAR_MEMORY}m`, "--memory-swap", `${SIDECAR_MEMORY}m`, image(s), ...READINESS_GATE_COMMAND]);
+            const run = await docker([
+                "run",
+                "--rm",
+                "--network=host",
+                "--read-only",
+                "--user",
+                s.user,
+                "--memory",
+                `${SIDECAR_MEMORY}m`,
+                "--memory-swap",
+                `${SIDECAR_MEMORY}m`,
+                image(s),
+                ...READINESS_GATE_COMMAND,
+            ]);
             assert.strictEqual(run.code, 0, `${s.name}: ${run.stderr}`);
         }
     });

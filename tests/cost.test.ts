@@ -6,7 +6,19 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { albLcus, alarmMetrics, CostError, costMarkdown, dashboardMetrics, estimateCost, NAT_INSTANCE_ALARMS, targetTrackingAlarms, taskSplit, type CostEstimate, type CostItem } from "../cost/estimate";
+import {
+    albLcus,
+    alarmMetrics,
+    CostError,
+    costMarkdown,
+    dashboardMetrics,
+    estimateCost,
+    NAT_INSTANCE_ALARMS,
+    targetTrackingAlarms,
+    taskSplit,
+    type CostEstimate,
+    type CostItem,
+} from "../cost/estimate";
 import { PRICES } from "../cost/prices";
 import { USAGE_ASSUMPTIONS } from "../cost/usageAssumptions";
 import { loadSettings, type Settings } from "../config";
@@ -32,7 +44,11 @@ describe("the monthly cost estimate", () => {
     for (const stack of shippedStacks()) {
         it(`adds up its lines to the total, each a finite amount with its own id (${stack})`, () => {
             const e = estimate(stack);
-            close(e.total, e.items.reduce((sum, i) => sum + i.monthly, 0), "total");
+            close(
+                e.total,
+                e.items.reduce((sum, i) => sum + i.monthly, 0),
+                "total",
+            );
             assert.strictEqual(new Set(e.items.map((i) => i.id)).size, e.items.length, "an id twice");
             for (const i of e.items) {
                 assert.ok(Number.isFinite(i.monthly) && i.monthly >= 0, `${i.id}: ${i.monthly}`);
@@ -133,9 +149,15 @@ describe("the monthly cost estimate", () => {
         });
 
         it("costs less the larger the Spot share, and more the larger the on-demand base", () => {
-            const at = (spot: number, base = 0) => cost(estimate("prod", {
-                "berth:spotPercent": String(spot), "berth:onDemandBase": String(base), "berth:environment": "test",
-            }), "fargate:api");
+            const at = (spot: number, base = 0) =>
+                cost(
+                    estimate("prod", {
+                        "berth:spotPercent": String(spot),
+                        "berth:onDemandBase": String(base),
+                        "berth:environment": "test",
+                    }),
+                    "fargate:api",
+                );
             const shares = [0, 25, 50, 75, 100].map((p) => at(p));
             for (let i = 1; i < shares.length; i++) {
                 assert.ok(shares[i] < shares[i - 1], `Spot ${i * 25} % costs no less than ${(i - 1) * 25} %: ${shares}`);
@@ -156,7 +178,10 @@ describe("the monthly cost estimate", () => {
 
         it("follows each service's own size and count", () => {
             const base = estimate("dev", { "berth:spotPercent": "0" });
-            const bigger = estimate("dev", { "berth:spotPercent": "0", "berth:services": JSON.stringify({ users: { cpu: 1024, memory: 2048, desiredCount: 2, maxCount: 2 } }) });
+            const bigger = estimate("dev", {
+                "berth:spotPercent": "0",
+                "berth:services": JSON.stringify({ users: { cpu: 1024, memory: 2048, desiredCount: 2, maxCount: 2 } }),
+            });
             const perTask = (cpu: number, gb: number) => (cpu * PRICES.fargate.x86.vcpuHour + gb * PRICES.fargate.x86.gbHour) * 730;
             close(cost(bigger, "fargate:users"), 2 * perTask(1, 2), "users");
             close(cost(base, "fargate:users"), perTask(0.25, 0.5), "users before");
@@ -169,7 +194,11 @@ describe("the monthly cost estimate", () => {
             const none = resolveCatalog(declarations.filter((d) => d.kind !== "worker").map(({ publishes: _publishes, ...rest }) => rest));
             for (const stack of shippedStacks()) {
                 const e = estimate(stack, {}, none);
-                assert.deepStrictEqual(e.items.filter((i) => i.group === "messaging").map((i) => i.id), [], stack);
+                assert.deepStrictEqual(
+                    e.items.filter((i) => i.group === "messaging").map((i) => i.id),
+                    [],
+                    stack,
+                );
                 close(cost(estimate(stack), "kms") - cost(e, "kms"), PRICES.kms.keyMonth, `${stack}: the topics' and queues' key`);
             }
         });
@@ -181,8 +210,9 @@ describe("the monthly cost estimate", () => {
             close(cost(estimate("prod", { "berth:services": JSON.stringify({ "product-events": { desiredCount: 2 } }) }), "sqs"), 3.2628 * 0.4, "sqs");
             // A second worker on the same topic doubles the event requests and adds its polls.
             const two = resolveCatalog([...declarations, { name: "mailer", kind: "worker", subscribes: ["product-changed"] }]);
-            const prod = (services: readonly CatalogService[]) => estimate("prod", { "berth:services": JSON.stringify({ "product-events": { desiredCount: 1 }, mailer: { desiredCount: 1 } }) }, services);
-            close(cost(prod(two), "sqs"), (6_000_000 + 2 * 131_400) / 1e6 * 0.4, "two workers");
+            const prod = (services: readonly CatalogService[]) =>
+                estimate("prod", { "berth:services": JSON.stringify({ "product-events": { desiredCount: 1 }, mailer: { desiredCount: 1 } }) }, services);
+            close(cost(prod(two), "sqs"), ((6_000_000 + 2 * 131_400) / 1e6) * 0.4, "two workers");
         });
 
         it("takes SNS's and SQS's free million off only for a stack alone in its account", () => {
@@ -191,7 +221,7 @@ describe("the monthly cost estimate", () => {
             close(cost(dev, "sns"), 0.05256, "sns");
             assert.strictEqual(cost(dev, "sqs"), 0, "30,000 + 131,400 requests, under the free million");
             const shared = estimateCost(settingsOf("dev"), catalog, { ...USAGE_ASSUMPTIONS.test, aloneInAccount: false });
-            close(cost(shared, "sqs"), 0.16140 * 0.4, "sqs without the free tier");
+            close(cost(shared, "sqs"), 0.1614 * 0.4, "sqs without the free tier");
         });
     });
 
@@ -200,7 +230,10 @@ describe("the monthly cost estimate", () => {
             const none = resolveCatalog(declarations.map(({ database: _database, ...rest }) => rest));
             for (const stack of shippedStacks()) {
                 const e = estimate(stack, {}, none);
-                assert.deepStrictEqual(e.items.filter((i) => i.group === "database" || i.id === "secrets").map((i) => i.id), []);
+                assert.deepStrictEqual(
+                    e.items.filter((i) => i.group === "database" || i.id === "secrets").map((i) => i.id),
+                    [],
+                );
             }
         });
 
@@ -225,42 +258,85 @@ describe("the monthly cost estimate", () => {
 
         it("refuses, naming it, an instance class the price table lacks", () => {
             const settings = settingsOf("dev", { "berth:database": JSON.stringify({ instanceClass: "db.r7g.large" }) });
-            assert.throws(() => estimateCost(settings, catalog), (e: Error) => e instanceof CostError && /db\.r7g\.large/.test(e.message) && /prices\.ts/.test(e.message));
+            assert.throws(
+                () => estimateCost(settings, catalog),
+                (e: Error) => e instanceof CostError && /db\.r7g\.large/.test(e.message) && /prices\.ts/.test(e.message),
+            );
         });
     });
 
     describe("each setting test relaxes", () => {
         // The setting, test's value and prod's, and what prod's value adds.
         const relaxed: Array<[string, Record<string, string>, Record<string, string>, (relaxed: CostEstimate, strict: CostEstimate) => void]> = [
-            ["wafEnabled", { "berth:wafEnabled": "false" }, { "berth:wafEnabled": "true" }, (r, s) => {
-                assert.strictEqual(item(r, "waf"), undefined);
-                assert.ok(cost(s, "waf") >= PRICES.waf.webAclMonth);
-            }],
-            ["flowLogs", { "berth:flowLogs": "false" }, { "berth:flowLogs": "true" }, (r, s) => {
-                assert.strictEqual(item(r, "flow-logs"), undefined);
-                assert.ok(cost(s, "flow-logs") > 0);
-            }],
-            ["containerInsights", { "berth:containerInsights": "false" }, { "berth:containerInsights": "true" }, (r, s) => {
-                assert.strictEqual(item(r, "container-insights"), undefined);
-                assert.ok(cost(s, "container-insights") > 0);
-            }],
-            ["logsKmsKey", { "berth:logsKmsKey": "false" }, { "berth:logsKmsKey": "true" }, (r, s) => {
-                close(cost(s, "kms") - cost(r, "kms"), PRICES.kms.keyMonth, "the logs' key");
-            }],
-            ["accessLogs", { "berth:accessLogs": "false" }, { "berth:accessLogs": "true" }, (r, s) => {
-                assert.strictEqual(item(r, "access-logs"), undefined);
-                assert.ok(cost(s, "access-logs") > 0);
-            }],
-            ["logRetentionDays", { "berth:logRetentionDays": "7" }, { "berth:logRetentionDays": "365" }, (r, s) => {
-                assert.ok(cost(s, "service-logs") > cost(r, "service-logs"));
-                assert.ok(cost(s, "rds-logs") > cost(r, "rds-logs"));
-            }],
-            ["database.multiAz", { "berth:database": JSON.stringify({ multiAz: false }) }, { "berth:database": JSON.stringify({ multiAz: true }) }, (r, s) => {
-                assert.ok(cost(s, "rds-instance") > cost(r, "rds-instance"));
-            }],
-            ["deletionProtection (not money)", { "berth:deletionProtection": "false" }, { "berth:deletionProtection": "true" }, (r, s) => {
-                close(s.total, r.total, "total");
-            }],
+            [
+                "wafEnabled",
+                { "berth:wafEnabled": "false" },
+                { "berth:wafEnabled": "true" },
+                (r, s) => {
+                    assert.strictEqual(item(r, "waf"), undefined);
+                    assert.ok(cost(s, "waf") >= PRICES.waf.webAclMonth);
+                },
+            ],
+            [
+                "flowLogs",
+                { "berth:flowLogs": "false" },
+                { "berth:flowLogs": "true" },
+                (r, s) => {
+                    assert.strictEqual(item(r, "flow-logs"), undefined);
+                    assert.ok(cost(s, "flow-logs") > 0);
+                },
+            ],
+            [
+                "containerInsights",
+                { "berth:containerInsights": "false" },
+                { "berth:containerInsights": "true" },
+                (r, s) => {
+                    assert.strictEqual(item(r, "container-insights"), undefined);
+                    assert.ok(cost(s, "container-insights") > 0);
+                },
+            ],
+            [
+                "logsKmsKey",
+                { "berth:logsKmsKey": "false" },
+                { "berth:logsKmsKey": "true" },
+                (r, s) => {
+                    close(cost(s, "kms") - cost(r, "kms"), PRICES.kms.keyMonth, "the logs' key");
+                },
+            ],
+            [
+                "accessLogs",
+                { "berth:accessLogs": "false" },
+                { "berth:accessLogs": "true" },
+                (r, s) => {
+                    assert.strictEqual(item(r, "access-logs"), undefined);
+                    assert.ok(cost(s, "access-logs") > 0);
+                },
+            ],
+            [
+                "logRetentionDays",
+                { "berth:logRetentionDays": "7" },
+                { "berth:logRetentionDays": "365" },
+                (r, s) => {
+                    assert.ok(cost(s, "service-logs") > cost(r, "service-logs"));
+                    assert.ok(cost(s, "rds-logs") > cost(r, "rds-logs"));
+                },
+            ],
+            [
+                "database.multiAz",
+                { "berth:database": JSON.stringify({ multiAz: false }) },
+                { "berth:database": JSON.stringify({ multiAz: true }) },
+                (r, s) => {
+                    assert.ok(cost(s, "rds-instance") > cost(r, "rds-instance"));
+                },
+            ],
+            [
+                "deletionProtection (not money)",
+                { "berth:deletionProtection": "false" },
+                { "berth:deletionProtection": "true" },
+                (r, s) => {
+                    close(s.total, r.total, "total");
+                },
+            ],
         ];
         for (const [setting, relaxedValue, strictValue, check] of relaxed) {
             it(`${setting}: prod's value adds what it costs, and nothing else moves`, () => {
@@ -269,11 +345,20 @@ describe("the monthly cost estimate", () => {
                 check(r, s);
                 const changed = new Set([...r.items, ...s.items].map((i) => i.id).filter((id) => cost(r, id) !== cost(s, id) || !item(r, id) !== !item(s, id)));
                 const expected: Record<string, string[]> = {
-                    wafEnabled: ["waf"], flowLogs: ["flow-logs"], containerInsights: ["container-insights", "alarms"],
-                    logsKmsKey: ["kms"], accessLogs: ["access-logs"], logRetentionDays: ["service-logs", "rds-logs", "access-logs"],
-                    "database.multiAz": ["rds-instance", "rds-storage"], "deletionProtection (not money)": [],
+                    wafEnabled: ["waf"],
+                    flowLogs: ["flow-logs"],
+                    containerInsights: ["container-insights", "alarms"],
+                    logsKmsKey: ["kms"],
+                    accessLogs: ["access-logs"],
+                    logRetentionDays: ["service-logs", "rds-logs", "access-logs"],
+                    "database.multiAz": ["rds-instance", "rds-storage"],
+                    "deletionProtection (not money)": [],
                 };
-                assert.deepStrictEqual([...changed].filter((id) => !expected[setting].includes(id)), [], "other lines moved");
+                assert.deepStrictEqual(
+                    [...changed].filter((id) => !expected[setting].includes(id)),
+                    [],
+                    "other lines moved",
+                );
             });
         }
     });
@@ -289,7 +374,7 @@ describe("the monthly cost estimate", () => {
         assert.strictEqual(albLcus({ requests: 0, responseKb: 2 }), 0);
         // 25 new connections a second all month is one LCU; 1 GB an hour is one LCU.
         close(albLcus({ requests: 25 * 730 * 3600, responseKb: 0 }), 1, "connections");
-        close(albLcus({ requests: 730 * 1e6 / 500, responseKb: 500 }), 1, "bytes");
+        close(albLcus({ requests: (730 * 1e6) / 500, responseKb: 500 }), 1, "bytes");
     });
 
     it("warns that another region's prices differ", () => {
@@ -312,7 +397,13 @@ describe("the monthly cost estimate", () => {
     });
 
     describe("counts what the program registers", () => {
-        for (const [stack, edge] of shippedStacks().flatMap((stack) => [[stack, "gateway"], [stack, "alb"]] as const)) {
+        for (const [stack, edge] of shippedStacks().flatMap(
+            (stack) =>
+                [
+                    [stack, "gateway"],
+                    [stack, "alb"],
+                ] as const,
+        )) {
             it(`NAT gateways, public addresses, KMS keys, secrets, WAF rules and alarm metrics (${stack}, edge ${edge})`, async () => {
                 const config = { ...stackConfig(stack), "berth:edge": edge };
                 const settings = loadSettings(config, { project: "berth", stack }, catalog);
@@ -321,7 +412,12 @@ describe("the monthly cost estimate", () => {
                 const deployed = deployedCatalog(catalog, edge);
                 const hourly = (price: number) => price * 730;
                 const gateways = h.ofType(T.nat).length;
-                close(cost(e, "nat-gateways"), gateways * hourly(PRICES.vpc.natGatewayHour) + USAGE_ASSUMPTIONS[settings.environment].natGb * PRICES.vpc.natGatewayGb * Math.sign(gateways), "gateways");
+                close(
+                    cost(e, "nat-gateways"),
+                    gateways * hourly(PRICES.vpc.natGatewayHour) +
+                        USAGE_ASSUMPTIONS[settings.environment].natGb * PRICES.vpc.natGatewayGb * Math.sign(gateways),
+                    "gateways",
+                );
                 const natAddresses = h.ofType(T.eip).length + h.ofType(T.instance).filter((i) => i.inputs.associatePublicIpAddress).length;
                 const albZones = h.one(T.alb, "berth-alb").inputs.subnets.length;
                 close(cost(e, "public-ipv4"), (natAddresses + albZones) * hourly(PRICES.vpc.publicIpv4Hour), "addresses");
@@ -330,22 +426,37 @@ describe("the monthly cost estimate", () => {
                 close(cost(e, "secrets"), (h.ofType(T.secret).length + managed) * PRICES.secretsManager.secretMonth, "secrets");
                 const acl = h.ofType(T.wafAcl)[0];
                 if (acl) {
-                    close(cost(e, "waf") - PRICES.waf.webAclMonth - USAGE_ASSUMPTIONS[settings.environment].requests / 1e6 * PRICES.waf.millionRequests,
-                        acl.inputs.rules.length * PRICES.waf.ruleMonth, "WAF rules");
+                    close(
+                        cost(e, "waf") - PRICES.waf.webAclMonth - (USAGE_ASSUMPTIONS[settings.environment].requests / 1e6) * PRICES.waf.millionRequests,
+                        acl.inputs.rules.length * PRICES.waf.ruleMonth,
+                        "WAF rules",
+                    );
                 }
                 const alarms = h.ofType(T.alarm);
                 const natAlarms = alarms.filter((a) => a.inputs.namespace === "AWS/EC2");
-                const recordedMetrics = alarms.filter((a) => !natAlarms.includes(a))
+                const recordedMetrics = alarms
+                    .filter((a) => !natAlarms.includes(a))
                     .reduce((n, a) => n + (a.inputs.metricQueries ? a.inputs.metricQueries.filter((q: any) => q.metric).length : 1), 0);
-                assert.strictEqual(deployed.reduce((n, s) => n + alarmMetrics(s, settings), 0) + jobs.length * JOB_ALARM_METRICS.length, recordedMetrics, "alarm metrics");
+                assert.strictEqual(
+                    deployed.reduce((n, s) => n + alarmMetrics(s, settings), 0) + jobs.length * JOB_ALARM_METRICS.length,
+                    recordedMetrics,
+                    "alarm metrics",
+                );
                 assert.strictEqual(h.ofType(T.repository).length, deployed.length + jobs.length, "repositories");
                 assert.strictEqual(natAlarms.length, settings.natStrategy === "instance" ? NAT_INSTANCE_ALARMS : 0, "NAT instance alarms");
                 const trackingPolicies = h.ofType(T.scalingPolicy).filter((p) => p.inputs.policyType === "TargetTrackingScaling").length;
-                assert.strictEqual(deployed.reduce((n, s) => n + targetTrackingAlarms(s, settings), 0), 2 * trackingPolicies, "target-tracking alarms");
+                assert.strictEqual(
+                    deployed.reduce((n, s) => n + targetTrackingAlarms(s, settings), 0),
+                    2 * trackingPolicies,
+                    "target-tracking alarms",
+                );
                 assert.strictEqual(h.ofType(T.db).length > 0, item(e, "rds-instance") !== undefined);
                 const dashboards = h.ofType(T.dashboard);
                 assert.strictEqual(dashboards.length, 1);
-                const graphed = JSON.parse(dashboards[0].inputs.dashboardBody).widgets.reduce((n: number, w: any) => n + (w.properties.metrics?.length ?? 0), 0);
+                const graphed = JSON.parse(dashboards[0].inputs.dashboardBody).widgets.reduce(
+                    (n: number, w: any) => n + (w.properties.metrics?.length ?? 0),
+                    0,
+                );
                 assert.strictEqual(dashboardMetrics(settings, deployed), graphed, "dashboard metrics");
             });
         }
@@ -366,15 +477,18 @@ describe("a stack's configuration file", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-stack-"));
         try {
             fs.copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
-            fs.writeFileSync(path.join(dir, "Pulumi.x.yaml"), [
-                "config:",
-                "  aws:region: us-east-1",
-                "  berth:secrets:",
-                "    api:",
-                "      AUTH_API_KEYS:",
-                "        secure: v1:AAAABBBB",
-                "  berth:azCount: 3",
-            ].join("\n"));
+            fs.writeFileSync(
+                path.join(dir, "Pulumi.x.yaml"),
+                [
+                    "config:",
+                    "  aws:region: us-east-1",
+                    "  berth:secrets:",
+                    "    api:",
+                    "      AUTH_API_KEYS:",
+                    "        secure: v1:AAAABBBB",
+                    "  berth:azCount: 3",
+                ].join("\n"),
+            );
             const { project, config, secretKeys } = readStackConfig("x", dir);
             assert.strictEqual(project, "berth");
             assert.deepStrictEqual(JSON.parse(config["berth:secrets"]), { api: { AUTH_API_KEYS: SECRET_PLACEHOLDER } });

@@ -58,9 +58,15 @@ describe("the docs", () => {
     });
 
     it("README and the docs index reach every page of docs/", () => {
-        const reached = new Set(["README.md", "docs/README.md"].flatMap((from) => links(docs[from])
-            .map((l) => path.posix.normalize(path.posix.join(path.posix.dirname(from), l.target.split("#")[0])))));
-        assert.deepStrictEqual(Object.keys(docs).filter((f) => f !== "README.md" && !reached.has(f)), []);
+        const reached = new Set(
+            ["README.md", "docs/README.md"].flatMap((from) =>
+                links(docs[from]).map((l) => path.posix.normalize(path.posix.join(path.posix.dirname(from), l.target.split("#")[0]))),
+            ),
+        );
+        assert.deepStrictEqual(
+            Object.keys(docs).filter((f) => f !== "README.md" && !reached.has(f)),
+            [],
+        );
     });
 
     it("every relative link and #anchor in README.md and docs/ resolves", () => {
@@ -83,7 +89,11 @@ describe("the docs", () => {
             assert.deepStrictEqual(unknown, [], `${file}: blocks without a generator`);
             assert.ok(fresh === text, `${file} is stale: run npm run docs`);
         }
-        assert.deepStrictEqual(gens.map((g) => g.id).filter((id) => !seen.has(id)), [], "generators without a block");
+        assert.deepStrictEqual(
+            gens.map((g) => g.id).filter((id) => !seen.has(id)),
+            [],
+            "generators without a block",
+        );
     });
 });
 
@@ -114,9 +124,10 @@ describe("the docs checks", () => {
 
     it("find a broken link, a broken anchor and a link to a missing page", () => {
         const fixture = {
-            "README.md": "See [the page](docs/page.md), [its second part](docs/page.md#part-1), [a typo](docs/page.md#prat)\n"
-                + "and [a gone page](docs/gone.md), [here](#top), [nowhere](#bottom), [a file](package.json), `[code](x.md)`.\n"
-                + "```\n[in a block](missing.md)\n```\n# Top\n",
+            "README.md":
+                "See [the page](docs/page.md), [its second part](docs/page.md#part-1), [a typo](docs/page.md#prat)\n" +
+                "and [a gone page](docs/gone.md), [here](#top), [nowhere](#bottom), [a file](package.json), `[code](x.md)`.\n" +
+                "```\n[in a block](missing.md)\n```\n# Top\n",
             "docs/page.md": "# Page\n## Part\n## Part\nBack to [the README](../README.md#top), [out](https://example.com/#x).\n",
         };
         assert.deepStrictEqual(linkProblems(fixture, exists), [
@@ -130,8 +141,8 @@ describe("the docs checks", () => {
         const docs = pages();
         const source = [
             'allowed: "a list of schedules (see README, \\"Scheduled scaling\\")" },',
-            "// (docs/gateway.md, \"The edge: gateway or ALB\") and (docs/edge.md, \"The edge: gateway or ALB\")",
-            "// see docs/scaling.md, \"Scheduled scaling\"; aws-cdk-lib/aws-ecs README, \"Deployment alarms\"; blob/v7.0.0/README.md",
+            '// (docs/gateway.md, "The edge: gateway or ALB") and (docs/edge.md, "The edge: gateway or ALB")',
+            '// see docs/scaling.md, "Scheduled scaling"; aws-cdk-lib/aws-ecs README, "Deployment alarms"; blob/v7.0.0/README.md',
         ].join("\n");
         assert.deepStrictEqual(referenceProblems("x.ts", source, docs), [
             'x.ts:1: README.md has no section "Scheduled scaling"',

@@ -21,7 +21,9 @@ describe("the local run, through the gateway", function () {
 
     before(async () => {
         const output = new PassThrough();
-        output.on("data", (chunk: Buffer) => { logs += chunk.toString(); });
+        output.on("data", (chunk: Buffer) => {
+            logs += chunk.toString();
+        });
         system = await startLocal({
             port: 0,
             env: { TIMEOUT_MS: "700" },
@@ -33,7 +35,7 @@ describe("the local run, through the gateway", function () {
                 if (stolen) {
                     return reservation;
                 }
-                const theft: { port: number; server?: net.Server } = stolen = { port: reservation.port };
+                const theft: { port: number; server?: net.Server } = (stolen = { port: reservation.port });
                 return {
                     port: reservation.port,
                     release: async () => {
@@ -70,14 +72,14 @@ describe("the local run, through the gateway", function () {
             const res = await get(path);
             assert.strictEqual(res.status, 200, path);
             assert.match(res.headers.get("content-type") ?? "", /^application\/json/);
-            const body = await res.json() as unknown[];
+            const body = (await res.json()) as unknown[];
             assert.ok(Array.isArray(body) && body.length >= 4, `${path} answered ${JSON.stringify(body)}`);
         }
     });
 
     it("answers single records, and 404 and 400 from the backends", async () => {
-        assert.strictEqual((await (await get("/users/1")).json() as { name: string }).name, "Ada Lovelace");
-        assert.strictEqual((await (await get("/products/2")).json() as { sku: string }).sku, "MS-ERGO-02");
+        assert.strictEqual(((await (await get("/users/1")).json()) as { name: string }).name, "Ada Lovelace");
+        assert.strictEqual(((await (await get("/products/2")).json()) as { sku: string }).sku, "MS-ERGO-02");
         assert.strictEqual((await get("/users/404")).status, 404);
         assert.strictEqual((await get("/products/not-an-id")).status, 400);
     });
@@ -89,9 +91,9 @@ describe("the local run, through the gateway", function () {
             body: JSON.stringify({ name: "Edsger Dijkstra", email: "edsger@example.com", role: "viewer" }),
         });
         assert.strictEqual(created.status, 201);
-        const { id } = await created.json() as { id: number };
+        const { id } = (await created.json()) as { id: number };
         assert.strictEqual((await get(`/users/${id}`)).status, 200);
-        const malformed = await get("/users", { method: "POST", headers: { "content-type": "application/json" }, body: "{\"name\":" });
+        const malformed = await get("/users", { method: "POST", headers: { "content-type": "application/json" }, body: '{"name":' });
         assert.strictEqual(malformed.status, 400);
     });
 
@@ -99,11 +101,11 @@ describe("the local run, through the gateway", function () {
         const post = (body: object) => get("/users", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
         const taken = await post({ name: "Not Ada", email: "ada@example.com", role: "viewer" });
         assert.strictEqual(taken.status, 409);
-        assert.strictEqual((await taken.json() as { error: { code: string } }).error.code, "conflict");
+        assert.strictEqual(((await taken.json()) as { error: { code: string } }).error.code, "conflict");
 
         const twins = await Promise.all([1, 2, 3].map(() => post({ name: "Twin", email: "twin@example.com", role: "member" })));
         assert.deepStrictEqual(twins.map((r) => r.status).sort(), [201, 409, 409]);
-        const { id } = await twins.find((r) => r.status === 201)!.json() as { id: number };
+        const { id } = (await twins.find((r) => r.status === 201)!.json()) as { id: number };
 
         const deleted = await get(`/users/${id}`, { method: "DELETE" });
         assert.strictEqual(deleted.status, 204);
@@ -135,7 +137,7 @@ describe("the local run, through the gateway", function () {
         try {
             const res = await get("/products");
             assert.strictEqual(res.status, 504);
-            assert.strictEqual((await res.json() as { error: { code: string } }).error.code, "gateway_timeout");
+            assert.strictEqual(((await res.json()) as { error: { code: string } }).error.code, "gateway_timeout");
         } finally {
             child("products").kill("SIGCONT");
         }
@@ -149,7 +151,7 @@ describe("the local run, through the gateway", function () {
         await exited;
         const res = await get("/users");
         assert.strictEqual(res.status, 502);
-        assert.strictEqual((await res.json() as { error: { code: string } }).error.code, "bad_gateway");
+        assert.strictEqual(((await res.json()) as { error: { code: string } }).error.code, "bad_gateway");
         assert.strictEqual((await get("/products")).status, 200);
         assert.strictEqual((await get("/health")).status, 200);
     });

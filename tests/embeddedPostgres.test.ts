@@ -25,7 +25,9 @@ async function rawClient(port: number) {
     /** Every message up to and including the next ReadyForQuery. */
     const untilReady = async (): Promise<BackendMessage[]> => {
         while (!received.some((m) => m.name === "readyForQuery")) {
-            await new Promise<void>((r) => { wake = r; });
+            await new Promise<void>((r) => {
+                wake = r;
+            });
         }
         return received.splice(0, received.findIndex((m) => m.name === "readyForQuery") + 1);
     };
@@ -34,8 +36,7 @@ async function rawClient(port: number) {
     return { socket, untilReady };
 }
 
-const rows = (messages: BackendMessage[]) =>
-    messages.filter((m) => m.name === "dataRow").map((m) => (m as unknown as { fields: unknown[] }).fields);
+const rows = (messages: BackendMessage[]) => messages.filter((m) => m.name === "dataRow").map((m) => (m as unknown as { fields: unknown[] }).fields);
 
 describe("embedded PostgreSQL (PGlite on a loopback port)", function () {
     this.timeout(60_000);
@@ -51,10 +52,15 @@ describe("embedded PostgreSQL (PGlite on a loopback port)", function () {
         const [a, b] = [await rawClient(pg.port), await rawClient(pg.port)];
         a.socket.write(serialize.parse({ text: "SELECT $1::text AS who" }));
         await new Promise((r) => setTimeout(r, 50));
-        b.socket.write(Buffer.concat([
-            serialize.parse({ text: "SELECT 'b'::text AS who, $1::text AS extra" }), serialize.bind({ values: ["x"] }),
-            serialize.describe({ type: "P" }), serialize.execute({}), serialize.sync(),
-        ]));
+        b.socket.write(
+            Buffer.concat([
+                serialize.parse({ text: "SELECT 'b'::text AS who, $1::text AS extra" }),
+                serialize.bind({ values: ["x"] }),
+                serialize.describe({ type: "P" }),
+                serialize.execute({}),
+                serialize.sync(),
+            ]),
+        );
         await new Promise((r) => setTimeout(r, 50));
         a.socket.write(Buffer.concat([serialize.bind({ values: ["a"] }), serialize.describe({ type: "P" }), serialize.execute({}), serialize.sync()]));
         assert.deepStrictEqual(rows(await a.untilReady()), [["a"]]);
@@ -66,8 +72,9 @@ describe("embedded PostgreSQL (PGlite on a loopback port)", function () {
     it("gives concurrent pooled clients their own rows", async () => {
         // Statements differ per query, and some rows outgrow one TCP read, so that batches split and overlap.
         const pool = new Pool({ connectionString: pg.url, max: 3 });
-        const results = await Promise.all(Array.from({ length: 60 }, (_, i) =>
-            pool.query(`SELECT $1::int AS i, ${i} AS tag, repeat('x', $2) AS pad`, [i, (i % 4) * 70_000])));
+        const results = await Promise.all(
+            Array.from({ length: 60 }, (_, i) => pool.query(`SELECT $1::int AS i, ${i} AS tag, repeat('x', $2) AS pad`, [i, (i % 4) * 70_000])),
+        );
         results.forEach((r, i) => assert.deepStrictEqual([r.rows[0].i, r.rows[0].tag, r.rows[0].pad.length], [i, i, (i % 4) * 70_000]));
         assert.strictEqual(pool.totalCount, 3);
         await pool.end();

@@ -12,7 +12,11 @@ import { run } from "../cli/main";
 import { NoStackError } from "../cli/stack";
 
 const MACHINE = "arn:aws:states:eu-west-1:111122223333:stateMachine:retention-run-1a2b3c4";
-const OUTPUTS = { clusterName: "berth-dev-cluster-1a2b3c4", services: {}, jobs: { retention: { stateMachineArn: MACHINE, schedule: "cron(0 3 * * ? *)", logGroupName: "/berth/dev/retention" } } };
+const OUTPUTS = {
+    clusterName: "berth-dev-cluster-1a2b3c4",
+    services: {},
+    jobs: { retention: { stateMachineArn: MACHINE, schedule: "cron(0 3 * * ? *)", logGroupName: "/berth/dev/retention" } },
+};
 const CONFIG = { "aws:region": "eu-west-1", "berth:environment": "test" };
 
 function unexpected(name: string): never {
@@ -32,11 +36,21 @@ function harness(aws: AwsApis, stack: StackView | Error = { name: "dev", project
     let now = Date.parse("2026-12-03T12:00:00Z");
     const slept: number[] = [];
     const deps: Deps = {
-        stacks: { select: async () => { if (stack instanceof Error) { throw stack; } return stack; } },
+        stacks: {
+            select: async () => {
+                if (stack instanceof Error) {
+                    throw stack;
+                }
+                return stack;
+            },
+        },
         aws: () => aws,
         term: { out: (l) => out.push(l), err: (l) => err.push(l), isTTY: true, progress: (l) => progress.push(l) },
         now: () => now,
-        sleep: async (ms) => { slept.push(ms); now += ms; },
+        sleep: async (ms) => {
+            slept.push(ms);
+            now += ms;
+        },
         which: () => undefined,
         run: async () => 0,
         interrupted: new AbortController().signal,
@@ -52,7 +66,10 @@ function execution(polls: number, end: { status: string; error?: string; cause?:
     const started: unknown[] = [];
     let reads = 0;
     const sfn: Partial<AwsApis["sfn"]> = {
-        startExecution: async (input) => { started.push(input); return { executionArn: `${MACHINE.replace(":stateMachine:", ":execution:")}:${input.name}`, startDate: new Date(), $metadata: {} }; },
+        startExecution: async (input) => {
+            started.push(input);
+            return { executionArn: `${MACHINE.replace(":stateMachine:", ":execution:")}:${input.name}`, startDate: new Date(), $metadata: {} };
+        },
         describeExecution: async () => (++reads > polls ? { ...end, $metadata: {} } : { status: "RUNNING", $metadata: {} }) as never,
     };
     return { sfn, started };
@@ -71,12 +88,16 @@ describe("berth job run", () => {
     });
 
     it("exits 1 and says why when the run fails, with the error, the cause and where the logs are", async () => {
-        const { sfn } = execution(0, { status: "FAILED", error: "States.TaskFailed", cause: "{\"StopCode\":\"EssentialContainerExited\",\"Containers\":[{\"ExitCode\":1}]}" });
+        const { sfn } = execution(0, {
+            status: "FAILED",
+            error: "States.TaskFailed",
+            cause: '{"StopCode":"EssentialContainerExited","Containers":[{"ExitCode":1}]}',
+        });
         const h = harness(fakeAws(sfn));
         assert.strictEqual(await run(["job", "run", "retention"], h.deps), 1);
         assert.deepStrictEqual(h.out, [
             "job retention failed after 0s",
-            "  States.TaskFailed: {\"StopCode\":\"EssentialContainerExited\",\"Containers\":[{\"ExitCode\":1}]}",
+            '  States.TaskFailed: {"StopCode":"EssentialContainerExited","Containers":[{"ExitCode":1}]}',
             "  logs: /berth/dev/retention",
         ]);
     });
@@ -92,7 +113,7 @@ describe("berth job run", () => {
     it("names the stack's jobs when the job is unknown, and exits 2 before calling AWS", async () => {
         const h = harness(fakeAws({}));
         assert.strictEqual(await run(["job", "run", "nightly"], h.deps), 2);
-        assert.deepStrictEqual(h.err, ["berth: job \"nightly\" not found in stack dev; jobs: retention"]);
+        assert.deepStrictEqual(h.err, ['berth: job "nightly" not found in stack dev; jobs: retention']);
         const none = harness(fakeAws({}), { name: "dev", project: "berth", outputs: async () => ({}), config: async () => CONFIG });
         assert.strictEqual(await run(["job", "run", "retention"], none.deps), 2);
         assert.match(none.err[0], /jobs: none \(has the stack been deployed\?\)$/);
@@ -104,19 +125,43 @@ describe("berth job run", () => {
         assert.deepStrictEqual(h.err, ["berth: no stack selected; pass --stack <name> or run `pulumi stack select <name>`"]);
         const bad = harness(fakeAws({}));
         assert.strictEqual(await run(["job", "list"], bad.deps), 2);
-        assert.deepStrictEqual(bad.err, ["berth: unknown job command \"list\"; allowed: berth job run <job>"]);
+        assert.deepStrictEqual(bad.err, ['berth: unknown job command "list"; allowed: berth job run <job>']);
     });
 
     it("says when AWS refuses to start it, in one line", async () => {
         const denied = Object.assign(new Error("User is not authorized to perform: states:StartExecution\n  at x"), { name: "AccessDeniedException" });
-        const h = harness(fakeAws({ startExecution: async () => { throw denied; } }));
+        const h = harness(
+            fakeAws({
+                startExecution: async () => {
+                    throw denied;
+                },
+            }),
+        );
         assert.strictEqual(await run(["job", "run", "retention"], h.deps), 2);
         assert.deepStrictEqual(h.err, ["berth: AWS refused the call (AccessDeniedException): User is not authorized to perform: states:StartExecution"]);
     });
 
     it("berth logs <job> reads the job's log group", async () => {
         const asked: string[] = [];
-        const aws = { ...fakeAws({}), logs: { filterLogEvents: async (input: { logGroupName?: string }) => { asked.push(input.logGroupName!); return { events: [{ timestamp: Date.parse("2026-12-03T11:59:00Z"), logStreamName: "retention/retention/0123abcd", message: "{\"level\":30,\"msg\":\"deleted 3 user_events older than 90 days\"}", eventId: "1" }], $metadata: {} }; } } } as AwsApis;
+        const aws = {
+            ...fakeAws({}),
+            logs: {
+                filterLogEvents: async (input: { logGroupName?: string }) => {
+                    asked.push(input.logGroupName!);
+                    return {
+                        events: [
+                            {
+                                timestamp: Date.parse("2026-12-03T11:59:00Z"),
+                                logStreamName: "retention/retention/0123abcd",
+                                message: '{"level":30,"msg":"deleted 3 user_events older than 90 days"}',
+                                eventId: "1",
+                            },
+                        ],
+                        $metadata: {},
+                    };
+                },
+            },
+        } as AwsApis;
         const h = harness(aws);
         assert.strictEqual(await run(["logs", "retention"], h.deps), 0, h.err.join("\n"));
         assert.deepStrictEqual(asked, ["/berth/dev/retention"]);
@@ -142,7 +187,11 @@ describe("berth job run", () => {
                 const target = request.headers["x-amz-target"] ?? "";
                 targets.push(target.split(".").pop()!);
                 const reply = (statusCode: number, body: unknown, headers: Record<string, string> = {}) => ({
-                    response: { statusCode, headers: { "content-type": "application/x-amz-json-1.0", ...headers }, body: Readable.from([Buffer.from(JSON.stringify(body))]) },
+                    response: {
+                        statusCode,
+                        headers: { "content-type": "application/x-amz-json-1.0", ...headers },
+                        body: Readable.from([Buffer.from(JSON.stringify(body))]),
+                    },
                 });
                 if (target.endsWith("StartExecution") && throttled++ === 0) {
                     return reply(400, { __type: "ThrottlingException", message: "Rate exceeded" }, { "x-amzn-errortype": "ThrottlingException" });

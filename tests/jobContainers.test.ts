@@ -41,7 +41,20 @@ describe("job images", function () {
         }
         const base = process.env.BERTH_BASE_IMAGE ?? ((await docker(["image", "inspect", STAND_IN])).code === 0 ? STAND_IN : undefined);
         for (const j of jobs) {
-            const built = await docker(["build", "--network=host", "-q", "-f", j.build.dockerfile, ...(base ? ["--build-arg", `BASE_IMAGE=${base}`] : []), "-t", image(j), j.build.context], 10 * 60_000);
+            const built = await docker(
+                [
+                    "build",
+                    "--network=host",
+                    "-q",
+                    "-f",
+                    j.build.dockerfile,
+                    ...(base ? ["--build-arg", `BASE_IMAGE=${base}`] : []),
+                    "-t",
+                    image(j),
+                    j.build.context,
+                ],
+                10 * 60_000,
+            );
             assert.strictEqual(built.code, 0, built.stderr.slice(-4000));
         }
         database = await anyTestDatabase();
@@ -70,12 +83,29 @@ describe("job images", function () {
         await users!.query("DELETE FROM user_events");
         await users!.query(`INSERT INTO user_events (user_id, action, at) VALUES
             (1, 'created', now() - make_interval(days => ${USER_EVENTS_RETENTION_DAYS + 1})), (2, 'created', now())`);
-        const run = await docker(["run", "--rm", "--network=host", "--read-only", "--user", retention.user,
-            "-e", `DATABASE_URL=${database!.url}`, "-e", "DB_SSL=disable", image(retention)], 120_000);
+        const run = await docker(
+            [
+                "run",
+                "--rm",
+                "--network=host",
+                "--read-only",
+                "--user",
+                retention.user,
+                "-e",
+                `DATABASE_URL=${database!.url}`,
+                "-e",
+                "DB_SSL=disable",
+                image(retention),
+            ],
+            120_000,
+        );
         assert.strictEqual(run.code, 0, run.stderr);
         const line = JSON.parse(run.stdout.trim().split("\n").pop()!);
         assert.deepStrictEqual([line.level, line.deleted], [30, 1]);
         const { rows } = await users!.query<{ user_id: string }>("SELECT user_id FROM user_events");
-        assert.deepStrictEqual(rows.map((r) => Number(r.user_id)), [2]);
+        assert.deepStrictEqual(
+            rows.map((r) => Number(r.user_id)),
+            [2],
+        );
     });
 });

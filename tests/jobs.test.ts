@@ -23,14 +23,34 @@ describe("jobs", () => {
         it("take a cron or rate schedule, a timeout, retries and a Fargate size, with Copilot's defaults", () => {
             const [j] = resolveJobs([job()], ["api"]);
             assert.deepStrictEqual(
-                { schedule: j.schedule, timeoutSeconds: j.timeoutSeconds, retries: j.retries, cpu: j.cpu, memory: j.memory, database: j.database, dockerfile: j.build.dockerfile },
-                { schedule: "cron(0 3 * * ? *)", timeoutSeconds: 3600, retries: 0, cpu: 256, memory: 512, database: false, dockerfile: "services/nightly/Dockerfile" },
+                {
+                    schedule: j.schedule,
+                    timeoutSeconds: j.timeoutSeconds,
+                    retries: j.retries,
+                    cpu: j.cpu,
+                    memory: j.memory,
+                    database: j.database,
+                    dockerfile: j.build.dockerfile,
+                },
+                {
+                    schedule: "cron(0 3 * * ? *)",
+                    timeoutSeconds: 3600,
+                    retries: 0,
+                    cpu: 256,
+                    memory: 512,
+                    database: false,
+                    dockerfile: "services/nightly/Dockerfile",
+                },
             );
             assert.strictEqual(resolveJobs([job({ schedule: "rate(1 day)", timeout: "1h30m", retries: 10 })], [])[0].timeoutSeconds, 5400);
         });
 
         const refused: Array<[string, Partial<JobDeclaration>, RegExp]> = [
-            ["an at() schedule, which runs once", { schedule: "at(2027-01-01T00:00:00)" }, /"schedule" is "at\(2027-01-01T00:00:00\)"; allowed: cron\(minutes hours/],
+            [
+                "an at() schedule, which runs once",
+                { schedule: "at(2027-01-01T00:00:00)" },
+                /"schedule" is "at\(2027-01-01T00:00:00\)"; allowed: cron\(minutes hours/,
+            ],
             ["a cron with both day fields set", { schedule: "cron(0 3 * * MON *)" }, /"schedule" is "cron\(0 3 \* \* MON \*\)"; allowed: a valid expression/],
             ["a rate in the wrong number", { schedule: "rate(2 day)" }, /"schedule" is "rate\(2 day\)"; allowed: a valid expression \(write rate\(2 days\)\)/],
             ["a five-field Unix cron", { schedule: "cron(0 3 * * *)" }, /"schedule" is "cron\(0 3 \* \* \*\)"/],
@@ -39,25 +59,48 @@ describe("jobs", () => {
             ["a timeout over a day", { timeout: "25h" }, /"timeout" is "25h"/],
             ["eleven retries", { retries: 11 }, /"retries" is 11; allowed: a whole number from 0 to 10/],
             ["half a retry", { retries: 1.5 }, /"retries" is 1\.5/],
-            ["a size Fargate does not run", { cpu: 256, memory: 4096 }, /"cpu" and "memory" are 256 and 4096; allowed: a pair Fargate runs \(with cpu 256, memory must be one of 512, 1024, 2048/],
+            [
+                "a size Fargate does not run",
+                { cpu: 256, memory: 4096 },
+                /"cpu" and "memory" are 256 and 4096; allowed: a pair Fargate runs \(with cpu 256, memory must be one of 512, 1024, 2048/,
+            ],
             ["root", { user: "0:0" }, /"user" is "0:0"; allowed: a non-root uid:gid/],
             ["an empty command", { command: [] }, /"command" is \[\]/],
             ["an upper-case name", { name: "Nightly" }, /job "Nightly": "name" must be 1-16 lowercase letters/],
         ];
         for (const [what, over, message] of refused) {
             it(`refuse ${what}, naming the job, the key and what is allowed`, () => {
-                assert.throws(() => resolveJobs([job(over)], []), (e: Error) => message.test(e.message) && e.message.startsWith("catalog/index.ts: job "));
+                assert.throws(
+                    () => resolveJobs([job(over)], []),
+                    (e: Error) => message.test(e.message) && e.message.startsWith("catalog/index.ts: job "),
+                );
             });
         }
 
         it("refuse a job named like a service or another job: their AWS names would collide", () => {
-            assert.throws(() => resolveJobs([job({ name: "users" })], catalog.map((s) => s.name)), /job "users": "name" is a service's/);
+            assert.throws(
+                () =>
+                    resolveJobs(
+                        [job({ name: "users" })],
+                        catalog.map((s) => s.name),
+                    ),
+                /job "users": "name" is a service's/,
+            );
             assert.throws(() => resolveJobs([job(), job()], []), /job "nightly": "name" is declared twice/);
         });
 
         it("read durations of hours, minutes and seconds, and nothing else", () => {
-            assert.deepStrictEqual(["30m", "2h", "1h30m", "90s", "1h0m5s", "", "m", "1.5h", "30 m"].map(durationSeconds),
-                [1800, 7200, 5400, 90, 3605, undefined, undefined, undefined, undefined]);
+            assert.deepStrictEqual(["30m", "2h", "1h30m", "90s", "1h0m5s", "", "m", "1.5h", "30 m"].map(durationSeconds), [
+                1800,
+                7200,
+                5400,
+                90,
+                3605,
+                undefined,
+                undefined,
+                undefined,
+                undefined,
+            ]);
             assert.strictEqual(jobScheduleProblem(undefined), jobScheduleProblem("every night"));
         });
 
@@ -104,7 +147,9 @@ describe("jobs", () => {
     describe("in the cost estimate", () => {
         it("count the runs a month of a schedule: a daily cron 365 / 12, a rate by its interval", () => {
             assert.deepStrictEqual(
-                ["cron(0 3 * * ? *)", "rate(1 day)", "cron(*/15 * * * ? *)", "rate(5 minutes)", "cron(0 6 ? * MON *)", "cron(0 0 1 * ? *)"].map((e) => Number(runsPerMonth(e)!.toFixed(4))),
+                ["cron(0 3 * * ? *)", "rate(1 day)", "cron(*/15 * * * ? *)", "rate(5 minutes)", "cron(0 6 ? * MON *)", "cron(0 0 1 * ? *)"].map((e) =>
+                    Number(runsPerMonth(e)!.toFixed(4)),
+                ),
                 [30.4167, 30.4167, 2920, 8760, 4.3333, 1],
             );
         });
@@ -118,12 +163,18 @@ describe("jobs", () => {
             const line = withJob.items.find((i) => i.id === "job:nightly")!;
             // 365 / 12 runs of 6 minutes at 0.5 vCPU ($0.04048/h) and 1 GB ($0.004445/h), $0.025 per 1,000 transitions, $1 per million invocations.
             const runs = 365 / 12;
-            const expected = runs * 0.1 * (0.5 * 0.04048 + 1 * 0.004445) + runs * 0.025 / 1000 + runs / 1e6;
+            const expected = runs * 0.1 * (0.5 * 0.04048 + 1 * 0.004445) + (runs * 0.025) / 1000 + runs / 1e6;
             assert.strictEqual(line.monthly, Math.round(expected * 100) / 100);
             assert.match(line.detail, /^30\.417 runs \(cron\(0 3 \* \* \? \*\)\) × \(6 min of 0\.5 vCPU\/1 GB x86/);
-            assert.strictEqual(without.items.find((i) => i.id.startsWith("job:")), undefined);
+            assert.strictEqual(
+                without.items.find((i) => i.id.startsWith("job:")),
+                undefined,
+            );
             assert.ok(withJob.items.find((i) => i.id === "ecr")!.monthly > without.items.find((i) => i.id === "ecr")!.monthly, "the job's repository");
-            assert.match(withJob.items.find((i) => i.id === "alarms")!.detail, new RegExp(`^\\(${Number(/^\((\d+)/.exec(without.items.find((i) => i.id === "alarms")!.detail)![1]) + 2} metrics`));
+            assert.match(
+                withJob.items.find((i) => i.id === "alarms")!.detail,
+                new RegExp(`^\\(${Number(/^\((\d+)/.exec(without.items.find((i) => i.id === "alarms")!.detail)![1]) + 2} metrics`),
+            );
         });
     });
 
@@ -135,7 +186,11 @@ describe("jobs", () => {
             const state = d.States[d.StartAt];
             assert.strictEqual(d.TimeoutSeconds, 1800);
             assert.strictEqual(state.Resource, RUN_TASK_SYNC);
-            assert.deepStrictEqual(state.Parameters.NetworkConfiguration.AwsvpcConfiguration, { Subnets: ["s1", "s2"], SecurityGroups: ["g"], AssignPublicIp: "DISABLED" });
+            assert.deepStrictEqual(state.Parameters.NetworkConfiguration.AwsvpcConfiguration, {
+                Subnets: ["s1", "s2"],
+                SecurityGroups: ["g"],
+                AssignPublicIp: "DISABLED",
+            });
             assert.strictEqual(state.Parameters.LaunchType, "FARGATE");
             assert.deepStrictEqual(state.Retry, [{ ErrorEquals: ["States.ALL"], IntervalSeconds: 10, MaxAttempts: 2, BackoffRate: 1.5 }]);
             assert.strictEqual(state.End, true);
@@ -177,7 +232,11 @@ describe("jobs", () => {
             const policy = policyOf("scheduler-role");
             assert.strictEqual(evaluate([policy], { action: "states:StartExecution", resource: machine.outputs.arn }), "allow");
             const restart = all.find((r) => r.type === T.stateMachine && r.name !== "retention-run")!;
-            assert.notStrictEqual(evaluate([policy], { action: "states:StartExecution", resource: restart.outputs.arn }), "allow", "the scheduler may start another state machine");
+            assert.notStrictEqual(
+                evaluate([policy], { action: "states:StartExecution", resource: restart.outputs.arn }),
+                "allow",
+                "the scheduler may start another state machine",
+            );
             assert.notStrictEqual(evaluate([policy], { action: "states:StopExecution", resource: machine.outputs.arn }), "allow");
         });
 
@@ -186,7 +245,10 @@ describe("jobs", () => {
             const definition = JSON.parse(machine.inputs.definition);
             const state = definition.States[definition.StartAt];
             const task = one(T.taskDefinition, "retention-task");
-            const privateSubnets = all.filter((r) => r.type === T.subnet && /private/.test(r.name)).map((s) => s.id).sort();
+            const privateSubnets = all
+                .filter((r) => r.type === T.subnet && /private/.test(r.name))
+                .map((s) => s.id)
+                .sort();
             assert.ok(privateSubnets.length > 0);
             assert.deepStrictEqual([...state.Parameters.NetworkConfiguration.AwsvpcConfiguration.Subnets].sort(), privateSubnets);
             assert.strictEqual(state.Parameters.NetworkConfiguration.AwsvpcConfiguration.AssignPublicIp, "DISABLED");
@@ -211,7 +273,11 @@ describe("jobs", () => {
             assert.deepStrictEqual(container.secrets.map((s: any) => s.name).sort(), ["DB_PASSWORD", "DB_USER"]);
             const toDatabase = one(T.ingress, "retention-to-database");
             assert.strictEqual(toDatabase.inputs.referencedSecurityGroupId, one(T.sg, "retention-sg").id);
-            assert.deepStrictEqual(all.filter((r) => r.type === T.ingress && r.inputs.securityGroupId === one(T.sg, "retention-sg").id), [], "something may connect to the job");
+            assert.deepStrictEqual(
+                all.filter((r) => r.type === T.ingress && r.inputs.securityGroupId === one(T.sg, "retention-sg").id),
+                [],
+                "something may connect to the job",
+            );
         });
 
         it("lets Step Functions run exactly the job's family in the cluster, stop only the cluster's tasks, and pass exactly the job's two roles", () => {
@@ -220,22 +286,58 @@ describe("jobs", () => {
             const inCluster = { "ecs:cluster": cluster.outputs.arn };
             const family = `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/berth-dev-retention`;
             assert.strictEqual(evaluate([policy], { action: "ecs:RunTask", resource: `${family}:7`, context: inCluster }), "allow");
-            assert.notStrictEqual(evaluate([policy], { action: "ecs:RunTask", resource: `${family}:7`, context: { "ecs:cluster": `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/other` } }), "allow");
-            assert.notStrictEqual(evaluate([policy], { action: "ecs:RunTask", resource: `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/berth-dev-users:7`, context: inCluster }), "allow");
-            assert.strictEqual(evaluate([policy], { action: "ecs:StopTask", resource: `arn:aws:ecs:${REGION}:${ACCOUNT}:task/${cluster.outputs.name}/0123abcd` }), "allow");
-            assert.notStrictEqual(evaluate([policy], { action: "ecs:StopTask", resource: `arn:aws:ecs:${REGION}:${ACCOUNT}:task/other-cluster/0123abcd` }), "allow");
+            assert.notStrictEqual(
+                evaluate([policy], {
+                    action: "ecs:RunTask",
+                    resource: `${family}:7`,
+                    context: { "ecs:cluster": `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/other` },
+                }),
+                "allow",
+            );
+            assert.notStrictEqual(
+                evaluate([policy], {
+                    action: "ecs:RunTask",
+                    resource: `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/berth-dev-users:7`,
+                    context: inCluster,
+                }),
+                "allow",
+            );
+            assert.strictEqual(
+                evaluate([policy], { action: "ecs:StopTask", resource: `arn:aws:ecs:${REGION}:${ACCOUNT}:task/${cluster.outputs.name}/0123abcd` }),
+                "allow",
+            );
+            assert.notStrictEqual(
+                evaluate([policy], { action: "ecs:StopTask", resource: `arn:aws:ecs:${REGION}:${ACCOUNT}:task/other-cluster/0123abcd` }),
+                "allow",
+            );
             const roles = ["retention-execution-role", "retention-task-role"].map((r) => one(T.role, r).outputs.arn);
             for (const role of roles) {
-                assert.strictEqual(evaluate([policy], { action: "iam:PassRole", resource: role, context: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } }), "allow");
+                assert.strictEqual(
+                    evaluate([policy], { action: "iam:PassRole", resource: role, context: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } }),
+                    "allow",
+                );
             }
             const others = all.filter((r) => r.type === T.role && !roles.includes(r.outputs.arn));
             assert.ok(others.length > 5);
             for (const other of others) {
-                assert.notStrictEqual(evaluate([policy], { action: "iam:PassRole", resource: other.outputs.arn, context: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } }), "allow", other.name);
+                assert.notStrictEqual(
+                    evaluate([policy], { action: "iam:PassRole", resource: other.outputs.arn, context: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } }),
+                    "allow",
+                    other.name,
+                );
             }
-            assert.strictEqual(evaluate([policy], { action: "events:PutRule", resource: `arn:aws:events:${REGION}:${ACCOUNT}:rule/StepFunctionsGetEventsForECSTaskRule` }), "allow");
-            assert.notStrictEqual(evaluate([policy], { action: "events:PutRule", resource: `arn:aws:events:${REGION}:${ACCOUNT}:rule/anything-else` }), "allow");
-            assert.notStrictEqual(evaluate([policy], { action: "ecs:UpdateService", resource: `arn:aws:ecs:${REGION}:${ACCOUNT}:service/berth-cluster/users` }), "allow");
+            assert.strictEqual(
+                evaluate([policy], { action: "events:PutRule", resource: `arn:aws:events:${REGION}:${ACCOUNT}:rule/StepFunctionsGetEventsForECSTaskRule` }),
+                "allow",
+            );
+            assert.notStrictEqual(
+                evaluate([policy], { action: "events:PutRule", resource: `arn:aws:events:${REGION}:${ACCOUNT}:rule/anything-else` }),
+                "allow",
+            );
+            assert.notStrictEqual(
+                evaluate([policy], { action: "ecs:UpdateService", resource: `arn:aws:ecs:${REGION}:${ACCOUNT}:service/berth-cluster/users` }),
+                "allow",
+            );
         });
 
         it("keeps the job's state machine within the stack's boundary: no other stack's task families or roles", () => {
@@ -261,14 +363,22 @@ describe("jobs", () => {
             // dev relaxes some rules on purpose (its log groups' retention and key), for the services' log groups as for these.
             const relaxed = relaxedRules(loadSettings(stackConfig("dev"), { project: "berth", stack: "dev" }, catalog));
             assert.ok(relaxed.size > 0);
-            assert.deepStrictEqual(findings.filter((f) => f.compliance === "NON_COMPLIANT" && !relaxed.has(f.rule)), []);
+            assert.deepStrictEqual(
+                findings.filter((f) => f.compliance === "NON_COMPLIANT" && !relaxed.has(f.rule)),
+                [],
+            );
         });
 
         it("alarms to the stack's topic when a run fails or times out", () => {
             const alarm = one(T.alarm, "retention-failed");
             const machine = one(T.stateMachine, "retention-run");
-            const metrics = alarm.inputs.metricQueries.filter((q: any) => q.metric).map((q: any) => [q.metric.namespace, q.metric.metricName, q.metric.dimensions.StateMachineArn]);
-            assert.deepStrictEqual(metrics, [["AWS/States", "ExecutionsFailed", machine.outputs.arn], ["AWS/States", "ExecutionsTimedOut", machine.outputs.arn]]);
+            const metrics = alarm.inputs.metricQueries
+                .filter((q: any) => q.metric)
+                .map((q: any) => [q.metric.namespace, q.metric.metricName, q.metric.dimensions.StateMachineArn]);
+            assert.deepStrictEqual(metrics, [
+                ["AWS/States", "ExecutionsFailed", machine.outputs.arn],
+                ["AWS/States", "ExecutionsTimedOut", machine.outputs.arn],
+            ]);
             assert.strictEqual(alarm.inputs.name, "berth-dev-retention-failed");
             assert.strictEqual(alarm.inputs.treatMissingData, "notBreaching");
             const topic = all.find((r) => r.type === T.topic && r.parentType === "berth:alarms:AlarmTopic")!;
@@ -276,7 +386,10 @@ describe("jobs", () => {
         });
 
         it("outputs each job's state machine, schedule and log group", () => {
-            assert.deepStrictEqual(Object.keys(outputs.jobs), jobs.map((j) => j.name));
+            assert.deepStrictEqual(
+                Object.keys(outputs.jobs),
+                jobs.map((j) => j.name),
+            );
             assert.strictEqual(outputs.jobs.retention.stateMachineArn, one(T.stateMachine, "retention-run").outputs.arn);
             assert.strictEqual(outputs.jobs.retention.logGroupName, "/berth/dev/retention");
             assert.strictEqual(outputs.jobs.retention.schedule, "cron(0 3 * * ? *)");

@@ -61,7 +61,10 @@ function resolve(from: string, specifier: string): string {
 function onlyTypeNames(clause: string): boolean {
     const named = /^\{([\s\S]*)\}$/.exec(clause.trim());
     if (!named) return false;
-    const names = named[1].split(",").map((name) => name.trim()).filter(Boolean);
+    const names = named[1]
+        .split(",")
+        .map((name) => name.trim())
+        .filter(Boolean);
     return names.length > 0 && names.every((name) => name.startsWith("type "));
 }
 
@@ -184,11 +187,9 @@ describe("layers", () => {
         assert.deepStrictEqual(layerProblems(graph), []);
     });
 
-
     it("no module imports itself through others", () => {
         assert.deepStrictEqual(importCycles(graph), []);
     });
-
 
     describe("the parser and the checks", () => {
         it("reads static, side-effect, dynamic and required imports, and tells type-only ones apart", () => {
@@ -233,7 +234,10 @@ describe("layers", () => {
         });
 
         it("lets a type-only import through, since nothing of it is loaded", () => {
-            const graph = new Map<string, Import[]>([["cost/estimate.ts", [edge("config.ts", true)]], ["config.ts", [edge("@pulumi/pulumi")]]]);
+            const graph = new Map<string, Import[]>([
+                ["cost/estimate.ts", [edge("config.ts", true)]],
+                ["config.ts", [edge("@pulumi/pulumi")]],
+            ]);
             assert.deepStrictEqual(layerProblems(graph), []);
         });
 

@@ -9,7 +9,9 @@ import { consume, Publisher, queueTransport, topicTransport, type ReceivedMessag
 import { startBroker, type LocalBroker } from "../scripts/localBroker";
 
 const decls: ServiceDeclaration[] = [
-    ...declarations.filter((d) => d.kind !== "worker").map((d) => (d.name === "products" ? { ...d, publishes: ["product-changed"] } : { ...d, publishes: undefined })),
+    ...declarations
+        .filter((d) => d.kind !== "worker")
+        .map((d) => (d.name === "products" ? { ...d, publishes: ["product-changed"] } : { ...d, publishes: undefined })),
     { name: "audit", kind: "worker", subscribes: ["product-changed"] },
     { name: "mailer", kind: "worker", subscribes: ["product-changed"] },
 ];
@@ -18,8 +20,14 @@ const quiet = { info: () => undefined, warn: () => undefined, error: () => undef
 describe("the local broker", () => {
     let broker: LocalBroker;
     let clock = 1_000_000;
-    const post = (path: string, body: unknown) => fetch(`${broker.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-    const receive = async (worker: string) => (await (await post(`/queues/${worker}/receive`, { maxMessages: 10 })).json() as { messages: Array<{ id: string; body: string; receiveCount: number; receiptHandle: string }> }).messages;
+    const post = (path: string, body: unknown) =>
+        fetch(`${broker.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const receive = async (worker: string) =>
+        (
+            (await (await post(`/queues/${worker}/receive`, { maxMessages: 10 })).json()) as {
+                messages: Array<{ id: string; body: string; receiveCount: number; receiptHandle: string }>;
+            }
+        ).messages;
 
     beforeEach(async () => {
         broker = await startBroker(resolveCatalog(decls), { now: () => clock, visibilitySeconds: 30 });
@@ -61,8 +69,11 @@ describe("the local broker", () => {
         }
         assert.deepStrictEqual(await receive("audit"), []);
         assert.deepStrictEqual(broker.stats("audit"), { visible: 0, inFlight: 0, deadLetters: 1 });
-        const dead = await (await fetch(`${broker.url}/queues/audit/dead-letters`)).json() as { messages: Array<{ body: string; receiveCount: number }> };
-        assert.deepStrictEqual(dead.messages.map((m) => [m.body, m.receiveCount]), [["poison", MAX_RECEIVE_COUNT]]);
+        const dead = (await (await fetch(`${broker.url}/queues/audit/dead-letters`)).json()) as { messages: Array<{ body: string; receiveCount: number }> };
+        assert.deepStrictEqual(
+            dead.messages.map((m) => [m.body, m.receiveCount]),
+            [["poison", MAX_RECEIVE_COUNT]],
+        );
     });
 
     it("makes a message visible again at once when its visibility is set to 0", async () => {
@@ -76,8 +87,11 @@ describe("the local broker", () => {
         const waiting = post("/queues/audit/receive", { maxMessages: 1, waitSeconds: 5 });
         await new Promise((r) => setTimeout(r, 50));
         await post("/topics/product-changed", { message: "late" });
-        const { messages } = await (await waiting).json() as { messages: Array<{ body: string }> };
-        assert.deepStrictEqual(messages.map((m) => m.body), ["late"]);
+        const { messages } = (await (await waiting).json()) as { messages: Array<{ body: string }> };
+        assert.deepStrictEqual(
+            messages.map((m) => m.body),
+            ["late"],
+        );
     });
 
     it("answers bad requests with a 4xx JSON error and keeps serving", async () => {
@@ -93,7 +107,11 @@ describe("the local broker", () => {
             ["GET", "/nowhere", undefined, 404, /not a route/],
         ];
         for (const [method, path, body, status, message] of cases) {
-            const response = await fetch(`${broker.url}${path}`, { method, headers: { "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+            const response = await fetch(`${broker.url}${path}`, {
+                method,
+                headers: { "content-type": "application/json" },
+                body: body === undefined ? undefined : JSON.stringify(body),
+            });
             assert.strictEqual(response.status, status, `${method} ${path}`);
             assert.match(((await response.json()) as { message: string }).message, message, `${method} ${path}`);
         }
@@ -116,19 +134,26 @@ describe("the local broker", () => {
         await publisher.publish("product-changed", { ok: true });
         const controller = new AbortController();
         const handled: ReceivedMessage[] = [];
-        const done = consume(queueTransport(broker.queueUrl("audit")), async (m) => {
-            handled.push(m);
-            if (!JSON.parse(m.body).ok) {
-                throw new Error("cannot handle this one");
-            }
-        }, { signal: controller.signal, log: quiet, retryDelaySeconds: () => 0, waitSeconds: 0 });
+        const done = consume(
+            queueTransport(broker.queueUrl("audit")),
+            async (m) => {
+                handled.push(m);
+                if (!JSON.parse(m.body).ok) {
+                    throw new Error("cannot handle this one");
+                }
+            },
+            { signal: controller.signal, log: quiet, retryDelaySeconds: () => 0, waitSeconds: 0 },
+        );
         while (broker.stats("audit").deadLetters === 0) {
             await new Promise((r) => setTimeout(r, 10));
         }
         controller.abort();
         await done;
         assert.deepStrictEqual(broker.stats("audit"), { visible: 0, inFlight: 0, deadLetters: 1 });
-        assert.deepStrictEqual(handled.filter((m) => m.body === '{"ok":false}').map((m) => m.receiveCount), [1, 2, 3, 4, 5]);
+        assert.deepStrictEqual(
+            handled.filter((m) => m.body === '{"ok":false}').map((m) => m.receiveCount),
+            [1, 2, 3, 4, 5],
+        );
         assert.strictEqual(handled.filter((m) => m.body === '{"ok":true}').length, 1);
     });
 });

@@ -100,12 +100,17 @@ describe("the local run's data directory", function () {
             assert.match(samePort.text, new RegExp(`^Port ${port} on 127\\.0\\.0\\.1 is in use`));
             const otherPort = await refusal(["--data-dir", dataDir], { PORT: String(await freePort()) });
             assert.notStrictEqual(otherPort.code, 0, `a second run started on the same data directory:\n${otherPort.text}`);
-            assert.match(otherPort.text, new RegExp(`^The data directory ${dataDir.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")} is in use by process ${first.child.pid} \\(npm start, gateway on port ${port}\\).*--data-dir <another directory>`));
+            assert.match(
+                otherPort.text,
+                new RegExp(
+                    `^The data directory ${dataDir.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")} is in use by process ${first.child.pid} \\(npm start, gateway on port ${port}\\).*--data-dir <another directory>`,
+                ),
+            );
 
             // Acknowledged by the first run after the second one tried.
             const after = postStream(first.url, "after", 2);
             await sleep(500);
-            const outcomes = [...before.outcomes, ...await after.stop()];
+            const outcomes = [...before.outcomes, ...(await after.stop())];
             assert.ok(after.acknowledged() > 0 && before.acknowledged() > 0);
             killGroup(first, "SIGTERM");
             assert.strictEqual(await first.exited, 0, first.output());
@@ -130,8 +135,10 @@ describe("the local run's data directory", function () {
             assert.match(said.join("\n"), new RegExp(`from process ${pid} \\(crashed\\).*no longer runs`));
 
             // This process holds it now: a second taker is refused, naming it.
-            assert.throws(() => lockDataDirectory(dataDir), (err: Error) =>
-                err instanceof DataDirectoryError && err.message.includes(`in use by process ${process.pid}`));
+            assert.throws(
+                () => lockDataDirectory(dataDir),
+                (err: Error) => err instanceof DataDirectoryError && err.message.includes(`in use by process ${process.pid}`),
+            );
             lock.release();
             assert.ok(!existsSync(lock.path));
         });
@@ -172,9 +179,13 @@ describe("the local run's data directory", function () {
             const dir = copy("no-version");
             rmSync(path.join(dir, "PG_VERSION"));
             const control = readFileSync(path.join(dir, "global", "pg_control"));
-            await assert.rejects(startEmbeddedPostgres({ dataDir: dir }), (err: Error) =>
-                err instanceof DataDirectoryError && err.message.includes(`The data directory ${dir} is not empty but holds no PostgreSQL database (PG_VERSION is missing)`) &&
-                err.message.includes(`mv ${dir} ${dir}.damaged`));
+            await assert.rejects(
+                startEmbeddedPostgres({ dataDir: dir }),
+                (err: Error) =>
+                    err instanceof DataDirectoryError &&
+                    err.message.includes(`The data directory ${dir} is not empty but holds no PostgreSQL database (PG_VERSION is missing)`) &&
+                    err.message.includes(`mv ${dir} ${dir}.damaged`),
+            );
             assert.ok(!existsSync(path.join(dir, "PG_VERSION")), "the directory was initialised again");
             assert.deepStrictEqual(readFileSync(path.join(dir, "global", "pg_control")), control);
             assert.ok(!existsSync(`${dir}.lock`));
@@ -183,10 +194,15 @@ describe("the local run's data directory", function () {
         it("names the directory and what PostgreSQL says of a truncated file, instead of Aborted()", async () => {
             const dir = copy("truncated");
             truncateSync(path.join(dir, "global", "pg_control"), 10);
-            await assert.rejects(startEmbeddedPostgres({ dataDir: dir }), (err: Error) =>
-                err instanceof DataDirectoryError &&
-                err.message.startsWith(`The data directory ${dir} cannot be opened: it is damaged. PostgreSQL says: PANIC: could not read file "global/pg_control"`) &&
-                err.message.includes(`mv ${dir} ${dir}.damaged`));
+            await assert.rejects(
+                startEmbeddedPostgres({ dataDir: dir }),
+                (err: Error) =>
+                    err instanceof DataDirectoryError &&
+                    err.message.startsWith(
+                        `The data directory ${dir} cannot be opened: it is damaged. PostgreSQL says: PANIC: could not read file "global/pg_control"`,
+                    ) &&
+                    err.message.includes(`mv ${dir} ${dir}.damaged`),
+            );
             assert.ok(!existsSync(`${dir}.lock`));
         });
     });
@@ -208,7 +224,7 @@ describe("the local run's data directory", function () {
                     }
                     killGroup(current, "SIGKILL");
                     await current.exited;
-                    outcomes.push(...await stream.stop());
+                    outcomes.push(...(await stream.stop()));
                     run = undefined;
                     // The killed run's lock is stale: the next start takes it over, and finds every
                     // acknowledged record (the last round's through the database alone, to save a whole run).
@@ -222,7 +238,15 @@ describe("the local run's data directory", function () {
                         stored = await storedIn(dataDir, [`k${round}`], said);
                     }
                     assert.match(said.join("\n"), /Took over the data directory's lock from process \d+/);
-                    assert.deepStrictEqual(ledgerProblems(outcomes.filter((o) => o.email.startsWith(`k${round}-`)), stored, false), [], `round ${round}`);
+                    assert.deepStrictEqual(
+                        ledgerProblems(
+                            outcomes.filter((o) => o.email.startsWith(`k${round}-`)),
+                            stored,
+                            false,
+                        ),
+                        [],
+                        `round ${round}`,
+                    );
                 }
             } finally {
                 if (run) {
@@ -254,7 +278,10 @@ describe("the local run's data directory", function () {
 
                 const said: string[] = [];
                 await storedIn(dataDir, [], said);
-                assert.match(said.join("\n"), /^The data directory .* vanished while a run served it .*; its records are gone\. Starting with a new, empty database there\.$/);
+                assert.match(
+                    said.join("\n"),
+                    /^The data directory .* vanished while a run served it .*; its records are gone\. Starting with a new, empty database there\.$/,
+                );
             } finally {
                 killGroup(run, "SIGTERM");
                 await run.exited;

@@ -21,8 +21,19 @@ if (process.env.HANG) { setInterval(() => {}, 1000); } else { process.exitCode =
 
 function fakeJob(over: Partial<CatalogJob> = {}): CatalogJob {
     return {
-        name: "fake", kind: "job", schedule: "cron(0 3 * * ? *)", timeoutSeconds: 60, retries: 0, cpu: 256, memory: 512,
-        database: false, platform: "linux/amd64", user: "10001:10001", directory: "", build: { context: ".", dockerfile: "" }, ...over,
+        name: "fake",
+        kind: "job",
+        schedule: "cron(0 3 * * ? *)",
+        timeoutSeconds: 60,
+        retries: 0,
+        cpu: 256,
+        memory: 512,
+        database: false,
+        platform: "linux/amd64",
+        user: "10001:10001",
+        directory: "",
+        build: { context: ".", dockerfile: "" },
+        ...over,
     };
 }
 
@@ -95,7 +106,10 @@ describe("jobs in the local run", function () {
         while (!lines.some((l) => l.startsWith("fake: attempt")) && Date.now() < deadline) {
             await new Promise((r) => setTimeout(r, 100));
         }
-        assert.ok(lines.some((l) => l.startsWith("fake: attempt")), "the job did not run on its schedule");
+        assert.ok(
+            lines.some((l) => l.startsWith("fake: attempt")),
+            "the job did not run on its schedule",
+        );
         while (jobs.next.get("fake")!.getTime() === first && Date.now() < deadline) {
             await new Promise((r) => setTimeout(r, 100));
         }
@@ -106,7 +120,10 @@ describe("jobs in the local run", function () {
         const { jobs } = await start(fakeJob(), { EXIT_CODE: "1" });
         const cwd = fs.mkdtempSync(path.join(os.tmpdir(), "berth-jobs-cwd-"));
         fs.mkdirSync(path.join(cwd, ".berth"));
-        fs.writeFileSync(path.join(cwd, LOCAL_RUN_FILE), JSON.stringify({ pid: process.pid, url: "http://127.0.0.1:1", services: [], jobs: { url: jobs.url, names: jobs.names } }));
+        fs.writeFileSync(
+            path.join(cwd, LOCAL_RUN_FILE),
+            JSON.stringify({ pid: process.pid, url: "http://127.0.0.1:1", services: [], jobs: { url: jobs.url, names: jobs.names } }),
+        );
         const out: string[] = [];
         const err: string[] = [];
         const deps = {
@@ -122,13 +139,16 @@ describe("jobs in the local run", function () {
         fs.writeFileSync(path.join(cwd, ".berth", "local.log"), `${JSON.stringify({ t: Date.now(), service: "fake", line: "attempt 1" })}\n`);
         const logged = { ...deps, now: () => Date.now(), sleep: async () => {} } as Deps;
         assert.strictEqual(await berth(["logs", "fake", "--local"], logged), 0, err.join("\n"));
-        assert.ok(out.some((l) => l.includes("attempt 1")), out.join("\n"));
+        assert.ok(
+            out.some((l) => l.includes("attempt 1")),
+            out.join("\n"),
+        );
         assert.strictEqual(await berth(["job", "run", "nightly", "--local"], deps), 2);
-        assert.deepStrictEqual(err, ["berth: job \"nightly\" not found in the local run; jobs: fake"]);
+        assert.deepStrictEqual(err, ['berth: job "nightly" not found in the local run; jobs: fake']);
         const refused = await fetch(`${jobs.url}/jobs/fake/run`);
         assert.deepStrictEqual([refused.status, refused.headers.get("allow")], [405, "POST"]);
         const unknown = await fetch(`${jobs.url}/jobs/nightly/run`, { method: "POST" });
-        assert.deepStrictEqual([unknown.status, ((await unknown.json()) as { error: string }).error], [404, "job \"nightly\" not found; jobs: fake"]);
+        assert.deepStrictEqual([unknown.status, ((await unknown.json()) as { error: string }).error], [404, 'job "nightly" not found; jobs: fake']);
         fs.rmSync(cwd, { recursive: true, force: true });
     });
 });

@@ -48,7 +48,11 @@ describe("SIGTERM to the local run during a stream of POSTs", function () {
         const outcomes = await stream.stop();
         run = await startRun(["--data-dir", dataDir], { PORT: port });
         const problems = ledgerProblems(outcomes, await storedUsers(run.databasePort, tag), true);
-        assert.deepStrictEqual(problems, [], `${problems.length} of ${outcomes.length} requests broke the rule; the stopped run said:\n${current.output().slice(-3000)}`);
+        assert.deepStrictEqual(
+            problems,
+            [],
+            `${problems.length} of ${outcomes.length} requests broke the rule; the stopped run said:\n${current.output().slice(-3000)}`,
+        );
         assert.ok(outcomes.some((o) => o.status === 201));
         return { outcomes, code };
     }
@@ -65,7 +69,10 @@ describe("SIGTERM to the local run during a stream of POSTs", function () {
         const { outcomes, code } = await signalDuringStream("gateway", (r) => process.kill(servicePid(r, "api"), "SIGTERM"));
         assert.strictEqual(code, 1, "the run goes on without its gateway");
         // Requests on open connections are served during the shutdown, and their clients told to hang up.
-        assert.ok(outcomes.some((o) => o.status === 201 && o.connection === "close"), "no answer carried Connection: close");
+        assert.ok(
+            outcomes.some((o) => o.status === 201 && o.connection === "close"),
+            "no answer carried Connection: close",
+        );
     });
 
     it("to the users service alone: what reaches it is answered, what does not gets a JSON 502 and was not executed", async () => {

@@ -21,7 +21,11 @@ const publicSubject: AlarmSubject = {
     family: "berth-dev-api",
     clusterName: "berth-cluster-1234567",
     serviceName: "api-service-7654321",
-    expose: { kind: "public", loadBalancerArnSuffix: "app/berth-alb-1234567/0123456789abcdef", targetGroupArnSuffix: "targetgroup/api-tg-1234567/fedcba9876543210" },
+    expose: {
+        kind: "public",
+        loadBalancerArnSuffix: "app/berth-alb-1234567/0123456789abcdef",
+        targetGroupArnSuffix: "targetgroup/api-tg-1234567/fedcba9876543210",
+    },
     minCount: 2,
     containerInsights: false,
     mayRunZeroTasks: false,
@@ -44,17 +48,44 @@ function metricsOf(args: Record<string, any>): Array<{ namespace: string; metric
 describe("alarm definitions", () => {
     it("roll a public service back on its 5xx rate and unhealthy targets, and only notify on the rest", () => {
         const defs = alarmDefinitions(publicSubject);
-        assert.deepStrictEqual(defs.filter((d) => d.rollback).map((d) => d.role).sort(), ["5xx-rate", "unhealthy-targets"]);
-        assert.deepStrictEqual(defs.filter((d) => !d.rollback).map((d) => d.role).sort(), ["cpu", "memory", "p99-latency", "tasks-below-desired"]);
+        assert.deepStrictEqual(
+            defs
+                .filter((d) => d.rollback)
+                .map((d) => d.role)
+                .sort(),
+            ["5xx-rate", "unhealthy-targets"],
+        );
+        assert.deepStrictEqual(
+            defs
+                .filter((d) => !d.rollback)
+                .map((d) => d.role)
+                .sort(),
+            ["cpu", "memory", "p99-latency", "tasks-below-desired"],
+        );
         const names = serviceAlarmNames("berth-dev-api", "public");
-        assert.deepStrictEqual(defs.filter((d) => d.rollback).map((d) => d.args.name).sort(), [...names.rollback].sort(),
-            "the names the service rolls back on must be the alarms' own");
-        assert.deepStrictEqual(defs.filter((d) => !d.rollback).map((d) => d.args.name).sort(), [...names.notify].sort());
+        assert.deepStrictEqual(
+            defs
+                .filter((d) => d.rollback)
+                .map((d) => d.args.name)
+                .sort(),
+            [...names.rollback].sort(),
+            "the names the service rolls back on must be the alarms' own",
+        );
+        assert.deepStrictEqual(
+            defs
+                .filter((d) => !d.rollback)
+                .map((d) => d.args.name)
+                .sort(),
+            [...names.notify].sort(),
+        );
     });
 
     it("roll a backend back on the 5xx rate its callers see through Service Connect, in this stack only", () => {
         const defs = alarmDefinitions(backendSubject);
-        assert.deepStrictEqual(defs.filter((d) => d.rollback).map((d) => d.args.name), serviceAlarmNames("berth-dev-users", "backend").rollback);
+        assert.deepStrictEqual(
+            defs.filter((d) => d.rollback).map((d) => d.args.name),
+            serviceAlarmNames("berth-dev-users", "backend").rollback,
+        );
         const rate = defs.find((d) => d.role === "5xx-rate")!;
         for (const m of metricsOf(rate.args)) {
             assert.strictEqual(m.namespace, "AWS/ECS");
@@ -67,18 +98,29 @@ describe("alarm definitions", () => {
         const rate = alarmDefinitions(publicSubject).find((d) => d.role === "5xx-rate")!.args as Record<string, any>;
         const queries: any[] = rate.metricQueries;
         const byId = new Map(queries.map((q) => [q.id, q]));
-        assert.deepStrictEqual(queries.filter((q) => q.returnData).map((q) => q.id), ["rate"], "an alarm on metric math returns exactly one series");
+        assert.deepStrictEqual(
+            queries.filter((q) => q.returnData).map((q) => q.id),
+            ["rate"],
+            "an alarm on metric math returns exactly one series",
+        );
         for (const q of queries.filter((x) => x.expression)) {
             for (const ref of q.expression.match(/\b[a-z][A-Za-z0-9_]*\b/g).filter((w: string) => !["IF", "FILL"].includes(w))) {
                 assert.ok(byId.has(ref), `${q.id} refers to ${ref}, which no query defines`);
             }
         }
-        assert.deepStrictEqual(byId.get("target5xx").metric.dimensions, { LoadBalancer: "app/berth-alb-1234567/0123456789abcdef", TargetGroup: "targetgroup/api-tg-1234567/fedcba9876543210" });
+        assert.deepStrictEqual(byId.get("target5xx").metric.dimensions, {
+            LoadBalancer: "app/berth-alb-1234567/0123456789abcdef",
+            TargetGroup: "targetgroup/api-tg-1234567/fedcba9876543210",
+        });
         // AWS publishes the ALB's own 5xx per load balancer only.
         assert.deepStrictEqual(byId.get("alb5xx").metric.dimensions, { LoadBalancer: "app/berth-alb-1234567/0123456789abcdef" });
         assert.strictEqual(byId.get("requests").metric.metricName, "RequestCount");
         assert.strictEqual(rate.threshold, ALARM_THRESHOLDS.errorRate.percent);
-        assert.match(byId.get("rate").expression, new RegExp(`>= ${ALARM_THRESHOLDS.errorRate.minRequests},`), "a handful of requests must not roll back a deployment");
+        assert.match(
+            byId.get("rate").expression,
+            new RegExp(`>= ${ALARM_THRESHOLDS.errorRate.minRequests},`),
+            "a handful of requests must not roll back a deployment",
+        );
         assert.strictEqual(rate.treatMissingData, "notBreaching", "no traffic is no error");
     });
 
@@ -88,8 +130,16 @@ describe("alarm definitions", () => {
         assert.deepStrictEqual([free.comparisonOperator, free.threshold, free.treatMissingData], ["LessThanThreshold", 2, "breaching"]);
         const scheduled = alarmDefinitions({ ...publicSubject, mayRunZeroTasks: true }).find((d) => d.role === "tasks-below-desired")!.args;
         assert.strictEqual(scheduled.treatMissingData, "notBreaching", "a service scheduled to zero would alarm all night");
-        const insights = alarmDefinitions({ ...publicSubject, containerInsights: true }).find((d) => d.role === "tasks-below-desired")!.args as Record<string, any>;
-        assert.deepStrictEqual(metricsOf(insights).map((m) => `${m.namespace} ${m.metricName}`).sort(), ["ECS/ContainerInsights DesiredTaskCount", "ECS/ContainerInsights RunningTaskCount"]);
+        const insights = alarmDefinitions({ ...publicSubject, containerInsights: true }).find((d) => d.role === "tasks-below-desired")!.args as Record<
+            string,
+            any
+        >;
+        assert.deepStrictEqual(
+            metricsOf(insights)
+                .map((m) => `${m.namespace} ${m.metricName}`)
+                .sort(),
+            ["ECS/ContainerInsights DesiredTaskCount", "ECS/ContainerInsights RunningTaskCount"],
+        );
         for (const m of metricsOf(insights)) {
             assert.deepStrictEqual(m.dimensions, { ClusterName: "berth-cluster-1234567", ServiceName: "api-service-7654321" });
         }
@@ -128,7 +178,13 @@ describe("the dashboard body", () => {
         loadBalancerArnSuffix: "app/berth-alb-1234567/0123456789abcdef",
         containerInsights: false,
         services: [
-            { name: "api", kind: "public", serviceName: "api-service-7654321", targetGroupArnSuffixes: ["targetgroup/api-tg-1234567/fedcba9876543210", "targetgroup/api-tg-alt-7654321/0123456789abcdef"], calls: ["users", "orders"] },
+            {
+                name: "api",
+                kind: "public",
+                serviceName: "api-service-7654321",
+                targetGroupArnSuffixes: ["targetgroup/api-tg-1234567/fedcba9876543210", "targetgroup/api-tg-alt-7654321/0123456789abcdef"],
+                calls: ["users", "orders"],
+            },
             { name: "users", kind: "backend", serviceName: "users-service-1111111", discoveryName: "users" },
             // A backend with two callers, and a caller itself.
             { name: "orders", kind: "backend", serviceName: "orders-service-2222222", discoveryName: "orders", calls: ["users"] },
@@ -140,7 +196,8 @@ describe("the dashboard body", () => {
         const heading = body.widgets.find((w: any) => w.properties.markdown?.startsWith(`### ${service} `));
         const next = body.widgets.filter((w: any) => w.type === "text" && w.y > heading.y).map((w: any) => w.y);
         const end = next.length > 0 ? Math.min(...next) : Infinity;
-        return body.widgets.filter((w: any) => w.type === "metric" && w.y > heading.y && w.y < end)
+        return body.widgets
+            .filter((w: any) => w.type === "metric" && w.y > heading.y && w.y < end)
             .flatMap((w: any) => w.properties.metrics)
             .map((m: any[]) => {
                 const pairs = m.slice(2).filter((x) => typeof x === "string");
@@ -170,7 +227,10 @@ describe("the dashboard body", () => {
                 for (const m of w.properties.metrics) {
                     const dims = m.slice(2).filter((x: unknown) => typeof x === "string");
                     assert.strictEqual(dims.length % 2, 0, `${m[1]}: dimensions come in name/value pairs`);
-                    assert.ok(dims.every((x: string) => x.length > 0), `${m[1]}: an empty dimension`);
+                    assert.ok(
+                        dims.every((x: string) => x.length > 0),
+                        `${m[1]}: an empty dimension`,
+                    );
                 }
             }
         }
@@ -181,12 +241,18 @@ describe("the dashboard body", () => {
         for (const service of input.services) {
             const heading = body.widgets.find((w: any) => w.properties.markdown === `### ${service.name} (${service.kind})`);
             const row = body.widgets.filter((w: any) => w.type === "metric" && w.y === heading.y + 1);
-            assert.deepStrictEqual(row.map((w: any) => w.properties.title), ["Requests", "5xx", service.kind === "public" ? "Latency (s)" : "Latency (ms)", "CPU and memory (%)", "Tasks"]);
+            assert.deepStrictEqual(
+                row.map((w: any) => w.properties.title),
+                ["Requests", "5xx", service.kind === "public" ? "Latency (s)" : "Latency (ms)", "CPU and memory (%)", "Tasks"],
+            );
             for (const w of row) {
                 for (const m of w.properties.metrics) {
                     const text = m.join(" ");
                     if (service.kind === "public" && m[0] === "AWS/ApplicationELB" && m[1] !== "HTTPCode_ELB_5XX_Count") {
-                        assert.ok(service.targetGroupArnSuffixes!.some((g) => text.includes(`TargetGroup ${g}`)), text);
+                        assert.ok(
+                            service.targetGroupArnSuffixes!.some((g) => text.includes(`TargetGroup ${g}`)),
+                            text,
+                        );
                     } else if (m[0] === "AWS/ECS" && !text.includes("TargetDiscoveryName")) {
                         assert.ok(text.includes(`ServiceName ${service.serviceName}`) && text.includes("ClusterName berth-cluster-1234567"), text);
                     }
@@ -200,19 +266,33 @@ describe("the dashboard body", () => {
         const cluster = input.clusterName;
         for (const service of input.services) {
             const metrics = metricsOf(body, service.name);
-            const has = (name: string, dims: Record<string, string>) => metrics.some((m) =>
-                m.namespace === "AWS/ECS" && m.name === name && JSON.stringify(Object.entries(m.dims).sort()) === JSON.stringify(Object.entries(dims).sort()));
+            const has = (name: string, dims: Record<string, string>) =>
+                metrics.some(
+                    (m) =>
+                        m.namespace === "AWS/ECS" &&
+                        m.name === name &&
+                        JSON.stringify(Object.entries(m.dims).sort()) === JSON.stringify(Object.entries(dims).sort()),
+                );
             // What the service's own proxy receives: its discovery name and its own ECS service.
             if (service.discoveryName) {
                 for (const name of ["RequestCount", "ActiveConnectionCount", "NewConnectionCount", "ProcessedBytes"]) {
-                    assert.ok(has(name, { ClusterName: cluster, DiscoveryName: service.discoveryName, ServiceName: service.serviceName }), `${service.name}: no ${name} received`);
+                    assert.ok(
+                        has(name, { ClusterName: cluster, DiscoveryName: service.discoveryName, ServiceName: service.serviceName }),
+                        `${service.name}: no ${name} received`,
+                    );
                 }
                 // How it answers each caller, as the caller's proxy sees it: the caller's ECS service.
                 const callers = input.services.filter((s) => s.calls?.includes(service.name));
                 assert.ok(callers.length > 0);
                 for (const caller of callers) {
                     const seen = { ClusterName: cluster, ServiceName: caller.serviceName, TargetDiscoveryName: service.discoveryName };
-                    for (const name of ["HTTPCode_Target_2XX_Count", "HTTPCode_Target_3XX_Count", "HTTPCode_Target_4XX_Count", "HTTPCode_Target_5XX_Count", "TargetResponseTime"]) {
+                    for (const name of [
+                        "HTTPCode_Target_2XX_Count",
+                        "HTTPCode_Target_3XX_Count",
+                        "HTTPCode_Target_4XX_Count",
+                        "HTTPCode_Target_5XX_Count",
+                        "TargetResponseTime",
+                    ]) {
                         assert.ok(has(name, seen), `${service.name}: no ${name} as ${caller.name} sees it`);
                     }
                 }
@@ -233,11 +313,12 @@ describe("the dashboard body", () => {
 
     it("shows a public service's requests, 5xx and latency in both target groups, where ECS may have moved its tasks", () => {
         const body = JSON.parse(dashboardBody(input));
-        const groupsOf = (title: string, metric: string) => body.widgets
-            .filter((w: any) => w.properties.title === title && w.y === body.widgets.find((h: any) => h.properties.markdown === "### api (public)").y + 1)
-            .flatMap((w: any) => w.properties.metrics)
-            .filter((m: any[]) => m[1] === metric)
-            .map((m: any[]) => m[m.indexOf("TargetGroup") + 1]);
+        const groupsOf = (title: string, metric: string) =>
+            body.widgets
+                .filter((w: any) => w.properties.title === title && w.y === body.widgets.find((h: any) => h.properties.markdown === "### api (public)").y + 1)
+                .flatMap((w: any) => w.properties.metrics)
+                .filter((m: any[]) => m[1] === metric)
+                .map((m: any[]) => m[m.indexOf("TargetGroup") + 1]);
         const both = ["targetgroup/api-tg-1234567/fedcba9876543210", "targetgroup/api-tg-alt-7654321/0123456789abcdef"];
         assert.deepStrictEqual([...new Set(groupsOf("Requests", "RequestCount"))], both);
         assert.deepStrictEqual([...new Set(groupsOf("5xx", "HTTPCode_Target_5XX_Count"))], both);
@@ -248,12 +329,23 @@ describe("the dashboard body", () => {
         const body = JSON.parse(dashboardBody({ ...input, containerInsights: true }));
         const tasks = body.widgets.filter((w: any) => w.properties.title === "Tasks").flatMap((w: any) => w.properties.metrics.map((m: any) => m[1]));
         assert.deepStrictEqual([...new Set(tasks)].sort(), ["DesiredTaskCount", "RunningTaskCount"]);
-        assert.strictEqual(dashboardUrl("eu-west-1", "berth-dev"), "https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#dashboards/dashboard/berth-dev");
+        assert.strictEqual(
+            dashboardUrl("eu-west-1", "berth-dev"),
+            "https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#dashboards/dashboard/berth-dev",
+        );
     });
 });
 
 describe("schedule expressions", () => {
-    const valid = ["cron(0 20 ? * MON-FRI *)", "cron(30 6 ? * 2-6 *)", "cron(0 0 1 * ? *)", "at(2027-03-01T08:00:00)", "rate(1 hour)", "rate(15 minutes)", "rate(2 days)"];
+    const valid = [
+        "cron(0 20 ? * MON-FRI *)",
+        "cron(30 6 ? * 2-6 *)",
+        "cron(0 0 1 * ? *)",
+        "at(2027-03-01T08:00:00)",
+        "rate(1 hour)",
+        "rate(15 minutes)",
+        "rate(2 days)",
+    ];
     for (const expression of valid) {
         it(`takes ${expression}`, () => assert.strictEqual(scheduleExpressionProblem(expression), undefined));
     }
@@ -281,9 +373,18 @@ describe("schedule expressions", () => {
     });
 
     it("apply to every service unless they name some", () => {
-        const schedules: ScaleSchedule[] = [{ name: "a", schedule: "rate(1 day)", minCount: 0 }, { name: "b", schedule: "rate(1 day)", minCount: 1, services: ["api"] }];
-        assert.deepStrictEqual(schedulesFor("api", schedules).map((s) => s.name), ["a", "b"]);
-        assert.deepStrictEqual(schedulesFor("users", schedules).map((s) => s.name), ["a"]);
+        const schedules: ScaleSchedule[] = [
+            { name: "a", schedule: "rate(1 day)", minCount: 0 },
+            { name: "b", schedule: "rate(1 day)", minCount: 1, services: ["api"] },
+        ];
+        assert.deepStrictEqual(
+            schedulesFor("api", schedules).map((s) => s.name),
+            ["a", "b"],
+        );
+        assert.deepStrictEqual(
+            schedulesFor("users", schedules).map((s) => s.name),
+            ["a"],
+        );
     });
 });
 
@@ -296,7 +397,11 @@ describe("capacity and sizing", () => {
         const strategy = capacityProviderStrategy({ onDemandBase: 2, spotPercent: 30 });
         const total = strategy.reduce((sum, s) => sum + s.weight, 0);
         assert.strictEqual(strategy.find((s) => s.capacityProvider === "FARGATE_SPOT")!.weight / total, 0.3);
-        assert.deepStrictEqual(strategy.filter((s) => (s.base ?? 0) > 0).map((s) => s.capacityProvider), ["FARGATE"], "only one provider may have a base");
+        assert.deepStrictEqual(
+            strategy.filter((s) => (s.base ?? 0) > 0).map((s) => s.capacityProvider),
+            ["FARGATE"],
+            "only one provider may have a base",
+        );
     });
 
     it("leave prod's services half a vCPU and 1 GiB after the Service Connect proxy's recommended share", () => {
@@ -307,8 +412,14 @@ describe("capacity and sizing", () => {
     });
 });
 
-
-const publicExpose = { kind: "public" as const, listenerArn: "l", loadBalancerSecurityGroupId: "sg", pathPatterns: [], priority: 10, loadBalancerArnSuffix: "app/alb/0123" };
+const publicExpose = {
+    kind: "public" as const,
+    listenerArn: "l",
+    loadBalancerSecurityGroupId: "sg",
+    pathPatterns: [],
+    priority: 10,
+    loadBalancerArnSuffix: "app/alb/0123",
+};
 
 describe("FargateService operations", () => {
     async function mocked(): Promise<Harness> {
@@ -322,7 +433,10 @@ describe("FargateService operations", () => {
         new FargateService("x", serviceArgs({ deploymentAlarmNames: ["berth-test-x-5xx-rate", "berth-test-x-5xx-rate", "extra"] }));
         await h.settle();
         const svc = h.one(T.service, "x-service");
-        assert.deepStrictEqual(svc.inputs.capacityProviderStrategies, [{ capacityProvider: "FARGATE", base: 0, weight: 100 }, { capacityProvider: "FARGATE_SPOT", weight: 0 }]);
+        assert.deepStrictEqual(svc.inputs.capacityProviderStrategies, [
+            { capacityProvider: "FARGATE", base: 0, weight: 100 },
+            { capacityProvider: "FARGATE_SPOT", weight: 0 },
+        ]);
         assert.deepStrictEqual(svc.inputs.alarms, { alarmNames: ["berth-test-x-5xx-rate", "extra"], enable: true, rollback: true });
         assert.strictEqual(svc.inputs.enableExecuteCommand, false);
     });
@@ -336,19 +450,33 @@ describe("FargateService operations", () => {
 
     it("puts a service with a schedule under Application Auto Scaling even at a fixed count, with the schedule's zone", async () => {
         const h = await mocked();
-        new FargateService("x", serviceArgs({
-            desiredCount: 1,
-            maxCount: 1,
-            scaling: { schedules: [{ name: "night", schedule: "cron(0 20 ? * MON-FRI *)", timezone: "Europe/Berlin", minCount: 0, maxCount: 0 }, { name: "morning", schedule: "cron(0 7 ? * MON-FRI *)", minCount: 1 }] },
-        }));
+        new FargateService(
+            "x",
+            serviceArgs({
+                desiredCount: 1,
+                maxCount: 1,
+                scaling: {
+                    schedules: [
+                        { name: "night", schedule: "cron(0 20 ? * MON-FRI *)", timezone: "Europe/Berlin", minCount: 0, maxCount: 0 },
+                        { name: "morning", schedule: "cron(0 7 ? * MON-FRI *)", minCount: 1 },
+                    ],
+                },
+            }),
+        );
         await h.settle();
         const target = h.one(T.scalingTarget, "x-scaling");
         assert.deepStrictEqual([target.inputs.minCapacity, target.inputs.maxCapacity], [1, 1]);
         const night = h.one(T.scheduledAction, "x-schedule-night");
-        assert.deepStrictEqual([night.inputs.schedule, night.inputs.timezone, night.inputs.scalableTargetAction], ["cron(0 20 ? * MON-FRI *)", "Europe/Berlin", { minCapacity: 0, maxCapacity: 0 }]);
+        assert.deepStrictEqual(
+            [night.inputs.schedule, night.inputs.timezone, night.inputs.scalableTargetAction],
+            ["cron(0 20 ? * MON-FRI *)", "Europe/Berlin", { minCapacity: 0, maxCapacity: 0 }],
+        );
         const morning = h.one(T.scheduledAction, "x-schedule-morning");
-        assert.deepStrictEqual([morning.inputs.timezone, morning.inputs.scalableTargetAction], ["UTC", { minCapacity: 1, maxCapacity: 1 }],
-            "the morning must restore the ceiling the night set to 0");
+        assert.deepStrictEqual(
+            [morning.inputs.timezone, morning.inputs.scalableTargetAction],
+            ["UTC", { minCapacity: 1, maxCapacity: 1 }],
+            "the morning must restore the ceiling the night set to 0",
+        );
         assert.strictEqual(morning.inputs.resourceId, target.inputs.resourceId);
     });
 
@@ -358,9 +486,15 @@ describe("FargateService operations", () => {
         await h.settle();
         const policy = h.one(T.scalingPolicy, "x-request-scaling").inputs.targetTrackingScalingPolicyConfiguration;
         const requests = (policy.customizedMetricSpecification.metrics as any[]).filter((m) => m.metricStat?.metric.metricName === "RequestCount");
-        assert.deepStrictEqual(requests.map((m) => Object.fromEntries(m.metricStat.metric.dimensions.map((d: any) => [d.name, d.value]))).map((d) => d.LoadBalancer), ["app/alb/0123", "app/alb/0123"]);
+        assert.deepStrictEqual(
+            requests.map((m) => Object.fromEntries(m.metricStat.metric.dimensions.map((d: any) => [d.name, d.value]))).map((d) => d.LoadBalancer),
+            ["app/alb/0123", "app/alb/0123"],
+        );
         for (const m of requests) {
-            assert.match(m.metricStat.metric.dimensions.find((d: any) => d.name === "TargetGroup").value, /^targetgroup\/x-tg(-alt)?-[0-9a-f]{7}\/[0-9a-f]{16}$/);
+            assert.match(
+                m.metricStat.metric.dimensions.find((d: any) => d.name === "TargetGroup").value,
+                /^targetgroup\/x-tg(-alt)?-[0-9a-f]{7}\/[0-9a-f]{16}$/,
+            );
         }
         assert.strictEqual(policy.targetValue, 500);
         assert.ok(policy.scaleInCooldown > policy.scaleOutCooldown);
@@ -368,7 +502,11 @@ describe("FargateService operations", () => {
 
     const refused: Array<[string, Partial<FargateServiceArgs>, RegExp]> = [
         ["a Spot share above 100", { capacity: { onDemandBase: 0, spotPercent: 101 } }, /"capacity.spotPercent" must be a whole number from 0 to 100, got 101/],
-        ["a fractional on-demand base", { capacity: { onDemandBase: 0.5, spotPercent: 0 } }, /"capacity.onDemandBase" must be a whole number from 0 to 100000, got 0.5/],
+        [
+            "a fractional on-demand base",
+            { capacity: { onDemandBase: 0.5, spotPercent: 0 } },
+            /"capacity.onDemandBase" must be a whole number from 0 to 100000, got 0.5/,
+        ],
         ["no requests per target", { scaling: { requestsPerTarget: 0 } }, /"scaling.requestsPerTarget" must be above 0, got 0/],
     ];
     for (const [what, overrides, message] of refused) {
@@ -376,7 +514,10 @@ describe("FargateService operations", () => {
             const h = await mocked();
             assert.throws(() => new FargateService("x", serviceArgs(overrides)), message);
             await h.settle();
-            assert.deepStrictEqual(h.resources.filter((r) => r.custom), []);
+            assert.deepStrictEqual(
+                h.resources.filter((r) => r.custom),
+                [],
+            );
         });
     }
 });
@@ -385,8 +526,11 @@ describe("an ARM64 service in a stack that runs on Spot", () => {
     it("runs on on-demand FARGATE, which alone runs ARM64 tasks, while the others keep their Spot share", async () => {
         const services = resolveCatalog(declarations.map((d) => (d.name === "users" ? { ...d, platform: "linux/arm64" as const } : d)));
         const { h } = await runBerth({ ...stackConfig("dev"), "berth:onDemandBase": "0", "berth:spotPercent": "100" }, { services });
-        const spotWeight = (name: string) => h.one(T.service, `${name}-service`).inputs.capacityProviderStrategies
-            .filter((s: any) => s.capacityProvider === "FARGATE_SPOT").reduce((sum: number, s: any) => sum + s.weight, 0);
+        const spotWeight = (name: string) =>
+            h
+                .one(T.service, `${name}-service`)
+                .inputs.capacityProviderStrategies.filter((s: any) => s.capacityProvider === "FARGATE_SPOT")
+                .reduce((sum: number, s: any) => sum + s.weight, 0);
         assert.strictEqual(spotWeight("users"), 0, "ECS would place users' tasks on Fargate Spot, which refuses ARM64");
         assert.ok(spotWeight("products") > 0 && spotWeight("api") > 0, "the x86 services lost their Spot share");
     });
@@ -432,7 +576,10 @@ describe("a test stack with every operations setting", () => {
         assert.ok(routes.every((r) => r.inputs.networkInterfaceId !== undefined && r.inputs.natGatewayId === undefined));
         const vpcCidr = stackConfig("dev")["berth:vpcCidr"];
         const open = h.ofType(T.ingress).filter((r) => r.inputs.cidrIpv4 !== undefined && r.inputs.cidrIpv4 !== "0.0.0.0/0");
-        assert.deepStrictEqual(open.map((r) => [r.name, r.inputs.cidrIpv4]), [["berth-nat-in", vpcCidr]]);
+        assert.deepStrictEqual(
+            open.map((r) => [r.name, r.inputs.cidrIpv4]),
+            [["berth-nat-in", vpcCidr]],
+        );
         assert.strictEqual(instance.inputs.metadataOptions.httpTokens, "required");
     });
 });

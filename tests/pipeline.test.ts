@@ -47,40 +47,78 @@ describe("berth:pipeline settings", () => {
 
     it("read the repository, who may deploy, previews and an existing provider", () => {
         const arn = `arn:aws:iam::${ACCOUNT}:oidc-provider/token.actions.githubusercontent.com`;
-        const { pipeline } = loadSettings(withPipeline("dev", {
-            repository: "acme@123/berth@456", branches: ["main", "release/2026"], pullRequests: "true", oidcProviderArn: arn,
-        }), { project: "berth", stack: "dev" }, catalog);
+        const { pipeline } = loadSettings(
+            withPipeline("dev", {
+                repository: "acme@123/berth@456",
+                branches: ["main", "release/2026"],
+                pullRequests: "true",
+                oidcProviderArn: arn,
+            }),
+            { project: "berth", stack: "dev" },
+            catalog,
+        );
         assert.deepStrictEqual(pipeline, {
-            repository: "acme@123/berth@456", branches: ["main", "release/2026"], environments: [], pullRequests: true, oidcProviderArn: arn,
+            repository: "acme@123/berth@456",
+            branches: ["main", "release/2026"],
+            environments: [],
+            pullRequests: true,
+            oidcProviderArn: arn,
         });
     });
 
     const errors: [string, unknown, RegExp][] = [
-        ["a repository without its owner", { repository: "berth", environments: ["dev"] },
-            /^berth:pipeline\.repository is "berth"; allowed: a GitHub repository as owner\/name/],
-        ["a repository given as a URL", { repository: "https://github.com/acme/berth", environments: ["dev"] },
-            /^berth:pipeline\.repository is "https:\/\/github\.com\/acme\/berth"; allowed: /],
+        [
+            "a repository without its owner",
+            { repository: "berth", environments: ["dev"] },
+            /^berth:pipeline\.repository is "berth"; allowed: a GitHub repository as owner\/name/,
+        ],
+        [
+            "a repository given as a URL",
+            { repository: "https://github.com/acme/berth", environments: ["dev"] },
+            /^berth:pipeline\.repository is "https:\/\/github\.com\/acme\/berth"; allowed: /,
+        ],
         ["half of the immutable form", { repository: "acme@123/berth", environments: ["dev"] }, /^berth:pipeline\.repository is "acme@123\/berth"/],
-        ["a branch with a wildcard", { repository: "acme/berth", branches: ["release/*"] },
-            /^berth:pipeline\.branches is \["release\/\*"\]; allowed: a list of branch names such as \[main\], without wildcards$/],
+        [
+            "a branch with a wildcard",
+            { repository: "acme/berth", branches: ["release/*"] },
+            /^berth:pipeline\.branches is \["release\/\*"\]; allowed: a list of branch names such as \[main\], without wildcards$/,
+        ],
         ["a branch given as a string", { repository: "acme/berth", branches: "main" }, /^berth:pipeline\.branches is "main"; allowed: a list/],
-        ["an environment with a space", { repository: "acme/berth", environments: ["prod eu"] },
-            /^berth:pipeline\.environments is \["prod eu"\]; allowed: a list of GitHub environment names/],
-        ["previews that are no boolean", { repository: "acme/berth", environments: ["dev"], pullRequests: "yes" },
-            /^berth:pipeline\.pullRequests is "yes"; allowed: true or false$/],
-        ["a provider ARN for another issuer", { repository: "acme/berth", environments: ["dev"], oidcProviderArn: `arn:aws:iam::${ACCOUNT}:oidc-provider/example.com` },
-            /^berth:pipeline\.oidcProviderArn is "arn:aws:iam::\d{12}:oidc-provider\/example\.com"; allowed: the ARN of the account's GitHub OIDC provider/],
-        ["a misspelt key", { repository: "acme/berth", branch: "main" },
-            /^berth:pipeline has unknown keys branch; allowed: repository, branches, environments, pullRequests, oidcProviderArn$/],
+        [
+            "an environment with a space",
+            { repository: "acme/berth", environments: ["prod eu"] },
+            /^berth:pipeline\.environments is \["prod eu"\]; allowed: a list of GitHub environment names/,
+        ],
+        [
+            "previews that are no boolean",
+            { repository: "acme/berth", environments: ["dev"], pullRequests: "yes" },
+            /^berth:pipeline\.pullRequests is "yes"; allowed: true or false$/,
+        ],
+        [
+            "a provider ARN for another issuer",
+            { repository: "acme/berth", environments: ["dev"], oidcProviderArn: `arn:aws:iam::${ACCOUNT}:oidc-provider/example.com` },
+            /^berth:pipeline\.oidcProviderArn is "arn:aws:iam::\d{12}:oidc-provider\/example\.com"; allowed: the ARN of the account's GitHub OIDC provider/,
+        ],
+        [
+            "a misspelt key",
+            { repository: "acme/berth", branch: "main" },
+            /^berth:pipeline has unknown keys branch; allowed: repository, branches, environments, pullRequests, oidcProviderArn$/,
+        ],
         ["no repository", { environments: ["dev"] }, /^berth:pipeline\.repository is not set; allowed: a GitHub repository/],
-        ["nobody who may deploy", { repository: "acme/berth", branches: [], environments: [] },
-            /^berth:pipeline names no branches and no environments; allowed: at least one, or the deploy role trusts no workflow$/],
+        [
+            "nobody who may deploy",
+            { repository: "acme/berth", branches: [], environments: [] },
+            /^berth:pipeline names no branches and no environments; allowed: at least one, or the deploy role trusts no workflow$/,
+        ],
         ["a plain string", "acme/berth", /^berth:pipeline is "acme\/berth"; allowed: an object such as \{"repository"/],
     ];
     for (const [what, value, message] of errors) {
         it(`name the key, the value and what is allowed for ${what}`, () => {
             const found = problems(value);
-            assert.ok(found.some((p) => message.test(p)), `no problem matches ${message}:\n${found.join("\n")}`);
+            assert.ok(
+                found.some((p) => message.test(p)),
+                `no problem matches ${message}:\n${found.join("\n")}`,
+            );
         });
     }
 
@@ -88,7 +126,10 @@ describe("berth:pipeline settings", () => {
         const h = new Harness();
         await h.install(withPipeline("dev", { repository: "acme", environments: ["dev"] }));
         const { deployBerth } = await import("../program");
-        const error = await deployBerth(catalog).then(() => undefined, (e: Error) => e);
+        const error = await deployBerth(catalog).then(
+            () => undefined,
+            (e: Error) => e,
+        );
         await h.settle();
         assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${error}`);
         assert.match(error.message, /berth:pipeline\.repository is "acme"/);
@@ -111,7 +152,10 @@ describe("the IAM policy evaluator of the tests", () => {
 
     it("matches actions without regard to case and resources with wildcards, and denies what nothing allows", () => {
         assert.strictEqual(evaluate([{ Statement: [allow()] }], request), "allow");
-        assert.strictEqual(evaluate([{ Statement: [allow()] }], { ...request, resource: "arn:aws:ec2:us-east-1:123456789012:subnet/subnet-1" }), "implicit deny");
+        assert.strictEqual(
+            evaluate([{ Statement: [allow()] }], { ...request, resource: "arn:aws:ec2:us-east-1:123456789012:subnet/subnet-1" }),
+            "implicit deny",
+        );
         assert.strictEqual(evaluate([{ Statement: [allow({ Resource: "arn:aws:ec2:us-east-1:12345678901?:vpc/*" })] }], request), "allow");
     });
 
@@ -133,21 +177,36 @@ describe("the IAM policy evaluator of the tests", () => {
         assert.strictEqual(on({ Null: { "aws:ResourceTag/stack": "true" } }), "allow");
         assert.strictEqual(on({ Null: { "aws:ResourceTag/stack": "true" } }, { "aws:ResourceTag/stack": "other" }), "implicit deny");
         // Every condition of a statement must hold.
-        assert.strictEqual(on({ StringEquals: { "aws:RequestTag/stack": "dev" }, Null: { "aws:ResourceTag/stack": "true" } }, { "aws:RequestTag/stack": "dev", "aws:ResourceTag/stack": "other" }), "implicit deny");
+        assert.strictEqual(
+            on(
+                { StringEquals: { "aws:RequestTag/stack": "dev" }, Null: { "aws:ResourceTag/stack": "true" } },
+                { "aws:RequestTag/stack": "dev", "aws:ResourceTag/stack": "other" },
+            ),
+            "implicit deny",
+        );
     });
 
     it("reads set operators over multi-valued keys: ForAllValues holds for an empty set, ForAnyValue does not", () => {
         const on = (Condition: Record<string, Record<string, string | string[]>>, context?: Record<string, string | string[]>) =>
             evaluate([{ Statement: [allow({ Condition })] }], { ...request, context });
         assert.strictEqual(on({ "ForAllValues:StringEquals": { "aws:TagKeys": ["project", "stack"] } }, { "aws:TagKeys": ["stack"] }), "allow");
-        assert.strictEqual(on({ "ForAllValues:StringEquals": { "aws:TagKeys": ["project", "stack"] } }, { "aws:TagKeys": ["stack", "owner"] }), "implicit deny");
+        assert.strictEqual(
+            on({ "ForAllValues:StringEquals": { "aws:TagKeys": ["project", "stack"] } }, { "aws:TagKeys": ["stack", "owner"] }),
+            "implicit deny",
+        );
         assert.strictEqual(on({ "ForAllValues:StringEquals": { "aws:TagKeys": ["stack"] } }), "allow");
         assert.strictEqual(on({ "ForAnyValue:StringEquals": { "aws:CalledVia": ["rds.amazonaws.com"] } }), "implicit deny");
-        assert.strictEqual(on({ "ForAnyValue:StringEquals": { "aws:CalledVia": ["rds.amazonaws.com"] } }, { "aws:CalledVia": ["kms.amazonaws.com", "rds.amazonaws.com"] }), "allow");
+        assert.strictEqual(
+            on({ "ForAnyValue:StringEquals": { "aws:CalledVia": ["rds.amazonaws.com"] } }, { "aws:CalledVia": ["kms.amazonaws.com", "rds.amazonaws.com"] }),
+            "allow",
+        );
     });
 
     it("refuses what it cannot read rather than pass it", () => {
-        assert.throws(() => evaluate([{ Statement: [allow({ Condition: { DateGreaterThan: { "aws:CurrentTime": "2020-01-01" } } })] }], request), /does not know the operator DateGreaterThan/);
+        assert.throws(
+            () => evaluate([{ Statement: [allow({ Condition: { DateGreaterThan: { "aws:CurrentTime": "2020-01-01" } } })] }], request),
+            /does not know the operator DateGreaterThan/,
+        );
         assert.throws(() => evaluate([{ Statement: [{ ...allow(), NotResource: "x" } as never] }], request), /does not read NotResource/);
     });
 });
@@ -185,20 +244,27 @@ describe("deploy access for GitHub Actions", () => {
             const { h, outputs } = await runBerth(withPipeline(stack), { stack });
             runs.push({ name: stack, h, outputs });
         }
-        const { h, outputs } = await runBerth(withPipeline("prod", { repository: "acme/berth", environments: ["prod"], oidcProviderArn: existingProvider }), { stack: "prod" });
+        const { h, outputs } = await runBerth(withPipeline("prod", { repository: "acme/berth", environments: ["prod"], oidcProviderArn: existingProvider }), {
+            stack: "prod",
+        });
         runs.push({ name: "prod with an existing OIDC provider", h, outputs });
         // Every option a team may turn on brings its own resource types: the role must cover them too.
-        const everything = await runBerth({
-            ...withPipeline("prod"),
-            "berth:domain": "example.com",
-            "berth:hostedZoneId": HOSTED_ZONE_ID,
-            "berth:alarmEmail": "ops@example.com",
-            "berth:secrets": JSON.stringify({ api: {
-                AUTH_API_KEYS: "a-value-set-with-secret-0123456789abcdef",
-                AUTH_JWT_SECRET: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:shared/jwt-AbCdEf:signing::`,
-                STRIPE_KEY: `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/shared/stripe-key`,
-            } }),
-        }, { stack: "prod", secretKeys: ["berth:secrets"] });
+        const everything = await runBerth(
+            {
+                ...withPipeline("prod"),
+                "berth:domain": "example.com",
+                "berth:hostedZoneId": HOSTED_ZONE_ID,
+                "berth:alarmEmail": "ops@example.com",
+                "berth:secrets": JSON.stringify({
+                    api: {
+                        AUTH_API_KEYS: "a-value-set-with-secret-0123456789abcdef",
+                        AUTH_JWT_SECRET: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:shared/jwt-AbCdEf:signing::`,
+                        STRIPE_KEY: `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/shared/stripe-key`,
+                    },
+                }),
+            },
+            { stack: "prod", secretKeys: ["berth:secrets"] },
+        );
         runs.push({ name: "prod with a domain, alarm e-mail and secrets", ...everything });
         const natInstance = await runBerth({ ...withPipeline("dev"), "berth:natStrategy": "instance" }, { stack: "dev" });
         runs.push({ name: "dev with a NAT instance", ...natInstance });
@@ -210,7 +276,12 @@ describe("deploy access for GitHub Actions", () => {
         ] as const) {
             const services = Object.fromEntries(Object.entries(rollouts).map(([name, rollout]) => [name, { rollout }]));
             const run = await runBerth({ ...withPipeline(stack), "berth:services": JSON.stringify(services) }, { stack });
-            runs.push({ name: `${stack} with ${Object.entries(rollouts).map(([n, r]) => `${n} ${r}`).join(", ")}`, ...run });
+            runs.push({
+                name: `${stack} with ${Object.entries(rollouts)
+                    .map(([n, r]) => `${n} ${r}`)
+                    .join(", ")}`,
+                ...run,
+            });
         }
     });
 
@@ -235,14 +306,17 @@ describe("deploy access for GitHub Actions", () => {
             assert.deepStrictEqual(permissionProblems(RESOURCE_PERMISSIONS), []);
             const widened = {
                 ...RESOURCE_PERMISSIONS,
-                [T.role]: { read: ["iam:PutRolePolicy"], write: { any: ["iam:CreateRole"], newStackRoles: ["iam:CreateRole", "iam:TagRole", "iam:UpdateAssumeRolePolicy"] } },
+                [T.role]: {
+                    read: ["iam:PutRolePolicy"],
+                    write: { any: ["iam:CreateRole"], newStackRoles: ["iam:CreateRole", "iam:TagRole", "iam:UpdateAssumeRolePolicy"] },
+                },
                 [T.logGroup]: { read: [], write: { any: ["logs:DeleteLogGroup"] } },
             };
             assert.deepStrictEqual(permissionProblems(widened).sort(), [
-                "aws:cloudwatch/logGroup:LogGroup: log write logs:DeleteLogGroup must be limited to the stack's log groups, not \"any\"",
-                "aws:iam/role:Role: IAM write iam:CreateRole must be limited to the stack's roles, not \"any\"",
-                "aws:iam/role:Role: iam:CreateRole is scoped \"newStackRoles\" here but granted on any resource by another entry",
-                "aws:iam/role:Role: iam:UpdateAssumeRolePolicy on request tags alone changes roles the stack did not create; only iam:CreateRole and iam:TagRole belong in \"newStackRoles\"",
+                'aws:cloudwatch/logGroup:LogGroup: log write logs:DeleteLogGroup must be limited to the stack\'s log groups, not "any"',
+                'aws:iam/role:Role: IAM write iam:CreateRole must be limited to the stack\'s roles, not "any"',
+                'aws:iam/role:Role: iam:CreateRole is scoped "newStackRoles" here but granted on any resource by another entry',
+                'aws:iam/role:Role: iam:UpdateAssumeRolePolicy on request tags alone changes roles the stack did not create; only iam:CreateRole and iam:TagRole belong in "newStackRoles"',
                 "aws:iam/role:Role: read action iam:PutRolePolicy is not a Describe/Get/List call",
             ]);
         });
@@ -258,8 +332,9 @@ describe("deploy access for GitHub Actions", () => {
                 const defaultTags = JSON.parse(h.one(T.provider, "berth").inputs.defaultTags).tags as Record<string, string>;
                 const doc = deployPolicyOf(h);
                 // The tags that name this stack: present on every resource, and including the stack's name.
-                const tags = Object.fromEntries(Object.entries(statement(doc, "ChangeStackRoles").Condition!.StringEquals)
-                    .map(([k, v]) => [k.replace("aws:ResourceTag/", ""), v]));
+                const tags = Object.fromEntries(
+                    Object.entries(statement(doc, "ChangeStackRoles").Condition!.StringEquals).map(([k, v]) => [k.replace("aws:ResourceTag/", ""), v]),
+                );
                 assert.ok(Object.keys(tags).length > 0, name);
                 for (const [key, value] of Object.entries(tags)) {
                     assert.strictEqual(defaultTags[key], value, `${name}: the provider does not tag everything ${key}=${value}`);
@@ -277,13 +352,24 @@ describe("deploy access for GitHub Actions", () => {
                 assert.deepStrictEqual(passTags, asResourceTags, name);
                 // Exactly the services that the stack's own roles trust, since those are what the roles are passed to.
                 // The policy is the union of the whole map, so: the services that any stack's own roles trust.
-                const trusted = runs.flatMap((run) => run.h.ofType(T.role).filter((r) => !inAccess(r)).flatMap((r) =>
-                    (JSON.parse(r.inputs.assumeRolePolicy).Statement as Array<{ Principal?: { Service?: string | string[] } }>)
-                        .flatMap((st) => asList(st.Principal?.Service ?? []))));
+                const trusted = runs.flatMap((run) =>
+                    run.h
+                        .ofType(T.role)
+                        .filter((r) => !inAccess(r))
+                        .flatMap((r) =>
+                            (JSON.parse(r.inputs.assumeRolePolicy).Statement as Array<{ Principal?: { Service?: string | string[] } }>).flatMap((st) =>
+                                asList(st.Principal?.Service ?? []),
+                            ),
+                        ),
+                );
                 assert.deepStrictEqual(passedTo, [...new Set(trusted)].sort(), name);
                 // Every IAM write sits in a statement limited to the stack's roles.
                 for (const s of doc.Statement.filter((s) => s.Effect === "Allow" && s.Resource === "*")) {
-                    assert.deepStrictEqual(s.Action.filter((a) => a.startsWith("iam:") && !/^iam:(Get|List)/.test(a)), [], `${name} ${s.Sid}`);
+                    assert.deepStrictEqual(
+                        s.Action.filter((a) => a.startsWith("iam:") && !/^iam:(Get|List)/.test(a)),
+                        [],
+                        `${name} ${s.Sid}`,
+                    );
                 }
             }
         });
@@ -293,12 +379,23 @@ describe("deploy access for GitHub Actions", () => {
                 const stack = name.split(" ")[0];
                 const doc = deployPolicyOf(h);
                 const path = `/berth/${stack}/`;
-                for (const sid of ["CreateStackRoles", "TagNewStackRoles", "ChangeStackRoles", "ChangeBoundedStackRoles", "AttachManagedPolicies", "PassStackRoles"]) {
+                for (const sid of [
+                    "CreateStackRoles",
+                    "TagNewStackRoles",
+                    "ChangeStackRoles",
+                    "ChangeBoundedStackRoles",
+                    "AttachManagedPolicies",
+                    "PassStackRoles",
+                ]) {
                     assert.deepStrictEqual(statement(doc, sid).Resource, `arn:aws:iam::${ACCOUNT}:role${path}*`, `${name} ${sid}`);
                 }
                 // A role created with tags needs iam:TagRole for them; on request tags alone it is safe only because
                 // the resource is the stack's path.
-                assert.deepStrictEqual([...statement(doc, "CreateStackRoles").Action, ...statement(doc, "TagNewStackRoles").Action], ["iam:CreateRole", "iam:TagRole"], name);
+                assert.deepStrictEqual(
+                    [...statement(doc, "CreateStackRoles").Action, ...statement(doc, "TagNewStackRoles").Action],
+                    ["iam:CreateRole", "iam:TagRole"],
+                    name,
+                );
                 const roles = h.ofType(T.role).filter((r) => !inAccess(r));
                 assert.ok(roles.length > 0, name);
                 for (const role of roles) {
@@ -308,7 +405,13 @@ describe("deploy access for GitHub Actions", () => {
         });
 
         it("writes only log groups whose names start with one of the stack's prefixes, and every log group of the stack has one", () => {
-            const toGlob = (resource: string) => new RegExp(`^${resource.split("*").map((p) => p.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")).join(".*")}$`);
+            const toGlob = (resource: string) =>
+                new RegExp(
+                    `^${resource
+                        .split("*")
+                        .map((p) => p.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&"))
+                        .join(".*")}$`,
+                );
             for (const { name, h } of runs) {
                 const globs = asList(statement(deployPolicyOf(h), "StackLogGroups").Resource).map(toGlob);
                 const stack = name.split(" ")[0];
@@ -320,7 +423,10 @@ describe("deploy access for GitHub Actions", () => {
                 assert.ok(groups.length > 0);
                 for (const g of groups) {
                     const arn = `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${g.inputs.name}`;
-                    assert.ok(globs.some((glob) => glob.test(arn)), `${name}: the deploy role cannot manage ${g.inputs.name}`);
+                    assert.ok(
+                        globs.some((glob) => glob.test(arn)),
+                        `${name}: the deploy role cannot manage ${g.inputs.name}`,
+                    );
                 }
             }
         });
@@ -328,7 +434,14 @@ describe("deploy access for GitHub Actions", () => {
         it("attaches exactly the managed policies the program attaches, and no other", () => {
             for (const { name, h } of runs) {
                 const allowed = statement(deployPolicyOf(h), "AttachManagedPolicies").Condition!.ArnEquals["iam:PolicyARN"];
-                const attached = [...new Set(h.ofType(T.attachment).filter((r) => !inAccess(r)).map((r) => r.inputs.policyArn))].sort();
+                const attached = [
+                    ...new Set(
+                        h
+                            .ofType(T.attachment)
+                            .filter((r) => !inAccess(r))
+                            .map((r) => r.inputs.policyArn),
+                    ),
+                ].sort();
                 assert.deepStrictEqual(attached, [...allowed].sort(), name);
             }
         });
@@ -342,7 +455,15 @@ describe("deploy access for GitHub Actions", () => {
                 for (const role of own) {
                     // Even if a role of the pipeline carried the stack's tags and the boundary.
                     const context = { ...tagged(stackTags, stackTags), "iam:PermissionsBoundary": boundaryArnOf(h) };
-                    for (const action of ["iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:UpdateAssumeRolePolicy", "iam:DeleteRole", "iam:TagRole", "iam:PassRole", "iam:DeleteRolePermissionsBoundary"]) {
+                    for (const action of [
+                        "iam:PutRolePolicy",
+                        "iam:AttachRolePolicy",
+                        "iam:UpdateAssumeRolePolicy",
+                        "iam:DeleteRole",
+                        "iam:TagRole",
+                        "iam:PassRole",
+                        "iam:DeleteRolePermissionsBoundary",
+                    ]) {
                         assert.strictEqual(evaluate(docs, { action, resource: role, context }), "deny", `${name}: ${action} on ${role}`);
                     }
                     // `pulumi refresh` reads them like every other role.
@@ -366,7 +487,11 @@ describe("deploy access for GitHub Actions", () => {
                 assert.ok(inline <= 10_240, `${name}: ${inline} characters inline`);
                 const managed = JSON.stringify(documentOf(h.one(T.policy, "berth-deploy-services"))).length;
                 assert.ok(managed <= 6_144, `${name}: ${managed} characters in the managed policy`);
-                assert.ok(h.ofType(T.attachment).some((a) => a.name === "berth-deploy-services" && a.inputs.policyArn === h.one(T.policy, "berth-deploy-services").outputs.arn));
+                assert.ok(
+                    h
+                        .ofType(T.attachment)
+                        .some((a) => a.name === "berth-deploy-services" && a.inputs.policyArn === h.one(T.policy, "berth-deploy-services").outputs.arn),
+                );
             }
         });
 
@@ -384,9 +509,25 @@ describe("deploy access for GitHub Actions", () => {
                     ["iam:CreateRole", { ...tagged({}, tags), "iam:PermissionsBoundary": elsewhere }, "deny"],
                     ["iam:PutRolePolicy", { ...tagged(tags), "iam:PermissionsBoundary": boundary }, "allow"],
                     ["iam:PutRolePolicy", tagged(tags), "deny"],
-                    ["iam:AttachRolePolicy", { ...tagged(tags), "iam:PermissionsBoundary": boundary, "iam:PolicyARN": "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy" }, "allow"],
-                    ["iam:AttachRolePolicy", { ...tagged(tags), "iam:PolicyARN": "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy" }, "deny"],
-                    ["iam:AttachRolePolicy", { ...tagged(tags), "iam:PermissionsBoundary": boundary, "iam:PolicyARN": "arn:aws:iam::aws:policy/AdministratorAccess" }, "implicit deny"],
+                    [
+                        "iam:AttachRolePolicy",
+                        {
+                            ...tagged(tags),
+                            "iam:PermissionsBoundary": boundary,
+                            "iam:PolicyARN": "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy",
+                        },
+                        "allow",
+                    ],
+                    [
+                        "iam:AttachRolePolicy",
+                        { ...tagged(tags), "iam:PolicyARN": "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy" },
+                        "deny",
+                    ],
+                    [
+                        "iam:AttachRolePolicy",
+                        { ...tagged(tags), "iam:PermissionsBoundary": boundary, "iam:PolicyARN": "arn:aws:iam::aws:policy/AdministratorAccess" },
+                        "implicit deny",
+                    ],
                     ["iam:PutRolePermissionsBoundary", { ...tagged(tags), "iam:PermissionsBoundary": boundary }, "allow"],
                     ["iam:PutRolePermissionsBoundary", { ...tagged(tags), "iam:PermissionsBoundary": elsewhere }, "deny"],
                     ["iam:DeleteRolePermissionsBoundary", { ...tagged(tags), "iam:PermissionsBoundary": boundary }, "deny"],
@@ -398,7 +539,11 @@ describe("deploy access for GitHub Actions", () => {
                 }
                 // No managed policy of its own: the deploy role can write no boundary it would then accept.
                 for (const action of ["iam:CreatePolicy", "iam:CreatePolicyVersion"]) {
-                    assert.notStrictEqual(evaluate(docs, { action, resource: `arn:aws:iam::${ACCOUNT}:policy/berth/${stack}/mine`, context: tagged({}, tags) }), "allow", `${name}: ${action}`);
+                    assert.notStrictEqual(
+                        evaluate(docs, { action, resource: `arn:aws:iam::${ACCOUNT}:policy/berth/${stack}/mine`, context: tagged({}, tags) }),
+                        "allow",
+                        `${name}: ${action}`,
+                    );
                 }
             }
         });
@@ -453,7 +598,11 @@ describe("deploy access for GitHub Actions", () => {
                 const doc = documentOf(h.one(T.rolePolicy, "berth-preview-policy"));
                 for (const st of doc.Statement) {
                     assert.strictEqual(st.Effect, "Allow");
-                    assert.deepStrictEqual(st.Action.filter((a) => !/^[a-z0-9-]+:(Describe|Get|List|BatchGet|BatchCheck)/.test(a)), [], name);
+                    assert.deepStrictEqual(
+                        st.Action.filter((a) => !/^[a-z0-9-]+:(Describe|Get|List|BatchGet|BatchCheck)/.test(a)),
+                        [],
+                        name,
+                    );
                 }
             }
         });
@@ -467,8 +616,8 @@ describe("deploy access for GitHub Actions", () => {
                 assert.ok(invoked.length > 0);
                 const amiParameter = `arn:aws:ssm:${REGION}::parameter${NAT_INSTANCE_AMI_PARAMETER}`;
                 for (const { token, action } of invoked) {
-                    const resource = action === "ssm:GetParameter" ? amiParameter
-                        : action.startsWith("route53:") ? `arn:aws:route53:::hostedzone/${HOSTED_ZONE_ID}` : "*";
+                    const resource =
+                        action === "ssm:GetParameter" ? amiParameter : action.startsWith("route53:") ? `arn:aws:route53:::hostedzone/${HOSTED_ZONE_ID}` : "*";
                     assert.strictEqual(evaluate(docs, { action, resource }), "allow", `${name}: ${token} needs ${action} on ${resource}`);
                 }
                 const denied: [string, string, Record<string, string>][] = [
@@ -486,7 +635,11 @@ describe("deploy access for GitHub Actions", () => {
                 }
                 // The image build's cache, with buildOnPreview: the stack's own repositories only.
                 const ours = tagged({ project: "berth", stack });
-                assert.strictEqual(evaluate(docs, { action: "ecr:BatchGetImage", resource: `arn:aws:ecr:${REGION}:${ACCOUNT}:repository/api-repo-1234567`, context: ours }), "allow", name);
+                assert.strictEqual(
+                    evaluate(docs, { action: "ecr:BatchGetImage", resource: `arn:aws:ecr:${REGION}:${ACCOUNT}:repository/api-repo-1234567`, context: ours }),
+                    "allow",
+                    name,
+                );
             }
         });
     });
@@ -494,16 +647,25 @@ describe("deploy access for GitHub Actions", () => {
     describe("the permissions boundary", () => {
         /** Each role of the stack (the pipeline's own aside) with every policy document it gets, inline or attached. */
         function policiesOfRoles(h: Harness): Array<{ role: Recorded; documents: Document[] }> {
-            return h.ofType(T.role).filter((r) => !inAccess(r)).map((role) => {
-                const names = [role.outputs.name, role.id];
-                const inline = h.ofType(T.rolePolicy).filter((p) => names.includes(p.inputs.role)).map((p) => JSON.parse(p.inputs.policy) as Document);
-                const attached = h.ofType(T.attachment).filter((a) => names.includes(a.inputs.role)).map((a) => {
-                    const managed = MANAGED_POLICIES[a.inputs.policyArn];
-                    assert.ok(managed, `${role.name}: add ${a.inputs.policyArn} to tests/support/managedPolicies.ts`);
-                    return managed;
+            return h
+                .ofType(T.role)
+                .filter((r) => !inAccess(r))
+                .map((role) => {
+                    const names = [role.outputs.name, role.id];
+                    const inline = h
+                        .ofType(T.rolePolicy)
+                        .filter((p) => names.includes(p.inputs.role))
+                        .map((p) => JSON.parse(p.inputs.policy) as Document);
+                    const attached = h
+                        .ofType(T.attachment)
+                        .filter((a) => names.includes(a.inputs.role))
+                        .map((a) => {
+                            const managed = MANAGED_POLICIES[a.inputs.policyArn];
+                            assert.ok(managed, `${role.name}: add ${a.inputs.policyArn} to tests/support/managedPolicies.ts`);
+                            return managed;
+                        });
+                    return { role, documents: [...inline, ...attached] };
                 });
-                return { role, documents: [...inline, ...attached] };
-            });
         }
 
         it("is carried by every role the stack creates; only the pipeline's own roles, made by a human, go without", () => {
@@ -524,7 +686,10 @@ describe("deploy access for GitHub Actions", () => {
                 const boundary: Document = JSON.parse(h.one(T.policy, "berth-role-boundary").inputs.policy);
                 const tags = JSON.parse(h.one(T.provider, "berth").inputs.defaultTags).tags as Record<string, string>;
                 // A task's logs: the stack's own groups (RDS writes its exported logs itself).
-                const logGroups = h.ofType(T.logGroup).filter((g) => g.inputs.name.startsWith(`/berth/${name.split(" ")[0]}/`)).map((g) => g.outputs.arn as string);
+                const logGroups = h
+                    .ofType(T.logGroup)
+                    .filter((g) => g.inputs.name.startsWith(`/berth/${name.split(" ")[0]}/`))
+                    .map((g) => g.outputs.arn as string);
                 assert.ok(logGroups.length > 0);
                 const database = h.ofType(T.db)[0];
                 const roles = policiesOfRoles(h);
@@ -536,15 +701,19 @@ describe("deploy access for GitHub Actions", () => {
                             for (const pattern of asList(st.Resource)) {
                                 // What the role acts on: "*" for actions without resources, but a task's logs go to the
                                 // stack's log groups; AWS's managed policies name any region and account.
-                                const resources = pattern === "*" && action.startsWith("logs:")
-                                    ? logGroups.flatMap((g) => [g, `${g}:log-stream:x`])
-                                    : [pattern.replace(/^arn:aws:([a-z0-9-]+):\*:\*:/, `arn:aws:$1:${REGION}:${ACCOUNT}:`)];
+                                const resources =
+                                    pattern === "*" && action.startsWith("logs:")
+                                        ? logGroups.flatMap((g) => [g, `${g}:log-stream:x`])
+                                        : [pattern.replace(/^arn:aws:([a-z0-9-]+):\*:\*:/, `arn:aws:$1:${REGION}:${ACCOUNT}:`)];
                                 for (const resource of resources) {
                                     const context = resource.includes(":secret:rds!")
                                         ? tagged({ "aws:rds:primaryDBInstanceArn": database.outputs.arn })
                                         : tagged(tags);
-                                    assert.strictEqual(evaluate([boundary], { action, resource, context }), "allow",
-                                        `${name}: ${role.name} needs ${action} on ${resource}, which the boundary refuses`);
+                                    assert.strictEqual(
+                                        evaluate([boundary], { action, resource, context }),
+                                        "allow",
+                                        `${name}: ${role.name} needs ${action} on ${resource}, which the boundary refuses`,
+                                    );
                                 }
                             }
                         }
@@ -559,8 +728,11 @@ describe("deploy access for GitHub Actions", () => {
                 const other = tagged({ project: "berth", stack: "other" });
                 const denied: [string, string, Record<string, string>][] = [
                     ["secretsmanager:GetSecretValue", `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:berth/other/api/X-AbCdEf`, other],
-                    ["secretsmanager:GetSecretValue", `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:rds!db-0000-AbCdEf`,
-                        tagged({ "aws:rds:primaryDBInstanceArn": `arn:aws:rds:${REGION}:${ACCOUNT}:db:berth-other-db` })],
+                    [
+                        "secretsmanager:GetSecretValue",
+                        `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:rds!db-0000-AbCdEf`,
+                        tagged({ "aws:rds:primaryDBInstanceArn": `arn:aws:rds:${REGION}:${ACCOUNT}:db:berth-other-db` }),
+                    ],
                     ["ecs:UpdateService", `arn:aws:ecs:${REGION}:${ACCOUNT}:service/other/api`, other],
                     ["elasticloadbalancing:ModifyListener", `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:listener/app/other/1/2`, other],
                     ["states:StartExecution", `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:other`, other],
@@ -571,7 +743,11 @@ describe("deploy access for GitHub Actions", () => {
                     ["s3:GetObject", "arn:aws:s3:::any-bucket/any", {}],
                 ];
                 for (const [action, resource, context] of denied) {
-                    assert.notStrictEqual(evaluate([boundary], { action, resource, context }), "allow", `${name}: a role of the stack may ${action} on ${resource}`);
+                    assert.notStrictEqual(
+                        evaluate([boundary], { action, resource, context }),
+                        "allow",
+                        `${name}: a role of the stack may ${action} on ${resource}`,
+                    );
                 }
             }
         });
@@ -587,7 +763,10 @@ describe("deploy access for GitHub Actions", () => {
                 { resource: `arn:aws:iam::${ACCOUNT}:role/berth-api-task-role-1234567`, tags: { project: "berth", stack } },
                 { resource: `arn:aws:iam::${ACCOUNT}:role/OrganizationAccountAccessRole`, tags: {} },
                 { resource: arn("secretsmanager", `secret:berth/other-${stack}/api/AUTH_API_KEYS-AbCdEf`), tags: other },
-                { resource: arn("secretsmanager", "secret:rds!db-00000000-0000-0000-0000-000000000000-AbCdEf"), tags: { "aws:rds:primaryDBInstanceArn": arn("rds", `db:berth-other-${stack}-db`) } },
+                {
+                    resource: arn("secretsmanager", "secret:rds!db-00000000-0000-0000-0000-000000000000-AbCdEf"),
+                    tags: { "aws:rds:primaryDBInstanceArn": arn("rds", `db:berth-other-${stack}-db`) },
+                },
                 { resource: arn("kms", "key/00000000-0000-0000-0000-000000000000"), tags: other },
                 { resource: arn("rds", `db:berth-other-${stack}-db`), tags: other },
                 { resource: arn("rds", "pg:other-params"), tags: other },
@@ -623,9 +802,14 @@ describe("deploy access for GitHub Actions", () => {
                 }
                 assert.deepStrictEqual(found, [], name);
                 // And what remains on "*" deletes and modifies nothing: only creations and calls AWS scopes no further.
-                const destructive = [...unscoped].filter((a) => STACK_SCOPED_SERVICES.includes(a.split(":")[0])
-                    && /:(Delete|Modify|Put|Update|Set|Revoke|Remove|Terminate|Stop|Detach|Disassociate|Release|Schedule|Reboot|Reset|Untag|Deregister)/.test(a)
-                    && !UNSCOPABLE_WRITES.includes(a));
+                const destructive = [...unscoped].filter(
+                    (a) =>
+                        STACK_SCOPED_SERVICES.includes(a.split(":")[0]) &&
+                        /:(Delete|Modify|Put|Update|Set|Revoke|Remove|Terminate|Stop|Detach|Disassociate|Release|Schedule|Reboot|Reset|Untag|Deregister)/.test(
+                            a,
+                        ) &&
+                        !UNSCOPABLE_WRITES.includes(a),
+                );
                 assert.deepStrictEqual(destructive, [], `${name}: these deletes and changes reach every resource of their service`);
             }
         });
@@ -662,7 +846,11 @@ describe("deploy access for GitHub Actions", () => {
                     ["ec2:TerminateInstances", arn("ec2", "instance/i-1"), context],
                     ["logs:DeleteLogGroup", arn("logs", `log-group:/berth/${stack}/api`), {}],
                     ["secretsmanager:DeleteSecret", arn("secretsmanager", `secret:berth/${stack}/api/X-AbCdEf`), {}],
-                    ["iam:PassRole", `arn:aws:iam::${ACCOUNT}:role/berth/${stack}/berth-api-task-role-1234567`, { ...context, "iam:PassedToService": "ecs-tasks.amazonaws.com" }],
+                    [
+                        "iam:PassRole",
+                        `arn:aws:iam::${ACCOUNT}:role/berth/${stack}/berth-api-task-role-1234567`,
+                        { ...context, "iam:PassedToService": "ecs-tasks.amazonaws.com" },
+                    ],
                 ];
                 if (h.ofType(T.db).length > 0) {
                     const db = { "aws:rds:primaryDBInstanceArn": arn("rds", `db:berth-${stack}-db`) };
@@ -672,14 +860,34 @@ describe("deploy access for GitHub Actions", () => {
                         ["secretsmanager:DeleteSecret", arn("secretsmanager", "secret:rds!db-1-AbCdEf"), tagged(db)],
                     );
                     // It needs no value of the database's secret.
-                    assert.notStrictEqual(evaluate([doc], { action: "secretsmanager:GetSecretValue", resource: arn("secretsmanager", "secret:rds!db-1-AbCdEf"), context: tagged(db) }), "allow", name);
+                    assert.notStrictEqual(
+                        evaluate([doc], {
+                            action: "secretsmanager:GetSecretValue",
+                            resource: arn("secretsmanager", "secret:rds!db-1-AbCdEf"),
+                            context: tagged(db),
+                        }),
+                        "allow",
+                        name,
+                    );
                 }
                 for (const [action, resource, ctx] of allowed) {
                     assert.strictEqual(evaluate([doc], { action, resource, context: ctx }), "allow", `${name}: ${action} on ${resource}`);
                 }
                 // Tagging another stack's resource into this one is how a scope by tags would leak.
-                assert.notStrictEqual(evaluate([doc], { action: "ec2:CreateTags", resource: arn("ec2", "vpc/vpc-2"), context: tagged({ project: "berth", stack: "other" }, tags) }), "allow", name);
-                assert.notStrictEqual(evaluate([doc], { action: "kms:TagResource", resource: arn("kms", "key/2"), context: tagged({ project: "berth", stack: "other" }, tags) }), "allow", name);
+                assert.notStrictEqual(
+                    evaluate([doc], {
+                        action: "ec2:CreateTags",
+                        resource: arn("ec2", "vpc/vpc-2"),
+                        context: tagged({ project: "berth", stack: "other" }, tags),
+                    }),
+                    "allow",
+                    name,
+                );
+                assert.notStrictEqual(
+                    evaluate([doc], { action: "kms:TagResource", resource: arn("kms", "key/2"), context: tagged({ project: "berth", stack: "other" }, tags) }),
+                    "allow",
+                    name,
+                );
             }
         });
     });

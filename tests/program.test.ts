@@ -68,7 +68,15 @@ for (const { stack, edge, title } of VARIANTS) {
         const usesDatabase = deployed.some((s) => s.database !== undefined);
         /** The services' alarms: all but the NAT instance's, whose actions are EC2's, and the workers' queues'. */
         // Jobs' alarms: tests/jobs.test.ts.
-        const serviceAlarms = () => h.ofType(T.alarm).filter((a) => a.inputs.namespace !== "AWS/EC2" && a.inputs.namespace !== "AWS/SQS" && !jobs.some((j) => a.inputs.name === `berth-${stack}-${j.name}-failed`));
+        const serviceAlarms = () =>
+            h
+                .ofType(T.alarm)
+                .filter(
+                    (a) =>
+                        a.inputs.namespace !== "AWS/EC2" &&
+                        a.inputs.namespace !== "AWS/SQS" &&
+                        !jobs.some((j) => a.inputs.name === `berth-${stack}-${j.name}-failed`),
+                );
 
         before(async () => {
             const config = { ...stackConfig(stack), ...(edge === "alb" ? { "berth:edge": "alb" } : {}) };
@@ -131,11 +139,14 @@ for (const { stack, edge, title } of VARIANTS) {
                     // A service's image, Fargate service and alarms belong to its `Service`; the rest sit at the root.
                     // A job's image and scheduled job belong to its `Job`.
                     // A worker's image and Fargate service belong to its `Worker`.
-                    const owner = jobNames.has(r.name) && JOB_PARTS.includes(r.type)
-                        ? JOB
-                        : workerNames.has(r.name) && WORKER_PARTS.includes(r.type)
-                          ? WORKER
-                          : SERVICE_PARTS.includes(r.type) ? SERVICE : undefined;
+                    const owner =
+                        jobNames.has(r.name) && JOB_PARTS.includes(r.type)
+                            ? JOB
+                            : workerNames.has(r.name) && WORKER_PARTS.includes(r.type)
+                              ? WORKER
+                              : SERVICE_PARTS.includes(r.type)
+                                ? SERVICE
+                                : undefined;
                     assert.strictEqual(r.parentType, owner, `${r.type} ${r.name} sits at the stack's root`);
                     continue;
                 }
@@ -147,7 +158,11 @@ for (const { stack, edge, title } of VARIANTS) {
         });
 
         it("keeps each service's image, Fargate service and alarms, and what they hold, at the URNs they had at the stack's root", () => {
-            const parts = (name: string) => [[IMAGE, name], [FARGATE, name], [ALARMS, `${name}-alarms`]];
+            const parts = (name: string) => [
+                [IMAGE, name],
+                [FARGATE, name],
+                [ALARMS, `${name}-alarms`],
+            ];
             for (const service of deployed) {
                 assert.strictEqual(h.engineUrn(h.one(SERVICE, service.name)), `urn:pulumi:${stack}::berth::${SERVICE}::${service.name}`);
                 for (const [type, name] of parts(service.name)) {
@@ -156,7 +171,10 @@ for (const { stack, edge, title } of VARIANTS) {
                     assert.ok(h.formerUrns(part).includes(`urn:pulumi:${stack}::berth::${type}::${name}`), `${type} ${name} loses its former URN`);
                 }
                 const ecs = h.one(T.service, `${service.name}-service`);
-                assert.ok(h.formerUrns(ecs).includes(`urn:pulumi:${stack}::berth::${FARGATE}$${T.service}::${service.name}-service`), `${service.name}'s ECS service loses its former URN`);
+                assert.ok(
+                    h.formerUrns(ecs).includes(`urn:pulumi:${stack}::berth::${FARGATE}$${T.service}::${service.name}-service`),
+                    `${service.name}'s ECS service loses its former URN`,
+                );
             }
             const inside = h.resources.filter((r) => h.engineUrn(r).includes(`::${SERVICE}$`));
             assert.ok(inside.length > deployed.length * 10, `only ${inside.length} resources inside the services`);
@@ -186,7 +204,10 @@ for (const { stack, edge, title } of VARIANTS) {
             for (const [i, a] of subnets.entries()) {
                 assert.strictEqual(a.inputs.vpcId, idOf(vpc));
                 assert.strictEqual(a.inputs.mapPublicIpOnLaunch, false);
-                assert.ok(ranges.some((range) => contains(range, cidr(a.inputs.cidrBlock))), `${a.name} lies outside the VPC`);
+                assert.ok(
+                    ranges.some((range) => contains(range, cidr(a.inputs.cidrBlock))),
+                    `${a.name} lies outside the VPC`,
+                );
                 for (const b of subnets.slice(i + 1)) {
                     assert.ok(!overlaps(cidr(a.inputs.cidrBlock), cidr(b.inputs.cidrBlock)), `${a.name} overlaps ${b.name}`);
                 }
@@ -211,14 +232,21 @@ for (const { stack, edge, title } of VARIANTS) {
                     assert.strictEqual(route.natGatewayId, undefined);
                 } else if (settings.natStrategy === "instance") {
                     const instance = h.one(T.instance, "berth-nat-instance");
-                    assert.strictEqual(route.networkInterfaceId, instance.outputs.primaryNetworkInterfaceId, `${subnet.name} does not route to the NAT instance`);
+                    assert.strictEqual(
+                        route.networkInterfaceId,
+                        instance.outputs.primaryNetworkInterfaceId,
+                        `${subnet.name} does not route to the NAT instance`,
+                    );
                     assert.deepStrictEqual([route.natGatewayId, route.gatewayId], [undefined, undefined]);
                 } else {
                     assert.ok(nats.map(idOf).includes(route.natGatewayId), `${subnet.name} does not route to a NAT gateway`);
                     assert.strictEqual(route.gatewayId, undefined);
                 }
             }
-            const publicIds = h.ofType(T.subnet).filter((s) => s.name.includes("-public-")).map(idOf);
+            const publicIds = h
+                .ofType(T.subnet)
+                .filter((s) => s.name.includes("-public-"))
+                .map(idOf);
             for (const nat of nats) {
                 assert.ok(publicIds.includes(nat.inputs.subnetId), `${nat.name} is not in a public subnet`);
                 assert.ok(h.ofType(T.eip).map(idOf).includes(nat.inputs.allocationId));
@@ -229,8 +257,14 @@ for (const { stack, edge, title } of VARIANTS) {
             const nats = h.ofType(T.nat);
             const instances = h.ofType(T.instance);
             assert.strictEqual(instances.length, settings.natStrategy === "instance" ? 1 : 0);
-            const publicIds = h.ofType(T.subnet).filter((s) => s.name.includes("-public-")).map(idOf);
-            assert.ok(instances.every((i) => publicIds.includes(i.inputs.subnetId)), "the NAT instance is not in a public subnet");
+            const publicIds = h
+                .ofType(T.subnet)
+                .filter((s) => s.name.includes("-public-"))
+                .map(idOf);
+            assert.ok(
+                instances.every((i) => publicIds.includes(i.inputs.subnetId)),
+                "the NAT instance is not in a public subnet",
+            );
             const expected = settings.natStrategy === "perAz" ? settings.azCount : settings.natStrategy === "single" ? 1 : 0;
             assert.strictEqual(nats.length, expected);
             assert.strictEqual(new Set(nats.map((n) => n.inputs.subnetId)).size, expected, "two NAT gateways share a subnet");
@@ -254,7 +288,10 @@ for (const { stack, edge, title } of VARIANTS) {
             assert.strictEqual(alb.inputs.dropInvalidHeaderFields, true);
             assert.strictEqual(alb.inputs.enableDeletionProtection, settings.deletionProtection);
             assert.ok(alb.inputs.idleTimeout * 1000 < KEEP_ALIVE_TIMEOUT_MS, "the gateway would close connections the ALB still reuses (502s)");
-            const publicIds = h.ofType(T.subnet).filter((s) => s.name.includes("-public-")).map(idOf);
+            const publicIds = h
+                .ofType(T.subnet)
+                .filter((s) => s.name.includes("-public-"))
+                .map(idOf);
             assert.deepStrictEqual([...alb.inputs.subnets].sort(), publicIds.sort());
             const listeners = h.ofType(T.listener);
             assert.strictEqual(listeners.length, settings.certificateArn ? 2 : 1);
@@ -296,12 +333,18 @@ for (const { stack, edge, title } of VARIANTS) {
             const albSg = h.one(T.sg, "berth-alb-sg");
             // The NAT instance admits the VPC's own range, which is no part of the internet.
             const fromVpc = h.ofType(T.ingress).filter((r) => r.inputs.cidrIpv4 === settings.vpcCidr);
-            assert.deepStrictEqual(fromVpc.map((r) => r.name), settings.natStrategy === "instance" ? ["berth-nat-in"] : []);
+            assert.deepStrictEqual(
+                fromVpc.map((r) => r.name),
+                settings.natStrategy === "instance" ? ["berth-nat-in"] : [],
+            );
             const open = h.ofType(T.ingress).filter((r) => !fromVpc.includes(r) && (r.inputs.cidrIpv4 !== undefined || r.inputs.cidrIpv6 !== undefined));
             for (const rule of open) {
                 assert.strictEqual(rule.inputs.securityGroupId, idOf(albSg), `${rule.name} opens a non-ALB group to an address range`);
                 assert.strictEqual(rule.inputs.ipProtocol, "tcp");
-                assert.ok([80, 443].includes(rule.inputs.fromPort) && rule.inputs.fromPort === rule.inputs.toPort, `${rule.name} opens ${rule.inputs.fromPort}-${rule.inputs.toPort}`);
+                assert.ok(
+                    [80, 443].includes(rule.inputs.fromPort) && rule.inputs.fromPort === rule.inputs.toPort,
+                    `${rule.name} opens ${rule.inputs.fromPort}-${rule.inputs.toPort}`,
+                );
             }
             assert.deepStrictEqual(open.map((r) => r.inputs.fromPort).sort(), settings.certificateArn ? [443, 80] : [80]);
             for (const sg of h.ofType(T.sg)) {
@@ -310,7 +353,11 @@ for (const { stack, edge, title } of VARIANTS) {
         });
 
         it("runs every service in the private subnets without a public IP, with circuit-breaker rollback", () => {
-            const privateIds = h.ofType(T.subnet).filter((s) => s.name.includes("-private-")).map(idOf).sort();
+            const privateIds = h
+                .ofType(T.subnet)
+                .filter((s) => s.name.includes("-private-"))
+                .map(idOf)
+                .sort();
             const services = h.ofType(T.service);
             assert.strictEqual(services.length, everything.length);
             for (const svc of services) {
@@ -347,8 +394,16 @@ for (const { stack, edge, title } of VARIANTS) {
             const endpoint = h.one(T.endpoint, "berth-s3");
             assert.strictEqual(endpoint.inputs.serviceName, `com.amazonaws.${settings.region}.s3`);
             assert.strictEqual(endpoint.inputs.vpcEndpointType, "Gateway");
-            const privateTables = h.ofType(T.association).filter((a) => a.name.startsWith("berth-private-rta-")).map((a) => a.inputs.routeTableId).sort();
-            const associated = h.ofType(T.endpointAssociation).filter((a) => a.inputs.vpcEndpointId === idOf(endpoint)).map((a) => a.inputs.routeTableId).sort();
+            const privateTables = h
+                .ofType(T.association)
+                .filter((a) => a.name.startsWith("berth-private-rta-"))
+                .map((a) => a.inputs.routeTableId)
+                .sort();
+            const associated = h
+                .ofType(T.endpointAssociation)
+                .filter((a) => a.inputs.vpcEndpointId === idOf(endpoint))
+                .map((a) => a.inputs.routeTableId)
+                .sort();
             assert.deepStrictEqual(associated, privateTables);
             assert.strictEqual(associated.length, settings.azCount);
         });
@@ -382,10 +437,15 @@ for (const { stack, edge, title } of VARIANTS) {
             const statements = JSON.parse(key.inputs.policy).Statement;
             const publishers = ["cloudwatch.amazonaws.com", ...(usesDatabase ? ["events.rds.amazonaws.com"] : [])];
             for (const publisher of publishers) {
-                assert.ok(statements.some((st: any) => [st.Principal.Service].flat().includes(publisher) && st.Action.includes("kms:GenerateDataKey*")),
-                    `${publisher} cannot publish to a topic whose key it may not use`);
+                assert.ok(
+                    statements.some((st: any) => [st.Principal.Service].flat().includes(publisher) && st.Action.includes("kms:GenerateDataKey*")),
+                    `${publisher} cannot publish to a topic whose key it may not use`,
+                );
             }
-            assert.ok(statements.some((st: any) => st.Principal.AWS === "arn:aws:iam::123456789012:root" && st.Action === "kms:*"), "the account would lose the key");
+            assert.ok(
+                statements.some((st: any) => st.Principal.AWS === "arn:aws:iam::123456789012:root" && st.Action === "kms:*"),
+                "the account would lose the key",
+            );
             assert.strictEqual(key.inputs.enableKeyRotation, true);
             const topicArn = serviceAlarms()[0].inputs.alarmActions[0];
             assert.match(topicArn, /^arn:aws:sns:us-east-1:123456789012:berth-alarms-[0-9a-f]{7}$/);
@@ -420,7 +480,10 @@ for (const { stack, edge, title } of VARIANTS) {
             for (const service of deployed) {
                 const alarm = h.ofType(T.alarm).find((a) => a.inputs.name === `berth-${stack}-${service.name}-tasks-below-desired`)!;
                 if (settings.containerInsights) {
-                    const names = alarm.inputs.metricQueries.filter((q: any) => q.metric).map((q: any) => `${q.metric.namespace}/${q.metric.metricName}`).sort();
+                    const names = alarm.inputs.metricQueries
+                        .filter((q: any) => q.metric)
+                        .map((q: any) => `${q.metric.namespace}/${q.metric.metricName}`)
+                        .sort();
                     assert.deepStrictEqual(names, ["ECS/ContainerInsights/DesiredTaskCount", "ECS/ContainerInsights/RunningTaskCount"]);
                 } else {
                     assert.strictEqual(alarm.inputs.statistic, "SampleCount");
@@ -440,17 +503,26 @@ for (const { stack, edge, title } of VARIANTS) {
                     assert.deepStrictEqual(policies, []);
                     continue;
                 }
-                const metrics = policies.map((p) => p.inputs.targetTrackingScalingPolicyConfiguration.predefinedMetricSpecification?.predefinedMetricType ?? "requests per task").sort();
-                assert.deepStrictEqual(metrics, service.kind === "public" ? ["ECSServiceAverageCPUUtilization", "requests per task"] : ["ECSServiceAverageCPUUtilization"]);
+                const metrics = policies
+                    .map((p) => p.inputs.targetTrackingScalingPolicyConfiguration.predefinedMetricSpecification?.predefinedMetricType ?? "requests per task")
+                    .sort();
+                assert.deepStrictEqual(
+                    metrics,
+                    service.kind === "public" ? ["ECSServiceAverageCPUUtilization", "requests per task"] : ["ECSServiceAverageCPUUtilization"],
+                );
                 for (const policy of policies) {
                     const c = policy.inputs.targetTrackingScalingPolicyConfiguration;
                     assert.ok(c.scaleInCooldown > c.scaleOutCooldown, `${policy.name} scales in as fast as out`);
                     if (c.customizedMetricSpecification) {
                         // Requests to both of the service's target groups, at this stack's ALB.
                         const groups = ["tg", "tg-alt"].map((role) => h.one(T.targetGroup, `${service.name}-${role}`).outputs.arnSuffix);
-                        const counted = (c.customizedMetricSpecification.metrics as any[]).filter((m) => m.metricStat?.metric.metricName === "RequestCount")
+                        const counted = (c.customizedMetricSpecification.metrics as any[])
+                            .filter((m) => m.metricStat?.metric.metricName === "RequestCount")
                             .map((m) => Object.fromEntries(m.metricStat.metric.dimensions.map((d: any) => [d.name, d.value])));
-                        assert.deepStrictEqual(counted, groups.map((TargetGroup) => ({ LoadBalancer: alb.outputs.arnSuffix, TargetGroup })));
+                        assert.deepStrictEqual(
+                            counted,
+                            groups.map((TargetGroup) => ({ LoadBalancer: alb.outputs.arnSuffix, TargetGroup })),
+                        );
                         assert.strictEqual(c.targetValue, settings.requestsPerTarget);
                     }
                 }
@@ -461,7 +533,10 @@ for (const { stack, edge, title } of VARIANTS) {
             for (const service of deployed) {
                 const expected = schedulesFor(service.name, settings.scaleSchedules);
                 const actions = h.ofType(T.scheduledAction).filter((a) => a.name.startsWith(`${service.name}-schedule-`));
-                assert.deepStrictEqual(actions.map((a) => a.inputs.name), expected.map((s) => s.name));
+                assert.deepStrictEqual(
+                    actions.map((a) => a.inputs.name),
+                    expected.map((s) => s.name),
+                );
                 const target = h.ofType(T.scalingTarget).find((t) => t.name === `${service.name}-scaling`);
                 for (const [i, action] of actions.entries()) {
                     assert.strictEqual(action.inputs.resourceId, target!.inputs.resourceId);
@@ -490,8 +565,15 @@ for (const { stack, edge, title } of VARIANTS) {
                 }
                 assert.ok(policy, `${service.name}: no ECS Exec permissions`);
                 assert.strictEqual(policy.inputs.role, `${service.name}-task-role-${policy.inputs.role.split("-").pop()}`);
-                const actions = JSON.parse(policy.inputs.policy).Statement.flatMap((st: any) => st.Action).sort();
-                assert.deepStrictEqual(actions, ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]);
+                const actions = JSON.parse(policy.inputs.policy)
+                    .Statement.flatMap((st: any) => st.Action)
+                    .sort();
+                assert.deepStrictEqual(actions, [
+                    "ssmmessages:CreateControlChannel",
+                    "ssmmessages:CreateDataChannel",
+                    "ssmmessages:OpenControlChannel",
+                    "ssmmessages:OpenDataChannel",
+                ]);
                 const volumes = (td.inputs.volumes ?? []).map((v: any) => v.name);
                 const writable = c.mountPoints.filter((m: any) => !m.readOnly);
                 // aws/containers-roadmap#1359: the agent writes under /managed-agents too.
@@ -507,29 +589,56 @@ for (const { stack, edge, title } of VARIANTS) {
             assert.strictEqual(dashboard.inputs.dashboardName, `berth-${stack}`);
             const body = JSON.parse(dashboard.inputs.dashboardBody);
             const headings = body.widgets.filter((w: any) => w.type === "text").map((w: any) => w.properties.markdown);
-            assert.deepStrictEqual(headings, deployed.map((s) => `### ${s.name} (${s.kind})`));
+            assert.deepStrictEqual(
+                headings,
+                deployed.map((s) => `### ${s.name} (${s.kind})`),
+            );
             const metrics = body.widgets.filter((w: any) => w.type === "metric").flatMap((w: any) => w.properties.metrics);
             for (const service of deployed) {
                 const svc = h.one(T.service, `${service.name}-service`);
                 const serviceName = h.ofType(T.alarm).find((a) => a.inputs.name === `berth-${stack}-${service.name}-cpu`)!.inputs.dimensions.ServiceName;
                 assert.match(serviceName, new RegExp(`^${svc.name}-`));
-                assert.ok(metrics.some((m: any[]) => m.includes(serviceName) && m[1] === "CPUUtilization"), `no CPU graph of ${service.name}`);
+                assert.ok(
+                    metrics.some((m: any[]) => m.includes(serviceName) && m[1] === "CPUUtilization"),
+                    `no CPU graph of ${service.name}`,
+                );
                 if (service.kind === "public") {
-                    assert.ok(metrics.some((m: any[]) => m[1] === "RequestCount" && m.some((x) => typeof x === "string" && x.startsWith(`targetgroup/${service.name}-tg-`))));
+                    assert.ok(
+                        metrics.some(
+                            (m: any[]) => m[1] === "RequestCount" && m.some((x) => typeof x === "string" && x.startsWith(`targetgroup/${service.name}-tg-`)),
+                        ),
+                    );
                 }
                 // Service Connect: what the backend's proxy receives, and how it answers each caller's proxy.
                 const clusterName = h.ofType(T.alarm).find((a) => a.inputs.name === `berth-${stack}-${service.name}-cpu`)!.inputs.dimensions.ClusterName;
-                const series = (name: string, ...dims: string[]) => metrics.some((m: any[]) => m[0] === "AWS/ECS" && m[1] === name &&
-                    m.slice(2).filter((x) => typeof x === "string").join(" ") === dims.join(" "));
+                const series = (name: string, ...dims: string[]) =>
+                    metrics.some(
+                        (m: any[]) =>
+                            m[0] === "AWS/ECS" &&
+                            m[1] === name &&
+                            m
+                                .slice(2)
+                                .filter((x) => typeof x === "string")
+                                .join(" ") === dims.join(" "),
+                    );
                 if (service.kind === "backend") {
-                    assert.ok(series("RequestCount", "ClusterName", clusterName, "DiscoveryName", service.name, "ServiceName", serviceName), `${service.name}: no requests received`);
+                    assert.ok(
+                        series("RequestCount", "ClusterName", clusterName, "DiscoveryName", service.name, "ServiceName", serviceName),
+                        `${service.name}: no requests received`,
+                    );
                     for (const caller of callersOf(service.name, deployed)) {
                         const callerName = h.ofType(T.alarm).find((a) => a.inputs.name === `berth-${stack}-${caller}-cpu`)!.inputs.dimensions.ServiceName;
-                        assert.ok(series("HTTPCode_Target_5XX_Count", "ClusterName", clusterName, "ServiceName", callerName, "TargetDiscoveryName", service.name), `${service.name}: no 5xx seen by ${caller}`);
+                        assert.ok(
+                            series("HTTPCode_Target_5XX_Count", "ClusterName", clusterName, "ServiceName", callerName, "TargetDiscoveryName", service.name),
+                            `${service.name}: no 5xx seen by ${caller}`,
+                        );
                     }
                 }
             }
-            assert.strictEqual(outputs.dashboardUrl, `https://${settings.region}.console.aws.amazon.com/cloudwatch/home?region=${settings.region}#dashboards/dashboard/berth-${stack}`);
+            assert.strictEqual(
+                outputs.dashboardUrl,
+                `https://${settings.region}.console.aws.amazon.com/cloudwatch/home?region=${settings.region}#dashboards/dashboard/berth-${stack}`,
+            );
             assert.strictEqual(outputs.alarmTopicArn, serviceAlarms()[0].inputs.alarmActions[0]);
         });
 
@@ -547,8 +656,11 @@ for (const { stack, edge, title } of VARIANTS) {
 
         it("creates the ALB after the Internet gateway and the public routes", () => {
             const alb = h.one(T.alb, "berth-alb");
-            const needed = [h.one(T.igw, "berth-igw"), h.one(T.route, "berth-public-default"),
-                ...h.ofType(T.association).filter((a) => a.name.startsWith("berth-public-rta-"))];
+            const needed = [
+                h.one(T.igw, "berth-igw"),
+                h.one(T.route, "berth-public-default"),
+                ...h.ofType(T.association).filter((a) => a.name.startsWith("berth-public-rta-")),
+            ];
             assert.strictEqual(needed.length, 2 + settings.azCount);
             for (const r of needed) {
                 assert.ok(alb.dependsOn.includes(keyOf(r)), `the ALB does not wait for ${r.name}`);
@@ -556,8 +668,10 @@ for (const { stack, edge, title } of VARIANTS) {
         });
 
         it("starts each service's tasks after the private routes to the NAT and its own egress rule", () => {
-            const routes = [...h.ofType(T.route).filter((r) => r.name.startsWith("berth-private-default-")),
-                ...h.ofType(T.association).filter((a) => a.name.startsWith("berth-private-rta-"))];
+            const routes = [
+                ...h.ofType(T.route).filter((r) => r.name.startsWith("berth-private-default-")),
+                ...h.ofType(T.association).filter((a) => a.name.startsWith("berth-private-rta-")),
+            ];
             assert.strictEqual(routes.length, 2 * settings.azCount);
             for (const service of deployed) {
                 const svc = h.one(T.service, `${service.name}-service`);
@@ -606,9 +720,10 @@ for (const { stack, edge, title } of VARIANTS) {
                 it("admits its port only from the ALB or its callers", () => {
                     const sg = h.one(T.sg, `${service.name}-sg`);
                     const rules = h.ofType(T.ingress).filter((r) => r.inputs.securityGroupId === idOf(sg));
-                    const sources = service.kind === "public"
-                        ? [idOf(h.one(T.sg, "berth-alb-sg"))]
-                        : callersOf(service.name, deployed).map((caller) => idOf(h.one(T.sg, `${caller}-sg`)));
+                    const sources =
+                        service.kind === "public"
+                            ? [idOf(h.one(T.sg, "berth-alb-sg"))]
+                            : callersOf(service.name, deployed).map((caller) => idOf(h.one(T.sg, `${caller}-sg`)));
                     assert.ok(sources.length > 0, "nothing may reach the service");
                     assert.deepStrictEqual(rules.map((r) => r.inputs.referencedSecurityGroupId).sort(), [...sources].sort());
                     for (const rule of rules) {
@@ -655,7 +770,10 @@ for (const { stack, edge, title } of VARIANTS) {
                         assert.ok(Number.isInteger(c.memory) && c.memory > 0, `${c.name} has no memory limit`);
                     }
                     const total = containers.reduce((sum, c) => sum + c.memory, 0);
-                    assert.ok(total + SERVICE_CONNECT_PROXY.memoryMiB <= Number(td.inputs.memory), `${total} MiB of containers leave the proxy no room in ${td.inputs.memory}`);
+                    assert.ok(
+                        total + SERVICE_CONNECT_PROXY.memoryMiB <= Number(td.inputs.memory),
+                        `${total} MiB of containers leave the proxy no room in ${td.inputs.memory}`,
+                    );
                     assert.ok(containerOf(h, service.name).memory >= Number(td.inputs.memory) / 2, "the service gets under half its task");
                 });
 
@@ -671,8 +789,11 @@ for (const { stack, edge, title } of VARIANTS) {
                         cpuArchitecture: service.platform === "linux/arm64" ? "ARM64" : "X86_64",
                     });
                     const c = containerOf(h, service.name);
-                    assert.deepStrictEqual(c.portMappings, [{ name: "http", containerPort: service.port, hostPort: service.port, protocol: "tcp", appProtocol: "http" }]);
-                    const probe = `fetch("http://127.0.0.1:${service.port}${service.healthPath}",{signal:AbortSignal.timeout(4000)})` +
+                    assert.deepStrictEqual(c.portMappings, [
+                        { name: "http", containerPort: service.port, hostPort: service.port, protocol: "tcp", appProtocol: "http" },
+                    ]);
+                    const probe =
+                        `fetch("http://127.0.0.1:${service.port}${service.healthPath}",{signal:AbortSignal.timeout(4000)})` +
                         ".then(r=>process.exit(r.ok?0:1),()=>process.exit(1))";
                     assert.deepStrictEqual(c.healthCheck.command, service.healthCheck ?? ["CMD", "node", "-e", probe]);
                     assert.ok(SHUTDOWN_TIMEOUT_MS < c.stopTimeout * 1000, "ECS kills the service before it finished its in-flight requests");
@@ -697,11 +818,16 @@ for (const { stack, edge, title } of VARIANTS) {
                         assert.deepStrictEqual(statement, [{ Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole" }]);
                     }
                     const attachments = h.ofType(T.attachment).filter((a) => a.inputs.role.startsWith(`${service.name}-`));
-                    assert.deepStrictEqual(attachments.map((a) => [a.inputs.role.replace(/-[0-9a-f]{7}$/, ""), a.inputs.policyArn]), [
-                        [`${service.name}-execution-role`, "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"],
-                        // A public service's role for ECS to move its traffic between target groups (albRoute.ts).
-                        ...(service.kind === "public" ? [[`${service.name}-traffic-role`, "arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers"]] : []),
-                    ]);
+                    assert.deepStrictEqual(
+                        attachments.map((a) => [a.inputs.role.replace(/-[0-9a-f]{7}$/, ""), a.inputs.policyArn]),
+                        [
+                            [`${service.name}-execution-role`, "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"],
+                            // A public service's role for ECS to move its traffic between target groups (albRoute.ts).
+                            ...(service.kind === "public"
+                                ? [[`${service.name}-traffic-role`, "arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers"]]
+                                : []),
+                        ],
+                    );
                 });
 
                 it("runs the configured number of tasks, autoscaling when the ceiling is higher", () => {
@@ -714,7 +840,10 @@ for (const { stack, edge, title } of VARIANTS) {
                         assert.strictEqual(target[0].inputs.maxCapacity, size().maxCount);
                         assert.match(target[0].inputs.resourceId, new RegExp(`^service/berth-cluster-[0-9a-f]{7}/${service.name}-service-`));
                         const policy = h.one(T.scalingPolicy, `${service.name}-cpu-scaling`);
-                        assert.strictEqual(policy.inputs.targetTrackingScalingPolicyConfiguration.predefinedMetricSpecification.predefinedMetricType, "ECSServiceAverageCPUUtilization");
+                        assert.strictEqual(
+                            policy.inputs.targetTrackingScalingPolicyConfiguration.predefinedMetricSpecification.predefinedMetricType,
+                            "ECSServiceAverageCPUUtilization",
+                        );
                     } else {
                         assert.strictEqual(target.length, 0);
                     }
@@ -764,18 +893,23 @@ for (const { stack, edge, title } of VARIANTS) {
                         const svc = h.one(T.service, `${service.name}-service`);
                         assert.strictEqual(svc.inputs.loadBalancers, undefined);
                         const [sc] = svc.inputs.serviceConnectConfiguration.services;
-                        assert.deepStrictEqual({ ...sc, timeout: undefined }, {
-                            portName: "http",
-                            discoveryName: service.name,
-                            clientAlias: [{ port: service.port, dnsName: service.name }],
-                            timeout: undefined,
-                        });
+                        assert.deepStrictEqual(
+                            { ...sc, timeout: undefined },
+                            {
+                                portName: "http",
+                                discoveryName: service.name,
+                                clientAlias: [{ port: service.port, dnsName: service.name }],
+                                timeout: undefined,
+                            },
+                        );
                         assert.ok(sc.timeout.idleTimeoutSeconds * 1000 < KEEP_ALIVE_TIMEOUT_MS, "the proxy outlives the service's keep-alive");
                         for (const caller of callersOf(service.name, deployed)) {
                             const timeoutMs = Number(environmentOf(h, caller).TIMEOUT_MS);
                             if (deployed.find((s) => s.name === caller)!.gateway) {
-                                assert.ok(timeoutMs > 0 && timeoutMs < sc.timeout.perRequestTimeoutSeconds * 1000,
-                                    `Service Connect cuts ${caller}'s requests (${sc.timeout.perRequestTimeoutSeconds} s) before its own timeout (${timeoutMs} ms) answers 504`);
+                                assert.ok(
+                                    timeoutMs > 0 && timeoutMs < sc.timeout.perRequestTimeoutSeconds * 1000,
+                                    `Service Connect cuts ${caller}'s requests (${sc.timeout.perRequestTimeoutSeconds} s) before its own timeout (${timeoutMs} ms) answers 504`,
+                                );
                             }
                         }
                         assert.strictEqual(outputs.services[service.name].discoveryName, service.name);
@@ -819,7 +953,11 @@ for (const { stack, edge, title } of VARIANTS) {
                         const table = h.ofType(T.routeTable).find((t) => idOf(t) === associations[0].inputs.routeTableId)!;
                         assert.strictEqual(table.name, "berth-isolated-rt");
                         assert.strictEqual(table.inputs.routes, undefined, "inline routes");
-                        assert.deepStrictEqual(h.ofType(T.route).filter((r) => r.inputs.routeTableId === idOf(table)), [], `${subnet.name} has a route out`);
+                        assert.deepStrictEqual(
+                            h.ofType(T.route).filter((r) => r.inputs.routeTableId === idOf(table)),
+                            [],
+                            `${subnet.name} has a route out`,
+                        );
                     }
                     assert.strictEqual(instance().inputs.publiclyAccessible, false);
                 });
@@ -835,13 +973,22 @@ for (const { stack, edge, title } of VARIANTS) {
                     const port = instance().inputs.port;
                     assert.notStrictEqual(port, POSTGRES_DEFAULT_PORT, "the engine's default port (FSBP RDS.23)");
                     for (const rule of ingress) {
-                        assert.deepStrictEqual([rule.inputs.ipProtocol, rule.inputs.fromPort, rule.inputs.toPort, rule.inputs.cidrIpv4], ["tcp", port, port, undefined]);
+                        assert.deepStrictEqual(
+                            [rule.inputs.ipProtocol, rule.inputs.fromPort, rule.inputs.toPort, rule.inputs.cidrIpv4],
+                            ["tcp", port, port, undefined],
+                        );
                     }
-                    assert.deepStrictEqual(h.ofType(T.egress).filter((r) => r.inputs.securityGroupId === idOf(sg)), [], "the database starts no connections");
+                    assert.deepStrictEqual(
+                        h.ofType(T.egress).filter((r) => r.inputs.securityGroupId === idOf(sg)),
+                        [],
+                        "the database starts no connections",
+                    );
                     for (const service of declaring) {
                         const out = h.one(T.egress, `${service.name}-out-database`);
-                        assert.deepStrictEqual([out.inputs.securityGroupId, out.inputs.referencedSecurityGroupId, out.inputs.fromPort],
-                            [idOf(h.one(T.sg, `${service.name}-sg`)), idOf(sg), port]);
+                        assert.deepStrictEqual(
+                            [out.inputs.securityGroupId, out.inputs.referencedSecurityGroupId, out.inputs.fromPort],
+                            [idOf(h.one(T.sg, `${service.name}-sg`)), idOf(sg), port],
+                        );
                         const svc = h.one(T.service, `${service.name}-service`);
                         assert.ok(h.waitsFor(svc, h.one(T.ingress, `${service.name}-to-database`)), `${service.name} starts before the database lets it in`);
                     }
@@ -903,7 +1050,10 @@ for (const { stack, edge, title } of VARIANTS) {
                     assert.strictEqual(db.inputs.allocatedStorage, settings.database.storageGb);
                     const params = h.one(T.dbParameterGroup, "berth-params");
                     assert.strictEqual(params.inputs.family, `postgres${String(db.inputs.engineVersion).split(".")[0]}`);
-                    assert.deepStrictEqual(params.inputs.parameters.map((p: any) => [p.name, p.value]), [["rds.force_ssl", "1"]]);
+                    assert.deepStrictEqual(
+                        params.inputs.parameters.map((p: any) => [p.name, p.value]),
+                        [["rds.force_ssl", "1"]],
+                    );
                     assert.match(db.inputs.parameterGroupName, /^berth-params-[0-9a-f]{7}$/);
                     assert.deepStrictEqual([...db.inputs.enabledCloudwatchLogsExports].sort(), ["postgresql", "upgrade"]);
                     for (const log of db.inputs.enabledCloudwatchLogsExports) {
@@ -919,10 +1069,15 @@ for (const { stack, edge, title } of VARIANTS) {
                     assert.ok(db.inputs.monitoringInterval > 0, "Enhanced Monitoring is off");
                     const role = h.one(T.role, "berth-monitoring-role");
                     assert.strictEqual(db.inputs.monitoringRoleArn, role.outputs.arn);
-                    assert.deepStrictEqual(JSON.parse(role.inputs.assumeRolePolicy).Statement.map((st: any) => st.Principal.Service), ["monitoring.rds.amazonaws.com"]);
+                    assert.deepStrictEqual(
+                        JSON.parse(role.inputs.assumeRolePolicy).Statement.map((st: any) => st.Principal.Service),
+                        ["monitoring.rds.amazonaws.com"],
+                    );
                     const attachment = h.one(T.attachment, "berth-monitoring-policy");
-                    assert.deepStrictEqual([attachment.inputs.role, attachment.inputs.policyArn],
-                        [role.outputs.name, "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"]);
+                    assert.deepStrictEqual(
+                        [attachment.inputs.role, attachment.inputs.policyArn],
+                        [role.outputs.name, "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"],
+                    );
                     assert.ok(h.waitsFor(db, attachment), "RDS would find the role without its permissions");
                     assert.strictEqual(db.inputs.iamDatabaseAuthenticationEnabled, true);
                     assert.notStrictEqual(db.inputs.username, "postgres");
@@ -965,7 +1120,10 @@ for (const { stack, edge, title } of VARIANTS) {
                         assert.strictEqual(db.protect, false);
                         assert.strictEqual(db.inputs.skipFinalSnapshot, true);
                         assert.strictEqual(db.inputs.finalSnapshotIdentifier, undefined);
-                        assert.deepStrictEqual(h.ofType(T.randomId).filter((r) => r.name.endsWith("-snapshot-suffix")), []);
+                        assert.deepStrictEqual(
+                            h.ofType(T.randomId).filter((r) => r.name.endsWith("-snapshot-suffix")),
+                            [],
+                        );
                     }
                     assert.strictEqual(db.retainOnDelete, false, "a retained instance would block the deletion of its subnets and security group");
                 });
@@ -978,9 +1136,17 @@ for (const { stack, edge, title } of VARIANTS) {
                     const statementOf = (role: string) => JSON.parse(h.one(T.rolePolicy, `berth-restart-${role}-policy`).inputs.policy).Statement;
                     const readers = deployed.filter((s) => s.database !== undefined);
                     const sfn = statementOf("sfn-role");
-                    assert.deepStrictEqual(sfn.map((x: any) => x.Action), [["ecs:UpdateService"]]);
+                    assert.deepStrictEqual(
+                        sfn.map((x: any) => x.Action),
+                        [["ecs:UpdateService"]],
+                    );
                     for (const arn of sfn[0].Resource) {
-                        assert.match(arn, new RegExp(`^arn:aws:ecs:us-east-1:123456789012:service/berth-cluster/(${readers.map((r) => r.name).join("|")})-service-[0-9a-f]{7}$`));
+                        assert.match(
+                            arn,
+                            new RegExp(
+                                `^arn:aws:ecs:us-east-1:123456789012:service/berth-cluster/(${readers.map((r) => r.name).join("|")})-service-[0-9a-f]{7}$`,
+                            ),
+                        );
                     }
                     assert.strictEqual(sfn[0].Resource.length, readers.length, "the state machine may restart services that read no secret");
                     for (const service of deployed) {
@@ -992,12 +1158,17 @@ for (const { stack, edge, title } of VARIANTS) {
                         const pattern = JSON.parse(rules[0].inputs.eventPattern);
                         const dbSecret = JSON.parse(h.one(T.rolePolicy, `${service.name}-secrets-policy`).inputs.policy).Statement[0].Resource;
                         assert.deepStrictEqual(pattern, {
-                            source: ["aws.secretsmanager"], "detail-type": ["Secret Label Updated"], resources: dbSecret, detail: { labelUpdated: ["AWSCURRENT"] },
+                            source: ["aws.secretsmanager"],
+                            "detail-type": ["Secret Label Updated"],
+                            resources: dbSecret,
+                            detail: { labelUpdated: ["AWSCURRENT"] },
                         });
                         const target = h.one(T.eventTarget, `berth-restart-${service.name}-restart`);
                         assert.match(target.inputs.rule, new RegExp(`^berth-restart-${service.name}-secret-changed-[0-9a-f]{7}$`));
                         assert.match(target.inputs.arn, /^arn:aws:states:us-east-1:123456789012:stateMachine:berth-restart-restart-[0-9a-f]{7}$/);
-                        assert.deepStrictEqual(statementOf("events-role"), [{ Effect: "Allow", Action: ["states:StartExecution"], Resource: [target.inputs.arn] }]);
+                        assert.deepStrictEqual(statementOf("events-role"), [
+                            { Effect: "Allow", Action: ["states:StartExecution"], Resource: [target.inputs.arn] },
+                        ]);
                         const input = JSON.parse(target.inputs.input);
                         assert.ok(sfn[0].Resource.includes(input.service), "the target restarts a service the state machine may not");
                         assert.match(input.service, new RegExp(`:service/berth-cluster/${service.name}-service-[0-9a-f]{7}$`));
@@ -1033,8 +1204,12 @@ for (const { stack, edge, title } of VARIANTS) {
 
         it("keeps names within AWS limits", () => {
             const limits: Array<[string, number]> = [
-                [T.alb, NAME_LIMITS.loadBalancer], [T.targetGroup, NAME_LIMITS.targetGroup], [T.role, NAME_LIMITS.iamRole],
-                [T.repository, NAME_LIMITS.ecrRepository], [T.service, NAME_LIMITS.ecs], [T.cluster, NAME_LIMITS.ecs],
+                [T.alb, NAME_LIMITS.loadBalancer],
+                [T.targetGroup, NAME_LIMITS.targetGroup],
+                [T.role, NAME_LIMITS.iamRole],
+                [T.repository, NAME_LIMITS.ecrRepository],
+                [T.service, NAME_LIMITS.ecs],
+                [T.cluster, NAME_LIMITS.ecs],
             ];
             for (const [type, limit] of limits) {
                 for (const r of h.ofType(type)) {
@@ -1069,7 +1244,7 @@ describe("berth:edge alb on an HTTPS stack whose backend requires a JWT", () => 
             "berth:edge": "alb",
             "berth:edgeJwt": JSON.stringify({ issuer: "https://issuer.example.com", jwksUrl: jwks, audience: "berth" }),
         };
-        const services = resolveCatalog(declarations.map((d) => d.name === "products" ? { ...d, auth: "jwt" as const } : d));
+        const services = resolveCatalog(declarations.map((d) => (d.name === "products" ? { ...d, auth: "jwt" as const } : d)));
         ({ h } = await runBerth(config, { services }));
     });
 
@@ -1084,15 +1259,27 @@ describe("berth:edge alb on an HTTPS stack whose backend requires a JWT", () => 
                 additionalClaims: [{ name: "aud", format: "single-string", values: ["berth"] }],
             },
         };
-        for (const [role, group] of [["rule", "tg"], ["test-rule", "tg-alt"]]) {
+        for (const [role, group] of [
+            ["rule", "tg"],
+            ["test-rule", "tg-alt"],
+        ]) {
             const rule = h.one(T.rule, `products-${role}`);
             assert.match(rule.inputs.listenerArn, new RegExp(`:${https.name}-[0-9a-f]{7}$`));
-            assert.deepStrictEqual(rule.inputs.actions, [check, { type: "forward", order: 2, targetGroupArn: h.one(T.targetGroup, `products-${group}`).outputs.arn }]);
+            assert.deepStrictEqual(rule.inputs.actions, [
+                check,
+                { type: "forward", order: 2, targetGroupArn: h.one(T.targetGroup, `products-${group}`).outputs.arn },
+            ]);
         }
         for (const role of ["rule", "test-rule"]) {
-            assert.deepStrictEqual(h.one(T.rule, `users-${role}`).inputs.actions.map((a: any) => a.type), ["forward"]);
+            assert.deepStrictEqual(
+                h.one(T.rule, `users-${role}`).inputs.actions.map((a: any) => a.type),
+                ["forward"],
+            );
         }
-        assert.strictEqual(h.ofType(T.service).some((s) => s.name === "api-service"), false);
+        assert.strictEqual(
+            h.ofType(T.service).some((s) => s.name === "api-service"),
+            false,
+        );
     });
 });
 
@@ -1117,7 +1304,14 @@ describe("a stack with a certificate and a domain", () => {
         const http = h.one(T.listener, "berth-http");
         assert.strictEqual(http.inputs.defaultActions[0].type, "redirect");
         assert.strictEqual(http.inputs.defaultActions[0].redirect.protocol, "HTTPS");
-        assert.deepStrictEqual(h.ofType(T.ingress).filter((r) => r.inputs.cidrIpv4 === "0.0.0.0/0").map((r) => r.inputs.fromPort).sort(), [443, 80]);
+        assert.deepStrictEqual(
+            h
+                .ofType(T.ingress)
+                .filter((r) => r.inputs.cidrIpv4 === "0.0.0.0/0")
+                .map((r) => r.inputs.fromPort)
+                .sort(),
+            [443, 80],
+        );
         assert.match(h.one(T.rule, "api-rule").inputs.listenerArn, /:berth-https-[0-9a-f]{7}$/);
     });
 
@@ -1143,9 +1337,15 @@ describe("a stack with a domain in its hosted zone", () => {
         assert.deepStrictEqual([cert.inputs.domainName, ...(cert.inputs.subjectAlternativeNames ?? [])], ["dev.example.com", "admin.dev.example.com"]);
         assert.strictEqual(cert.inputs.validationMethod, "DNS");
         const records = h.ofType(T.record).filter((r) => r.inputs.type === "CNAME");
-        assert.deepStrictEqual(records.map((r) => r.inputs.zoneId), [HOSTED_ZONE_ID, HOSTED_ZONE_ID]);
+        assert.deepStrictEqual(
+            records.map((r) => r.inputs.zoneId),
+            [HOSTED_ZONE_ID, HOSTED_ZONE_ID],
+        );
         for (const option of cert.outputs.domainValidationOptions) {
-            assert.ok(records.some((r) => r.inputs.name === option.resourceRecordName && r.inputs.records[0] === option.resourceRecordValue), `no record validates ${option.domainName}`);
+            assert.ok(
+                records.some((r) => r.inputs.name === option.resourceRecordName && r.inputs.records[0] === option.resourceRecordValue),
+                `no record validates ${option.domainName}`,
+            );
         }
         const [validation] = h.ofType(T.certificateValidation);
         assert.strictEqual(validation.inputs.certificateArn, cert.outputs.arn);
@@ -1156,7 +1356,10 @@ describe("a stack with a domain in its hosted zone", () => {
         assert.strictEqual(https.inputs.sslPolicy, TLS_POLICY);
         assert.match(TLS_POLICY, /TLS13/, "no TLS 1.3");
         const http = h.one(T.listener, "berth-http");
-        assert.deepStrictEqual(http.inputs.defaultActions.map((a: any) => [a.type, a.redirect?.protocol, a.redirect?.statusCode]), [["redirect", "HTTPS", "HTTP_301"]]);
+        assert.deepStrictEqual(
+            http.inputs.defaultActions.map((a: any) => [a.type, a.redirect?.protocol, a.redirect?.statusCode]),
+            [["redirect", "HTTPS", "HTTP_301"]],
+        );
     });
 
     it("points an alias record of each name at the ALB and serves each subdomain's service by its host", () => {
@@ -1175,7 +1378,10 @@ describe("a stack with a domain in its hosted zone", () => {
 
     it("refuses, before creating anything, a hosted zone that does not hold the domain", async () => {
         const config = { ...stackConfig("dev"), "berth:domain": "dev.example.com", "berth:hostedZoneId": HOSTED_ZONE_ID };
-        const error = await runBerth(config, { hostedZones: [{ zoneId: HOSTED_ZONE_ID, name: "example.org" }] }).then(() => undefined, (e: Error) => e);
+        const error = await runBerth(config, { hostedZones: [{ zoneId: HOSTED_ZONE_ID, name: "example.org" }] }).then(
+            () => undefined,
+            (e: Error) => e,
+        );
         assert.match(String(error), /berth:hostedZoneId is Z0123456789EXAMPLE, the zone example\.org, which does not hold dev\.example\.com; allowed: /);
     });
 });
@@ -1208,23 +1414,43 @@ describe("adding a service", () => {
             { name: "probe-public", kind: "public", pathPatterns: ["/probe-admin", "/probe-admin/*"] },
             // Services in another language: images without node, with their own probes.
             {
-                name: "probe-go", kind: "backend", routes: ["/probe-go"], build: { context: "services/probe-go" },
-                healthCheck: ["CMD", "/app/server", "-check"], readinessGate: ["/app/server", "-version"],
+                name: "probe-go",
+                kind: "backend",
+                routes: ["/probe-go"],
+                build: { context: "services/probe-go" },
+                healthCheck: ["CMD", "/app/server", "-check"],
+                readinessGate: ["/app/server", "-version"],
             },
-            { name: "probe-nogate", kind: "backend", routes: ["/probe-nogate"], healthCheck: ["CMD-SHELL", "wget -qO- localhost:8080/health"], readinessGate: false },
+            {
+                name: "probe-nogate",
+                kind: "backend",
+                routes: ["/probe-nogate"],
+                healthCheck: ["CMD-SHELL", "wget -qO- localhost:8080/health"],
+                readinessGate: false,
+            },
         ]);
         ({ h } = await runBerth(stackConfig("dev"), { services }));
     });
 
     it("runs a service's own health check and readiness gate where its image has no node, and no gate when it declines one", () => {
-        const containers = (service: string) => JSON.parse(h.one(T.taskDefinition, `${service}-task`).inputs.containerDefinitions) as Array<{
-            name: string; command?: string[]; healthCheck?: { command: string[] }; dependsOn?: Array<{ containerName: string; condition: string }>;
-        }>;
+        const containers = (service: string) =>
+            JSON.parse(h.one(T.taskDefinition, `${service}-task`).inputs.containerDefinitions) as Array<{
+                name: string;
+                command?: string[];
+                healthCheck?: { command: string[] };
+                dependsOn?: Array<{ containerName: string; condition: string }>;
+            }>;
         const [go, gate] = containers("probe-go");
         assert.deepStrictEqual(go.healthCheck?.command, ["CMD", "/app/server", "-check"]);
-        assert.deepStrictEqual([gate.name, gate.command, gate.dependsOn], ["probe-go-ready", ["/app/server", "-version"], [{ containerName: "probe-go", condition: "HEALTHY" }]]);
+        assert.deepStrictEqual(
+            [gate.name, gate.command, gate.dependsOn],
+            ["probe-go-ready", ["/app/server", "-version"], [{ containerName: "probe-go", condition: "HEALTHY" }]],
+        );
         const nogate = containers("probe-nogate");
-        assert.deepStrictEqual(nogate.map((c) => c.name), ["probe-nogate"]);
+        assert.deepStrictEqual(
+            nogate.map((c) => c.name),
+            ["probe-nogate"],
+        );
         assert.deepStrictEqual(nogate[0].healthCheck?.command, ["CMD-SHELL", "wget -qO- localhost:8080/health"]);
         // The shipped backends keep the node-based defaults.
         const [users, usersGate] = containers("users");
@@ -1255,7 +1481,10 @@ describe("adding a service", () => {
         const routes = JSON.parse(environmentOf(h, "api").ROUTES);
         assert.strictEqual(routes["/probe-backend"], "http://probe-backend:9090");
         const rules = h.ofType(T.ingress).filter((r) => r.inputs.securityGroupId === "probe-backend-sg-id");
-        assert.deepStrictEqual(rules.map((r) => [r.name, r.inputs.referencedSecurityGroupId, r.inputs.fromPort]), [["api-to-probe-backend", "api-sg-id", 9090]]);
+        assert.deepStrictEqual(
+            rules.map((r) => [r.name, r.inputs.referencedSecurityGroupId, r.inputs.fromPort]),
+            [["api-to-probe-backend", "api-sg-id", 9090]],
+        );
     });
 
     it("gives a public service on path patterns its own listener rule ahead of the default route", () => {
@@ -1333,11 +1562,21 @@ describe("a stack with AWS credential settings", () => {
 
 describe("a catalogue whose calls form a cycle", () => {
     it("fails before any resource is registered, naming the services", async () => {
-        const [a, b] = resolveCatalog([{ name: "gw", kind: "public" }, { name: "a", kind: "backend" }, { name: "b", kind: "backend" }]).slice(1);
+        const [a, b] = resolveCatalog([
+            { name: "gw", kind: "public" },
+            { name: "a", kind: "backend" },
+            { name: "b", kind: "backend" },
+        ]).slice(1);
         const h = new Harness();
         await h.install(stackConfig("dev"));
         const { deployBerth } = await import("../program");
-        const error = await deployBerth([{ ...a, calls: ["b"] }, { ...b, calls: ["a"] }]).then(() => undefined, (e: Error) => e);
+        const error = await deployBerth([
+            { ...a, calls: ["b"] },
+            { ...b, calls: ["a"] },
+        ]).then(
+            () => undefined,
+            (e: Error) => e,
+        );
         await h.settle();
         assert.match(String(error), /calls form a cycle: a -> b -> a/);
         assert.deepStrictEqual(h.resources, []);
@@ -1348,7 +1587,10 @@ describe("a catalogue whose calls form a cycle", () => {
 describe("stack outputs", () => {
     it("list each service's repository, log group, ECS service name and discovery name", async () => {
         const { h, outputs } = await runBerth(stackConfig("dev"));
-        assert.deepStrictEqual(Object.keys(outputs.services), catalog.map((s) => s.name));
+        assert.deepStrictEqual(
+            Object.keys(outputs.services),
+            catalog.map((s) => s.name),
+        );
         for (const s of catalog) {
             const out = outputs.services[s.name];
             assert.match(out.repositoryUrl, new RegExp(`^123456789012\\.dkr\\.ecr\\.us-east-1\\.amazonaws\\.com/${s.name}-repo-`));
@@ -1383,21 +1625,47 @@ describe("the database only where a service declares it", () => {
             const { h, outputs } = await runBerth(stackConfig(stack), { stack, services: withoutDatabase() });
             const databaseTypes = [T.db, T.dbSubnetGroup, T.dbParameterGroup, T.dbEvents, T.cidrAssociation];
             assert.deepStrictEqual(h.resources.filter((r) => databaseTypes.includes(r.type as never)).map(keyOf), []);
-            assert.deepStrictEqual(h.ofType(T.randomId).filter((r) => r.name.endsWith("-snapshot-suffix")).map(keyOf), [], "a final snapshot's name");
+            assert.deepStrictEqual(
+                h
+                    .ofType(T.randomId)
+                    .filter((r) => r.name.endsWith("-snapshot-suffix"))
+                    .map(keyOf),
+                [],
+                "a final snapshot's name",
+            );
             // ECS Exec has an inline policy of its own on the task role; no execution role may read a secret.
-            assert.deepStrictEqual(h.ofType(T.rolePolicy).filter((r) => r.name.endsWith("-secrets-policy")).map(keyOf), []);
-            assert.deepStrictEqual(h.ofType(T.subnet).filter((s) => s.name.includes("-isolated-")).map(keyOf), []);
+            assert.deepStrictEqual(
+                h
+                    .ofType(T.rolePolicy)
+                    .filter((r) => r.name.endsWith("-secrets-policy"))
+                    .map(keyOf),
+                [],
+            );
+            assert.deepStrictEqual(
+                h
+                    .ofType(T.subnet)
+                    .filter((s) => s.name.includes("-isolated-"))
+                    .map(keyOf),
+                [],
+            );
             assert.strictEqual(outputs.database, undefined);
         });
 
         it(`adds the database without replacing the VPC or any public or private subnet (${stack})`, async () => {
             const before = (await runBerth(stackConfig(stack), { stack, services: withoutDatabase() })).h;
             const after = (await runBerth(stackConfig(stack), { stack })).h;
-            const network = (h: Harness) => [...h.ofType(T.vpc), ...h.ofType(T.subnet).filter((s) => !s.name.includes("-isolated-"))]
-                .map((r) => [r.name, r.inputs.cidrBlock, r.inputs.availabilityZone, r.inputs.vpcId ?? null]);
+            const network = (h: Harness) =>
+                [...h.ofType(T.vpc), ...h.ofType(T.subnet).filter((s) => !s.name.includes("-isolated-"))].map((r) => [
+                    r.name,
+                    r.inputs.cidrBlock,
+                    r.inputs.availabilityZone,
+                    r.inputs.vpcId ?? null,
+                ]);
             assert.deepStrictEqual(network(after), network(before));
-            const unchangedRoutes = (h: Harness) => [...h.ofType(T.routeTable), ...h.ofType(T.route), ...h.ofType(T.association)]
-                .filter((r) => !r.name.includes("-isolated-")).map((r) => [r.name, JSON.stringify(r.inputs)]);
+            const unchangedRoutes = (h: Harness) =>
+                [...h.ofType(T.routeTable), ...h.ofType(T.route), ...h.ofType(T.association)]
+                    .filter((r) => !r.name.includes("-isolated-"))
+                    .map((r) => [r.name, JSON.stringify(r.inputs)]);
             assert.deepStrictEqual(unchangedRoutes(after), unchangedRoutes(before));
         });
     }
@@ -1480,7 +1748,12 @@ describe("a service's own secrets", () => {
 describe("a stack created again where its earlier life kept log groups", () => {
     // A prod stack destroyed with retainOnDelete leaves its log groups under their fixed names; creating them
     // again would fail with ResourceAlreadyExistsException.
-    const kept = ["/berth/prod/users", "/berth/prod/vpc-flow-logs", "/aws/rds/instance/berth-prod-db/postgresql", "/aws/vendedlogs/states/berth-prod-secret-restart"];
+    const kept = [
+        "/berth/prod/users",
+        "/berth/prod/vpc-flow-logs",
+        "/aws/rds/instance/berth-prod-db/postgresql",
+        "/aws/vendedlogs/states/berth-prod-secret-restart",
+    ];
     const elsewhere = ["/berth/prod-eu/users", "/berth/dev/users"];
 
     it("adopts each kept group of its own (Pulumi's import), creates the others, and looks at no other stack's", async () => {
@@ -1498,7 +1771,10 @@ describe("a stack created again where its earlier life kept log groups", () => {
 
     it("creates every group where none is left", async () => {
         const { h } = await runBerth(stackConfig("prod"), { stack: "prod" });
-        assert.deepStrictEqual(h.ofType(T.logGroup).filter((g) => g.importId !== undefined), []);
+        assert.deepStrictEqual(
+            h.ofType(T.logGroup).filter((g) => g.importId !== undefined),
+            [],
+        );
     });
 });
 
@@ -1535,8 +1811,14 @@ describe("the database environment a service gets in AWS", () => {
                 service.name,
             );
             assert.match(secretArn, /^arn:aws:secretsmanager:.+:secret:rds!/, service.name);
-            const fromDatabase = Object.keys(env).filter((k) => [settings.host, String(settings.port), settings.database, secretArn, "verify-full"].includes(env[k]));
-            assert.deepStrictEqual([...fromDatabase, ...fromSecret].filter((k) => !read.has(k)), [], `${service.name}: given but not read by the kit`);
+            const fromDatabase = Object.keys(env).filter((k) =>
+                [settings.host, String(settings.port), settings.database, secretArn, "verify-full"].includes(env[k]),
+            );
+            assert.deepStrictEqual(
+                [...fromDatabase, ...fromSecret].filter((k) => !read.has(k)),
+                [],
+                `${service.name}: given but not read by the kit`,
+            );
             assert.strictEqual(fromDatabase.length + fromSecret.length, 7, `${service.name}: host, port, name, TLS mode, secret, user, password`);
         }
     });
@@ -1560,7 +1842,9 @@ describe("a database password that RDS rotates", () => {
             assert.strictEqual(env[DATABASE_SECRET_VARIABLE], secretArn);
             assert.ok(policy, `${service.name}: the task role may not read the secret again`);
             assert.match(policy.inputs.role, new RegExp(`^${service.name}-task-role-`));
-            assert.deepStrictEqual(JSON.parse(policy.inputs.policy).Statement, [{ Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [secretArn] }]);
+            assert.deepStrictEqual(JSON.parse(policy.inputs.policy).Statement, [
+                { Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [secretArn] },
+            ]);
         }
     });
 });

@@ -16,7 +16,9 @@ describe("a rolling restart of a backend under load", function () {
 
     before(async () => {
         const output = new PassThrough();
-        output.on("data", (chunk: Buffer) => { logs += chunk.toString(); });
+        output.on("data", (chunk: Buffer) => {
+            logs += chunk.toString();
+        });
         // The embedded database in memory, so that the test neither reads nor changes .berth/pgdata.
         system = await startLocal({ port: 0, instances: { users: 2 }, output, env: { LOG_LEVEL: "warn" }, database: {} });
     });
@@ -60,7 +62,10 @@ describe("a rolling restart of a backend under load", function () {
             await Promise.all(load);
         }
         const after = system.services.filter((s) => s.service.name === "users").map((s) => s.process.pid);
-        assert.ok(after.every((pid) => !before.includes(pid)), "both instances were replaced");
+        assert.ok(
+            after.every((pid) => !before.includes(pid)),
+            "both instances were replaced",
+        );
         const retries = logs.split("\n").filter((l) => l.includes("retrying upstream request")).length;
         console.log(`      ${answered} requests answered, ${failures.length} failed, ${retries} retried by the gateway`);
         assert.deepStrictEqual(failures.slice(0, 10), [], `${failures.length} requests failed`);
@@ -75,7 +80,11 @@ describe("a rolling restart of a backend under load", function () {
         await system.restart("users", 1);
         await new Promise((r) => setTimeout(r, 500));
         const outcomes = await stream.stop();
-        assert.deepStrictEqual(outcomes.filter((o) => o.status === undefined).map((o) => `${o.email}: ${o.error}`), [], "POSTs without an answer");
+        assert.deepStrictEqual(
+            outcomes.filter((o) => o.status === undefined).map((o) => `${o.email}: ${o.error}`),
+            [],
+            "POSTs without an answer",
+        );
         for (const o of outcomes.filter((o) => o.status !== 201)) {
             assert.ok([502, 503].includes(o.status!), `${o.email}: ${o.status} ${o.body}`);
             assert.match(JSON.parse(o.body!).error.code, /^(bad_gateway|unavailable)$/);

@@ -4,8 +4,16 @@
  */
 import * as assert from "assert";
 import {
-    CONTAINER_HEALTH_CHECK, DEPLOYMENT_POLL_INTERVAL, DEPLOYMENT_TIMEOUT, DEREGISTRATION_DELAY, HEALTH_CHECK_GRACE_PERIOD,
-    SERVICE_CONNECT_IDLE_TIMEOUT, SERVICE_CONNECT_PER_REQUEST_TIMEOUT, STOP_TIMEOUT, TARGET_GROUP_HEALTH_CHECK, UPSTREAM_TIMEOUT_MS,
+    CONTAINER_HEALTH_CHECK,
+    DEPLOYMENT_POLL_INTERVAL,
+    DEPLOYMENT_TIMEOUT,
+    DEREGISTRATION_DELAY,
+    HEALTH_CHECK_GRACE_PERIOD,
+    SERVICE_CONNECT_IDLE_TIMEOUT,
+    SERVICE_CONNECT_PER_REQUEST_TIMEOUT,
+    STOP_TIMEOUT,
+    TARGET_GROUP_HEALTH_CHECK,
+    UPSTREAM_TIMEOUT_MS,
 } from "../core/rollout";
 import { DEFAULT_TIMEOUT_MS } from "../services/api/src/gateway";
 import { KEEP_ALIVE_TIMEOUT_MS, REUSE_GRACE_MS, SHUTDOWN_TIMEOUT_MS } from "@berth/kit/http";
@@ -15,8 +23,10 @@ const ALB_IDLE_TIMEOUT = 60;
 
 describe("rollout timings", () => {
     it("let a service finish its in-flight requests and exit before ECS kills it, with a second to spare for logs", () => {
-        assert.ok(SHUTDOWN_TIMEOUT_MS + 1000 <= STOP_TIMEOUT * 1000,
-            `shutdown deadline ${SHUTDOWN_TIMEOUT_MS} ms, stop timeout ${STOP_TIMEOUT} s: ECS would kill the task (exit 137)`);
+        assert.ok(
+            SHUTDOWN_TIMEOUT_MS + 1000 <= STOP_TIMEOUT * 1000,
+            `shutdown deadline ${SHUTDOWN_TIMEOUT_MS} ms, stop timeout ${STOP_TIMEOUT} s: ECS would kill the task (exit 137)`,
+        );
     });
 
     it("let a request that waits on a slow upstream get its answer (or its 504) before the shutdown deadline", () => {
@@ -54,7 +64,8 @@ describe("rollout timings", () => {
     it("give the deployment check time for a failed rollout and its rollback", () => {
         // A task that never gets healthy fails after the start period and `retries` failed checks; the
         // circuit breaker needs at least 3 such tasks; the rollback then replaces them like any rollout.
-        const failedTask = CONTAINER_HEALTH_CHECK.startPeriod + CONTAINER_HEALTH_CHECK.retries * (CONTAINER_HEALTH_CHECK.interval + CONTAINER_HEALTH_CHECK.timeout);
+        const failedTask =
+            CONTAINER_HEALTH_CHECK.startPeriod + CONTAINER_HEALTH_CHECK.retries * (CONTAINER_HEALTH_CHECK.interval + CONTAINER_HEALTH_CHECK.timeout);
         const rollback = CONTAINER_HEALTH_CHECK.startPeriod + HEALTH_CHECK_GRACE_PERIOD + DEREGISTRATION_DELAY + STOP_TIMEOUT;
         assert.ok(3 * failedTask + rollback < DEPLOYMENT_TIMEOUT / 2, "the check would give up before ECS decides");
         assert.ok(DEPLOYMENT_POLL_INTERVAL * 10 < DEPLOYMENT_TIMEOUT);

@@ -9,7 +9,14 @@ import * as os from "os";
 import * as path from "path";
 import { credentialsFor } from "../core/awsIdentity";
 import {
-    RolloutError, waitForRollout, type EcsApi, type ElbApi, type EcsService, type EcsServiceDeployment, type EcsServiceDeploymentBrief, type EcsStoppedTask,
+    RolloutError,
+    waitForRollout,
+    type EcsApi,
+    type ElbApi,
+    type EcsService,
+    type EcsServiceDeployment,
+    type EcsServiceDeploymentBrief,
+    type EcsStoppedTask,
 } from "../core/rolloutCheck";
 import { T } from "./support/types";
 
@@ -46,22 +53,46 @@ const rollingOnly: Pick<EcsApi, "listServiceDeployments" | "describeServiceDeplo
     describeServiceRevisions: async () => assert.fail("a rolling update is judged from DescribeServices"),
 };
 
-const deployment = (id: string, taskDefinition: string, rolloutState: string, status: string, extra: object = {}) =>
-    ({ id, taskDefinition, rolloutState, status, desiredCount: 2, runningCount: 0, ...extra });
+const deployment = (id: string, taskDefinition: string, rolloutState: string, status: string, extra: object = {}) => ({
+    id,
+    taskDefinition,
+    rolloutState,
+    status,
+    desiredCount: 2,
+    runningCount: 0,
+    ...extra,
+});
 
 const crashed: EcsStoppedTask[] = [
-    { taskArn: "arn:aws:ecs:eu-west-1:123456789012:task/berth-cluster/aaa111", taskDefinitionArn: NEW, stoppedReason: "Essential container in task exited", containers: [{ name: "users", exitCode: 1 }] },
-    { taskArn: "arn:aws:ecs:eu-west-1:123456789012:task/berth-cluster/old999", taskDefinitionArn: OLD, stoppedReason: "Scaling activity initiated by deployment" },
+    {
+        taskArn: "arn:aws:ecs:eu-west-1:123456789012:task/berth-cluster/aaa111",
+        taskDefinitionArn: NEW,
+        stoppedReason: "Essential container in task exited",
+        containers: [{ name: "users", exitCode: 1 }],
+    },
+    {
+        taskArn: "arn:aws:ecs:eu-west-1:123456789012:task/berth-cluster/old999",
+        taskDefinitionArn: OLD,
+        stoppedReason: "Scaling activity initiated by deployment",
+    },
 ];
 
 /** A clock that moves only when the check sleeps. */
 function clock() {
     let t = 0;
-    return { now: () => t, sleep: async (ms: number) => { t += ms; } };
+    return {
+        now: () => t,
+        sleep: async (ms: number) => {
+            t += ms;
+        },
+    };
 }
 
 async function failure(api: EcsApi, timeoutMs = 60_000, of: typeof target & { strategy?: string } = target, elb?: ElbApi): Promise<RolloutError> {
-    const error = await waitForRollout(api, of, { timeoutMs, pollMs: 15_000, ...clock() }, elb).then(() => undefined, (e: unknown) => e);
+    const error = await waitForRollout(api, of, { timeoutMs, pollMs: 15_000, ...clock() }, elb).then(
+        () => undefined,
+        (e: unknown) => e,
+    );
     assert.ok(error instanceof RolloutError, `expected a RolloutError, got ${error}`);
     return error;
 }
@@ -80,7 +111,10 @@ describe("deployment check", () => {
         const api = fakeEcs([
             // Right after the update ECS may still show only the deployment confirmed last time.
             { taskDefinition: NEW, deployments: [deployment("ecs-svc/2", NEW, "COMPLETED", "PRIMARY", { runningCount: 2 })] },
-            { taskDefinition: NEW, deployments: [deployment("ecs-svc/2", NEW, "COMPLETED", "ACTIVE", { runningCount: 2 }), deployment("ecs-svc/3", NEW, "IN_PROGRESS", "PRIMARY")] },
+            {
+                taskDefinition: NEW,
+                deployments: [deployment("ecs-svc/2", NEW, "COMPLETED", "ACTIVE", { runningCount: 2 }), deployment("ecs-svc/3", NEW, "IN_PROGRESS", "PRIMARY")],
+            },
             { taskDefinition: NEW, deployments: [deployment("ecs-svc/3", NEW, "COMPLETED", "PRIMARY", { runningCount: 3, desiredCount: 3 })] },
         ]);
         const confirmed = await waitForRollout(api, target, { timeoutMs: 600_000, pollMs: 15_000, after: "ecs-svc/2", ...clock() });
@@ -98,18 +132,24 @@ describe("deployment check", () => {
     });
 
     it("fails a deployment the circuit breaker rolled back, naming the service, the state and why its tasks stopped", async () => {
-        const api = fakeEcs([
-            { taskDefinition: NEW, deployments: [deployment("ecs-svc/2", NEW, "IN_PROGRESS", "PRIMARY")] },
-            {
-                taskDefinition: OLD,
-                deployments: [
-                    deployment("ecs-svc/3", OLD, "IN_PROGRESS", "PRIMARY"),
-                    deployment("ecs-svc/2", NEW, "FAILED", "ACTIVE", { rolloutStateReason: "ECS deployment circuit breaker: tasks failed to start." }),
-                ],
-            },
-        ], crashed);
+        const api = fakeEcs(
+            [
+                { taskDefinition: NEW, deployments: [deployment("ecs-svc/2", NEW, "IN_PROGRESS", "PRIMARY")] },
+                {
+                    taskDefinition: OLD,
+                    deployments: [
+                        deployment("ecs-svc/3", OLD, "IN_PROGRESS", "PRIMARY"),
+                        deployment("ecs-svc/2", NEW, "FAILED", "ACTIVE", { rolloutStateReason: "ECS deployment circuit breaker: tasks failed to start." }),
+                    ],
+                },
+            ],
+            crashed,
+        );
         const error = await failure(api);
-        assert.match(error.message, /^service "users-service-1234567" did not roll out berth-dev-users:8: FAILED: deployment ecs-svc\/2 of berth-dev-users:8 is FAILED: ECS deployment circuit breaker: tasks failed to start\.; ECS rolled the service back to berth-dev-users:7/);
+        assert.match(
+            error.message,
+            /^service "users-service-1234567" did not roll out berth-dev-users:8: FAILED: deployment ecs-svc\/2 of berth-dev-users:8 is FAILED: ECS deployment circuit breaker: tasks failed to start\.; ECS rolled the service back to berth-dev-users:7/,
+        );
         assert.match(error.message, /task aaa111: Essential container in task exited \(container users: exit code 1\)/);
         assert.doesNotMatch(error.message, /old999/, "a task of another task definition is no reason");
     });
@@ -133,28 +173,56 @@ describe("deployment check", () => {
     });
 
     it("calls a deployment it saw and that then left the list rolled back at once", async () => {
-        const api = fakeEcs([
-            { taskDefinition: NEW, deployments: [deployment("ecs-svc/2", NEW, "IN_PROGRESS", "PRIMARY"), deployment("ecs-svc/1", OLD, "COMPLETED", "ACTIVE")] },
-            { taskDefinition: OLD, deployments: [deployment("ecs-svc/3", OLD, "COMPLETED", "PRIMARY", { runningCount: 2 })] },
-        ], crashed);
+        const api = fakeEcs(
+            [
+                {
+                    taskDefinition: NEW,
+                    deployments: [deployment("ecs-svc/2", NEW, "IN_PROGRESS", "PRIMARY"), deployment("ecs-svc/1", OLD, "COMPLETED", "ACTIVE")],
+                },
+                { taskDefinition: OLD, deployments: [deployment("ecs-svc/3", OLD, "COMPLETED", "PRIMARY", { runningCount: 2 })] },
+            ],
+            crashed,
+        );
         const error = await failure(api, 30 * 60_000);
         assert.match(error.message, /FAILED: the service runs berth-dev-users:7, not berth-dev-users:8: its deployment was rolled back/);
         assert.strictEqual(api.describeCalls, 2, "no grace once the deployment was seen");
     });
 
     it("fails a first deploy that failed with no earlier version to roll back to", async () => {
-        const api = fakeEcs([
-            { taskDefinition: NEW, deployments: [deployment("ecs-svc/1", NEW, "IN_PROGRESS", "PRIMARY")] },
-            { taskDefinition: NEW, deployments: [deployment("ecs-svc/1", NEW, "FAILED", "PRIMARY", { rolloutStateReason: "ECS deployment circuit breaker: tasks failed to start.", failedTasks: 3 })] },
-        ], crashed);
+        const api = fakeEcs(
+            [
+                { taskDefinition: NEW, deployments: [deployment("ecs-svc/1", NEW, "IN_PROGRESS", "PRIMARY")] },
+                {
+                    taskDefinition: NEW,
+                    deployments: [
+                        deployment("ecs-svc/1", NEW, "FAILED", "PRIMARY", {
+                            rolloutStateReason: "ECS deployment circuit breaker: tasks failed to start.",
+                            failedTasks: 3,
+                        }),
+                    ],
+                },
+            ],
+            crashed,
+        );
         const error = await failure(api);
-        assert.match(error.message, /is FAILED: ECS deployment circuit breaker: tasks failed to start\.; no earlier deployment completed, so there was nothing to roll back to and no task runs/);
+        assert.match(
+            error.message,
+            /is FAILED: ECS deployment circuit breaker: tasks failed to start\.; no earlier deployment completed, so there was nothing to roll back to and no task runs/,
+        );
     });
 
     it("fails a deployment still in progress at the timeout, having asked ECS until then", async () => {
-        const api = fakeEcs([{ taskDefinition: NEW, deployments: [deployment("ecs-svc/2", NEW, "IN_PROGRESS", "PRIMARY", { runningCount: 1 }), deployment("ecs-svc/1", OLD, "COMPLETED", "ACTIVE")] }]);
+        const api = fakeEcs([
+            {
+                taskDefinition: NEW,
+                deployments: [deployment("ecs-svc/2", NEW, "IN_PROGRESS", "PRIMARY", { runningCount: 1 }), deployment("ecs-svc/1", OLD, "COMPLETED", "ACTIVE")],
+            },
+        ]);
         const error = await failure(api, 60_000);
-        assert.match(error.message, /still IN_PROGRESS: deployment ecs-svc\/2 of berth-dev-users:8 is IN_PROGRESS \(1 of 2 tasks running\); gave up after 60 s/);
+        assert.match(
+            error.message,
+            /still IN_PROGRESS: deployment ecs-svc\/2 of berth-dev-users:8 is IN_PROGRESS \(1 of 2 tasks running\); gave up after 60 s/,
+        );
         assert.strictEqual(api.describeCalls, 5, "polled every 15 s for 60 s");
     });
 });
@@ -165,43 +233,89 @@ describe("deployment check with deployment alarms", () => {
     // ECS does not document the reason's wording for an alarm; any FAILED deployment must fail the check.
     const alarmReason = "ECS deployment detected triggered alarm(s) on the service.";
     const scaledIn: EcsStoppedTask[] = [
-        { taskArn: "arn:aws:ecs:eu-west-1:123456789012:task/berth-cluster/bbb222", taskDefinitionArn: NEW, stoppedReason: "Scaling activity initiated by (deployment ecs-svc/3)" },
+        {
+            taskArn: "arn:aws:ecs:eu-west-1:123456789012:task/berth-cluster/bbb222",
+            taskDefinitionArn: NEW,
+            stoppedReason: "Scaling activity initiated by (deployment ecs-svc/3)",
+        },
     ];
 
     it("waits through the bake time, then fails a version an alarm caught after its tasks became healthy, naming the alarms", async () => {
         const lines: string[] = [];
-        const api = fakeEcs([
-            { ...watched, taskDefinition: NEW, deployments: [deployment("ecs-svc/2", NEW, "IN_PROGRESS", "PRIMARY"), deployment("ecs-svc/1", OLD, "COMPLETED", "ACTIVE", { runningCount: 2 })] },
-            { ...watched, taskDefinition: NEW, deployments: [deployment("ecs-svc/2", NEW, "IN_PROGRESS", "PRIMARY", { runningCount: 2 }), deployment("ecs-svc/1", OLD, "COMPLETED", "ACTIVE")] },
-            { ...watched, taskDefinition: NEW, deployments: [deployment("ecs-svc/2", NEW, "IN_PROGRESS", "PRIMARY", { runningCount: 2 }), deployment("ecs-svc/1", OLD, "COMPLETED", "ACTIVE")] },
-            {
-                ...watched,
-                taskDefinition: OLD,
-                deployments: [
-                    deployment("ecs-svc/3", OLD, "IN_PROGRESS", "PRIMARY"),
-                    deployment("ecs-svc/2", NEW, "FAILED", "ACTIVE", { runningCount: 2, rolloutStateReason: alarmReason }),
-                ],
-            },
-        ], scaledIn);
-        const error = await waitForRollout(api, target, { timeoutMs: 30 * 60_000, pollMs: 15_000, log: (l) => lines.push(l), ...clock() })
-            .then(() => undefined, (e: unknown) => e);
+        const api = fakeEcs(
+            [
+                {
+                    ...watched,
+                    taskDefinition: NEW,
+                    deployments: [
+                        deployment("ecs-svc/2", NEW, "IN_PROGRESS", "PRIMARY"),
+                        deployment("ecs-svc/1", OLD, "COMPLETED", "ACTIVE", { runningCount: 2 }),
+                    ],
+                },
+                {
+                    ...watched,
+                    taskDefinition: NEW,
+                    deployments: [
+                        deployment("ecs-svc/2", NEW, "IN_PROGRESS", "PRIMARY", { runningCount: 2 }),
+                        deployment("ecs-svc/1", OLD, "COMPLETED", "ACTIVE"),
+                    ],
+                },
+                {
+                    ...watched,
+                    taskDefinition: NEW,
+                    deployments: [
+                        deployment("ecs-svc/2", NEW, "IN_PROGRESS", "PRIMARY", { runningCount: 2 }),
+                        deployment("ecs-svc/1", OLD, "COMPLETED", "ACTIVE"),
+                    ],
+                },
+                {
+                    ...watched,
+                    taskDefinition: OLD,
+                    deployments: [
+                        deployment("ecs-svc/3", OLD, "IN_PROGRESS", "PRIMARY"),
+                        deployment("ecs-svc/2", NEW, "FAILED", "ACTIVE", { runningCount: 2, rolloutStateReason: alarmReason }),
+                    ],
+                },
+            ],
+            scaledIn,
+        );
+        const error = await waitForRollout(api, target, { timeoutMs: 30 * 60_000, pollMs: 15_000, log: (l) => lines.push(l), ...clock() }).then(
+            () => undefined,
+            (e: unknown) => e,
+        );
         assert.ok(error instanceof RolloutError, `expected a RolloutError, got ${error}`);
-        assert.match(error.message, /FAILED: deployment ecs-svc\/2 of berth-dev-users:8 is FAILED: ECS deployment detected triggered alarm\(s\) on the service\.; ECS rolled the service back to berth-dev-users:7/);
+        assert.match(
+            error.message,
+            /FAILED: deployment ecs-svc\/2 of berth-dev-users:8 is FAILED: ECS deployment detected triggered alarm\(s\) on the service\.; ECS rolled the service back to berth-dev-users:7/,
+        );
         assert.match(error.message, /its deployments fail when one of these alarms goes to ALARM: berth-dev-users-5xx-rate/);
-        assert.ok(lines.some((l) => /all 2 tasks running; ECS watches the deployment alarms until the bake time ends/.test(l)), lines.join("\n"));
+        assert.ok(
+            lines.some((l) => /all 2 tasks running; ECS watches the deployment alarms until the bake time ends/.test(l)),
+            lines.join("\n"),
+        );
         assert.strictEqual(api.describeCalls, 4, "healthy tasks alone do not end the check: the bake time does");
     });
 
     it("fails once the alarm's rollback completed and the failed deployment left the list, naming the alarms", async () => {
-        const api = fakeEcs([{ ...watched, taskDefinition: OLD, deployments: [deployment("ecs-svc/3", OLD, "COMPLETED", "PRIMARY", { runningCount: 2 })] }], scaledIn);
+        const api = fakeEcs(
+            [{ ...watched, taskDefinition: OLD, deployments: [deployment("ecs-svc/3", OLD, "COMPLETED", "PRIMARY", { runningCount: 2 })] }],
+            scaledIn,
+        );
         const error = await failure(api);
-        assert.match(error.message, /FAILED: the service runs berth-dev-users:7, not berth-dev-users:8: its deployment was rolled back; its deployments fail when one of these alarms goes to ALARM: berth-dev-users-5xx-rate/);
+        assert.match(
+            error.message,
+            /FAILED: the service runs berth-dev-users:7, not berth-dev-users:8: its deployment was rolled back; its deployments fail when one of these alarms goes to ALARM: berth-dev-users-5xx-rate/,
+        );
         assert.match(error.message, /task bbb222: Scaling activity initiated by/);
     });
 
     it("passes a deployment whose bake time ended without an alarm", async () => {
         const api = fakeEcs([
-            { ...watched, taskDefinition: NEW, deployments: [deployment("ecs-svc/2", NEW, "IN_PROGRESS", "PRIMARY", { runningCount: 2 }), deployment("ecs-svc/1", OLD, "COMPLETED", "ACTIVE")] },
+            {
+                ...watched,
+                taskDefinition: NEW,
+                deployments: [deployment("ecs-svc/2", NEW, "IN_PROGRESS", "PRIMARY", { runningCount: 2 }), deployment("ecs-svc/1", OLD, "COMPLETED", "ACTIVE")],
+            },
             { ...watched, taskDefinition: NEW, deployments: [deployment("ecs-svc/2", NEW, "COMPLETED", "PRIMARY", { runningCount: 2 })] },
         ]);
         await waitForRollout(api, target, { timeoutMs: 60_000, pollMs: 15_000, ...clock() });
@@ -213,7 +327,10 @@ describe("deployment check of canary, linear and blue/green deployments", () => 
     const REV = (n: number) => `arn:aws:ecs:eu-west-1:123456789012:service-revision/berth-cluster/users-service-1234567/${n}00000000000000000`;
     const DEP = (n: number) => `arn:aws:ecs:eu-west-1:123456789012:service-deployment/berth-cluster/users-service-1234567/dep${n}`;
     const linear = { ...target, strategy: "linear" };
-    const revisions = new Map([[REV(7), OLD], [REV(8), NEW]]);
+    const revisions = new Map([
+        [REV(7), OLD],
+        [REV(8), NEW],
+    ]);
     /** ECS's two earlier deployments, and ours, listed in no particular order (the API promises none). */
     const briefs: EcsServiceDeploymentBrief[] = [
         { serviceDeploymentArn: DEP(7), targetServiceRevisionArn: REV(7), status: "SUCCESSFUL", createdAt: new Date("2026-09-01T10:00:00Z") },
@@ -250,8 +367,11 @@ describe("deployment check of canary, linear and blue/green deployments", () => 
         return api;
     }
 
-    const shifting = (stage: string, weight: number) =>
-        ({ status: "IN_PROGRESS", lifecycleStage: stage, targetServiceRevision: { arn: REV(8), requestedTaskCount: 2, runningTaskCount: 2, requestedProductionTrafficWeight: weight } });
+    const shifting = (stage: string, weight: number) => ({
+        status: "IN_PROGRESS",
+        lifecycleStage: stage,
+        targetServiceRevision: { arn: REV(8), requestedTaskCount: 2, runningTaskCount: 2, requestedProductionTrafficWeight: weight },
+    });
 
     it("waits through the traffic steps and the bake time, reporting each, and passes once the deployment is SUCCESSFUL", async () => {
         const lines: string[] = [];
@@ -266,7 +386,10 @@ describe("deployment check of canary, linear and blue/green deployments", () => 
         assert.strictEqual(api.looks, 5, "a healthy new version alone does not end the check: the bake and the clean-up do");
         assert.match(lines[0], /deployment dep8 of berth-dev-users:8 is IN_PROGRESS at SCALE_UP \(1 of 2 new tasks running\)/);
         assert.match(lines[1], /at PRODUCTION_TRAFFIC_SHIFT \(2 of 2 new tasks running; 25 % of production traffic on the new version\)/);
-        assert.match(lines[3], /at BAKE_TIME \(2 of 2 new tasks running; all production traffic on the new version; ECS keeps the old one and watches the deployment alarms until the bake time ends\)/);
+        assert.match(
+            lines[3],
+            /at BAKE_TIME \(2 of 2 new tasks running; all production traffic on the new version; ECS keeps the old one and watches the deployment alarms until the bake time ends\)/,
+        );
         assert.match(lines[4], /rolled out/);
     });
 
@@ -282,20 +405,31 @@ describe("deployment check of canary, linear and blue/green deployments", () => 
             },
         ]);
         const error = await failure(api, 60 * 60_000, linear);
-        assert.match(error.message, /^service "users-service-1234567" did not roll out berth-dev-users:8: FAILED: deployment dep8 of berth-dev-users:8 is ROLLBACK_IN_PROGRESS at BAKE_TIME: Service deployment rolled back because of alarms\.; rollback: Alarm berth-dev-users-5xx-rate is in ALARM state\.; ECS rolls the service back to berth-dev-users:7; alarms that went to ALARM: berth-dev-users-5xx-rate/);
+        assert.match(
+            error.message,
+            /^service "users-service-1234567" did not roll out berth-dev-users:8: FAILED: deployment dep8 of berth-dev-users:8 is ROLLBACK_IN_PROGRESS at BAKE_TIME: Service deployment rolled back because of alarms\.; rollback: Alarm berth-dev-users-5xx-rate is in ALARM state\.; ECS rolls the service back to berth-dev-users:7; alarms that went to ALARM: berth-dev-users-5xx-rate/,
+        );
         assert.strictEqual(api.looks, 2);
     });
 
     it("fails a deployment whose new tasks never got healthy, naming the circuit breaker's count and the tasks' reasons", async () => {
-        const api = fakeDeployments([{
-            status: "ROLLBACK_SUCCESSFUL",
-            lifecycleStage: "SCALE_UP",
-            statusReason: "ECS deployment circuit breaker: tasks failed to start.",
-            rollback: { serviceRevisionArn: REV(7) },
-            deploymentCircuitBreaker: { status: "TRIGGERED", failureCount: 3, threshold: 3 },
-        }], crashed);
+        const api = fakeDeployments(
+            [
+                {
+                    status: "ROLLBACK_SUCCESSFUL",
+                    lifecycleStage: "SCALE_UP",
+                    statusReason: "ECS deployment circuit breaker: tasks failed to start.",
+                    rollback: { serviceRevisionArn: REV(7) },
+                    deploymentCircuitBreaker: { status: "TRIGGERED", failureCount: 3, threshold: 3 },
+                },
+            ],
+            crashed,
+        );
         const error = await failure(api, 60_000, linear);
-        assert.match(error.message, /is ROLLBACK_SUCCESSFUL at SCALE_UP: ECS deployment circuit breaker: tasks failed to start\.; ECS rolled the service back to berth-dev-users:7; the circuit breaker counted 3 failed tasks \(threshold 3\)/);
+        assert.match(
+            error.message,
+            /is ROLLBACK_SUCCESSFUL at SCALE_UP: ECS deployment circuit breaker: tasks failed to start\.; ECS rolled the service back to berth-dev-users:7; the circuit breaker counted 3 failed tasks \(threshold 3\)/,
+        );
         assert.match(error.message, /task aaa111: Essential container in task exited \(container users: exit code 1\)/);
     });
 
@@ -308,7 +442,10 @@ describe("deployment check of canary, linear and blue/green deployments", () => 
 
     it("fails a deployment still shifting at the timeout, with the share of traffic it reached", async () => {
         const error = await failure(fakeDeployments([shifting("PRODUCTION_TRAFFIC_SHIFT", 75)]), 60_000, linear);
-        assert.match(error.message, /still IN_PROGRESS: deployment dep8 of berth-dev-users:8 is IN_PROGRESS at PRODUCTION_TRAFFIC_SHIFT \(2 of 2 new tasks running; 75 % of production traffic on the new version\); gave up after 60 s/);
+        assert.match(
+            error.message,
+            /still IN_PROGRESS: deployment dep8 of berth-dev-users:8 is IN_PROGRESS at PRODUCTION_TRAFFIC_SHIFT \(2 of 2 new tasks running; 75 % of production traffic on the new version\); gave up after 60 s/,
+        );
     });
 
     it("waits while ECS has not listed the deployment yet", async () => {
@@ -335,12 +472,30 @@ describe("deployment check provider", () => {
         const mod = { exports: {} as { handler: () => Record<string, (...args: unknown[]) => Promise<any>> } };
         new Function("exports", "module", "require", text)(mod.exports, mod, require);
         const provider = mod.exports.handler();
-        const inputs = { region: "eu-west-1", identity: { assumeRoles: [] }, cluster: "k", service: "s", taskDefinitionArn: NEW, serviceRevision: "r1", strategy: "rolling", timeoutSeconds: 1800, pollSeconds: 15 };
+        const inputs = {
+            region: "eu-west-1",
+            identity: { assumeRoles: [] },
+            cluster: "k",
+            service: "s",
+            taskDefinitionArn: NEW,
+            serviceRevision: "r1",
+            strategy: "rolling",
+            timeoutSeconds: 1800,
+            pollSeconds: 15,
+        };
         assert.deepStrictEqual(await provider.diff("id", inputs, { ...inputs, timeoutSeconds: 60 }), { changes: false });
         assert.deepStrictEqual(await provider.diff("id", inputs, { ...inputs, taskDefinitionArn: OLD }), { changes: true });
         assert.deepStrictEqual(await provider.diff("id", inputs, { ...inputs, service: "t" }), { changes: true });
-        assert.deepStrictEqual(await provider.diff("id", inputs, { ...inputs, serviceRevision: "r2" }), { changes: true }, "every update of the service may start a deployment");
-        assert.deepStrictEqual(await provider.diff("id", inputs, { ...inputs, strategy: "canary" }), { changes: true }, "a new strategy brings a deployment of its own");
+        assert.deepStrictEqual(
+            await provider.diff("id", inputs, { ...inputs, serviceRevision: "r2" }),
+            { changes: true },
+            "every update of the service may start a deployment",
+        );
+        assert.deepStrictEqual(
+            await provider.diff("id", inputs, { ...inputs, strategy: "canary" }),
+            { changes: true },
+            "a new strategy brings a deployment of its own",
+        );
         assert.strictEqual(typeof provider.create, "function");
         assert.strictEqual(typeof provider.update, "function");
     });
@@ -354,7 +509,15 @@ describe("deployment check of a public service's production rule", () => {
     const newTasks: EcsStoppedTask[] = ["10.0.1.5", "10.0.2.6"].map((ip, i) => ({
         taskArn: `arn:aws:ecs:eu-west-1:123456789012:task/berth-cluster/new${i}`,
         taskDefinitionArn: NEW,
-        attachments: [{ type: "ElasticNetworkInterface", details: [{ name: "subnetId", value: "subnet-1" }, { name: "privateIPv4Address", value: ip }] }],
+        attachments: [
+            {
+                type: "ElasticNetworkInterface",
+                details: [
+                    { name: "subnetId", value: "subnet-1" },
+                    { name: "privateIPv4Address", value: ip },
+                ],
+            },
+        ],
     }));
     const oldTask: EcsStoppedTask = {
         taskArn: "arn:aws:ecs:eu-west-1:123456789012:task/berth-cluster/old0",
@@ -367,7 +530,9 @@ describe("deployment check of a public service's production rule", () => {
         let looks = 0;
         const ecs: EcsApi = {
             ...rollingOnly,
-            describeServices: async () => ({ services: [{ taskDefinition: NEW, deployments: [deployment("ecs-svc/2", NEW, "COMPLETED", "PRIMARY", { runningCount: 2 })] }] }),
+            describeServices: async () => ({
+                services: [{ taskDefinition: NEW, deployments: [deployment("ecs-svc/2", NEW, "COMPLETED", "PRIMARY", { runningCount: 2 })] }],
+            }),
             listTasks: async (input) => ({ taskArns: input.desiredStatus === "RUNNING" ? [...newTasks, oldTask].map((t) => t.taskArn!) : [] }),
             describeTasks: async (input) => ({ tasks: [...newTasks, oldTask].filter((t) => input.tasks.includes(t.taskArn!)) }),
         };
@@ -376,7 +541,16 @@ describe("deployment check of a public service's production rule", () => {
             async describeRules(input) {
                 elb.calls++;
                 assert.deepStrictEqual(input, { RuleArns: [RULE] });
-                return { Rules: [{ RuleArn: RULE, Actions: [{ Type: "forward", ForwardConfig: { TargetGroups: weights.map(([TargetGroupArn, Weight]) => ({ TargetGroupArn, Weight })) } }] }] };
+                return {
+                    Rules: [
+                        {
+                            RuleArn: RULE,
+                            Actions: [
+                                { Type: "forward", ForwardConfig: { TargetGroups: weights.map(([TargetGroupArn, Weight]) => ({ TargetGroupArn, Weight })) } },
+                            ],
+                        },
+                    ],
+                };
             },
             async describeTargetHealth(input) {
                 const targets = targetsOverTime[Math.min(looks++, targetsOverTime.length - 1)][input.TargetGroupArn] ?? [];
@@ -387,16 +561,43 @@ describe("deployment check of a public service's production rule", () => {
     }
 
     it("passes once every group the rule sends traffic to holds healthy new tasks", async () => {
-        const { ecs, elb } = fakes([[BLUE, 0], [GREEN, 100]], [{ [GREEN]: [["10.0.1.5", "healthy"], ["10.0.2.6", "healthy"]], [BLUE]: [["10.0.1.9", "draining"]] }]);
+        const { ecs, elb } = fakes(
+            [
+                [BLUE, 0],
+                [GREEN, 100],
+            ],
+            [
+                {
+                    [GREEN]: [
+                        ["10.0.1.5", "healthy"],
+                        ["10.0.2.6", "healthy"],
+                    ],
+                    [BLUE]: [["10.0.1.9", "draining"]],
+                },
+            ],
+        );
         await waitForRollout(ecs, publicTarget, { timeoutMs: 600_000, pollMs: 15_000, ...clock() }, elb);
         assert.strictEqual(elb.calls, 1);
     });
 
     it("waits while the new tasks' targets are still registering, then passes", async () => {
-        const { ecs, elb } = fakes([[BLUE, 100]], [
-            { [BLUE]: [["10.0.1.9", "healthy"], ["10.0.1.5", "initial"]] },
-            { [BLUE]: [["10.0.1.5", "healthy"], ["10.0.2.6", "healthy"]] },
-        ]);
+        const { ecs, elb } = fakes(
+            [[BLUE, 100]],
+            [
+                {
+                    [BLUE]: [
+                        ["10.0.1.9", "healthy"],
+                        ["10.0.1.5", "initial"],
+                    ],
+                },
+                {
+                    [BLUE]: [
+                        ["10.0.1.5", "healthy"],
+                        ["10.0.2.6", "healthy"],
+                    ],
+                },
+            ],
+        );
         const lines: string[] = [];
         await waitForRollout(ecs, publicTarget, { timeoutMs: 600_000, pollMs: 15_000, log: (l) => lines.push(l), ...clock() }, elb);
         assert.match(lines[0], /the deployment completed; waiting for the production rule: /);
@@ -404,15 +605,41 @@ describe("deployment check of a public service's production rule", () => {
 
     it("fails a release whose production rule still forwards to the group without the new tasks, naming the rule, the group and the tasks", async () => {
         // ECS registered the new tasks in the alternate group, while the rule kept sending everything to the old one.
-        const { ecs, elb } = fakes([[BLUE, 100], [GREEN, 0]], [{ [BLUE]: [["10.0.1.9", "healthy"]], [GREEN]: [["10.0.1.5", "healthy"], ["10.0.2.6", "healthy"]] }]);
+        const { ecs, elb } = fakes(
+            [
+                [BLUE, 100],
+                [GREEN, 0],
+            ],
+            [
+                {
+                    [BLUE]: [["10.0.1.9", "healthy"]],
+                    [GREEN]: [
+                        ["10.0.1.5", "healthy"],
+                        ["10.0.2.6", "healthy"],
+                    ],
+                },
+            ],
+        );
         const error = await failure(ecs, 600_000, publicTarget as typeof target, elb);
-        assert.match(error.message, /service "users-service-1234567" did not roll out berth-dev-users:8: FAILED: the deployment completed, but the production rule 9683b2d02a6cabee sends 100 % of traffic to target group targetgroup\/users-tg-1234567\/73e2d6bc24d8a067, which holds no healthy task of berth-dev-users:8 \(it holds 10\.0\.1\.9 healthy; the new tasks are 10\.0\.1\.5, 10\.0\.2\.6\)/);
+        assert.match(
+            error.message,
+            /service "users-service-1234567" did not roll out berth-dev-users:8: FAILED: the deployment completed, but the production rule 9683b2d02a6cabee sends 100 % of traffic to target group targetgroup\/users-tg-1234567\/73e2d6bc24d8a067, which holds no healthy task of berth-dev-users:8 \(it holds 10\.0\.1\.9 healthy; the new tasks are 10\.0\.1\.5, 10\.0\.2\.6\)/,
+        );
     });
 
     it("fails a canary's share on a group without the new tasks too", async () => {
-        const { ecs, elb } = fakes([[BLUE, 90], [GREEN, 10]], [{ [BLUE]: [["10.0.1.5", "healthy"]], [GREEN]: [] }]);
+        const { ecs, elb } = fakes(
+            [
+                [BLUE, 90],
+                [GREEN, 10],
+            ],
+            [{ [BLUE]: [["10.0.1.5", "healthy"]], [GREEN]: [] }],
+        );
         const error = await failure(ecs, 600_000, publicTarget as typeof target, elb);
-        assert.match(error.message, /sends 10 % of traffic to target group targetgroup\/users-tg-alt-7654321\/8f3c2a1b0d9e7f65, which holds no healthy task of berth-dev-users:8 \(it holds no target;/);
+        assert.match(
+            error.message,
+            /sends 10 % of traffic to target group targetgroup\/users-tg-alt-7654321\/8f3c2a1b0d9e7f65, which holds no healthy task of berth-dev-users:8 \(it holds no target;/,
+        );
     });
 
     it("reads no rule for a backend", async () => {
@@ -436,10 +663,12 @@ describe("deployment check's credentials", () => {
             req.on("end", () => {
                 requests.push({ authorization: req.headers.authorization, body: new URLSearchParams(body) });
                 res.setHeader("content-type", "text/xml");
-                res.end('<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials>' +
-                    "<AccessKeyId>ASIAROLEKEY</AccessKeyId><SecretAccessKey>role-secret</SecretAccessKey><SessionToken>role-token</SessionToken>" +
-                    "<Expiration>2099-01-01T00:00:00Z</Expiration></Credentials><AssumedRoleUser><AssumedRoleId>AROAEXAMPLE:berth-dev</AssumedRoleId>" +
-                    "<Arn>arn:aws:sts::210987654321:assumed-role/deployer/berth-dev</Arn></AssumedRoleUser></AssumeRoleResult></AssumeRoleResponse>");
+                res.end(
+                    '<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials>' +
+                        "<AccessKeyId>ASIAROLEKEY</AccessKeyId><SecretAccessKey>role-secret</SecretAccessKey><SessionToken>role-token</SessionToken>" +
+                        "<Expiration>2099-01-01T00:00:00Z</Expiration></Credentials><AssumedRoleUser><AssumedRoleId>AROAEXAMPLE:berth-dev</AssumedRoleId>" +
+                        "<Arn>arn:aws:sts::210987654321:assumed-role/deployer/berth-dev</Arn></AssumedRoleUser></AssumeRoleResult></AssumeRoleResponse>",
+                );
             });
         });
         await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

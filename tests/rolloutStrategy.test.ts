@@ -9,12 +9,24 @@ import * as path from "path";
 import { parse as parseYaml } from "yaml";
 import { rollbackAlarmWindow } from "../core/alarmRules";
 import {
-    CONTAINER_HEALTH_CHECK, DEPLOYMENT_TIMEOUT, DEREGISTRATION_DELAY, HEALTH_CHECK_GRACE_PERIOD, MAX_RELEASE, STOP_TIMEOUT,
-    TARGET_GROUP_HEALTH_CHECK, TASK_LAUNCH,
+    CONTAINER_HEALTH_CHECK,
+    DEPLOYMENT_TIMEOUT,
+    DEREGISTRATION_DELAY,
+    HEALTH_CHECK_GRACE_PERIOD,
+    MAX_RELEASE,
+    STOP_TIMEOUT,
+    TARGET_GROUP_HEALTH_CHECK,
+    TASK_LAUNCH,
 } from "../core/rollout";
 import {
-    ecsDeploymentConfiguration, parseRolloutChoice, resolveRollout, ROLLOUT_LIMITS, ROLLOUT_STRATEGIES, STRATEGY_PARAMETERS,
-    type Rollout, type RolloutDefaults,
+    ecsDeploymentConfiguration,
+    parseRolloutChoice,
+    resolveRollout,
+    ROLLOUT_LIMITS,
+    ROLLOUT_STRATEGIES,
+    STRATEGY_PARAMETERS,
+    type Rollout,
+    type RolloutDefaults,
 } from "../core/rolloutStrategy";
 import { deploymentCheckTimeout, rolloutTimeline } from "../core/rolloutTimeline";
 import { PRESETS } from "../config";
@@ -32,8 +44,10 @@ function rolloutsOf(defaults: RolloutDefaults): Rollout[] {
 describe("rollout choices", () => {
     it("take a strategy's name, or an object with the strategy and numbers given as numbers or decimal text", () => {
         assert.deepStrictEqual(parseRolloutChoice("blueGreen"), { choice: { strategy: "blueGreen", parameters: {} }, problems: [] });
-        assert.deepStrictEqual(parseRolloutChoice({ strategy: "canary", canaryPercent: "12.5", bakeMinutes: 3 }).choice,
-            { strategy: "canary", parameters: { canaryPercent: 12.5, bakeMinutes: 3 } });
+        assert.deepStrictEqual(parseRolloutChoice({ strategy: "canary", canaryPercent: "12.5", bakeMinutes: 3 }).choice, {
+            strategy: "canary",
+            parameters: { canaryPercent: 12.5, bakeMinutes: 3 },
+        });
         assert.deepStrictEqual(parseRolloutChoice({ stepBakeMinutes: "2" }).choice, { parameters: { stepBakeMinutes: 2 } });
     });
 
@@ -73,21 +87,31 @@ describe("resolving a service's rollout", () => {
 
     it("is rolling unless a layer says otherwise, and fills what no layer sets from the preset", () => {
         assert.deepStrictEqual(resolveRollout(defaults, []).rollout, { strategy: "rolling" });
-        assert.deepStrictEqual(resolveRollout(defaults, [{ strategy: "canary", parameters: { canaryPercent: 20 } }]).rollout,
-            { strategy: "canary", ...defaults.canary, canaryPercent: 20 });
+        assert.deepStrictEqual(resolveRollout(defaults, [{ strategy: "canary", parameters: { canaryPercent: 20 } }]).rollout, {
+            strategy: "canary",
+            ...defaults.canary,
+            canaryPercent: 20,
+        });
     });
 
     it("lets the stack refine the catalogue's strategy, or replace it and its parameters", () => {
         const catalogue = { strategy: "linear" as const, parameters: { stepPercent: 25 } };
-        assert.deepStrictEqual(resolveRollout(defaults, [catalogue, { parameters: { bakeMinutes: 9 } }]).rollout,
-            { strategy: "linear", ...defaults.linear, stepPercent: 25, bakeMinutes: 9 });
+        assert.deepStrictEqual(resolveRollout(defaults, [catalogue, { parameters: { bakeMinutes: 9 } }]).rollout, {
+            strategy: "linear",
+            ...defaults.linear,
+            stepPercent: 25,
+            bakeMinutes: 9,
+        });
         const replaced = resolveRollout(defaults, [catalogue, { strategy: "blueGreen", parameters: {} }]);
         assert.deepStrictEqual(replaced, { rollout: { strategy: "blueGreen", ...defaults.blueGreen }, problems: [] });
     });
 
     it("refuses a parameter of another strategy, naming the strategies it belongs to", () => {
         const { problems } = resolveRollout(defaults, [{ strategy: "canary", parameters: {} }, { parameters: { stepPercent: 10 } }]);
-        assert.deepStrictEqual(problems.map((p) => [p.field, p.value]), [["stepPercent", 10]]);
+        assert.deepStrictEqual(
+            problems.map((p) => [p.field, p.value]),
+            [["stepPercent", 10]],
+        );
         assert.match(problems[0].allowed, /^the parameters of canary: canaryPercent, canaryBakeMinutes, bakeMinutes \(stepPercent is one of linear\)$/);
         const rolling = resolveRollout(defaults, [{ parameters: { bakeMinutes: 3 } }]).problems;
         assert.match(rolling[0].allowed, /^none: rolling takes no parameters \(bakeMinutes is one of canary, linear, blueGreen\)$/);
@@ -98,10 +122,14 @@ describe("what ECS is told", () => {
     it("names ECS's strategy, and for the shifting ones the bake time ECS requires, with minutes as the provider takes them", () => {
         assert.deepStrictEqual(ecsDeploymentConfiguration({ strategy: "rolling" }), { strategy: "ROLLING" });
         assert.deepStrictEqual(ecsDeploymentConfiguration({ strategy: "canary", canaryPercent: 12.5, canaryBakeMinutes: 4, bakeMinutes: 6 }), {
-            strategy: "CANARY", bakeTimeInMinutes: "6", canaryConfiguration: { canaryPercent: 12.5, canaryBakeTimeInMinutes: "4" },
+            strategy: "CANARY",
+            bakeTimeInMinutes: "6",
+            canaryConfiguration: { canaryPercent: 12.5, canaryBakeTimeInMinutes: "4" },
         });
         assert.deepStrictEqual(ecsDeploymentConfiguration({ strategy: "linear", stepPercent: 20, stepBakeMinutes: 3, bakeMinutes: 5 }), {
-            strategy: "LINEAR", bakeTimeInMinutes: "5", linearConfiguration: { stepPercent: 20, stepBakeTimeInMinutes: "3" },
+            strategy: "LINEAR",
+            bakeTimeInMinutes: "5",
+            linearConfiguration: { stepPercent: 20, stepBakeTimeInMinutes: "3" },
         });
         assert.deepStrictEqual(ecsDeploymentConfiguration({ strategy: "blueGreen", bakeMinutes: 0 }), { strategy: "BLUE_GREEN", bakeTimeInMinutes: "0" });
     });
@@ -154,7 +182,10 @@ describe("rollout timelines", () => {
         for (const rollout of base) {
             for (const parameter of STRATEGY_PARAMETERS[rollout.strategy].filter((p) => p.endsWith("Minutes"))) {
                 const before = rolloutTimeline({ rollout, kind: "backend" });
-                const after = rolloutTimeline({ rollout: { ...rollout, [parameter]: (rollout as Record<string, any>)[parameter] + 1 } as Rollout, kind: "backend" });
+                const after = rolloutTimeline({
+                    rollout: { ...rollout, [parameter]: (rollout as Record<string, any>)[parameter] + 1 } as Rollout,
+                    kind: "backend",
+                });
                 const waits = parameter === "stepBakeMinutes" ? before.steps.length - 1 : 1;
                 assert.strictEqual(after.release - before.release, 60 * waits, `${rollout.strategy} ${parameter}`);
                 assert.strictEqual(after.bothServe - before.bothServe, parameter === "bakeMinutes" ? 0 : 60 * waits, `${rollout.strategy} ${parameter}`);
@@ -195,7 +226,8 @@ describe("rollout timelines", () => {
     });
 
     it("give the deployment check the release and, beyond it, time for a failed rollout's detection and rollback", () => {
-        const failedTask = CONTAINER_HEALTH_CHECK.startPeriod + CONTAINER_HEALTH_CHECK.retries * (CONTAINER_HEALTH_CHECK.interval + CONTAINER_HEALTH_CHECK.timeout);
+        const failedTask =
+            CONTAINER_HEALTH_CHECK.startPeriod + CONTAINER_HEALTH_CHECK.retries * (CONTAINER_HEALTH_CHECK.interval + CONTAINER_HEALTH_CHECK.timeout);
         const rollback = TASK_LAUNCH + CONTAINER_HEALTH_CHECK.startPeriod + HEALTH_CHECK_GRACE_PERIOD + DEREGISTRATION_DELAY + STOP_TIMEOUT;
         for (const rollout of all) {
             for (const kind of KINDS) {
@@ -212,8 +244,13 @@ describe("the presets' rollout parameters", () => {
     it("in prod, bake every step, the canary and the old version at least as long as a rollback alarm needs to fire", () => {
         const d = PRESETS.prod.rolloutDefaults;
         const window = Math.max(...KINDS.map(rollbackAlarmWindow));
-        for (const [what, minutes] of [["canary bake", d.canary.canaryBakeMinutes], ["canary's final bake", d.canary.bakeMinutes],
-            ["linear step bake", d.linear.stepBakeMinutes], ["linear final bake", d.linear.bakeMinutes], ["blue/green bake", d.blueGreen.bakeMinutes]] as const) {
+        for (const [what, minutes] of [
+            ["canary bake", d.canary.canaryBakeMinutes],
+            ["canary's final bake", d.canary.bakeMinutes],
+            ["linear step bake", d.linear.stepBakeMinutes],
+            ["linear final bake", d.linear.bakeMinutes],
+            ["blue/green bake", d.blueGreen.bakeMinutes],
+        ] as const) {
             assert.ok(minutes * 60 >= window, `${what}: ${minutes} min, an alarm needs ${window} s`);
         }
     });
@@ -250,8 +287,10 @@ describe("the release limit", () => {
         const builds = 5 * 60;
         for (const id of ["deploy-dev", "deploy-prod"]) {
             const minutes = Number(workflow.jobs[id]["timeout-minutes"]);
-            assert.ok(levels(catalog) * MAX_RELEASE + DEPLOYMENT_TIMEOUT + builds <= minutes * 60,
-                `${id}: ${levels(catalog)} levels of at most ${MAX_RELEASE} s, a rollback's ${DEPLOYMENT_TIMEOUT} s and builds exceed ${minutes} min`);
+            assert.ok(
+                levels(catalog) * MAX_RELEASE + DEPLOYMENT_TIMEOUT + builds <= minutes * 60,
+                `${id}: ${levels(catalog)} levels of at most ${MAX_RELEASE} s, a rollback's ${DEPLOYMENT_TIMEOUT} s and builds exceed ${minutes} min`,
+            );
         }
     });
 });

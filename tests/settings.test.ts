@@ -12,7 +12,10 @@ import { settingsMarkdown, SETTINGS_BEGIN, SETTINGS_DOC, SETTINGS_END } from "..
 const ROOT = path.join(__dirname, "..");
 
 const doc = () => fs.readFileSync(SETTINGS_DOC, "utf8");
-const row = (key: string) => settingsMarkdown().split("\n").find((line) => line.startsWith(`| \`${key}\` |`));
+const row = (key: string) =>
+    settingsMarkdown()
+        .split("\n")
+        .find((line) => line.startsWith(`| \`${key}\` |`));
 
 describe("the settings reference", () => {
     it("is what docs/settings.md shows", () => {
@@ -38,8 +41,15 @@ describe("the settings reference", () => {
     it("lists every task size Fargate runs, up to 16 vCPU", () => {
         // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-cpu-memory-error.html
         const cpu = row("cpu")!;
-        for (const pair of ["256 → 512, 1024, 2048", "512 → 1024-4096", "1024 → 2048-8192", "2048 → 4096-16384", "4096 → 8192-30720",
-            "8192 → 16384-61440 in steps of 4096", "16384 → 32768-122880 in steps of 8192"]) {
+        for (const pair of [
+            "256 → 512, 1024, 2048",
+            "512 → 1024-4096",
+            "1024 → 2048-8192",
+            "2048 → 4096-16384",
+            "4096 → 8192-30720",
+            "8192 → 16384-61440 in steps of 4096",
+            "16384 → 32768-122880 in steps of 8192",
+        ]) {
             assert.ok(cpu.includes(pair), `the cpu row lacks ${pair}: ${cpu}`);
         }
     });
@@ -47,16 +57,25 @@ describe("the settings reference", () => {
     it("points errors only at headings of the docs that exist", () => {
         const allowed = [...Object.values(SETTINGS), ...Object.values(DATABASE_SETTINGS)].map((s) => s.allowed);
         const pointers = allowed.flatMap((text) => [...text.matchAll(/see (docs\/[a-z-]+\.md), "([^"]+)"/g)].map((m) => [m[1], m[2]] as const));
-        assert.ok(pointers.some(([, heading]) => heading === "Scheduled scaling"), "scaleSchedules' error points to its section");
+        assert.ok(
+            pointers.some(([, heading]) => heading === "Scheduled scaling"),
+            "scaleSchedules' error points to its section",
+        );
         for (const [page, heading] of pointers) {
-            const headings = fs.readFileSync(path.join(ROOT, page), "utf8").split("\n").filter((l) => /^#+ /.test(l)).map((l) => l.replace(/^#+ /, ""));
+            const headings = fs
+                .readFileSync(path.join(ROOT, page), "utf8")
+                .split("\n")
+                .filter((l) => /^#+ /.test(l))
+                .map((l) => l.replace(/^#+ /, ""));
             assert.ok(headings.includes(heading), `${page} has no heading "${heading}"`);
         }
     });
 
     it("gives the defaults Pulumi.yaml gives for the keys a stack must set", () => {
         const project = parseYaml(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as { config: Record<string, { default: unknown }> };
-        const required = Object.entries(SETTINGS).filter(([, spec]) => spec.kind === "required").map(([key]) => key);
+        const required = Object.entries(SETTINGS)
+            .filter(([, spec]) => spec.kind === "required")
+            .map(([key]) => key);
         assert.deepStrictEqual(required, ["environment", "vpcCidr", "azCount"]);
         assert.strictEqual(project.config.environment.default, "test");
         for (const key of ["vpcCidr", "azCount"]) {

@@ -25,7 +25,11 @@ const SHIFTING: Rollout[] = [
 const ECS_NAMES = { canary: "CANARY", linear: "LINEAR", blueGreen: "BLUE_GREEN" } as const;
 
 const publicExpose: PublicExposure = {
-    kind: "public", listenerArn: "listener-arn", loadBalancerSecurityGroupId: "alb-sg", pathPatterns: ["/shop", "/shop/*"], priority: 1200,
+    kind: "public",
+    listenerArn: "listener-arn",
+    loadBalancerSecurityGroupId: "alb-sg",
+    pathPatterns: ["/shop", "/shop/*"],
+    priority: 1200,
     loadBalancerArnSuffix: "app/alb/0123",
 };
 
@@ -53,7 +57,9 @@ describe("rollout strategies in FargateService", () => {
             const { deploymentConfiguration: _d, ...rest } = service(h).inputs;
             return {
                 service: rest,
-                others: h.resources.filter((r) => r.type !== T.service && r.type !== T.check).map((r) => ({ type: r.type, name: r.name, inputs: r.inputs, ignoreChanges: r.ignoreChanges })),
+                others: h.resources
+                    .filter((r) => r.type !== T.service && r.type !== T.check)
+                    .map((r) => ({ type: r.type, name: r.name, inputs: r.inputs, ignoreChanges: r.ignoreChanges })),
             };
         };
         const rolling = await parts();
@@ -67,12 +73,19 @@ describe("rollout strategies in FargateService", () => {
         const jwt = { issuer: "https://issuer.example.com", jwksUrl: "https://issuer.example.com/jwks.json" };
         for (const rollout of [undefined, ...SHIFTING]) {
             const h = await built({ expose: { ...publicExpose, jwt }, ...(rollout ? { rollout } : {}) });
-            for (const [role, group] of [["rule", "tg"], ["test-rule", "tg-alt"]]) {
+            for (const [role, group] of [
+                ["rule", "tg"],
+                ["test-rule", "tg-alt"],
+            ]) {
                 const rule = h.one(T.rule, `x-${role}`);
-                assert.deepStrictEqual(rule.inputs.actions, [
-                    { type: "jwt-validation", order: 1, jwtValidation: { issuer: jwt.issuer, jwksEndpoint: jwt.jwksUrl } },
-                    { type: "forward", order: 2, targetGroupArn: arnOf(h.one(T.targetGroup, `x-${group}`)) },
-                ], `${rollout?.strategy ?? "rolling"}: ${role}`);
+                assert.deepStrictEqual(
+                    rule.inputs.actions,
+                    [
+                        { type: "jwt-validation", order: 1, jwtValidation: { issuer: jwt.issuer, jwksEndpoint: jwt.jwksUrl } },
+                        { type: "forward", order: 2, targetGroupArn: arnOf(h.one(T.targetGroup, `x-${group}`)) },
+                    ],
+                    `${rollout?.strategy ?? "rolling"}: ${role}`,
+                );
                 // ECS rewrites the forward's weights; the actions stay as ECS left them.
                 assert.ok(rule.ignoreChanges?.includes("actions"));
             }
@@ -93,7 +106,8 @@ describe("rollout strategies in FargateService", () => {
     });
 
     it("confirms every deployment an update of the service starts, whatever changed, and only then", async () => {
-        const revision = async (args: Partial<FargateServiceArgs>) => (await built({ expose: publicExpose, ...args })).one(T.check, "x-deployment").inputs.serviceRevision as string;
+        const revision = async (args: Partial<FargateServiceArgs>) =>
+            (await built({ expose: publicExpose, ...args })).one(T.check, "x-deployment").inputs.serviceRevision as string;
         const base = await revision({});
         assert.match(base, /^[0-9a-f]{32}$/);
         assert.strictEqual(await revision({}), base, "an update that changes nothing about the service confirms nothing");
@@ -123,7 +137,9 @@ describe("rollout strategies in FargateService", () => {
     it("leaves which target group is production to ECS after creation, on a public service only", async () => {
         const h = await built({ expose: publicExpose, maxCount: 3 });
         assert.deepStrictEqual(service(h).ignoreChanges, [
-            "desiredCount", "loadBalancers[0].targetGroupArn", "loadBalancers[0].advancedConfiguration.alternateTargetGroupArn",
+            "desiredCount",
+            "loadBalancers[0].targetGroupArn",
+            "loadBalancers[0].advancedConfiguration.alternateTargetGroupArn",
         ]);
         assert.deepStrictEqual(service(await built({})).ignoreChanges, []);
     });
@@ -159,7 +175,9 @@ describe("rollout strategies in FargateService", () => {
                 assert.strictEqual(test.inputs.priority, 1199);
                 assert.ok(test.inputs.priority < production.inputs.priority, "the ALB evaluates lower priorities first");
                 assert.deepStrictEqual(test.inputs.conditions.slice(0, -1), production.inputs.conditions, "the test rule sees the same requests");
-                assert.deepStrictEqual(test.inputs.conditions.at(-1), { httpHeader: { httpHeaderName: TEST_TRAFFIC_HEADER.name, values: [TEST_TRAFFIC_HEADER.value] } });
+                assert.deepStrictEqual(test.inputs.conditions.at(-1), {
+                    httpHeader: { httpHeaderName: TEST_TRAFFIC_HEADER.name, values: [TEST_TRAFFIC_HEADER.value] },
+                });
                 assert.strictEqual(test.inputs.actions[0].targetGroupArn, arnOf(alternate));
                 assert.strictEqual(production.inputs.actions[0].targetGroupArn, arnOf(primary));
                 for (const rule of [production, test]) {
@@ -192,9 +210,15 @@ describe("rollout strategies in FargateService", () => {
                 const alternate = h.one(T.targetGroup, "x-tg-alt");
                 assert.strictEqual(alternate.inputs.port, 9090);
                 const fromAlb = h.ofType(T.ingress).filter((r) => r.inputs.referencedSecurityGroupId === "alb-sg");
-                assert.deepStrictEqual(fromAlb.map((r) => [r.inputs.securityGroupId, r.inputs.fromPort, r.inputs.toPort]), [["x-sg-id", 9090, 9090]]);
+                assert.deepStrictEqual(
+                    fromAlb.map((r) => [r.inputs.securityGroupId, r.inputs.fromPort, r.inputs.toPort]),
+                    [["x-sg-id", 9090, 9090]],
+                );
                 const albOut = h.ofType(T.egress).filter((r) => r.inputs.securityGroupId === "alb-sg");
-                assert.deepStrictEqual(albOut.map((r) => [r.inputs.referencedSecurityGroupId, r.inputs.fromPort, r.inputs.toPort]), [["x-sg-id", 9090, 9090]]);
+                assert.deepStrictEqual(
+                    albOut.map((r) => [r.inputs.referencedSecurityGroupId, r.inputs.fromPort, r.inputs.toPort]),
+                    [["x-sg-id", 9090, 9090]],
+                );
             });
 
             it("shifts a backend's traffic in Service Connect with its Service Connect configuration as a rolling backend has it, and no load balancer parts", async () => {
@@ -205,7 +229,10 @@ describe("rollout strategies in FargateService", () => {
                 // Service Connect's default test header, which the ALB's test rule matches too.
                 assert.strictEqual(service(shifting).inputs.serviceConnectConfiguration.services[0].clientAlias[0].testTrafficRules, undefined);
                 assert.strictEqual(TEST_TRAFFIC_HEADER.name, "x-amzn-ecs-blue-green-test");
-                assert.deepStrictEqual([shifting.ofType(T.targetGroup), shifting.ofType(T.rule), shifting.ofType(T.attachment).filter((a) => a.name === "x-traffic-policy")], [[], [], []]);
+                assert.deepStrictEqual(
+                    [shifting.ofType(T.targetGroup), shifting.ofType(T.rule), shifting.ofType(T.attachment).filter((a) => a.name === "x-traffic-policy")],
+                    [[], [], []],
+                );
             });
 
             it("has the deployment check read service deployments, and wait for the whole release and a rollback on top", async () => {
@@ -222,7 +249,10 @@ describe("rollout strategies in FargateService", () => {
 
     it("waits longer for a slower strategy than for a faster one", async () => {
         const timeouts: number[] = [];
-        for (const rollout of [{ strategy: "blueGreen", bakeMinutes: 1 }, { strategy: "blueGreen", bakeMinutes: 20 }] as Rollout[]) {
+        for (const rollout of [
+            { strategy: "blueGreen", bakeMinutes: 1 },
+            { strategy: "blueGreen", bakeMinutes: 20 },
+        ] as Rollout[]) {
             const h = await built({ rollout });
             timeouts.push(h.one(T.check, "x-deployment").inputs.timeoutSeconds);
         }
@@ -234,7 +264,8 @@ describe("rollout strategies in FargateService", () => {
         const config = h.one(T.scalingPolicy, "x-request-scaling").inputs.targetTrackingScalingPolicyConfiguration;
         assert.strictEqual(config.predefinedMetricSpecification, undefined);
         const metrics: any[] = config.customizedMetricSpecification.metrics;
-        const groups = metrics.filter((m) => m.metricStat?.metric.metricName === "RequestCount")
+        const groups = metrics
+            .filter((m) => m.metricStat?.metric.metricName === "RequestCount")
             .map((m) => m.metricStat.metric.dimensions.find((d: any) => d.name === "TargetGroup").value);
         assert.deepStrictEqual(groups, [h.one(T.targetGroup, "x-tg").outputs.arnSuffix, h.one(T.targetGroup, "x-tg-alt").outputs.arnSuffix]);
         const [result] = metrics.filter((m) => m.returnData);
@@ -242,16 +273,31 @@ describe("rollout strategies in FargateService", () => {
         const tasks = metrics.find((m) => m.id === "tasks").metricStat;
         assert.deepStrictEqual([tasks.metric.namespace, tasks.metric.metricName, tasks.stat], ["AWS/ECS", "CPUUtilization", "SampleCount"]);
         assert.strictEqual(config.targetValue, 500);
-        assert.ok(!h.resources.some((r) => r.type === T.scalingPolicy && r.name.startsWith("x-request-scaling-")), "one request policy: a second would hold scale-in back");
+        assert.ok(
+            !h.resources.some((r) => r.type === T.scalingPolicy && r.name.startsWith("x-request-scaling-")),
+            "one request policy: a second would hold scale-in back",
+        );
     });
 
     it("counts a public service's 5xx and unhealthy targets in both target groups", () => {
         const definitions = alarmDefinitions({
-            family: "f", clusterName: "c", serviceName: "s", minCount: 1, containerInsights: false, mayRunZeroTasks: false,
-            expose: { kind: "public", loadBalancerArnSuffix: "app/a/1", targetGroupArnSuffix: "targetgroup/blue/1", alternateTargetGroupArnSuffix: "targetgroup/green/2" },
+            family: "f",
+            clusterName: "c",
+            serviceName: "s",
+            minCount: 1,
+            containerInsights: false,
+            mayRunZeroTasks: false,
+            expose: {
+                kind: "public",
+                loadBalancerArnSuffix: "app/a/1",
+                targetGroupArnSuffix: "targetgroup/blue/1",
+                alternateTargetGroupArnSuffix: "targetgroup/green/2",
+            },
         });
-        const groupsIn = (role: string) => [...new Set((definitions.find((d) => d.role === role)!.args.metricQueries as any[])
-            .flatMap((q) => q.metric?.dimensions?.TargetGroup ?? []))].sort();
+        const groupsIn = (role: string) =>
+            [
+                ...new Set((definitions.find((d) => d.role === role)!.args.metricQueries as any[]).flatMap((q) => q.metric?.dimensions?.TargetGroup ?? [])),
+            ].sort();
         assert.deepStrictEqual(groupsIn("5xx-rate"), ["targetgroup/blue/1", "targetgroup/green/2"]);
         assert.deepStrictEqual(groupsIn("unhealthy-targets"), ["targetgroup/blue/1", "targetgroup/green/2"]);
         const rate = (definitions.find((d) => d.role === "5xx-rate")!.args.metricQueries as any[]).find((q) => q.id === "rate").expression;
@@ -260,15 +306,28 @@ describe("rollout strategies in FargateService", () => {
 
     it("alarms on the higher p99 latency of a public service's two target groups", () => {
         const latency = alarmDefinitions({
-            family: "f", clusterName: "c", serviceName: "s", minCount: 1, containerInsights: false, mayRunZeroTasks: false,
-            expose: { kind: "public", loadBalancerArnSuffix: "app/a/1", targetGroupArnSuffix: "targetgroup/blue/1", alternateTargetGroupArnSuffix: "targetgroup/green/2" },
+            family: "f",
+            clusterName: "c",
+            serviceName: "s",
+            minCount: 1,
+            containerInsights: false,
+            mayRunZeroTasks: false,
+            expose: {
+                kind: "public",
+                loadBalancerArnSuffix: "app/a/1",
+                targetGroupArnSuffix: "targetgroup/blue/1",
+                alternateTargetGroupArnSuffix: "targetgroup/green/2",
+            },
         }).find((d) => d.role === "p99-latency")!.args;
         const queries = latency.metricQueries as any[];
         const metrics = queries.filter((q) => q.metric);
-        assert.deepStrictEqual(metrics.map((q) => [q.id, q.metric.metricName, q.metric.dimensions.TargetGroup, q.metric.stat]), [
-            ["latency0", "TargetResponseTime", "targetgroup/blue/1", "p99"],
-            ["latency1", "TargetResponseTime", "targetgroup/green/2", "p99"],
-        ]);
+        assert.deepStrictEqual(
+            metrics.map((q) => [q.id, q.metric.metricName, q.metric.dimensions.TargetGroup, q.metric.stat]),
+            [
+                ["latency0", "TargetResponseTime", "targetgroup/blue/1", "p99"],
+                ["latency1", "TargetResponseTime", "targetgroup/green/2", "p99"],
+            ],
+        );
         const watched = queries.filter((q) => q.returnData);
         assert.strictEqual(watched.length, 1);
         assert.strictEqual(watched[0].expression, "IF(FILL(latency0, 0) > FILL(latency1, 0), FILL(latency0, 0), FILL(latency1, 0))");
@@ -277,11 +336,16 @@ describe("rollout strategies in FargateService", () => {
     });
 
     const refused: Array<[string, Partial<FargateServiceArgs>, RegExp]> = [
-        ["a public service whose rule holds 5 values and no room for the test header",
+        [
+            "a public service whose rule holds 5 values and no room for the test header",
             { expose: { ...publicExpose, pathPatterns: ["/a", "/b", "/c"], hostNames: ["a.example.com", "b.example.com"] } },
-            /"expose.pathPatterns" and "expose.hostNames" hold 5 values; the test rule adds the test header and an ALB rule takes at most 5/],
-        ["a public service at priority 1, which leaves the test rule none", { expose: { ...publicExpose, priority: 1 } },
-            /"expose.priority" must be 2-49999 \(the test rule takes the one before\), got 1/],
+            /"expose.pathPatterns" and "expose.hostNames" hold 5 values; the test rule adds the test header and an ALB rule takes at most 5/,
+        ],
+        [
+            "a public service at priority 1, which leaves the test rule none",
+            { expose: { ...publicExpose, priority: 1 } },
+            /"expose.priority" must be 2-49999 \(the test rule takes the one before\), got 1/,
+        ],
     ];
     for (const [what, args, message] of refused) {
         it(`refuses ${what}`, async () => {
@@ -296,7 +360,9 @@ describe("rollout settings", () => {
     const context = { project: "berth", stack: "dev" };
     const base = { "aws:region": "eu-west-1", "berth:environment": "test", "berth:vpcCidr": "10.0.0.0/16", "berth:azCount": "2" };
     const withRollouts = (rollouts: Record<string, unknown>, extra: Record<string, string> = {}) => ({
-        ...base, ...extra, "berth:services": JSON.stringify(Object.fromEntries(Object.entries(rollouts).map(([name, rollout]) => [name, { rollout }]))),
+        ...base,
+        ...extra,
+        "berth:services": JSON.stringify(Object.fromEntries(Object.entries(rollouts).map(([name, rollout]) => [name, { rollout }]))),
     });
 
     function problems(config: Record<string, string>, services = catalog): string[] {
@@ -311,47 +377,82 @@ describe("rollout settings", () => {
 
     it("are rolling for every service unless set", () => {
         const s = loadSettings(base, context, catalog);
-        assert.deepStrictEqual(Object.values(s.rollouts), catalog.map(() => ({ strategy: "rolling" })));
+        assert.deepStrictEqual(
+            Object.values(s.rollouts),
+            catalog.map(() => ({ strategy: "rolling" })),
+        );
     });
 
     it("take a strategy's name or an object, set with --path as text or numbers, and fill the rest from the stack's preset", () => {
-        const s = loadSettings(withRollouts({ api: "canary", users: { strategy: "linear", stepPercent: "12.5" }, products: { strategy: "blueGreen", bakeMinutes: 9 } },
-            { "berth:environment": "prod", "berth:allowHttpOnly": "true" }), context, catalog);
+        const s = loadSettings(
+            withRollouts(
+                { api: "canary", users: { strategy: "linear", stepPercent: "12.5" }, products: { strategy: "blueGreen", bakeMinutes: 9 } },
+                { "berth:environment": "prod", "berth:allowHttpOnly": "true" },
+            ),
+            context,
+            catalog,
+        );
         assert.deepStrictEqual(s.rollouts.api, { strategy: "canary", ...PRESETS.prod.rolloutDefaults.canary });
         assert.deepStrictEqual(s.rollouts.users, { strategy: "linear", ...PRESETS.prod.rolloutDefaults.linear, stepPercent: 12.5 });
         assert.deepStrictEqual(s.rollouts.products, { strategy: "blueGreen", bakeMinutes: 9 });
     });
 
     it("layer the stack's setting over the catalogue's declaration", () => {
-        const declared = resolveCatalog([
-            { name: "web", kind: "public", rollout: { strategy: "canary", canaryPercent: 20 } },
-            { name: "jobs", kind: "backend", routes: ["/jobs"], rollout: "linear" },
-        ].map((d) => (d.name === "web" ? { ...d, gateway: true } : d)) as ServiceDeclaration[]);
+        const declared = resolveCatalog(
+            [
+                { name: "web", kind: "public", rollout: { strategy: "canary", canaryPercent: 20 } },
+                { name: "jobs", kind: "backend", routes: ["/jobs"], rollout: "linear" },
+            ].map((d) => (d.name === "web" ? { ...d, gateway: true } : d)) as ServiceDeclaration[],
+        );
         const s = loadSettings(withRollouts({ web: { canaryBakeMinutes: 1 }, jobs: "rolling" }), context, declared);
         assert.deepStrictEqual(s.rollouts.web, { strategy: "canary", ...PRESETS.test.rolloutDefaults.canary, canaryPercent: 20, canaryBakeMinutes: 1 });
         assert.deepStrictEqual(s.rollouts.jobs, { strategy: "rolling" });
     });
 
     const errors: Array<[string, Record<string, unknown>, RegExp]> = [
-        ["an unknown strategy", { users: "bluegreen" },
-            /^berth:services\.users\.rollout is "bluegreen"; allowed: one of rolling, canary, linear, blueGreen, or an object with "strategy" and its parameters$/],
-        ["a canary share above 100 %", { api: { strategy: "canary", canaryPercent: 120 } },
-            /^berth:services\.api\.rollout\.canaryPercent is 120; allowed: a percentage from 0\.1 to 100 in steps of 0\.1$/],
-        ["a linear step below 3 %", { users: { strategy: "linear", stepPercent: "2" } },
-            /^berth:services\.users\.rollout\.stepPercent is "2"; allowed: a percentage from 3 to 100 in steps of 0\.1$/],
-        ["a bake of more than a day", { products: { strategy: "blueGreen", bakeMinutes: 2000 } },
-            /^berth:services\.products\.rollout\.bakeMinutes is 2000; allowed: a whole number of minutes from 0 to 1440$/],
-        ["a parameter of another strategy", { api: { strategy: "blueGreen", canaryPercent: 10 } },
-            /^berth:services\.api\.rollout\.canaryPercent is 10; allowed: the parameters of blueGreen: bakeMinutes \(canaryPercent is one of canary\)$/],
-        ["parameters without a strategy, on a service the catalogue leaves rolling", { users: { bakeMinutes: 3 } },
-            /^berth:services\.users\.rollout\.bakeMinutes is 3; allowed: none: rolling takes no parameters/],
-        ["a release longer than the pipeline can wait for", { users: { strategy: "linear", stepPercent: 3, stepBakeMinutes: 2 } },
-            /^berth:services\.users\.rollout is \{"strategy":"linear","stepPercent":3,"stepBakeMinutes":2,"bakeMinutes":1\}, with the test preset's values for what it leaves out: a release takes about 1 h 9 min; allowed: at most 30 min/],
+        [
+            "an unknown strategy",
+            { users: "bluegreen" },
+            /^berth:services\.users\.rollout is "bluegreen"; allowed: one of rolling, canary, linear, blueGreen, or an object with "strategy" and its parameters$/,
+        ],
+        [
+            "a canary share above 100 %",
+            { api: { strategy: "canary", canaryPercent: 120 } },
+            /^berth:services\.api\.rollout\.canaryPercent is 120; allowed: a percentage from 0\.1 to 100 in steps of 0\.1$/,
+        ],
+        [
+            "a linear step below 3 %",
+            { users: { strategy: "linear", stepPercent: "2" } },
+            /^berth:services\.users\.rollout\.stepPercent is "2"; allowed: a percentage from 3 to 100 in steps of 0\.1$/,
+        ],
+        [
+            "a bake of more than a day",
+            { products: { strategy: "blueGreen", bakeMinutes: 2000 } },
+            /^berth:services\.products\.rollout\.bakeMinutes is 2000; allowed: a whole number of minutes from 0 to 1440$/,
+        ],
+        [
+            "a parameter of another strategy",
+            { api: { strategy: "blueGreen", canaryPercent: 10 } },
+            /^berth:services\.api\.rollout\.canaryPercent is 10; allowed: the parameters of blueGreen: bakeMinutes \(canaryPercent is one of canary\)$/,
+        ],
+        [
+            "parameters without a strategy, on a service the catalogue leaves rolling",
+            { users: { bakeMinutes: 3 } },
+            /^berth:services\.users\.rollout\.bakeMinutes is 3; allowed: none: rolling takes no parameters/,
+        ],
+        [
+            "a release longer than the pipeline can wait for",
+            { users: { strategy: "linear", stepPercent: 3, stepBakeMinutes: 2 } },
+            /^berth:services\.users\.rollout is \{"strategy":"linear","stepPercent":3,"stepBakeMinutes":2,"bakeMinutes":1\}, with the test preset's values for what it leaves out: a release takes about 1 h 9 min; allowed: at most 30 min/,
+        ],
     ];
     for (const [what, rollouts, message] of errors) {
         it(`name the key, the value and what is allowed for ${what}`, () => {
             const found = problems(withRollouts(rollouts));
-            assert.ok(found.some((p) => message.test(p)), `no problem matches ${message}:\n${found.join("\n")}`);
+            assert.ok(
+                found.some((p) => message.test(p)),
+                `no problem matches ${message}:\n${found.join("\n")}`,
+            );
         });
     }
 
@@ -361,41 +462,75 @@ describe("rollout settings", () => {
             { name: "jobs", kind: "backend", routes: ["/jobs"], rollout: { strategy: "linear", stepPercent: 3, stepBakeMinutes: 5 } },
         ]);
         const found = problems(base, services);
-        assert.ok(found.some((p) => /^berth:services\.jobs\.rollout is .* \(from catalog\/index\.ts\), with the test preset's values/.test(p)), found.join("\n"));
+        assert.ok(
+            found.some((p) => /^berth:services\.jobs\.rollout is .* \(from catalog\/index\.ts\), with the test preset's values/.test(p)),
+            found.join("\n"),
+        );
     });
 });
 
 describe("rollout declarations in the catalogue", () => {
     const refused: Array<[string, ServiceDeclaration["rollout"], RegExp]> = [
         ["an unknown strategy", "blue-green" as never, /service "jobs": "rollout" is "blue-green"; allowed: one of rolling, canary, linear, blueGreen/],
-        ["a parameter off ECS's range", { strategy: "canary", canaryPercent: 0 }, /service "jobs": "rollout\.canaryPercent" is 0; allowed: a percentage from 0\.1 to 100/],
-        ["a parameter of another strategy", { strategy: "linear", canaryBakeMinutes: 3 }, /service "jobs": "rollout\.canaryBakeMinutes" is 3; allowed: the parameters of linear/],
+        [
+            "a parameter off ECS's range",
+            { strategy: "canary", canaryPercent: 0 },
+            /service "jobs": "rollout\.canaryPercent" is 0; allowed: a percentage from 0\.1 to 100/,
+        ],
+        [
+            "a parameter of another strategy",
+            { strategy: "linear", canaryBakeMinutes: 3 },
+            /service "jobs": "rollout\.canaryBakeMinutes" is 3; allowed: the parameters of linear/,
+        ],
     ];
     for (const [what, rollout, message] of refused) {
         it(`refuses ${what}, naming the service and the field`, () => {
-            assert.throws(() => resolveCatalog([
-                { name: "api", kind: "public", gateway: true },
-                { name: "jobs", kind: "backend", routes: ["/jobs"], rollout },
-            ]), message);
+            assert.throws(
+                () =>
+                    resolveCatalog([
+                        { name: "api", kind: "public", gateway: true },
+                        { name: "jobs", kind: "backend", routes: ["/jobs"], rollout },
+                    ]),
+                message,
+            );
         });
     }
 });
 
 describe("rollout strategies in the whole program", () => {
     it("wire each strategy into the service, the check and the alarms, with rolling left as it was", async () => {
-        const config = { ...stackConfig("prod"), "berth:services": JSON.stringify({ api: { rollout: "canary" }, users: { rollout: "linear" }, products: { rollout: "rolling" } }) };
+        const config = {
+            ...stackConfig("prod"),
+            "berth:services": JSON.stringify({ api: { rollout: "canary" }, users: { rollout: "linear" }, products: { rollout: "rolling" } }),
+        };
         const { h } = await runBerth(config, { stack: "prod" });
         const svc = (name: string) => h.one(T.service, `${name}-service`).inputs;
         assert.strictEqual(svc("api").deploymentConfiguration.strategy, "CANARY");
         assert.strictEqual(svc("users").deploymentConfiguration.strategy, "LINEAR");
         assert.deepStrictEqual(svc("products").deploymentConfiguration, { strategy: "ROLLING" });
-        assert.deepStrictEqual(h.ofType(T.targetGroup).map((t) => t.name).sort(), ["api-tg", "api-tg-alt"]);
+        assert.deepStrictEqual(
+            h
+                .ofType(T.targetGroup)
+                .map((t) => t.name)
+                .sort(),
+            ["api-tg", "api-tg-alt"],
+        );
         // The default route's test rule goes just before the last priority.
         assert.strictEqual(DEFAULT_ROUTE_PRIORITY, 50000);
         assert.strictEqual(h.one(T.rule, "api-test-rule").inputs.priority, 49999);
         const alarm = h.one(T.alarm, "api-alarms-unhealthy-targets").inputs;
         assert.strictEqual(alarm.metricQueries.filter((q: any) => q.metric).length, 2, "both of the gateway's target groups");
-        assert.deepStrictEqual(h.ofType(T.check).map((c) => [c.name, c.inputs.strategy]).sort(),
-            [["api-deployment", "canary"], ["product-events-deployment", "rolling"], ["products-deployment", "rolling"], ["users-deployment", "linear"]]);
+        assert.deepStrictEqual(
+            h
+                .ofType(T.check)
+                .map((c) => [c.name, c.inputs.strategy])
+                .sort(),
+            [
+                ["api-deployment", "canary"],
+                ["product-events-deployment", "rolling"],
+                ["products-deployment", "rolling"],
+                ["users-deployment", "linear"],
+            ],
+        );
     });
 });

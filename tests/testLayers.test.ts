@@ -59,13 +59,33 @@ describe("test layers", () => {
     it("npm test runs every test file", () => {
         assert.deepStrictEqual(mocharc(".mocharc.json").spec, ALL_SPEC, "the globs below no longer say what .mocharc.json runs");
         assert.ok(files.length > 30, "found almost no test file");
-        assert.deepStrictEqual(files.filter((f) => !ALL.some((glob) => glob.test(f))), [], "test files npm test does not run");
+        assert.deepStrictEqual(
+            files.filter((f) => !ALL.some((glob) => glob.test(f))),
+            [],
+            "test files npm test does not run",
+        );
     });
 
     it("each test file is unit or not, listed once", () => {
-        assert.deepStrictEqual(unit.filter((f, i) => unit.indexOf(f) !== i), [], "listed twice in .mocharc.unit.json");
-        assert.deepStrictEqual([...unit, ...Object.keys(NOT_UNIT)].filter((f) => !files.includes(f)), [], "listed but not a test file");
-        assert.deepStrictEqual(unit.filter((f) => f in NOT_UNIT), [], "listed as unit and not");
-        assert.deepStrictEqual(files.filter((f) => !unit.includes(f) && !(f in NOT_UNIT)), [], "in no layer");
+        assert.deepStrictEqual(
+            unit.filter((f, i) => unit.indexOf(f) !== i),
+            [],
+            "listed twice in .mocharc.unit.json",
+        );
+        assert.deepStrictEqual(
+            [...unit, ...Object.keys(NOT_UNIT)].filter((f) => !files.includes(f)),
+            [],
+            "listed but not a test file",
+        );
+        assert.deepStrictEqual(
+            unit.filter((f) => f in NOT_UNIT),
+            [],
+            "listed as unit and not",
+        );
+        assert.deepStrictEqual(
+            files.filter((f) => !unit.includes(f) && !(f in NOT_UNIT)),
+            [],
+            "in no layer",
+        );
     });
 });

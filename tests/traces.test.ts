@@ -17,7 +17,9 @@ describe("traces across services in the local run", function () {
     before(async () => {
         collector = await otlpCollector();
         const output = new PassThrough();
-        output.on("data", (chunk: Buffer) => { logs += chunk.toString(); });
+        output.on("data", (chunk: Buffer) => {
+            logs += chunk.toString();
+        });
         system = await startLocal({
             port: 0,
             output,
@@ -38,8 +40,11 @@ describe("traces across services in the local run", function () {
     /** The spans of one request id, once `count` of them have arrived. */
     async function spansOf(requestId: string, count: number): Promise<CollectedSpan[]> {
         const deadline = Date.now() + 15_000;
-        const ofRequest = () => collector.spans.filter((s) => s.attributes.request_id === requestId ||
-            collector.spans.some((p) => p.spanId === s.parentSpanId && p.attributes.request_id === requestId));
+        const ofRequest = () =>
+            collector.spans.filter(
+                (s) =>
+                    s.attributes.request_id === requestId || collector.spans.some((p) => p.spanId === s.parentSpanId && p.attributes.request_id === requestId),
+            );
         while (ofRequest().length < count && Date.now() < deadline) {
             await new Promise((r) => setTimeout(r, 100));
         }

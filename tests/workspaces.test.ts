@@ -35,12 +35,16 @@ function packageOf(specifier: string): string | undefined {
 }
 
 const kitManifest = JSON.parse(fs.readFileSync(path.join(KIT, "package.json"), "utf8"));
-const services = fs.readdirSync(path.join(ROOT, "services")).filter((name) => name !== "kit" && fs.existsSync(path.join(ROOT, "services", name, "package.json")));
+const services = fs
+    .readdirSync(path.join(ROOT, "services"))
+    .filter((name) => name !== "kit" && fs.existsSync(path.join(ROOT, "services", name, "package.json")));
 
 describe("the kit as the workspace package @berth/kit", () => {
     it("is imported by name everywhere outside it, never by a path into its folder", () => {
         const reaching: string[] = [];
-        for (const dir of ["catalog", "cli", "components", "core", "cost", "scripts", "bench", "tests", "services"].map((d) => path.join(ROOT, d)).filter(fs.existsSync)) {
+        for (const dir of ["catalog", "cli", "components", "core", "cost", "scripts", "bench", "tests", "services"]
+            .map((d) => path.join(ROOT, d))
+            .filter(fs.existsSync)) {
             for (const file of sourceFiles(dir).filter((f) => !f.startsWith(KIT + path.sep))) {
                 for (const spec of specifiers(file).filter((s) => s.startsWith("."))) {
                     if (path.resolve(path.dirname(file), spec).startsWith(KIT + path.sep)) {
@@ -56,10 +60,23 @@ describe("the kit as the workspace package @berth/kit", () => {
         it(`is a dependency of ${service}, whose manifest lists only what its own sources import`, () => {
             const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, "services", service, "package.json"), "utf8"));
             const declared = Object.keys(manifest.dependencies ?? {});
-            const imported = new Set(sourceFiles(path.join(ROOT, "services", service, "src")).flatMap(specifiers).map(packageOf).filter((p) => p !== undefined));
+            const imported = new Set(
+                sourceFiles(path.join(ROOT, "services", service, "src"))
+                    .flatMap(specifiers)
+                    .map(packageOf)
+                    .filter((p) => p !== undefined),
+            );
             assert.ok(declared.includes("@berth/kit"), `${service} does not declare @berth/kit`);
-            assert.deepStrictEqual(declared.filter((d) => !imported.has(d)), [], `${service} declares packages its sources do not import`);
-            assert.deepStrictEqual([...imported].filter((p) => !declared.includes(p)), [], `${service} imports packages it does not declare`);
+            assert.deepStrictEqual(
+                declared.filter((d) => !imported.has(d)),
+                [],
+                `${service} declares packages its sources do not import`,
+            );
+            assert.deepStrictEqual(
+                [...imported].filter((p) => !declared.includes(p)),
+                [],
+                `${service} imports packages it does not declare`,
+            );
         });
     }
 

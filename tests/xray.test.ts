@@ -33,7 +33,12 @@ describe("the collector's configuration", () => {
 
     it("names only components it defines, with the memory limiter first and below the container's limit", () => {
         const pipeline = config.service.pipelines.traces;
-        for (const [kind, names] of [["receivers", pipeline.receivers], ["processors", pipeline.processors], ["exporters", pipeline.exporters], ["extensions", config.service.extensions]]) {
+        for (const [kind, names] of [
+            ["receivers", pipeline.receivers],
+            ["processors", pipeline.processors],
+            ["exporters", pipeline.exporters],
+            ["extensions", config.service.extensions],
+        ]) {
             for (const name of names as string[]) {
                 assert.ok(name in config[kind], `${kind} ${name} is used but not defined`);
             }
@@ -91,7 +96,10 @@ for (const [title, stack, config] of runs) {
                 const xray = h.ofType(T.rolePolicy).filter((p) => p.name === `${service.name}-xray-policy`);
                 if (!settings.tracing) {
                     assert.deepStrictEqual(others, [], `${service.name} runs a sidecar of another image`);
-                    assert.deepStrictEqual(Object.keys(envOf(own)).filter((k) => k.startsWith("OTEL_")), []);
+                    assert.deepStrictEqual(
+                        Object.keys(envOf(own)).filter((k) => k.startsWith("OTEL_")),
+                        [],
+                    );
                     assert.deepStrictEqual(xray, []);
                     continue;
                 }
@@ -111,14 +119,25 @@ for (const [title, stack, config] of runs) {
 
                 const received = JSON.parse(envOf(collector).AOT_CONFIG_CONTENT);
                 const sent = new URL(envOf(own).OTEL_EXPORTER_OTLP_ENDPOINT);
-                assert.strictEqual(received.receivers.otlp.protocols.http.endpoint, `${sent.hostname}:${sent.port}`, "the service sends where the collector listens");
+                assert.strictEqual(
+                    received.receivers.otlp.protocols.http.endpoint,
+                    `${sent.hostname}:${sent.port}`,
+                    "the service sends where the collector listens",
+                );
                 assert.strictEqual(received.exporters.awsxray.region, settings.region);
                 assert.strictEqual(envOf(own).OTEL_TRACES_SAMPLER, "parentbased_traceidratio");
                 assert.strictEqual(Number(envOf(own).OTEL_TRACES_SAMPLER_ARG), settings.tracingSampleRatio);
-                assert.deepStrictEqual(own.dependsOn?.filter((d) => d.containerName === collector.name), [{ containerName: collector.name, condition: "START" }]);
+                assert.deepStrictEqual(
+                    own.dependsOn?.filter((d) => d.containerName === collector.name),
+                    [{ containerName: collector.name, condition: "START" }],
+                );
 
                 assert.strictEqual(xray.length, 1, `${service.name}: no X-Ray permission`);
-                assert.strictEqual(xray[0].inputs.role, `${service.name}-task-role-${xray[0].inputs.role.split("-").pop()}`, "on the task role, not the execution role");
+                assert.strictEqual(
+                    xray[0].inputs.role,
+                    `${service.name}-task-role-${xray[0].inputs.role.split("-").pop()}`,
+                    "on the task role, not the execution role",
+                );
                 assert.deepStrictEqual(JSON.parse(xray[0].inputs.policy).Statement, [{ Effect: "Allow", Action: ["xray:PutTraceSegments"], Resource: "*" }]);
 
                 const td = h.one(T.taskDefinition, `${service.name}-task`);

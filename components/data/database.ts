@@ -4,8 +4,17 @@ import * as random from "@pulumi/random";
 import { DATABASE_SECRET_VARIABLE, DATABASE_TLS_VARIABLE, type DatabaseEnvNames as DatabaseVariables, type DatabaseSsl } from "@berth/kit/contract";
 import { childName } from "../../core/naming";
 import {
-    BACKUP_RETENTION_DAYS, DATABASE_PORT, ENHANCED_MONITORING_INTERVAL, EXPORTED_LOGS, INSTANCE_CLASSES_ALLOWED, INSTANCE_EVENT_CATEGORIES,
-    isInstanceClass, majorVersion, PARAMETER_GROUP_EVENT_CATEGORIES, POSTGRES_MAJOR_VERSIONS, STORAGE_GIB,
+    BACKUP_RETENTION_DAYS,
+    DATABASE_PORT,
+    ENHANCED_MONITORING_INTERVAL,
+    EXPORTED_LOGS,
+    INSTANCE_CLASSES_ALLOWED,
+    INSTANCE_EVENT_CATEGORIES,
+    isInstanceClass,
+    majorVersion,
+    PARAMETER_GROUP_EVENT_CATEGORIES,
+    POSTGRES_MAJOR_VERSIONS,
+    STORAGE_GIB,
 } from "../../core/databaseRules";
 
 /**
@@ -157,16 +166,24 @@ export class Database extends pulumi.ComponentResource {
         const finalSnapshot = args.finalSnapshot ?? true;
         const performanceInsights = args.performanceInsights ?? false;
 
-        const securityGroup = new aws.ec2.SecurityGroup(childName(name, "sg"), {
-            vpcId: args.vpcId,
-            // Rules are separate resources; the provider removes AWS's default allow-all egress rule, and the
-            // database starts no connections of its own.
-            description: `PostgreSQL: port ${DATABASE_PORT} from the services that declare the database only`,
-        }, { parent: this });
-        const subnetGroup = new aws.rds.SubnetGroup(childName(name, "subnets"), {
-            subnetIds: args.subnetIds,
-            description: "Isolated subnets: no route to the internet",
-        }, { parent: this });
+        const securityGroup = new aws.ec2.SecurityGroup(
+            childName(name, "sg"),
+            {
+                vpcId: args.vpcId,
+                // Rules are separate resources; the provider removes AWS's default allow-all egress rule, and the
+                // database starts no connections of its own.
+                description: `PostgreSQL: port ${DATABASE_PORT} from the services that declare the database only`,
+            },
+            { parent: this },
+        );
+        const subnetGroup = new aws.rds.SubnetGroup(
+            childName(name, "subnets"),
+            {
+                subnetIds: args.subnetIds,
+                description: "Isolated subnets: no route to the internet",
+            },
+            { parent: this },
+        );
         const parameterGroup = this.createParameterGroup(majorVersion(args.engineVersion));
         const logGroups = this.createLogGroups(args);
         // What the provider cannot change in place: a change of any of these replaces the instance (ForceNew in
@@ -181,55 +198,59 @@ export class Database extends pulumi.ComponentResource {
         const snapshotName = finalSnapshot ? this.finalSnapshotName(identity) : undefined;
         const monitoring = this.createMonitoringRole(args.permissionsBoundary, args.rolePath);
 
-        const instance = new aws.rds.Instance(childName(name, "instance"), {
-            ...identity,
-            engineVersion: args.engineVersion,
-            instanceClass: args.instanceClass,
-            allocatedStorage: args.allocatedStorage,
-            storageType: "gp3",
-            manageMasterUserPassword: true,
-            port: DATABASE_PORT,
-            dbSubnetGroupName: subnetGroup.name,
-            vpcSecurityGroupIds: [securityGroup.id],
-            parameterGroupName: parameterGroup.name,
-            publiclyAccessible: false,
-            multiAz: args.multiAz ?? false,
-            backupRetentionPeriod: args.backupRetentionDays ?? 7,
-            copyTagsToSnapshot: true,
-            skipFinalSnapshot: !finalSnapshot,
-            finalSnapshotIdentifier: snapshotName,
-            // With a final snapshot, the automated backups outlive the instance too (for their retention).
-            deleteAutomatedBackups: !finalSnapshot,
-            deletionProtection: args.deletionProtection ?? false,
-            autoMinorVersionUpgrade: true,
-            // A new major version in the stack's settings is a deliberate upgrade; RDS never starts one itself.
-            allowMajorVersionUpgrade: true,
-            // Settings change in this `pulumi up`, not in the next maintenance window, so that what the stack
-            // says is what runs.
-            applyImmediately: true,
-            enabledCloudwatchLogsExports: [...EXPORTED_LOGS],
-            performanceInsightsEnabled: performanceInsights,
-            performanceInsightsRetentionPeriod: performanceInsights ? 7 : undefined,
-            monitoringInterval: ENHANCED_MONITORING_INTERVAL,
-            monitoringRoleArn: monitoring.role.arn,
-            // Free, and passwords keep working: IAM authentication only adds a way in, for roles granted
-            // rds_iam (FSBP RDS.10; https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.IAMDBAuth.html).
-            iamDatabaseAuthenticationEnabled: true,
-        }, {
-            parent: this,
-            // RDS checks the monitoring role's permissions when the instance is created; the role's ARN alone
-            // does not wait for its policy (pulumi/pulumi#5628, claranet/terraform-aws-aurora#23).
-            dependsOn: [...logGroups, monitoring.attachment],
-            protect: args.protect ?? false,
-            // The identifier is fixed (the deploy role and the log groups are named after it), and RDS refuses a
-            // second instance under it (DBInstanceAlreadyExists), so Pulumi's default order for a replacement,
-            // create the new one and then delete the old, cannot work: the old one goes first, taking its final
-            // snapshot (https://www.pulumi.com/docs/iac/concepts/options/deletebeforereplace/). The provider
-            // bridge infers this order only for some explicitly named resources (pulumi-terraform-bridge,
-            // `nameRequiresDeleteBeforeReplace`); the option makes it certain. In a protected stack Pulumi
-            // refuses the replacement before it deletes anything.
-            deleteBeforeReplace: true,
-        });
+        const instance = new aws.rds.Instance(
+            childName(name, "instance"),
+            {
+                ...identity,
+                engineVersion: args.engineVersion,
+                instanceClass: args.instanceClass,
+                allocatedStorage: args.allocatedStorage,
+                storageType: "gp3",
+                manageMasterUserPassword: true,
+                port: DATABASE_PORT,
+                dbSubnetGroupName: subnetGroup.name,
+                vpcSecurityGroupIds: [securityGroup.id],
+                parameterGroupName: parameterGroup.name,
+                publiclyAccessible: false,
+                multiAz: args.multiAz ?? false,
+                backupRetentionPeriod: args.backupRetentionDays ?? 7,
+                copyTagsToSnapshot: true,
+                skipFinalSnapshot: !finalSnapshot,
+                finalSnapshotIdentifier: snapshotName,
+                // With a final snapshot, the automated backups outlive the instance too (for their retention).
+                deleteAutomatedBackups: !finalSnapshot,
+                deletionProtection: args.deletionProtection ?? false,
+                autoMinorVersionUpgrade: true,
+                // A new major version in the stack's settings is a deliberate upgrade; RDS never starts one itself.
+                allowMajorVersionUpgrade: true,
+                // Settings change in this `pulumi up`, not in the next maintenance window, so that what the stack
+                // says is what runs.
+                applyImmediately: true,
+                enabledCloudwatchLogsExports: [...EXPORTED_LOGS],
+                performanceInsightsEnabled: performanceInsights,
+                performanceInsightsRetentionPeriod: performanceInsights ? 7 : undefined,
+                monitoringInterval: ENHANCED_MONITORING_INTERVAL,
+                monitoringRoleArn: monitoring.role.arn,
+                // Free, and passwords keep working: IAM authentication only adds a way in, for roles granted
+                // rds_iam (FSBP RDS.10; https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.IAMDBAuth.html).
+                iamDatabaseAuthenticationEnabled: true,
+            },
+            {
+                parent: this,
+                // RDS checks the monitoring role's permissions when the instance is created; the role's ARN alone
+                // does not wait for its policy (pulumi/pulumi#5628, claranet/terraform-aws-aurora#23).
+                dependsOn: [...logGroups, monitoring.attachment],
+                protect: args.protect ?? false,
+                // The identifier is fixed (the deploy role and the log groups are named after it), and RDS refuses a
+                // second instance under it (DBInstanceAlreadyExists), so Pulumi's default order for a replacement,
+                // create the new one and then delete the old, cannot work: the old one goes first, taking its final
+                // snapshot (https://www.pulumi.com/docs/iac/concepts/options/deletebeforereplace/). The provider
+                // bridge infers this order only for some explicitly named resources (pulumi-terraform-bridge,
+                // `nameRequiresDeleteBeforeReplace`); the option makes it certain. In a protected stack Pulumi
+                // refuses the replacement before it deletes anything.
+                deleteBeforeReplace: true,
+            },
+        );
         if (args.eventTopicArn !== undefined) {
             this.subscribeToEvents(args.eventTopicArn, instance, parameterGroup);
         }
@@ -287,31 +308,46 @@ export class Database extends pulumi.ComponentResource {
     private createParameterGroup(major: number): aws.rds.ParameterGroup {
         // Autonamed: a new major version needs a new family, and Pulumi creates the replacement group before
         // it deletes the one the instance still uses.
-        return new aws.rds.ParameterGroup(childName(this.name, "params"), {
-            family: `postgres${major}`,
-            description: "Berth: TLS required",
-            parameters: [{ name: "rds.force_ssl", value: "1" }],
-        }, { parent: this });
+        return new aws.rds.ParameterGroup(
+            childName(this.name, "params"),
+            {
+                family: `postgres${major}`,
+                description: "Berth: TLS required",
+                parameters: [{ name: "rds.force_ssl", value: "1" }],
+            },
+            { parent: this },
+        );
     }
 
     /**
      * The role RDS assumes to publish Enhanced Monitoring's metrics, with AWS's managed policy for it (as
      * terraform-aws-modules/rds does: modules/db_instance/main.tf, `aws_iam_role.enhanced_monitoring`).
      */
-    private createMonitoringRole(permissionsBoundary: pulumi.Input<string> | undefined, rolePath: string | undefined): { role: aws.iam.Role; attachment: aws.iam.RolePolicyAttachment } {
-        const role = new aws.iam.Role(childName(this.name, "monitoring-role"), {
-            path: rolePath,
-            permissionsBoundary,
-            description: "RDS publishes the database's Enhanced Monitoring metrics",
-            assumeRolePolicy: JSON.stringify({
-                Version: "2012-10-17",
-                Statement: [{ Effect: "Allow", Principal: { Service: "monitoring.rds.amazonaws.com" }, Action: "sts:AssumeRole" }],
-            }),
-        }, { parent: this });
-        const attachment = new aws.iam.RolePolicyAttachment(childName(this.name, "monitoring-policy"), {
-            role: role.name,
-            policyArn: aws.iam.ManagedPolicy.AmazonRDSEnhancedMonitoringRole,
-        }, { parent: this });
+    private createMonitoringRole(
+        permissionsBoundary: pulumi.Input<string> | undefined,
+        rolePath: string | undefined,
+    ): { role: aws.iam.Role; attachment: aws.iam.RolePolicyAttachment } {
+        const role = new aws.iam.Role(
+            childName(this.name, "monitoring-role"),
+            {
+                path: rolePath,
+                permissionsBoundary,
+                description: "RDS publishes the database's Enhanced Monitoring metrics",
+                assumeRolePolicy: JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [{ Effect: "Allow", Principal: { Service: "monitoring.rds.amazonaws.com" }, Action: "sts:AssumeRole" }],
+                }),
+            },
+            { parent: this },
+        );
+        const attachment = new aws.iam.RolePolicyAttachment(
+            childName(this.name, "monitoring-policy"),
+            {
+                role: role.name,
+                policyArn: aws.iam.ManagedPolicy.AmazonRDSEnhancedMonitoringRole,
+            },
+            { parent: this },
+        );
         return { role, attachment };
     }
 
@@ -320,18 +356,26 @@ export class Database extends pulumi.ComponentResource {
      * (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_Events.Subscribing.html).
      */
     private subscribeToEvents(topicArn: pulumi.Input<string>, instance: aws.rds.Instance, parameterGroup: aws.rds.ParameterGroup): void {
-        new aws.rds.EventSubscription(childName(this.name, "instance-events"), {
-            snsTopic: topicArn,
-            sourceType: "db-instance",
-            sourceIds: [instance.identifier],
-            eventCategories: [...INSTANCE_EVENT_CATEGORIES],
-        }, { parent: this });
-        new aws.rds.EventSubscription(childName(this.name, "params-events"), {
-            snsTopic: topicArn,
-            sourceType: "db-parameter-group",
-            sourceIds: [parameterGroup.name],
-            eventCategories: [...PARAMETER_GROUP_EVENT_CATEGORIES],
-        }, { parent: this });
+        new aws.rds.EventSubscription(
+            childName(this.name, "instance-events"),
+            {
+                snsTopic: topicArn,
+                sourceType: "db-instance",
+                sourceIds: [instance.identifier],
+                eventCategories: [...INSTANCE_EVENT_CATEGORIES],
+            },
+            { parent: this },
+        );
+        new aws.rds.EventSubscription(
+            childName(this.name, "params-events"),
+            {
+                snsTopic: topicArn,
+                sourceType: "db-parameter-group",
+                sourceIds: [parameterGroup.name],
+                eventCategories: [...PARAMETER_GROUP_EVENT_CATEGORIES],
+            },
+            { parent: this },
+        );
     }
 
     /**
@@ -340,11 +384,18 @@ export class Database extends pulumi.ComponentResource {
      * modules/db_instance/main.tf, `aws_cloudwatch_log_group.this` and the instance's `depends_on`).
      */
     private createLogGroups(args: DatabaseArgs): aws.cloudwatch.LogGroup[] {
-        return EXPORTED_LOGS.map((log) => new aws.cloudwatch.LogGroup(childName(this.name, `logs-${log}`), {
-            name: `/aws/rds/instance/${args.identifier}/${log}`,
-            retentionInDays: args.logRetentionDays,
-            kmsKeyId: args.logKmsKeyArn,
-        }, { parent: this, protect: args.protect ?? false, retainOnDelete: args.retainLogs ?? false }));
+        return EXPORTED_LOGS.map(
+            (log) =>
+                new aws.cloudwatch.LogGroup(
+                    childName(this.name, `logs-${log}`),
+                    {
+                        name: `/aws/rds/instance/${args.identifier}/${log}`,
+                        retentionInDays: args.logRetentionDays,
+                        kmsKeyId: args.logKmsKeyArn,
+                    },
+                    { parent: this, protect: args.protect ?? false, retainOnDelete: args.retainLogs ?? false },
+                ),
+        );
     }
 
     /**
@@ -356,10 +407,14 @@ export class Database extends pulumi.ComponentResource {
      * anew whenever a value that replaces the instance changes (`identity`).
      */
     private finalSnapshotName(identity: Record<string, string | boolean>): pulumi.Output<string> {
-        const suffix = new random.RandomId(childName(this.name, "snapshot-suffix"), {
-            byteLength: 4,
-            keepers: Object.fromEntries(Object.entries(identity).map(([k, v]) => [k, String(v)])),
-        }, { parent: this });
+        const suffix = new random.RandomId(
+            childName(this.name, "snapshot-suffix"),
+            {
+                byteLength: 4,
+                keepers: Object.fromEntries(Object.entries(identity).map(([k, v]) => [k, String(v)])),
+            },
+            { parent: this },
+        );
         return pulumi.interpolate`${identity.identifier}-final-${suffix.hex}`;
     }
 }
@@ -372,7 +427,9 @@ function validate(name: string, args: DatabaseArgs): void {
         throw new Error(`${where}: "subnetIds" must list subnets in at least 2 AZs (a DB subnet group needs two), got ${args.subnetIds.length}`);
     }
     if (!IDENTIFIER.test(args.identifier) || args.identifier.endsWith("-")) {
-        throw new Error(`${where}: "identifier" ${JSON.stringify(args.identifier)} must be 1-63 lowercase letters, digits or single hyphens, starting with a letter`);
+        throw new Error(
+            `${where}: "identifier" ${JSON.stringify(args.identifier)} must be 1-63 lowercase letters, digits or single hyphens, starting with a letter`,
+        );
     }
     if (!isInstanceClass(args.instanceClass)) {
         throw new Error(`${where}: "instanceClass" ${JSON.stringify(args.instanceClass)}; allowed: ${INSTANCE_CLASSES_ALLOWED}`);

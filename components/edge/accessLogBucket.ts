@@ -11,10 +11,32 @@ import { childName } from "../../core/naming";
  * terraform-provider-aws internal/service/elb/service_account_data_source.go), which knows these regions only.
  */
 export const LEGACY_ELB_LOG_REGIONS: readonly string[] = [
-    "af-south-1", "ap-east-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1", "ap-southeast-1",
-    "ap-southeast-2", "ap-southeast-3", "ca-central-1", "cn-north-1", "cn-northwest-1", "eu-central-1", "eu-north-1",
-    "eu-south-1", "eu-west-1", "eu-west-2", "eu-west-3", "me-south-1", "sa-east-1", "us-east-1", "us-east-2",
-    "us-gov-east-1", "us-gov-west-1", "us-west-1", "us-west-2",
+    "af-south-1",
+    "ap-east-1",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ca-central-1",
+    "cn-north-1",
+    "cn-northwest-1",
+    "eu-central-1",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "me-south-1",
+    "sa-east-1",
+    "us-east-1",
+    "us-east-2",
+    "us-gov-east-1",
+    "us-gov-west-1",
+    "us-west-1",
+    "us-west-2",
 ];
 
 /** The key prefix the ALB writes under; ELB appends `AWSLogs/<account>/...`. */
@@ -73,64 +95,90 @@ export class AccessLogBucket extends pulumi.ComponentResource {
             throw new Error(`AccessLogBucket "${name}": "expirationDays" must be a whole number of days, got ${args.expirationDays}`);
         }
         const parent = { parent: this };
-        const bucket = new aws.s3.Bucket(childName(name, "bucket"), {
-            bucketPrefix: (args.bucketPrefix ?? `${name}-alb-logs-`).slice(0, 37),
-            forceDestroy: args.forceDestroy ?? false,
-        }, { parent: this, protect: args.protect ?? false, retainOnDelete: args.retainOnDelete ?? false });
-        const ownership = new aws.s3.BucketOwnershipControls(childName(name, "ownership"), {
-            bucket: bucket.id,
-            rule: { objectOwnership: "BucketOwnerEnforced" },
-        }, parent);
-        const publicAccess = new aws.s3.BucketPublicAccessBlock(childName(name, "public-access"), {
-            bucket: bucket.id,
-            blockPublicAcls: true,
-            blockPublicPolicy: true,
-            ignorePublicAcls: true,
-            restrictPublicBuckets: true,
-        }, parent);
-        const encryption = new aws.s3.BucketServerSideEncryptionConfiguration(childName(name, "encryption"), {
-            bucket: bucket.id,
-            rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
-        }, parent);
-        new aws.s3.BucketLifecycleConfiguration(childName(name, "lifecycle"), {
-            bucket: bucket.id,
-            rules: [{
-                id: "expire-access-logs",
-                status: "Enabled",
-                filter: {},
-                expiration: { days: args.expirationDays },
-                abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
-            }],
-        }, parent);
+        const bucket = new aws.s3.Bucket(
+            childName(name, "bucket"),
+            {
+                bucketPrefix: (args.bucketPrefix ?? `${name}-alb-logs-`).slice(0, 37),
+                forceDestroy: args.forceDestroy ?? false,
+            },
+            { parent: this, protect: args.protect ?? false, retainOnDelete: args.retainOnDelete ?? false },
+        );
+        const ownership = new aws.s3.BucketOwnershipControls(
+            childName(name, "ownership"),
+            {
+                bucket: bucket.id,
+                rule: { objectOwnership: "BucketOwnerEnforced" },
+            },
+            parent,
+        );
+        const publicAccess = new aws.s3.BucketPublicAccessBlock(
+            childName(name, "public-access"),
+            {
+                bucket: bucket.id,
+                blockPublicAcls: true,
+                blockPublicPolicy: true,
+                ignorePublicAcls: true,
+                restrictPublicBuckets: true,
+            },
+            parent,
+        );
+        const encryption = new aws.s3.BucketServerSideEncryptionConfiguration(
+            childName(name, "encryption"),
+            {
+                bucket: bucket.id,
+                rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
+            },
+            parent,
+        );
+        new aws.s3.BucketLifecycleConfiguration(
+            childName(name, "lifecycle"),
+            {
+                bucket: bucket.id,
+                rules: [
+                    {
+                        id: "expire-access-logs",
+                        status: "Enabled",
+                        filter: {},
+                        expiration: { days: args.expirationDays },
+                        abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
+                    },
+                ],
+            },
+            parent,
+        );
 
         const identity = aws.getCallerIdentityOutput({}, parent);
         const writer = LEGACY_ELB_LOG_REGIONS.includes(args.region)
             ? { AWS: aws.elb.getServiceAccountOutput({ region: args.region }, parent).arn }
             : { Service: "logdelivery.elasticloadbalancing.amazonaws.com" };
         // After the public-access block: S3 refuses a policy while it could still judge it public.
-        const policy = new aws.s3.BucketPolicy(childName(name, "policy"), {
-            bucket: bucket.id,
-            policy: pulumi.jsonStringify({
-                Version: "2012-10-17",
-                Statement: [
-                    {
-                        Sid: "ElbWritesAccessLogs",
-                        Effect: "Allow",
-                        Principal: writer,
-                        Action: "s3:PutObject",
-                        Resource: pulumi.interpolate`${bucket.arn}/${ACCESS_LOG_PREFIX}/AWSLogs/${identity.accountId}/*`,
-                    },
-                    {
-                        Sid: "RequestsOverTlsOnly",
-                        Effect: "Deny",
-                        Principal: "*",
-                        Action: "s3:*",
-                        Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
-                        Condition: { Bool: { "aws:SecureTransport": "false" } },
-                    },
-                ],
-            }),
-        }, { parent: this, dependsOn: [publicAccess, ownership] });
+        const policy = new aws.s3.BucketPolicy(
+            childName(name, "policy"),
+            {
+                bucket: bucket.id,
+                policy: pulumi.jsonStringify({
+                    Version: "2012-10-17",
+                    Statement: [
+                        {
+                            Sid: "ElbWritesAccessLogs",
+                            Effect: "Allow",
+                            Principal: writer,
+                            Action: "s3:PutObject",
+                            Resource: pulumi.interpolate`${bucket.arn}/${ACCESS_LOG_PREFIX}/AWSLogs/${identity.accountId}/*`,
+                        },
+                        {
+                            Sid: "RequestsOverTlsOnly",
+                            Effect: "Deny",
+                            Principal: "*",
+                            Action: "s3:*",
+                            Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
+                            Condition: { Bool: { "aws:SecureTransport": "false" } },
+                        },
+                    ],
+                }),
+            },
+            { parent: this, dependsOn: [publicAccess, ownership] },
+        );
 
         this.bucketName = bucket.bucket;
         this.ready = [policy, encryption];

@@ -85,45 +85,62 @@ export interface TrafficShift {
  */
 export function createAlbRoute(name: string, args: AlbRouteArgs, parent: pulumi.Resource): AlbRouteParts {
     const targetGroup = createTargetGroup(childName(name, "tg"), args, parent);
-    const egress = new aws.vpc.SecurityGroupEgressRule(childName(name, "alb-out"), {
-        securityGroupId: args.loadBalancerSecurityGroupId,
-        description: `To ${name} on ${args.port}`,
-        ipProtocol: "tcp",
-        fromPort: args.port,
-        toPort: args.port,
-        referencedSecurityGroupId: args.serviceSecurityGroupId,
-    }, { parent });
+    const egress = new aws.vpc.SecurityGroupEgressRule(
+        childName(name, "alb-out"),
+        {
+            securityGroupId: args.loadBalancerSecurityGroupId,
+            description: `To ${name} on ${args.port}`,
+            ipProtocol: "tcp",
+            fromPort: args.port,
+            toPort: args.port,
+            referencedSecurityGroupId: args.serviceSecurityGroupId,
+        },
+        { parent },
+    );
     const priority = isDefaultRoute(args) ? DEFAULT_ROUTE_PRIORITY : args.priority;
     // Same port as the primary group: the ALB's egress rule and the service's ingress rule cover both.
     const alternateTargetGroup = createTargetGroup(childName(name, "tg-alt"), args, parent);
-    const rule = new aws.lb.ListenerRule(childName(name, "rule"), {
-        listenerArn: args.listenerArn,
-        priority,
-        conditions: ruleConditions(args),
-        actions: ruleActions(args.jwt, targetGroup),
-    }, { parent, ...followTargetGroups([targetGroup, alternateTargetGroup]) });
-    const testRule = new aws.lb.ListenerRule(childName(name, "test-rule"), {
-        listenerArn: args.listenerArn,
-        priority: testRulePriority(priority),
-        conditions: [
-            ...ruleConditions(args),
-            { httpHeader: { httpHeaderName: TEST_TRAFFIC_HEADER.name, values: [TEST_TRAFFIC_HEADER.value] } },
-        ],
-        actions: ruleActions(args.jwt, alternateTargetGroup),
-    }, { parent, ...followTargetGroups([targetGroup, alternateTargetGroup]) });
-    const role = new aws.iam.Role(childName(name, "traffic-role"), {
-        path: args.rolePath,
-        permissionsBoundary: args.permissionsBoundary,
-        description: `ECS moves ${name}'s traffic between its target groups during deployments`,
-        assumeRolePolicy: JSON.stringify({
-            Version: "2012-10-17",
-            Statement: [{ Effect: "Allow", Principal: { Service: "ecs.amazonaws.com" }, Action: "sts:AssumeRole" }],
-        }),
-    }, { parent });
-    const rolePolicy = new aws.iam.RolePolicyAttachment(childName(name, "traffic-policy"), {
-        role: role.name,
-        policyArn: pulumi.interpolate`arn:${aws.getPartitionOutput({}, { parent }).partition}:iam::aws:${TRAFFIC_SHIFT_POLICY}`,
-    }, { parent });
+    const rule = new aws.lb.ListenerRule(
+        childName(name, "rule"),
+        {
+            listenerArn: args.listenerArn,
+            priority,
+            conditions: ruleConditions(args),
+            actions: ruleActions(args.jwt, targetGroup),
+        },
+        { parent, ...followTargetGroups([targetGroup, alternateTargetGroup]) },
+    );
+    const testRule = new aws.lb.ListenerRule(
+        childName(name, "test-rule"),
+        {
+            listenerArn: args.listenerArn,
+            priority: testRulePriority(priority),
+            conditions: [...ruleConditions(args), { httpHeader: { httpHeaderName: TEST_TRAFFIC_HEADER.name, values: [TEST_TRAFFIC_HEADER.value] } }],
+            actions: ruleActions(args.jwt, alternateTargetGroup),
+        },
+        { parent, ...followTargetGroups([targetGroup, alternateTargetGroup]) },
+    );
+    const role = new aws.iam.Role(
+        childName(name, "traffic-role"),
+        {
+            path: args.rolePath,
+            permissionsBoundary: args.permissionsBoundary,
+            description: `ECS moves ${name}'s traffic between its target groups during deployments`,
+            assumeRolePolicy: JSON.stringify({
+                Version: "2012-10-17",
+                Statement: [{ Effect: "Allow", Principal: { Service: "ecs.amazonaws.com" }, Action: "sts:AssumeRole" }],
+            }),
+        },
+        { parent },
+    );
+    const rolePolicy = new aws.iam.RolePolicyAttachment(
+        childName(name, "traffic-policy"),
+        {
+            role: role.name,
+            policyArn: pulumi.interpolate`arn:${aws.getPartitionOutput({}, { parent }).partition}:iam::aws:${TRAFFIC_SHIFT_POLICY}`,
+        },
+        { parent },
+    );
     return { targetGroup, rule, egress, shift: { alternateTargetGroup, testRule, role, rolePolicy } };
 }
 
@@ -170,21 +187,25 @@ export function ruleActions(jwt: JwtValidation | undefined, group: aws.lb.Target
 
 /** An IP target group with fast health checks and a short deregistration delay (`rollout.ts`). */
 function createTargetGroup(logicalName: string, args: AlbRouteArgs, parent: pulumi.Resource): aws.lb.TargetGroup {
-    return new aws.lb.TargetGroup(logicalName, {
-        vpcId: args.vpcId,
-        targetType: "ip",
-        protocol: "HTTP",
-        port: args.port,
-        deregistrationDelay: DEREGISTRATION_DELAY,
-        healthCheck: {
-            enabled: true,
+    return new aws.lb.TargetGroup(
+        logicalName,
+        {
+            vpcId: args.vpcId,
+            targetType: "ip",
             protocol: "HTTP",
-            port: "traffic-port",
-            path: args.healthPath,
-            matcher: "200",
-            ...TARGET_GROUP_HEALTH_CHECK,
+            port: args.port,
+            deregistrationDelay: DEREGISTRATION_DELAY,
+            healthCheck: {
+                enabled: true,
+                protocol: "HTTP",
+                port: "traffic-port",
+                path: args.healthPath,
+                matcher: "200",
+                ...TARGET_GROUP_HEALTH_CHECK,
+            },
         },
-    }, { parent });
+        { parent },
+    );
 }
 
 function isDefaultRoute(args: Pick<AlbRouteArgs, "pathPatterns" | "hostNames">): boolean {

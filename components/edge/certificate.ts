@@ -28,12 +28,16 @@ export class DnsCertificate extends pulumi.ComponentResource {
             throw new Error(`DnsCertificate "${name}": "names" must list distinct names, got ${JSON.stringify(args.names)}`);
         }
         const [domainName, ...alternatives] = args.names;
-        const certificate = new aws.acm.Certificate(childName(name, "cert"), {
-            domainName,
-            subjectAlternativeNames: alternatives.length > 0 ? alternatives : undefined,
-            validationMethod: "DNS",
-            keyAlgorithm: "RSA_2048",
-        }, { parent: this });
+        const certificate = new aws.acm.Certificate(
+            childName(name, "cert"),
+            {
+                domainName,
+                subjectAlternativeNames: alternatives.length > 0 ? alternatives : undefined,
+                validationMethod: "DNS",
+                keyAlgorithm: "RSA_2048",
+            },
+            { parent: this },
+        );
         // One record per name, looped over the plain names; each reads its own entry of the computed options.
         const records = args.names.map((host, i) => {
             const option = certificate.domainValidationOptions.apply((options) => {
@@ -43,20 +47,28 @@ export class DnsCertificate extends pulumi.ComponentResource {
                 }
                 return found;
             });
-            return new aws.route53.Record(childName(name, "validation", i), {
-                zoneId: args.zoneId,
-                name: option.resourceRecordName,
-                type: option.resourceRecordType,
-                records: [option.resourceRecordValue],
-                ttl: 300,
-                // Names under one domain can share a record; the second write must not fail.
-                allowOverwrite: true,
-            }, { parent: this });
+            return new aws.route53.Record(
+                childName(name, "validation", i),
+                {
+                    zoneId: args.zoneId,
+                    name: option.resourceRecordName,
+                    type: option.resourceRecordType,
+                    records: [option.resourceRecordValue],
+                    ttl: 300,
+                    // Names under one domain can share a record; the second write must not fail.
+                    allowOverwrite: true,
+                },
+                { parent: this },
+            );
         });
-        const validation = new aws.acm.CertificateValidation(childName(name, "validated"), {
-            certificateArn: certificate.arn,
-            validationRecordFqdns: records.map((r) => r.fqdn),
-        }, { parent: this });
+        const validation = new aws.acm.CertificateValidation(
+            childName(name, "validated"),
+            {
+                certificateArn: certificate.arn,
+                validationRecordFqdns: records.map((r) => r.fqdn),
+            },
+            { parent: this },
+        );
         this.certificateArn = validation.certificateArn;
         this.registerOutputs({ certificateArn: this.certificateArn });
     }

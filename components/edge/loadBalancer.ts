@@ -85,34 +85,40 @@ export class LoadBalancer extends pulumi.ComponentResource {
         this.scheme = args.certificateArn === undefined ? "http" : "https";
 
         const securityGroup = this.createSecurityGroup(args.vpcId);
-        const alb = new aws.lb.LoadBalancer(childName(name, "alb"), {
-            loadBalancerType: "application",
-            internal: false,
-            subnets: args.subnetIds,
-            securityGroups: [securityGroup.id],
-            dropInvalidHeaderFields: true,
-            // AWS's default, said here so that alb-desync-mode-check reads it from the program too.
-            desyncMitigationMode: "defensive",
-            enableDeletionProtection: args.deletionProtection ?? false,
-            idleTimeout: args.idleTimeout ?? 60,
-            accessLogs: args.accessLogs ? { bucket: args.accessLogs.bucket, prefix: args.accessLogs.prefix, enabled: true } : undefined,
-        }, {
-            parent: this,
-            dependsOn: [...(args.publicRoutes ?? []), ...(args.accessLogs?.ready ?? [])],
-            protect: args.protect ?? false,
-        });
+        const alb = new aws.lb.LoadBalancer(
+            childName(name, "alb"),
+            {
+                loadBalancerType: "application",
+                internal: false,
+                subnets: args.subnetIds,
+                securityGroups: [securityGroup.id],
+                dropInvalidHeaderFields: true,
+                // AWS's default, said here so that alb-desync-mode-check reads it from the program too.
+                desyncMitigationMode: "defensive",
+                enableDeletionProtection: args.deletionProtection ?? false,
+                idleTimeout: args.idleTimeout ?? 60,
+                accessLogs: args.accessLogs ? { bucket: args.accessLogs.bucket, prefix: args.accessLogs.prefix, enabled: true } : undefined,
+            },
+            {
+                parent: this,
+                dependsOn: [...(args.publicRoutes ?? []), ...(args.accessLogs?.ready ?? [])],
+                protect: args.protect ?? false,
+            },
+        );
 
-        const listener = args.certificateArn === undefined
-            ? this.createHttpListener(alb)
-            : this.createHttpsListeners(alb, args.certificateArn);
+        const listener = args.certificateArn === undefined ? this.createHttpListener(alb) : this.createHttpsListeners(alb, args.certificateArn);
 
         for (const [i, host] of (args.aliases?.names ?? []).entries()) {
-            new aws.route53.Record(childName(name, "alias", i), {
-                zoneId: args.aliases!.zoneId,
-                name: host,
-                type: "A",
-                aliases: [{ name: alb.dnsName, zoneId: alb.zoneId, evaluateTargetHealth: true }],
-            }, { parent: this });
+            new aws.route53.Record(
+                childName(name, "alias", i),
+                {
+                    zoneId: args.aliases!.zoneId,
+                    name: host,
+                    type: "A",
+                    aliases: [{ name: alb.dnsName, zoneId: alb.zoneId, evaluateTargetHealth: true }],
+                },
+                { parent: this },
+            );
         }
 
         this.arn = alb.arn;
@@ -130,55 +136,77 @@ export class LoadBalancer extends pulumi.ComponentResource {
     }
 
     private createSecurityGroup(vpcId: pulumi.Input<string>): aws.ec2.SecurityGroup {
-        const sg = new aws.ec2.SecurityGroup(childName(this.name, "alb-sg"), {
-            vpcId,
-            // Rules are separate resources (inline ones would fight them on every update). AWS's default
-            // allow-all egress rule is removed at creation: each public service adds egress to its own port.
-            description: "Public ALB: HTTP(S) from anywhere",
-        }, { parent: this });
+        const sg = new aws.ec2.SecurityGroup(
+            childName(this.name, "alb-sg"),
+            {
+                vpcId,
+                // Rules are separate resources (inline ones would fight them on every update). AWS's default
+                // allow-all egress rule is removed at creation: each public service adds egress to its own port.
+                description: "Public ALB: HTTP(S) from anywhere",
+            },
+            { parent: this },
+        );
         const ports = this.scheme === "https" ? [80, 443] : [80];
         for (const port of ports) {
-            new aws.vpc.SecurityGroupIngressRule(childName(this.name, `alb-in-${port}`), {
-                securityGroupId: sg.id,
-                description: `HTTP${port === 443 ? "S" : ""} from the internet`,
-                ipProtocol: "tcp",
-                fromPort: port,
-                toPort: port,
-                cidrIpv4: "0.0.0.0/0",
-            }, { parent: this });
+            new aws.vpc.SecurityGroupIngressRule(
+                childName(this.name, `alb-in-${port}`),
+                {
+                    securityGroupId: sg.id,
+                    description: `HTTP${port === 443 ? "S" : ""} from the internet`,
+                    ipProtocol: "tcp",
+                    fromPort: port,
+                    toPort: port,
+                    cidrIpv4: "0.0.0.0/0",
+                },
+                { parent: this },
+            );
         }
         return sg;
     }
 
     private createHttpListener(alb: aws.lb.LoadBalancer): aws.lb.Listener {
-        return new aws.lb.Listener(childName(this.name, "http"), {
-            loadBalancerArn: alb.arn,
-            port: 80,
-            protocol: "HTTP",
-            defaultActions: [notFound()],
-        }, { parent: this });
+        return new aws.lb.Listener(
+            childName(this.name, "http"),
+            {
+                loadBalancerArn: alb.arn,
+                port: 80,
+                protocol: "HTTP",
+                defaultActions: [notFound()],
+            },
+            { parent: this },
+        );
     }
 
     private createHttpsListeners(alb: aws.lb.LoadBalancer, certificateArn: pulumi.Input<string>): aws.lb.Listener {
-        new aws.lb.Listener(childName(this.name, "http"), {
-            loadBalancerArn: alb.arn,
-            port: 80,
-            protocol: "HTTP",
-            defaultActions: [{
-                type: "redirect",
-                redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" },
-            }],
-        }, { parent: this });
-        return new aws.lb.Listener(childName(this.name, "https"), {
-            loadBalancerArn: alb.arn,
-            port: 443,
-            protocol: "HTTPS",
-            // TLS 1.3 and 1.2 only, AWS's recommended policy
-            // (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/describe-ssl-policies.html).
-            sslPolicy: TLS_POLICY,
-            certificateArn,
-            defaultActions: [notFound()],
-        }, { parent: this });
+        new aws.lb.Listener(
+            childName(this.name, "http"),
+            {
+                loadBalancerArn: alb.arn,
+                port: 80,
+                protocol: "HTTP",
+                defaultActions: [
+                    {
+                        type: "redirect",
+                        redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" },
+                    },
+                ],
+            },
+            { parent: this },
+        );
+        return new aws.lb.Listener(
+            childName(this.name, "https"),
+            {
+                loadBalancerArn: alb.arn,
+                port: 443,
+                protocol: "HTTPS",
+                // TLS 1.3 and 1.2 only, AWS's recommended policy
+                // (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/describe-ssl-policies.html).
+                sslPolicy: TLS_POLICY,
+                certificateArn,
+                defaultActions: [notFound()],
+            },
+            { parent: this },
+        );
     }
 }
 

@@ -33,40 +33,47 @@ export class WebAcl extends pulumi.ComponentResource {
             throw new Error(`WebAcl "${name}": "rateLimit" must be 10 to 2000000000 requests per 5 minutes, got ${rateLimit}`);
         }
         const metrics = (metric: string) => ({ cloudwatchMetricsEnabled: true, sampledRequestsEnabled: true, metricName: `${name}-${metric}` });
-        const acl = new aws.wafv2.WebAcl(childName(name, "waf"), {
-            scope: "REGIONAL",
-            description: `Protects the ALB of ${name}`,
-            defaultAction: { allow: {} },
-            rules: [
-                {
-                    name: "rate-limit-per-address",
-                    priority: 0,
-                    action: { block: {} },
-                    statement: { rateBasedStatement: { limit: rateLimit, aggregateKeyType: "IP", evaluationWindowSec: 300 } },
-                    visibilityConfig: metrics("rate-limit"),
-                },
-                ...MANAGED_RULE_GROUPS.map((group, i) => ({
-                    name: group,
-                    priority: i + 1,
-                    overrideAction: { none: {} },
-                    statement: {
-                        managedRuleGroupStatement: {
-                            vendorName: "AWS",
-                            name: group,
-                            ruleActionOverrides: group === "AWSManagedRulesCommonRuleSet"
-                                ? [{ name: "SizeRestrictions_BODY", actionToUse: { count: {} } }]
-                                : undefined,
-                        },
+        const acl = new aws.wafv2.WebAcl(
+            childName(name, "waf"),
+            {
+                scope: "REGIONAL",
+                description: `Protects the ALB of ${name}`,
+                defaultAction: { allow: {} },
+                rules: [
+                    {
+                        name: "rate-limit-per-address",
+                        priority: 0,
+                        action: { block: {} },
+                        statement: { rateBasedStatement: { limit: rateLimit, aggregateKeyType: "IP", evaluationWindowSec: 300 } },
+                        visibilityConfig: metrics("rate-limit"),
                     },
-                    visibilityConfig: metrics(group),
-                })),
-            ],
-            visibilityConfig: metrics("web-acl"),
-        }, { parent: this });
-        new aws.wafv2.WebAclAssociation(childName(name, "waf-alb"), {
-            resourceArn: args.resourceArn,
-            webAclArn: acl.arn,
-        }, { parent: this });
+                    ...MANAGED_RULE_GROUPS.map((group, i) => ({
+                        name: group,
+                        priority: i + 1,
+                        overrideAction: { none: {} },
+                        statement: {
+                            managedRuleGroupStatement: {
+                                vendorName: "AWS",
+                                name: group,
+                                ruleActionOverrides:
+                                    group === "AWSManagedRulesCommonRuleSet" ? [{ name: "SizeRestrictions_BODY", actionToUse: { count: {} } }] : undefined,
+                            },
+                        },
+                        visibilityConfig: metrics(group),
+                    })),
+                ],
+                visibilityConfig: metrics("web-acl"),
+            },
+            { parent: this },
+        );
+        new aws.wafv2.WebAclAssociation(
+            childName(name, "waf-alb"),
+            {
+                resourceArn: args.resourceArn,
+                webAclArn: acl.arn,
+            },
+            { parent: this },
+        );
         this.arn = acl.arn;
         this.registerOutputs({ arn: this.arn });
     }

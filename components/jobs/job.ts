@@ -22,12 +22,16 @@ export class Job extends pulumi.ComponentResource {
     constructor(name: string, args: JobArgs, opts?: pulumi.ComponentResourceOptions) {
         super("berth:jobs:Job", name, {}, opts);
         this.image = new ServiceImage(name, args.build, { parent: this });
-        this.scheduled = new ScheduledJob(name, {
-            ...args.run,
-            image: this.image.imageRef,
-            environment: { ...args.run.environment, [COMMIT_VARIABLE]: this.image.commit },
-            tags: { ...args.run.tags, [COMMIT_TAG]: this.image.commit },
-        }, { parent: this });
+        this.scheduled = new ScheduledJob(
+            name,
+            {
+                ...args.run,
+                image: this.image.imageRef,
+                environment: { ...args.run.environment, [COMMIT_VARIABLE]: this.image.commit },
+                tags: { ...args.run.tags, [COMMIT_TAG]: this.image.commit },
+            },
+            { parent: this },
+        );
         this.registerOutputs({ stateMachineArn: this.scheduled.stateMachineArn, imageRef: this.image.imageRef });
     }
 }

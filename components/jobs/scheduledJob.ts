@@ -156,32 +156,36 @@ export class ScheduledJob extends pulumi.ComponentResource {
 
         const identity = aws.getCallerIdentityOutput({}, { parent: this });
         const partition = aws.getPartitionOutput({}, { parent: this }).partition;
-        const task = createTaskDefinition(name, {
-            family: args.family,
-            cpu: args.cpu,
-            memory: args.memory,
-            platform: args.platform,
-            region: args.region,
-            logGroupName: args.logGroupName,
-            logRetentionDays: args.logRetentionDays,
-            logKmsKeyArn: args.logKmsKeyArn,
-            user: args.user,
-            tags: args.tags,
-            container: {
-                name,
-                image: args.image,
-                environment: args.environment ?? {},
-                secrets: args.secrets ?? {},
-                command: args.command ? [...args.command] : undefined,
+        const task = createTaskDefinition(
+            name,
+            {
+                family: args.family,
+                cpu: args.cpu,
                 memory: args.memory,
+                platform: args.platform,
+                region: args.region,
+                logGroupName: args.logGroupName,
+                logRetentionDays: args.logRetentionDays,
+                logKmsKeyArn: args.logKmsKeyArn,
+                user: args.user,
+                tags: args.tags,
+                container: {
+                    name,
+                    image: args.image,
+                    environment: args.environment ?? {},
+                    secrets: args.secrets ?? {},
+                    command: args.command ? [...args.command] : undefined,
+                    memory: args.memory,
+                },
+                secretArns: args.secretArns,
+                taskSecretArns: args.database?.credentialSecretArn !== undefined ? [args.database.credentialSecretArn] : [],
+                protectLogs: args.protectLogs,
+                retainLogs: args.retainLogs,
+                permissionsBoundary: args.permissionsBoundary,
+                rolePath: args.rolePath,
             },
-            secretArns: args.secretArns,
-            taskSecretArns: args.database?.credentialSecretArn !== undefined ? [args.database.credentialSecretArn] : [],
-            protectLogs: args.protectLogs,
-            retainLogs: args.retainLogs,
-            permissionsBoundary: args.permissionsBoundary,
-            rolePath: args.rolePath,
-        }, this);
+            this,
+        );
         const securityGroup = this.createSecurityGroup();
 
         const arn = (service: string, resource: pulumi.Input<string>) =>
@@ -225,62 +229,98 @@ export class ScheduledJob extends pulumi.ComponentResource {
 
     /** Out to anywhere (the image through the NAT, AWS's APIs), and to the database when the job uses it; in from nothing. */
     private createSecurityGroup(): aws.ec2.SecurityGroup {
-        const securityGroup = new aws.ec2.SecurityGroup(childName(this.name, "sg"), {
-            vpcId: this.args.vpcId,
-            description: `${this.name}: a scheduled job, admitting nothing`,
-        }, { parent: this });
-        new aws.vpc.SecurityGroupEgressRule(childName(this.name, "out"), {
-            securityGroupId: securityGroup.id,
-            description: "Outbound to anywhere",
-            ipProtocol: "-1",
-            cidrIpv4: "0.0.0.0/0",
-        }, { parent: this });
+        const securityGroup = new aws.ec2.SecurityGroup(
+            childName(this.name, "sg"),
+            {
+                vpcId: this.args.vpcId,
+                description: `${this.name}: a scheduled job, admitting nothing`,
+            },
+            { parent: this },
+        );
+        new aws.vpc.SecurityGroupEgressRule(
+            childName(this.name, "out"),
+            {
+                securityGroupId: securityGroup.id,
+                description: "Outbound to anywhere",
+                ipProtocol: "-1",
+                cidrIpv4: "0.0.0.0/0",
+            },
+            { parent: this },
+        );
         const database = this.args.database;
         if (database) {
-            new aws.vpc.SecurityGroupIngressRule(childName(this.name, "to-database"), {
-                securityGroupId: database.securityGroupId,
-                description: `From ${this.name}, a job that declares the database`,
-                ipProtocol: "tcp",
-                fromPort: database.port,
-                toPort: database.port,
-                referencedSecurityGroupId: securityGroup.id,
-            }, { parent: this });
+            new aws.vpc.SecurityGroupIngressRule(
+                childName(this.name, "to-database"),
+                {
+                    securityGroupId: database.securityGroupId,
+                    description: `From ${this.name}, a job that declares the database`,
+                    ipProtocol: "tcp",
+                    fromPort: database.port,
+                    toPort: database.port,
+                    referencedSecurityGroupId: securityGroup.id,
+                },
+                { parent: this },
+            );
         }
         return securityGroup;
     }
 
-    private createStateMachine(securityGroup: aws.ec2.SecurityGroup, taskDefinition: aws.ecs.TaskDefinition, statements: Record<string, unknown>[]): aws.sfn.StateMachine {
+    private createStateMachine(
+        securityGroup: aws.ec2.SecurityGroup,
+        taskDefinition: aws.ecs.TaskDefinition,
+        statements: Record<string, unknown>[],
+    ): aws.sfn.StateMachine {
         const role = this.createRole("sfn-role", "states.amazonaws.com", `Step Functions runs the job ${this.name} in its cluster`, statements);
-        const logDelivery = new aws.iam.RolePolicy(childName(this.name, "sfn-role-logs-policy"), {
-            role: role.name,
-            // Log delivery takes no resource narrower than "*" (https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html).
-            policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: [...LOG_DELIVERY_ACTIONS], Resource: "*" }] }),
-        }, { parent: this });
-        const logGroup = new aws.cloudwatch.LogGroup(childName(this.name, "sfn-logs"), {
-            name: this.args.stateMachineLogGroupName,
-            retentionInDays: this.args.logRetentionDays,
-            kmsKeyId: this.args.logKmsKeyArn,
-        }, { parent: this, protect: this.args.protectLogs ?? false, retainOnDelete: this.args.retainLogs ?? false });
-        const definition = pulumi.all([this.args.cluster.arn, taskDefinition.arn, pulumi.all(this.args.subnetIds), securityGroup.id])
-            .apply(([cluster, task, subnets, group]) => JSON.stringify(jobDefinition({
-                cluster,
-                taskDefinition: task,
-                subnets,
-                securityGroups: [group],
-                timeoutSeconds: this.args.timeoutSeconds,
-                retries: this.args.retries,
-            }, `Run the job ${this.name} once on Fargate`)));
-        return new aws.sfn.StateMachine(childName(this.name, "run"), {
-            roleArn: role.arn,
-            type: "STANDARD",
-            definition,
-            // The input is the schedule's empty object and the output the stopped task's description: nothing secret.
-            loggingConfiguration: { level: "ALL", includeExecutionData: true, logDestination: pulumi.interpolate`${logGroup.arn}:*` },
-        }, {
-            parent: this,
-            // Step Functions checks the role's log delivery rights when it creates the machine (secretRestart.ts).
-            dependsOn: [logDelivery],
-        });
+        const logDelivery = new aws.iam.RolePolicy(
+            childName(this.name, "sfn-role-logs-policy"),
+            {
+                role: role.name,
+                // Log delivery takes no resource narrower than "*" (https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html).
+                policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: [...LOG_DELIVERY_ACTIONS], Resource: "*" }] }),
+            },
+            { parent: this },
+        );
+        const logGroup = new aws.cloudwatch.LogGroup(
+            childName(this.name, "sfn-logs"),
+            {
+                name: this.args.stateMachineLogGroupName,
+                retentionInDays: this.args.logRetentionDays,
+                kmsKeyId: this.args.logKmsKeyArn,
+            },
+            { parent: this, protect: this.args.protectLogs ?? false, retainOnDelete: this.args.retainLogs ?? false },
+        );
+        const definition = pulumi
+            .all([this.args.cluster.arn, taskDefinition.arn, pulumi.all(this.args.subnetIds), securityGroup.id])
+            .apply(([cluster, task, subnets, group]) =>
+                JSON.stringify(
+                    jobDefinition(
+                        {
+                            cluster,
+                            taskDefinition: task,
+                            subnets,
+                            securityGroups: [group],
+                            timeoutSeconds: this.args.timeoutSeconds,
+                            retries: this.args.retries,
+                        },
+                        `Run the job ${this.name} once on Fargate`,
+                    ),
+                ),
+            );
+        return new aws.sfn.StateMachine(
+            childName(this.name, "run"),
+            {
+                roleArn: role.arn,
+                type: "STANDARD",
+                definition,
+                // The input is the schedule's empty object and the output the stopped task's description: nothing secret.
+                loggingConfiguration: { level: "ALL", includeExecutionData: true, logDestination: pulumi.interpolate`${logGroup.arn}:*` },
+            },
+            {
+                parent: this,
+                // Step Functions checks the role's log delivery rights when it creates the machine (secretRestart.ts).
+                dependsOn: [logDelivery],
+            },
+        );
     }
 
     /**
@@ -289,17 +329,25 @@ export class ScheduledJob extends pulumi.ComponentResource {
      * example has it: https://docs.aws.amazon.com/scheduler/latest/UserGuide/setting-up.html#setting-up-execution-role).
      */
     private createSchedule(stateMachine: aws.sfn.StateMachine, account: pulumi.Output<string>): aws.scheduler.Schedule {
-        const role = this.createRole("scheduler-role", "scheduler.amazonaws.com", `EventBridge Scheduler starts the job ${this.name}`, [
-            { Effect: "Allow", Action: ["states:StartExecution"], Resource: [stateMachine.arn] },
-        ], account);
-        return new aws.scheduler.Schedule(childName(this.name, "schedule"), {
-            description: `Runs the job ${this.name}: ${this.args.schedule} (UTC)`,
-            scheduleExpression: this.args.schedule,
-            scheduleExpressionTimezone: "UTC",
-            flexibleTimeWindow: { mode: "OFF" },
-            state: "ENABLED",
-            target: { arn: stateMachine.arn, roleArn: role.arn, input: "{}" },
-        }, { parent: this });
+        const role = this.createRole(
+            "scheduler-role",
+            "scheduler.amazonaws.com",
+            `EventBridge Scheduler starts the job ${this.name}`,
+            [{ Effect: "Allow", Action: ["states:StartExecution"], Resource: [stateMachine.arn] }],
+            account,
+        );
+        return new aws.scheduler.Schedule(
+            childName(this.name, "schedule"),
+            {
+                description: `Runs the job ${this.name}: ${this.args.schedule} (UTC)`,
+                scheduleExpression: this.args.schedule,
+                scheduleExpressionTimezone: "UTC",
+                flexibleTimeWindow: { mode: "OFF" },
+                state: "ENABLED",
+                target: { arn: stateMachine.arn, roleArn: role.arn, input: "{}" },
+            },
+            { parent: this },
+        );
     }
 
     /**
@@ -313,46 +361,66 @@ export class ScheduledJob extends pulumi.ComponentResource {
             id,
             metric: { namespace: "AWS/States", metricName, dimensions: { StateMachineArn: stateMachine.arn }, period: 300, stat: "Sum" },
         });
-        new aws.cloudwatch.MetricAlarm(childName(this.name, "failed"), {
-            name: this.alarmName,
-            alarmDescription: `the job ${this.name} failed or timed out (after its retries).`,
-            comparisonOperator: "GreaterThanOrEqualToThreshold",
-            threshold: 1,
-            evaluationPeriods: 1,
-            treatMissingData: "notBreaching",
-            metricQueries: [
-                ...JOB_ALARM_METRICS.map((name, i) => metric(`m${i}`, name)),
-                {
-                    id: "failures",
-                    expression: JOB_ALARM_METRICS.map((_, i) => `FILL(m${i}, 0)`).join(" + "),
-                    label: "Failed and timed-out runs",
-                    returnData: true,
-                },
-            ],
-            alarmActions: [this.args.alarmTopicArn],
-            okActions: [this.args.alarmTopicArn],
-        }, { parent: this });
+        new aws.cloudwatch.MetricAlarm(
+            childName(this.name, "failed"),
+            {
+                name: this.alarmName,
+                alarmDescription: `the job ${this.name} failed or timed out (after its retries).`,
+                comparisonOperator: "GreaterThanOrEqualToThreshold",
+                threshold: 1,
+                evaluationPeriods: 1,
+                treatMissingData: "notBreaching",
+                metricQueries: [
+                    ...JOB_ALARM_METRICS.map((name, i) => metric(`m${i}`, name)),
+                    {
+                        id: "failures",
+                        expression: JOB_ALARM_METRICS.map((_, i) => `FILL(m${i}, 0)`).join(" + "),
+                        label: "Failed and timed-out runs",
+                        returnData: true,
+                    },
+                ],
+                alarmActions: [this.args.alarmTopicArn],
+                okActions: [this.args.alarmTopicArn],
+            },
+            { parent: this },
+        );
     }
 
-    private createRole(role: string, service: string, description: string, statements: Record<string, unknown>[], sourceAccount?: pulumi.Input<string>): aws.iam.Role {
-        const created = new aws.iam.Role(childName(this.name, role), {
-            path: this.args.rolePath,
-            permissionsBoundary: this.args.permissionsBoundary,
-            description,
-            assumeRolePolicy: pulumi.jsonStringify({
-                Version: "2012-10-17",
-                Statement: [{
-                    Effect: "Allow",
-                    Principal: { Service: service },
-                    Action: "sts:AssumeRole",
-                    ...(sourceAccount !== undefined ? { Condition: { StringEquals: { "aws:SourceAccount": sourceAccount } } } : {}),
-                }],
-            }),
-        }, { parent: this });
-        new aws.iam.RolePolicy(childName(this.name, `${role}-policy`), {
-            role: created.name,
-            policy: pulumi.jsonStringify({ Version: "2012-10-17", Statement: statements }),
-        }, { parent: this });
+    private createRole(
+        role: string,
+        service: string,
+        description: string,
+        statements: Record<string, unknown>[],
+        sourceAccount?: pulumi.Input<string>,
+    ): aws.iam.Role {
+        const created = new aws.iam.Role(
+            childName(this.name, role),
+            {
+                path: this.args.rolePath,
+                permissionsBoundary: this.args.permissionsBoundary,
+                description,
+                assumeRolePolicy: pulumi.jsonStringify({
+                    Version: "2012-10-17",
+                    Statement: [
+                        {
+                            Effect: "Allow",
+                            Principal: { Service: service },
+                            Action: "sts:AssumeRole",
+                            ...(sourceAccount !== undefined ? { Condition: { StringEquals: { "aws:SourceAccount": sourceAccount } } } : {}),
+                        },
+                    ],
+                }),
+            },
+            { parent: this },
+        );
+        new aws.iam.RolePolicy(
+            childName(this.name, `${role}-policy`),
+            {
+                role: created.name,
+                policy: pulumi.jsonStringify({ Version: "2012-10-17", Statement: statements }),
+            },
+            { parent: this },
+        );
         return created;
     }
 }

@@ -3,9 +3,16 @@ import * as pulumi from "@pulumi/pulumi";
 import { childName, messagingNamePrefix } from "../../core/naming";
 
 export { messagingNamePrefix };
-import { DATA_KEY_REUSE_SECONDS, MAX_RECEIVE_COUNT, QUEUE_ALARMS, queueAlarmNames, RECEIVE_WAIT_SECONDS, RETENTION_SECONDS, VISIBILITY_TIMEOUT_SECONDS } from "../../core/messaging";
+import {
+    DATA_KEY_REUSE_SECONDS,
+    MAX_RECEIVE_COUNT,
+    QUEUE_ALARMS,
+    queueAlarmNames,
+    RECEIVE_WAIT_SECONDS,
+    RETENTION_SECONDS,
+    VISIBILITY_TIMEOUT_SECONDS,
+} from "../../core/messaging";
 import { consumeStatements, keyPolicyDocument, publishStatements, queuePolicyDocument } from "../../core/messagingPolicies";
-
 
 /** The account the stack deploys to, from the caller's identity. */
 interface Account {
@@ -72,10 +79,19 @@ export class Messaging extends pulumi.ComponentResource {
         const account = { partition: caller.arn.apply((arn) => arn.split(":")[1]), id: caller.accountId };
         const key = this.createKey(args, account);
         this.keyArn = key.arn;
-        this.topicArns = new Map(args.topics.map((topic, i) => [topic, new aws.sns.Topic(childName(name, "topic", i), {
-            name: `${args.namePrefix}${topic}`,
-            kmsMasterKeyId: key.arn,
-        }, { parent: this }).arn]));
+        this.topicArns = new Map(
+            args.topics.map((topic, i) => [
+                topic,
+                new aws.sns.Topic(
+                    childName(name, "topic", i),
+                    {
+                        name: `${args.namePrefix}${topic}`,
+                        kmsMasterKeyId: key.arn,
+                    },
+                    { parent: this },
+                ).arn,
+            ]),
+        );
         this.queues = new Map(args.workers.map((worker) => [worker.name, this.createQueue(worker, key, args, account)]));
         this.registerOutputs({ keyArn: this.keyArn });
     }
@@ -83,8 +99,9 @@ export class Messaging extends pulumi.ComponentResource {
     /** The policy document a publisher's task role gets: `sns:Publish` on exactly `topics`, and the key. */
     publishPolicy(topics: readonly string[]): pulumi.Output<string> {
         const arns = topics.map((t) => this.topicArn(t));
-        return pulumi.all([pulumi.all(arns), this.keyArn]).apply(([topicArns, keyArn]) =>
-            JSON.stringify({ Version: "2012-10-17", Statement: publishStatements(topicArns, keyArn) }));
+        return pulumi
+            .all([pulumi.all(arns), this.keyArn])
+            .apply(([topicArns, keyArn]) => JSON.stringify({ Version: "2012-10-17", Statement: publishStatements(topicArns, keyArn) }));
     }
 
     /** The policy document a worker's task role gets: consume exactly its queue, decrypt with the key. */
@@ -93,8 +110,9 @@ export class Messaging extends pulumi.ComponentResource {
         if (!queue) {
             throw new Error(`Messaging "${this.name}": no queue for worker "${worker}"`);
         }
-        return pulumi.all([queue.arn, this.keyArn]).apply(([queueArn, keyArn]) =>
-            JSON.stringify({ Version: "2012-10-17", Statement: consumeStatements(queueArn, keyArn) }));
+        return pulumi
+            .all([queue.arn, this.keyArn])
+            .apply(([queueArn, keyArn]) => JSON.stringify({ Version: "2012-10-17", Statement: consumeStatements(queueArn, keyArn) }));
     }
 
     /** A topic's ARN; throws for a topic the stack does not have. */
@@ -107,16 +125,24 @@ export class Messaging extends pulumi.ComponentResource {
     }
 
     private createKey(args: MessagingArgs, account: Account): aws.kms.Key {
-        return new aws.kms.Key(childName(this.name, "messaging-key"), {
-            description: `${this.name}: encrypts the stack's topics and queues`,
-            enableKeyRotation: true,
-            deletionWindowInDays: args.keyDeletionWindowDays ?? 7,
-            policy: pulumi.all([account.partition, account.id]).apply(([partition, id]) => JSON.stringify(keyPolicyDocument({
-                partition,
-                account: id,
-                topicArnPattern: `arn:${partition}:sns:${args.region}:${id}:${args.namePrefix}*`,
-            }))),
-        }, { parent: this });
+        return new aws.kms.Key(
+            childName(this.name, "messaging-key"),
+            {
+                description: `${this.name}: encrypts the stack's topics and queues`,
+                enableKeyRotation: true,
+                deletionWindowInDays: args.keyDeletionWindowDays ?? 7,
+                policy: pulumi.all([account.partition, account.id]).apply(([partition, id]) =>
+                    JSON.stringify(
+                        keyPolicyDocument({
+                            partition,
+                            account: id,
+                            topicArnPattern: `arn:${partition}:sns:${args.region}:${id}:${args.namePrefix}*`,
+                        }),
+                    ),
+                ),
+            },
+            { parent: this },
+        );
     }
 
     private createQueue(worker: MessagingArgs["workers"][number], key: aws.kms.Key, args: MessagingArgs, account: Account): WorkerQueue {
@@ -126,62 +152,89 @@ export class Messaging extends pulumi.ComponentResource {
         // The worker's queue alone may send here; its ARN follows from its name, which the queue below takes
         // after this one exists (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html, redrive allow policy).
         const queueArn = pulumi.interpolate`arn:${account.partition}:sqs:${args.region}:${account.id}:${queueName("")}`;
-        const deadLetters = new aws.sqs.Queue(childName(base, "dlq"), {
-            name: queueName("-dlq"),
-            messageRetentionSeconds: RETENTION_SECONDS.deadLetters,
-            redriveAllowPolicy: pulumi.jsonStringify({ redrivePermission: "byQueue", sourceQueueArns: [queueArn] }),
-            ...encryption,
-        }, { parent: this });
-        const queue = new aws.sqs.Queue(childName(base, "queue"), {
-            name: queueName(""),
-            visibilityTimeoutSeconds: VISIBILITY_TIMEOUT_SECONDS,
-            receiveWaitTimeSeconds: RECEIVE_WAIT_SECONDS,
-            messageRetentionSeconds: RETENTION_SECONDS.queue,
-            redrivePolicy: pulumi.jsonStringify({ deadLetterTargetArn: deadLetters.arn, maxReceiveCount: MAX_RECEIVE_COUNT }),
-            ...encryption,
-        }, { parent: this });
+        const deadLetters = new aws.sqs.Queue(
+            childName(base, "dlq"),
+            {
+                name: queueName("-dlq"),
+                messageRetentionSeconds: RETENTION_SECONDS.deadLetters,
+                redriveAllowPolicy: pulumi.jsonStringify({ redrivePermission: "byQueue", sourceQueueArns: [queueArn] }),
+                ...encryption,
+            },
+            { parent: this },
+        );
+        const queue = new aws.sqs.Queue(
+            childName(base, "queue"),
+            {
+                name: queueName(""),
+                visibilityTimeoutSeconds: VISIBILITY_TIMEOUT_SECONDS,
+                receiveWaitTimeSeconds: RECEIVE_WAIT_SECONDS,
+                messageRetentionSeconds: RETENTION_SECONDS.queue,
+                redrivePolicy: pulumi.jsonStringify({ deadLetterTargetArn: deadLetters.arn, maxReceiveCount: MAX_RECEIVE_COUNT }),
+                ...encryption,
+            },
+            { parent: this },
+        );
         const topicArns = worker.subscribes.map((t) => this.topicArn(t));
-        const policy = new aws.sqs.QueuePolicy(childName(base, "queue-policy"), {
-            queueUrl: queue.url,
-            policy: pulumi.all([queue.arn, pulumi.all(topicArns)]).apply(([arn, topics]) => JSON.stringify(queuePolicyDocument(arn, topics))),
-        }, { parent: this });
-        worker.subscribes.forEach((topic, i) => new aws.sns.TopicSubscription(childName(base, "subscription", i), {
-            topic: this.topicArn(topic),
-            protocol: "sqs",
-            endpoint: queue.arn,
-            // The worker gets the body as published, not wrapped in SNS's JSON envelope
-            // (https://docs.aws.amazon.com/sns/latest/dg/sns-large-payload-raw-message-delivery.html).
-            rawMessageDelivery: true,
-        }, { parent: this, dependsOn: [policy] }));
+        const policy = new aws.sqs.QueuePolicy(
+            childName(base, "queue-policy"),
+            {
+                queueUrl: queue.url,
+                policy: pulumi.all([queue.arn, pulumi.all(topicArns)]).apply(([arn, topics]) => JSON.stringify(queuePolicyDocument(arn, topics))),
+            },
+            { parent: this },
+        );
+        worker.subscribes.forEach(
+            (topic, i) =>
+                new aws.sns.TopicSubscription(
+                    childName(base, "subscription", i),
+                    {
+                        topic: this.topicArn(topic),
+                        protocol: "sqs",
+                        endpoint: queue.arn,
+                        // The worker gets the body as published, not wrapped in SNS's JSON envelope
+                        // (https://docs.aws.amazon.com/sns/latest/dg/sns-large-payload-raw-message-delivery.html).
+                        rawMessageDelivery: true,
+                    },
+                    { parent: this, dependsOn: [policy] },
+                ),
+        );
         const names = queueAlarmNames(worker.family);
         const alarmNames = [names.deadLetters, names.oldestMessage];
         const notify = { alarmActions: [args.alarmTopicArn], okActions: [args.alarmTopicArn], treatMissingData: "notBreaching" };
-        new aws.cloudwatch.MetricAlarm(childName(base, "dead-letters"), {
-            name: alarmNames[0],
-            alarmDescription: `${worker.name}: messages failed ${MAX_RECEIVE_COUNT} receives and wait in its dead-letter queue`,
-            namespace: "AWS/SQS",
-            metricName: "ApproximateNumberOfMessagesVisible",
-            dimensions: { QueueName: deadLetters.name },
-            statistic: "Maximum",
-            period: QUEUE_ALARMS.periodSeconds,
-            evaluationPeriods: 1,
-            threshold: 0,
-            comparisonOperator: "GreaterThanThreshold",
-            ...notify,
-        }, { parent: this });
-        new aws.cloudwatch.MetricAlarm(childName(base, "oldest-message"), {
-            name: alarmNames[1],
-            alarmDescription: `${worker.name}: a message has waited more than ${QUEUE_ALARMS.oldestMessageSeconds} s in its queue`,
-            namespace: "AWS/SQS",
-            metricName: "ApproximateAgeOfOldestMessage",
-            dimensions: { QueueName: queue.name },
-            statistic: "Maximum",
-            period: QUEUE_ALARMS.periodSeconds,
-            evaluationPeriods: QUEUE_ALARMS.oldestEvaluationPeriods,
-            threshold: QUEUE_ALARMS.oldestMessageSeconds,
-            comparisonOperator: "GreaterThanThreshold",
-            ...notify,
-        }, { parent: this });
+        new aws.cloudwatch.MetricAlarm(
+            childName(base, "dead-letters"),
+            {
+                name: alarmNames[0],
+                alarmDescription: `${worker.name}: messages failed ${MAX_RECEIVE_COUNT} receives and wait in its dead-letter queue`,
+                namespace: "AWS/SQS",
+                metricName: "ApproximateNumberOfMessagesVisible",
+                dimensions: { QueueName: deadLetters.name },
+                statistic: "Maximum",
+                period: QUEUE_ALARMS.periodSeconds,
+                evaluationPeriods: 1,
+                threshold: 0,
+                comparisonOperator: "GreaterThanThreshold",
+                ...notify,
+            },
+            { parent: this },
+        );
+        new aws.cloudwatch.MetricAlarm(
+            childName(base, "oldest-message"),
+            {
+                name: alarmNames[1],
+                alarmDescription: `${worker.name}: a message has waited more than ${QUEUE_ALARMS.oldestMessageSeconds} s in its queue`,
+                namespace: "AWS/SQS",
+                metricName: "ApproximateAgeOfOldestMessage",
+                dimensions: { QueueName: queue.name },
+                statistic: "Maximum",
+                period: QUEUE_ALARMS.periodSeconds,
+                evaluationPeriods: QUEUE_ALARMS.oldestEvaluationPeriods,
+                threshold: QUEUE_ALARMS.oldestMessageSeconds,
+                comparisonOperator: "GreaterThanThreshold",
+                ...notify,
+            },
+            { parent: this },
+        );
         return { url: queue.url, arn: queue.arn, name: queue.name, deadLetterArn: deadLetters.arn, deadLetterName: deadLetters.name, alarmNames };
     }
 }

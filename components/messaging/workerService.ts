@@ -47,7 +47,10 @@ export function backlogPerTaskQuery(queueName: pulumi.Input<string>, clusterName
                 metric: {
                     namespace: "AWS/ECS",
                     metricName: "CPUUtilization",
-                    dimensions: [{ name: "ClusterName", value: clusterName }, { name: "ServiceName", value: serviceName }],
+                    dimensions: [
+                        { name: "ClusterName", value: clusterName },
+                        { name: "ServiceName", value: serviceName },
+                    ],
                 },
                 stat: "SampleCount",
             },
@@ -186,40 +189,54 @@ export class WorkerService extends pulumi.ComponentResource {
         const maxCount = args.maxCount ?? args.desiredCount;
         const schedules = args.schedules ?? [];
         const autoscaled = maxCount > args.desiredCount || schedules.length > 0;
-        const task = createTaskDefinition(name, {
-            family: args.family,
-            cpu: args.cpu,
-            memory: args.memory,
-            platform: args.platform,
-            region: args.region,
-            logGroupName: args.logGroupName,
-            logRetentionDays: args.logRetentionDays,
-            logKmsKeyArn: args.logKmsKeyArn,
-            user: args.user,
-            tags: args.tags,
-            container: { name, image: args.image, environment: args.environment, healthCheckCommand: args.healthCheckCommand },
-            tracing: args.tracing,
-            execCommand: args.enableExecuteCommand,
-            protectLogs: args.protectLogs,
-            retainLogs: args.retainLogs,
-            permissionsBoundary: args.permissionsBoundary,
-            rolePath: args.rolePath,
-        }, this);
-        const grants = [new aws.iam.RolePolicy(childName(name, "consume-policy"), { role: task.taskRole.name, policy: args.queue.consumePolicy }, { parent: this })];
+        const task = createTaskDefinition(
+            name,
+            {
+                family: args.family,
+                cpu: args.cpu,
+                memory: args.memory,
+                platform: args.platform,
+                region: args.region,
+                logGroupName: args.logGroupName,
+                logRetentionDays: args.logRetentionDays,
+                logKmsKeyArn: args.logKmsKeyArn,
+                user: args.user,
+                tags: args.tags,
+                container: { name, image: args.image, environment: args.environment, healthCheckCommand: args.healthCheckCommand },
+                tracing: args.tracing,
+                execCommand: args.enableExecuteCommand,
+                protectLogs: args.protectLogs,
+                retainLogs: args.retainLogs,
+                permissionsBoundary: args.permissionsBoundary,
+                rolePath: args.rolePath,
+            },
+            this,
+        );
+        const grants = [
+            new aws.iam.RolePolicy(childName(name, "consume-policy"), { role: task.taskRole.name, policy: args.queue.consumePolicy }, { parent: this }),
+        ];
         if (args.publishPolicy !== undefined) {
             grants.push(new aws.iam.RolePolicy(childName(name, "publish-policy"), { role: task.taskRole.name, policy: args.publishPolicy }, { parent: this }));
         }
-        const securityGroup = new aws.ec2.SecurityGroup(childName(name, "sg"), {
-            vpcId: args.vpcId,
-            description: `${name}: a worker, reached by nothing`,
-        }, { parent: this });
+        const securityGroup = new aws.ec2.SecurityGroup(
+            childName(name, "sg"),
+            {
+                vpcId: args.vpcId,
+                description: `${name}: a worker, reached by nothing`,
+            },
+            { parent: this },
+        );
         // Tasks pull their image and call SQS, SNS and KMS through the NAT.
-        const egress = new aws.vpc.SecurityGroupEgressRule(childName(name, "out"), {
-            securityGroupId: securityGroup.id,
-            description: "Outbound to anywhere",
-            ipProtocol: "-1",
-            cidrIpv4: "0.0.0.0/0",
-        }, { parent: this });
+        const egress = new aws.vpc.SecurityGroupEgressRule(
+            childName(name, "out"),
+            {
+                securityGroupId: securityGroup.id,
+                description: "Outbound to anywhere",
+                ipProtocol: "-1",
+                cidrIpv4: "0.0.0.0/0",
+            },
+            { parent: this },
+        );
 
         const rollout = { strategy: "rolling" } as const;
         const ignoreChanges = autoscaled ? ["desiredCount"] : [];
@@ -249,37 +266,49 @@ export class WorkerService extends pulumi.ComponentResource {
             ignoreChanges,
         });
         if (autoscaled) {
-            const scaling = createAutoscaling(name, {
-                clusterName: args.cluster.name,
-                serviceName: service.name,
-                minCount: args.desiredCount,
-                maxCount,
-                schedules,
-            }, this);
-            new aws.appautoscaling.Policy(childName(name, "backlog-scaling"), {
-                policyType: "TargetTrackingScaling",
-                serviceNamespace: scaling.target.serviceNamespace,
-                scalableDimension: scaling.target.scalableDimension,
-                resourceId: scaling.target.resourceId,
-                targetTrackingScalingPolicyConfiguration: {
-                    customizedMetricSpecification: { metrics: backlogPerTaskQuery(args.queue.name, args.cluster.name, service.name) },
-                    targetValue: args.backlogPerTask ?? BACKLOG_PER_TASK,
-                    ...SCALING_COOLDOWNS,
+            const scaling = createAutoscaling(
+                name,
+                {
+                    clusterName: args.cluster.name,
+                    serviceName: service.name,
+                    minCount: args.desiredCount,
+                    maxCount,
+                    schedules,
                 },
-            }, { parent: this });
+                this,
+            );
+            new aws.appautoscaling.Policy(
+                childName(name, "backlog-scaling"),
+                {
+                    policyType: "TargetTrackingScaling",
+                    serviceNamespace: scaling.target.serviceNamespace,
+                    scalableDimension: scaling.target.scalableDimension,
+                    resourceId: scaling.target.resourceId,
+                    targetTrackingScalingPolicyConfiguration: {
+                        customizedMetricSpecification: { metrics: backlogPerTaskQuery(args.queue.name, args.cluster.name, service.name) },
+                        targetValue: args.backlogPerTask ?? BACKLOG_PER_TASK,
+                        ...SCALING_COOLDOWNS,
+                    },
+                },
+                { parent: this },
+            );
         }
         const timeline = rolloutTimeline({ rollout, kind: "worker", deploymentAlarms: false });
         this.ready = verify
-            ? new DeploymentCheck(childName(name, "deployment"), {
-                region: args.region,
-                identity: args.awsIdentity,
-                cluster: args.cluster.name,
-                service: service.name,
-                taskDefinitionArn: task.taskDefinition.arn,
-                serviceRevision: serviceRevision(inputs, ignoreChanges),
-                strategy: rollout.strategy,
-                timeoutSeconds: deploymentCheckTimeout(timeline),
-            }, { parent: this, dependsOn: [service] })
+            ? new DeploymentCheck(
+                  childName(name, "deployment"),
+                  {
+                      region: args.region,
+                      identity: args.awsIdentity,
+                      cluster: args.cluster.name,
+                      service: service.name,
+                      taskDefinitionArn: task.taskDefinition.arn,
+                      serviceRevision: serviceRevision(inputs, ignoreChanges),
+                      strategy: rollout.strategy,
+                      timeoutSeconds: deploymentCheckTimeout(timeline),
+                  },
+                  { parent: this, dependsOn: [service] },
+              )
             : service;
         this.serviceName = service.name;
         this.serviceArn = service.arn;
@@ -296,7 +325,9 @@ function validate(name: string, args: WorkerServiceArgs): void {
         throw new Error(`${where}: cpu ${args.cpu} with memory ${args.memory} is not a Fargate size; ${describeFargateMemory(args.cpu)}`);
     }
     if (!Number.isInteger(args.desiredCount) || args.desiredCount < 1) {
-        throw new Error(`${where}: "desiredCount" is ${args.desiredCount}; allowed: a whole number of at least 1, since the backlog per task divides by the running tasks`);
+        throw new Error(
+            `${where}: "desiredCount" is ${args.desiredCount}; allowed: a whole number of at least 1, since the backlog per task divides by the running tasks`,
+        );
     }
     if ((args.maxCount ?? args.desiredCount) < args.desiredCount) {
         throw new Error(`${where}: "maxCount" ${args.maxCount} is below "desiredCount" ${args.desiredCount}`);

@@ -128,15 +128,26 @@ export class Network extends pulumi.ComponentResource {
         const vpc = this.createVpc(args.cidrBlock, args.protect ?? false);
         const igw = new aws.ec2.InternetGateway(childName(name, "igw"), { vpcId: vpc.id }, { parent: this });
 
-        const publicSubnets = layout.public.map((block, i) =>
-            this.createSubnet("public", i, vpc.id, block, args.availabilityZones[i]));
-        const privateSubnets = layout.private.map((block, i) =>
-            this.createSubnet("private", i, vpc.id, block, args.availabilityZones[i]));
+        const publicSubnets = layout.public.map((block, i) => this.createSubnet("public", i, vpc.id, block, args.availabilityZones[i]));
+        const privateSubnets = layout.private.map((block, i) => this.createSubnet("private", i, vpc.id, block, args.availabilityZones[i]));
 
         this.publicRoutes = [igw, ...this.routePublicSubnets(vpc.id, igw, publicSubnets)];
-        const natTargets: NatTarget[] = nat === "instance"
-            ? [{ networkInterfaceId: this.createNatInstance(vpc, publicSubnets[0], args.natInstanceType ?? "t4g.nano", args.cidrBlock, this.publicRoutes, args.region, args.alarmTopicArn).primaryNetworkInterfaceId }]
-            : Array.from({ length: this.natGatewayCount }, (_, i) => ({ natGatewayId: this.createNatGateway(i, publicSubnets[i], igw).id }));
+        const natTargets: NatTarget[] =
+            nat === "instance"
+                ? [
+                      {
+                          networkInterfaceId: this.createNatInstance(
+                              vpc,
+                              publicSubnets[0],
+                              args.natInstanceType ?? "t4g.nano",
+                              args.cidrBlock,
+                              this.publicRoutes,
+                              args.region,
+                              args.alarmTopicArn,
+                          ).primaryNetworkInterfaceId,
+                      },
+                  ]
+                : Array.from({ length: this.natGatewayCount }, (_, i) => ({ natGatewayId: this.createNatGateway(i, publicSubnets[i], igw).id }));
         const { routes, tables } = this.routePrivateSubnets(vpc.id, privateSubnets, natTargets);
         this.privateRoutes = routes;
         this.privateRouteTableIds = tables.map((t) => t.id);
@@ -144,7 +155,12 @@ export class Network extends pulumi.ComponentResource {
         const isolatedSubnets = isolated ? this.createIsolatedSubnets(vpc, isolated, args.availabilityZones) : [];
         this.closeDefaultSecurityGroup(vpc);
         if (args.flowLogs) {
-            createFlowLogs(name, vpc, { ...args.flowLogs, protect: args.protect ?? false, permissionsBoundary: args.permissionsBoundary, rolePath: args.rolePath }, this);
+            createFlowLogs(
+                name,
+                vpc,
+                { ...args.flowLogs, protect: args.protect ?? false, permissionsBoundary: args.permissionsBoundary, rolePath: args.rolePath },
+                this,
+            );
         }
 
         this.vpcId = vpc.id;
@@ -161,12 +177,16 @@ export class Network extends pulumi.ComponentResource {
     }
 
     private createVpc(cidrBlock: string, protect: boolean): aws.ec2.Vpc {
-        return new aws.ec2.Vpc(childName(this.name, "vpc"), {
-            cidrBlock,
-            enableDnsHostnames: true,
-            enableDnsSupport: true,
-            tags: { Name: childName(this.name, "vpc") },
-        }, { parent: this, protect });
+        return new aws.ec2.Vpc(
+            childName(this.name, "vpc"),
+            {
+                cidrBlock,
+                enableDnsHostnames: true,
+                enableDnsSupport: true,
+                tags: { Name: childName(this.name, "vpc") },
+            },
+            { parent: this, protect },
+        );
     }
 
     /**
@@ -176,12 +196,16 @@ export class Network extends pulumi.ComponentResource {
      * the group; anything placed in it by mistake reaches and is reached by nothing.
      */
     private closeDefaultSecurityGroup(vpc: aws.ec2.Vpc): aws.ec2.DefaultSecurityGroup {
-        return new aws.ec2.DefaultSecurityGroup(childName(this.name, "default-sg"), {
-            vpcId: vpc.id,
-            ingress: [],
-            egress: [],
-            tags: { Name: childName(this.name, "default-sg-closed") },
-        }, { parent: this });
+        return new aws.ec2.DefaultSecurityGroup(
+            childName(this.name, "default-sg"),
+            {
+                vpcId: vpc.id,
+                ingress: [],
+                egress: [],
+                tags: { Name: childName(this.name, "default-sg-closed") },
+            },
+            { parent: this },
+        );
     }
 
     private createSubnet(
@@ -193,14 +217,18 @@ export class Network extends pulumi.ComponentResource {
         dependsOn: pulumi.Resource[] = [],
     ): aws.ec2.Subnet {
         const name = childName(this.name, kind, index);
-        return new aws.ec2.Subnet(name, {
-            vpcId,
-            cidrBlock,
-            availabilityZone,
-            // Only the ALB lives in public subnets and it gets its own addresses; tasks never get a public IP.
-            mapPublicIpOnLaunch: false,
-            tags: { Name: name, "berth:subnet": kind },
-        }, { parent: this, dependsOn });
+        return new aws.ec2.Subnet(
+            name,
+            {
+                vpcId,
+                cidrBlock,
+                availabilityZone,
+                // Only the ALB lives in public subnets and it gets its own addresses; tasks never get a public IP.
+                mapPublicIpOnLaunch: false,
+                tags: { Name: name, "berth:subnet": kind },
+            },
+            { parent: this, dependsOn },
+        );
     }
 
     /**
@@ -209,49 +237,92 @@ export class Network extends pulumi.ComponentResource {
      * outside the VPC's primary block is associated with the VPC first; the subnets wait for it.
      */
     private createIsolatedSubnets(vpc: aws.ec2.Vpc, layout: { subnets: string[]; secondary?: string }, zones: pulumi.Input<string>[]): aws.ec2.Subnet[] {
-        const association = layout.secondary === undefined ? [] : [new aws.ec2.VpcIpv4CidrBlockAssociation(childName(this.name, "isolated-cidr"), {
-            vpcId: vpc.id,
-            cidrBlock: layout.secondary,
-        }, { parent: this })];
+        const association =
+            layout.secondary === undefined
+                ? []
+                : [
+                      new aws.ec2.VpcIpv4CidrBlockAssociation(
+                          childName(this.name, "isolated-cidr"),
+                          {
+                              vpcId: vpc.id,
+                              cidrBlock: layout.secondary,
+                          },
+                          { parent: this },
+                      ),
+                  ];
         const subnets = layout.subnets.map((block, i) => this.createSubnet("isolated", i, vpc.id, block, zones[i], association));
-        const table = new aws.ec2.RouteTable(childName(this.name, "isolated-rt"), {
-            vpcId: vpc.id,
-            tags: { Name: childName(this.name, "isolated-rt") },
-        }, { parent: this });
-        subnets.forEach((subnet, i) => new aws.ec2.RouteTableAssociation(childName(this.name, "isolated-rta", i), {
-            subnetId: subnet.id,
-            routeTableId: table.id,
-        }, { parent: this }));
+        const table = new aws.ec2.RouteTable(
+            childName(this.name, "isolated-rt"),
+            {
+                vpcId: vpc.id,
+                tags: { Name: childName(this.name, "isolated-rt") },
+            },
+            { parent: this },
+        );
+        subnets.forEach(
+            (subnet, i) =>
+                new aws.ec2.RouteTableAssociation(
+                    childName(this.name, "isolated-rta", i),
+                    {
+                        subnetId: subnet.id,
+                        routeTableId: table.id,
+                    },
+                    { parent: this },
+                ),
+        );
         return subnets;
     }
 
     private routePublicSubnets(vpcId: pulumi.Input<string>, igw: aws.ec2.InternetGateway, subnets: aws.ec2.Subnet[]): pulumi.Resource[] {
-        const table = new aws.ec2.RouteTable(childName(this.name, "public-rt"), {
-            vpcId,
-            tags: { Name: childName(this.name, "public-rt") },
-        }, { parent: this });
-        const route = new aws.ec2.Route(childName(this.name, "public-default"), {
-            routeTableId: table.id,
-            destinationCidrBlock: "0.0.0.0/0",
-            gatewayId: igw.id,
-        }, { parent: this });
-        const associations = subnets.map((subnet, i) => new aws.ec2.RouteTableAssociation(childName(this.name, "public-rta", i), {
-            subnetId: subnet.id,
-            routeTableId: table.id,
-        }, { parent: this }));
+        const table = new aws.ec2.RouteTable(
+            childName(this.name, "public-rt"),
+            {
+                vpcId,
+                tags: { Name: childName(this.name, "public-rt") },
+            },
+            { parent: this },
+        );
+        const route = new aws.ec2.Route(
+            childName(this.name, "public-default"),
+            {
+                routeTableId: table.id,
+                destinationCidrBlock: "0.0.0.0/0",
+                gatewayId: igw.id,
+            },
+            { parent: this },
+        );
+        const associations = subnets.map(
+            (subnet, i) =>
+                new aws.ec2.RouteTableAssociation(
+                    childName(this.name, "public-rta", i),
+                    {
+                        subnetId: subnet.id,
+                        routeTableId: table.id,
+                    },
+                    { parent: this },
+                ),
+        );
         return [route, ...associations];
     }
 
     private createNatGateway(index: number, subnet: aws.ec2.Subnet, igw: aws.ec2.InternetGateway): aws.ec2.NatGateway {
-        const eip = new aws.ec2.Eip(childName(this.name, "nat-eip", index), {
-            domain: "vpc",
-            tags: { Name: childName(this.name, "nat-eip", index) },
-        }, { parent: this, dependsOn: [igw] });
-        return new aws.ec2.NatGateway(childName(this.name, "nat", index), {
-            subnetId: subnet.id,
-            allocationId: eip.id,
-            tags: { Name: childName(this.name, "nat", index) },
-        }, { parent: this, dependsOn: [igw] });
+        const eip = new aws.ec2.Eip(
+            childName(this.name, "nat-eip", index),
+            {
+                domain: "vpc",
+                tags: { Name: childName(this.name, "nat-eip", index) },
+            },
+            { parent: this, dependsOn: [igw] },
+        );
+        return new aws.ec2.NatGateway(
+            childName(this.name, "nat", index),
+            {
+                subnetId: subnet.id,
+                allocationId: eip.id,
+                tags: { Name: childName(this.name, "nat", index) },
+            },
+            { parent: this, dependsOn: [igw] },
+        );
     }
 
     /**
@@ -269,39 +340,60 @@ export class Network extends pulumi.ComponentResource {
      * the script) and never becomes a NAT. Nothing in its inputs waits for the route: it names the subnet, not the route.
      */
     private createNatInstance(
-        vpc: aws.ec2.Vpc, subnet: aws.ec2.Subnet, instanceType: NatInstanceType, vpcCidr: string, publicRoutes: pulumi.Resource[],
-        region: string, alarmTopicArn: pulumi.Input<string> | undefined,
+        vpc: aws.ec2.Vpc,
+        subnet: aws.ec2.Subnet,
+        instanceType: NatInstanceType,
+        vpcCidr: string,
+        publicRoutes: pulumi.Resource[],
+        region: string,
+        alarmTopicArn: pulumi.Input<string> | undefined,
     ): aws.ec2.Instance {
-        const sg = new aws.ec2.SecurityGroup(childName(this.name, "nat-sg"), {
-            vpcId: vpc.id,
-            description: "NAT instance: everything from inside the VPC, out to anywhere",
-        }, { parent: this });
-        new aws.vpc.SecurityGroupIngressRule(childName(this.name, "nat-in"), {
-            securityGroupId: sg.id,
-            description: "Traffic to NAT from the VPC",
-            ipProtocol: "-1",
-            cidrIpv4: vpcCidr,
-        }, { parent: this });
-        new aws.vpc.SecurityGroupEgressRule(childName(this.name, "nat-out"), {
-            securityGroupId: sg.id,
-            description: "NATed traffic to anywhere",
-            ipProtocol: "-1",
-            cidrIpv4: "0.0.0.0/0",
-        }, { parent: this });
+        const sg = new aws.ec2.SecurityGroup(
+            childName(this.name, "nat-sg"),
+            {
+                vpcId: vpc.id,
+                description: "NAT instance: everything from inside the VPC, out to anywhere",
+            },
+            { parent: this },
+        );
+        new aws.vpc.SecurityGroupIngressRule(
+            childName(this.name, "nat-in"),
+            {
+                securityGroupId: sg.id,
+                description: "Traffic to NAT from the VPC",
+                ipProtocol: "-1",
+                cidrIpv4: vpcCidr,
+            },
+            { parent: this },
+        );
+        new aws.vpc.SecurityGroupEgressRule(
+            childName(this.name, "nat-out"),
+            {
+                securityGroupId: sg.id,
+                description: "NATed traffic to anywhere",
+                ipProtocol: "-1",
+                cidrIpv4: "0.0.0.0/0",
+            },
+            { parent: this },
+        );
         const ami = aws.ssm.getParameterOutput({ name: NAT_INSTANCE_AMI_PARAMETER }, { parent: this });
-        const instance = new aws.ec2.Instance(childName(this.name, "nat-instance"), {
-            ami: ami.value,
-            instanceType,
-            subnetId: subnet.id,
-            vpcSecurityGroupIds: [sg.id],
-            associatePublicIpAddress: true,
-            sourceDestCheck: false,
-            userData: NAT_INSTANCE_USER_DATA,
-            userDataReplaceOnChange: true,
-            metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
-            rootBlockDevice: { encrypted: true, volumeType: "gp3" },
-            tags: { Name: childName(this.name, "nat-instance") },
-        }, { parent: this, dependsOn: publicRoutes, ignoreChanges: ["ami"] });
+        const instance = new aws.ec2.Instance(
+            childName(this.name, "nat-instance"),
+            {
+                ami: ami.value,
+                instanceType,
+                subnetId: subnet.id,
+                vpcSecurityGroupIds: [sg.id],
+                associatePublicIpAddress: true,
+                sourceDestCheck: false,
+                userData: NAT_INSTANCE_USER_DATA,
+                userDataReplaceOnChange: true,
+                metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
+                rootBlockDevice: { encrypted: true, volumeType: "gp3" },
+                tags: { Name: childName(this.name, "nat-instance") },
+            },
+            { parent: this, dependsOn: publicRoutes, ignoreChanges: ["ami"] },
+        );
         this.createNatInstanceRecovery(instance, region, alarmTopicArn);
         return instance;
     }
@@ -322,29 +414,47 @@ export class Network extends pulumi.ComponentResource {
     private createNatInstanceRecovery(instance: aws.ec2.Instance, region: string, alarmTopicArn: pulumi.Input<string> | undefined): void {
         const notify = alarmTopicArn === undefined ? [] : [alarmTopicArn];
         const watch = (role: string, metricName: string, minutes: number, action: string, description: string) =>
-            new aws.cloudwatch.MetricAlarm(childName(this.name, role), {
-                name: childName(this.name, role),
-                alarmDescription: description,
-                namespace: "AWS/EC2",
-                metricName,
-                dimensions: { InstanceId: instance.id },
-                statistic: "Maximum",
-                period: 60,
-                evaluationPeriods: minutes,
-                threshold: 0,
-                comparisonOperator: "GreaterThanThreshold",
-                treatMissingData: "missing",
-                alarmActions: [action, ...notify],
-                okActions: notify,
-            }, { parent: this });
-        new aws.ec2transitgateway.InstanceState(childName(this.name, "nat-running"), {
-            instanceId: instance.id,
-            state: "running",
-        }, { parent: this });
-        watch("nat-recover", "StatusCheckFailed_System", 2, `arn:aws:automate:${region}:ec2:recover`,
-            "The NAT instance's host failed its status check: EC2 recovers the instance onto new hardware");
-        watch("nat-reboot", "StatusCheckFailed_Instance", 3, `arn:aws:automate:${region}:ec2:reboot`,
-            "The NAT instance failed its own status check: EC2 reboots it");
+            new aws.cloudwatch.MetricAlarm(
+                childName(this.name, role),
+                {
+                    name: childName(this.name, role),
+                    alarmDescription: description,
+                    namespace: "AWS/EC2",
+                    metricName,
+                    dimensions: { InstanceId: instance.id },
+                    statistic: "Maximum",
+                    period: 60,
+                    evaluationPeriods: minutes,
+                    threshold: 0,
+                    comparisonOperator: "GreaterThanThreshold",
+                    treatMissingData: "missing",
+                    alarmActions: [action, ...notify],
+                    okActions: notify,
+                },
+                { parent: this },
+            );
+        new aws.ec2transitgateway.InstanceState(
+            childName(this.name, "nat-running"),
+            {
+                instanceId: instance.id,
+                state: "running",
+            },
+            { parent: this },
+        );
+        watch(
+            "nat-recover",
+            "StatusCheckFailed_System",
+            2,
+            `arn:aws:automate:${region}:ec2:recover`,
+            "The NAT instance's host failed its status check: EC2 recovers the instance onto new hardware",
+        );
+        watch(
+            "nat-reboot",
+            "StatusCheckFailed_Instance",
+            3,
+            `arn:aws:automate:${region}:ec2:reboot`,
+            "The NAT instance failed its own status check: EC2 reboots it",
+        );
     }
 
     private routePrivateSubnets(
@@ -356,20 +466,32 @@ export class Network extends pulumi.ComponentResource {
         const routes = subnets.flatMap((subnet, i) => {
             // With one NAT every AZ uses it; with one per AZ each AZ keeps its traffic in the AZ.
             const nat = natTargets[Math.min(i, natTargets.length - 1)];
-            const table = new aws.ec2.RouteTable(childName(this.name, "private-rt", i), {
-                vpcId,
-                tags: { Name: childName(this.name, "private-rt", i) },
-            }, { parent: this });
+            const table = new aws.ec2.RouteTable(
+                childName(this.name, "private-rt", i),
+                {
+                    vpcId,
+                    tags: { Name: childName(this.name, "private-rt", i) },
+                },
+                { parent: this },
+            );
             tables.push(table);
-            const route = new aws.ec2.Route(childName(this.name, "private-default", i), {
-                routeTableId: table.id,
-                destinationCidrBlock: "0.0.0.0/0",
-                ...nat,
-            }, { parent: this });
-            const association = new aws.ec2.RouteTableAssociation(childName(this.name, "private-rta", i), {
-                subnetId: subnet.id,
-                routeTableId: table.id,
-            }, { parent: this });
+            const route = new aws.ec2.Route(
+                childName(this.name, "private-default", i),
+                {
+                    routeTableId: table.id,
+                    destinationCidrBlock: "0.0.0.0/0",
+                    ...nat,
+                },
+                { parent: this },
+            );
+            const association = new aws.ec2.RouteTableAssociation(
+                childName(this.name, "private-rta", i),
+                {
+                    subnetId: subnet.id,
+                    routeTableId: table.id,
+                },
+                { parent: this },
+            );
             return [route, association];
         });
         return { routes, tables };
@@ -377,16 +499,27 @@ export class Network extends pulumi.ComponentResource {
 
     /** The S3 gateway endpoint, associated with each private route table as a resource of its own. */
     private createS3Endpoint(vpcId: pulumi.Input<string>, region: string, tables: aws.ec2.RouteTable[]): void {
-        const endpoint = new aws.ec2.VpcEndpoint(childName(this.name, "s3"), {
-            vpcId,
-            serviceName: `com.amazonaws.${region}.s3`,
-            vpcEndpointType: "Gateway",
-            tags: { Name: childName(this.name, "s3") },
-        }, { parent: this });
-        tables.forEach((table, i) => new aws.ec2.VpcEndpointRouteTableAssociation(childName(this.name, "s3-rta", i), {
-            vpcEndpointId: endpoint.id,
-            routeTableId: table.id,
-        }, { parent: this }));
+        const endpoint = new aws.ec2.VpcEndpoint(
+            childName(this.name, "s3"),
+            {
+                vpcId,
+                serviceName: `com.amazonaws.${region}.s3`,
+                vpcEndpointType: "Gateway",
+                tags: { Name: childName(this.name, "s3") },
+            },
+            { parent: this },
+        );
+        tables.forEach(
+            (table, i) =>
+                new aws.ec2.VpcEndpointRouteTableAssociation(
+                    childName(this.name, "s3-rta", i),
+                    {
+                        vpcEndpointId: endpoint.id,
+                        routeTableId: table.id,
+                    },
+                    { parent: this },
+                ),
+        );
     }
 }
 

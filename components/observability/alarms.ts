@@ -23,11 +23,15 @@ export class ServiceAlarms extends pulumi.ComponentResource {
         super("berth:alarms:ServiceAlarms", name, {}, opts);
         const definitions = alarmDefinitions(args);
         for (const d of definitions) {
-            new aws.cloudwatch.MetricAlarm(childName(name, d.role), {
-                ...d.args,
-                alarmActions: [args.topicArn],
-                okActions: [args.topicArn],
-            }, { parent: this });
+            new aws.cloudwatch.MetricAlarm(
+                childName(name, d.role),
+                {
+                    ...d.args,
+                    alarmActions: [args.topicArn],
+                    okActions: [args.topicArn],
+                },
+                { parent: this },
+            );
         }
         this.names = {
             rollback: definitions.filter((d) => d.rollback).map((d) => d.args.name),
@@ -70,51 +74,65 @@ export class AlarmTopic extends pulumi.ComponentResource {
         const publishers = ["cloudwatch.amazonaws.com", ...(args.publishers ?? [])];
         const caller = aws.getCallerIdentityOutput({}, { parent: this });
         const partition = caller.arn.apply((arn) => arn.split(":")[1]);
-        const key = new aws.kms.Key(childName(name, "alarms-key"), {
-            description: `${name}: encrypts the alarm notifications topic`,
-            enableKeyRotation: true,
-            deletionWindowInDays: 7,
-            policy: pulumi.jsonStringify({
-                Version: "2012-10-17",
-                Statement: [
-                    {
-                        Sid: "AccountAdministersTheKeyThroughIam",
-                        Effect: "Allow",
-                        Principal: { AWS: pulumi.interpolate`arn:${partition}:iam::${caller.accountId}:root` },
-                        Action: "kms:*",
-                        Resource: "*",
-                    },
-                    {
-                        Sid: "PublishersEncryptToTheTopic",
-                        Effect: "Allow",
-                        Principal: { Service: publishers },
-                        Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
-                        Resource: "*",
-                    },
-                ],
-            }),
-        }, { parent: this });
+        const key = new aws.kms.Key(
+            childName(name, "alarms-key"),
+            {
+                description: `${name}: encrypts the alarm notifications topic`,
+                enableKeyRotation: true,
+                deletionWindowInDays: 7,
+                policy: pulumi.jsonStringify({
+                    Version: "2012-10-17",
+                    Statement: [
+                        {
+                            Sid: "AccountAdministersTheKeyThroughIam",
+                            Effect: "Allow",
+                            Principal: { AWS: pulumi.interpolate`arn:${partition}:iam::${caller.accountId}:root` },
+                            Action: "kms:*",
+                            Resource: "*",
+                        },
+                        {
+                            Sid: "PublishersEncryptToTheTopic",
+                            Effect: "Allow",
+                            Principal: { Service: publishers },
+                            Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+                            Resource: "*",
+                        },
+                    ],
+                }),
+            },
+            { parent: this },
+        );
         const topic = new aws.sns.Topic(childName(name, "alarms"), { kmsMasterKeyId: key.arn }, { parent: this });
-        new aws.sns.TopicPolicy(childName(name, "alarms-policy"), {
-            arn: topic.arn,
-            policy: pulumi.jsonStringify({
-                Version: "2012-10-17",
-                Statement: [{
-                    Sid: "ThisAccountsAlarmsAndEventsPublish",
-                    Effect: "Allow",
-                    Principal: { Service: publishers },
-                    Action: "sns:Publish",
-                    Resource: topic.arn,
-                    Condition: { StringEquals: { "aws:SourceAccount": caller.accountId } },
-                }],
-            }),
-        }, { parent: this });
+        new aws.sns.TopicPolicy(
+            childName(name, "alarms-policy"),
+            {
+                arn: topic.arn,
+                policy: pulumi.jsonStringify({
+                    Version: "2012-10-17",
+                    Statement: [
+                        {
+                            Sid: "ThisAccountsAlarmsAndEventsPublish",
+                            Effect: "Allow",
+                            Principal: { Service: publishers },
+                            Action: "sns:Publish",
+                            Resource: topic.arn,
+                            Condition: { StringEquals: { "aws:SourceAccount": caller.accountId } },
+                        },
+                    ],
+                }),
+            },
+            { parent: this },
+        );
         if (args.email !== undefined) {
-            new aws.sns.TopicSubscription(childName(name, "alarms-email"), {
-                topic: topic.arn,
-                protocol: "email",
-                endpoint: args.email,
-            }, { parent: this });
+            new aws.sns.TopicSubscription(
+                childName(name, "alarms-email"),
+                {
+                    topic: topic.arn,
+                    protocol: "email",
+                    endpoint: args.email,
+                },
+                { parent: this },
+            );
         }
         this.topicArn = topic.arn;
         this.registerOutputs({ topicArn: this.topicArn });

@@ -34,28 +34,36 @@ export class Dashboard extends pulumi.ComponentResource {
     constructor(name: string, args: DashboardArgs, opts?: pulumi.ComponentResourceOptions) {
         super("berth:dashboard:Dashboard", name, {}, opts);
         const physical = dashboardName(args.name);
-        const body = pulumi.all([
-            args.clusterName,
-            args.loadBalancerArnSuffix,
-            pulumi.all(args.services.map((s) => pulumi.all([s.serviceName, pulumi.all(s.targetGroupArnSuffixes ?? [])]))),
-        ]).apply(([clusterName, loadBalancerArnSuffix, resolved]) => dashboardBody({
-            region: args.region,
-            clusterName,
-            loadBalancerArnSuffix,
-            containerInsights: args.containerInsights,
-            services: args.services.map((s, i) => ({
-                name: s.name,
-                kind: s.kind,
-                serviceName: resolved[i][0],
-                targetGroupArnSuffixes: s.targetGroupArnSuffixes ? resolved[i][1] : undefined,
-                discoveryName: s.discoveryName,
-                calls: s.calls,
-            })),
-        }));
-        const dashboard = new aws.cloudwatch.Dashboard(childName(name, "dashboard"), {
-            dashboardName: physical,
-            dashboardBody: body,
-        }, { parent: this });
+        const body = pulumi
+            .all([
+                args.clusterName,
+                args.loadBalancerArnSuffix,
+                pulumi.all(args.services.map((s) => pulumi.all([s.serviceName, pulumi.all(s.targetGroupArnSuffixes ?? [])]))),
+            ])
+            .apply(([clusterName, loadBalancerArnSuffix, resolved]) =>
+                dashboardBody({
+                    region: args.region,
+                    clusterName,
+                    loadBalancerArnSuffix,
+                    containerInsights: args.containerInsights,
+                    services: args.services.map((s, i) => ({
+                        name: s.name,
+                        kind: s.kind,
+                        serviceName: resolved[i][0],
+                        targetGroupArnSuffixes: s.targetGroupArnSuffixes ? resolved[i][1] : undefined,
+                        discoveryName: s.discoveryName,
+                        calls: s.calls,
+                    })),
+                }),
+            );
+        const dashboard = new aws.cloudwatch.Dashboard(
+            childName(name, "dashboard"),
+            {
+                dashboardName: physical,
+                dashboardBody: body,
+            },
+            { parent: this },
+        );
         this.dashboardName = dashboard.dashboardName;
         this.url = pulumi.output(dashboardUrl(args.region, physical));
         this.registerOutputs({ url: this.url, dashboardName: this.dashboardName });

@@ -42,16 +42,24 @@ export class LogsKey extends pulumi.ComponentResource {
         }
         const identity = aws.getCallerIdentityOutput({}, { parent: this });
         const partition = aws.getPartitionOutput({}, { parent: this });
-        const key = new aws.kms.Key(childName(name, "key"), {
-            description: `CloudWatch Logs of ${name}`,
-            enableKeyRotation: true,
-            deletionWindowInDays: window,
-            policy: pulumi.jsonStringify(logsKeyPolicy(args.region, identity.accountId, partition.partition)),
-        }, { parent: this, protect: args.protect ?? false, retainOnDelete: args.retainOnDelete ?? false });
-        new aws.kms.Alias(childName(name, "alias"), {
-            namePrefix: `alias/${name}-logs-`,
-            targetKeyId: key.keyId,
-        }, { parent: this });
+        const key = new aws.kms.Key(
+            childName(name, "key"),
+            {
+                description: `CloudWatch Logs of ${name}`,
+                enableKeyRotation: true,
+                deletionWindowInDays: window,
+                policy: pulumi.jsonStringify(logsKeyPolicy(args.region, identity.accountId, partition.partition)),
+            },
+            { parent: this, protect: args.protect ?? false, retainOnDelete: args.retainOnDelete ?? false },
+        );
+        new aws.kms.Alias(
+            childName(name, "alias"),
+            {
+                namePrefix: `alias/${name}-logs-`,
+                targetKeyId: key.keyId,
+            },
+            { parent: this },
+        );
         this.arn = key.arn;
         this.registerOutputs({ arn: this.arn });
     }

@@ -4,7 +4,14 @@ import { deployPolicy, previewPolicy, splitDeployPolicy, type PolicyContext } fr
 import { childName } from "../../core/naming";
 import { NAT_INSTANCE_AMI_PARAMETER } from "../../core/nat";
 import {
-    DEPLOY_SESSION_SECONDS, GIT_BRANCH, GITHUB_ENVIRONMENT, GITHUB_OIDC_HOST, GITHUB_REPOSITORY, githubSubjects, githubTrustPolicy, STS_AUDIENCE,
+    DEPLOY_SESSION_SECONDS,
+    GIT_BRANCH,
+    GITHUB_ENVIRONMENT,
+    GITHUB_OIDC_HOST,
+    GITHUB_REPOSITORY,
+    githubSubjects,
+    githubTrustPolicy,
+    STS_AUDIENCE,
 } from "../../core/githubAccess";
 
 export interface DeployAccessArgs {
@@ -90,19 +97,27 @@ export class DeployAccess extends pulumi.ComponentResource {
         const pullRequests = args.pullRequests ?? false;
         validate(name, args.repository, branches, environments);
 
-        const providerArn = args.oidcProviderArn === undefined
-            ? this.createProvider(name, args.protect ?? false).arn
-            : pulumi.output(args.oidcProviderArn);
-        const deployRole = this.createRole(name, "deploy", providerArn,
+        const providerArn = args.oidcProviderArn === undefined ? this.createProvider(name, args.protect ?? false).arn : pulumi.output(args.oidcProviderArn);
+        const deployRole = this.createRole(
+            name,
+            "deploy",
+            providerArn,
             githubSubjects(args.repository, { branches, environments }),
-            `Deploys Berth's stack from GitHub ${args.repository}; created and changed by a human's pulumi up only`);
+            `Deploys Berth's stack from GitHub ${args.repository}; created and changed by a human's pulumi up only`,
+        );
         const previewRole = pullRequests
-            ? this.createRole(name, "preview", providerArn, [`repo:${args.repository}:pull_request`],
-                `Reads what pulumi preview needs for pull requests of GitHub ${args.repository}`)
+            ? this.createRole(
+                  name,
+                  "preview",
+                  providerArn,
+                  [`repo:${args.repository}:pull_request`],
+                  `Reads what pulumi preview needs for pull requests of GitHub ${args.repository}`,
+              )
             : undefined;
 
-        const protectedRoleArns = pulumi.all([deployRole.arn, previewRole?.arn ?? pulumi.output(undefined)])
-            .apply(([deploy, preview]) => preview === undefined ? [deploy] : [deploy, preview]);
+        const protectedRoleArns = pulumi
+            .all([deployRole.arn, previewRole?.arn ?? pulumi.output(undefined)])
+            .apply(([deploy, preview]) => (preview === undefined ? [deploy] : [deploy, preview]));
         const context = (arn: string, boundaryArn: string, protectedRoles: string[], protectedPolicies: string[]): PolicyContext => {
             const { partition, account } = arnParts(arn);
             return {
@@ -113,9 +128,7 @@ export class DeployAccess extends pulumi.ComponentResource {
                 logGroupPrefixes: args.logGroupPrefixes,
                 bucketPrefixes: args.bucketPrefixes,
                 secretPrefixes: args.secretPrefixes,
-                databaseArn: args.databaseIdentifier === undefined
-                    ? undefined
-                    : `arn:${partition}:rds:${args.region}:${account}:db:${args.databaseIdentifier}`,
+                databaseArn: args.databaseIdentifier === undefined ? undefined : `arn:${partition}:rds:${args.region}:${account}:db:${args.databaseIdentifier}`,
                 protectedRoleArns: protectedRoles,
                 protectedPolicyArns: protectedPolicies,
                 rolePath: args.rolePath,
@@ -124,31 +137,55 @@ export class DeployAccess extends pulumi.ComponentResource {
             };
         };
         // The service writes hold no ARN of the pipeline's own, so the managed policy needs none.
-        const services = new aws.iam.Policy(childName(name, "deploy-services"), {
-            path: args.rolePath,
-            description: "What Berth's deploy role may do to the stack's resources; changed by a human's pulumi up only",
-            policy: pulumi.all([deployRole.arn, args.boundaryArn]).apply(([arn, boundary]) =>
-                JSON.stringify(splitDeployPolicy(deployPolicy(context(arn, boundary, [], []))).managed)),
-        }, { parent: this });
-        new aws.iam.RolePolicyAttachment(childName(name, "deploy-services"), {
-            role: deployRole.name,
-            policyArn: services.arn,
-        }, { parent: this });
-        new aws.iam.RolePolicy(childName(name, "deploy-policy"), {
-            role: deployRole.id,
-            policy: pulumi.all([deployRole.arn, args.boundaryArn, protectedRoleArns, services.arn]).apply(([arn, boundary, roles, servicesArn]) =>
-                JSON.stringify(splitDeployPolicy(deployPolicy(context(arn, boundary, roles, [boundary, servicesArn]))).inline)),
-        }, { parent: this });
+        const services = new aws.iam.Policy(
+            childName(name, "deploy-services"),
+            {
+                path: args.rolePath,
+                description: "What Berth's deploy role may do to the stack's resources; changed by a human's pulumi up only",
+                policy: pulumi
+                    .all([deployRole.arn, args.boundaryArn])
+                    .apply(([arn, boundary]) => JSON.stringify(splitDeployPolicy(deployPolicy(context(arn, boundary, [], []))).managed)),
+            },
+            { parent: this },
+        );
+        new aws.iam.RolePolicyAttachment(
+            childName(name, "deploy-services"),
+            {
+                role: deployRole.name,
+                policyArn: services.arn,
+            },
+            { parent: this },
+        );
+        new aws.iam.RolePolicy(
+            childName(name, "deploy-policy"),
+            {
+                role: deployRole.id,
+                policy: pulumi
+                    .all([deployRole.arn, args.boundaryArn, protectedRoleArns, services.arn])
+                    .apply(([arn, boundary, roles, servicesArn]) =>
+                        JSON.stringify(splitDeployPolicy(deployPolicy(context(arn, boundary, roles, [boundary, servicesArn]))).inline),
+                    ),
+            },
+            { parent: this },
+        );
         if (previewRole) {
-            new aws.iam.RolePolicy(childName(name, "preview-policy"), {
-                role: previewRole.id,
-                policy: previewRole.arn.apply((arn) => JSON.stringify(previewPolicy({
-                    ...arnParts(arn),
-                    region: args.region,
-                    stackTags: args.stackTags,
-                    publicParameters: [NAT_INSTANCE_AMI_PARAMETER],
-                }))),
-            }, { parent: this });
+            new aws.iam.RolePolicy(
+                childName(name, "preview-policy"),
+                {
+                    role: previewRole.id,
+                    policy: previewRole.arn.apply((arn) =>
+                        JSON.stringify(
+                            previewPolicy({
+                                ...arnParts(arn),
+                                region: args.region,
+                                stackTags: args.stackTags,
+                                publicParameters: [NAT_INSTANCE_AMI_PARAMETER],
+                            }),
+                        ),
+                    ),
+                },
+                { parent: this },
+            );
         }
 
         this.deployRoleArn = deployRole.arn;
@@ -167,24 +204,26 @@ export class DeployAccess extends pulumi.ComponentResource {
         // IAM holds one provider per URL in an account (CreateOpenIDConnectProvider fails with EntityAlreadyExists:
         // https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateOpenIDConnectProvider.html), so other
         // stacks trust the same one: a destroy of this stack leaves it in place (`retainOnDelete`).
-        return new aws.iam.OpenIdConnectProvider(childName(name, "github"), {
-            url: `https://${GITHUB_OIDC_HOST}`,
-            clientIdLists: [STS_AUDIENCE],
-        }, { parent: this, protect, retainOnDelete: true });
+        return new aws.iam.OpenIdConnectProvider(
+            childName(name, "github"),
+            {
+                url: `https://${GITHUB_OIDC_HOST}`,
+                clientIdLists: [STS_AUDIENCE],
+            },
+            { parent: this, protect, retainOnDelete: true },
+        );
     }
 
-    private createRole(
-        name: string,
-        role: string,
-        providerArn: pulumi.Output<string>,
-        subjects: string[],
-        description: string,
-    ): aws.iam.Role {
-        return new aws.iam.Role(childName(name, role), {
-            description,
-            maxSessionDuration: DEPLOY_SESSION_SECONDS,
-            assumeRolePolicy: providerArn.apply((arn) => JSON.stringify(githubTrustPolicy(arn, subjects))),
-        }, { parent: this });
+    private createRole(name: string, role: string, providerArn: pulumi.Output<string>, subjects: string[], description: string): aws.iam.Role {
+        return new aws.iam.Role(
+            childName(name, role),
+            {
+                description,
+                maxSessionDuration: DEPLOY_SESSION_SECONDS,
+                assumeRolePolicy: providerArn.apply((arn) => JSON.stringify(githubTrustPolicy(arn, subjects))),
+            },
+            { parent: this },
+        );
     }
 }
 

@@ -34,23 +34,33 @@ export class RoleBoundary extends pulumi.ComponentResource {
         super("berth:iam:RoleBoundary", name, {}, opts);
         const identity = aws.getCallerIdentityOutput({}, { parent: this });
         const partition = aws.getPartitionOutput({}, { parent: this }).partition;
-        const policy = new aws.iam.Policy(childName(name, "role-boundary"), {
-            name: args.policyName,
-            path: args.path,
-            description: "The most any role of this stack may do; the deploy role creates and changes roles only with it",
-            policy: pulumi.all([partition, identity.accountId, pulumi.output(args.referencedSecretArns ?? []), pulumi.output(args.referencedParameterArns ?? [])])
-                .apply(([p, account, secrets, parameters]) => JSON.stringify(roleBoundaryPolicy({
-                    partition: p,
-                    account,
-                    region: args.region,
-                    stackTags: args.stackTags,
-                    logGroupPrefixes: args.logGroupPrefixes,
-                    secretPrefixes: args.secretPrefixes,
-                    referencedSecretArns: secrets,
-                    referencedParameterArns: parameters,
-                    databaseArn: args.databaseIdentifier === undefined ? undefined : `arn:${p}:rds:${args.region}:${account}:db:${args.databaseIdentifier}`,
-                }))),
-        }, { parent: this });
+        const policy = new aws.iam.Policy(
+            childName(name, "role-boundary"),
+            {
+                name: args.policyName,
+                path: args.path,
+                description: "The most any role of this stack may do; the deploy role creates and changes roles only with it",
+                policy: pulumi
+                    .all([partition, identity.accountId, pulumi.output(args.referencedSecretArns ?? []), pulumi.output(args.referencedParameterArns ?? [])])
+                    .apply(([p, account, secrets, parameters]) =>
+                        JSON.stringify(
+                            roleBoundaryPolicy({
+                                partition: p,
+                                account,
+                                region: args.region,
+                                stackTags: args.stackTags,
+                                logGroupPrefixes: args.logGroupPrefixes,
+                                secretPrefixes: args.secretPrefixes,
+                                referencedSecretArns: secrets,
+                                referencedParameterArns: parameters,
+                                databaseArn:
+                                    args.databaseIdentifier === undefined ? undefined : `arn:${p}:rds:${args.region}:${account}:db:${args.databaseIdentifier}`,
+                            }),
+                        ),
+                    ),
+            },
+            { parent: this },
+        );
         this.arn = policy.arn;
         this.registerOutputs({ arn: this.arn });
     }

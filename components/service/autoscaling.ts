@@ -54,7 +54,9 @@ function requestsPerTaskQuery(args: AutoscalingArgs, loadBalancer: pulumi.Input<
             stat: statistic,
         },
     });
-    const requests = targetGroups.map((tg, i) => stat(`requests${i}`, "AWS/ApplicationELB", "RequestCount", { LoadBalancer: loadBalancer, TargetGroup: tg }, "Sum"));
+    const requests = targetGroups.map((tg, i) =>
+        stat(`requests${i}`, "AWS/ApplicationELB", "RequestCount", { LoadBalancer: loadBalancer, TargetGroup: tg }, "Sum"),
+    );
     return [
         ...requests,
         stat("tasks", "AWS/ECS", "CPUUtilization", { ClusterName: args.clusterName, ServiceName: args.serviceName }, "SampleCount"),
@@ -80,47 +82,70 @@ export interface AutoscalingParts {
  * actions.
  */
 export function createAutoscaling(name: string, args: AutoscalingArgs, parent: pulumi.Resource): AutoscalingParts {
-    const target = new aws.appautoscaling.Target(childName(name, "scaling"), {
-        serviceNamespace: "ecs",
-        scalableDimension: "ecs:service:DesiredCount",
-        resourceId: pulumi.interpolate`service/${args.clusterName}/${args.serviceName}`,
-        minCapacity: args.minCount,
-        maxCapacity: args.maxCount,
-    }, { parent });
+    const target = new aws.appautoscaling.Target(
+        childName(name, "scaling"),
+        {
+            serviceNamespace: "ecs",
+            scalableDimension: "ecs:service:DesiredCount",
+            resourceId: pulumi.interpolate`service/${args.clusterName}/${args.serviceName}`,
+            minCapacity: args.minCount,
+            maxCapacity: args.maxCount,
+        },
+        { parent },
+    );
     const on = {
         serviceNamespace: target.serviceNamespace,
         scalableDimension: target.scalableDimension,
         resourceId: target.resourceId,
     };
-    const policies = [new aws.appautoscaling.Policy(childName(name, "cpu-scaling"), {
-        policyType: "TargetTrackingScaling",
-        ...on,
-        targetTrackingScalingPolicyConfiguration: {
-            predefinedMetricSpecification: { predefinedMetricType: "ECSServiceAverageCPUUtilization" },
-            targetValue: CPU_SCALING.targetPercent,
-            ...SCALING_COOLDOWNS,
-        },
-    }, { parent })];
+    const policies = [
+        new aws.appautoscaling.Policy(
+            childName(name, "cpu-scaling"),
+            {
+                policyType: "TargetTrackingScaling",
+                ...on,
+                targetTrackingScalingPolicyConfiguration: {
+                    predefinedMetricSpecification: { predefinedMetricType: "ECSServiceAverageCPUUtilization" },
+                    targetValue: CPU_SCALING.targetPercent,
+                    ...SCALING_COOLDOWNS,
+                },
+            },
+            { parent },
+        ),
+    ];
     if (args.requestCount) {
         const { loadBalancerArnSuffix, targetGroupArnSuffixes, requestsPerTarget } = args.requestCount;
-        policies.push(new aws.appautoscaling.Policy(childName(name, "request-scaling"), {
-            policyType: "TargetTrackingScaling",
-            ...on,
-            targetTrackingScalingPolicyConfiguration: {
-                customizedMetricSpecification: { metrics: requestsPerTaskQuery(args, loadBalancerArnSuffix, targetGroupArnSuffixes) },
-                targetValue: requestsPerTarget,
-                ...SCALING_COOLDOWNS,
-            },
-        }, { parent }));
+        policies.push(
+            new aws.appautoscaling.Policy(
+                childName(name, "request-scaling"),
+                {
+                    policyType: "TargetTrackingScaling",
+                    ...on,
+                    targetTrackingScalingPolicyConfiguration: {
+                        customizedMetricSpecification: { metrics: requestsPerTaskQuery(args, loadBalancerArnSuffix, targetGroupArnSuffixes) },
+                        targetValue: requestsPerTarget,
+                        ...SCALING_COOLDOWNS,
+                    },
+                },
+                { parent },
+            ),
+        );
     }
-    const scheduledActions = (args.schedules ?? []).map((schedule) => new aws.appautoscaling.ScheduledAction(childName(name, `schedule-${schedule.name}`), {
-        name: schedule.name,
-        ...on,
-        schedule: schedule.schedule,
-        timezone: schedule.timezone ?? "UTC",
-        // Both bounds, always: an action that left the ceiling at a night-time 0 would make the next
-        // morning's floor exceed it.
-        scalableTargetAction: { minCapacity: schedule.minCount, maxCapacity: schedule.maxCount ?? args.maxCount },
-    }, { parent }));
+    const scheduledActions = (args.schedules ?? []).map(
+        (schedule) =>
+            new aws.appautoscaling.ScheduledAction(
+                childName(name, `schedule-${schedule.name}`),
+                {
+                    name: schedule.name,
+                    ...on,
+                    schedule: schedule.schedule,
+                    timezone: schedule.timezone ?? "UTC",
+                    // Both bounds, always: an action that left the ceiling at a night-time 0 would make the next
+                    // morning's floor exceed it.
+                    scalableTargetAction: { minCapacity: schedule.minCount, maxCapacity: schedule.maxCount ?? args.maxCount },
+                },
+                { parent },
+            ),
+    );
     return { target, policies, scheduledActions };
 }

@@ -32,21 +32,33 @@ export class Cluster extends pulumi.ComponentResource {
     constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("berth:cluster:Cluster", name, {}, opts);
 
-        const namespace = new aws.servicediscovery.HttpNamespace(childName(name, "namespace"), {
-            name: args.namespace,
-            description: `Service Connect namespace of ${args.namespace}`,
-        }, { parent: this });
+        const namespace = new aws.servicediscovery.HttpNamespace(
+            childName(name, "namespace"),
+            {
+                name: args.namespace,
+                description: `Service Connect namespace of ${args.namespace}`,
+            },
+            { parent: this },
+        );
 
-        const cluster = new aws.ecs.Cluster(childName(name, "cluster"), {
-            settings: [{ name: "containerInsights", value: (args.containerInsights ?? false) ? "enabled" : "disabled" }],
-            serviceConnectDefaults: { namespace: namespace.arn },
-        }, { parent: this });
+        const cluster = new aws.ecs.Cluster(
+            childName(name, "cluster"),
+            {
+                settings: [{ name: "containerInsights", value: (args.containerInsights ?? false) ? "enabled" : "disabled" }],
+                serviceConnectDefaults: { namespace: namespace.arn },
+            },
+            { parent: this },
+        );
 
-        new aws.ecs.ClusterCapacityProviders(childName(name, "capacity"), {
-            clusterName: cluster.name,
-            capacityProviders: ["FARGATE", "FARGATE_SPOT"],
-            defaultCapacityProviderStrategies: [{ capacityProvider: "FARGATE", base: 1, weight: 1 }],
-        }, { parent: this });
+        new aws.ecs.ClusterCapacityProviders(
+            childName(name, "capacity"),
+            {
+                clusterName: cluster.name,
+                capacityProviders: ["FARGATE", "FARGATE_SPOT"],
+                defaultCapacityProviderStrategies: [{ capacityProvider: "FARGATE", base: 1, weight: 1 }],
+            },
+            { parent: this },
+        );
 
         this.clusterArn = cluster.arn;
         this.clusterName = cluster.name;

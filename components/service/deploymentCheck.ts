@@ -109,16 +109,22 @@ async function confirm(inputs: CheckInputs, after: string | undefined): Promise<
           (require("@aws-sdk/client-elastic-load-balancing-v2") as typeof import("@aws-sdk/client-elastic-load-balancing-v2"))
         : undefined;
     const elbClient = elbSdk && new elbSdk.ElasticLoadBalancingV2Client({ region: inputs.region, credentials });
-    const elb: ElbApi | undefined = elbSdk && elbClient && {
-        describeRules: (input) => elbClient.send(new elbSdk.DescribeRulesCommand(input)),
-        describeTargetHealth: (input) => elbClient.send(new elbSdk.DescribeTargetHealthCommand(input)),
-    };
+    const elb: ElbApi | undefined = elbSdk &&
+        elbClient && {
+            describeRules: (input) => elbClient.send(new elbSdk.DescribeRulesCommand(input)),
+            describeTargetHealth: (input) => elbClient.send(new elbSdk.DescribeTargetHealthCommand(input)),
+        };
     try {
-        return await waitForRollout(api, { ...inputs, productionRuleArn: inputs.productionRuleArn || undefined }, {
-            timeoutMs: inputs.timeoutSeconds * 1000,
-            pollMs: inputs.pollSeconds * 1000,
-            after,
-        }, elb);
+        return await waitForRollout(
+            api,
+            { ...inputs, productionRuleArn: inputs.productionRuleArn || undefined },
+            {
+                timeoutMs: inputs.timeoutSeconds * 1000,
+                pollMs: inputs.pollSeconds * 1000,
+                after,
+            },
+            elb,
+        );
     } finally {
         client.destroy();
         elbClient?.destroy();
@@ -138,17 +144,24 @@ export class DeploymentCheck extends pulumi.dynamic.Resource {
     public readonly taskDefinitionArn!: pulumi.Output<string>;
 
     constructor(name: string, args: DeploymentCheckArgs, opts?: pulumi.CustomResourceOptions) {
-        super(provider, name, {
-            region: args.region,
-            identity: args.identity ?? { assumeRoles: [] },
-            cluster: args.cluster,
-            service: args.service,
-            taskDefinitionArn: args.taskDefinitionArn,
-            serviceRevision: args.serviceRevision ?? "",
-            productionRuleArn: args.productionRuleArn ?? "",
-            strategy: args.strategy ?? "rolling",
-            timeoutSeconds: args.timeoutSeconds ?? DEPLOYMENT_TIMEOUT,
-            pollSeconds: DEPLOYMENT_POLL_INTERVAL,
-        }, opts, "berth", "DeploymentCheck");
+        super(
+            provider,
+            name,
+            {
+                region: args.region,
+                identity: args.identity ?? { assumeRoles: [] },
+                cluster: args.cluster,
+                service: args.service,
+                taskDefinitionArn: args.taskDefinitionArn,
+                serviceRevision: args.serviceRevision ?? "",
+                productionRuleArn: args.productionRuleArn ?? "",
+                strategy: args.strategy ?? "rolling",
+                timeoutSeconds: args.timeoutSeconds ?? DEPLOYMENT_TIMEOUT,
+                pollSeconds: DEPLOYMENT_POLL_INTERVAL,
+            },
+            opts,
+            "berth",
+            "DeploymentCheck",
+        );
     }
 }

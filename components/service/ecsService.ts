@@ -4,8 +4,11 @@ import { createHash } from "crypto";
 import type { createAlbRoute } from "../edge/albRoute";
 import { childName } from "../../core/naming";
 import {
-    DEPLOYMENT_MAXIMUM_PERCENT, DEPLOYMENT_MINIMUM_HEALTHY_PERCENT, HEALTH_CHECK_GRACE_PERIOD,
-    SERVICE_CONNECT_IDLE_TIMEOUT, SERVICE_CONNECT_PER_REQUEST_TIMEOUT,
+    DEPLOYMENT_MAXIMUM_PERCENT,
+    DEPLOYMENT_MINIMUM_HEALTHY_PERCENT,
+    HEALTH_CHECK_GRACE_PERIOD,
+    SERVICE_CONNECT_IDLE_TIMEOUT,
+    SERVICE_CONNECT_PER_REQUEST_TIMEOUT,
 } from "../../core/rollout";
 import { ecsDeploymentConfiguration, type Rollout } from "../../core/rolloutStrategy";
 import type { FargateServiceArgs } from "./fargateServiceArgs";
@@ -18,15 +21,19 @@ type AlbRoute = ReturnType<typeof createAlbRoute>;
  * rolling failed deployments back, ECS Service Connect, and the strategy of `rollout`; and the digest of its
  * inputs the deployment check takes (`serviceRevision`).
  */
-export function createEcsService(name: string, spec: {
-    args: FargateServiceArgs;
-    rollout: Rollout;
-    taskDefinition: aws.ecs.TaskDefinition;
-    securityGroup: aws.ec2.SecurityGroup;
-    route?: AlbRoute;
-    autoscaled: boolean;
-    dependsOn: pulumi.Resource[];
-}, parent: pulumi.Resource): { service: aws.ecs.Service; revision: pulumi.Output<string> } {
+export function createEcsService(
+    name: string,
+    spec: {
+        args: FargateServiceArgs;
+        rollout: Rollout;
+        taskDefinition: aws.ecs.TaskDefinition;
+        securityGroup: aws.ec2.SecurityGroup;
+        route?: AlbRoute;
+        autoscaled: boolean;
+        dependsOn: pulumi.Resource[];
+    },
+    parent: pulumi.Resource,
+): { service: aws.ecs.Service; revision: pulumi.Output<string> } {
     const { args, route, rollout } = spec;
     const expose = args.expose;
     const verify = args.verifyDeployment ?? true;
@@ -93,18 +100,20 @@ function loadBalancers(name: string, port: number, route: AlbRoute | undefined):
     if (!route) {
         return undefined;
     }
-    return [{
-        targetGroupArn: route.targetGroup.arn,
-        containerName: name,
-        containerPort: port,
-        // On every public service, whatever its strategy (see createAlbRoute).
-        advancedConfiguration: {
-            alternateTargetGroupArn: route.shift.alternateTargetGroup.arn,
-            productionListenerRule: route.rule.arn,
-            testListenerRule: route.shift.testRule.arn,
-            roleArn: route.shift.role.arn,
+    return [
+        {
+            targetGroupArn: route.targetGroup.arn,
+            containerName: name,
+            containerPort: port,
+            // On every public service, whatever its strategy (see createAlbRoute).
+            advancedConfiguration: {
+                alternateTargetGroupArn: route.shift.alternateTargetGroup.arn,
+                productionListenerRule: route.rule.arn,
+                testListenerRule: route.shift.testRule.arn,
+                roleArn: route.shift.role.arn,
+            },
         },
-    }];
+    ];
 }
 
 /** ECS Service Connect: every service is a client; a backend is also an endpoint under its discovery name. */
@@ -113,24 +122,27 @@ function serviceConnect(args: FargateServiceArgs): aws.ecs.ServiceArgs["serviceC
     return {
         enabled: true,
         namespace: args.namespaceArn,
-        services: expose.kind === "backend"
-            ? [{
-                portName: PORT_NAME,
-                discoveryName: expose.discoveryName,
-                // No test traffic rules: without them, Service Connect sends callers' requests that carry
-                // its default test header (TEST_TRAFFIC_HEADER's name) to a new version ECS is testing
-                // (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-connect-blue-green.html),
-                // and a change of strategy stays a change of strategy alone.
-                clientAlias: [{ port: args.port, dnsName: expose.discoveryName }],
-                timeout: {
-                    // Below the services' 65 s keep-alive, so the proxy never reuses a connection the
-                    // service is closing.
-                    idleTimeoutSeconds: SERVICE_CONNECT_IDLE_TIMEOUT,
-                    // Above the gateway's TIMEOUT_MS, so that the gateway answers 504 first.
-                    perRequestTimeoutSeconds: SERVICE_CONNECT_PER_REQUEST_TIMEOUT,
-                },
-            }]
-            : undefined,
+        services:
+            expose.kind === "backend"
+                ? [
+                      {
+                          portName: PORT_NAME,
+                          discoveryName: expose.discoveryName,
+                          // No test traffic rules: without them, Service Connect sends callers' requests that carry
+                          // its default test header (TEST_TRAFFIC_HEADER's name) to a new version ECS is testing
+                          // (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-connect-blue-green.html),
+                          // and a change of strategy stays a change of strategy alone.
+                          clientAlias: [{ port: args.port, dnsName: expose.discoveryName }],
+                          timeout: {
+                              // Below the services' 65 s keep-alive, so the proxy never reuses a connection the
+                              // service is closing.
+                              idleTimeoutSeconds: SERVICE_CONNECT_IDLE_TIMEOUT,
+                              // Above the gateway's TIMEOUT_MS, so that the gateway answers 504 first.
+                              perRequestTimeoutSeconds: SERVICE_CONNECT_PER_REQUEST_TIMEOUT,
+                          },
+                      },
+                  ]
+                : undefined,
     };
 }
 
@@ -167,7 +179,10 @@ function stableJson(value: unknown): string {
         return `[${value.map(stableJson).join(",")}]`;
     }
     if (value !== null && typeof value === "object") {
-        return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`).join(",")}}`;
+        return `{${Object.keys(value)
+            .sort()
+            .map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`)
+            .join(",")}}`;
     }
     return JSON.stringify(value);
 }
@@ -188,7 +203,10 @@ const OWNED_BY_ECS = ["loadBalancers[0].targetGroupArn", "loadBalancers[0].advan
  * The capacity provider strategy for an on-demand base and a Spot share. Both providers are always listed,
  * so that changing the share changes weights, not the strategy's shape.
  */
-export function capacityProviderStrategy(capacity: { onDemandBase: number; spotPercent: number }): Array<{ capacityProvider: string; base?: number; weight: number }> {
+export function capacityProviderStrategy(capacity: {
+    onDemandBase: number;
+    spotPercent: number;
+}): Array<{ capacityProvider: string; base?: number; weight: number }> {
     return [
         { capacityProvider: "FARGATE", base: capacity.onDemandBase, weight: 100 - capacity.spotPercent },
         { capacityProvider: "FARGATE_SPOT", weight: capacity.spotPercent },

@@ -119,45 +119,53 @@ export class FargateService extends pulumi.ComponentResource {
 
     /** A Secrets Manager secret per entry of `secretValues` (`secrets.ts`). */
     private storeSecrets(args: FargateServiceArgs): StoredSecrets {
-        return createStoredSecrets(this.name, {
-            values: args.secretValues ?? {},
-            namePrefix: args.secretNamePrefix ?? `${this.name}/`,
-            recoveryWindowDays: args.secretRecoveryWindowDays,
-        }, this);
+        return createStoredSecrets(
+            this.name,
+            {
+                values: args.secretValues ?? {},
+                namePrefix: args.secretNamePrefix ?? `${this.name}/`,
+                recoveryWindowDays: args.secretRecoveryWindowDays,
+            },
+            this,
+        );
     }
 
     /** The task definition with its log group and roles (`taskDefinition.ts`). */
     private createTask(args: FargateServiceArgs, stored: StoredSecrets, secretArns: pulumi.Input<string>[]): TaskParts {
-        return createTaskDefinition(this.name, {
-            family: args.family,
-            cpu: args.cpu,
-            memory: args.memory,
-            platform: args.platform,
-            region: args.region,
-            logGroupName: args.logGroupName,
-            logRetentionDays: args.logRetentionDays,
-            logKmsKeyArn: args.logKmsKeyArn,
-            user: args.user,
-            tags: args.tags,
-            container: {
-                name: this.name,
-                image: args.image,
-                port: args.port,
-                environment: args.environment,
-                secrets: { ...args.secrets, ...stored.arns },
-                healthCheckCommand: args.healthCheckCommand,
+        return createTaskDefinition(
+            this.name,
+            {
+                family: args.family,
+                cpu: args.cpu,
+                memory: args.memory,
+                platform: args.platform,
+                region: args.region,
+                logGroupName: args.logGroupName,
+                logRetentionDays: args.logRetentionDays,
+                logKmsKeyArn: args.logKmsKeyArn,
+                user: args.user,
+                tags: args.tags,
+                container: {
+                    name: this.name,
+                    image: args.image,
+                    port: args.port,
+                    environment: args.environment,
+                    secrets: { ...args.secrets, ...stored.arns },
+                    healthCheckCommand: args.healthCheckCommand,
+                },
+                sidecars: [...this.readinessGate(args), ...(args.sidecars ?? [])],
+                tracing: args.tracing,
+                secretArns,
+                taskSecretArns: args.database?.credentialSecretArn !== undefined ? [args.database.credentialSecretArn] : [],
+                parameterArns: args.parameterArns,
+                execCommand: args.enableExecuteCommand,
+                protectLogs: args.protectLogs,
+                retainLogs: args.retainLogs,
+                permissionsBoundary: args.permissionsBoundary,
+                rolePath: args.rolePath,
             },
-            sidecars: [...this.readinessGate(args), ...(args.sidecars ?? [])],
-            tracing: args.tracing,
-            secretArns,
-            taskSecretArns: args.database?.credentialSecretArn !== undefined ? [args.database.credentialSecretArn] : [],
-            parameterArns: args.parameterArns,
-            execCommand: args.enableExecuteCommand,
-            protectLogs: args.protectLogs,
-            retainLogs: args.retainLogs,
-            permissionsBoundary: args.permissionsBoundary,
-            rolePath: args.rolePath,
-        }, this);
+            this,
+        );
     }
 
     /**
@@ -176,20 +184,24 @@ export class FargateService extends pulumi.ComponentResource {
         if (args.expose.kind !== "public") {
             return undefined;
         }
-        return createAlbRoute(this.name, {
-            vpcId: args.vpcId,
-            listenerArn: args.expose.listenerArn,
-            loadBalancerSecurityGroupId: args.expose.loadBalancerSecurityGroupId,
-            serviceSecurityGroupId: securityGroupId,
-            port: args.port,
-            healthPath: args.healthPath,
-            pathPatterns: args.expose.pathPatterns,
-            hostNames: args.expose.hostNames,
-            priority: args.expose.priority,
-            jwt: args.expose.jwt,
-            permissionsBoundary: args.permissionsBoundary,
-            rolePath: args.rolePath,
-        }, this);
+        return createAlbRoute(
+            this.name,
+            {
+                vpcId: args.vpcId,
+                listenerArn: args.expose.listenerArn,
+                loadBalancerSecurityGroupId: args.expose.loadBalancerSecurityGroupId,
+                serviceSecurityGroupId: securityGroupId,
+                port: args.port,
+                healthPath: args.healthPath,
+                pathPatterns: args.expose.pathPatterns,
+                hostNames: args.expose.hostNames,
+                priority: args.expose.priority,
+                jwt: args.expose.jwt,
+                permissionsBoundary: args.permissionsBoundary,
+                rolePath: args.rolePath,
+            },
+            this,
+        );
     }
 
     /** The ECS service (`ecsService.ts`), after everything its tasks need to start and serve. */
@@ -199,51 +211,60 @@ export class FargateService extends pulumi.ComponentResource {
         parts: { task: TaskParts; network: Network; route?: Route; stored: StoredSecrets },
     ): ReturnType<typeof createEcsService> {
         const { task, network, route, stored } = parts;
-        return createEcsService(this.name, {
-            args,
-            rollout: resolved.rollout,
-            taskDefinition: task.taskDefinition,
-            securityGroup: network.securityGroup,
-            route,
-            autoscaled: resolved.autoscaled,
-            // ECS refuses a target group that no listener rule uses yet; tasks need their egress rule and the
-            // NAT route to pull the image; Service Connect clients must start after the endpoints they call
-            // exist and serve, and be let in by them.
-            dependsOn: [
-                network.egress,
-                ...(args.egressRoutes ?? []),
-                ...(route ? [route.rule] : []),
-                // ECS checks the rules and assumes the role when it takes the advanced configuration.
-                ...(route ? [route.shift.testRule, route.shift.rolePolicy] : []),
-                ...network.callRules,
-                ...resolved.calls.map((callee) => callee.ready),
-                // Services migrate their schema at start: the database must let them in by then, and their
-                // secrets must hold a value.
-                ...network.databaseRules,
-                ...stored.versions,
-            ],
-        }, this);
+        return createEcsService(
+            this.name,
+            {
+                args,
+                rollout: resolved.rollout,
+                taskDefinition: task.taskDefinition,
+                securityGroup: network.securityGroup,
+                route,
+                autoscaled: resolved.autoscaled,
+                // ECS refuses a target group that no listener rule uses yet; tasks need their egress rule and the
+                // NAT route to pull the image; Service Connect clients must start after the endpoints they call
+                // exist and serve, and be let in by them.
+                dependsOn: [
+                    network.egress,
+                    ...(args.egressRoutes ?? []),
+                    ...(route ? [route.rule] : []),
+                    // ECS checks the rules and assumes the role when it takes the advanced configuration.
+                    ...(route ? [route.shift.testRule, route.shift.rolePolicy] : []),
+                    ...network.callRules,
+                    ...resolved.calls.map((callee) => callee.ready),
+                    // Services migrate their schema at start: the database must let them in by then, and their
+                    // secrets must hold a value.
+                    ...network.databaseRules,
+                    ...stored.versions,
+                ],
+            },
+            this,
+        );
     }
 
     /** Target-tracking and scheduled scaling (`autoscaling.ts`). */
     private createScaling(args: FargateServiceArgs, maxCount: number, service: aws.ecs.Service, route: Route | undefined): void {
         const expose = args.expose;
         const requestsPerTarget = args.scaling?.requestsPerTarget;
-        createAutoscaling(this.name, {
-            clusterName: args.cluster.name,
-            serviceName: service.name,
-            minCount: args.desiredCount,
-            maxCount,
-            // Both target groups: after a deployment that shifted traffic the tasks serve from the other one.
-            requestCount: route && expose.kind === "public" && expose.loadBalancerArnSuffix !== undefined && requestsPerTarget !== undefined
-                ? {
-                    loadBalancerArnSuffix: expose.loadBalancerArnSuffix,
-                    targetGroupArnSuffixes: [route.targetGroup.arnSuffix, route.shift.alternateTargetGroup.arnSuffix],
-                    requestsPerTarget,
-                }
-                : undefined,
-            schedules: args.scaling?.schedules ?? [],
-        }, this);
+        createAutoscaling(
+            this.name,
+            {
+                clusterName: args.cluster.name,
+                serviceName: service.name,
+                minCount: args.desiredCount,
+                maxCount,
+                // Both target groups: after a deployment that shifted traffic the tasks serve from the other one.
+                requestCount:
+                    route && expose.kind === "public" && expose.loadBalancerArnSuffix !== undefined && requestsPerTarget !== undefined
+                        ? {
+                              loadBalancerArnSuffix: expose.loadBalancerArnSuffix,
+                              targetGroupArnSuffixes: [route.targetGroup.arnSuffix, route.shift.alternateTargetGroup.arnSuffix],
+                              requestsPerTarget,
+                          }
+                        : undefined,
+                schedules: args.scaling?.schedules ?? [],
+            },
+            this,
+        );
     }
 
     /**
@@ -260,18 +281,22 @@ export class FargateService extends pulumi.ComponentResource {
             return service;
         }
         const timeline = rolloutTimeline({ rollout: resolved.rollout, kind: args.expose.kind, deploymentAlarms: (args.deploymentAlarmNames ?? []).length > 0 });
-        return new DeploymentCheck(childName(this.name, "deployment"), {
-            region: args.region,
-            identity: args.awsIdentity,
-            cluster: args.cluster.name,
-            service: service.name,
-            taskDefinitionArn: task.taskDefinition.arn,
-            serviceRevision: revision,
-            productionRuleArn: route?.rule.arn,
-            strategy: resolved.rollout.strategy,
-            // The longest this strategy's release is expected to take, and time for a rollback on top.
-            timeoutSeconds: deploymentCheckTimeout(timeline),
-        }, { parent: this, dependsOn: [service] });
+        return new DeploymentCheck(
+            childName(this.name, "deployment"),
+            {
+                region: args.region,
+                identity: args.awsIdentity,
+                cluster: args.cluster.name,
+                service: service.name,
+                taskDefinitionArn: task.taskDefinition.arn,
+                serviceRevision: revision,
+                productionRuleArn: route?.rule.arn,
+                strategy: resolved.rollout.strategy,
+                // The longest this strategy's release is expected to take, and time for a rollback on top.
+                timeoutSeconds: deploymentCheckTimeout(timeline),
+            },
+            { parent: this, dependsOn: [service] },
+        );
     }
 
     /**
@@ -287,16 +312,17 @@ export class FargateService extends pulumi.ComponentResource {
         if (args.expose.kind !== "backend" || command === false) {
             return [];
         }
-        return [{
-            name: `${this.name}-ready`,
-            image: args.image,
-            essential: false,
-            command: [...command],
-            dependsOn: [{ containerName: this.name, condition: "HEALTHY" }],
-        }];
+        return [
+            {
+                name: `${this.name}-ready`,
+                image: args.image,
+                essential: false,
+                command: [...command],
+                dependsOn: [{ containerName: this.name, condition: "HEALTHY" }],
+            },
+        ];
     }
 }
-
 
 function resolve(args: FargateServiceArgs): Resolved {
     const maxCount = args.maxCount ?? args.desiredCount;

@@ -313,7 +313,9 @@ export function validateFargateServiceArgs(name: string, args: FargateServiceArg
         // The test rule holds the same values and the test header, one priority before the service's rule.
         const values = expose.pathPatterns.length + (expose.hostNames ?? []).length;
         if (values + 1 > MAX_RULE_VALUES) {
-            throw new Error(`${where}: "expose.pathPatterns" and "expose.hostNames" hold ${values} values; the test rule adds the test header and an ALB rule takes at most ${MAX_RULE_VALUES}`);
+            throw new Error(
+                `${where}: "expose.pathPatterns" and "expose.hostNames" hold ${values} values; the test rule adds the test header and an ALB rule takes at most ${MAX_RULE_VALUES}`,
+            );
         }
         if (values > 0 && (!Number.isInteger(expose.priority) || testRulePriority(expose.priority) < 1 || expose.priority >= DEFAULT_ROUTE_PRIORITY)) {
             throw new Error(`${where}: "expose.priority" must be 2-${DEFAULT_ROUTE_PRIORITY - 1} (the test rule takes the one before), got ${expose.priority}`);

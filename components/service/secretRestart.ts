@@ -118,56 +118,84 @@ export class SecretRestart extends pulumi.ComponentResource {
             Action: ["ecs:UpdateService"],
             Resource: readers.map((r) => r.serviceArn),
         });
-        const logDelivery = new aws.iam.RolePolicy(childName(this.name, "sfn-role-logs-policy"), {
-            role: role.name,
-            policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: [...LOG_DELIVERY_ACTIONS], Resource: "*" }] }),
-        }, { parent: this });
-        const logGroup = new aws.cloudwatch.LogGroup(childName(this.name, "logs"), {
-            name: logs.groupName,
-            retentionInDays: logs.retentionDays,
-            kmsKeyId: logs.kmsKeyArn,
-        }, { parent: this, protect: logs.protect ?? false, retainOnDelete: logs.retainOnDelete ?? false });
-        return new aws.sfn.StateMachine(childName(this.name, "restart"), {
-            roleArn: role.arn,
-            type: "STANDARD",
-            definition: JSON.stringify(restartDefinition()),
-            // The input names a cluster and a service, nothing secret; a few executions a month.
-            loggingConfiguration: { level: "ALL", includeExecutionData: true, logDestination: pulumi.interpolate`${logGroup.arn}:*` },
-        }, {
-            parent: this,
-            // Step Functions checks the role's log delivery rights when the machine is created or its logging
-            // changes ("The state machine IAM Role is not authorized to access the Log Destination" otherwise).
-            dependsOn: [logDelivery],
-        });
+        const logDelivery = new aws.iam.RolePolicy(
+            childName(this.name, "sfn-role-logs-policy"),
+            {
+                role: role.name,
+                policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: [...LOG_DELIVERY_ACTIONS], Resource: "*" }] }),
+            },
+            { parent: this },
+        );
+        const logGroup = new aws.cloudwatch.LogGroup(
+            childName(this.name, "logs"),
+            {
+                name: logs.groupName,
+                retentionInDays: logs.retentionDays,
+                kmsKeyId: logs.kmsKeyArn,
+            },
+            { parent: this, protect: logs.protect ?? false, retainOnDelete: logs.retainOnDelete ?? false },
+        );
+        return new aws.sfn.StateMachine(
+            childName(this.name, "restart"),
+            {
+                roleArn: role.arn,
+                type: "STANDARD",
+                definition: JSON.stringify(restartDefinition()),
+                // The input names a cluster and a service, nothing secret; a few executions a month.
+                loggingConfiguration: { level: "ALL", includeExecutionData: true, logDestination: pulumi.interpolate`${logGroup.arn}:*` },
+            },
+            {
+                parent: this,
+                // Step Functions checks the role's log delivery rights when the machine is created or its logging
+                // changes ("The state machine IAM Role is not authorized to access the Log Destination" otherwise).
+                dependsOn: [logDelivery],
+            },
+        );
     }
 
     private restartOnChange(reader: SecretReader, clusterArn: pulumi.Input<string>, stateMachine: aws.sfn.StateMachine, role: aws.iam.Role): void {
-        const rule = new aws.cloudwatch.EventRule(childName(this.name, `${reader.name}-secret-changed`), {
-            description: `A secret of ${reader.name} has a new current value: start fresh tasks`,
-            eventPattern: pulumi.jsonStringify(secretChangedPattern(reader.secretArns)),
-        }, { parent: this });
-        new aws.cloudwatch.EventTarget(childName(this.name, `${reader.name}-restart`), {
-            rule: rule.name,
-            arn: stateMachine.arn,
-            roleArn: role.arn,
-            input: pulumi.jsonStringify({ cluster: clusterArn, service: reader.serviceArn }),
-        }, { parent: this });
+        const rule = new aws.cloudwatch.EventRule(
+            childName(this.name, `${reader.name}-secret-changed`),
+            {
+                description: `A secret of ${reader.name} has a new current value: start fresh tasks`,
+                eventPattern: pulumi.jsonStringify(secretChangedPattern(reader.secretArns)),
+            },
+            { parent: this },
+        );
+        new aws.cloudwatch.EventTarget(
+            childName(this.name, `${reader.name}-restart`),
+            {
+                rule: rule.name,
+                arn: stateMachine.arn,
+                roleArn: role.arn,
+                input: pulumi.jsonStringify({ cluster: clusterArn, service: reader.serviceArn }),
+            },
+            { parent: this },
+        );
     }
 
     private createRole(role: string, service: string, description: string, statement: Record<string, unknown>): aws.iam.Role {
-        const created = new aws.iam.Role(childName(this.name, role), {
-            path: this.rolePath,
-            permissionsBoundary: this.permissionsBoundary,
-            description,
-            assumeRolePolicy: JSON.stringify({
-                Version: "2012-10-17",
-                Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }],
-            }),
-        }, { parent: this });
-        new aws.iam.RolePolicy(childName(this.name, `${role}-policy`), {
-            role: created.name,
-            policy: pulumi.jsonStringify({ Version: "2012-10-17", Statement: [statement] }),
-        }, { parent: this });
+        const created = new aws.iam.Role(
+            childName(this.name, role),
+            {
+                path: this.rolePath,
+                permissionsBoundary: this.permissionsBoundary,
+                description,
+                assumeRolePolicy: JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }],
+                }),
+            },
+            { parent: this },
+        );
+        new aws.iam.RolePolicy(
+            childName(this.name, `${role}-policy`),
+            {
+                role: created.name,
+                policy: pulumi.jsonStringify({ Version: "2012-10-17", Statement: [statement] }),
+            },
+            { parent: this },
+        );
         return created;
     }
 }

@@ -35,15 +35,25 @@ export function createStoredSecrets(name: string, args: StoredSecretsArgs, paren
     for (const [variable, value] of Object.entries(args.values)) {
         // The variable's name is a stable key, as the catalogue and the stack name it.
         const role = `secret-${variable.toLowerCase().replace(/_/g, "-")}`;
-        const secret = new aws.secretsmanager.Secret(childName(name, role), {
-            namePrefix: `${args.namePrefix}${variable}-`,
-            description: `${variable} of ${name}, set with pulumi config set --secret`,
-            recoveryWindowInDays: args.recoveryWindowDays ?? 30,
-        }, { parent });
-        versions.push(new aws.secretsmanager.SecretVersion(childName(name, `${role}-value`), {
-            secretId: secret.id,
-            secretString: pulumi.secret(value),
-        }, { parent }));
+        const secret = new aws.secretsmanager.Secret(
+            childName(name, role),
+            {
+                namePrefix: `${args.namePrefix}${variable}-`,
+                description: `${variable} of ${name}, set with pulumi config set --secret`,
+                recoveryWindowInDays: args.recoveryWindowDays ?? 30,
+            },
+            { parent },
+        );
+        versions.push(
+            new aws.secretsmanager.SecretVersion(
+                childName(name, `${role}-value`),
+                {
+                    secretId: secret.id,
+                    secretString: pulumi.secret(value),
+                },
+                { parent },
+            ),
+        );
         arns[variable] = secret.arn;
     }
     return { arns, versions };

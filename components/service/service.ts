@@ -68,34 +68,43 @@ export class Service extends pulumi.ComponentResource {
     }
 
     private run(name: string, run: ServiceArgs["run"], opts: pulumi.ComponentResourceOptions): FargateService {
-        return new FargateService(name, {
-            ...run,
-            image: this.image.imageRef,
-            environment: { ...run.environment, [COMMIT_VARIABLE]: this.image.commit },
-            tags: { ...run.tags, [COMMIT_TAG]: this.image.commit },
-            deploymentAlarmNames: serviceAlarmNames(run.family, run.expose.kind).rollback,
-        }, opts);
+        return new FargateService(
+            name,
+            {
+                ...run,
+                image: this.image.imageRef,
+                environment: { ...run.environment, [COMMIT_VARIABLE]: this.image.commit },
+                tags: { ...run.tags, [COMMIT_TAG]: this.image.commit },
+                deploymentAlarmNames: serviceAlarmNames(run.family, run.expose.kind).rollback,
+            },
+            opts,
+        );
     }
 
     private watch(name: string, args: ServiceArgs, opts: pulumi.ComponentResourceOptions): ServiceAlarms {
         const expose = args.run.expose;
-        const alarmed: AlarmExposure<pulumi.Input<string>> = expose.kind === "public"
-            ? {
-                kind: "public",
-                loadBalancerArnSuffix: expose.loadBalancerArnSuffix!,
-                targetGroupArnSuffix: this.fargate.targetGroupArnSuffix!,
-                alternateTargetGroupArnSuffix: this.fargate.targetGroupArnSuffixes?.[1],
-            }
-            : { kind: "backend", discoveryName: expose.discoveryName };
-        return new ServiceAlarms(`${name}-alarms`, {
-            family: args.run.family,
-            topicArn: args.alarms.topicArn,
-            clusterName: args.run.cluster.name,
-            serviceName: this.fargate.serviceName,
-            expose: alarmed,
-            minCount: args.run.desiredCount,
-            containerInsights: args.alarms.containerInsights,
-            mayRunZeroTasks: (args.run.scaling?.schedules ?? []).some((s) => s.minCount === 0),
-        }, opts);
+        const alarmed: AlarmExposure<pulumi.Input<string>> =
+            expose.kind === "public"
+                ? {
+                      kind: "public",
+                      loadBalancerArnSuffix: expose.loadBalancerArnSuffix!,
+                      targetGroupArnSuffix: this.fargate.targetGroupArnSuffix!,
+                      alternateTargetGroupArnSuffix: this.fargate.targetGroupArnSuffixes?.[1],
+                  }
+                : { kind: "backend", discoveryName: expose.discoveryName };
+        return new ServiceAlarms(
+            `${name}-alarms`,
+            {
+                family: args.run.family,
+                topicArn: args.alarms.topicArn,
+                clusterName: args.run.cluster.name,
+                serviceName: this.fargate.serviceName,
+                expose: alarmed,
+                minCount: args.run.desiredCount,
+                containerInsights: args.alarms.containerInsights,
+                mayRunZeroTasks: (args.run.scaling?.schedules ?? []).some((s) => s.minCount === 0),
+            },
+            opts,
+        );
     }
 }

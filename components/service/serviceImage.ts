@@ -87,7 +87,9 @@ export class ServiceImage extends pulumi.ComponentResource {
         super("berth:image:ServiceImage", name, {}, opts);
         const keepImages = args.keepImages ?? 10;
         if (!Number.isInteger(keepImages) || keepImages < MIN_KEEP_IMAGES) {
-            throw new Error(`ServiceImage "${name}": "keepImages" must be a whole number of at least ${MIN_KEEP_IMAGES} (a rollback needs the previous image), got ${keepImages}`);
+            throw new Error(
+                `ServiceImage "${name}": "keepImages" must be a whole number of at least ${MIN_KEEP_IMAGES} (a rollback needs the previous image), got ${keepImages}`,
+            );
         }
         for (const key of ["context", "dockerfile"] as const) {
             if (path.isAbsolute(args[key])) {
@@ -95,33 +97,45 @@ export class ServiceImage extends pulumi.ComponentResource {
             }
         }
 
-        const repository = new aws.ecr.Repository(childName(name, "repo"), {
-            imageScanningConfiguration: { scanOnPush: true },
-            // Every tag is immutable but the build cache's, which moves with every build
-            // (https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-tag-mutability.html).
-            imageTagMutability: "IMMUTABLE_WITH_EXCLUSION",
-            imageTagMutabilityExclusionFilters: [{ filter: `${CACHE_TAG}*`, filterType: "WILDCARD" }],
-            encryptionConfigurations: [{ encryptionType: "AES256" }],
-            forceDelete: args.forceDelete ?? false,
-        }, { parent: this, protect: args.protect ?? false, retainOnDelete: args.retainOnDelete ?? false });
-
-        new aws.ecr.LifecyclePolicy(childName(name, "lifecycle"), {
-            repository: repository.name,
-            policy: JSON.stringify(lifecyclePolicy(keepImages)),
-        }, { parent: this });
-
-        const buildId = new random.RandomId(childName(name, "build-id"), {
-            byteLength: 4,
-            keepers: {
-                commit: commitLabel(args.source),
-                contentHash: args.source.contentHash,
-                context: args.context,
-                dockerfile: args.dockerfile,
-                platform: args.platform ?? "linux/amd64",
-                buildArgs: JSON.stringify(args.buildArgs ?? {}),
-                buildOnPreview: String(args.buildOnPreview ?? false),
+        const repository = new aws.ecr.Repository(
+            childName(name, "repo"),
+            {
+                imageScanningConfiguration: { scanOnPush: true },
+                // Every tag is immutable but the build cache's, which moves with every build
+                // (https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-tag-mutability.html).
+                imageTagMutability: "IMMUTABLE_WITH_EXCLUSION",
+                imageTagMutabilityExclusionFilters: [{ filter: `${CACHE_TAG}*`, filterType: "WILDCARD" }],
+                encryptionConfigurations: [{ encryptionType: "AES256" }],
+                forceDelete: args.forceDelete ?? false,
             },
-        }, { parent: this });
+            { parent: this, protect: args.protect ?? false, retainOnDelete: args.retainOnDelete ?? false },
+        );
+
+        new aws.ecr.LifecyclePolicy(
+            childName(name, "lifecycle"),
+            {
+                repository: repository.name,
+                policy: JSON.stringify(lifecyclePolicy(keepImages)),
+            },
+            { parent: this },
+        );
+
+        const buildId = new random.RandomId(
+            childName(name, "build-id"),
+            {
+                byteLength: 4,
+                keepers: {
+                    commit: commitLabel(args.source),
+                    contentHash: args.source.contentHash,
+                    context: args.context,
+                    dockerfile: args.dockerfile,
+                    platform: args.platform ?? "linux/amd64",
+                    buildArgs: JSON.stringify(args.buildArgs ?? {}),
+                    buildOnPreview: String(args.buildOnPreview ?? false),
+                },
+            },
+            { parent: this },
+        );
         this.commit = commitLabel(args.source);
         this.tag = pulumi.interpolate`${imageTag(args.source)}-${buildId.hex}`;
         const image = this.buildAndPush(name, repository, args, this.tag);
@@ -140,26 +154,31 @@ export class ServiceImage extends pulumi.ComponentResource {
     private buildAndPush(name: string, repository: aws.ecr.Repository, args: ServiceImageArgs, tag: pulumi.Output<string>): dockerBuild.Image {
         const credentials = aws.ecr.getAuthorizationTokenOutput({ registryId: repository.registryId }, { parent: this });
         const cacheRef = pulumi.interpolate`${repository.repositoryUrl}:${CACHE_TAG}`;
-        return new dockerBuild.Image(childName(name, "image"), {
-            context: { location: args.context },
-            dockerfile: { location: args.dockerfile },
-            platforms: [args.platform ?? "linux/amd64"],
-            buildArgs: args.buildArgs,
-            // The provider's default is true: every preview would build every image.
-            buildOnPreview: args.buildOnPreview ?? false,
-            // ECR takes a registry cache only as an OCI image manifest
-            // (https://aws.amazon.com/blogs/containers/announcing-remote-cache-support-in-amazon-ecr-for-buildkit-clients/).
-            cacheFrom: [{ registry: { ref: cacheRef } }],
-            cacheTo: [{ registry: { ref: cacheRef, imageManifest: true, ociMediaTypes: true, mode: dockerBuild.CacheMode.Max } }],
-            // The tag says which commit the image holds; the task definition uses the digest.
-            tags: [pulumi.interpolate`${repository.repositoryUrl}:${tag}`],
-            push: true,
-            registries: [{
-                address: repository.repositoryUrl,
-                username: credentials.userName,
-                password: credentials.password,
-            }],
-        }, { parent: this });
+        return new dockerBuild.Image(
+            childName(name, "image"),
+            {
+                context: { location: args.context },
+                dockerfile: { location: args.dockerfile },
+                platforms: [args.platform ?? "linux/amd64"],
+                buildArgs: args.buildArgs,
+                // The provider's default is true: every preview would build every image.
+                buildOnPreview: args.buildOnPreview ?? false,
+                // ECR takes a registry cache only as an OCI image manifest
+                // (https://aws.amazon.com/blogs/containers/announcing-remote-cache-support-in-amazon-ecr-for-buildkit-clients/).
+                cacheFrom: [{ registry: { ref: cacheRef } }],
+                cacheTo: [{ registry: { ref: cacheRef, imageManifest: true, ociMediaTypes: true, mode: dockerBuild.CacheMode.Max } }],
+                // The tag says which commit the image holds; the task definition uses the digest.
+                tags: [pulumi.interpolate`${repository.repositoryUrl}:${tag}`],
+                push: true,
+                registries: [
+                    {
+                        address: repository.repositoryUrl,
+                        username: credentials.userName,
+                        password: credentials.password,
+                    },
+                ],
+            },
+            { parent: this },
+        );
     }
 }
-

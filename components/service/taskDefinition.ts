@@ -4,7 +4,15 @@ import { childName } from "../../core/naming";
 import { cpuArchitecture, type Platform } from "../../core/platform";
 import { CONTAINER_HEALTH_CHECK, STOP_TIMEOUT } from "../../core/rollout";
 import { COLLECTOR_CONTAINER, collectorContainer, tracingEnvironment, XRAY_ACTIONS } from "../../core/tracing";
-import { EXEC_ACTIONS, EXEC_WRITABLE_PATHS, MIN_SERVICE_MEMORY, PORT_NAME, serviceContainerMemory, SIDECAR_MEMORY, type ContainerSpec } from "../../core/taskContainers";
+import {
+    EXEC_ACTIONS,
+    EXEC_WRITABLE_PATHS,
+    MIN_SERVICE_MEMORY,
+    PORT_NAME,
+    serviceContainerMemory,
+    SIDECAR_MEMORY,
+    type ContainerSpec,
+} from "../../core/taskContainers";
 
 /** The task volume mounted at one of `EXEC_WRITABLE_PATHS`. */
 function execVolumeName(path: string): string {
@@ -125,17 +133,25 @@ export interface TaskDefinitionParts {
  */
 export function createTaskDefinition(name: string, args: TaskDefinitionArgs, parent: pulumi.Resource): TaskDefinitionParts {
     const opts = { parent };
-    const logGroup = new aws.cloudwatch.LogGroup(childName(name, "logs"), {
-        name: args.logGroupName,
-        retentionInDays: args.logRetentionDays,
-        kmsKeyId: args.logKmsKeyArn,
-    }, { parent, protect: args.protectLogs ?? false, retainOnDelete: args.retainLogs ?? false });
+    const logGroup = new aws.cloudwatch.LogGroup(
+        childName(name, "logs"),
+        {
+            name: args.logGroupName,
+            retentionInDays: args.logRetentionDays,
+            kmsKeyId: args.logKmsKeyArn,
+        },
+        { parent, protect: args.protectLogs ?? false, retainOnDelete: args.retainLogs ?? false },
+    );
 
     const executionRole = createRole(name, "execution-role", "ECS pulls the image, writes the logs and reads the secrets of the service", args, parent);
-    new aws.iam.RolePolicyAttachment(childName(name, "execution-policy"), {
-        role: executionRole.name,
-        policyArn: aws.iam.ManagedPolicy.AmazonECSTaskExecutionRolePolicy,
-    }, opts);
+    new aws.iam.RolePolicyAttachment(
+        childName(name, "execution-policy"),
+        {
+            role: executionRole.name,
+            policyArn: aws.iam.ManagedPolicy.AmazonECSTaskExecutionRolePolicy,
+        },
+        opts,
+    );
     // ECS needs kms:Decrypt only for secrets under a customer managed key, not the AWS managed default keys
     // (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html, "Required IAM
     // permissions for Amazon ECS secrets"); Berth's secrets and the RDS-managed one use aws/secretsmanager.
@@ -144,50 +160,64 @@ export function createTaskDefinition(name: string, args: TaskDefinitionArgs, par
         { Action: ["ssm:GetParameters"], Resource: args.parameterArns ?? [] },
     ].filter((s) => s.Resource.length > 0);
     if (statements.length > 0) {
-        new aws.iam.RolePolicy(childName(name, "secrets-policy"), {
-            role: executionRole.name,
-            policy: pulumi.jsonStringify({
-                Version: "2012-10-17",
-                Statement: statements.map((s) => ({ Effect: "Allow", ...s })),
-            }),
-        }, opts);
+        new aws.iam.RolePolicy(
+            childName(name, "secrets-policy"),
+            {
+                role: executionRole.name,
+                policy: pulumi.jsonStringify({
+                    Version: "2012-10-17",
+                    Statement: statements.map((s) => ({ Effect: "Allow", ...s })),
+                }),
+            },
+            opts,
+        );
     }
     const taskRole = createRole(name, "task-role", "Runtime permissions of the service's code: none by default", args, parent);
     if ((args.taskSecretArns ?? []).length > 0) {
-        new aws.iam.RolePolicy(childName(name, "task-secrets-policy"), {
-            role: taskRole.name,
-            policy: pulumi.jsonStringify({
-                Version: "2012-10-17",
-                Statement: [{ Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: args.taskSecretArns }],
-            }),
-        }, opts);
+        new aws.iam.RolePolicy(
+            childName(name, "task-secrets-policy"),
+            {
+                role: taskRole.name,
+                policy: pulumi.jsonStringify({
+                    Version: "2012-10-17",
+                    Statement: [{ Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: args.taskSecretArns }],
+                }),
+            },
+            opts,
+        );
     }
     const exec = args.execCommand ?? false;
     if (exec) {
-        new aws.iam.RolePolicy(childName(name, "exec-policy"), {
-            role: taskRole.name,
-            policy: JSON.stringify({
-                Version: "2012-10-17",
-                // ssmmessages has no resource-level permissions: "*" is the only resource these actions take.
-                Statement: [{ Effect: "Allow", Action: [...EXEC_ACTIONS], Resource: "*" }],
-            }),
-        }, opts);
+        new aws.iam.RolePolicy(
+            childName(name, "exec-policy"),
+            {
+                role: taskRole.name,
+                policy: JSON.stringify({
+                    Version: "2012-10-17",
+                    // ssmmessages has no resource-level permissions: "*" is the only resource these actions take.
+                    Statement: [{ Effect: "Allow", Action: [...EXEC_ACTIONS], Resource: "*" }],
+                }),
+            },
+            opts,
+        );
     }
     const traced = args.tracing ? withTracing(name, args.container, args.tracing.sampleRatio, taskRole, parent) : args.container;
     const container: ContainerSpec<pulumi.Input<string>> = exec
         ? {
-            ...traced,
-            mountPoints: [
-                ...(traced.mountPoints ?? []),
-                ...EXEC_WRITABLE_PATHS.map((path) => ({ sourceVolume: execVolumeName(path), containerPath: path, readOnly: false })),
-            ],
-        }
+              ...traced,
+              mountPoints: [
+                  ...(traced.mountPoints ?? []),
+                  ...EXEC_WRITABLE_PATHS.map((path) => ({ sourceVolume: execVolumeName(path), containerPath: path, readOnly: false })),
+              ],
+          }
         : traced;
 
     const sidecars = [...(args.sidecars ?? []), ...(args.tracing ? [collectorContainer(args.region)] : [])];
     const memory = args.container.memory ?? serviceContainerMemory(args.memory, sidecars);
     if (memory < MIN_SERVICE_MEMORY) {
-        throw new Error(`task definition "${name}": ${args.memory} MiB leave the service's container ${memory} MiB after its sidecars and the Service Connect proxy; allowed: a task memory that leaves at least ${MIN_SERVICE_MEMORY} MiB`);
+        throw new Error(
+            `task definition "${name}": ${args.memory} MiB leave the service's container ${memory} MiB after its sidecars and the Service Connect proxy; allowed: a task memory that leaves at least ${MIN_SERVICE_MEMORY} MiB`,
+        );
     }
     for (const [where, user] of [["user", args.user], ...sidecars.filter((c) => c.user !== undefined).map((c) => [`sidecar ${c.name}'s user`, c.user!])]) {
         if (/^(root|0)(:|$)/.test(user)) {
@@ -196,21 +226,25 @@ export function createTaskDefinition(name: string, args: TaskDefinitionArgs, par
     }
     const log = { group: logGroup.name, region: args.region };
     const specs = [{ ...container, memory }, ...sidecars.map((c) => ({ ...c, memory: c.memory ?? SIDECAR_MEMORY }))];
-    const taskDefinition = new aws.ecs.TaskDefinition(childName(name, "task"), {
-        family: args.family,
-        requiresCompatibilities: ["FARGATE"],
-        networkMode: "awsvpc",
-        cpu: String(args.cpu),
-        memory: String(args.memory),
-        runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: cpuArchitecture(args.platform ?? "linux/amd64") },
-        executionRoleArn: executionRole.arn,
-        taskRoleArn: taskRole.arn,
-        containerDefinitions: pulumi.jsonStringify(specs.map((c) => containerDefinition(c, log, args.user))),
-        // Fargate task storage, empty at start and gone with the task.
-        volumes: exec ? EXEC_WRITABLE_PATHS.map((path) => ({ name: execVolumeName(path) })) : undefined,
-        skipDestroy: true,
-        tags: args.tags,
-    }, opts);
+    const taskDefinition = new aws.ecs.TaskDefinition(
+        childName(name, "task"),
+        {
+            family: args.family,
+            requiresCompatibilities: ["FARGATE"],
+            networkMode: "awsvpc",
+            cpu: String(args.cpu),
+            memory: String(args.memory),
+            runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: cpuArchitecture(args.platform ?? "linux/amd64") },
+            executionRoleArn: executionRole.arn,
+            taskRoleArn: taskRole.arn,
+            containerDefinitions: pulumi.jsonStringify(specs.map((c) => containerDefinition(c, log, args.user))),
+            // Fargate task storage, empty at start and gone with the task.
+            volumes: exec ? EXEC_WRITABLE_PATHS.map((path) => ({ name: execVolumeName(path) })) : undefined,
+            skipDestroy: true,
+            tags: args.tags,
+        },
+        opts,
+    );
     return { taskDefinition, logGroup, executionRole, taskRole };
 }
 
@@ -220,14 +254,24 @@ export function createTaskDefinition(name: string, args: TaskDefinitionArgs, par
  * collector also outlives the service's last spans: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDependency.html),
  * and the task role's permission to send them on.
  */
-function withTracing(name: string, container: ContainerSpec<pulumi.Input<string>>, sampleRatio: number, taskRole: aws.iam.Role, parent: pulumi.Resource): ContainerSpec<pulumi.Input<string>> {
-    new aws.iam.RolePolicy(childName(name, "xray-policy"), {
-        role: taskRole.name,
-        policy: JSON.stringify({
-            Version: "2012-10-17",
-            Statement: [{ Effect: "Allow", Action: [...XRAY_ACTIONS], Resource: "*" }],
-        }),
-    }, { parent });
+function withTracing(
+    name: string,
+    container: ContainerSpec<pulumi.Input<string>>,
+    sampleRatio: number,
+    taskRole: aws.iam.Role,
+    parent: pulumi.Resource,
+): ContainerSpec<pulumi.Input<string>> {
+    new aws.iam.RolePolicy(
+        childName(name, "xray-policy"),
+        {
+            role: taskRole.name,
+            policy: JSON.stringify({
+                Version: "2012-10-17",
+                Statement: [{ Effect: "Allow", Action: [...XRAY_ACTIONS], Resource: "*" }],
+            }),
+        },
+        { parent },
+    );
     return {
         ...container,
         environment: { ...container.environment, ...tracingEnvironment(sampleRatio) },
@@ -235,16 +279,26 @@ function withTracing(name: string, container: ContainerSpec<pulumi.Input<string>
     };
 }
 
-function createRole(name: string, role: string, description: string, scope: Pick<TaskDefinitionArgs, "permissionsBoundary" | "rolePath">, parent: pulumi.Resource): aws.iam.Role {
-    return new aws.iam.Role(childName(name, role), {
-        path: scope.rolePath,
-        permissionsBoundary: scope.permissionsBoundary,
-        description,
-        assumeRolePolicy: JSON.stringify({
-            Version: "2012-10-17",
-            Statement: [{ Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole" }],
-        }),
-    }, { parent });
+function createRole(
+    name: string,
+    role: string,
+    description: string,
+    scope: Pick<TaskDefinitionArgs, "permissionsBoundary" | "rolePath">,
+    parent: pulumi.Resource,
+): aws.iam.Role {
+    return new aws.iam.Role(
+        childName(name, role),
+        {
+            path: scope.rolePath,
+            permissionsBoundary: scope.permissionsBoundary,
+            description,
+            assumeRolePolicy: JSON.stringify({
+                Version: "2012-10-17",
+                Statement: [{ Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole" }],
+            }),
+        },
+        { parent },
+    );
 }
 
 /** One entry of `containerDefinitions`, as ECS takes it. Variables are sorted so that order never diffs. */
@@ -253,8 +307,7 @@ export function containerDefinition(
     log: { group: pulumi.Input<string>; region: string },
     user: string,
 ): Record<string, unknown> {
-    const sorted = (vars: Record<string, pulumi.Input<string>> | undefined) =>
-        Object.entries(vars ?? {}).sort(([a], [b]) => a.localeCompare(b));
+    const sorted = (vars: Record<string, pulumi.Input<string>> | undefined) => Object.entries(vars ?? {}).sort(([a], [b]) => a.localeCompare(b));
     return {
         name: spec.name,
         image: spec.image,
@@ -264,13 +317,18 @@ export function containerDefinition(
         memory: spec.memory,
         dependsOn: spec.dependsOn,
         mountPoints: spec.mountPoints,
-        portMappings: spec.port === undefined ? [] : [{
-            name: PORT_NAME,
-            containerPort: spec.port,
-            hostPort: spec.port,
-            protocol: "tcp",
-            appProtocol: "http",
-        }],
+        portMappings:
+            spec.port === undefined
+                ? []
+                : [
+                      {
+                          name: PORT_NAME,
+                          containerPort: spec.port,
+                          hostPort: spec.port,
+                          protocol: "tcp",
+                          appProtocol: "http",
+                      },
+                  ],
         environment: sorted(spec.environment).map(([name, value]) => ({ name, value })),
         secrets: sorted(spec.secrets).map(([name, valueFrom]) => ({ name, valueFrom })),
         logConfiguration: {

@@ -34,11 +34,7 @@ function rows(table: Readonly<Record<string, AnySetting>>, prefix: string): stri
 
 /** The reference table, in Markdown. */
 export function settingsMarkdown(): string {
-    return [
-        "| Key | `test` | `prod` | Allowed |",
-        "| --- | --- | --- | --- |",
-        ...rows(SETTINGS as Readonly<Record<string, AnySetting>>, ""),
-    ].join("\n");
+    return ["| Key | `test` | `prod` | Allowed |", "| --- | --- | --- | --- |", ...rows(SETTINGS as Readonly<Record<string, AnySetting>>, "")].join("\n");
 }
 
 /** `text` with the block between the markers replaced by `block`. */

@@ -87,11 +87,10 @@ const isRoot = (user: unknown) => typeof user !== "string" || user === "" || /^(
 
 /** Ingress rules open to any address, with their port range (all ports for protocol -1). */
 function openIngress(all: Recording): Array<{ rule: Recorded; from: number; to: number }> {
-    return all.ofType(T.ingress)
+    return all
+        .ofType(T.ingress)
         .filter((r) => r.inputs.cidrIpv4 === "0.0.0.0/0" || r.inputs.cidrIpv6 === "::/0")
-        .map((rule) => rule.inputs.ipProtocol === "-1"
-            ? { rule, from: 0, to: 65535 }
-            : { rule, from: rule.inputs.fromPort, to: rule.inputs.toPort });
+        .map((rule) => (rule.inputs.ipProtocol === "-1" ? { rule, from: 0, to: 65535 } : { rule, from: rule.inputs.fromPort, to: rule.inputs.toPort }));
 }
 
 function statements(policy: unknown): Array<Record<string, any>> {
@@ -101,8 +100,13 @@ function statements(policy: unknown): Array<Record<string, any>> {
 
 /** Whether a policy of the bucket allows anyone an action matching `actions`. */
 function grantsPublicly(bucket: Recorded, all: Recording, actions: RegExp): boolean {
-    return all.referring(T.bucketPolicy, "bucket", bucket).some((p) => statements(p.inputs.policy)
-        .some((s) => s.Effect === "Allow" && (s.Principal === "*" || s.Principal?.AWS === "*") && list(s.Action).some((a) => actions.test(String(a)))));
+    return all
+        .referring(T.bucketPolicy, "bucket", bucket)
+        .some((p) =>
+            statements(p.inputs.policy).some(
+                (s) => s.Effect === "Allow" && (s.Principal === "*" || s.Principal?.AWS === "*") && list(s.Action).some((a) => actions.test(String(a))),
+            ),
+        );
 }
 
 const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]);
@@ -125,9 +129,12 @@ const AUTHORIZED_TCP_PORTS = [80, 443];
 /** A statement open to anyone: principal `*` with no condition that fixes the calling account or organisation. */
 function publicStatement(s: Record<string, any>): boolean {
     const anyone = s.Principal === "*" || list(s.Principal?.AWS).includes("*");
-    const keys = Object.values(s.Condition ?? {}).flatMap((c: any) => Object.keys(c ?? {})).map((k) => k.toLowerCase());
-    const fixed = ["aws:sourceaccount", "aws:sourceowner", "aws:principalaccount", "aws:principalorgid", "kms:calleraccount", "aws:sourcearn"]
-        .some((k) => keys.includes(k));
+    const keys = Object.values(s.Condition ?? {})
+        .flatMap((c: any) => Object.keys(c ?? {}))
+        .map((k) => k.toLowerCase());
+    const fixed = ["aws:sourceaccount", "aws:sourceowner", "aws:principalaccount", "aws:principalorgid", "kms:calleraccount", "aws:sourcearn"].some((k) =>
+        keys.includes(k),
+    );
     return s.Effect === "Allow" && anyone && !fixed;
 }
 
@@ -150,25 +157,41 @@ const CRITICAL_EVENTS: Readonly<Record<string, readonly string[]>> = {
 
 /** Whether an enabled RDS event subscription covers `sourceId` for the critical categories of `sourceType`. */
 function subscribed(all: Recording, sourceType: string, sourceId: unknown): boolean {
-    return all.ofType(T.dbEvents).some((e) => e.inputs.sourceType === sourceType && e.inputs.enabled !== false && e.inputs.snsTopic &&
-        (e.inputs.sourceIds === undefined || list(e.inputs.sourceIds).includes(sourceId)) &&
-        (e.inputs.eventCategories === undefined || CRITICAL_EVENTS[sourceType].every((c) => list(e.inputs.eventCategories).includes(c))));
+    return all
+        .ofType(T.dbEvents)
+        .some(
+            (e) =>
+                e.inputs.sourceType === sourceType &&
+                e.inputs.enabled !== false &&
+                e.inputs.snsTopic &&
+                (e.inputs.sourceIds === undefined || list(e.inputs.sourceIds).includes(sourceId)) &&
+                (e.inputs.eventCategories === undefined || CRITICAL_EVENTS[sourceType].every((c) => list(e.inputs.eventCategories).includes(c))),
+        );
 }
 
 /** Whether a task definition names the secret (its ARN, alone or with a JSON key) in a container's `secrets`. */
 function readByATask(all: Recording, arn: unknown): boolean {
-    return typeof arn === "string" && all.ofType(T.taskDefinition).some((td) => containers(td)
-        .some((c) => (list(c.secrets) as Array<{ valueFrom: string }>).some((x) => x.valueFrom === arn || x.valueFrom.startsWith(`${arn}:`))));
+    return (
+        typeof arn === "string" &&
+        all
+            .ofType(T.taskDefinition)
+            .some((td) =>
+                containers(td).some((c) =>
+                    (list(c.secrets) as Array<{ valueFrom: string }>).some((x) => x.valueFrom === arn || x.valueFrom.startsWith(`${arn}:`)),
+                ),
+            )
+    );
 }
 
 /** The RDS-managed master secret of an instance: its ARN, when RDS manages the password. */
-const managedSecretArn = (db: Recorded): string | undefined => (db.inputs.manageMasterUserPassword === true ? db.outputs.masterUserSecrets?.[0]?.secretArn : undefined);
+const managedSecretArn = (db: Recorded): string | undefined =>
+    db.inputs.manageMasterUserPassword === true ? db.outputs.masterUserSecrets?.[0]?.secretArn : undefined;
 
 /** Stacks whose `berth:secrets` hold values the stack stores (not references to secrets of their own). */
 const storesSecretValues = (s: Settings) => (Object.values(s.secrets).some((l) => l.some((x) => x.kind === "value")) ? "secrets" : undefined);
 
-const noHttps = (s: Settings) => (s.certificateArn === undefined && s.hostedZoneId === undefined
-    ? (s.environment === "prod" ? "allowHttpOnly" : "domain") : undefined);
+const noHttps = (s: Settings) =>
+    s.certificateArn === undefined && s.hostedZoneId === undefined ? (s.environment === "prod" ? "allowHttpOnly" : "domain") : undefined;
 
 export const RULES: Rule[] = [
     // ECS: Security-Best-Practices-for-ECS.yaml and FSBP ECS.*
@@ -178,7 +201,9 @@ export const RULES: Rule[] = [
         types: [T.taskDefinition],
         condition: "NON_COMPLIANT if the `memory` parameter is absent for one container definition",
         evaluate: (td) => {
-            const missing = containers(td).filter((c) => typeof c.memory !== "number").map((c) => c.name);
+            const missing = containers(td)
+                .filter((c) => typeof c.memory !== "number")
+                .map((c) => c.name);
             return missing.length ? ["NON_COMPLIANT", `no memory limit: ${missing.join(", ")}`] : "COMPLIANT";
         },
     },
@@ -188,7 +213,9 @@ export const RULES: Rule[] = [
         types: [T.taskDefinition],
         condition: "NON_COMPLIANT if the root user is specified or user configuration is absent for any container (the image's USER does not count)",
         evaluate: (td) => {
-            const root = containers(td).filter((c) => isRoot(c.user)).map((c) => `${c.name} (${c.user ?? "no user"})`);
+            const root = containers(td)
+                .filter((c) => isRoot(c.user))
+                .map((c) => `${c.name} (${c.user ?? "no user"})`);
             return root.length ? ["NON_COMPLIANT", root.join(", ")] : "COMPLIANT";
         },
     },
@@ -236,7 +263,9 @@ export const RULES: Rule[] = [
         types: [T.taskDefinition],
         condition: "NON_COMPLIANT if `readonlyRootFilesystem` is absent or false for any container",
         evaluate: (td) => {
-            const writable = containers(td).filter((c) => c.readonlyRootFilesystem !== true).map((c) => c.name);
+            const writable = containers(td)
+                .filter((c) => c.readonlyRootFilesystem !== true)
+                .map((c) => c.name);
             return writable.length ? ["NON_COMPLIANT", writable.join(", ")] : "COMPLIANT";
         },
     },
@@ -247,7 +276,9 @@ export const RULES: Rule[] = [
         condition: "NON_COMPLIANT if an environment variable is named AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY or ECS_ENGINE_AUTH_DATA (the pack's secretKeys)",
         evaluate: (td) => {
             const keys = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "ECS_ENGINE_AUTH_DATA"];
-            const found = containers(td).flatMap((c) => list(c.environment) as Array<{ name: string }>).filter((e) => keys.includes(e.name));
+            const found = containers(td)
+                .flatMap((c) => list(c.environment) as Array<{ name: string }>)
+                .filter((e) => keys.includes(e.name));
             return found.length ? ["NON_COMPLIANT", found.map((e) => e.name).join(", ")] : "COMPLIANT";
         },
     },
@@ -271,8 +302,8 @@ export const RULES: Rule[] = [
         types: [T.service],
         condition: "Fargate services: NON_COMPLIANT unless platformVersion is LATEST (ECS's default when unset)",
         evaluate: (svc) => {
-            const fargate = svc.inputs.launchType === "FARGATE" ||
-                list(svc.inputs.capacityProviderStrategies).some((s: any) => /^FARGATE/.test(s.capacityProvider));
+            const fargate =
+                svc.inputs.launchType === "FARGATE" || list(svc.inputs.capacityProviderStrategies).some((s: any) => /^FARGATE/.test(s.capacityProvider));
             if (!fargate) {
                 return ["NOT_APPLICABLE", "not on Fargate"];
             }
@@ -291,8 +322,10 @@ export const RULES: Rule[] = [
         sources: ["FSBP ECS.12", "ECS pack"],
         types: [T.cluster],
         condition: "NON_COMPLIANT if the cluster's containerInsights setting is not enabled",
-        evaluate: (c) => (list(c.inputs.settings).some((s: any) => s.name === "containerInsights" && ["enabled", "enhanced"].includes(s.value))
-            ? "COMPLIANT" : "NON_COMPLIANT"),
+        evaluate: (c) =>
+            list(c.inputs.settings).some((s: any) => s.name === "containerInsights" && ["enabled", "enhanced"].includes(s.value))
+                ? "COMPLIANT"
+                : "NON_COMPLIANT",
         relaxedBy: (s) => (s.containerInsights ? undefined : "containerInsights"),
     },
 
@@ -309,8 +342,10 @@ export const RULES: Rule[] = [
         sources: ["FSBP ECR.2", "ECR pack"],
         types: [T.repository],
         condition: "NON_COMPLIANT if tag immutability is not enabled; IMMUTABLE_WITH_EXCLUSION counts as enabled (the page predates it and does not say)",
-        evaluate: (r) => (["IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION"].includes(r.inputs.imageTagMutability)
-            ? "COMPLIANT" : ["NON_COMPLIANT", r.inputs.imageTagMutability ?? "MUTABLE"]),
+        evaluate: (r) =>
+            ["IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION"].includes(r.inputs.imageTagMutability)
+                ? "COMPLIANT"
+                : ["NON_COMPLIANT", r.inputs.imageTagMutability ?? "MUTABLE"],
     },
     {
         id: "ecr-private-lifecycle-policy-configured",
@@ -342,7 +377,8 @@ export const RULES: Rule[] = [
         id: "elbv2-acm-certificate-required",
         sources: ["Load balancing pack", "Networking pack"],
         types: [T.alb],
-        condition: "NON_COMPLIANT if a listener is configured without an ACM certificate; read as: HTTPS listeners must use ACM certificates, and an ALB with none serves no certificate (an HTTP listener cannot carry one, and ELB.1 asks for it)",
+        condition:
+            "NON_COMPLIANT if a listener is configured without an ACM certificate; read as: HTTPS listeners must use ACM certificates, and an ALB with none serves no certificate (an HTTP listener cannot carry one, and ELB.1 asks for it)",
         evaluate: (alb, all) => {
             const https = all.referring(T.listener, "loadBalancerArn", alb).filter((l) => l.inputs.protocol === "HTTPS");
             if (https.length === 0) {
@@ -451,8 +487,8 @@ export const RULES: Rule[] = [
         sources: ["FSBP EC2.6", "Networking pack"],
         types: [T.vpc],
         condition: "NON_COMPLIANT if the VPC has no flow log (FSBP's trafficType REJECT; ALL covers it)",
-        evaluate: (vpc, all) => (all.referring(T.flowLog, "vpcId", vpc).some((f) => ["ALL", "REJECT"].includes(f.inputs.trafficType))
-            ? "COMPLIANT" : "NON_COMPLIANT"),
+        evaluate: (vpc, all) =>
+            all.referring(T.flowLog, "vpcId", vpc).some((f) => ["ALL", "REJECT"].includes(f.inputs.trafficType)) ? "COMPLIANT" : "NON_COMPLIANT",
         relaxedBy: (s) => (s.flowLogs ? undefined : "flowLogs"),
     },
     {
@@ -490,8 +526,8 @@ export const RULES: Rule[] = [
         sources: ["FSBP EC2.13", "Networking pack (incoming-ssh-disabled)"],
         types: [T.sg],
         condition: "NON_COMPLIANT if the group admits port 22 from 0.0.0.0/0 or ::/0",
-        evaluate: (sg, all) => (openIngress(all).some((o) => o.rule.inputs.securityGroupId === sg.id && o.from <= 22 && o.to >= 22)
-            ? "NON_COMPLIANT" : "COMPLIANT"),
+        evaluate: (sg, all) =>
+            openIngress(all).some((o) => o.rule.inputs.securityGroupId === sg.id && o.from <= 22 && o.to >= 22) ? "NON_COMPLIANT" : "COMPLIANT",
     },
     {
         id: "restricted-common-ports",
@@ -499,7 +535,8 @@ export const RULES: Rule[] = [
         types: [T.sg],
         condition: `NON_COMPLIANT if the group admits any of ${HIGH_RISK_PORTS.join(", ")} from anywhere`,
         evaluate: (sg, all) => {
-            const hits = openIngress(all).filter((o) => o.rule.inputs.securityGroupId === sg.id)
+            const hits = openIngress(all)
+                .filter((o) => o.rule.inputs.securityGroupId === sg.id)
                 .flatMap((o) => HIGH_RISK_PORTS.filter((p) => o.from <= p && o.to >= p));
             return hits.length ? ["NON_COMPLIANT", hits.join(", ")] : "COMPLIANT";
         },
@@ -520,14 +557,17 @@ export const RULES: Rule[] = [
         sources: ["FSBP EC2.53", "FSBP EC2.54"],
         types: [T.sg],
         condition: "NON_COMPLIANT if the group admits 22 or 3389 from 0.0.0.0/0 or ::/0",
-        evaluate: (sg, all) => (openIngress(all).some((o) => o.rule.inputs.securityGroupId === sg.id && [22, 3389].some((p) => o.from <= p && o.to >= p))
-            ? "NON_COMPLIANT" : "COMPLIANT"),
+        evaluate: (sg, all) =>
+            openIngress(all).some((o) => o.rule.inputs.securityGroupId === sg.id && [22, 3389].some((p) => o.from <= p && o.to >= p))
+                ? "NON_COMPLIANT"
+                : "COMPLIANT",
     },
     {
         id: "internet-gateway-authorized-vpc-only",
         sources: ["Networking pack"],
         types: [T.igw],
-        condition: "NON_COMPLIANT if the gateway is attached to a VPC outside authorizedVpcIds; evaluated with the stack's own VPC authorized, the list an account owner sets",
+        condition:
+            "NON_COMPLIANT if the gateway is attached to a VPC outside authorizedVpcIds; evaluated with the stack's own VPC authorized, the list an account owner sets",
         evaluate: (igw, all) => (all.ofType(T.vpc).some((v) => v.id === igw.inputs.vpcId) ? "COMPLIANT" : "NON_COMPLIANT"),
     },
 
@@ -545,8 +585,8 @@ export const RULES: Rule[] = [
         sources: ["FSBP CloudWatch.16 (NIST)", "CloudWatch pack"],
         types: [T.logGroup],
         condition: "NON_COMPLIANT if retention is below MinRetentionTime, 365 days by default (unset = never expire = compliant)",
-        evaluate: (g) => (g.inputs.retentionInDays === undefined || g.inputs.retentionInDays >= 365
-            ? "COMPLIANT" : ["NON_COMPLIANT", `${g.inputs.retentionInDays} days`]),
+        evaluate: (g) =>
+            g.inputs.retentionInDays === undefined || g.inputs.retentionInDays >= 365 ? "COMPLIANT" : ["NON_COMPLIANT", `${g.inputs.retentionInDays} days`],
         relaxedBy: (s) => (s.logRetentionDays >= 365 ? undefined : "logRetentionDays"),
     },
     {
@@ -561,17 +601,25 @@ export const RULES: Rule[] = [
         sources: ["FSBP KMS.2"],
         types: [T.rolePolicy],
         condition: "NON_COMPLIANT if an inline policy allows kms:Decrypt or kms:ReEncryptFrom on all keys",
-        evaluate: (p) => (statements(p.inputs.policy).some((s) => s.Effect === "Allow" &&
-            list(s.Action).some((a) => /^kms:(Decrypt|ReEncryptFrom|\*)$|^\*$/.test(String(a))) && list(s.Resource).includes("*"))
-            ? "NON_COMPLIANT" : "COMPLIANT"),
+        evaluate: (p) =>
+            statements(p.inputs.policy).some(
+                (s) =>
+                    s.Effect === "Allow" &&
+                    list(s.Action).some((a) => /^kms:(Decrypt|ReEncryptFrom|\*)$|^\*$/.test(String(a))) &&
+                    list(s.Resource).includes("*"),
+            )
+                ? "NON_COMPLIANT"
+                : "COMPLIANT",
     },
     {
         id: "iam-policy-no-statements-with-admin-access",
         sources: ["FSBP IAM.1"],
         types: [T.policy, T.rolePolicy],
         condition: "NON_COMPLIANT if a policy allows Action * on Resource *",
-        evaluate: (p) => (statements(p.inputs.policy).some((s) => s.Effect === "Allow" && list(s.Action).includes("*") && list(s.Resource).includes("*"))
-            ? "NON_COMPLIANT" : "COMPLIANT"),
+        evaluate: (p) =>
+            statements(p.inputs.policy).some((s) => s.Effect === "Allow" && list(s.Action).includes("*") && list(s.Resource).includes("*"))
+                ? "NON_COMPLIANT"
+                : "COMPLIANT",
     },
 
     // RDS: Security-Best-Practices-for-RDS.yaml and FSBP RDS.* (the cluster and Aurora rules do not apply to one DB instance)
@@ -634,8 +682,10 @@ export const RULES: Rule[] = [
         sources: ["FSBP RDS.11", "RDS pack"],
         types: [T.db],
         condition: `NON_COMPLIANT unless automated backups are on for at least FSBP's backupRetentionMinimum, ${BACKUP_RETENTION_MINIMUM} days (the pack sets no minimum)`,
-        evaluate: (db) => (Number(db.inputs.backupRetentionPeriod ?? 1) >= BACKUP_RETENTION_MINIMUM
-            ? "COMPLIANT" : ["NON_COMPLIANT", `${db.inputs.backupRetentionPeriod ?? 1} days`]),
+        evaluate: (db) =>
+            Number(db.inputs.backupRetentionPeriod ?? 1) >= BACKUP_RETENTION_MINIMUM
+                ? "COMPLIANT"
+                : ["NON_COMPLIANT", `${db.inputs.backupRetentionPeriod ?? 1} days`],
         relaxedBy: (s) => (s.database.backupRetentionDays >= BACKUP_RETENTION_MINIMUM ? undefined : "database.backupRetentionDays"),
     },
     {
@@ -663,7 +713,8 @@ export const RULES: Rule[] = [
         id: "rds-instance-event-notifications-configured",
         sources: ["FSBP RDS.20 (Security Hub's own rule)"],
         types: [T.db],
-        condition: "NON_COMPLIANT unless an enabled event subscription of source type db-instance covers maintenance, configuration change and failure; read per instance: the subscription must name it or name no instance",
+        condition:
+            "NON_COMPLIANT unless an enabled event subscription of source type db-instance covers maintenance, configuration change and failure; read per instance: the subscription must name it or name no instance",
         evaluate: (db, all) => (subscribed(all, "db-instance", db.outputs.identifier ?? db.inputs.identifier) ? "COMPLIANT" : "NON_COMPLIANT"),
     },
     {
@@ -678,28 +729,35 @@ export const RULES: Rule[] = [
         sources: ["FSBP RDS.23 (Security Hub's own rule)"],
         types: [T.db],
         condition: `NON_COMPLIANT if the instance listens on its engine's default port (PostgreSQL: ${POSTGRES_DEFAULT_PORT}, also when port is unset)`,
-        evaluate: (db) => (Number(db.inputs.port ?? POSTGRES_DEFAULT_PORT) === POSTGRES_DEFAULT_PORT ? ["NON_COMPLIANT", `port ${db.inputs.port ?? "unset"}`] : "COMPLIANT"),
+        evaluate: (db) =>
+            Number(db.inputs.port ?? POSTGRES_DEFAULT_PORT) === POSTGRES_DEFAULT_PORT ? ["NON_COMPLIANT", `port ${db.inputs.port ?? "unset"}`] : "COMPLIANT",
     },
     {
         id: "rds-instance-default-admin-check",
         sources: ["FSBP RDS.25", "RDS pack"],
         types: [T.db],
         condition: "NON_COMPLIANT if the master username is a default one (postgres, admin)",
-        evaluate: (db) => (["postgres", "admin"].includes(String(db.inputs.username ?? "postgres")) ? ["NON_COMPLIANT", String(db.inputs.username)] : "COMPLIANT"),
+        evaluate: (db) =>
+            ["postgres", "admin"].includes(String(db.inputs.username ?? "postgres")) ? ["NON_COMPLIANT", String(db.inputs.username)] : "COMPLIANT",
     },
     {
         id: "rds-postgresql-logs-to-cloudwatch",
         sources: ["FSBP RDS.36"],
         types: [T.db],
         condition: "PostgreSQL: NON_COMPLIANT unless the logTypes (default postgresql) are exported to CloudWatch Logs",
-        evaluate: (db) => (db.inputs.engine !== "postgres" ? ["NOT_APPLICABLE", String(db.inputs.engine)]
-            : list(db.inputs.enabledCloudwatchLogsExports).includes("postgresql") ? "COMPLIANT" : "NON_COMPLIANT"),
+        evaluate: (db) =>
+            db.inputs.engine !== "postgres"
+                ? ["NOT_APPLICABLE", String(db.inputs.engine)]
+                : list(db.inputs.enabledCloudwatchLogsExports).includes("postgresql")
+                  ? "COMPLIANT"
+                  : "NON_COMPLIANT",
     },
     {
         id: "rds-postgres-instance-encrypted-in-transit",
         sources: ["FSBP RDS.38"],
         types: [T.db],
-        condition: "PostgreSQL: NON_COMPLIANT unless the instance's parameter group sets rds.force_ssl to 1 (the default group of PostgreSQL 15 and later does too, but Berth names its own)",
+        condition:
+            "PostgreSQL: NON_COMPLIANT unless the instance's parameter group sets rds.force_ssl to 1 (the default group of PostgreSQL 15 and later does too, but Berth names its own)",
         evaluate: (db, all) => {
             if (db.inputs.engine !== "postgres") {
                 return ["NOT_APPLICABLE", String(db.inputs.engine)];
@@ -716,7 +774,8 @@ export const RULES: Rule[] = [
         id: "secretsmanager-rotation-enabled-check",
         sources: ["FSBP SecretsManager.1", "Secrets Manager pack", "Security, identity and compliance pack"],
         types: [T.secret, T.db],
-        condition: "NON_COMPLIANT unless the secret rotates automatically; RDS rotates the secrets it manages, every 7 days by default (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-secrets-manager.html)",
+        condition:
+            "NON_COMPLIANT unless the secret rotates automatically; RDS rotates the secrets it manages, every 7 days by default (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-secrets-manager.html)",
         evaluate: (r, all) => {
             if (r.type === T.db) {
                 return managedSecretArn(r) ? "COMPLIANT" : ["NOT_APPLICABLE", "no RDS-managed secret"];
@@ -729,20 +788,23 @@ export const RULES: Rule[] = [
         id: "secretsmanager-scheduled-rotation-success-check",
         sources: ["FSBP SecretsManager.2", "Secrets Manager pack", "Security, identity and compliance pack"],
         types: [T.secret, T.db],
-        condition: "secrets with rotation: NON_COMPLIANT if a rotation did not happen as scheduled; read from the program as: rotation is run by AWS itself (RDS), never by a function of the stack's that could fail unseen; whether it succeeded shows only in AWS",
+        condition:
+            "secrets with rotation: NON_COMPLIANT if a rotation did not happen as scheduled; read from the program as: rotation is run by AWS itself (RDS), never by a function of the stack's that could fail unseen; whether it succeeded shows only in AWS",
         evaluate: (r, all) => {
             if (r.type === T.db) {
                 return managedSecretArn(r) ? "COMPLIANT" : ["NOT_APPLICABLE", "no RDS-managed secret"];
             }
             return all.referring(T.secretRotation, "secretId", r).length > 0
-                ? ["NON_COMPLIANT", "rotated by a function of the stack"] : ["NOT_APPLICABLE", "no rotation configured"];
+                ? ["NON_COMPLIANT", "rotated by a function of the stack"]
+                : ["NOT_APPLICABLE", "no rotation configured"];
         },
     },
     {
         id: "secretsmanager-secret-unused",
         sources: ["FSBP SecretsManager.3", "Secrets Manager pack", "Security, identity and compliance pack"],
         types: [T.secret, T.db],
-        condition: "NON_COMPLIANT if the secret was not read for unusedForDays (90); read from the program as: some task definition names it, so ECS reads it whenever a task starts (deployments, scaling, replacements, and the restart after each RDS rotation)",
+        condition:
+            "NON_COMPLIANT if the secret was not read for unusedForDays (90); read from the program as: some task definition names it, so ECS reads it whenever a task starts (deployments, scaling, replacements, and the restart after each RDS rotation)",
         evaluate: (r, all) => {
             const arn = r.type === T.db ? managedSecretArn(r) : r.outputs.arn;
             if (r.type === T.db && !arn) {
@@ -755,7 +817,8 @@ export const RULES: Rule[] = [
         id: "secretsmanager-secret-periodic-rotation",
         sources: ["FSBP SecretsManager.4", "Secrets Manager pack", "Security, identity and compliance pack"],
         types: [T.secret, T.db],
-        condition: "NON_COMPLIANT if the secret was not rotated within maxDaysSinceRotation (90); a secret without rotation changes only when someone sets it anew, so it counts as failing",
+        condition:
+            "NON_COMPLIANT if the secret was not rotated within maxDaysSinceRotation (90); a secret without rotation changes only when someone sets it anew, so it counts as failing",
         evaluate: (r, all) => {
             if (r.type === T.db) {
                 return managedSecretArn(r) ? "COMPLIANT" : ["NOT_APPLICABLE", "no RDS-managed secret"];
@@ -778,8 +841,8 @@ export const RULES: Rule[] = [
         sources: ["FSBP SNS.4"],
         types: [T.topic],
         condition: "NON_COMPLIANT if the topic's policy allows anyone (principal * without a condition fixing the account)",
-        evaluate: (t, all) => (all.referring(T.topicPolicy, "arn", t).some((p) => statements(p.inputs.policy).some(publicStatement))
-            ? "NON_COMPLIANT" : "COMPLIANT"),
+        evaluate: (t, all) =>
+            all.referring(T.topicPolicy, "arn", t).some((p) => statements(p.inputs.policy).some(publicStatement)) ? "NON_COMPLIANT" : "COMPLIANT",
     },
     {
         id: "kms-key-policy-no-public-access",
@@ -793,9 +856,15 @@ export const RULES: Rule[] = [
         sources: ["FSBP KMS.1", "Security, identity and compliance pack"],
         types: [T.policy],
         condition: "NON_COMPLIANT if a customer managed policy allows kms:Decrypt or kms:ReEncryptFrom on all keys",
-        evaluate: (p) => (statements(p.inputs.policy).some((s) => s.Effect === "Allow" &&
-            list(s.Action).some((a) => /^kms:(Decrypt|ReEncryptFrom|\*)$|^\*$/.test(String(a))) && list(s.Resource).includes("*"))
-            ? "NON_COMPLIANT" : "COMPLIANT"),
+        evaluate: (p) =>
+            statements(p.inputs.policy).some(
+                (s) =>
+                    s.Effect === "Allow" &&
+                    list(s.Action).some((a) => /^kms:(Decrypt|ReEncryptFrom|\*)$|^\*$/.test(String(a))) &&
+                    list(s.Resource).includes("*"),
+            )
+                ? "NON_COMPLIANT"
+                : "COMPLIANT",
     },
 
     // SQS (the workers' queues): FSBP SQS.1, SQS.3, and the managed rule on dead-letter queues
@@ -811,14 +880,20 @@ export const RULES: Rule[] = [
         sources: ["FSBP SQS.3"],
         types: [T.queue],
         condition: "NON_COMPLIANT if the queue's access policy allows anyone (principal * without a condition fixing the account or source)",
-        evaluate: (q, all) => (all.ofType(T.queuePolicy).filter((p) => p.inputs.queueUrl === q.outputs.url).some((p) => statements(p.inputs.policy).some(publicStatement))
-            ? "NON_COMPLIANT" : "COMPLIANT"),
+        evaluate: (q, all) =>
+            all
+                .ofType(T.queuePolicy)
+                .filter((p) => p.inputs.queueUrl === q.outputs.url)
+                .some((p) => statements(p.inputs.policy).some(publicStatement))
+                ? "NON_COMPLIANT"
+                : "COMPLIANT",
     },
     {
         id: "sqs-queue-dlq-check",
         sources: ["AWS Config managed rule (https://docs.aws.amazon.com/config/latest/developerguide/sqs-queue-dlq-check.html)", "Control Tower CT.SQS.PR.1"],
         types: [T.queue],
-        condition: "NON_COMPLIANT unless the queue redrives to a dead-letter queue; a dead-letter queue itself, which declares who may redrive to it (RedriveAllowPolicy), is exempt, as Control Tower's CT.SQS.PR.1 reads it",
+        condition:
+            "NON_COMPLIANT unless the queue redrives to a dead-letter queue; a dead-letter queue itself, which declares who may redrive to it (RedriveAllowPolicy), is exempt, as Control Tower's CT.SQS.PR.1 reads it",
         evaluate: (q) => {
             if (json(q.inputs.redriveAllowPolicy)?.redrivePermission !== undefined) {
                 return "COMPLIANT";
@@ -834,8 +909,10 @@ export const RULES: Rule[] = [
         sources: ["FSBP StepFunctions.1"],
         types: [T.stateMachine],
         condition: "NON_COMPLIANT unless logging is on (level ALL, ERROR or FATAL) to a CloudWatch Logs group (FSBP sets no logLevel)",
-        evaluate: (m) => (["ALL", "ERROR", "FATAL"].includes(m.inputs.loggingConfiguration?.level) && m.inputs.loggingConfiguration?.logDestination
-            ? "COMPLIANT" : ["NON_COMPLIANT", `level ${m.inputs.loggingConfiguration?.level ?? "OFF"}`]),
+        evaluate: (m) =>
+            ["ALL", "ERROR", "FATAL"].includes(m.inputs.loggingConfiguration?.level) && m.inputs.loggingConfiguration?.logDestination
+                ? "COMPLIANT"
+                : ["NON_COMPLIANT", `level ${m.inputs.loggingConfiguration?.level ?? "OFF"}`],
     },
 
     // S3 (the access-log bucket): Operational-Best-Practices-for-Amazon-S3.yaml and FSBP S3.*
@@ -844,9 +921,12 @@ export const RULES: Rule[] = [
         sources: ["FSBP S3.8", "S3 pack"],
         types: [T.bucket],
         condition: "NON_COMPLIANT unless the bucket blocks public ACLs and policies (all four settings)",
-        evaluate: (b, all) => (all.referring(T.publicAccessBlock, "bucket", b).some((p) =>
-            p.inputs.blockPublicAcls && p.inputs.blockPublicPolicy && p.inputs.ignorePublicAcls && p.inputs.restrictPublicBuckets)
-            ? "COMPLIANT" : "NON_COMPLIANT"),
+        evaluate: (b, all) =>
+            all
+                .referring(T.publicAccessBlock, "bucket", b)
+                .some((p) => p.inputs.blockPublicAcls && p.inputs.blockPublicPolicy && p.inputs.ignorePublicAcls && p.inputs.restrictPublicBuckets)
+                ? "COMPLIANT"
+                : "NON_COMPLIANT",
     },
     {
         id: "s3-bucket-public-read-prohibited",
@@ -867,20 +947,26 @@ export const RULES: Rule[] = [
         sources: ["FSBP S3.5", "S3 pack"],
         types: [T.bucket],
         condition: "NON_COMPLIANT unless the policy denies requests with aws:SecureTransport false",
-        evaluate: (b, all) => (all.referring(T.bucketPolicy, "bucket", b).some((p) => statements(p.inputs.policy)
-            .some((s) => s.Effect === "Deny" && String(s.Condition?.Bool?.["aws:SecureTransport"]) === "false"))
-            ? "COMPLIANT" : "NON_COMPLIANT"),
+        evaluate: (b, all) =>
+            all
+                .referring(T.bucketPolicy, "bucket", b)
+                .some((p) => statements(p.inputs.policy).some((s) => s.Effect === "Deny" && String(s.Condition?.Bool?.["aws:SecureTransport"]) === "false"))
+                ? "COMPLIANT"
+                : "NON_COMPLIANT",
     },
     {
         id: "s3-bucket-blacklisted-actions-prohibited",
         sources: ["FSBP S3.6", "S3 pack"],
         types: [T.bucket],
-        condition: "NON_COMPLIANT if the policy allows other principals s3:DeleteBucketPolicy, s3:PutBucketAcl, s3:PutBucketPolicy, s3:PutEncryptionConfiguration or s3:PutObjectAcl",
+        condition:
+            "NON_COMPLIANT if the policy allows other principals s3:DeleteBucketPolicy, s3:PutBucketAcl, s3:PutBucketPolicy, s3:PutEncryptionConfiguration or s3:PutObjectAcl",
         evaluate: (b, all) => {
             const blocked = ["s3:DeleteBucketPolicy", "s3:PutBucketAcl", "s3:PutBucketPolicy", "s3:PutEncryptionConfiguration", "s3:PutObjectAcl", "s3:*", "*"];
-            return all.referring(T.bucketPolicy, "bucket", b).some((p) => statements(p.inputs.policy)
-                .some((s) => s.Effect === "Allow" && list(s.Action).some((a) => blocked.includes(String(a)))))
-                ? "NON_COMPLIANT" : "COMPLIANT";
+            return all
+                .referring(T.bucketPolicy, "bucket", b)
+                .some((p) => statements(p.inputs.policy).some((s) => s.Effect === "Allow" && list(s.Action).some((a) => blocked.includes(String(a)))))
+                ? "NON_COMPLIANT"
+                : "COMPLIANT";
         },
     },
     {
@@ -895,27 +981,33 @@ export const RULES: Rule[] = [
         sources: ["FSBP S3.12"],
         types: [T.bucket],
         condition: "NON_COMPLIANT if ACLs grant access (ownership other than BucketOwnerEnforced)",
-        evaluate: (b, all) => (all.referring(T.ownership, "bucket", b).some((o) => o.inputs.rule?.objectOwnership === "BucketOwnerEnforced")
-            ? "COMPLIANT" : "NON_COMPLIANT"),
+        evaluate: (b, all) =>
+            all.referring(T.ownership, "bucket", b).some((o) => o.inputs.rule?.objectOwnership === "BucketOwnerEnforced") ? "COMPLIANT" : "NON_COMPLIANT",
     },
     {
         id: "s3-lifecycle-policy-check",
         sources: ["FSBP S3.13"],
         types: [T.bucket],
         condition: "NON_COMPLIANT if the bucket has no enabled lifecycle rule",
-        evaluate: (b, all) => (all.referring(T.bucketLifecycle, "bucket", b).some((l) => (list(l.inputs.rules) as any[]).some((r) => r.status === "Enabled"))
-            ? "COMPLIANT" : "NON_COMPLIANT"),
+        evaluate: (b, all) =>
+            all.referring(T.bucketLifecycle, "bucket", b).some((l) => (list(l.inputs.rules) as any[]).some((r) => r.status === "Enabled"))
+                ? "COMPLIANT"
+                : "NON_COMPLIANT",
     },
 ];
 
 /** Every rule's verdict on every resource it applies to. */
 export function evaluateRules(resources: readonly Recorded[], rules: readonly Rule[] = RULES): Finding[] {
     const all = new Recording(resources);
-    return rules.flatMap((rule) => rule.types.flatMap((type) => all.ofType(type).map((r): Finding => {
-        const verdict = rule.evaluate(r, all);
-        const [compliance, reason] = Array.isArray(verdict) ? verdict : [verdict, undefined];
-        return { rule: rule.id, resource: `${r.type.split(":").pop()} ${r.name}`, compliance, reason };
-    })));
+    return rules.flatMap((rule) =>
+        rule.types.flatMap((type) =>
+            all.ofType(type).map((r): Finding => {
+                const verdict = rule.evaluate(r, all);
+                const [compliance, reason] = Array.isArray(verdict) ? verdict : [verdict, undefined];
+                return { rule: rule.id, resource: `${r.type.split(":").pop()} ${r.name}`, compliance, reason };
+            }),
+        ),
+    );
 }
 
 /** The rules with at least one NON_COMPLIANT resource, sorted. */
@@ -925,8 +1017,10 @@ export function failingRules(findings: readonly Finding[]): string[] {
 
 /** The rules `settings` relax, each with the setting that does. */
 export function relaxedRules(settings: Settings, rules: readonly Rule[] = RULES): Map<string, string> {
-    return new Map(rules.flatMap((r) => {
-        const setting = r.relaxedBy?.(settings);
-        return setting ? [[r.id, setting] as [string, string]] : [];
-    }));
+    return new Map(
+        rules.flatMap((r) => {
+            const setting = r.relaxedBy?.(settings);
+            return setting ? [[r.id, setting] as [string, string]] : [];
+        }),
+    );
 }

@@ -26,8 +26,9 @@ export interface DatabaseTarget {
     create(suite: Mocha.Context): Promise<TestDatabase>;
 }
 
-const settingsOf = (url: string) => (poolMax = 4): DatabaseSettings =>
-    ({ url, host: "", port: 0, database: "", user: "", password: "", ssl: "disable", poolMax });
+const settingsOf =
+    (url: string) =>
+    (poolMax = 4): DatabaseSettings => ({ url, host: "", port: 0, database: "", user: "", password: "", ssl: "disable", poolMax });
 
 /** A new in-memory PGlite, served on loopback. */
 async function createPGlite(): Promise<TestDatabase> {

@@ -43,7 +43,10 @@ export function wildcardMatch(pattern: string, value: string, caseInsensitive = 
     const key = `${caseInsensitive ? "i" : "s"}${pattern}`;
     let expression = patterns.get(key);
     if (expression === undefined) {
-        const source = pattern.split("").map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\/]/g, "\\$&"))).join("");
+        const source = pattern
+            .split("")
+            .map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\/]/g, "\\$&")))
+            .join("");
         expression = new RegExp(`^${source}$`, caseInsensitive ? "is" : "s");
         patterns.set(key, expression);
     }

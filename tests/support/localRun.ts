@@ -43,8 +43,12 @@ export function spawnRun(args: string[], env: Record<string, string | undefined>
         detached: true,
     });
     let text = "";
-    child.stdout!.setEncoding("utf8").on("data", (c: string) => { text += c; });
-    child.stderr!.setEncoding("utf8").on("data", (c: string) => { text += c; });
+    child.stdout!.setEncoding("utf8").on("data", (c: string) => {
+        text += c;
+    });
+    child.stderr!.setEncoding("utf8").on("data", (c: string) => {
+        text += c;
+    });
     const exited = new Promise<number | string>((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal ?? "?")));
     return { child, output: () => text, exited };
 }
@@ -54,7 +58,9 @@ export async function startRun(args: string[], env: Record<string, string | unde
     const run = spawnRun(args, env);
     const deadline = Date.now() + timeoutMs;
     let exitedWith: number | string | undefined;
-    void run.exited.then((c) => { exitedWith = c; });
+    void run.exited.then((c) => {
+        exitedWith = c;
+    });
     for (;;) {
         const text = run.output();
         const api = /^\s+api\s+(http:\/\/127\.0\.0\.1:\d+)/m.exec(text);
@@ -114,18 +120,24 @@ export interface Outcome {
 function post(url: string, agent: http.Agent, email: string, name: string): Promise<Outcome> {
     const body = JSON.stringify({ name, email, role: "member" });
     return new Promise((resolve) => {
-        const req = http.request(`${url}/users`, {
-            method: "POST",
-            agent,
-            headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
-            timeout: 30_000,
-        }, (res) => {
-            let text = "";
-            res.setEncoding("utf8");
-            res.on("data", (c: string) => { text += c; });
-            res.on("end", () => resolve({ email, name, status: res.statusCode, body: text, connection: res.headers.connection }));
-            res.on("error", (err) => resolve({ email, name, error: `response cut: ${err.message}` }));
-        });
+        const req = http.request(
+            `${url}/users`,
+            {
+                method: "POST",
+                agent,
+                headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+                timeout: 30_000,
+            },
+            (res) => {
+                let text = "";
+                res.setEncoding("utf8");
+                res.on("data", (c: string) => {
+                    text += c;
+                });
+                res.on("end", () => resolve({ email, name, status: res.statusCode, body: text, connection: res.headers.connection }));
+                res.on("error", (err) => resolve({ email, name, error: `response cut: ${err.message}` }));
+            },
+        );
         req.on("timeout", () => req.destroy(new Error("no answer within 30 s")));
         req.on("error", (err: NodeJS.ErrnoException) => resolve({ email, name, error: err.code ?? err.message }));
         req.end(body);
@@ -169,7 +181,9 @@ export async function storedUsers(databasePort: number, tag: string): Promise<Ma
     const client = new Client({ host: "127.0.0.1", port: databasePort, user: "postgres", password: "postgres", database: "postgres" });
     await client.connect();
     try {
-        const { rows } = await client.query<{ name: string; email: string; role: string }>("SELECT name, email, role FROM users WHERE email LIKE $1", [`${tag}-%`]);
+        const { rows } = await client.query<{ name: string; email: string; role: string }>("SELECT name, email, role FROM users WHERE email LIKE $1", [
+            `${tag}-%`,
+        ]);
         return new Map(rows.map((r) => [r.email, { name: r.name, role: r.role }]));
     } finally {
         await client.end();

@@ -9,14 +9,20 @@ import type { Document } from "./iamPolicy";
 export const MANAGED_POLICIES: Readonly<Record<string, Document>> = {
     // Version v1.
     "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy": {
-        Statement: [{
-            Effect: "Allow",
-            Action: [
-                "ecr:GetAuthorizationToken", "ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage",
-                "logs:CreateLogStream", "logs:PutLogEvents",
-            ],
-            Resource: "*",
-        }],
+        Statement: [
+            {
+                Effect: "Allow",
+                Action: [
+                    "ecr:GetAuthorizationToken",
+                    "ecr:BatchCheckLayerAvailability",
+                    "ecr:GetDownloadUrlForLayer",
+                    "ecr:BatchGetImage",
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                ],
+                Resource: "*",
+            },
+        ],
     },
     // Version v1.
     "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole": {
@@ -35,8 +41,10 @@ export const MANAGED_POLICIES: Readonly<Record<string, Document>> = {
             {
                 Effect: "Allow",
                 Action: [
-                    "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules",
-                    "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth",
+                    "elasticloadbalancing:DescribeListeners",
+                    "elasticloadbalancing:DescribeRules",
+                    "elasticloadbalancing:DescribeTargetGroups",
+                    "elasticloadbalancing:DescribeTargetHealth",
                 ],
                 Resource: "*",
             },

@@ -38,7 +38,10 @@ export function plainText(heading: string): string {
  * is not a letter, mark, digit, connector (`_`), space or hyphen removed, each space a hyphen.
  */
 export function slug(heading: string): string {
-    return plainText(heading).toLowerCase().replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, "").replace(/ /g, "-");
+    return plainText(heading)
+        .toLowerCase()
+        .replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, "")
+        .replace(/ /g, "-");
 }
 
 /** The ATX headings of a page (outside code blocks), as written. */

@@ -7,8 +7,16 @@
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 
-interface AnyValue { stringValue?: string; intValue?: string | number; boolValue?: boolean; doubleValue?: number }
-interface KeyValue { key: string; value: AnyValue }
+interface AnyValue {
+    stringValue?: string;
+    intValue?: string | number;
+    boolValue?: boolean;
+    doubleValue?: number;
+}
+interface KeyValue {
+    key: string;
+    value: AnyValue;
+}
 interface ExportTraceServiceRequest {
     resourceSpans?: Array<{
         resource?: { attributes?: KeyValue[] };
@@ -42,7 +50,7 @@ export interface OtlpCollector {
 }
 
 function plain(value: AnyValue): string | number | boolean {
-    return value.stringValue ?? (value.intValue !== undefined ? Number(value.intValue) : value.boolValue ?? value.doubleValue ?? "");
+    return value.stringValue ?? (value.intValue !== undefined ? Number(value.intValue) : (value.boolValue ?? value.doubleValue ?? ""));
 }
 
 function attributes(list: KeyValue[] = []): Record<string, string | number | boolean> {
@@ -66,8 +74,13 @@ export async function otlpCollector(): Promise<OtlpCollector> {
                 for (const ss of rs.scopeSpans ?? []) {
                     for (const s of ss.spans ?? []) {
                         spans.push({
-                            service, name: s.name, kind: s.kind, traceId: s.traceId, spanId: s.spanId,
-                            parentSpanId: s.parentSpanId ?? "", attributes: attributes(s.attributes),
+                            service,
+                            name: s.name,
+                            kind: s.kind,
+                            traceId: s.traceId,
+                            spanId: s.spanId,
+                            parentSpanId: s.parentSpanId ?? "",
+                            attributes: attributes(s.attributes),
                         });
                     }
                 }
@@ -80,9 +93,10 @@ export async function otlpCollector(): Promise<OtlpCollector> {
         endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
         spans,
         refused,
-        close: () => new Promise((r) => {
-            server.closeAllConnections();
-            server.close(() => r());
-        }),
+        close: () =>
+            new Promise((r) => {
+                server.closeAllConnections();
+                server.close(() => r());
+            }),
     };
 }

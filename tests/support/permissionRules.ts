@@ -27,7 +27,9 @@ export function permissionProblems(permissions: Readonly<Record<string, TypePerm
             if (!READ_VERB.test(action)) {
                 problems.push(`${type}: read action ${action} is not a Describe/Get/List call`);
             } else if (SCOPED_READS.includes(action)) {
-                problems.push(`${type}: ${action} reads secret data, and reads go to every resource (and to the preview role); list it under a write scope of the stack's own resources`);
+                problems.push(
+                    `${type}: ${action} reads secret data, and reads go to every resource (and to the preview role); list it under a write scope of the stack's own resources`,
+                );
             }
         }
         for (const [scope, actions] of Object.entries(p.write) as [Scope, readonly string[]][]) {
@@ -37,7 +39,9 @@ export function permissionProblems(permissions: Readonly<Record<string, TypePerm
                 } else if (action.startsWith("iam:") && !IAM_SCOPES.includes(scope)) {
                     problems.push(`${type}: IAM write ${action} must be limited to the stack's roles, not "${scope}"`);
                 } else if (scope === "newStackRoles" && !NEW_ROLE_ACTIONS.includes(action)) {
-                    problems.push(`${type}: ${action} on request tags alone changes roles the stack did not create; only ${NEW_ROLE_ACTIONS.join(" and ")} belong in "newStackRoles"`);
+                    problems.push(
+                        `${type}: ${action} on request tags alone changes roles the stack did not create; only ${NEW_ROLE_ACTIONS.join(" and ")} belong in "newStackRoles"`,
+                    );
                 } else if (action.startsWith("logs:") && scope !== "stackLogGroups") {
                     problems.push(`${type}: log write ${action} must be limited to the stack's log groups, not "${scope}"`);
                 } else if (SCOPED_READS.includes(action) && scope !== "stackSecrets") {

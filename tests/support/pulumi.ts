@@ -123,28 +123,35 @@ interface RegisterRequest {
 /** An alias as the SDK sends it (@pulumi/pulumi proto/alias_pb): a whole URN, or a spec of what differed. */
 interface AliasMessage {
     getUrn(): string;
-    getSpec(): {
-        getName(): string;
-        getType(): string;
-        getStack(): string;
-        getProject(): string;
-        getParenturn(): string;
-        getNoparent(): boolean;
-    } | undefined;
+    getSpec():
+        | {
+              getName(): string;
+              getType(): string;
+              getStack(): string;
+              getProject(): string;
+              getParenturn(): string;
+              getNoparent(): boolean;
+          }
+        | undefined;
 }
 
 const ROOT_STACK_TYPE = "pulumi:pulumi:Stack";
 
 /** An alias as registered: a whole URN, or what differed (empty: the resource's own). */
-export type AliasSpec =
-    | { urn: string }
-    | { name: string; type: string; stack: string; project: string; parentUrn: string; noParent: boolean };
+export type AliasSpec = { urn: string } | { name: string; type: string; stack: string; project: string; parentUrn: string; noParent: boolean };
 
 function aliasSpec(alias: AliasMessage): AliasSpec {
     const spec = alias.getSpec();
     return spec === undefined
         ? { urn: alias.getUrn() }
-        : { name: spec.getName(), type: spec.getType(), stack: spec.getStack(), project: spec.getProject(), parentUrn: spec.getParenturn(), noParent: spec.getNoparent() };
+        : {
+              name: spec.getName(),
+              type: spec.getType(),
+              stack: spec.getStack(),
+              project: spec.getProject(),
+              parentUrn: spec.getParenturn(),
+              noParent: spec.getNoparent(),
+          };
 }
 
 /** The parts of a URN `urn:pulumi:<stack>::<project>::<qualified type>::<name>`. */
@@ -191,7 +198,7 @@ function computed(type: string, name: string, inputs: Record<string, any>): Reco
     const base = { name: physical, arn: `arn:aws:${type.split(":")[1]?.split("/")[0] ?? "x"}:${REGION}:${ACCOUNT}:${physical}` };
     switch (type) {
         case "aws:s3/bucket:Bucket": {
-            const bucket = inputs.bucket ?? `${(inputs.bucketPrefix ?? name)}${hex(name, 8)}`;
+            const bucket = inputs.bucket ?? `${inputs.bucketPrefix ?? name}${hex(name, 8)}`;
             return { bucket, arn: `arn:aws:s3:::${bucket}` };
         }
         case "aws:kms/key:Key":
@@ -209,7 +216,12 @@ function computed(type: string, name: string, inputs: Record<string, any>): Reco
             };
         }
         case "aws:lb/loadBalancer:LoadBalancer":
-            return { ...base, dnsName: `${physical}-${hex(name, 10)}.${REGION}.elb.amazonaws.com`, arnSuffix: `app/${physical}/${hex(name, 16)}`, zoneId: "Z35SXDOTRQ7X7K" };
+            return {
+                ...base,
+                dnsName: `${physical}-${hex(name, 10)}.${REGION}.elb.amazonaws.com`,
+                arnSuffix: `app/${physical}/${hex(name, 16)}`,
+                zoneId: "Z35SXDOTRQ7X7K",
+            };
         case "aws:lb/targetGroup:TargetGroup":
             return { ...base, arnSuffix: `targetgroup/${physical}/${hex(name, 16)}` };
         case "aws:ec2/instance:Instance":
@@ -253,11 +265,15 @@ function computed(type: string, name: string, inputs: Record<string, any>): Reco
                 dbName: inputs.dbName,
                 resourceId: `db-${hex(`resource:${name}`, 26).toUpperCase()}`,
                 engineVersionActual: `${inputs.engineVersion}${String(inputs.engineVersion).includes(".") ? "" : ".6"}`,
-                masterUserSecrets: inputs.manageMasterUserPassword ? [{
-                    secretArn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:rds!db-${uuid}-${hex(`suffix:${name}`, 6)}`,
-                    kmsKeyId: `arn:aws:kms:${REGION}:${ACCOUNT}:key/${hex("aws/secretsmanager", 8)}-0000-4000-8000-${hex("key", 12)}`,
-                    secretStatus: "active",
-                }] : [],
+                masterUserSecrets: inputs.manageMasterUserPassword
+                    ? [
+                          {
+                              secretArn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:rds!db-${uuid}-${hex(`suffix:${name}`, 6)}`,
+                              kmsKeyId: `arn:aws:kms:${REGION}:${ACCOUNT}:key/${hex("aws/secretsmanager", 8)}-0000-4000-8000-${hex("key", 12)}`,
+                              secretStatus: "active",
+                          },
+                      ]
+                    : [],
             };
         }
         case "aws:secretsmanager/secret:Secret": {
@@ -280,7 +296,22 @@ export class Harness {
     private zones53: Array<{ zoneId: string; name: string }>;
     private logGroups: string[];
     /** Options the mocks do not pass to `newResource`, read from each registration request. */
-    private readonly requests = new Map<string, Pick<Recorded, "dependencies" | "dependsOn" | "protect" | "retainOnDelete" | "ignoreChanges" | "replaceWith" | "deleteBeforeReplace" | "importId" | "aliases" | "parentUrn">>();
+    private readonly requests = new Map<
+        string,
+        Pick<
+            Recorded,
+            | "dependencies"
+            | "dependsOn"
+            | "protect"
+            | "retainOnDelete"
+            | "ignoreChanges"
+            | "replaceWith"
+            | "deleteBeforeReplace"
+            | "importId"
+            | "aliases"
+            | "parentUrn"
+        >
+    >();
 
     constructor(options: RunOptions = {}) {
         this.zones = options.zones ?? ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e", "us-east-1f"];
@@ -293,75 +324,97 @@ export class Harness {
      * @param secretKeys the configuration keys set with `--secret`
      */
     async install(config: Record<string, string>, stack = "dev", preview = false, secretKeys: string[] = []): Promise<void> {
-        await pulumi.runtime.setMocks({
-            newResource: (args: pulumi.runtime.MockResourceArgs) => {
-                this.resources.push({
-                    type: args.type,
-                    name: args.name,
-                    inputs: args.inputs,
-                    provider: args.provider,
-                    custom: args.custom ?? true,
-                    dependencies: [],
-                    dependsOn: [],
-                    protect: false,
-                    retainOnDelete: false,
-                    deleteBeforeReplace: false,
-                    ignoreChanges: [],
-                    replaceWith: [],
-                    aliases: [],
-                    secretInputs: Object.entries(args.inputs).filter(([, v]) => isWireSecret(v)).map(([k]) => k),
-                    outputs: {},
-                });
-                const state = { ...args.inputs, ...computed(args.type, args.name, args.inputs) };
-                const id = args.custom === false ? undefined : `${args.name}-id`;
-                Object.assign(this.resources[this.resources.length - 1], { id, outputs: state });
-                return { id, state };
-            },
-            call: (args: pulumi.runtime.MockCallArgs) => {
-                this.calls.push(args.token);
-                this.invokes.push({ token: args.token, provider: args.provider });
-                switch (args.token) {
-                    case "aws:index/getAvailabilityZones:getAvailabilityZones":
-                        return { id: REGION, names: this.zones, zoneIds: this.zones.map((_, i) => `use1-az${i + 1}`) };
-                    case "aws:index/getCallerIdentity:getCallerIdentity":
-                        return { id: ACCOUNT, accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/deployer`, userId: "AIDAEXAMPLE" };
-                    case "aws:ssm/getParameter:getParameter":
-                        // The public parameters Berth reads: the current Amazon Linux AMI of the NAT instance.
-                        if (!String(args.inputs.name).startsWith("/aws/service/ami-amazon-linux-latest/")) {
-                            throw new Error(`unexpected SSM parameter ${args.inputs.name}`);
+        await pulumi.runtime.setMocks(
+            {
+                newResource: (args: pulumi.runtime.MockResourceArgs) => {
+                    this.resources.push({
+                        type: args.type,
+                        name: args.name,
+                        inputs: args.inputs,
+                        provider: args.provider,
+                        custom: args.custom ?? true,
+                        dependencies: [],
+                        dependsOn: [],
+                        protect: false,
+                        retainOnDelete: false,
+                        deleteBeforeReplace: false,
+                        ignoreChanges: [],
+                        replaceWith: [],
+                        aliases: [],
+                        secretInputs: Object.entries(args.inputs)
+                            .filter(([, v]) => isWireSecret(v))
+                            .map(([k]) => k),
+                        outputs: {},
+                    });
+                    const state = { ...args.inputs, ...computed(args.type, args.name, args.inputs) };
+                    const id = args.custom === false ? undefined : `${args.name}-id`;
+                    Object.assign(this.resources[this.resources.length - 1], { id, outputs: state });
+                    return { id, state };
+                },
+                call: (args: pulumi.runtime.MockCallArgs) => {
+                    this.calls.push(args.token);
+                    this.invokes.push({ token: args.token, provider: args.provider });
+                    switch (args.token) {
+                        case "aws:index/getAvailabilityZones:getAvailabilityZones":
+                            return { id: REGION, names: this.zones, zoneIds: this.zones.map((_, i) => `use1-az${i + 1}`) };
+                        case "aws:index/getCallerIdentity:getCallerIdentity":
+                            return { id: ACCOUNT, accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/deployer`, userId: "AIDAEXAMPLE" };
+                        case "aws:ssm/getParameter:getParameter":
+                            // The public parameters Berth reads: the current Amazon Linux AMI of the NAT instance.
+                            if (!String(args.inputs.name).startsWith("/aws/service/ami-amazon-linux-latest/")) {
+                                throw new Error(`unexpected SSM parameter ${args.inputs.name}`);
+                            }
+                            return {
+                                id: args.inputs.name,
+                                name: args.inputs.name,
+                                type: "String",
+                                value: "ami-0123456789abcdef0",
+                                insecureValue: "ami-0123456789abcdef0",
+                                version: 1,
+                                arn: `arn:aws:ssm:${REGION}::parameter${args.inputs.name}`,
+                                withDecryption: true,
+                            };
+                        case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+                            return {
+                                id: ACCOUNT,
+                                userName: "AWS",
+                                password: "mock-password",
+                                authorizationToken: "bW9jaw==",
+                                proxyEndpoint: `https://${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`,
+                            };
+                        case "aws:index/getCallerIdentity:getCallerIdentity":
+                            return { id: ACCOUNT, accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/mock`, userId: "AIDAMOCK" };
+                        case "aws:index/getPartition:getPartition":
+                            return { id: "aws", partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws" };
+                        case "aws:elb/getServiceAccount:getServiceAccount":
+                            // us-east-1's Elastic Load Balancing account, as the provider's table lists it.
+                            return { id: "127311923021", arn: "arn:aws:iam::127311923021:root" };
+                        case "aws:cloudwatch/getLogGroups:getLogGroups": {
+                            const names = this.logGroups.filter((n) => n.startsWith(String(args.inputs.logGroupNamePrefix ?? "")));
+                            return {
+                                id: REGION,
+                                logGroupNamePrefix: args.inputs.logGroupNamePrefix,
+                                logGroupNames: names,
+                                arns: names.map((n) => `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${n}`),
+                                region: REGION,
+                            };
                         }
-                        return { id: args.inputs.name, name: args.inputs.name, type: "String", value: "ami-0123456789abcdef0", insecureValue: "ami-0123456789abcdef0", version: 1, arn: `arn:aws:ssm:${REGION}::parameter${args.inputs.name}`, withDecryption: true };
-                    case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
-                        return {
-                            id: ACCOUNT,
-                            userName: "AWS",
-                            password: "mock-password",
-                            authorizationToken: "bW9jaw==",
-                            proxyEndpoint: `https://${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`,
-                        };
-                    case "aws:index/getCallerIdentity:getCallerIdentity":
-                        return { id: ACCOUNT, accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/mock`, userId: "AIDAMOCK" };
-                    case "aws:index/getPartition:getPartition":
-                        return { id: "aws", partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws" };
-                    case "aws:elb/getServiceAccount:getServiceAccount":
-                        // us-east-1's Elastic Load Balancing account, as the provider's table lists it.
-                        return { id: "127311923021", arn: "arn:aws:iam::127311923021:root" };
-                    case "aws:cloudwatch/getLogGroups:getLogGroups": {
-                        const names = this.logGroups.filter((n) => n.startsWith(String(args.inputs.logGroupNamePrefix ?? "")));
-                        return { id: REGION, logGroupNamePrefix: args.inputs.logGroupNamePrefix, logGroupNames: names, arns: names.map((n) => `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${n}`), region: REGION };
-                    }
-                    case "aws:route53/getZone:getZone": {
-                        const zone = this.zones53.find((z) => z.zoneId === args.inputs.zoneId);
-                        if (!zone) {
-                            throw new Error(`no hosted zone ${args.inputs.zoneId}`);
+                        case "aws:route53/getZone:getZone": {
+                            const zone = this.zones53.find((z) => z.zoneId === args.inputs.zoneId);
+                            if (!zone) {
+                                throw new Error(`no hosted zone ${args.inputs.zoneId}`);
+                            }
+                            return { id: zone.zoneId, zoneId: zone.zoneId, name: zone.name, privateZone: false };
                         }
-                        return { id: zone.zoneId, zoneId: zone.zoneId, name: zone.name, privateZone: false };
+                        default:
+                            throw new Error(`unexpected invoke ${args.token}`);
                     }
-                    default:
-                        throw new Error(`unexpected invoke ${args.token}`);
-                }
+                },
             },
-        }, "berth", stack, preview);
+            "berth",
+            stack,
+            preview,
+        );
         pulumi.runtime.setAllConfig(config, secretKeys);
         this.recordOptions();
     }
@@ -432,9 +485,17 @@ export class Harness {
         const { stack, project } = urnParts(urn);
         const parent = this.byMockUrn(r.parentUrn);
         const parentUrn = parent && this.engineUrn(parent);
-        const own = r.aliases.map((a) => "urn" in a
-            ? a.urn
-            : makeUrn(a.stack || stack, a.project || project, a.noParent ? undefined : (a.parentUrn ? this.engineUrn(this.byMockUrn(a.parentUrn)!) : parentUrn), a.type || r.type, a.name || r.name));
+        const own = r.aliases.map((a) =>
+            "urn" in a
+                ? a.urn
+                : makeUrn(
+                      a.stack || stack,
+                      a.project || project,
+                      a.noParent ? undefined : a.parentUrn ? this.engineUrn(this.byMockUrn(a.parentUrn)!) : parentUrn,
+                      a.type || r.type,
+                      a.name || r.name,
+                  ),
+        );
         const urns = new Set([urn, ...own]);
         if (parent !== undefined) {
             for (const parentAlias of this.formerUrns(parent).filter((u) => u !== parentUrn)) {
@@ -479,13 +540,17 @@ export class Harness {
 const SECRET_SIGNATURE = "1b47061264138c4ac30d75fd1eb44270";
 
 function isWireSecret(value: unknown): boolean {
-    return typeof value === "object" && value !== null &&
-        (value as Record<string, unknown>)["4dabf18193072939515e22adb298388d"] === SECRET_SIGNATURE;
+    return typeof value === "object" && value !== null && (value as Record<string, unknown>)["4dabf18193072939515e22adb298388d"] === SECRET_SIGNATURE;
 }
 
 /** An Output's value, awaited. */
 export function promiseOf<T>(output: pulumi.Input<T>): Promise<T> {
-    return new Promise((resolve) => pulumi.output(output).apply((v) => { resolve(v as T); return v; }));
+    return new Promise((resolve) =>
+        pulumi.output(output).apply((v) => {
+            resolve(v as T);
+            return v;
+        }),
+    );
 }
 
 /**
@@ -528,10 +593,12 @@ function canonical(value: unknown): string | undefined {
         return items.includes(undefined) ? undefined : `[${items.join(",")}]`;
     }
     if (typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
-        const entries = Object.keys(value).sort().map((k) => {
-            const text = canonical((value as Record<string, unknown>)[k]);
-            return text === undefined ? undefined : `${JSON.stringify(k)}:${text}`;
-        });
+        const entries = Object.keys(value)
+            .sort()
+            .map((k) => {
+                const text = canonical((value as Record<string, unknown>)[k]);
+                return text === undefined ? undefined : `${JSON.stringify(k)}:${text}`;
+            });
         return entries.includes(undefined) ? undefined : `{${entries.join(",")}}`;
     }
     return undefined;
@@ -539,8 +606,16 @@ function canonical(value: unknown): string | undefined {
 
 /** The key of a run's inputs; undefined when they carry more than plain data (then the run is not shared). */
 export function runKey(config: Record<string, string>, options: RunBerthOptions = {}): string | undefined {
-    return canonical([config, options.stack ?? "dev", options.zones, options.hostedZones, options.logGroups,
-        [...(options.secretKeys ?? [])].sort(), options.services ?? catalog, jobsOf(options)]);
+    return canonical([
+        config,
+        options.stack ?? "dev",
+        options.zones,
+        options.hostedZones,
+        options.logGroups,
+        [...(options.secretKeys ?? [])].sort(),
+        options.services ?? catalog,
+        jobsOf(options),
+    ]);
 }
 
 function jobsOf(options: RunBerthOptions): readonly CatalogJob[] {

@@ -10,7 +10,10 @@ export class TcpProxy {
     private server?: net.Server;
     private readonly sockets = new Set<net.Socket>();
 
-    private constructor(private readonly target: { host: string; port: number }, public port: number) {}
+    private constructor(
+        private readonly target: { host: string; port: number },
+        public port: number,
+    ) {}
 
     static async start(targetUrl: string): Promise<TcpProxy> {
         const url = new URL(targetUrl);

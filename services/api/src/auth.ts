@@ -11,8 +11,14 @@
 import { createHash, createPublicKey, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import {
-    createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, importSPKI, jwtVerify,
-    type CryptoKey, type JSONWebKeySet, type JWTVerifyGetKey,
+    createLocalJWKSet,
+    createRemoteJWKSet,
+    errors as joseErrors,
+    importSPKI,
+    jwtVerify,
+    type CryptoKey,
+    type JSONWebKeySet,
+    type JWTVerifyGetKey,
 } from "jose";
 import type { AuthMode, Route } from "./routes";
 
@@ -25,7 +31,7 @@ export const API_KEY_HEADER = "x-api-key";
 
 /** Asymmetric JWS algorithms only: HMAC ones would let anyone holding the public key sign. */
 export const JWT_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"] as const;
-export type JwtAlgorithm = typeof JWT_ALGORITHMS[number];
+export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
 
 /** Seconds of clock skew tolerated on `exp` and `nbf`. */
 export const CLOCK_TOLERANCE_S = 5;
@@ -50,9 +56,7 @@ export interface AuthSettings {
 }
 
 /** Who a request comes from, or why it may not pass. */
-export type Verdict =
-    | { ok: true; subject: string; method: Exclude<AuthMode, "none"> }
-    | { ok: false; status: 401 | 503; message: string; challenge?: string };
+export type Verdict = { ok: true; subject: string; method: Exclude<AuthMode, "none"> } | { ok: false; status: 401 | 503; message: string; challenge?: string };
 
 export class Authenticator {
     constructor(private readonly settings: AuthSettings) {}
@@ -111,9 +115,7 @@ export class Authenticator {
                 holder = name;
             }
         }
-        return holder === undefined
-            ? refuse("The API key is not valid", challenge)
-            : { ok: true, subject: holder, method: "apiKey" };
+        return holder === undefined ? refuse("The API key is not valid", challenge) : { ok: true, subject: holder, method: "apiKey" };
     }
 }
 
@@ -123,8 +125,7 @@ function refuse(message: string, challenge: string): Verdict {
 
 function invalidToken(reason: string): Verdict {
     const description = reason.replace(/["\\]/g, "'");
-    return refuse(`The bearer token is not valid: ${reason}`,
-        `Bearer realm="${REALM}", error="invalid_token", error_description="${description}"`);
+    return refuse(`The bearer token is not valid: ${reason}`, `Bearer realm="${REALM}", error="invalid_token", error_description="${description}"`);
 }
 
 function describeJoseError(err: InstanceType<typeof joseErrors.JOSEError>): string {
@@ -166,10 +167,16 @@ export async function authFromEnv(env: NodeJS.ProcessEnv, routes: readonly Route
     }
     const settings: AuthSettings = {};
     if (needs.has("jwt")) {
-        settings.jwt = await jwtFromEnv(env, routes.filter((r) => r.auth === "jwt").map((r) => r.prefix));
+        settings.jwt = await jwtFromEnv(
+            env,
+            routes.filter((r) => r.auth === "jwt").map((r) => r.prefix),
+        );
     }
     if (needs.has("apiKey")) {
-        settings.apiKeys = apiKeysFromEnv(env, routes.filter((r) => r.auth === "apiKey").map((r) => r.prefix));
+        settings.apiKeys = apiKeysFromEnv(
+            env,
+            routes.filter((r) => r.auth === "apiKey").map((r) => r.prefix),
+        );
     }
     return new Authenticator(settings);
 }
@@ -186,7 +193,9 @@ async function jwtFromEnv(env: NodeJS.ProcessEnv, prefixes: string[]): Promise<J
     if (!url === !pem) {
         throw new Error(`exactly one of AUTH_JWKS_URL and AUTH_JWT_PUBLIC_KEY must be set because ${why}`);
     }
-    const declared = env.AUTH_JWT_ALGORITHMS?.split(",").map((a) => a.trim()).filter(Boolean);
+    const declared = env.AUTH_JWT_ALGORITHMS?.split(",")
+        .map((a) => a.trim())
+        .filter(Boolean);
     for (const alg of declared ?? []) {
         if (!(JWT_ALGORITHMS as readonly string[]).includes(alg)) {
             throw new Error(`AUTH_JWT_ALGORITHMS names ${JSON.stringify(alg)}; allowed: ${JWT_ALGORITHMS.join(", ")} (asymmetric algorithms only)`);
@@ -205,7 +214,9 @@ async function jwtFromEnv(env: NodeJS.ProcessEnv, prefixes: string[]): Promise<J
         }
         return {
             keys: createRemoteJWKSet(jwksUrl, { timeoutDuration: 3000, cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 }),
-            issuer, audience, algorithms: (declared ?? ["RS256"]) as JwtAlgorithm[],
+            issuer,
+            audience,
+            algorithms: (declared ?? ["RS256"]) as JwtAlgorithm[],
         };
     }
     return { ...(await localKeys(pem!, declared as JwtAlgorithm[] | undefined)), issuer, audience };
@@ -235,7 +246,9 @@ async function localKeys(text: string, declared: JwtAlgorithm[] | undefined): Pr
     const algorithms = declared ?? fitting;
     const unfit = algorithms.filter((a) => !fitting.includes(a));
     if (unfit.length > 0) {
-        throw new Error(`AUTH_JWT_ALGORITHMS names ${unfit.join(", ")}, which the key of AUTH_JWT_PUBLIC_KEY cannot verify; allowed with this key: ${fitting.join(", ")}`);
+        throw new Error(
+            `AUTH_JWT_ALGORITHMS names ${unfit.join(", ")}, which the key of AUTH_JWT_PUBLIC_KEY cannot verify; allowed with this key: ${fitting.join(", ")}`,
+        );
     }
     const byAlg = new Map<string, CryptoKey>();
     for (const alg of algorithms) {
@@ -278,7 +291,9 @@ function apiKeysFromEnv(env: NodeJS.ProcessEnv, prefixes: string[]): Map<string,
     const example = `{"billing":"<at least ${MIN_API_KEY_LENGTH} characters>"}`;
     const text = env.AUTH_API_KEYS?.trim();
     if (!text) {
-        throw new Error(`AUTH_API_KEYS must be set because routes ${prefixes.join(", ")} require an API key; allowed: a JSON object of holder to key such as ${example}`);
+        throw new Error(
+            `AUTH_API_KEYS must be set because routes ${prefixes.join(", ")} require an API key; allowed: a JSON object of holder to key such as ${example}`,
+        );
     }
     let table: unknown;
     try {

@@ -31,7 +31,10 @@ export class BodyBuffers {
     /** Of `buffered`, the bytes of bodies larger than `smallBody`. */
     bufferedLarge = 0;
 
-    constructor(readonly limits: BodyLimits, private readonly clients: Clients) {}
+    constructor(
+        readonly limits: BodyLimits,
+        private readonly clients: Clients,
+    ) {}
 
     /**
      * The whole request body, within `bodyLimit`, the buffer budgets (the gateway's, the client's, large
@@ -114,9 +117,12 @@ class BodyRead {
         const owed = Math.min(minBodyBytes, Number.isNaN(this.declared) ? Infinity : this.declared - this.windowStart);
         const arrived = this.size - this.windowStart;
         if (arrived < owed) {
-            return this.refuse(408, arrived === 0
-                ? `The request body stalled: nothing arrived for ${timeoutMs} ms`
-                : `The request body arrives too slowly: ${arrived} bytes in ${timeoutMs} ms; allowed: at least ${minBodyBytes}`);
+            return this.refuse(
+                408,
+                arrived === 0
+                    ? `The request body stalled: nothing arrived for ${timeoutMs} ms`
+                    : `The request body arrives too slowly: ${arrived} bytes in ${timeoutMs} ms; allowed: at least ${minBodyBytes}`,
+            );
         }
         this.windowStart = this.size;
         this.window!.refresh();

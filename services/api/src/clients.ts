@@ -112,7 +112,12 @@ export class ConnectionGuard {
     private lastAddress = "";
     private logTimer?: NodeJS.Timeout;
 
-    constructor(server: http.Server, private readonly limits: ConnectionLimits, private readonly clients: Clients, private readonly log: Logger) {
+    constructor(
+        server: http.Server,
+        private readonly limits: ConnectionLimits,
+        private readonly clients: Clients,
+        private readonly log: Logger,
+    ) {
         server.on("connection", (socket: GuardedSocket) => this.accept(socket));
         server.once("close", () => this.flush());
     }
@@ -184,10 +189,17 @@ export class ConnectionGuard {
         clearTimeout(this.logTimer);
         this.logTimer = undefined;
         if (this.shed + this.refused > 0) {
-            this.log.warn({
-                shed: this.shed, refused: this.refused, lastAddress: this.lastAddress, open: this.sockets.size,
-                maxConnections: this.limits.maxConnections, clientConnections: this.limits.clientConnections,
-            }, "client connections over the limits: oldest incomplete or idle ones closed");
+            this.log.warn(
+                {
+                    shed: this.shed,
+                    refused: this.refused,
+                    lastAddress: this.lastAddress,
+                    open: this.sockets.size,
+                    maxConnections: this.limits.maxConnections,
+                    clientConnections: this.limits.clientConnections,
+                },
+                "client connections over the limits: oldest incomplete or idle ones closed",
+            );
             this.shed = 0;
             this.refused = 0;
         }

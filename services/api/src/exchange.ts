@@ -26,9 +26,7 @@ const CONNECT_ERRORS = new Set(["ECONNREFUSED", "UND_ERR_CONNECT_TIMEOUT", "ENOT
 const BROKEN_ERRORS = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED", "UND_ERR_SOCKET", "UND_ERR_CLOSED"]);
 
 function isTimeout(err: Error): boolean {
-    return err instanceof undiciErrors.HeadersTimeoutError ||
-        err instanceof undiciErrors.BodyTimeoutError ||
-        err instanceof undiciErrors.ConnectTimeoutError;
+    return err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError || err instanceof undiciErrors.ConnectTimeoutError;
 }
 
 /** An origin's host and port, parsed once: span attributes of every attempt on it. */
@@ -117,18 +115,22 @@ export class Exchange {
         const base = this.upstream.origins[origin];
         const address = addressOf(base);
         const queryAt = this.outgoing.path.indexOf("?");
-        return this.gateway.tracing!.tracer.startSpan(this.outgoing.method, {
-            kind: SpanKind.CLIENT,
-            attributes: {
-                "http.request.method": this.outgoing.method,
-                "server.address": address.hostname,
-                "server.port": address.port,
-                // Without the query, which may carry what a trace store should not keep.
-                "url.full": `${address.origin}${queryAt === -1 ? this.outgoing.path : this.outgoing.path.slice(0, queryAt)}`,
-                [REQUEST_ID_ATTRIBUTE]: this.requestId,
-                ...(this.attempts > 1 ? { "http.request.resend_count": this.attempts - 1 } : {}),
+        return this.gateway.tracing!.tracer.startSpan(
+            this.outgoing.method,
+            {
+                kind: SpanKind.CLIENT,
+                attributes: {
+                    "http.request.method": this.outgoing.method,
+                    "server.address": address.hostname,
+                    "server.port": address.port,
+                    // Without the query, which may carry what a trace store should not keep.
+                    "url.full": `${address.origin}${queryAt === -1 ? this.outgoing.path : this.outgoing.path.slice(0, queryAt)}`,
+                    [REQUEST_ID_ATTRIBUTE]: this.requestId,
+                    ...(this.attempts > 1 ? { "http.request.resend_count": this.attempts - 1 } : {}),
+                },
             },
-        }, this.traceContext);
+            this.traceContext,
+        );
     }
 
     /** The outgoing headers with the attempt's `traceparent` (a copy: a retry carries its own). */
@@ -185,9 +187,12 @@ export class Exchange {
         clearTimeout(this.deadline);
         const status = isTimeout(err) ? 504 : 502;
         this.log("warn", { err: err.message, code, upstream: this.origin(attempt), status, attempts: this.attempts }, "upstream failed");
-        this.gateway.sendError(this.res, status, status === 504
-            ? `${this.upstream.route.prefix} did not answer in time`
-            : `${this.upstream.route.prefix} is unavailable`, this.requestId);
+        this.gateway.sendError(
+            this.res,
+            status,
+            status === 504 ? `${this.upstream.route.prefix} did not answer in time` : `${this.upstream.route.prefix} is unavailable`,
+            this.requestId,
+        );
     }
 
     /** Once per request; any method when nothing was sent, idempotent ones otherwise. */
@@ -247,7 +252,12 @@ class Attempt implements Dispatcher.DispatchHandler {
     private waiting = true;
     private cancelled?: Error;
 
-    constructor(private readonly exchange: Exchange, private readonly upstream: Upstream, readonly origin: number, private span?: Span) {}
+    constructor(
+        private readonly exchange: Exchange,
+        private readonly upstream: Upstream,
+        readonly origin: number,
+        private span?: Span,
+    ) {}
 
     cancel(reason: Error): void {
         this.cancelled ??= reason;

@@ -13,7 +13,14 @@ import { BodyBuffers, type BodyLimits } from "./bodies";
 import { Clients, CONNECTION, ConnectionGuard, lastForwardedFor, openFileLimit, type Client, type GuardedSocket } from "./clients";
 import { Exchange, type ExchangeHost } from "./exchange";
 import {
-    hasUnreadBody, hostCount, passedResponseHeaders, REQUEST_DROP, TRACED_REQUEST_DROP, upstreamHeaders, type ForwardingPolicy, type Identity,
+    hasUnreadBody,
+    hostCount,
+    passedResponseHeaders,
+    REQUEST_DROP,
+    TRACED_REQUEST_DROP,
+    upstreamHeaders,
+    type ForwardingPolicy,
+    type Identity,
 } from "./headers";
 import { DEFAULT_TIMEOUT_MS, type GatewayOptions } from "./options";
 import { normalisePath, PathError } from "./paths";
@@ -60,7 +67,12 @@ export class Gateway implements ExchangeHost {
 
     constructor(private readonly options: GatewayOptions) {
         if (!options.auth && options.routes.some((r) => r.auth !== "none")) {
-            throw new Error(`routes ${options.routes.filter((r) => r.auth !== "none").map((r) => r.prefix).join(", ")} require authentication, but the gateway has no authenticator`);
+            throw new Error(
+                `routes ${options.routes
+                    .filter((r) => r.auth !== "none")
+                    .map((r) => r.prefix)
+                    .join(", ")} require authentication, but the gateway has no authenticator`,
+            );
         }
         this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
         this.bodies = new BodyBuffers(bodyLimits(options, this.timeoutMs), this.clients);
@@ -81,22 +93,30 @@ export class Gateway implements ExchangeHost {
         this.server = this.createServer(this.bodies.limits.bodyTimeoutMs);
         // Below the file descriptors the process may open, with room for upstream connections and logs.
         const files = openFileLimit();
-        this.guard = new ConnectionGuard(this.server, {
-            maxConnections: options.maxConnections ?? Math.min(10_000, files === undefined ? 10_000 : files - Math.min(1024, Math.floor(files / 2))),
-            clientConnections: this.trustProxy ? 0 : options.clientConnections ?? 256,
-        }, this.clients, this.log);
+        this.guard = new ConnectionGuard(
+            this.server,
+            {
+                maxConnections: options.maxConnections ?? Math.min(10_000, files === undefined ? 10_000 : files - Math.min(1024, Math.floor(files / 2))),
+                clientConnections: this.trustProxy ? 0 : (options.clientConnections ?? 256),
+            },
+            this.clients,
+            this.log,
+        );
         this.tracker = new ConnectionTracker(this.server);
         this.answerOutsideHandler();
     }
 
     private createServer(bodyTimeoutMs: number): http.Server {
-        const server = http.createServer({
-            keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
-            // node:http answers a missing Host with an empty 400; the gateway answers it in JSON itself.
-            requireHostHeader: false,
-            // How often node:http looks for request heads past `headersTimeout` (30 s by default).
-            connectionsCheckingInterval: Math.min(1000, this.timeoutMs),
-        }, (req, res) => this.handle(req, res, false));
+        const server = http.createServer(
+            {
+                keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+                // node:http answers a missing Host with an empty 400; the gateway answers it in JSON itself.
+                requireHostHeader: false,
+                // How often node:http looks for request heads past `headersTimeout` (30 s by default).
+                connectionsCheckingInterval: Math.min(1000, this.timeoutMs),
+            },
+            (req, res) => this.handle(req, res, false),
+        );
         // A request head must arrive within `timeoutMs` (idle keep-alive connections are not affected:
         // `keepAliveTimeout` covers them), and the whole request well before node:http's 300 s.
         server.headersTimeout = this.timeoutMs;
@@ -116,7 +136,11 @@ export class Gateway implements ExchangeHost {
         });
         this.server.on("connect", (req: http.IncomingMessage, socket: Socket) => {
             socket.on("error", () => undefined);
-            socket.end(rawError(405, `${req.method} is not allowed; the gateway forwards HTTP requests only`, this.requestIdOf(req), { allow: "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS" }));
+            socket.end(
+                rawError(405, `${req.method} is not allowed; the gateway forwards HTTP requests only`, this.requestIdOf(req), {
+                    allow: "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS",
+                }),
+            );
         });
         // Requests that are not HTTP at all, or too large to parse, never reach `handle`.
         this.server.on("clientError", (err: Error & { code?: string; rawPacket?: Buffer }, socket: Socket) => {
@@ -175,7 +199,12 @@ export class Gateway implements ExchangeHost {
         }
         const route = matchRoute(this.options.routes, path);
         if (this.nestedRoutes && readsAsAnotherRoute(this.options.routes, path, route)) {
-            return this.refuse(res, 400, `Request path ${JSON.stringify(path)} reads as another route when its case or its ";" parameters are ignored, as some backends do; allowed: the route's own spelling`, requestId);
+            return this.refuse(
+                res,
+                400,
+                `Request path ${JSON.stringify(path)} reads as another route when its case or its ";" parameters are ignored, as some backends do; allowed: the route's own spelling`,
+                requestId,
+            );
         }
         if (!route) {
             return this.refuse(res, 404, `No route for ${req.method} ${path}`, requestId);
@@ -200,10 +229,16 @@ export class Gateway implements ExchangeHost {
             if (connection) {
                 connection.busy = false;
             }
-            this.log.info({
-                requestId, method: req.method, url: req.url, status: res.statusCode,
-                durationMs: Number(process.hrtime.bigint() - started) / 1e6,
-            }, "request");
+            this.log.info(
+                {
+                    requestId,
+                    method: req.method,
+                    url: req.url,
+                    status: res.statusCode,
+                    durationMs: Number(process.hrtime.bigint() - started) / 1e6,
+                },
+                "request",
+            );
         });
     }
 
@@ -268,15 +303,19 @@ export class Gateway implements ExchangeHost {
         if (path === "/health") {
             return;
         }
-        const span = this.tracing!.tracer.startSpan(req.method ?? "HTTP", {
-            kind: SpanKind.SERVER,
-            attributes: {
-                "http.request.method": req.method,
-                "url.path": path,
-                "url.scheme": "http",
-                [REQUEST_ID_ATTRIBUTE]: requestId,
+        const span = this.tracing!.tracer.startSpan(
+            req.method ?? "HTTP",
+            {
+                kind: SpanKind.SERVER,
+                attributes: {
+                    "http.request.method": req.method,
+                    "url.path": path,
+                    "url.scheme": "http",
+                    [REQUEST_ID_ATTRIBUTE]: requestId,
+                },
             },
-        }, ROOT_CONTEXT);
+            ROOT_CONTEXT,
+        );
         this.serverSpans.set(res, span);
         endWithResponse(span, res);
     }
@@ -314,18 +353,20 @@ export class Gateway implements ExchangeHost {
         if (route.auth === "none") {
             return this.receive(req, res, route, requestId, expectsContinue);
         }
-        this.auth!.check(route.auth, req.headers).then((verdict) => {
-            if (res.destroyed) {
-                return;
-            }
-            if (!verdict.ok) {
-                if (verdict.challenge) {
-                    res.setHeader("www-authenticate", verdict.challenge);
+        this.auth!.check(route.auth, req.headers)
+            .then((verdict) => {
+                if (res.destroyed) {
+                    return;
                 }
-                return this.refuse(res, verdict.status, verdict.message, requestId);
-            }
-            this.receive(req, res, route, requestId, expectsContinue, verdict);
-        }).catch((err: Error) => this.failed(res, requestId, err));
+                if (!verdict.ok) {
+                    if (verdict.challenge) {
+                        res.setHeader("www-authenticate", verdict.challenge);
+                    }
+                    return this.refuse(res, verdict.status, verdict.message, requestId);
+                }
+                this.receive(req, res, route, requestId, expectsContinue, verdict);
+            })
+            .catch((err: Error) => this.failed(res, requestId, err));
     }
 
     private receive(req: http.IncomingMessage, res: http.ServerResponse, route: Route, requestId: string, expectsContinue: boolean, identity?: Identity): void {
@@ -340,15 +381,25 @@ export class Gateway implements ExchangeHost {
         if (expectsContinue) {
             res.writeContinue();
         }
-        this.bodies.read(req, res, this.clientOf(req), (status, message) => this.refuse(res, status, message, requestId)).then((read) => {
-            if (read !== undefined) {
-                // GET and HEAD bodies have no meaning (RFC 9110, 9.3.1): read to keep the connection in step, not sent.
-                this.forward(req, res, route, requestId, identity, req.method === "GET" || req.method === "HEAD" ? null : read);
-            }
-        }).catch((err: Error) => this.failed(res, requestId, err));
+        this.bodies
+            .read(req, res, this.clientOf(req), (status, message) => this.refuse(res, status, message, requestId))
+            .then((read) => {
+                if (read !== undefined) {
+                    // GET and HEAD bodies have no meaning (RFC 9110, 9.3.1): read to keep the connection in step, not sent.
+                    this.forward(req, res, route, requestId, identity, req.method === "GET" || req.method === "HEAD" ? null : read);
+                }
+            })
+            .catch((err: Error) => this.failed(res, requestId, err));
     }
 
-    private forward(req: http.IncomingMessage, res: http.ServerResponse, route: Route, requestId: string, identity: Identity | undefined, body: Buffer | null): void {
+    private forward(
+        req: http.IncomingMessage,
+        res: http.ServerResponse,
+        route: Route,
+        requestId: string,
+        identity: Identity | undefined,
+        body: Buffer | null,
+    ): void {
         const client = this.clientOf(req);
         if (client.requests >= this.clientRequests) {
             res.setHeader("retry-after", "1");
@@ -359,12 +410,22 @@ export class Gateway implements ExchangeHost {
             span.updateName(`${req.method} ${route.prefix}`);
             span.setAttribute("http.route", route.prefix);
         }
-        new Exchange(this, req, res, this.upstreams.get(route)!, client, requestId, {
-            path: req.url!,
-            method: req.method as Dispatcher.HttpMethod,
-            headers: upstreamHeaders(req, route, requestId, this.forwarding, identity),
-            body,
-        }, span && contextWith(span), span?.isRecording()).start();
+        new Exchange(
+            this,
+            req,
+            res,
+            this.upstreams.get(route)!,
+            client,
+            requestId,
+            {
+                path: req.url!,
+                method: req.method as Dispatcher.HttpMethod,
+                headers: upstreamHeaders(req, route, requestId, this.forwarding, identity),
+                body,
+            },
+            span && contextWith(span),
+            span?.isRecording(),
+        ).start();
     }
 
     /** The client's response headers from the upstream's, and the ones every response carries. */
@@ -384,10 +445,10 @@ export class Gateway implements ExchangeHost {
 
     private sendJson(res: http.ServerResponse, status: number, body: unknown, requestId: string): void {
         const text = JSON.stringify(body);
-        res.writeHead(status, this.commonHeaders([
-            "content-type", "application/json; charset=utf-8",
-            "content-length", String(Buffer.byteLength(text)),
-        ], requestId));
+        res.writeHead(
+            status,
+            this.commonHeaders(["content-type", "application/json; charset=utf-8", "content-length", String(Buffer.byteLength(text))], requestId),
+        );
         res.end(text);
     }
 
@@ -422,6 +483,6 @@ function bodyLimits(options: GatewayOptions, timeoutMs: number): BodyLimits {
         largeBufferLimit: bufferLimit - (options.smallBodyReserve ?? Math.floor(bufferLimit / 8)),
         bodyTimeoutMs: options.bodyTimeoutMs ?? 3 * timeoutMs,
         timeoutMs,
-        minBodyBytes: Math.ceil((options.minBodyRate ?? 1024) * timeoutMs / 1000),
+        minBodyBytes: Math.ceil(((options.minBodyRate ?? 1024) * timeoutMs) / 1000),
     };
 }

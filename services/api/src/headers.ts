@@ -5,8 +5,15 @@ import type { Route } from "./routes";
 
 /** Headers that describe one connection, not the message (RFC 9110, 7.6.1): never forwarded. */
 const HOP_BY_HOP = new Set([
-    "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization",
-    "te", "trailer", "transfer-encoding", "upgrade",
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
 ]);
 /**
  * Request headers the gateway sets or re-frames itself: the host is the upstream's, the body is sent
@@ -55,8 +62,13 @@ export function upstreamHeaders(req: http.IncomingMessage, route: Route, request
         if (name.includes("_")) {
             name = name.replace(/_/g, "-");
         }
-        if (policy.drop.has(name) || name.startsWith("x-forwarded-") || name.startsWith(IDENTITY_PREFIX) ||
-            name === credential || (named !== undefined && named.has(name))) {
+        if (
+            policy.drop.has(name) ||
+            name.startsWith("x-forwarded-") ||
+            name.startsWith(IDENTITY_PREFIX) ||
+            name === credential ||
+            (named !== undefined && named.has(name))
+        ) {
             continue;
         }
         out.push(raw[i], raw[i + 1]);
@@ -130,6 +142,9 @@ function connectionTokens(value: string | string[] | undefined): Set<string> | u
     if (value === undefined) {
         return undefined;
     }
-    const tokens = (Array.isArray(value) ? value.join(",") : value).split(",").map((t) => t.trim().toLowerCase()).filter(Boolean);
+    const tokens = (Array.isArray(value) ? value.join(",") : value)
+        .split(",")
+        .map((t) => t.trim().toLowerCase())
+        .filter(Boolean);
     return tokens.length > 0 ? new Set(tokens) : undefined;
 }

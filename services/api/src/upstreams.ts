@@ -58,7 +58,10 @@ export class Upstream {
     /** When a request last got a connection or failed to, or when waiting began. */
     private lastProgress = Date.now();
 
-    constructor(readonly route: Route, private readonly pools: Pools) {
+    constructor(
+        readonly route: Route,
+        private readonly pools: Pools,
+    ) {
         this.downUntil = route.origins.map(() => 0);
     }
 

@@ -44,20 +44,31 @@ describe("gateway authentication", function () {
         other = await generateKeyPair("RS256");
         pem = await exportSPKI(rsa.publicKey);
         backend = await fakeBackend();
-        const routes = parseRoutes(JSON.stringify({
-            "/x": { origins: backend.origin, auth: "jwt" },
-            "/k": { origins: backend.origin, auth: "apiKey" },
-            "/open": backend.origin,
-        }));
-        const auth = await authFromEnv({
-            AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE, AUTH_JWT_PUBLIC_KEY: pem, AUTH_JWT_ALGORITHMS: "RS256",
-            AUTH_API_KEYS: JSON.stringify({ billing: API_KEY }),
-        }, routes);
-        g = await startGateway({
-            "/x": { origins: backend.origin, auth: "jwt" },
-            "/k": { origins: backend.origin, auth: "apiKey" },
-            "/open": backend.origin,
-        }, { auth });
+        const routes = parseRoutes(
+            JSON.stringify({
+                "/x": { origins: backend.origin, auth: "jwt" },
+                "/k": { origins: backend.origin, auth: "apiKey" },
+                "/open": backend.origin,
+            }),
+        );
+        const auth = await authFromEnv(
+            {
+                AUTH_ISSUER: ISSUER,
+                AUTH_AUDIENCE: AUDIENCE,
+                AUTH_JWT_PUBLIC_KEY: pem,
+                AUTH_JWT_ALGORITHMS: "RS256",
+                AUTH_API_KEYS: JSON.stringify({ billing: API_KEY }),
+            },
+            routes,
+        );
+        g = await startGateway(
+            {
+                "/x": { origins: backend.origin, auth: "jwt" },
+                "/k": { origins: backend.origin, auth: "apiKey" },
+                "/open": backend.origin,
+            },
+            { auth },
+        );
     });
     after(async () => {
         await g.close();
@@ -67,7 +78,8 @@ describe("gateway authentication", function () {
     it("passes a valid token's subject on in headers the client cannot set, without the token", async () => {
         const res = await call("/x/echo?valid", {
             authorization: `Bearer ${await token()}`,
-            [IDENTITY_HEADERS.subject]: "admin", "X-Auth-Roles": "root",
+            [IDENTITY_HEADERS.subject]: "admin",
+            "X-Auth-Roles": "root",
         });
         assert.strictEqual(res.status, 200, res.body);
         const seen = JSON.parse(res.body) as Seen;
@@ -88,20 +100,52 @@ describe("gateway authentication", function () {
     const refused: Array<[string, () => Promise<Record<string, string>>, RegExp]> = [
         ["no credential", async () => ({}), /^Bearer realm="berth"$/],
         ["a scheme other than Bearer", async () => ({ authorization: `Basic ${Buffer.from("a:b").toString("base64")}` }), /^Bearer realm="berth"$/],
-        ["an expired token", async () => ({ authorization: `Bearer ${await token({}, { expiresIn: "-1m" })}` }), /error="invalid_token", error_description="it has expired"/],
-        ["a token for another audience", async () => ({ authorization: `Bearer ${await token({ aud: "someone-else" })}` }), /error_description="claim 'aud' is not accepted"/],
-        ["a token from another issuer", async () => ({ authorization: `Bearer ${await token({ iss: "https://evil.example/" })}` }), /error_description="claim 'iss' is not accepted"/],
-        ["a token without a subject", async () => ({ authorization: `Bearer ${await token({ sub: undefined })}` }), /error_description="claim 'sub' is missing"/],
-        ["a token that never expires", async () => ({
-            authorization: `Bearer ${await new SignJWT({}).setProtectedHeader({ alg: "RS256" }).setSubject("user-42").setIssuer(ISSUER).setAudience(AUDIENCE).sign(rsa.privateKey)}`,
-        }), /error_description="claim 'exp' is missing"/],
-        ["a token signed by another key", async () => ({ authorization: `Bearer ${await token({}, { key: other.privateKey })}` }), /error_description="its signature does not verify"/],
-        ["an unsigned token (alg none)", async () => ({
-            authorization: `Bearer ${new UnsecuredJWT({ sub: "user-42" }).setIssuer(ISSUER).setAudience(AUDIENCE).setExpirationTime("5m").encode()}`,
-        }), /error_description="its algorithm is not accepted"/],
-        ["HS256 signed with the public key as the secret (algorithm confusion)", async () => ({
-            authorization: `Bearer ${await token({}, { alg: "HS256", key: new TextEncoder().encode(pem) as unknown as CryptoKey })}`,
-        }), /error_description="its algorithm is not accepted"/],
+        [
+            "an expired token",
+            async () => ({ authorization: `Bearer ${await token({}, { expiresIn: "-1m" })}` }),
+            /error="invalid_token", error_description="it has expired"/,
+        ],
+        [
+            "a token for another audience",
+            async () => ({ authorization: `Bearer ${await token({ aud: "someone-else" })}` }),
+            /error_description="claim 'aud' is not accepted"/,
+        ],
+        [
+            "a token from another issuer",
+            async () => ({ authorization: `Bearer ${await token({ iss: "https://evil.example/" })}` }),
+            /error_description="claim 'iss' is not accepted"/,
+        ],
+        [
+            "a token without a subject",
+            async () => ({ authorization: `Bearer ${await token({ sub: undefined })}` }),
+            /error_description="claim 'sub' is missing"/,
+        ],
+        [
+            "a token that never expires",
+            async () => ({
+                authorization: `Bearer ${await new SignJWT({}).setProtectedHeader({ alg: "RS256" }).setSubject("user-42").setIssuer(ISSUER).setAudience(AUDIENCE).sign(rsa.privateKey)}`,
+            }),
+            /error_description="claim 'exp' is missing"/,
+        ],
+        [
+            "a token signed by another key",
+            async () => ({ authorization: `Bearer ${await token({}, { key: other.privateKey })}` }),
+            /error_description="its signature does not verify"/,
+        ],
+        [
+            "an unsigned token (alg none)",
+            async () => ({
+                authorization: `Bearer ${new UnsecuredJWT({ sub: "user-42" }).setIssuer(ISSUER).setAudience(AUDIENCE).setExpirationTime("5m").encode()}`,
+            }),
+            /error_description="its algorithm is not accepted"/,
+        ],
+        [
+            "HS256 signed with the public key as the secret (algorithm confusion)",
+            async () => ({
+                authorization: `Bearer ${await token({}, { alg: "HS256", key: new TextEncoder().encode(pem) as unknown as CryptoKey })}`,
+            }),
+            /error_description="its algorithm is not accepted"/,
+        ],
         ["a token that is no JWT", async () => ({ authorization: "Bearer not.a.jwt" }), /error_description="it is malformed"/],
     ];
     for (const [what, headers, challenge] of refused) {
@@ -124,7 +168,12 @@ describe("gateway authentication", function () {
         assert.strictEqual(seen.headers["x-api-key"], undefined);
     });
 
-    for (const [what, key] of [["no API key", undefined], ["a wrong API key", `${API_KEY.slice(0, -1)}!`], ["a prefix of the key", API_KEY.slice(0, 10)], ["the key and more", `${API_KEY}x`]] as const) {
+    for (const [what, key] of [
+        ["no API key", undefined],
+        ["a wrong API key", `${API_KEY.slice(0, -1)}!`],
+        ["a prefix of the key", API_KEY.slice(0, 10)],
+        ["the key and more", `${API_KEY}x`],
+    ] as const) {
         it(`answers 401 to ${what}`, async () => {
             const res = await call("/k/echo", key === undefined ? {} : { "x-api-key": key });
             assert.strictEqual(res.status, 401);
@@ -143,14 +192,23 @@ describe("gateway authentication", function () {
         const jwks = http.createServer((_req, res) => res.end(JSON.stringify({ keys: [jwk] })));
         await new Promise<void>((r) => jwks.listen(0, "127.0.0.1", () => r()));
         const routes = parseRoutes(JSON.stringify({ "/x": { origins: backend.origin, auth: "jwt" } }));
-        const auth = await authFromEnv({
-            AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE,
-            AUTH_JWKS_URL: `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/.well-known/jwks.json`,
-        }, routes);
+        const auth = await authFromEnv(
+            {
+                AUTH_ISSUER: ISSUER,
+                AUTH_AUDIENCE: AUDIENCE,
+                AUTH_JWKS_URL: `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/.well-known/jwks.json`,
+            },
+            routes,
+        );
         const withJwks = await startGateway({ "/x": { origins: backend.origin, auth: "jwt" } }, { auth });
         try {
-            const signed = await new SignJWT({}).setProtectedHeader({ alg: "RS256", kid: "k1" }).setSubject("svc-7")
-                .setIssuer(ISSUER).setAudience(AUDIENCE).setExpirationTime("5m").sign(rsa.privateKey);
+            const signed = await new SignJWT({})
+                .setProtectedHeader({ alg: "RS256", kid: "k1" })
+                .setSubject("svc-7")
+                .setIssuer(ISSUER)
+                .setAudience(AUDIENCE)
+                .setExpirationTime("5m")
+                .sign(rsa.privateKey);
             const res = await request(`${withJwks.url}/x/echo`, { headers: { authorization: `Bearer ${signed}` } });
             assert.strictEqual(res.status, 200, res.body);
             assert.strictEqual((JSON.parse(res.body) as Seen).headers[IDENTITY_HEADERS.subject], "svc-7");
@@ -164,8 +222,10 @@ describe("gateway authentication", function () {
     });
 
     it("refuses to start a gateway with guarded routes and no authenticator", () => {
-        assert.throws(() => new Gateway({ routes: parseRoutes(JSON.stringify({ "/x": { origins: backend.origin, auth: "jwt" } })) }),
-            /routes \/x require authentication/);
+        assert.throws(
+            () => new Gateway({ routes: parseRoutes(JSON.stringify({ "/x": { origins: backend.origin, auth: "jwt" } })) }),
+            /routes \/x require authentication/,
+        );
     });
 
     describe("settings", () => {
@@ -178,8 +238,18 @@ describe("gateway authentication", function () {
             ["both key sources", () => ({ ...base(), AUTH_JWKS_URL: "https://id.example.com/jwks" }), jwtRoutes, /exactly one of/],
             ["an HMAC algorithm", () => ({ ...base(), AUTH_JWT_ALGORITHMS: "HS256" }), jwtRoutes, /AUTH_JWT_ALGORITHMS names "HS256"; allowed: RS256/],
             ["alg none", () => ({ ...base(), AUTH_JWT_ALGORITHMS: "none" }), jwtRoutes, /names "none"/],
-            ["an algorithm the key cannot verify", () => ({ ...base(), AUTH_JWT_ALGORITHMS: "ES256" }), jwtRoutes, /names ES256, which the key of AUTH_JWT_PUBLIC_KEY cannot verify/],
-            ["a JWKS over plain HTTP", () => ({ AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE, AUTH_JWKS_URL: "http://id.example.com/jwks" }), jwtRoutes, /allowed: an https URL/],
+            [
+                "an algorithm the key cannot verify",
+                () => ({ ...base(), AUTH_JWT_ALGORITHMS: "ES256" }),
+                jwtRoutes,
+                /names ES256, which the key of AUTH_JWT_PUBLIC_KEY cannot verify/,
+            ],
+            [
+                "a JWKS over plain HTTP",
+                () => ({ AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE, AUTH_JWKS_URL: "http://id.example.com/jwks" }),
+                jwtRoutes,
+                /allowed: an https URL/,
+            ],
             ["a private JWK", () => ({ ...base(), AUTH_JWT_PUBLIC_KEY: '{"kty":"RSA","n":"x","e":"AQAB","d":"secret"}' }), jwtRoutes, /private or symmetric/],
             ["a key that is no key", () => ({ ...base(), AUTH_JWT_PUBLIC_KEY: "hello" }), jwtRoutes, /is not a PEM public key/],
             ["no API keys", () => ({}), keyRoutes, /AUTH_API_KEYS must be set because routes \/k require an API key/],

@@ -28,7 +28,10 @@ async function smallPosts(url: string, from: string, forMs: number): Promise<num
     const end = Date.now() + forMs;
     while (Date.now() < end || statuses.length < 5) {
         const res = await request(`${url}/x/echo?small`, {
-            method: "POST", localAddress: from, headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "Lin", note: "n".repeat(90) }),
+            method: "POST",
+            localAddress: from,
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ name: "Lin", note: "n".repeat(90) }),
         });
         statuses.push(res.status);
         await sleep(50);
@@ -64,7 +67,11 @@ describe("gateway budgets against one greedy client", function () {
         }
         await sleep(200);
         const statuses = await smallPosts(g.url, VICTIM, 1500);
-        assert.deepStrictEqual(statuses.filter((s) => s !== 200), [], `statuses of the other client: ${statuses.join(" ")}`);
+        assert.deepStrictEqual(
+            statuses.filter((s) => s !== 200),
+            [],
+            `statuses of the other client: ${statuses.join(" ")}`,
+        );
         const attacker = await Promise.all(open.map((e) => e.reply));
         assert.ok(attacker.map(statusOf).includes(429), "the attacker was never held to its share");
         assert.deepStrictEqual([...new Set(attacker.map(statusOf))].sort(), [408, 429], "the attacker's bodies are refused, by share or by rate");
@@ -77,7 +84,10 @@ describe("gateway budgets against one greedy client", function () {
         open.push(...large);
         await sleep(200);
         const res = await request(`${g.url}/x/echo?small`, {
-            method: "POST", localAddress: VICTIM, headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "Lin" }),
+            method: "POST",
+            localAddress: VICTIM,
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ name: "Lin" }),
         });
         assert.strictEqual(res.status, 200, res.body);
     });
@@ -91,7 +101,10 @@ describe("gateway budgets against one greedy client", function () {
         const reply = await body.reply;
         assert.strictEqual(statusOf(reply), 408, reply);
         assert.match(bodyOf(reply).error.message, /arrives too slowly/);
-        assert.deepStrictEqual(backend.seen.filter((s) => s.url.includes("trickled")), []);
+        assert.deepStrictEqual(
+            backend.seen.filter((s) => s.url.includes("trickled")),
+            [],
+        );
     });
 
     it("answers 408 to a body that does not arrive within its total deadline, however steadily it comes", async () => {
@@ -135,11 +148,19 @@ describe("gateway budgets against one greedy client", function () {
         assert.strictEqual(res.status, 200);
         assert.ok(g.gateway.guard.size <= 60, `${g.gateway.guard.size} connections open`);
         // The newest of each address survive: the oldest were shed.
-        assert.ok(flood.slice(-8).every((e) => !e.socket.destroyed), "a newest connection was shed");
-        const shed = () => g.logs.filter((l) => l.msg === "client connections over the limits: oldest incomplete or idle ones closed")
-            .reduce((sum, l) => sum + Number(l.shed), 0);
+        assert.ok(
+            flood.slice(-8).every((e) => !e.socket.destroyed),
+            "a newest connection was shed",
+        );
+        const shed = () =>
+            g.logs
+                .filter((l) => l.msg === "client connections over the limits: oldest incomplete or idle ones closed")
+                .reduce((sum, l) => sum + Number(l.shed), 0);
         await until(() => shed() >= 240, "the 240 connections shed are logged");
-        assert.ok(g.logs.some((l) => /^127\.0\.0\.2[0-3]$/.test(String(l.lastAddress))), "the log names an attacking address");
+        assert.ok(
+            g.logs.some((l) => /^127\.0\.0\.2[0-3]$/.test(String(l.lastAddress))),
+            "the log names an attacking address",
+        );
     });
 
     it("answers 408 to a request head that does not arrive within the timeout", async () => {
@@ -169,7 +190,10 @@ describe("gateway budgets against one greedy client", function () {
         assert.strictEqual(third.status, 429, third.body);
         assert.strictEqual(third.headers["retry-after"], "1");
         assert.strictEqual((await request(`${g.url}/x/echo?other`, { localAddress: VICTIM })).status, 200);
-        assert.deepStrictEqual((await Promise.all(slow)).map((r) => r.status), [200, 200]);
+        assert.deepStrictEqual(
+            (await Promise.all(slow)).map((r) => r.status),
+            [200, 200],
+        );
         assert.strictEqual((await request(`${g.url}/x/echo?after`, { localAddress: ATTACKER })).status, 200);
     });
 });

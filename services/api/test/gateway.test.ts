@@ -18,14 +18,16 @@ function upstream(): Promise<{ server: http.Server; origin: string }> {
     const server = http.createServer((req, res) => {
         let body = "";
         req.setEncoding("utf8");
-        req.on("data", (c: string) => { body += c; });
+        req.on("data", (c: string) => {
+            body += c;
+        });
         req.on("end", () => {
             if (req.url?.startsWith("/echo/slow")) {
                 return; // never answers
             }
             if (req.url?.startsWith("/echo/cut")) {
                 res.writeHead(200, { "content-type": "application/json", "content-length": "1000" });
-                res.write("{\"partial\":");
+                res.write('{"partial":');
                 setTimeout(() => res.destroy(), 50);
                 return;
             }
@@ -38,8 +40,9 @@ function upstream(): Promise<{ server: http.Server; origin: string }> {
             res.end(JSON.stringify(seen));
         });
     });
-    return new Promise((resolve) => server.listen(0, "127.0.0.1", () =>
-        resolve({ server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })));
+    return new Promise((resolve) =>
+        server.listen(0, "127.0.0.1", () => resolve({ server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })),
+    );
 }
 
 async function closedPort(): Promise<number> {
@@ -87,10 +90,10 @@ describe("gateway", () => {
         assert.strictEqual(res.status, 200);
         assert.strictEqual(res.headers.get("x-upstream"), "yes");
         assert.strictEqual(res.headers.get("x-request-id"), "req-42");
-        const seen = await res.json() as Seen;
+        const seen = (await res.json()) as Seen;
         assert.strictEqual(seen.method, "POST");
         assert.strictEqual(seen.url, "/echo/things?x=1&y=two");
-        assert.strictEqual(seen.body, "{\"hello\":\"world\"}");
+        assert.strictEqual(seen.body, '{"hello":"world"}');
         assert.strictEqual(seen.headers["x-custom"], "kept");
         assert.strictEqual(seen.headers["x-request-id"], "req-42");
         assert.strictEqual(seen.headers["x-forwarded-for"], "127.0.0.1");
@@ -102,7 +105,7 @@ describe("gateway", () => {
         const res = await fetch(`${url}/echo`);
         const id = res.headers.get("x-request-id");
         assert.match(id ?? "", /^[0-9a-f-]{36}$/);
-        assert.strictEqual((await res.json() as Seen).headers["x-request-id"], id);
+        assert.strictEqual(((await res.json()) as Seen).headers["x-request-id"], id);
     });
 
     it("drops hop-by-hop headers both ways", async () => {
@@ -124,13 +127,13 @@ describe("gateway", () => {
     it("passes the upstream's own errors through", async () => {
         const res = await fetch(`${url}/echo/missing`);
         assert.strictEqual(res.status, 404);
-        assert.strictEqual((await res.json() as Seen).url, "/echo/missing");
+        assert.strictEqual(((await res.json()) as Seen).url, "/echo/missing");
     });
 
     it("answers 404 JSON for a path no route covers", async () => {
         const res = await fetch(`${url}/nothing/here`);
         assert.strictEqual(res.status, 404);
-        const body = await res.json() as { error: { code: string; requestId: string } };
+        const body = (await res.json()) as { error: { code: string; requestId: string } };
         assert.strictEqual(body.error.code, "not_found");
         assert.strictEqual(body.error.requestId, res.headers.get("x-request-id"));
     });
@@ -155,14 +158,14 @@ describe("gateway", () => {
     it("answers 413 to a body over the limit without forwarding it", async () => {
         const res = await fetch(`${url}/echo`, { method: "POST", body: "x".repeat(2000) });
         assert.strictEqual(res.status, 413);
-        assert.strictEqual((await res.json() as { error: { code: string } }).error.code, "payload_too_large");
+        assert.strictEqual(((await res.json()) as { error: { code: string } }).error.code, "payload_too_large");
     });
 
     it("answers 502 at once when the backend refuses connections", async () => {
         // Far below the gateway's timeout: a refused connection is not waited on.
         const res = await fetch(`${url}/down/users`, { signal: AbortSignal.timeout(timeoutMs - 100) });
         assert.strictEqual(res.status, 502);
-        const body = await res.json() as { error: { code: string; message: string } };
+        const body = (await res.json()) as { error: { code: string; message: string } };
         assert.strictEqual(body.error.code, "bad_gateway");
         assert.match(body.error.message, /\/down is unavailable/);
     });
@@ -170,7 +173,7 @@ describe("gateway", () => {
     it("answers 504 when the backend does not answer in time", async () => {
         const res = await fetch(`${url}/echo/slow`, { signal: AbortSignal.timeout(5000) });
         assert.strictEqual(res.status, 504);
-        assert.strictEqual((await res.json() as { error: { code: string } }).error.code, "gateway_timeout");
+        assert.strictEqual(((await res.json()) as { error: { code: string } }).error.code, "gateway_timeout");
     });
 
     it("breaks the client's response when the backend breaks mid-body, instead of passing a truncated body as whole", async () => {
@@ -185,7 +188,9 @@ describe("gateway", () => {
             const socket = net.connect(Number(port), "127.0.0.1", () => socket.write("GARBAGE\r\n\r\n"));
             let text = "";
             socket.setEncoding("utf8");
-            socket.on("data", (c: string) => { text += c; });
+            socket.on("data", (c: string) => {
+                text += c;
+            });
             socket.on("end", () => resolve(text));
             socket.on("error", reject);
         });
@@ -200,7 +205,7 @@ describe("gateway", () => {
 
 describe("gateway shutdown", () => {
     it("finishes an in-flight request, hangs up its keep-alive connection, and refuses new ones", async () => {
-        const slow = http.createServer((req, res) => setTimeout(() => res.end("{\"late\":true}"), 300));
+        const slow = http.createServer((req, res) => setTimeout(() => res.end('{"late":true}'), 300));
         await new Promise<void>((r) => slow.listen(0, "127.0.0.1", () => r()));
         const gateway = new Gateway({
             routes: parseRoutes(JSON.stringify({ "/slow": `http://127.0.0.1:${(slow.address() as AddressInfo).port}` })),

@@ -36,11 +36,14 @@ describe("gateway: one path, one identity, one host", function () {
     before(async () => {
         open = await fakeBackend();
         admin = await fakeBackend();
-        g = await startGateway({
-            // The fake backend's behaviour is its path's second segment: `/x/echo` is the keyed route.
-            "/x": open.origin,
-            "/x/echo": { origins: admin.origin, auth: "apiKey" },
-        }, { auth: new Authenticator({ apiKeys: new Map([["ops", sha256(key)]]) }) });
+        g = await startGateway(
+            {
+                // The fake backend's behaviour is its path's second segment: `/x/echo` is the keyed route.
+                "/x": open.origin,
+                "/x/echo": { origins: admin.origin, auth: "apiKey" },
+            },
+            { auth: new Authenticator({ apiKeys: new Map([["ops", sha256(key)]]) }) },
+        );
     });
     after(async () => {
         await g.close();
@@ -51,7 +54,10 @@ describe("gateway: one path, one identity, one host", function () {
     it("matches a nested prefix on the decoded path: %65cho is echo, and needs its key", async () => {
         const res = await request(`${g.url}/x/%65cho/secret`);
         assert.strictEqual(res.status, 401, res.body);
-        assert.deepStrictEqual(open.seen.filter((s) => s.url.includes("cho")), []);
+        assert.deepStrictEqual(
+            open.seen.filter((s) => s.url.includes("cho")),
+            [],
+        );
         const keyed = await request(`${g.url}/x/%65cho/secret`, { headers: { "x-api-key": key } });
         assert.strictEqual(keyed.status, 200);
         assert.strictEqual(JSON.parse(keyed.body).url, "/x/echo/secret", "the backend gets the path the route matched");
@@ -63,7 +69,10 @@ describe("gateway: one path, one identity, one host", function () {
             assert.strictEqual(statusOf(reply), 400, reply);
             assert.strictEqual(bodyOf(reply).error.code, "bad_request");
             assert.ok(bodyOf(reply).error.requestId);
-            assert.deepStrictEqual([...open.seen, ...admin.seen].filter((s) => s.url.includes("..") || s.url.includes("//") || s.url.includes("%zz")), []);
+            assert.deepStrictEqual(
+                [...open.seen, ...admin.seen].filter((s) => s.url.includes("..") || s.url.includes("//") || s.url.includes("%zz")),
+                [],
+            );
         });
     }
 
@@ -79,7 +88,10 @@ describe("gateway: one path, one identity, one host", function () {
         for (const path of ["/x/other;v=1", "/x/Other"]) {
             // The fake backend knows neither: its own 404 shows that the gateway forwarded them.
             assert.strictEqual((await request(`${g.url}${path}`)).status, 404, path);
-            assert.ok(open.seen.some((s) => s.url === path), path);
+            assert.ok(
+                open.seen.some((s) => s.url === path),
+                path,
+            );
         }
     });
 
@@ -89,7 +101,10 @@ describe("gateway: one path, one identity, one host", function () {
         });
         assert.strictEqual(res.status, 200);
         const names = (JSON.parse(res.body).rawHeaders as string[]).filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase());
-        assert.deepStrictEqual(names.filter((n) => n.includes("_")), ["x-custom_ok"]);
+        assert.deepStrictEqual(
+            names.filter((n) => n.includes("_")),
+            ["x-custom_ok"],
+        );
         assert.ok(!JSON.parse(res.body).headers["x-forwarded-for"].includes("10.9.9.9"));
     });
 
@@ -100,7 +115,10 @@ describe("gateway: one path, one identity, one host", function () {
             assert.strictEqual(bodyOf(reply).error.code, "bad_request");
             assert.match(reply, /\r\nx-request-id: [0-9a-f-]{36}\r\n/i);
         }
-        assert.deepStrictEqual(open.seen.filter((s) => s.url === "/x/slow?two" || s.url === "/x/slow?none"), []);
+        assert.deepStrictEqual(
+            open.seen.filter((s) => s.url === "/x/slow?two" || s.url === "/x/slow?none"),
+            [],
+        );
     });
 
     it("answers a request node:http cannot parse with Berth's JSON error and a request id", async () => {

@@ -17,11 +17,13 @@ describe("gateway routes", () => {
     });
 
     it("takes one origin, several, or an object with origins and auth; public by default", () => {
-        const [one, several, guarded] = parseRoutes(JSON.stringify({
-            "/a": "http://a:1",
-            "/bb": ["http://b1:1", "http://b2:2/"],
-            "/ccc": { origins: "http://c:1", auth: "jwt" },
-        })).sort((x, y) => x.prefix.length - y.prefix.length);
+        const [one, several, guarded] = parseRoutes(
+            JSON.stringify({
+                "/a": "http://a:1",
+                "/bb": ["http://b1:1", "http://b2:2/"],
+                "/ccc": { origins: "http://c:1", auth: "jwt" },
+            }),
+        ).sort((x, y) => x.prefix.length - y.prefix.length);
         assert.deepStrictEqual(one, { prefix: "/a", origins: ["http://a:1"], auth: "none" });
         assert.deepStrictEqual(several, { prefix: "/bb", origins: ["http://b1:1", "http://b2:2"], auth: "none" });
         assert.deepStrictEqual(guarded, { prefix: "/ccc", origins: ["http://c:1"], auth: "jwt" });

@@ -74,14 +74,18 @@ describe("gateway tracing", function () {
     it("makes a CLIENT span per attempt: a retried 503 leaves an error span and a resend with its own traceparent", async () => {
         const res = await request(`${g.url}/x/unavailable`, { headers: { "x-request-id": "req-503" } });
         assert.strictEqual(res.status, 503, "the second answer, passed on");
-        const clients = (await spans()).filter((s) => s.kind === SpanKind.CLIENT)
+        const clients = (await spans())
+            .filter((s) => s.kind === SpanKind.CLIENT)
             .sort((a, b) => Number(a.attributes["http.request.resend_count"] ?? 0) - Number(b.attributes["http.request.resend_count"] ?? 0));
         assert.strictEqual(clients.length, 2);
         assert.strictEqual(clients[0].status.code, SpanStatusCode.ERROR);
         assert.strictEqual(clients[0].attributes["http.response.status_code"], 503);
         assert.strictEqual(clients[1].attributes["http.request.resend_count"], 1);
         const sent = backend.seen.map((s) => parseTraceparent(s.headers.traceparent).spanId);
-        assert.deepStrictEqual(sent, clients.map((c) => c.spanContext().spanId));
+        assert.deepStrictEqual(
+            sent,
+            clients.map((c) => c.spanContext().spanId),
+        );
     });
 
     it("marks an upstream that cannot be reached as an error on both spans", async () => {
@@ -91,7 +95,9 @@ describe("gateway tracing", function () {
         const all = await spans();
         const server = all.find((s) => s.kind === SpanKind.SERVER)!;
         assert.strictEqual(server.status.code, SpanStatusCode.ERROR);
-        assert.ok(all.filter((s) => s.kind === SpanKind.CLIENT).every((s) => s.status.code === SpanStatusCode.ERROR && s.attributes["error.type"] === "ECONNREFUSED"));
+        assert.ok(
+            all.filter((s) => s.kind === SpanKind.CLIENT).every((s) => s.status.code === SpanStatusCode.ERROR && s.attributes["error.type"] === "ECONNREFUSED"),
+        );
     });
 
     it("does not trace health probes", async () => {
@@ -102,7 +108,12 @@ describe("gateway tracing", function () {
     describe("sampling", () => {
         it("gives a request the sampler drops no span, and the backend its not-sampled traceparent", async () => {
             const dropped = new InMemorySpanExporter();
-            const none = startTracing({ name: "api", exporter: dropped, contextManager: false, sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(0) }) })!;
+            const none = startTracing({
+                name: "api",
+                exporter: dropped,
+                contextManager: false,
+                sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(0) }),
+            })!;
             const sampler = await startGateway({ "/x": backend.origin }, { tracing: none });
             try {
                 assert.strictEqual((await request(`${sampler.url}/x/echo`)).status, 200);

@@ -25,7 +25,11 @@ export interface CollectionOptions<T extends { id: number }, New> {
 export type RecordChange<T> = { action: "created"; id: number; record: T } | { action: "deleted"; id: number };
 
 /** Runs the `changed` hook; its failure is logged, never the request's. */
-async function notify<T>(options: { changed?: (change: RecordChange<T>) => Promise<void> }, change: RecordChange<T>, log: { error(obj: object, msg: string): void }): Promise<void> {
+async function notify<T>(
+    options: { changed?: (change: RecordChange<T>) => Promise<void> },
+    change: RecordChange<T>,
+    log: { error(obj: object, msg: string): void },
+): Promise<void> {
     try {
         await options.changed?.(change);
     } catch (err) {
@@ -57,14 +61,20 @@ export function parsePage(query: { limit?: string; after?: string }): Page {
     if (query.limit !== undefined) {
         limit = Number(query.limit);
         if (!CANONICAL_ID.test(query.limit) || limit > MAX_PAGE_LIMIT) {
-            throw new HttpError(400, `Invalid limit ${JSON.stringify(query.limit)}: must be a whole number from 1 to ${MAX_PAGE_LIMIT}, written in plain digits`);
+            throw new HttpError(
+                400,
+                `Invalid limit ${JSON.stringify(query.limit)}: must be a whole number from 1 to ${MAX_PAGE_LIMIT}, written in plain digits`,
+            );
         }
     }
     let after = 0;
     if (query.after !== undefined) {
         after = Number(query.after);
         if (!CANONICAL_ID.test(query.after) || after > Number.MAX_SAFE_INTEGER) {
-            throw new HttpError(400, `Invalid cursor after=${JSON.stringify(query.after)}: must be the id of the last record of the page before, from 1 to ${Number.MAX_SAFE_INTEGER}, written in plain digits`);
+            throw new HttpError(
+                400,
+                `Invalid cursor after=${JSON.stringify(query.after)}: must be the id of the last record of the page before, from 1 to ${Number.MAX_SAFE_INTEGER}, written in plain digits`,
+            );
         }
     }
     return { after, limit };
@@ -137,7 +147,7 @@ export function collection<T extends { id: number }, New>(app: FastifyInstance, 
         DELETE: {
             handler: async (req, reply) => {
                 const id = parseId((req.params as { id: string }).id);
-                if (!await repository.delete(id)) {
+                if (!(await repository.delete(id))) {
                     return reply.code(404).send(errorBody(404, `No ${noun} with id ${id}`, req.id));
                 }
                 await notify(options, { action: "deleted", id }, req.log);

@@ -100,10 +100,7 @@ export const DATABASE_SECRET_VARIABLE = "DB_SECRET_ARN";
  * variable that is missing or wrong and what is allowed. The error never repeats a value that may hold a
  * password.
  */
-export function databaseSettingsFromEnv(
-    env: NodeJS.ProcessEnv = process.env,
-    names: Readonly<DatabaseEnvNames> = DEFAULT_DATABASE_ENV,
-): DatabaseSettings {
+export function databaseSettingsFromEnv(env: NodeJS.ProcessEnv = process.env, names: Readonly<DatabaseEnvNames> = DEFAULT_DATABASE_ENV): DatabaseSettings {
     const problems: string[] = [];
     const ssl = env[DATABASE_TLS_VARIABLE] ?? "verify-full";
     if (ssl !== "disable" && ssl !== "verify-full") {

@@ -117,8 +117,7 @@ export function isUnavailable(err: unknown): boolean {
         return false;
     }
     const code = (err as NodeJS.ErrnoException).code;
-    return (typeof code === "string" && /^E[A-Z]+$/.test(code)) ||
-        /timeout|terminated|connection|not queryable|pool after calling end/i.test(err.message);
+    return (typeof code === "string" && /^E[A-Z]+$/.test(code)) || /timeout|terminated|connection|not queryable|pool after calling end/i.test(err.message);
 }
 
 // int8 (ids, prices) as numbers: the schemas bound them to 2^53-1, so none is rounded; a larger one fails
@@ -292,11 +291,13 @@ export class Database {
             throw new DatabaseUnavailableError(this.closed ? "closed" : "migrations have not run yet");
         }
         const parent = this.tracer && trace.getSpan(context.active());
-        const span = parent && this.tracer!.startSpan(operationOf(text), {
-            kind: SpanKind.CLIENT,
-            // The statement as written, with $1 placeholders: parameter values never reach a span.
-            attributes: { ...this.spanAttributes, "db.query.text": text },
-        });
+        const span =
+            parent &&
+            this.tracer!.startSpan(operationOf(text), {
+                kind: SpanKind.CLIENT,
+                // The statement as written, with $1 placeholders: parameter values never reach a span.
+                attributes: { ...this.spanAttributes, "db.query.text": text },
+            });
         try {
             return await this.withCurrentPassword(() => this.pool.query<R>(text, values));
         } catch (err) {

@@ -94,9 +94,13 @@ export const MAX_REQUEST_TARGET = 8192;
 /** A whole HTTP/1.1 error response with a JSON body, for sockets that have no ServerResponse. */
 export function rawError(status: number, message: string, requestId: string, extra: Record<string, string> = {}): string {
     const body = JSON.stringify(errorBody(status, message, requestId));
-    const headers = Object.entries(extra).map(([k, v]) => `${k}: ${v}\r\n`).join("");
-    return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
-        `content-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\n${headers}connection: close\r\n\r\n${body}`;
+    const headers = Object.entries(extra)
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join("");
+    return (
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\n${headers}connection: close\r\n\r\n${body}`
+    );
 }
 
 /**

@@ -167,7 +167,9 @@ export async function shutDown(options: ShutdownOptions): Promise<"closed" | "de
     options.tracker?.drain();
     const closed = options.close();
     let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<"deadline">((resolve) => { timer = setTimeout(() => resolve("deadline"), timeoutMs); });
+    const deadline = new Promise<"deadline">((resolve) => {
+        timer = setTimeout(() => resolve("deadline"), timeoutMs);
+    });
     try {
         const outcome = await Promise.race([closed.then(() => "closed" as const), deadline]);
         if (outcome === "deadline") {

@@ -111,12 +111,15 @@ export function queueTransport(url: string, sqs: () => Pick<SQSClient, "send"> =
     }
     return {
         receive: async ({ max, waitSeconds, signal }) => {
-            const out = await sqs().send(new ReceiveMessageCommand({
-                QueueUrl: url,
-                MaxNumberOfMessages: max,
-                WaitTimeSeconds: waitSeconds,
-                MessageSystemAttributeNames: ["ApproximateReceiveCount"],
-            }), { abortSignal: signal });
+            const out = await sqs().send(
+                new ReceiveMessageCommand({
+                    QueueUrl: url,
+                    MaxNumberOfMessages: max,
+                    WaitTimeSeconds: waitSeconds,
+                    MessageSystemAttributeNames: ["ApproximateReceiveCount"],
+                }),
+                { abortSignal: signal },
+            );
             return (out.Messages ?? []).map((m) => ({
                 id: m.MessageId ?? "",
                 body: m.Body ?? "",
@@ -142,7 +145,10 @@ function lazy<T>(make: () => T): () => T {
 export class Publisher {
     private readonly topics: ReadonlyMap<string, string>;
 
-    constructor(topics: Record<string, string>, private readonly transport: TopicTransport = topicTransport()) {
+    constructor(
+        topics: Record<string, string>,
+        private readonly transport: TopicTransport = topicTransport(),
+    ) {
         this.topics = new Map(Object.entries(topics));
     }
 
@@ -158,7 +164,9 @@ export class Publisher {
     async publish(topic: string, event: unknown): Promise<void> {
         const address = this.topics.get(topic);
         if (address === undefined) {
-            throw new Error(`topic "${topic}" is not one this service publishes (${this.topicNames.join(", ") || "none"}); declare it in the service's "publishes" in catalog/index.ts`);
+            throw new Error(
+                `topic "${topic}" is not one this service publishes (${this.topicNames.join(", ") || "none"}); declare it in the service's "publishes" in catalog/index.ts`,
+            );
         }
         const body = JSON.stringify(event);
         if (Buffer.byteLength(body) > MAX_MESSAGE_BYTES) {
@@ -249,33 +257,47 @@ export async function consume(queue: QueueTransport, handler: (message: Received
             await sleep(options.receiveErrorDelayMs ?? 1000, signal);
             continue;
         }
-        await Promise.all(batch.map(async (delivery) => {
-            if (signal.aborted) {
-                // Received as the stop came: another consumer takes it at once.
-                await queue.changeVisibility(delivery.receiptHandle, 0).catch(() => undefined);
-                return;
-            }
-            const { receiptHandle, ...message } = delivery;
-            const heartbeat = setInterval(() => {
-                queue.changeVisibility(receiptHandle, visibility).catch((err: unknown) => log.warn({ err, messageId: message.id }, "could not extend the message's visibility"));
-            }, (visibility * 1000) / 2);
-            try {
-                await handler(message);
-            } catch (err) {
-                clearInterval(heartbeat);
-                const delay = retryDelay(message.receiveCount);
-                log.error({ err, messageId: message.id, receiveCount: message.receiveCount, retryInSeconds: delay }, "handler failed; the message comes back");
-                await queue.changeVisibility(receiptHandle, delay).catch((e: unknown) => log.warn({ err: e, messageId: message.id }, "could not hand the message back; it comes back after its visibility timeout"));
-                return;
-            } finally {
-                clearInterval(heartbeat);
-            }
-            try {
-                await queue.delete(receiptHandle);
-            } catch (err) {
-                log.error({ err, messageId: message.id }, "handled, but not deleted: it will be delivered again");
-            }
-        }));
+        await Promise.all(
+            batch.map(async (delivery) => {
+                if (signal.aborted) {
+                    // Received as the stop came: another consumer takes it at once.
+                    await queue.changeVisibility(delivery.receiptHandle, 0).catch(() => undefined);
+                    return;
+                }
+                const { receiptHandle, ...message } = delivery;
+                const heartbeat = setInterval(
+                    () => {
+                        queue
+                            .changeVisibility(receiptHandle, visibility)
+                            .catch((err: unknown) => log.warn({ err, messageId: message.id }, "could not extend the message's visibility"));
+                    },
+                    (visibility * 1000) / 2,
+                );
+                try {
+                    await handler(message);
+                } catch (err) {
+                    clearInterval(heartbeat);
+                    const delay = retryDelay(message.receiveCount);
+                    log.error(
+                        { err, messageId: message.id, receiveCount: message.receiveCount, retryInSeconds: delay },
+                        "handler failed; the message comes back",
+                    );
+                    await queue
+                        .changeVisibility(receiptHandle, delay)
+                        .catch((e: unknown) =>
+                            log.warn({ err: e, messageId: message.id }, "could not hand the message back; it comes back after its visibility timeout"),
+                        );
+                    return;
+                } finally {
+                    clearInterval(heartbeat);
+                }
+                try {
+                    await queue.delete(receiptHandle);
+                } catch (err) {
+                    log.error({ err, messageId: message.id }, "handled, but not deleted: it will be delivered again");
+                }
+            }),
+        );
     }
 }
 
@@ -302,7 +324,9 @@ const LEVELS = { info: 30, warn: 40, error: 50 } as const;
  */
 export function jsonLog(service: string, stream: NodeJS.WritableStream = process.stdout): ConsumeLog {
     const write = (level: keyof typeof LEVELS) => (obj: object, msg: string) => {
-        const fields = Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, v instanceof Error ? { type: v.name, message: v.message, stack: v.stack } : v]));
+        const fields = Object.fromEntries(
+            Object.entries(obj).map(([k, v]) => [k, v instanceof Error ? { type: v.name, message: v.message, stack: v.stack } : v]),
+        );
         stream.write(`${JSON.stringify({ level: LEVELS[level], time: Date.now(), service, ...fields, msg })}\n`);
     };
     return { info: write("info"), warn: write("warn"), error: write("error") };

@@ -20,7 +20,10 @@ export interface Repository<T extends { id: number }, New> {
 
 /** A record that would repeat the value of a field that must be unique (an e-mail, a SKU): 409. */
 export class DuplicateError extends Error {
-    constructor(readonly field: string, readonly value: unknown) {
+    constructor(
+        readonly field: string,
+        readonly value: unknown,
+    ) {
         super(`${field} ${JSON.stringify(value)} is taken`);
         this.name = "DuplicateError";
     }

@@ -3,14 +3,29 @@ import { METHODS as NODE_METHODS } from "node:http";
 import { SpanKind, type Span } from "@opentelemetry/api";
 import Fastify, {
     LogController,
-    type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type HTTPMethods, type RouteShorthandOptions,
+    type FastifyError,
+    type FastifyInstance,
+    type FastifyReply,
+    type FastifyRequest,
+    type HTTPMethods,
+    type RouteShorthandOptions,
 } from "fastify";
 import { Database, type Migration } from "./database";
 import { parseJsonBody } from "./body";
 import { acceptedRequestId, clientErrorResponse, describeViolations, errorBody, HttpError } from "./errors";
 import { ConnectionTracker, exitOnSignals, KEEP_ALIVE_TIMEOUT_MS, portFromEnv } from "./http";
 import { exitCodeFor } from "./listen";
-import { context, contextWith, endWithResponse, headerGetter, REQUEST_ID_ATTRIBUTE, ROOT_CONTEXT, serviceTracing, shutDownServiceTracing, type Tracing } from "./tracing";
+import {
+    context,
+    contextWith,
+    endWithResponse,
+    headerGetter,
+    REQUEST_ID_ATTRIBUTE,
+    ROOT_CONTEXT,
+    serviceTracing,
+    shutDownServiceTracing,
+    type Tracing,
+} from "./tracing";
 
 /** Answers from the process alone, for the load balancer's and ECS's probes. */
 const HEALTH_PATH = "/health";
@@ -74,11 +89,12 @@ export function createService(options: ServiceOptions): FastifyInstance {
 
 /** Fastify with the services' logger, limits, request ids, body validation and error shapes. */
 function newFastify(options: ServiceOptions): FastifyInstance {
-    const logger = options.logger === undefined || options.logger === true
-        ? { level: process.env.LOG_LEVEL ?? "info", base: { service: options.name } }
-        : options.logger === false
-            ? false
-            : { level: options.logger.level ?? "info", base: { service: options.name }, stream: options.logger.stream };
+    const logger =
+        options.logger === undefined || options.logger === true
+            ? { level: process.env.LOG_LEVEL ?? "info", base: { service: options.name } }
+            : options.logger === false
+              ? false
+              : { level: options.logger.level ?? "info", base: { service: options.name }, stream: options.logger.stream };
     return Fastify({
         logger,
         bodyLimit: options.bodyLimit ?? 64 * 1024,
@@ -108,8 +124,12 @@ function newFastify(options: ServiceOptions): FastifyInstance {
         // characters), in Berth's error shape rather than Fastify's.
         frameworkErrors: (error, req, reply) => {
             const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
-            const message = error.code === "FST_ERR_BAD_URL" ? `Request path ${JSON.stringify(req.url.split("?")[0])} has an invalid percent-encoding` : error.message;
-            (reply as FastifyReply).code(status).header("x-request-id", req.id).send(errorBody(status, message, req.id));
+            const message =
+                error.code === "FST_ERR_BAD_URL" ? `Request path ${JSON.stringify(req.url.split("?")[0])} has an invalid percent-encoding` : error.message;
+            (reply as FastifyReply)
+                .code(status)
+                .header("x-request-id", req.id)
+                .send(errorBody(status, message, req.id));
         },
         // Requests node:http cannot parse, in Berth's error shape with a request id.
         clientErrorHandler: (err: Error & { code?: string }, socket) => {
@@ -178,21 +198,24 @@ function answerInJson(app: FastifyInstance): void {
         if (error instanceof HttpError) {
             const log = error.statusCode >= 500 ? req.log.warn.bind(req.log) : req.log.info.bind(req.log);
             log({ status: error.statusCode, reason: error.detail ?? error.message }, "request refused");
-            return reply.code(error.statusCode).headers(error.headers).send(errorBody(error.statusCode, error.message, req.id));
+            return reply
+                .code(error.statusCode)
+                .headers(error.headers)
+                .send(errorBody(error.statusCode, error.message, req.id));
         }
         const status = error.validation ? 400 : error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500;
         if (status >= 500) {
             req.log.error({ err: error }, "request failed");
             return reply.code(status).send(errorBody(status, "Internal error", req.id));
         }
-        const message = error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE"
-            ? `Content-Type ${JSON.stringify(req.headers["content-type"] ?? "")} is not supported; allowed: application/json`
-            : error.message;
+        const message =
+            error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE"
+                ? `Content-Type ${JSON.stringify(req.headers["content-type"] ?? "")} is not supported; allowed: application/json`
+                : error.message;
         req.log.info({ status, reason: message }, "request refused");
         return reply.code(status).send(errorBody(status, message, req.id));
     });
-    app.setNotFoundHandler((req, reply) =>
-        reply.code(404).send(errorBody(404, `No route for ${req.method} ${req.url.split("?")[0]}`, req.id)));
+    app.setNotFoundHandler((req, reply) => reply.code(404).send(errorBody(404, `No route for ${req.method} ${req.url.split("?")[0]}`, req.id)));
 }
 
 /**
@@ -233,16 +256,20 @@ function traceRequests(app: FastifyInstance, tracing: Tracing): void {
         if (route === HEALTH_PATH) {
             return done();
         }
-        const span = tracer.startSpan(route ? `${req.method} ${route}` : req.method, {
-            kind: SpanKind.SERVER,
-            attributes: {
-                "http.request.method": req.method,
-                "url.path": req.url.split("?")[0],
-                "url.scheme": "http",
-                ...(route ? { "http.route": route } : {}),
-                [REQUEST_ID_ATTRIBUTE]: req.id,
+        const span = tracer.startSpan(
+            route ? `${req.method} ${route}` : req.method,
+            {
+                kind: SpanKind.SERVER,
+                attributes: {
+                    "http.request.method": req.method,
+                    "url.path": req.url.split("?")[0],
+                    "url.scheme": "http",
+                    ...(route ? { "http.route": route } : {}),
+                    [REQUEST_ID_ATTRIBUTE]: req.id,
+                },
             },
-        }, propagator.extract(ROOT_CONTEXT, req.headers, headerGetter));
+            propagator.extract(ROOT_CONTEXT, req.headers, headerGetter),
+        );
         (req as unknown as { [SPAN]: Span })[SPAN] = span;
         const res = reply.raw;
         endWithResponse(span, res);
@@ -284,10 +311,11 @@ export function routes(app: FastifyInstance, url: string, handlers: Partial<Reco
     app.route({
         method: app.supportedMethods.filter((m) => !allow.includes(m as Method)) as HTTPMethods[],
         url,
-        handler: (req, reply) => reply
-            .code(405)
-            .header("allow", allow.join(", "))
-            .send(errorBody(405, `${req.method} is not allowed on ${url}; allowed: ${allow.join(", ")}`, req.id)),
+        handler: (req, reply) =>
+            reply
+                .code(405)
+                .header("allow", allow.join(", "))
+                .send(errorBody(405, `${req.method} is not allowed on ${url}; allowed: ${allow.join(", ")}`, req.id)),
     });
 }
 
@@ -320,7 +348,12 @@ export async function serve(app: FastifyInstance, options: ServeOptions = {}): P
  * a migration the server refuses ends the process with exit code 1, failing the deployment (a port in use:
  * `EXIT_ADDRESS_IN_USE`).
  */
-export function serveWithDatabase(name: string, migrations: readonly Migration[], build: (database: Database) => FastifyInstance, options: ServeOptions = {}): void {
+export function serveWithDatabase(
+    name: string,
+    migrations: readonly Migration[],
+    build: (database: Database) => FastifyInstance,
+    options: ServeOptions = {},
+): void {
     const start = async () => {
         const database = Database.fromEnv(name);
         const app = build(database);

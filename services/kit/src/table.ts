@@ -34,7 +34,10 @@ export class TableRepository<T extends { id: number }, New extends Partial<Omit<
     private readonly from: string;
     private readonly id: string;
 
-    constructor(private readonly db: Database, private readonly spec: TableSpec<T>) {
+    constructor(
+        private readonly db: Database,
+        private readonly spec: TableSpec<T>,
+    ) {
         this.from = escapeIdentifier(spec.table);
         this.id = escapeIdentifier(spec.columns.id);
         this.selectList = Object.entries(spec.columns as Record<string, string>)
@@ -43,10 +46,12 @@ export class TableRepository<T extends { id: number }, New extends Partial<Omit<
     }
 
     async list(page: Page): Promise<T[]> {
-        return (await this.db.query<T & object>(
-            `SELECT ${this.selectList} FROM ${this.from} WHERE ${this.id} > $1 ORDER BY ${this.id} LIMIT $2`,
-            [page.after, page.limit],
-        )).rows;
+        return (
+            await this.db.query<T & object>(`SELECT ${this.selectList} FROM ${this.from} WHERE ${this.id} > $1 ORDER BY ${this.id} LIMIT $2`, [
+                page.after,
+                page.limit,
+            ])
+        ).rows;
     }
 
     async get(id: number): Promise<T | undefined> {
@@ -80,7 +85,7 @@ function insert<T extends { id: number }>(db: Queryable, spec: TableSpec<T>, rec
     }
     return db.query<T & object>(
         `INSERT INTO ${escapeIdentifier(spec.table)} (${columns.map(escapeIdentifier).join(", ")}) ` +
-        `VALUES (${columns.map((_, i) => `$${i + 1}`).join(", ")}) RETURNING ${returning}`,
+            `VALUES (${columns.map((_, i) => `$${i + 1}`).join(", ")}) RETURNING ${returning}`,
         values,
     );
 }

@@ -19,7 +19,20 @@
  * - `OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG`, `OTEL_BSP_*`, `OTEL_SERVICE_NAME`,
  *   `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_SDK_DISABLED`: read by the SDK as the specification says.
  */
-import { context, diag, DiagLogLevel, propagation, ROOT_CONTEXT, SpanStatusCode, trace, type Context, type Span, type TextMapGetter, type TextMapSetter, type Tracer } from "@opentelemetry/api";
+import {
+    context,
+    diag,
+    DiagLogLevel,
+    propagation,
+    ROOT_CONTEXT,
+    SpanStatusCode,
+    trace,
+    type Context,
+    type Span,
+    type TextMapGetter,
+    type TextMapSetter,
+    type Tracer,
+} from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { OTLPTraceExporter as JsonExporter } from "@opentelemetry/exporter-trace-otlp-http";
@@ -91,9 +104,7 @@ function choice<T extends string>(env: NodeJS.ProcessEnv, names: string[], allow
 }
 
 /** Where the environment sends spans: printed, or over OTLP/HTTP to a URL. */
-export type TracingDestination =
-    | { kind: "console" }
-    | { kind: "otlp"; protocol: (typeof PROTOCOLS)[number]; url: string };
+export type TracingDestination = { kind: "console" } | { kind: "otlp"; protocol: (typeof PROTOCOLS)[number]; url: string };
 
 /**
  * Where the environment asks spans to go, or undefined when it asks for none: no endpoint and no console,
@@ -157,13 +168,16 @@ export function startTracing(options: TracingOptions): Tracing | undefined {
         diagnosing = true;
         // Failed exports (the collector is down) are dropped by the SDK; say so on the service's log, once
         // per failed batch, instead of not at all.
-        diag.setLogger({
-            error: (...parts) => warn(options.name, parts),
-            warn: (...parts) => warn(options.name, parts),
-            info: () => undefined,
-            debug: () => undefined,
-            verbose: () => undefined,
-        }, DiagLogLevel.WARN);
+        diag.setLogger(
+            {
+                error: (...parts) => warn(options.name, parts),
+                warn: (...parts) => warn(options.name, parts),
+                info: () => undefined,
+                debug: () => undefined,
+                verbose: () => undefined,
+            },
+            DiagLogLevel.WARN,
+        );
     }
     const provider = new BasicTracerProvider({
         resource: defaultResource()

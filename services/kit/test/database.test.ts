@@ -7,9 +7,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import * as tls from "node:tls";
 import { Client, DatabaseError } from "pg";
-import {
-    Database, databaseSettingsFromEnv, DatabaseUnavailableError, DuplicateError, isUnavailable, TableRepository, type Migration,
-} from "../src";
+import { Database, databaseSettingsFromEnv, DatabaseUnavailableError, DuplicateError, isUnavailable, TableRepository, type Migration } from "../src";
 import { poolConfig } from "../src/database";
 import { parseCredentials } from "../src/secretCredentials";
 import { databaseTargets, type TestDatabase } from "../../../tests/support/database";
@@ -34,14 +32,19 @@ describe("database settings from the environment", () => {
     });
 
     it("names every missing or wrong variable at once, and never echoes a URL that may hold a password", () => {
-        assert.throws(() => databaseSettingsFromEnv({ DB_PORT: "54x", DB_SSL: "require", DB_POOL_MAX: "0" }), (err: Error) => {
-            for (const name of ["DB_HOST", "DB_USER", "DB_PORT is \"54x\"", "DB_SSL is \"require\"", "DB_POOL_MAX is \"0\""]) {
-                assert.ok(err.message.includes(name), `${name} missing from: ${err.message}`);
-            }
-            return true;
-        });
-        assert.throws(() => databaseSettingsFromEnv({ DATABASE_URL: "mysql://u:hunter2@h/db" }), (err: Error) =>
-            /DATABASE_URL is not a URL of the form postgresql:/.test(err.message) && !err.message.includes("hunter2"));
+        assert.throws(
+            () => databaseSettingsFromEnv({ DB_PORT: "54x", DB_SSL: "require", DB_POOL_MAX: "0" }),
+            (err: Error) => {
+                for (const name of ["DB_HOST", "DB_USER", 'DB_PORT is "54x"', 'DB_SSL is "require"', 'DB_POOL_MAX is "0"']) {
+                    assert.ok(err.message.includes(name), `${name} missing from: ${err.message}`);
+                }
+                return true;
+            },
+        );
+        assert.throws(
+            () => databaseSettingsFromEnv({ DATABASE_URL: "mysql://u:hunter2@h/db" }),
+            (err: Error) => /DATABASE_URL is not a URL of the form postgresql:/.test(err.message) && !err.message.includes("hunter2"),
+        );
     });
 });
 
@@ -66,8 +69,25 @@ describe("TLS to the database", () => {
         let port: number;
         before(function () {
             dir = mkdtempSync(path.join(tmpdir(), "berth-tls-"));
-            execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-                "-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem")], { stdio: "ignore" });
+            execFileSync(
+                "openssl",
+                [
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "rsa:2048",
+                    "-nodes",
+                    "-days",
+                    "1",
+                    "-subj",
+                    "/CN=localhost",
+                    "-keyout",
+                    path.join(dir, "key.pem"),
+                    "-out",
+                    path.join(dir, "cert.pem"),
+                ],
+                { stdio: "ignore" },
+            );
             const context = tls.createSecureContext({ key: readFileSync(path.join(dir, "key.pem")), cert: readFileSync(path.join(dir, "cert.pem")) });
             // Answers PostgreSQL's SSLRequest with "S", then speaks TLS as a server would.
             server = net.createServer((socket) => {
@@ -77,10 +97,12 @@ describe("TLS to the database", () => {
                     secure.on("error", () => socket.destroy());
                 });
             });
-            return new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => {
-                port = (server.address() as net.AddressInfo).port;
-                resolve();
-            }));
+            return new Promise<void>((resolve) =>
+                server.listen(0, "127.0.0.1", () => {
+                    port = (server.address() as net.AddressInfo).port;
+                    resolve();
+                }),
+            );
         });
         after(() => {
             server.close();
@@ -126,11 +148,17 @@ for (const target of databaseTargets) {
             return d;
         };
         const things: Migration[] = [
-            { version: 1, name: "create things", up: "CREATE TABLE things (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, label text NOT NULL CONSTRAINT things_label_key UNIQUE, n integer NOT NULL DEFAULT 0 CHECK (n >= 0))" },
+            {
+                version: 1,
+                name: "create things",
+                up: "CREATE TABLE things (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, label text NOT NULL CONSTRAINT things_label_key UNIQUE, n integer NOT NULL DEFAULT 0 CHECK (n >= 0))",
+            },
             { version: 2, name: "seed things", up: (q) => q.query("INSERT INTO things (label) VALUES ($1), ($2)", ["a", "b"]) },
         ];
         const applied = async (d: Database, service: string) =>
-            (await d.query<{ version: number }>("SELECT version FROM berth_migrations WHERE service = $1 ORDER BY version", [service])).rows.map((r) => r.version);
+            (await d.query<{ version: number }>("SELECT version FROM berth_migrations WHERE service = $1 ORDER BY version", [service])).rows.map(
+                (r) => r.version,
+            );
 
         before(async function () {
             this.timeout(120_000);
@@ -181,7 +209,9 @@ for (const target of databaseTargets) {
                 await proxy.refuse();
                 const d = database(proxy.urlFor(db.url), 500);
                 let done = false;
-                const migrated = d.migrate("things", things).then(() => { done = true; });
+                const migrated = d.migrate("things", things).then(() => {
+                    done = true;
+                });
                 await new Promise((r) => setTimeout(r, 800));
                 assert.strictEqual(done, false);
                 await assert.rejects(d.query("SELECT 1"), DatabaseUnavailableError);
@@ -209,12 +239,17 @@ for (const target of databaseTargets) {
             const d = database();
             await d.migrate("things", things);
             const repo = new TableRepository<{ id: number; label: string; n: number }, { label: string; n?: number }>(d, {
-                table: "things", columns: { id: "id", label: "label", n: "n" }, unique: { things_label_key: "label" },
+                table: "things",
+                columns: { id: "id", label: "label", n: "n" },
+                unique: { things_label_key: "label" },
             });
             const c = await repo.create({ label: "c" });
             assert.deepStrictEqual(c, { id: c.id, label: "c", n: 0 }, "a left-out field takes the column's default");
             assert.deepStrictEqual(await repo.get(c.id), c);
-            assert.deepStrictEqual((await repo.list({ after: 0, limit: 10 })).map((t) => t.label), ["a", "b", "c"]);
+            assert.deepStrictEqual(
+                (await repo.list({ after: 0, limit: 10 })).map((t) => t.label),
+                ["a", "b", "c"],
+            );
             await assert.rejects(repo.create({ label: "a" }), (err: unknown) => err instanceof DuplicateError && err.field === "label" && err.value === "a");
             await assert.rejects(repo.create({ label: "d", n: -1 }), (err: unknown) => err instanceof DatabaseError && err.code === "23514");
             assert.strictEqual(await repo.delete(c.id), true);
@@ -227,7 +262,10 @@ for (const target of databaseTargets) {
 describe("credentials read again after a password rotation", () => {
     it("takes username and password from a secret of the form RDS manages, and never echoes it", () => {
         assert.deepStrictEqual(parseCredentials('{"username":"berth","password":"p","engine":"postgres"}'), { username: "berth", password: "p" });
-        assert.throws(() => parseCredentials("hunter2"), (err: Error) => !err.message.includes("hunter2"));
+        assert.throws(
+            () => parseCredentials("hunter2"),
+            (err: Error) => !err.message.includes("hunter2"),
+        );
         assert.throws(() => parseCredentials('{"username":"berth"}'), /no string username and password/);
     });
 });
@@ -270,7 +308,9 @@ describe("password rotation on PostgreSQL", function () {
             if (process.env.CI) {
                 throw err;
             }
-            console.log(`    (skipped: the role of BERTH_TEST_DATABASE_URL cannot create roles: ${(err as Error).message}; scripts/postgres/server.sh grants CREATEROLE)`);
+            console.log(
+                `    (skipped: the role of BERTH_TEST_DATABASE_URL cannot create roles: ${(err as Error).message}; scripts/postgres/server.sh grants CREATEROLE)`,
+            );
             this.skip();
         }
         await admin.query(`GRANT CREATE ON SCHEMA public TO ${role}`);
@@ -309,16 +349,18 @@ describe("password rotation on PostgreSQL", function () {
         const errors: string[] = [];
         let queries = 0;
         const until = Date.now() + ms;
-        await Promise.all(Array.from({ length: workers }, async () => {
-            while (Date.now() < until) {
-                try {
-                    await d.query("SELECT pg_sleep(0.02)");
-                    queries++;
-                } catch (err) {
-                    errors.push((err as Error).message);
+        await Promise.all(
+            Array.from({ length: workers }, async () => {
+                while (Date.now() < until) {
+                    try {
+                        await d.query("SELECT pg_sleep(0.02)");
+                        queries++;
+                    } catch (err) {
+                        errors.push((err as Error).message);
+                    }
                 }
-            }
-        }));
+            }),
+        );
         return { errors, queries };
     };
 

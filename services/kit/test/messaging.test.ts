@@ -7,8 +7,16 @@ import { PassThrough } from "node:stream";
 import { PublishCommand } from "@aws-sdk/client-sns";
 import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import {
-    consume, jsonLog, MAX_MESSAGE_BYTES, publisherFromEnv, queueTransport, runWorker, topicTransport,
-    type Delivery, type QueueTransport, type ReceivedMessage,
+    consume,
+    jsonLog,
+    MAX_MESSAGE_BYTES,
+    publisherFromEnv,
+    queueTransport,
+    runWorker,
+    topicTransport,
+    type Delivery,
+    type QueueTransport,
+    type ReceivedMessage,
 } from "../src/messaging";
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -45,18 +53,28 @@ describe("kit messaging", () => {
             const queue = fakeQueue([[delivery("a"), delivery("b", 3)]]);
             const controller = new AbortController();
             const seen: ReceivedMessage[] = [];
-            const done = consume(queue, async (m) => {
-                seen.push(m);
-                if (m.id === "b") {
-                    throw new Error("cannot handle b");
-                }
-            }, { signal: controller.signal, log: quiet, retryDelaySeconds: (count) => count * 10 });
+            const done = consume(
+                queue,
+                async (m) => {
+                    seen.push(m);
+                    if (m.id === "b") {
+                        throw new Error("cannot handle b");
+                    }
+                },
+                { signal: controller.signal, log: quiet, retryDelaySeconds: (count) => count * 10 },
+            );
             while (queue.deleted.length + queue.visibility.length < 2) {
                 await new Promise((r) => setImmediate(r));
             }
             controller.abort();
             await done;
-            assert.deepStrictEqual(seen.map((m) => [m.id, m.receiveCount]), [["a", 1], ["b", 3]]);
+            assert.deepStrictEqual(
+                seen.map((m) => [m.id, m.receiveCount]),
+                [
+                    ["a", 1],
+                    ["b", 3],
+                ],
+            );
             assert.ok(!("receiptHandle" in seen[0]), "the handler gets the message, not its handle");
             assert.deepStrictEqual(queue.deleted, ["h-a"]);
             assert.deepStrictEqual(queue.visibility, [["h-b", 30]]);
@@ -65,18 +83,25 @@ describe("kit messaging", () => {
         it("extends a message's visibility while its handler runs", async () => {
             const queue = fakeQueue([[delivery("slow")]]);
             const controller = new AbortController();
-            const done = consume(queue, async () => {
-                // Runs until the loop has extended the message twice.
-                while (queue.visibility.length < 2) {
-                    await new Promise((r) => setTimeout(r, 5));
-                }
-            }, { signal: controller.signal, log: quiet, visibilitySeconds: 0.02 });
+            const done = consume(
+                queue,
+                async () => {
+                    // Runs until the loop has extended the message twice.
+                    while (queue.visibility.length < 2) {
+                        await new Promise((r) => setTimeout(r, 5));
+                    }
+                },
+                { signal: controller.signal, log: quiet, visibilitySeconds: 0.02 },
+            );
             while (queue.deleted.length === 0) {
                 await new Promise((r) => setTimeout(r, 5));
             }
             controller.abort();
             await done;
-            assert.deepStrictEqual(queue.visibility.slice(0, 2), [["h-slow", 0.02], ["h-slow", 0.02]]);
+            assert.deepStrictEqual(queue.visibility.slice(0, 2), [
+                ["h-slow", 0.02],
+                ["h-slow", 0.02],
+            ]);
             assert.deepStrictEqual(queue.deleted, ["h-slow"]);
         });
 
@@ -86,11 +111,15 @@ describe("kit messaging", () => {
             const controller = new AbortController();
             const started: string[] = [];
             let finished = false;
-            const done = consume(queue, async (m) => {
-                started.push(m.id);
-                await new Promise<void>((r) => (release = r));
-                finished = true;
-            }, { signal: controller.signal, log: quiet });
+            const done = consume(
+                queue,
+                async (m) => {
+                    started.push(m.id);
+                    await new Promise<void>((r) => (release = r));
+                    finished = true;
+                },
+                { signal: controller.signal, log: quiet },
+            );
             while (started.length === 0) {
                 await new Promise((r) => setImmediate(r));
             }
@@ -113,7 +142,13 @@ describe("kit messaging", () => {
                 return [delivery("late")];
             };
             let handled = false;
-            await consume(queue, async () => { handled = true; }, { signal: controller.signal, log: quiet });
+            await consume(
+                queue,
+                async () => {
+                    handled = true;
+                },
+                { signal: controller.signal, log: quiet },
+            );
             assert.strictEqual(handled, false);
             assert.deepStrictEqual(queue.visibility, [["h-late", 0]]);
         });
@@ -131,7 +166,9 @@ describe("kit messaging", () => {
             };
             const errors: string[] = [];
             const done = consume(queue, async () => undefined, {
-                signal: controller.signal, log: { ...quiet, error: (_o, msg) => errors.push(msg) }, receiveErrorDelayMs: 1,
+                signal: controller.signal,
+                log: { ...quiet, error: (_o, msg) => errors.push(msg) },
+                receiveErrorDelayMs: 1,
             });
             while (queue.deleted.length === 0) {
                 await new Promise((r) => setTimeout(r, 2));
@@ -145,11 +182,22 @@ describe("kit messaging", () => {
     describe("publish", () => {
         it("publishes JSON to the topic's ARN through SNS, and refuses a topic the service does not declare", async () => {
             const sent: PublishCommand[] = [];
-            const transport = topicTransport(() => ({ send: async (c: unknown) => { sent.push(c as PublishCommand); return {}; } }) as never);
+            const transport = topicTransport(
+                () =>
+                    ({
+                        send: async (c: unknown) => {
+                            sent.push(c as PublishCommand);
+                            return {};
+                        },
+                    }) as never,
+            );
             const arn = "arn:aws:sns:eu-west-1:123456789012:berth-dev-product-changed";
             const publisher = publisherFromEnv({ BERTH_TOPICS: JSON.stringify({ "product-changed": arn }) }, transport)!;
             await publisher.publish("product-changed", { type: "product.created", id: 1 });
-            assert.deepStrictEqual(sent.map((c) => c.input), [{ TopicArn: arn, Message: '{"type":"product.created","id":1}' }]);
+            assert.deepStrictEqual(
+                sent.map((c) => c.input),
+                [{ TopicArn: arn, Message: '{"type":"product.created","id":1}' }],
+            );
             await assert.rejects(publisher.publish("order-placed", {}), /topic "order-placed" is not one this service publishes \(product-changed\)/);
             await assert.rejects(publisher.publish("product-changed", { text: "x".repeat(MAX_MESSAGE_BYTES) }), /allowed: at most 262144/);
             assert.strictEqual(sent.length, 1);
@@ -174,7 +222,12 @@ describe("kit messaging", () => {
             const url = "https://sqs.eu-west-1.amazonaws.com/123456789012/berth-dev-product-events";
             const got = await queueTransport(url, () => sqs as never).receive({ max: 10, waitSeconds: 20, signal: new AbortController().signal });
             assert.deepStrictEqual(got, [{ id: "m1", body: "{}", receiptHandle: "r1", receiveCount: 4 }]);
-            assert.deepStrictEqual(sent[0].input, { QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 20, MessageSystemAttributeNames: ["ApproximateReceiveCount"] });
+            assert.deepStrictEqual(sent[0].input, {
+                QueueUrl: url,
+                MaxNumberOfMessages: 10,
+                WaitTimeSeconds: 20,
+                MessageSystemAttributeNames: ["ApproximateReceiveCount"],
+            });
         });
     });
 

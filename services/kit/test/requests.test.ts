@@ -17,7 +17,9 @@ function rawExchange(port: number, data: string): Promise<string> {
         const socket = net.connect(port, "127.0.0.1");
         let text = "";
         socket.setEncoding("latin1");
-        socket.on("data", (c: string) => { text += c; });
+        socket.on("data", (c: string) => {
+            text += c;
+        });
         socket.on("error", () => undefined);
         socket.on("close", () => resolve(text));
         socket.write(data);
@@ -49,16 +51,56 @@ describe("kit: every refusal in Berth's error shape", () => {
     const cases: Array<[string, InjectOptions, number, RegExp]> = [
         ["an invalid percent-encoding in the path", { method: "GET", url: "/things/%zz" }, 400, /invalid percent-encoding/],
         ["a path parameter over Fastify's 100 characters", { method: "GET", url: `/things/${"1".repeat(150)}` }, 414, /exceeding the max param length/],
-        ["a method the path does not take, unknown to Fastify", { method: "PROPFIND", url: "/things" }, 405, /PROPFIND is not allowed on \/things; allowed: GET, POST, HEAD/],
-        ["a text/plain body", { method: "POST", url: "/things", headers: { "content-type": "text/plain" }, payload: "{}" }, 415, /Content-Type "text\/plain" is not supported; allowed: application\/json/],
-        ["a gzip body", { method: "POST", url: "/things", headers: { ...json, "content-encoding": "gzip" }, payload: "\x1f\x8b\x08\x00" }, 415, /Content-Encoding "gzip" is not supported/],
-        ["a __proto__ key", { method: "POST", url: "/things", headers: json, payload: '{"a":{"__proto__":{"admin":true}}}' }, 400, /"a\.__proto__" is a key no body may have/],
-        ["a constructor.prototype key", { method: "POST", url: "/things", headers: json, payload: '{"constructor":{"prototype":{}}}' }, 400, /"constructor" is a key no body may have/],
+        [
+            "a method the path does not take, unknown to Fastify",
+            { method: "PROPFIND", url: "/things" },
+            405,
+            /PROPFIND is not allowed on \/things; allowed: GET, POST, HEAD/,
+        ],
+        [
+            "a text/plain body",
+            { method: "POST", url: "/things", headers: { "content-type": "text/plain" }, payload: "{}" },
+            415,
+            /Content-Type "text\/plain" is not supported; allowed: application\/json/,
+        ],
+        [
+            "a gzip body",
+            { method: "POST", url: "/things", headers: { ...json, "content-encoding": "gzip" }, payload: "\x1f\x8b\x08\x00" },
+            415,
+            /Content-Encoding "gzip" is not supported/,
+        ],
+        [
+            "a __proto__ key",
+            { method: "POST", url: "/things", headers: json, payload: '{"a":{"__proto__":{"admin":true}}}' },
+            400,
+            /"a\.__proto__" is a key no body may have/,
+        ],
+        [
+            "a constructor.prototype key",
+            { method: "POST", url: "/things", headers: json, payload: '{"constructor":{"prototype":{}}}' },
+            400,
+            /"constructor" is a key no body may have/,
+        ],
         ["a NUL in a string", { method: "POST", url: "/things", headers: json, payload: '{"name":"Ada\\u0000"}' }, 400, /"name" contains a NUL character/],
         ["a NUL in a key", { method: "POST", url: "/things", headers: json, payload: '{"na\\u0000me":"Ada"}' }, 400, /contains a NUL character/],
-        ["a lone surrogate", { method: "POST", url: "/things", headers: json, payload: '{"tags":["ok","\\ud800"]}' }, 400, /"tags\.1" contains a lone UTF-16 surrogate/],
-        ["bytes that are not UTF-8", { method: "POST", url: "/things", headers: json, payload: Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d]) }, 400, /not valid UTF-8/],
-        ["nesting 40 deep", { method: "POST", url: "/things", headers: json, payload: `${"[".repeat(40)}${"]".repeat(40)}` }, 400, /nested deeper than 32 levels/],
+        [
+            "a lone surrogate",
+            { method: "POST", url: "/things", headers: json, payload: '{"tags":["ok","\\ud800"]}' },
+            400,
+            /"tags\.1" contains a lone UTF-16 surrogate/,
+        ],
+        [
+            "bytes that are not UTF-8",
+            { method: "POST", url: "/things", headers: json, payload: Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d]) },
+            400,
+            /not valid UTF-8/,
+        ],
+        [
+            "nesting 40 deep",
+            { method: "POST", url: "/things", headers: json, payload: `${"[".repeat(40)}${"]".repeat(40)}` },
+            400,
+            /nested deeper than 32 levels/,
+        ],
         ["an empty JSON body", { method: "POST", url: "/things", headers: json, payload: "" }, 400, /Body is empty/],
     ];
     for (const [what, request, status, message] of cases) {
@@ -78,7 +120,10 @@ describe("kit: every refusal in Berth's error shape", () => {
         assert.deepStrictEqual(res.json(), { name: "😀", proto: 1, constructor: "x" });
     });
 
-    for (const [what, head] of [["two Host fields", "GET /things HTTP/1.1\r\nHost: a\r\nHost: b\r\n"], ["no Host field", "GET /things HTTP/1.1\r\n"]]) {
+    for (const [what, head] of [
+        ["two Host fields", "GET /things HTTP/1.1\r\nHost: a\r\nHost: b\r\n"],
+        ["no Host field", "GET /things HTTP/1.1\r\n"],
+    ]) {
         it(`answers ${what} with 400 in Berth's shape`, async () => {
             const reply = await rawExchange(port, `${head}Connection: close\r\n\r\n`);
             assert.match(reply, /^HTTP\/1\.1 400 /);
@@ -108,7 +153,10 @@ describe("kit: numbers from the environment in decimal digits only", () => {
             assert.throws(() => portFromEnv({ PORT: bad }), /PORT is .*; allowed: a whole number from 0 to 65535/);
         });
         it(`refuses TIMEOUT_MS=${JSON.stringify(bad)}`, () => {
-            assert.throws(() => wholeNumberFromEnv("TIMEOUT_MS", 10_000, 1, { TIMEOUT_MS: bad }), /^Error: TIMEOUT_MS is .*; allowed: a whole number of at least 1, in decimal digits$/);
+            assert.throws(
+                () => wholeNumberFromEnv("TIMEOUT_MS", 10_000, 1, { TIMEOUT_MS: bad }),
+                /^Error: TIMEOUT_MS is .*; allowed: a whole number of at least 1, in decimal digits$/,
+            );
         });
     }
 

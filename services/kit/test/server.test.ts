@@ -13,7 +13,13 @@ describe("kit", () => {
                 handler: (req, reply) => reply.code(201).send(req.body),
             },
         });
-        routes(app, "/boom", { GET: { handler: () => { throw new Error("secret detail"); } } });
+        routes(app, "/boom", {
+            GET: {
+                handler: () => {
+                    throw new Error("secret detail");
+                },
+            },
+        });
         after(() => app.close());
 
         it("answers /health without calling anything", async () => {
@@ -27,8 +33,8 @@ describe("kit", () => {
             assert.strictEqual(given.headers["x-request-id"], "abc-123");
             const made = await app.inject({ method: "GET", url: "/things" });
             assert.match(String(made.headers["x-request-id"]), /^[0-9a-f-]{36}$/);
-            const unsafe = await app.inject({ method: "GET", url: "/things", headers: { "x-request-id": "a b\"c" } });
-            assert.notStrictEqual(unsafe.headers["x-request-id"], "a b\"c", "an id unsafe to log is replaced");
+            const unsafe = await app.inject({ method: "GET", url: "/things", headers: { "x-request-id": 'a b"c' } });
+            assert.notStrictEqual(unsafe.headers["x-request-id"], 'a b"c', "an id unsafe to log is replaced");
         });
 
         const cases: Array<[string, InjectOptions, number, string]> = [
@@ -40,7 +46,12 @@ describe("kit", () => {
             ["null for a number (no coercion)", { method: "POST", url: "/things", payload: { n: null } }, 400, "bad_request"],
             ["an unknown field", { method: "POST", url: "/things", payload: { n: 1, extra: true } }, 400, "bad_request"],
             ["a body over the limit", { method: "POST", url: "/things", payload: { n: 1, pad: "x".repeat(200) } }, 413, "payload_too_large"],
-            ["a body that is not JSON", { method: "POST", url: "/things", headers: { "content-type": "application/xml" }, payload: "<n>1</n>" }, 415, "unsupported_media_type"],
+            [
+                "a body that is not JSON",
+                { method: "POST", url: "/things", headers: { "content-type": "application/xml" }, payload: "<n>1</n>" },
+                415,
+                "unsupported_media_type",
+            ],
         ];
         for (const [what, request, status, code] of cases) {
             it(`answers ${what} with ${status} JSON`, async () => {
@@ -70,9 +81,17 @@ describe("kit", () => {
         it("finishes an in-flight request, then refuses new connections", async () => {
             const app = createService({ name: "slow", logger: false });
             let entered!: () => void;
-            const inside = new Promise<void>((r) => { entered = r; });
+            const inside = new Promise<void>((r) => {
+                entered = r;
+            });
             routes(app, "/slow", {
-                GET: { handler: async () => { entered(); await new Promise((r) => setTimeout(r, 300)); return { done: true }; } },
+                GET: {
+                    handler: async () => {
+                        entered();
+                        await new Promise((r) => setTimeout(r, 300));
+                        return { done: true };
+                    },
+                },
             });
             await app.listen({ port: 0, host: "127.0.0.1" });
             const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;

@@ -14,7 +14,9 @@ function connection(port: number, data: string): { closed: Promise<string>; sock
     const socket = net.connect(port, "127.0.0.1", () => socket.write(data));
     let text = "";
     socket.setEncoding("latin1");
-    socket.on("data", (c: string) => { text += c; });
+    socket.on("data", (c: string) => {
+        text += c;
+    });
     socket.on("error", () => undefined);
     return { socket, closed: new Promise((r) => socket.once("close", () => r(text))) };
 }
@@ -22,8 +24,18 @@ function connection(port: number, data: string): { closed: Promise<string>; sock
 /** Resolves with the label of each promise in the order they settle. */
 function order(promises: Record<string, Promise<unknown>>): Promise<string[]> {
     const seen: string[] = [];
-    return Promise.all(Object.entries(promises).map(([label, p]) => p.then(() => { seen.push(label); }, () => { seen.push(label); })))
-        .then(() => seen);
+    return Promise.all(
+        Object.entries(promises).map(([label, p]) =>
+            p.then(
+                () => {
+                    seen.push(label);
+                },
+                () => {
+                    seen.push(label);
+                },
+            ),
+        ),
+    ).then(() => seen);
 }
 
 describe("graceful shutdown", function () {
@@ -31,7 +43,14 @@ describe("graceful shutdown", function () {
 
     it("closes idle, half-open and stalled connections at once, and lets the in-flight request finish", async () => {
         const app = createService({ name: "demo", logger: false });
-        routes(app, "/slow", { GET: { handler: async () => { await sleep(600); return { done: true }; } } });
+        routes(app, "/slow", {
+            GET: {
+                handler: async () => {
+                    await sleep(600);
+                    return { done: true };
+                },
+            },
+        });
         routes(app, "/things", { POST: { handler: async (req) => req.body } });
         const tracker = new ConnectionTracker(app.server);
         await app.listen({ port: 0, host: "127.0.0.1" });
@@ -39,12 +58,14 @@ describe("graceful shutdown", function () {
 
         const idle = connection(port, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
         const halfOpen = connection(port, "GET /health HTTP/1.1\r\nHost: x\r\n");
-        const stalled = connection(port, "POST /things HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"n\":");
+        const stalled = connection(port, 'POST /things HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"n":');
         await sleep(REUSE_GRACE_MS + 100);
         const inFlight = new Promise<http.IncomingMessage & { text?: string }>((resolve, reject) => {
             http.get(`http://127.0.0.1:${port}/slow`, { agent: false }, (res) => {
                 let text = "";
-                res.on("data", (c) => { text += c; });
+                res.on("data", (c) => {
+                    text += c;
+                });
                 res.on("end", () => resolve(Object.assign(res, { text })));
             }).on("error", reject);
         });
@@ -86,7 +107,14 @@ describe("graceful shutdown", function () {
             child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.resolve(__dirname, "../../users/src/main.ts")], {
                 // No database answers there: the service listens anyway (data routes would answer 503), which
                 // is all this test needs.
-                env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: "warn", DATABASE_URL: "postgresql://berth:berth@127.0.0.1:9/berth", DB_SSL: "disable" },
+                env: {
+                    ...process.env,
+                    PORT: String(port),
+                    HOST: "127.0.0.1",
+                    LOG_LEVEL: "warn",
+                    DATABASE_URL: "postgresql://berth:berth@127.0.0.1:9/berth",
+                    DB_SSL: "disable",
+                },
                 stdio: "ignore",
             });
             for (let i = 0; i < 100; i++) {
@@ -103,7 +131,7 @@ describe("graceful shutdown", function () {
         after(() => child.kill("SIGKILL"));
 
         it("exits 0 at once although a client stalls mid-request", async () => {
-            const stalled = connection(port, "POST /users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"name\":");
+            const stalled = connection(port, 'POST /users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{"name":');
             const slowloris = connection(port, "GET /users HTTP/1.1\r\nHost: x\r\nX-Slow: ");
             await sleep(REUSE_GRACE_MS + 100);
             const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
@@ -129,7 +157,15 @@ describe("graceful shutdown", function () {
                 stdio: "ignore",
             });
             try {
-                for (let i = 0; i < 100 && !(await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false)); i++) {
+                for (
+                    let i = 0;
+                    i < 100 &&
+                    !(await fetch(`http://127.0.0.1:${port}/health`).then(
+                        (r) => r.ok,
+                        () => false,
+                    ));
+                    i++
+                ) {
                     await sleep(100);
                 }
                 const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));

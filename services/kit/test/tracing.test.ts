@@ -37,8 +37,10 @@ describe("tracing from the environment", () => {
     });
 
     it("refuses a protocol or exporter it cannot honour, naming the variable and what is allowed", () => {
-        assert.throws(() => exporterFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4317", OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" }),
-            /^Error: OTEL_EXPORTER_OTLP_PROTOCOL is "grpc"; allowed: http\/protobuf, http\/json$/);
+        assert.throws(
+            () => exporterFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4317", OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" }),
+            /^Error: OTEL_EXPORTER_OTLP_PROTOCOL is "grpc"; allowed: http\/protobuf, http\/json$/,
+        );
         assert.throws(() => exporterFromEnv({ OTEL_TRACES_EXPORTER: "zipkin" }), /OTEL_TRACES_EXPORTER is "zipkin"; allowed: otlp, console, none/);
     });
 
@@ -47,7 +49,10 @@ describe("tracing from the environment", () => {
         assert.strictEqual(tracesUrl({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://a:4318", OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://b:9/t" }), "http://b:9/t");
     });
 
-    for (const [protocol, type] of [[undefined, "application/x-protobuf"], ["http/json", "application/json"]] as const) {
+    for (const [protocol, type] of [
+        [undefined, "application/x-protobuf"],
+        ["http/json", "application/json"],
+    ] as const) {
         it(`exports OTLP over HTTP as ${type}${protocol ? ` when asked (${protocol})` : " by default"}`, async () => {
             const sink = await collector();
             try {

@@ -8,8 +8,11 @@ import { ProductAudit } from "./audit";
 const log = jsonLog("product-events");
 const audit = new ProductAudit();
 
-runWorker(async (message) => {
-    const { entry, fresh } = audit.record(message);
-    log.info({ event: entry, receiveCount: message.receiveCount, duplicate: !fresh, counts: audit.counts }, "product changed");
-}, { log });
+runWorker(
+    async (message) => {
+        const { entry, fresh } = audit.record(message);
+        log.info({ event: entry, receiveCount: message.receiveCount, duplicate: !fresh, counts: audit.counts }, "product changed");
+    },
+    { log },
+);
 log.info({}, "consuming product-changed");

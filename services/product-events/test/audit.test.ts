@@ -11,18 +11,31 @@ describe("product-events audit", () => {
         assert.strictEqual(audit.record(message("m1", { type: "product.created", id: 7, at })).fresh, false);
         audit.record(message("m2", { type: "product.deleted", id: 7, at }));
         assert.deepStrictEqual(audit.counts, { "product.created": 1, "product.deleted": 1 });
-        assert.deepStrictEqual(audit.entries.map((e) => [e.messageId, e.type, e.productId]), [["m1", "product.created", 7], ["m2", "product.deleted", 7]]);
+        assert.deepStrictEqual(
+            audit.entries.map((e) => [e.messageId, e.type, e.productId]),
+            [
+                ["m1", "product.created", 7],
+                ["m2", "product.deleted", 7],
+            ],
+        );
     });
 
     for (const [what, body, reason] of [
         ["text that is not JSON", "not json", /not JSON/],
-        ["an unknown type", { type: "product.renamed", id: 1, at: "2026-12-03T17:00:00Z" }, /"type" is "product.renamed"; allowed: product.created, product.deleted/],
+        [
+            "an unknown type",
+            { type: "product.renamed", id: 1, at: "2026-12-03T17:00:00Z" },
+            /"type" is "product.renamed"; allowed: product.created, product.deleted/,
+        ],
         ["a bad id", { type: "product.created", id: 0, at: "2026-12-03T17:00:00Z" }, /"id" is 0/],
         ["a bad time", { type: "product.created", id: 1, at: "yesterday" }, /"at" is "yesterday"/],
         ["null", "null", /"type" is undefined/],
     ] as const) {
         it(`refuses ${what}, which then goes to the dead-letter queue`, () => {
-            assert.throws(() => parseProductChanged(typeof body === "string" ? body : JSON.stringify(body)), (err: Error) => err instanceof UnreadableEvent && reason.test(err.message));
+            assert.throws(
+                () => parseProductChanged(typeof body === "string" ? body : JSON.stringify(body)),
+                (err: Error) => err instanceof UnreadableEvent && reason.test(err.message),
+            );
         });
     }
 });

@@ -12,7 +12,11 @@ export function buildApp(options: Partial<ServiceOptions> & { database: Database
     const app = createService({ name: "products", ...serviceOptions });
     const repository = new TableRepository<Product, NewProduct>(options.database, productsTable);
     collection(app, {
-        path: "/products", noun: "product", repository, itemSchema: productSchema, createSchema: newProductSchema,
+        path: "/products",
+        noun: "product",
+        repository,
+        itemSchema: productSchema,
+        createSchema: newProductSchema,
         changed: publishChanges(publisher),
     });
     return app;

@@ -8,9 +8,7 @@ export const PRODUCT_CHANGED = "product-changed";
  * What a `product-changed` event holds: which product, what happened, and when. A created product comes
  * whole; a deleted one by its id alone.
  */
-export type ProductChanged =
-    | { type: "product.created"; id: number; at: string; product: Product }
-    | { type: "product.deleted"; id: number; at: string };
+export type ProductChanged = { type: "product.created"; id: number; at: string; product: Product } | { type: "product.deleted"; id: number; at: string };
 
 export function productChanged(change: RecordChange<Product>, now: Date = new Date()): ProductChanged {
     const at = now.toISOString();

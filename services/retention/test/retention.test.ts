@@ -23,10 +23,15 @@ for (const target of databaseTargets) {
         });
 
         const job = () => new Database({ name: "retention", settings: { ...db.settings(), url: db.url } });
-        const events = async () => (await users.query<{ user_id: string; action: string }>("SELECT user_id, action FROM user_events ORDER BY id")).rows.map((r) => `${r.action} ${r.user_id}`);
+        const events = async () =>
+            (await users.query<{ user_id: string; action: string }>("SELECT user_id, action FROM user_events ORDER BY id")).rows.map(
+                (r) => `${r.action} ${r.user_id}`,
+            );
 
         it("finds the users service's audit trail written by the database: one event per account created and deleted", async () => {
-            const { rows } = await users.query<{ id: string }>("INSERT INTO users (name, email, role) VALUES ('Edsger', 'edsger@example.com', 'member') RETURNING id");
+            const { rows } = await users.query<{ id: string }>(
+                "INSERT INTO users (name, email, role) VALUES ('Edsger', 'edsger@example.com', 'member') RETURNING id",
+            );
             await users.query("DELETE FROM users WHERE id = $1", [rows[0].id]);
             assert.deepStrictEqual(await events(), [`created ${rows[0].id}`, `deleted ${rows[0].id}`]);
         });

@@ -111,7 +111,10 @@ for (const target of databaseTargets) {
         });
 
         it("answers 400 naming the field for a NUL or a lone surrogate, never a 500 from the database", async () => {
-            for (const payload of ['{"name":"Ada\\u0000","email":"nul@example.com","role":"member"}', '{"name":"Ada","email":"x\\ud800@example.com","role":"member"}']) {
+            for (const payload of [
+                '{"name":"Ada\\u0000","email":"nul@example.com","role":"member"}',
+                '{"name":"Ada","email":"x\\ud800@example.com","role":"member"}',
+            ]) {
                 const res = await app.inject({ method: "POST", url: "/users", headers: { "content-type": "application/json" }, payload });
                 assert.strictEqual(res.statusCode, 400, res.body);
                 assert.match(res.json().error.message, /"(name|email)" contains/);
@@ -123,7 +126,10 @@ for (const target of databaseTargets) {
             const older = await target.create(this);
             try {
                 const database = new Database({ name: "users", settings: older.settings(1) });
-                await database.migrate("users", migrations.filter((m) => m.version <= 2));
+                await database.migrate(
+                    "users",
+                    migrations.filter((m) => m.version <= 2),
+                );
                 await database.query("INSERT INTO users (name, email, role) VALUES ('Old Timer', 'ＯＬＤ＠example.com', 'member')");
                 await database.close();
                 const service = await instance(older);
@@ -139,8 +145,14 @@ for (const target of databaseTargets) {
             // What a task of the version before runs: the insert of the table as it knew it, with no email_key.
             const earlier = new Database({ name: "users", settings: db.settings(1) });
             try {
-                await earlier.migrate("users", migrations.filter((m) => m.version <= 2));
-                const insert = (email: string) => earlier.query<{ email_key: string }>("INSERT INTO users (name, email, role) VALUES ('Earlier Task', $1, 'member') RETURNING email_key", [email]);
+                await earlier.migrate(
+                    "users",
+                    migrations.filter((m) => m.version <= 2),
+                );
+                const insert = (email: string) =>
+                    earlier.query<{ email_key: string }>("INSERT INTO users (name, email, role) VALUES ('Earlier Task', $1, 'member') RETURNING email_key", [
+                        email,
+                    ]);
                 const { rows } = await insert("Earlier.Task@Example.com");
                 assert.strictEqual(rows[0].email_key, "earlier.task@example.com");
                 await assert.rejects(insert("EARLIER.TASK@example.com"), /users_email_key/);
@@ -154,7 +166,10 @@ for (const target of databaseTargets) {
         it("lists a page at a time: limit, then a next link by id that inserts do not shift", async () => {
             const first = await app.inject({ method: "GET", url: "/users?limit=2" });
             assert.strictEqual(first.statusCode, 200);
-            assert.deepStrictEqual(first.json().map((u: { id: number }) => u.id), [1, 2]);
+            assert.deepStrictEqual(
+                first.json().map((u: { id: number }) => u.id),
+                [1, 2],
+            );
             assert.strictEqual(first.headers.link, '</users?limit=2&after=2>; rel="next"');
             const added = (await post(app, { name: "Late Comer", email: "late@example.com", role: "viewer" })).json();
             const ids: number[] = [1, 2];
@@ -166,12 +181,27 @@ for (const target of databaseTargets) {
                 ids.push(...page.json().map((u: { id: number }) => u.id));
                 next = page.headers.link === undefined ? undefined : /^<([^>]+)>/.exec(String(page.headers.link))?.[1];
             }
-            assert.deepStrictEqual(ids, [...ids].sort((x, y) => x - y), "pages are in id order");
+            assert.deepStrictEqual(
+                ids,
+                [...ids].sort((x, y) => x - y),
+                "pages are in id order",
+            );
             assert.strictEqual(new Set(ids).size, ids.length, "no record on two pages");
             assert.strictEqual(ids[ids.length - 1], added.id, "the record inserted meanwhile is on the last page");
         });
 
-        for (const query of ["limit=0", "limit=1001", "limit=abc", "limit=1e2", "limit=01", "after=-1", "after=x", "after=9007199254740992", "limit=1&limit=2", "page=2"]) {
+        for (const query of [
+            "limit=0",
+            "limit=1001",
+            "limit=abc",
+            "limit=1e2",
+            "limit=01",
+            "after=-1",
+            "after=x",
+            "after=9007199254740992",
+            "limit=1&limit=2",
+            "page=2",
+        ]) {
             it(`answers 400 to GET /users?${query}`, async () => {
                 const res = await app.inject({ method: "GET", url: `/users?${query}` });
                 assert.strictEqual(res.statusCode, 400, res.body);
@@ -183,7 +213,9 @@ for (const target of databaseTargets) {
             const direct = new Database({ name: "fill", settings: db.settings(1) });
             await direct.migrate("fill", []);
             try {
-                await direct.query("INSERT INTO users (name, email, email_key, role) SELECT 'Many', 'many' || n || '@example.com', 'many' || n || '@example.com', 'viewer' FROM generate_series(1, 150) AS n");
+                await direct.query(
+                    "INSERT INTO users (name, email, email_key, role) SELECT 'Many', 'many' || n || '@example.com', 'many' || n || '@example.com', 'viewer' FROM generate_series(1, 150) AS n",
+                );
                 const res = await app.inject({ method: "GET", url: "/users" });
                 assert.strictEqual(res.json().length, 100);
                 assert.strictEqual(res.headers.link, `</users?limit=100&after=${res.json()[99].id}>; rel="next"`);
@@ -251,7 +283,10 @@ for (const target of databaseTargets) {
                 await check.migrate("check", []);
                 const applied = (await check.query("SELECT service, version FROM berth_migrations WHERE service = 'users' ORDER BY version")).rows;
                 await check.close();
-                assert.deepStrictEqual(applied, migrations.map((m) => ({ service: "users", version: m.version })));
+                assert.deepStrictEqual(
+                    applied,
+                    migrations.map((m) => ({ service: "users", version: m.version })),
+                );
                 await Promise.all(instances.map((s) => s.close()));
             } finally {
                 await empty.drop();
@@ -281,7 +316,11 @@ for (const target of databaseTargets) {
             it("answers data routes 503 JSON with Retry-After while it refuses, /health 200, and recovers by itself", async () => {
                 assert.strictEqual((await behind.inject({ method: "GET", url: "/users" })).statusCode, 200);
                 await proxy.refuse();
-                for (const request of [{ method: "GET", url: "/users" }, { method: "GET", url: "/users/1" }, { method: "DELETE", url: "/users/1" }] as const) {
+                for (const request of [
+                    { method: "GET", url: "/users" },
+                    { method: "GET", url: "/users/1" },
+                    { method: "DELETE", url: "/users/1" },
+                ] as const) {
                     const res = await behind.inject(request);
                     assert.strictEqual(res.statusCode, 503, `${request.method} ${request.url}: ${res.body}`);
                     assert.strictEqual(res.json().error.code, "unavailable");
@@ -329,7 +368,7 @@ for (const target of databaseTargets) {
             held.release();
             const res = await inFlight;
             assert.strictEqual(res.status, 200);
-            assert.strictEqual((await res.json() as { name: string }).name, "Ada Lovelace");
+            assert.strictEqual(((await res.json()) as { name: string }).name, "Ada Lovelace");
             await closed;
             assert.strictEqual(database.pool.ended, true);
             assert.strictEqual(database.pool.totalCount, 0);

@@ -21,7 +21,14 @@ export interface RunningGateway {
 /** Starts a gateway on a free loopback port; `routes` is what `ROUTES` would hold. */
 export async function startGateway(routes: Record<string, unknown>, options: Partial<GatewayOptions> = {}): Promise<RunningGateway> {
     const logs: Array<Record<string, unknown>> = [];
-    const logger = pino({ level: "info" }, { write: (line: string) => { logs.push(JSON.parse(line)); } });
+    const logger = pino(
+        { level: "info" },
+        {
+            write: (line: string) => {
+                logs.push(JSON.parse(line));
+            },
+        },
+    );
     const gateway = new Gateway({ routes: parseRoutes(JSON.stringify(routes)), logger, ...options });
     await new Promise<void>((r) => gateway.server.listen(0, "127.0.0.1", () => r()));
     const port = (gateway.server.address() as AddressInfo).port;
@@ -55,7 +62,9 @@ export function raw(port: number, data: string | Buffer, from?: string): RawExch
     socket.write(data);
     let text = "";
     socket.setEncoding("latin1");
-    socket.on("data", (c: string) => { text += c; });
+    socket.on("data", (c: string) => {
+        text += c;
+    });
     socket.on("error", () => undefined);
     const closed = new Promise<void>((r) => socket.once("close", () => r()));
     return { socket, reply: closed.then(() => text), closed };
@@ -83,7 +92,9 @@ export function request(url: string, options: http.RequestOptions & { body?: str
         const req = http.request(url, { agent: false, ...options }, (res) => {
             let body = "";
             res.setEncoding("utf8");
-            res.on("data", (c: string) => { body += c; });
+            res.on("data", (c: string) => {
+                body += c;
+            });
             res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body }));
             res.on("error", reject);
         });

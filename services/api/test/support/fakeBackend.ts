@@ -57,7 +57,7 @@ export async function fakeBackend(options: { unavailable?: boolean } = {}): Prom
         const url = new URL(req.url ?? "/", "http://fake");
         const record: Seen = { method: req.method!, url: req.url!, headers: req.headers, rawHeaders: req.rawHeaders, body: "" };
         seen.push(record);
-        const behaviour = options.unavailable ? "unavailable" : url.pathname.split("/")[2] ?? "";
+        const behaviour = options.unavailable ? "unavailable" : (url.pathname.split("/")[2] ?? "");
 
         if (behaviour === "reset-on-reuse" && nth > 1) {
             socket.resetAndDestroy();
@@ -71,7 +71,9 @@ export async function fakeBackend(options: { unavailable?: boolean } = {}): Prom
         }
         let body = "";
         req.setEncoding("utf8");
-        req.on("data", (chunk: string) => { body += chunk; });
+        req.on("data", (chunk: string) => {
+            body += chunk;
+        });
         req.on("error", () => undefined);
         req.on("end", () => {
             record.body = body;
@@ -79,9 +81,7 @@ export async function fakeBackend(options: { unavailable?: boolean } = {}): Prom
                 if (res.destroyed) {
                     return;
                 }
-                const extra = behaviour === "hop"
-                    ? { connection: "x-upstream-private", "x-upstream-private": "secret", "x-upstream-public": "ok" }
-                    : {};
+                const extra = behaviour === "hop" ? { connection: "x-upstream-private", "x-upstream-private": "secret", "x-upstream-public": "ok" } : {};
                 res.writeHead(200, { "content-type": "application/json", ...extra });
                 res.end(JSON.stringify(record));
             };
@@ -91,7 +91,13 @@ export async function fakeBackend(options: { unavailable?: boolean } = {}): Prom
                 case "reset-on-reuse":
                     return answer();
                 case "slow": {
-                    const timer = setTimeout(() => { timers.delete(timer); answer(); }, Number(url.searchParams.get("ms") ?? 100));
+                    const timer = setTimeout(
+                        () => {
+                            timers.delete(timer);
+                            answer();
+                        },
+                        Number(url.searchParams.get("ms") ?? 100),
+                    );
                     timers.add(timer);
                     return;
                 }
@@ -101,7 +107,10 @@ export async function fakeBackend(options: { unavailable?: boolean } = {}): Prom
                     res.writeHead(200, { "content-type": "text/plain" });
                     const timer = setInterval(() => res.write("."), Number(url.searchParams.get("ms") ?? 100));
                     timers.add(timer);
-                    res.on("close", () => { clearInterval(timer); timers.delete(timer); });
+                    res.on("close", () => {
+                        clearInterval(timer);
+                        timers.delete(timer);
+                    });
                     return;
                 }
                 case "big": {
@@ -125,7 +134,7 @@ export async function fakeBackend(options: { unavailable?: boolean } = {}): Prom
                     return;
                 case "cut":
                     res.writeHead(200, { "content-type": "application/json", "content-length": "1000" });
-                    res.write("{\"partial\":");
+                    res.write('{"partial":');
                     setTimeout(() => socket.resetAndDestroy(), 20);
                     return;
                 case "unavailable":
