@@ -277,11 +277,11 @@ describe("the pipeline workflow", () => {
             .split("\n")
             .map((l) => l.trim())
             .filter((l) => l !== "" && !l.startsWith("#") && !/^(set|cd|export DEBIAN_FRONTEND|step)\b|^as_root\(\)/.test(l));
-        // README: `npm ci && npm test`, and npm test is the type-check and every test.
+        // README: `npm ci && npm test`, and npm test is the type-check, the lint and format check, and every test.
         assert.match(ctx.readme, /^npm ci && npm test\b/m);
         assert.deepStrictEqual(
             ctx.testScript.split("&&").map((c) => c.trim()),
-            ["npm run typecheck", "mocha"],
+            ["npm run typecheck", "npm run lint", "mocha"],
         );
         assert.match(commands[0], /^npm ci\b/);
         assert.strictEqual(commands[commands.length - 1], "npm test");
