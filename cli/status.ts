@@ -8,14 +8,12 @@ import { serviceAlarmNames } from "../core/alarmRules";
 import { taskFamily } from "../core/naming";
 import { queueAlarmNames } from "../core/messaging";
 import { CliError, EXIT, serviceOutput, type AwsApis, type Deps, type StackOutputs, type StackView } from "./context";
+import { COMMIT_TAG, COMMIT_VARIABLE } from "../core/imageRetention";
 
 /** ECS returns at most 10 services per DescribeServices call. */
 const DESCRIBE_SERVICES_LIMIT = 10;
 /** How many of the service's events to show: ECS keeps the last 100, newest first. */
 const EVENTS_SHOWN = 5;
-/** The ECS tag and variable that name the commit of a task definition's image (components/service/service.ts). */
-const COMMIT_TAG = "berth:commit";
-const COMMIT_VARIABLE = "BERTH_COMMIT";
 
 export interface ServiceStatus {
     name: string;

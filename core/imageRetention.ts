@@ -38,3 +38,8 @@ export function lifecyclePolicy(keep: number): object {
 export function imageTag(source: Pick<SourceVersion, "commit" | "dirty">): string {
     return commitLabel({ commit: source.commit.slice(0, 12), dirty: source.dirty });
 }
+
+/** The environment variable that tells a task which commit its image is built from. */
+export const COMMIT_VARIABLE = "BERTH_COMMIT";
+/** The ECS tag on each task definition, service and (propagated) task saying the same. */
+export const COMMIT_TAG = "berth:commit";

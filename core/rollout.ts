@@ -11,6 +11,8 @@
  */
 
 /** The container health check ECS runs in the task (the same numbers as the Dockerfiles' HEALTHCHECK). */
+import { GATEWAY_TIMEOUT_MS } from "@berth/kit/contract";
+
 export const CONTAINER_HEALTH_CHECK = {
     interval: 10,
     timeout: 5,
@@ -44,9 +46,9 @@ export const SERVICE_CONNECT_IDLE_TIMEOUT = 60;
 
 /**
  * How long the gateway waits for a backend's response headers (and each later part of its body) before it
- * answers 504: the gateway's `TIMEOUT_MS`.
+ * answers 504: the gateway's `TIMEOUT_MS`, and its default without one (the kit's contract).
  */
-export const UPSTREAM_TIMEOUT_MS = 10_000;
+export const UPSTREAM_TIMEOUT_MS = GATEWAY_TIMEOUT_MS;
 
 /**
  * Service Connect's per-request timeout for calls to a backend. Its default is 15 s

@@ -38,7 +38,7 @@ import { workerRolloutProblems } from "../catalog/messaging";
 import type { Messaging } from "../components/messaging/messaging";
 import type { RequestKind } from "../core/serviceKind";
 
-export { COMMIT_TAG, COMMIT_VARIABLE } from "../components/service/service";
+export { COMMIT_TAG, COMMIT_VARIABLE } from "../core/imageRetention";
 export type { BerthOutputs, DatabaseOutput, ServiceOutput } from "./outputs";
 
 /** What every step of the deployment reads: the stack's settings, its catalogue and names, and its provider. */

@@ -7,11 +7,12 @@
 import { ROLLOUT_STRATEGIES, resolveRollout } from "../core/rolloutStrategy";
 import { timelineTable } from "../core/rolloutTimeline";
 import { PRESETS } from "../config";
+import { ENVIRONMENTS } from "../config/setting";
 
 /** The presets in the table's order, each with every strategy at the preset's parameters. */
 export function presetTimelines(): string[] {
     return timelineTable(
-        (["test", "prod"] as const).map((name) => ({
+        ENVIRONMENTS.map((name) => ({
             name,
             rollouts: ROLLOUT_STRATEGIES.map((strategy) => resolveRollout(PRESETS[name].rolloutDefaults, [{ strategy, parameters: {} }]).rollout),
         })),

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { COMMIT_TAG, COMMIT_VARIABLE } from "../service/service";
+import { COMMIT_TAG, COMMIT_VARIABLE } from "../../core/imageRetention";
 import { ServiceImage, type ServiceImageArgs } from "../service/serviceImage";
 import { ScheduledJob, type ScheduledJobArgs } from "./scheduledJob";
 

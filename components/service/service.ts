@@ -4,10 +4,7 @@ import { serviceAlarmNames, type AlarmExposure } from "../../core/alarmRules";
 import { FargateService, type Callee, type FargateServiceArgs } from "./fargateService";
 import { ServiceImage, type ServiceImageArgs } from "./serviceImage";
 
-/** The environment variable that tells a task which commit its image is built from. */
-export const COMMIT_VARIABLE = "BERTH_COMMIT";
-/** The ECS tag on each task definition, service and (propagated) task saying the same. */
-export const COMMIT_TAG = "berth:commit";
+import { COMMIT_TAG, COMMIT_VARIABLE } from "../../core/imageRetention";
 
 export interface ServiceArgs {
     /** How the image is built, pushed and kept (`ServiceImageArgs`). */

@@ -1,10 +1,11 @@
 import type { Logger } from "pino";
+import { GATEWAY_TIMEOUT_MS } from "@berth/kit/contract";
 import type { Tracing } from "@berth/kit/tracing";
 import type { Authenticator } from "./auth";
 import type { Route } from "./routes";
 
-/** How long a request may wait for its upstream's response head, by default (`TIMEOUT_MS`). */
-export const DEFAULT_TIMEOUT_MS = 10_000;
+/** How long a request may wait for its upstream's response head, by default (`TIMEOUT_MS`): the contract's. */
+export const DEFAULT_TIMEOUT_MS = GATEWAY_TIMEOUT_MS;
 
 export interface GatewayOptions {
     routes: Route[];

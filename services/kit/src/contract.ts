@@ -177,3 +177,11 @@ export const TOPICS_VARIABLE = "BERTH_TOPICS";
  * A worker's queue: an SQS queue URL in AWS, `http://127.0.0.1:<port>/queues/<worker>` under `npm start`.
  */
 export const QUEUE_VARIABLE = "BERTH_QUEUE_URL";
+
+/**
+ * How long the gateway waits for a backend's response headers (and each later part of its body) before it
+ * answers 504, when its `TIMEOUT_MS` variable does not say: the program gives it this value too
+ * (core/rollout.ts, `UPSTREAM_TIMEOUT_MS`), so a bare gateway (`npm run bench`, an image run alone) and a
+ * deployed one wait alike.
+ */
+export const GATEWAY_TIMEOUT_MS = 10_000;
