@@ -12,13 +12,10 @@
  * 10 alarm metrics, 3 dashboards of up to 50 metrics, 5 GB of logs) are counted only when the usage assumptions
  * say the stack is alone in its account (`aloneInAccount`): every stack of an account shares them.
  */
-import { alarmDefinitions } from "../core/alarmRules";
-import { dashboardBody } from "../core/dashboardBody";
 import { capacityFor } from "../core/fargate";
 import { natGatewayCount } from "../core/nat";
 import { cpuArchitecture } from "../core/platform";
 import { HOURS_PER_MONTH, PRICE_REGION, PRICES, PRICES_READ_ON } from "./prices";
-import { schedulesFor } from "../core/schedule";
 import { USAGE_ASSUMPTIONS, type UsageAssumptions } from "./usageAssumptions";
 import { MANAGED_RULE_GROUPS } from "../core/managedRuleGroups";
 import type { Settings } from "../config";
@@ -26,7 +23,8 @@ import { deployedCatalog, jobs as shippedJobs, type CatalogJob, type CatalogServ
 import { runsPerMonth } from "../core/jobSchedule";
 import { JOB_ALARM_METRICS } from "../core/jobStateMachine";
 import { catalogTopics, subscribersOf, workers } from "../catalog/messaging";
-import { QUEUE_ALARM_COUNT, RECEIVE_WAIT_SECONDS } from "../core/messaging";
+import { RECEIVE_WAIT_SECONDS } from "../core/messaging";
+import { alarmMetrics, dashboardMetrics, NAT_INSTANCE_ALARMS, targetTrackingAlarms } from "./monitoring";
 
 /** Where a line item belongs, for reading the breakdown. */
 export type CostGroup = "network" | "load balancing" | "compute" | "database" | "messaging" | "secrets and keys" | "logs and monitoring";
@@ -72,8 +70,6 @@ const H = HOURS_PER_MONTH;
 const money = (n: number) => `$${Number(n.toPrecision(4))}`;
 /** A quantity to at most three decimals: `6.083`, `0.002`. */
 const qty = (n: number) => String(Number(n.toFixed(3)));
-/** An amount in dollars and cents: `$32.85`. */
-const usd = (n: number) => `$${n.toFixed(2)}`;
 const round = (n: number) => Math.round(n * 100) / 100;
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 /** GB-months kept at steady state by a retention of `days` when `gb` arrive each month. */
@@ -424,49 +420,6 @@ function secretsAndKeys(s: Settings, catalog: readonly CatalogService[]): CostIt
     return items;
 }
 
-/** How many metrics a service's alarms watch: each metric of a metric-math alarm counts. */
-export function alarmMetrics(service: CatalogService, s: Settings): number {
-    if (service.kind === "worker") {
-        // Its queue's alarms, one metric each (components/messaging/messaging.ts).
-        return QUEUE_ALARM_COUNT;
-    }
-    const definitions = alarmDefinitions({
-        family: service.name,
-        clusterName: "cluster",
-        serviceName: service.name,
-        expose:
-            service.kind === "public"
-                ? {
-                      kind: "public",
-                      loadBalancerArnSuffix: "app/alb/0",
-                      targetGroupArnSuffix: "targetgroup/tg/0",
-                      alternateTargetGroupArnSuffix: "targetgroup/tg-alt/0",
-                  }
-                : { kind: "backend", discoveryName: service.name },
-        minCount: s.services[service.name].desiredCount,
-        containerInsights: s.containerInsights,
-        mayRunZeroTasks: schedulesFor(service.name, s.scaleSchedules).some((x) => x.minCount === 0),
-    });
-    return sum(
-        definitions.map((d) => {
-            const queries = d.args.metricQueries as Array<{ metric?: unknown }> | undefined;
-            return queries ? queries.filter((q) => q.metric !== undefined).length : 1;
-        }),
-    );
-}
-
-/**
- * The alarms Application Auto Scaling makes for a service's target-tracking policies, two per policy (one to
- * scale out, one to scale in: https://docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-target-tracking.html).
- * A service scales when its ceiling is above its floor or a schedule applies (FargateService), on CPU and,
- * when public, on ALB requests per task, when a worker, on its queue's backlog per task.
- */
-export function targetTrackingAlarms(service: CatalogService, s: Settings): number {
-    const size = s.services[service.name];
-    const scaled = size.maxCount > size.desiredCount || schedulesFor(service.name, s.scaleSchedules).length > 0;
-    return scaled ? 2 * (service.kind === "backend" ? 1 : 2) : 0;
-}
-
 function logsAndMonitoring(s: Settings, catalog: readonly CatalogService[], usage: UsageAssumptions, jobs: readonly CatalogJob[]): CostItem[] {
     const cw = PRICES.cloudwatch;
     const serviceLogs = catalog.length * usage.serviceLogGb;
@@ -527,51 +480,4 @@ function logsAndMonitoring(s: Settings, catalog: readonly CatalogService[], usag
         },
     );
     return items;
-}
-
-/** The NAT instance's alarms, one metric each: recover on StatusCheckFailed_System, reboot on StatusCheckFailed_Instance. */
-export const NAT_INSTANCE_ALARMS = 2;
-
-/** How many metrics the stack's dashboard graphs (`dashboardBody`, built as the program builds it). */
-export function dashboardMetrics(s: Settings, catalog: readonly CatalogService[]): number {
-    const body = JSON.parse(
-        dashboardBody({
-            region: s.region,
-            clusterName: "cluster",
-            loadBalancerArnSuffix: "app/alb/0",
-            containerInsights: s.containerInsights,
-            // The program graphs no worker (program.ts).
-            services: catalog
-                .filter((c) => c.kind !== "worker")
-                .map((c) => ({
-                    name: c.name,
-                    kind: c.kind as "public" | "backend",
-                    serviceName: c.name,
-                    targetGroupArnSuffixes: c.kind === "public" ? ["targetgroup/tg/0", "targetgroup/tg-alt/0"] : undefined,
-                    discoveryName: c.kind === "backend" ? c.name : undefined,
-                    calls: [...c.calls],
-                })),
-        }),
-    ) as { widgets: Array<{ properties: { metrics?: unknown[] } }> };
-    return sum(body.widgets.map((w) => w.properties.metrics?.length ?? 0));
-}
-
-/** The estimate as a Markdown table, the form docs/cost.md shows. */
-export function costMarkdown(estimate: CostEstimate): string {
-    const rows = estimate.items.map((i) => `| ${i.name} | ${i.detail} | ${usd(i.monthly)} |`);
-    return ["| Item | How | Per month |", "| --- | --- | ---: |", ...rows, `| **Total** | | **${usd(estimate.total)}** |`].join("\n");
-}
-
-/** The estimate as aligned text, for a terminal. */
-export function costText(estimate: CostEstimate): string {
-    const width = Math.max(...estimate.items.map((i) => i.name.length));
-    const lines = estimate.items.map((i) => `${i.name.padEnd(width)}  ${usd(i.monthly).padStart(9)}  ${i.detail}`);
-    return [
-        `${estimate.stack} (environment ${estimate.environment}, ${estimate.region}): about ${usd(estimate.total)} a month`,
-        `prices: ${PRICE_REGION} list prices read on ${estimate.pricesReadOn} (cost/prices.ts); use as assumed in cost/usageAssumptions.ts`,
-        ...estimate.warnings.map((w) => `warning: ${w}`),
-        "",
-        ...lines,
-        `${"Total".padEnd(width)}  ${usd(estimate.total).padStart(9)}`,
-    ].join("\n");
 }

@@ -5,14 +5,12 @@
  * core/naming.ts).
  */
 import * as aws from "@pulumi/aws";
-import * as pulumi from "@pulumi/pulumi";
-import { Database, type DatabaseClient } from "../components/data/database";
+import { Database } from "../components/data/database";
 import { AccessLogBucket } from "../components/edge/accessLogBucket";
-import { rulePriority } from "../core/listenerRules";
 import { DnsCertificate } from "../components/edge/certificate";
 import { LoadBalancer } from "../components/edge/loadBalancer";
 import { WebAcl } from "../components/edge/webAcl";
-import { stackNames, type StackNames } from "../core/naming";
+import { stackNames } from "../core/naming";
 import { Network } from "../components/network/network";
 import { AlarmTopic } from "../components/observability/alarms";
 import { Dashboard } from "../components/observability/dashboard";
@@ -22,62 +20,22 @@ import { DeployAccess } from "../components/pipeline/deployAccess";
 import { DestroyGuard } from "../components/pipeline/destroyGuard";
 import { RoleBoundary } from "../components/pipeline/roleBoundary";
 import { Cluster } from "../components/service/cluster";
-import type { BackendExposure, Callee, PublicExposure } from "../components/service/fargateService";
 import { SecretRestart } from "../components/service/secretRestart";
 import { Service } from "../components/service/service";
-import { checkIdentity, providerCredentials } from "../core/awsIdentity";
-import { sourceVersion } from "../core/buildContext";
-import { capacityFor } from "../core/fargate";
-import { schedulesFor } from "../core/schedule";
+import { providerCredentials } from "../core/awsIdentity";
 import { outputsOf, type BerthOutputs } from "./outputs";
-import { chooseZones, ConfigError, settingsFromStack, type ServiceSecret, type Settings } from "../config";
-import { deployedCatalog, deployOrder, healthCheckCommand, jobs as shippedJobs, serviceEnvironment, type CatalogJob, type CatalogService } from "../catalog";
+import { chooseZones, ConfigError, settingsFromStack, type Settings } from "../config";
+import { deployedCatalog, deployOrder, jobs as shippedJobs, type CatalogJob, type CatalogService } from "../catalog";
 import { checkJobs, deployJob } from "./jobs";
-import { createMessaging, deployWorker, grantPublishing, messagingEnv } from "./workers";
+import { createMessaging, deployWorker } from "./workers";
 import { workerRolloutProblems } from "../catalog/messaging";
-import type { Messaging } from "../components/messaging/messaging";
 import type { RequestKind } from "../core/serviceKind";
+import type { Edge, Foundation, HostNames, StackContext } from "./context";
+import { deployServices } from "./services";
 
 export { COMMIT_TAG, COMMIT_VARIABLE } from "../core/imageRetention";
 export type { BerthOutputs, DatabaseOutput, ServiceOutput } from "./outputs";
-
-/** What every step of the deployment reads: the stack's settings, its catalogue and names, and its provider. */
-interface StackContext {
-    settings: Settings;
-    /** The catalogue as deployed (`deployedCatalog`), in its own order. */
-    catalog: readonly CatalogService[];
-    /** The same, callees before their callers (`deployOrder`). */
-    order: readonly CatalogService[];
-    names: StackNames;
-    /** The two tags that name the stack; the pipeline's deploy role may change only IAM roles that carry them. */
-    stackTags: { project: string; stack: string };
-    /** Where the stack's log groups live: its own names, RDS's for the instance, Step Functions'. */
-    logGroupPrefixes: string[];
-    zones: string[];
-    provider: aws.Provider;
-    /** Every component's options: the stack's provider, and the adoption of the log groups it kept. */
-    opts: pulumi.ComponentResourceOptions;
-    /** The database, its subnets and their costs exist only when a service uses them. */
-    usesDatabase: boolean;
-}
-
-/** The stack-wide parts the services run on. */
-interface Foundation {
-    boundary: RoleBoundary;
-    logsKey?: LogsKey;
-    alarmTopic: AlarmTopic;
-    network: Network;
-    cluster: Cluster;
-}
-
-/** The public entry: the names it answers on, and what answers them. */
-interface Edge {
-    hosts: HostNames;
-    certificate?: DnsCertificate;
-    accessLogs?: AccessLogBucket;
-    loadBalancer: LoadBalancer;
-    webAcl?: WebAcl;
-}
+export type { HostNames } from "./context";
 
 /**
  * Deploys the given catalogue with the stack's configuration. Every check that can fail on the catalogue
@@ -374,100 +332,6 @@ function createDatabase({ settings, names, usesDatabase, opts }: StackContext, f
     );
 }
 
-/** A `Service` per catalogue entry, callees before their callers (`deployOrder`). */
-/** The services that take requests (workers: program/workers.ts), callees first. */
-function deployServices(
-    stack: StackContext,
-    foundation: Foundation,
-    edge: Edge,
-    database: Database | undefined,
-    messaging: Messaging | undefined,
-): Map<string, Service> {
-    const deployed = new Map<string, Service>();
-    for (const service of stack.order.filter((s) => s.kind !== "worker")) {
-        // deployOrder put every callee first.
-        const calls = service.calls.map((callee) => deployed.get(callee)!.asCallee());
-        const created = deployService(service, stack, { foundation, edge, database, messaging, calls });
-        grantPublishing(messaging, service, created);
-        deployed.set(service.name, created);
-    }
-    return deployed;
-}
-
-function deployService(
-    service: CatalogService,
-    { settings, catalog, names, opts }: StackContext,
-    { foundation, edge, database, messaging, calls }: { foundation: Foundation; edge: Edge; database?: Database; messaging?: Messaging; calls: Callee[] },
-): Service {
-    const { cluster, network, logsKey } = foundation;
-    const protect = settings.deletionProtection;
-    const size = settings.services[service.name];
-    const client = service.database && database ? database.clientFor(service.database.env) : undefined;
-    return new Service(
-        service.name,
-        {
-            image: {
-                // Pulumi runs the program in the project's directory, the root the catalogue's paths are relative to.
-                source: sourceVersion(process.cwd(), service.build.context, service.build.dockerfile),
-                context: service.build.context,
-                dockerfile: service.build.dockerfile,
-                platform: service.platform,
-                keepImages: settings.keepImages,
-                forceDelete: settings.forceDelete,
-                buildOnPreview: settings.buildOnPreview,
-                protect,
-                retainOnDelete: settings.retainOnDelete,
-            },
-            run: {
-                cluster: { arn: cluster.clusterArn, name: cluster.clusterName },
-                namespaceArn: cluster.namespaceArn,
-                vpcId: network.vpcId,
-                subnetIds: network.privateSubnetIds,
-                egressRoutes: network.privateRoutes,
-                family: names.family(service.name),
-                port: service.port,
-                healthPath: service.healthPath,
-                healthCheckCommand: healthCheckCommand(service),
-                readinessGate: service.readinessGate,
-                platform: service.platform,
-                cpu: size.cpu,
-                memory: size.memory,
-                desiredCount: size.desiredCount,
-                maxCount: size.maxCount,
-                environment: {
-                    ...serviceEnvironment(service, catalog, { addressOf: serviceConnectAddress }),
-                    ...client?.environment,
-                    ...messagingEnv(messaging, service),
-                },
-                ...secretArgs(settings.secrets[service.name] ?? [], client),
-                secretNamePrefix: names.serviceSecretPrefix(service.name),
-                // A test stack's secrets go at once with it; a retained stack's stay recoverable for 30 days.
-                secretRecoveryWindowDays: settings.retainOnDelete ? 30 : 0,
-                database: client ? { securityGroupId: client.securityGroupId, port: client.port, credentialSecretArn: client.credentialSecretArn } : undefined,
-                logGroupName: names.serviceLogGroup(service.name),
-                logRetentionDays: settings.logRetentionDays,
-                logKmsKeyArn: logsKey?.arn,
-                user: service.user,
-                protectLogs: protect,
-                retainLogs: settings.retainOnDelete,
-                region: settings.region,
-                awsIdentity: checkIdentity(settings.awsIdentity),
-                expose: exposure(service, edge, settings),
-                calls,
-                capacity: capacityFor(service.platform, settings),
-                rollout: settings.rollouts[service.name],
-                enableExecuteCommand: settings.ecsExec,
-                tracing: settings.tracing ? { sampleRatio: settings.tracingSampleRatio } : undefined,
-                scaling: { requestsPerTarget: settings.requestsPerTarget, schedules: schedulesFor(service.name, settings.scaleSchedules) },
-                permissionsBoundary: foundation.boundary.arn,
-                rolePath: names.rolePath,
-            },
-            alarms: { topicArn: foundation.alarmTopic.topicArn, containerInsights: settings.containerInsights },
-        },
-        opts,
-    );
-}
-
 /** The stack's CloudWatch dashboard. */
 function createDashboard(
     { settings, catalog, names, opts }: StackContext,
@@ -524,57 +388,6 @@ function restartOnSecretChange({ settings, names, opts }: StackContext, foundati
         },
         opts,
     );
-}
-
-/**
- * A service's secrets as `FargateService` takes them: the database's user and password, references to existing
- * secrets (the execution role may read exactly their ARNs), and values for the service to store.
- */
-function secretArgs(
-    own: readonly ServiceSecret[],
-    client: DatabaseClient | undefined,
-): {
-    secrets: Record<string, pulumi.Input<string>>;
-    secretArns: pulumi.Input<string>[];
-    parameterArns: pulumi.Input<string>[];
-    secretValues: Record<string, pulumi.Input<string>>;
-} {
-    const references = own.filter((s) => s.kind !== "value");
-    return {
-        secrets: { ...client?.secrets, ...Object.fromEntries(references.map((s) => [s.name, s.valueFrom])) },
-        secretArns: [...(client?.secretArns ?? []), ...references.filter((s) => s.kind === "secretsmanager").map((s) => s.resourceArn)],
-        parameterArns: references.filter((s) => s.kind === "ssm").map((s) => s.resourceArn),
-        secretValues: Object.fromEntries(own.flatMap((s) => (s.kind === "value" ? [[s.name, s.value]] : []))),
-    };
-}
-
-/** Where a backend answers inside the cluster: its Service Connect client alias. */
-function serviceConnectAddress(callee: CatalogService): string {
-    return `http://${callee.name}:${callee.port}`;
-}
-
-function exposure(service: CatalogService, { loadBalancer, hosts }: Edge, settings: Settings): PublicExposure | BackendExposure {
-    if (service.kind === "public") {
-        const host = hosts.byService.get(service.name);
-        return {
-            kind: "public",
-            listenerArn: loadBalancer.listenerArn,
-            loadBalancerSecurityGroupId: loadBalancer.securityGroupId,
-            pathPatterns: service.pathPatterns,
-            hostNames: host ? [host] : [],
-            priority: service.priority ?? rulePriority(service.name),
-            loadBalancerArnSuffix: loadBalancer.arnSuffix,
-            // Only a routed backend behind the ALB edge keeps `auth`; config/ refused the rest.
-            jwt: service.auth === "jwt" ? settings.edgeJwt : undefined,
-        };
-    }
-    return { kind: "backend", discoveryName: service.name };
-}
-
-/** The names the stack answers on: its domain, then `<subdomain>.<domain>` per public service with a subdomain. */
-export interface HostNames {
-    all: string[];
-    byService: Map<string, string>;
 }
 
 export function hostNames(settings: Pick<Settings, "domain">, catalog: readonly CatalogService[]): HostNames {

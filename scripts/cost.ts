@@ -2,7 +2,8 @@
  * `npm run cost -- <stack> [--markdown]`: what the stack costs a month, item by item (cost/estimate.ts), from its
  * Pulumi.<stack>.yaml and the catalogue, without Pulumi or AWS. `--markdown` prints the table form of docs/cost.md.
  */
-import { costMarkdown, costText, estimateCost, type CostEstimate } from "../cost/estimate";
+import { estimateCost, type CostEstimate } from "../cost/estimate";
+import { costMarkdown, costText } from "../cost/report";
 import { loadSettings } from "../config";
 import { catalog } from "../catalog";
 import { readStackConfig, shippedStacks } from "./stackConfig";

@@ -12,7 +12,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { costMarkdown } from "../cost/estimate";
+import { costMarkdown } from "../cost/report";
 import { FARGATE_SIZES } from "../core/fargate";
 import { stackEstimate } from "./cost";
 import { settingsMarkdown } from "./docs/settings";

@@ -6,19 +6,9 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import {
-    albLcus,
-    alarmMetrics,
-    CostError,
-    costMarkdown,
-    dashboardMetrics,
-    estimateCost,
-    NAT_INSTANCE_ALARMS,
-    targetTrackingAlarms,
-    taskSplit,
-    type CostEstimate,
-    type CostItem,
-} from "../cost/estimate";
+import { albLcus, CostError, estimateCost, taskSplit, type CostEstimate, type CostItem } from "../cost/estimate";
+import { alarmMetrics, dashboardMetrics, NAT_INSTANCE_ALARMS, targetTrackingAlarms } from "../cost/monitoring";
+import { costMarkdown } from "../cost/report";
 import { PRICES } from "../cost/prices";
 import { USAGE_ASSUMPTIONS } from "../cost/usageAssumptions";
 import { loadSettings, type Settings } from "../config";
