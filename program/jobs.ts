@@ -12,10 +12,10 @@ import type { AlarmTopic } from "../components/observability/alarms";
 import type { LogsKey } from "../components/observability/logsKey";
 import type { Cluster } from "../components/service/cluster";
 import type { ServiceImage } from "../components/service/serviceImage";
-import { sourceVersion } from "../core/buildContext";
 import type { StackNames } from "../core/naming";
 import type { CatalogJob, CatalogService } from "../catalog";
 import type { Settings } from "../config";
+import { imageArgs } from "./images";
 
 /** What a job is deployed with: the stack's settings, names and shared parts. */
 export interface JobContext {
@@ -60,17 +60,7 @@ export function deployJob(job: CatalogJob, ctx: JobContext): DeployedJob {
     const deployed = new Job(
         job.name,
         {
-            build: {
-                source: sourceVersion(process.cwd(), job.build.context, job.build.dockerfile),
-                context: job.build.context,
-                dockerfile: job.build.dockerfile,
-                platform: job.platform,
-                keepImages: settings.keepImages,
-                forceDelete: settings.forceDelete,
-                buildOnPreview: settings.buildOnPreview,
-                protect,
-                retainOnDelete: settings.retainOnDelete,
-            },
+            build: imageArgs(job, settings),
             run: {
                 cluster: { arn: ctx.cluster.clusterArn, name: ctx.cluster.clusterName },
                 vpcId: ctx.network.vpcId,

@@ -5,7 +5,6 @@ import { rulePriority } from "../core/listenerRules";
 import type { BackendExposure, Callee, PublicExposure } from "../components/service/fargateService";
 import { Service } from "../components/service/service";
 import { checkIdentity } from "../core/awsIdentity";
-import { sourceVersion } from "../core/buildContext";
 import { capacityFor } from "../core/fargate";
 import { schedulesFor } from "../core/schedule";
 import { type ServiceSecret, type Settings } from "../config";
@@ -13,6 +12,7 @@ import { healthCheckCommand, serviceEnvironment, type CatalogService } from "../
 import { grantPublishing, messagingEnv } from "./workers";
 import type { Messaging } from "../components/messaging/messaging";
 import type { Edge, Foundation, StackContext } from "./context";
+import { imageArgs } from "./images";
 
 /** A `Service` per catalogue entry that takes requests (workers: program/workers.ts), callees before their callers (`deployOrder`). */
 export function deployServices(
@@ -45,18 +45,7 @@ function deployService(
     return new Service(
         service.name,
         {
-            image: {
-                // Pulumi runs the program in the project's directory, the root the catalogue's paths are relative to.
-                source: sourceVersion(process.cwd(), service.build.context, service.build.dockerfile),
-                context: service.build.context,
-                dockerfile: service.build.dockerfile,
-                platform: service.platform,
-                keepImages: settings.keepImages,
-                forceDelete: settings.forceDelete,
-                buildOnPreview: settings.buildOnPreview,
-                protect,
-                retainOnDelete: settings.retainOnDelete,
-            },
+            image: imageArgs(service, settings),
             run: {
                 cluster: { arn: cluster.clusterArn, name: cluster.clusterName },
                 namespaceArn: cluster.namespaceArn,

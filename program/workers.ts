@@ -9,7 +9,6 @@ import { Messaging } from "../components/messaging/messaging";
 import { Worker } from "../components/messaging/worker";
 import type { Service } from "../components/service/service";
 import { checkIdentity } from "../core/awsIdentity";
-import { sourceVersion } from "../core/buildContext";
 import { capacityFor } from "../core/fargate";
 import { messagingNamePrefix, type StackNames } from "../core/naming";
 import { schedulesFor } from "../core/schedule";
@@ -20,6 +19,7 @@ import type { AlarmTopic } from "../components/observability/alarms";
 import type { Cluster } from "../components/service/cluster";
 import type { LogsKey } from "../components/observability/logsKey";
 import type { Network } from "../components/network/network";
+import { imageArgs } from "./images";
 
 /** What the messaging parts are deployed with: the stack's settings, names and shared parts. */
 export interface MessagingContext {
@@ -91,17 +91,7 @@ export function deployWorker(service: CatalogService, messaging: Messaging, ctx:
     return new Worker(
         service.name,
         {
-            build: {
-                source: sourceVersion(process.cwd(), service.build.context, service.build.dockerfile),
-                context: service.build.context,
-                dockerfile: service.build.dockerfile,
-                platform: service.platform,
-                keepImages: settings.keepImages,
-                forceDelete: settings.forceDelete,
-                buildOnPreview: settings.buildOnPreview,
-                protect,
-                retainOnDelete: settings.retainOnDelete,
-            },
+            build: imageArgs(service, settings),
             run: {
                 cluster: { arn: cluster.clusterArn, name: cluster.clusterName },
                 vpcId: network.vpcId,
