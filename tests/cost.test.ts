@@ -183,7 +183,10 @@ describe("the monthly cost estimate", () => {
         it("has no messaging line and one KMS key fewer without a service that publishes", () => {
             const none = resolveCatalog(declarations.filter((d) => d.kind !== "worker").map(({ publishes: _publishes, ...rest }) => rest));
             for (const stack of shippedStacks()) {
-                const e = estimate(stack, {}, none);
+                // The stack's own overrides of the workers go with them.
+                const services = JSON.parse(stackConfig(stack)["berth:services"] ?? "{}") as Record<string, unknown>;
+                const kept = Object.fromEntries(Object.entries(services).filter(([name]) => none.some((s) => s.name === name)));
+                const e = estimate(stack, { "berth:services": JSON.stringify(kept) }, none);
                 assert.deepStrictEqual(
                     e.items.filter((i) => i.group === "messaging").map((i) => i.id),
                     [],
@@ -219,7 +222,10 @@ describe("the monthly cost estimate", () => {
         it("has no line without a service that declares it, and no secret when nothing else stores one", () => {
             const none = resolveCatalog(declarations.map(({ database: _database, ...rest }) => rest));
             for (const stack of shippedStacks()) {
-                const e = estimate(stack, {}, none);
+                // The stack's own overrides of the workers go with them.
+                const services = JSON.parse(stackConfig(stack)["berth:services"] ?? "{}") as Record<string, unknown>;
+                const kept = Object.fromEntries(Object.entries(services).filter(([name]) => none.some((s) => s.name === name)));
+                const e = estimate(stack, { "berth:services": JSON.stringify(kept) }, none);
                 assert.deepStrictEqual(
                     e.items.filter((i) => i.group === "database" || i.id === "secrets").map((i) => i.id),
                     [],
