@@ -232,15 +232,8 @@ function perCpuSecond(r: Result): number {
     return r.requests / r.cpu!;
 }
 
-async function main(): Promise<void> {
-    const pinnedOnly = process.env.BENCH_ONLY === "pinned";
-    const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
-    const databaseUrl = process.env.DATABASE_URL;
-    if (!databaseUrl && !pinnedOnly) {
-        throw new Error(
-            "DATABASE_URL is not set; the users backend keeps its records in PostgreSQL (start one with scripts/postgres/server.sh and export its URL), or run only the proxies' own cost with BENCH_ONLY=pinned",
-        );
-    }
+/** Checks the tools and builds the services the run starts; returns nginx's path. */
+function prepare(pinnedOnly: boolean): string {
     const nginx = need("nginx");
     need("wrk");
     need("taskset");
@@ -251,16 +244,16 @@ async function main(): Promise<void> {
     if (build.status !== 0) {
         throw new Error(`npm run build failed:\n${build.stdout}${build.stderr}`);
     }
-    const [staticPort, pinnedPort, nginxPinnedPort] = await Promise.all(Array.from({ length: 3 }, freePort));
-    const cpus = os.cpus();
-    const machine = `${cpus.length} x ${cpus[0]?.model ?? "cpu"}, Node ${process.version}, load average before the run ${os.loadavg()[0].toFixed(1)}`;
+    return nginx;
+}
 
-    // The proxies' own cost: each alone on core 0; the static backend and wrk on core 1.
+/** The proxies' own cost: each alone on core 0; the static backend and wrk on core 1. Returns the gateway's median. */
+async function proxyCost(nginx: string, rounds: number, machine: string, ports: number[], staticRoutes: string): Promise<number> {
+    const [staticPort, pinnedPort, nginxPinnedPort] = ports;
     fs.writeFileSync(path.join(work, "static.conf"), staticConfig(staticPort, STATIC_BODY));
     fs.writeFileSync(path.join(work, "proxy-pinned.conf"), pinnedProxyConfig(nginxPinnedPort, staticPort));
     start("static", nginx, ["-c", path.join(work, "static.conf"), "-p", work], {}, "1");
     const nginxPinned = start("nginx-pinned", nginx, ["-c", path.join(work, "proxy-pinned.conf"), "-p", work], {}, "0");
-    const staticRoutes = JSON.stringify({ "/users": `http://127.0.0.1:${staticPort}` });
     // Access log on, as in production: one JSON line per request, written to a file like nginx's.
     const pinned = startService("api-pinned", "api", { PORT: String(pinnedPort), ROUTES: staticRoutes }, "0");
     await waitHealthy(`http://127.0.0.1:${staticPort}/users`);
@@ -274,6 +267,11 @@ async function main(): Promise<void> {
     }
     const gatewayCost = median(gatewayRuns.map(perCpuSecond));
     const nginxCost = median(nginxRuns.map(perCpuSecond));
+    printProxyCost(rounds, machine, gatewayRuns, gatewayCost, nginxRuns, nginxCost);
+    return gatewayCost;
+}
+
+function printProxyCost(rounds: number, machine: string, gatewayRuns: Result[], gatewayCost: number, nginxRuns: Result[], nginxCost: number): void {
     console.log(`\nThe proxy's own cost: GET /users from a static nginx backend (a fixed ${STATIC_BODY.length}-byte JSON body), each proxy alone`);
     console.log(`pinned to core 0 (taskset -c 0), the backend and wrk -t2 -c${connections} -d${duration}s on core 1, access logs on in both;`);
     console.log(`${rounds} alternating rounds, medians; ${machine}\n`);
@@ -291,20 +289,10 @@ async function main(): Promise<void> {
     console.log(
         `\nGateway / nginx, requests per CPU-second: ${(gatewayCost / nginxCost).toFixed(2)}. On 0.25 vCPU (Fargate's smallest task), if one vCPU matches one core here: about ${Math.round(gatewayCost / 4).toLocaleString("en-US")} requests/s for the gateway, ${Math.round(nginxCost / 4).toLocaleString("en-US")} for nginx.`,
     );
-    if (pinnedOnly) {
-        return;
-    }
+}
 
-    const [backendPort, nginxPort, gatewayPort, jwtPort, keyPort, sinkPort, tracedPort, sampledPort, pinnedTracedPort] = await Promise.all(
-        Array.from({ length: 9 }, freePort),
-    );
-    const backend = `http://127.0.0.1:${backendPort}`;
-
-    startService("users", "users", { PORT: String(backendPort), DATABASE_URL: databaseUrl!, DB_SSL: process.env.DB_SSL ?? "disable" });
-    // 200 once the schema is migrated (503 before).
-    await waitHealthy(`${backend}/users`);
-    fs.writeFileSync(path.join(work, "nginx.conf"), nginxConfig(nginxPort, backendPort));
-    const nginxProcess = start("nginx", nginx, ["-c", path.join(work, "nginx.conf"), "-p", work]);
+/** A JWT and an API key the authenticating gateways accept, and those gateways' AUTH_* variables. */
+async function benchAuth(): Promise<{ token: string; apiKey: string; auth: Record<string, string> }> {
     const { publicKey, privateKey } = await generateKeyPair("RS256");
     const token = await new SignJWT({})
         .setProtectedHeader({ alg: "RS256" })
@@ -321,6 +309,12 @@ async function main(): Promise<void> {
         AUTH_JWT_ALGORITHMS: "RS256",
         AUTH_API_KEYS: JSON.stringify({ bench: apiKey }),
     };
+    return { token, apiKey, auth };
+}
+
+/** The gateways of the comparison, each on its own port in front of `backend`; resolves once each answers. */
+async function startGateways(ports: number[], backend: string, staticRoutes: string, token: string, apiKey: string, auth: Record<string, string>) {
+    const [, nginxPort, gatewayPort, jwtPort, keyPort, sinkPort, tracedPort, sampledPort, pinnedTracedPort] = ports;
     const gateway = startService("api", "api", { PORT: String(gatewayPort), ROUTES: JSON.stringify({ "/users": backend }) });
     const jwtGateway = startService("api-jwt", "api", {
         ...auth,
@@ -349,6 +343,22 @@ async function main(): Promise<void> {
     await waitHealthy(`http://127.0.0.1:${pinnedTracedPort}/users`);
     await waitHealthy(`http://127.0.0.1:${nginxPort}/users`);
 
+    return { gateway, jwtGateway, keyGateway, traced, sampled, pinnedTraced };
+}
+
+/** GET /users through each proxy at 32 and 1000 connections, then the pinned gateway with tracing, each as a table. */
+function compare(
+    ports: number[],
+    backend: string,
+    machine: string,
+    gatewayCost: number,
+    token: string,
+    apiKey: string,
+    nginxProcess: ChildProcess,
+    gateways: Awaited<ReturnType<typeof startGateways>>,
+): void {
+    const [, nginxPort, gatewayPort, jwtPort, keyPort, , tracedPort, sampledPort, pinnedTracedPort] = ports;
+    const { gateway, jwtGateway, keyGateway, traced, sampled, pinnedTraced } = gateways;
     const main = [
         wrk("direct to the backend", `${backend}/users`),
         wrk("nginx (1 worker, keep-alive upstream)", `http://127.0.0.1:${nginxPort}/users`, { pid: nginxProcess.pid }),
@@ -382,6 +392,41 @@ async function main(): Promise<void> {
     console.log(
         `\nTracing every request: ${Math.round(tracedPerCpuSecond).toLocaleString("en-US")} requests per CPU-second (${tracedOnOneCore.cpu!.toFixed(1)} CPU-seconds), ${change(tracedPerCpuSecond, gatewayCost)} than the median without.`,
     );
+}
+
+async function main(): Promise<void> {
+    const pinnedOnly = process.env.BENCH_ONLY === "pinned";
+    const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+    const databaseUrl = process.env.DATABASE_URL;
+    if (!databaseUrl && !pinnedOnly) {
+        throw new Error(
+            "DATABASE_URL is not set; the users backend keeps its records in PostgreSQL (start one with scripts/postgres/server.sh and export its URL), or run only the proxies' own cost with BENCH_ONLY=pinned",
+        );
+    }
+    const nginx = prepare(pinnedOnly);
+    const [staticPort, pinnedPort, nginxPinnedPort] = await Promise.all(Array.from({ length: 3 }, freePort));
+    const cpus = os.cpus();
+    const machine = `${cpus.length} x ${cpus[0]?.model ?? "cpu"}, Node ${process.version}, load average before the run ${os.loadavg()[0].toFixed(1)}`;
+    const staticRoutes = JSON.stringify({ "/users": `http://127.0.0.1:${staticPort}` });
+    const gatewayCost = await proxyCost(nginx, rounds, machine, [staticPort, pinnedPort, nginxPinnedPort], staticRoutes);
+    if (pinnedOnly) {
+        return;
+    }
+
+    const [backendPort, nginxPort, gatewayPort, jwtPort, keyPort, sinkPort, tracedPort, sampledPort, pinnedTracedPort] = await Promise.all(
+        Array.from({ length: 9 }, freePort),
+    );
+    const backend = `http://127.0.0.1:${backendPort}`;
+
+    startService("users", "users", { PORT: String(backendPort), DATABASE_URL: databaseUrl!, DB_SSL: process.env.DB_SSL ?? "disable" });
+    // 200 once the schema is migrated (503 before).
+    await waitHealthy(`${backend}/users`);
+    fs.writeFileSync(path.join(work, "nginx.conf"), nginxConfig(nginxPort, backendPort));
+    const nginxProcess = start("nginx", nginx, ["-c", path.join(work, "nginx.conf"), "-p", work]);
+    const { token, apiKey, auth } = await benchAuth();
+    const ports = [backendPort, nginxPort, gatewayPort, jwtPort, keyPort, sinkPort, tracedPort, sampledPort, pinnedTracedPort];
+    const gateways = await startGateways(ports, backend, staticRoutes, token, apiKey, auth);
+    compare(ports, backend, machine, gatewayCost, token, apiKey, nginxProcess, gateways);
 }
 
 /** `12 % fewer` or `3 % more`: `value` against `base`. */

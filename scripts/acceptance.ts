@@ -12,7 +12,16 @@ import * as path from "path";
 import { exportSPKI, generateKeyPair, SignJWT } from "jose";
 import { DEFAULT_ROUTE_PRIORITY } from "../core/listenerRules";
 import { catalog } from "../catalog";
-import { runAcceptance, type AcceptanceCredentials, type AcceptanceService, type Http, type Marker } from "./acceptanceRun";
+import type { Stack } from "@pulumi/pulumi/automation";
+import {
+    runAcceptance,
+    type AcceptanceCredentials,
+    type AcceptanceReport,
+    type AcceptanceService,
+    type AcceptanceStack,
+    type Http,
+    type Marker,
+} from "./acceptanceRun";
 import { shippedStacks } from "./stackConfig";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -138,7 +147,67 @@ function markers(): Marker {
     };
 }
 
-async function main(argv: string[]): Promise<number> {
+/**
+ * Ctrl-C reaches the Pulumi CLI too, which stops its update cleanly; the run then starts no further release and
+ * destroys the stack. A second Ctrl-C leaves at once. Returns whether Ctrl-C was pressed.
+ */
+function onInterrupt(stackName: string): () => boolean {
+    let interrupted = false;
+    process.on("SIGINT", () => {
+        if (interrupted) {
+            console.error(
+                `\nLeaving: the stack ${stackName} may hold resources. Run \`pulumi destroy -s ${stackName}\`, then \`pulumi stack rm ${stackName}\`.`,
+            );
+            process.exit(130);
+        }
+        interrupted = true;
+        console.error("\nInterrupted: finishing the current Pulumi operation, then destroying the stack (Ctrl-C again to leave at once).");
+    });
+    return () => interrupted;
+}
+
+/** The run's view of the Pulumi stack, its CLI's output indented. */
+function acceptanceStack(stack: Stack, stackName: string): AcceptanceStack {
+    const print = (text: string) => process.stdout.write(text.replace(/^(?=.)/gm, "    "));
+    return {
+        name: stackName,
+        setConfig: (key, value, secret = false) => stack.setConfig(key, { value, secret }, true),
+        removeConfig: (key) => stack.removeConfig(key, true),
+        up: async () => {
+            const result = await stack.up({ onOutput: print });
+            return Object.fromEntries(Object.entries(result.outputs).map(([k, v]) => [k, v.value]));
+        },
+        destroy: async () => {
+            await stack.destroy({ onOutput: print });
+        },
+        remove: () => stack.workspace.removeStack(stackName),
+    };
+}
+
+function acceptanceServices(): AcceptanceService[] {
+    return catalog.map((s): AcceptanceService => ({
+        name: s.name,
+        kind: s.kind,
+        gateway: s.gateway,
+        routes: s.routes,
+        auth: s.auth,
+        priority: s.kind === "public" ? (s.priority ?? DEFAULT_ROUTE_PRIORITY) : undefined,
+    }));
+}
+
+function printReport(report: AcceptanceReport): void {
+    console.log(
+        report.ok
+            ? "Acceptance run passed."
+            : `Acceptance run FAILED:\n${report.steps
+                  .filter((s) => !s.ok)
+                  .map((s) => `  ${s.step}: ${s.detail}`)
+                  .join("\n")}`,
+    );
+}
+
+/** The stack and region from the arguments once the CLI and credentials are there; an exit code when not. */
+async function checkPrerequisites(argv: string[]): Promise<{ stackName: string; region: string; pulumi: string | undefined } | number> {
     let stackName: string;
     let region: string;
     try {
@@ -154,7 +223,15 @@ async function main(argv: string[]): Promise<number> {
         problems.forEach((p) => console.error(p));
         return 2;
     }
+    return { stackName, region, pulumi };
+}
 
+async function main(argv: string[]): Promise<number> {
+    const checked = await checkPrerequisites(argv);
+    if (typeof checked === "number") {
+        return checked;
+    }
+    const { stackName, region, pulumi } = checked;
     const { LocalWorkspace } = await import("@pulumi/pulumi/automation");
     const workspace = await LocalWorkspace.create({ workDir: ROOT });
     if ((await workspace.listStacks()).some((s) => s.name === stackName || s.name.endsWith(`/${stackName}`))) {
@@ -164,35 +241,10 @@ async function main(argv: string[]): Promise<number> {
     const project = workspace.projectSettings ? (await workspace.projectSettings()).name : "berth";
     console.log(`Acceptance run: stack ${stackName} (environment test) in ${region}, with ${pulumi}`);
     const stack = await LocalWorkspace.createOrSelectStack({ stackName, workDir: ROOT });
-    // Ctrl-C reaches the Pulumi CLI too, which stops its update cleanly; the run then starts no further release and
-    // destroys the stack. A second Ctrl-C leaves at once.
-    let interrupted = false;
-    process.on("SIGINT", () => {
-        if (interrupted) {
-            console.error(
-                `\nLeaving: the stack ${stackName} may hold resources. Run \`pulumi destroy -s ${stackName}\`, then \`pulumi stack rm ${stackName}\`.`,
-            );
-            process.exit(130);
-        }
-        interrupted = true;
-        console.error("\nInterrupted: finishing the current Pulumi operation, then destroying the stack (Ctrl-C again to leave at once).");
-    });
-    const print = (text: string) => process.stdout.write(text.replace(/^(?=.)/gm, "    "));
+    const interrupted = onInterrupt(stackName);
     const report = await runAcceptance(
         {
-            stack: {
-                name: stackName,
-                setConfig: (key, value, secret = false) => stack.setConfig(key, { value, secret }, true),
-                removeConfig: (key) => stack.removeConfig(key, true),
-                up: async () => {
-                    const result = await stack.up({ onOutput: print });
-                    return Object.fromEntries(Object.entries(result.outputs).map(([k, v]) => [k, v.value]));
-                },
-                destroy: async () => {
-                    await stack.destroy({ onOutput: print });
-                },
-                remove: () => stack.workspace.removeStack(stackName),
-            },
+            stack: acceptanceStack(stack, stackName),
             http,
             elb: new ElasticLoadBalancingV2Client({ region }),
             tagging: new ResourceGroupsTaggingAPIClient({ region }),
@@ -200,30 +252,11 @@ async function main(argv: string[]): Promise<number> {
             log: (line) => console.log(line),
             sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
             now: () => Date.now(),
-            interrupted: () => interrupted,
+            interrupted,
         },
-        {
-            region,
-            project,
-            services: catalog.map((s): AcceptanceService => ({
-                name: s.name,
-                kind: s.kind,
-                gateway: s.gateway,
-                routes: s.routes,
-                auth: s.auth,
-                priority: s.kind === "public" ? (s.priority ?? DEFAULT_ROUTE_PRIORITY) : undefined,
-            })),
-            credentials: await runCredentials(),
-        },
+        { region, project, services: acceptanceServices(), credentials: await runCredentials() },
     );
-    console.log(
-        report.ok
-            ? "Acceptance run passed."
-            : `Acceptance run FAILED:\n${report.steps
-                  .filter((s) => !s.ok)
-                  .map((s) => `  ${s.step}: ${s.detail}`)
-                  .join("\n")}`,
-    );
+    printReport(report);
     return report.ok ? 0 : 1;
 }
 

@@ -226,63 +226,10 @@ async function open(
     options: EmbeddedPostgresOptions,
     log: (line: string) => void,
 ): Promise<EmbeddedPostgres> {
-    let created = false;
-    if (dataDir !== undefined) {
-        if (options.fresh) {
-            rmSync(dataDir, { recursive: true, force: true });
-        }
-        created = inspectDataDirectory(dataDir) !== "database";
-        const lost = takeLostNote(dataDir);
-        if (lost !== undefined && created) {
-            log(`The data directory ${dataDir} vanished while a run served it (${lost}); its records are gone. Starting with a new, empty database there.`);
-        }
-    }
+    const created = prepareDataDirectory(dataDir, options, log);
     const db = await openPGlite(dataDir);
-    // The directory's identity when opened: a directory deleted (or deleted and made again) under the
-    // running database takes writes that no later start would find.
-    const identity = dataDir === undefined ? undefined : statSync(path.join(dataDir, "PG_VERSION"));
-    const check = () => {
-        if (dataDir === undefined || identity === undefined) {
-            return;
-        }
-        let now;
-        try {
-            now = statSync(path.join(dataDir, "PG_VERSION"));
-        } catch {
-            throw new Error(`The data directory ${dataDir} was deleted while the database served it`);
-        }
-        if (now.ino !== identity.ino || now.dev !== identity.dev) {
-            throw new Error(`The data directory ${dataDir} was replaced while the database served it`);
-        }
-    };
-    const handlers = new Map<number, PGLiteSocketHandler>();
-    const onFailure = (err: Error) => {
-        const message =
-            `${err.name === "RuntimeError" ? `The embedded database failed while serving${dataDir ? ` from ${dataDir}` : ""} (${err.message})` : err.message}: ` +
-            "every database request is refused from now on, so that nothing is acknowledged that is not kept. Stop this run (Ctrl-C) and start again.";
-        if (dataDir !== undefined) {
-            writeLostNote(dataDir, err.message);
-        }
-        (options.onLost ?? log)(message);
-        server.close();
-        for (const handler of handlers.values()) {
-            void handler.detach(true);
-        }
-    };
-    const queue = new TurnQueue(db, options.turnTimeoutMs ?? 10_000, (id) => void handlers.get(id)?.detach(true), check, onFailure);
-    const server = net.createServer((socket) => {
-        if (queue.failed) {
-            socket.destroy();
-            return;
-        }
-        // The handler's queue option is typed with pglite-socket's own (unexported) queue class.
-        const handler = new PGLiteSocketHandler({ queryQueue: queue as unknown as PGLiteSocketHandlerOptions["queryQueue"], closeOnDetach: true });
-        handlers.set(handler.handlerId, handler);
-        const forget = () => handlers.delete(handler.handlerId);
-        handler.addEventListener("close", forget);
-        handler.addEventListener("error", forget);
-        handler.attach(socket).catch(() => socket.destroy());
-    });
+    const check = directoryCheck(dataDir);
+    const { server, handlers, queue } = serve(db, dataDir, options, log, check);
     const host = "127.0.0.1";
     try {
         await new Promise<void>((resolve, reject) => {
@@ -322,6 +269,83 @@ async function open(
                 lock?.release();
             })()),
     };
+}
+
+/** Empties the directory when `fresh`; true when it holds no database yet (telling when a run lost the last one). */
+function prepareDataDirectory(dataDir: string | undefined, options: EmbeddedPostgresOptions, log: (line: string) => void): boolean {
+    let created = false;
+    if (dataDir !== undefined) {
+        if (options.fresh) {
+            rmSync(dataDir, { recursive: true, force: true });
+        }
+        created = inspectDataDirectory(dataDir) !== "database";
+        const lost = takeLostNote(dataDir);
+        if (lost !== undefined && created) {
+            log(`The data directory ${dataDir} vanished while a run served it (${lost}); its records are gone. Starting with a new, empty database there.`);
+        }
+    }
+    return created;
+}
+
+/**
+ * Throws when the directory is no longer the one opened: a directory deleted (or deleted and made again)
+ * under the running database takes writes that no later start would find.
+ */
+function directoryCheck(dataDir: string | undefined): () => void {
+    const identity = dataDir === undefined ? undefined : statSync(path.join(dataDir, "PG_VERSION"));
+    return () => {
+        if (dataDir === undefined || identity === undefined) {
+            return;
+        }
+        let now;
+        try {
+            now = statSync(path.join(dataDir, "PG_VERSION"));
+        } catch {
+            throw new Error(`The data directory ${dataDir} was deleted while the database served it`);
+        }
+        if (now.ino !== identity.ino || now.dev !== identity.dev) {
+            throw new Error(`The data directory ${dataDir} was replaced while the database served it`);
+        }
+    };
+}
+
+/** The socket server (not yet listening) whose clients take turns on `db`; a failure refuses every request after it. */
+function serve(
+    db: PGlite,
+    dataDir: string | undefined,
+    options: EmbeddedPostgresOptions,
+    log: (line: string) => void,
+    check: () => void,
+): { server: net.Server; handlers: Map<number, PGLiteSocketHandler>; queue: TurnQueue } {
+    const handlers = new Map<number, PGLiteSocketHandler>();
+    const onFailure = (err: Error) => {
+        const message =
+            `${err.name === "RuntimeError" ? `The embedded database failed while serving${dataDir ? ` from ${dataDir}` : ""} (${err.message})` : err.message}: ` +
+            "every database request is refused from now on, so that nothing is acknowledged that is not kept. Stop this run (Ctrl-C) and start again.";
+        if (dataDir !== undefined) {
+            writeLostNote(dataDir, err.message);
+        }
+        (options.onLost ?? log)(message);
+        server.close();
+        for (const handler of handlers.values()) {
+            void handler.detach(true);
+        }
+    };
+    const queue = new TurnQueue(db, options.turnTimeoutMs ?? 10_000, (id) => void handlers.get(id)?.detach(true), check, onFailure);
+    const server = net.createServer((socket) => {
+        if (queue.failed) {
+            socket.destroy();
+            return;
+        }
+        // The handler's queue option is typed with pglite-socket's own (unexported) queue class.
+        const handler = new PGLiteSocketHandler({ queryQueue: queue as unknown as PGLiteSocketHandlerOptions["queryQueue"], closeOnDetach: true });
+        handlers.set(handler.handlerId, handler);
+        const forget = () => handlers.delete(handler.handlerId);
+        handler.addEventListener("close", forget);
+        handler.addEventListener("error", forget);
+        handler.attach(socket).catch(() => socket.destroy());
+    });
+    return { server, handlers, queue };
 }
 
 /**

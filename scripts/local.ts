@@ -166,181 +166,239 @@ export async function devCredentials(): Promise<DevCredentials> {
 /** How many times a backend whose picked port was taken in the meantime is started on another. */
 const PORT_ATTEMPTS = 3;
 
-/**
- * Starts every service, callees before callers, and resolves once each answers its health check.
- * Everything that can refuse the start (the gateway's port, a server of your own) is checked before the
- * embedded database opens its data directory.
- */
-export async function startLocal(options: LocalOptions = {}): Promise<LocalSystem> {
-    const services = options.services ?? defaultCatalog;
-    const output = options.output ?? process.stdout;
-    const reserve = options.reservePort ?? ((port: number) => reservePort(port));
-    const gatewayPort = options.port ?? 8080;
-    const ports = new Map<string, number[]>();
+/** One local run: what it has reserved and started, so that any step can undo it all. */
+class LocalRun {
+    readonly services: readonly CatalogService[];
+    readonly output: NodeJS.WritableStream;
+    readonly reserve: (port: number) => Promise<PortReservation>;
+    readonly gatewayPort: number;
+    readonly ports = new Map<string, number[]>();
     /** Ports held until their instance is launched, by "name/index". */
-    const held = new Map<string, PortReservation>();
-    const releaseAll = () => Promise.all([...held.values()].map((r) => r.release()));
+    readonly held = new Map<string, PortReservation>();
+    readonly started: LocalService[] = [];
+    broker: LocalBroker | undefined;
+    database: LocalDatabase | undefined;
+    credentials: DevCredentials | undefined;
+    jobs: LocalJobs | undefined;
+
+    constructor(readonly options: LocalOptions) {
+        this.services = options.services ?? defaultCatalog;
+        this.output = options.output ?? process.stdout;
+        this.reserve = options.reservePort ?? ((port: number) => reservePort(port));
+        this.gatewayPort = options.port ?? 8080;
+    }
+
+    releaseAll(): Promise<void[]> {
+        return Promise.all([...this.held.values()].map((r) => r.release()));
+    }
+
+    async stop(): Promise<void> {
+        await this.jobs?.stop();
+        await this.releaseAll();
+        await Promise.all(this.started.map((s) => stopProcess(s.process)));
+        await this.database?.stop();
+        await this.broker?.close();
+    }
+
+    addresses(s: CatalogService): string[] {
+        return this.ports.get(s.name)!.map((p) => `http://127.0.0.1:${p}`);
+    }
+
+    // A worker's address is its queue's: its health there says whether it polls (scripts/localBroker.ts).
+    urlOf(s: CatalogService, index: number): string {
+        return s.kind === "worker" && this.broker ? this.broker.queueUrl(s.name) : this.addresses(s)[index];
+    }
+
+    messagingEnv(s: CatalogService): Record<string, string> {
+        const broker = this.broker;
+        return broker ? messagingEnvironment<string>(s, { topic: (t) => broker.topicUrl(t), queue: (w) => broker.queueUrl(w) }, JSON.stringify) : {};
+    }
+}
+
+/** Holds a port for every instance of every service that listens (the gateway's is the run's port). */
+async function reservePorts(run: LocalRun): Promise<void> {
     try {
-        for (const s of services) {
-            const count = s.gateway ? 1 : (options.instances?.[s.name] ?? 1);
+        for (const s of run.services) {
+            const count = s.gateway ? 1 : (run.options.instances?.[s.name] ?? 1);
             const list: number[] = [];
             // A worker listens on no port: it is reached through its queue.
             for (let i = 0; i < count && s.kind === "worker"; i++) {
                 list.push(0);
             }
             for (let i = 0; i < count && s.kind !== "worker"; i++) {
-                const reservation = await reserve(s.gateway ? gatewayPort : 0);
-                held.set(`${s.name}/${i}`, reservation);
+                const reservation = await run.reserve(s.gateway ? run.gatewayPort : 0);
+                run.held.set(`${s.name}/${i}`, reservation);
                 list.push(reservation.port);
             }
-            ports.set(s.name, list);
+            run.ports.set(s.name, list);
         }
     } catch (err) {
-        await releaseAll();
+        await run.releaseAll();
         throw err;
     }
-    const addresses = (s: CatalogService) => ports.get(s.name)!.map((p) => `http://127.0.0.1:${p}`);
-    let broker: LocalBroker | undefined;
+}
+
+/** The broker when a service publishes, the credentials when a route requires them, then the database. */
+async function startShared(run: LocalRun): Promise<void> {
+    const { services, options } = run;
     try {
-        broker = catalogTopics(services).length > 0 ? await startBroker(services) : undefined;
+        run.broker = catalogTopics(services).length > 0 ? await startBroker(services) : undefined;
     } catch (err) {
-        await releaseAll();
+        await run.releaseAll();
         throw err;
     }
-    // A worker's address is its queue's: its health there says whether it polls (scripts/localBroker.ts).
-    const urlOf = (s: CatalogService, index: number) => (s.kind === "worker" && broker ? broker.queueUrl(s.name) : addresses(s)[index]);
-    const messagingEnv = (s: CatalogService) =>
-        broker ? messagingEnvironment<string>(s, { topic: (t) => broker!.topicUrl(t), queue: (w) => broker!.queueUrl(w) }, JSON.stringify) : {};
     const baseEnv = { ...process.env, ...options.env };
     const guarded = services.some((s) => s.auth !== "none");
-    const credentials = guarded && !baseEnv.AUTH_ISSUER && !baseEnv.AUTH_API_KEYS ? await devCredentials() : undefined;
-    const started: LocalService[] = [];
-    let database: LocalDatabase | undefined;
+    run.credentials = guarded && !baseEnv.AUTH_ISSUER && !baseEnv.AUTH_API_KEYS ? await devCredentials() : undefined;
     try {
-        database = await startLocalDatabase(options.database ?? localDatabaseChoice(), services, {
-            note: `npm start, gateway on port ${ports.get(services.find((s) => s.gateway)?.name ?? "")?.[0] ?? "?"}`,
+        run.database = await startLocalDatabase(options.database ?? localDatabaseChoice(), services, {
+            note: `npm start, gateway on port ${run.ports.get(services.find((s) => s.gateway)?.name ?? "")?.[0] ?? "?"}`,
             log: options.log,
         });
     } catch (err) {
-        await releaseAll();
-        await broker?.close();
+        await run.releaseAll();
+        await run.broker?.close();
         throw err;
     }
-    let jobs: LocalJobs | undefined;
-    const stop = async () => {
-        await jobs?.stop();
-        await releaseAll();
-        await Promise.all(started.map((s) => stopProcess(s.process)));
-        await database?.stop();
-        await broker?.close();
-    };
+}
 
-    const launch = async (service: CatalogService, index: number): Promise<LocalService> => {
-        const reservation = held.get(`${service.name}/${index}`);
-        held.delete(`${service.name}/${index}`);
-        await reservation?.release();
-        const env = {
-            ...process.env,
-            ...serviceEnvironment(service, services, { addressOf: addresses, port: ports.get(service.name)![index], behindLoadBalancer: false }),
-            ...database?.environment(service),
-            ...messagingEnv(service),
-            HOST: "127.0.0.1",
-            ...options.env,
-            // Made up only when neither the environment nor `options.env` brought AUTH_* settings.
-            ...(service.gateway ? credentials?.env : {}),
-        };
-        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, service.directory, "src", "main.ts")], {
-            cwd: ROOT,
-            env,
-            stdio: ["ignore", "pipe", "pipe"],
-        });
-        const label = ports.get(service.name)!.length > 1 ? `${service.name}.${index}` : service.name;
-        prefixLines(label, child.stdout!, output, options.logSink);
-        prefixLines(label, child.stderr!, output, options.logSink);
-        return { service, index, url: urlOf(service, index), process: child };
+/** Releases the instance's port and starts its process, its log lines prefixed with its label. */
+async function launch(run: LocalRun, service: CatalogService, index: number): Promise<LocalService> {
+    const { options } = run;
+    const reservation = run.held.get(`${service.name}/${index}`);
+    run.held.delete(`${service.name}/${index}`);
+    await reservation?.release();
+    const env = {
+        ...process.env,
+        ...serviceEnvironment(service, run.services, {
+            addressOf: (s) => run.addresses(s),
+            port: run.ports.get(service.name)![index],
+            behindLoadBalancer: false,
+        }),
+        ...run.database?.environment(service),
+        ...run.messagingEnv(service),
+        HOST: "127.0.0.1",
+        ...options.env,
+        // Made up only when neither the environment nor `options.env` brought AUTH_* settings.
+        ...(service.gateway ? run.credentials?.env : {}),
     };
-    const healthy = (s: LocalService) =>
-        waitHealthy(`${s.url}${s.service.healthPath}`, {
-            timeoutMs: options.startTimeoutMs ?? 30_000,
-            alive: () => {
-                if (s.process.exitCode !== null || s.process.signalCode !== null) {
-                    const port = ports.get(s.service.name)![s.index];
-                    throw Object.assign(
-                        new Error(
-                            s.process.exitCode === EXIT_ADDRESS_IN_USE
-                                ? `${s.service.name} could not listen: port ${port} on 127.0.0.1 is in use by another program${s.service.gateway ? `; choose another (e.g. PORT=${port + 1})` : ""}`
-                                : `${s.service.name} exited at start (code ${s.process.exitCode ?? s.process.signalCode}); see its log lines above`,
-                        ),
-                        { exitCode: s.process.exitCode },
-                    );
-                }
-            },
-        });
-    /**
-     * Launches one instance and waits until it is healthy. A port picked here (every backend's, and the
-     * gateway's with port 0) may be taken by another program between its release and the service's
-     * `listen`; the instance then starts on another, which its callers, started later, are given.
-     */
-    const bringUp = async (service: CatalogService, index: number): Promise<LocalService> => {
-        for (let attempt = 1; ; attempt++) {
-            const instance = await launch(service, index);
-            started.push(instance);
-            try {
-                await healthy(instance);
-                return instance;
-            } catch (err) {
-                const picked = !service.gateway || gatewayPort === 0;
-                if ((err as { exitCode?: number }).exitCode !== EXIT_ADDRESS_IN_USE || !picked || attempt >= PORT_ATTEMPTS) {
-                    throw err;
-                }
-                started.splice(started.indexOf(instance), 1);
-                const reservation = await reserve(0);
-                held.set(`${service.name}/${index}`, reservation);
-                ports.get(service.name)![index] = reservation.port;
-                output.write(`${service.name.padEnd(10)}| port taken before it listened; starting again on ${reservation.port}\n`);
+    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, service.directory, "src", "main.ts")], {
+        cwd: ROOT,
+        env,
+        stdio: ["ignore", "pipe", "pipe"],
+    });
+    const label = run.ports.get(service.name)!.length > 1 ? `${service.name}.${index}` : service.name;
+    prefixLines(label, child.stdout!, run.output, options.logSink);
+    prefixLines(label, child.stderr!, run.output, options.logSink);
+    return { service, index, url: run.urlOf(service, index), process: child };
+}
+
+/** Resolves once the instance answers its health check; throws when its process exits first. */
+function healthy(run: LocalRun, s: LocalService): Promise<void> {
+    return waitHealthy(`${s.url}${s.service.healthPath}`, {
+        timeoutMs: run.options.startTimeoutMs ?? 30_000,
+        alive: () => {
+            if (s.process.exitCode !== null || s.process.signalCode !== null) {
+                const port = run.ports.get(s.service.name)![s.index];
+                throw Object.assign(
+                    new Error(
+                        s.process.exitCode === EXIT_ADDRESS_IN_USE
+                            ? `${s.service.name} could not listen: port ${port} on 127.0.0.1 is in use by another program${s.service.gateway ? `; choose another (e.g. PORT=${port + 1})` : ""}`
+                            : `${s.service.name} exited at start (code ${s.process.exitCode ?? s.process.signalCode}); see its log lines above`,
+                    ),
+                    { exitCode: s.process.exitCode },
+                );
             }
-        }
-    };
+        },
+    });
+}
 
+/**
+ * Launches one instance and waits until it is healthy. A port picked here (every backend's, and the
+ * gateway's with port 0) may be taken by another program between its release and the service's
+ * `listen`; the instance then starts on another, which its callers, started later, are given.
+ */
+async function bringUp(run: LocalRun, service: CatalogService, index: number): Promise<LocalService> {
+    for (let attempt = 1; ; attempt++) {
+        const instance = await launch(run, service, index);
+        run.started.push(instance);
+        try {
+            await healthy(run, instance);
+            return instance;
+        } catch (err) {
+            const picked = !service.gateway || run.gatewayPort === 0;
+            if ((err as { exitCode?: number }).exitCode !== EXIT_ADDRESS_IN_USE || !picked || attempt >= PORT_ATTEMPTS) {
+                throw err;
+            }
+            run.started.splice(run.started.indexOf(instance), 1);
+            const reservation = await run.reserve(0);
+            run.held.set(`${service.name}/${index}`, reservation);
+            run.ports.get(service.name)![index] = reservation.port;
+            run.output.write(`${service.name.padEnd(10)}| port taken before it listened; starting again on ${reservation.port}\n`);
+        }
+    }
+}
+
+/** Brings every instance up, callees before callers; on a failure stops everything started so far. */
+async function bringUpAll(run: LocalRun): Promise<void> {
     try {
-        for (const service of deployOrder(services)) {
-            await Promise.all(ports.get(service.name)!.map((_, i) => bringUp(service, i)));
+        for (const service of deployOrder(run.services)) {
+            await Promise.all(run.ports.get(service.name)!.map((_, i) => bringUp(run, service, i)));
         }
     } catch (err) {
-        await stop();
+        await run.stop();
         throw err;
     }
+}
+
+/** Starts the jobs' schedules when there are jobs to run. */
+async function startJobs(run: LocalRun): Promise<void> {
+    const { options, services, database } = run;
     const jobList = options.jobs ?? (options.services ? [] : defaultJobs);
     if (jobList.length > 0) {
         // A job reaches the database by the URL the services' variables carry (the kit reads DATABASE_URL first).
         const withDatabase = services.find((s) => s.database);
         const databaseEnv = withDatabase && database ? database.environment(withDatabase) : {};
-        jobs = await startLocalJobs({
+        run.jobs = await startLocalJobs({
             jobs: jobList,
             root: ROOT,
             env: (job) => ({ ...process.env, ...(job.database ? databaseEnv : {}), ...options.env }),
-            output,
+            output: run.output,
             logSink: options.logSink,
         });
     }
+}
+
+/**
+ * Starts every service, callees before callers, and resolves once each answers its health check.
+ * Everything that can refuse the start (the gateway's port, a server of your own) is checked before the
+ * embedded database opens its data directory.
+ */
+export async function startLocal(options: LocalOptions = {}): Promise<LocalSystem> {
+    const run = new LocalRun(options);
+    await reservePorts(run);
+    await startShared(run);
+    await bringUpAll(run);
+    await startJobs(run);
+    const { started } = run;
     const gateway = started.find((s) => s.service.gateway) ?? started[0];
     return {
-        jobs,
+        jobs: run.jobs,
         url: gateway.url,
         services: started,
-        database: database?.description,
-        broker,
-        credentials,
-        stop,
+        database: run.database?.description,
+        broker: run.broker,
+        credentials: run.credentials,
+        stop: () => run.stop(),
         restart: async (name, index = 0) => {
             const at = started.findIndex((s) => s.service.name === name && s.index === index);
             if (at === -1) {
                 throw new Error(`no instance ${index} of ${name} runs`);
             }
             await stopProcess(started[at].process);
-            const next = await launch(started[at].service, index);
+            const next = await launch(run, started[at].service, index);
             started[at] = next;
-            await healthy(next);
+            await healthy(run, next);
             return next;
         },
     };
