@@ -132,6 +132,9 @@ export interface DatabaseArgs {
     rolePath?: string;
 }
 
+/** The instance's inputs that replace it when they change. */
+type InstanceIdentity = { identifier: string; engine: string; storageEncrypted: boolean; dbName: string; username: string };
+
 /**
  * PostgreSQL on one RDS DB instance, reachable only from inside the VPC.
  *
@@ -164,31 +167,14 @@ export class Database extends pulumi.ComponentResource {
         validate(name, args);
         this.name = name;
         const finalSnapshot = args.finalSnapshot ?? true;
-        const performanceInsights = args.performanceInsights ?? false;
 
-        const securityGroup = new aws.ec2.SecurityGroup(
-            childName(name, "sg"),
-            {
-                vpcId: args.vpcId,
-                // Rules are separate resources; the provider removes AWS's default allow-all egress rule, and the
-                // database starts no connections of its own.
-                description: `PostgreSQL: port ${DATABASE_PORT} from the services that declare the database only`,
-            },
-            { parent: this },
-        );
-        const subnetGroup = new aws.rds.SubnetGroup(
-            childName(name, "subnets"),
-            {
-                subnetIds: args.subnetIds,
-                description: "Isolated subnets: no route to the internet",
-            },
-            { parent: this },
-        );
+        const securityGroup = this.createSecurityGroup(args);
+        const subnetGroup = this.createSubnetGroup(args);
         const parameterGroup = this.createParameterGroup(majorVersion(args.engineVersion));
         const logGroups = this.createLogGroups(args);
         // What the provider cannot change in place: a change of any of these replaces the instance (ForceNew in
         // terraform-provider-aws internal/service/rds/instance.go), and names a new final snapshot.
-        const identity = {
+        const identity: InstanceIdentity = {
             identifier: args.identifier,
             engine: "postgres",
             storageEncrypted: true,
@@ -198,59 +184,7 @@ export class Database extends pulumi.ComponentResource {
         const snapshotName = finalSnapshot ? this.finalSnapshotName(identity) : undefined;
         const monitoring = this.createMonitoringRole(args.permissionsBoundary, args.rolePath);
 
-        const instance = new aws.rds.Instance(
-            childName(name, "instance"),
-            {
-                ...identity,
-                engineVersion: args.engineVersion,
-                instanceClass: args.instanceClass,
-                allocatedStorage: args.allocatedStorage,
-                storageType: "gp3",
-                manageMasterUserPassword: true,
-                port: DATABASE_PORT,
-                dbSubnetGroupName: subnetGroup.name,
-                vpcSecurityGroupIds: [securityGroup.id],
-                parameterGroupName: parameterGroup.name,
-                publiclyAccessible: false,
-                multiAz: args.multiAz ?? false,
-                backupRetentionPeriod: args.backupRetentionDays ?? 7,
-                copyTagsToSnapshot: true,
-                skipFinalSnapshot: !finalSnapshot,
-                finalSnapshotIdentifier: snapshotName,
-                // With a final snapshot, the automated backups outlive the instance too (for their retention).
-                deleteAutomatedBackups: !finalSnapshot,
-                deletionProtection: args.deletionProtection ?? false,
-                autoMinorVersionUpgrade: true,
-                // A new major version in the stack's settings is a deliberate upgrade; RDS never starts one itself.
-                allowMajorVersionUpgrade: true,
-                // Settings change in this `pulumi up`, not in the next maintenance window, so that what the stack
-                // says is what runs.
-                applyImmediately: true,
-                enabledCloudwatchLogsExports: [...EXPORTED_LOGS],
-                performanceInsightsEnabled: performanceInsights,
-                performanceInsightsRetentionPeriod: performanceInsights ? 7 : undefined,
-                monitoringInterval: ENHANCED_MONITORING_INTERVAL,
-                monitoringRoleArn: monitoring.role.arn,
-                // Free, and passwords keep working: IAM authentication only adds a way in, for roles granted
-                // rds_iam (FSBP RDS.10; https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.IAMDBAuth.html).
-                iamDatabaseAuthenticationEnabled: true,
-            },
-            {
-                parent: this,
-                // RDS checks the monitoring role's permissions when the instance is created; the role's ARN alone
-                // does not wait for its policy (pulumi/pulumi#5628, claranet/terraform-aws-aurora#23).
-                dependsOn: [...logGroups, monitoring.attachment],
-                protect: args.protect ?? false,
-                // The identifier is fixed (the deploy role and the log groups are named after it), and RDS refuses a
-                // second instance under it (DBInstanceAlreadyExists), so Pulumi's default order for a replacement,
-                // create the new one and then delete the old, cannot work: the old one goes first, taking its final
-                // snapshot (https://www.pulumi.com/docs/iac/concepts/options/deletebeforereplace/). The provider
-                // bridge infers this order only for some explicitly named resources (pulumi-terraform-bridge,
-                // `nameRequiresDeleteBeforeReplace`); the option makes it certain. In a protected stack Pulumi
-                // refuses the replacement before it deletes anything.
-                deleteBeforeReplace: true,
-            },
-        );
+        const instance = this.createInstance(args, { identity, securityGroup, subnetGroup, parameterGroup, logGroups, monitoring, snapshotName });
         if (args.eventTopicArn !== undefined) {
             this.subscribeToEvents(args.eventTopicArn, instance, parameterGroup);
         }
@@ -303,6 +237,100 @@ export class Database extends pulumi.ComponentResource {
             securityGroupId: this.securityGroupId,
             port: DATABASE_PORT,
         };
+    }
+
+    private createSecurityGroup(args: DatabaseArgs): aws.ec2.SecurityGroup {
+        return new aws.ec2.SecurityGroup(
+            childName(this.name, "sg"),
+            {
+                vpcId: args.vpcId,
+                // Rules are separate resources; the provider removes AWS's default allow-all egress rule, and the
+                // database starts no connections of its own.
+                description: `PostgreSQL: port ${DATABASE_PORT} from the services that declare the database only`,
+            },
+            { parent: this },
+        );
+    }
+
+    private createSubnetGroup(args: DatabaseArgs): aws.rds.SubnetGroup {
+        return new aws.rds.SubnetGroup(
+            childName(this.name, "subnets"),
+            {
+                subnetIds: args.subnetIds,
+                description: "Isolated subnets: no route to the internet",
+            },
+            { parent: this },
+        );
+    }
+
+    /** The instance: encrypted, private, its password managed by RDS, replaced delete-first. */
+    private createInstance(
+        args: DatabaseArgs,
+        parts: {
+            identity: InstanceIdentity;
+            securityGroup: aws.ec2.SecurityGroup;
+            subnetGroup: aws.rds.SubnetGroup;
+            parameterGroup: aws.rds.ParameterGroup;
+            logGroups: aws.cloudwatch.LogGroup[];
+            monitoring: { role: aws.iam.Role; attachment: aws.iam.RolePolicyAttachment };
+            snapshotName: pulumi.Output<string> | undefined;
+        },
+    ): aws.rds.Instance {
+        const finalSnapshot = args.finalSnapshot ?? true;
+        const performanceInsights = args.performanceInsights ?? false;
+        return new aws.rds.Instance(
+            childName(this.name, "instance"),
+            {
+                ...parts.identity,
+                engineVersion: args.engineVersion,
+                instanceClass: args.instanceClass,
+                allocatedStorage: args.allocatedStorage,
+                storageType: "gp3",
+                manageMasterUserPassword: true,
+                port: DATABASE_PORT,
+                dbSubnetGroupName: parts.subnetGroup.name,
+                vpcSecurityGroupIds: [parts.securityGroup.id],
+                parameterGroupName: parts.parameterGroup.name,
+                publiclyAccessible: false,
+                multiAz: args.multiAz ?? false,
+                backupRetentionPeriod: args.backupRetentionDays ?? 7,
+                copyTagsToSnapshot: true,
+                skipFinalSnapshot: !finalSnapshot,
+                finalSnapshotIdentifier: parts.snapshotName,
+                // With a final snapshot, the automated backups outlive the instance too (for their retention).
+                deleteAutomatedBackups: !finalSnapshot,
+                deletionProtection: args.deletionProtection ?? false,
+                autoMinorVersionUpgrade: true,
+                // A new major version in the stack's settings is a deliberate upgrade; RDS never starts one itself.
+                allowMajorVersionUpgrade: true,
+                // Settings change in this `pulumi up`, not in the next maintenance window, so that what the stack
+                // says is what runs.
+                applyImmediately: true,
+                enabledCloudwatchLogsExports: [...EXPORTED_LOGS],
+                performanceInsightsEnabled: performanceInsights,
+                performanceInsightsRetentionPeriod: performanceInsights ? 7 : undefined,
+                monitoringInterval: ENHANCED_MONITORING_INTERVAL,
+                monitoringRoleArn: parts.monitoring.role.arn,
+                // Free, and passwords keep working: IAM authentication only adds a way in, for roles granted
+                // rds_iam (FSBP RDS.10; https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.IAMDBAuth.html).
+                iamDatabaseAuthenticationEnabled: true,
+            },
+            {
+                parent: this,
+                // RDS checks the monitoring role's permissions when the instance is created; the role's ARN alone
+                // does not wait for its policy (pulumi/pulumi#5628, claranet/terraform-aws-aurora#23).
+                dependsOn: [...parts.logGroups, parts.monitoring.attachment],
+                protect: args.protect ?? false,
+                // The identifier is fixed (the deploy role and the log groups are named after it), and RDS refuses a
+                // second instance under it (DBInstanceAlreadyExists), so Pulumi's default order for a replacement,
+                // create the new one and then delete the old, cannot work: the old one goes first, taking its final
+                // snapshot (https://www.pulumi.com/docs/iac/concepts/options/deletebeforereplace/). The provider
+                // bridge infers this order only for some explicitly named resources (pulumi-terraform-bridge,
+                // `nameRequiresDeleteBeforeReplace`); the option makes it certain. In a protected stack Pulumi
+                // refuses the replacement before it deletes anything.
+                deleteBeforeReplace: true,
+            },
+        );
     }
 
     private createParameterGroup(major: number): aws.rds.ParameterGroup {

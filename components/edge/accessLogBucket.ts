@@ -94,8 +94,18 @@ export class AccessLogBucket extends pulumi.ComponentResource {
         if (!Number.isInteger(args.expirationDays) || args.expirationDays < 1) {
             throw new Error(`AccessLogBucket "${name}": "expirationDays" must be a whole number of days, got ${args.expirationDays}`);
         }
-        const parent = { parent: this };
-        const bucket = new aws.s3.Bucket(
+        const bucket = this.createBucket(name, args);
+        const { ownership, publicAccess, encryption } = this.configureBucket(name, args, bucket);
+        // After the public-access block: S3 refuses a policy while it could still judge it public.
+        const policy = this.createPolicy(name, args, bucket, [publicAccess, ownership]);
+
+        this.bucketName = bucket.bucket;
+        this.ready = [policy, encryption];
+        this.registerOutputs({ bucketName: this.bucketName });
+    }
+
+    private createBucket(name: string, args: AccessLogBucketArgs): aws.s3.Bucket {
+        return new aws.s3.Bucket(
             childName(name, "bucket"),
             {
                 bucketPrefix: (args.bucketPrefix ?? `${name}-alb-logs-`).slice(0, 37),
@@ -103,6 +113,19 @@ export class AccessLogBucket extends pulumi.ComponentResource {
             },
             { parent: this, protect: args.protect ?? false, retainOnDelete: args.retainOnDelete ?? false },
         );
+    }
+
+    /** Owner-enforced, not public, encrypted, and its logs expiring. */
+    private configureBucket(
+        name: string,
+        args: AccessLogBucketArgs,
+        bucket: aws.s3.Bucket,
+    ): {
+        ownership: aws.s3.BucketOwnershipControls;
+        publicAccess: aws.s3.BucketPublicAccessBlock;
+        encryption: aws.s3.BucketServerSideEncryptionConfiguration;
+    } {
+        const parent = { parent: this };
         const ownership = new aws.s3.BucketOwnershipControls(
             childName(name, "ownership"),
             {
@@ -146,13 +169,17 @@ export class AccessLogBucket extends pulumi.ComponentResource {
             },
             parent,
         );
+        return { ownership, publicAccess, encryption };
+    }
 
+    /** ELB's log delivery may put objects under this account's prefix; requests without TLS are refused. */
+    private createPolicy(name: string, args: AccessLogBucketArgs, bucket: aws.s3.Bucket, dependsOn: pulumi.Resource[]): aws.s3.BucketPolicy {
+        const parent = { parent: this };
         const identity = aws.getCallerIdentityOutput({}, parent);
         const writer = LEGACY_ELB_LOG_REGIONS.includes(args.region)
             ? { AWS: aws.elb.getServiceAccountOutput({ region: args.region }, parent).arn }
             : { Service: "logdelivery.elasticloadbalancing.amazonaws.com" };
-        // After the public-access block: S3 refuses a policy while it could still judge it public.
-        const policy = new aws.s3.BucketPolicy(
+        return new aws.s3.BucketPolicy(
             childName(name, "policy"),
             {
                 bucket: bucket.id,
@@ -177,11 +204,7 @@ export class AccessLogBucket extends pulumi.ComponentResource {
                     ],
                 }),
             },
-            { parent: this, dependsOn: [publicAccess, ownership] },
+            { parent: this, dependsOn },
         );
-
-        this.bucketName = bucket.bucket;
-        this.ready = [policy, encryption];
-        this.registerOutputs({ bucketName: this.bucketName });
     }
 }

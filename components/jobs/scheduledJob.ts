@@ -4,7 +4,7 @@ import { ECS_SYNC_RULE, JOB_ALARM_METRICS, jobDefinition } from "../../core/jobS
 import type { Platform } from "../../core/platform";
 import { childName } from "../../core/naming";
 import { LOG_DELIVERY_ACTIONS } from "../../core/logDelivery";
-import { createTaskDefinition } from "../service/taskDefinition";
+import { createTaskDefinition, type TaskDefinitionParts } from "../service/taskDefinition";
 
 /** Where the state machine logs its executions. */
 export interface JobLogsArgs {
@@ -156,61 +156,10 @@ export class ScheduledJob extends pulumi.ComponentResource {
 
         const identity = aws.getCallerIdentityOutput({}, { parent: this });
         const partition = aws.getPartitionOutput({}, { parent: this }).partition;
-        const task = createTaskDefinition(
-            name,
-            {
-                family: args.family,
-                cpu: args.cpu,
-                memory: args.memory,
-                platform: args.platform,
-                region: args.region,
-                logGroupName: args.logGroupName,
-                logRetentionDays: args.logRetentionDays,
-                logKmsKeyArn: args.logKmsKeyArn,
-                user: args.user,
-                tags: args.tags,
-                container: {
-                    name,
-                    image: args.image,
-                    environment: args.environment ?? {},
-                    secrets: args.secrets ?? {},
-                    command: args.command ? [...args.command] : undefined,
-                    memory: args.memory,
-                },
-                secretArns: args.secretArns,
-                taskSecretArns: args.database?.credentialSecretArn !== undefined ? [args.database.credentialSecretArn] : [],
-                protectLogs: args.protectLogs,
-                retainLogs: args.retainLogs,
-                permissionsBoundary: args.permissionsBoundary,
-                rolePath: args.rolePath,
-            },
-            this,
-        );
+        const task = this.createTask();
         const securityGroup = this.createSecurityGroup();
 
-        const arn = (service: string, resource: pulumi.Input<string>) =>
-            pulumi.interpolate`arn:${partition}:${service}:${args.region}:${identity.accountId}:${resource}`;
-        const stateMachine = this.createStateMachine(securityGroup, task.taskDefinition, [
-            {
-                Effect: "Allow",
-                Action: ["ecs:RunTask"],
-                Resource: [arn("ecs", `task-definition/${args.family}:*`)],
-                Condition: { ArnEquals: { "ecs:cluster": args.cluster.arn } },
-            },
-            // The tasks' IDs are unknown until they start: this cluster's tasks, as ECS's task ARNs name their cluster.
-            { Effect: "Allow", Action: ["ecs:StopTask", "ecs:DescribeTasks"], Resource: [arn("ecs", pulumi.interpolate`task/${args.cluster.name}/*`)] },
-            {
-                Effect: "Allow",
-                Action: ["iam:PassRole"],
-                Resource: [task.executionRole.arn, task.taskRole.arn],
-                Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } },
-            },
-            {
-                Effect: "Allow",
-                Action: ["events:PutTargets", "events:PutRule", "events:DescribeRule"],
-                Resource: [arn("events", `rule/${ECS_SYNC_RULE}`)],
-            },
-        ]);
+        const stateMachine = this.createStateMachine(securityGroup, task.taskDefinition, this.runStatements(task, identity.accountId, partition));
         const schedule = this.createSchedule(stateMachine, identity.accountId);
         this.alarmName = `${args.family}-failed`;
         this.createAlarm(stateMachine);
@@ -225,6 +174,66 @@ export class ScheduledJob extends pulumi.ComponentResource {
             logGroupName: this.logGroupName,
             taskDefinitionArn: this.taskDefinitionArn,
         });
+    }
+
+    private createTask(): TaskDefinitionParts {
+        return createTaskDefinition(
+            this.name,
+            {
+                family: this.args.family,
+                cpu: this.args.cpu,
+                memory: this.args.memory,
+                platform: this.args.platform,
+                region: this.args.region,
+                logGroupName: this.args.logGroupName,
+                logRetentionDays: this.args.logRetentionDays,
+                logKmsKeyArn: this.args.logKmsKeyArn,
+                user: this.args.user,
+                tags: this.args.tags,
+                container: {
+                    name: this.name,
+                    image: this.args.image,
+                    environment: this.args.environment ?? {},
+                    secrets: this.args.secrets ?? {},
+                    command: this.args.command ? [...this.args.command] : undefined,
+                    memory: this.args.memory,
+                },
+                secretArns: this.args.secretArns,
+                taskSecretArns: this.args.database?.credentialSecretArn !== undefined ? [this.args.database.credentialSecretArn] : [],
+                protectLogs: this.args.protectLogs,
+                retainLogs: this.args.retainLogs,
+                permissionsBoundary: this.args.permissionsBoundary,
+                rolePath: this.args.rolePath,
+            },
+            this,
+        );
+    }
+
+    /** What the state machine's role may do: run the job's task in its cluster, stop and follow it, pass its roles. */
+    private runStatements(task: TaskDefinitionParts, account: pulumi.Output<string>, partition: pulumi.Output<string>): Record<string, unknown>[] {
+        const arn = (service: string, resource: pulumi.Input<string>) =>
+            pulumi.interpolate`arn:${partition}:${service}:${this.args.region}:${account}:${resource}`;
+        return [
+            {
+                Effect: "Allow",
+                Action: ["ecs:RunTask"],
+                Resource: [arn("ecs", `task-definition/${this.args.family}:*`)],
+                Condition: { ArnEquals: { "ecs:cluster": this.args.cluster.arn } },
+            },
+            // The tasks' IDs are unknown until they start: this cluster's tasks, as ECS's task ARNs name their cluster.
+            { Effect: "Allow", Action: ["ecs:StopTask", "ecs:DescribeTasks"], Resource: [arn("ecs", pulumi.interpolate`task/${this.args.cluster.name}/*`)] },
+            {
+                Effect: "Allow",
+                Action: ["iam:PassRole"],
+                Resource: [task.executionRole.arn, task.taskRole.arn],
+                Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } },
+            },
+            {
+                Effect: "Allow",
+                Action: ["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+                Resource: [arn("events", `rule/${ECS_SYNC_RULE}`)],
+            },
+        ];
     }
 
     /** Out to anywhere (the image through the NAT, AWS's APIs), and to the database when the job uses it; in from nothing. */
@@ -289,7 +298,27 @@ export class ScheduledJob extends pulumi.ComponentResource {
             },
             { parent: this, protect: this.args.protectLogs ?? false, retainOnDelete: this.args.retainLogs ?? false },
         );
-        const definition = pulumi
+        const definition = this.stateMachineDefinition(taskDefinition, securityGroup);
+        return new aws.sfn.StateMachine(
+            childName(this.name, "run"),
+            {
+                roleArn: role.arn,
+                type: "STANDARD",
+                definition,
+                // The input is the schedule's empty object and the output the stopped task's description: nothing secret.
+                loggingConfiguration: { level: "ALL", includeExecutionData: true, logDestination: pulumi.interpolate`${logGroup.arn}:*` },
+            },
+            {
+                parent: this,
+                // Step Functions checks the role's log delivery rights when it creates the machine (secretRestart.ts).
+                dependsOn: [logDelivery],
+            },
+        );
+    }
+
+    /** The state machine's definition (`jobDefinition`): run the task once on Fargate, with its timeout and retries. */
+    private stateMachineDefinition(taskDefinition: aws.ecs.TaskDefinition, securityGroup: aws.ec2.SecurityGroup): pulumi.Output<string> {
+        return pulumi
             .all([this.args.cluster.arn, taskDefinition.arn, pulumi.all(this.args.subnetIds), securityGroup.id])
             .apply(([cluster, task, subnets, group]) =>
                 JSON.stringify(
@@ -306,21 +335,6 @@ export class ScheduledJob extends pulumi.ComponentResource {
                     ),
                 ),
             );
-        return new aws.sfn.StateMachine(
-            childName(this.name, "run"),
-            {
-                roleArn: role.arn,
-                type: "STANDARD",
-                definition,
-                // The input is the schedule's empty object and the output the stopped task's description: nothing secret.
-                loggingConfiguration: { level: "ALL", includeExecutionData: true, logDestination: pulumi.interpolate`${logGroup.arn}:*` },
-            },
-            {
-                parent: this,
-                // Step Functions checks the role's log delivery rights when it creates the machine (secretRestart.ts).
-                dependsOn: [logDelivery],
-            },
-        );
     }
 
     /**

@@ -52,6 +52,8 @@ export interface WorkerQueue {
     alarmNames: string[];
 }
 
+type Worker = MessagingArgs["workers"][number];
+
 /**
  * The stack's topics and the workers' queues (AWS Copilot's Worker Service, on SNS and SQS).
  *
@@ -145,8 +147,22 @@ export class Messaging extends pulumi.ComponentResource {
         );
     }
 
-    private createQueue(worker: MessagingArgs["workers"][number], key: aws.kms.Key, args: MessagingArgs, account: Account): WorkerQueue {
+    private createQueue(worker: Worker, key: aws.kms.Key, args: MessagingArgs, account: Account): WorkerQueue {
         const base = childName(this.name, worker.name);
+        const { deadLetters, queue } = this.createQueues(base, worker, key, args, account);
+        this.subscribe(base, worker, queue);
+        const alarmNames = this.createQueueAlarms(base, worker, args, queue, deadLetters);
+        return { url: queue.url, arn: queue.arn, name: queue.name, deadLetterArn: deadLetters.arn, deadLetterName: deadLetters.name, alarmNames };
+    }
+
+    /** The worker's queue, encrypted with the key, and its dead-letter queue. */
+    private createQueues(
+        base: string,
+        worker: Worker,
+        key: aws.kms.Key,
+        args: MessagingArgs,
+        account: Account,
+    ): { deadLetters: aws.sqs.Queue; queue: aws.sqs.Queue } {
         const queueName = (suffix: string) => `${args.namePrefix}${worker.name}`.slice(0, MAX_QUEUE_NAME - suffix.length) + suffix;
         const encryption = { kmsMasterKeyId: key.arn, kmsDataKeyReusePeriodSeconds: DATA_KEY_REUSE_SECONDS };
         // The worker's queue alone may send here; its ARN follows from its name, which the queue below takes
@@ -174,6 +190,11 @@ export class Messaging extends pulumi.ComponentResource {
             },
             { parent: this },
         );
+        return { deadLetters, queue };
+    }
+
+    /** The queue's policy letting its topics send, and its subscriptions to them. */
+    private subscribe(base: string, worker: Worker, queue: aws.sqs.Queue): void {
         const topicArns = worker.subscribes.map((t) => this.topicArn(t));
         const policy = new aws.sqs.QueuePolicy(
             childName(base, "queue-policy"),
@@ -198,6 +219,10 @@ export class Messaging extends pulumi.ComponentResource {
                     { parent: this, dependsOn: [policy] },
                 ),
         );
+    }
+
+    /** Alarms on dead letters and on the oldest message's age; returns their names. */
+    private createQueueAlarms(base: string, worker: Worker, args: MessagingArgs, queue: aws.sqs.Queue, deadLetters: aws.sqs.Queue): string[] {
         const names = queueAlarmNames(worker.family);
         const alarmNames = [names.deadLetters, names.oldestMessage];
         const notify = { alarmActions: [args.alarmTopicArn], okActions: [args.alarmTopicArn], treatMissingData: "notBreaching" };
@@ -235,6 +260,6 @@ export class Messaging extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        return { url: queue.url, arn: queue.arn, name: queue.name, deadLetterArn: deadLetters.arn, deadLetterName: deadLetters.name, alarmNames };
+        return alarmNames;
     }
 }

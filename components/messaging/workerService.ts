@@ -11,7 +11,7 @@ import { childName } from "../../core/naming";
 import { createAutoscaling, SCALING_COOLDOWNS } from "../service/autoscaling";
 import { DeploymentCheck } from "../service/deploymentCheck";
 import { capacityProviderStrategy, serviceRevision } from "../service/fargateService";
-import { createTaskDefinition } from "../service/taskDefinition";
+import { createTaskDefinition, type TaskDefinitionParts } from "../service/taskDefinition";
 
 /**
  * The backlog per task the worker's scaling keeps: AWS's "acceptable backlog per instance" is the latency a
@@ -189,7 +189,34 @@ export class WorkerService extends pulumi.ComponentResource {
         const maxCount = args.maxCount ?? args.desiredCount;
         const schedules = args.schedules ?? [];
         const autoscaled = maxCount > args.desiredCount || schedules.length > 0;
-        const task = createTaskDefinition(
+        const task = this.createTask(name, args);
+        const grants = this.createGrants(name, args, task);
+        const securityGroup = this.createSecurityGroup(name, args);
+        const egress = this.createEgress(name, securityGroup);
+        const rollout = { strategy: "rolling" } as const;
+        const ignoreChanges = autoscaled ? ["desiredCount"] : [];
+        const verify = args.verifyDeployment ?? true;
+        const inputs = serviceInputs(args, task, securityGroup, verify, rollout);
+        const service = new aws.ecs.Service(childName(name, "service"), inputs, {
+            parent: this,
+            // Tasks need their egress rule and the NAT route to pull the image, and their grants to consume at start.
+            dependsOn: [egress, ...(args.egressRoutes ?? []), ...grants],
+            ignoreChanges,
+        });
+        if (autoscaled) {
+            this.createBacklogScaling(name, args, service, maxCount, schedules);
+        }
+        this.ready = verify ? this.createDeploymentCheck(name, args, { task, service, inputs, ignoreChanges, rollout }) : service;
+        this.serviceName = service.name;
+        this.serviceArn = service.arn;
+        this.logGroupName = task.logGroup.name;
+        this.taskRoleName = task.taskRole.name;
+        this.securityGroupId = securityGroup.id;
+        this.registerOutputs({ serviceName: this.serviceName, logGroupName: this.logGroupName });
+    }
+
+    private createTask(name: string, args: WorkerServiceArgs): TaskDefinitionParts {
+        return createTaskDefinition(
             name,
             {
                 family: args.family,
@@ -212,13 +239,21 @@ export class WorkerService extends pulumi.ComponentResource {
             },
             this,
         );
+    }
+
+    /** The task role's grants: its queue, and its own topics when it publishes. */
+    private createGrants(name: string, args: WorkerServiceArgs, task: TaskDefinitionParts): aws.iam.RolePolicy[] {
         const grants = [
             new aws.iam.RolePolicy(childName(name, "consume-policy"), { role: task.taskRole.name, policy: args.queue.consumePolicy }, { parent: this }),
         ];
         if (args.publishPolicy !== undefined) {
             grants.push(new aws.iam.RolePolicy(childName(name, "publish-policy"), { role: task.taskRole.name, policy: args.publishPolicy }, { parent: this }));
         }
-        const securityGroup = new aws.ec2.SecurityGroup(
+        return grants;
+    }
+
+    private createSecurityGroup(name: string, args: WorkerServiceArgs): aws.ec2.SecurityGroup {
+        return new aws.ec2.SecurityGroup(
             childName(name, "sg"),
             {
                 vpcId: args.vpcId,
@@ -226,8 +261,11 @@ export class WorkerService extends pulumi.ComponentResource {
             },
             { parent: this },
         );
+    }
+
+    private createEgress(name: string, securityGroup: aws.ec2.SecurityGroup): aws.vpc.SecurityGroupEgressRule {
         // Tasks pull their image and call SQS, SNS and KMS through the NAT.
-        const egress = new aws.vpc.SecurityGroupEgressRule(
+        return new aws.vpc.SecurityGroupEgressRule(
             childName(name, "out"),
             {
                 securityGroupId: securityGroup.id,
@@ -237,86 +275,95 @@ export class WorkerService extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-
-        const rollout = { strategy: "rolling" } as const;
-        const ignoreChanges = autoscaled ? ["desiredCount"] : [];
-        const verify = args.verifyDeployment ?? true;
-        const inputs: aws.ecs.ServiceArgs = {
-            cluster: args.cluster.arn,
-            taskDefinition: task.taskDefinition.arn,
-            desiredCount: args.desiredCount,
-            capacityProviderStrategies: capacityProviderStrategy(args.capacity ?? { onDemandBase: 0, spotPercent: 0 }),
-            forceNewDeployment: true,
-            platformVersion: "LATEST",
-            networkConfiguration: { subnets: args.subnetIds, securityGroups: [securityGroup.id], assignPublicIp: false },
-            deploymentConfiguration: ecsDeploymentConfiguration(rollout),
-            deploymentCircuitBreaker: { enable: true, rollback: true },
-            enableExecuteCommand: args.enableExecuteCommand ?? false,
-            deploymentMinimumHealthyPercent: DEPLOYMENT_MINIMUM_HEALTHY_PERCENT,
-            deploymentMaximumPercent: DEPLOYMENT_MAXIMUM_PERCENT,
-            tags: args.tags,
-            propagateTags: "SERVICE",
-            enableEcsManagedTags: true,
-            waitForSteadyState: !verify,
-        };
-        const service = new aws.ecs.Service(childName(name, "service"), inputs, {
-            parent: this,
-            // Tasks need their egress rule and the NAT route to pull the image, and their grants to consume at start.
-            dependsOn: [egress, ...(args.egressRoutes ?? []), ...grants],
-            ignoreChanges,
-        });
-        if (autoscaled) {
-            const scaling = createAutoscaling(
-                name,
-                {
-                    clusterName: args.cluster.name,
-                    serviceName: service.name,
-                    minCount: args.desiredCount,
-                    maxCount,
-                    schedules,
-                },
-                this,
-            );
-            new aws.appautoscaling.Policy(
-                childName(name, "backlog-scaling"),
-                {
-                    policyType: "TargetTrackingScaling",
-                    serviceNamespace: scaling.target.serviceNamespace,
-                    scalableDimension: scaling.target.scalableDimension,
-                    resourceId: scaling.target.resourceId,
-                    targetTrackingScalingPolicyConfiguration: {
-                        customizedMetricSpecification: { metrics: backlogPerTaskQuery(args.queue.name, args.cluster.name, service.name) },
-                        targetValue: args.backlogPerTask ?? BACKLOG_PER_TASK,
-                        ...SCALING_COOLDOWNS,
-                    },
-                },
-                { parent: this },
-            );
-        }
-        const timeline = rolloutTimeline({ rollout, kind: "worker", deploymentAlarms: false });
-        this.ready = verify
-            ? new DeploymentCheck(
-                  childName(name, "deployment"),
-                  {
-                      region: args.region,
-                      identity: args.awsIdentity,
-                      cluster: args.cluster.name,
-                      service: service.name,
-                      taskDefinitionArn: task.taskDefinition.arn,
-                      serviceRevision: serviceRevision(inputs, ignoreChanges),
-                      strategy: rollout.strategy,
-                      timeoutSeconds: deploymentCheckTimeout(timeline),
-                  },
-                  { parent: this, dependsOn: [service] },
-              )
-            : service;
-        this.serviceName = service.name;
-        this.serviceArn = service.arn;
-        this.logGroupName = task.logGroup.name;
-        this.taskRoleName = task.taskRole.name;
-        this.securityGroupId = securityGroup.id;
-        this.registerOutputs({ serviceName: this.serviceName, logGroupName: this.logGroupName });
     }
+
+    /** Application Auto Scaling's target (`createAutoscaling`) and a policy tracking the queue's backlog per task. */
+    private createBacklogScaling(name: string, args: WorkerServiceArgs, service: aws.ecs.Service, maxCount: number, schedules: readonly ScaleSchedule[]): void {
+        const scaling = createAutoscaling(
+            name,
+            {
+                clusterName: args.cluster.name,
+                serviceName: service.name,
+                minCount: args.desiredCount,
+                maxCount,
+                schedules,
+            },
+            this,
+        );
+        new aws.appautoscaling.Policy(
+            childName(name, "backlog-scaling"),
+            {
+                policyType: "TargetTrackingScaling",
+                serviceNamespace: scaling.target.serviceNamespace,
+                scalableDimension: scaling.target.scalableDimension,
+                resourceId: scaling.target.resourceId,
+                targetTrackingScalingPolicyConfiguration: {
+                    customizedMetricSpecification: { metrics: backlogPerTaskQuery(args.queue.name, args.cluster.name, service.name) },
+                    targetValue: args.backlogPerTask ?? BACKLOG_PER_TASK,
+                    ...SCALING_COOLDOWNS,
+                },
+            },
+            { parent: this },
+        );
+    }
+
+    private createDeploymentCheck(
+        name: string,
+        args: WorkerServiceArgs,
+        parts: {
+            task: TaskDefinitionParts;
+            service: aws.ecs.Service;
+            inputs: aws.ecs.ServiceArgs;
+            ignoreChanges: string[];
+            rollout: WorkerRollout;
+        },
+    ): DeploymentCheck {
+        const timeline = rolloutTimeline({ rollout: parts.rollout, kind: "worker", deploymentAlarms: false });
+        return new DeploymentCheck(
+            childName(name, "deployment"),
+            {
+                region: args.region,
+                identity: args.awsIdentity,
+                cluster: args.cluster.name,
+                service: parts.service.name,
+                taskDefinitionArn: parts.task.taskDefinition.arn,
+                serviceRevision: serviceRevision(parts.inputs, parts.ignoreChanges),
+                strategy: parts.rollout.strategy,
+                timeoutSeconds: deploymentCheckTimeout(timeline),
+            },
+            { parent: this, dependsOn: [parts.service] },
+        );
+    }
+}
+
+type WorkerRollout = { readonly strategy: "rolling" };
+
+/** The ECS service's inputs: rolling, circuit breaker rolling back, private subnets without public IP. */
+function serviceInputs(
+    args: WorkerServiceArgs,
+    task: TaskDefinitionParts,
+    securityGroup: aws.ec2.SecurityGroup,
+    verify: boolean,
+    rollout: WorkerRollout,
+): aws.ecs.ServiceArgs {
+    return {
+        cluster: args.cluster.arn,
+        taskDefinition: task.taskDefinition.arn,
+        desiredCount: args.desiredCount,
+        capacityProviderStrategies: capacityProviderStrategy(args.capacity ?? { onDemandBase: 0, spotPercent: 0 }),
+        forceNewDeployment: true,
+        platformVersion: "LATEST",
+        networkConfiguration: { subnets: args.subnetIds, securityGroups: [securityGroup.id], assignPublicIp: false },
+        deploymentConfiguration: ecsDeploymentConfiguration(rollout),
+        deploymentCircuitBreaker: { enable: true, rollback: true },
+        enableExecuteCommand: args.enableExecuteCommand ?? false,
+        deploymentMinimumHealthyPercent: DEPLOYMENT_MINIMUM_HEALTHY_PERCENT,
+        deploymentMaximumPercent: DEPLOYMENT_MAXIMUM_PERCENT,
+        tags: args.tags,
+        propagateTags: "SERVICE",
+        enableEcsManagedTags: true,
+        waitForSteadyState: !verify,
+    };
 }
 
 function validate(name: string, args: WorkerServiceArgs): void {

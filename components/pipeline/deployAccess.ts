@@ -115,27 +115,29 @@ export class DeployAccess extends pulumi.ComponentResource {
               )
             : undefined;
 
+        this.createDeployPolicies(name, args, deployRole, previewRole);
+        if (previewRole) {
+            this.createPreviewPolicy(name, args, previewRole);
+        }
+
+        this.deployRoleArn = deployRole.arn;
+        this.previewRoleArn = previewRole?.arn;
+        this.oidcProviderArn = providerArn;
+        this.registerOutputs({
+            deployRoleArn: this.deployRoleArn,
+            previewRoleArn: this.previewRoleArn,
+            oidcProviderArn: this.oidcProviderArn,
+        });
+    }
+
+    /**
+     * The deploy role's policies: the service writes in a managed policy, the rest inline with the denies on
+     * the pipeline's own roles and policies.
+     */
+    private createDeployPolicies(name: string, args: DeployAccessArgs, deployRole: aws.iam.Role, previewRole: aws.iam.Role | undefined): void {
         const protectedRoleArns = pulumi
             .all([deployRole.arn, previewRole?.arn ?? pulumi.output(undefined)])
             .apply(([deploy, preview]) => (preview === undefined ? [deploy] : [deploy, preview]));
-        const context = (arn: string, boundaryArn: string, protectedRoles: string[], protectedPolicies: string[]): PolicyContext => {
-            const { partition, account } = arnParts(arn);
-            return {
-                partition,
-                account,
-                region: args.region,
-                stackTags: args.stackTags,
-                logGroupPrefixes: args.logGroupPrefixes,
-                bucketPrefixes: args.bucketPrefixes,
-                secretPrefixes: args.secretPrefixes,
-                databaseArn: args.databaseIdentifier === undefined ? undefined : `arn:${partition}:rds:${args.region}:${account}:db:${args.databaseIdentifier}`,
-                protectedRoleArns: protectedRoles,
-                protectedPolicyArns: protectedPolicies,
-                rolePath: args.rolePath,
-                boundaryArn,
-                publicParameters: [NAT_INSTANCE_AMI_PARAMETER],
-            };
-        };
         // The service writes hold no ARN of the pipeline's own, so the managed policy needs none.
         const services = new aws.iam.Policy(
             childName(name, "deploy-services"),
@@ -144,7 +146,7 @@ export class DeployAccess extends pulumi.ComponentResource {
                 description: "What Berth's deploy role may do to the stack's resources; changed by a human's pulumi up only",
                 policy: pulumi
                     .all([deployRole.arn, args.boundaryArn])
-                    .apply(([arn, boundary]) => JSON.stringify(splitDeployPolicy(deployPolicy(context(arn, boundary, [], []))).managed)),
+                    .apply(([arn, boundary]) => JSON.stringify(splitDeployPolicy(deployPolicy(policyContext(args, arn, boundary, [], []))).managed)),
             },
             { parent: this },
         );
@@ -163,39 +165,31 @@ export class DeployAccess extends pulumi.ComponentResource {
                 policy: pulumi
                     .all([deployRole.arn, args.boundaryArn, protectedRoleArns, services.arn])
                     .apply(([arn, boundary, roles, servicesArn]) =>
-                        JSON.stringify(splitDeployPolicy(deployPolicy(context(arn, boundary, roles, [boundary, servicesArn]))).inline),
+                        JSON.stringify(splitDeployPolicy(deployPolicy(policyContext(args, arn, boundary, roles, [boundary, servicesArn]))).inline),
                     ),
             },
             { parent: this },
         );
-        if (previewRole) {
-            new aws.iam.RolePolicy(
-                childName(name, "preview-policy"),
-                {
-                    role: previewRole.id,
-                    policy: previewRole.arn.apply((arn) =>
-                        JSON.stringify(
-                            previewPolicy({
-                                ...arnParts(arn),
-                                region: args.region,
-                                stackTags: args.stackTags,
-                                publicParameters: [NAT_INSTANCE_AMI_PARAMETER],
-                            }),
-                        ),
-                    ),
-                },
-                { parent: this },
-            );
-        }
+    }
 
-        this.deployRoleArn = deployRole.arn;
-        this.previewRoleArn = previewRole?.arn;
-        this.oidcProviderArn = providerArn;
-        this.registerOutputs({
-            deployRoleArn: this.deployRoleArn,
-            previewRoleArn: this.previewRoleArn,
-            oidcProviderArn: this.oidcProviderArn,
-        });
+    private createPreviewPolicy(name: string, args: DeployAccessArgs, previewRole: aws.iam.Role): void {
+        new aws.iam.RolePolicy(
+            childName(name, "preview-policy"),
+            {
+                role: previewRole.id,
+                policy: previewRole.arn.apply((arn) =>
+                    JSON.stringify(
+                        previewPolicy({
+                            ...arnParts(arn),
+                            region: args.region,
+                            stackTags: args.stackTags,
+                            publicParameters: [NAT_INSTANCE_AMI_PARAMETER],
+                        }),
+                    ),
+                ),
+            },
+            { parent: this },
+        );
     }
 
     private createProvider(name: string, protect: boolean): aws.iam.OpenIdConnectProvider {
@@ -225,6 +219,26 @@ export class DeployAccess extends pulumi.ComponentResource {
             { parent: this },
         );
     }
+}
+
+/** What the deploy policy is derived from, for the deploy role `arn`. */
+function policyContext(args: DeployAccessArgs, arn: string, boundaryArn: string, protectedRoles: string[], protectedPolicies: string[]): PolicyContext {
+    const { partition, account } = arnParts(arn);
+    return {
+        partition,
+        account,
+        region: args.region,
+        stackTags: args.stackTags,
+        logGroupPrefixes: args.logGroupPrefixes,
+        bucketPrefixes: args.bucketPrefixes,
+        secretPrefixes: args.secretPrefixes,
+        databaseArn: args.databaseIdentifier === undefined ? undefined : `arn:${partition}:rds:${args.region}:${account}:db:${args.databaseIdentifier}`,
+        protectedRoleArns: protectedRoles,
+        protectedPolicyArns: protectedPolicies,
+        rolePath: args.rolePath,
+        boundaryArn,
+        publicParameters: [NAT_INSTANCE_AMI_PARAMETER],
+    };
 }
 
 /** The partition and account of an ARN (`arn:<partition>:<service>:<region>:<account>:...`). */

@@ -132,8 +132,36 @@ export interface TaskDefinitionParts {
  * last revision that completed, which a replacement would otherwise deregister.
  */
 export function createTaskDefinition(name: string, args: TaskDefinitionArgs, parent: pulumi.Resource): TaskDefinitionParts {
-    const opts = { parent };
-    const logGroup = new aws.cloudwatch.LogGroup(
+    const logGroup = createLogGroup(name, args, parent);
+    const executionRole = createExecutionRole(name, args, parent);
+    const taskRole = createTaskRole(name, args, parent);
+    const exec = args.execCommand ?? false;
+    const specs = containerSpecs(name, args, taskRole, parent);
+    const log = { group: logGroup.name, region: args.region };
+    const taskDefinition = new aws.ecs.TaskDefinition(
+        childName(name, "task"),
+        {
+            family: args.family,
+            requiresCompatibilities: ["FARGATE"],
+            networkMode: "awsvpc",
+            cpu: String(args.cpu),
+            memory: String(args.memory),
+            runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: cpuArchitecture(args.platform ?? "linux/amd64") },
+            executionRoleArn: executionRole.arn,
+            taskRoleArn: taskRole.arn,
+            containerDefinitions: pulumi.jsonStringify(specs.map((c) => containerDefinition(c, log, args.user))),
+            // Fargate task storage, empty at start and gone with the task.
+            volumes: exec ? EXEC_WRITABLE_PATHS.map((path) => ({ name: execVolumeName(path) })) : undefined,
+            skipDestroy: true,
+            tags: args.tags,
+        },
+        { parent },
+    );
+    return { taskDefinition, logGroup, executionRole, taskRole };
+}
+
+function createLogGroup(name: string, args: TaskDefinitionArgs, parent: pulumi.Resource): aws.cloudwatch.LogGroup {
+    return new aws.cloudwatch.LogGroup(
         childName(name, "logs"),
         {
             name: args.logGroupName,
@@ -142,7 +170,11 @@ export function createTaskDefinition(name: string, args: TaskDefinitionArgs, par
         },
         { parent, protect: args.protectLogs ?? false, retainOnDelete: args.retainLogs ?? false },
     );
+}
 
+/** The execution role: AWS's managed ECS execution policy, and read access to exactly the task's secrets and parameters. */
+function createExecutionRole(name: string, args: TaskDefinitionArgs, parent: pulumi.Resource): aws.iam.Role {
+    const opts = { parent };
     const executionRole = createRole(name, "execution-role", "ECS pulls the image, writes the logs and reads the secrets of the service", args, parent);
     new aws.iam.RolePolicyAttachment(
         childName(name, "execution-policy"),
@@ -172,6 +204,12 @@ export function createTaskDefinition(name: string, args: TaskDefinitionArgs, par
             opts,
         );
     }
+    return executionRole;
+}
+
+/** The task role: no permissions but its own secrets, ECS Exec's channels and (by `withTracing`) X-Ray's. */
+function createTaskRole(name: string, args: TaskDefinitionArgs, parent: pulumi.Resource): aws.iam.Role {
+    const opts = { parent };
     const taskRole = createRole(name, "task-role", "Runtime permissions of the service's code: none by default", args, parent);
     if ((args.taskSecretArns ?? []).length > 0) {
         new aws.iam.RolePolicy(
@@ -186,8 +224,7 @@ export function createTaskDefinition(name: string, args: TaskDefinitionArgs, par
             opts,
         );
     }
-    const exec = args.execCommand ?? false;
-    if (exec) {
+    if (args.execCommand ?? false) {
         new aws.iam.RolePolicy(
             childName(name, "exec-policy"),
             {
@@ -201,6 +238,15 @@ export function createTaskDefinition(name: string, args: TaskDefinitionArgs, par
             opts,
         );
     }
+    return taskRole;
+}
+
+/**
+ * The service's container (with the collector's variables when traced, and ECS Exec's writable paths) and its
+ * sidecars, each with its memory; refuses a service container left too little memory and a root user.
+ */
+function containerSpecs(name: string, args: TaskDefinitionArgs, taskRole: aws.iam.Role, parent: pulumi.Resource): ContainerSpec<pulumi.Input<string>>[] {
+    const exec = args.execCommand ?? false;
     const traced = args.tracing ? withTracing(name, args.container, args.tracing.sampleRatio, taskRole, parent) : args.container;
     const container: ContainerSpec<pulumi.Input<string>> = exec
         ? {
@@ -224,28 +270,7 @@ export function createTaskDefinition(name: string, args: TaskDefinitionArgs, par
             throw new Error(`task definition "${name}": ${where} is ${JSON.stringify(user)}; allowed: a non-root uid:gid such as 10001:10001`);
         }
     }
-    const log = { group: logGroup.name, region: args.region };
-    const specs = [{ ...container, memory }, ...sidecars.map((c) => ({ ...c, memory: c.memory ?? SIDECAR_MEMORY }))];
-    const taskDefinition = new aws.ecs.TaskDefinition(
-        childName(name, "task"),
-        {
-            family: args.family,
-            requiresCompatibilities: ["FARGATE"],
-            networkMode: "awsvpc",
-            cpu: String(args.cpu),
-            memory: String(args.memory),
-            runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: cpuArchitecture(args.platform ?? "linux/amd64") },
-            executionRoleArn: executionRole.arn,
-            taskRoleArn: taskRole.arn,
-            containerDefinitions: pulumi.jsonStringify(specs.map((c) => containerDefinition(c, log, args.user))),
-            // Fargate task storage, empty at start and gone with the task.
-            volumes: exec ? EXEC_WRITABLE_PATHS.map((path) => ({ name: execVolumeName(path) })) : undefined,
-            skipDestroy: true,
-            tags: args.tags,
-        },
-        opts,
-    );
-    return { taskDefinition, logGroup, executionRole, taskRole };
+    return [{ ...container, memory }, ...sidecars.map((c) => ({ ...c, memory: c.memory ?? SIDECAR_MEMORY }))];
 }
 
 /**
