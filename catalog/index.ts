@@ -13,28 +13,27 @@
  *   (any service may declare the topics it `publishes`; see catalog/messaging.ts and docs/workers.md).
  */
 import * as path from "path";
-import { DEFAULT_ROUTE_PRIORITY, MAX_RULE_VALUES, rulePriority, testRulePriority } from "../core/listenerRules";
 import {
+    AUTH_MODES,
     DATABASE_SECRET_VARIABLE,
     DATABASE_TLS_VARIABLE,
     DEFAULT_DATABASE_ENV as DEFAULT_DATABASE_VARIABLES,
-    AUTH_MODES,
     type AuthMode,
 } from "@berth/kit/contract";
-import { SERVICE_KINDS, type ServiceKind } from "../core/serviceKind";
-
-export { SERVICE_KINDS, type ServiceKind };
+import { DEFAULT_ROUTE_PRIORITY, MAX_RULE_VALUES, rulePriority, testRulePriority } from "../core/listenerRules";
 import { misplacedParameters, parseRolloutChoice, type RolloutChoice } from "../core/rolloutStrategy";
+import { SERVICE_KINDS, type ServiceKind } from "../core/serviceKind";
 import { resolveJobs, type CatalogJob, type JobDeclaration } from "./jobs";
-
-export type { DatabaseEnvNames as DatabaseVariables } from "@berth/kit/contract";
-export type { CatalogJob, JobDeclaration } from "./jobs";
 import { messagingProblems } from "./messaging";
 import type { CatalogService, ServiceDeclaration } from "./types";
 
-export type { CatalogService, ServiceDeclaration } from "./types";
+export type { DatabaseEnvNames as DatabaseVariables } from "@berth/kit/contract";
 export * from "./edge";
 export * from "./environment";
+export type { CatalogJob, JobDeclaration } from "./jobs";
+export type { CatalogService, ServiceDeclaration } from "./types";
+export { SERVICE_KINDS, type ServiceKind };
+
 /**
  * Who may call a backend's routes through the gateway: anyone (`none`), a bearer of a JWT the gateway
  * verifies (`jwt`), or a holder of an API key (`apiKey`). Where the keys come from: the gateway's
