@@ -6,7 +6,7 @@ import { type AwsApis, type Deps, type StackView } from "../cli/context";
 import { run } from "../cli/main";
 import { sdkApis } from "../cli/aws";
 import { automationStacks, NoStackError } from "../cli/stack";
-import { Readable } from "stream";
+import { fakeJsonEndpoint } from "./support/awsEndpoint";
 import * as http from "http";
 import { startLocal, type LocalSystem } from "../scripts/local";
 import { LOCAL_LOG_FILE, LOCAL_RUN_FILE, localLogWriter, localRunOf } from "../scripts/localLog";
@@ -440,36 +440,20 @@ describe("berth command line", () => {
 
         it("succeeds when ECS throttles a call once: the SDK client retries it", async function () {
             this.timeout(20000);
-            const targets: string[] = [];
-            let throttled = 0;
             // A fake AWS endpoint behind the real ECS client: the first call is throttled, as ECS answers it.
-            const requestHandler = {
-                handle: async (request: { headers: Record<string, string>; body?: string }) => {
-                    const target = request.headers["x-amz-target"] ?? "";
-                    targets.push(target.split(".").pop()!);
-                    const reply = (statusCode: number, body: unknown, headers: Record<string, string> = {}) => ({
-                        response: {
-                            statusCode,
-                            headers: { "content-type": "application/x-amz-json-1.1", ...headers },
-                            body: Readable.from([Buffer.from(JSON.stringify(body))]),
-                        },
-                    });
-                    if (target.endsWith("DescribeServices") && throttled++ === 0) {
-                        return reply(400, { __type: "ThrottlingException", message: "Rate exceeded" }, { "x-amzn-errortype": "ThrottlingException" });
-                    }
-                    if (target.endsWith("DescribeServices")) {
-                        return reply(200, {
-                            services: [
-                                { serviceName: "users-service-1234567", status: "ACTIVE", runningCount: 1, desiredCount: 1, pendingCount: 0, deployments: [] },
-                            ],
-                            failures: [],
-                        });
-                    }
-                    return reply(400, { __type: "InvalidParameterException", message: `unexpected ${target}` });
+            const { requestHandler, targets } = fakeJsonEndpoint({
+                protocol: "1.1",
+                throttleOnce: "DescribeServices",
+                answers: {
+                    DescribeServices: {
+                        services: [
+                            { serviceName: "users-service-1234567", status: "ACTIVE", runningCount: 1, desiredCount: 1, pendingCount: 0, deployments: [] },
+                        ],
+                        failures: [],
+                    },
                 },
-                updateHttpClientConfig: () => {},
-                httpHandlerConfigs: () => ({}),
-            };
+                unexpected: "InvalidParameterException",
+            });
             const real = sdkApis("eu-west-1", CONFIG, { requestHandler, credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "secret" } });
             const aws = { ...fakeAws({ cloudwatch: { describeAlarms: async () => ({}) as never } }), ecs: real.ecs };
             const h = harness({ aws });

@@ -4,7 +4,7 @@
  */
 import * as assert from "assert";
 import * as os from "os";
-import { Readable } from "stream";
+import { fakeJsonEndpoint } from "./support/awsEndpoint";
 import { sdkApis } from "../cli/aws";
 import { type AwsApis, type Deps, type StackView } from "../cli/context";
 import { JOB_POLL_INTERVAL_MS } from "../cli/job";
@@ -180,33 +180,15 @@ describe("berth job run", () => {
 
     it("succeeds when Step Functions throttles a call once: the SDK client retries it", async function () {
         this.timeout(20000);
-        const targets: string[] = [];
-        let throttled = 0;
-        const requestHandler = {
-            handle: async (request: { headers: Record<string, string>; body?: string }) => {
-                const target = request.headers["x-amz-target"] ?? "";
-                targets.push(target.split(".").pop()!);
-                const reply = (statusCode: number, body: unknown, headers: Record<string, string> = {}) => ({
-                    response: {
-                        statusCode,
-                        headers: { "content-type": "application/x-amz-json-1.0", ...headers },
-                        body: Readable.from([Buffer.from(JSON.stringify(body))]),
-                    },
-                });
-                if (target.endsWith("StartExecution") && throttled++ === 0) {
-                    return reply(400, { __type: "ThrottlingException", message: "Rate exceeded" }, { "x-amzn-errortype": "ThrottlingException" });
-                }
-                if (target.endsWith("StartExecution")) {
-                    return reply(200, { executionArn: `${MACHINE}:x`, startDate: 1764763200 });
-                }
-                if (target.endsWith("DescribeExecution")) {
-                    return reply(200, { executionArn: `${MACHINE}:x`, stateMachineArn: MACHINE, status: "SUCCEEDED", startDate: 1764763200 });
-                }
-                return reply(400, { __type: "InvalidArn", message: `unexpected ${target}` });
+        const { requestHandler, targets } = fakeJsonEndpoint({
+            protocol: "1.0",
+            throttleOnce: "StartExecution",
+            answers: {
+                StartExecution: { executionArn: `${MACHINE}:x`, startDate: 1764763200 },
+                DescribeExecution: { executionArn: `${MACHINE}:x`, stateMachineArn: MACHINE, status: "SUCCEEDED", startDate: 1764763200 },
             },
-            updateHttpClientConfig: () => {},
-            httpHandlerConfigs: () => ({}),
-        };
+            unexpected: "InvalidArn",
+        });
         const real = sdkApis("eu-west-1", CONFIG, { requestHandler, credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "secret" } });
         const h = harness({ ...fakeAws({}), sfn: real.sfn });
         assert.strictEqual(await run(["job", "run", "retention"], h.deps), 0, h.err.join("\n"));
