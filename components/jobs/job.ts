@@ -1,5 +1,4 @@
 import * as pulumi from "@pulumi/pulumi";
-import { COMMIT_TAG, COMMIT_VARIABLE } from "../../core/imageRetention";
 import { ServiceImage, type ServiceImageArgs } from "../service/serviceImage";
 import { ScheduledJob, type ScheduledJobArgs } from "./scheduledJob";
 
@@ -22,16 +21,7 @@ export class Job extends pulumi.ComponentResource {
     constructor(name: string, args: JobArgs, opts?: pulumi.ComponentResourceOptions) {
         super("berth:jobs:Job", name, {}, opts);
         this.image = new ServiceImage(name, args.build, { parent: this });
-        this.scheduled = new ScheduledJob(
-            name,
-            {
-                ...args.run,
-                image: this.image.imageRef,
-                environment: { ...args.run.environment, [COMMIT_VARIABLE]: this.image.commit },
-                tags: { ...args.run.tags, [COMMIT_TAG]: this.image.commit },
-            },
-            { parent: this },
-        );
+        this.scheduled = new ScheduledJob(name, this.image.runArgs(args.run), { parent: this });
         this.registerOutputs({ stateMachineArn: this.scheduled.stateMachineArn, imageRef: this.image.imageRef });
     }
 }

@@ -1,5 +1,4 @@
 import * as pulumi from "@pulumi/pulumi";
-import { COMMIT_TAG, COMMIT_VARIABLE } from "../../core/imageRetention";
 import { ServiceImage, type ServiceImageArgs } from "../service/serviceImage";
 import { WorkerService, type WorkerServiceArgs } from "./workerService";
 
@@ -22,16 +21,7 @@ export class Worker extends pulumi.ComponentResource {
     constructor(name: string, args: WorkerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("berth:messaging:Worker", name, {}, opts);
         this.image = new ServiceImage(name, args.build, { parent: this });
-        this.service = new WorkerService(
-            name,
-            {
-                ...args.run,
-                image: this.image.imageRef,
-                environment: { ...args.run.environment, [COMMIT_VARIABLE]: this.image.commit },
-                tags: { ...args.run.tags, [COMMIT_TAG]: this.image.commit },
-            },
-            { parent: this },
-        );
+        this.service = new WorkerService(name, this.image.runArgs(args.run), { parent: this });
         this.registerOutputs({ serviceName: this.service.serviceName, imageRef: this.image.imageRef });
     }
 }

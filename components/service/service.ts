@@ -4,8 +4,6 @@ import { serviceAlarmNames, type AlarmExposure } from "../../core/alarmRules";
 import { FargateService, type Callee, type FargateServiceArgs } from "./fargateService";
 import { ServiceImage, type ServiceImageArgs } from "./serviceImage";
 
-import { COMMIT_TAG, COMMIT_VARIABLE } from "../../core/imageRetention";
-
 export interface ServiceArgs {
     /** How the image is built, pushed and kept (`ServiceImageArgs`). */
     image: ServiceImageArgs;
@@ -68,10 +66,7 @@ export class Service extends pulumi.ComponentResource {
         return new FargateService(
             name,
             {
-                ...run,
-                image: this.image.imageRef,
-                environment: { ...run.environment, [COMMIT_VARIABLE]: this.image.commit },
-                tags: { ...run.tags, [COMMIT_TAG]: this.image.commit },
+                ...this.image.runArgs(run),
                 deploymentAlarmNames: serviceAlarmNames(run.family, run.expose.kind).rollback,
             },
             opts,

@@ -6,7 +6,7 @@ import * as path from "path";
 import { commitLabel, type SourceVersion } from "../../core/buildContext";
 import { childName } from "../../core/naming";
 import type { Platform } from "../../core/platform";
-import { CACHE_TAG, imageTag, lifecyclePolicy, MIN_KEEP_IMAGES } from "../../core/imageRetention";
+import { CACHE_TAG, COMMIT_TAG, COMMIT_VARIABLE, imageTag, lifecyclePolicy, MIN_KEEP_IMAGES } from "../../core/imageRetention";
 
 export interface ServiceImageArgs {
     /**
@@ -149,6 +149,22 @@ export class ServiceImage extends pulumi.ComponentResource {
             imageRef: this.imageRef,
             tag: this.tag,
         });
+    }
+
+    /**
+     * The arguments of what runs this image, as every component that owns an image gives them: the image pinned
+     * to its digest, and the commit it is built from in the task's environment (`COMMIT_VARIABLE`) and tags
+     * (`COMMIT_TAG`), which `berth status` and the stack outputs report.
+     */
+    public runArgs<T extends { environment?: Record<string, pulumi.Input<string>>; tags?: Record<string, pulumi.Input<string>> }>(
+        run: T,
+    ): T & { image: pulumi.Output<string>; environment: Record<string, pulumi.Input<string>>; tags: Record<string, pulumi.Input<string>> } {
+        return {
+            ...run,
+            image: this.imageRef,
+            environment: { ...run.environment, [COMMIT_VARIABLE]: this.commit },
+            tags: { ...run.tags, [COMMIT_TAG]: this.commit },
+        };
     }
 
     private buildAndPush(name: string, repository: aws.ecr.Repository, args: ServiceImageArgs, tag: pulumi.Output<string>): dockerBuild.Image {
