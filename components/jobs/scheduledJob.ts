@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ECS_SYNC_RULE, JOB_ALARM_METRICS, jobDefinition } from "../../core/jobStateMachine";
 import type { Platform } from "../../core/platform";
 import { childName } from "../../core/naming";
-import { LOG_DELIVERY_ACTIONS } from "../../core/logDelivery";
+import { createLoggedStateMachine } from "../service/loggedStateMachine";
 import { createTaskDefinition, type TaskDefinitionParts } from "../service/taskDefinition";
 
 /** Where the state machine logs its executions. */
@@ -280,39 +280,25 @@ export class ScheduledJob extends pulumi.ComponentResource {
         statements: Record<string, unknown>[],
     ): aws.sfn.StateMachine {
         const role = this.createRole("sfn-role", "states.amazonaws.com", `Step Functions runs the job ${this.name} in its cluster`, statements);
-        const logDelivery = new aws.iam.RolePolicy(
-            childName(this.name, "sfn-role-logs-policy"),
+        // The input is the schedule's empty object and the output the stopped task's description: nothing secret.
+        return createLoggedStateMachine(
             {
-                role: role.name,
-                // Log delivery takes no resource narrower than "*" (https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html).
-                policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: [...LOG_DELIVERY_ACTIONS], Resource: "*" }] }),
+                names: {
+                    logPolicy: childName(this.name, "sfn-role-logs-policy"),
+                    logGroup: childName(this.name, "sfn-logs"),
+                    stateMachine: childName(this.name, "run"),
+                },
+                role,
+                definition: this.stateMachineDefinition(taskDefinition, securityGroup),
+                logs: {
+                    groupName: this.args.stateMachineLogGroupName,
+                    retentionDays: this.args.logRetentionDays,
+                    kmsKeyArn: this.args.logKmsKeyArn,
+                    protect: this.args.protectLogs,
+                    retainOnDelete: this.args.retainLogs,
+                },
             },
-            { parent: this },
-        );
-        const logGroup = new aws.cloudwatch.LogGroup(
-            childName(this.name, "sfn-logs"),
-            {
-                name: this.args.stateMachineLogGroupName,
-                retentionInDays: this.args.logRetentionDays,
-                kmsKeyId: this.args.logKmsKeyArn,
-            },
-            { parent: this, protect: this.args.protectLogs ?? false, retainOnDelete: this.args.retainLogs ?? false },
-        );
-        const definition = this.stateMachineDefinition(taskDefinition, securityGroup);
-        return new aws.sfn.StateMachine(
-            childName(this.name, "run"),
-            {
-                roleArn: role.arn,
-                type: "STANDARD",
-                definition,
-                // The input is the schedule's empty object and the output the stopped task's description: nothing secret.
-                loggingConfiguration: { level: "ALL", includeExecutionData: true, logDestination: pulumi.interpolate`${logGroup.arn}:*` },
-            },
-            {
-                parent: this,
-                // Step Functions checks the role's log delivery rights when it creates the machine (secretRestart.ts).
-                dependsOn: [logDelivery],
-            },
+            this,
         );
     }
 

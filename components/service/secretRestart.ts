@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { childName } from "../../core/naming";
-import { LOG_DELIVERY_ACTIONS } from "../../core/logDelivery";
+import { createLoggedStateMachine, type StateMachineLogsArgs } from "./loggedStateMachine";
 
 /** A service whose tasks read secrets at start, and must start anew when one changes. */
 export interface SecretReader {
@@ -34,32 +34,7 @@ export interface SecretRestartArgs {
 }
 
 /** The state machine's log group. */
-export interface RestartLogsArgs {
-    /**
-     * The log group's name. Step Functions delivers its logs as vended logs; a name under `/aws/vendedlogs/`
-     * keeps each new group out of the account's size-limited CloudWatch Logs resource policy
-     * (https://docs.aws.amazon.com/step-functions/latest/dg/bp-cwl.html).
-     * @example "/aws/vendedlogs/states/berth-dev-secret-restart"
-     */
-    groupName: string;
-    /** Days CloudWatch Logs keeps the executions' logs. */
-    retentionDays: number;
-    /**
-     * The KMS key (ARN) that encrypts the log group.
-     * @default none: CloudWatch Logs' own encryption
-     */
-    kmsKeyArn?: pulumi.Input<string>;
-    /**
-     * Deleting the stack keeps the log group.
-     * @default false
-     */
-    retainOnDelete?: boolean;
-    /**
-     * `pulumi destroy` refuses to delete the log group (Pulumi's `protect`).
-     * @default false
-     */
-    protect?: boolean;
-}
+export type RestartLogsArgs = StateMachineLogsArgs;
 
 /** The Step Functions task that forces a new deployment of the service named in its input. */
 export const FORCE_NEW_DEPLOYMENT = "arn:aws:states:::aws-sdk:ecs:updateService";
@@ -118,38 +93,19 @@ export class SecretRestart extends pulumi.ComponentResource {
             Action: ["ecs:UpdateService"],
             Resource: readers.map((r) => r.serviceArn),
         });
-        const logDelivery = new aws.iam.RolePolicy(
-            childName(this.name, "sfn-role-logs-policy"),
+        // The input names a cluster and a service, nothing secret; a few executions a month.
+        return createLoggedStateMachine(
             {
-                role: role.name,
-                policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: [...LOG_DELIVERY_ACTIONS], Resource: "*" }] }),
-            },
-            { parent: this },
-        );
-        const logGroup = new aws.cloudwatch.LogGroup(
-            childName(this.name, "logs"),
-            {
-                name: logs.groupName,
-                retentionInDays: logs.retentionDays,
-                kmsKeyId: logs.kmsKeyArn,
-            },
-            { parent: this, protect: logs.protect ?? false, retainOnDelete: logs.retainOnDelete ?? false },
-        );
-        return new aws.sfn.StateMachine(
-            childName(this.name, "restart"),
-            {
-                roleArn: role.arn,
-                type: "STANDARD",
+                names: {
+                    logPolicy: childName(this.name, "sfn-role-logs-policy"),
+                    logGroup: childName(this.name, "logs"),
+                    stateMachine: childName(this.name, "restart"),
+                },
+                role,
                 definition: JSON.stringify(restartDefinition()),
-                // The input names a cluster and a service, nothing secret; a few executions a month.
-                loggingConfiguration: { level: "ALL", includeExecutionData: true, logDestination: pulumi.interpolate`${logGroup.arn}:*` },
+                logs,
             },
-            {
-                parent: this,
-                // Step Functions checks the role's log delivery rights when the machine is created or its logging
-                // changes ("The state machine IAM Role is not authorized to access the Log Destination" otherwise).
-                dependsOn: [logDelivery],
-            },
+            this,
         );
     }
 
