@@ -1,8 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { CheckIdentity } from "../../core/awsIdentity";
 import { describeFargateMemory, isFargateSize } from "../../core/fargate";
-import type { Platform } from "../../core/platform";
 import { DEPLOYMENT_MAXIMUM_PERCENT, DEPLOYMENT_MINIMUM_HEALTHY_PERCENT } from "../../core/rollout";
 import { ecsDeploymentConfiguration } from "../../core/rolloutStrategy";
 import { deploymentCheckTimeout, rolloutTimeline } from "../../core/rolloutTimeline";
@@ -10,7 +8,7 @@ import type { ScaleSchedule } from "../../core/schedule";
 import { childName } from "../../core/naming";
 import { createAutoscaling, SCALING_COOLDOWNS } from "../service/autoscaling";
 import { DeploymentCheck } from "../service/deploymentCheck";
-import { capacityProviderStrategy, serviceRevision } from "../service/fargateService";
+import { capacityProviderStrategy, serviceRevision, type FargateServiceArgs } from "../service/fargateService";
 import { createTaskDefinition, type TaskDefinitionParts } from "../service/taskDefinition";
 
 /**
@@ -59,38 +57,37 @@ export function backlogPerTaskQuery(queueName: pulumi.Input<string>, clusterName
     ];
 }
 
-export interface WorkerServiceArgs {
-    /** The cluster the service runs in. */
-    cluster: { arn: pulumi.Input<string>; name: pulumi.Input<string> };
-    /** The VPC of the subnets. */
-    vpcId: pulumi.Input<string>;
-    /** Private subnets, one per AZ. Tasks never get a public IP. */
-    subnetIds: pulumi.Input<string>[];
-    /**
-     * What the tasks need before they start: the private subnets' routes to the NAT (`Network.privateRoutes`).
-     * @default []
-     */
-    egressRoutes?: pulumi.Resource[];
-    /** The image to run, pinned to its digest. */
-    image: pulumi.Input<string>;
-    /** The task definition family, e.g. `berth-dev-product-events`. */
-    family: string;
-    /**
-     * The image's CPU architecture.
-     * @default "linux/amd64"
-     */
-    platform?: Platform;
-    /** Task CPU units; with `memory`, a pair Fargate accepts. */
-    cpu: number;
-    /** Task memory in MiB. */
-    memory: number;
-    /** Tasks to run; the autoscaling floor. */
-    desiredCount: number;
-    /**
-     * The autoscaling ceiling. Above `desiredCount`: target tracking on the queue's backlog per task and on CPU.
-     * @default desiredCount
-     */
-    maxCount?: number;
+/** What a worker takes of a Fargate service's arguments (`FargateServiceArgs`, documented there with their defaults), and what only a worker has. */
+export interface WorkerServiceArgs extends Pick<
+    FargateServiceArgs,
+    | "cluster"
+    | "vpcId"
+    | "subnetIds"
+    | "egressRoutes"
+    | "image"
+    | "family"
+    | "platform"
+    | "cpu"
+    | "memory"
+    | "desiredCount"
+    | "maxCount"
+    | "environment"
+    | "logGroupName"
+    | "logRetentionDays"
+    | "logKmsKeyArn"
+    | "user"
+    | "tags"
+    | "protectLogs"
+    | "retainLogs"
+    | "region"
+    | "awsIdentity"
+    | "verifyDeployment"
+    | "capacity"
+    | "enableExecuteCommand"
+    | "tracing"
+    | "permissionsBoundary"
+    | "rolePath"
+> {
     /**
      * Scheduled changes of the floor and ceiling (see schedule.ts).
      * @default []
@@ -101,8 +98,6 @@ export interface WorkerServiceArgs {
      * @default BACKLOG_PER_TASK
      */
     backlogPerTask?: number;
-    /** Environment variables of the container: the queue's URL and any topics' ARNs among them. */
-    environment: Record<string, pulumi.Input<string>>;
     /**
      * The container health check, in ECS's form. A worker answers no HTTP, so there is none unless declared.
      * @default none
@@ -115,52 +110,6 @@ export interface WorkerServiceArgs {
      * @default none
      */
     publishPolicy?: pulumi.Input<string>;
-    /** The CloudWatch Logs group for the container's output. */
-    logGroupName: string;
-    /** Days the logs are kept. */
-    logRetentionDays: number;
-    /**
-     * The KMS key that encrypts the log group.
-     * @default CloudWatch Logs' own encryption
-     */
-    logKmsKeyArn?: pulumi.Input<string>;
-    /** The non-root `uid:gid` the container runs as. */
-    user: string;
-    /**
-     * Tags of the task definition and the service, passed on to the tasks.
-     * @default {}
-     */
-    tags?: Record<string, pulumi.Input<string>>;
-    /** @default false */
-    protectLogs?: boolean;
-    /** @default false */
-    retainLogs?: boolean;
-    /** The region, for the awslogs driver and the deployment check. */
-    region: string;
-    /** @default the AWS SDK's default credentials */
-    awsIdentity?: CheckIdentity;
-    /**
-     * Fail `pulumi up` unless each deployment completes (`DeploymentCheck`).
-     * @default true
-     */
-    verifyDeployment?: boolean;
-    /**
-     * Where the tasks run (see `FargateServiceArgs.capacity`).
-     * @default everything on on-demand FARGATE
-     */
-    capacity?: { onDemandBase: number; spotPercent: number };
-    /** @default false */
-    enableExecuteCommand?: boolean;
-    /** Traces through the ADOT collector sidecar. @default none */
-    tracing?: { sampleRatio: number };
-    /** The permissions boundary of its roles. @default none */
-    permissionsBoundary?: pulumi.Input<string>;
-    /**
-     * The IAM path of the roles this creates (the stack's, `/<project>/<stack>/`, which the pipeline's deploy
-     * role may write under).
-     * @default none: the provider's default path
-     */
-    rolePath?: string;
 }
 
 /**
